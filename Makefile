@@ -1,0 +1,65 @@
+# gpurent: everything a fresh machine needs, from the project's own files.
+#   make demo   sets up what is missing, then runs the main job end to end
+#   make test   sets up what is missing, then runs the whole test suite
+#   make setup  installs everything (safe to run twice)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# anvil, forge and the solc wrapper come from npm; ape finds them on PATH / in SOLCX_BINARY_PATH.
+export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
+export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
+# Hypothesis profile for the stateful contract tests: ci (quick, default) or long.
+export HYPOTHESIS_PROFILE ?= ci
+
+.PHONY: setup compile test test-long audit bench bench-gas demo forge-invariants clean
+
+setup: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.20 .build/__local__.json
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# py-solc-x looks for a binary named solc-v0.8.20; ours is the WebAssembly compiler behind a
+# small Node wrapper (see tools/solc-wrapper.js and TOOLCHAIN notes in README).
+.solcx/solc-v0.8.20: tools/solc-wrapper.js
+	mkdir -p .solcx
+	ln -sfn ../tools/solc-wrapper.js $@
+	touch -h $@
+
+.build/__local__.json: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.20 $(wildcard contracts/*.sol contracts/*/*.sol) ape-config.yaml
+	$(BIN)/ape compile
+	touch $@
+
+compile: setup
+
+test: setup
+	$(BIN)/ape test tests -q -p no:cacheprovider
+
+test-long: setup
+	HYPOTHESIS_PROFILE=long $(BIN)/ape test tests/contracts/test_stateful.py -q
+
+forge-invariants: setup
+	forge test --root . -vv
+
+audit: setup
+	$(BIN)/slither . --config-file slither.config.json
+
+bench: bench-gas
+
+bench-gas: setup
+	$(BIN)/python bench/gas.py
+
+demo: setup
+	$(BIN)/ape run demo
+
+clean:
+	rm -rf .build contracts/.cache out cache crytic-export

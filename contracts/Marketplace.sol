@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.20;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {PaymentEscrow} from "./PaymentEscrow.sol";
+import {IResourceRegistry} from "./interfaces/IResourceRegistry.sol";
+import {IReputationSystem} from "./interfaces/IReputationSystem.sol";
+
+/// @title Marketplace
+/// @notice Brokers GPU jobs: a renter locks maxCost in escrow, the provider accepts and starts
+/// the job, and the job settles by the second: `cost = pricePerHour * elapsed / 3600`, capped at
+/// maxCost; the provider gets cost minus the platform fee, the treasury the fee, the renter the
+/// rest. Every non-terminal state has a deadline after which one party alone can end the job.
+/// @dev Ids carry their owners: `jobId = renter << 96 | jobSeq` and
+/// `resourceId = provider << 96 | resourceSeq`, so a job is two storage slots (see {JobData}).
+/// The image CID lives only in {JobCreated}. Pausing stops new jobs and acceptances; starting,
+/// settling, cancelling, disputing and refunds always work.
+contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard {
+    /// @notice Role of the oracle: resolves disputes.
+    bytes32 public constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
+    /// @notice Role allowed to pause and unpause new jobs.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @notice Longest estimated duration of one job.
+    uint256 public constant MAX_DURATION = 90 days;
+    /// @notice Longest any deadline may be set to.
+    uint256 public constant MAX_TIMEOUT = 30 days;
+
+    /// @dev Storage of one job: exactly two slots.
+    struct JobData {
+        // slot 0 (256 bits), written once at creation
+        address provider; // 160: provider of the resource when the job was created
+        uint80 pricePerHour; // 80: fixed at creation; the registry's price field is 80 bits too
+        uint16 feeBps; // 16: platform fee fixed at creation
+        // slot 1 (256 bits), rewritten at every transition
+        uint40 resourceSeq; // 40: resourceId = provider << 96 | resourceSeq
+        uint32 estimatedDuration; // 32: seconds, <= MAX_DURATION
+        JobStatus status; // 8
+        uint40 startTime; // 40: 0 until Running
+        uint40 updatedAt; // 40: last transition; the end time once terminal
+        uint96 paid; // 96: gross released so far; the final cost once terminal
+    }
+
+    IResourceRegistry private immutable _registry;
+    IReputationSystem private immutable _reputation;
+
+    /// @dev Slot read by every creation and settlement: treasury (160) | feeBps (16) | jobSeq (80).
+    address private _treasury;
+    uint16 private _feeBps;
+    uint80 private _jobSeq;
+    /// @dev Slot: the three deadlines, seconds.
+    uint32 private _startTimeout; // Accepted and not started: the renter may cancel after this
+    uint32 private _completionGrace; // Running past its duration: anyone may settle after this
+    uint32 private _disputeTimeout; // Disputed and not resolved: anyone may split after this
+
+    mapping(bytes32 jobId => JobData) private _jobs;
+
+    /// @param token_ The GPUToken (ERC20 + EIP-2612 permit).
+    /// @param registry The ResourceRegistry.
+    /// @param reputation The ReputationSystem (this contract needs its MARKETPLACE_ROLE).
+    /// @param admin Receives DEFAULT_ADMIN_ROLE (governance) and PAUSER_ROLE.
+    /// @param treasury_ Receives platform fees.
+    /// @param feeBps_ Platform fee in basis points (200 = 2%).
+    constructor(
+        IERC20 token_,
+        IResourceRegistry registry,
+        IReputationSystem reputation,
+        address admin,
+        address treasury_,
+        uint256 feeBps_
+    ) PaymentEscrow(token_) {
+        _registry = registry;
+        _reputation = reputation;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+        _setTreasury(treasury_);
+        _setFee(feeBps_);
+        _setTimeouts(1 hours, 15 minutes, 3 days);
+    }
+
+    // ================================================================ renter
+
+    /// @notice Creates a job on `resourceId` and locks its maxCost in escrow (SPEC: createJob).
+    /// @dev maxCost = pricePerHour * estimatedDuration / 3600 at the resource's current price,
+    /// which the job keeps. Requirements: not paused; the resource is bookable (see
+    /// {IResourceRegistry-getJobTerms}); 0 < len(imageCID) <= 128; 0 < estimatedDuration <=
+    /// MAX_DURATION; maxCost > 0; the caller approved maxCost to this contract.
+    /// Emits {JobCreated} and {FundsLocked}.
+    /// @param resourceId The GPU to rent.
+    /// @param imageCID IPFS CID of the Docker image to run.
+    /// @param estimatedDuration Seconds to book; billing never exceeds this.
+    /// @return jobId The new job's id.
+    function createJob(bytes32 resourceId, string calldata imageCID, uint256 estimatedDuration)
+        external
+        whenNotPaused
+        nonReentrant
+        returns (bytes32 jobId)
+    {
+        return _createJob(resourceId, imageCID, estimatedDuration, type(uint256).max);
+    }
+
+    /// @notice Approves by EIP-2612 signature and creates the job in one transaction.
+    /// @dev The permit is for `maxCostLimit`; if it was already used (e.g. front-run), the call
+    /// goes on with the existing allowance. Requirements: as {createJob}, and the job's maxCost
+    /// is at most `maxCostLimit` (protects the renter from a price raised before it is mined).
+    /// Emits {JobCreated} and {FundsLocked}.
+    /// @param resourceId The GPU to rent.
+    /// @param imageCID IPFS CID of the Docker image to run.
+    /// @param estimatedDuration Seconds to book.
+    /// @param maxCostLimit The permit's value: the most the renter agrees to lock.
+    /// @param deadline The permit's deadline.
+    /// @param v Permit signature.
+    /// @param r Permit signature.
+    /// @param s Permit signature.
+    /// @return jobId The new job's id.
+    function createJobWithPermit(
+        bytes32 resourceId,
+        string calldata imageCID,
+        uint256 estimatedDuration,
+        uint256 maxCostLimit,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external whenNotPaused nonReentrant returns (bytes32 jobId) {
+        try IERC20Permit(address(_token)).permit(msg.sender, address(this), maxCostLimit, deadline, v, r, s) {}
+            catch {} // a failed permit falls back to the allowance, checked by transferFrom
+        return _createJob(resourceId, imageCID, estimatedDuration, maxCostLimit);
+    }
+
+    // ================================================================ provider
+
+    /// @notice Accepts a job on one of the caller's resources (SPEC: acceptJob).
+    /// @dev Requirements: not paused; the job is Created; the caller is its provider.
+    /// Emits {JobAccepted}.
+    /// @param jobId The job.
+    function acceptJob(bytes32 jobId) external whenNotPaused {
+        JobData storage job = _jobOf(jobId);
+        _requireStatus(jobId, job, JobStatus.Created);
+        if (msg.sender != job.provider) revert MarketplaceUnauthorized(jobId, msg.sender);
+        _transition(job, JobStatus.Accepted);
+        emit JobAccepted(jobId, msg.sender);
+    }
+
+    /// @notice Starts the billing clock once the job's container runs (SPEC: startJob).
+    /// @dev Requirements: the job is Accepted; the caller is its provider. Emits {JobStarted}.
+    /// @param jobId The job.
+    function startJob(bytes32 jobId) external {
+        JobData storage job = _jobOf(jobId);
+        _requireStatus(jobId, job, JobStatus.Accepted);
+        if (msg.sender != job.provider) revert MarketplaceUnauthorized(jobId, msg.sender);
+        job.startTime = uint40(block.timestamp);
+        _transition(job, JobStatus.Running);
+        emit JobStarted(jobId, block.timestamp);
+    }
+
+    /// @notice Settles a running job by the seconds it ran (SPEC: completeJob).
+    /// @dev cost = pricePerHour * min(now - startTime, estimatedDuration) / 3600. The provider
+    /// or the renter may complete at any time (the renter stops paying); anyone may once the
+    /// job is past its duration plus the completion grace, at maxCost.
+    /// Requirements: the job is Running. Emits {JobCompleted}, {FundsReleased}, {Refunded}.
+    /// @param jobId The job.
+    function completeJob(bytes32 jobId) external nonReentrant {
+        JobData storage job = _jobOf(jobId);
+        _requireStatus(jobId, job, JobStatus.Running);
+        address provider = job.provider;
+        address user = userOf(jobId);
+        if (msg.sender != provider && msg.sender != user) {
+            uint256 openAt = uint256(job.startTime) + job.estimatedDuration + _completionGrace;
+            if (block.timestamp < openAt) revert MarketplaceDeadlineNotReached(jobId, openAt);
+        }
+        uint256 cost = _costAt(job, block.timestamp);
+        uint256 gross = cost - job.paid; // cannot underflow: paid was a cost at an earlier time
+        uint256 feeBps = job.feeBps;
+        uint256 maxCost = _maxCost(job);
+        job.paid = uint96(cost); // cost <= maxCost < 2**96 (see _createJob)
+        _transition(job, JobStatus.Completed);
+        emit JobCompleted(jobId, cost);
+        _releaseFunds(jobId, provider, gross, feeBps, _treasury);
+        _refund(jobId, user, maxCost - cost);
+        _reputation.recordJob(provider, IReputationSystem.JobOutcome.Succeeded);
+    }
+
+    /// @notice Pays the provider part of what a running job has already cost (SPEC:
+    /// partialRelease), so long jobs need not wait for the end to be paid.
+    /// @dev Requirements: the job is Running; the caller is its provider; 0 < amount <= the
+    /// accrued cost not yet released (`type(uint256).max` releases all of it).
+    /// Emits {FundsReleased}.
+    /// @param jobId The job.
+    /// @param amount Gross base units to release (provider share plus fee).
+    function partialRelease(bytes32 jobId, uint256 amount) external nonReentrant {
+        JobData storage job = _jobOf(jobId);
+        _requireStatus(jobId, job, JobStatus.Running);
+        address provider = job.provider;
+        if (msg.sender != provider) revert MarketplaceUnauthorized(jobId, msg.sender);
+        uint256 paid = job.paid;
+        uint256 accrued = _costAt(job, block.timestamp) - paid;
+        if (amount == type(uint256).max) amount = accrued;
+        if (amount == 0 || amount > accrued) revert MarketplaceNothingToRelease(jobId);
+        job.paid = uint96(paid + amount); // <= cost <= maxCost < 2**96
+        _releaseFunds(jobId, provider, amount, job.feeBps, _treasury);
+    }
+
+    // ================================================================ both parties
+
+    /// @notice Cancels a job that has not started; the renter gets everything back.
+    /// @dev Created: the renter or the provider (declining) may cancel. Accepted: the provider
+    /// may (abandoning it, which counts against its completion rate), and the renter may once
+    /// the start timeout has passed since acceptance. Works while paused.
+    /// Requirements: the job is Created or Accepted. Emits {JobCancelled} and {Refunded}.
+    /// @param jobId The job.
+    function cancelJob(bytes32 jobId) external nonReentrant {
+        JobData storage job = _jobOf(jobId);
+        JobStatus status = job.status;
+        address provider = job.provider;
+        address user = userOf(jobId);
+        bool abandoned;
+        if (status == JobStatus.Created) {
+            if (msg.sender != user && msg.sender != provider) revert MarketplaceUnauthorized(jobId, msg.sender);
+        } else if (status == JobStatus.Accepted) {
+            if (msg.sender == user) {
+                uint256 openAt = uint256(job.updatedAt) + _startTimeout;
+                if (block.timestamp < openAt) revert MarketplaceDeadlineNotReached(jobId, openAt);
+            } else if (msg.sender != provider) {
+                revert MarketplaceUnauthorized(jobId, msg.sender);
+            }
+            abandoned = true;
+        } else {
+            revert MarketplaceInvalidJobState(jobId, status);
+        }
+        uint256 maxCost = _maxCost(job);
+        _transition(job, JobStatus.Cancelled);
+        emit JobCancelled(jobId, msg.sender);
+        _refund(jobId, user, maxCost);
+        if (abandoned) _reputation.recordJob(provider, IReputationSystem.JobOutcome.Failed);
+    }
+
+    /// @notice Disputes an accepted or running job (SPEC: disputeJob); billing stops now.
+    /// @dev Requirements: the job is Accepted or Running; the caller is its renter or provider;
+    /// len(reason) <= 1024. Emits {JobDisputed}.
+    /// @param jobId The job.
+    /// @param reason Free text for the oracle.
+    function disputeJob(bytes32 jobId, string calldata reason) external {
+        JobData storage job = _jobOf(jobId);
+        JobStatus status = job.status;
+        if (status != JobStatus.Accepted && status != JobStatus.Running) {
+            revert MarketplaceInvalidJobState(jobId, status);
+        }
+        if (msg.sender != userOf(jobId) && msg.sender != job.provider) {
+            revert MarketplaceUnauthorized(jobId, msg.sender);
+        }
+        if (bytes(reason).length > 1024) revert MarketplaceReasonTooLong(bytes(reason).length);
+        _transition(job, JobStatus.Disputed);
+        emit JobDisputed(jobId, msg.sender, reason);
+    }
+
+    // ================================================================ oracle
+
+    /// @notice Settles a dispute (SPEC: Disputed -> Resolved).
+    /// @dev Let C be the cost from start to the dispute. ProviderFault: the provider keeps only
+    /// what was already released, the renter gets the rest, the provider loses a dispute.
+    /// UserFault: the provider is paid C. Split: the provider is paid C/2 (never less than it
+    /// was already released). Requirements: ORACLE_ROLE; the job is Disputed; outcome != None.
+    /// Emits {DisputeResolved}, {FundsReleased}, {Refunded}.
+    /// @param jobId The job.
+    /// @param outcome The ruling.
+    /// @param evidenceCID IPFS CID of the evidence the ruling rests on.
+    function resolveDispute(bytes32 jobId, DisputeOutcome outcome, string calldata evidenceCID)
+        external
+        onlyRole(ORACLE_ROLE)
+        nonReentrant
+    {
+        if (outcome == DisputeOutcome.None) revert MarketplaceInvalidOutcome();
+        _settleDispute(jobId, outcome, evidenceCID);
+    }
+
+    /// @notice Splits a dispute the oracle left unresolved past the dispute timeout.
+    /// @dev Anyone may call. Requirements: the job is Disputed since at least disputeTimeout.
+    /// Emits {DisputeResolved}, {FundsReleased}, {Refunded}.
+    /// @param jobId The job.
+    function resolveExpiredDispute(bytes32 jobId) external nonReentrant {
+        JobData storage job = _jobOf(jobId);
+        _requireStatus(jobId, job, JobStatus.Disputed);
+        uint256 openAt = uint256(job.updatedAt) + _disputeTimeout;
+        if (block.timestamp < openAt) revert MarketplaceDeadlineNotReached(jobId, openAt);
+        _settleDispute(jobId, DisputeOutcome.Split, "");
+    }
+
+    // ================================================================ governance
+
+    /// @notice Sets the platform fee for jobs created from now on.
+    /// @dev Requirements: DEFAULT_ADMIN_ROLE; feeBps <= MAX_FEE_BPS. Emits {FeeUpdated}.
+    /// @param feeBps_ Basis points.
+    function setFee(uint256 feeBps_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setFee(feeBps_);
+    }
+
+    /// @notice Sets the address platform fees are paid to.
+    /// @dev Requirements: DEFAULT_ADMIN_ROLE; non-zero. Emits {TreasuryUpdated}.
+    /// @param treasury_ The treasury.
+    function setTreasury(address treasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setTreasury(treasury_);
+    }
+
+    /// @notice Sets the three deadlines.
+    /// @dev Requirements: DEFAULT_ADMIN_ROLE; each in 1..MAX_TIMEOUT seconds.
+    /// Emits {TimeoutsUpdated}.
+    /// @param startTimeout Accepted and not started: the renter may cancel after this.
+    /// @param completionGrace Running past its duration: anyone may settle after this.
+    /// @param disputeTimeout Disputed and unresolved: anyone may split after this.
+    function setTimeouts(uint256 startTimeout, uint256 completionGrace, uint256 disputeTimeout)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        _setTimeouts(startTimeout, completionGrace, disputeTimeout);
+    }
+
+    /// @notice Stops new jobs and acceptances; settlement, cancellation and refunds go on.
+    /// @dev Requirements: PAUSER_ROLE. Emits {Paused}.
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @notice Lifts a pause.
+    /// @dev Requirements: PAUSER_ROLE. Emits {Unpaused}.
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    // ================================================================ views
+
+    /// @notice A job (SPEC: getJob). The image CID is in its {JobCreated} event.
+    /// @param jobId The job.
+    function getJob(bytes32 jobId) external view returns (Job memory) {
+        JobData storage job = _jobOf(jobId);
+        JobStatus status = job.status;
+        return Job({
+            jobId: jobId,
+            user: userOf(jobId),
+            provider: job.provider,
+            resourceId: _resourceId(job),
+            estimatedDuration: job.estimatedDuration,
+            pricePerHour: job.pricePerHour,
+            maxCost: _maxCost(job),
+            feeBps: job.feeBps,
+            startTime: job.startTime,
+            endTime: _isTerminal(status) ? job.updatedAt : 0,
+            updatedAt: job.updatedAt,
+            status: status,
+            finalCost: job.paid
+        });
+    }
+
+    /// @notice The escrow of a job (SPEC: EscrowRecord).
+    /// @param jobId The job.
+    function getEscrow(bytes32 jobId) external view returns (EscrowRecord memory) {
+        JobData storage job = _jobOf(jobId);
+        bool done = _isTerminal(job.status);
+        uint256 maxCost = _maxCost(job);
+        return EscrowRecord({
+            jobId: jobId,
+            user: userOf(jobId),
+            provider: job.provider,
+            lockedAmount: maxCost,
+            releasedAmount: job.paid,
+            refundedAmount: done ? maxCost - job.paid : 0,
+            completed: done
+        });
+    }
+
+    /// @notice What a job has cost so far (its final cost once it has ended).
+    /// @param jobId The job.
+    function accruedCost(bytes32 jobId) external view returns (uint256) {
+        JobData storage job = _jobOf(jobId);
+        JobStatus status = job.status;
+        if (status == JobStatus.Running) return _costAt(job, block.timestamp);
+        if (status == JobStatus.Disputed) return _costAt(job, job.updatedAt);
+        return job.paid;
+    }
+
+    /// @notice The renter encoded in `jobId` (its upper 160 bits).
+    /// @param jobId Any job id.
+    function userOf(bytes32 jobId) public pure returns (address) {
+        return address(uint160(uint256(jobId) >> 96));
+    }
+
+    /// @notice Number of jobs created so far.
+    function jobCount() external view returns (uint256) {
+        return _jobSeq;
+    }
+
+    /// @notice Platform fee for new jobs, in basis points.
+    function feeBps() external view returns (uint256) {
+        return _feeBps;
+    }
+
+    /// @notice Address platform fees are paid to.
+    function treasury() external view returns (address) {
+        return _treasury;
+    }
+
+    /// @notice The three deadlines, in seconds.
+    function timeouts() external view returns (uint256 startTimeout, uint256 completionGrace, uint256 disputeTimeout) {
+        return (_startTimeout, _completionGrace, _disputeTimeout);
+    }
+
+    /// @notice The token jobs are paid in.
+    function token() external view returns (IERC20) {
+        return _token;
+    }
+
+    /// @notice The ResourceRegistry.
+    function registry() external view returns (IResourceRegistry) {
+        return _registry;
+    }
+
+    /// @notice The ReputationSystem.
+    function reputation() external view returns (IReputationSystem) {
+        return _reputation;
+    }
+
+    // ================================================================ internals
+
+    function _createJob(bytes32 resourceId, string calldata imageCID, uint256 estimatedDuration, uint256 costLimit)
+        private
+        returns (bytes32 jobId)
+    {
+        uint256 cidLength = bytes(imageCID).length;
+        if (cidLength == 0 || cidLength > 128) revert MarketplaceInvalidCID();
+        if (estimatedDuration == 0 || estimatedDuration > MAX_DURATION) {
+            revert MarketplaceInvalidDuration(estimatedDuration);
+        }
+        (address provider, uint256 pricePerHour) = _registry.getJobTerms(resourceId);
+        // < 2**80 * 2**23 / 3600 < 2**92: fits the uint96 `paid` field, no overflow in uint256
+        uint256 maxCost = (pricePerHour * estimatedDuration) / 3600;
+        if (maxCost == 0) revert MarketplaceZeroCost();
+        if (maxCost > costLimit) revert MarketplaceCostAboveLimit(maxCost, costLimit);
+
+        uint80 seq = ++_jobSeq;
+        jobId = bytes32((uint256(uint160(msg.sender)) << 96) | seq);
+        _jobs[jobId] = JobData({
+            provider: provider,
+            pricePerHour: uint80(pricePerHour), // the registry stores prices in 80 bits
+            feeBps: _feeBps,
+            resourceSeq: uint40(uint256(resourceId)), // the registry's sequence is 40 bits
+            estimatedDuration: uint32(estimatedDuration), // <= MAX_DURATION
+            status: JobStatus.Created,
+            startTime: 0,
+            updatedAt: uint40(block.timestamp),
+            paid: 0
+        });
+        emit JobCreated(jobId, msg.sender, resourceId, imageCID, pricePerHour, estimatedDuration, maxCost);
+        _lockFunds(jobId, msg.sender, maxCost);
+    }
+
+    function _settleDispute(bytes32 jobId, DisputeOutcome outcome, string memory evidenceCID) private {
+        JobData storage job = _jobOf(jobId);
+        _requireStatus(jobId, job, JobStatus.Disputed);
+        uint256 paid = job.paid;
+        uint256 costSoFar = _costAt(job, job.updatedAt); // updatedAt = when it was disputed
+        uint256 providerTotal;
+        IReputationSystem.JobOutcome recorded;
+        if (outcome == DisputeOutcome.ProviderFault) {
+            providerTotal = paid;
+            recorded = IReputationSystem.JobOutcome.DisputeLost;
+        } else if (outcome == DisputeOutcome.UserFault) {
+            providerTotal = costSoFar;
+            recorded = IReputationSystem.JobOutcome.Succeeded;
+        } else {
+            providerTotal = costSoFar / 2 > paid ? costSoFar / 2 : paid;
+            recorded = IReputationSystem.JobOutcome.Inconclusive;
+        }
+        address provider = job.provider;
+        uint256 feeBps = job.feeBps;
+        uint256 maxCost = _maxCost(job);
+        job.paid = uint96(providerTotal); // <= costSoFar <= maxCost < 2**96
+        _transition(job, JobStatus.Resolved);
+        emit DisputeResolved(jobId, outcome, providerTotal, msg.sender, evidenceCID);
+        _releaseFunds(jobId, provider, providerTotal - paid, feeBps, _treasury);
+        _refund(jobId, userOf(jobId), maxCost - providerTotal);
+        _reputation.recordJob(provider, recorded);
+    }
+
+    /// @dev The one place a job's status changes; stamps the time of the transition.
+    function _transition(JobData storage job, JobStatus to) private {
+        job.status = to;
+        job.updatedAt = uint40(block.timestamp);
+    }
+
+    function _requireStatus(bytes32 jobId, JobData storage job, JobStatus expected) private view {
+        JobStatus current = job.status;
+        if (current != expected) revert MarketplaceInvalidJobState(jobId, current);
+    }
+
+    function _jobOf(bytes32 jobId) private view returns (JobData storage job) {
+        job = _jobs[jobId];
+        if (job.provider == address(0)) revert MarketplaceUnknownJob(jobId);
+    }
+
+    /// @dev Cost of the seconds run between the start and `until`, capped at the duration.
+    function _costAt(JobData storage job, uint256 until) private view returns (uint256) {
+        uint256 start = job.startTime;
+        if (start == 0 || until <= start) return 0;
+        uint256 elapsed = until - start;
+        uint256 duration = job.estimatedDuration;
+        if (elapsed > duration) elapsed = duration;
+        return (uint256(job.pricePerHour) * elapsed) / 3600;
+    }
+
+    function _maxCost(JobData storage job) private view returns (uint256) {
+        return (uint256(job.pricePerHour) * job.estimatedDuration) / 3600;
+    }
+
+    function _resourceId(JobData storage job) private view returns (bytes32) {
+        return bytes32((uint256(uint160(job.provider)) << 96) | job.resourceSeq);
+    }
+
+    function _isTerminal(JobStatus status) private pure returns (bool) {
+        return status == JobStatus.Completed || status == JobStatus.Cancelled || status == JobStatus.Resolved;
+    }
+
+    function _setFee(uint256 feeBps_) private {
+        if (feeBps_ > MAX_FEE_BPS) revert MarketplaceFeeTooHigh(feeBps_, MAX_FEE_BPS);
+        _feeBps = uint16(feeBps_);
+        emit FeeUpdated(feeBps_);
+    }
+
+    function _setTreasury(address treasury_) private {
+        if (treasury_ == address(0)) revert MarketplaceInvalidTreasury();
+        _treasury = treasury_;
+        emit TreasuryUpdated(treasury_);
+    }
+
+    function _setTimeouts(uint256 startTimeout, uint256 completionGrace, uint256 disputeTimeout) private {
+        if (
+            startTimeout == 0 || startTimeout > MAX_TIMEOUT || completionGrace == 0 || completionGrace > MAX_TIMEOUT
+                || disputeTimeout == 0 || disputeTimeout > MAX_TIMEOUT
+        ) revert MarketplaceInvalidTimeout();
+        _startTimeout = uint32(startTimeout);
+        _completionGrace = uint32(completionGrace);
+        _disputeTimeout = uint32(disputeTimeout);
+        emit TimeoutsUpdated(startTimeout, completionGrace, disputeTimeout);
+    }
+}

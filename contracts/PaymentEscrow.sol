@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.20;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IMarketplace} from "./interfaces/IMarketplace.sol";
+
+/// @title PaymentEscrow
+/// @notice The escrow module of the Marketplace: locks a job's maxCost, releases what the job
+/// cost (provider share and platform fee), refunds the rest.
+/// @dev Abstract and inherited by the Marketplace, so the escrowed tokens sit in the Marketplace
+/// and only the Marketplace can move them. The escrow record of a job is derived from the job
+/// itself (locked = maxCost, released = finalCost so far), which saves a cross-contract call and
+/// a storage record per job. Every movement emits the SPEC's escrow events.
+/// Callers must have updated their own state first (checks-effects-interactions).
+abstract contract PaymentEscrow is IMarketplace {
+    using SafeERC20 for IERC20;
+
+    /// @notice Highest platform fee governance may ever set: 10%.
+    uint256 public constant MAX_FEE_BPS = 1000;
+
+    IERC20 internal immutable _token;
+
+    /// @param token_ The ERC20 jobs are paid in.
+    constructor(IERC20 token_) {
+        _token = token_;
+    }
+
+    /// @dev Pulls `amount` from `user` into escrow (SPEC: lockFunds).
+    function _lockFunds(bytes32 jobId, address user, uint256 amount) internal {
+        emit FundsLocked(jobId, user, amount);
+        _token.safeTransferFrom(user, address(this), amount);
+    }
+
+    /// @dev Pays `gross` out of escrow: `gross * feeBps / 10000` to `treasury`, the rest to
+    /// `provider` (SPEC: releaseFunds / partialRelease). Zero legs are skipped.
+    function _releaseFunds(bytes32 jobId, address provider, uint256 gross, uint256 feeBps, address treasury) internal {
+        if (gross == 0) return;
+        uint256 fee = (gross * feeBps) / 10_000;
+        // cannot underflow: feeBps <= MAX_FEE_BPS < 10000, so fee < gross
+        uint256 providerAmount;
+        unchecked {
+            providerAmount = gross - fee;
+        }
+        emit FundsReleased(jobId, provider, providerAmount, fee);
+        _token.safeTransfer(provider, providerAmount);
+        if (fee > 0) _token.safeTransfer(treasury, fee);
+    }
+
+    /// @dev Returns `amount` from escrow to `user` (SPEC: refund). Zero is skipped.
+    function _refund(bytes32 jobId, address user, uint256 amount) internal {
+        if (amount == 0) return;
+        emit Refunded(jobId, user, amount);
+        _token.safeTransfer(user, amount);
+    }
+}

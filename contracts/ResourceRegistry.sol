@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.20;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ShortString, ShortStrings} from "@openzeppelin/contracts/utils/ShortStrings.sol";
+import {IResourceRegistry} from "./interfaces/IResourceRegistry.sol";
+
+/// @title ResourceRegistry
+/// @notice On-chain registry of GPU offers, their providers' agent endpoints and provider stake.
+/// @dev Resource ids are `bytes32(uint256(uint160(provider)) << 96 | seq)`: the provider can be
+/// read from the id without storage, and the Marketplace keeps only the 40-bit `seq` per job.
+/// A provider must register (endpoint + stake >= minStake) before it registers resources; its
+/// stake is withdrawable only after all its resources are retired and the cooldown has passed,
+/// and holders of SLASHER_ROLE (the oracle, the ReputationSystem) can burn part of it.
+/// Pausing stops registrations and new stake; retiring, unstaking and withdrawing always work.
+contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// @notice Role of the oracle: reports uptime and per-resource reputation.
+    bytes32 public constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
+    /// @notice Role allowed to burn provider stake (oracle, ReputationSystem).
+    bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
+    /// @notice Role allowed to pause and unpause registrations.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @notice Longest unstake cooldown governance may set.
+    uint256 public constant MAX_UNSTAKE_COOLDOWN = 90 days;
+
+    /// @dev Storage layout of one resource (3 slots).
+    struct ResourceData {
+        // slot 0
+        ShortString gpuModel; // model name, at most 31 bytes, packed with its length
+        // slot 1 (232 bits): everything getJobTerms reads sits in this one slot
+        uint80 pricePerHour; // base units per hour; 80 bits = 1.2M tokens/hour
+        uint16 vcpu;
+        uint32 memoryGB;
+        uint32 storageGB;
+        bool available;
+        bool retired;
+        uint16 reputation; // 0-1000
+        uint40 registeredAt;
+        // slot 2
+        uint64 totalUptime; // seconds
+    }
+
+    /// @dev Storage layout of one provider: slot 0 packs the stake state, slot 1+ the endpoint.
+    struct ProviderData {
+        uint96 stake; // base units; GPUToken's cap keeps every amount below 2**96
+        uint40 unlockAt; // 0 = no unstake pending
+        uint32 activeResources;
+        bool registered;
+        string endpoint;
+    }
+
+    IERC20 private immutable _token;
+
+    /// @dev Slot: resource sequence (40) | minStake (96) | unstakeCooldown (32).
+    uint40 private _resourceSeq; // 40 bits: the Marketplace stores it per job in 40 bits
+    uint96 private _minStake;
+    uint32 private _unstakeCooldown;
+
+    mapping(bytes32 resourceId => ResourceData) private _resources;
+    mapping(address provider => ProviderData) private _providers;
+    mapping(address provider => bytes32[]) private _providerResources;
+
+    /// @param token_ The GPUToken stakes are paid in (must be ERC20Burnable).
+    /// @param admin Receives DEFAULT_ADMIN_ROLE (governance) and PAUSER_ROLE.
+    /// @param minStake_ Stake a provider needs before it registers a resource.
+    /// @param unstakeCooldown_ Seconds between an unstake request and the withdrawal.
+    constructor(IERC20 token_, address admin, uint256 minStake_, uint256 unstakeCooldown_) {
+        _token = token_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+        _setMinStake(minStake_);
+        _setUnstakeCooldown(unstakeCooldown_);
+    }
+
+    // ================================================================ providers
+
+    /// @notice Registers the caller as a provider with its agent endpoint and an initial stake.
+    /// @dev Requirements: not paused; not registered before; 0 < len(endpoint) <= 256; the
+    /// caller approved `stakeAmount` to this contract (zero is allowed, stake can follow).
+    /// Emits {ProviderRegistered} (and {Staked} when `stakeAmount` > 0).
+    /// @param endpoint URL of the caller's provider agent, e.g. "http://10.0.0.5:8765".
+    /// @param stakeAmount Base units to stake now.
+    function registerProvider(string calldata endpoint, uint256 stakeAmount) external whenNotPaused nonReentrant {
+        ProviderData storage p = _providers[msg.sender];
+        if (p.registered) revert RegistryProviderAlreadyRegistered(msg.sender);
+        _checkEndpoint(endpoint);
+        p.registered = true;
+        p.endpoint = endpoint;
+        emit ProviderRegistered(msg.sender, endpoint, stakeAmount);
+        if (stakeAmount > 0) _stake(p, stakeAmount);
+    }
+
+    /// @notice Changes the caller's agent endpoint.
+    /// @dev Requirements: the caller is registered; 0 < len(endpoint) <= 256. Works while paused.
+    /// Emits {EndpointUpdated}.
+    /// @param endpoint The new URL.
+    function updateEndpoint(string calldata endpoint) external {
+        ProviderData storage p = _registered(msg.sender);
+        _checkEndpoint(endpoint);
+        p.endpoint = endpoint;
+        emit EndpointUpdated(msg.sender, endpoint);
+    }
+
+    /// @notice Adds `amount` to the caller's stake.
+    /// @dev Requirements: not paused; the caller is registered and has no unstake pending;
+    /// `amount` > 0 and approved. Emits {Staked}.
+    /// @param amount Base units to add.
+    function stake(uint256 amount) external whenNotPaused nonReentrant {
+        ProviderData storage p = _registered(msg.sender);
+        if (p.unlockAt != 0) revert RegistryUnstakePending(msg.sender, p.unlockAt);
+        _stake(p, amount);
+    }
+
+    /// @notice Starts the cooldown after which the caller may withdraw its whole stake.
+    /// @dev Requirements: every resource of the caller is retired; something is staked; no
+    /// unstake is already pending. Works while paused. Emits {UnstakeRequested}.
+    function requestUnstake() external {
+        ProviderData storage p = _registered(msg.sender);
+        if (p.activeResources != 0) revert RegistryActiveResources(msg.sender, p.activeResources);
+        if (p.stake == 0) revert RegistryNothingStaked(msg.sender);
+        if (p.unlockAt != 0) revert RegistryUnstakePending(msg.sender, p.unlockAt);
+        uint40 unlockAt = uint40(block.timestamp + _unstakeCooldown);
+        p.unlockAt = unlockAt;
+        emit UnstakeRequested(msg.sender, unlockAt);
+    }
+
+    /// @notice Cancels the caller's pending unstake, so it can stake and register again.
+    /// @dev Requirements: an unstake is pending. Emits {UnstakeCancelled}.
+    function cancelUnstake() external {
+        ProviderData storage p = _registered(msg.sender);
+        if (p.unlockAt == 0) revert RegistryNoUnstakePending(msg.sender);
+        p.unlockAt = 0;
+        emit UnstakeCancelled(msg.sender);
+    }
+
+    /// @notice Withdraws the caller's whole stake once the cooldown has passed.
+    /// @dev Requirements: an unstake is pending and its unlock time has come. Works while
+    /// paused. Emits {StakeWithdrawn}.
+    function withdrawStake() external nonReentrant {
+        ProviderData storage p = _registered(msg.sender);
+        uint256 unlockAt = p.unlockAt;
+        if (unlockAt == 0) revert RegistryNoUnstakePending(msg.sender);
+        if (block.timestamp < unlockAt) revert RegistryStakeLocked(msg.sender, unlockAt);
+        uint256 amount = p.stake;
+        p.stake = 0;
+        p.unlockAt = 0;
+        emit StakeWithdrawn(msg.sender, amount);
+        _token.safeTransfer(msg.sender, amount);
+    }
+
+    /// @notice Burns up to `amount` of the stake of `provider` (all of it if it holds less).
+    /// @dev Requirements: the caller holds SLASHER_ROLE. Works while paused and during a
+    /// pending unstake (that is what the cooldown is for). Emits {Slashed}.
+    /// @param provider The provider to slash.
+    /// @param amount Base units to burn at most.
+    /// @param reason Why, for the record ("data fraud").
+    /// @return burnt The base units actually burnt.
+    function slash(address provider, uint256 amount, string calldata reason)
+        external
+        onlyRole(SLASHER_ROLE)
+        nonReentrant
+        returns (uint256 burnt)
+    {
+        ProviderData storage p = _registered(provider);
+        uint96 current = p.stake;
+        burnt = amount < current ? amount : current;
+        // cannot underflow: burnt <= current
+        unchecked {
+            p.stake = current - uint96(burnt);
+        }
+        emit Slashed(provider, burnt, p.stake, reason);
+        if (burnt > 0) ERC20Burnable(address(_token)).burn(burnt);
+    }
+
+    // ================================================================ resources
+
+    /// @notice Registers a GPU offer of the caller (SPEC: registerResource).
+    /// @dev Requirements: not paused; the caller is registered, has no unstake pending and holds
+    /// at least the minimum stake; 1 <= len(gpuModel) <= 31; vcpu > 0; memoryGB > 0;
+    /// 0 < pricePerHour < 2**80. The resource starts available.
+    /// Emits {ResourceRegistered}.
+    /// @param gpuModel GPU model, e.g. "RTX4090".
+    /// @param vcpu vCPUs that come with the GPU.
+    /// @param memoryGB Host memory in GiB.
+    /// @param storageGB Scratch storage in GiB.
+    /// @param pricePerHour Base units of GPUToken per hour.
+    /// @return resourceId The new resource's id.
+    function registerResource(
+        string calldata gpuModel,
+        uint16 vcpu,
+        uint32 memoryGB,
+        uint32 storageGB,
+        uint256 pricePerHour
+    ) external whenNotPaused returns (bytes32 resourceId) {
+        ProviderData storage p = _registered(msg.sender);
+        if (p.unlockAt != 0) revert RegistryUnstakePending(msg.sender, p.unlockAt);
+        uint256 minStake_ = _minStake;
+        if (p.stake < minStake_) revert RegistryInsufficientStake(msg.sender, p.stake, minStake_);
+        uint256 modelLength = bytes(gpuModel).length;
+        if (modelLength == 0 || modelLength > 31) revert RegistryInvalidGpuModel();
+        if (vcpu == 0 || memoryGB == 0) revert RegistryInvalidSpec();
+        _checkPrice(pricePerHour);
+
+        uint40 seq = ++_resourceSeq;
+        resourceId = bytes32((uint256(uint160(msg.sender)) << 96) | seq);
+        _resources[resourceId] = ResourceData({
+            gpuModel: ShortStrings.toShortString(gpuModel),
+            pricePerHour: uint80(pricePerHour),
+            vcpu: vcpu,
+            memoryGB: memoryGB,
+            storageGB: storageGB,
+            available: true,
+            retired: false,
+            reputation: 0,
+            registeredAt: uint40(block.timestamp),
+            totalUptime: 0
+        });
+        _providerResources[msg.sender].push(resourceId);
+        // cannot overflow: one increment per registered resource, far below 2**32
+        unchecked {
+            p.activeResources += 1;
+        }
+        emit ResourceRegistered(resourceId, msg.sender, gpuModel, vcpu, memoryGB, storageGB, pricePerHour);
+    }
+
+    /// @notice Marks a resource of the caller available or unavailable for new jobs.
+    /// @dev Requirements: the caller is the resource's provider; not retired. Works while
+    /// paused (a provider may always stop taking work). Emits {AvailabilityUpdated}.
+    /// @param resourceId The resource.
+    /// @param available Whether new jobs may be created on it.
+    function updateAvailability(bytes32 resourceId, bool available) external {
+        ResourceData storage r = _ownedActive(resourceId);
+        r.available = available;
+        emit AvailabilityUpdated(resourceId, available);
+    }
+
+    /// @notice Changes the hourly price of a resource of the caller; open jobs keep theirs.
+    /// @dev Requirements: the caller is the resource's provider; not retired;
+    /// 0 < newPrice < 2**80. Emits {PricingUpdated}.
+    /// @param resourceId The resource.
+    /// @param newPrice Base units per hour.
+    function updatePricing(bytes32 resourceId, uint256 newPrice) external {
+        ResourceData storage r = _ownedActive(resourceId);
+        _checkPrice(newPrice);
+        r.pricePerHour = uint80(newPrice);
+        emit PricingUpdated(resourceId, newPrice);
+    }
+
+    /// @notice Retires a resource of the caller for good: no new jobs, no further changes.
+    /// @dev Jobs already created on it still run and settle. Requirements: the caller is the
+    /// resource's provider; not retired already. Emits {AvailabilityUpdated} and {ResourceRetired}.
+    /// @param resourceId The resource.
+    function retireResource(bytes32 resourceId) external {
+        ResourceData storage r = _ownedActive(resourceId);
+        r.retired = true;
+        r.available = false;
+        // cannot underflow: each active resource was counted once at registration
+        unchecked {
+            _providers[msg.sender].activeResources -= 1;
+        }
+        emit AvailabilityUpdated(resourceId, false);
+        emit ResourceRetired(resourceId, msg.sender);
+    }
+
+    /// @notice Credits `additionalSeconds` of measured uptime to a resource.
+    /// @dev Requirements: the caller holds ORACLE_ROLE; the resource exists. Emits {UptimeUpdated}.
+    /// @param resourceId The resource.
+    /// @param additionalSeconds Seconds of uptime observed since the last report.
+    function updateUptime(bytes32 resourceId, uint64 additionalSeconds) external onlyRole(ORACLE_ROLE) {
+        ResourceData storage r = _existing(resourceId);
+        uint64 total = r.totalUptime + additionalSeconds;
+        r.totalUptime = total;
+        emit UptimeUpdated(resourceId, additionalSeconds, total);
+    }
+
+    /// @notice Sets the reputation shown for a resource (0-1000).
+    /// @dev Requirements: the caller holds ORACLE_ROLE; the resource exists; value <= 1000.
+    /// Emits {ResourceReputationUpdated}.
+    /// @param resourceId The resource.
+    /// @param newReputation The reputation, 0-1000.
+    function updateReputation(bytes32 resourceId, uint16 newReputation) external onlyRole(ORACLE_ROLE) {
+        if (newReputation > 1000) revert RegistryInvalidReputation(newReputation);
+        _existing(resourceId).reputation = newReputation;
+        emit ResourceReputationUpdated(resourceId, newReputation);
+    }
+
+    // ================================================================ governance
+
+    /// @notice Sets the stake a provider needs to register resources.
+    /// @dev Requirements: DEFAULT_ADMIN_ROLE; fits 96 bits. Emits {MinStakeUpdated}.
+    /// @param minStake_ Base units.
+    function setMinStake(uint256 minStake_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setMinStake(minStake_);
+    }
+
+    /// @notice Sets the unstake cooldown.
+    /// @dev Requirements: DEFAULT_ADMIN_ROLE; at most MAX_UNSTAKE_COOLDOWN. Pending unstakes
+    /// keep the unlock time they were given. Emits {UnstakeCooldownUpdated}.
+    /// @param cooldown Seconds.
+    function setUnstakeCooldown(uint256 cooldown) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setUnstakeCooldown(cooldown);
+    }
+
+    /// @notice Stops provider registrations, new stake and new resources.
+    /// @dev Requirements: PAUSER_ROLE. Emits {Paused}.
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @notice Lifts a pause.
+    /// @dev Requirements: PAUSER_ROLE. Emits {Unpaused}.
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    // ================================================================ views
+
+    /// @inheritdoc IResourceRegistry
+    function getJobTerms(bytes32 resourceId) external view returns (address provider, uint256 pricePerHour) {
+        ResourceData storage r = _existing(resourceId);
+        if (r.retired) revert RegistryResourceRetired(resourceId);
+        if (!r.available) revert RegistryResourceUnavailable(resourceId);
+        provider = providerOf(resourceId);
+        uint256 stake_ = _providers[provider].stake;
+        uint256 minStake_ = _minStake;
+        if (stake_ < minStake_) revert RegistryInsufficientStake(provider, stake_, minStake_);
+        pricePerHour = r.pricePerHour;
+    }
+
+    /// @notice A resource (SPEC: getResource).
+    /// @param resourceId The resource.
+    function getResource(bytes32 resourceId) external view returns (GPUResource memory) {
+        ResourceData storage r = _existing(resourceId);
+        return GPUResource({
+            resourceId: resourceId,
+            provider: providerOf(resourceId),
+            gpuModel: ShortStrings.toString(r.gpuModel),
+            vcpu: r.vcpu,
+            memoryGB: r.memoryGB,
+            storageGB: r.storageGB,
+            pricePerHour: r.pricePerHour,
+            available: r.available,
+            retired: r.retired,
+            totalUptime: r.totalUptime,
+            reputation: r.reputation,
+            registeredAt: r.registeredAt
+        });
+    }
+
+    /// @notice Every resource `provider` ever registered, retired ones included.
+    /// @param provider The provider.
+    function getProviderResources(address provider) external view returns (bytes32[] memory) {
+        return _providerResources[provider];
+    }
+
+    /// @notice A provider's registration, endpoint and stake.
+    /// @param provider The provider.
+    function getProvider(address provider) external view returns (ProviderInfo memory) {
+        ProviderData storage p = _providers[provider];
+        return ProviderInfo({
+            registered: p.registered,
+            endpoint: p.endpoint,
+            stake: p.stake,
+            unlockAt: p.unlockAt,
+            activeResources: p.activeResources
+        });
+    }
+
+    /// @notice Number of resources registered so far (all providers).
+    function resourceCount() external view returns (uint256) {
+        return _resourceSeq;
+    }
+
+    /// @notice Stake needed to register resources and to take new jobs.
+    function minStake() external view returns (uint256) {
+        return _minStake;
+    }
+
+    /// @notice Seconds between an unstake request and the withdrawal.
+    function unstakeCooldown() external view returns (uint256) {
+        return _unstakeCooldown;
+    }
+
+    /// @notice The token stakes are held in.
+    function token() external view returns (IERC20) {
+        return _token;
+    }
+
+    /// @notice The provider encoded in `resourceId` (its upper 160 bits).
+    /// @param resourceId Any resource id.
+    function providerOf(bytes32 resourceId) public pure returns (address) {
+        return address(uint160(uint256(resourceId) >> 96));
+    }
+
+    // ================================================================ internals
+
+    function _stake(ProviderData storage p, uint256 amount) private {
+        if (amount == 0 || amount > type(uint96).max) revert RegistryInvalidAmount(amount);
+        uint96 total = p.stake + uint96(amount);
+        p.stake = total;
+        emit Staked(msg.sender, amount, total);
+        _token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    function _registered(address provider) private view returns (ProviderData storage p) {
+        p = _providers[provider];
+        if (!p.registered) revert RegistryProviderNotRegistered(provider);
+    }
+
+    function _existing(bytes32 resourceId) private view returns (ResourceData storage r) {
+        r = _resources[resourceId];
+        if (r.registeredAt == 0) revert RegistryUnknownResource(resourceId);
+    }
+
+    function _ownedActive(bytes32 resourceId) private view returns (ResourceData storage r) {
+        r = _existing(resourceId);
+        if (providerOf(resourceId) != msg.sender) revert RegistryNotResourceProvider(resourceId, msg.sender);
+        if (r.retired) revert RegistryResourceRetired(resourceId);
+    }
+
+    function _checkEndpoint(string calldata endpoint) private pure {
+        uint256 length = bytes(endpoint).length;
+        if (length == 0 || length > 256) revert RegistryInvalidEndpoint();
+    }
+
+    function _checkPrice(uint256 price) private pure {
+        if (price == 0 || price > type(uint80).max) revert RegistryInvalidPrice(price);
+    }
+
+    function _setMinStake(uint256 minStake_) private {
+        if (minStake_ > type(uint96).max) revert RegistryInvalidParameter();
+        _minStake = uint96(minStake_);
+        emit MinStakeUpdated(minStake_);
+    }
+
+    function _setUnstakeCooldown(uint256 cooldown) private {
+        if (cooldown > MAX_UNSTAKE_COOLDOWN) revert RegistryInvalidParameter();
+        _unstakeCooldown = uint32(cooldown);
+        emit UnstakeCooldownUpdated(cooldown);
+    }
+}

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.20;
+
+/// @title IMarketplace
+/// @notice Types, errors and events of the job marketplace and its escrow.
+interface IMarketplace {
+    /// @notice Job states. Created -> Accepted -> Running -> Completed is the happy path;
+    /// Created/Accepted -> Cancelled; Accepted/Running -> Disputed -> Resolved.
+    /// Completed, Cancelled and Resolved are terminal and settled.
+    enum JobStatus {
+        None,
+        Created,
+        Accepted,
+        Running,
+        Completed,
+        Cancelled,
+        Disputed,
+        Resolved
+    }
+
+    /// @notice How the oracle (or the dispute timeout) settles a dispute.
+    enum DisputeOutcome {
+        None,
+        ProviderFault, // renter refunded all that was not yet released; provider penalised
+        UserFault, // provider paid the cost up to the dispute; renter refunded the rest
+        Split // provider paid half the cost up to the dispute; renter refunded the rest
+    }
+
+    /// @notice A job as returned by {getJob}. The image CID is in {JobCreated}, not in storage.
+    struct Job {
+        bytes32 jobId;
+        address user;
+        address provider;
+        bytes32 resourceId;
+        uint256 estimatedDuration; // seconds
+        uint256 pricePerHour; // fixed at creation
+        uint256 maxCost; // locked in escrow at creation
+        uint256 feeBps; // platform fee, fixed at creation
+        uint256 startTime; // 0 until Running
+        uint256 endTime; // 0 until terminal
+        uint256 updatedAt; // time of the last transition
+        JobStatus status;
+        uint256 finalCost; // gross cost paid so far; the final cost once terminal
+    }
+
+    /// @notice The escrow of a job (SPEC: EscrowRecord), derived from the job.
+    struct EscrowRecord {
+        bytes32 jobId;
+        address user;
+        address provider;
+        uint256 lockedAmount;
+        uint256 releasedAmount; // gross (provider + platform fee), paid so far
+        uint256 refundedAmount;
+        bool completed;
+    }
+
+    // ----------------------------------------------------------------- errors
+    /// @notice Raised when `jobId` does not exist.
+    error MarketplaceUnknownJob(bytes32 jobId);
+    /// @notice Raised when job `jobId` is `current` but the call needs another state.
+    error MarketplaceInvalidJobState(bytes32 jobId, JobStatus current);
+    /// @notice Raised when `caller` may not do this to job `jobId`.
+    error MarketplaceUnauthorized(bytes32 jobId, address caller);
+    /// @notice Raised when a deadline-based action comes before `availableAt`.
+    error MarketplaceDeadlineNotReached(bytes32 jobId, uint256 availableAt);
+    /// @notice Raised when the estimated duration is zero or above the maximum.
+    error MarketplaceInvalidDuration(uint256 duration);
+    /// @notice Raised when the job would cost nothing (price * duration < 3600 base units).
+    error MarketplaceZeroCost();
+    /// @notice Raised when the job costs `maxCost` but the renter allowed only `limit`.
+    error MarketplaceCostAboveLimit(uint256 maxCost, uint256 limit);
+    /// @notice Raised when the image CID is empty or longer than 128 bytes.
+    error MarketplaceInvalidCID();
+    /// @notice Raised when a dispute reason is longer than 1024 bytes.
+    error MarketplaceReasonTooLong(uint256 length);
+    /// @notice Raised when a fee above MAX_FEE_BPS is set.
+    error MarketplaceFeeTooHigh(uint256 feeBps, uint256 maxFeeBps);
+    /// @notice Raised when a timeout is zero or above its maximum.
+    error MarketplaceInvalidTimeout();
+    /// @notice Raised when the treasury is set to the zero address.
+    error MarketplaceInvalidTreasury();
+    /// @notice Raised when a dispute is resolved with DisputeOutcome.None.
+    error MarketplaceInvalidOutcome();
+    /// @notice Raised when there is nothing to release yet.
+    error MarketplaceNothingToRelease(bytes32 jobId);
+
+    // ----------------------------------------------------------------- events
+    /// @notice Emitted when a renter creates a job and its maxCost is locked (SPEC event, with
+    /// the terms an indexer needs).
+    event JobCreated(
+        bytes32 indexed jobId,
+        address indexed user,
+        bytes32 indexed resourceId,
+        string imageCID,
+        uint256 pricePerHour,
+        uint256 estimatedDuration,
+        uint256 maxCost
+    );
+    /// @notice Emitted when the provider accepts a job.
+    event JobAccepted(bytes32 indexed jobId, address indexed provider);
+    /// @notice Emitted when the provider's container runs and billing starts.
+    event JobStarted(bytes32 indexed jobId, uint256 startTime);
+    /// @notice Emitted when a running job is settled by elapsed time.
+    event JobCompleted(bytes32 indexed jobId, uint256 finalCost);
+    /// @notice Emitted when a job is cancelled before it ran; the renter is refunded in full.
+    event JobCancelled(bytes32 indexed jobId, address indexed by);
+    /// @notice Emitted when the renter or the provider disputes a job.
+    event JobDisputed(bytes32 indexed jobId, address indexed initiator, string reason);
+    /// @notice Emitted when a dispute is settled; `evidenceCID` names the evidence on IPFS
+    /// (empty when the dispute timed out).
+    event DisputeResolved(
+        bytes32 indexed jobId, DisputeOutcome outcome, uint256 finalCost, address resolver, string evidenceCID
+    );
+    /// @notice Emitted when `amount` is locked for a job (escrow).
+    event FundsLocked(bytes32 indexed jobId, address indexed user, uint256 amount);
+    /// @notice Emitted when escrow pays `providerAmount` to the provider and `fee` to the treasury.
+    event FundsReleased(bytes32 indexed jobId, address indexed provider, uint256 providerAmount, uint256 fee);
+    /// @notice Emitted when escrow returns `amount` to the renter.
+    event Refunded(bytes32 indexed jobId, address indexed user, uint256 amount);
+    /// @notice Emitted when governance changes the platform fee for new jobs.
+    event FeeUpdated(uint256 feeBps);
+    /// @notice Emitted when governance changes the treasury.
+    event TreasuryUpdated(address treasury);
+    /// @notice Emitted when governance changes the deadlines.
+    event TimeoutsUpdated(uint256 startTimeout, uint256 completionGrace, uint256 disputeTimeout);
+}

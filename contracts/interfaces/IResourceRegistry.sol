@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.20;
+
+/// @title IResourceRegistry
+/// @notice Types, errors and events of the on-chain GPU registry and provider stake.
+interface IResourceRegistry {
+    /// @notice A GPU offer as returned by {getResource}.
+    struct GPUResource {
+        bytes32 resourceId;
+        address provider;
+        string gpuModel; // "RTX4090", "A100" (at most 31 bytes)
+        uint16 vcpu;
+        uint32 memoryGB;
+        uint32 storageGB;
+        uint256 pricePerHour; // base units of GPUToken per hour
+        bool available;
+        bool retired;
+        uint64 totalUptime; // seconds, reported by the oracle
+        uint16 reputation; // 0-1000, mirrored from the provider's reputation by the oracle
+        uint64 registeredAt;
+    }
+
+    /// @notice A provider's stake and agent endpoint as returned by {getProvider}.
+    struct ProviderInfo {
+        bool registered;
+        string endpoint; // URL of the provider agent (heartbeats, challenges, job logs)
+        uint256 stake; // base units
+        uint64 unlockAt; // 0 = no unstake pending; otherwise the stake is withdrawable from then on
+        uint32 activeResources; // registered and not retired
+    }
+
+    // ----------------------------------------------------------------- errors
+    /// @notice Raised when `resourceId` was never registered.
+    error RegistryUnknownResource(bytes32 resourceId);
+    /// @notice Raised when `caller` is not the provider of `resourceId`.
+    error RegistryNotResourceProvider(bytes32 resourceId, address caller);
+    /// @notice Raised when `resourceId` has been retired and can no longer change or take jobs.
+    error RegistryResourceRetired(bytes32 resourceId);
+    /// @notice Raised when `resourceId` is marked unavailable and cannot take a job.
+    error RegistryResourceUnavailable(bytes32 resourceId);
+    /// @notice Raised when `provider` must register (endpoint and stake) first.
+    error RegistryProviderNotRegistered(address provider);
+    /// @notice Raised when `provider` registers a second time.
+    error RegistryProviderAlreadyRegistered(address provider);
+    /// @notice Raised when `provider` holds `stake` but `minStake` is needed.
+    error RegistryInsufficientStake(address provider, uint256 stake, uint256 minStake);
+    /// @notice Raised when `provider` still has `activeResources` resources that are not retired.
+    error RegistryActiveResources(address provider, uint256 activeResources);
+    /// @notice Raised when `provider` has an unstake pending (register or stake after cancelling it).
+    error RegistryUnstakePending(address provider, uint256 unlockAt);
+    /// @notice Raised when `provider` has no unstake pending.
+    error RegistryNoUnstakePending(address provider);
+    /// @notice Raised when the stake of `provider` is locked until `unlockAt`.
+    error RegistryStakeLocked(address provider, uint256 unlockAt);
+    /// @notice Raised when `provider` has nothing staked.
+    error RegistryNothingStaked(address provider);
+    /// @notice Raised when a GPU model name is empty or longer than 31 bytes.
+    error RegistryInvalidGpuModel();
+    /// @notice Raised when an endpoint URL is empty or longer than 256 bytes.
+    error RegistryInvalidEndpoint();
+    /// @notice Raised when a price is zero or does not fit the packed uint80 field.
+    error RegistryInvalidPrice(uint256 price);
+    /// @notice Raised when a resource spec has zero vCPUs or zero memory.
+    error RegistryInvalidSpec();
+    /// @notice Raised when a reputation value is above 1000.
+    error RegistryInvalidReputation(uint256 reputation);
+    /// @notice Raised when an amount is zero or too large.
+    error RegistryInvalidAmount(uint256 amount);
+    /// @notice Raised when a governance parameter is out of its allowed range.
+    error RegistryInvalidParameter();
+
+    // ----------------------------------------------------------------- events
+    /// @notice Emitted when `provider` registers with an agent `endpoint` and an initial `stake`.
+    event ProviderRegistered(address indexed provider, string endpoint, uint256 stake);
+    /// @notice Emitted when `provider` changes its agent endpoint.
+    event EndpointUpdated(address indexed provider, string endpoint);
+    /// @notice Emitted when `provider` adds `amount` to its stake, now `totalStake`.
+    event Staked(address indexed provider, uint256 amount, uint256 totalStake);
+    /// @notice Emitted when `provider` starts the unstake cooldown, withdrawable at `unlockAt`.
+    event UnstakeRequested(address indexed provider, uint256 unlockAt);
+    /// @notice Emitted when `provider` cancels a pending unstake.
+    event UnstakeCancelled(address indexed provider);
+    /// @notice Emitted when `provider` withdraws `amount`, its whole stake.
+    event StakeWithdrawn(address indexed provider, uint256 amount);
+    /// @notice Emitted when `amount` of the stake of `provider` is burnt; `remaining` is left.
+    event Slashed(address indexed provider, uint256 amount, uint256 remaining, string reason);
+    /// @notice Emitted when a resource is registered (SPEC event, with the spec for indexers).
+    event ResourceRegistered(
+        bytes32 indexed resourceId,
+        address indexed provider,
+        string gpuModel,
+        uint16 vcpu,
+        uint32 memoryGB,
+        uint32 storageGB,
+        uint256 pricePerHour
+    );
+    /// @notice Emitted when a resource is marked available or unavailable.
+    event AvailabilityUpdated(bytes32 indexed resourceId, bool available);
+    /// @notice Emitted when a resource's hourly price changes (open jobs keep their price).
+    event PricingUpdated(bytes32 indexed resourceId, uint256 newPrice);
+    /// @notice Emitted when a resource is retired for good.
+    event ResourceRetired(bytes32 indexed resourceId, address indexed provider);
+    /// @notice Emitted when the oracle credits `additionalSeconds` of uptime; `totalUptime` now.
+    event UptimeUpdated(bytes32 indexed resourceId, uint256 additionalSeconds, uint256 totalUptime);
+    /// @notice Emitted when the oracle sets a resource's reputation.
+    event ResourceReputationUpdated(bytes32 indexed resourceId, uint256 reputation);
+    /// @notice Emitted when governance changes the minimum stake.
+    event MinStakeUpdated(uint256 minStake);
+    /// @notice Emitted when governance changes the unstake cooldown.
+    event UnstakeCooldownUpdated(uint256 cooldown);
+
+    /// @notice The provider and hourly price a new job on `resourceId` is created with.
+    /// @dev Reverts unless the resource exists, is available, not retired, and its provider's
+    /// stake is at least the minimum stake.
+    function getJobTerms(bytes32 resourceId) external view returns (address provider, uint256 pricePerHour);
+
+    /// @notice A provider's registration, endpoint and stake.
+    function getProvider(address provider) external view returns (ProviderInfo memory);
+
+    /// @notice Burns up to `amount` of the stake of `provider`; returns what was burnt.
+    function slash(address provider, uint256 amount, string calldata reason) external returns (uint256 burnt);
+}

@@ -1,0 +1,81 @@
+"""Deploys and wires the whole contract suite: one place that knows the roles and parameters.
+
+Used by ``ape run deploy``, the test suite and the benchmarks, so all three run the same wiring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gpurent.units import TOKEN
+
+
+@dataclass(frozen=True)
+class DeploymentParams:
+    """Governance parameters the suite is deployed with (all amounts in base units)."""
+
+    fee_bps: int = 200  # 2% platform fee
+    min_stake: int = 100 * TOKEN
+    unstake_cooldown: int = 7 * 24 * 3600
+    initial_supply: int = 100_000_000 * TOKEN
+    start_timeout: int = 3600
+    completion_grace: int = 15 * 60
+    dispute_timeout: int = 3 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Suite:
+    """The deployed contracts (Ape contract instances)."""
+
+    token: Any
+    registry: Any
+    reputation: Any
+    marketplace: Any
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "GPUToken": self.token,
+            "ResourceRegistry": self.registry,
+            "ReputationSystem": self.reputation,
+            "Marketplace": self.marketplace,
+        }
+
+
+def deploy_suite(
+    project: Any,
+    deployer: Any,
+    *,
+    oracle: str,
+    treasury: str,
+    pauser: str | None = None,
+    params: DeploymentParams = DeploymentParams(),
+) -> Suite:
+    """Deploys GPUToken, ResourceRegistry, ReputationSystem and Marketplace and grants roles.
+
+    ``deployer`` becomes the admin (governance) of every contract and receives the initial
+    supply; ``oracle`` gets the oracle and slasher roles; ``treasury`` receives platform fees;
+    ``pauser`` (default: the deployer) may pause registrations and new jobs.
+    """
+    tx = {"sender": deployer}
+    token = project.GPUToken.deploy(deployer, deployer, params.initial_supply, **tx)
+    registry = project.ResourceRegistry.deploy(
+        token, deployer, params.min_stake, params.unstake_cooldown, **tx
+    )
+    reputation = project.ReputationSystem.deploy(registry, deployer, **tx)
+    marketplace = project.Marketplace.deploy(
+        token, registry, reputation, deployer, treasury, params.fee_bps, **tx
+    )
+    reputation.grantRole(reputation.MARKETPLACE_ROLE(), marketplace, **tx)
+    reputation.grantRole(reputation.ORACLE_ROLE(), oracle, **tx)
+    registry.grantRole(registry.SLASHER_ROLE(), reputation, **tx)
+    registry.grantRole(registry.SLASHER_ROLE(), oracle, **tx)
+    registry.grantRole(registry.ORACLE_ROLE(), oracle, **tx)
+    marketplace.grantRole(marketplace.ORACLE_ROLE(), oracle, **tx)
+    marketplace.setTimeouts(
+        params.start_timeout, params.completion_grace, params.dispute_timeout, **tx
+    )
+    if pauser is not None and pauser != deployer.address:
+        for contract in (registry, marketplace):
+            contract.grantRole(contract.PAUSER_ROLE(), pauser, **tx)
+    return Suite(token=token, registry=registry, reputation=reputation, marketplace=marketplace)

@@ -1,0 +1,107 @@
+"""Shared fixtures: the whole suite deployed once per session on Anvil, cast of accounts.
+
+Ape wraps every test in a chain snapshot, so each test starts from the deployed state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from gpurent.deployment import DeploymentParams, Suite, deploy_suite
+from gpurent.units import TOKEN
+
+PRICE = 10 * TOKEN  # the SPEC's worked example: 10 tokens per hour
+CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+FUNDS = 10_000 * TOKEN
+
+
+@dataclass
+class Cast:
+    admin: Any
+    oracle: Any
+    treasury: Any
+    provider: Any
+    provider2: Any
+    renter: Any
+    renter2: Any
+    outsider: Any
+
+
+@pytest.fixture(scope="session")
+def cast(accounts) -> Cast:
+    return Cast(*accounts[:8])
+
+
+@pytest.fixture(scope="session")
+def params() -> DeploymentParams:
+    return DeploymentParams()
+
+
+@pytest.fixture(scope="session")
+def suite(project, cast, params) -> Suite:
+    s = deploy_suite(
+        project, cast.admin, oracle=cast.oracle.address, treasury=cast.treasury.address, params=params
+    )
+    for who in (cast.provider, cast.provider2, cast.renter, cast.renter2, cast.outsider):
+        s.token.transfer(who, FUNDS, sender=cast.admin)
+    return s
+
+
+@pytest.fixture(scope="session")
+def token(suite):
+    return suite.token
+
+
+@pytest.fixture(scope="session")
+def registry(suite):
+    return suite.registry
+
+
+@pytest.fixture(scope="session")
+def reputation(suite):
+    return suite.reputation
+
+
+@pytest.fixture(scope="session")
+def market(suite):
+    return suite.marketplace
+
+
+def register_provider(suite: Suite, provider, *, stake: int | None = None, endpoint: str = "http://127.0.0.1:8765"):
+    amount = suite.registry.minStake() if stake is None else stake
+    suite.token.approve(suite.registry, amount, sender=provider)
+    return suite.registry.registerProvider(endpoint, amount, sender=provider)
+
+
+def register_resource(suite: Suite, provider, *, price: int = PRICE, model: str = "RTX4090") -> bytes:
+    tx = suite.registry.registerResource(model, 16, 64, 500, price, sender=provider)
+    return tx.events.filter(suite.registry.ResourceRegistered)[0].resourceId
+
+
+def create_job(suite: Suite, renter, resource_id, *, duration: int = 3600, cid: str = CID):
+    """Approves exactly the job's maxCost and creates it; returns (jobId, receipt)."""
+    price = suite.registry.getResource(resource_id).pricePerHour
+    suite.token.approve(suite.marketplace, price * duration // 3600, sender=renter)
+    tx = suite.marketplace.createJob(resource_id, cid, duration, sender=renter)
+    return tx.events.filter(suite.marketplace.JobCreated)[0].jobId, tx
+
+
+@pytest.fixture
+def resource_id(suite, cast):
+    register_provider(suite, cast.provider)
+    return register_resource(suite, cast.provider)
+
+
+@pytest.fixture
+def job_id(suite, cast, resource_id):
+    return create_job(suite, cast.renter, resource_id)[0]
+
+
+@pytest.fixture
+def running_job(suite, cast, job_id, chain):
+    suite.marketplace.acceptJob(job_id, sender=cast.provider)
+    tx = suite.marketplace.startJob(job_id, sender=cast.provider)
+    return job_id, tx.timestamp

@@ -1,0 +1,352 @@
+"""Marketplace: lifecycle, per-second billing, the SPEC's worked example, deadlines, pausing."""
+
+from __future__ import annotations
+
+import ape
+import pytest
+
+from gpurent.units import TOKEN, to_base_units
+from tests.conftest import CID, PRICE, create_job, register_resource
+
+CREATED, ACCEPTED, RUNNING, COMPLETED, CANCELLED, DISPUTED, RESOLVED = range(1, 8)
+
+
+def balances(suite, cast):
+    t = suite.token
+    return {
+        "renter": t.balanceOf(cast.renter),
+        "provider": t.balanceOf(cast.provider),
+        "treasury": t.balanceOf(cast.treasury),
+        "escrow": t.balanceOf(suite.marketplace),
+    }
+
+
+def test_worked_example_10_per_hour_2700s(suite, cast, resource_id, chain):
+    """SPEC: 10 tokens/h, 3600 s locked, 2700 s run -> 7.35 / 0.15 / refund 2.5."""
+    before = balances(suite, cast)
+    job_id, _ = create_job(suite, cast.renter, resource_id, duration=3600)
+    assert suite.marketplace.getEscrow(job_id).lockedAmount == 10 * TOKEN
+    assert suite.token.balanceOf(suite.marketplace) == before["escrow"] + 10 * TOKEN
+    suite.marketplace.acceptJob(job_id, sender=cast.provider)
+    start = suite.marketplace.startJob(job_id, sender=cast.provider).timestamp
+    chain.pending_timestamp = start + 2700
+    tx = suite.marketplace.completeJob(job_id, sender=cast.provider)
+
+    after = balances(suite, cast)
+    assert after["provider"] - before["provider"] == to_base_units("7.35")
+    assert after["treasury"] - before["treasury"] == to_base_units("0.15")
+    assert before["renter"] - after["renter"] == to_base_units("7.5")  # 10 locked, 2.5 back
+    assert after["escrow"] == before["escrow"]
+    job = suite.marketplace.getJob(job_id)
+    assert job.status == COMPLETED
+    assert job.finalCost == to_base_units("7.5")
+    assert job.startTime == start and job.endTime == start + 2700
+    (completed,) = tx.events.filter(suite.marketplace.JobCompleted)
+    assert completed.finalCost == to_base_units("7.5")
+    (released,) = tx.events.filter(suite.marketplace.FundsReleased)
+    assert (released.providerAmount, released.fee) == (to_base_units("7.35"), to_base_units("0.15"))
+    (refunded,) = tx.events.filter(suite.marketplace.Refunded)
+    assert refunded.amount == to_base_units("2.5")
+
+
+def test_createJob_event_carries_terms_and_cid(suite, cast, resource_id):
+    job_id, tx = create_job(suite, cast.renter, resource_id, duration=5400)
+    (ev,) = tx.events.filter(suite.marketplace.JobCreated)
+    assert ev.user == cast.renter.address and ev.resourceId == resource_id
+    assert ev.imageCID == CID and ev.pricePerHour == PRICE and ev.estimatedDuration == 5400
+    assert ev.maxCost == 15 * TOKEN
+    job = suite.marketplace.getJob(job_id)
+    assert job.user == cast.renter.address and job.provider == cast.provider.address
+    assert job.resourceId == resource_id and job.status == CREATED and job.feeBps == 200
+    assert suite.marketplace.userOf(job_id) == cast.renter.address
+
+
+def test_createJob_price_fixed_at_creation(suite, cast, resource_id, chain):
+    job_id, _ = create_job(suite, cast.renter, resource_id)
+    suite.registry.updatePricing(resource_id, 100 * TOKEN, sender=cast.provider)
+    suite.marketplace.acceptJob(job_id, sender=cast.provider)
+    start = suite.marketplace.startJob(job_id, sender=cast.provider).timestamp
+    chain.pending_timestamp = start + 1800
+    suite.marketplace.completeJob(job_id, sender=cast.provider)
+    assert suite.marketplace.getJob(job_id).finalCost == 5 * TOKEN
+
+
+def test_createJob_fee_fixed_at_creation(suite, cast, resource_id, chain):
+    job_id, _ = create_job(suite, cast.renter, resource_id)
+    suite.marketplace.setFee(1000, sender=cast.admin)
+    suite.marketplace.acceptJob(job_id, sender=cast.provider)
+    start = suite.marketplace.startJob(job_id, sender=cast.provider).timestamp
+    chain.pending_timestamp = start + 3600
+    tx = suite.marketplace.completeJob(job_id, sender=cast.provider)
+    assert tx.events.filter(suite.marketplace.FundsReleased)[0].fee == to_base_units("0.2")
+
+
+@pytest.mark.parametrize("elapsed,cost", [(0, 0), (1, PRICE // 3600), (3599, PRICE * 3599 // 3600)])
+def test_completeJob_bills_by_the_second(suite, cast, running_job, chain, elapsed, cost):
+    job_id, start = running_job
+    chain.pending_timestamp = start + elapsed
+    suite.marketplace.completeJob(job_id, sender=cast.provider)
+    assert suite.marketplace.getJob(job_id).finalCost == cost
+
+
+def test_completeJob_caps_at_max_cost(suite, cast, running_job, chain):
+    job_id, start = running_job
+    chain.pending_timestamp = start + 10 * 3600
+    suite.marketplace.completeJob(job_id, sender=cast.provider)
+    assert suite.marketplace.getJob(job_id).finalCost == 10 * TOKEN
+
+
+def test_completeJob_by_renter_stops_billing(suite, cast, running_job, chain):
+    job_id, start = running_job
+    chain.pending_timestamp = start + 600
+    suite.marketplace.completeJob(job_id, sender=cast.renter)
+    assert suite.marketplace.getJob(job_id).finalCost == PRICE * 600 // 3600
+
+
+def test_completeJob_by_outsider_only_after_grace(suite, cast, running_job, chain):
+    job_id, start = running_job
+    open_at = start + 3600 + 15 * 60
+    chain.pending_timestamp = open_at - 1
+    with ape.reverts(suite.marketplace.MarketplaceDeadlineNotReached, jobId=job_id, availableAt=open_at):
+        suite.marketplace.completeJob(job_id, sender=cast.outsider)
+    chain.pending_timestamp = open_at
+    suite.marketplace.completeJob(job_id, sender=cast.outsider)
+    assert suite.marketplace.getJob(job_id).finalCost == 10 * TOKEN
+
+
+def test_completeJob_wrong_state(suite, cast, job_id):
+    with ape.reverts(suite.marketplace.MarketplaceInvalidJobState, jobId=job_id, current=CREATED):
+        suite.marketplace.completeJob(job_id, sender=cast.provider)
+
+
+def test_unknown_job(suite, cast):
+    missing = b"\x01" * 32
+    for call in (suite.marketplace.acceptJob, suite.marketplace.startJob, suite.marketplace.completeJob,
+                 suite.marketplace.cancelJob):
+        with ape.reverts(suite.marketplace.MarketplaceUnknownJob, jobId=missing):
+            call(missing, sender=cast.provider)
+    with ape.reverts(suite.marketplace.MarketplaceUnknownJob):
+        suite.marketplace.getJob(missing)
+
+
+def test_acceptJob_only_provider(suite, cast, job_id):
+    for who in (cast.renter, cast.provider2, cast.outsider):
+        with ape.reverts(suite.marketplace.MarketplaceUnauthorized, jobId=job_id, caller=who.address):
+            suite.marketplace.acceptJob(job_id, sender=who)
+    tx = suite.marketplace.acceptJob(job_id, sender=cast.provider)
+    assert tx.events.filter(suite.marketplace.JobAccepted)[0]["provider"] == cast.provider.address
+    with ape.reverts(suite.marketplace.MarketplaceInvalidJobState, jobId=job_id, current=ACCEPTED):
+        suite.marketplace.acceptJob(job_id, sender=cast.provider)
+
+
+def test_startJob_only_provider_of_accepted(suite, cast, job_id):
+    with ape.reverts(suite.marketplace.MarketplaceInvalidJobState, jobId=job_id, current=CREATED):
+        suite.marketplace.startJob(job_id, sender=cast.provider)
+    suite.marketplace.acceptJob(job_id, sender=cast.provider)
+    with ape.reverts(suite.marketplace.MarketplaceUnauthorized, jobId=job_id, caller=cast.renter.address):
+        suite.marketplace.startJob(job_id, sender=cast.renter)
+    tx = suite.marketplace.startJob(job_id, sender=cast.provider)
+    assert tx.events.filter(suite.marketplace.JobStarted)[0].startTime == tx.timestamp
+    assert suite.marketplace.getJob(job_id).status == RUNNING
+
+
+def test_createJob_validation(suite, cast, resource_id):
+    m = suite.marketplace
+    suite.token.approve(m, 1000 * TOKEN, sender=cast.renter)
+    with ape.reverts(m.MarketplaceInvalidCID):
+        m.createJob(resource_id, "", 3600, sender=cast.renter)
+    with ape.reverts(m.MarketplaceInvalidCID):
+        m.createJob(resource_id, "x" * 129, 3600, sender=cast.renter)
+    with ape.reverts(m.MarketplaceInvalidDuration, duration=0):
+        m.createJob(resource_id, CID, 0, sender=cast.renter)
+    with ape.reverts(m.MarketplaceInvalidDuration, duration=90 * 86400 + 1):
+        m.createJob(resource_id, CID, 90 * 86400 + 1, sender=cast.renter)
+    with ape.reverts(suite.registry.RegistryUnknownResource):
+        m.createJob(b"\x02" * 32, CID, 3600, sender=cast.renter)
+
+
+def test_createJob_zero_cost(suite, cast):
+    from tests.conftest import register_provider
+
+    register_provider(suite, cast.provider)
+    cheap = register_resource(suite, cast.provider, price=3599)
+    with ape.reverts(suite.marketplace.MarketplaceZeroCost):
+        suite.marketplace.createJob(cheap, CID, 1, sender=cast.renter)
+
+
+def test_createJob_needs_allowance_and_balance(suite, cast, resource_id):
+    with ape.reverts(suite.token.ERC20InsufficientAllowance):
+        suite.marketplace.createJob(resource_id, CID, 3600, sender=cast.renter)
+    poor = cast.outsider
+    suite.token.transfer(cast.admin, suite.token.balanceOf(poor), sender=poor)
+    suite.token.approve(suite.marketplace, 10 * TOKEN, sender=poor)
+    with ape.reverts(suite.token.ERC20InsufficientBalance):
+        suite.marketplace.createJob(resource_id, CID, 3600, sender=poor)
+
+
+def test_createJob_unavailable_or_retired_resource(suite, cast, resource_id):
+    suite.token.approve(suite.marketplace, 100 * TOKEN, sender=cast.renter)
+    suite.registry.updateAvailability(resource_id, False, sender=cast.provider)
+    with ape.reverts(suite.registry.RegistryResourceUnavailable, resourceId=resource_id):
+        suite.marketplace.createJob(resource_id, CID, 3600, sender=cast.renter)
+    suite.registry.retireResource(resource_id, sender=cast.provider)
+    with ape.reverts(suite.registry.RegistryResourceRetired, resourceId=resource_id):
+        suite.marketplace.createJob(resource_id, CID, 3600, sender=cast.renter)
+
+
+def test_job_ids_are_unique_and_carry_the_renter(suite, cast, resource_id):
+    a, _ = create_job(suite, cast.renter, resource_id)
+    b, _ = create_job(suite, cast.renter, resource_id)
+    c, _ = create_job(suite, cast.renter2, resource_id)
+    assert len({a, b, c}) == 3
+    assert suite.marketplace.userOf(c) == cast.renter2.address
+    assert suite.marketplace.jobCount() == 3
+
+
+# ------------------------------------------------------------------ cancel and deadlines
+
+
+def test_cancel_created_by_renter_refunds_in_full(suite, cast, job_id):
+    before = suite.token.balanceOf(cast.renter)
+    tx = suite.marketplace.cancelJob(job_id, sender=cast.renter)
+    assert suite.token.balanceOf(cast.renter) - before == 10 * TOKEN
+    assert tx.events.filter(suite.marketplace.JobCancelled)[0].by == cast.renter.address
+    assert suite.marketplace.getJob(job_id).status == CANCELLED
+    assert suite.reputation.getReputation(cast.provider).totalJobs == 0  # declining is free
+
+
+def test_cancel_created_by_provider_declines(suite, cast, job_id):
+    before = suite.token.balanceOf(cast.renter)
+    suite.marketplace.cancelJob(job_id, sender=cast.provider)
+    assert suite.token.balanceOf(cast.renter) - before == 10 * TOKEN
+
+
+def test_cancel_created_by_outsider_refused(suite, cast, job_id):
+    with ape.reverts(suite.marketplace.MarketplaceUnauthorized):
+        suite.marketplace.cancelJob(job_id, sender=cast.outsider)
+
+
+def test_cancel_accepted_by_renter_after_start_timeout(suite, cast, job_id, chain):
+    accepted_at = suite.marketplace.acceptJob(job_id, sender=cast.provider).timestamp
+    open_at = accepted_at + 3600
+    with ape.reverts(suite.marketplace.MarketplaceDeadlineNotReached, jobId=job_id, availableAt=open_at):
+        suite.marketplace.cancelJob(job_id, sender=cast.renter)
+    chain.pending_timestamp = open_at
+    before = suite.token.balanceOf(cast.renter)
+    suite.marketplace.cancelJob(job_id, sender=cast.renter)
+    assert suite.token.balanceOf(cast.renter) - before == 10 * TOKEN
+    rep = suite.reputation.getReputation(cast.provider)
+    assert (rep.totalJobs, rep.successfulJobs) == (1, 0)
+
+
+def test_cancel_accepted_by_provider_abandons(suite, cast, job_id):
+    suite.marketplace.acceptJob(job_id, sender=cast.provider)
+    suite.marketplace.cancelJob(job_id, sender=cast.provider)
+    assert suite.marketplace.getJob(job_id).status == CANCELLED
+    assert suite.reputation.getReputation(cast.provider).completionBps == 0
+
+
+def test_cancel_running_refused(suite, cast, running_job):
+    job_id, _ = running_job
+    with ape.reverts(suite.marketplace.MarketplaceInvalidJobState, jobId=job_id, current=RUNNING):
+        suite.marketplace.cancelJob(job_id, sender=cast.renter)
+
+
+def test_terminal_states_are_final(suite, cast, running_job):
+    job_id, _ = running_job
+    suite.marketplace.completeJob(job_id, sender=cast.provider)
+    m = suite.marketplace
+    for call, who in ((m.acceptJob, cast.provider), (m.startJob, cast.provider), (m.completeJob, cast.provider),
+                      (m.cancelJob, cast.renter)):
+        with ape.reverts(m.MarketplaceInvalidJobState, jobId=job_id, current=COMPLETED):
+            call(job_id, sender=who)
+    with ape.reverts(m.MarketplaceInvalidJobState):
+        m.disputeJob(job_id, "late", sender=cast.renter)
+
+
+# ------------------------------------------------------------------ partial release
+
+
+def test_partialRelease_pays_accrued_then_completion_pays_the_rest(suite, cast, running_job, chain):
+    job_id, start = running_job
+    m = suite.marketplace
+    provider0 = suite.token.balanceOf(cast.provider)
+    chain.pending_timestamp = start + 1800
+    m.partialRelease(job_id, 2**256 - 1, sender=cast.provider)
+    assert suite.token.balanceOf(cast.provider) - provider0 == to_base_units("4.9")
+    assert m.getEscrow(job_id).releasedAmount == 5 * TOKEN
+    with ape.reverts(m.MarketplaceNothingToRelease, jobId=job_id):
+        m.partialRelease(job_id, 2**256 - 1, sender=cast.provider)  # same block time: nothing new
+    chain.pending_timestamp = start + 2700
+    m.completeJob(job_id, sender=cast.provider)
+    assert suite.token.balanceOf(cast.provider) - provider0 == to_base_units("7.35")
+    escrow = m.getEscrow(job_id)
+    assert escrow.completed and escrow.releasedAmount == to_base_units("7.5")
+    assert escrow.refundedAmount == to_base_units("2.5")
+
+
+def test_partialRelease_checks(suite, cast, running_job, chain):
+    job_id, start = running_job
+    chain.pending_timestamp = start + 360
+    with ape.reverts(suite.marketplace.MarketplaceUnauthorized):
+        suite.marketplace.partialRelease(job_id, 1, sender=cast.renter)
+    chain.pending_timestamp = start + 361
+    with ape.reverts(suite.marketplace.MarketplaceNothingToRelease):
+        suite.marketplace.partialRelease(job_id, TOKEN * 2, sender=cast.provider)  # accrued ~1.0
+
+
+# ------------------------------------------------------------------ pause
+
+
+def test_pause_stops_new_jobs_but_never_exits(suite, cast, resource_id, chain):
+    m = suite.marketplace
+    running, _ = create_job(suite, cast.renter, resource_id)
+    created, _ = create_job(suite, cast.renter, resource_id)
+    m.acceptJob(running, sender=cast.provider)
+    start = m.startJob(running, sender=cast.provider).timestamp
+    m.pause(sender=cast.admin)
+    suite.token.approve(m, 10 * TOKEN, sender=cast.renter)
+    with ape.reverts(m.EnforcedPause):
+        m.createJob(resource_id, CID, 3600, sender=cast.renter)
+    with ape.reverts(m.EnforcedPause):
+        m.acceptJob(created, sender=cast.provider)
+    m.cancelJob(created, sender=cast.renter)
+    chain.pending_timestamp = start + 100
+    m.completeJob(running, sender=cast.provider)
+    assert m.getJob(running).status == COMPLETED
+    m.unpause(sender=cast.admin)
+    create_job(suite, cast.renter, resource_id)
+
+
+def test_pause_roles(suite, cast):
+    with ape.reverts(suite.marketplace.AccessControlUnauthorizedAccount):
+        suite.marketplace.pause(sender=cast.outsider)
+
+
+# ------------------------------------------------------------------ governance
+
+
+def test_setFee_bounded(suite, cast):
+    m = suite.marketplace
+    with ape.reverts(m.MarketplaceFeeTooHigh, feeBps=1001, maxFeeBps=1000):
+        m.setFee(1001, sender=cast.admin)
+    with ape.reverts(m.AccessControlUnauthorizedAccount):
+        m.setFee(100, sender=cast.outsider)
+    tx = m.setFee(0, sender=cast.admin)
+    assert tx.events.filter(m.FeeUpdated)[0].feeBps == 0 and m.feeBps() == 0
+
+
+def test_setTreasury_and_timeouts(suite, cast):
+    m = suite.marketplace
+    with ape.reverts(m.MarketplaceInvalidTreasury):
+        m.setTreasury("0x0000000000000000000000000000000000000000", sender=cast.admin)
+    m.setTreasury(cast.outsider, sender=cast.admin)
+    assert m.treasury() == cast.outsider.address
+    with ape.reverts(m.MarketplaceInvalidTimeout):
+        m.setTimeouts(0, 1, 1, sender=cast.admin)
+    with ape.reverts(m.MarketplaceInvalidTimeout):
+        m.setTimeouts(1, 1, 31 * 86400, sender=cast.admin)
+    with ape.reverts(m.AccessControlUnauthorizedAccount):
+        m.setTimeouts(1, 1, 1, sender=cast.outsider)
+    m.setTimeouts(60, 120, 180, sender=cast.admin)
+    assert m.timeouts() == (60, 120, 180)
