@@ -8,7 +8,6 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {PaymentEscrow} from "./PaymentEscrow.sol";
 import {IResourceRegistry} from "./interfaces/IResourceRegistry.sol";
-import {IReputationSystem} from "./interfaces/IReputationSystem.sol";
 
 /// @title Marketplace
 /// @notice Brokers GPU jobs: a renter locks maxCost in escrow, the provider accepts and starts
@@ -17,8 +16,10 @@ import {IReputationSystem} from "./interfaces/IReputationSystem.sol";
 /// rest. Every non-terminal state has a deadline after which one party alone can end the job.
 /// @dev Ids carry their owners: `jobId = renter << 96 | jobSeq` and
 /// `resourceId = provider << 96 | resourceSeq`, so a job is two storage slots (see {JobData}).
-/// The image CID lives only in {JobCreated}. Pausing stops new jobs and acceptances; starting,
-/// settling, cancelling, disputing and refunds always work.
+/// The image CID lives only in {JobCreated}. How each provider's jobs ended is counted here
+/// ({providerStats}) and read by the ReputationSystem, so settling makes no external call
+/// besides the token transfers. Pausing stops new jobs only; accepting, starting, settling,
+/// cancelling, disputing and refunds always work.
 contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard {
     /// @notice Role of the oracle: resolves disputes.
     bytes32 public constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
@@ -46,7 +47,6 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     }
 
     IResourceRegistry private immutable _registry;
-    IReputationSystem private immutable _reputation;
 
     /// @dev Slot read by every creation and settlement: treasury (160) | feeBps (16) | jobSeq (80).
     address private _treasury;
@@ -58,23 +58,21 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     uint32 private _disputeTimeout; // Disputed and not resolved: anyone may split after this
 
     mapping(bytes32 jobId => JobData) private _jobs;
+    mapping(address provider => ProviderStats) private _stats;
 
     /// @param token_ The GPUToken (ERC20 + EIP-2612 permit).
     /// @param registry The ResourceRegistry.
-    /// @param reputation The ReputationSystem (this contract needs its MARKETPLACE_ROLE).
     /// @param admin Receives DEFAULT_ADMIN_ROLE (governance) and PAUSER_ROLE.
     /// @param treasury_ Receives platform fees.
     /// @param feeBps_ Platform fee in basis points (200 = 2%).
     constructor(
         IERC20 token_,
         IResourceRegistry registry,
-        IReputationSystem reputation,
         address admin,
         address treasury_,
         uint256 feeBps_
     ) PaymentEscrow(token_) {
         _registry = registry;
-        _reputation = reputation;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
         _setTreasury(treasury_);
@@ -135,10 +133,10 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     // ================================================================ provider
 
     /// @notice Accepts a job on one of the caller's resources (SPEC: acceptJob).
-    /// @dev Requirements: not paused; the job is Created; the caller is its provider.
-    /// Emits {JobAccepted}.
+    /// @dev Works while paused: a pause stops new jobs, not jobs already paid for.
+    /// Requirements: the job is Created; the caller is its provider. Emits {JobAccepted}.
     /// @param jobId The job.
-    function acceptJob(bytes32 jobId) external whenNotPaused {
+    function acceptJob(bytes32 jobId) external {
         JobData storage job = _jobOf(jobId);
         _requireStatus(jobId, job, JobStatus.Created);
         if (msg.sender != job.provider) revert MarketplaceUnauthorized(jobId, msg.sender);
@@ -182,7 +180,7 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         emit JobCompleted(jobId, cost);
         _releaseFunds(jobId, provider, gross, feeBps, _treasury);
         _refund(jobId, user, maxCost - cost);
-        _reputation.recordJob(provider, IReputationSystem.JobOutcome.Succeeded);
+        _recordOutcome(provider, Outcome.Succeeded);
     }
 
     /// @notice Pays the provider part of what a running job has already cost (SPEC:
@@ -236,7 +234,7 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         _transition(job, JobStatus.Cancelled);
         emit JobCancelled(jobId, msg.sender);
         _refund(jobId, user, maxCost);
-        if (abandoned) _reputation.recordJob(provider, IReputationSystem.JobOutcome.Failed);
+        if (abandoned) _recordOutcome(provider, Outcome.Failed);
     }
 
     /// @notice Disputes an accepted or running job (SPEC: disputeJob); billing stops now.
@@ -319,7 +317,7 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         _setTimeouts(startTimeout, completionGrace, disputeTimeout);
     }
 
-    /// @notice Stops new jobs and acceptances; settlement, cancellation and refunds go on.
+    /// @notice Stops new jobs; everything else (settlement, cancellation, refunds) goes on.
     /// @dev Requirements: PAUSER_ROLE. Emits {Paused}.
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
@@ -418,9 +416,11 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         return _registry;
     }
 
-    /// @notice The ReputationSystem.
-    function reputation() external view returns (IReputationSystem) {
-        return _reputation;
+    /// @notice How the jobs of `provider` ended; the ReputationSystem derives the completion
+    /// and dispute rates of the SPEC formula from these.
+    /// @param provider The provider.
+    function providerStats(address provider) external view returns (ProviderStats memory) {
+        return _stats[provider];
     }
 
     // ================================================================ internals
@@ -463,16 +463,16 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         uint256 paid = job.paid;
         uint256 costSoFar = _costAt(job, job.updatedAt); // updatedAt = when it was disputed
         uint256 providerTotal;
-        IReputationSystem.JobOutcome recorded;
+        Outcome recorded;
         if (outcome == DisputeOutcome.ProviderFault) {
             providerTotal = paid;
-            recorded = IReputationSystem.JobOutcome.DisputeLost;
+            recorded = Outcome.DisputeLost;
         } else if (outcome == DisputeOutcome.UserFault) {
             providerTotal = costSoFar;
-            recorded = IReputationSystem.JobOutcome.Succeeded;
+            recorded = Outcome.Succeeded;
         } else {
             providerTotal = costSoFar / 2 > paid ? costSoFar / 2 : paid;
-            recorded = IReputationSystem.JobOutcome.Inconclusive;
+            recorded = Outcome.Split;
         }
         address provider = job.provider;
         uint256 feeBps = job.feeBps;
@@ -482,7 +482,20 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         emit DisputeResolved(jobId, outcome, providerTotal, msg.sender, evidenceCID);
         _releaseFunds(jobId, provider, providerTotal - paid, feeBps, _treasury);
         _refund(jobId, userOf(jobId), maxCost - providerTotal);
-        _reputation.recordJob(provider, recorded);
+        _recordOutcome(provider, recorded);
+    }
+
+    /// @dev Counts how an accepted job of `provider` ended (one warm-able slot, no external call).
+    function _recordOutcome(address provider, Outcome outcome) private {
+        ProviderStats storage st = _stats[provider];
+        // cannot overflow in practice: one increment per settled job, 2**32 jobs per provider
+        unchecked {
+            st.totalJobs += 1;
+            if (outcome == Outcome.Succeeded) st.successfulJobs += 1;
+            else if (outcome == Outcome.DisputeLost) st.disputesLost += 1;
+            else if (outcome == Outcome.Split) st.disputesSplit += 1;
+        }
+        st.lastJobAt = uint40(block.timestamp);
     }
 
     /// @dev The one place a job's status changes; stamps the time of the transition.

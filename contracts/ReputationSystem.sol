@@ -4,39 +4,38 @@ pragma solidity 0.8.20;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IReputationSystem} from "./interfaces/IReputationSystem.sol";
 import {IResourceRegistry} from "./interfaces/IResourceRegistry.sol";
+import {IMarketplace} from "./interfaces/IMarketplace.sol";
 
 /// @title ReputationSystem
 /// @notice Provider reputation on a 0-1000 scale, computed with the SPEC's formula:
 /// `score = (uptime*0.4 + response*0.2 + completion*0.3 + (1 - disputeRate)*0.1) * 1000`,
 /// minus penalty points, plus reward points, clamped to 0-1000.
 /// @dev Uptime and response come from the oracle ({updateReputation}); completion and dispute
-/// rates come from the job counters the Marketplace keeps here ({recordJob}). Each component is
-/// held in basis points, so the formula is `(4u + 2r + 3c + (10000 - d)) / 100`, rounded down.
-/// A provider nobody has measured yet counts as uptime 0.5 and response 0.5.
-/// Only the Marketplace (MARKETPLACE_ROLE) and the oracle (ORACLE_ROLE) change scores.
+/// rates come from the job statistics the Marketplace keeps as it settles jobs
+/// ({IMarketplace-providerStats}), read here, so the score is always current and settling a job
+/// costs no call into this contract. Each component is held in basis points, so the formula is
+/// `(4u + 2r + 3c + (10000 - d)) / 100`, rounded down. A provider the oracle has not measured
+/// yet counts as uptime 0.5 and response 0.5; one without jobs as completion 1, disputes 0.
+/// Only the oracle (ORACLE_ROLE) and the Marketplace's settlements change scores.
 contract ReputationSystem is IReputationSystem, AccessControl {
-    /// @notice Role of the Marketplace: records job outcomes, applies lost-dispute penalties.
-    bytes32 public constant MARKETPLACE_ROLE = keccak256("MARKETPLACE_ROLE");
     /// @notice Role of the oracle: reports metrics, applies penalties, issues rewards.
     bytes32 public constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
 
     /// @notice Components assumed for a provider before the oracle's first report.
     uint16 public constant UNMEASURED_BPS = 5000;
 
-    /// @dev One slot per provider (232 bits).
+    /// @dev What the oracle has said about one provider: one slot (144 bits).
     struct Record {
-        uint16 score;
         uint16 uptimeBps;
         uint16 responseBps;
-        uint32 totalJobs;
-        uint32 successfulJobs;
-        uint32 disputes;
-        uint24 penalties;
-        uint24 rewards;
-        uint40 lastUpdated; // 0 = never touched
+        uint32 penalties; // oracle penalty points (lost disputes are counted by the Marketplace)
+        uint32 rewards;
+        uint40 lastUpdated; // 0 = never measured
+        bool measured;
     }
 
     IResourceRegistry private immutable _registry;
+    IMarketplace private immutable _marketplace;
 
     /// @dev Slot: maxResponseTimeMs (32) | fraudSlashBps (16).
     uint32 private _maxResponseTimeMs;
@@ -46,12 +45,14 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     mapping(PenaltyReason reason => uint16 points) private _penaltyPoints;
 
     /// @param registry The ResourceRegistry (this contract needs its SLASHER_ROLE).
+    /// @param marketplace The Marketplace whose job statistics feed the score.
     /// @param admin Receives DEFAULT_ADMIN_ROLE (governance).
-    constructor(address registry, address admin) {
-        _registry = IResourceRegistry(registry);
+    constructor(IResourceRegistry registry, IMarketplace marketplace, address admin) {
+        _registry = registry;
+        _marketplace = marketplace;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _maxResponseTimeMs = 30_000; // the challenge expiry
-        _fraudSlashBps = 5000;
+        _setMaxResponseTimeMs(30_000); // the data-possession challenge expiry
+        _setFraudSlashBps(5000);
         _setPenalty(PenaltyReason.Downtime, 50);
         _setPenalty(PenaltyReason.DataFraud, 200);
         _setPenalty(PenaltyReason.Timeout, 25);
@@ -59,67 +60,58 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         _setPenalty(PenaltyReason.LostDispute, 100);
     }
 
-    // ================================================================ writes
+    // ================================================================ oracle
 
-    /// @notice Stores the oracle's measurements of `provider` and recomputes its score.
-    /// @dev Completion and dispute rates in `metrics` are ignored: the on-chain job counters
-    /// are the truth for those. Requirements: ORACLE_ROLE; uptimeBps <= 10000.
-    /// Emits {ReputationUpdated}.
+    /// @notice Stores the oracle's measurements of `provider` (SPEC: updateReputation).
+    /// @dev Only uptime and response time are taken from `metrics`: completion and dispute
+    /// rates come from the Marketplace's settled jobs, which the oracle cannot overrule.
+    /// Requirements: ORACLE_ROLE; uptimeBps <= 10000. Emits {ReputationUpdated}.
     /// @param provider The provider measured.
     /// @param metrics Uptime (bps) and average challenge response time (ms).
     function updateReputation(address provider, Metrics calldata metrics) external onlyRole(ORACLE_ROLE) {
         if (metrics.uptimeBps > 10_000) revert ReputationInvalidBps(metrics.uptimeBps);
-        Record memory r = _load(provider);
+        Record storage r = _records[provider];
         r.uptimeBps = metrics.uptimeBps;
         r.responseBps = uint16(responseBps(metrics.avgResponseTimeMs));
-        _store(provider, r);
-    }
-
-    /// @inheritdoc IReputationSystem
-    /// @dev Requirements: MARKETPLACE_ROLE. Emits {JobRecorded} and {ReputationUpdated}.
-    function recordJob(address provider, JobOutcome outcome) external onlyRole(MARKETPLACE_ROLE) {
-        Record memory r = _load(provider);
-        r.totalJobs += 1;
-        if (outcome == JobOutcome.Succeeded) r.successfulJobs += 1;
-        else if (outcome == JobOutcome.DisputeLost) {
-            r.disputes += 1;
-            r.penalties = _addPoints(r.penalties, _penaltyPoints[PenaltyReason.LostDispute]);
-            emit PenaltyApplied(provider, PenaltyReason.LostDispute, _penaltyPoints[PenaltyReason.LostDispute]);
-        }
-        emit JobRecorded(provider, outcome);
-        _store(provider, r);
+        r.measured = true;
+        r.lastUpdated = uint40(block.timestamp);
+        emit ReputationUpdated(provider, getScore(provider), r.uptimeBps, r.responseBps);
     }
 
     /// @notice Takes the points `reason` costs from `provider`; data fraud also slashes stake.
     /// @dev Requirements: ORACLE_ROLE. For DataFraud, `fraudSlashBps` of the provider's stake
-    /// is burnt through the registry. Emits {PenaltyApplied} and {ReputationUpdated}.
+    /// is burnt through the registry (a provider without stake record is penalised only).
+    /// Emits {PenaltyApplied} (and the registry's {Slashed}).
     /// @param provider The provider penalised.
     /// @param reason Why.
     function applyPenalty(address provider, PenaltyReason reason) external onlyRole(ORACLE_ROLE) {
-        Record memory r = _load(provider);
         uint16 points = _penaltyPoints[reason];
+        Record storage r = _records[provider];
         r.penalties = _addPoints(r.penalties, points);
         emit PenaltyApplied(provider, reason, points);
-        _store(provider, r);
         if (reason == PenaltyReason.DataFraud) {
-            uint256 stake = _registry.getProvider(provider).stake;
-            _registry.slash(provider, (stake * _fraudSlashBps) / 10_000, "data fraud");
+            IResourceRegistry.ProviderInfo memory info = _registry.getProvider(provider);
+            if (info.registered && info.stake > 0) {
+                _registry.slash(provider, (info.stake * _fraudSlashBps) / 10_000, "data fraud");
+            }
         }
     }
 
-    /// @notice Gives `bonus` reward points to `provider`.
-    /// @dev Requirements: ORACLE_ROLE. Emits {RewardIssued} and {ReputationUpdated}.
+    /// @notice Gives `bonus` reward points to `provider` (SPEC: reward).
+    /// @dev Requirements: ORACLE_ROLE. Emits {RewardIssued}.
     /// @param provider The provider rewarded.
     /// @param bonus Points to add (the score still caps at 1000).
     function reward(address provider, uint16 bonus) external onlyRole(ORACLE_ROLE) {
-        Record memory r = _load(provider);
+        Record storage r = _records[provider];
         r.rewards = _addPoints(r.rewards, bonus);
         emit RewardIssued(provider, bonus);
-        _store(provider, r);
     }
 
+    // ================================================================ governance
+
     /// @notice Sets the points a penalty reason costs.
-    /// @dev Requirements: DEFAULT_ADMIN_ROLE; points <= 1000. Emits {PenaltyPointsUpdated}.
+    /// @dev Requirements: DEFAULT_ADMIN_ROLE; points <= 1000. Applies to lost disputes
+    /// retroactively (they are counted, not stored as points). Emits {PenaltyPointsUpdated}.
     /// @param reason The reason.
     /// @param points Points taken each time.
     function setPenaltyPoints(PenaltyReason reason, uint16 points) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -131,18 +123,14 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     /// @dev Requirements: DEFAULT_ADMIN_ROLE; bps <= 10000. Emits {FraudSlashUpdated}.
     /// @param bps Basis points of the stake.
     function setFraudSlashBps(uint16 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (bps > 10_000) revert ReputationInvalidBps(bps);
-        _fraudSlashBps = bps;
-        emit FraudSlashUpdated(bps);
+        _setFraudSlashBps(bps);
     }
 
     /// @notice Sets the response time at which the response component reaches 0.
     /// @dev Requirements: DEFAULT_ADMIN_ROLE; ms > 0. Emits {MaxResponseTimeUpdated}.
     /// @param ms Milliseconds.
     function setMaxResponseTimeMs(uint32 ms) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (ms == 0) revert ReputationInvalidParameter();
-        _maxResponseTimeMs = ms;
-        emit MaxResponseTimeUpdated(ms);
+        _setMaxResponseTimeMs(ms);
     }
 
     // ================================================================ views
@@ -171,33 +159,39 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     /// @notice The reputation of `provider` with its components (SPEC: getReputation).
     /// @param provider The provider.
     function getReputation(address provider) external view returns (ReputationScore memory s) {
-        Record memory r = _load(provider);
-        (uint256 c, uint256 d) = _rates(r);
+        IMarketplace.ProviderStats memory st = _marketplace.providerStats(provider);
+        Record memory r = _records[provider];
+        (uint256 u, uint256 resp) = _measured(r);
+        (uint256 c, uint256 d) = _rates(st);
         s = ReputationScore({
-            score: _score(r),
-            totalJobs: r.totalJobs,
-            successfulJobs: r.successfulJobs,
-            disputes: r.disputes,
-            lastUpdated: r.lastUpdated,
-            uptimeBps: r.uptimeBps,
-            responseBps: r.responseBps,
+            score: _clamp(_formula(u, resp, c, d), _penaltiesOf(r, st), r.rewards),
+            totalJobs: st.totalJobs,
+            successfulJobs: st.successfulJobs,
+            disputes: st.disputesLost,
+            lastUpdated: r.lastUpdated > st.lastJobAt ? r.lastUpdated : st.lastJobAt,
+            uptimeBps: u,
+            responseBps: resp,
             completionBps: c,
             disputeRateBps: d,
-            penalties: r.penalties,
+            penalties: _penaltiesOf(r, st),
             rewards: r.rewards
         });
     }
 
-    /// @notice The score (0-1000) of `provider`.
-    /// @param provider The provider.
-    function getScore(address provider) external view returns (uint256) {
-        return _score(_load(provider));
+    /// @inheritdoc IReputationSystem
+    function getScore(address provider) public view returns (uint256) {
+        IMarketplace.ProviderStats memory st = _marketplace.providerStats(provider);
+        Record memory r = _records[provider];
+        (uint256 u, uint256 resp) = _measured(r);
+        (uint256 c, uint256 d) = _rates(st);
+        return _clamp(_formula(u, resp, c, d), _penaltiesOf(r, st), r.rewards);
     }
 
-    /// @notice Penalty points taken from `provider` so far (SPEC: getPenalty).
+    /// @notice Penalty points taken from `provider` so far, lost disputes included (SPEC:
+    /// getPenalty).
     /// @param provider The provider.
     function getPenalty(address provider) external view returns (uint256) {
-        return _records[provider].penalties;
+        return _penaltiesOf(_records[provider], _marketplace.providerStats(provider));
     }
 
     /// @notice Points a penalty reason costs.
@@ -216,50 +210,58 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         return _maxResponseTimeMs;
     }
 
+    /// @notice The Marketplace whose job statistics feed the score.
+    function marketplace() external view returns (IMarketplace) {
+        return _marketplace;
+    }
+
     // ================================================================ internals
 
-    function _load(address provider) private view returns (Record memory r) {
-        r = _records[provider];
-        if (r.lastUpdated == 0) {
-            r.uptimeBps = UNMEASURED_BPS;
-            r.responseBps = UNMEASURED_BPS;
-        }
+    function _measured(Record memory r) private pure returns (uint256 uptime, uint256 response) {
+        if (!r.measured) return (UNMEASURED_BPS, UNMEASURED_BPS);
+        return (r.uptimeBps, r.responseBps);
     }
 
-    function _store(address provider, Record memory r) private {
-        r.lastUpdated = uint40(block.timestamp);
-        uint256 score = _score(r);
-        r.score = uint16(score);
-        _records[provider] = r;
-        emit ReputationUpdated(provider, score, r.uptimeBps, r.responseBps);
+    function _rates(IMarketplace.ProviderStats memory st) private pure returns (uint256 completion, uint256 disputeRate) {
+        if (st.totalJobs == 0) return (10_000, 0);
+        completion = (uint256(st.successfulJobs) * 10_000) / st.totalJobs;
+        disputeRate = (uint256(st.disputesLost) * 10_000) / st.totalJobs;
     }
 
-    function _rates(Record memory r) private pure returns (uint256 completion, uint256 disputeRate) {
-        if (r.totalJobs == 0) return (10_000, 0);
-        completion = (uint256(r.successfulJobs) * 10_000) / r.totalJobs;
-        disputeRate = (uint256(r.disputes) * 10_000) / r.totalJobs;
+    function _penaltiesOf(Record memory r, IMarketplace.ProviderStats memory st) private view returns (uint256) {
+        return uint256(r.penalties) + uint256(st.disputesLost) * _penaltyPoints[PenaltyReason.LostDispute];
     }
 
-    function _score(Record memory r) private pure returns (uint256) {
-        (uint256 c, uint256 d) = _rates(r);
-        int256 score = int256(_formula(r.uptimeBps, r.responseBps, c, d)) + int256(uint256(r.rewards))
-            - int256(uint256(r.penalties));
-        if (score < 0) return 0;
-        if (score > 1000) return 1000;
-        return uint256(score);
+    function _clamp(uint256 base, uint256 penalties, uint256 rewards) private pure returns (uint256) {
+        uint256 plus = base + rewards;
+        if (penalties >= plus) return 0;
+        uint256 score = plus - penalties;
+        return score > 1000 ? 1000 : score;
     }
 
     function _formula(uint256 u, uint256 resp, uint256 c, uint256 d) private pure returns (uint256) {
         return (4 * u + 2 * resp + 3 * c + (10_000 - d)) / 100;
     }
 
-    function _addPoints(uint24 current, uint256 points) private pure returns (uint24) {
+    function _addPoints(uint32 current, uint256 points) private pure returns (uint32) {
         uint256 total = uint256(current) + points;
-        return total > type(uint24).max ? type(uint24).max : uint24(total);
+        return total > type(uint32).max ? type(uint32).max : uint32(total);
     }
 
     function _setPenalty(PenaltyReason reason, uint16 points) private {
         _penaltyPoints[reason] = points;
         emit PenaltyPointsUpdated(reason, points);
+    }
+
+    function _setFraudSlashBps(uint16 bps) private {
+        if (bps > 10_000) revert ReputationInvalidBps(bps);
+        _fraudSlashBps = bps;
+        emit FraudSlashUpdated(bps);
+    }
+
+    function _setMaxResponseTimeMs(uint32 ms) private {
+        if (ms == 0) revert ReputationInvalidParameter();
+        _maxResponseTimeMs = ms;
+        emit MaxResponseTimeUpdated(ms);
     }
 }

@@ -26,6 +26,23 @@ interface IMarketplace {
         Split // provider paid half the cost up to the dispute; renter refunded the rest
     }
 
+    /// @notice How an accepted job ended, for the provider's statistics.
+    enum Outcome {
+        Succeeded, // completed, or a dispute resolved as the renter's fault
+        Failed, // the provider abandoned it, or never started it in time
+        DisputeLost, // a dispute resolved as the provider's fault
+        Split // a dispute resolved 50/50
+    }
+
+    /// @notice How the jobs of one provider ended: one slot, read by the ReputationSystem.
+    struct ProviderStats {
+        uint32 totalJobs; // accepted jobs that ended (completed, abandoned, resolved)
+        uint32 successfulJobs; // completed, or a dispute the provider did not lose
+        uint32 disputesLost; // resolved as the provider's fault
+        uint32 disputesSplit; // resolved 50/50 (by the oracle or the dispute timeout)
+        uint40 lastJobAt; // when the last of these jobs ended
+    }
+
     /// @notice A job as returned by {getJob}. The image CID is in {JobCreated}, not in storage.
     struct Job {
         bytes32 jobId;
@@ -123,4 +140,7 @@ interface IMarketplace {
     event TreasuryUpdated(address treasury);
     /// @notice Emitted when governance changes the deadlines.
     event TimeoutsUpdated(uint256 startTimeout, uint256 completionGrace, uint256 disputeTimeout);
+
+    /// @notice How the jobs of `provider` ended.
+    function providerStats(address provider) external view returns (ProviderStats memory);
 }

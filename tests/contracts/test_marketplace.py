@@ -309,8 +309,10 @@ def test_pause_stops_new_jobs_but_never_exits(suite, cast, resource_id, chain):
     with ape.reverts(m.EnforcedPause):
         m.createJob(resource_id, CID, 3600, sender=cast.renter)
     with ape.reverts(m.EnforcedPause):
-        m.acceptJob(created, sender=cast.provider)
-    m.cancelJob(created, sender=cast.renter)
+        m.createJobWithPermit(resource_id, CID, 3600, 10 * TOKEN, 2**64, 27, b"\x00" * 32, b"\x00" * 32,
+                              sender=cast.renter)
+    m.acceptJob(created, sender=cast.provider)  # jobs already paid for go on
+    m.cancelJob(created, sender=cast.provider)
     chain.pending_timestamp = start + 100
     m.completeJob(running, sender=cast.provider)
     assert m.getJob(running).status == COMPLETED

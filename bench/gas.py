@@ -1,0 +1,92 @@
+"""Gas of a full job lifecycle on Anvil: createJob (escrow lock) -> acceptJob -> startJob ->
+completeJob (three payouts and the reputation update).
+
+Run as ``.venv/bin/python bench/gas.py`` from the project root (``make bench-gas`` does).
+Prints a table, then as its last line one JSON object:
+``{"createJob", "acceptJob", "startJob", "completeJob", "lifecycle_total", ...}``.
+
+Each lifecycle is the SPEC's worked example (10 tokens/h, 3600 s booked, 2700 s run). The first
+lifecycle pays one-time costs (the renter's first job, the provider's first payout); the reported
+figures are the medians over ``--jobs`` lifecycles, each by a fresh renter so no renter-side
+storage is warm. The baseline measured in the same run is a plain ERC20 ``transfer`` of the
+same token between two holders, the floor every payout sits on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+
+TARGETS = {"lifecycle_total": 260_000, "createJob": 130_000}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=5, help="lifecycles to measure")
+    args = parser.parse_args()
+
+    os.environ.setdefault("APE_LOGGING_LEVEL", "ERROR")
+    from ape import accounts, chain, networks, project
+
+    from gpurent.deployment import deploy_suite
+    from gpurent.units import TOKEN
+
+    with networks.parse_network_choice("ethereum:local:foundry"):
+        test_accounts = accounts.test_accounts
+        admin, oracle, treasury, provider = (test_accounts[i] for i in range(4))
+        suite = deploy_suite(project, admin, oracle=oracle.address, treasury=treasury.address)
+        token, registry, market = suite.token, suite.registry, suite.marketplace
+
+        token.transfer(provider, 1_000 * TOKEN, sender=admin)
+        token.approve(registry, registry.minStake(), sender=provider)
+        registry.registerProvider("http://127.0.0.1:8765", registry.minStake(), sender=provider)
+        tx = registry.registerResource("RTX4090", 16, 64, 500, 10 * TOKEN, sender=provider)
+        resource_id = tx.events.filter(registry.ResourceRegistered)[0].resourceId
+        cid = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+
+        token.transfer(test_accounts[4], TOKEN, sender=admin)  # make the recipient a holder
+        baseline = token.transfer(test_accounts[4], TOKEN, sender=admin).gas_used
+        rows: list[dict[str, int]] = []
+        for i in range(args.jobs):
+            renter = test_accounts.generate_test_account()
+            admin.transfer(renter, 10**18)
+            token.transfer(renter, 100 * TOKEN, sender=admin)
+            token.approve(market, 10 * TOKEN, sender=renter)
+            create = market.createJob(resource_id, cid, 3600, sender=renter)
+            job_id = create.events.filter(market.JobCreated)[0].jobId
+            accept = market.acceptJob(job_id, sender=provider)
+            start = market.startJob(job_id, sender=provider)
+            chain.pending_timestamp = start.timestamp + 2700
+            complete = market.completeJob(job_id, sender=provider)
+            row = {
+                "createJob": create.gas_used,
+                "acceptJob": accept.gas_used,
+                "startJob": start.gas_used,
+                "completeJob": complete.gas_used,
+            }
+            row["lifecycle_total"] = sum(row.values())
+            rows.append(row)
+
+    result: dict[str, object] = {
+        key: int(statistics.median(r[key] for r in rows)) for key in rows[0]
+    }
+    result["first_lifecycle_total"] = rows[0]["lifecycle_total"]
+    result["erc20_transfer_baseline"] = baseline
+    result["lifecycle_vs_transfer_ratio"] = round(result["lifecycle_total"] / baseline, 2)
+    result["jobs"] = len(rows)
+
+    print(f"{'operation':<24}{'gas (median)':>14}{'target':>12}")
+    for key in ("createJob", "acceptJob", "startJob", "completeJob", "lifecycle_total"):
+        target = TARGETS.get(key)
+        print(f"{key:<24}{result[key]:>14,}{(f'<= {target:,}' if target else ''):>12}")
+    print(f"{'first lifecycle':<24}{result['first_lifecycle_total']:>14,}")
+    print(f"{'ERC20 transfer (base)':<24}{baseline:>14,}")
+    print(json.dumps(result))
+    return 0 if all(result[k] <= v for k, v in TARGETS.items()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
