@@ -1,0 +1,211 @@
+"""Attacks that must fail to hurt the honest party."""
+
+from __future__ import annotations
+
+import ape
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+
+from gpurent.units import TOKEN
+from tests.conftest import CID, PRICE, create_job, register_provider, register_resource
+
+RUNNING, COMPLETED, CANCELLED, RESOLVED = 3, 4, 5, 7
+MNEMONIC = "test test test test test test test test test test test junk"
+
+
+# ------------------------------------------------------------------ reentrancy
+
+
+@pytest.fixture
+def hooked(project, cast):
+    """A Marketplace over a token with receive hooks, and an attacker contract as renter."""
+    token = project.ReentrantToken.deploy(sender=cast.admin)
+    registry = project.ResourceRegistry.deploy(token, cast.admin, 0, 0, sender=cast.admin)
+    market = project.Marketplace.deploy(token, registry, cast.admin, cast.treasury, 200, sender=cast.admin)
+    token.transfer(market, 1, sender=cast.admin)
+    registry.registerProvider("http://p", 0, sender=cast.provider)
+    rid = registry.registerResource("A100", 8, 32, 100, PRICE, sender=cast.provider).events[0].resourceId
+    attacker = project.ReentrancyAttacker.deploy(market, sender=cast.admin)
+    token.transfer(attacker, 100 * TOKEN, sender=cast.admin)
+    attacker.exec(token, token.approve.encode_input(market, 100 * TOKEN), sender=cast.admin)
+    attacker.exec(token, token.registerHook.encode_input(), sender=cast.admin)
+    tx = attacker.exec(market, market.createJob.encode_input(rid, CID, 3600), sender=cast.admin)
+    job_id = tx.events.filter(market.JobCreated)[0].jobId
+    return token, market, attacker, job_id
+
+
+def test_reentrant_refund_cannot_cancel_twice(hooked, cast):
+    token, market, attacker, job_id = hooked
+    escrow_before = token.balanceOf(market)
+    attacker.arm(market.cancelJob.encode_input(job_id), sender=cast.admin)
+    with ape.reverts(market.ReentrancyGuardReentrantCall):
+        attacker.exec(market, market.cancelJob.encode_input(job_id), sender=cast.admin)
+    assert token.balanceOf(market) == escrow_before  # nothing left escrow
+    assert market.getJob(job_id).status == 1  # still Created: the renter can cancel properly
+    attacker.arm(b"", sender=cast.admin)  # the revert rolled back its disarming too
+    attacker.exec(market, market.cancelJob.encode_input(job_id), sender=cast.admin)
+    assert token.balanceOf(market) == escrow_before - 10 * TOKEN
+    assert market.getJob(job_id).status == CANCELLED
+
+
+def test_reentrant_refund_cannot_complete_other_job(hooked, cast, chain):
+    token, market, attacker, job_id = hooked
+    market.acceptJob(job_id, sender=cast.provider)
+    start = market.startJob(job_id, sender=cast.provider).timestamp
+    # on its refund the attacker tries to re-enter with a second settlement of the same job
+    attacker.arm(market.completeJob.encode_input(job_id), sender=cast.admin)
+    chain.pending_timestamp = start + 60
+    with ape.reverts(market.ReentrancyGuardReentrantCall):
+        attacker.exec(market, market.completeJob.encode_input(job_id), sender=cast.admin)
+    assert market.getJob(job_id).status == RUNNING
+
+
+# ------------------------------------------------------------------ racing providers
+
+
+def test_two_providers_race_to_accept(suite, cast, resource_id):
+    register_provider(suite, cast.provider2)
+    job_id, _ = create_job(suite, cast.renter, resource_id)
+    with ape.reverts(suite.marketplace.MarketplaceUnauthorized, jobId=job_id, caller=cast.provider2.address):
+        suite.marketplace.acceptJob(job_id, sender=cast.provider2)
+    suite.marketplace.acceptJob(job_id, sender=cast.provider)
+    with ape.reverts(suite.marketplace.MarketplaceInvalidJobState):
+        suite.marketplace.acceptJob(job_id, sender=cast.provider)
+    assert suite.marketplace.getJob(job_id).provider == cast.provider.address
+
+
+# ------------------------------------------------------------------ permit
+
+
+def _signer(index: int):
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+def sign_permit(token, owner_index: int, spender, value: int, deadline: int, chain_id: int):
+    signer = _signer(owner_index)
+    data = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {"name": "GPU Token", "version": "1", "chainId": chain_id, "verifyingContract": token.address},
+        "message": {
+            "owner": signer.address,
+            "spender": str(spender),
+            "value": value,
+            "nonce": token.nonces(signer.address),
+            "deadline": deadline,
+        },
+    }
+    signed = signer.sign_message(encode_typed_data(full_message=data))
+    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+RENTER_INDEX = 5  # cast.renter is accounts[5]
+
+
+def test_createJobWithPermit_one_transaction(suite, cast, resource_id, chain):
+    assert suite.token.allowance(cast.renter, suite.marketplace) == 0
+    deadline = chain.pending_timestamp + 600
+    v, r, s = sign_permit(suite.token, RENTER_INDEX, suite.marketplace.address, 10 * TOKEN, deadline, chain.chain_id)
+    before = suite.token.balanceOf(cast.renter)
+    tx = suite.marketplace.createJobWithPermit(resource_id, CID, 3600, 10 * TOKEN, deadline, v, r, s, sender=cast.renter)
+    assert tx.events.filter(suite.marketplace.JobCreated)[0].maxCost == 10 * TOKEN
+    assert before - suite.token.balanceOf(cast.renter) == 10 * TOKEN
+    assert suite.token.allowance(cast.renter, suite.marketplace) == 0
+
+
+def test_permit_replay_fails(suite, cast, resource_id, chain):
+    deadline = chain.pending_timestamp + 600
+    v, r, s = sign_permit(suite.token, RENTER_INDEX, suite.marketplace.address, 10 * TOKEN, deadline, chain.chain_id)
+    suite.marketplace.createJobWithPermit(resource_id, CID, 3600, 10 * TOKEN, deadline, v, r, s, sender=cast.renter)
+    # the same signature again: the permit fails (nonce used) and there is no allowance left
+    with ape.reverts(suite.token.ERC20InsufficientAllowance):
+        suite.marketplace.createJobWithPermit(resource_id, CID, 3600, 10 * TOKEN, deadline, v, r, s, sender=cast.renter)
+    # nor can anyone replay it straight on the token
+    with ape.reverts(suite.token.ERC2612InvalidSigner):
+        suite.token.permit(cast.renter, suite.marketplace, 10 * TOKEN, deadline, v, r, s, sender=cast.outsider)
+
+
+def test_frontrun_permit_does_not_block_the_job(suite, cast, resource_id, chain):
+    deadline = chain.pending_timestamp + 600
+    v, r, s = sign_permit(suite.token, RENTER_INDEX, suite.marketplace.address, 10 * TOKEN, deadline, chain.chain_id)
+    suite.token.permit(cast.renter, suite.marketplace, 10 * TOKEN, deadline, v, r, s, sender=cast.outsider)
+    tx = suite.marketplace.createJobWithPermit(resource_id, CID, 3600, 10 * TOKEN, deadline, v, r, s, sender=cast.renter)
+    assert tx.events.filter(suite.marketplace.JobCreated)[0].user == cast.renter.address
+
+
+def test_price_raised_before_permit_job_is_mined(suite, cast, resource_id, chain):
+    deadline = chain.pending_timestamp + 600
+    v, r, s = sign_permit(suite.token, RENTER_INDEX, suite.marketplace.address, 10 * TOKEN, deadline, chain.chain_id)
+    suite.registry.updatePricing(resource_id, 50 * TOKEN, sender=cast.provider)  # front-run
+    with ape.reverts(suite.marketplace.MarketplaceCostAboveLimit, maxCost=50 * TOKEN, limit=10 * TOKEN):
+        suite.marketplace.createJobWithPermit(resource_id, CID, 3600, 10 * TOKEN, deadline, v, r, s, sender=cast.renter)
+
+
+# ------------------------------------------------------------------ griefing
+
+
+def test_renter_griefing_dispute_does_not_cost_the_provider(suite, cast, running_job, chain):
+    """A renter disputes a healthy job to dodge paying: the oracle rules UserFault."""
+    job_id, start = running_job
+    m = suite.marketplace
+    chain.pending_timestamp = start + 1800
+    m.disputeJob(job_id, "I do not want to pay", sender=cast.renter)
+    provider_before = suite.token.balanceOf(cast.provider)
+    m.resolveDispute(job_id, 2, "bafy-evidence", sender=cast.oracle)  # UserFault
+    assert suite.token.balanceOf(cast.provider) - provider_before == 5 * TOKEN * 98 // 100
+    rep = suite.reputation.getReputation(cast.provider)
+    assert (rep.totalJobs, rep.successfulJobs, rep.disputes, rep.penalties) == (1, 1, 0, 0)
+
+
+def test_renter_griefing_with_silent_oracle_still_splits(suite, cast, running_job, chain):
+    job_id, start = running_job
+    m = suite.marketplace
+    chain.pending_timestamp = start + 3600
+    disputed_at = m.disputeJob(job_id, "grief", sender=cast.renter).timestamp
+    chain.pending_timestamp = disputed_at + 3 * 86400
+    provider_before = suite.token.balanceOf(cast.provider)
+    m.resolveExpiredDispute(job_id, sender=cast.provider)
+    assert suite.token.balanceOf(cast.provider) - provider_before == 5 * TOKEN * 98 // 100
+    assert m.getJob(job_id).status == RESOLVED
+
+
+def test_provider_never_completing_cannot_hold_funds(suite, cast, running_job, chain):
+    job_id, start = running_job
+    chain.pending_timestamp = start + 900
+    before = suite.token.balanceOf(cast.renter)
+    suite.marketplace.completeJob(job_id, sender=cast.renter)  # the renter settles itself
+    assert suite.token.balanceOf(cast.renter) - before == 10 * TOKEN - PRICE * 900 // 3600
+
+
+def test_provider_never_starting_cannot_hold_funds(suite, cast, job_id, chain):
+    accepted = suite.marketplace.acceptJob(job_id, sender=cast.provider).timestamp
+    chain.pending_timestamp = accepted + 3600
+    before = suite.token.balanceOf(cast.renter)
+    suite.marketplace.cancelJob(job_id, sender=cast.renter)
+    assert suite.token.balanceOf(cast.renter) - before == 10 * TOKEN
+
+
+def test_provider_cannot_dodge_a_dispute_by_retiring(suite, cast, running_job, chain, resource_id):
+    job_id, start = running_job
+    suite.registry.retireResource(resource_id, sender=cast.provider)
+    chain.pending_timestamp = start + 60
+    suite.marketplace.disputeJob(job_id, "container died", sender=cast.renter)
+    before = suite.token.balanceOf(cast.renter)
+    suite.marketplace.resolveDispute(job_id, 1, "bafy-evidence", sender=cast.oracle)  # ProviderFault
+    assert suite.token.balanceOf(cast.renter) - before == 10 * TOKEN
