@@ -1,0 +1,215 @@
+"""ResourceRegistry: providers, stake, resources, slashing, governance."""
+
+from __future__ import annotations
+
+import ape
+
+from gpurent.units import TOKEN
+from tests.conftest import PRICE, register_provider, register_resource
+
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+def test_registerProvider_with_stake(suite, cast):
+    r = suite.registry
+    before = suite.token.balanceOf(cast.provider)
+    tx = register_provider(suite, cast.provider, endpoint="http://10.0.0.5:8765")
+    (ev,) = tx.events.filter(r.ProviderRegistered)
+    assert ev["provider"] == cast.provider.address and ev.endpoint == "http://10.0.0.5:8765"
+    info = r.getProvider(cast.provider)
+    assert info.registered and info.stake == 100 * TOKEN and info.endpoint == "http://10.0.0.5:8765"
+    assert before - suite.token.balanceOf(cast.provider) == 100 * TOKEN
+    assert suite.token.balanceOf(r) == 100 * TOKEN
+    with ape.reverts(r.RegistryProviderAlreadyRegistered, provider=cast.provider.address):
+        r.registerProvider("http://x", 0, sender=cast.provider)
+
+
+def test_registerProvider_endpoint_checks(suite, cast):
+    with ape.reverts(suite.registry.RegistryInvalidEndpoint):
+        suite.registry.registerProvider("", 0, sender=cast.provider)
+    with ape.reverts(suite.registry.RegistryInvalidEndpoint):
+        suite.registry.registerProvider("h" * 257, 0, sender=cast.provider)
+
+
+def test_updateEndpoint(suite, cast):
+    with ape.reverts(suite.registry.RegistryProviderNotRegistered, provider=cast.provider.address):
+        suite.registry.updateEndpoint("http://new", sender=cast.provider)
+    register_provider(suite, cast.provider)
+    tx = suite.registry.updateEndpoint("http://new:1", sender=cast.provider)
+    assert tx.events.filter(suite.registry.EndpointUpdated)[0].endpoint == "http://new:1"
+    assert suite.registry.getProvider(cast.provider).endpoint == "http://new:1"
+
+
+def test_stake_adds(suite, cast):
+    register_provider(suite, cast.provider, stake=0)
+    suite.token.approve(suite.registry, 150 * TOKEN, sender=cast.provider)
+    tx = suite.registry.stake(150 * TOKEN, sender=cast.provider)
+    assert tx.events.filter(suite.registry.Staked)[0].totalStake == 150 * TOKEN
+    with ape.reverts(suite.registry.RegistryInvalidAmount, amount=0):
+        suite.registry.stake(0, sender=cast.provider)
+    with ape.reverts(suite.registry.RegistryProviderNotRegistered):
+        suite.registry.stake(1, sender=cast.outsider)
+
+
+def test_registerResource(suite, cast):
+    register_provider(suite, cast.provider)
+    tx = suite.registry.registerResource("A100", 32, 256, 2000, PRICE, sender=cast.provider)
+    (ev,) = tx.events.filter(suite.registry.ResourceRegistered)
+    rid = ev.resourceId
+    assert ev["provider"] == cast.provider.address and ev.gpuModel == "A100" and ev.pricePerHour == PRICE
+    res = suite.registry.getResource(rid)
+    assert (res.gpuModel, res.vcpu, res.memoryGB, res.storageGB) == ("A100", 32, 256, 2000)
+    assert res.provider == cast.provider.address and res.available and not res.retired
+    assert res.registeredAt == tx.timestamp and res.reputation == 0 and res.totalUptime == 0
+    assert suite.registry.providerOf(rid) == cast.provider.address
+    assert list(suite.registry.getProviderResources(cast.provider)) == [rid]
+    assert suite.registry.getProvider(cast.provider).activeResources == 1
+    assert suite.registry.resourceCount() == 1
+
+
+def test_registerResource_requires_registration_and_stake(suite, cast):
+    r = suite.registry
+    with ape.reverts(r.RegistryProviderNotRegistered):
+        r.registerResource("A100", 1, 1, 1, PRICE, sender=cast.provider)
+    register_provider(suite, cast.provider, stake=TOKEN)
+    with ape.reverts(r.RegistryInsufficientStake, provider=cast.provider.address, stake=TOKEN, minStake=100 * TOKEN):
+        r.registerResource("A100", 1, 1, 1, PRICE, sender=cast.provider)
+
+
+def test_registerResource_validation(suite, cast):
+    r = suite.registry
+    register_provider(suite, cast.provider)
+    with ape.reverts(r.RegistryInvalidGpuModel):
+        r.registerResource("", 1, 1, 1, PRICE, sender=cast.provider)
+    with ape.reverts(r.RegistryInvalidGpuModel):
+        r.registerResource("X" * 32, 1, 1, 1, PRICE, sender=cast.provider)
+    with ape.reverts(r.RegistryInvalidSpec):
+        r.registerResource("A100", 0, 1, 1, PRICE, sender=cast.provider)
+    with ape.reverts(r.RegistryInvalidSpec):
+        r.registerResource("A100", 1, 0, 1, PRICE, sender=cast.provider)
+    with ape.reverts(r.RegistryInvalidPrice, price=0):
+        r.registerResource("A100", 1, 1, 1, 0, sender=cast.provider)
+    with ape.reverts(r.RegistryInvalidPrice, price=2**80):
+        r.registerResource("A100", 1, 1, 1, 2**80, sender=cast.provider)
+
+
+def test_update_availability_and_pricing_owner_only(suite, cast, resource_id):
+    r = suite.registry
+    for call, arg in ((r.updateAvailability, False), (r.updatePricing, 5 * TOKEN)):
+        with ape.reverts(r.RegistryNotResourceProvider, resourceId=resource_id, caller=cast.outsider.address):
+            call(resource_id, arg, sender=cast.outsider)
+    tx = r.updateAvailability(resource_id, False, sender=cast.provider)
+    assert not tx.events.filter(r.AvailabilityUpdated)[0].available
+    tx = r.updatePricing(resource_id, 5 * TOKEN, sender=cast.provider)
+    assert tx.events.filter(r.PricingUpdated)[0].newPrice == 5 * TOKEN
+    res = r.getResource(resource_id)
+    assert not res.available and res.pricePerHour == 5 * TOKEN
+    with ape.reverts(r.RegistryInvalidPrice):
+        r.updatePricing(resource_id, 0, sender=cast.provider)
+    with ape.reverts(r.RegistryUnknownResource):
+        r.updateAvailability(b"\x03" * 32, True, sender=cast.provider)
+
+
+def test_retire_then_unstake_after_cooldown(suite, cast, resource_id, chain, params):
+    r = suite.registry
+    with ape.reverts(r.RegistryActiveResources, provider=cast.provider.address, activeResources=1):
+        r.requestUnstake(sender=cast.provider)
+    tx = r.retireResource(resource_id, sender=cast.provider)
+    assert tx.events.filter(r.ResourceRetired)[0].resourceId == resource_id
+    with ape.reverts(r.RegistryResourceRetired, resourceId=resource_id):
+        r.updateAvailability(resource_id, True, sender=cast.provider)
+    with ape.reverts(r.RegistryNoUnstakePending):
+        r.withdrawStake(sender=cast.provider)
+    unlock_at = r.requestUnstake(sender=cast.provider).timestamp + params.unstake_cooldown
+    assert r.getProvider(cast.provider).unlockAt == unlock_at
+    with ape.reverts(r.RegistryUnstakePending):
+        r.requestUnstake(sender=cast.provider)
+    with ape.reverts(r.RegistryUnstakePending):
+        r.registerResource("A100", 1, 1, 1, PRICE, sender=cast.provider)
+    with ape.reverts(r.RegistryUnstakePending):
+        r.stake(1, sender=cast.provider)
+    chain.pending_timestamp = unlock_at - 1
+    with ape.reverts(r.RegistryStakeLocked, provider=cast.provider.address, unlockAt=unlock_at):
+        r.withdrawStake(sender=cast.provider)
+    chain.pending_timestamp = unlock_at
+    before = suite.token.balanceOf(cast.provider)
+    tx = r.withdrawStake(sender=cast.provider)
+    assert tx.events.filter(r.StakeWithdrawn)[0].amount == 100 * TOKEN
+    assert suite.token.balanceOf(cast.provider) - before == 100 * TOKEN
+    assert r.getProvider(cast.provider).stake == 0
+    with ape.reverts(r.RegistryNothingStaked):
+        r.requestUnstake(sender=cast.provider)
+
+
+def test_cancel_unstake(suite, cast):
+    register_provider(suite, cast.provider)
+    with ape.reverts(suite.registry.RegistryNoUnstakePending):
+        suite.registry.cancelUnstake(sender=cast.provider)
+    suite.registry.requestUnstake(sender=cast.provider)
+    suite.registry.cancelUnstake(sender=cast.provider)
+    assert suite.registry.getProvider(cast.provider).unlockAt == 0
+    register_resource(suite, cast.provider)
+
+
+def test_withdraw_and_retire_work_while_paused(suite, cast, resource_id, chain, params):
+    r = suite.registry
+    r.pause(sender=cast.admin)
+    with ape.reverts(r.EnforcedPause):
+        r.registerResource("A100", 1, 1, 1, PRICE, sender=cast.provider)
+    with ape.reverts(r.EnforcedPause):
+        r.registerProvider("http://x", 0, sender=cast.provider2)
+    r.retireResource(resource_id, sender=cast.provider)
+    t = r.requestUnstake(sender=cast.provider).timestamp
+    chain.pending_timestamp = t + params.unstake_cooldown
+    r.withdrawStake(sender=cast.provider)
+    r.unpause(sender=cast.admin)
+
+
+def test_slash_burns_stake(suite, cast, resource_id):
+    r = suite.registry
+    supply = suite.token.totalSupply()
+    with ape.reverts(r.AccessControlUnauthorizedAccount):
+        r.slash(cast.provider, TOKEN, "fraud", sender=cast.outsider)
+    tx = r.slash(cast.provider, 30 * TOKEN, "data fraud", sender=cast.oracle)
+    (ev,) = tx.events.filter(r.Slashed)
+    assert (ev.amount, ev.remaining, ev.reason) == (30 * TOKEN, 70 * TOKEN, "data fraud")
+    assert supply - suite.token.totalSupply() == 30 * TOKEN
+    assert suite.token.balanceOf(r) == 70 * TOKEN
+    # below the minimum stake its resources take no new jobs
+    suite.token.approve(suite.marketplace, 10 * TOKEN, sender=cast.renter)
+    with ape.reverts(r.RegistryInsufficientStake, provider=cast.provider.address, stake=70 * TOKEN,
+                     minStake=100 * TOKEN):
+        suite.marketplace.createJob(resource_id, "bafy", 3600, sender=cast.renter)
+    tx = r.slash(cast.provider, 1000 * TOKEN, "again", sender=cast.oracle)
+    assert tx.events.filter(r.Slashed)[0].amount == 70 * TOKEN  # capped at what is staked
+    assert r.getProvider(cast.provider).stake == 0
+
+
+def test_oracle_updates_uptime_and_reputation(suite, cast, resource_id):
+    r = suite.registry
+    with ape.reverts(r.AccessControlUnauthorizedAccount):
+        r.updateUptime(resource_id, 60, sender=cast.provider)
+    r.updateUptime(resource_id, 60, sender=cast.oracle)
+    tx = r.updateUptime(resource_id, 40, sender=cast.oracle)
+    assert tx.events.filter(r.UptimeUpdated)[0].totalUptime == 100
+    with ape.reverts(r.RegistryInvalidReputation, reputation=1001):
+        r.updateReputation(resource_id, 1001, sender=cast.oracle)
+    with ape.reverts(r.AccessControlUnauthorizedAccount):
+        r.updateReputation(resource_id, 900, sender=cast.provider)
+    r.updateReputation(resource_id, 900, sender=cast.oracle)
+    res = r.getResource(resource_id)
+    assert (res.totalUptime, res.reputation) == (100, 900)
+
+
+def test_governance_parameters(suite, cast):
+    r = suite.registry
+    with ape.reverts(r.AccessControlUnauthorizedAccount):
+        r.setMinStake(1, sender=cast.outsider)
+    tx = r.setMinStake(5 * TOKEN, sender=cast.admin)
+    assert tx.events.filter(r.MinStakeUpdated)[0].minStake == 5 * TOKEN and r.minStake() == 5 * TOKEN
+    with ape.reverts(r.RegistryInvalidParameter):
+        r.setUnstakeCooldown(91 * 86400, sender=cast.admin)
+    r.setUnstakeCooldown(3600, sender=cast.admin)
+    assert r.unstakeCooldown() == 3600
+    with ape.reverts(r.AccessControlUnauthorizedAccount):
+        r.pause(sender=cast.outsider)
