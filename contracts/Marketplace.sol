@@ -61,18 +61,18 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     mapping(address provider => ProviderStats) private _stats;
 
     /// @param token_ The GPUToken (ERC20 + EIP-2612 permit).
-    /// @param registry The ResourceRegistry.
+    /// @param registry_ The ResourceRegistry.
     /// @param admin Receives DEFAULT_ADMIN_ROLE (governance) and PAUSER_ROLE.
     /// @param treasury_ Receives platform fees.
     /// @param feeBps_ Platform fee in basis points (200 = 2%).
     constructor(
         IERC20 token_,
-        IResourceRegistry registry,
+        IResourceRegistry registry_,
         address admin,
         address treasury_,
         uint256 feeBps_
     ) PaymentEscrow(token_) {
-        _registry = registry;
+        _registry = registry_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
         _setTreasury(treasury_);
@@ -173,12 +173,12 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         }
         uint256 cost = _costAt(job, block.timestamp);
         uint256 gross = cost - job.paid; // cannot underflow: paid was a cost at an earlier time
-        uint256 feeBps = job.feeBps;
+        uint256 jobFeeBps = job.feeBps;
         uint256 maxCost = _maxCost(job);
         job.paid = uint96(cost); // cost <= maxCost < 2**96 (see _createJob)
         _transition(job, JobStatus.Completed);
         emit JobCompleted(jobId, cost);
-        _releaseFunds(jobId, provider, gross, feeBps, _treasury);
+        _releaseFunds(jobId, provider, gross, jobFeeBps, _treasury);
         _refund(jobId, user, maxCost - cost);
         _recordOutcome(provider, Outcome.Succeeded);
     }
@@ -198,6 +198,7 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         uint256 paid = job.paid;
         uint256 accrued = _costAt(job, block.timestamp) - paid;
         if (amount == type(uint256).max) amount = accrued;
+        // slither-disable-next-line incorrect-equality (a computed amount, not a balance)
         if (amount == 0 || amount > accrued) revert MarketplaceNothingToRelease(jobId);
         job.paid = uint96(paid + amount); // <= cost <= maxCost < 2**96
         _releaseFunds(jobId, provider, amount, job.feeBps, _treasury);
@@ -216,7 +217,7 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         JobStatus status = job.status;
         address provider = job.provider;
         address user = userOf(jobId);
-        bool abandoned;
+        bool abandoned = false;
         if (status == JobStatus.Created) {
             if (msg.sender != user && msg.sender != provider) revert MarketplaceUnauthorized(jobId, msg.sender);
         } else if (status == JobStatus.Accepted) {
@@ -475,12 +476,12 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
             recorded = Outcome.Split;
         }
         address provider = job.provider;
-        uint256 feeBps = job.feeBps;
+        uint256 jobFeeBps = job.feeBps;
         uint256 maxCost = _maxCost(job);
         job.paid = uint96(providerTotal); // <= costSoFar <= maxCost < 2**96
         _transition(job, JobStatus.Resolved);
         emit DisputeResolved(jobId, outcome, providerTotal, msg.sender, evidenceCID);
-        _releaseFunds(jobId, provider, providerTotal - paid, feeBps, _treasury);
+        _releaseFunds(jobId, provider, providerTotal - paid, jobFeeBps, _treasury);
         _refund(jobId, userOf(jobId), maxCost - providerTotal);
         _recordOutcome(provider, recorded);
     }

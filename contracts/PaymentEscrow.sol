@@ -35,6 +35,7 @@ abstract contract PaymentEscrow is IMarketplace {
     /// @dev Pays `gross` out of escrow: `gross * feeBps / 10000` to `treasury`, the rest to
     /// `provider` (SPEC: releaseFunds / partialRelease). Zero legs are skipped.
     function _releaseFunds(bytes32 jobId, address provider, uint256 gross, uint256 feeBps, address treasury) internal {
+        // slither-disable-next-line incorrect-equality (a computed amount, not a balance)
         if (gross == 0) return;
         uint256 fee = (gross * feeBps) / 10_000;
         // cannot underflow: feeBps <= MAX_FEE_BPS < 10000, so fee < gross
@@ -49,6 +50,7 @@ abstract contract PaymentEscrow is IMarketplace {
 
     /// @dev Returns `amount` from escrow to `user` (SPEC: refund). Zero is skipped.
     function _refund(bytes32 jobId, address user, uint256 amount) internal {
+        // slither-disable-next-line incorrect-equality (a computed amount, not a balance)
         if (amount == 0) return;
         emit Refunded(jobId, user, amount);
         _token.safeTransfer(user, amount);

@@ -44,12 +44,12 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     mapping(address provider => Record) private _records;
     mapping(PenaltyReason reason => uint16 points) private _penaltyPoints;
 
-    /// @param registry The ResourceRegistry (this contract needs its SLASHER_ROLE).
-    /// @param marketplace The Marketplace whose job statistics feed the score.
+    /// @param registry_ The ResourceRegistry (this contract needs its SLASHER_ROLE).
+    /// @param marketplace_ The Marketplace whose job statistics feed the score.
     /// @param admin Receives DEFAULT_ADMIN_ROLE (governance).
-    constructor(IResourceRegistry registry, IMarketplace marketplace, address admin) {
-        _registry = registry;
-        _marketplace = marketplace;
+    constructor(IResourceRegistry registry_, IMarketplace marketplace_, address admin) {
+        _registry = registry_;
+        _marketplace = marketplace_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _setMaxResponseTimeMs(30_000); // the data-possession challenge expiry
         _setFraudSlashBps(5000);
@@ -84,7 +84,12 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     /// Emits {PenaltyApplied} (and the registry's {Slashed}).
     /// @param provider The provider penalised.
     /// @param reason Why.
-    function applyPenalty(address provider, PenaltyReason reason) external onlyRole(ORACLE_ROLE) {
+    /// @return slashed Base units of stake burnt (0 unless DataFraud).
+    function applyPenalty(address provider, PenaltyReason reason)
+        external
+        onlyRole(ORACLE_ROLE)
+        returns (uint256 slashed)
+    {
         uint16 points = _penaltyPoints[reason];
         Record storage r = _records[provider];
         r.penalties = _addPoints(r.penalties, points);
@@ -92,7 +97,7 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         if (reason == PenaltyReason.DataFraud) {
             IResourceRegistry.ProviderInfo memory info = _registry.getProvider(provider);
             if (info.registered && info.stake > 0) {
-                _registry.slash(provider, (info.stake * _fraudSlashBps) / 10_000, "data fraud");
+                slashed = _registry.slash(provider, (info.stake * _fraudSlashBps) / 10_000, "data fraud");
             }
         }
     }

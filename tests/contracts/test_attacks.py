@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import ape
 import pytest
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 
+from gpurent.permit import sign_permit
 from gpurent.units import TOKEN
 from tests.conftest import CID, PRICE, create_job, register_provider, register_resource
 
 RUNNING, COMPLETED, CANCELLED, RESOLVED = 3, 4, 5, 7
-MNEMONIC = "test test test test test test test test test test test junk"
 
 
 # ------------------------------------------------------------------ reentrancy
@@ -78,50 +76,14 @@ def test_two_providers_race_to_accept(suite, cast, resource_id):
 # ------------------------------------------------------------------ permit
 
 
-def _signer(index: int):
-    Account.enable_unaudited_hdwallet_features()
-    return Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
-
-
-def sign_permit(token, owner_index: int, spender, value: int, deadline: int, chain_id: int):
-    signer = _signer(owner_index)
-    data = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {"name": "GPU Token", "version": "1", "chainId": chain_id, "verifyingContract": token.address},
-        "message": {
-            "owner": signer.address,
-            "spender": str(spender),
-            "value": value,
-            "nonce": token.nonces(signer.address),
-            "deadline": deadline,
-        },
-    }
-    signed = signer.sign_message(encode_typed_data(full_message=data))
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
-
-
-RENTER_INDEX = 5  # cast.renter is accounts[5]
+def permit_for(suite, owner, value: int, deadline: int):
+    return sign_permit(owner, suite.token, suite.marketplace.address, value, deadline)
 
 
 def test_createJobWithPermit_one_transaction(suite, cast, resource_id, chain):
     assert suite.token.allowance(cast.renter, suite.marketplace) == 0
     deadline = chain.pending_timestamp + 600
-    v, r, s = sign_permit(suite.token, RENTER_INDEX, suite.marketplace.address, 10 * TOKEN, deadline, chain.chain_id)
+    v, r, s = permit_for(suite, cast.renter, 10 * TOKEN, deadline)
     before = suite.token.balanceOf(cast.renter)
     tx = suite.marketplace.createJobWithPermit(resource_id, CID, 3600, 10 * TOKEN, deadline, v, r, s, sender=cast.renter)
     assert tx.events.filter(suite.marketplace.JobCreated)[0].maxCost == 10 * TOKEN
@@ -131,7 +93,7 @@ def test_createJobWithPermit_one_transaction(suite, cast, resource_id, chain):
 
 def test_permit_replay_fails(suite, cast, resource_id, chain):
     deadline = chain.pending_timestamp + 600
-    v, r, s = sign_permit(suite.token, RENTER_INDEX, suite.marketplace.address, 10 * TOKEN, deadline, chain.chain_id)
+    v, r, s = permit_for(suite, cast.renter, 10 * TOKEN, deadline)
     suite.marketplace.createJobWithPermit(resource_id, CID, 3600, 10 * TOKEN, deadline, v, r, s, sender=cast.renter)
     # the same signature again: the permit fails (nonce used) and there is no allowance left
     with ape.reverts(suite.token.ERC20InsufficientAllowance):
@@ -143,7 +105,7 @@ def test_permit_replay_fails(suite, cast, resource_id, chain):
 
 def test_frontrun_permit_does_not_block_the_job(suite, cast, resource_id, chain):
     deadline = chain.pending_timestamp + 600
-    v, r, s = sign_permit(suite.token, RENTER_INDEX, suite.marketplace.address, 10 * TOKEN, deadline, chain.chain_id)
+    v, r, s = permit_for(suite, cast.renter, 10 * TOKEN, deadline)
     suite.token.permit(cast.renter, suite.marketplace, 10 * TOKEN, deadline, v, r, s, sender=cast.outsider)
     tx = suite.marketplace.createJobWithPermit(resource_id, CID, 3600, 10 * TOKEN, deadline, v, r, s, sender=cast.renter)
     assert tx.events.filter(suite.marketplace.JobCreated)[0].user == cast.renter.address
@@ -151,7 +113,7 @@ def test_frontrun_permit_does_not_block_the_job(suite, cast, resource_id, chain)
 
 def test_price_raised_before_permit_job_is_mined(suite, cast, resource_id, chain):
     deadline = chain.pending_timestamp + 600
-    v, r, s = sign_permit(suite.token, RENTER_INDEX, suite.marketplace.address, 10 * TOKEN, deadline, chain.chain_id)
+    v, r, s = permit_for(suite, cast.renter, 10 * TOKEN, deadline)
     suite.registry.updatePricing(resource_id, 50 * TOKEN, sender=cast.provider)  # front-run
     with ape.reverts(suite.marketplace.MarketplaceCostAboveLimit, maxCost=50 * TOKEN, limit=10 * TOKEN):
         suite.marketplace.createJobWithPermit(resource_id, CID, 3600, 10 * TOKEN, deadline, v, r, s, sender=cast.renter)

@@ -1,0 +1,45 @@
+"""EIP-2612 permits for GPUToken, signed through an Ape account (no raw keys)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eip712.messages import EIP712Domain, EIP712Message
+from eth_pydantic_types import abi
+
+
+class Permit(EIP712Message):
+    """The ``Permit`` struct of EIP-2612 (OpenZeppelin ERC20Permit)."""
+
+    owner: abi.address
+    spender: abi.address
+    value: abi.uint256
+    nonce: abi.uint256
+    deadline: abi.uint256
+
+
+def permit_message(token: Any, owner: str, spender: str, value: int, deadline: int) -> Permit:
+    """The permit ``owner`` signs to let ``spender`` move ``value`` base units until ``deadline``."""
+    domain = token.eip712Domain()
+    return Permit(
+        owner=owner,
+        spender=spender,
+        value=value,
+        nonce=token.nonces(owner),
+        deadline=deadline,
+        eip712_domain=EIP712Domain(
+            name=domain.name,
+            version=domain.version,
+            chainId=domain.chainId,
+            verifyingContract=domain.verifyingContract,
+        ),
+    )
+
+
+def sign_permit(account: Any, token: Any, spender: str, value: int, deadline: int) -> tuple[int, bytes, bytes]:
+    """Signs a permit with an Ape account; returns ``(v, r, s)`` for ``createJobWithPermit``."""
+    message = permit_message(token, account.address, spender, value, deadline)
+    signature = account.sign_message(message)
+    if signature is None:
+        raise RuntimeError(f"account {account.address} declined to sign the permit")
+    return signature.v, signature.r, signature.s

@@ -1,0 +1,365 @@
+"""Hypothesis stateful test: random sequences of every external call by renters, providers,
+the oracle, the admin and an outsider, with time jumps, against a shadow model.
+
+After every step:
+- every actor's token balance, the escrow's and the registry's equal the model's;
+- the escrow holds exactly dust + the sum over open jobs of (locked - released);
+- every settled job paid provider + platform + refund == locked, and never changes again;
+- the total supply moved only by mint and slash-burn;
+- every provider's reputation is within 0-1000;
+- a call the model deems unauthorised or invalid reverted, and every valid call succeeded.
+
+Profiles: HYPOTHESIS_PROFILE=ci (default, quick) or long (thousands of steps).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pytest
+from ape.exceptions import ContractLogicError
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from gpurent.deployment import ESCROW_DUST
+from gpurent.units import TOKEN
+from tests.conftest import register_provider
+
+settings.register_profile(
+    "ci", max_examples=100, stateful_step_count=20, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.register_profile(
+    "long", max_examples=2000, stateful_step_count=50, deadline=None, suppress_health_check=list(HealthCheck)
+)
+
+CREATED, ACCEPTED, RUNNING, COMPLETED, CANCELLED, DISPUTED, RESOLVED = range(1, 8)
+TERMINAL = {COMPLETED, CANCELLED, RESOLVED}
+START_TIMEOUT, GRACE, DISPUTE_TIMEOUT = 600, 300, 1200
+UINT_MAX = 2**256 - 1
+
+
+@dataclass
+class Job:
+    id: bytes
+    user: str
+    provider: str
+    price: int
+    duration: int
+    fee_bps: int
+    status: int = CREATED
+    start: int = 0
+    updated: int = 0
+    paid: int = 0
+    out: int = field(default=0)  # released to provider + treasury + refunded
+
+    @property
+    def locked(self) -> int:
+        return self.price * self.duration // 3600
+
+    def cost_at(self, t: int) -> int:
+        if self.start == 0 or t <= self.start:
+            return 0
+        return self.price * min(t - self.start, self.duration) // 3600
+
+
+def setup_world(suite, cast, chain, lens) -> dict:
+    """Registers two providers with one resource each and approves the renters, once.
+
+    Each example starts from a chain snapshot taken after this, so it costs no transaction.
+    """
+    m, reg, tok = suite.marketplace, suite.registry, suite.token
+    m.setTimeouts(START_TIMEOUT, GRACE, DISPUTE_TIMEOUT, sender=cast.admin)
+    resources = {}
+    for provider, price in ((cast.provider, 10 * TOKEN), (cast.provider2, 7_333_333_333_333_333_333)):
+        register_provider(suite, provider)
+        tx = reg.registerResource("H100", 16, 64, 100, price, sender=provider)
+        rid = tx.events.filter(reg.ResourceRegistered)[0].resourceId
+        resources[rid] = {"provider": provider.address, "price": price, "available": True}
+    for renter in (cast.renter, cast.renter2, cast.outsider):
+        tok.approve(m, UINT_MAX, sender=renter)
+    holders = [cast.admin, cast.oracle, cast.provider, cast.provider2, cast.renter, cast.renter2, cast.outsider,
+               cast.treasury]
+    return {
+        "now": chain.pending_timestamp + 10,
+        "resources": resources,
+        "fee_bps": m.feeBps(),
+        "stake": {p.address: reg.getProvider(p).stake for p in (cast.provider, cast.provider2)},
+        "min_stake": reg.minStake(),
+        "supply": tok.totalSupply(),
+        "balances": {a.address: tok.balanceOf(a) for a in holders},
+        "escrow": tok.balanceOf(m),
+        "registry": tok.balanceOf(reg),
+    }
+
+
+def make_machine(suite, cast, chain, lens):
+    m, reg, rep, tok = suite.marketplace, suite.registry, suite.reputation, suite.token
+    actors = [cast.admin, cast.oracle, cast.provider, cast.provider2, cast.renter, cast.renter2, cast.outsider]
+    names = {a.address: a for a in actors}
+    providers = [cast.provider.address, cast.provider2.address]
+    base = setup_world(suite, cast, chain, lens)
+
+    class Machine(RuleBasedStateMachine):
+        def __init__(self):
+            super().__init__()
+            self.snapshot = chain.snapshot()
+            self.now = base["now"]
+            self.resources = {rid: dict(r) for rid, r in base["resources"].items()}
+            self.jobs: list[Job] = []
+            self.paused = False
+            self.fee_bps = base["fee_bps"]
+            self.stake = dict(base["stake"])
+            self.min_stake = base["min_stake"]
+            self.supply = base["supply"]
+            self.balances = dict(base["balances"])
+            self.escrow = base["escrow"]
+            self.registry_balance = base["registry"]
+            self.terminal_seen: dict[bytes, tuple] = {}
+
+        def teardown(self):
+            chain.restore(self.snapshot)
+
+        # -------------------------------------------------------------- plumbing
+        def at_next(self):
+            self.now += 1
+            chain.pending_timestamp = self.now
+
+        def send(self, fn, *args, sender):
+            self.at_next()
+            return fn(*args, sender=sender)
+
+        def attempt(self, allowed: bool, fn, *args, sender):
+            """Sends the call; asserts it succeeded iff the model allows it."""
+            self.at_next()
+            try:
+                tx = fn(*args, sender=sender)
+            except ContractLogicError:
+                assert not allowed, f"{fn} by {sender} should have succeeded"
+                return None
+            assert allowed, f"{fn} by {sender} should have reverted"
+            return tx
+
+        def pay(self, job: Job, gross: int):
+            fee = gross * job.fee_bps // 10_000
+            self.balances[job.provider] += gross - fee
+            self.balances[cast.treasury.address] += fee
+            self.escrow -= gross
+            job.out += gross
+            job.paid += gross
+
+        def refund(self, job: Job, amount: int):
+            self.balances[job.user] += amount
+            self.escrow -= amount
+            job.out += amount
+
+        def pick(self, data, statuses=None):
+            pool = [j for j in self.jobs if statuses is None or j.status in statuses] or self.jobs
+            return data.draw(st.sampled_from(pool)) if pool else None
+
+        # -------------------------------------------------------------- rules
+        @rule(data=st.data(), duration=st.integers(1, 3 * 3600),
+              renter=st.sampled_from(["renter", "renter2", "outsider"]))
+        def create(self, data, duration, renter):
+            rid = data.draw(st.sampled_from(sorted(self.resources)))
+            res = self.resources[rid]
+            user = getattr(cast, renter)
+            price = res["price"]
+            bookable = res["available"] and self.stake[res["provider"]] >= self.min_stake
+            allowed = not self.paused and bookable and price * duration // 3600 > 0
+            tx = self.attempt(allowed, m.createJob, rid, "bafy-image", duration, sender=user)
+            if tx:
+                job_id = tx.events.filter(m.JobCreated)[0].jobId
+                job = Job(job_id, user.address, res["provider"], price, duration, self.fee_bps, updated=self.now)
+                self.jobs.append(job)
+                self.balances[user.address] -= job.locked
+                self.escrow += job.locked
+
+        @rule(data=st.data(), who=st.sampled_from(range(7)))
+        def accept(self, data, who):
+            job = self.pick(data, {CREATED})
+            if job is None:
+                return
+            caller = actors[who]
+            ok = job.status == CREATED and caller.address == job.provider
+            if self.attempt(ok, m.acceptJob, job.id, sender=caller):
+                job.status, job.updated = ACCEPTED, self.now
+
+        @rule(data=st.data(), who=st.sampled_from(range(7)))
+        def start(self, data, who):
+            job = self.pick(data, {ACCEPTED})
+            if job is None:
+                return
+            caller = actors[who]
+            ok = job.status == ACCEPTED and caller.address == job.provider
+            if self.attempt(ok, m.startJob, job.id, sender=caller):
+                job.status, job.start, job.updated = RUNNING, self.now, self.now
+
+        @rule(data=st.data(), who=st.sampled_from(range(7)))
+        def complete(self, data, who):
+            job = self.pick(data, {RUNNING})
+            if job is None:
+                return
+            caller = actors[who]
+            t = self.now + 1
+            ok = job.status == RUNNING and (
+                caller.address in (job.provider, job.user) or t >= job.start + job.duration + GRACE
+            )
+            if self.attempt(ok, m.completeJob, job.id, sender=caller):
+                cost = job.cost_at(t)
+                self.pay(job, cost - job.paid)
+                self.refund(job, job.locked - cost)
+                job.status, job.updated = COMPLETED, t
+
+        @rule(data=st.data(), who=st.sampled_from(range(7)), all_of_it=st.booleans())
+        def partial_release(self, data, who, all_of_it):
+            job = self.pick(data, {RUNNING})
+            if job is None:
+                return
+            caller = actors[who]
+            t = self.now + 1
+            accrued = job.cost_at(t) - job.paid if job.status == RUNNING else 0
+            amount = UINT_MAX if all_of_it else max(1, accrued // 2)
+            gross = accrued if all_of_it else amount
+            ok = job.status == RUNNING and caller.address == job.provider and 0 < gross <= accrued
+            if self.attempt(ok, m.partialRelease, job.id, amount, sender=caller):
+                self.pay(job, gross)
+
+        @rule(data=st.data(), who=st.sampled_from(range(7)))
+        def cancel(self, data, who):
+            job = self.pick(data, {CREATED, ACCEPTED})
+            if job is None:
+                return
+            caller = actors[who].address
+            t = self.now + 1
+            ok = (job.status == CREATED and caller in (job.user, job.provider)) or (
+                job.status == ACCEPTED
+                and (caller == job.provider or (caller == job.user and t >= job.updated + START_TIMEOUT))
+            )
+            if self.attempt(ok, m.cancelJob, job.id, sender=actors[who]):
+                self.refund(job, job.locked)
+                job.status, job.updated = CANCELLED, t
+
+        @rule(data=st.data(), who=st.sampled_from(range(7)))
+        def dispute(self, data, who):
+            job = self.pick(data, {ACCEPTED, RUNNING})
+            if job is None:
+                return
+            caller = actors[who].address
+            ok = job.status in (ACCEPTED, RUNNING) and caller in (job.user, job.provider)
+            if self.attempt(ok, m.disputeJob, job.id, "why", sender=actors[who]):
+                job.status, job.updated = DISPUTED, self.now
+
+        def settle_dispute(self, job: Job, outcome: int, t: int):
+            cost = job.cost_at(job.updated)
+            total = {1: job.paid, 2: cost, 3: max(cost // 2, job.paid)}[outcome]
+            self.pay(job, total - job.paid)
+            self.refund(job, job.locked - total)
+            job.status, job.updated = RESOLVED, t
+
+        @rule(data=st.data(), who=st.sampled_from(range(7)), outcome=st.integers(0, 3))
+        def resolve(self, data, who, outcome):
+            job = self.pick(data, {DISPUTED})
+            if job is None:
+                return
+            caller = actors[who]
+            ok = caller == cast.oracle and job.status == DISPUTED and outcome != 0
+            if self.attempt(ok, m.resolveDispute, job.id, outcome, "bafy-evidence", sender=caller):
+                self.settle_dispute(job, outcome, self.now)
+
+        @rule(data=st.data(), who=st.sampled_from(range(7)))
+        def resolve_expired(self, data, who):
+            job = self.pick(data, {DISPUTED})
+            if job is None:
+                return
+            t = self.now + 1
+            ok = job.status == DISPUTED and t >= job.updated + DISPUTE_TIMEOUT
+            if self.attempt(ok, m.resolveExpiredDispute, job.id, sender=actors[who]):
+                self.settle_dispute(job, 3, t)
+
+        @rule(seconds=st.sampled_from([1, 59, 600, 1800, 3600, 4000, DISPUTE_TIMEOUT, 3 * 3600 + GRACE]))
+        def warp(self, seconds):
+            self.now += seconds
+
+        @rule(who=st.sampled_from(range(7)), pause=st.booleans())
+        def toggle_pause(self, who, pause):
+            caller = actors[who]
+            ok = caller == cast.admin and pause != self.paused
+            if self.attempt(ok, m.pause if pause else m.unpause, sender=caller):
+                self.paused = pause
+
+        @rule(who=st.sampled_from(range(7)), bps=st.integers(0, 1200))
+        def set_fee(self, who, bps):
+            caller = actors[who]
+            ok = caller == cast.admin and bps <= 1000
+            if self.attempt(ok, m.setFee, bps, sender=caller):
+                self.fee_bps = bps
+
+        @rule(data=st.data(), who=st.sampled_from(range(7)), price=st.integers(0, 50 * TOKEN))
+        def set_price(self, data, who, price):
+            rid = data.draw(st.sampled_from(sorted(self.resources)))
+            caller = actors[who]
+            ok = caller.address == self.resources[rid]["provider"] and price > 0
+            if self.attempt(ok, reg.updatePricing, rid, price, sender=caller):
+                self.resources[rid]["price"] = price
+
+        @rule(data=st.data(), who=st.sampled_from(range(7)), available=st.booleans())
+        def set_available(self, data, who, available):
+            rid = data.draw(st.sampled_from(sorted(self.resources)))
+            caller = actors[who]
+            ok = caller.address == self.resources[rid]["provider"]
+            if self.attempt(ok, reg.updateAvailability, rid, available, sender=caller):
+                self.resources[rid]["available"] = available
+
+        @rule(who=st.sampled_from(range(7)), victim=st.sampled_from(["provider", "provider2"]),
+              amount=st.integers(0, 80 * TOKEN))
+        def slash(self, who, victim, amount):
+            caller = actors[who]
+            provider = getattr(cast, victim).address
+            if self.attempt(caller == cast.oracle, reg.slash, provider, amount, "test", sender=caller):
+                burnt = min(amount, self.stake[provider])
+                self.stake[provider] -= burnt
+                self.registry_balance -= burnt
+                self.supply -= burnt
+
+        @rule(who=st.sampled_from(range(7)), victim=st.sampled_from(["provider", "provider2"]),
+              reason=st.sampled_from([0, 2, 3]), bonus=st.integers(0, 300), reward=st.booleans())
+        def reputation_points(self, who, victim, reason, bonus, reward):
+            caller = actors[who]
+            provider = getattr(cast, victim)
+            if reward:
+                self.attempt(caller == cast.oracle, rep.reward, provider, bonus, sender=caller)
+            else:
+                self.attempt(caller == cast.oracle, rep.applyPenalty, provider, reason, sender=caller)
+
+        # -------------------------------------------------------------- invariants
+        @invariant()
+        def chain_matches_model(self):
+            holders = list(self.balances) + [m.address, reg.address]
+            ids = [j.id for j in self.jobs]
+            v = lens.read(tok, holders, m, ids, rep, providers)
+            expected = list(self.balances.values()) + [self.escrow, self.registry_balance]
+            for holder, got, want in zip(holders, v.balances, expected):
+                assert got == want, f"balance of {names.get(holder, holder)}: chain {got} model {want}"
+            # the escrow holds exactly dust + what open jobs locked and have not released
+            open_locked = sum(j.locked - j.paid for j in self.jobs if j.status not in TERMINAL)
+            assert self.escrow == ESCROW_DUST + open_locked
+            # total supply moved only by slash-burn (nothing is minted here)
+            assert v.totalSupply == self.supply
+            for job, status, final_cost, end_time in zip(self.jobs, v.statuses, v.finalCosts, v.endTimes):
+                assert (status, final_cost) == (job.status, job.paid), job
+                if job.status in TERMINAL:
+                    assert job.out == job.locked  # provider + platform + refund == locked
+                    seen = self.terminal_seen.setdefault(job.id, (status, final_cost, end_time))
+                    assert seen == (status, final_cost, end_time)  # terminal states never change
+            assert all(0 <= score <= 1000 for score in v.scores)
+
+    return Machine
+
+
+def test_marketplace_state_machine(project, suite, cast, chain):
+    profile = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+    lens = project.InvariantLens.deploy(sender=cast.admin)
+    machine = make_machine(suite, cast, chain, lens)
+    run_state_machine_as_test(machine, settings=settings.get_profile(profile))
