@@ -51,7 +51,7 @@ forge-invariants: setup
 	forge test --root . -vv
 
 audit: setup
-	$(BIN)/slither . --config-file slither.config.json
+	$(BIN)/slither . --config-file slither.config.json --fail-medium
 
 bench: bench-gas
 

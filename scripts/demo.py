@@ -11,6 +11,7 @@ from __future__ import annotations
 import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
+from ape.logging import logger
 from rich.console import Console
 from rich.table import Table
 
@@ -25,6 +26,7 @@ STATUS = ["None", "Created", "Accepted", "Running", "Completed", "Cancelled", "D
 @click.command(cls=ConnectedProviderCommand, short_help="Run one GPU job end to end on a local chain")
 def cli(ecosystem, network, provider):
     console = Console()
+    logger.set_level("WARNING")
     if not network.is_local:
         raise click.UsageError("the demo mints and time-travels: run it on a local network")
     admin, oracle, treasury, gpu_owner, renter = (accounts.test_accounts[i] for i in range(5))
@@ -58,10 +60,13 @@ def cli(ecosystem, network, provider):
     chain.pending_timestamp = start.timestamp + 2700
     tx = market.completeJob(job_id, sender=gpu_owner)
     gas.append(("completeJob (3 payouts)", tx.gas_used))
+    # the oracle's hourly report: uptime 99.2%, instant challenge responses (SPEC example)
+    reputation.updateReputation(gpu_owner, (9920, 0, 0, 0), sender=oracle)
 
     job = market.getJob(job_id)
-    console.print(f"\nJob [cyan]{job_id.hex()}[/] is {STATUS[job.status]} after {job.endTime - job.startTime} s")
-    breakdown = Table(title="Cost breakdown (1 h booked at 10 GPU/h, 2700 s used)")
+    console.print(f"\nJob [cyan]0x{job_id.hex()}[/]")
+    console.print(f"{STATUS[job.status]} after {job.endTime - job.startTime} s of a 3600 s booking")
+    breakdown = Table(title="Cost breakdown")
     breakdown.add_column("party")
     breakdown.add_column("GPU", justify="right")
     breakdown.add_row("locked in escrow", str(to_tokens(max_cost)))
@@ -78,4 +83,7 @@ def cli(ecosystem, network, provider):
         gas_table.add_row(name, f"{used:,}")
     gas_table.add_row("[bold]lifecycle[/]", f"[bold]{sum(g for _, g in gas):,}[/]")
     console.print(gas_table)
-    console.print(f"Provider reputation: {score_before} -> {reputation.getScore(gpu_owner)} (0-1000)")
+    console.print(
+        f"Provider reputation: {score_before} (unmeasured) -> {reputation.getScore(gpu_owner)}"
+        " after the job and the oracle's report (0-1000)"
+    )

@@ -1,0 +1,59 @@
+"""`ape run deploy`: deploy the whole suite, wire roles and parameters, write the manifest.
+
+Running it again against the same chain is a no-op (the manifest's contracts still have code)
+unless --redeploy is given. On a local network the first test account deploys by default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import click
+from ape import accounts, chain, project
+from ape.cli import ConnectedProviderCommand, account_option
+
+from gpurent.deployment import DeploymentParams, deploy_suite
+from gpurent.manifest import CONTRACTS, Manifest, load_manifest, save_manifest
+from gpurent.units import to_base_units
+
+
+def _deployed(manifest: Manifest) -> bool:
+    return all(chain.provider.get_code(manifest.contracts[name]) for name in CONTRACTS)
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="Deploy the gpurent contracts")
+@account_option()
+@click.option("--oracle", help="Address given the oracle role (default: the deployer)")
+@click.option("--treasury", help="Address platform fees go to (default: the deployer)")
+@click.option("--fee-bps", type=click.IntRange(0, 1000), default=200, show_default=True)
+@click.option("--min-stake", default="100", show_default=True, help="Tokens a provider must stake")
+@click.option("--redeploy", is_flag=True, help="Deploy again even if this chain has a deployment")
+def cli(ecosystem, network, provider, account, oracle, treasury, fee_bps, min_stake, redeploy):
+    deployer = account if account is not None else accounts.test_accounts[0]
+    existing = load_manifest(chain.chain_id)
+    if existing and not redeploy and _deployed(existing):
+        click.echo(f"Already deployed on chain {chain.chain_id} (Marketplace {existing.contracts['Marketplace']});"
+                   " pass --redeploy to deploy again.")
+        return
+    try:
+        stake = to_base_units(min_stake)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--min-stake") from err
+    params = DeploymentParams(fee_bps=fee_bps, min_stake=stake)
+    block = chain.blocks.height + 1
+    suite = deploy_suite(
+        project,
+        deployer,
+        oracle=oracle or deployer.address,
+        treasury=treasury or deployer.address,
+        params=params,
+    )
+    manifest = Manifest(
+        chain_id=chain.chain_id,
+        block=block,
+        deployer=deployer.address,
+        contracts={name: c.address for name, c in suite.as_dict().items()},
+        parameters=asdict(params),
+    )
+    path = save_manifest(manifest)
+    click.echo(f"Deployed on chain {chain.chain_id}; manifest written to {path}")
