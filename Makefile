@@ -41,10 +41,13 @@ node_modules/.installed: package.json package-lock.json
 
 compile: setup
 
+# The Solidity invariant campaign (volume) first, then the Ape suite (pytest's summary last).
 test: setup
+	forge test --root .
 	$(BIN)/ape test tests -q -p no:cacheprovider
 
 test-long: setup
+	FOUNDRY_PROFILE=long forge test --root .
 	HYPOTHESIS_PROFILE=long $(BIN)/ape test tests/contracts/test_stateful.py -q
 
 forge-invariants: setup
