@@ -37,6 +37,7 @@ node_modules/.installed: package.json package-lock.json
 
 .build/__local__.json: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.20 $(wildcard contracts/*.sol contracts/*/*.sol) ape-config.yaml
 	$(BIN)/ape compile
+	$(BIN)/python tools/export_abi.py .build/__local__.json
 	touch $@
 
 compile: setup
@@ -54,7 +55,7 @@ forge-invariants: setup
 	forge test --root . -vv
 
 audit: setup
-	$(BIN)/slither . --config-file slither.config.json --fail-medium
+	FOUNDRY_PROFILE=audit $(BIN)/slither . --config-file slither.config.json --fail-medium
 
 bench: bench-gas
 

@@ -13,7 +13,7 @@ from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand, account_option
 
 from gpurent.deployment import DeploymentParams, deploy_suite
-from gpurent.manifest import CONTRACTS, Manifest, load_manifest, save_manifest
+from gpurent.manifest import CONTRACTS, Manifest, load_manifest, node_chain_id, save_manifest
 from gpurent.units import to_base_units
 
 
@@ -30,9 +30,10 @@ def _deployed(manifest: Manifest) -> bool:
 @click.option("--redeploy", is_flag=True, help="Deploy again even if this chain has a deployment")
 def cli(ecosystem, network, provider, account, oracle, treasury, fee_bps, min_stake, redeploy):
     deployer = account if account is not None else accounts.test_accounts[0]
-    existing = load_manifest(chain.chain_id)
+    chain_id = node_chain_id()
+    existing = load_manifest(chain_id)
     if existing and not redeploy and _deployed(existing):
-        click.echo(f"Already deployed on chain {chain.chain_id} (Marketplace {existing.contracts['Marketplace']});"
+        click.echo(f"Already deployed on chain {chain_id} (Marketplace {existing.contracts['Marketplace']});"
                    " pass --redeploy to deploy again.")
         return
     try:
@@ -49,11 +50,11 @@ def cli(ecosystem, network, provider, account, oracle, treasury, fee_bps, min_st
         params=params,
     )
     manifest = Manifest(
-        chain_id=chain.chain_id,
+        chain_id=chain_id,
         block=block,
         deployer=deployer.address,
         contracts={name: c.address for name, c in suite.as_dict().items()},
         parameters=asdict(params),
     )
     path = save_manifest(manifest)
-    click.echo(f"Deployed on chain {chain.chain_id}; manifest written to {path}")
+    click.echo(f"Deployed on chain {chain_id}; manifest written to {path}")

@@ -1,16 +1,54 @@
 """gpurent: decentralized GPU rental on an EVM chain, Docker images over IPFS.
 
+    import gpurent
+    rent = gpurent.connect(network="ethereum:local:foundry", account=0)
+    gpus = rent.resources()
+
 The contracts in ``contracts/`` are the system of record; this package deploys and drives them.
 """
 
+from gpurent.client import Gpurent, connect, parse_id
 from gpurent.deployment import DeploymentParams, Suite, deploy_suite
+from gpurent.errors import (
+    ConfigurationError,
+    ContractRevert,
+    GpurentError,
+    InvalidInput,
+    NotDeployedError,
+)
+from gpurent.types import (
+    DisputeOutcome,
+    EscrowRecord,
+    Job,
+    JobStatus,
+    PenaltyReason,
+    ProviderInfo,
+    Reputation,
+    Resource,
+)
 from gpurent.units import TOKEN, to_base_units, to_tokens
 
 __all__ = [
     "TOKEN",
+    "ConfigurationError",
+    "ContractRevert",
     "DeploymentParams",
+    "DisputeOutcome",
+    "EscrowRecord",
+    "Gpurent",
+    "GpurentError",
+    "InvalidInput",
+    "Job",
+    "JobStatus",
+    "NotDeployedError",
+    "PenaltyReason",
+    "ProviderInfo",
+    "Reputation",
+    "Resource",
     "Suite",
+    "connect",
     "deploy_suite",
+    "parse_id",
     "to_base_units",
     "to_tokens",
 ]

@@ -40,6 +40,14 @@ class Manifest:
         return cls(**data)
 
 
+def node_chain_id() -> int:
+    """The chain id the connected node reports (Ape's own figure can be its network's default)."""
+    from ape import chain
+
+    web3 = getattr(chain.provider, "web3", None)
+    return int(web3.eth.chain_id) if web3 is not None else int(chain.chain_id)
+
+
 def manifest_path(chain_id: int, home: Path | None = None) -> Path:
     return (home or state_home()) / "deployments" / f"{chain_id}.json"
 

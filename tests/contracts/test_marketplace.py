@@ -275,8 +275,9 @@ def test_partialRelease_pays_accrued_then_completion_pays_the_rest(suite, cast, 
     m.partialRelease(job_id, 2**256 - 1, sender=cast.provider)
     assert suite.token.balanceOf(cast.provider) - provider0 == to_base_units("4.9")
     assert m.getEscrow(job_id).releasedAmount == 5 * TOKEN
+    chain.pending_timestamp = start + 1836  # 36 s more: 0.1 token accrued since the release
     with ape.reverts(m.MarketplaceNothingToRelease, jobId=job_id):
-        m.partialRelease(job_id, 2**256 - 1, sender=cast.provider)  # same block time: nothing new
+        m.partialRelease(job_id, TOKEN // 10 + 1, sender=cast.provider)
     chain.pending_timestamp = start + 2700
     m.completeJob(job_id, sender=cast.provider)
     assert suite.token.balanceOf(cast.provider) - provider0 == to_base_units("7.35")
@@ -352,3 +353,25 @@ def test_setTreasury_and_timeouts(suite, cast):
         m.setTimeouts(1, 1, 1, sender=cast.outsider)
     m.setTimeouts(60, 120, 180, sender=cast.admin)
     assert m.timeouts() == (60, 120, 180)
+
+
+def test_accruedCost_follows_the_clock_and_freezes(suite, cast, job_id, chain):
+    m = suite.marketplace
+    assert m.accruedCost(job_id) == 0  # Created
+    m.acceptJob(job_id, sender=cast.provider)
+    start = m.startJob(job_id, sender=cast.provider).timestamp
+    chain.mine(timestamp=start + 360)
+    assert m.accruedCost(job_id) == TOKEN  # 360 s at 10/h, Running
+    chain.pending_timestamp = start + 720
+    m.disputeJob(job_id, "x", sender=cast.renter)
+    chain.mine(timestamp=start + 5000)
+    assert m.accruedCost(job_id) == 2 * TOKEN  # frozen at the dispute
+    m.resolveDispute(job_id, 2, "bafy", sender=cast.oracle)
+    assert m.accruedCost(job_id) == 2 * TOKEN == m.getJob(job_id).finalCost  # terminal
+
+
+def test_views_name_the_wiring(suite):
+    m = suite.marketplace
+    assert m.token() == suite.token.address and m.registry() == suite.registry.address
+    assert suite.reputation.marketplace() == m.address
+    assert suite.registry.token() == suite.token.address

@@ -158,6 +158,9 @@ def test_withdraw_and_retire_work_while_paused(suite, cast, resource_id, chain, 
         r.registerResource("A100", 1, 1, 1, PRICE, sender=cast.provider)
     with ape.reverts(r.EnforcedPause):
         r.registerProvider("http://x", 0, sender=cast.provider2)
+    with ape.reverts(r.EnforcedPause):
+        r.stake(TOKEN, sender=cast.provider)
+    r.updateEndpoint("http://still-works", sender=cast.provider)
     r.retireResource(resource_id, sender=cast.provider)
     t = r.requestUnstake(sender=cast.provider).timestamp
     chain.pending_timestamp = t + params.unstake_cooldown
@@ -180,6 +183,8 @@ def test_slash_burns_stake(suite, cast, resource_id):
     with ape.reverts(r.RegistryInsufficientStake, provider=cast.provider.address, stake=70 * TOKEN,
                      minStake=100 * TOKEN):
         suite.marketplace.createJob(resource_id, "bafy", 3600, sender=cast.renter)
+    with ape.reverts(r.RegistryProviderNotRegistered, provider=cast.outsider.address):
+        r.slash(cast.outsider, TOKEN, "nobody", sender=cast.oracle)
     tx = r.slash(cast.provider, 1000 * TOKEN, "again", sender=cast.oracle)
     assert tx.events.filter(r.Slashed)[0].amount == 70 * TOKEN  # capped at what is staked
     assert r.getProvider(cast.provider).stake == 0

@@ -1,0 +1,100 @@
+"""`gpurent devnet`: a local chain with the suite deployed and test accounts funded."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import click
+
+from gpurent import devnet as devnet_mod
+from gpurent.cli.app import App
+from gpurent.cli.common import pass_app
+from gpurent.units import TOKEN
+
+FUNDING = 10_000 * TOKEN
+
+
+@click.group("devnet")
+def group() -> None:
+    """Run a local Anvil chain with gpurent deployed."""
+
+
+def _deploy_if_needed(app: App, devnet: devnet_mod.Devnet) -> str:
+    """Deploys (once per chain) and funds the test accounts; returns what it did."""
+    from ape import accounts, chain, networks
+
+    from gpurent.artifacts import artifacts
+    from gpurent.deployment import DeploymentParams, deploy_suite
+    from gpurent.manifest import Manifest, load_manifest, node_chain_id, save_manifest
+
+    with networks.parse_network_choice(devnet.network_choice):
+        chain_id = node_chain_id()
+        existing = load_manifest(chain_id)
+        if existing and chain.provider.get_code(existing.contracts["Marketplace"]):
+            return f"deployment found (Marketplace {existing.contracts['Marketplace']})"
+        admin, oracle, treasury = (accounts.test_accounts[i] for i in range(3))
+        block = chain.blocks.height + 1
+        params = DeploymentParams()
+        with app.output.pending("Deploying the contracts…"):
+            suite = deploy_suite(artifacts(), admin, oracle=oracle.address, treasury=treasury.address,
+                                 params=params)
+            for i in range(3, 10):
+                suite.token.transfer(accounts.test_accounts[i], FUNDING, sender=admin)
+        save_manifest(Manifest(chain_id=chain_id, block=block, deployer=admin.address,
+                               contracts={n: c.address for n, c in suite.as_dict().items()},
+                               parameters=asdict(params)))
+        return (f"deployed (Marketplace {suite.marketplace.address}); test accounts 3-9 hold "
+                f"{FUNDING // TOKEN:,} GPU each; account 1 is the oracle, 2 the treasury")
+
+
+@group.command("up")
+@click.option("--port", type=click.IntRange(1, 65535), default=8545, show_default=True)
+@click.option("--chain-id", type=click.IntRange(1), default=31337, show_default=True)
+@click.option("--block-time", type=click.IntRange(0), default=2, show_default=True,
+              help="Seconds per block (the reference chain's 2 s)")
+@click.option("--instant", is_flag=True, help="Mine a block per transaction instead")
+@click.option("--gas-limit", type=click.IntRange(1), default=30_000_000, show_default=True)
+@pass_app
+def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_limit: int) -> None:
+    """Starts the devnet (if needed), deploys the suite (once) and funds the test accounts."""
+    with app.output.pending("Starting anvil…"):
+        devnet = devnet_mod.start(port=port, chain_id=chain_id, block_time=0 if instant else block_time,
+                                  gas_limit=gas_limit)
+    outcome = _deploy_if_needed(app, devnet)
+    app.output.info(f"[green]✓[/] devnet at {devnet.url} (chain {devnet.chain_id}); {outcome}")
+    app.output.data(_status(devnet))
+
+
+@group.command("down")
+@click.option("--reset", is_flag=True, help="Also forget the chain's saved state")
+@pass_app
+def down(app: App, reset: bool) -> None:
+    """Stops the devnet; its chain is saved and resumed by the next `up` unless --reset."""
+    stopped = devnet_mod.stop()
+    if reset:
+        devnet_mod.reset()
+    app.output.info("devnet stopped" if stopped else "no devnet was running")
+    app.output.data({"running": False, "reset": reset})
+
+
+def _status(devnet: devnet_mod.Devnet | None) -> dict:
+    if devnet is None:
+        return {"running": False}
+    data = {"running": True, "url": devnet.url, "pid": devnet.pid, "chain_id": devnet.chain_id,
+            "block_time_s": devnet.block_time, "gas_limit": devnet.gas_limit}
+    try:
+        data["head_block"] = int(str(devnet_mod.rpc(devnet.url, "eth_blockNumber")), 16)
+    except OSError:
+        data["running"] = False
+    from gpurent.manifest import load_manifest
+
+    manifest = load_manifest(devnet.chain_id)
+    data["contracts"] = manifest.contracts if manifest else None
+    return data
+
+
+@group.command("status")
+@pass_app
+def status(app: App) -> None:
+    """Whether the devnet runs, its URL, head block and deployment."""
+    app.output.data(_status(devnet_mod.running_devnet()))

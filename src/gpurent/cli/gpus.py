@@ -1,0 +1,68 @@
+"""`gpurent gpus`: search the GPU registry."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import click
+
+from gpurent.cli.app import App
+from gpurent.cli.common import TOKENS, pass_app, resource_row
+
+
+@click.group("gpus")
+def group() -> None:
+    """Search and inspect GPUs for rent."""
+
+
+@group.command("list")
+@click.option("--model", help="GPU model contains this text (case-insensitive)")
+@click.option("--min-vcpu", type=click.IntRange(0), default=0)
+@click.option("--min-memory", type=click.IntRange(0), default=0, help="GiB")
+@click.option("--min-storage", type=click.IntRange(0), default=0, help="GiB")
+@click.option("--max-price", type=TOKENS, help="Tokens per hour")
+@click.option("--min-reputation", type=click.IntRange(0, 1000), default=0)
+@click.option("--all", "show_all", is_flag=True, help="Include unavailable and retired GPUs")
+@click.option("--sort", type=click.Choice(["price", "reputation"]), default="price", show_default=True)
+@pass_app
+def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_storage: int,
+              max_price: Decimal | None, min_reputation: int, show_all: bool, sort: str) -> None:
+    """GPUs matching the filters (from the chain)."""
+    rent = app.rent()
+    scores: dict[str, int] = {}
+    rows = []
+    for r in rent.resources():
+        if not show_all and (r.retired or not r.available):
+            continue
+        if model and model.lower() not in r.gpu_model.lower():
+            continue
+        if r.vcpu < min_vcpu or r.memory_gb < min_memory or r.storage_gb < min_storage:
+            continue
+        if max_price is not None and r.price_per_hour > max_price:
+            continue
+        if r.provider not in scores:
+            scores[r.provider] = rent.reputation(r.provider).score
+        if scores[r.provider] < min_reputation:
+            continue
+        rows.append(resource_row(r, scores[r.provider]))
+    if sort == "price":
+        rows.sort(key=lambda row: (row["price_per_hour"], -row["reputation"]))
+    else:
+        rows.sort(key=lambda row: (-row["reputation"], row["price_per_hour"]))
+    app.output.data(rows, title=f"{len(rows)} GPU(s)",
+                    columns=["id", "model", "vcpu", "memory_gb", "price_per_hour", "reputation", "available"])
+
+
+@group.command("show")
+@click.argument("gpu_id")
+@pass_app
+def show(app: App, gpu_id: str) -> None:
+    """One GPU, with its provider's endpoint and reputation."""
+    rent = app.rent()
+    resource = rent.resource(gpu_id)
+    rep = rent.reputation(resource.provider)
+    info = rent.provider(resource.provider)
+    data = resource_row(resource, rep.score)
+    data.update({"retired": resource.retired, "total_uptime_s": resource.total_uptime,
+                 "endpoint": info.endpoint, "provider_stake": info.stake})
+    app.output.data(data, title=f"GPU {resource.resource_id}")

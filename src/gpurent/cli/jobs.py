@@ -1,0 +1,109 @@
+"""`gpurent jobs`: create, follow and end jobs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import click
+
+from gpurent.cli.app import App
+from gpurent.cli.common import TOKENS, job_row, pass_app
+
+
+@click.group("jobs")
+def group() -> None:
+    """Rent a GPU: create, inspect, cancel, dispute or settle jobs."""
+
+
+@group.command("create")
+@click.option("--gpu", "gpu_id", required=True, help="GPU id (from `gpurent gpus list`)")
+@click.option("--image", "image_cid", required=True, help="IPFS CID of the Docker image")
+@click.option("--hours", type=TOKENS, required=True, help="Hours to book (billing stops when the job ends)")
+@click.option("--max-cost", type=TOKENS, help="Refuse if the job would lock more than this")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation")
+@pass_app
+def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Decimal | None, yes: bool) -> None:
+    """Creates a job: approves by signature and locks the max cost in one transaction."""
+    seconds = int(hours * 3600)
+    if seconds <= 0:
+        raise click.BadParameter("must book at least one second", param_hint="--hours")
+    rent = app.rent(needs_account=True)
+    quote = rent.quote(gpu_id, seconds)
+    limit = max_cost if max_cost is not None else quote
+    if not yes and not app.output.as_json:
+        click.confirm(f"Lock up to {quote} GPU for {hours} h on GPU {gpu_id[:10]}…?", abort=True, err=True)
+    with app.output.pending("Creating the job…"):
+        job = rent.create_job(gpu_id, image_cid, seconds, max_cost=limit)
+    app.output.tx(rent.last_receipt, f"job created; {job.max_cost} GPU locked in escrow")
+    app.output.data(job_row(job), title=f"Job {job.job_id}")
+
+
+@group.command("show")
+@click.argument("job_id")
+@pass_app
+def show(app: App, job_id: str) -> None:
+    """A job: status, times, cost so far and escrow."""
+    rent = app.rent()
+    job = rent.job(job_id)
+    escrow = rent.escrow(job_id)
+    data = job_row(job)
+    data.update({
+        "user": job.user, "provider": job.provider, "price_per_hour": job.price_per_hour,
+        "fee_bps": job.fee_bps, "start_time": job.start_time, "end_time": job.end_time,
+        "accrued_cost": rent.accrued_cost(job_id), "escrow_released": escrow.released,
+        "escrow_refunded": escrow.refunded,
+    })
+    app.output.data(data, title=f"Job {job.job_id}")
+
+
+@group.command("list")
+@click.option("--user", help="Renter address (default: --account)")
+@click.option("--provider", help="List a provider's jobs instead")
+@click.option("--status", type=click.Choice(["created", "accepted", "running", "completed", "cancelled",
+                                             "disputed", "resolved"]))
+@pass_app
+def list_jobs(app: App, user: str | None, provider: str | None, status: str | None) -> None:
+    """A renter's (or a provider's) jobs, from the chain's events."""
+    rent = app.rent()
+    if provider:
+        jobs = rent.jobs_of_provider(provider)
+    else:
+        if user is None:
+            user = app.rent(needs_account=True).address
+        jobs = rent.jobs_of_user(user)
+    if status:
+        jobs = [j for j in jobs if j.status.name.lower() == status]
+    app.output.data([job_row(j) for j in jobs], title=f"{len(jobs)} job(s)")
+
+
+def _job_action(name: str, help_text: str, method: str, done: str):
+    @group.command(name, help=help_text)
+    @click.argument("job_id")
+    @pass_app
+    def command(app: App, job_id: str) -> None:
+        rent = app.rent(needs_account=True)
+        with app.output.pending(f"{name.capitalize()}…"):
+            receipt = getattr(rent, method)(job_id)
+        app.output.tx(receipt, done)
+        app.output.data(job_row(rent.job(job_id)))
+
+    return command
+
+
+_job_action("cancel", "Cancels a job that has not started; the escrow is refunded in full.", "cancel_job",
+            "cancelled")
+_job_action("complete", "Settles a running job by the seconds it ran (stops billing).", "complete_job",
+            "settled")
+
+
+@group.command("dispute")
+@click.argument("job_id")
+@click.option("--reason", required=True, help="What went wrong, for the oracle")
+@pass_app
+def dispute(app: App, job_id: str, reason: str) -> None:
+    """Disputes an accepted or running job; billing stops and the oracle rules."""
+    rent = app.rent(needs_account=True)
+    with app.output.pending("Disputing…"):
+        receipt = rent.dispute_job(job_id, reason)
+    app.output.tx(receipt, "disputed")
+    app.output.data(job_row(rent.job(job_id)))

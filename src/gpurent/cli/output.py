@@ -1,0 +1,83 @@
+"""One terminal wrapper: data to stdout (a Rich table, or JSON with --json), messages to stderr."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses, enums, Decimals and bytes as plain JSON values (Decimals as strings)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, Enum):
+        return value.name.lower()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+class Output:
+    def __init__(self, as_json: bool = False, verbose: bool = False):
+        self.as_json = as_json
+        self.verbose = verbose
+        self.out = Console(soft_wrap=True)
+        self.err = Console(stderr=True, soft_wrap=True)
+
+    def data(self, value: Any, *, title: str | None = None, columns: Sequence[str] | None = None) -> None:
+        """Prints ``value``: JSON with --json; else a table (lists of rows) or key: value lines."""
+        if self.as_json:
+            self.out.print_json(json.dumps(jsonable(value)))
+            return
+        plain = jsonable(value)
+        if isinstance(plain, list):
+            self.out.print(self._table(plain, title, columns))
+        elif isinstance(plain, dict):
+            if title:
+                self.out.print(f"[bold]{title}[/]")
+            width = max((len(k) for k in plain), default=0)
+            for key, item in plain.items():
+                self.out.print(f"{key:<{width}}  {item}", highlight=False)
+        else:
+            self.out.print(plain, highlight=False)
+
+    def _table(self, rows: list[Any], title: str | None, columns: Sequence[str] | None) -> Table:
+        table = Table(title=title)
+        keys = list(columns or (rows[0].keys() if rows and isinstance(rows[0], dict) else ["value"]))
+        for key in keys:
+            table.add_column(key)
+        for row in rows:
+            table.add_row(*(str(row.get(k, "")) if isinstance(row, dict) else str(row) for k in keys))
+        return table
+
+    def info(self, message: str) -> None:
+        if not self.as_json:
+            self.err.print(message, highlight=False)
+
+    def tx(self, receipt: Any, what: str) -> None:
+        """Reports a mined transaction: what it did, its hash and the gas it used."""
+        if receipt is None:
+            return
+        for r in receipt if isinstance(receipt, list) else [receipt]:
+            self.info(f"[green]✓[/] {what}  tx {r.txn_hash}  gas {r.gas_used:,}")
+
+    @contextmanager
+    def pending(self, message: str) -> Iterator[None]:
+        """A spinner while a transaction is pending (none when not interactive or --json)."""
+        ctx = self.err.status(message) if self.err.is_terminal and not self.as_json else nullcontext()
+        with ctx:
+            yield

@@ -1,0 +1,122 @@
+"""`gpurent provider`: register, list GPUs, stake and earn."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import click
+
+from gpurent.cli.app import App
+from gpurent.cli.common import TOKENS, job_row, pass_app, resource_row
+
+
+@click.group("provider")
+def group() -> None:
+    """Provide GPUs: registration, GPUs, stake, earnings."""
+
+
+@group.command("register")
+@click.option("--endpoint", required=True, help="URL of your provider agent, e.g. http://203.0.113.5:8765")
+@click.option("--stake", type=TOKENS, default=None, help="Tokens to stake now (default: the minimum)")
+@pass_app
+def register(app: App, endpoint: str, stake: Decimal | None) -> None:
+    """Registers --account as a provider with its agent endpoint and stake."""
+    rent = app.rent(needs_account=True)
+    amount = stake if stake is not None else rent.parameters()["min_stake"]
+    with app.output.pending("Registering…"):
+        receipt = rent.register_provider(endpoint, amount)
+    app.output.tx(receipt, f"registered, {amount} GPU staked")
+    app.output.data(rent.provider())
+
+
+@group.command("add-gpu")
+@click.option("--model", required=True, help='GPU model, e.g. "RTX4090"')
+@click.option("--vcpu", type=click.IntRange(1, 65535), required=True)
+@click.option("--memory", "memory_gb", type=click.IntRange(1), required=True, help="GiB of host memory")
+@click.option("--storage", "storage_gb", type=click.IntRange(0), default=0, help="GiB of scratch storage")
+@click.option("--price", type=TOKENS, required=True, help="Tokens per hour")
+@pass_app
+def add_gpu(app: App, model: str, vcpu: int, memory_gb: int, storage_gb: int, price: Decimal) -> None:
+    """Lists a GPU for rent."""
+    rent = app.rent(needs_account=True)
+    with app.output.pending("Registering the GPU…"):
+        resource = rent.register_resource(model, vcpu, memory_gb, storage_gb, price)
+    app.output.tx(rent.last_receipt, "GPU listed")
+    app.output.data(resource_row(resource), title=f"GPU {resource.resource_id}")
+
+
+@group.command("update")
+@click.argument("gpu_id")
+@click.option("--price", type=TOKENS, help="New price per hour (open jobs keep theirs)")
+@click.option("--available/--unavailable", default=None, help="Take new jobs or not")
+@pass_app
+def update(app: App, gpu_id: str, price: Decimal | None, available: bool | None) -> None:
+    """Changes a GPU's price or availability."""
+    if price is None and available is None:
+        raise click.UsageError("give --price and/or --available/--unavailable")
+    rent = app.rent(needs_account=True)
+    if price is not None:
+        app.output.tx(rent.update_pricing(gpu_id, price), f"price set to {price} GPU/h")
+    if available is not None:
+        app.output.tx(rent.update_availability(gpu_id, available), "available" if available else "unavailable")
+    app.output.data(resource_row(rent.resource(gpu_id)))
+
+
+@group.command("retire")
+@click.argument("gpu_id")
+@pass_app
+def retire(app: App, gpu_id: str) -> None:
+    """Retires a GPU for good (its open jobs still settle)."""
+    rent = app.rent(needs_account=True)
+    app.output.tx(rent.retire_resource(gpu_id), "retired")
+
+
+@group.command("stake")
+@click.argument("amount", type=TOKENS)
+@pass_app
+def stake(app: App, amount: Decimal) -> None:
+    """Adds AMOUNT tokens to the stake."""
+    rent = app.rent(needs_account=True)
+    app.output.tx(rent.stake(amount), f"staked {amount} GPU")
+    app.output.data(rent.provider())
+
+
+@group.command("unstake")
+@click.option("--cancel", is_flag=True, help="Cancel a pending unstake")
+@pass_app
+def unstake(app: App, cancel: bool) -> None:
+    """Starts the cooldown; run again after it to withdraw the whole stake."""
+    rent = app.rent(needs_account=True)
+    info = rent.provider()
+    if cancel:
+        app.output.tx(rent.cancel_unstake(), "unstake cancelled")
+    elif info.unlock_at == 0:
+        app.output.tx(rent.request_unstake(), "unstake requested")
+    else:
+        app.output.tx(rent.withdraw_stake(), f"withdrew {info.stake} GPU")
+    app.output.data(rent.provider())
+
+
+@group.command("info")
+@click.argument("address", required=False)
+@pass_app
+def info(app: App, address: str | None) -> None:
+    """Registration, stake, GPUs and reputation of a provider (default: --account)."""
+    rent = app.rent(needs_account=address is None)
+    who = address or rent.address
+    rep = rent.reputation(who)
+    data = {"provider": rent.provider(who), "reputation": rep,
+            "gpus": [resource_row(r) for r in rent.provider_resources(who)]}
+    app.output.data(data)
+
+
+@group.command("earnings")
+@pass_app
+def earnings(app: App) -> None:
+    """What --account has been paid, and its jobs."""
+    rent = app.rent(needs_account=True)
+    jobs = rent.jobs_of_provider()
+    app.output.data({"paid_out": rent.earnings(), "jobs": len(jobs),
+                     "open_jobs": sum(1 for j in jobs if not j.status.terminal)})
+    if not app.output.as_json and jobs:
+        app.output.data([job_row(j) for j in jobs])

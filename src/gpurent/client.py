@@ -1,0 +1,542 @@
+"""The SDK facade: one object that holds the deployed contracts and an optional signer.
+
+    import gpurent
+    rent = gpurent.connect(network="ethereum:local:foundry", account="alice")
+    job = rent.create_job(resource_id, "bafy...", hours=1)
+
+Every external contract function has a method here, named for what a user does. Amounts go in
+and come out as ``Decimal`` tokens; errors come out as ``gpurent.errors`` exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from decimal import Decimal
+from typing import Any
+
+from gpurent.artifacts import contract_type
+from gpurent.errors import (
+    ConfigurationError,
+    ContractRevert,
+    GpurentError,
+    InvalidInput,
+    NotDeployedError,
+    RevertData,
+    translate,
+)
+from gpurent.manifest import CONTRACTS, Manifest, load_manifest, node_chain_id
+from gpurent.permit import sign_permit
+from gpurent.types import (
+    DisputeOutcome,
+    EscrowRecord,
+    Job,
+    JobStatus,
+    PenaltyReason,
+    ProviderInfo,
+    Reputation,
+    Resource,
+)
+from gpurent.units import to_base_units, to_tokens
+
+MAX_UINT = 2**256 - 1
+ROLES = ("DEFAULT_ADMIN_ROLE", "ORACLE_ROLE", "PAUSER_ROLE", "SLASHER_ROLE", "MINTER_ROLE")
+
+
+def parse_id(value: str | bytes, what: str) -> bytes:
+    """A 32-byte id from 0x-hex (job and resource ids); InvalidInput otherwise."""
+    if isinstance(value, (bytes, bytearray)):
+        raw = bytes(value)
+    else:
+        text = str(value).strip()
+        try:
+            raw = bytes.fromhex(text[2:] if text.lower().startswith("0x") else text)
+        except ValueError as err:
+            raise InvalidInput(f"malformed {what} id {text!r}: expected 32 bytes of hex") from err
+    if len(raw) != 32:
+        raise InvalidInput(f"malformed {what} id {value!r}: expected 32 bytes, got {len(raw)}")
+    return raw
+
+
+def _tokens_in(amount: Decimal | int | str, what: str) -> int:
+    try:
+        units = to_base_units(amount)
+    except ValueError as err:
+        raise InvalidInput(f"invalid {what}: {err}") from err
+    if units < 0:
+        raise InvalidInput(f"invalid {what}: must not be negative")
+    return units
+
+
+class Gpurent:
+    """The deployed gpurent contracts on one chain, and the account that signs (if any)."""
+
+    def __init__(self, manifest: Manifest, contracts: dict[str, Any], account: Any = None,
+                 network_context: AbstractContextManager | None = None):
+        self.manifest = manifest
+        self.token = contracts["GPUToken"]
+        self.registry = contracts["ResourceRegistry"]
+        self.marketplace = contracts["Marketplace"]
+        self.reputation_system = contracts["ReputationSystem"]
+        self.account = account
+        self.last_receipt: Any = None  # the latest transaction this object sent
+        self._network_context = network_context
+
+    # ================================================================ construction
+
+    @classmethod
+    def connect(cls, network: str | None = None, account: Any = None, *,
+                manifest: Manifest | None = None) -> Gpurent:
+        """Connects to ``network`` (an Ape network choice; default: the one already connected,
+        else Ape's default) and loads the deployment manifest of its chain."""
+        from ape import networks
+
+        context = None
+        active = networks.active_provider
+        reuse = active is not None and active.is_connected and (
+            network is None or network in (active.network_choice, f"{active.network_choice}".rsplit(":", 1)[0]))
+        if not reuse:
+            context = networks.parse_network_choice(network or networks.default_ecosystem.name)
+            context.__enter__()
+        try:
+            from ape import chain
+
+            chain_id = node_chain_id()
+            manifest = manifest or load_manifest(chain_id)
+            if manifest is None or not chain.provider.get_code(manifest.contracts["Marketplace"]):
+                raise NotDeployedError(chain_id)
+            contracts = {
+                name: chain.contracts.instance_at(manifest.contracts[name], contract_type=contract_type(name),
+                                                  fetch_from_explorer=False, detect_proxy=False)
+                for name in CONTRACTS
+            }
+            return cls(manifest, contracts, resolve_account(account), context)
+        except BaseException:
+            if context is not None:
+                context.__exit__(None, None, None)
+            raise
+
+    def with_account(self, account: Any) -> Gpurent:
+        """The same deployment, signing as ``account`` (alias, test-account index or account)."""
+        contracts = {"GPUToken": self.token, "ResourceRegistry": self.registry,
+                     "Marketplace": self.marketplace, "ReputationSystem": self.reputation_system}
+        return Gpurent(self.manifest, contracts, resolve_account(account))
+
+    def close(self) -> None:
+        """Disconnects if ``connect`` opened the connection."""
+        if self._network_context is not None:
+            self._network_context.__exit__(None, None, None)
+            self._network_context = None
+
+    def __enter__(self) -> Gpurent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ================================================================ plumbing
+
+    @property
+    def address(self) -> str:
+        return str(self._signer().address)
+
+    def _signer(self) -> Any:
+        if self.account is None:
+            raise ConfigurationError("this needs an account: pass account= (an Ape alias or test-account index)")
+        return self.account
+
+    def _send(self, action: str, method: Callable[..., Any], *args: Any) -> Any:
+        from ape.exceptions import ApeException
+
+        sender = self._signer()
+        try:
+            self.last_receipt = method(*args, sender=sender)
+        except ApeException as err:
+            raise translate(err, action) from err
+        return self.last_receipt
+
+    def _call(self, action: str, method: Callable[..., Any], *args: Any) -> Any:
+        from ape.exceptions import ApeException
+
+        try:
+            return method(*args)
+        except ApeException as err:
+            translated = translate(err, action)
+            if type(translated) is ContractRevert and (data := self._revert_bytes(method, args)):
+                translated = translate(RevertData(data), action)
+            raise translated from err
+
+    @staticmethod
+    def _revert_bytes(method: Any, args: tuple[Any, ...]) -> bytes | None:
+        """Re-runs a failed view call through web3 to get the exact revert data (Anvil's
+        message for a custom error it cannot name is lossy text)."""
+        from ape import chain
+
+        web3 = getattr(chain.provider, "web3", None)
+        if web3 is None:
+            return None
+        try:
+            web3.eth.call({"to": method.contract.address, "data": method.encode_input(*args)})
+        except Exception as err:  # web3 raises several kinds; all carry .data when there is any
+            data = getattr(err, "data", None)
+            if isinstance(data, str) and data.startswith("0x"):
+                return bytes.fromhex(data[2:])
+        return None
+
+    def _logs(self, event: Any, **topics: Any) -> Iterator[Any]:
+        from ape import chain
+
+        yield from event.range(self.manifest.block, chain.blocks.height + 1, search_topics=topics or None)
+
+    # ================================================================ token
+
+    def balance(self, address: str | None = None) -> Decimal:
+        """GPU token balance of ``address`` (default: the account)."""
+        return to_tokens(self.token.balanceOf(address or self.address))
+
+    def allowance(self, owner: str, spender: str) -> Decimal:
+        return to_tokens(self.token.allowance(owner, spender))
+
+    def approve(self, spender: str, amount: Decimal | int | str) -> Any:
+        return self._send("approve", self.token.approve, spender, _tokens_in(amount, "amount"))
+
+    def transfer(self, to: str, amount: Decimal | int | str) -> Any:
+        return self._send("transfer", self.token.transfer, to, _tokens_in(amount, "amount"))
+
+    def burn(self, amount: Decimal | int | str) -> Any:
+        """Burns the account's own tokens."""
+        return self._send("burn", self.token.burn, _tokens_in(amount, "amount"))
+
+    def mint(self, to: str, amount: Decimal | int | str) -> Any:
+        """Mints tokens (MINTER_ROLE; the devnet faucet)."""
+        return self._send("mint", self.token.mint, to, _tokens_in(amount, "amount"))
+
+    # ================================================================ registry: providers
+
+    def register_provider(self, endpoint: str, stake: Decimal | int | str = 0) -> Any:
+        """Registers the account as a provider with its agent endpoint, staking ``stake``."""
+        units = _tokens_in(stake, "stake")
+        if units:
+            self._ensure_allowance(self.registry.address, units, "stake")
+        return self._send("register as a provider", self.registry.registerProvider, endpoint, units)
+
+    def update_endpoint(self, endpoint: str) -> Any:
+        return self._send("update the endpoint", self.registry.updateEndpoint, endpoint)
+
+    def stake(self, amount: Decimal | int | str) -> Any:
+        units = _tokens_in(amount, "stake")
+        self._ensure_allowance(self.registry.address, units, "stake")
+        return self._send("stake", self.registry.stake, units)
+
+    def request_unstake(self) -> Any:
+        return self._send("request an unstake", self.registry.requestUnstake)
+
+    def cancel_unstake(self) -> Any:
+        return self._send("cancel the unstake", self.registry.cancelUnstake)
+
+    def withdraw_stake(self) -> Any:
+        return self._send("withdraw the stake", self.registry.withdrawStake)
+
+    def slash(self, provider: str, amount: Decimal | int | str, reason: str) -> Any:
+        """Burns up to ``amount`` of a provider's stake (SLASHER_ROLE)."""
+        return self._send("slash", self.registry.slash, provider, _tokens_in(amount, "amount"), reason)
+
+    def provider(self, address: str | None = None) -> ProviderInfo:
+        address = address or self.address
+        return ProviderInfo.from_chain(address, self.registry.getProvider(address))
+
+    # ================================================================ registry: resources
+
+    def register_resource(self, gpu_model: str, vcpu: int, memory_gb: int, storage_gb: int,
+                          price_per_hour: Decimal | int | str) -> Resource:
+        tx = self._send("register a GPU", self.registry.registerResource, gpu_model, vcpu, memory_gb,
+                        storage_gb, _tokens_in(price_per_hour, "price"))
+        resource_id = tx.events.filter(self.registry.ResourceRegistered)[0].resourceId
+        return self.resource(resource_id)
+
+    def update_availability(self, resource_id: str | bytes, available: bool) -> Any:
+        return self._send("change the availability of", self.registry.updateAvailability,
+                          parse_id(resource_id, "GPU"), available)
+
+    def update_pricing(self, resource_id: str | bytes, price_per_hour: Decimal | int | str) -> Any:
+        return self._send("reprice", self.registry.updatePricing, parse_id(resource_id, "GPU"),
+                          _tokens_in(price_per_hour, "price"))
+
+    def retire_resource(self, resource_id: str | bytes) -> Any:
+        return self._send("retire", self.registry.retireResource, parse_id(resource_id, "GPU"))
+
+    def update_uptime(self, resource_id: str | bytes, additional_seconds: int) -> Any:
+        return self._send("report uptime of", self.registry.updateUptime, parse_id(resource_id, "GPU"),
+                          additional_seconds)
+
+    def update_resource_reputation(self, resource_id: str | bytes, reputation: int) -> Any:
+        return self._send("set the reputation of", self.registry.updateReputation,
+                          parse_id(resource_id, "GPU"), reputation)
+
+    def resource(self, resource_id: str | bytes) -> Resource:
+        return Resource.from_chain(self._call("read GPU", self.registry.getResource,
+                                              parse_id(resource_id, "GPU")))
+
+    def provider_resources(self, provider: str | None = None) -> list[Resource]:
+        ids = self.registry.getProviderResources(provider or self.address)
+        return [self.resource(rid) for rid in ids]
+
+    def resources(self) -> list[Resource]:
+        """Every GPU ever registered (from ResourceRegistered events since deployment)."""
+        return [self.resource(log.resourceId) for log in self._logs(self.registry.ResourceRegistered)]
+
+    # ================================================================ marketplace: renter
+
+    def quote(self, resource_id: str | bytes, duration_s: int) -> Decimal:
+        """What a job of ``duration_s`` seconds on the GPU would lock (its max cost)."""
+        r = self._call("quote", self.registry.getResource, parse_id(resource_id, "GPU"))
+        return to_tokens(int(r.pricePerHour) * int(duration_s) // 3600)
+
+    def create_job(self, resource_id: str | bytes, image_cid: str, duration_s: int, *,
+                   max_cost: Decimal | int | str | None = None, use_permit: bool = True) -> Job:
+        """Creates a job, locking its max cost. With ``use_permit`` (default) one transaction
+        approves and creates; ``max_cost`` caps what may be locked (default: today's quote)."""
+        rid = parse_id(resource_id, "GPU")
+        if not image_cid or len(image_cid) > 128:
+            raise InvalidInput("the image CID must be 1 to 128 characters")
+        if duration_s <= 0:
+            raise InvalidInput(f"invalid duration {duration_s} s: must be positive")
+        limit = _tokens_in(max_cost, "max cost") if max_cost is not None else to_base_units(
+            self.quote(rid, duration_s))
+        if use_permit:
+            from ape import chain
+
+            deadline = chain.pending_timestamp + 3600
+            v, r, s = sign_permit(self._signer(), self.token, self.marketplace.address, limit, deadline)
+            tx = self._send("create a job on", self.marketplace.createJobWithPermit, rid, image_cid, duration_s,
+                            limit, deadline, v, r, s)
+        else:
+            self._ensure_allowance(self.marketplace.address, limit, "create a job")
+            tx = self._send("create a job on", self.marketplace.createJob, rid, image_cid, duration_s)
+        job_id = tx.events.filter(self.marketplace.JobCreated)[0].jobId
+        return self.job(job_id, image_cid=image_cid)
+
+    def cancel_job(self, job_id: str | bytes) -> Any:
+        return self._send("cancel", self.marketplace.cancelJob, parse_id(job_id, "job"))
+
+    def dispute_job(self, job_id: str | bytes, reason: str) -> Any:
+        return self._send("dispute", self.marketplace.disputeJob, parse_id(job_id, "job"), reason)
+
+    def complete_job(self, job_id: str | bytes) -> Any:
+        """Settles a running job by elapsed time (its renter or provider; anyone after the grace)."""
+        return self._send("complete", self.marketplace.completeJob, parse_id(job_id, "job"))
+
+    # ================================================================ marketplace: provider
+
+    def accept_job(self, job_id: str | bytes) -> Any:
+        return self._send("accept", self.marketplace.acceptJob, parse_id(job_id, "job"))
+
+    def start_job(self, job_id: str | bytes) -> Any:
+        return self._send("start", self.marketplace.startJob, parse_id(job_id, "job"))
+
+    def partial_release(self, job_id: str | bytes, amount: Decimal | int | str | None = None) -> Any:
+        """Pays the provider what a running job has accrued (all of it by default)."""
+        units = MAX_UINT if amount is None else _tokens_in(amount, "amount")
+        return self._send("release earnings of", self.marketplace.partialRelease, parse_id(job_id, "job"), units)
+
+    # ================================================================ marketplace: oracle / anyone
+
+    def resolve_dispute(self, job_id: str | bytes, outcome: DisputeOutcome | str, evidence_cid: str) -> Any:
+        ruling = DisputeOutcome.parse(outcome) if isinstance(outcome, str) else DisputeOutcome(outcome)
+        return self._send("resolve", self.marketplace.resolveDispute, parse_id(job_id, "job"), int(ruling),
+                          evidence_cid)
+
+    def resolve_expired_dispute(self, job_id: str | bytes) -> Any:
+        return self._send("split the expired dispute of", self.marketplace.resolveExpiredDispute,
+                          parse_id(job_id, "job"))
+
+    # ================================================================ marketplace: reads
+
+    def job(self, job_id: str | bytes, *, image_cid: str | None = None) -> Job:
+        jid = parse_id(job_id, "job")
+        raw = self._call("read job", self.marketplace.getJob, jid)
+        if image_cid is None:
+            image_cid = next((log.imageCID for log in self._logs(self.marketplace.JobCreated, jobId=jid)), None)
+        return Job.from_chain(raw, image_cid)
+
+    def escrow(self, job_id: str | bytes) -> EscrowRecord:
+        return EscrowRecord.from_chain(self._call("read escrow of", self.marketplace.getEscrow,
+                                                  parse_id(job_id, "job")))
+
+    def accrued_cost(self, job_id: str | bytes) -> Decimal:
+        return to_tokens(self._call("read cost of", self.marketplace.accruedCost, parse_id(job_id, "job")))
+
+    def jobs_of_user(self, user: str | None = None) -> list[Job]:
+        """Jobs a renter created (from JobCreated events, indexed by user)."""
+        logs = list(self._logs(self.marketplace.JobCreated, user=user or self.address))
+        return [self.job(log.jobId, image_cid=log.imageCID) for log in logs]
+
+    def jobs_of_provider(self, provider: str | None = None) -> list[Job]:
+        """Jobs on a provider's GPUs (from JobCreated events, indexed by resource)."""
+        jobs: list[Job] = []
+        for rid in self.registry.getProviderResources(provider or self.address):
+            jobs += [self.job(log.jobId, image_cid=log.imageCID)
+                     for log in self._logs(self.marketplace.JobCreated, resourceId=rid)]
+        return sorted(jobs, key=lambda j: int(j.job_id[-24:], 16))
+
+    def earnings(self, provider: str | None = None) -> Decimal:
+        """What the provider has been paid by the escrow (FundsReleased events, net of fees)."""
+        logs = self._logs(self.marketplace.FundsReleased, provider=provider or self.address)
+        return to_tokens(sum(int(log.providerAmount) for log in logs))
+
+    def pending_disputes(self) -> list[Job]:
+        """Jobs currently Disputed (from JobDisputed events)."""
+        seen: dict[bytes, None] = {}
+        for log in self._logs(self.marketplace.JobDisputed):
+            seen[bytes(log.jobId)] = None
+        jobs = [self.job(jid) for jid in seen]
+        return [j for j in jobs if j.status == JobStatus.DISPUTED]
+
+    # ================================================================ reputation
+
+    def reputation(self, provider: str | None = None) -> Reputation:
+        provider = provider or self.address
+        return Reputation.from_chain(provider, self.reputation_system.getReputation(provider))
+
+    def update_reputation(self, provider: str, uptime: Decimal | str, avg_response_ms: int) -> Any:
+        """Stores the oracle's measurements (ORACLE_ROLE): uptime as a 0-1 ratio."""
+        bps = int(Decimal(str(uptime)) * 10_000)
+        if not 0 <= bps <= 10_000:
+            raise InvalidInput(f"uptime {uptime} must be between 0 and 1")
+        return self._send("report reputation of", self.reputation_system.updateReputation, provider,
+                          (bps, int(avg_response_ms), 0, 0))
+
+    def calculate_score(self, uptime: Decimal | str, avg_response_ms: int, completion: Decimal | str,
+                        dispute_rate: Decimal | str) -> int:
+        """The SPEC formula on given components (0-1 ratios), as the contract computes it."""
+        bps = [int(Decimal(str(x)) * 10_000) for x in (uptime, completion, dispute_rate)]
+        return int(self._call("calculate a score", self.reputation_system.calculateScore,
+                              (bps[0], int(avg_response_ms), bps[1], bps[2])))
+
+    def apply_penalty(self, provider: str, reason: PenaltyReason | str) -> Any:
+        if isinstance(reason, str):
+            key = reason.replace("-", "_").upper()
+            if key not in PenaltyReason.__members__:
+                raise InvalidInput(f"unknown penalty {reason!r}: one of "
+                                   + ", ".join(r.name.lower().replace("_", "-") for r in PenaltyReason))
+            reason = PenaltyReason[key]
+        return self._send("penalise", self.reputation_system.applyPenalty, provider, int(reason))
+
+    def reward(self, provider: str, bonus: int) -> Any:
+        return self._send("reward", self.reputation_system.reward, provider, bonus)
+
+    # ================================================================ governance
+
+    def set_fee(self, fee_bps: int) -> Any:
+        return self._send("set the fee", self.marketplace.setFee, fee_bps)
+
+    def set_treasury(self, treasury: str) -> Any:
+        return self._send("set the treasury", self.marketplace.setTreasury, treasury)
+
+    def set_timeouts(self, start_timeout: int, completion_grace: int, dispute_timeout: int) -> Any:
+        return self._send("set the timeouts", self.marketplace.setTimeouts, start_timeout, completion_grace,
+                          dispute_timeout)
+
+    def set_min_stake(self, amount: Decimal | int | str) -> Any:
+        return self._send("set the minimum stake", self.registry.setMinStake, _tokens_in(amount, "stake"))
+
+    def set_unstake_cooldown(self, seconds: int) -> Any:
+        return self._send("set the unstake cooldown", self.registry.setUnstakeCooldown, seconds)
+
+    def set_penalty_points(self, reason: PenaltyReason, points: int) -> Any:
+        return self._send("set penalty points", self.reputation_system.setPenaltyPoints, int(reason), points)
+
+    def set_fraud_slash_bps(self, bps: int) -> Any:
+        return self._send("set the fraud slash", self.reputation_system.setFraudSlashBps, bps)
+
+    def set_max_response_time(self, ms: int) -> Any:
+        return self._send("set the max response time", self.reputation_system.setMaxResponseTimeMs, ms)
+
+    def pause(self) -> list[Any]:
+        """Pauses new jobs (Marketplace) and registrations (Registry)."""
+        return [self._send("pause", c.pause) for c in (self.marketplace, self.registry) if not c.paused()]
+
+    def unpause(self) -> list[Any]:
+        return [self._send("unpause", c.unpause) for c in (self.marketplace, self.registry) if c.paused()]
+
+    def paused(self) -> bool:
+        return bool(self.marketplace.paused())
+
+    def _role_target(self, role: str, contract: str | None) -> tuple[Any, list[Any]]:
+        role_key = role.upper().replace("-", "_")
+        if not role_key.endswith("_ROLE"):
+            role_key += "_ROLE"
+        if role_key not in ROLES:
+            raise InvalidInput(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+        targets = {"token": [self.token], "registry": [self.registry], "marketplace": [self.marketplace],
+                   "reputation": [self.reputation_system]}
+        chosen = targets[contract] if contract else [c for c in (self.token, self.registry, self.marketplace,
+                                                                   self.reputation_system)
+                                                     if hasattr(c, role_key)]
+        return role_key, chosen
+
+    def grant_role(self, role: str, account: str, contract: str | None = None) -> list[Any]:
+        """Grants ``role`` on every contract that has it (or on ``contract``)."""
+        key, contracts = self._role_target(role, contract)
+        return [self._send(f"grant {key}", c.grantRole, getattr(c, key)(), account) for c in contracts]
+
+    def revoke_role(self, role: str, account: str, contract: str | None = None) -> list[Any]:
+        key, contracts = self._role_target(role, contract)
+        return [self._send(f"revoke {key}", c.revokeRole, getattr(c, key)(), account) for c in contracts]
+
+    def has_role(self, role: str, account: str) -> dict[str, bool]:
+        key, contracts = self._role_target(role, None)
+        return {c.contract_type.name: bool(c.hasRole(getattr(c, key)(), account)) for c in contracts}
+
+    def parameters(self) -> dict[str, Any]:
+        start, grace, dispute = self.marketplace.timeouts()
+        return {
+            "fee_bps": int(self.marketplace.feeBps()),
+            "treasury": str(self.marketplace.treasury()),
+            "start_timeout_s": int(start),
+            "completion_grace_s": int(grace),
+            "dispute_timeout_s": int(dispute),
+            "min_stake": to_tokens(self.registry.minStake()),
+            "unstake_cooldown_s": int(self.registry.unstakeCooldown()),
+            "fraud_slash_bps": int(self.reputation_system.fraudSlashBps()),
+            "max_response_time_ms": int(self.reputation_system.maxResponseTimeMs()),
+            "paused": self.paused(),
+        }
+
+    # ================================================================ helpers
+
+    def _ensure_allowance(self, spender: str, units: int, action: str) -> None:
+        owner = self.address
+        if int(self.token.balanceOf(owner)) < units:
+            raise InvalidInput(f"cannot {action}: balance {self.balance(owner)} GPU, needed {to_tokens(units)} GPU")
+        if int(self.token.allowance(owner, spender)) < units:
+            self._send("approve", self.token.approve, spender, units)
+
+
+def resolve_account(account: Any) -> Any:
+    """An Ape account from an alias, a test-account index, an address of a test account, or
+    an account object; None stays None (read-only)."""
+    if account is None or hasattr(account, "sign_message"):
+        return account
+    from ape import accounts
+
+    if isinstance(account, int) or (isinstance(account, str) and account.isdigit()):
+        return accounts.test_accounts[int(account)]
+    text = str(account)
+    if text.startswith("0x") and len(text) == 42:
+        for candidate in accounts.test_accounts:
+            if candidate.address.lower() == text.lower():
+                return candidate
+        raise ConfigurationError(f"no local account holds {text}: import it with `ape accounts import`")
+    try:
+        return accounts.load(text)
+    except Exception as err:  # ape raises several kinds for an unknown alias
+        raise ConfigurationError(f"unknown account {text!r}: see `ape accounts list`") from err
+
+
+def connect(network: str | None = None, account: Any = None) -> Gpurent:
+    """Module-level shortcut for :meth:`Gpurent.connect`."""
+    return Gpurent.connect(network=network, account=account)
+
+
+__all__ = ["Gpurent", "GpurentError", "connect", "parse_id", "resolve_account"]

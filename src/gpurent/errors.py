@@ -1,0 +1,297 @@
+"""One exception family for everything the SDK raises.
+
+Solidity custom errors arrive from Ape as ``CustomError`` carrying ``.inputs``; ``translate``
+turns each into a ``ContractRevert`` subclass whose message a person understands, phrased
+with the action that was attempted ("cannot cancel job 0x1234abcd…: it is Running").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from gpurent.units import to_tokens
+
+STATUS = ["None", "Created", "Accepted", "Running", "Completed", "Cancelled", "Disputed", "Resolved"]
+
+
+class GpurentError(Exception):
+    """Raised for every gpurent failure; the root of the family."""
+
+
+class ConfigurationError(GpurentError):
+    """Raised when the environment is not set up: no deployment, no account, no network."""
+
+
+class NotDeployedError(ConfigurationError):
+    """Raised when the connected chain has no gpurent deployment."""
+
+    def __init__(self, chain_id: int):
+        self.chain_id = chain_id
+        super().__init__(
+            f"no gpurent deployment on chain {chain_id}: run `ape run deploy` (or `gpurent devnet up`) first"
+        )
+
+
+class InvalidInput(GpurentError, ValueError):
+    """Raised when an argument is malformed before anything is sent (id, CID, amount)."""
+
+
+class ContractRevert(GpurentError):
+    """Raised when a contract call reverts; ``name`` and ``inputs`` are the Solidity error's."""
+
+    def __init__(self, message: str, name: str = "", inputs: dict[str, Any] | None = None):
+        self.name = name
+        self.inputs = inputs or {}
+        super().__init__(message)
+
+
+class UnknownJob(ContractRevert):
+    """Raised when a job id does not exist."""
+
+
+class InvalidJobState(ContractRevert):
+    """Raised when a job is not in a state the action allows."""
+
+
+class NotAuthorized(ContractRevert):
+    """Raised when the account may not do this (wrong party or missing role)."""
+
+
+class DeadlineNotReached(ContractRevert):
+    """Raised when a deadline-based action comes too early."""
+
+
+class InsufficientFunds(ContractRevert):
+    """Raised when the balance or the allowance is too small."""
+
+
+class UnknownResource(ContractRevert):
+    """Raised when a resource id does not exist."""
+
+
+class ResourceUnavailable(ContractRevert):
+    """Raised when a resource cannot take jobs (unavailable, retired, provider under-staked)."""
+
+
+class StakeError(ContractRevert):
+    """Raised when a stake operation is not possible now."""
+
+
+class Paused(ContractRevert):
+    """Raised when the contract is paused for new work."""
+
+
+class InvalidArgument(ContractRevert):
+    """Raised when the contract rejects an argument (price, duration, CID, fee, ...)."""
+
+
+def short(value: Any) -> str:
+    """A 0x-id shortened for messages: 0x1234abcd…"""
+    if isinstance(value, (bytes, bytearray)):
+        value = "0x" + bytes(value).hex()
+    text = str(value)
+    return text if len(text) <= 12 else text[:10] + "…"
+
+
+def _tok(value: Any) -> str:
+    return f"{to_tokens(int(value))} GPU"
+
+
+Formatter = Callable[[dict[str, Any], str], str]
+
+# Solidity error name -> (exception class, message from its inputs and the attempted action)
+_ERRORS: dict[str, tuple[type[ContractRevert], Formatter]] = {
+    "MarketplaceUnknownJob": (UnknownJob, lambda i, a: f"job {short(i['jobId'])} does not exist"),
+    "MarketplaceInvalidJobState": (
+        InvalidJobState,
+        lambda i, a: f"cannot {a} job {short(i['jobId'])}: it is {STATUS[int(i['current'])]}",
+    ),
+    "MarketplaceUnauthorized": (
+        NotAuthorized,
+        lambda i, a: f"{i['caller']} may not {a} job {short(i['jobId'])}: not its renter or provider",
+    ),
+    "MarketplaceDeadlineNotReached": (
+        DeadlineNotReached,
+        lambda i, a: f"cannot {a} job {short(i['jobId'])} yet: allowed from timestamp {i['availableAt']}",
+    ),
+    "MarketplaceInvalidDuration": (
+        InvalidArgument,
+        lambda i, a: f"invalid duration {i['duration']} s: must be 1 s to 90 days",
+    ),
+    "MarketplaceZeroCost": (InvalidArgument, lambda i, a: "the job would cost nothing: book a longer duration"),
+    "MarketplaceCostAboveLimit": (
+        InvalidArgument,
+        lambda i, a: f"the job now costs {_tok(i['maxCost'])}, above your limit of {_tok(i['limit'])} "
+        "(the price changed)",
+    ),
+    "MarketplaceInvalidCID": (InvalidArgument, lambda i, a: "the image CID must be 1 to 128 characters"),
+    "MarketplaceReasonTooLong": (InvalidArgument, lambda i, a: "the dispute reason must be at most 1024 bytes"),
+    "MarketplaceFeeTooHigh": (
+        InvalidArgument,
+        lambda i, a: f"fee {i['feeBps']} bps is above the maximum of {i['maxFeeBps']} bps",
+    ),
+    "MarketplaceInvalidTimeout": (InvalidArgument, lambda i, a: "each timeout must be 1 s to 30 days"),
+    "MarketplaceInvalidTreasury": (InvalidArgument, lambda i, a: "the treasury cannot be the zero address"),
+    "MarketplaceInvalidOutcome": (
+        InvalidArgument,
+        lambda i, a: "a dispute is resolved as provider-fault, user-fault or split",
+    ),
+    "MarketplaceNothingToRelease": (
+        InvalidArgument,
+        lambda i, a: f"job {short(i['jobId'])} has no accrued cost to release (or less than asked)",
+    ),
+    "RegistryUnknownResource": (
+        UnknownResource,
+        lambda i, a: f"GPU {short(i['resourceId'])} does not exist",
+    ),
+    "RegistryNotResourceProvider": (
+        NotAuthorized,
+        lambda i, a: f"{i['caller']} is not the provider of GPU {short(i['resourceId'])}",
+    ),
+    "RegistryResourceRetired": (
+        ResourceUnavailable,
+        lambda i, a: f"GPU {short(i['resourceId'])} is retired",
+    ),
+    "RegistryResourceUnavailable": (
+        ResourceUnavailable,
+        lambda i, a: f"GPU {short(i['resourceId'])} is not available for new jobs",
+    ),
+    "RegistryProviderNotRegistered": (
+        NotAuthorized,
+        lambda i, a: f"{i['provider']} is not a registered provider: register first",
+    ),
+    "RegistryProviderAlreadyRegistered": (
+        StakeError,
+        lambda i, a: f"{i['provider']} is already registered",
+    ),
+    "RegistryInsufficientStake": (
+        ResourceUnavailable,
+        lambda i, a: f"provider {i['provider']} has {_tok(i['stake'])} staked; {_tok(i['minStake'])} are needed",
+    ),
+    "RegistryActiveResources": (
+        StakeError,
+        lambda i, a: f"retire all {i['activeResources']} active GPU(s) of {i['provider']} before unstaking",
+    ),
+    "RegistryUnstakePending": (
+        StakeError,
+        lambda i, a: f"an unstake is pending (unlocks at {i['unlockAt']}): cancel it first",
+    ),
+    "RegistryNoUnstakePending": (StakeError, lambda i, a: "no unstake is pending: request one first"),
+    "RegistryStakeLocked": (
+        DeadlineNotReached,
+        lambda i, a: f"the stake is locked until timestamp {i['unlockAt']}",
+    ),
+    "RegistryNothingStaked": (StakeError, lambda i, a: "nothing is staked"),
+    "RegistryInvalidGpuModel": (InvalidArgument, lambda i, a: "the GPU model must be 1 to 31 characters"),
+    "RegistryInvalidEndpoint": (InvalidArgument, lambda i, a: "the endpoint URL must be 1 to 256 characters"),
+    "RegistryInvalidPrice": (
+        InvalidArgument,
+        lambda i, a: f"invalid price {_tok(i['price'])} per hour: must be above 0 and below 2**80 base units",
+    ),
+    "RegistryInvalidSpec": (InvalidArgument, lambda i, a: "vCPU and memory must be above 0"),
+    "RegistryInvalidReputation": (InvalidArgument, lambda i, a: "reputation must be 0 to 1000"),
+    "RegistryInvalidAmount": (InvalidArgument, lambda i, a: f"invalid amount {_tok(i['amount'])}"),
+    "RegistryInvalidParameter": (InvalidArgument, lambda i, a: "parameter out of its allowed range"),
+    "ReputationInvalidBps": (InvalidArgument, lambda i, a: f"{i['value']} bps is above 10000"),
+    "ReputationInvalidParameter": (InvalidArgument, lambda i, a: "parameter out of its allowed range"),
+    "ERC20InsufficientBalance": (
+        InsufficientFunds,
+        lambda i, a: f"cannot {a}: balance {_tok(i['balance'])}, needed {_tok(i['needed'])}",
+    ),
+    "ERC20InsufficientAllowance": (
+        InsufficientFunds,
+        lambda i, a: f"cannot {a}: allowance {_tok(i['allowance'])}, needed {_tok(i['needed'])}",
+    ),
+    "AccessControlUnauthorizedAccount": (
+        NotAuthorized,
+        lambda i, a: f"{i['account']} lacks the role needed to {a}",
+    ),
+    "EnforcedPause": (Paused, lambda i, a: f"cannot {a}: the contract is paused"),
+    "ExpectedPause": (InvalidArgument, lambda i, a: "the contract is not paused"),
+    "ReentrancyGuardReentrantCall": (ContractRevert, lambda i, a: "re-entrant call refused"),
+}
+
+
+@cache
+def _known_errors() -> dict[bytes, tuple[str, list[str], list[str]]]:
+    """Selector -> (name, input names, input types) of every error in the packaged ABIs."""
+    from eth_utils import keccak
+
+    known: dict[bytes, tuple[str, list[str], list[str]]] = {}
+    for name in ("GPUToken", "ResourceRegistry", "Marketplace", "ReputationSystem"):
+        abi = json.loads(resources.files("gpurent.abi").joinpath(f"{name}.json").read_text())["abi"]
+        for entry in abi:
+            if entry.get("type") != "error":
+                continue
+            types = [i["type"] for i in entry.get("inputs", [])]
+            selector = keccak(text=f"{entry['name']}({','.join(types)})")[:4]
+            known[selector] = (entry["name"], [i["name"] for i in entry.get("inputs", [])], types)
+    return known
+
+
+class RevertData(Exception):
+    """Carries raw revert bytes fetched again from the node (see Gpurent._call)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        super().__init__("0x" + data.hex())
+
+
+def _revert_data(err: Exception) -> bytes | None:
+    """The raw revert data of an error, wherever Ape or web3 left it."""
+    for candidate in (err, getattr(err, "base_err", None)):
+        data = getattr(candidate, "data", None)
+        if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+            try:
+                return bytes.fromhex(data[2:])
+            except ValueError:
+                continue
+        if isinstance(data, (bytes, bytearray)) and len(data) >= 4:
+            return bytes(data)
+    message = getattr(err, "revert_message", None)
+    if isinstance(message, str) and message.startswith("0x") and len(message) >= 10:
+        try:
+            return bytes.fromhex(message[2:])
+        except ValueError:
+            return None
+    return None
+
+
+def decode_revert(err: Exception) -> tuple[str, dict[str, Any]] | None:
+    """(error name, inputs) decoded from the raw revert data with the packaged ABIs."""
+    data = _revert_data(err)
+    if data is None or data[:4] not in _known_errors():
+        return None
+    from eth_abi import decode
+
+    name, names, types = _known_errors()[data[:4]]
+    try:
+        values = decode(types, data[4:])
+    except Exception:  # malformed data: leave it undecoded
+        return None
+    return name, dict(zip(names, values))
+
+
+def translate(err: Exception, action: str) -> GpurentError:
+    """Turns an Ape contract error into the gpurent exception for it.
+
+    ``action`` names what was attempted, in the infinitive ("cancel", "create a job on").
+    """
+    if isinstance(err, GpurentError):
+        return err
+    name = getattr(err, "name", None) or type(err).__name__
+    inputs = dict(getattr(err, "inputs", None) or {})
+    if name not in _ERRORS and (decoded := decode_revert(err)) is not None:
+        name, inputs = decoded
+    if name in _ERRORS:
+        cls, fmt = _ERRORS[name]
+        try:
+            return cls(fmt(inputs, action), name=name, inputs=inputs)
+        except (KeyError, IndexError, ValueError):
+            pass
+    detail = str(err).strip().splitlines()[0] if str(err).strip() else name
+    return ContractRevert(f"cannot {action}: {detail}", name=name, inputs=inputs)

@@ -1,0 +1,189 @@
+"""The `gpurent` CLI against a real Anvil: happy paths with --json parsed, and user mistakes
+ending in one line on stderr with exit code 1 or 2, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+
+from gpurent.cli.app import make_root
+from gpurent.manifest import Manifest, save_manifest
+
+CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+PROVIDER, RENTER, ORACLE, ADMIN, OUTSIDER = "3", "5", "1", "0", "7"  # test-account indexes (see Cast)
+
+
+@pytest.fixture
+def cli(suite, cast, chain, tmp_path, monkeypatch):
+    """Runs `gpurent ARGS`; the state folder holds a manifest of the session's deployment."""
+    monkeypatch.setenv("GPURENT_HOME", str(tmp_path))
+    monkeypatch.delenv("GPURENT_NETWORK", raising=False)
+    save_manifest(Manifest(chain_id=chain.chain_id, block=0, deployer=cast.admin.address,
+                           contracts={n: c.address for n, c in suite.as_dict().items()}))
+    runner = CliRunner(mix_stderr=False)
+    root = make_root()
+
+    def run(*args: str, code: int = 0):
+        result = runner.invoke(root, list(args))
+        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr, result.exception)
+        if code == 0 and "--json" in args:
+            return json.loads(result.stdout)
+        return result
+
+    return run
+
+
+@pytest.fixture
+def listed_gpu(cli) -> str:
+    cli("--account", PROVIDER, "provider", "register", "--endpoint", "http://127.0.0.1:8765")
+    data = cli("--json", "--account", PROVIDER, "provider", "add-gpu", "--model", "RTX4090", "--vcpu", "16",
+               "--memory", "64", "--storage", "500", "--price", "10")
+    return data["id"]
+
+
+def assert_one_line_error(result, text: str):
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert text in lines[0], lines[0]
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+
+
+def test_gpus_list_filters_and_sorts(cli, listed_gpu):
+    cli("--json", "--account", PROVIDER, "provider", "add-gpu", "--model", "A100", "--vcpu", "32",
+        "--memory", "256", "--price", "4.5")
+    rows = cli("--json", "gpus", "list")
+    assert [r["model"] for r in rows] == ["A100", "RTX4090"]  # cheapest first
+    assert rows[1]["id"] == listed_gpu and rows[1]["price_per_hour"] == "10"
+    assert [r["model"] for r in cli("--json", "gpus", "list", "--model", "rtx")] == ["RTX4090"]
+    assert [r["model"] for r in cli("--json", "gpus", "list", "--min-memory", "100")] == ["A100"]
+    assert cli("--json", "gpus", "list", "--max-price", "4") == []
+    assert cli("--json", "gpus", "list", "--min-reputation", "701") == []  # unmeasured: 700
+    shown = cli("--json", "gpus", "show", listed_gpu)
+    assert (shown["endpoint"], shown["provider_stake"], shown["reputation"]) == ("http://127.0.0.1:8765", "100", 700)
+
+
+def test_renter_job_flow(cli, listed_gpu, suite, cast, chain):
+    job = cli("--json", "--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID,
+              "--hours", "1", "--yes")
+    assert (job["status"], job["max_cost"], job["image"]) == ("Created", "10", CID)
+    suite.marketplace.acceptJob(job["id"], sender=cast.provider)
+    start = suite.marketplace.startJob(job["id"], sender=cast.provider).timestamp
+    chain.pending_timestamp = start + 2700
+    done = cli("--json", "--account", RENTER, "jobs", "complete", job["id"])
+    assert (done["status"], done["cost"]) == ("Completed", "7.5")
+    shown = cli("--json", "jobs", "show", job["id"])
+    assert (shown["escrow_released"], shown["escrow_refunded"]) == ("7.5", "2.5")
+    listed = cli("--json", "--account", RENTER, "jobs", "list")
+    assert [j["id"] for j in listed] == [job["id"]]
+    assert cli("--json", "jobs", "list", "--provider", cast.provider.address, "--status", "completed")[0]["id"] == \
+        job["id"]
+    earnings = cli("--json", "--account", PROVIDER, "provider", "earnings")
+    assert earnings["paid_out"] == "7.35"
+
+
+def test_cancel_and_dispute(cli, listed_gpu, suite, cast):
+    job = cli("--json", "--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID,
+              "--hours", "0.5", "--yes")
+    cancelled = cli("--json", "--account", RENTER, "jobs", "cancel", job["id"])
+    assert cancelled["status"] == "Cancelled"
+    job = cli("--json", "--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID,
+              "--hours", "1", "--yes")
+    suite.marketplace.acceptJob(job["id"], sender=cast.provider)
+    disputed = cli("--json", "--account", RENTER, "jobs", "dispute", job["id"], "--reason", "never started")
+    assert disputed["status"] == "Disputed"
+    assert [d["id"] for d in cli("--json", "admin", "disputes")] == [job["id"]]
+    resolved = cli("--json", "--account", ORACLE, "admin", "resolve", job["id"], "split", "--evidence", "bafy-e")
+    assert resolved["status"] == "Resolved"
+
+
+def test_wallet(cli, cast):
+    before = cli("--json", "--account", OUTSIDER, "wallet", "balance")
+    assert before["address"] == cast.outsider.address and before["gpu"] == "10000"
+    after = cli("--json", "--account", OUTSIDER, "wallet", "faucet", "--amount", "5.5")
+    assert after["gpu"] == "10005.5"
+
+
+def test_provider_stake_cycle(cli, listed_gpu):
+    info = cli("--json", "--account", PROVIDER, "provider", "stake", "50")
+    assert info["stake"] == "150"
+    updated = cli("--json", "--account", PROVIDER, "provider", "update", listed_gpu, "--price", "12",
+                  "--unavailable")
+    assert (updated["price_per_hour"], updated["available"]) == ("12", False)
+    result = cli("--account", PROVIDER, "provider", "unstake", code=1)
+    assert_one_line_error(result, "retire all 1 active GPU(s)")
+    cli("--account", PROVIDER, "provider", "retire", listed_gpu)
+    info = cli("--json", "--account", PROVIDER, "provider", "unstake")
+    assert info["unlock_at"] > 0
+
+
+def test_admin(cli, cast):
+    params = cli("--json", "--account", ADMIN, "admin", "set", "--fee-bps", "150", "--timeouts", "60", "70", "80")
+    assert (params["fee_bps"], params["completion_grace_s"]) == (150, 70)
+    cli("--account", ADMIN, "admin", "pause")
+    assert cli("--json", "admin", "params")["paused"] is True
+    cli("--account", ADMIN, "admin", "unpause")
+    cli("--account", ADMIN, "admin", "grant", "oracle", cast.outsider.address)
+    result = cli("--account", OUTSIDER, "admin", "set", "--fee-bps", "1", code=1)
+    assert_one_line_error(result, "lacks the role needed to set the fee")
+    result = cli("--account", ADMIN, "admin", "set", "--fee-bps", "5000", code=1)
+    assert_one_line_error(result, "fee 5000 bps is above the maximum of 1000 bps")
+
+
+# ------------------------------------------------------------------ user mistakes
+
+
+def test_unknown_gpu(cli):
+    result = cli("--account", RENTER, "jobs", "create", "--gpu", "0x" + "11" * 32, "--image", CID,
+                 "--hours", "1", "--yes", code=1)
+    assert_one_line_error(result, "Error (UnknownResource): GPU 0x11111111… does not exist")
+
+
+def test_malformed_ids(cli):
+    result = cli("jobs", "show", "0x1234", code=1)
+    assert_one_line_error(result, "malformed job id")
+    result = cli("gpus", "show", "not-hex", code=1)
+    assert_one_line_error(result, "malformed GPU id")
+
+
+def test_malformed_cid_and_amounts(cli, listed_gpu):
+    result = cli("--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", "", "--hours", "1",
+                 "--yes", code=1)
+    assert_one_line_error(result, "image CID must be 1 to 128 characters")
+    result = cli("--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID, "--hours", "lots",
+                 "--yes", code=2)
+    assert "is not a token amount" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_insufficient_balance(cli, listed_gpu, suite, cast):
+    suite.token.transfer(cast.admin, suite.token.balanceOf(cast.outsider), sender=cast.outsider)
+    result = cli("--account", OUTSIDER, "jobs", "create", "--gpu", listed_gpu, "--image", CID, "--hours", "1",
+                 "--yes", code=1)
+    assert_one_line_error(result, "balance 0 GPU, needed 10 GPU")
+
+
+def test_wrong_state(cli, listed_gpu, suite, cast):
+    job = cli("--json", "--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID,
+              "--hours", "1", "--yes")
+    result = cli("--account", RENTER, "jobs", "complete", job["id"], code=1)
+    assert_one_line_error(result, f"cannot complete job {job['id'][:10]}…: it is Created")
+
+
+def test_missing_account(cli, listed_gpu):
+    result = cli("jobs", "create", "--gpu", listed_gpu, "--image", CID, "--hours", "1", "--yes", code=2)
+    assert "pass --account" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_deployment(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("GPURENT_HOME", str(tmp_path / "empty"))
+    result = cli("gpus", "list", code=1)
+    assert_one_line_error(result, "no gpurent deployment on chain 31337")
+
+
+def test_json_everywhere_parses(cli, listed_gpu):
+    for args in (("gpus", "list"), ("gpus", "show", listed_gpu), ("admin", "params"), ("admin", "disputes"),
+                 ("devnet", "status")):
+        assert cli("--json", *args) is not None
+    assert Decimal(cli("--json", "--account", RENTER, "wallet", "balance")["gpu"]) > 0
