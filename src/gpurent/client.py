@@ -10,6 +10,10 @@ and come out as ``Decimal`` tokens; errors come out as ``gpurent.errors`` except
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from decimal import Decimal
@@ -80,6 +84,12 @@ class Gpurent:
         self.reputation_system = contracts["ReputationSystem"]
         self.account = account
         self.last_receipt: Any = None  # the latest transaction this object sent
+        # Ape's providers print a call trace to the process's stdout when a transaction reverts
+        # (unconditionally, to the stdout of import time). quiet_traces keeps it off fd 1 and in
+        # last_trace_output instead: for single-threaded programs like the CLI, whose stdout
+        # is data (--json).
+        self.quiet_traces = False
+        self.last_trace_output = ""
         self._network_context = network_context
 
     # ================================================================ construction
@@ -149,10 +159,13 @@ class Gpurent:
         from ape.exceptions import ApeException
 
         sender = self._signer()
-        try:
-            self.last_receipt = method(*args, sender=sender)
-        except ApeException as err:
-            raise translate(err, action) from err
+        with _captured_stdout(self.quiet_traces) as captured:
+            try:
+                self.last_receipt = method(*args, sender=sender)
+            except ApeException as err:
+                raise translate(err, action) from err
+            finally:
+                self.last_trace_output = captured()
         return self.last_receipt
 
     def _call(self, action: str, method: Callable[..., Any], *args: Any) -> Any:
@@ -511,6 +524,35 @@ class Gpurent:
             raise InvalidInput(f"cannot {action}: balance {self.balance(owner)} GPU, needed {to_tokens(units)} GPU")
         if int(self.token.allowance(owner, spender)) < units:
             self._send("approve", self.token.approve, spender, units)
+
+
+@contextlib.contextmanager
+def _captured_stdout(enabled: bool) -> Iterator[Callable[[], str]]:
+    """Points file descriptor 1 at a temporary file while active; yields a reader of it."""
+    stream = sys.__stdout__
+    try:
+        fd = stream.fileno() if (enabled and stream is not None) else -1
+    except (AttributeError, ValueError, OSError):
+        fd = -1
+    if fd < 0:
+        yield lambda: ""
+        return
+    stream.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), fd)
+
+        def read() -> str:
+            stream.flush()
+            tmp.seek(0)
+            return tmp.read().decode(errors="replace")
+
+        try:
+            yield read
+        finally:
+            stream.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
 
 
 def resolve_account(account: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,56 +13,81 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
 PORT = "18545"
 
 
-@pytest.fixture
-def gpurent(tmp_path):
-    env = dict(os.environ, GPURENT_HOME=str(tmp_path / "state"))
-    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{env['PATH']}"
-    env.pop("GPURENT_NETWORK", None)
+class Shell:
+    """Runs the project's console scripts with their own state folder."""
 
-    def run(*args: str, code: int = 0) -> dict | subprocess.CompletedProcess:
-        done = subprocess.run([str(Path(sys.executable).parent / "gpurent"), "--json", *args], env=env,
-                              cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    def __init__(self, home: Path):
+        self.env = dict(os.environ, GPURENT_HOME=str(home))
+        self.env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}:{BIN}:{self.env['PATH']}"
+        self.env.pop("GPURENT_NETWORK", None)
+
+    def run(self, *argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(list(argv), env=self.env, cwd=cwd, capture_output=True, text=True, timeout=180)
+
+    def gpurent(self, *args: str, code: int = 0):
+        done = self.run(str(BIN / "gpurent"), "--json", *args)
         assert done.returncode == code, (done.stdout, done.stderr)
         return json.loads(done.stdout) if code == 0 else done
 
-    yield run
-    subprocess.run([str(Path(sys.executable).parent / "gpurent"), "devnet", "down", "--reset"], env=env,
-                   capture_output=True, timeout=60)
+
+@pytest.fixture
+def shell(tmp_path):
+    sh = Shell(tmp_path / "state")
+    yield sh
+    sh.run(str(BIN / "gpurent"), "devnet", "down", "--reset")
 
 
-def test_devnet_lifecycle_resumes_its_chain(gpurent):
-    assert gpurent("devnet", "status") == {"running": False}
-    up = gpurent("devnet", "up", "--port", PORT, "--instant")
+def test_devnet_lifecycle_resumes_its_chain(shell):
+    g = shell.gpurent
+    assert g("devnet", "status") == {"running": False}
+    up = g("devnet", "up", "--port", PORT, "--instant")
     assert up["running"] and up["url"] == f"http://127.0.0.1:{PORT}" and up["chain_id"] == 31337
     assert set(up["contracts"]) == {"GPUToken", "ResourceRegistry", "Marketplace", "ReputationSystem"}
     # the CLI talks to the running devnet by default, with funded test accounts
-    assert gpurent("--account", "4", "wallet", "balance")["gpu"] == "10000"
-    gpurent("--account", "3", "provider", "register", "--endpoint", "http://127.0.0.1:8765")
-    gpu = gpurent("--account", "3", "provider", "add-gpu", "--model", "L4", "--vcpu", "8", "--memory", "32",
-                  "--price", "2")
-    assert gpurent("devnet", "up", "--port", PORT)["contracts"] == up["contracts"]  # already up: no-op
+    assert g("--account", "4", "wallet", "balance")["gpu"] == "10000"
+    g("--account", "3", "provider", "register", "--endpoint", "http://127.0.0.1:8765")
+    gpu = g("--account", "3", "provider", "add-gpu", "--model", "L4", "--vcpu", "8", "--memory", "32", "--price", "2")
+    assert g("devnet", "up", "--port", PORT)["contracts"] == up["contracts"]  # already up: no-op
 
-    assert gpurent("devnet", "down") == {"running": False, "reset": False}
-    assert gpurent("devnet", "status") == {"running": False}
-    again = gpurent("devnet", "up", "--port", PORT, "--instant")
+    # a reverted transaction: one line on stderr, and stdout (the data channel) stays empty even
+    # though Ape prints a call trace to the process's stdout
+    job = g("--account", "5", "jobs", "create", "--gpu", gpu["id"], "--image", "bafy-x", "--hours", "1")
+    failed = g("--account", "3", "jobs", "complete", job["id"], code=1)
+    assert failed.stdout == ""
+    assert failed.stderr.strip().splitlines() == [
+        f"Error (InvalidJobState): cannot complete job {job['id'][:10]}…: it is Created"]
+
+    # operators: `ape console` in the project preloads the SDK and helpers
+    console = shell.run(
+        str(BIN / "ape"), "console", "--network", f"http://127.0.0.1:{PORT}", "-c",
+        "print('FEE', params()['fee_bps']); print('DISPUTES', len(pending_disputes())); "
+        "print('GPUS', [r.gpu_model for r in gpus()]); print('ADMIN', rent.account.address)",
+        cwd=ROOT)
+    assert "gpurent: connected to chain 31337" in console.stdout, (console.stdout, console.stderr)
+    for expected in ("FEE 200", "DISPUTES 0", "GPUS ['L4']", "ADMIN 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"):
+        assert expected in console.stdout, console.stdout
+
+    assert g("devnet", "down") == {"running": False, "reset": False}
+    assert g("devnet", "status") == {"running": False}
+    again = g("devnet", "up", "--port", PORT, "--instant")
     assert again["contracts"] == up["contracts"]  # the saved chain came back, deployment included
-    assert [g["id"] for g in gpurent("gpus", "list")] == [gpu["id"]]
+    assert [r["id"] for r in g("gpus", "list")] == [gpu["id"]]
+    assert g("jobs", "show", job["id"])["status"] == "Created"
 
-    gpurent("devnet", "down", "--reset")
-    fresh = gpurent("devnet", "up", "--port", PORT, "--instant")
-    assert gpurent("gpus", "list") == [] and fresh["contracts"]
+    g("devnet", "down", "--reset")
+    fresh = g("devnet", "up", "--port", PORT, "--instant")
+    assert g("gpus", "list") == [] and fresh["contracts"]
 
 
-def test_devnet_port_taken(gpurent):
-    import socket
-
+def test_devnet_port_taken(shell):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = str(sock.getsockname()[1])
-        done = gpurent("devnet", "up", "--port", port, code=1)
-    assert done.stderr.strip().splitlines() == [f"Error (ConfigurationError): port {port} is taken by another "
-                                                "process: pick another with --port"]
+        done = shell.gpurent("devnet", "up", "--port", port, code=1)
+    assert done.stderr.strip().splitlines() == [
+        f"Error (ConfigurationError): port {port} is taken by another process: pick another with --port"]

@@ -40,6 +40,7 @@ class App:
 
             with self.output.pending("Connecting…"):
                 self._rent = Gpurent.connect(network=self.network_choice(), account=self.account)
+            self._rent.quiet_traces = True
         if needs_account and self._rent.account is None:
             raise click.UsageError("this command signs a transaction: pass --account ALIAS (or a test-account index)")
         return self._rent
@@ -70,6 +71,8 @@ class GpurentGroup(click.Group):
     def _abort(ctx: click.Context, err: BaseException, kind: str) -> None:
         app = ctx.find_object(App)
         if app is not None and app.output.verbose:
+            if app._rent is not None and app._rent.last_trace_output:
+                sys.stderr.write(app._rent.last_trace_output)
             traceback.print_exc()
         message = str(err).strip().splitlines()[0] if str(err).strip() else kind
         click.echo(f"Error ({kind}): {message}", err=True)

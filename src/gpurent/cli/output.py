@@ -31,6 +31,22 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+HEADERS = {
+    "price_per_hour": "price/h",
+    "memory_gb": "mem GB",
+    "storage_gb": "disk GB",
+    "reputation": "rep",
+    "available": "avail",
+    "max_cost": "max cost",
+}
+
+
 class Output:
     def __init__(self, as_json: bool = False, verbose: bool = False):
         self.as_json = as_json
@@ -59,9 +75,12 @@ class Output:
         table = Table(title=title)
         keys = list(columns or (rows[0].keys() if rows and isinstance(rows[0], dict) else ["value"]))
         for key in keys:
-            table.add_column(key)
+            # ids are what users copy into the next command: never cut them
+            is_id = key in ("id", "gpu") or key.endswith("_id")
+            table.add_column(HEADERS.get(key, key), no_wrap=True, overflow="ignore" if is_id else "ellipsis",
+                             min_width=None if is_id else min(len(HEADERS.get(key, key)), 8))
         for row in rows:
-            table.add_row(*(str(row.get(k, "")) if isinstance(row, dict) else str(row) for k in keys))
+            table.add_row(*(_cell(row.get(k, "")) if isinstance(row, dict) else _cell(row) for k in keys))
         return table
 
     def info(self, message: str) -> None:
