@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import click
-from ape import accounts, chain, project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape import chain, networks, project
+from ape.cli import ConnectedProviderCommand
 
+from gpurent.client import resolve_account
 from gpurent.deployment import DeploymentParams, deploy_suite
+from gpurent.devnet import running_devnet
+from gpurent.errors import GpurentError
 from gpurent.manifest import CONTRACTS, Manifest, load_manifest, node_chain_id, save_manifest
 from gpurent.units import to_base_units
 
@@ -22,14 +25,20 @@ def _deployed(manifest: Manifest) -> bool:
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Deploy the gpurent contracts")
-@account_option()
+@click.option("--account", "account_ref", help="Ape account alias (default on local chains: test account 0)")
 @click.option("--oracle", help="Address given the oracle role (default: the deployer)")
 @click.option("--treasury", help="Address platform fees go to (default: the deployer)")
 @click.option("--fee-bps", type=click.IntRange(0, 1000), default=200, show_default=True)
 @click.option("--min-stake", default="100", show_default=True, help="Tokens a provider must stake")
 @click.option("--redeploy", is_flag=True, help="Deploy again even if this chain has a deployment")
-def cli(ecosystem, network, provider, account, oracle, treasury, fee_bps, min_stake, redeploy):
-    deployer = account if account is not None else accounts.test_accounts[0]
+def cli(ecosystem, network, provider, account_ref, oracle, treasury, fee_bps, min_stake, redeploy):
+    local = networks.network.is_local or running_devnet() is not None
+    if account_ref is None and not local:
+        raise click.UsageError("pass --account ALIAS: the deployer of a non-local chain must be chosen")
+    try:
+        deployer = resolve_account(account_ref if account_ref is not None else 0)
+    except GpurentError as err:
+        raise click.UsageError(str(err)) from err
     chain_id = node_chain_id()
     existing = load_manifest(chain_id)
     if existing and not redeploy and _deployed(existing):

@@ -32,6 +32,7 @@ from gpurent.errors import (
 from gpurent.manifest import CONTRACTS, Manifest, load_manifest, node_chain_id
 from gpurent.permit import sign_permit
 from gpurent.types import (
+    Dispute,
     DisputeOutcome,
     EscrowRecord,
     Job,
@@ -294,6 +295,14 @@ class Gpurent:
         ids = self.registry.getProviderResources(provider or self.address)
         return [self.resource(rid) for rid in ids]
 
+    def job_terms(self, resource_id: str | bytes) -> tuple[str, Decimal]:
+        """(provider, price per hour) a new job on the GPU would get; raises if not bookable."""
+        provider, price = self._call("book", self.registry.getJobTerms, parse_id(resource_id, "GPU"))
+        return str(provider), to_tokens(price)
+
+    def resource_count(self) -> int:
+        return int(self.registry.resourceCount())
+
     def resources(self) -> list[Resource]:
         """Every GPU ever registered (from ResourceRegistered events since deployment)."""
         return [self.resource(log.resourceId) for log in self._logs(self.registry.ResourceRegistered)]
@@ -378,6 +387,27 @@ class Gpurent:
 
     def accrued_cost(self, job_id: str | bytes) -> Decimal:
         return to_tokens(self._call("read cost of", self.marketplace.accruedCost, parse_id(job_id, "job")))
+
+    def job_count(self) -> int:
+        return int(self.marketplace.jobCount())
+
+    def dispute(self, job_id: str | bytes) -> Dispute | None:
+        """The dispute of a job as its events tell it (None if it was never disputed)."""
+        jid = parse_id(job_id, "job")
+        raised = next(iter(self._logs(self.marketplace.JobDisputed, jobId=jid)), None)
+        if raised is None:
+            return None
+        ruled = next(iter(self._logs(self.marketplace.DisputeResolved, jobId=jid)), None)
+        return Dispute(
+            job_id="0x" + jid.hex(),
+            initiator=str(raised.initiator),
+            reason=raised.reason,
+            raised_block=int(raised.block_number),
+            outcome=DisputeOutcome(int(ruled.outcome)) if ruled else None,
+            final_cost=to_tokens(ruled.finalCost) if ruled else None,
+            resolver=str(ruled.resolver) if ruled else None,
+            evidence_cid=ruled.evidenceCID if ruled else None,
+        )
 
     def jobs_of_user(self, user: str | None = None) -> list[Job]:
         """Jobs a renter created (from JobCreated events, indexed by user)."""
@@ -496,6 +526,11 @@ class Gpurent:
     def revoke_role(self, role: str, account: str, contract: str | None = None) -> list[Any]:
         key, contracts = self._role_target(role, contract)
         return [self._send(f"revoke {key}", c.revokeRole, getattr(c, key)(), account) for c in contracts]
+
+    def renounce_role(self, role: str, contract: str | None = None) -> list[Any]:
+        """Gives up ``role`` held by the account itself."""
+        key, contracts = self._role_target(role, contract)
+        return [self._send(f"renounce {key}", c.renounceRole, getattr(c, key)(), self.address) for c in contracts]
 
     def has_role(self, role: str, account: str) -> dict[str, bool]:
         key, contracts = self._role_target(role, None)

@@ -26,8 +26,8 @@ def cli(suite, cast, chain, tmp_path, monkeypatch):
     runner = CliRunner(mix_stderr=False)
     root = make_root()
 
-    def run(*args: str, code: int = 0):
-        result = runner.invoke(root, list(args))
+    def run(*args: str, code: int = 0, input: str | None = None):
+        result = runner.invoke(root, list(args), input=input)
         assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr, result.exception)
         if code == 0 and "--json" in args:
             return json.loads(result.stdout)
@@ -187,3 +187,28 @@ def test_json_everywhere_parses(cli, listed_gpu):
                  ("devnet", "status")):
         assert cli("--json", *args) is not None
     assert Decimal(cli("--json", "--account", RENTER, "wallet", "balance")["gpu"]) > 0
+
+
+def test_create_asks_first(cli, listed_gpu, cast):
+    result = cli("--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID, "--hours", "2",
+                 input="n\n", code=1)
+    assert "Lock up to 20 GPU for 2 h" in result.stderr and "Aborted" in result.stderr
+    assert cli("--json", "--account", RENTER, "jobs", "list") == []  # nothing was created
+    job = cli("--json", "--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID, "--hours", "2",
+              input="y\n")
+    assert job["max_cost"] == "20"
+
+
+def test_operator_and_provider_views(cli, listed_gpu, cast):
+    info = cli("--json", "provider", "info", cast.provider.address)
+    assert info["provider"]["stake"] == "100" and [g["id"] for g in info["gpus"]] == [listed_gpu]
+    assert info["reputation"]["score"] == 700
+    slashed = cli("--json", "--account", ORACLE, "admin", "slash", cast.provider.address, "30", "--reason", "test")
+    assert slashed["stake"] == "70"
+    rep = cli("--json", "--account", ORACLE, "admin", "penalise", cast.provider.address, "downtime")
+    assert (rep["score"], rep["penalties"]) == (650, 50)
+    cli("--account", ADMIN, "admin", "grant", "pauser", cast.outsider.address, "--contract", "marketplace")
+    cli("--account", OUTSIDER, "admin", "pause")
+    cli("--account", ADMIN, "admin", "revoke", "pauser", cast.outsider.address, "--contract", "marketplace")
+    result = cli("--account", OUTSIDER, "admin", "unpause", code=1)
+    assert_one_line_error(result, "lacks the role needed to unpause")

@@ -55,7 +55,7 @@ def test_devnet_lifecycle_resumes_its_chain(shell):
 
     # a reverted transaction: one line on stderr, and stdout (the data channel) stays empty even
     # though Ape prints a call trace to the process's stdout
-    job = g("--account", "5", "jobs", "create", "--gpu", gpu["id"], "--image", "bafy-x", "--hours", "1")
+    job = g("--account", "5", "jobs", "create", "--gpu", gpu["id"], "--image", "bafy-x", "--hours", "1", "--yes")
     failed = g("--account", "3", "jobs", "complete", job["id"], code=1)
     assert failed.stdout == ""
     assert failed.stderr.strip().splitlines() == [
@@ -71,12 +71,22 @@ def test_devnet_lifecycle_resumes_its_chain(shell):
     for expected in ("FEE 200", "DISPUTES 0", "GPUS ['L4']", "ADMIN 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"):
         assert expected in console.stdout, console.stdout
 
+    # `ape run deploy` against the same chain is a no-op; --redeploy writes a new manifest
+    deploy = [str(BIN / "ape"), "run", "deploy", "--network", f"http://127.0.0.1:{PORT}"]
+    again = shell.run(*deploy, cwd=ROOT)
+    assert "Already deployed on chain 31337" in again.stdout, (again.stdout, again.stderr)
+    fresh = shell.run(*deploy, "--redeploy", "--fee-bps", "150", cwd=ROOT)
+    assert "Deployed on chain 31337" in fresh.stdout, (fresh.stdout, fresh.stderr)
+    manifest = json.loads((Path(shell.env["GPURENT_HOME"]) / "deployments" / "31337.json").read_text())
+    assert manifest["contracts"] != up["contracts"] and manifest["parameters"]["fee_bps"] == 150
+    assert g("admin", "params")["fee_bps"] == 150  # the CLI now uses the new deployment
+    manifest_contracts = manifest["contracts"]
+
     assert g("devnet", "down") == {"running": False, "reset": False}
     assert g("devnet", "status") == {"running": False}
-    again = g("devnet", "up", "--port", PORT, "--instant")
-    assert again["contracts"] == up["contracts"]  # the saved chain came back, deployment included
-    assert [r["id"] for r in g("gpus", "list")] == [gpu["id"]]
-    assert g("jobs", "show", job["id"])["status"] == "Created"
+    resumed = g("devnet", "up", "--port", PORT, "--instant")
+    assert resumed["contracts"] == manifest_contracts  # the saved chain came back, deployment included
+    assert g("admin", "params")["fee_bps"] == 150
 
     g("devnet", "down", "--reset")
     fresh = g("devnet", "up", "--port", PORT, "--instant")

@@ -111,9 +111,14 @@ def test_dispute_and_resolution(gpu, as_renter, as_provider, rent, cast, chain):
     assert [j.job_id for j in rent.pending_disputes()] == [job.job_id]
     with pytest.raises(errors.NotAuthorized, match="lacks the role"):
         as_renter.resolve_dispute(job.job_id, "user-fault", "bafy-evidence")
+    assert rent.dispute(job.job_id).outcome is None
     rent.with_account(cast.oracle).resolve_dispute(job.job_id, "user-fault", "bafy-evidence")
     assert rent.job(job.job_id).final_cost == Decimal(5)
     assert rent.pending_disputes() == []
+    d = rent.dispute(job.job_id)
+    assert (d.initiator, d.reason, d.outcome, d.final_cost, d.evidence_cid) == (
+        cast.renter.address, "stalled", DisputeOutcome.USER_FAULT, Decimal(5), "bafy-evidence")
+    assert rent.dispute(as_renter.create_job(gpu.resource_id, CID, 60).job_id) is None
     with pytest.raises(ValueError, match="unknown dispute outcome"):
         DisputeOutcome.parse("nobody")
 
@@ -161,3 +166,20 @@ def test_calculate_score_and_burn(rent, cast, suite):
     holder.burn("1.5")
     assert supply - suite.token.totalSupply() == 15 * 10**17
     assert holder.last_receipt.gas_used > 0
+
+
+def test_terms_and_counts(gpu, rent, as_renter, cast):
+    assert rent.job_terms(gpu.resource_id) == (cast.provider.address, Decimal(10))
+    assert (rent.resource_count(), rent.job_count()) == (1, 0)
+    as_renter.create_job(gpu.resource_id, CID, 60)
+    assert rent.job_count() == 1
+    rent.with_account(cast.provider).update_availability(gpu.resource_id, False)
+    with pytest.raises(errors.ResourceUnavailable, match="not available for new jobs"):
+        rent.job_terms(gpu.resource_id)
+
+
+def test_renounce_role(rent, cast):
+    admin = rent.with_account(cast.admin)
+    admin.grant_role("pauser", cast.outsider.address, contract="marketplace")
+    rent.with_account(cast.outsider).renounce_role("pauser", contract="marketplace")
+    assert rent.has_role("pauser", cast.outsider.address)["Marketplace"] is False

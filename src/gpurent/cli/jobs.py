@@ -30,7 +30,7 @@ def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Deci
     rent = app.rent(needs_account=True)
     quote = rent.quote(gpu_id, seconds)
     limit = max_cost if max_cost is not None else quote
-    if not yes and not app.output.as_json:
+    if not yes:
         click.confirm(f"Lock up to {quote} GPU for {hours} h on GPU {gpu_id[:10]}…?", abort=True, err=True)
     with app.output.pending("Creating the job…"):
         job = rent.create_job(gpu_id, image_cid, seconds, max_cost=limit)
