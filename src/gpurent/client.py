@@ -25,6 +25,7 @@ from gpurent.errors import (
     ContractRevert,
     GpurentError,
     InvalidInput,
+    NotAuthorized,
     NotDeployedError,
     RevertData,
     translate,
@@ -496,11 +497,22 @@ class Gpurent:
         return self._send("set the max response time", self.reputation_system.setMaxResponseTimeMs, ms)
 
     def pause(self) -> list[Any]:
-        """Pauses new jobs (Marketplace) and registrations (Registry)."""
-        return [self._send("pause", c.pause) for c in (self.marketplace, self.registry) if not c.paused()]
+        """Pauses new jobs (Marketplace) and registrations (Registry): both or neither."""
+        return self._set_paused(True)
 
     def unpause(self) -> list[Any]:
-        return [self._send("unpause", c.unpause) for c in (self.marketplace, self.registry) if c.paused()]
+        return self._set_paused(False)
+
+    def _set_paused(self, paused: bool) -> list[Any]:
+        action = "pause" if paused else "unpause"
+        targets = [c for c in (self.marketplace, self.registry) if bool(c.paused()) != paused]
+        # check every role first, so a missing one never leaves one contract paused alone
+        for contract in targets:
+            if not contract.hasRole(contract.PAUSER_ROLE(), self.address):
+                raise NotAuthorized(f"{self.address} lacks the role needed to {action} "
+                                    f"({contract.contract_type.name} needs PAUSER_ROLE)",
+                                    name="AccessControlUnauthorizedAccount")
+        return [self._send(action, getattr(c, action)) for c in targets]
 
     def paused(self) -> bool:
         return bool(self.marketplace.paused())

@@ -10,6 +10,11 @@ from gpurent.cli.app import App
 from gpurent.cli.common import TOKENS, job_row, pass_app
 
 
+contract_option = click.option(
+    "--contract", type=click.Choice(["token", "registry", "marketplace", "reputation"]),
+    help="Only this contract (default: every contract that has the role)")
+
+
 @click.group("admin")
 def group() -> None:
     """Operate the protocol: parameters, pause, roles, disputes, slashing."""
@@ -66,7 +71,7 @@ def unpause(app: App) -> None:
 @group.command("grant")
 @click.argument("role")
 @click.argument("address")
-@click.option("--contract", type=click.Choice(["token", "registry", "marketplace", "reputation"]))
+@contract_option
 @pass_app
 def grant(app: App, role: str, address: str, contract: str | None) -> None:
     """Grants ROLE (admin, oracle, pauser, slasher, minter) to ADDRESS."""
@@ -76,7 +81,7 @@ def grant(app: App, role: str, address: str, contract: str | None) -> None:
 @group.command("revoke")
 @click.argument("role")
 @click.argument("address")
-@click.option("--contract", type=click.Choice(["token", "registry", "marketplace", "reputation"]))
+@contract_option
 @pass_app
 def revoke(app: App, role: str, address: str, contract: str | None) -> None:
     """Revokes ROLE from ADDRESS."""
