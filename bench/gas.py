@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 
@@ -28,8 +27,10 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=5, help="lifecycles to measure")
     args = parser.parse_args()
 
-    os.environ.setdefault("APE_LOGGING_LEVEL", "ERROR")
     from ape import accounts, chain, networks, project
+    from ape.logging import logger
+
+    logger.set_level("ERROR")  # Ape logs to stdout; the last line must be the JSON object
 
     from gpurent.deployment import deploy_suite
     from gpurent.units import TOKEN
