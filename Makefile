@@ -13,9 +13,19 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 # Hypothesis profile for the stateful contract tests: ci (quick, default) or long.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: setup compile test test-long audit bench bench-gas demo forge-invariants clean
+.PHONY: setup setup-chain compile test test-long audit bench bench-gas demo forge-invariants clean podman
 
-setup: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.20 .build/__local__.json
+# Everything: the chain toolchain, plus Kubo (IPFS) and podman (containers) for the services.
+setup: setup-chain .tools/bin/ipfs podman
+
+# What the contracts, the SDK/CLI and their tests need (what `make test` sets up).
+setup-chain: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.20 .build/__local__.json
+
+.tools/bin/ipfs: tools/install-kubo.sh
+	tools/install-kubo.sh
+
+podman:
+	tools/install-podman.sh
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,29 +50,29 @@ node_modules/.installed: package.json package-lock.json
 	$(BIN)/python tools/export_abi.py .build/__local__.json
 	touch $@
 
-compile: setup
+compile: setup-chain
 
 # The Solidity invariant campaign (volume) first, then the Ape suite (pytest's summary last).
-test: setup
+test: setup-chain
 	forge test --root .
 	$(BIN)/ape test tests -q -p no:cacheprovider
 
-test-long: setup
+test-long: setup-chain
 	FOUNDRY_PROFILE=long forge test --root .
 	HYPOTHESIS_PROFILE=long $(BIN)/ape test tests/contracts/test_stateful.py -q
 
-forge-invariants: setup
+forge-invariants: setup-chain
 	forge test --root . -vv
 
-audit: setup
+audit: setup-chain
 	FOUNDRY_PROFILE=audit $(BIN)/slither . --config-file slither.config.json --fail-medium
 
 bench: bench-gas
 
-bench-gas: setup
+bench-gas: setup-chain
 	$(BIN)/python bench/gas.py
 
-demo: setup
+demo: setup-chain
 	$(BIN)/ape run demo
 
 clean:
