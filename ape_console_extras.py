@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 
 
-def ape_init_extras(networks):
+def ape_init_extras():
     from gpurent.client import Gpurent
-    from gpurent.devnet import running_devnet
+    from gpurent.devnet import on_dev_chain
     from gpurent.errors import GpurentError
 
     account = os.environ.get("GPURENT_ACCOUNT")
-    if account is None and (networks.provider.network.is_local or running_devnet()):
+    if account is None and on_dev_chain():
         account = 0  # the deployer / admin of a local deployment
     try:
         rent = Gpurent.connect(account=account)

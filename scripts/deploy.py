@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import click
-from ape import chain, networks, project
+from ape import chain, project
 from ape.cli import ConnectedProviderCommand
 
 from gpurent.client import resolve_account
 from gpurent.deployment import DeploymentParams, deploy_suite
-from gpurent.devnet import running_devnet
+from gpurent.devnet import on_dev_chain
 from gpurent.errors import GpurentError
 from gpurent.manifest import CONTRACTS, Manifest, load_manifest, node_chain_id, save_manifest
 from gpurent.units import to_base_units
@@ -32,8 +32,7 @@ def _deployed(manifest: Manifest) -> bool:
 @click.option("--min-stake", default="100", show_default=True, help="Tokens a provider must stake")
 @click.option("--redeploy", is_flag=True, help="Deploy again even if this chain has a deployment")
 def cli(ecosystem, network, provider, account_ref, oracle, treasury, fee_bps, min_stake, redeploy):
-    local = networks.network.is_local or running_devnet() is not None
-    if account_ref is None and not local:
+    if account_ref is None and not on_dev_chain():
         raise click.UsageError("pass --account ALIAS: the deployer of a non-local chain must be chosen")
     try:
         deployer = resolve_account(account_ref if account_ref is not None else 0)

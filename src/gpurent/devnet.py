@@ -79,6 +79,23 @@ def running_devnet() -> Devnet | None:
     return devnet if _alive(devnet.pid) else None
 
 
+def on_dev_chain() -> bool:
+    """Whether Ape is connected to a throwaway chain: a local network, or this machine's devnet.
+
+    Only there may the well-known test accounts act by default (faucet, deployer, console).
+    A devnet merely running beside a connection to another network does not count.
+    """
+    from ape import networks
+
+    provider = networks.active_provider
+    if provider is None:
+        return False
+    if provider.network.is_local:
+        return True
+    devnet = running_devnet()
+    return devnet is not None and str(getattr(provider, "uri", "")).rstrip("/") == devnet.url
+
+
 def anvil_binary() -> str:
     found = shutil.which("anvil")
     if found:

@@ -90,6 +90,18 @@ def test_devnet_lifecycle_resumes_its_chain(shell):
     assert g("admin", "params")["fee_bps"] == 150  # the CLI now uses the new deployment
     manifest_contracts = manifest["contracts"]
 
+    # another node, while the devnet runs: not a dev chain, so no default (well-known) deployer
+    other_port = free_port()
+    other = subprocess.Popen([str(ROOT / "node_modules" / ".bin" / "anvil"), "--port", other_port],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        refused = shell.run(str(BIN / "ape"), "run", "deploy", "--network", f"http://127.0.0.1:{other_port}",
+                            cwd=ROOT)
+    finally:
+        other.terminate()
+        other.wait(timeout=30)
+    assert refused.returncode == 2 and "pass --account ALIAS" in refused.stderr, (refused.stdout, refused.stderr)
+
     assert g("devnet", "down") == {"running": False, "reset": False}
     assert g("devnet", "status") == {"running": False}
     resumed = g("devnet", "up", "--port", PORT, "--instant")

@@ -39,13 +39,11 @@ def balance(app: App, address: str | None) -> None:
 def faucet(app: App, amount: Decimal) -> None:
     """Mints test tokens to --account (local networks only)."""
     rent = app.rent(needs_account=True)
-    from ape import accounts, networks
+    from ape import accounts
 
-    from gpurent.devnet import running_devnet
+    from gpurent.devnet import on_dev_chain
 
-    devnet = running_devnet()
-    on_devnet = devnet is not None and app.network_choice() == devnet.network_choice
-    if not (networks.network.is_local or on_devnet):
+    if not on_dev_chain():
         raise click.UsageError("the faucet exists only on local networks (gpurent devnet)")
     minter = rent.with_account(accounts.test_accounts[0])
     receipt = minter.mint(rent.address, amount)
