@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-CONTRACTS = ("GPUToken", "ResourceRegistry", "Marketplace", "ReputationSystem")
+from gpurent.manifest import CONTRACTS  # run with the project venv (make does)
 TARGET = Path(__file__).resolve().parents[1] / "src" / "gpurent" / "abi"
 
 

@@ -7,10 +7,8 @@ with the action that was attempted ("cannot cancel job 0x1234abcd…: it is Runn
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from gpurent.units import to_tokens
@@ -221,15 +219,15 @@ def _known_errors() -> dict[bytes, tuple[str, list[str], list[str]]]:
     """Selector -> (name, input names, input types) of every error in the packaged ABIs."""
     from eth_utils import keccak
 
+    from gpurent.artifacts import contract_type
+    from gpurent.manifest import CONTRACTS
+
     known: dict[bytes, tuple[str, list[str], list[str]]] = {}
-    for name in ("GPUToken", "ResourceRegistry", "Marketplace", "ReputationSystem"):
-        abi = json.loads(resources.files("gpurent.abi").joinpath(f"{name}.json").read_text())["abi"]
-        for entry in abi:
-            if entry.get("type") != "error":
-                continue
-            types = [i["type"] for i in entry.get("inputs", [])]
-            selector = keccak(text=f"{entry['name']}({','.join(types)})")[:4]
-            known[selector] = (entry["name"], [i["name"] for i in entry.get("inputs", [])], types)
+    for name in CONTRACTS:
+        for entry in contract_type(name).abi:
+            if entry.type == "error":
+                known[keccak(text=entry.selector)[:4]] = (
+                    entry.name, [i.name for i in entry.inputs], [i.canonical_type for i in entry.inputs])
     return known
 
 
