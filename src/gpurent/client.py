@@ -28,6 +28,7 @@ from gpurent.errors import (
     NotAuthorized,
     NotDeployedError,
     RevertData,
+    insufficient_balance,
     translate,
 )
 from gpurent.manifest import CONTRACTS, Manifest, load_manifest, node_chain_id
@@ -567,8 +568,9 @@ class Gpurent:
 
     def _ensure_allowance(self, spender: str, units: int, action: str) -> None:
         owner = self.address
-        if int(self.token.balanceOf(owner)) < units:
-            raise InvalidInput(f"cannot {action}: balance {self.balance(owner)} GPU, needed {to_tokens(units)} GPU")
+        balance = int(self.token.balanceOf(owner))
+        if balance < units:
+            raise insufficient_balance(action, balance, units)
         if int(self.token.allowance(owner, spender)) < units:
             self._send("approve", self.token.approve, spender, units)
 

@@ -214,6 +214,14 @@ _ERRORS: dict[str, tuple[type[ContractRevert], Formatter]] = {
 }
 
 
+def insufficient_balance(action: str, balance: int, needed: int) -> InsufficientFunds:
+    """The error for a balance too small, whether the SDK sees it before sending or the token
+    reverts with ERC20InsufficientBalance: one class, one message."""
+    inputs = {"balance": balance, "needed": needed}
+    cls, fmt = _ERRORS["ERC20InsufficientBalance"]
+    return cls(fmt(inputs, action), name="ERC20InsufficientBalance", inputs=inputs)
+
+
 @cache
 def _known_errors() -> dict[bytes, tuple[str, list[str], list[str]]]:
     """Selector -> (name, input names, input types) of every error in the packaged ABIs."""

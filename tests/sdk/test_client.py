@@ -99,7 +99,12 @@ def test_insufficient_balance_is_caught(gpu, rent, cast, suite):
     poor = rent.with_account(cast.outsider)
     suite.token.transfer(cast.admin, suite.token.balanceOf(cast.outsider), sender=cast.outsider)
     with pytest.raises(errors.InsufficientFunds, match="balance 0 GPU, needed 10 GPU"):
-        poor.create_job(gpu.resource_id, CID, 3600)
+        poor.create_job(gpu.resource_id, CID, 3600)  # the token reverts
+    # the same mistake seen by the SDK before sending: same class, same sentence
+    with pytest.raises(errors.InsufficientFunds, match="^cannot create a job: balance 0 GPU, needed 10 GPU$"):
+        poor.create_job(gpu.resource_id, CID, 3600, use_permit=False)
+    with pytest.raises(errors.InsufficientFunds, match="^cannot stake: balance 0 GPU, needed 5 GPU$"):
+        poor.stake(5)
 
 
 def test_dispute_and_resolution(gpu, as_renter, as_provider, rent, cast, chain):
