@@ -43,6 +43,7 @@ from gpurent.types import (
     ProviderInfo,
     Reputation,
     Resource,
+    hex_id,
 )
 from gpurent.units import to_base_units, to_tokens
 
@@ -401,7 +402,7 @@ class Gpurent:
             return None
         ruled = next(iter(self._logs(self.marketplace.DisputeResolved, jobId=jid)), None)
         return Dispute(
-            job_id="0x" + jid.hex(),
+            job_id=hex_id(jid),
             initiator=str(raised.initiator),
             reason=raised.reason,
             raised_block=int(raised.block_number),

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from gpurent.types import hex_id
 from gpurent.units import to_tokens
 
 STATUS = ["None", "Created", "Accepted", "Running", "Completed", "Cancelled", "Disputed", "Resolved"]
@@ -89,9 +90,7 @@ class InvalidArgument(ContractRevert):
 
 def short(value: Any) -> str:
     """A 0x-id shortened for messages: 0x1234abcd…"""
-    if isinstance(value, (bytes, bytearray)):
-        value = "0x" + bytes(value).hex()
-    text = str(value)
+    text = hex_id(value)
     return text if len(text) <= 12 else text[:10] + "…"
 
 
@@ -244,7 +243,7 @@ class RevertData(Exception):
 
     def __init__(self, data: bytes):
         self.data = data
-        super().__init__("0x" + data.hex())
+        super().__init__(hex_id(data))
 
 
 def _revert_data(err: Exception) -> bytes | None:

@@ -60,7 +60,8 @@ class PenaltyReason(IntEnum):
     LOST_DISPUTE = 4
 
 
-def _hex(value: Any) -> str:
+def hex_id(value: Any) -> str:
+    """A 0x-prefixed hex string from bytes or text (ids, hashes)."""
     if isinstance(value, (bytes, bytearray)):
         return "0x" + bytes(value).hex()
     text = str(value)
@@ -87,7 +88,7 @@ class Resource:
     @classmethod
     def from_chain(cls, r: Any) -> Resource:
         return cls(
-            resource_id=_hex(r.resourceId),
+            resource_id=hex_id(r.resourceId),
             provider=str(r.provider),
             gpu_model=r.gpuModel,
             vcpu=int(r.vcpu),
@@ -147,10 +148,10 @@ class Job:
     @classmethod
     def from_chain(cls, j: Any, image_cid: str | None) -> Job:
         return cls(
-            job_id=_hex(j.jobId),
+            job_id=hex_id(j.jobId),
             user=str(j.user),
             provider=str(j.provider),
-            resource_id=_hex(j.resourceId),
+            resource_id=hex_id(j.resourceId),
             image_cid=image_cid,
             estimated_duration=int(j.estimatedDuration),
             price_per_hour=to_tokens(j.pricePerHour),
@@ -179,7 +180,7 @@ class EscrowRecord:
     @classmethod
     def from_chain(cls, e: Any) -> EscrowRecord:
         return cls(
-            job_id=_hex(e.jobId),
+            job_id=hex_id(e.jobId),
             user=str(e.user),
             provider=str(e.provider),
             locked=to_tokens(e.lockedAmount),

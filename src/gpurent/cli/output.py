@@ -13,6 +13,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from gpurent.types import hex_id
+
 
 def jsonable(value: Any) -> Any:
     """Dataclasses, enums, Decimals and bytes as plain JSON values (Decimals as strings)."""
@@ -23,7 +25,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
+        return hex_id(value)
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
