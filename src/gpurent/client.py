@@ -14,6 +14,7 @@ import contextlib
 import os
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from decimal import Decimal
@@ -424,6 +425,15 @@ class Gpurent:
             jobs += [self.job(log.jobId, image_cid=log.imageCID)
                      for log in self._logs(self.marketplace.JobCreated, resourceId=rid)]
         return sorted(jobs, key=lambda j: int(j.job_id[-24:], 16))
+
+    def image_popularity(self, top: int | None = None, since_block: int | None = None) -> list[tuple[str, int]]:
+        """Image CIDs by how many jobs asked for them (JobCreated events), most rented first."""
+        from ape import chain
+
+        start = self.manifest.block if since_block is None else max(since_block, self.manifest.block)
+        counts = Counter(str(log.imageCID) for log in
+                         self.marketplace.JobCreated.range(start, chain.blocks.height + 1))
+        return counts.most_common(top)
 
     def earnings(self, provider: str | None = None) -> Decimal:
         """What the provider has been paid by the escrow (FundsReleased events, net of fees)."""

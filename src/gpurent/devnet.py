@@ -8,17 +8,13 @@ the next ``up`` resumes the same chain (deployment included).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from gpurent.errors import ConfigurationError
+from gpurent.process import port_free, read_record, spawn, terminate, wait_ready, write_record
 from gpurent.settings import state_home
 
 MNEMONIC = "test test test test test test test test test test test junk"
@@ -53,16 +49,6 @@ def _record() -> Path:
     return devnet_dir() / "devnet.json"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def rpc(url: str, method: str, params: list | None = None, timeout: float = 2.0) -> object:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
@@ -72,11 +58,8 @@ def rpc(url: str, method: str, params: list | None = None, timeout: float = 2.0)
 
 def running_devnet() -> Devnet | None:
     """The devnet started by ``up`` if its process still runs; None otherwise."""
-    path = _record()
-    if not path.exists():
-        return None
-    devnet = Devnet(**json.loads(path.read_text()))
-    return devnet if _alive(devnet.pid) else None
+    record = read_record(_record())
+    return Devnet(**record) if record else None
 
 
 def on_dev_chain() -> bool:
@@ -106,18 +89,13 @@ def anvil_binary() -> str:
     raise ConfigurationError("anvil not found: run `make setup` (it installs anvil from npm) or put it on PATH")
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
 def start(port: int = 8545, chain_id: int = 31337, block_time: int = 0, gas_limit: int = 30_000_000,
           timeout_s: float = 30.0) -> Devnet:
     """Starts Anvil detached; returns the running devnet (the existing one if already up)."""
     existing = running_devnet()
     if existing:
         return existing
-    if not _port_free(port):
+    if not port_free(port):
         raise ConfigurationError(f"port {port} is taken by another process: pick another with --port")
     folder = devnet_dir()
     args = [anvil_binary(), "--port", str(port), "--chain-id", str(chain_id), "--gas-limit", str(gas_limit),
@@ -125,23 +103,11 @@ def start(port: int = 8545, chain_id: int = 31337, block_time: int = 0, gas_limi
             "--state", str(folder / "state.json")]
     if block_time > 0:
         args += ["--block-time", str(block_time)]
-    log = open(folder / "anvil.log", "ab")  # noqa: SIM115 - handed to the detached process
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
+    log = folder / "anvil.log"
+    process = spawn(args, log)
     devnet = Devnet(pid=process.pid, port=port, chain_id=chain_id, block_time=block_time, gas_limit=gas_limit)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ConfigurationError(f"anvil exited with code {process.returncode}: see {folder / 'anvil.log'}")
-        try:
-            rpc(devnet.url, "eth_chainId")
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.terminate()
-        raise ConfigurationError(f"anvil did not answer within {timeout_s:.0f} s: see {folder / 'anvil.log'}")
-    _record().write_text(json.dumps(asdict(devnet)))
+    wait_ready(process, lambda: bool(rpc(devnet.url, "eth_chainId")), "anvil", log, timeout_s)
+    write_record(_record(), asdict(devnet))
     return devnet
 
 
@@ -151,12 +117,7 @@ def stop(timeout_s: float = 15.0) -> bool:
     _record().unlink(missing_ok=True)
     if devnet is None:
         return False
-    os.kill(devnet.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and _alive(devnet.pid):
-        time.sleep(0.1)
-    if _alive(devnet.pid):
-        os.kill(devnet.pid, signal.SIGKILL)
+    terminate(devnet.pid, timeout_s)
     return True
 
 

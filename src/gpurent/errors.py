@@ -39,6 +39,26 @@ class InvalidInput(GpurentError, ValueError):
     """Raised when an argument is malformed before anything is sent (id, CID, amount)."""
 
 
+class ServiceUnavailable(GpurentError, ConnectionError):
+    """Raised when a service gpurent needs does not answer (IPFS node, container engine)."""
+
+
+class ImageError(GpurentError):
+    """Raised when an image cannot be pushed, fetched, verified or loaded."""
+
+
+class NotAGpurentImage(ImageError):
+    """Raised when a CID exists but is not an image pushed by gpurent."""
+
+
+class ImageTooLarge(ImageError):
+    """Raised when an image exceeds the configured size limit."""
+
+
+class IntegrityError(ImageError):
+    """Raised when fetched image bytes do not match the digest in their metadata."""
+
+
 class ContractRevert(GpurentError):
     """Raised when a contract call reverts; ``name`` and ``inputs`` are the Solidity error's."""
 

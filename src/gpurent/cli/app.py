@@ -96,8 +96,8 @@ def make_root() -> click.Group:
         ctx.obj = app
         ctx.call_on_close(app.close)
 
-    from gpurent.cli import admin, devnet, gpus, jobs, provider, wallet
+    from gpurent.cli import admin, devnet, engine, gpus, images, ipfs, jobs, provider, wallet
 
-    for module in (gpus, jobs, wallet, provider, admin, devnet):
+    for module in (gpus, jobs, images, wallet, provider, admin, devnet, ipfs, engine):
         gpurent.add_command(module.group)
     return gpurent

@@ -11,6 +11,8 @@ from enum import Enum
 from typing import Any
 
 from rich.console import Console
+from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn,
+                           TransferSpeedColumn)
 from rich.table import Table
 
 from gpurent.types import hex_id
@@ -78,7 +80,7 @@ class Output:
         keys = list(columns or (rows[0].keys() if rows and isinstance(rows[0], dict) else ["value"]))
         for key in keys:
             # ids are what users copy into the next command: never cut them
-            is_id = key in ("id", "gpu") or key.endswith("_id")
+            is_id = key in ("id", "gpu", "cid") or key.endswith("_id")
             table.add_column(HEADERS.get(key, key), no_wrap=True, overflow="ignore" if is_id else "ellipsis",
                              min_width=None if is_id else min(len(HEADERS.get(key, key)), 8))
         for row in rows:
@@ -97,8 +99,42 @@ class Output:
             self.info(f"[green]✓[/] {what}  tx {r.txn_hash}  gas {r.gas_used:,}")
 
     @contextmanager
+    def transfer(self) -> Iterator[Any]:
+        """A Rich progress display for byte transfers (bytes, rate, time left) on stderr; a
+        silent one when stderr is not a terminal or with --json."""
+        from gpurent.images.store import NoProgress
+
+        if self.as_json or not self.err.is_terminal:
+            yield NoProgress()
+            return
+        with Progress(TextColumn("{task.description:<9}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                      TimeRemainingColumn(), console=self.err, transient=False) as progress:
+            yield _RichTransfer(progress)
+
+    @contextmanager
     def pending(self, message: str) -> Iterator[None]:
         """A spinner while a transaction is pending (none when not interactive or --json)."""
         ctx = self.err.status(message) if self.err.is_terminal and not self.as_json else nullcontext()
         with ctx:
             yield
+
+
+class _RichTransfer:
+    """The images Transfer protocol drawn as Rich progress bars, one per phase."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def begin(self, label: str, total: int | None) -> None:
+        self.task = self.progress.add_task(label, total=total)
+
+    def advance(self, done: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, done)
+
+    def end(self) -> None:
+        if self.task is not None:
+            task = self.progress.tasks[self.task]
+            self.progress.update(self.task, total=task.completed or task.total, completed=task.completed or task.total)
+            self.task = None

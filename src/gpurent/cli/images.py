@@ -1,0 +1,112 @@
+"""`gpurent images`: Docker images by CID over IPFS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gpurent.cli.app import App
+from gpurent.cli.common import pass_app
+from gpurent.settings import format_size
+
+
+@click.group("images")
+def group() -> None:
+    """Push images to IPFS, pull them back verified, list and unpin them."""
+
+
+def _store(app: App) -> Any:
+    from gpurent.images.node import ipfs_client
+    from gpurent.images.store import ImageStore
+
+    return ImageStore(ipfs_client())
+
+
+def _uploader(app: App) -> str | None:
+    if not app.account:
+        return None
+    from gpurent.client import resolve_account
+
+    return str(resolve_account(app.account).address)
+
+
+def _row(cid: str, meta: Any) -> dict[str, Any]:
+    return {"cid": cid, "image": meta.reference, "size": format_size(meta.size), "created": meta.created,
+            "uploader": meta.uploader or ""}
+
+
+@group.command("push")
+@click.argument("image")
+@pass_app
+def push(app: App, image: str) -> None:
+    """Adds IMAGE to IPFS and pins it; prints its CID.
+
+    IMAGE is a docker-archive tar (`docker save -o x.tar …`) or an image the container engine
+    holds (exported through its API).
+    """
+    store = _store(app)
+    uploader = _uploader(app)
+    with app.output.transfer() as transfer:
+        if image.endswith(".tar") or Path(image).is_file():
+            pushed = store.push_archive(Path(image), uploader=uploader, transfer=transfer)
+        else:
+            pushed = store.push_local(image, uploader=uploader, transfer=transfer)
+    app.output.info(f"[green]✓[/] pushed {pushed.metadata.reference} ({format_size(pushed.metadata.size)}, "
+                    f"{pushed.metadata.digest[:19]}…)")
+    if app.output.as_json:
+        app.output.data({"cid": pushed.cid, **_meta(pushed.metadata)})
+    else:
+        click.echo(pushed.cid)
+
+
+def _meta(meta: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(meta)
+
+
+@group.command("pull")
+@click.argument("cid")
+@pass_app
+def pull(app: App, cid: str) -> None:
+    """Fetches CID, verifies its digest, loads it into the container engine and pins it."""
+    store = _store(app)
+    with app.output.transfer() as transfer:
+        pulled = store.pull(cid, transfer=transfer)
+    app.output.info(f"[green]✓[/] {pulled.metadata.reference} verified and loaded")
+    app.output.data({"cid": pulled.cid, "image": pulled.metadata.reference, "image_id": pulled.image_id,
+                     "digest": pulled.metadata.digest, "size": pulled.metadata.size})
+
+
+@group.command("ls")
+@pass_app
+def ls(app: App) -> None:
+    """The gpurent images this node keeps (pinned)."""
+    images = _store(app).list()
+    if app.output.as_json:
+        app.output.data([{"cid": i.cid, **_meta(i.metadata)} for i in images])
+    elif not images:
+        app.output.info("no images pinned on this node: push one with `gpurent images push IMAGE`")
+    else:
+        app.output.data([_row(i.cid, i.metadata) for i in images], title="Images")
+
+
+@group.command("inspect")
+@click.argument("cid")
+@pass_app
+def inspect(app: App, cid: str) -> None:
+    """An image's metadata and what this node holds of it."""
+    app.output.data(_store(app).inspect(cid), title=f"Image {cid}")
+
+
+@group.command("rm")
+@click.argument("cid")
+@pass_app
+def rm(app: App, cid: str) -> None:
+    """Unpins CID (its blocks are freed at the node's next garbage collection)."""
+    store = _store(app)
+    store.remove(cid)
+    app.output.info(f"[green]✓[/] unpinned {cid}")
+    app.output.data({"cid": cid, "pinned": False})

@@ -1,0 +1,142 @@
+"""Docker-archive tars (the format of ``docker save`` / ``docker load``), written and read here.
+
+Written without an engine, byte for byte reproducible (fixed timestamps, sorted entries), so the
+same files always give the same tar and therefore the same IPFS CID. Tests, the benchmark and the
+demo build their images with :func:`build_archive`; :func:`read_archive` reads the name, tag and
+image id of any docker-archive a renter pushes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from gpurent.errors import ImageError
+
+EPOCH = 946684800  # 2000-01-01: fixed mtime for reproducible archives
+_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class LayerFile:
+    """One file in the image's single layer: its content (bytes or a host path) and mode."""
+
+    path: str
+    content: bytes | Path
+    mode: int = 0o644
+
+
+@dataclass(frozen=True)
+class ArchiveInfo:
+    """What a docker-archive says about the image inside it."""
+
+    repo_tags: tuple[str, ...]
+    image_id: str  # sha256:<hex of the config blob>
+
+    @property
+    def name(self) -> str | None:
+        return self.repo_tags[0].rsplit(":", 1)[0] if self.repo_tags else None
+
+    @property
+    def tag(self) -> str | None:
+        return self.repo_tags[0].rsplit(":", 1)[1] if self.repo_tags else None
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes | BinaryIO, size: int, mode: int = 0o644) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime, info.uname, info.gname = size, mode, EPOCH, "root", "root"
+    tar.addfile(info, io.BytesIO(data) if isinstance(data, bytes) else data)
+
+
+def _add_dir(tar: tarfile.TarFile, name: str) -> None:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.mtime, info.uname, info.gname = tarfile.DIRTYPE, 0o755, EPOCH, "root", "root"
+    tar.addfile(info)
+
+
+class _HashingWriter(io.RawIOBase):
+    """A write-only file that hashes what goes through it into ``target``."""
+
+    def __init__(self, target: BinaryIO):
+        self.target, self.sha = target, hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.sha.update(data)
+        self.target.write(data)
+        return len(data)
+
+
+def _write_layer(files: list[LayerFile], out: BinaryIO) -> str:
+    """Writes an uncompressed layer tar; returns its diff id (sha256 of the tar)."""
+    writer = _HashingWriter(out)
+    with tarfile.open(fileobj=writer, mode="w|", format=tarfile.USTAR_FORMAT) as layer:
+        dirs: set[str] = set()
+        for item in sorted(files, key=lambda f: f.path):
+            parts = item.path.strip("/").split("/")
+            for depth in range(1, len(parts)):
+                folder = "/".join(parts[:depth])
+                if folder not in dirs:
+                    dirs.add(folder)
+                    _add_dir(layer, folder)
+            name = "/".join(parts)
+            if isinstance(item.content, Path):
+                with item.content.open("rb") as handle:
+                    _add(layer, name, handle, item.content.stat().st_size, item.mode)
+            else:
+                _add(layer, name, item.content, len(item.content), item.mode)
+    return "sha256:" + writer.sha.hexdigest()
+
+
+def build_archive(out: Path, files: list[LayerFile], repo_tag: str, cmd: list[str],
+                  env: list[str] | None = None, workdir: str = "/") -> ArchiveInfo:
+    """Writes a one-layer docker-archive at ``out`` holding ``files``; ``docker load`` accepts it."""
+    if ":" not in repo_tag.rsplit("/", 1)[-1]:
+        repo_tag += ":latest"
+    layer_path = out.with_suffix(".layer.tmp")
+    try:
+        with layer_path.open("wb") as handle:
+            diff_id = _write_layer(files, handle)
+        config = json.dumps({
+            "architecture": "amd64", "os": "linux", "created": "2000-01-01T00:00:00Z",
+            "config": {"Cmd": cmd, "Env": env or ["PATH=/bin:/usr/bin"], "WorkingDir": workdir},
+            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+            "history": [{"created": "2000-01-01T00:00:00Z", "created_by": "gpurent build_archive"}],
+        }, sort_keys=True, separators=(",", ":")).encode()
+        config_hex = hashlib.sha256(config).hexdigest()
+        layer_name = f"{diff_id.split(':')[1]}/layer.tar"
+        manifest = json.dumps([{"Config": f"{config_hex}.json", "RepoTags": [repo_tag], "Layers": [layer_name]}],
+                              separators=(",", ":")).encode()
+        with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as tar:
+            _add(tar, f"{config_hex}.json", config, len(config))
+            _add_dir(tar, diff_id.split(":")[1])
+            with layer_path.open("rb") as layer:
+                _add(tar, layer_name, layer, layer_path.stat().st_size)
+            _add(tar, "manifest.json", manifest, len(manifest))
+    finally:
+        layer_path.unlink(missing_ok=True)
+    return ArchiveInfo(repo_tags=(repo_tag,), image_id=f"sha256:{config_hex}")
+
+
+def read_archive(path: Path) -> ArchiveInfo:
+    """Name, tag and image id of a docker-archive tar; ImageError if it is not one."""
+    try:
+        with tarfile.open(path, "r:") as tar:
+            member = tar.extractfile("manifest.json")
+            if member is None:
+                raise KeyError("manifest.json")
+            manifest = json.loads(member.read())
+    except (tarfile.TarError, KeyError, json.JSONDecodeError, OSError) as err:
+        raise ImageError(f"{path} is not a docker-archive tar (no readable manifest.json)") from err
+    if not isinstance(manifest, list) or not manifest or "Config" not in manifest[0]:
+        raise ImageError(f"{path} is not a docker-archive tar (manifest.json lists no image)")
+    entry = manifest[0]
+    config_hex = Path(entry["Config"]).name.removesuffix(".json").removeprefix("sha256:")
+    return ArchiveInfo(repo_tags=tuple(entry.get("RepoTags") or ()), image_id=f"sha256:{config_hex}")

@@ -1,0 +1,248 @@
+"""The provider's image cache: images by CID, ready in the engine, kept within a quota.
+
+``ensure`` is the agent's one call before a job starts. The fast path is an image this node
+has pinned and the engine still holds (no transfer at all); an image pinned but gone from the
+engine is re-read from the local node, verified and loaded; anything else is fetched from peers
+over bitswap, verified against its metadata, loaded, then pinned.
+
+``prewarm`` pins the most-rented images (popularity from on-chain ``JobCreated`` events) the
+node lacks; ``cleanup`` unpins images unused for ``unused_days`` and then the least recently
+used until the cache fits its quota, never an image a running job holds (``acquire`` /
+``release``). ``CacheMaintainer.tick`` runs both on their schedule from the agent's loop.
+
+The cache's own records live in SQLite (``<state home>/images/cache.db``), written in one
+transaction per change, so a killed agent leaves them consistent.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpurent.errors import ImageError, ImageTooLarge
+from gpurent.images.store import ImageMetadata, ImageStore, Transfer
+from gpurent.settings import Settings, load_settings, state_home
+
+DAY = 86_400.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS images (
+    cid        TEXT PRIMARY KEY,
+    size       INTEGER NOT NULL,
+    digest     TEXT NOT NULL,
+    image_id   TEXT,            -- set once loaded into the engine
+    reference  TEXT NOT NULL,
+    added_at   REAL NOT NULL,
+    last_used  REAL NOT NULL,
+    source     TEXT NOT NULL    -- pulled | prewarmed
+);
+CREATE TABLE IF NOT EXISTS leases (
+    cid    TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    since  REAL NOT NULL,
+    PRIMARY KEY (cid, job_id)
+);
+"""
+
+
+@dataclass(frozen=True)
+class CachedImage:
+    cid: str
+    image_id: str
+    metadata: ImageMetadata
+    source: str  # "cache": pinned and loaded; "local": re-loaded from the pin; "peers": fetched
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    cid: str
+    size: int
+    reference: str
+    image_id: str | None
+    last_used: float
+    in_use: bool
+
+
+class ImageCache:
+    def __init__(self, store: ImageStore, db_path: Path | None = None, settings: Settings | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.store = store
+        self.settings = settings or load_settings()
+        self.clock = clock
+        path = db_path or state_home() / "images" / "cache.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One SQLite transaction: all of it lands, or none."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- the fast path -------------------------------------------------------------------
+    def ensure(self, cid: str, transfer: Transfer | None = None, job_id: str | None = None,
+               fetch_timeout_s: float = 120.0) -> CachedImage:
+        """The image ready in the engine; fetched, verified and pinned if need be. With ``job_id``
+        the image is leased to that job first, so no clean-up can remove it meanwhile."""
+        if job_id is not None:
+            self.acquire(cid, job_id)
+        try:
+            return self._ensure(cid, transfer, fetch_timeout_s)
+        except BaseException:
+            if job_id is not None:
+                self.release(cid, job_id)
+            raise
+
+    def _ensure(self, cid: str, transfer: Transfer | None, fetch_timeout_s: float) -> CachedImage:
+        row = self._db.execute("SELECT image_id FROM images WHERE cid = ?", (cid,)).fetchone()
+        metadata = self.store.metadata(cid, timeout_s=fetch_timeout_s)
+        pinned = self.store.ipfs.is_pinned(cid)
+        if row and row[0] and pinned and self._engine_has(row[0]):
+            self._touch(cid)
+            return CachedImage(cid, row[0], metadata, "cache")
+        pulled = self.store.pull(cid, transfer, pin=True, metadata=metadata)
+        now = self.clock()
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO images (cid, size, digest, image_id, reference, added_at, last_used, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'pulled') ON CONFLICT(cid) DO UPDATE SET "
+                "image_id = excluded.image_id, last_used = excluded.last_used",
+                (cid, metadata.size, metadata.digest, pulled.image_id, metadata.reference, now, now))
+        return CachedImage(cid, pulled.image_id, metadata, "local" if pinned else "peers")
+
+    def _engine_has(self, image_id: str) -> bool:
+        from docker.errors import ImageNotFound
+
+        try:
+            self.store.engine.images.get(image_id)
+        except ImageNotFound:
+            return False
+        return True
+
+    def _touch(self, cid: str) -> None:
+        self._db.execute("UPDATE images SET last_used = ? WHERE cid = ?", (self.clock(), cid))
+
+    # -- leases: what running jobs use ---------------------------------------------------
+    def acquire(self, cid: str, job_id: str) -> None:
+        """Marks ``cid`` in use by ``job_id`` (clean-up never removes it until released)."""
+        with self._tx():
+            self._db.execute("INSERT OR IGNORE INTO leases (cid, job_id, since) VALUES (?, ?, ?)",
+                             (cid, job_id, self.clock()))
+            self._touch(cid)
+
+    def release(self, cid: str, job_id: str) -> None:
+        with self._tx():
+            self._db.execute("DELETE FROM leases WHERE cid = ? AND job_id = ?", (cid, job_id))
+            self._touch(cid)
+
+    # -- what is cached ------------------------------------------------------------------
+    def entries(self) -> list[CacheEntry]:
+        rows = self._db.execute(
+            "SELECT i.cid, i.size, i.reference, i.image_id, i.last_used, "
+            "EXISTS(SELECT 1 FROM leases l WHERE l.cid = i.cid) FROM images i ORDER BY i.last_used").fetchall()
+        return [CacheEntry(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+
+    def total_bytes(self) -> int:
+        return int(self._db.execute("SELECT COALESCE(SUM(size), 0) FROM images").fetchone()[0])
+
+    # -- pre-warming ---------------------------------------------------------------------
+    def prewarm(self, popular: Iterable[str], top: int | None = None, fetch_timeout_s: float = 120.0) -> list[str]:
+        """Pins the ``top`` most popular CIDs this node lacks (within the size limit and the quota);
+        returns those it pinned. CIDs that are not gpurent images or cannot be found are skipped."""
+        top = self.settings.prewarm_top if top is None else top
+        cached = {row[0] for row in self._db.execute("SELECT cid FROM images")}
+        pinned: list[str] = []
+        for cid in list(popular)[:top]:
+            if cid in cached:
+                continue
+            try:
+                metadata = self.store.metadata(cid, timeout_s=fetch_timeout_s)
+                self.store.check_size(metadata.size, f"image {cid}")
+                if self.total_bytes() + metadata.size > self.settings.cache_quota_bytes:
+                    continue
+                self.store.ipfs.pin_add(cid, timeout=fetch_timeout_s)
+            except (ImageError, ImageTooLarge, ValueError):
+                continue  # a popular CID that is not a usable image is not this node's problem
+            now = self.clock()
+            with self._tx():
+                self._db.execute(
+                    "INSERT OR IGNORE INTO images (cid, size, digest, image_id, reference, added_at, last_used, "
+                    "source) VALUES (?, ?, ?, NULL, ?, ?, ?, 'prewarmed')",
+                    (cid, metadata.size, metadata.digest, metadata.reference, now, now))
+            pinned.append(cid)
+        return pinned
+
+    # -- clean-up ------------------------------------------------------------------------
+    def cleanup(self, gc: bool = True) -> list[str]:
+        """Unpins stale images, then the least recently used until under quota; returns the CIDs
+        removed. Images leased by running jobs are never touched."""
+        now = self.clock()
+        removed: list[str] = []
+        total = self.total_bytes()
+        for entry in self.entries():  # least recently used first
+            if entry.in_use:
+                continue
+            stale = now - entry.last_used > self.settings.cache_unused_days * DAY
+            if not stale and total <= self.settings.cache_quota_bytes:
+                continue
+            self._evict(entry)
+            total -= entry.size
+            removed.append(entry.cid)
+        if removed and gc:
+            self.store.ipfs.repo_gc()
+        return removed
+
+    def _evict(self, entry: CacheEntry) -> None:
+        with self._tx():
+            self._db.execute("DELETE FROM images WHERE cid = ?", (entry.cid,))
+        if self.store.ipfs.is_pinned(entry.cid):
+            self.store.ipfs.pin_rm(entry.cid)
+        if entry.image_id:
+            from docker.errors import APIError, ImageNotFound
+
+            try:
+                self.store.engine.images.remove(entry.image_id, force=False)
+            except (ImageNotFound, APIError):
+                pass  # gone already, or a container still refers to it
+
+
+class CacheMaintainer:
+    """Runs pre-warming every ``prewarm_minutes`` and clean-up with it, from the agent's loop."""
+
+    def __init__(self, cache: ImageCache, popular: Callable[[int], list[str]]):
+        self.cache = cache
+        self.popular = popular
+        self._last: float | None = None
+
+    def tick(self) -> tuple[list[str], list[str]] | None:
+        """Does the periodic work if it is due; returns (pinned, removed), or None if not due."""
+        now = self.cache.clock()
+        if self._last is not None and now - self._last < self.cache.settings.prewarm_minutes * 60:
+            return None
+        self._last = now
+        top = self.cache.settings.prewarm_top
+        pinned = self.cache.prewarm(self.popular(top), top)
+        return pinned, self.cache.cleanup()
+
+
+def chain_popularity(client: object) -> Callable[[int], list[str]]:
+    """Popularity from the chain: ``client`` is a connected ``gpurent.Gpurent``."""
+
+    def popular(top: int) -> list[str]:
+        return [cid for cid, _count in client.image_popularity(top=top)]  # type: ignore[attr-defined]
+
+    return popular

@@ -1,0 +1,170 @@
+"""gpurent's own Kubo node: repo under ``<state home>/ipfs``, API and gateway on loopback.
+
+``start`` initialises the repo once (no public bootstrap, no mDNS, no DHT: peers are the other
+gpurent nodes it is told about, so nothing leaves the machine unless configured), starts the
+daemon detached and records its pid and addresses; ``stop`` ends it; a restart keeps the repo,
+hence every pin. Ports may be 0 (the OS picks; the daemon reports what it bound).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from gpurent.errors import ConfigurationError
+from gpurent.images.kubo import KuboClient, api_url
+from gpurent.process import port_free, read_record, spawn, terminate, wait_ready, write_record
+from gpurent.settings import load_settings, state_home
+
+DEFAULT_API_PORT = 5101
+DEFAULT_GATEWAY_PORT = 8181
+DEFAULT_SWARM_PORT = 4101
+
+
+@dataclass(frozen=True)
+class IpfsNode:
+    pid: int
+    repo: str
+    api_url: str
+    gateway_url: str | None
+    swarm: list[str]
+    peer_id: str
+
+    def client(self) -> KuboClient:
+        return KuboClient(self.api_url)
+
+    @property
+    def swarm_multiaddrs(self) -> list[str]:
+        """Addresses other nodes dial to peer with this one (``…/p2p/<peer id>``)."""
+        return [f"{addr}/p2p/{self.peer_id}" for addr in self.swarm]
+
+
+def kubo_binary() -> str:
+    """``$GPURENT_IPFS_BIN``, an ``ipfs`` on PATH, or the one `make setup` builds."""
+    if env := os.environ.get("GPURENT_IPFS_BIN"):
+        return env
+    local = Path(__file__).resolve().parents[3] / ".tools" / "bin" / "ipfs"
+    if local.exists():
+        return str(local)
+    found = shutil.which("ipfs")
+    if found:
+        return found
+    raise ConfigurationError("Kubo (ipfs) not found: run `make setup` (it builds Kubo) or put ipfs on PATH")
+
+
+def _ipfs(repo: Path, *args: str) -> str:
+    result = subprocess.run([kubo_binary(), *args], env={**os.environ, "IPFS_PATH": str(repo)},
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ConfigurationError(f"ipfs {' '.join(args[:2])} failed: {result.stderr.strip() or result.stdout.strip()}")
+    return result.stdout
+
+
+def init_repo(repo: Path, api_port: int, gateway_port: int, swarm_port: int, storage_max: str = "100GB") -> None:
+    """Creates the repo if missing and (re)writes its addresses; keeps everything it stores."""
+    if not (repo / "config").exists():
+        repo.mkdir(parents=True, exist_ok=True)
+        _ipfs(repo, "init", "--profile", "test", "--empty-repo")
+    settings = {
+        "Addresses.API": f"/ip4/127.0.0.1/tcp/{api_port}",
+        "Addresses.Gateway": f"/ip4/127.0.0.1/tcp/{gateway_port}",
+        "Addresses.Swarm": [f"/ip4/127.0.0.1/tcp/{swarm_port}"],
+        "Bootstrap": [],
+        "Discovery.MDNS.Enabled": False,
+        "Routing.Type": "none",
+        "Datastore.StorageMax": storage_max,
+    }
+    for key, value in settings.items():
+        _ipfs(repo, "config", "--json", key, json.dumps(value))
+
+
+def node_dir() -> Path:
+    return state_home() / "ipfs"
+
+
+def _record() -> Path:
+    return node_dir() / "node.json"
+
+
+def running_node() -> IpfsNode | None:
+    """gpurent's node if its daemon still runs; None otherwise."""
+    record = read_record(_record())
+    return IpfsNode(**record) if record else None
+
+
+def _listening(log: Path, what: str) -> list[str]:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return re.findall(rf"{what} (?:server )?listening on (\S+)", text)
+
+
+def start(api_port: int = DEFAULT_API_PORT, gateway_port: int = DEFAULT_GATEWAY_PORT,
+          swarm_port: int = DEFAULT_SWARM_PORT, peers: list[str] | None = None, repo: Path | None = None,
+          timeout_s: float = 60.0) -> IpfsNode:
+    """Starts the node detached (the running one if it is up); ``peers`` are dialled once ready."""
+    existing = running_node() if repo is None else None
+    if existing:
+        _connect(existing, peers)
+        return existing
+    for port in (api_port, gateway_port, swarm_port):
+        if port and not port_free(port):
+            raise ConfigurationError(f"port {port} is taken by another process: pick another (see --help)")
+    repo = repo or node_dir() / "repo"
+    init_repo(repo, api_port, gateway_port, swarm_port)
+    (repo / "api").unlink(missing_ok=True)
+    log = repo.parent / "daemon.log"
+    log.write_text("")
+    process = spawn([kubo_binary(), "daemon", "--enable-gc=false"], log, env={"IPFS_PATH": str(repo)})
+    wait_ready(process, lambda: "Daemon is ready" in log.read_text(errors="replace"), "the IPFS daemon", log,
+               timeout_s)
+    url = api_url((repo / "api").read_text())
+    identity = KuboClient(url).identity()
+    gateways = _listening(log, "Gateway")
+    swarm = sorted({a.split("/p2p/")[0] for a in identity.get("Addresses") or []
+                    if a.startswith("/ip4/127.0.0.1/tcp/") and a.count("/") == 6})
+    node = IpfsNode(pid=process.pid, repo=str(repo), api_url=url,
+                    gateway_url=api_url(gateways[0]) if gateways else None, swarm=swarm,
+                    peer_id=str(identity["ID"]))
+    write_record(repo.parent / "node.json", asdict(node))
+    _connect(node, peers)
+    return node
+
+
+def _connect(node: IpfsNode, peers: list[str] | None) -> None:
+    client = node.client()
+    for peer in peers or []:
+        client.swarm_connect(peer)
+
+
+def stop_node(node: IpfsNode, timeout_s: float = 20.0) -> None:
+    """Stops one node's daemon (SIGINT lets Kubo close its datastore cleanly)."""
+    terminate(node.pid, timeout_s, sig=signal.SIGINT)
+
+
+def stop(timeout_s: float = 20.0) -> bool:
+    """Stops gpurent's node; False if none ran. The repo (and every pin) stays for the next start."""
+    node = running_node()
+    _record().unlink(missing_ok=True)
+    if node is None:
+        return False
+    stop_node(node, timeout_s)
+    return True
+
+
+def ipfs_client() -> KuboClient:
+    """The configured Kubo endpoint (GPURENT_IPFS_API / config.toml), else gpurent's running node."""
+    configured = load_settings().ipfs_api
+    if configured:
+        return KuboClient(configured)
+    node = running_node()
+    if node is None:
+        from gpurent.errors import ServiceUnavailable
+
+        raise ServiceUnavailable("no IPFS node is running: start one with `gpurent ipfs up` "
+                                 "(or point GPURENT_IPFS_API at a Kubo RPC endpoint)")
+    return node.client()

@@ -1,0 +1,95 @@
+"""Detached service processes (anvil, Kubo, podman) and the small JSON records that track them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gpurent.errors import ConfigurationError
+
+
+def alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists (zombies of our own children are reaped first)."""
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        if finished == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def spawn(args: Sequence[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Starts ``args`` in its own session, output appended to ``log``; it outlives this process."""
+    with log.open("ab") as handle:
+        return subprocess.Popen(list(args), stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env={**os.environ, **(env or {})})
+
+
+def wait_ready(process: subprocess.Popen[bytes], ready: Callable[[], bool], name: str, log: Path,
+               timeout_s: float) -> None:
+    """Polls ``ready`` until it holds; stops the process and raises if it dies or never does."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ConfigurationError(f"{name} exited with code {process.returncode}: see {log}")
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    terminate(process.pid)
+    raise ConfigurationError(f"{name} did not answer within {timeout_s:.0f} s: see {log}")
+
+
+def terminate(pid: int, timeout_s: float = 15.0, sig: int = signal.SIGTERM) -> None:
+    """Asks ``pid`` to stop, then kills it if it has not within ``timeout_s``."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and alive(pid):
+        time.sleep(0.05)
+    if alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """The JSON record of a service if it exists and its process still runs."""
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    return record if alive(int(record["pid"])) else None
+
+
+def write_record(path: Path, record: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record))
+    tmp.replace(path)

@@ -1,0 +1,118 @@
+"""Real Kubo nodes (own repos, loopback, OS-picked ports), a real podman API service, and small
+docker-archive images built from Debian's busybox-static."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from gpurent.images import node as node_mod
+from gpurent.images.archive import ArchiveInfo, LayerFile, build_archive
+from gpurent.images.store import ImageStore
+
+BUSYBOX = Path("/bin/busybox")
+
+
+@pytest.fixture(scope="session")
+def engine_factory(tmp_path_factory) -> Iterator[Callable[[], object]]:
+    """A podman `system service` on a private socket; yields a docker.DockerClient factory."""
+    import docker
+
+    podman = shutil.which("podman")
+    assert podman, "podman is required: run `make setup`"
+    folder = tmp_path_factory.mktemp("engine")
+    sock = folder / "podman.sock"
+    process = subprocess.Popen([podman, "system", "service", "--time=0", f"unix://{sock}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not sock.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sock.exists(), "podman system service did not start"
+    yield lambda: docker.DockerClient(base_url=f"unix://{sock}", timeout=120)
+    process.terminate()
+    process.wait(15)
+
+
+@pytest.fixture(scope="session")
+def engine(engine_factory):
+    return engine_factory()
+
+
+class Nodes:
+    """Starts Kubo nodes on demand; stops every one at the end."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.started: list[node_mod.IpfsNode] = []
+
+    def start(self, name: str, peers: list[node_mod.IpfsNode] = ()) -> node_mod.IpfsNode:
+        node = node_mod.start(0, 0, 0, repo=self.root / name / "repo",
+                              peers=[a for p in peers for a in p.swarm_multiaddrs])
+        self.started.append(node)
+        return node
+
+    def stop(self, node: node_mod.IpfsNode) -> None:
+        node_mod.stop_node(node)
+        self.started.remove(node)
+
+    def stop_all(self) -> None:
+        for node in list(self.started):
+            self.stop(node)
+
+
+@pytest.fixture(scope="session")
+def session_nodes(tmp_path_factory) -> Iterator[Nodes]:
+    nodes = Nodes(tmp_path_factory.mktemp("kubo-session"))
+    yield nodes
+    nodes.stop_all()
+
+
+@pytest.fixture(scope="session")
+def kubo(session_nodes) -> node_mod.IpfsNode:
+    """One node shared by the session (tests that need fresh ones use ``nodes``)."""
+    return session_nodes.start("main")
+
+
+@pytest.fixture
+def nodes(tmp_path) -> Iterator[Nodes]:
+    nodes = Nodes(tmp_path)
+    yield nodes
+    nodes.stop_all()
+
+
+def make_image(folder: Path, name: str, payload: bytes = b"", cmd: list[str] | None = None) -> tuple[Path, ArchiveInfo]:
+    """A busybox image whose /payload makes it (and its CID) unique."""
+    assert BUSYBOX.exists(), "Debian's busybox-static is required: run `make setup`"
+    out = folder / f"{name.replace('/', '_').replace(':', '_')}.tar"
+    info = build_archive(out, [LayerFile("bin/busybox", BUSYBOX, 0o755), LayerFile("payload", payload)],
+                         name, cmd or ["/bin/busybox", "cat", "/payload"])
+    return out, info
+
+
+@pytest.fixture
+def image_factory(tmp_path, engine) -> Iterator[Callable[..., tuple[Path, ArchiveInfo]]]:
+    """Builds unique busybox images; removes what tests loaded from the engine afterwards."""
+    built: list[ArchiveInfo] = []
+
+    def factory(name: str = "gpurent-test/app:1", size: int = 4096) -> tuple[Path, ArchiveInfo]:
+        out, info = make_image(tmp_path, name, os.urandom(size))
+        built.append(info)
+        return out, info
+
+    yield factory
+    for info in built:
+        try:
+            engine.images.remove(info.image_id, force=True)
+        except Exception:  # noqa: BLE001 - not loaded by this test
+            pass
+
+
+@pytest.fixture
+def store(kubo, engine_factory, tmp_path) -> ImageStore:
+    return ImageStore(kubo.client(), engine_factory, max_bytes=1 << 30, workdir=tmp_path / "work")
