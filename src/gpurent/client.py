@@ -323,8 +323,9 @@ class Gpurent:
         """Creates a job, locking its max cost. With ``use_permit`` (default) one transaction
         approves and creates; ``max_cost`` caps what may be locked (default: today's quote)."""
         rid = parse_id(resource_id, "GPU")
-        if not image_cid or len(image_cid) > 128:
-            raise InvalidInput("the image CID must be 1 to 128 characters")
+        from gpurent.images.store import validate_cid
+
+        image_cid = validate_cid(image_cid)
         if duration_s <= 0:
             raise InvalidInput(f"invalid duration {duration_s} s: must be positive")
         limit = _tokens_in(max_cost, "max cost") if max_cost is not None else to_base_units(

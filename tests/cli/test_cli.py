@@ -151,7 +151,7 @@ def test_malformed_ids(cli):
 def test_malformed_cid_and_amounts(cli, listed_gpu):
     result = cli("--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", "", "--hours", "1",
                  "--yes", code=1)
-    assert_one_line_error(result, "image CID must be 1 to 128 characters")
+    assert_one_line_error(result, "'' is not a CID")
     result = cli("--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID, "--hours", "lots",
                  "--yes", code=2)
     assert "is not a token amount" in result.stderr and "Traceback" not in result.stderr

@@ -63,7 +63,7 @@ def test_devnet_lifecycle_resumes_its_chain(shell):
 
     # a reverted transaction: one line on stderr, and stdout (the data channel) stays empty even
     # though Ape prints a call trace to the process's stdout
-    job = g("--account", "5", "jobs", "create", "--gpu", gpu["id"], "--image", "bafy-x", "--hours", "1", "--yes")
+    job = g("--account", "5", "jobs", "create", "--gpu", gpu["id"], "--image", "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", "--hours", "1", "--yes")
     failed = g("--account", "3", "jobs", "complete", job["id"], code=1)
     assert failed.stdout == ""
     assert failed.stderr.strip().splitlines() == [

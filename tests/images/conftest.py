@@ -20,23 +20,28 @@ BUSYBOX = Path("/bin/busybox")
 
 
 @pytest.fixture(scope="session")
-def engine_factory(tmp_path_factory) -> Iterator[Callable[[], object]]:
-    """A podman `system service` on a private socket; yields a docker.DockerClient factory."""
-    import docker
-
+def engine_host(tmp_path_factory) -> Iterator[str]:
+    """A podman `system service` on a private socket; yields its DOCKER_HOST."""
     podman = shutil.which("podman")
     assert podman, "podman is required: run `make setup`"
-    folder = tmp_path_factory.mktemp("engine")
-    sock = folder / "podman.sock"
+    sock = tmp_path_factory.mktemp("engine") / "podman.sock"
     process = subprocess.Popen([podman, "system", "service", "--time=0", f"unix://{sock}"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while not sock.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sock.exists(), "podman system service did not start"
-    yield lambda: docker.DockerClient(base_url=f"unix://{sock}", timeout=120)
+    yield f"unix://{sock}"
     process.terminate()
     process.wait(15)
+
+
+@pytest.fixture(scope="session")
+def engine_factory(engine_host) -> Callable[[], object]:
+    """A docker.DockerClient factory for the test engine."""
+    import docker
+
+    return lambda: docker.DockerClient(base_url=engine_host, timeout=120)
 
 
 @pytest.fixture(scope="session")

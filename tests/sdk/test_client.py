@@ -87,8 +87,10 @@ def test_errors_are_human(gpu, as_renter, as_provider, rent, cast):
         as_renter.create_job("0x" + "11" * 32, CID, 60)
     with pytest.raises(errors.InvalidInput, match="malformed GPU id"):
         as_renter.create_job("0x1234", CID, 60)
-    with pytest.raises(errors.InvalidInput, match="image CID"):
+    with pytest.raises(errors.InvalidInput, match="is not a CID"):
         as_renter.create_job(gpu.resource_id, "", 60)
+    with pytest.raises(errors.InvalidInput, match="'bafy-not' is not a CID"):
+        as_renter.create_job(gpu.resource_id, "bafy-not", 60)
     with pytest.raises(errors.ConfigurationError, match="needs an account"):
         rent.cancel_job(job.job_id)
     with pytest.raises(errors.UnknownJob):

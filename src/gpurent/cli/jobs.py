@@ -27,6 +27,7 @@ def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Deci
     seconds = int(hours * 3600)
     if seconds <= 0:
         raise click.BadParameter("must book at least one second", param_hint="--hours")
+    _check_image(app, image_cid)
     rent = app.rent(needs_account=True)
     quote = rent.quote(gpu_id, seconds)
     limit = max_cost if max_cost is not None else quote
@@ -36,6 +37,30 @@ def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Deci
         job = rent.create_job(gpu_id, image_cid, seconds, max_cost=limit)
     app.output.tx(rent.last_receipt, f"job created; {job.max_cost} GPU locked in escrow")
     app.output.data(job_row(job), title=f"Job {job.job_id}")
+
+
+def _check_image(app: App, image_cid: str) -> None:
+    """Refuses a CID that is not a gpurent image before any token moves, when an IPFS node can
+    tell; says so and goes on when none can (the provider's agent checks again)."""
+    from gpurent.errors import ImageError, NotAGpurentImage, ServiceUnavailable
+    from gpurent.images.node import ipfs_client
+    from gpurent.images.store import ImageStore, validate_cid
+
+    validate_cid(image_cid)
+    try:
+        ipfs = ipfs_client()
+    except ServiceUnavailable as err:
+        if app.output.verbose:
+            app.output.info(f"not checking the image: {err}")
+        return
+    try:
+        metadata = ImageStore(ipfs, max_bytes=1 << 62).metadata(image_cid, timeout_s=10)
+    except NotAGpurentImage:
+        raise
+    except (ImageError, ServiceUnavailable) as err:
+        app.output.info(f"[yellow]![/] could not check the image: {err}")
+        return
+    app.output.info(f"image {metadata.reference} ({metadata.size:,} bytes, pushed {metadata.created})")
 
 
 @group.command("show")
