@@ -13,7 +13,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 # Hypothesis profile for the stateful contract tests: ci (quick, default) or long.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: setup setup-chain compile test test-long audit bench bench-gas demo forge-invariants clean podman
+.PHONY: setup setup-chain compile test test-long audit bench bench-gas bench-ipfs demo forge-invariants clean podman
 
 # Everything: the chain toolchain, plus Kubo (IPFS) and podman (containers) for the services.
 setup: setup-chain .tools/bin/ipfs podman
@@ -53,7 +53,8 @@ node_modules/.installed: package.json package-lock.json
 compile: setup-chain
 
 # The Solidity invariant campaign (volume) first, then the Ape suite (pytest's summary last).
-test: setup-chain
+# The suite drives real Kubo nodes and a real podman engine, so it needs everything.
+test: setup
 	forge test --root .
 	$(BIN)/ape test tests -q -p no:cacheprovider
 
@@ -67,10 +68,13 @@ forge-invariants: setup-chain
 audit: setup-chain
 	FOUNDRY_PROFILE=audit $(BIN)/slither . --config-file slither.config.json --fail-medium
 
-bench: bench-gas
+bench: bench-gas bench-ipfs
 
 bench-gas: setup-chain
 	$(BIN)/python bench/gas.py
+
+bench-ipfs: setup
+	$(BIN)/python bench/ipfs.py
 
 demo: setup-chain
 	$(BIN)/ape run demo

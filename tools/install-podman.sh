@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Installs podman + runc (they serve the Docker Engine API the provider agent drives) and the
-# containers.conf these sandboxed machines need. Safe to run twice.
+# Installs podman + runc (they serve the Docker Engine API the provider agent drives), the
+# containers.conf these sandboxed machines need, and busybox-static (the tests, benchmarks and
+# demo build their small images from it: no registry is needed). Safe to run twice.
 set -euo pipefail
-if ! command -v podman >/dev/null || ! command -v runc >/dev/null; then
+if ! command -v podman >/dev/null || ! command -v runc >/dev/null || [ ! -x /bin/busybox ]; then
   if [ "$(id -u)" != 0 ]; then
-    echo "install-podman: run as root, or install podman and runc yourself" >&2
+    echo "install-podman: run as root, or install podman, runc and busybox-static yourself" >&2
     exit 1
   fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc busybox-static >/dev/null
 fi
 CONF=/etc/containers/containers.conf
 # crun fails on cgroups here; the sandbox cannot raise rlimits, so containers get limits at or

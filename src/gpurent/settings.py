@@ -5,6 +5,7 @@ environment variables, ``<state home>/config.toml``, then defaults::
 
     [ipfs]
     api = "http://127.0.0.1:5001"   # any Kubo RPC endpoint (GPURENT_IPFS_API); unset: gpurent's own node
+    gateway = "http://127.0.0.1:8080"  # that node's HTTP gateway, for faster reads (GPURENT_IPFS_GATEWAY)
     max_image_size = "20GiB"        # GPURENT_MAX_IMAGE_SIZE
 
     [engine]
@@ -62,6 +63,7 @@ def format_size(size: int) -> str:
 @dataclass(frozen=True)
 class Settings:
     ipfs_api: str | None
+    ipfs_gateway: str | None
     max_image_bytes: int
     docker_host: str | None
     cache_quota_bytes: int
@@ -87,6 +89,7 @@ def load_settings() -> Settings:
     env = os.environ.get
     return Settings(
         ipfs_api=env("GPURENT_IPFS_API") or ipfs.get("api"),
+        ipfs_gateway=env("GPURENT_IPFS_GATEWAY") or ipfs.get("gateway"),
         max_image_bytes=parse_size(env("GPURENT_MAX_IMAGE_SIZE") or ipfs.get("max_image_size", "20GiB")),
         docker_host=env("DOCKER_HOST") or engine.get("docker_host"),
         cache_quota_bytes=parse_size(env("GPURENT_CACHE_QUOTA") or cache.get("quota", "100GiB")),

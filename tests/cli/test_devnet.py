@@ -52,8 +52,9 @@ def shell(tmp_path):
 def test_devnet_lifecycle_resumes_its_chain(shell):
     g = shell.gpurent
     assert g("devnet", "status") == {"running": False}
-    up = g("devnet", "up", "--port", PORT, "--instant")
+    up = g("devnet", "up", "--port", PORT, "--instant", "--ipfs-ports", "0,0,0")
     assert up["running"] and up["url"] == f"http://127.0.0.1:{PORT}" and up["chain_id"] == 31337
+    assert up["ipfs"]["running"] and up["ipfs"]["version"] == "0.42.0"  # the IPFS node runs beside it
     assert set(up["contracts"]) == {"GPUToken", "ResourceRegistry", "Marketplace", "ReputationSystem"}
     # the CLI talks to the running devnet by default, with funded test accounts
     assert g("--account", "4", "wallet", "balance")["gpu"] == "10000"
@@ -104,12 +105,12 @@ def test_devnet_lifecycle_resumes_its_chain(shell):
 
     assert g("devnet", "down") == {"running": False, "reset": False}
     assert g("devnet", "status") == {"running": False}
-    resumed = g("devnet", "up", "--port", PORT, "--instant")
+    resumed = g("devnet", "up", "--port", PORT, "--instant", "--no-ipfs")
     assert resumed["contracts"] == manifest_contracts  # the saved chain came back, deployment included
     assert g("admin", "params")["fee_bps"] == 150
 
     g("devnet", "down", "--reset")
-    fresh = g("devnet", "up", "--port", PORT, "--instant")
+    fresh = g("devnet", "up", "--port", PORT, "--instant", "--no-ipfs")
     assert g("gpus", "list") == [] and fresh["contracts"]
 
 

@@ -9,9 +9,27 @@ import click
 from gpurent import devnet as devnet_mod
 from gpurent.cli.app import App
 from gpurent.cli.common import pass_app
+from gpurent.cli.ipfs import status_of
+from gpurent.images import node as node_mod
 from gpurent.units import TOKEN
 
 FUNDING = 10_000 * TOKEN
+IPFS_PORTS = f"{node_mod.DEFAULT_API_PORT},{node_mod.DEFAULT_GATEWAY_PORT},{node_mod.DEFAULT_SWARM_PORT}"
+
+
+class PortTriple(click.ParamType):
+    name = "api,gateway,swarm"
+
+    def convert(self, value: object, param: object, ctx: object) -> tuple[int, int, int]:
+        if isinstance(value, tuple):
+            return value  # type: ignore[return-value]
+        try:
+            ports = tuple(int(p) for p in str(value).split(","))
+        except ValueError:
+            ports = ()
+        if len(ports) != 3 or not all(0 <= p < 65536 for p in ports):
+            self.fail(f"{value!r} is not three ports like {IPFS_PORTS}", param, ctx)  # type: ignore[arg-type]
+        return ports  # type: ignore[return-value]
 
 
 @click.group("devnet")
@@ -54,14 +72,23 @@ def _deploy_if_needed(app: App, devnet: devnet_mod.Devnet) -> str:
               help="Seconds per block (the reference chain's 2 s)")
 @click.option("--instant", is_flag=True, help="Mine a block per transaction instead")
 @click.option("--gas-limit", type=click.IntRange(1), default=30_000_000, show_default=True)
+@click.option("--ipfs/--no-ipfs", default=True, show_default=True, help="Also run gpurent's IPFS node")
+@click.option("--ipfs-ports", type=PortTriple(), default=IPFS_PORTS, show_default=True,
+              help="The IPFS node's API,gateway,swarm ports (0: any free port)")
 @pass_app
-def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_limit: int) -> None:
-    """Starts the devnet (if needed), deploys the suite (once) and funds the test accounts."""
+def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_limit: int, ipfs: bool,
+       ipfs_ports: tuple[int, int, int]) -> None:
+    """Starts the devnet (if needed), deploys the suite (once) and funds the test accounts;
+    starts the IPFS node beside it."""
     with app.output.pending("Starting anvil…"):
         devnet = devnet_mod.start(port=port, chain_id=chain_id, block_time=0 if instant else block_time,
                                   gas_limit=gas_limit)
     outcome = _deploy_if_needed(app, devnet)
     app.output.info(f"[green]✓[/] devnet at {devnet.url} (chain {devnet.chain_id}); {outcome}")
+    if ipfs:
+        with app.output.pending("Starting the IPFS node…"):
+            node = node_mod.start(*ipfs_ports)
+        app.output.info(f"[green]✓[/] IPFS node API at {node.api_url}")
     app.output.data(_status(devnet))
 
 
@@ -71,6 +98,8 @@ def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_l
 def down(app: App, reset: bool) -> None:
     """Stops the devnet; its chain is saved and resumed by the next `up` unless --reset."""
     stopped = devnet_mod.stop()
+    if node_mod.stop():
+        app.output.info("IPFS node stopped (its pins stay)")
     if reset:
         devnet_mod.reset()
     app.output.info("devnet stopped" if stopped else "no devnet was running")
@@ -90,6 +119,7 @@ def _status(devnet: devnet_mod.Devnet | None) -> dict:
 
     manifest = load_manifest(devnet.chain_id)
     data["contracts"] = manifest.contracts if manifest else None
+    data["ipfs"] = status_of(node_mod.running_node())
     return data
 
 

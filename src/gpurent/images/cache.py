@@ -125,11 +125,11 @@ class ImageCache:
         return CachedImage(cid, pulled.image_id, metadata, "local" if pinned else "peers")
 
     def _engine_has(self, image_id: str) -> bool:
-        from docker.errors import ImageNotFound
+        from docker.errors import NotFound
 
         try:
             self.store.engine.images.get(image_id)
-        except ImageNotFound:
+        except NotFound:
             return False
         return True
 
@@ -212,11 +212,11 @@ class ImageCache:
         if self.store.ipfs.is_pinned(entry.cid):
             self.store.ipfs.pin_rm(entry.cid)
         if entry.image_id:
-            from docker.errors import APIError, ImageNotFound
+            from docker.errors import APIError, NotFound
 
             try:
                 self.store.engine.images.remove(entry.image_id, force=False)
-            except (ImageNotFound, APIError):
+            except (NotFound, APIError):
                 pass  # gone already, or a container still refers to it
 
 

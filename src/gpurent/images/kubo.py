@@ -53,10 +53,15 @@ def api_url(address: str) -> str:
 
 
 class KuboClient:
-    """Kubo's RPC API at ``url``; every failure is a ServiceUnavailable or an ImageError."""
+    """Kubo's RPC API at ``url``; every failure is a ServiceUnavailable or an ImageError.
 
-    def __init__(self, url: str, timeout_s: float = 30.0):
+    With the same node's HTTP ``gateway``, whole-file reads go through it: Kubo's gateway
+    streams about three times faster than the RPC ``cat`` (measured by bench/ipfs.py).
+    """
+
+    def __init__(self, url: str, timeout_s: float = 30.0, gateway: str | None = None):
         self.url = api_url(url)
+        self.gateway = api_url(gateway) if gateway else None
         self.timeout_s = timeout_s
         self._session = requests.Session()
 
@@ -138,6 +143,26 @@ class KuboClient:
             params["length"] = length
         response = self._post("cat", params, stream=True, timeout=timeout)
         yield from _checked_stream(response, path)
+
+    def read(self, path: str, *, timeout: float | None = None) -> Iterator[bytes]:
+        """Streams a whole file: through the gateway when there is one, else ``cat``."""
+        if self.gateway is None:
+            yield from self.cat(path, timeout=timeout)
+            return
+        url = f"{self.gateway}/ipfs/{path}"
+        try:
+            response = self._session.get(url, stream=True, timeout=timeout or self.timeout_s)
+        except requests.ConnectionError as err:
+            raise ServiceUnavailable(f"the IPFS gateway at {self.gateway} does not answer") from err
+        except requests.Timeout as err:
+            raise ImageError(f"{path} was not found within {timeout} s: no connected IPFS peer holds it") from err
+        if response.status_code >= 400:
+            raise ImageError(f"reading {path} from the IPFS gateway failed: HTTP {response.status_code} "
+                             f"{response.text.strip()[:200]}")
+        try:
+            yield from response.iter_content(_READ)
+        except requests.RequestException as err:
+            raise ImageError(f"reading {path} from the IPFS gateway failed: {err}") from err
 
     def cat_bytes(self, path: str, *, offset: int = 0, length: int | None = None,
                   timeout: float | None = None) -> bytes:

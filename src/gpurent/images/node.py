@@ -37,7 +37,7 @@ class IpfsNode:
     peer_id: str
 
     def client(self) -> KuboClient:
-        return KuboClient(self.api_url)
+        return KuboClient(self.api_url, gateway=self.gateway_url)
 
     @property
     def swarm_multiaddrs(self) -> list[str]:
@@ -158,9 +158,9 @@ def stop(timeout_s: float = 20.0) -> bool:
 
 def ipfs_client() -> KuboClient:
     """The configured Kubo endpoint (GPURENT_IPFS_API / config.toml), else gpurent's running node."""
-    configured = load_settings().ipfs_api
-    if configured:
-        return KuboClient(configured)
+    settings = load_settings()
+    if settings.ipfs_api:
+        return KuboClient(settings.ipfs_api, gateway=settings.ipfs_gateway)
     node = running_node()
     if node is None:
         from gpurent.errors import ServiceUnavailable

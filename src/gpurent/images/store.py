@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -116,6 +117,19 @@ def validate_cid(text: str) -> str:
     return value
 
 
+def _fits_in_ram(size: int) -> bool:
+    """Whether ``size`` bytes can sit in /dev/shm without crowding memory (≤ 1/4 of it free)."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir():
+        return False
+    try:
+        with open("/proc/meminfo") as meminfo:
+            available = next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
+        return size * 4 <= min(available, shutil.disk_usage(shm).free)
+    except (OSError, StopIteration, ValueError):
+        return False
+
+
 def _utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -134,7 +148,19 @@ class ImageStore:
         self._engine_factory = engine
         self._engine: Any = None
         self.max_bytes = max_bytes if max_bytes is not None else load_settings().max_image_bytes
-        self.workdir = workdir or state_home() / "images" / "tmp"
+        self.workdir = workdir
+
+    def staging_dir(self, size: int) -> Path:
+        """Where a pulled archive waits for verification: ``workdir`` if given; else RAM
+        (/dev/shm) when the image is small next to the memory free, else the state folder."""
+        if self.workdir is not None:
+            folder = self.workdir
+        elif _fits_in_ram(size):
+            folder = Path("/dev/shm") / f"gpurent-{os.getuid()}"
+        else:
+            folder = state_home() / "images" / "tmp"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return folder
 
     @property
     def engine(self) -> Any:
@@ -240,7 +266,7 @@ class ImageStore:
         transfer.begin("download", metadata.size)
         try:
             with dest.open("wb") as out:
-                for block in self.ipfs.cat(f"{cid}/{IMAGE_FILE}", timeout=120):
+                for block in self.ipfs.read(f"{cid}/{IMAGE_FILE}", timeout=120):
                     size += len(block)
                     if size > metadata.size:
                         break
@@ -279,8 +305,7 @@ class ImageStore:
         cid = validate_cid(cid)
         metadata = metadata or self.metadata(cid)
         self.check_size(metadata.size, f"image {cid}")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="pull-", suffix=".tar", dir=self.workdir)
+        fd, name = tempfile.mkstemp(prefix="pull-", suffix=".tar", dir=self.staging_dir(metadata.size))
         os.close(fd)
         archive = Path(name)
         try:
@@ -288,7 +313,7 @@ class ImageStore:
             image_id = self.load(archive, metadata, transfer)
         finally:
             archive.unlink(missing_ok=True)
-        if pin:
+        if pin and not self.ipfs.is_pinned(cid):
             self.ipfs.pin_add(cid)
         return PulledImage(cid=cid, metadata=metadata, image_id=image_id)
 
