@@ -15,14 +15,17 @@ export HYPOTHESIS_PROFILE ?= ci
 
 .PHONY: setup setup-chain compile test test-long audit bench bench-gas bench-ipfs demo forge-invariants clean podman
 
-# Everything: the chain toolchain, plus Kubo (IPFS) and podman (containers) for the services.
-setup: setup-chain .tools/bin/ipfs podman
+# Everything: the chain toolchain, plus Kubo and IPFS Cluster (images) and podman (containers).
+setup: setup-chain .tools/bin/ipfs .tools/bin/ipfs-cluster-service podman
 
 # What the contracts, the SDK/CLI and their tests need (what `make test` sets up).
 setup-chain: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.20 .build/__local__.json
 
 .tools/bin/ipfs: tools/install-kubo.sh
 	tools/install-kubo.sh
+
+.tools/bin/ipfs-cluster-service: tools/install-ipfs-cluster.sh
+	tools/install-ipfs-cluster.sh
 
 podman:
 	tools/install-podman.sh
