@@ -5,6 +5,7 @@
     >>> pending_disputes()
     >>> resolve(job_id, "user-fault", "bafy…evidence")
     >>> params()
+    >>> popular_images(10); images.inspect("bafy…")    (images: with an IPFS node up)
 """
 
 from __future__ import annotations
@@ -44,7 +45,15 @@ def ape_init_extras():
         "job": rent.job,
         "gpus": rent.resources,
         "slash": rent.slash,
+        "popular_images": rent.image_popularity,
     }
+    try:  # images by CID, when an IPFS node is configured or running
+        from gpurent.images.node import ipfs_client
+        from gpurent.images.store import ImageStore
+
+        extras["images"] = ImageStore(ipfs_client())
+    except GpurentError:
+        pass
     who = rent.account.address if rent.account is not None else "read-only (set GPURENT_ACCOUNT)"
     print(f"gpurent: connected to chain {rent.manifest.chain_id} as {who}")
     print("gpurent: loaded " + ", ".join(sorted(extras)))

@@ -74,10 +74,12 @@ def test_devnet_lifecycle_resumes_its_chain(shell):
     console = shell.run(
         str(BIN / "ape"), "console", "--network", f"http://127.0.0.1:{PORT}", "-c",
         "print('FEE', params()['fee_bps']); print('DISPUTES', len(pending_disputes())); "
-        "print('GPUS', [r.gpu_model for r in gpus()]); print('ADMIN', rent.account.address)",
+        "print('GPUS', [r.gpu_model for r in gpus()]); print('ADMIN', rent.account.address); "
+        "print('POPULAR', popular_images()); print('KUBO', images.ipfs.version())",
         cwd=ROOT)
     assert "gpurent: connected to chain 31337" in console.stdout, (console.stdout, console.stderr)
-    for expected in ("FEE 200", "DISPUTES 0", "GPUS ['L4']", "ADMIN 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"):
+    for expected in ("FEE 200", "DISPUTES 0", "GPUS ['L4']", "ADMIN 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+                     "POPULAR [('bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi', 1)]", "KUBO 0.42.0"):
         assert expected in console.stdout, console.stdout
 
     # `ape run deploy` against the same chain is a no-op; --redeploy writes a new manifest
