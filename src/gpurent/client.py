@@ -427,6 +427,29 @@ class Gpurent:
                      for log in self._logs(self.marketplace.JobCreated, resourceId=rid)]
         return sorted(jobs, key=lambda j: int(j.job_id[-24:], 16))
 
+    def chain_time(self) -> int:
+        """The timestamp the next block will carry (what a transaction sent now is billed at)."""
+        from ape import chain
+
+        return int(chain.pending_timestamp)
+
+    def head_block(self) -> int:
+        from ape import chain
+
+        return int(chain.blocks.height)
+
+    def jobs_created(self, start_block: int, stop_block: int, resource_ids: set[str] | None = None) -> list[dict[str, Any]]:
+        """JobCreated events in blocks [start_block, stop_block], optionally only for some GPUs."""
+        found = []
+        for log in self.marketplace.JobCreated.range(max(start_block, self.manifest.block), stop_block + 1):
+            rid = hex_id(log.resourceId)
+            if resource_ids is not None and rid not in resource_ids:
+                continue
+            found.append({"job_id": hex_id(log.jobId), "renter": str(log.user), "resource_id": rid,
+                          "image_cid": str(log.imageCID), "price_per_hour": to_tokens(log.pricePerHour),
+                          "duration_s": int(log.estimatedDuration), "block": int(log.block_number)})
+        return found
+
     def image_popularity(self, top: int | None = None, since_block: int | None = None) -> list[tuple[str, int]]:
         """Image CIDs by how many jobs asked for them (JobCreated events), most rented first."""
         from ape import chain

@@ -7,7 +7,7 @@ import pytest
 
 from gpurent.permit import sign_permit
 from gpurent.units import TOKEN
-from tests.conftest import CID, PRICE, create_job, register_provider, register_resource
+from tests.conftest import CID, PRICE, create_job, register_provider
 
 RUNNING, COMPLETED, CANCELLED, RESOLVED = 3, 4, 5, 7
 

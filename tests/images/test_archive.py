@@ -6,7 +6,7 @@ import pytest
 
 from gpurent.errors import ImageError
 from gpurent.images.archive import read_archive
-from tests.images.conftest import make_image
+from tests.services import make_image
 
 
 def test_same_files_give_the_same_bytes(tmp_path):

@@ -10,7 +10,7 @@ from docker.errors import ImageNotFound
 from gpurent.errors import IntegrityError
 from gpurent.images.cache import DAY, CacheMaintainer, ImageCache, chain_popularity
 from gpurent.images.kubo import UploadPart
-from gpurent.images.store import IMAGE_FILE, METADATA_FILE, ImageMetadata, ImageStore
+from gpurent.images.store import IMAGE_FILE, METADATA_FILE, ImageStore
 from gpurent.settings import load_settings
 
 

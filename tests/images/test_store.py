@@ -177,3 +177,16 @@ def test_ls_inspect_and_rm(store, image_factory):
     assert store.inspect(pushed.cid)["pinned"] is False
     with pytest.raises(InvalidInput, match="not pinned"):
         store.remove(pushed.cid)
+
+
+def test_staging_files_a_killed_pull_left_are_swept(store, image_factory):
+    import os
+    import time
+
+    store.workdir.mkdir(parents=True, exist_ok=True)
+    stale, recent = store.workdir / "pull-old.tar", store.workdir / "pull-new.tar"
+    for path in (stale, recent):
+        path.write_bytes(b"x" * 1024)
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    store.staging_dir(1)
+    assert not stale.exists() and recent.exists()

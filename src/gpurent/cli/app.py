@@ -79,22 +79,37 @@ class GpurentGroup(click.Group):
         sys.exit(1)
 
 
+def global_options(command: Any) -> Any:
+    """--network, --account, --json and -v: every gpurent command line takes them."""
+    for option in reversed((
+        click.option("--network", envvar="GPURENT_NETWORK", help="Ape network choice (default: the running devnet)"),
+        click.option("--account", envvar="GPURENT_ACCOUNT", help="Ape account alias, or a test-account index"),
+        click.option("--json", "as_json", is_flag=True, help="Machine-readable output"),
+        click.option("-v", "--verbose", is_flag=True, help="Debug logs and tracebacks"),
+    )):
+        command = option(command)
+    return command
+
+
+def start_app(ctx: click.Context, network: str | None, account: str | None, as_json: bool, verbose: bool) -> App:
+    """The App for this invocation (Ape's logs quiet unless -v), closed when the command ends."""
+    from ape.logging import logger
+
+    logger.set_level("DEBUG" if verbose else "ERROR")
+    app = App(network, account, as_json, verbose)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+    return app
+
+
 def make_root() -> click.Group:
     @click.group(cls=GpurentGroup, context_settings={"help_option_names": ["-h", "--help"]})
-    @click.option("--network", envvar="GPURENT_NETWORK", help="Ape network choice (default: the running devnet)")
-    @click.option("--account", envvar="GPURENT_ACCOUNT", help="Ape account alias, or a test-account index")
-    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
-    @click.option("-v", "--verbose", is_flag=True, help="Debug logs and tracebacks")
+    @global_options
     @click.version_option(package_name="gpurent")
     @click.pass_context
     def gpurent(ctx: click.Context, network: str | None, account: str | None, as_json: bool, verbose: bool) -> None:
         """Rent GPUs and provide them, on chain, by the second."""
-        from ape.logging import logger
-
-        logger.set_level("DEBUG" if verbose else "ERROR")
-        app = App(network, account, as_json, verbose)
-        ctx.obj = app
-        ctx.call_on_close(app.close)
+        start_app(ctx, network, account, as_json, verbose)
 
     from gpurent.cli import admin, devnet, engine, gpus, images, ipfs, jobs, provider, wallet
 

@@ -39,8 +39,9 @@ def _row(cid: str, meta: Any) -> dict[str, Any]:
 
 @group.command("push")
 @click.argument("image")
+@click.option("--network", is_flag=True, help="The job needs network access (providers may decline it)")
 @pass_app
-def push(app: App, image: str) -> None:
+def push(app: App, image: str, network: bool) -> None:
     """Adds IMAGE to IPFS and pins it; prints its CID.
 
     IMAGE is a docker-archive tar (`docker save -o x.tar …`) or an image the container engine
@@ -50,9 +51,9 @@ def push(app: App, image: str) -> None:
     uploader = _uploader(app)
     with app.output.transfer() as transfer:
         if image.endswith(".tar") or Path(image).is_file():
-            pushed = store.push_archive(Path(image), uploader=uploader, transfer=transfer)
+            pushed = store.push_archive(Path(image), uploader=uploader, transfer=transfer, network=network)
         else:
-            pushed = store.push_local(image, uploader=uploader, transfer=transfer)
+            pushed = store.push_local(image, uploader=uploader, transfer=transfer, network=network)
     app.output.info(f"[green]✓[/] pushed {pushed.metadata.reference} ({format_size(pushed.metadata.size)}, "
                     f"{pushed.metadata.digest[:19]}…)")
     if app.output.as_json:

@@ -8,6 +8,7 @@ import click
 
 from gpurent.cli.app import App
 from gpurent.cli.common import TOKENS, job_row, pass_app
+from gpurent.errors import GpurentError
 
 
 @click.group("jobs")
@@ -78,7 +79,38 @@ def show(app: App, job_id: str) -> None:
         "accrued_cost": rent.accrued_cost(job_id), "escrow_released": escrow.released,
         "escrow_refunded": escrow.refunded,
     })
+    if rent.account is not None and rent.account.address.lower() == job.user.lower():
+        try:  # what the provider's agent says: its phase (pulling, running, exited…) and timeline
+            remote = _endpoint(rent, job).phase(job.job_id)
+            data["phase"] = remote["phase"] + (f" ({remote['bytes_done']:,}/{remote['bytes_total']:,} bytes)"
+                                               if remote["phase"] == "pulling" and remote["bytes_total"] else "")
+            if remote.get("exit_code") is not None:
+                data["exit_code"] = remote["exit_code"]
+            data["timeline"] = " → ".join(step["phase"] for step in remote["timeline"])
+        except GpurentError as err:
+            data["phase"] = f"unknown ({err})"
     app.output.data(data, title=f"Job {job.job_id}")
+
+
+def _endpoint(rent, job):  # type: ignore[no-untyped-def]
+    from gpurent.agent.remote import ProviderEndpoint
+
+    return ProviderEndpoint(rent.provider(job.provider).endpoint, rent.account, rent.manifest.chain_id)
+
+
+@group.command("logs")
+@click.argument("job_id")
+@click.option("-f", "--follow", is_flag=True, help="Keep streaming until the job ends")
+@pass_app
+def logs(app: App, job_id: str, follow: bool) -> None:
+    """The job's container output, from the provider's endpoint (signed: renter only)."""
+    import sys
+
+    rent = app.rent(needs_account=True)
+    job = rent.job(job_id)
+    for chunk in _endpoint(rent, job).logs(job.job_id, follow=follow):
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
 
 
 @group.command("list")

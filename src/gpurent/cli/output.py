@@ -107,7 +107,7 @@ class Output:
         if self.as_json or not self.err.is_terminal:
             yield NoProgress()
             return
-        with Progress(TextColumn("{task.description:<9}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        with Progress(TextColumn("{task.description:<14}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                       TimeRemainingColumn(), console=self.err, transient=False) as progress:
             yield _RichTransfer(progress)
 

@@ -17,6 +17,7 @@ transaction per change, so a killed agent leaves them consistent.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -78,6 +79,8 @@ class ImageCache:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        self._lock = threading.RLock()  # one connection, several job workers
+        self._cid_locks: dict[str, threading.Lock] = {}
 
     def close(self) -> None:
         self._db.close()
@@ -85,13 +88,14 @@ class ImageCache:
     @contextmanager
     def _tx(self) -> Iterator[None]:
         """One SQLite transaction: all of it lands, or none."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # -- the fast path -------------------------------------------------------------------
     def ensure(self, cid: str, transfer: Transfer | None = None, job_id: str | None = None,
@@ -100,15 +104,19 @@ class ImageCache:
         the image is leased to that job first, so no clean-up can remove it meanwhile."""
         if job_id is not None:
             self.acquire(cid, job_id)
+        with self._lock:
+            cid_lock = self._cid_locks.setdefault(cid, threading.Lock())
         try:
-            return self._ensure(cid, transfer, fetch_timeout_s)
+            with cid_lock:  # two jobs on one image: the second waits, then takes the fast path
+                return self._ensure(cid, transfer, fetch_timeout_s)
         except BaseException:
             if job_id is not None:
                 self.release(cid, job_id)
             raise
 
     def _ensure(self, cid: str, transfer: Transfer | None, fetch_timeout_s: float) -> CachedImage:
-        row = self._db.execute("SELECT image_id FROM images WHERE cid = ?", (cid,)).fetchone()
+        with self._lock:
+            row = self._db.execute("SELECT image_id FROM images WHERE cid = ?", (cid,)).fetchone()
         metadata = self.store.metadata(cid, timeout_s=fetch_timeout_s)
         pinned = self.store.ipfs.is_pinned(cid)
         if row and row[0] and pinned and self._engine_has(row[0]):
@@ -134,7 +142,8 @@ class ImageCache:
         return True
 
     def _touch(self, cid: str) -> None:
-        self._db.execute("UPDATE images SET last_used = ? WHERE cid = ?", (self.clock(), cid))
+        with self._lock:
+            self._db.execute("UPDATE images SET last_used = ? WHERE cid = ?", (self.clock(), cid))
 
     # -- leases: what running jobs use ---------------------------------------------------
     def acquire(self, cid: str, job_id: str) -> None:
@@ -151,20 +160,23 @@ class ImageCache:
 
     # -- what is cached ------------------------------------------------------------------
     def entries(self) -> list[CacheEntry]:
-        rows = self._db.execute(
-            "SELECT i.cid, i.size, i.reference, i.image_id, i.last_used, "
-            "EXISTS(SELECT 1 FROM leases l WHERE l.cid = i.cid) FROM images i ORDER BY i.last_used").fetchall()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT i.cid, i.size, i.reference, i.image_id, i.last_used, "
+                "EXISTS(SELECT 1 FROM leases l WHERE l.cid = i.cid) FROM images i ORDER BY i.last_used").fetchall()
         return [CacheEntry(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
     def total_bytes(self) -> int:
-        return int(self._db.execute("SELECT COALESCE(SUM(size), 0) FROM images").fetchone()[0])
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(SUM(size), 0) FROM images").fetchone()[0])
 
     # -- pre-warming ---------------------------------------------------------------------
     def prewarm(self, popular: Iterable[str], top: int | None = None, fetch_timeout_s: float = 120.0) -> list[str]:
         """Pins the ``top`` most popular CIDs this node lacks (within the size limit and the quota);
         returns those it pinned. CIDs that are not gpurent images or cannot be found are skipped."""
         top = self.settings.prewarm_top if top is None else top
-        cached = {row[0] for row in self._db.execute("SELECT cid FROM images")}
+        with self._lock:
+            cached = {row[0] for row in self._db.execute("SELECT cid FROM images")}
         pinned: list[str] = []
         for cid in list(popular)[:top]:
             if cid in cached:

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
-
-from gpurent.errors import ConfigurationError, ImageError, ServiceUnavailable
+from gpurent.errors import ConfigurationError, ImageError
+from gpurent.http import call, error_text
 from gpurent.images.node import IpfsNode
 from gpurent.process import free_port, spawn, terminate, wait_ready
 
@@ -105,16 +104,10 @@ class ClusterClient:
         self.timeout_s = timeout_s
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = requests.request(method, f"{self.url}{path}", timeout=self.timeout_s, **kwargs)
-        except requests.RequestException as err:
-            raise ServiceUnavailable(f"the IPFS Cluster peer at {self.url} does not answer") from err
+        response = call(method, f"{self.url}{path}", f"the IPFS Cluster peer at {self.url} does not answer",
+                        timeout=self.timeout_s, **kwargs)
         if response.status_code >= 400:
-            try:
-                message = response.json().get("message", response.text)
-            except ValueError:
-                message = response.text
-            raise ImageError(f"cluster {method} {path.split('?')[0]} failed: {str(message).strip()}")
+            raise ImageError(f"cluster {method} {path.split('?')[0]} failed: {error_text(response, 'message')}")
         return response.json() if response.content else None
 
     def peers(self) -> list[dict[str, Any]]:
@@ -122,11 +115,10 @@ class ClusterClient:
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 
     def _raw(self, method: str, path: str) -> str:
-        try:
-            response = requests.request(method, f"{self.url}{path}", timeout=self.timeout_s)
-        except requests.RequestException as err:
-            raise ServiceUnavailable(f"the IPFS Cluster peer at {self.url} does not answer") from err
-        response.raise_for_status()
+        response = call(method, f"{self.url}{path}", f"the IPFS Cluster peer at {self.url} does not answer",
+                        timeout=self.timeout_s)
+        if response.status_code >= 400:
+            raise ImageError(f"cluster {method} {path} failed: {error_text(response, 'message')}")
         return response.text
 
     def live_peers(self) -> set[str]:

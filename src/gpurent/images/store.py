@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -72,6 +73,7 @@ class ImageMetadata:
     uploader: str | None
     created: str  # ISO 8601, UTC
     schema: str = field(default=SCHEMA)
+    network: bool = False  # the job asks for network access (providers may refuse)
 
     @property
     def reference(self) -> str:
@@ -86,7 +88,7 @@ class ImageMetadata:
             doc = json.loads(data)
             if doc.get("schema") != SCHEMA:
                 raise ValueError(doc.get("schema"))
-            meta = cls(**{k: doc.get(k) for k in cls.__dataclass_fields__})
+            meta = cls(**{k: doc[k] for k in cls.__dataclass_fields__ if k in doc})
             if not (isinstance(meta.size, int) and meta.size >= 0 and str(meta.digest).startswith("sha256:")):
                 raise ValueError("size/digest")
         except (ValueError, TypeError, AttributeError) as err:
@@ -130,6 +132,17 @@ def _fits_in_ram(size: int) -> bool:
         return False
 
 
+def _sweep(folder: Path, max_age_s: float = 3600.0) -> None:
+    """Removes staging files a killed pull left behind (they may sit in RAM)."""
+    cutoff = time.time() - max_age_s
+    for stale in folder.glob("pull-*.tar"):
+        try:
+            if stale.stat().st_mtime < cutoff:
+                stale.unlink()
+        except FileNotFoundError:
+            pass
+
+
 def _utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -160,6 +173,7 @@ class ImageStore:
         else:
             folder = state_home() / "images" / "tmp"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _sweep(folder)
         return folder
 
     @property
@@ -179,7 +193,7 @@ class ImageStore:
 
     # -- push ----------------------------------------------------------------------------
     def push_archive(self, path: Path, uploader: str | None = None,
-                     transfer: Transfer | None = None) -> PushedImage:
+                     transfer: Transfer | None = None, network: bool = False) -> PushedImage:
         """Pushes a docker-archive tar file."""
         path = Path(path)
         if not path.is_file():
@@ -193,10 +207,11 @@ class ImageStore:
                 while block := handle.read(_BLOCK):
                     yield block
 
-        return self._push(chunks(), size, info.name, info.tag, info.image_id, uploader, transfer or NoProgress())
+        return self._push(chunks(), size, info.name, info.tag, info.image_id, uploader, transfer or NoProgress(),
+                          label="upload", network=network)
 
     def push_local(self, reference: str, uploader: str | None = None,
-                   transfer: Transfer | None = None) -> PushedImage:
+                   transfer: Transfer | None = None, network: bool = False) -> PushedImage:
         """Exports an image the engine holds (``docker save``) straight into IPFS."""
         from docker.errors import ImageNotFound
 
@@ -208,11 +223,13 @@ class ImageStore:
         estimate = int(image.attrs.get("Size") or 0)
         self.check_size(estimate, reference)
         name, tag = _split_reference(reference) if not reference.startswith("sha256:") else (None, None)
+        # the export streams straight into the upload: one pass, one bar
         return self._push(image.save(chunk_size=_BLOCK, named=True), None, name, tag, str(image.id), uploader,
-                          transfer or NoProgress(), estimate=estimate)
+                          transfer or NoProgress(), label="export→upload", estimate=estimate, network=network)
 
     def _push(self, chunks: Iterator[bytes], size: int | None, name: str | None, tag: str | None,
-              image_id: str | None, uploader: str | None, transfer: Transfer, estimate: int | None = None) -> PushedImage:
+              image_id: str | None, uploader: str | None, transfer: Transfer, label: str,
+              estimate: int | None = None, network: bool = False) -> PushedImage:
         sha = hashlib.sha256()
         seen = 0
         metadata: list[ImageMetadata] = []
@@ -229,10 +246,11 @@ class ImageStore:
 
         def metadata_bytes() -> bytes:
             metadata.append(ImageMetadata(name=name, tag=tag, size=seen, digest=f"sha256:{sha.hexdigest()}",
-                                          image_id=image_id, uploader=uploader, created=_utc_now()))
+                                          image_id=image_id, uploader=uploader, created=_utc_now(),
+                                          network=network))
             return metadata[0].to_bytes()
 
-        transfer.begin("upload", size or estimate)
+        transfer.begin(label, size or estimate)
         try:
             entries = self.ipfs.add([UploadPart(IMAGE_FILE, image_bytes()), UploadPart(METADATA_FILE, metadata_bytes)])
         finally:

@@ -1,5 +1,6 @@
-"""Real Kubo nodes (own repos, loopback, OS-picked ports), a real podman API service, and small
-docker-archive images built from Debian's busybox-static."""
+"""Shared fixtures (a pytest plugin, see tests/conftest.py): real Kubo nodes (own repos,
+loopback, OS-picked ports), a real podman API service, and small docker-archive images built
+from Debian's busybox-static."""
 
 from __future__ import annotations
 

@@ -1,0 +1,57 @@
+"""Signed requests for a job's phase and logs: only the job's renter may read them.
+
+The renter signs (EIP-191) a short text naming the purpose, the chain, the job and the time; the
+provider's endpoint recovers the signer, compares it with the job's renter, and refuses stale
+or future timestamps (more than ``MAX_SKEW_S`` away from its clock) so a captured signature
+cannot be replayed later.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from gpurent.errors import GpurentError
+
+MAX_SKEW_S = 60
+TIMESTAMP_HEADER = "X-Gpurent-Timestamp"
+SIGNATURE_HEADER = "X-Gpurent-Signature"
+
+
+class AccessDenied(GpurentError):
+    """Raised when a signed request is stale, malformed or not from the job's renter."""
+
+
+def access_text(chain_id: int, job_id: str, timestamp: int) -> str:
+    return f"gpurent job access\nchain: {chain_id}\njob: {job_id.lower()}\ntime: {timestamp}"
+
+
+def sign_access(account: Any, chain_id: int, job_id: str, timestamp: int | None = None) -> dict[str, str]:
+    """Headers proving ``account`` asks now; ``account`` is an Ape account (keys stay in Ape)."""
+    from eth_account.messages import encode_defunct
+
+    ts = int(time.time()) if timestamp is None else timestamp
+    signature = account.sign_message(encode_defunct(text=access_text(chain_id, job_id, ts)))
+    raw = signature.encode_rsv() if hasattr(signature, "encode_rsv") else bytes(signature)
+    return {TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: "0x" + raw.hex()}
+
+
+def verify_access(headers: Any, chain_id: int, job_id: str, renter: str, now: float | None = None) -> None:
+    """AccessDenied unless the headers carry a fresh signature by ``renter`` for ``job_id``."""
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    ts_text, signature = headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER)
+    if not ts_text or not signature:
+        raise AccessDenied("a signed request is needed: only the job's renter may read it")
+    try:
+        ts = int(ts_text)
+        signer = Account.recover_message(encode_defunct(text=access_text(chain_id, job_id, ts)),
+                                         signature=bytes.fromhex(signature.removeprefix("0x")))
+    except (ValueError, TypeError) as err:
+        raise AccessDenied("malformed signature") from err
+    clock = time.time() if now is None else now
+    if abs(clock - ts) > MAX_SKEW_S:
+        raise AccessDenied(f"stale request: signed at {ts}, more than {MAX_SKEW_S} s from now")
+    if signer.lower() != renter.lower():
+        raise AccessDenied("only the job's renter may read it")

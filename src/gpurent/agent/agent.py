@@ -1,0 +1,366 @@
+"""The provider agent's loop: find jobs, run them in containers, settle them on chain.
+
+One main loop (``tick``) follows ``JobCreated`` for this provider's GPUs from its cursor,
+schedules queued jobs onto free GPUs (highest value first), watches running containers
+(exit → complete; past the booked duration → stop and complete at the cap; renter's dispute
+or settlement → stop), and settles exited jobs. Each job's way to its container runs on its own
+worker thread: check the image (a CID that is not a usable gpurent image is declined, which
+refunds the renter), accept, pull through the image cache (an unbilled, visible phase), start
+the container, and only then ``startJob`` so billing starts when the container runs. A pull
+that fails after acceptance cancels the job (the renter is refunded in full).
+
+Transactions are serialised by one lock, and every one is preceded by a re-read of the job
+on chain, so a restarted agent never accepts, starts or completes a job twice. The agent's
+intent is in SQLite (see :mod:`gpurent.agent.state`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from gpurent.agent.config import AgentConfig, ResourceSpec
+from gpurent.agent.endpoint import Endpoint, LogStore
+from gpurent.agent.hardware import Gpu, Monitor
+from gpurent.agent.runtime import Runtime
+from gpurent.agent.state import OPEN, AgentState, JobRecord
+from gpurent.errors import GpurentError, ImageError
+from gpurent.images.cache import CacheMaintainer, ImageCache, chain_popularity
+from gpurent.images.store import ImageStore
+from gpurent.types import JobStatus
+
+log = logging.getLogger("gpurent.provider")
+
+WORKER_PHASES = ("queued", "accepting", "accepted", "pulling", "pulled", "starting")
+RETRY_S = 5.0  # a worker that failed (engine or node unreachable…) is retried after this
+
+
+@dataclass(frozen=True)
+class Slot:
+    resource_id: str
+    spec: ResourceSpec
+    gpu_uuid: str | None
+
+
+class _PullProgress:
+    """The image cache's Transfer protocol, written into the job's record (visible at /jobs/<id>)."""
+
+    def __init__(self, state: AgentState, job_id: str):
+        self.state, self.job_id = state, job_id
+        self.done, self.total, self._last = 0, None, 0.0
+
+    def begin(self, label: str, total: int | None) -> None:
+        if label == "download":
+            self.done, self.total = 0, total
+            self.state.progress(self.job_id, 0, total)
+
+    def advance(self, done: int) -> None:
+        self.done += done
+        if time.monotonic() - self._last > 0.25:
+            self._last = time.monotonic()
+            self.state.progress(self.job_id, self.done, self.total)
+
+    def end(self) -> None:
+        self.state.progress(self.job_id, self.done, self.total)
+
+
+class Agent:
+    def __init__(self, rent: Any, config: AgentConfig, home: Path, store: ImageStore, gpus: list[Gpu],
+                 clock: Callable[[], float] | None = None):
+        self.rent, self.config, self.home, self.gpus = rent, config, home, gpus
+        self.clock = clock or rent.chain_time  # the cap is judged in chain time, as billing is
+        home.mkdir(parents=True, exist_ok=True)
+        self.state = AgentState(home / "agent.db")
+        self.logs = LogStore(home / "logs")
+        self.store = store
+        self.cache = ImageCache(store, home / "cache.db")
+        self.maintainer = CacheMaintainer(self.cache, chain_popularity(rent))
+        self.runtime = Runtime(store.engine)
+        self.monitor = Monitor(gpus)
+        self.slots: dict[str, Slot] = {}
+        self.accepting = False
+        self.stopping = threading.Event()
+        self.tx_lock = threading.RLock()
+        self._workers: dict[str, threading.Thread] = {}
+        self._followers: dict[str, threading.Thread] = {}
+        self._retry_at: dict[str, float] = {}
+        self.on_tick: list[Callable[[Agent], None]] = []  # heartbeats (the oracle issue) hook in here
+        self.endpoint = Endpoint(self.state, self.logs, rent.manifest.chain_id, rent.address,
+                                 config.listen_host, config.listen_port, self.health)
+
+    # ================================================================ lifecycle
+    def setup(self) -> None:
+        """Registers the provider and its GPUs once (updating the endpoint if it moved), marks
+        them available, and starts the event cursor at the current head on first run."""
+        me = self.rent.provider(self.rent.address)
+        with self.tx_lock:
+            if not me.registered:
+                self.rent.register_provider(self.config.endpoint, stake=self.config.stake)
+            elif me.endpoint != self.config.endpoint:
+                self.rent.update_endpoint(self.config.endpoint)
+        for index, spec in enumerate(self.config.resources):
+            rid = self.state.get(f"resource:{index}")
+            resource = self.rent.resource(rid) if rid else None
+            if resource is None or resource.retired or resource.provider.lower() != self.rent.address.lower():
+                with self.tx_lock:
+                    resource = self.rent.register_resource(spec.model, spec.vcpu, spec.memory_gb, spec.storage_gb,
+                                                           spec.price)
+                self.state.put(f"resource:{index}", resource.resource_id)
+            elif resource.price_per_hour != spec.price:
+                with self.tx_lock:
+                    self.rent.update_pricing(resource.resource_id, spec.price)
+            gpu = spec.gpu or (self.gpus[index].uuid if index < len(self.gpus) else None)
+            self.slots[resource.resource_id] = Slot(resource.resource_id, spec, gpu)
+        if self.state.get("cursor") is None:
+            self.state.put("cursor", str(self.rent.head_block()))
+        self.set_available(True)
+
+    def set_available(self, available: bool) -> None:
+        for rid in self.slots:
+            resource = self.rent.resource(rid)
+            if resource.available != available:
+                with self.tx_lock:
+                    self.rent.update_availability(rid, available)
+        self.accepting = available
+
+    def run(self) -> None:
+        """Until ``stop``: serve, follow the chain, run jobs. Leaves running containers running."""
+        self.setup()
+        self.endpoint.start()
+        self.monitor.start()
+        self.recover()
+        log.info("provider %s serving %d GPU(s) at %s", self.rent.address, len(self.slots), self.config.endpoint)
+        while not self.stopping.is_set():
+            try:
+                self.tick()
+            except GpurentError as err:
+                log.warning("tick: %s", err)
+            except Exception:  # noqa: BLE001 - an engine or node hiccup must not end the agent
+                log.exception("tick failed; retrying")
+            self.stopping.wait(self.config.poll_interval_s)
+        self.shutdown()
+
+    def stop(self) -> None:
+        """Stop taking work (SIGTERM): the loop ends, resources go unavailable, containers run on."""
+        self.stopping.set()
+
+    def shutdown(self) -> None:
+        self.accepting = False
+        try:
+            self.set_available(False)
+        except GpurentError as err:
+            log.warning("could not mark resources unavailable: %s", err)
+        self.monitor.stop()
+        self.endpoint.stop()
+
+    def health(self) -> dict[str, Any]:
+        running = self.state.jobs(("running",))
+        return {"provider": self.rent.address, "chain_id": self.rent.manifest.chain_id, "accepting": self.accepting,
+                "gpus": [g.__dict__ for g in self.gpus], "slots": len(self.slots),
+                "jobs_running": [j.job_id for j in running],
+                "jobs_open": len(self.state.jobs(OPEN)), "monitor": self.monitor.latest()}
+
+    # ================================================================ recovery
+    def recover(self) -> None:
+        """After a restart: re-attach to containers still running; the rest resumes through
+        ``tick`` (workers re-read the chain before any transaction)."""
+        for job in self.state.jobs(("running",)):
+            container = self.runtime.state(job.container_id) if job.container_id else None
+            if container is None:
+                continue  # lost: `_watch` settles it by elapsed time
+            if container.status == "running":
+                self._follow_logs(job.job_id, job.container_id, reset=True)  # type: ignore[arg-type]
+                log.info("re-attached to job %s", job.job_id)
+            else:  # it ended while the agent was down: keep its whole log
+                self.logs.reset(job.job_id)
+                self.logs.append(job.job_id, self.runtime.logs(job.container_id))  # type: ignore[arg-type]
+
+    # ================================================================ the loop
+    def tick(self) -> None:
+        self._poll_events()
+        self._schedule()
+        for job in self.state.jobs(("running", "exited", "completing")):
+            try:
+                self._watch(job)
+            except GpurentError as err:
+                log.warning("job %s: %s", job.job_id, err)
+        for hook in self.on_tick:
+            hook(self)
+        try:
+            self.maintainer.tick()
+        except (GpurentError, OSError) as err:
+            log.warning("image cache maintenance: %s", err)
+
+    def _poll_events(self) -> None:
+        cursor = int(self.state.get("cursor") or 0)
+        head = self.rent.head_block()
+        if head <= cursor:
+            return
+        found = self.rent.jobs_created(cursor + 1, head, set(self.slots))
+        jobs = [{**j, "priority": float(Decimal(j["price_per_hour"]) * j["duration_s"])} for j in found]
+        added = self.state.record_new_jobs(jobs, head)
+        if added:
+            log.info("%d new job(s)", added)
+
+    def _schedule(self) -> None:
+        if not self.accepting:
+            return
+        held = {j.slot for j in self.state.jobs(OPEN) if j.slot}  # GPUs taken, including jobs being prepared
+        now = time.monotonic()
+        for job in self.state.jobs(WORKER_PHASES):  # highest value first
+            worker = self._workers.get(job.job_id)
+            if (worker and worker.is_alive()) or self._retry_at.get(job.job_id, 0) > now:
+                continue
+            if job.phase == "queued" and job.slot is None:
+                if job.resource_id in held:
+                    continue  # its GPU is busy: it waits in the queue
+                held.add(job.resource_id)
+                self.state.update(job.job_id, slot=job.resource_id)
+            self._retry_at[job.job_id] = now + RETRY_S  # if this attempt fails, the next waits
+            worker = threading.Thread(target=self._prepare, args=(job.job_id,), name=f"job-{job.job_id[:10]}",
+                                      daemon=True)
+            self._workers[job.job_id] = worker
+            worker.start()
+
+    # ================================================================ a job's way in
+    def _prepare(self, job_id: str) -> None:
+        try:
+            self._prepare_steps(job_id)
+        except Exception as err:  # noqa: BLE001 - a worker must leave the job in a known state
+            log.exception("job %s: %s", job_id, err)
+            self.state.update(job_id, error=str(err).splitlines()[0] if str(err) else type(err).__name__)
+
+    def _chain_status(self, job_id: str) -> JobStatus:
+        return self.rent.job(job_id).status
+
+    def _prepare_steps(self, job_id: str) -> None:
+        job = self.state.job(job_id)
+        assert job is not None
+        slot = self.slots[job.resource_id]
+        status = self._chain_status(job_id)
+        if status in (JobStatus.CANCELLED, JobStatus.COMPLETED, JobStatus.RESOLVED, JobStatus.DISPUTED):
+            self._finish(job, _final_phase(status), f"{status.label} on chain")
+            return
+        if status == JobStatus.CREATED:
+            try:  # is it an image this agent can run? (a CID no peer holds fails here)
+                metadata = self.store.metadata(job.image_cid, timeout_s=self.config.limits.fetch_timeout_s)
+                self.store.check_size(metadata.size, f"image {job.image_cid}")
+                if metadata.network and not self.config.limits.network:
+                    raise ImageError("the image asks for network access, which this provider does not offer")
+            except ImageError as err:  # the image's fault; a node we cannot reach is retried instead
+                self._give_back(job, "declined", str(err))
+                return
+            with self.tx_lock:
+                if self._chain_status(job_id) != JobStatus.CREATED:
+                    return  # cancelled meanwhile: the next tick sees it
+                self.state.update(job_id, "accepting")
+                self.rent.accept_job(job_id)
+                self.state.update(job_id, "accepted")
+            status = JobStatus.ACCEPTED
+        if status == JobStatus.ACCEPTED:
+            self.state.update(job_id, "pulling")
+            try:
+                cached = self.cache.ensure(job.image_cid, transfer=_PullProgress(self.state, job_id), job_id=job_id,
+                                           fetch_timeout_s=self.config.limits.fetch_timeout_s)
+            except ImageError as err:
+                self._give_back(job, "failed", str(err))
+                return
+            self.state.update(job_id, "pulled", image_id=cached.image_id)
+            network = bool(cached.metadata.network) and self.config.limits.network
+            container_id = self.runtime.launch(job_id, cached.image_id, slot.spec, self.config.limits, slot.gpu_uuid,
+                                               network=network)
+            self.state.update(job_id, "starting", container_id=container_id)
+            with self.tx_lock:
+                status = self._chain_status(job_id)
+                if status == JobStatus.ACCEPTED:
+                    self.rent.start_job(job_id)
+                    status = JobStatus.RUNNING
+            if status != JobStatus.RUNNING:
+                self.runtime.remove(container_id)
+                self._finish(self.state.job(job_id), _final_phase(status), f"{status.label} on chain before it started")
+                return
+        if status == JobStatus.RUNNING:
+            record = self.state.job(job_id)
+            assert record is not None and record.container_id
+            chain_job = self.rent.job(job_id)
+            self.state.update(job_id, "running", chain_start=chain_job.start_time)
+            self._follow_logs(job_id, record.container_id, reset=True)
+
+    def _give_back(self, job: JobRecord, phase: str, reason: str) -> None:
+        """Declines (Created) or abandons (Accepted) a job: the renter gets everything back."""
+        with self.tx_lock:
+            status = self._chain_status(job.job_id)
+            if status in (JobStatus.CREATED, JobStatus.ACCEPTED):
+                self.rent.cancel_job(job.job_id)
+        log.info("job %s %s: %s", job.job_id, phase, reason)
+        self._finish(job, phase, reason)
+
+    def _finish(self, job: JobRecord | None, phase: str, detail: str | None = None) -> None:
+        if job is None:
+            return
+        self.state.update(job.job_id, phase, detail=detail, slot=None,
+                          error=detail if phase in ("declined", "failed") else job.error)
+        self.cache.release(job.image_cid, job.job_id)
+
+    # ================================================================ running and settling
+    def _follow_logs(self, job_id: str, container_id: str, reset: bool) -> None:
+        if reset:
+            self.logs.reset(job_id)
+
+        def follow() -> None:
+            try:
+                for chunk in self.runtime.logs(container_id, follow=True):
+                    self.logs.append(job_id, chunk)
+            except Exception as err:  # noqa: BLE001 - the container went away
+                log.debug("log stream of %s ended: %s", job_id, err)
+
+        thread = threading.Thread(target=follow, name=f"logs-{job_id[:10]}", daemon=True)
+        self._followers[job_id] = thread
+        thread.start()
+
+    def _watch(self, job: JobRecord) -> None:
+        if job.phase == "running":
+            container = self.runtime.state(job.container_id) if job.container_id else None
+            status = self._chain_status(job.job_id)
+            if status != JobStatus.RUNNING:  # disputed, or settled by the renter
+                if job.container_id:
+                    self.runtime.stop(job.container_id)
+                self._close(job, _final_phase(status), status.label)
+                return
+            if container is None or container.status in ("exited", "stopped", "dead"):
+                code = container.exit_code if container else None
+                self.state.update(job.job_id, "exited", exit_code=code,
+                                  detail="container lost" if container is None else f"exit code {code}")
+            elif job.chain_start and self.clock() >= job.chain_start + job.duration_s:
+                self.runtime.stop(job.container_id)  # type: ignore[arg-type]
+                state = self.runtime.state(job.container_id)  # type: ignore[arg-type]
+                self.state.update(job.job_id, "exited", capped=1, exit_code=state.exit_code if state else None,
+                                  detail="booked duration reached: stopped at the cap")
+            return
+        # exited or completing: settle once
+        with self.tx_lock:
+            status = self._chain_status(job.job_id)
+            if status == JobStatus.RUNNING:
+                self.state.update(job.job_id, "completing")
+                self.rent.complete_job(job.job_id)
+                status = JobStatus.COMPLETED
+        self._close(job, _final_phase(status), status.label)
+
+    def _close(self, job: JobRecord, phase: str, detail: str) -> None:
+        follower = self._followers.pop(job.job_id, None)
+        if follower is not None:
+            follower.join(timeout=5)
+        if job.container_id:
+            self.runtime.remove(job.container_id)
+        self._finish(job, phase, detail)
+
+
+def _final_phase(status: JobStatus) -> str:
+    return {JobStatus.CANCELLED: "cancelled", JobStatus.DISPUTED: "disputed", JobStatus.RESOLVED: "disputed"}.get(
+        status, "completed")

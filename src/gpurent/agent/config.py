@@ -1,0 +1,116 @@
+"""The provider's config file (``$GPURENT_HOME/provider.toml`` or ``--config``)::
+
+    [provider]
+    endpoint = "http://203.0.113.7:8765"   # the URL renters and the oracle reach (goes on-chain)
+    listen = "0.0.0.0:8765"                # where the agent's HTTP endpoint binds
+    stake = "100"                          # GPU tokens staked at registration
+    poll_interval = 1.0                    # seconds between looks at the chain
+
+    [[resources]]                          # one per GPU (without NVIDIA GPUs: what to offer)
+    model = "RTX4090"
+    vcpu = 8
+    memory_gb = 32
+    storage_gb = 100
+    price = "2.5"                          # GPU tokens per hour
+    # gpu = "GPU-…"                        # the NVML UUID to bind (default: detected GPUs in order)
+
+    [limits]
+    pids = 256                             # processes per container
+    scratch_mb = 512                       # the writable tmpfs at /scratch (and /tmp)
+    network = false                        # containers get no network unless true
+    fetch_timeout_s = 120                  # an image not found within this is declined
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from gpurent.errors import ConfigurationError
+from gpurent.settings import state_home
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    model: str
+    vcpu: int
+    memory_gb: int
+    storage_gb: int
+    price: Decimal
+    gpu: str | None = None  # NVML UUID bound to this resource
+
+
+@dataclass(frozen=True)
+class Limits:
+    pids: int = 256
+    scratch_mb: int = 512
+    network: bool = False
+    fetch_timeout_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    endpoint: str
+    listen_host: str
+    listen_port: int
+    stake: Decimal
+    poll_interval_s: float
+    resources: tuple[ResourceSpec, ...]
+    limits: Limits = field(default_factory=Limits)
+
+
+def default_path() -> Path:
+    return state_home() / "provider.toml"
+
+
+def _decimal(value: Any, what: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ConfigurationError(f"{what} must be a token amount, got {value!r}") from None
+    if not amount.is_finite() or amount < 0:
+        raise ConfigurationError(f"{what} must be a token amount, got {value!r}")
+    return amount
+
+
+def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentConfig:
+    provider = doc.get("provider", {})
+    listen = str(provider.get("listen", "127.0.0.1:8765"))
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigurationError(f"{where}: listen must be HOST:PORT, got {listen!r}")
+    resources = []
+    for i, item in enumerate(doc.get("resources", [])):
+        try:
+            resources.append(ResourceSpec(model=str(item["model"]), vcpu=int(item["vcpu"]),
+                                          memory_gb=int(item["memory_gb"]), storage_gb=int(item.get("storage_gb", 0)),
+                                          price=_decimal(item["price"], f"resources[{i}].price"), gpu=item.get("gpu")))
+        except KeyError as err:
+            raise ConfigurationError(f"{where}: resources[{i}] needs {err.args[0]}") from None
+    if not resources:
+        raise ConfigurationError(f"{where}: declare at least one [[resources]] (model, vcpu, memory_gb, price)")
+    limits = doc.get("limits", {})
+    return AgentConfig(
+        endpoint=str(provider.get("endpoint", f"http://{host}:{port}")),
+        listen_host=host, listen_port=int(port),
+        stake=_decimal(provider.get("stake", "100"), "provider.stake"),
+        poll_interval_s=float(provider.get("poll_interval", 1.0)),
+        resources=tuple(resources),
+        limits=Limits(pids=int(limits.get("pids", 256)), scratch_mb=int(limits.get("scratch_mb", 512)),
+                      network=bool(limits.get("network", False)),
+                      fetch_timeout_s=float(limits.get("fetch_timeout_s", 120))),
+    )
+
+
+def load_config(path: Path | None = None) -> AgentConfig:
+    path = path or default_path()
+    if not path.exists():
+        raise ConfigurationError(f"no provider config at {path}: write one (see `gpurent-provider init`)")
+    try:
+        doc = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigurationError(f"{path} is not valid TOML: {err}") from err
+    return parse_config(doc, str(path))

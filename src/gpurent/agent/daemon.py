@@ -1,0 +1,49 @@
+"""Building and running the agent: shared by ``gpurent-provider run`` and ``ape run provider``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from gpurent.agent.agent import Agent
+from gpurent.agent.config import AgentConfig, load_config
+from gpurent.agent.hardware import detect_gpus
+from gpurent.settings import state_home
+
+log = logging.getLogger("gpurent.provider")
+
+
+def agent_home() -> Path:
+    return state_home() / "provider"
+
+
+def build_agent(rent: Any, config: AgentConfig | None = None, config_path: Path | None = None,
+                home: Path | None = None) -> Agent:
+    """The agent for ``rent`` (a Gpurent with the provider's account), its GPUs detected."""
+    from gpurent.engine import engine_client
+    from gpurent.images.node import ipfs_client
+    from gpurent.images.store import ImageStore
+
+    config = config or load_config(config_path)
+    gpus, reason = detect_gpus()
+    if reason:
+        log.warning("%s: offering the %d resource(s) the config declares", reason, len(config.resources))
+    store = ImageStore(ipfs_client(), engine_client)
+    return Agent(rent, config, home or agent_home(), store, gpus)
+
+
+def run_forever(agent: Agent) -> None:
+    """Runs the agent; SIGTERM/SIGINT stop it cleanly (no new work, resources unavailable,
+    running containers left for the next start to re-attach)."""
+    def on_signal(signum: int, frame: Any) -> None:
+        log.info("signal %d: stopping (running jobs continue; the next start resumes them)", signum)
+        agent.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    agent.run()

@@ -1,0 +1,166 @@
+"""The agent's HTTP endpoint (its URL is the provider's on-chain ``endpoint``).
+
+    GET  /health              who this provider is, whether it takes work, jobs running
+    GET  /jobs/<id>           the job's phase (accepted, pulling with bytes, starting, running,
+                              exited with its code, …) and its timeline        renter only
+    GET  /jobs/<id>/logs      the container's stdout/stderr; ?offset=N resumes, ?follow=1
+                              streams until the job ends                         renter only
+    POST /challenge           the oracle's data-possession challenges (see the oracle)
+
+"Renter only": the request carries the renter's signature over (chain, job id, time), see
+:mod:`gpurent.access`; stale or foreign signatures get 403, unknown jobs 404.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from gpurent.access import AccessDenied, verify_access
+from gpurent.agent.state import FINAL, AgentState
+
+ChallengeHandler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class LogStore:
+    """One append-only file per job under ``folder``."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, job_id: str) -> Path:
+        return self.folder / f"{job_id.lower()}.log"
+
+    def reset(self, job_id: str) -> None:
+        self.path(job_id).write_bytes(b"")
+
+    def append(self, job_id: str, data: bytes) -> None:
+        with self.path(job_id).open("ab") as handle:
+            handle.write(data)
+
+    def read(self, job_id: str, offset: int = 0) -> bytes:
+        path = self.path(job_id)
+        if not path.exists():
+            return b""
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read()
+
+
+class Endpoint:
+    def __init__(self, state: AgentState, logs: LogStore, chain_id: int, provider: str, host: str, port: int,
+                 health: Callable[[], dict[str, Any]]):
+        self.state, self.logs, self.chain_id, self.provider = state, logs, chain_id, provider
+        self.health = health
+        self.challenge_handler: ChallengeHandler | None = None  # the oracle issue plugs in here
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            server_version = "gpurent-provider"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                endpoint._get(self)
+
+            def do_POST(self) -> None:  # noqa: N802
+                endpoint._post(self)
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, name="gpurent-endpoint", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- handlers ------------------------------------------------------------------------
+    @staticmethod
+    def _json(request: BaseHTTPRequestHandler, code: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        request.send_response(code)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
+
+    def _get(self, request: BaseHTTPRequestHandler) -> None:
+        url = urlparse(request.path)
+        parts = [p for p in url.path.split("/") if p]
+        if parts == ["health"]:
+            self._json(request, 200, self.health())
+            return
+        if len(parts) in (2, 3) and parts[0] == "jobs" and (len(parts) == 2 or parts[2] == "logs"):
+            job = self.state.job(parts[1])
+            if job is None:
+                self._json(request, 404, {"error": f"job {parts[1]} is not known to this provider"})
+                return
+            try:
+                verify_access(request.headers, self.chain_id, job.job_id, job.renter)
+            except AccessDenied as err:
+                self._json(request, 403, {"error": str(err)})
+                return
+            if len(parts) == 2:
+                self._json(request, 200, self.describe(job.job_id))
+            else:
+                query = parse_qs(url.query)
+                self._stream_logs(request, job.job_id, int(query.get("offset", ["0"])[0]),
+                                  query.get("follow", ["0"])[0] in ("1", "true"))
+            return
+        self._json(request, 404, {"error": "not found"})
+
+    def describe(self, job_id: str) -> dict[str, Any]:
+        job = self.state.job(job_id)
+        assert job is not None
+        return {"job_id": job.job_id, "phase": job.phase, "bytes_done": job.bytes_done,
+                "bytes_total": job.bytes_total, "exit_code": job.exit_code, "capped": job.capped,
+                "error": job.error, "image_cid": job.image_cid,
+                "timeline": [{"phase": p, "at": at, "detail": d} for p, at, d in self.state.history(job_id)]}
+
+    def _stream_logs(self, request: BaseHTTPRequestHandler, job_id: str, offset: int, follow: bool) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "text/plain; charset=utf-8")
+        request.send_header("X-Gpurent-Phase", self.state.job(job_id).phase)  # type: ignore[union-attr]
+        request.end_headers()
+        while True:
+            chunk = self.logs.read(job_id, offset)
+            if chunk:
+                request.wfile.write(chunk)
+                request.wfile.flush()
+                offset += len(chunk)
+            job = self.state.job(job_id)
+            if not follow or job is None or job.phase in FINAL or job.phase in ("exited", "completing"):
+                chunk = self.logs.read(job_id, offset)
+                if chunk:
+                    request.wfile.write(chunk)
+                return
+            time.sleep(0.2)
+
+    def _post(self, request: BaseHTTPRequestHandler) -> None:
+        if urlparse(request.path).path.rstrip("/") != "/challenge":
+            self._json(request, 404, {"error": "not found"})
+            return
+        if self.challenge_handler is None:
+            self._json(request, 501, {"error": "this agent does not answer challenges yet"})
+            return
+        length = int(request.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(request.rfile.read(length) or b"{}")
+            self._json(request, 200, self.challenge_handler(body))
+        except (ValueError, KeyError) as err:
+            self._json(request, 400, {"error": f"bad challenge: {err}"})

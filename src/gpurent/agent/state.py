@@ -1,0 +1,171 @@
+"""The agent's own records, in SQLite under the state folder (``<home>/provider/agent.db``).
+
+The chain is the system of record; this database is the agent's intent and progress. Each
+phase change is one transaction, and the agent writes what it is about to do before it sends
+the transaction that does it (``accepting``, ``starting``, ``completing``). After a crash it
+reads the job's status on chain to learn whether that transaction landed, so it never accepts
+or completes a job twice, and it finishes what it started. The event cursor commits in the same
+transaction as the jobs it found.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# queued -> accepting -> accepted -> pulling -> pulled -> starting -> running -> exited -> completing
+#   -> completed; any open phase -> cancelled | declined | failed | disputed
+OPEN = ("queued", "accepting", "accepted", "pulling", "pulled", "starting", "running", "exited", "completing")
+FINAL = ("completed", "cancelled", "declined", "failed", "disputed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id        TEXT PRIMARY KEY,
+    resource_id   TEXT NOT NULL,
+    renter        TEXT NOT NULL,
+    image_cid     TEXT NOT NULL,
+    duration_s    INTEGER NOT NULL,
+    priority      REAL NOT NULL,
+    created_block INTEGER NOT NULL,
+    phase         TEXT NOT NULL,
+    slot          TEXT,             -- the resource (GPU) it holds while it runs
+    image_id      TEXT,
+    container_id  TEXT,
+    bytes_done    INTEGER NOT NULL DEFAULT 0,
+    bytes_total   INTEGER,
+    exit_code     INTEGER,
+    capped        INTEGER NOT NULL DEFAULT 0,
+    error         TEXT,
+    chain_start   INTEGER,
+    updated_at    REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS history (
+    job_id TEXT NOT NULL, phase TEXT NOT NULL, at REAL NOT NULL, detail TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    job_id: str
+    resource_id: str
+    renter: str
+    image_cid: str
+    duration_s: int
+    priority: float
+    created_block: int
+    phase: str
+    slot: str | None
+    image_id: str | None
+    container_id: str | None
+    bytes_done: int
+    bytes_total: int | None
+    exit_code: int | None
+    capped: bool
+    error: str | None
+    chain_start: int | None
+    updated_at: float
+
+
+class AgentState:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- cursor and settings -------------------------------------------------------------
+    def get(self, key: str, default: str | None = None) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def put(self, key: str, value: str) -> None:
+        with self.tx() as db:
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
+                       "excluded.value", (key, value))
+
+    def record_new_jobs(self, jobs: list[dict[str, Any]], cursor: int) -> int:
+        """Inserts newly seen jobs and moves the cursor, atomically; returns how many were new."""
+        now = time.time()
+        added = 0
+        with self.tx() as db:
+            for job in jobs:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO jobs (job_id, resource_id, renter, image_cid, duration_s, priority, "
+                    "created_block, phase, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
+                    (job["job_id"], job["resource_id"], job["renter"], job["image_cid"], job["duration_s"],
+                     job["priority"], job["block"], now))
+                if cur.rowcount:
+                    added += 1
+                    db.execute("INSERT INTO history VALUES (?, 'queued', ?, NULL)", (job["job_id"], now))
+            db.execute("INSERT INTO meta (key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET "
+                       "value = excluded.value", (str(cursor),))
+        return added
+
+    # -- jobs ----------------------------------------------------------------------------
+    def job(self, job_id: str) -> JobRecord | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id.lower(),)).fetchone()
+        return _record(row) if row else None
+
+    def jobs(self, phases: tuple[str, ...] | None = None) -> list[JobRecord]:
+        query = "SELECT * FROM jobs"
+        args: tuple[str, ...] = ()
+        if phases:
+            query += f" WHERE phase IN ({','.join('?' * len(phases))})"
+            args = phases
+        query += " ORDER BY priority DESC, created_block, job_id"
+        with self._lock:
+            return [_record(r) for r in self._db.execute(query, args).fetchall()]
+
+    def update(self, job_id: str, phase: str | None = None, detail: str | None = None, **fields: Any) -> None:
+        """Sets ``fields`` (and the phase, logged in the history) in one transaction."""
+        now = time.time()
+        values = dict(fields, updated_at=now)
+        if phase is not None:
+            values["phase"] = phase
+        columns = ", ".join(f"{k} = ?" for k in values)
+        with self.tx() as db:
+            db.execute(f"UPDATE jobs SET {columns} WHERE job_id = ?", (*values.values(), job_id))
+            if phase is not None:
+                db.execute("INSERT INTO history VALUES (?, ?, ?, ?)", (job_id, phase, now, detail))
+
+    def progress(self, job_id: str, done: int, total: int | None) -> None:
+        """Pull progress: frequent, so outside the history."""
+        with self._lock:
+            self._db.execute("UPDATE jobs SET bytes_done = ?, bytes_total = ? WHERE job_id = ?", (done, total, job_id))
+
+    def history(self, job_id: str) -> list[tuple[str, float, str | None]]:
+        with self._lock:
+            return [(r[0], r[1], r[2]) for r in self._db.execute(
+                "SELECT phase, at, detail FROM history WHERE job_id = ? ORDER BY rowid", (job_id.lower(),))]
+
+
+def _record(row: tuple[Any, ...]) -> JobRecord:
+    record = JobRecord(*row)
+    return JobRecord(**{**record.__dict__, "capped": bool(record.capped)})

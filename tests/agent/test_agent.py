@@ -1,0 +1,174 @@
+"""The provider agent for real: Anvil (the session chain), a Kubo node, podman containers."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+import requests
+
+from gpurent.access import sign_access
+from gpurent.agent.remote import ProviderEndpoint
+from gpurent.errors import GpurentError
+from gpurent.types import JobStatus
+
+MISSING_CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+
+
+def wait_chain(rent, job_id, status: JobStatus, timeout_s: float = 60.0):
+    deadline = time.monotonic() + timeout_s
+    while (job := rent.job(job_id)).status != status:
+        assert time.monotonic() < deadline, f"job is {job.status.label}, not {status.label}"
+        time.sleep(0.1)
+    return job
+
+
+def test_a_job_that_prints_and_exits_is_run_completed_and_paid(start_agent, push_image, renter_rent, provider_rent,
+                                                              cast):
+    runner = start_agent()
+    cid = push_image("echo hello from the container; echo to stderr >&2; sleep 2; exit 3")
+    before = renter_rent.balance()
+    job = renter_rent.create_job(runner.gpu, cid, 3600)
+    record = runner.wait_phase(job.job_id, "completed")
+    assert record.exit_code == 3 and not record.capped
+
+    settled = renter_rent.job(job.job_id)
+    assert settled.status == JobStatus.COMPLETED and settled.start_time > 0
+    seconds = settled.end_time - settled.start_time
+    assert seconds >= 2 and settled.final_cost == Decimal(seconds) / 100  # billed by the second from startJob
+    assert renter_rent.balance() == before - settled.final_cost  # the rest came back
+    assert provider_rent.earnings() > 0
+
+    phases = [p for p, _, _ in runner.agent.state.history(job.job_id)]
+    assert phases == ["queued", "accepting", "accepted", "pulling", "pulled", "starting", "running", "exited",
+                      "completing", "completed"]
+    # the renter reads the phase and the logs from the provider's endpoint, signed
+    remote = ProviderEndpoint(runner.agent.config.endpoint, cast.renter, renter_rent.manifest.chain_id)
+    assert remote.phase(job.job_id)["phase"] == "completed"
+    logs = b"".join(remote.logs(job.job_id)).decode()
+    assert "hello from the container" in logs and "to stderr" in logs
+    assert runner.agent.runtime.find(job.job_id) is None  # the container is gone
+
+
+def test_containers_are_locked_down_and_hostile_code_is_contained(start_agent, push_image, renter_rent, cast):
+    runner = start_agent()
+    hostile = """
+    mount -t tmpfs none /scratch && echo MOUNTED || echo mount-denied
+    echo b > /proc/sysrq-trigger && echo SYSRQ || echo sysrq-denied
+    ping -c 1 -W 1 127.0.0.1 >/dev/null 2>&1 && echo RAW-SOCKET || echo raw-socket-denied
+    touch /escape && echo ROOT-WRITABLE || echo rootfs-read-only
+    wget -q -T 2 http://127.0.0.1:1/ 2>/dev/null; ip route 2>/dev/null | grep -q default && echo NETWORK || echo no-network
+    head -c 3000000000 /dev/zero | tail > /dev/null; echo memory-contained
+    ( bomb() { bomb | bomb & }; bomb ) 2>/dev/null; sleep 3; echo fork-bomb-contained
+    exec sleep 120
+    """
+    cid = push_image(hostile, "gpurent-test/hostile:1")
+    job = renter_rent.create_job(runner.gpu, cid, 3600)
+    record = runner.wait_phase(job.job_id, "running")
+
+    host = runner.agent.runtime.engine.containers.get(record.container_id).attrs["HostConfig"]
+    assert set(host["CapDrop"]) >= {"CHOWN", "DAC_OVERRIDE", "NET_RAW", "SYS_CHROOT", "SETUID", "SETGID"} or \
+        host["CapDrop"] == ["ALL"]
+    assert not host.get("CapAdd") and host["Privileged"] is False
+    assert "no-new-privileges" in host["SecurityOpt"]
+    assert host["ReadonlyRootfs"] is True and host["NetworkMode"] == "none"
+    assert host["PidMode"] in ("", "private") and host["IpcMode"] != "host"
+    assert not host.get("Binds") and not host.get("Mounts")
+    assert host["Memory"] == 2**30 and host["MemorySwap"] == 2**30 and host["NanoCpus"] == 10**9
+    assert host["PidsLimit"] == 64 and "/scratch" in host["Tmpfs"]
+    assert not host.get("DeviceRequests")  # no GPU on this machine: no device request
+
+    deadline = time.monotonic() + 60
+    remote = ProviderEndpoint(runner.agent.config.endpoint, cast.renter, renter_rent.manifest.chain_id)
+    while "fork-bomb-contained" not in (logs := b"".join(remote.logs(job.job_id)).decode()):
+        assert time.monotonic() < deadline, logs
+        time.sleep(0.5)
+    for line in ("mount-denied", "sysrq-denied", "raw-socket-denied", "rootfs-read-only", "no-network",
+                 "fork-bomb-contained"):
+        assert line in logs, logs
+    for escaped in ("MOUNTED", "SYSRQ", "RAW-SOCKET", "ROOT-WRITABLE", "NETWORK\n"):
+        assert escaped not in logs, logs
+    health = requests.get(f"{runner.agent.config.endpoint}/health", timeout=5).json()
+    assert health["accepting"] and job.job_id in health["jobs_running"]  # the agent is fine
+
+    renter_rent.dispute_job(job.job_id, "testing containment")  # the agent stops it and follows the contract
+    runner.wait_phase(job.job_id, "disputed")
+    assert runner.agent.runtime.find(job.job_id) is None
+
+
+def test_a_job_past_its_duration_is_stopped_and_settled_at_the_cap(start_agent, push_image, renter_rent):
+    runner = start_agent()
+    cid = push_image("echo started; sleep 600")
+    job = renter_rent.create_job(runner.gpu, cid, 3)
+    record = runner.wait_phase(job.job_id, "completed", timeout_s=90)
+    assert record.capped
+    settled = renter_rent.job(job.job_id)
+    assert settled.final_cost == settled.max_cost == Decimal("0.03")  # 3 s at 0.01/s: the cap exactly
+
+
+def test_a_cancel_before_start_refunds_in_full_and_is_never_accepted(start_agent, push_image, renter_rent):
+    runner = start_agent()
+    blocker = renter_rent.create_job(runner.gpu, push_image("sleep 600", "gpurent-test/blocker:1"), 3600)
+    runner.wait_phase(blocker.job_id, "running")
+    before = renter_rent.balance()
+    queued = renter_rent.create_job(runner.gpu, push_image("echo never"), 3600)  # its GPU is busy: queued
+    runner.wait_phase(queued.job_id, "queued")
+    renter_rent.cancel_job(queued.job_id)
+    assert renter_rent.balance() == before  # every token back
+    renter_rent.complete_job(blocker.job_id)  # the renter ends the first job; the GPU frees
+    runner.wait_phase(queued.job_id, "cancelled")
+    assert [p for p, _, _ in runner.agent.state.history(queued.job_id)] == ["queued", "cancelled"]
+
+
+def test_an_image_no_peer_holds_is_declined_and_the_renter_refunded(start_agent, renter_rent):
+    runner = start_agent(fetch_timeout_s=2)
+    before = renter_rent.balance()
+    job = renter_rent.create_job(runner.gpu, MISSING_CID, 3600)
+    record = runner.wait_phase(job.job_id, "declined")
+    assert "not found within 2 s" in record.error
+    assert renter_rent.job(job.job_id).status == JobStatus.CANCELLED
+    assert renter_rent.balance() == before
+
+
+def test_an_image_asking_for_network_is_declined_by_a_provider_offering_none(start_agent, push_image,
+                                                                             renter_rent):
+    runner = start_agent()
+    before = renter_rent.balance()
+    job = renter_rent.create_job(runner.gpu, push_image("echo online", network=True), 3600)
+    record = runner.wait_phase(job.job_id, "declined")
+    assert "network access" in record.error and renter_rent.balance() == before
+
+
+def test_two_gpus_run_two_jobs_at_once_never_one_gpu_for_two(start_agent, push_image, renter_rent):
+    runner = start_agent(slots=2)
+    gpus = list(runner.agent.slots)
+    cid = push_image("sleep 600")
+    first, second = (renter_rent.create_job(g, cid, 3600) for g in gpus)
+    third = renter_rent.create_job(gpus[0], cid, 3600)
+    runner.wait_phase(first.job_id, "running")
+    runner.wait_phase(second.job_id, "running")
+    time.sleep(1)
+    assert runner.agent.state.job(third.job_id).phase == "queued"  # its GPU is taken
+    renter_rent.complete_job(first.job_id)
+    runner.wait_phase(third.job_id, "running")
+    for job in (second, third):
+        renter_rent.complete_job(job.job_id)
+
+
+def test_only_the_renter_reads_a_job(start_agent, push_image, renter_rent, cast):
+    runner = start_agent()
+    job = renter_rent.create_job(runner.gpu, push_image("echo secret output"), 3600)
+    runner.wait_phase(job.job_id, "completed")
+    url = f"{runner.agent.config.endpoint}/jobs/{job.job_id}"
+    chain_id = renter_rent.manifest.chain_id
+    assert requests.get(url, timeout=5).status_code == 403  # unsigned
+    foreign = requests.get(url, headers=sign_access(cast.outsider, chain_id, job.job_id), timeout=5)
+    assert foreign.status_code == 403 and "only the job's renter" in foreign.json()["error"]
+    stale = requests.get(url, headers=sign_access(cast.renter, chain_id, job.job_id, int(time.time()) - 600), timeout=5)
+    assert stale.status_code == 403 and "stale" in stale.json()["error"]
+    other_job = requests.get(url, headers=sign_access(cast.renter, chain_id, "0x" + "11" * 32), timeout=5)
+    assert other_job.status_code == 403
+    assert requests.get(url, headers=sign_access(cast.renter, chain_id, job.job_id), timeout=5).status_code == 200
+    with pytest.raises(GpurentError, match="only the job's renter"):
+        ProviderEndpoint(runner.agent.config.endpoint, cast.outsider, chain_id).phase(job.job_id)

@@ -1,0 +1,77 @@
+"""The provider config file and the renter's signed access, without a chain."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+from eth_account import Account
+
+from gpurent.access import AccessDenied, sign_access, verify_access
+from gpurent.agent.config import parse_config
+from gpurent.agent.runtime import container_options
+from gpurent.errors import ConfigurationError
+
+JOB = "0x" + "ab" * 32
+
+
+def test_a_minimal_config_gets_safe_defaults():
+    config = parse_config({"resources": [{"model": "L4", "vcpu": 4, "memory_gb": 16, "price": "1.5"}]})
+    assert (config.listen_host, config.listen_port, config.endpoint) == ("127.0.0.1", 8765, "http://127.0.0.1:8765")
+    assert config.resources[0].price == Decimal("1.5") and config.limits.network is False
+    assert config.stake == Decimal(100) and config.limits.pids == 256
+
+
+@pytest.mark.parametrize("doc, message", [
+    ({}, "declare at least one"),
+    ({"resources": [{"model": "L4", "vcpu": 4, "memory_gb": 16}]}, "needs price"),
+    ({"resources": [{"model": "L4", "vcpu": 4, "memory_gb": 16, "price": "cheap"}]}, "must be a token amount"),
+    ({"provider": {"listen": "8765"}, "resources": []}, "HOST:PORT"),
+])
+def test_bad_configs_say_what_is_wrong(doc, message):
+    with pytest.raises(ConfigurationError, match=message):
+        parse_config(doc)
+
+
+def test_isolation_options_for_every_container():
+    config = parse_config({"resources": [{"model": "L4", "vcpu": 2, "memory_gb": 3, "price": "1"}],
+                           "limits": {"pids": 99, "scratch_mb": 64}})
+    options = container_options(JOB, config.resources[0], config.limits, None)
+    assert options["cap_drop"] == ["ALL"] and options["security_opt"] == ["no-new-privileges"]
+    assert options["privileged"] is False and options["read_only"] is True
+    assert options["network_mode"] == "none" and options["ipc_mode"] == "private"
+    assert options["mem_limit"] == options["memswap_limit"] == "3g" and options["nano_cpus"] == 2 * 10**9
+    assert options["pids_limit"] == 99 and "size=64m" in options["tmpfs"]["/scratch"]
+    assert "volumes" not in options and "device_requests" not in options
+    with_gpu = container_options(JOB, config.resources[0], config.limits, "GPU-1234")
+    (request,) = with_gpu["device_requests"]
+    assert request["DeviceIDs"] == ["GPU-1234"] and request["Capabilities"] == [["gpu"]]
+
+
+class LocalAccount:
+    """An eth-account key standing in for an Ape account (same sign_message contract)."""
+
+    def __init__(self):
+        self._account = Account.create()
+        self.address = self._account.address
+
+    def sign_message(self, message):
+        return self._account.sign_message(message).signature
+
+
+def test_signed_access_checks_signer_job_chain_and_time():
+    renter, other = LocalAccount(), LocalAccount()
+    now = int(time.time())
+    headers = sign_access(renter, 31337, JOB, now)
+    verify_access(headers, 31337, JOB, renter.address, now=now + 30)
+    with pytest.raises(AccessDenied, match="only the job's renter"):
+        verify_access(sign_access(other, 31337, JOB, now), 31337, JOB, renter.address, now=now)
+    with pytest.raises(AccessDenied, match="stale"):
+        verify_access(headers, 31337, JOB, renter.address, now=now + 61)
+    with pytest.raises(AccessDenied, match="only the job's renter"):  # signed for another chain
+        verify_access(headers, 1, JOB, renter.address, now=now)
+    with pytest.raises(AccessDenied, match="a signed request is needed"):
+        verify_access({}, 31337, JOB, renter.address)
+    with pytest.raises(AccessDenied, match="malformed"):
+        verify_access({**headers, "X-Gpurent-Signature": "0xzz"}, 31337, JOB, renter.address, now=now)
