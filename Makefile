@@ -13,7 +13,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 # Hypothesis profile for the stateful contract tests: ci (quick, default) or long.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: setup setup-chain compile test test-long audit bench bench-gas bench-ipfs demo forge-invariants clean podman
+.PHONY: setup setup-chain compile test test-long audit bench bench-gas bench-ipfs bench-launch demo forge-invariants clean podman
 
 # Everything: the chain toolchain, plus Kubo and IPFS Cluster (images) and podman (containers).
 setup: setup-chain .tools/bin/ipfs .tools/bin/ipfs-cluster-service podman
@@ -71,13 +71,16 @@ forge-invariants: setup-chain
 audit: setup-chain
 	FOUNDRY_PROFILE=audit $(BIN)/slither . --config-file slither.config.json --fail-medium
 
-bench: bench-gas bench-ipfs
+bench: bench-gas bench-ipfs bench-launch
 
 bench-gas: setup-chain
 	$(BIN)/python bench/gas.py
 
 bench-ipfs: setup
 	$(BIN)/python bench/ipfs.py
+
+bench-launch: setup
+	$(BIN)/python bench/launch.py
 
 demo: setup-chain
 	$(BIN)/ape run demo

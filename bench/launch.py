@@ -1,6 +1,7 @@
 """Launch latency of the provider agent: ``JobCreated`` mined → the job's container running.
 
-Run as ``.venv/bin/python bench/launch.py`` from the project root. It starts an Anvil chain
+Run as ``.venv/bin/python bench/launch.py`` from the project root (``make bench-launch`` puts
+anvil on PATH). It starts an Anvil chain
 (through Ape), deploys the suite, its own Kubo node and podman service, pushes a busybox image
 and lets the agent pull it once (so the image is cached, as the benchmark asks), then creates
 ``--jobs`` jobs one after another. For each, the clock starts when ``createJob``'s receipt
@@ -129,6 +130,8 @@ def main() -> int:
                 container = engine.containers.run(info.image_id, ["/bin/busybox", "sleep", "600"], detach=True)
                 bare.append(started_at(container) - start)
                 container.remove(force=True)
+            agent.stop()
+            thread.join(timeout=30)
     finally:
         if agent is not None:
             agent.stop()

@@ -42,4 +42,6 @@ def sign_permit(account: Any, token: Any, spender: str, value: int, deadline: in
     signature = account.sign_message(message)
     if signature is None:
         raise RuntimeError(f"account {account.address} declined to sign the permit")
-    return signature.v, signature.r, signature.s
+    # Ape gives r and s as minimal big-endian bytes: one signature in 128 has a leading zero
+    # byte, and a 31-byte value would be right-padded into bytes32 (a wrong signature). Pad left.
+    return signature.v, bytes(signature.r).rjust(32, b"\0"), bytes(signature.s).rjust(32, b"\0")
