@@ -172,3 +172,48 @@ def test_only_the_renter_reads_a_job(start_agent, push_image, renter_rent, cast)
     assert requests.get(url, headers=sign_access(cast.renter, chain_id, job.job_id), timeout=5).status_code == 200
     with pytest.raises(GpurentError, match="only the job's renter"):
         ProviderEndpoint(runner.agent.config.endpoint, cast.outsider, chain_id).phase(job.job_id)
+
+
+def test_the_queue_serves_the_most_valuable_job_first(start_agent, push_image, renter_rent):
+    runner = start_agent()
+    blocker = renter_rent.create_job(runner.gpu, push_image("sleep 600", "gpurent-test/blocker:1"), 3600)
+    runner.wait_phase(blocker.job_id, "running")
+    cid = push_image("sleep 600")
+    small = renter_rent.create_job(runner.gpu, cid, 600)  # first in, worth 6 GPU
+    large = renter_rent.create_job(runner.gpu, cid, 7200)  # later, worth 72 GPU
+    runner.wait_phase(small.job_id, "queued")
+    runner.wait_phase(large.job_id, "queued")
+    renter_rent.complete_job(blocker.job_id)
+    runner.wait_phase(large.job_id, "running")
+    assert runner.agent.state.job(small.job_id).phase == "queued"
+    renter_rent.complete_job(large.job_id)
+    runner.wait_phase(small.job_id, "running")
+    renter_rent.complete_job(small.job_id)
+
+
+def test_jobs_show_and_logs_read_the_provider(start_agent, push_image, renter_rent, suite, cast, chain, tmp_path,
+                                              monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from gpurent.cli.app import make_root
+    from gpurent.manifest import Manifest, save_manifest
+
+    runner = start_agent()
+    job = renter_rent.create_job(runner.gpu, push_image("echo line one; echo line two"), 3600)
+    runner.wait_phase(job.job_id, "completed")
+    monkeypatch.setenv("GPURENT_HOME", str(tmp_path / "cli-home"))
+    monkeypatch.delenv("GPURENT_NETWORK", raising=False)
+    save_manifest(Manifest(chain_id=chain.chain_id, block=0, deployer=cast.admin.address,
+                           contracts={n: c.address for n, c in suite.as_dict().items()}))
+    cli = CliRunner(mix_stderr=False)
+    shown = cli.invoke(make_root(), ["--json", "--account", "5", "jobs", "show", job.job_id])
+    assert shown.exit_code == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert data["phase"] == "completed" and data["exit_code"] == 0
+    assert data["timeline"].startswith("queued → accepting → accepted → pulling") and data["status"] == "Completed"
+    logs = cli.invoke(make_root(), ["--account", "5", "jobs", "logs", job.job_id, "--follow"])
+    assert logs.exit_code == 0 and logs.stdout == "line one\nline two\n", (logs.stdout, logs.stderr)
+    foreign = cli.invoke(make_root(), ["--account", "7", "jobs", "logs", job.job_id])
+    assert foreign.exit_code == 1 and "only the job's renter" in foreign.stderr

@@ -3,6 +3,7 @@ exactly once; SIGTERM stops taking work and marks the GPUs unavailable."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -99,6 +100,13 @@ def test_sigkill_mid_job_then_restart_completes_exactly_once(suite, cast, chain,
     url = f"http://127.0.0.1:{port}/jobs/{job.job_id}/logs"
     logs = requests.get(url, headers=sign_access(cast.renter, chain.chain_id, job.job_id), timeout=10).text
     assert "first line" in logs and "last line" in logs
+
+    status = subprocess.run([str(BIN / "gpurent-provider"), "--json", "status"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert report["health"]["accepting"] and report["health"]["monitor"]["host"]["memory_total_mb"] > 0
+    assert report["jobs"][0]["job"] == job.job_id and report["jobs"][0]["phase"] == "completed"
 
     assert agent.signal(signal.SIGTERM) == 0  # stops taking work, GPUs unavailable
     assert rent.resource(gpu).available is False
