@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import requests
@@ -217,3 +218,34 @@ def test_jobs_show_and_logs_read_the_provider(start_agent, push_image, renter_re
     assert logs.exit_code == 0 and logs.stdout == "line one\nline two\n", (logs.stdout, logs.stderr)
     foreign = cli.invoke(make_root(), ["--account", "7", "jobs", "logs", job.job_id])
     assert foreign.exit_code == 1 and "only the job's renter" in foreign.stderr
+
+
+def test_gpus_are_offered_only_while_the_ipfs_node_answers(provider_rent, nodes, engine_factory, tmp_path):
+    from gpurent.agent.agent import Agent
+    from gpurent.images import node as node_mod
+    from gpurent.images.store import ImageStore
+    from gpurent.process import free_port
+    from tests.agent.conftest import AgentRunner, agent_config
+
+    own = nodes.start("agent-node")
+    store = ImageStore(own.client(), engine_factory, workdir=tmp_path / "staging")
+    runner = AgentRunner(Agent(provider_rent, agent_config(free_port()), tmp_path / "provider", store, [])).start()
+    try:
+        gpu = runner.gpu
+        assert provider_rent.resource(gpu).available
+        api_port = int(own.api_url.rsplit(":", 1)[1])
+        gateway_port = int(own.gateway_url.rsplit(":", 1)[1])
+        nodes.stop(own)
+        deadline = time.monotonic() + 30
+        while provider_rent.resource(gpu).available:
+            assert time.monotonic() < deadline, "the GPU stayed available with the node down"
+            time.sleep(0.2)
+        assert not runner.agent.accepting
+        restarted = node_mod.start(api_port, gateway_port, 0, repo=Path(own.repo))
+        nodes.started.append(restarted)
+        while not provider_rent.resource(gpu).available:
+            assert time.monotonic() < deadline + 30, "the GPU did not come back"
+            time.sleep(0.2)
+        assert runner.agent.accepting
+    finally:
+        runner.stop()

@@ -75,3 +75,16 @@ def test_signed_access_checks_signer_job_chain_and_time():
         verify_access({}, 31337, JOB, renter.address)
     with pytest.raises(AccessDenied, match="malformed"):
         verify_access({**headers, "X-Gpurent-Signature": "0xzz"}, 31337, JOB, renter.address, now=now)
+
+
+def test_a_job_log_stops_growing_at_its_limit(tmp_path):
+    from gpurent.agent.endpoint import LogStore
+
+    store = LogStore(tmp_path, max_bytes=100)
+    store.reset(JOB)
+    store.append(JOB, b"a" * 60)
+    store.append(JOB, b"b" * 60)  # crosses the limit: cut, marked once
+    store.append(JOB, b"c" * 60)  # past it: dropped
+    data = store.read(JOB)
+    assert data.startswith(b"a" * 60 + b"b" * 40) and data.endswith(LogStore.TRUNCATED)
+    assert b"c" * 10 not in data and store.read(JOB, offset=90).startswith(b"b" * 10)

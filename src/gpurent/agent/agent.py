@@ -77,7 +77,7 @@ class Agent:
         self.clock = clock or rent.chain_time  # the cap is judged in chain time, as billing is
         home.mkdir(parents=True, exist_ok=True)
         self.state = AgentState(home / "agent.db")
-        self.logs = LogStore(home / "logs")
+        self.logs = LogStore(home / "logs", config.limits.log_mb * 2**20)
         self.store = store
         self.cache = ImageCache(store, home / "cache.db")
         self.maintainer = CacheMaintainer(self.cache, chain_popularity(rent))
@@ -182,7 +182,28 @@ class Agent:
                 self.logs.append(job.job_id, self.runtime.logs(job.container_id))  # type: ignore[arg-type]
 
     # ================================================================ the loop
+    def _services_ok(self) -> str | None:
+        """Why this machine cannot take work now (IPFS node or engine down), or None."""
+        try:
+            self.store.ipfs.version()
+            self.store.engine.ping()
+        except Exception as err:  # noqa: BLE001 - any failure means: do not take work
+            return str(err).splitlines()[0] if str(err) else type(err).__name__
+        return None
+
+    def _gate(self) -> None:
+        """Keeps the GPUs available on-chain only while the node and the engine answer."""
+        problem = self._services_ok()
+        if problem and self.accepting:
+            log.warning("cannot take work (%s): marking GPUs unavailable", problem)
+            self.set_available(False)
+        elif problem is None and not self.accepting:
+            log.info("services answer again: GPUs available")
+            self.set_available(True)
+
     def tick(self) -> None:
+        if not self.stopping.is_set():
+            self._gate()
         self._poll_events()
         self._schedule()
         for job in self.state.jobs(("running", "exited", "completing")):

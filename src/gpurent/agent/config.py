@@ -19,6 +19,7 @@
     scratch_mb = 512                       # the writable tmpfs at /scratch (and /tmp)
     network = false                        # containers get no network unless true
     fetch_timeout_s = 120                  # an image not found within this is declined
+    log_mb = 64                            # per job; output past it is dropped (marked)
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Limits:
     scratch_mb: int = 512
     network: bool = False
     fetch_timeout_s: float = 120.0
+    log_mb: int = 64
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,8 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
         resources=tuple(resources),
         limits=Limits(pids=int(limits.get("pids", 256)), scratch_mb=int(limits.get("scratch_mb", 512)),
                       network=bool(limits.get("network", False)),
-                      fetch_timeout_s=float(limits.get("fetch_timeout_s", 120))),
+                      fetch_timeout_s=float(limits.get("fetch_timeout_s", 120)),
+                      log_mb=int(limits.get("log_mb", 64))),
     )
 
 

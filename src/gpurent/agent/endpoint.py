@@ -29,10 +29,14 @@ ChallengeHandler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class LogStore:
-    """One append-only file per job under ``folder``."""
+    """One append-only file per job under ``folder``, at most ``max_bytes`` each: a container
+    printing without end must not fill the provider's disk."""
 
-    def __init__(self, folder: Path):
+    TRUNCATED = b"\n[gpurent: log truncated: the job's output passed the provider's limit]\n"
+
+    def __init__(self, folder: Path, max_bytes: int = 64 * 2**20):
         self.folder = folder
+        self.max_bytes = max_bytes
         folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, job_id: str) -> Path:
@@ -43,6 +47,11 @@ class LogStore:
 
     def append(self, job_id: str, data: bytes) -> None:
         with self.path(job_id).open("ab") as handle:
+            room = self.max_bytes - handle.tell()
+            if room <= 0:
+                return  # already truncated
+            if len(data) > room:
+                data = data[:room] + self.TRUNCATED
             handle.write(data)
 
     def read(self, job_id: str, offset: int = 0) -> bytes:
