@@ -28,7 +28,7 @@ def wait_chain(rent, job_id, status: JobStatus, timeout_s: float = 60.0):
 def test_a_job_that_prints_and_exits_is_run_completed_and_paid(start_agent, push_image, renter_rent, provider_rent,
                                                               cast):
     runner = start_agent()
-    cid = push_image("echo hello from the container; echo to stderr >&2; sleep 2; exit 3")
+    cid = push_image("echo hello from the container; echo to stderr >&2; sleep 3; exit 3")
     before = renter_rent.balance()
     job = renter_rent.create_job(runner.gpu, cid, 3600)
     record = runner.wait_phase(job.job_id, "completed")
