@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from gpurent import engine as engine_mod  # noqa: E402
 from gpurent.images import node as node_mod  # noqa: E402
 from gpurent.images.archive import LayerFile, build_archive  # noqa: E402
 from gpurent.images.kubo import CHUNKER  # noqa: E402
@@ -65,18 +66,6 @@ def build_image(folder: Path, size_mb: int) -> tuple[Path, str]:
     return tar, info.image_id
 
 
-def start_engine(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    sock = folder / "podman.sock"
-    process = subprocess.Popen([shutil.which("podman") or "podman", "system", "service", "--time=0", f"unix://{sock}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not sock.exists():
-        if time.monotonic() > deadline:
-            raise SystemExit("podman system service did not start")
-        time.sleep(0.05)
-    return process, f"unix://{sock}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=200)
@@ -87,10 +76,10 @@ def main() -> int:
     from docker.errors import NotFound
 
     work = Path(tempfile.mkdtemp(prefix="gpurent-bench-ipfs-"))
-    engine_process, host = start_engine(work)
+    service = engine_mod.start(folder=work / "engine")
     node = node_mod.start(0, 0, 0, repo=work / "kubo" / "repo")
     try:
-        engine = docker.DockerClient(base_url=host, timeout=600)
+        engine = docker.DockerClient(base_url=service.docker_host, timeout=600)
         tar, image_id = build_image(work, args.size_mb)
         size = tar.stat().st_size
         store = ImageStore(node.client(), lambda: engine, max_bytes=1 << 40)  # staging as users get it
@@ -158,8 +147,7 @@ def main() -> int:
         }
     finally:
         node_mod.stop_node(node)
-        engine_process.terminate()
-        engine_process.wait(15)
+        engine_mod.stop_service(service)
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"{'figure':<22}{'value':>12}  target")

@@ -19,7 +19,6 @@ import json
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -59,6 +58,7 @@ def main() -> int:
     from ape.logging import logger
 
     logger.set_level("ERROR")
+    from gpurent import engine as engine_mod
     from gpurent.agent.agent import Agent
     from gpurent.agent.config import AgentConfig, Limits, ResourceSpec
     from gpurent.client import Gpurent
@@ -71,13 +71,9 @@ def main() -> int:
     from gpurent.units import TOKEN
 
     work = Path(tempfile.mkdtemp(prefix="gpurent-bench-launch-"))
-    sock = work / "podman.sock"
-    podman = subprocess.Popen([shutil.which("podman") or "podman", "system", "service", "--time=0", f"unix://{sock}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while not sock.exists():
-        time.sleep(0.05)
+    service = engine_mod.start(folder=work / "engine")
     kubo = node_mod.start(0, 0, 0, repo=work / "kubo" / "repo")
-    engine = docker.DockerClient(base_url=f"unix://{sock}", timeout=300)
+    engine = docker.DockerClient(base_url=service.docker_host, timeout=300)
     agent = None
     try:
         with networks.parse_network_choice("ethereum:local:foundry"):
@@ -136,8 +132,7 @@ def main() -> int:
         if agent is not None:
             agent.stop()
         node_mod.stop_node(kubo)
-        podman.terminate()
-        podman.wait(15)
+        engine_mod.stop_service(service)
         shutil.rmtree(work, ignore_errors=True)
 
     result = {"p50_s": round(statistics.median(latencies), 3), "p95_s": round(percentile(latencies, 0.95), 3),

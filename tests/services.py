@@ -5,14 +5,12 @@ from Debian's busybox-static."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from gpurent import engine as engine_mod
 from gpurent.images import node as node_mod
 from gpurent.images.archive import ArchiveInfo, LayerFile, build_archive
 from gpurent.images.store import ImageStore
@@ -23,18 +21,9 @@ BUSYBOX = Path("/bin/busybox")
 @pytest.fixture(scope="session")
 def engine_host(tmp_path_factory) -> Iterator[str]:
     """A podman `system service` on a private socket; yields its DOCKER_HOST."""
-    podman = shutil.which("podman")
-    assert podman, "podman is required: run `make setup`"
-    sock = tmp_path_factory.mktemp("engine") / "podman.sock"
-    process = subprocess.Popen([podman, "system", "service", "--time=0", f"unix://{sock}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not sock.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert sock.exists(), "podman system service did not start"
-    yield f"unix://{sock}"
-    process.terminate()
-    process.wait(15)
+    service = engine_mod.start(folder=tmp_path_factory.mktemp("engine"))
+    yield service.docker_host
+    engine_mod.stop_service(service)
 
 
 @pytest.fixture(scope="session")

@@ -68,15 +68,21 @@ def engine_client(timeout_s: float = 300.0) -> Any:
     return client
 
 
-def start(timeout_s: float = 30.0) -> EngineService:
-    """Starts podman's Docker-compatible API service detached (the running one if up)."""
-    existing = running_service()
-    if existing:
-        return existing
+def start(timeout_s: float = 30.0, folder: Path | None = None) -> EngineService:
+    """Starts podman's Docker-compatible API service detached (the running one if up).
+
+    ``folder`` (default: ``<state home>/engine``) holds the socket, log and record; tests and
+    benchmarks pass their own for a private service, which :func:`stop_service` ends.
+    """
+    if folder is None:
+        existing = running_service()
+        if existing:
+            return existing
+        folder = engine_dir()
     podman = shutil.which("podman")
     if podman is None:
         raise ConfigurationError("podman not found: run `make setup` (it installs podman) or set DOCKER_HOST")
-    folder = engine_dir()
+    folder.mkdir(parents=True, exist_ok=True)
     sock = folder / "podman.sock"
     sock.unlink(missing_ok=True)
     log = folder / "podman.log"
@@ -87,11 +93,16 @@ def start(timeout_s: float = 30.0) -> EngineService:
     return service
 
 
+def stop_service(service: EngineService, timeout_s: float = 15.0) -> None:
+    """Ends one podman service (images and containers stay with podman)."""
+    terminate(service.pid, timeout_s)
+
+
 def stop(timeout_s: float = 15.0) -> bool:
     """Stops gpurent's podman service (containers and images stay); False if none ran."""
     service = running_service()
     (engine_dir() / "engine.json").unlink(missing_ok=True)
     if service is None:
         return False
-    terminate(service.pid, timeout_s)
+    stop_service(service, timeout_s)
     return True

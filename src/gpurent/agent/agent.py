@@ -175,7 +175,7 @@ class Agent:
             if container is None:
                 continue  # lost: `_watch` settles it by elapsed time
             if container.status == "running":
-                self._follow_logs(job.job_id, job.container_id, reset=True)  # type: ignore[arg-type]
+                self._follow_logs(job.job_id, job.container_id)  # type: ignore[arg-type]
                 log.info("re-attached to job %s", job.job_id)
             else:  # it ended while the agent was down: keep its whole log
                 self.logs.reset(job.job_id)
@@ -311,7 +311,7 @@ class Agent:
             assert record is not None and record.container_id
             chain_job = self.rent.job(job_id)
             self.state.update(job_id, "running", chain_start=chain_job.start_time)
-            self._follow_logs(job_id, record.container_id, reset=True)
+            self._follow_logs(job_id, record.container_id)
 
     def _give_back(self, job: JobRecord, phase: str, reason: str) -> None:
         """Declines (Created) or abandons (Accepted) a job: the renter gets everything back."""
@@ -330,9 +330,9 @@ class Agent:
         self.cache.release(job.image_cid, job.job_id)
 
     # ================================================================ running and settling
-    def _follow_logs(self, job_id: str, container_id: str, reset: bool) -> None:
-        if reset:
-            self.logs.reset(job_id)
+    def _follow_logs(self, job_id: str, container_id: str) -> None:
+        """Streams the container's whole output (from its start) into a fresh log file."""
+        self.logs.reset(job_id)
 
         def follow() -> None:
             try:

@@ -103,23 +103,21 @@ class ClusterClient:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         response = call(method, f"{self.url}{path}", f"the IPFS Cluster peer at {self.url} does not answer",
                         timeout=self.timeout_s, **kwargs)
         if response.status_code >= 400:
             raise ImageError(f"cluster {method} {path.split('?')[0]} failed: {error_text(response, 'message')}")
+        return response
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._request(method, path, **kwargs)
         return response.json() if response.content else None
 
     def peers(self) -> list[dict[str, Any]]:
-        text = self._raw("GET", "/peers")
+        """Every peer as this one sees it (the API streams one JSON object per line)."""
+        text = self._request("GET", "/peers").text
         return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-    def _raw(self, method: str, path: str) -> str:
-        response = call(method, f"{self.url}{path}", f"the IPFS Cluster peer at {self.url} does not answer",
-                        timeout=self.timeout_s)
-        if response.status_code >= 400:
-            raise ImageError(f"cluster {method} {path} failed: {error_text(response, 'message')}")
-        return response.text
 
     def live_peers(self) -> set[str]:
         """Peers whose free-space metric has not expired: those a pin can be allocated to."""

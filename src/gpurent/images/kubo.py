@@ -66,8 +66,13 @@ class KuboClient:
         self._session = requests.Session()
 
     # -- plumbing ------------------------------------------------------------------------
-    def _post(self, command: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None, *,
-              stream: bool = False, timeout: float | None = None, **kwargs: Any) -> requests.Response:
+    def _post(self, command: str, params: dict[str, Any] | None = None, *, stream: bool = False,
+              timeout: float | None = None, deadline: float | None = None, **kwargs: Any) -> requests.Response:
+        """One RPC call. ``deadline`` (s) makes Kubo itself give up (content no peer holds)
+        before the socket's own timeout does, so the answer is an error Kubo explains."""
+        if deadline is not None:
+            params = {**(params or {}), "timeout": f"{deadline}s"}
+            timeout = deadline + 5
         try:
             response = self._session.post(f"{self.url}/api/v0/{command}", params=params, stream=stream,
                                           timeout=timeout if timeout is not None else self.timeout_s, **kwargs)
@@ -134,14 +139,11 @@ class KuboClient:
             chunk: int = _READ) -> Iterator[bytes]:
         """Streams the bytes of ``path`` (``CID`` or ``CID/name``), optionally a slice."""
         params: dict[str, Any] = {"arg": path}
-        if timeout is not None:  # Kubo gives up itself (no peer holds it) before the socket does
-            params["timeout"] = f"{timeout}s"
-            timeout += 5
         if offset:
             params["offset"] = offset
         if length is not None:
             params["length"] = length
-        response = self._post("cat", params, stream=True, timeout=timeout)
+        response = self._post("cat", params, stream=True, deadline=timeout)
         yield from _checked_stream(response, path)
 
     def read(self, path: str, *, timeout: float | None = None) -> Iterator[bytes]:
@@ -170,17 +172,11 @@ class KuboClient:
 
     def stat(self, path: str, *, timeout: float | None = None) -> dict[str, Any]:
         """Size, type and CID of ``/ipfs/<path>``, plus how much of it this node holds."""
-        params = {"arg": f"/ipfs/{path}", "with-local": "true"}
-        if timeout is not None:
-            params["timeout"] = f"{timeout}s"
-        return dict(self._json("files/stat", params, timeout=None if timeout is None else timeout + 5))
+        return dict(self._json("files/stat", {"arg": f"/ipfs/{path}", "with-local": "true"}, deadline=timeout))
 
     def ls(self, cid: str, *, timeout: float | None = None) -> dict[str, str]:
         """The entries of a directory CID: name -> CID."""
-        params = {"arg": cid, "resolve-type": "false", "size": "false"}
-        if timeout is not None:
-            params["timeout"] = f"{timeout}s"
-        objects = self._json("ls", params, timeout=None if timeout is None else timeout + 5)
+        objects = self._json("ls", {"arg": cid, "resolve-type": "false", "size": "false"}, deadline=timeout)
         links = objects["Objects"][0].get("Links") or []
         return {str(link["Name"]): str(link["Hash"]) for link in links}
 
