@@ -17,6 +17,13 @@ import {IMarketplace} from "./interfaces/IMarketplace.sol";
 /// `(4u + 2r + 3c + (10000 - d)) / 100`, rounded down. A provider the oracle has not measured
 /// yet counts as uptime 0.5 and response 0.5; one without jobs as completion 1, disputes 0.
 /// Only the oracle (ORACLE_ROLE) and the Marketplace's settlements change scores.
+///
+/// Validation reports ({submitValidationReport}) sum heartbeats and challenges over periods; the
+/// uptime and response components are these sums blended with a neutral prior worth
+/// `heartbeatPrior` heartbeat slots (and `challengePrior` challenges) at 0.5, so a newcomer's
+/// score rises with evidence rather than jumping to the top after one good period. Reports are
+/// accepted once per provider and period, and each penalty names its incident and is applied
+/// once, so several oracle instances can run side by side without double counting.
 contract ReputationSystem is IReputationSystem, AccessControl {
     /// @notice Role of the oracle: reports metrics, applies penalties, issues rewards.
     bytes32 public constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
@@ -41,8 +48,14 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     uint32 private _maxResponseTimeMs;
     uint16 private _fraudSlashBps;
 
+    /// @dev Slot: heartbeatPrior (32) | challengePrior (32).
+    uint32 private _heartbeatPrior;
+    uint32 private _challengePrior;
+
     mapping(address provider => Record) private _records;
+    mapping(address provider => Validation) private _validations;
     mapping(PenaltyReason reason => uint16 points) private _penaltyPoints;
+    mapping(bytes32 incident => bool) private _incidents;
 
     /// @param registry_ The ResourceRegistry (this contract needs its SLASHER_ROLE).
     /// @param marketplace_ The Marketplace whose job statistics feed the score.
@@ -58,6 +71,7 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         _setPenalty(PenaltyReason.Timeout, 25);
         _setPenalty(PenaltyReason.InvalidSignature, 25);
         _setPenalty(PenaltyReason.LostDispute, 100);
+        _setPriors(60, 5); // an hour of 60 s heartbeats; five challenges
     }
 
     // ================================================================ oracle
@@ -78,22 +92,73 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         emit ReputationUpdated(provider, getScore(provider), r.uptimeBps, r.responseBps);
     }
 
-    /// @notice Takes the points `reason` costs from `provider`; data fraud also slashes stake.
-    /// @dev Requirements: ORACLE_ROLE. For DataFraud, `fraudSlashBps` of the provider's stake
-    /// is burnt through the registry (a provider without stake record is penalised only).
-    /// Emits {PenaltyApplied} (and the registry's {Slashed}).
+    /// @notice Stores one period's validation report on `provider` and recomputes its uptime
+    /// and response components (SPEC: submitValidationReport).
+    /// @dev Uptime = (kept + heartbeatPrior/2) / (expected + heartbeatPrior) over all reports;
+    /// response = the average, over all reported challenges plus `challengePrior` neutral ones,
+    /// of each challenge's response component (a failed challenge counts 0). Periods are the
+    /// oracle's (floor(time / period length)); each provider accepts one report per period, in
+    /// increasing order. Requirements: ORACLE_ROLE; kept <= expected; `period` later than the
+    /// provider's last reported period. Emits {ValidationReported}, {ReputationUpdated}.
+    /// @param provider The provider reported on.
+    /// @param period The period the report covers.
+    /// @param report Heartbeats kept and expected, challenges passed and failed, response time.
+    function submitValidationReport(address provider, uint32 period, Report calldata report)
+        external
+        onlyRole(ORACLE_ROLE)
+    {
+        if (report.heartbeatsKept > report.heartbeatsExpected) revert ReputationInvalidReport();
+        Validation storage v = _validations[provider];
+        if (v.reports > 0 && period <= v.lastPeriod) revert ReputationPeriodReported(provider, period, v.lastPeriod);
+        v.heartbeatsKept += report.heartbeatsKept;
+        v.heartbeatsExpected += report.heartbeatsExpected;
+        v.challengesPassed += report.challengesPassed;
+        v.challengesFailed += report.challengesFailed;
+        v.responseBpsSum += uint64(responseBps(report.avgResponseTimeMs) * report.challengesPassed);
+        v.lastPeriod = period;
+        v.reports += 1;
+
+        Record storage r = _records[provider];
+        r.uptimeBps = uint16(_blend(uint256(v.heartbeatsKept) * 10_000, v.heartbeatsExpected, _heartbeatPrior));
+        r.responseBps = uint16(
+            _blend(v.responseBpsSum, uint256(v.challengesPassed) + v.challengesFailed, _challengePrior)
+        );
+        r.measured = true;
+        r.lastUpdated = uint40(block.timestamp);
+        emit ValidationReported(
+            provider,
+            period,
+            report.heartbeatsKept,
+            report.heartbeatsExpected,
+            report.challengesPassed,
+            report.challengesFailed,
+            report.avgResponseTimeMs
+        );
+        emit ReputationUpdated(provider, getScore(provider), r.uptimeBps, r.responseBps);
+    }
+
+    /// @notice Takes the points `reason` costs from `provider` for `incident`; data fraud also
+    /// slashes stake (SPEC: applyPenalty; the oracle's reportDowntime is a Downtime penalty).
+    /// @dev `incident` names what is penalised (for example the hash of a challenge nonce or of
+    /// the first missed heartbeat slot) and is penalised once, whichever oracle reports it first.
+    /// For DataFraud, `fraudSlashBps` of the provider's stake is burnt through the registry (a
+    /// provider without stake is penalised only). Requirements: ORACLE_ROLE; `incident` not yet
+    /// penalised. Emits {PenaltyApplied} (and the registry's {Slashed}).
     /// @param provider The provider penalised.
     /// @param reason Why.
+    /// @param incident Unique name of the incident.
     /// @return slashed Base units of stake burnt (0 unless DataFraud).
-    function applyPenalty(address provider, PenaltyReason reason)
+    function applyPenalty(address provider, PenaltyReason reason, bytes32 incident)
         external
         onlyRole(ORACLE_ROLE)
         returns (uint256 slashed)
     {
+        if (_incidents[incident]) revert ReputationIncidentRecorded(incident);
+        _incidents[incident] = true;
         uint16 points = _penaltyPoints[reason];
         Record storage r = _records[provider];
         r.penalties = _addPoints(r.penalties, points);
-        emit PenaltyApplied(provider, reason, points);
+        emit PenaltyApplied(provider, reason, points, incident);
         if (reason == PenaltyReason.DataFraud) {
             IResourceRegistry.ProviderInfo memory info = _registry.getProvider(provider);
             if (info.registered && info.stake > 0) {
@@ -138,7 +203,33 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         _setMaxResponseTimeMs(ms);
     }
 
+    /// @notice Sets the weight of the neutral (0.5) prior in the uptime and response components.
+    /// @dev Requirements: DEFAULT_ADMIN_ROLE. Takes effect at the next report. Emits
+    /// {PriorsUpdated}.
+    /// @param heartbeatPrior Heartbeat slots the prior is worth.
+    /// @param challengePrior Challenges the prior is worth.
+    function setPriors(uint32 heartbeatPrior, uint32 challengePrior) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setPriors(heartbeatPrior, challengePrior);
+    }
+
     // ================================================================ views
+
+    /// @notice Heartbeats and challenges reported on `provider`, summed over periods.
+    /// @param provider The provider.
+    function getValidation(address provider) external view returns (Validation memory) {
+        return _validations[provider];
+    }
+
+    /// @notice Whether a penalty for `incident` was already applied.
+    /// @param incident The incident's name.
+    function incidentRecorded(bytes32 incident) external view returns (bool) {
+        return _incidents[incident];
+    }
+
+    /// @notice Weights of the neutral prior: heartbeat slots and challenges.
+    function priors() external view returns (uint256 heartbeatPrior, uint256 challengePrior) {
+        return (_heartbeatPrior, _challengePrior);
+    }
 
     /// @notice The SPEC formula on `metrics`, without penalties or rewards.
     /// @dev `(4u + 2r + 3c + (10000 - d)) / 100` with every component in basis points; the
@@ -246,6 +337,18 @@ contract ReputationSystem is IReputationSystem, AccessControl {
 
     function _formula(uint256 u, uint256 resp, uint256 c, uint256 d) private pure returns (uint256) {
         return (4 * u + 2 * resp + 3 * c + (10_000 - d)) / 100;
+    }
+
+    /// @dev (sumBps + prior * 5000) / (count + prior); 0.5 when both are 0.
+    function _blend(uint256 sumBps, uint256 count, uint256 prior) private pure returns (uint256) {
+        if (count + prior == 0) return UNMEASURED_BPS;
+        return (sumBps + prior * UNMEASURED_BPS) / (count + prior);
+    }
+
+    function _setPriors(uint32 heartbeatPrior, uint32 challengePrior) private {
+        _heartbeatPrior = heartbeatPrior;
+        _challengePrior = challengePrior;
+        emit PriorsUpdated(heartbeatPrior, challengePrior);
     }
 
     function _addPoints(uint32 current, uint256 points) private pure returns (uint32) {

@@ -27,6 +27,26 @@ interface IReputationSystem {
         uint256 rewards; // points given so far
     }
 
+    /// @notice One period's validation report from the oracle (SPEC: submitValidationReport).
+    struct Report {
+        uint32 heartbeatsKept; // heartbeat slots with a valid signed heartbeat
+        uint32 heartbeatsExpected; // heartbeat slots the provider was expected to fill
+        uint32 challengesPassed; // data-possession challenges answered correctly in time
+        uint32 challengesFailed; // late, wrong or badly signed answers
+        uint32 avgResponseTimeMs; // average response time of the passed challenges
+    }
+
+    /// @notice Everything the oracle has reported about a provider, summed over periods.
+    struct Validation {
+        uint32 heartbeatsKept;
+        uint32 heartbeatsExpected;
+        uint32 challengesPassed;
+        uint32 challengesFailed;
+        uint64 responseBpsSum; // sum over passed challenges of their response component
+        uint32 lastPeriod; // last period reported (meaningful when reports > 0)
+        uint32 reports;
+    }
+
     /// @notice Why a provider is penalised.
     enum PenaltyReason {
         Downtime,
@@ -40,12 +60,32 @@ interface IReputationSystem {
     error ReputationInvalidBps(uint256 value);
     /// @notice Raised when a governance parameter is out of range.
     error ReputationInvalidParameter();
+    /// @notice Raised when a penalty for `incident` was already applied (by any oracle).
+    error ReputationIncidentRecorded(bytes32 incident);
+    /// @notice Raised when `provider` already has a report for `period` or a later one.
+    error ReputationPeriodReported(address provider, uint256 period, uint256 lastPeriod);
+    /// @notice Raised when a report says more heartbeats were kept than expected.
+    error ReputationInvalidReport();
 
     /// @notice Emitted when the oracle's measurements of `provider` are stored; `score` is the
     /// resulting score.
     event ReputationUpdated(address indexed provider, uint256 score, uint256 uptimeBps, uint256 responseBps);
-    /// @notice Emitted when `points` are taken from `provider` for `reason`.
-    event PenaltyApplied(address indexed provider, PenaltyReason indexed reason, uint256 points);
+    /// @notice Emitted when `points` are taken from `provider` for `reason`; `incident` names the
+    /// event penalised (a missed-heartbeat streak, a challenge nonce), each penalised once.
+    event PenaltyApplied(address indexed provider, PenaltyReason indexed reason, uint256 points, bytes32 incident);
+    /// @notice Emitted when the oracle's report on `provider` for `period` is stored.
+    event ValidationReported(
+        address indexed provider,
+        uint256 indexed period,
+        uint256 heartbeatsKept,
+        uint256 heartbeatsExpected,
+        uint256 challengesPassed,
+        uint256 challengesFailed,
+        uint256 avgResponseTimeMs
+    );
+    /// @notice Emitted when governance changes the weight of the neutral prior in the uptime and
+    /// response components.
+    event PriorsUpdated(uint256 heartbeatPrior, uint256 challengePrior);
     /// @notice Emitted when `bonus` points are given to `provider`.
     event RewardIssued(address indexed provider, uint256 bonus);
     /// @notice Emitted when governance changes the points a penalty reason costs.

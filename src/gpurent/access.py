@@ -1,4 +1,5 @@
-"""Signed requests for a job's phase and logs: only the job's renter may read them.
+"""Signed requests for a job's phase and logs: only the job's renter (and, for dispute
+evidence, an oracle) may read them.
 
 The renter signs (EIP-191) a short text naming the purpose, the chain, the job and the time; the
 provider's endpoint recovers the signer, compares it with the job's renter, and refuses stale
@@ -9,6 +10,7 @@ cannot be replayed later.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from gpurent.errors import GpurentError
@@ -36,8 +38,10 @@ def sign_access(account: Any, chain_id: int, job_id: str, timestamp: int | None 
     return {TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: "0x" + raw.hex()}
 
 
-def verify_access(headers: Any, chain_id: int, job_id: str, renter: str, now: float | None = None) -> None:
-    """AccessDenied unless the headers carry a fresh signature by ``renter`` for ``job_id``."""
+def verify_access(headers: Any, chain_id: int, job_id: str, renter: str, now: float | None = None,
+                  also: Callable[[str], bool] | None = None) -> str:
+    """The signer, if the headers carry a fresh signature for ``job_id`` by ``renter`` (or by an
+    address ``also`` accepts: the oracle gathering dispute evidence); AccessDenied otherwise."""
     from eth_account import Account
     from eth_account.messages import encode_defunct
 
@@ -53,5 +57,6 @@ def verify_access(headers: Any, chain_id: int, job_id: str, renter: str, now: fl
     clock = time.time() if now is None else now
     if abs(clock - ts) > MAX_SKEW_S:
         raise AccessDenied(f"stale request: signed at {ts}, more than {MAX_SKEW_S} s from now")
-    if signer.lower() != renter.lower():
-        raise AccessDenied("only the job's renter may read it")
+    if signer.lower() != renter.lower() and not (also is not None and also(signer)):
+        raise AccessDenied("only the job's renter (or an oracle) may read it")
+    return str(signer)

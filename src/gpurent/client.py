@@ -44,6 +44,8 @@ from gpurent.types import (
     ProviderInfo,
     Reputation,
     Resource,
+    Validation,
+    ValidationReport,
     hex_id,
 )
 from gpurent.units import to_base_units, to_tokens
@@ -450,6 +452,27 @@ class Gpurent:
                           "duration_s": int(log.estimatedDuration), "block": int(log.block_number)})
         return found
 
+    def disputes_raised(self, start_block: int, stop_block: int) -> list[str]:
+        """Job ids disputed in blocks [start_block, stop_block], in order."""
+        return [hex_id(log.jobId) for log in
+                self.marketplace.JobDisputed.range(max(start_block, self.manifest.block), stop_block + 1)]
+
+    def job_events(self, job_id: str | bytes) -> list[dict[str, Any]]:
+        """The job's on-chain timeline: each event with its block, timestamp and arguments."""
+        from ape import chain
+
+        jid = parse_id(job_id, "job")
+        names = ("JobCreated", "JobAccepted", "JobStarted", "JobCompleted", "JobCancelled", "JobDisputed",
+                 "DisputeResolved", "FundsReleased", "Refunded")
+        found = []
+        for name in names:
+            for log in self._logs(getattr(self.marketplace, name), jobId=jid):
+                args = {k: (hex_id(v) if isinstance(v, bytes) else v if isinstance(v, int | str | bool) else str(v))
+                        for k, v in dict(log.event_arguments).items()}
+                found.append({"event": name, "block": int(log.block_number), "log_index": int(log.log_index),
+                              "timestamp": int(chain.blocks[int(log.block_number)].timestamp), "args": args})
+        return sorted(found, key=lambda e: (e["block"], e["log_index"]))
+
     def image_popularity(self, top: int | None = None, since_block: int | None = None) -> list[tuple[str, int]]:
         """Image CIDs by how many jobs asked for them (JobCreated events), most rented first."""
         from ape import chain
@@ -493,14 +516,45 @@ class Gpurent:
         return int(self._call("calculate a score", self.reputation_system.calculateScore,
                               (bps[0], int(avg_response_ms), bps[1], bps[2])))
 
-    def apply_penalty(self, provider: str, reason: PenaltyReason | str) -> Any:
+    def apply_penalty(self, provider: str, reason: PenaltyReason | str, incident: bytes | None = None) -> Any:
+        """Penalises `provider` (ORACLE_ROLE) for `incident`, which the contract penalises once;
+        without one a fresh random incident is used (a manual, one-off penalty)."""
         if isinstance(reason, str):
             key = reason.replace("-", "_").upper()
             if key not in PenaltyReason.__members__:
                 raise InvalidInput(f"unknown penalty {reason!r}: one of "
                                    + ", ".join(r.name.lower().replace("_", "-") for r in PenaltyReason))
             reason = PenaltyReason[key]
-        return self._send("penalise", self.reputation_system.applyPenalty, provider, int(reason))
+        incident = incident if incident is not None else os.urandom(32)
+        if len(incident) != 32:
+            raise InvalidInput("an incident is 32 bytes")
+        return self._send("penalise", self.reputation_system.applyPenalty, provider, int(reason), incident)
+
+    def incident_recorded(self, incident: bytes) -> bool:
+        """Whether a penalty for `incident` was already applied (by any oracle)."""
+        return bool(self._call("read an incident", self.reputation_system.incidentRecorded, incident))
+
+    def submit_validation_report(self, provider: str, period: int, report: ValidationReport) -> Any:
+        """Stores one period's report on `provider` (ORACLE_ROLE); once per provider and period."""
+        return self._send("report on", self.reputation_system.submitValidationReport, provider, period,
+                          report.as_tuple())
+
+    def validation(self, provider: str | None = None) -> Validation:
+        """Heartbeats and challenges reported on `provider`, summed over periods."""
+        provider = provider or self.address
+        return Validation.from_chain(self._call("read the validation of",
+                                                self.reputation_system.getValidation, provider))
+
+    def set_priors(self, heartbeat_prior: int, challenge_prior: int) -> Any:
+        return self._send("set the reputation priors", self.reputation_system.setPriors,
+                          heartbeat_prior, challenge_prior)
+
+    def providers(self) -> list[str]:
+        """Every address that ever registered as a provider, in registration order."""
+        seen: dict[str, None] = {}
+        for log in self._logs(self.registry.ProviderRegistered):
+            seen[str(log.event_arguments["provider"])] = None  # (log.provider is Ape's provider)
+        return list(seen)
 
     def reward(self, provider: str, bonus: int) -> Any:
         return self._send("reward", self.reputation_system.reward, provider, bonus)

@@ -104,6 +104,10 @@ class Paused(ContractRevert):
     """Raised when the contract is paused for new work."""
 
 
+class AlreadyRecorded(ContractRevert):
+    """The oracle's report or penalty was already recorded (by this or another oracle)."""
+
+
 class InvalidArgument(ContractRevert):
     """Raised when the contract rejects an argument (price, duration, CID, fee, ...)."""
 
@@ -215,6 +219,11 @@ _ERRORS: dict[str, tuple[type[ContractRevert], Formatter]] = {
     "RegistryInvalidParameter": (InvalidArgument, lambda i, a: "parameter out of its allowed range"),
     "ReputationInvalidBps": (InvalidArgument, lambda i, a: f"{i['value']} bps is above 10000"),
     "ReputationInvalidParameter": (InvalidArgument, lambda i, a: "parameter out of its allowed range"),
+    "ReputationInvalidReport": (InvalidArgument, lambda i, a: "a report cannot keep more heartbeats than expected"),
+    "ReputationIncidentRecorded": (AlreadyRecorded, lambda i, a: f"incident {short(i['incident'])} was already penalised"),
+    "ReputationPeriodReported": (AlreadyRecorded, lambda i, a: (
+        f"{short(i['provider'])} already has a report for period {i['lastPeriod']}; "
+        f"period {i['period']} cannot be reported")),
     "ERC20InsufficientBalance": (
         InsufficientFunds,
         lambda i, a: f"cannot {a}: balance {_tok(i['balance'])}, needed {_tok(i['needed'])}",

@@ -1,8 +1,11 @@
-"""Small HTTP helpers shared by the clients of gpurent's services (provider endpoints, IPFS
-Cluster): one message for a service that does not answer, one way to read an error body."""
+"""Small HTTP helpers shared by gpurent's services and their clients (provider endpoints, the
+oracle, IPFS Cluster): one message for a service that does not answer, one way to read an error
+body, one way to answer JSON, one way to read a JSON request."""
 
 from __future__ import annotations
 
+import json
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import requests
@@ -26,3 +29,21 @@ def error_text(response: requests.Response, key: str) -> str:
     except ValueError:
         message = response.text
     return str(message).strip()[:300] or f"HTTP {response.status_code}"
+
+
+def send_json(request: BaseHTTPRequestHandler, code: int, body: dict[str, Any]) -> None:
+    """Answers ``request`` (an http.server handler) with ``body`` as JSON."""
+    data = json.dumps(body).encode()
+    request.send_response(code)
+    request.send_header("Content-Type", "application/json")
+    request.send_header("Content-Length", str(len(data)))
+    request.end_headers()
+    request.wfile.write(data)
+
+
+def read_json(request: BaseHTTPRequestHandler, limit: int = 1 << 20) -> Any:
+    """The request's JSON body (ValueError if it is not JSON or longer than ``limit``)."""
+    length = int(request.headers.get("Content-Length") or 0)
+    if length > limit:
+        raise ValueError(f"body over {limit} bytes")
+    return json.loads(request.rfile.read(length) or b"{}")

@@ -93,3 +93,20 @@ def write_record(path: Path, record: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record))
     tmp.replace(path)
+
+
+def serve(service: Any, log: Any, what: str) -> None:
+    """Runs a long-lived ``service`` (``run()`` blocks, ``stop()`` ends it) in the foreground;
+    SIGTERM and SIGINT stop it cleanly. Logs go to stderr."""
+    import logging
+    import sys
+
+    def on_signal(signum: int, frame: Any) -> None:
+        log.info("signal %d: stopping (%s)", signum, what)
+        service.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    service.run()

@@ -230,6 +230,38 @@ class Reputation:
 
 
 @dataclass(frozen=True)
+class ValidationReport:
+    """One period's measurements of a provider, as the oracle reports them on-chain."""
+
+    heartbeats_kept: int
+    heartbeats_expected: int
+    challenges_passed: int = 0
+    challenges_failed: int = 0
+    avg_response_ms: int = 0
+
+    def as_tuple(self) -> tuple[int, int, int, int, int]:
+        return (self.heartbeats_kept, self.heartbeats_expected, self.challenges_passed,
+                self.challenges_failed, self.avg_response_ms)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Heartbeats and challenges reported on a provider, summed over all periods."""
+
+    heartbeats_kept: int
+    heartbeats_expected: int
+    challenges_passed: int
+    challenges_failed: int
+    reports: int
+    last_period: int | None
+
+    @classmethod
+    def from_chain(cls, v: Any) -> Validation:
+        return cls(int(v.heartbeatsKept), int(v.heartbeatsExpected), int(v.challengesPassed),
+                   int(v.challengesFailed), int(v.reports), int(v.lastPeriod) if int(v.reports) else None)
+
+
+@dataclass(frozen=True)
 class Dispute:
     """A dispute as the events tell it: raised, and resolved once ruled."""
 

@@ -147,7 +147,7 @@ contract Handler {
     function penalise(uint256 actorSeed, uint8 reason, bool asOracle) external {
         calls++;
         vm.prank(asOracle ? oracle : _actor(actorSeed));
-        try reputation.applyPenalty(_actor(actorSeed), IReputationSystem.PenaltyReason(reason % 5)) {} catch {}
+        try reputation.applyPenalty(_actor(actorSeed), IReputationSystem.PenaltyReason(reason % 5), bytes32(calls)) {} catch {}
     }
 
     function warp(uint256 seconds_) external {

@@ -225,7 +225,7 @@ def test_gpus_are_offered_only_while_the_ipfs_node_answers(provider_rent, nodes,
     from gpurent.images import node as node_mod
     from gpurent.images.store import ImageStore
     from gpurent.process import free_port
-    from tests.agent.conftest import AgentRunner, agent_config
+    from tests.agents import AgentRunner, agent_config
 
     own = nodes.start("agent-node")
     store = ImageStore(own.client(), engine_factory, workdir=tmp_path / "staging")

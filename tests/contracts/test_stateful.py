@@ -1,4 +1,4 @@
-"""Hypothesis stateful test: random sequences of every external call by renters, providers,
+sis stateful test: random sequences of every external call by renters, providers,
 the oracle, the admin and an outsider, with time jumps, against a shadow model.
 
 After every step:
@@ -330,7 +330,8 @@ def make_machine(suite, cast, chain, lens):
             if reward:
                 self.attempt(caller == cast.oracle, rep.reward, provider, bonus, sender=caller)
             else:
-                self.attempt(caller == cast.oracle, rep.applyPenalty, provider, reason, sender=caller)
+                self.attempt(caller == cast.oracle, rep.applyPenalty, provider, reason,
+                             os.urandom(32), sender=caller)
 
         # -------------------------------------------------------------- invariants
         @invariant()

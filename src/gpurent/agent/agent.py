@@ -28,6 +28,7 @@ from typing import Any
 from gpurent.agent.config import AgentConfig, ResourceSpec
 from gpurent.agent.endpoint import Endpoint, LogStore
 from gpurent.agent.hardware import Gpu, Monitor
+from gpurent.agent.oracle_link import OracleLink
 from gpurent.agent.runtime import Runtime
 from gpurent.agent.state import OPEN, AgentState, JobRecord
 from gpurent.errors import GpurentError, ImageError
@@ -90,9 +91,11 @@ class Agent:
         self._workers: dict[str, threading.Thread] = {}
         self._followers: dict[str, threading.Thread] = {}
         self._retry_at: dict[str, float] = {}
-        self.on_tick: list[Callable[[Agent], None]] = []  # heartbeats (the oracle issue) hook in here
+        self.on_tick: list[Callable[[Agent], None]] = []  # run on every loop turn
         self.endpoint = Endpoint(self.state, self.logs, rent.manifest.chain_id, rent.address,
                                  config.listen_host, config.listen_port, self.health)
+        self.oracle = OracleLink(self)  # signed heartbeats, challenge answers, oracle reads
+        self.oracle.attach()
 
     # ================================================================ lifecycle
     def setup(self) -> None:
@@ -350,7 +353,11 @@ class Agent:
             container = self.runtime.state(job.container_id) if job.container_id else None
             status = self._chain_status(job.job_id)
             if status != JobStatus.RUNNING:  # disputed, or settled by the renter
-                if job.container_id:
+                if container is not None and container.status in ("exited", "stopped", "dead"):
+                    # it ended on its own first: keep its exit code (dispute evidence)
+                    self.state.update(job.job_id, "exited", exit_code=container.exit_code,
+                                      detail=f"exit code {container.exit_code}")
+                elif job.container_id:
                     self.runtime.stop(job.container_id)
                 self._close(job, _final_phase(status), status.label)
                 return

@@ -29,6 +29,10 @@ pids = 256
 scratch_mb = 512
 network = false
 fetch_timeout_s = 120
+
+[oracle]
+urls = ["http://127.0.0.1:7300"]       # signed heartbeats go to each (gpurent-oracle's listen)
+heartbeat_interval = 60
 """
 
 

@@ -20,6 +20,10 @@
     network = false                        # containers get no network unless true
     fetch_timeout_s = 120                  # an image not found within this is declined
     log_mb = 64                            # per job; output past it is dropped (marked)
+
+    [oracle]
+    urls = ["http://127.0.0.1:7300"]       # oracles to send signed heartbeats to (each of them)
+    heartbeat_interval = 60                # seconds; the oracles' [heartbeats] interval
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ class AgentConfig:
     poll_interval_s: float
     resources: tuple[ResourceSpec, ...]
     limits: Limits = field(default_factory=Limits)
+    oracle_urls: tuple[str, ...] = ()
+    heartbeat_interval_s: float = 60.0
 
 
 def default_path() -> Path:
@@ -94,7 +100,13 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
             raise ConfigurationError(f"{where}: resources[{i}] needs {err.args[0]}") from None
     if not resources:
         raise ConfigurationError(f"{where}: declare at least one [[resources]] (model, vcpu, memory_gb, price)")
-    limits = doc.get("limits", {})
+    limits, oracle = doc.get("limits", {}), doc.get("oracle", {})
+    urls = oracle.get("urls", [])
+    if isinstance(urls, str) or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls):
+        raise ConfigurationError(f"{where}: oracle.urls must be a list of http(s) URLs")
+    interval = float(oracle.get("heartbeat_interval", 60))
+    if interval <= 0:
+        raise ConfigurationError(f"{where}: oracle.heartbeat_interval must be positive")
     return AgentConfig(
         endpoint=str(provider.get("endpoint", f"http://{host}:{port}")),
         listen_host=host, listen_port=int(port),
@@ -105,6 +117,7 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
                       network=bool(limits.get("network", False)),
                       fetch_timeout_s=float(limits.get("fetch_timeout_s", 120)),
                       log_mb=int(limits.get("log_mb", 64))),
+        oracle_urls=tuple(u.rstrip("/") for u in urls), heartbeat_interval_s=interval,
     )
 
 

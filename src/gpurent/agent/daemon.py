@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import signal
-import sys
 from pathlib import Path
 from typing import Any
 
 from gpurent.agent.agent import Agent
 from gpurent.agent.config import AgentConfig, load_config
 from gpurent.agent.hardware import detect_gpus
+from gpurent.process import serve
 from gpurent.settings import state_home
 
 log = logging.getLogger("gpurent.provider")
@@ -38,12 +37,4 @@ def build_agent(rent: Any, config: AgentConfig | None = None, config_path: Path 
 def run_forever(agent: Agent) -> None:
     """Runs the agent; SIGTERM/SIGINT stop it cleanly (no new work, resources unavailable,
     running containers left for the next start to re-attach)."""
-    def on_signal(signum: int, frame: Any) -> None:
-        log.info("signal %d: stopping (running jobs continue; the next start resumes them)", signum)
-        agent.stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    agent.run()
+    serve(agent, log, "running jobs continue; the next start resumes them")

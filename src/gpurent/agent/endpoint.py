@@ -5,15 +5,15 @@
                               exited with its code, …) and its timeline        renter only
     GET  /jobs/<id>/logs      the container's stdout/stderr; ?offset=N resumes, ?follow=1
                               streams until the job ends                         renter only
-    POST /challenge           the oracle's data-possession challenges (see the oracle)
+    POST /challenge           the oracle's data-possession challenges (gpurent.oracle.protocol)
 
 "Renter only": the request carries the renter's signature over (chain, job id, time), see
-:mod:`gpurent.access`; stale or foreign signatures get 403, unknown jobs 404.
+:mod:`gpurent.access`; an account with the oracle role may read too (dispute evidence). Stale or
+foreign signatures get 403, unknown jobs 404.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlparse
 
 from gpurent.access import AccessDenied, verify_access
 from gpurent.agent.state import FINAL, AgentState
+from gpurent.http import read_json, send_json
 
 ChallengeHandler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -68,7 +69,8 @@ class Endpoint:
                  health: Callable[[], dict[str, Any]]):
         self.state, self.logs, self.chain_id, self.provider = state, logs, chain_id, provider
         self.health = health
-        self.challenge_handler: ChallengeHandler | None = None  # the oracle issue plugs in here
+        self.challenge_handler: ChallengeHandler | None = None  # set by the agent's OracleLink
+        self.is_oracle: Callable[[str], bool] | None = None  # oracles may read jobs (dispute evidence)
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -99,14 +101,7 @@ class Endpoint:
         self.server.server_close()
 
     # -- handlers ------------------------------------------------------------------------
-    @staticmethod
-    def _json(request: BaseHTTPRequestHandler, code: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        request.send_response(code)
-        request.send_header("Content-Type", "application/json")
-        request.send_header("Content-Length", str(len(data)))
-        request.end_headers()
-        request.wfile.write(data)
+    _json = staticmethod(send_json)
 
     def _get(self, request: BaseHTTPRequestHandler) -> None:
         url = urlparse(request.path)
@@ -120,7 +115,7 @@ class Endpoint:
                 self._json(request, 404, {"error": f"job {parts[1]} is not known to this provider"})
                 return
             try:
-                verify_access(request.headers, self.chain_id, job.job_id, job.renter)
+                verify_access(request.headers, self.chain_id, job.job_id, job.renter, also=self.is_oracle)
             except AccessDenied as err:
                 self._json(request, 403, {"error": str(err)})
                 return
@@ -167,9 +162,7 @@ class Endpoint:
         if self.challenge_handler is None:
             self._json(request, 501, {"error": "this agent does not answer challenges yet"})
             return
-        length = int(request.headers.get("Content-Length") or 0)
         try:
-            body = json.loads(request.rfile.read(length) or b"{}")
-            self._json(request, 200, self.challenge_handler(body))
+            self._json(request, 200, self.challenge_handler(read_json(request)))
         except (ValueError, KeyError) as err:
             self._json(request, 400, {"error": f"bad challenge: {err}"})

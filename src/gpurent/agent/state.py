@@ -10,14 +10,12 @@ transaction as the jobs it found.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from gpurent.sqlite import SqliteStore
 
 # queued -> accepting -> accepted -> pulling -> pulled -> starting -> running -> exited -> completing
 #   -> completed; any open phase -> cancelled | declined | failed | disputed
@@ -45,7 +43,6 @@ CREATE TABLE IF NOT EXISTS jobs (
     chain_start   INTEGER,
     updated_at    REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS history (
     job_id TEXT NOT NULL, phase TEXT NOT NULL, at REAL NOT NULL, detail TEXT
 );
@@ -74,40 +71,9 @@ class JobRecord:
     updated_at: float
 
 
-class AgentState:
+class AgentState(SqliteStore):
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.RLock()
-
-    def close(self) -> None:
-        self._db.close()
-
-    @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    # -- cursor and settings -------------------------------------------------------------
-    def get(self, key: str, default: str | None = None) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else default
-
-    def put(self, key: str, value: str) -> None:
-        with self.tx() as db:
-            db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
-                       "excluded.value", (key, value))
+        super().__init__(path, _SCHEMA)
 
     def record_new_jobs(self, jobs: list[dict[str, Any]], cursor: int) -> int:
         """Inserts newly seen jobs and moves the cursor, atomically; returns how many were new."""
@@ -123,8 +89,7 @@ class AgentState:
                 if cur.rowcount:
                     added += 1
                     db.execute("INSERT INTO history VALUES (?, 'queued', ?, NULL)", (job["job_id"], now))
-            db.execute("INSERT INTO meta (key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET "
-                       "value = excluded.value", (str(cursor),))
+            self.put("cursor", str(cursor), db)
         return added
 
     # -- jobs ----------------------------------------------------------------------------

@@ -16,17 +16,16 @@ transaction per change, so a killed agent leaves them consistent.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from gpurent.errors import ImageError, ImageTooLarge
 from gpurent.images.store import ImageMetadata, ImageStore, Transfer
 from gpurent.settings import Settings, load_settings, state_home
+from gpurent.sqlite import SqliteStore
 
 DAY = 86_400.0
 
@@ -76,26 +75,12 @@ class ImageCache:
         self.clock = clock
         path = db_path or state_home() / "images" / "cache.db"
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.RLock()  # one connection, several job workers
+        self._sql = SqliteStore(path, _SCHEMA, durable=False)
+        self._db, self._lock, self._tx = self._sql._db, self._sql._lock, self._sql.tx  # several job workers
         self._cid_locks: dict[str, threading.Lock] = {}
 
     def close(self) -> None:
-        self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[None]:
-        """One SQLite transaction: all of it lands, or none."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        self._sql.close()
 
     # -- the fast path -------------------------------------------------------------------
     def ensure(self, cid: str, transfer: Transfer | None = None, job_id: str | None = None,

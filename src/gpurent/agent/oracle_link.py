@@ -1,0 +1,95 @@
+"""The agent's side of the oracle protocol: signed heartbeats and challenge answers.
+
+Heartbeats go to every configured oracle once per heartbeat slot, sent at the middle of the slot
+(``floor(time / interval)``, the same cut the oracles use) so clock jitter never puts two in one
+slot and none in the next. Sending happens on a thread of its own: a slow or absent oracle never
+holds up the agent's loop. A challenge is answered from the agent's own IPFS node: the asked
+bytes of the job image's ``image.tar``, signed with the provider's key.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from gpurent.http import call
+from gpurent.images.store import IMAGE_FILE
+from gpurent.oracle.protocol import Challenge, Domain, new_heartbeat, sign_response, slot_of
+
+if TYPE_CHECKING:
+    from gpurent.agent.agent import Agent
+
+log = logging.getLogger("gpurent.provider")
+
+ORACLE_CACHE_S = 300.0
+
+
+class OracleLink:
+    def __init__(self, agent: Agent):
+        self.agent = agent
+        self.urls = agent.config.oracle_urls
+        self.interval = agent.config.heartbeat_interval_s
+        rent = agent.rent
+        self.domain = Domain(rent.manifest.chain_id, str(rent.reputation_system.address))
+        self.started = time.time()
+        self.next_at = 0.0
+        self.sent = 0
+        self.paused = False  # tests (and operators draining a machine) can stop heartbeats
+        self._oracles: dict[str, tuple[bool, float]] = {}
+        self._lock = threading.Lock()
+
+    def attach(self) -> None:
+        self.agent.on_tick.append(self.tick)
+        self.agent.endpoint.challenge_handler = self.answer
+        self.agent.endpoint.is_oracle = self.is_oracle
+
+    # -- heartbeats --------------------------------------------------------------------------
+    def tick(self, agent: Agent) -> None:
+        now = time.time()
+        if not self.urls or self.paused or now < self.next_at or not agent.accepting:
+            return
+        self.next_at = (slot_of(now, self.interval) + 1.5) * self.interval
+        threading.Thread(target=self.send, name="heartbeat", daemon=True).start()
+
+    def send(self) -> None:
+        jobs = len(self.agent.state.jobs(("running",)))
+        gpus = (self.agent.monitor.latest() or {}).get("gpus") or []
+        util = sum(float(g["utilization_pct"]) for g in gpus) / len(gpus) / 100 if gpus else 0.0
+        beat = new_heartbeat(self.agent.rent.address, jobs, util, time.time() - self.started)
+        body = beat.signed(self.agent.rent.account, self.domain).to_json()
+        for url in self.urls:
+            try:
+                response = call("POST", f"{url}/heartbeat", f"oracle {url} is not answering", json=body,
+                                timeout=max(1.0, self.interval / 2))
+                if response.status_code != 200:
+                    log.warning("oracle %s refused a heartbeat: %s", url, response.text[:200])
+            except Exception as err:  # noqa: BLE001 - one absent oracle must not stop the others
+                log.warning("heartbeat to %s failed: %s", url, err)
+        self.sent += 1
+
+    # -- challenges --------------------------------------------------------------------------
+    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
+        challenge = Challenge.from_json(body)
+        remaining = challenge.expiry - time.time()
+        data = self.agent.store.ipfs.cat_bytes(f"{challenge.cid}/{IMAGE_FILE}", offset=challenge.offset,
+                                               length=challenge.length, timeout=max(1.0, remaining))
+        signature = sign_response(self.agent.rent.account, self.domain, challenge, data)
+        return {"provider": self.agent.rent.address, "data": base64.b64encode(data).decode(), "signature": signature}
+
+    # -- who may read job records ------------------------------------------------------------
+    def is_oracle(self, address: str) -> bool:
+        key = address.lower()
+        with self._lock:
+            cached = self._oracles.get(key)
+        if cached and time.monotonic() - cached[1] < ORACLE_CACHE_S:
+            return cached[0]
+        try:
+            allowed = self.agent.rent.has_role("ORACLE_ROLE", address).get("Marketplace", False)
+        except Exception:  # noqa: BLE001 - chain unreachable: deny, ask again next time
+            return False
+        with self._lock:
+            self._oracles[key] = (allowed, time.monotonic())
+        return allowed

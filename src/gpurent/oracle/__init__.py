@@ -1,0 +1,1 @@
+"""The oracle: heartbeats, data-possession challenges, validation reports and disputes."""

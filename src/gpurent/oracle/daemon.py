@@ -1,0 +1,36 @@
+"""Building and running the oracle: shared by ``gpurent-oracle run`` and ``ape run oracle``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from gpurent.oracle.config import OracleConfig, load_config
+from gpurent.oracle.oracle import Oracle
+from gpurent.process import serve
+from gpurent.settings import state_home
+
+log = logging.getLogger("gpurent.oracle")
+
+
+def oracle_home() -> Path:
+    return state_home() / "oracle"
+
+
+def build_oracle(rent: Any, config: OracleConfig | None = None, config_path: Path | None = None,
+                 home: Path | None = None) -> Oracle:
+    """The oracle for ``rent`` (a Gpurent holding an account with ORACLE_ROLE)."""
+    from gpurent.errors import NotAuthorized
+    from gpurent.images.node import ipfs_client
+    from gpurent.images.store import ImageStore
+
+    config = config or load_config(config_path)
+    roles = rent.has_role("ORACLE_ROLE", rent.address)
+    if not (roles.get("Marketplace") and roles.get("ReputationSystem")):
+        raise NotAuthorized(f"{rent.address} lacks ORACLE_ROLE (grant it with `gpurent admin grant oracle ADDRESS`)")
+    return Oracle(rent, config, home or oracle_home(), ImageStore(ipfs_client()))
+
+
+def run_forever(oracle: Oracle) -> None:
+    serve(oracle, log, "the next start resumes from its database")

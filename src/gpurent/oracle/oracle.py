@@ -1,0 +1,404 @@
+"""The oracle: watches providers and settles disputes.
+
+One loop (``tick``) does, for every provider it watches:
+
+- **heartbeats**: judges each finished heartbeat slot (kept if a valid signed heartbeat for it
+  arrived; expected only while the provider offers at least one GPU on-chain). More than
+  ``miss_limit`` misses in a row is downtime: one Downtime penalty per run of misses, named on
+  chain by the run's first slot, so every oracle instance names it the same way.
+- **challenges**: once per challenge interval a draw, seeded by a secret the oracle instances
+  share, decides whether to challenge, when, which running job and which offset. Every instance
+  draws the same challenge (same nonce), and the chain penalises a nonce once.
+- **reports**: after each period, one ``submitValidationReport`` (heartbeats kept and expected,
+  challenges passed and failed, average response time); the chain takes one per period.
+
+And it follows ``JobDisputed`` events, gathers evidence (:mod:`gpurent.oracle.evidence`), stores
+it on IPFS and calls ``resolveDispute`` with the evidence CID.
+
+Slow work (a challenge waits up to its expiry, evidence up to its timeout) runs on a small thread
+pool; transactions are sent one at a time (one account, one nonce sequence).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from gpurent.errors import AlreadyRecorded, GpurentError, InvalidJobState
+from gpurent.http import call
+from gpurent.images.kubo import UploadPart
+from gpurent.images.store import IMAGE_FILE, ImageStore
+from gpurent.oracle.config import OracleConfig
+from gpurent.oracle.evidence import EvidenceGatherer, decide, to_document
+from gpurent.oracle.protocol import (
+    Challenge,
+    Domain,
+    Heartbeat,
+    SignatureError,
+    incident,
+    response_signer,
+    slot_of,
+)
+from gpurent.oracle.server import OracleServer
+from gpurent.oracle.state import OracleState
+from gpurent.types import JobStatus, PenaltyReason, ValidationReport
+
+log = logging.getLogger("gpurent.oracle")
+
+PROVIDERS_REFRESH_S = 5.0
+PENALTY_OF = {"timeout": PenaltyReason.TIMEOUT, "fraud": PenaltyReason.DATA_FRAUD,
+              "bad-signature": PenaltyReason.INVALID_SIGNATURE}
+
+
+class Oracle:
+    def __init__(self, rent: Any, config: OracleConfig, home: Path, store: ImageStore,
+                 clock: Callable[[], float] = time.time):
+        self.rent, self.config, self.home, self.store, self.clock = rent, config, home, store, clock
+        self.chain_id = rent.manifest.chain_id
+        self.domain = Domain(self.chain_id, str(rent.reputation_system.address))
+        self.state = OracleState(home / "oracle.db")
+        self.evidence = EvidenceGatherer(rent, self.state, store, config.heartbeat_interval_s,
+                                         config.evidence_timeout_s)
+        self.server = OracleServer(config.listen_host, config.listen_port, self.receive,
+                                   {"health": self.health, "providers": self.provider_table})
+        self.secret = self._secret()
+        self.started_slot = slot_of(clock(), config.heartbeat_interval_s)
+        self.tx_lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="oracle")
+        self.rejected: dict[str, int] = {}
+        self._providers: list[str] = []
+        self._providers_at = self._forced_at = 0.0
+        self._in_flight: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    # ================================================================ lifecycle
+    def run(self) -> None:
+        self.server.start()
+        if self.state.get("dispute_cursor") is None:
+            self.state.put("dispute_cursor", str(self.rent.manifest.block - 1))
+        log.info("oracle %s listening on %s:%d (heartbeats every %g s, reports every %g s)", self.rent.address,
+                 self.config.listen_host, self.server.port, self.config.heartbeat_interval_s, self.config.period_s)
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.tick()
+                except GpurentError as err:
+                    log.warning("oracle round failed: %s", err)
+                self._stop.wait(self.config.poll_interval_s)
+        finally:
+            self.shutdown()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def shutdown(self) -> None:
+        self.server.stop()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.state.close()
+
+    def tick(self) -> None:
+        for provider in self.providers():
+            self.judge_heartbeats(provider)
+            self.maybe_challenge(provider)
+            self.maybe_report(provider)
+        self.follow_disputes()
+
+    def providers(self, unknown: str | None = None) -> list[str]:
+        """Registered providers (or the configured ones), refreshed every few seconds, or at
+        most once a second when asked about an ``unknown`` one (a newly registered provider)."""
+        now = time.monotonic()
+        forced = unknown is not None and unknown not in self._providers and now - self._forced_at > 1.0
+        if forced:
+            self._forced_at = now
+        if forced or now - self._providers_at > PROVIDERS_REFRESH_S:
+            found = [p.lower() for p in self.rent.providers()]
+            wanted = set(self.config.providers)
+            self._providers = [p for p in found if not wanted or p in wanted]
+            self._providers_at = now
+        return self._providers
+
+    def _secret(self) -> bytes:
+        """The challenge seed: configured, or derived from the oracle account's signature, which
+        is deterministic, so instances holding the same account draw the same challenges."""
+        if self.config.secret:
+            return hashlib.sha256(self.config.secret.encode()).digest()
+        from eth_account.messages import encode_defunct
+
+        text = f"gpurent oracle challenge seed\nchain: {self.chain_id}\ncontract: {self.domain.contract}"
+        signature = self.rent.account.sign_message(encode_defunct(text=text))
+        raw = signature.encode_rsv() if hasattr(signature, "encode_rsv") else bytes(signature.signature)
+        return hashlib.sha256(raw).digest()
+
+    # ================================================================ heartbeats
+    def receive(self, body: Any) -> tuple[int, dict[str, Any]]:
+        """Checks and records one heartbeat: (HTTP status, answer)."""
+        try:
+            if not isinstance(body, dict):
+                raise SignatureError("a heartbeat is a JSON object")
+            beat = Heartbeat.from_json(body)
+            signer = beat.signer(self.domain)
+        except SignatureError as err:
+            return self._reject("malformed", 400, str(err))
+        if signer.lower() != beat.provider.lower():
+            return self._reject("bad-signature", 401, "the signature is not the provider's")
+        if beat.provider.lower() not in self.providers(unknown=beat.provider.lower()):
+            return self._reject("unknown-provider", 403, f"{beat.provider} is not a provider this oracle watches")
+        if abs(self.clock() - beat.timestamp) > self.config.max_skew_s:
+            return self._reject("stale", 400, f"stale heartbeat: timestamp {beat.timestamp} is more than "
+                                f"{self.config.max_skew_s:g} s from the oracle's clock")
+        slot = slot_of(beat.timestamp, self.config.heartbeat_interval_s)
+        if not self.state.add_heartbeat(beat, slot):
+            return self._reject("replay", 409, "replayed heartbeat: this nonce was already used")
+        return 200, {"slot": slot}
+
+    def _reject(self, reason: str, code: int, message: str) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.rejected[reason] = self.rejected.get(reason, 0) + 1
+        log.info("heartbeat refused (%s): %s", reason, message)
+        return code, {"error": message, "reason": reason}
+
+    def judge_heartbeats(self, provider: str) -> None:
+        interval = self.config.heartbeat_interval_s
+        # a slot is judged half an interval after it ends: heartbeats are sent mid-slot
+        last = slot_of(self.clock() - interval / 2, interval) - 1
+        watch = self.state.watch(provider)
+        if watch is None:
+            self.state.start_watch(provider, last)
+            return
+        evaluated, streak_start, streak, _ = watch
+        if evaluated < self.started_slot - 1:  # the oracle itself was down: those slots are not judged
+            evaluated, streak_start, streak = self.started_slot - 1, None, 0
+        if last <= evaluated:
+            return
+        offering = self._offering(provider)
+        kept_slots = self.state.heartbeat_slots(provider, evaluated + 1, last)
+        for slot in range(evaluated + 1, last + 1):
+            kept = slot in kept_slots
+            if kept or not offering:
+                streak_start, streak = None, 0
+            else:
+                streak_start, streak = (slot if streak == 0 else streak_start), streak + 1
+            self.state.judge(provider, slot, offering, kept, streak_start, streak)
+            if offering and streak == self.config.miss_limit + 1:
+                assert streak_start is not None
+                self.penalise(provider, PenaltyReason.DOWNTIME, incident("downtime", self.chain_id, provider,
+                                                                         streak_start),
+                              f"{streak} heartbeats missed in a row from slot {streak_start}")
+
+    def _offering(self, provider: str) -> bool:
+        return any(r.available and not r.retired for r in self.rent.provider_resources(provider))
+
+    # ================================================================ penalties and reports
+    def penalise(self, provider: str, reason: PenaltyReason, name: bytes, detail: str) -> str:
+        """Applies a penalty for incident ``name`` unless any oracle already did: the status."""
+        key = name.hex()
+        if self.state.action("penalty", key) in ("applied", "already"):
+            return "already"
+        with self.tx_lock:
+            try:
+                if self.rent.incident_recorded(name):
+                    status = "already"
+                else:
+                    self.rent.apply_penalty(provider, reason, name)
+                    status = "applied"
+            except AlreadyRecorded:
+                status = "already"
+        self.state.record_action("penalty", key, provider, status, f"{reason.name.lower()}: {detail}")
+        log.info("penalty %s for %s (%s): %s", reason.name.lower(), provider, status, detail)
+        return status
+
+    def maybe_report(self, provider: str) -> None:
+        watch = self.state.watch(provider)
+        if watch is None:
+            return
+        evaluated, _, _, reported = watch
+        spp = self.config.slots_per_period
+        period = (evaluated + 1) // spp - 1  # the latest period whose slots are all judged
+        if period < 0 or (reported is not None and period <= reported):
+            return
+        if period < self.started_slot // spp:  # the oracle did not watch any of it
+            self.state.set_reported(provider, period)
+            return
+        validation = self.rent.validation(provider)
+        if validation.last_period is not None and validation.last_period >= period:
+            self.state.set_reported(provider, period)
+            return
+        kept, expected = self.state.slot_counts(provider, period * spp, (period + 1) * spp - 1)
+        start = period * self.config.period_s
+        done = [c for c in self.state.challenges(provider, start, start + self.config.period_s) if c.outcome]
+        passed = [c for c in done if c.outcome == "passed"]
+        failed = [c for c in done if c.outcome in PENALTY_OF]
+        if expected == 0 and not passed and not failed:
+            self.state.set_reported(provider, period)  # offline all period: nothing to say
+            return
+        avg_ms = round(sum(c.response_ms or 0 for c in passed) / len(passed)) if passed else 0
+        report = ValidationReport(kept, expected, len(passed), len(failed), avg_ms)
+        with self.tx_lock:
+            try:
+                self.rent.submit_validation_report(provider, period, report)
+                status = "submitted"
+            except AlreadyRecorded:
+                status = "already"
+        self.state.set_reported(provider, period)
+        self.state.record_action("report", f"{provider}:{period}", provider, status, str(report.as_tuple()))
+        log.info("report for %s, period %d (%s): %s", provider, period, status, report)
+
+    # ================================================================ challenges
+    def draw(self, provider: str, round_: int) -> bytes:
+        return hmac.new(self.secret, f"{self.chain_id}:{provider.lower()}:{round_}".encode(), hashlib.sha256).digest()
+
+    def maybe_challenge(self, provider: str) -> None:
+        interval = self.config.challenge_interval_s
+        now = self.clock()
+        round_ = slot_of(now, interval)
+        key = f"{provider}:{round_}"
+        if self.state.action("challenge", key) is not None or key in self._in_flight:
+            return
+        seed = self.draw(provider, round_)
+        if int.from_bytes(seed[:8], "big") / 2**64 >= self.config.challenge_probability:
+            self.state.record_action("challenge", key, provider, "not drawn")
+            return
+        at = round_ * interval + (int.from_bytes(seed[8:16], "big") % 1000) / 1000 * interval / 2
+        if now < at:
+            return
+        running = [j for j in self.rent.jobs_of_provider(provider) if j.status == JobStatus.RUNNING and j.image_cid]
+        if not running:
+            self.state.record_action("challenge", key, provider, "no running job")
+            return
+        job = running[int.from_bytes(seed[16:24], "big") % len(running)]
+        with self._lock:
+            self._in_flight.add(key)
+        self.pool.submit(self._challenge_job, provider, key, job.job_id, str(job.image_cid), seed)
+
+    def _challenge_job(self, provider: str, key: str, job_id: str, cid: str, seed: bytes) -> None:
+        try:
+            outcome = self.challenge(provider, job_id, cid, seed)
+            self.state.record_action("challenge", key, provider, outcome)
+        except Exception as err:  # noqa: BLE001 - recorded, tried again next round
+            log.warning("challenge of %s failed on the oracle's side: %s", provider, err)
+        finally:
+            with self._lock:
+                self._in_flight.discard(key)
+
+    def challenge(self, provider: str, job_id: str, cid: str, seed: bytes) -> str:
+        """Asks ``provider`` for bytes of ``cid``'s image; returns the outcome and penalises a
+        late, wrong or badly signed answer."""
+        length = self.config.challenge_length
+        try:
+            size = self.store.metadata(cid, timeout_s=self.config.challenge_expiry_s).size
+            offset = int.from_bytes(seed[24:32], "big") % max(1, size - length)
+            expected = self.store.ipfs.cat_bytes(f"{cid}/{IMAGE_FILE}", offset=offset, length=length,
+                                                 timeout=self.config.evidence_timeout_s)
+        except GpurentError as err:
+            log.warning("cannot challenge on %s: the oracle's own copy is unavailable: %s", cid, err)
+            return "void"
+        nonce = hashlib.sha256(seed + b"/nonce").digest()
+        challenge = Challenge(job_id, cid, offset, len(expected), nonce, self.clock() + self.config.challenge_expiry_s)
+        self.state.add_challenge(nonce, provider, job_id, cid, offset, len(expected))
+        outcome, response_ms, detail = self._ask(provider, challenge, expected)
+        self.state.finish_challenge(nonce, outcome, response_ms, detail)
+        log.info("challenge of %s on job %s: %s (%s)", provider, job_id, outcome, detail)
+        if outcome in PENALTY_OF:
+            self.penalise(provider, PENALTY_OF[outcome], incident("challenge", self.chain_id, provider, nonce), detail)
+        return outcome
+
+    def _ask(self, provider: str, challenge: Challenge, expected: bytes) -> tuple[str, int | None, str]:
+        endpoint = self.rent.provider(provider).endpoint.rstrip("/")
+        began = self.clock()
+        try:
+            response = call("POST", f"{endpoint}/challenge", f"{endpoint} did not answer",
+                            json=challenge.to_json(), timeout=max(0.1, challenge.expiry - began))
+            body = response.json() if response.status_code == 200 else None
+        except (GpurentError, ValueError) as err:
+            return "timeout", None, f"no answer: {err}"
+        elapsed_ms = round((self.clock() - began) * 1000)
+        if self.clock() > challenge.expiry:
+            return "timeout", elapsed_ms, f"answered after the expiry ({elapsed_ms} ms)"
+        if not isinstance(body, dict):
+            return "timeout", elapsed_ms, f"no valid answer (HTTP {response.status_code})"
+        try:
+            data = base64.b64decode(str(body.get("data", "")), validate=True)
+            signer = response_signer(self.domain, provider, challenge, data, str(body.get("signature", "")))
+        except (ValueError, SignatureError) as err:
+            return "bad-signature", elapsed_ms, f"unreadable answer: {err}"
+        if signer.lower() != provider.lower():
+            return "bad-signature", elapsed_ms, f"answer signed by {signer}, not the provider"
+        if data != expected:
+            return "fraud", elapsed_ms, (f"bytes {challenge.offset}..{challenge.offset + challenge.length} differ "
+                                         "from the image on IPFS")
+        return "passed", elapsed_ms, f"{len(data)} bytes in {elapsed_ms} ms"
+
+    # ================================================================ disputes
+    def follow_disputes(self) -> None:
+        cursor = int(self.state.get("dispute_cursor") or self.rent.manifest.block - 1)
+        head = self.rent.head_block()
+        if head > cursor:
+            for job_id in self.rent.disputes_raised(cursor + 1, head):
+                if self.state.action("dispute", job_id) is None:
+                    self.state.record_action("dispute", job_id, None, "pending")
+            self.state.put("dispute_cursor", str(head))
+        for _, job_id, _, _, status in self.state.actions("dispute"):
+            if status == "pending" and job_id not in self._in_flight:
+                with self._lock:
+                    self._in_flight.add(job_id)
+                self.pool.submit(self._resolve_job, job_id)
+
+    def _resolve_job(self, job_id: str) -> None:
+        try:
+            self.resolve(job_id)
+        except Exception as err:  # noqa: BLE001 - stays pending, tried again next round
+            log.warning("dispute %s not resolved yet: %s", job_id, err)
+        finally:
+            with self._lock:
+                self._in_flight.discard(job_id)
+
+    def resolve(self, job_id: str) -> str:
+        job = self.rent.job(job_id)
+        if job.status != JobStatus.DISPUTED:
+            self.state.record_action("dispute", job_id, job.provider, "resolved elsewhere", job.status.label)
+            return "resolved elsewhere"
+        evidence = self.evidence.gather(job_id)
+        outcome, rule = decide(evidence, self.config.miss_limit)
+        document = to_document(evidence, outcome, rule)
+        cid = self.store.ipfs.add([UploadPart("evidence.json", [document])], wrap=False)[-1].cid
+        with self.tx_lock:
+            try:
+                if self.rent.job(job_id).status != JobStatus.DISPUTED:
+                    status = "resolved elsewhere"
+                else:
+                    self.rent.resolve_dispute(job_id, outcome, cid)
+                    status = "resolved"
+            except InvalidJobState:
+                status = "resolved elsewhere"
+        self.state.record_action("dispute", job_id, job.provider, status,
+                                 f"{outcome.name.lower()} ({rule}); evidence {cid}")
+        log.info("dispute %s: %s, %s; evidence %s", job_id, status, outcome.name.lower(), cid)
+        return status
+
+    # ================================================================ views
+    def health(self) -> dict[str, Any]:
+        return {"oracle": self.rent.address, "chain_id": self.chain_id,
+                "heartbeat_interval_s": self.config.heartbeat_interval_s, "period_s": self.config.period_s,
+                "providers": len(self._providers), "rejected": dict(self.rejected)}
+
+    def provider_table(self) -> dict[str, Any]:
+        rows = {}
+        for provider in list(self._providers):
+            watch = self.state.watch(provider)
+            kept, expected = self.state.slot_counts(provider, 0, 2**62)
+            done = [c for c in self.state.challenges(provider) if c.outcome]
+            rows[provider] = {"kept": kept, "expected": expected, "streak": watch[2] if watch else 0,
+                              "reported_period": watch[3] if watch else None,
+                              "challenges_passed": sum(c.outcome == "passed" for c in done),
+                              "challenges_failed": sum(c.outcome in PENALTY_OF for c in done),
+                              "last_heartbeat": self.state.last_heartbeat(provider)}
+        return rows

@@ -1,0 +1,251 @@
+"""The oracle for real: `gpurent-oracle run` processes, an in-process provider agent sending
+signed heartbeats and answering challenges, the session chain, a Kubo node and podman."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from decimal import Decimal
+
+import requests
+
+from gpurent.oracle.protocol import Challenge, Domain, Heartbeat, incident, new_heartbeat, sign_response
+from gpurent.types import DisputeOutcome, JobStatus
+from gpurent.units import TOKEN
+from tests.oracle.conftest import INTERVAL, MISS_LIMIT, wait_for
+
+DOWNTIME, DATA_FRAUD = 0, 1
+
+
+def with_agent(start_oracle, start_agent, *oracles_args, probability=0.0, instances=1):
+    oracles = [start_oracle(probability=probability) for _ in range(instances)]
+    runner = start_agent(oracle_urls=tuple(o.url for o in oracles), heartbeat_interval_s=INTERVAL)
+    return oracles, runner
+
+
+def penalties(suite, chain, provider, start_block=0):
+    rep = suite.reputation
+    return [e for e in rep.PenaltyApplied.range(start_block, chain.blocks.height + 1) if e.event_arguments["provider"] == provider]
+
+
+def reports(suite, chain, provider):
+    rep = suite.reputation
+    return [e for e in rep.ValidationReported.range(0, chain.blocks.height + 1) if e.event_arguments["provider"] == provider]
+
+
+def test_an_honest_providers_reputation_rises_period_by_period(start_oracle, start_agent, push_image, renter_rent,
+                                                              rent, suite, chain, cast):
+    (oracle,), runner = with_agent(start_oracle, start_agent, probability=1.0)
+    provider = cast.provider.address
+    job = renter_rent.create_job(runner.gpu, push_image("sleep 60"), 3600)
+    runner.wait_phase(job.job_id, "running")
+
+    scores = [rent.reputation(provider).score]  # unmeasured: 0.5 uptime and response
+    seen = 0
+    while len(scores) < 4:  # three reports after the job started
+        v = wait_for("a new report", lambda: (x := rent.validation(provider)).reports > seen and x,
+                     timeout_s=30, log=oracle.log)
+        seen = v.reports
+        scores.append(rent.reputation(provider).score)
+    assert scores == sorted(scores) and scores[-1] > scores[0], scores
+    v = rent.validation(provider)
+    assert v.challenges_passed >= 2 and v.challenges_failed == 0
+    assert v.heartbeats_kept >= v.heartbeats_expected - 1  # at most the slot before the first heartbeat
+    assert rent.reputation(provider).penalties == 0 and not penalties(suite, chain, provider)
+    periods = [e.period for e in reports(suite, chain, provider)]
+    assert periods == sorted(set(periods))  # one report per period, in order
+    table = oracle.get("providers")[provider.lower()]
+    assert table["challenges_passed"] >= 2 and table["streak"] == 0
+
+
+def test_a_silent_provider_is_reported_after_the_fourth_miss(start_oracle, start_agent, rent, suite, chain, cast):
+    (oracle,), runner = with_agent(start_oracle, start_agent)
+    provider = cast.provider.address
+    wait_for("heartbeats kept", lambda: oracle.get("providers").get(provider.lower(), {}).get("kept", 0) >= 2,
+             log=oracle.log)
+    runner.agent.oracle.paused = True  # the agent goes silent; its GPUs stay offered on-chain
+    db = oracle.state()
+    observed = []  # (misses in a row the oracle has judged, penalty applied?)
+    deadline = time.monotonic() + 30
+    while not observed or not observed[-1][1]:
+        assert time.monotonic() < deadline, oracle.log.read_text()[-3000:]
+        misses = db.query("SELECT streak FROM watch WHERE provider = ?", (provider.lower(),))[0][0]
+        observed.append((misses, bool(penalties(suite, chain, provider))))
+        time.sleep(0.1)
+    assert all(not applied for misses, applied in observed if misses <= MISS_LIMIT), observed
+    assert observed[-1][0] >= MISS_LIMIT + 1
+
+    (event,) = penalties(suite, chain, provider)
+    assert (event.reason, event.points) == (DOWNTIME, 50)
+    first_missed = db.query("SELECT streak_start FROM watch WHERE provider = ?", (provider.lower(),))[0][0]
+    assert db.query("SELECT kept FROM slots WHERE provider = ? AND slot = ?", (provider.lower(), first_missed - 1)) == [
+        (1,)]  # the outage began right after a kept slot
+    assert event.incident == incident("downtime", chain.chain_id, provider, first_missed)
+    r = suite.reputation.getReputation(provider)  # the SPEC formula on its components, less 50
+    base = (4 * r.uptimeBps + 2 * r.responseBps + 3 * r.completionBps + 10_000 - r.disputeRateBps) // 100
+    assert (r.penalties, r.score) == (50, base - 50)
+
+    time.sleep(4 * INTERVAL)  # the same outage goes on: still one penalty
+    assert len(penalties(suite, chain, provider)) == 1
+    db.close()
+
+
+def test_a_provider_serving_altered_bytes_loses_200_and_stake(start_oracle, start_agent, push_image, renter_rent,
+                                                              rent, suite, chain, cast):
+    (oracle,), runner = with_agent(start_oracle, start_agent, probability=1.0)
+    provider = cast.provider.address
+    agent = runner.agent
+    honest = agent.endpoint.challenge_handler
+
+    def altered(body):  # the provider lost the image and makes bytes up, signed properly
+        answer = honest(body)
+        challenge = Challenge.from_json(body)
+        data = b"\0" * challenge.length
+        answer["data"] = base64.b64encode(data).decode()
+        answer["signature"] = sign_response(agent.rent.account, agent.oracle.domain, challenge, data)
+        return answer
+
+    agent.endpoint.challenge_handler = altered
+    stake = rent.provider(provider).stake
+    supply = rent.token.totalSupply()
+    job = renter_rent.create_job(runner.gpu, push_image("sleep 60"), 3600)
+    runner.wait_phase(job.job_id, "running")
+    first = wait_for("a data-fraud penalty", lambda: penalties(suite, chain, provider), timeout_s=30, log=oracle.log)[0]
+    agent.endpoint.challenge_handler = honest
+    assert (first.reason, first.points) == (DATA_FRAUD, 200)
+    slashed = [e for e in suite.registry.Slashed.range(first.block_number, first.block_number + 1)]
+    assert slashed and slashed[0].amount == int(stake * TOKEN) // 2 and slashed[0].reason == "data fraud"
+    assert rent.token.totalSupply() <= supply - slashed[0].amount  # burnt
+    assert rent.provider(provider).stake <= stake / 2
+    assert rent.reputation(provider).penalties >= 200
+    frauds = [c for c in oracle.state().challenges(provider) if c.outcome == "fraud"]
+    assert frauds and frauds[0].job_id == job.job_id and "differ" in frauds[0].detail
+
+
+def test_forged_stale_and_replayed_heartbeats_are_rejected(start_oracle, start_agent, rent, cast, chain):
+    oracle = start_oracle()
+    runner = start_agent()  # registers the provider; sends no heartbeats itself
+    domain = runner.agent.oracle.domain
+    provider = cast.provider.address
+
+    def post(beat: Heartbeat):
+        response = requests.post(f"{oracle.url}/heartbeat", json=beat.to_json(), timeout=5)
+        return response.status_code, response.json()
+
+    good = new_heartbeat(provider, 0, 0.25, 10).signed(cast.provider, domain)
+    assert post(good)[0] == 200
+    code, body = post(good)  # the same message again
+    assert (code, body["reason"]) == (409, "replay")
+    forged = new_heartbeat(provider, 0, 0.25, 10).signed(cast.renter, domain)  # someone else's key
+    assert post(forged)[0] == 401
+    tampered = Heartbeat(**{**new_heartbeat(provider, 0, 0.1, 10).signed(cast.provider, domain).__dict__,
+                            "jobs_running": 5})
+    assert post(tampered)[0] == 401
+    other_chain = new_heartbeat(provider, 0, 0.1, 10).signed(cast.provider, Domain(1, domain.contract))
+    assert post(other_chain)[0] == 401
+    stale = new_heartbeat(provider, 0, 0.1, 10, now=time.time() - 60).signed(cast.provider, domain)
+    code, body = post(stale)
+    assert code == 400 and "stale" in body["error"]
+    stranger = new_heartbeat(cast.outsider.address, 0, 0.1, 10).signed(cast.outsider, domain)
+    assert post(stranger)[0] == 403
+    junk = requests.post(f"{oracle.url}/heartbeat", data=b"not json", timeout=5)
+    assert junk.status_code == 400
+    rejected = oracle.get("health")["rejected"]
+    assert rejected == {"replay": 1, "bad-signature": 3, "stale": 1, "unknown-provider": 1}
+    kept = oracle.state().query("SELECT COUNT(*) FROM heartbeats")[0][0]
+    assert kept == 1
+
+
+def _resolved(suite, chain, job_id):
+    jid = bytes.fromhex(job_id[2:])
+    return [e for e in suite.marketplace.DisputeResolved.range(0, chain.blocks.height + 1) if e.jobId == jid]
+
+
+def _billed_seconds(rent, job_id):
+    """Seconds from startJob to disputeJob, by their blocks' timestamps."""
+    stamps = {e["event"]: e["timestamp"] for e in rent.job_events(job_id)}
+    return stamps["JobDisputed"] - stamps["JobStarted"]
+
+
+def _evidence(kubo, cid):
+    return json.loads(kubo.client().cat_bytes(cid))
+
+
+def test_dispute_with_a_silent_provider_is_the_providers_fault(start_oracle, start_agent, push_image, renter_rent,
+                                                              rent, suite, chain, cast, kubo):
+    (oracle,), runner = with_agent(start_oracle, start_agent)
+    before = renter_rent.balance()
+    job = renter_rent.create_job(runner.gpu, push_image("sleep 60"), 3600)
+    runner.wait_phase(job.job_id, "running")
+    runner.agent.oracle.paused = True
+    wait_for("a downtime penalty", lambda: penalties(suite, chain, cast.provider.address), log=oracle.log)
+    renter_rent.dispute_job(job.job_id, "the provider went dark")
+    (ruling,) = wait_for("the ruling", lambda: _resolved(suite, chain, job.job_id), log=oracle.log)
+    assert ruling.outcome == DisputeOutcome.PROVIDER_FAULT and ruling.finalCost == 0
+    assert rent.job(job.job_id).status == JobStatus.RESOLVED
+    assert renter_rent.balance() == before  # all of it back
+    evidence = _evidence(kubo, ruling.evidenceCID)
+    assert evidence["ruling"]["outcome"] == "provider_fault" and "heartbeats in a row" in evidence["ruling"]["rule"]
+    assert evidence["heartbeats"]["longest_miss_run"] > MISS_LIMIT
+    assert evidence["job"]["id"] == job.job_id and evidence["image"]["intact"]
+    assert [e["event"] for e in evidence["chain_timeline"]][:4] == ["JobCreated", "JobAccepted", "JobStarted",
+                                                                    "JobDisputed"]
+
+
+def test_dispute_after_the_container_failed_on_its_own_is_the_renters_fault(start_oracle, start_agent, push_image,
+                                                                           renter_rent, rent, suite, chain, kubo):
+    (oracle,), runner = with_agent(start_oracle, start_agent)
+    before = renter_rent.balance()
+    job = renter_rent.create_job(runner.gpu, push_image("echo crunching; sleep 3; echo oops >&2; exit 7"), 3600)
+    runner.wait_phase(job.job_id, "running")
+    with runner.agent.tx_lock:  # hold the agent's settlement until the renter has disputed
+        runner.wait_phase(job.job_id, "exited", timeout_s=30)
+        renter_rent.dispute_job(job.job_id, "my job died, the provider must have killed it")
+    (ruling,) = wait_for("the ruling", lambda: _resolved(suite, chain, job.job_id), log=oracle.log)
+    assert ruling.outcome == DisputeOutcome.USER_FAULT
+    cost = Decimal(_billed_seconds(rent, job.job_id)) / 100  # 36 tokens/hour, billed until the dispute
+    assert ruling.finalCost == int(cost * TOKEN) > 0
+    assert renter_rent.balance() == before - cost
+    evidence = _evidence(kubo, ruling.evidenceCID)
+    assert "exited on its own with code 7" in evidence["ruling"]["rule"]
+    assert evidence["provider_record"]["job"]["exit_code"] == 7
+
+
+def test_inconclusive_dispute_is_split(start_oracle, start_agent, push_image, renter_rent, provider_rent, rent, suite,
+                                       chain, kubo):
+    (oracle,), runner = with_agent(start_oracle, start_agent)
+    before, earned = renter_rent.balance(), provider_rent.earnings()
+    job = renter_rent.create_job(runner.gpu, push_image("while true; do echo tick; sleep 1; done"), 3600)
+    runner.wait_phase(job.job_id, "running")
+    time.sleep(3)
+    renter_rent.dispute_job(job.job_id, "too slow")
+    (ruling,) = wait_for("the ruling", lambda: _resolved(suite, chain, job.job_id), log=oracle.log)
+    assert ruling.outcome == DisputeOutcome.SPLIT
+    cost_units = _billed_seconds(rent, job.job_id) * TOKEN // 100
+    assert ruling.finalCost == cost_units // 2
+    assert renter_rent.balance() == before - Decimal(cost_units // 2) / TOKEN
+    assert provider_rent.earnings() - earned == Decimal(cost_units // 2 - cost_units // 2 * 200 // 10_000) / TOKEN
+    evidence = _evidence(kubo, ruling.evidenceCID)
+    assert evidence["ruling"]["outcome"] == "split" and evidence["provider_record"]["reachable"]
+    assert "tick" in base64.b64decode(evidence["provider_record"]["log_tail_b64"]).decode()
+
+
+def test_two_oracle_instances_neither_double_report_nor_double_penalise(start_oracle, start_agent, rent, suite, chain,
+                                                                        cast):
+    oracles, runner = with_agent(start_oracle, start_agent, instances=2)
+    provider = cast.provider.address
+    wait_for("two reports", lambda: rent.validation(provider).reports >= 2, timeout_s=40, log=oracles[0].log)
+    runner.agent.oracle.paused = True
+    wait_for("a downtime penalty", lambda: penalties(suite, chain, provider), log=oracles[0].log)
+    time.sleep(2 * INTERVAL + 1)  # both instances have judged the outage by now
+    assert len(penalties(suite, chain, provider)) == 1
+    periods = [e.period for e in reports(suite, chain, provider)]
+    assert len(periods) == len(set(periods)) == rent.validation(provider).reports
+    by_instance = [o.state().actions() for o in oracles]
+    statuses = [{(kind, status) for kind, _, _, _, status in acts} for acts in by_instance]
+    # both instances reached the same penalty; one sent it, the other found it done
+    penalty_statuses = sorted(s for acts in statuses for (kind, s) in acts if kind == "penalty")
+    assert penalty_statuses == ["already", "applied"], by_instance
+    report_statuses = {s for acts in statuses for (kind, s) in acts if kind == "report"}
+    assert "submitted" in report_statuses
