@@ -2,8 +2,9 @@
 completeJob (three payouts and the reputation update).
 
 Run as ``.venv/bin/python bench/gas.py`` from the project root (``make bench-gas`` does).
-Prints a table, then as its last line one JSON object:
-``{"createJob", "acceptJob", "startJob", "completeJob", "lifecycle_total", ...}``.
+Also the oracle's recurring costs: a validation report (a provider's first, then later ones)
+and a penalty. Prints a table, then as its last line one JSON object:
+``{"createJob", "acceptJob", "startJob", "completeJob", "lifecycle_total", ..., "oracle_report"}``.
 
 Each lifecycle is the SPEC's worked example (10 tokens/h, 3600 s booked, 2700 s run). The first
 lifecycle pays one-time costs (the renter's first job, the provider's first payout); the reported
@@ -71,6 +72,16 @@ def main() -> int:
             row["lifecycle_total"] = sum(row.values())
             rows.append(row)
 
+        # the oracle's recurring costs: one validation report per provider per period, and a
+        # penalty (downtime) per incident
+        rep = suite.reputation
+        report = (60, 60, 5, 0, 120)
+        oracle_gas = {
+            "oracle_report_first": rep.submitValidationReport(provider, 1, report, sender=oracle).gas_used,
+            "oracle_report": rep.submitValidationReport(provider, 2, report, sender=oracle).gas_used,
+            "oracle_penalty": rep.applyPenalty(provider, 0, b"\x01" * 32, sender=oracle).gas_used,
+        }
+
     result: dict[str, object] = {
         key: int(statistics.median(r[key] for r in rows)) for key in rows[0]
     }
@@ -78,6 +89,7 @@ def main() -> int:
     result["erc20_transfer_baseline"] = baseline
     result["lifecycle_vs_transfer_ratio"] = round(result["lifecycle_total"] / baseline, 2)
     result["jobs"] = len(rows)
+    result.update(oracle_gas)
 
     print(f"{'operation':<24}{'gas (median)':>14}{'target':>12}")
     for key in ("createJob", "acceptJob", "startJob", "completeJob", "lifecycle_total"):
@@ -85,6 +97,8 @@ def main() -> int:
         print(f"{key:<24}{result[key]:>14,}{(f'<= {target:,}' if target else ''):>12}")
     print(f"{'first lifecycle':<24}{result['first_lifecycle_total']:>14,}")
     print(f"{'ERC20 transfer (base)':<24}{baseline:>14,}")
+    for key in oracle_gas:
+        print(f"{key:<24}{result[key]:>14,}")
     print(json.dumps(result))
     return 0 if all(result[k] <= v for k, v in TARGETS.items()) else 1
 

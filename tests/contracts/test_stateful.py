@@ -1,4 +1,4 @@
-sis stateful test: random sequences of every external call by renters, providers,
+"""Hypothesis stateful test: random sequences of every external call by renters, providers,
 the oracle, the admin and an outsider, with time jumps, against a shadow model.
 
 After every step:

@@ -57,6 +57,8 @@ def test_an_honest_providers_reputation_rises_period_by_period(start_oracle, sta
     assert periods == sorted(set(periods))  # one report per period, in order
     table = oracle.get("providers")[provider.lower()]
     assert table["challenges_passed"] >= 2 and table["streak"] == 0
+    wait_for("the GPU to carry the uptime and score", lambda: (r := rent.resource(runner.gpu)).total_uptime >= 4 * INTERVAL
+             and r.reputation == rent.reputation(provider).score, timeout_s=15, log=oracle.log)
 
 
 def test_a_silent_provider_is_reported_after_the_fourth_miss(start_oracle, start_agent, rent, suite, chain, cast):
@@ -249,3 +251,34 @@ def test_two_oracle_instances_neither_double_report_nor_double_penalise(start_or
     assert penalty_statuses == ["already", "applied"], by_instance
     report_statuses = {s for acts in statuses for (kind, s) in acts if kind == "report"}
     assert "submitted" in report_statuses
+
+
+def test_cli_mistakes_are_one_line_errors(suite, cast, chain, kubo, tmp_path):
+    import subprocess
+
+    from gpurent.manifest import Manifest, save_manifest
+    from tests.oracle.conftest import BIN
+
+    home = tmp_path / "home"
+    home.mkdir()
+    save_manifest(Manifest(chain_id=chain.chain_id, block=0, deployer=cast.admin.address,
+                           contracts={n: c.address for n, c in suite.as_dict().items()}), home=home)
+    env = {**__import__("os").environ, "GPURENT_HOME": str(home), "GPURENT_NETWORK": chain.provider.http_uri,
+           "GPURENT_IPFS_API": kubo.api_url}
+
+    def oracle_cli(*args):
+        return subprocess.run([str(BIN / "gpurent-oracle"), *args], env=env, capture_output=True, text=True,
+                              timeout=120)
+
+    no_role = oracle_cli("--account", "4", "run")  # cast.provider2
+    assert no_role.returncode == 1 and "lacks ORACLE_ROLE" in no_role.stderr
+    assert "Traceback" not in no_role.stderr and len(no_role.stderr.strip().splitlines()) == 1
+    absent = oracle_cli("status")
+    assert absent.returncode == 1 and "no oracle answers" in absent.stderr and "Traceback" not in absent.stderr
+    (home / "oracle.toml").write_text("[heartbeats]\ninterval = 7\n")
+    bad = oracle_cli("--account", "1", "run")
+    assert bad.returncode != 0 and "whole number of heartbeat intervals" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    refused = oracle_cli("init")  # exists: refuses to overwrite
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    assert oracle_cli("init", "--force").returncode == 0 and "[reports]" in (home / "oracle.toml").read_text()

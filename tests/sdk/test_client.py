@@ -160,6 +160,32 @@ def test_oracle_reports(gpu, rent, cast):
         oracle.apply_penalty(cast.provider.address, "laziness")
 
 
+def test_oracle_validation_reports_and_incidents(gpu, rent, cast):
+    from gpurent.types import ValidationReport
+
+    oracle = rent.with_account(cast.oracle)
+    provider = cast.provider.address
+    assert provider in rent.providers()
+    assert rent.validation(provider).reports == 0 and rent.validation(provider).last_period is None
+    oracle.submit_validation_report(provider, 5, ValidationReport(58, 60, 4, 1, 200))
+    v = rent.validation(provider)
+    assert (v.heartbeats_kept, v.heartbeats_expected, v.challenges_passed, v.challenges_failed, v.last_period) == (
+        58, 60, 4, 1, 5)
+    with pytest.raises(errors.AlreadyRecorded, match="already has a report for period 5"):
+        oracle.submit_validation_report(provider, 5, ValidationReport(60, 60))
+    with pytest.raises(errors.InvalidArgument, match="more heartbeats than expected"):
+        oracle.submit_validation_report(provider, 6, ValidationReport(61, 60))
+    incident = b"\x42" * 32
+    oracle.apply_penalty(provider, "timeout", incident)
+    assert rent.incident_recorded(incident)
+    with pytest.raises(errors.AlreadyRecorded, match="already penalised"):
+        oracle.apply_penalty(provider, "timeout", incident)
+    with pytest.raises(errors.InvalidInput, match="32 bytes"):
+        oracle.apply_penalty(provider, "timeout", b"short")
+    with pytest.raises(errors.NotAuthorized):
+        rent.with_account(cast.provider).submit_validation_report(provider, 9, ValidationReport(1, 1))
+
+
 @pytest.mark.parametrize("bad", ["", "0x", "xyz", "0x" + "00" * 31, b"\x00" * 31])
 def test_parse_id_rejects(bad):
     with pytest.raises(errors.InvalidInput):

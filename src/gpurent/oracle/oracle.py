@@ -251,6 +251,21 @@ class Oracle:
         self.state.set_reported(provider, period)
         self.state.record_action("report", f"{provider}:{period}", provider, status, str(report.as_tuple()))
         log.info("report for %s, period %d (%s): %s", provider, period, status, report)
+        if status == "submitted":  # only the instance whose report landed mirrors it per GPU
+            self._mirror_on_resources(provider, round(kept * self.config.heartbeat_interval_s))
+
+    def _mirror_on_resources(self, provider: str, uptime_s: int) -> None:
+        """Credits the period's kept uptime to each of the provider's GPUs in the registry and
+        copies the provider's score onto them (what renters sort GPUs by)."""
+        score = self.rent.reputation(provider).score
+        with self.tx_lock:
+            for resource in self.rent.provider_resources(provider):
+                if resource.retired:
+                    continue
+                if uptime_s and resource.available:
+                    self.rent.update_uptime(resource.resource_id, uptime_s)
+                if resource.reputation != score:
+                    self.rent.update_resource_reputation(resource.resource_id, score)
 
     # ================================================================ challenges
     def draw(self, provider: str, round_: int) -> bytes:
