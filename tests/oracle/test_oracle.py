@@ -215,7 +215,7 @@ def test_dispute_after_the_container_failed_on_its_own_is_the_renters_fault(star
 
 
 def test_inconclusive_dispute_is_split(start_oracle, start_agent, push_image, renter_rent, provider_rent, rent, suite,
-                                       chain, kubo):
+                                       chain, kubo, cast, tmp_path, monkeypatch):
     (oracle,), runner = with_agent(start_oracle, start_agent)
     before, earned = renter_rent.balance(), provider_rent.earnings()
     job = renter_rent.create_job(runner.gpu, push_image("while true; do echo tick; sleep 1; done"), 3600)
@@ -231,6 +231,28 @@ def test_inconclusive_dispute_is_split(start_oracle, start_agent, push_image, re
     evidence = _evidence(kubo, ruling.evidenceCID)
     assert evidence["ruling"]["outcome"] == "split" and evidence["provider_record"]["reachable"]
     assert "tick" in base64.b64decode(evidence["provider_record"]["log_tail_b64"]).decode()
+
+    # the renter sees the ruling and its evidence from the CLI
+    from click.testing import CliRunner
+
+    from gpurent.cli.app import make_root
+    from gpurent.manifest import Manifest, save_manifest
+
+    monkeypatch.setenv("GPURENT_HOME", str(tmp_path / "cli-home"))
+    monkeypatch.setenv("GPURENT_IPFS_API", kubo.api_url)
+    monkeypatch.delenv("GPURENT_NETWORK", raising=False)
+    save_manifest(Manifest(chain_id=chain.chain_id, block=0, deployer=cast.admin.address,
+                           contracts={n: c.address for n, c in suite.as_dict().items()}))
+    cli = CliRunner(mix_stderr=False)
+    shown = cli.invoke(make_root(), ["--json", "jobs", "show", job.job_id])
+    assert shown.exit_code == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert data["ruling"].startswith("split") and data["evidence"] == ruling.evidenceCID and "too slow" in data["dispute"]
+    told = cli.invoke(make_root(), ["jobs", "evidence", job.job_id])
+    assert told.exit_code == 0, told.stderr
+    assert "no rule was decisive" in told.stdout and "intact" in told.stdout
+    never = cli.invoke(make_root(), ["jobs", "evidence", "0x" + "00" * 31 + "01"])
+    assert never.exit_code == 2 and "never disputed" in never.stderr and "Traceback" not in never.stderr
 
 
 def test_two_oracle_instances_neither_double_report_nor_double_penalise(start_oracle, start_agent, rent, suite, chain,

@@ -79,6 +79,12 @@ def show(app: App, job_id: str) -> None:
         "accrued_cost": rent.accrued_cost(job_id), "escrow_released": escrow.released,
         "escrow_refunded": escrow.refunded,
     })
+    dispute = rent.dispute(job_id) if job.status.label in ("Disputed", "Resolved") else None
+    if dispute is not None:
+        data["dispute"] = f"raised by {dispute.initiator}: {dispute.reason}"
+        if dispute.outcome is not None:
+            data["ruling"] = f"{dispute.outcome.name.lower()}, provider paid {dispute.final_cost}"
+            data["evidence"] = f"{dispute.evidence_cid or '(none: split after the timeout)'}"
     if rent.account is not None and rent.account.address.lower() == job.user.lower():
         try:  # what the provider's agent says: its phase (pulling, running, exited…) and timeline
             remote = _endpoint(rent, job).phase(job.job_id)
@@ -90,6 +96,41 @@ def show(app: App, job_id: str) -> None:
         except GpurentError as err:
             data["phase"] = f"unknown ({err})"
     app.output.data(data, title=f"Job {job.job_id}")
+
+
+@group.command("evidence")
+@click.argument("job_id")
+@pass_app
+def evidence(app: App, job_id: str) -> None:
+    """The oracle's ruling on a disputed job and the evidence behind it (from IPFS)."""
+    import json
+
+    from gpurent.images.node import ipfs_client
+
+    rent = app.rent()
+    dispute = rent.dispute(job_id)
+    if dispute is None:
+        raise click.UsageError(f"job {job_id} was never disputed")
+    if dispute.outcome is None or not dispute.evidence_cid:
+        raise click.UsageError(f"job {job_id} has no evidence yet: " + (
+            "the oracle has not ruled" if dispute.outcome is None else "it was split after the dispute timeout"))
+    document = json.loads(ipfs_client().cat_bytes(dispute.evidence_cid, timeout=60))
+    if app.output.as_json:
+        app.output.data(document)
+        return
+    record = document["provider_record"]
+    beats = document["heartbeats"]
+    app.output.data({
+        "ruling": document["ruling"]["outcome"], "rule": document["ruling"]["rule"],
+        "evidence": dispute.evidence_cid, "oracle": document["oracle"],
+        "dispute": f"{document['dispute']['initiator']}: {document['dispute']['reason']}",
+        "heartbeats": f"{beats['kept']}/{beats['expected']} kept, longest miss run {beats['longest_miss_run']}",
+        "challenges": ", ".join(c["outcome"] for c in document["challenges"]) or "none during the job",
+        "provider record": (f"phase {record['job']['phase']}, exit code {record['job']['exit_code']}, "
+                            f"{record['log_bytes']:,} log bytes" if "job" in record else record.get("error")),
+        "image": ("intact: " if document["image"]["intact"] else "NOT intact: ") + document["image"]["detail"],
+        "timeline": " → ".join(e["event"] for e in document["chain_timeline"]),
+    }, title=f"Dispute of {document['job']['id']}")
 
 
 def _endpoint(rent, job):  # type: ignore[no-untyped-def]

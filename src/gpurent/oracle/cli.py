@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -70,7 +71,13 @@ def status(app: App, config_path: Path | None) -> None:
         return
     app.output.data(health, title="Oracle")
     if providers:
-        app.output.data([{"provider": p, **row} for p, row in providers.items()], title="Providers")
+        now = time.time()
+        app.output.data([{
+            "provider": f"{p[:8]}…{p[-4:]}", "kept": f"{row['kept']}/{row['expected']}", "streak": row["streak"],
+            "challenges": f"{row['challenges_passed']} ok, {row['challenges_failed']} failed",
+            "reported": row["reported_period"],
+            "heartbeat": f"{now - row['last_heartbeat']:.1f} s ago" if row["last_heartbeat"] else "never",
+        } for p, row in providers.items()], title="Providers")
 
 
 @main.command("init")

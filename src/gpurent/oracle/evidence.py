@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gpurent.access import sign_access
-from gpurent.errors import GpurentError
+from gpurent.errors import GpurentError, ServiceUnavailable
 from gpurent.http import call, error_text
 from gpurent.images.store import ImageStore
 from gpurent.oracle.protocol import slot_of
@@ -122,6 +122,8 @@ class EvidenceGatherer:
         try:
             metadata = self.store.metadata(cid, timeout_s=self.timeout_s)
             self.store.fetch(cid, metadata, Path(os.devnull))
+        except ServiceUnavailable:
+            raise  # the oracle's own node is down: no ruling now, the dispute stays pending
         except GpurentError as err:
             return {"intact": False, "detail": str(err)}
         return {"intact": True, "detail": f"{metadata.size} bytes, {metadata.digest}"}
