@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlparse
 
 from gpurent.access import AccessDenied, verify_access
 from gpurent.agent.state import FINAL, AgentState
+from gpurent.errors import GpurentError
 from gpurent.http import read_json, send_json
 
 ChallengeHandler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -166,3 +167,5 @@ class Endpoint:
             self._json(request, 200, self.challenge_handler(read_json(request)))
         except (ValueError, KeyError) as err:
             self._json(request, 400, {"error": f"bad challenge: {err}"})
+        except GpurentError as err:  # the bytes are not at hand (the oracle counts it as no answer)
+            self._json(request, 404, {"error": f"cannot answer: {err}"})
