@@ -15,7 +15,7 @@ from gpurent.deployment import DeploymentParams, Suite, deploy_suite
 from gpurent.manifest import Manifest
 from gpurent.units import TOKEN
 
-pytest_plugins = ["tests.services", "tests.agents"]  # Kubo, podman, test images; in-process agents
+pytest_plugins = ["tests.services", "tests.agents", "tests.postgres"]  # Kubo, podman, images, agents, PostgreSQL
 
 PRICE = 10 * TOKEN  # the SPEC's worked example: 10 tokens per hour
 CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"

@@ -435,6 +435,13 @@ class Gpurent:
 
         return int(chain.pending_timestamp)
 
+    @property
+    def rpc_url(self) -> str:
+        """The HTTP JSON-RPC URL of the connected node (for bulk readers such as the indexer)."""
+        from ape import chain
+
+        return str(chain.provider.http_uri)
+
     def head_block(self) -> int:
         from ape import chain
 

@@ -1,0 +1,1 @@
+"""The indexer: the contracts' events as a queryable database (SQLite or PostgreSQL)."""

@@ -1,0 +1,57 @@
+"""``gpurent-indexer``: index the contracts' events into SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import click
+
+from gpurent.cli.app import App, GpurentGroup, global_options, start_app
+
+
+@click.group(cls=GpurentGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@global_options
+@click.pass_context
+def main(ctx: click.Context, network: str | None, account: str | None, as_json: bool, verbose: bool) -> None:
+    """The gpurent indexer: the contracts' events as a queryable database."""
+    start_app(ctx, network, account, as_json, verbose)
+
+
+DB_HELP = "SQLAlchemy URL: sqlite:///PATH (default: the state folder) or postgresql://USER@HOST:PORT/DB"
+
+
+@main.command("run")
+@click.option("--db", "db_url", help=DB_HELP)
+@click.option("--confirmations", type=click.IntRange(0), default=0, show_default=True,
+              help="Blocks behind the head to treat as final")
+@click.option("--batch", type=click.IntRange(1), default=2000, show_default=True, help="Blocks per first read")
+@click.option("--poll", type=click.FloatRange(0.05), default=0.5, show_default=True, help="Seconds between looks")
+@click.option("--rpc", "rpc_url", help="Read this JSON-RPC URL directly (no Ape connection: a lighter process)")
+@click.pass_obj
+def run(app: App, db_url: str | None, confirmations: int, batch: int, poll: float, rpc_url: str | None) -> None:
+    """Backfills from the deployment block, then follows the head until SIGTERM."""
+    from gpurent.indexer.daemon import build_indexer, run_forever
+
+    source = rpc_url or app.rent()
+    run_forever(build_indexer(source, db_url, confirmations=confirmations, batch=batch), poll)
+
+
+@main.command("status")
+@click.option("--db", "db_url", help=DB_HELP)
+@click.pass_obj
+def status(app: App, db_url: str | None) -> None:
+    """The index's cursor, the chain's head, the lag and the rows per table."""
+    from gpurent.indexer.db import connect, migrate
+    from gpurent.indexer.project import count_rows
+    from gpurent.indexer.schema import cursor
+    from gpurent.rpc import JsonRpc
+
+    rent = app.rent()
+    engine = connect(db_url)
+    migrate(engine)
+    with engine.connect() as db:
+        row = db.execute(cursor.select()).mappings().first()
+        rows = count_rows(db)
+    head = JsonRpc(rent.rpc_url).head()
+    at = int(row["block_number"]) if row else None
+    app.output.data({"database": engine.url.render_as_string(hide_password=True), "head": head, "indexed_to": at,
+                     "lag_blocks": head - at if at is not None else None,
+                     **{f"rows.{k}": v for k, v in rows.items() if k not in ("alembic_version",)}}, title="Indexer")

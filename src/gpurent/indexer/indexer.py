@@ -1,0 +1,191 @@
+"""The indexing loop: backfill from the deployment block, then follow the head.
+
+Each round reads one range of blocks (``eth_getLogs`` for the four contracts; the range halves
+when the node refuses it and grows back after successes), decodes the events, and applies them
+with the cursor in **one database transaction**: killed at any moment, the index is either
+before or after the range, never in between, and no event is applied twice (the events table's
+unique key on transaction hash and log index would refuse it).
+
+Reorgs: the hashes of the last ``window`` blocks are kept. Each round first checks that the
+block under the cursor is still the chain's; if not, it rolls the tables back (through the undo
+log) to the newest kept block the chain still has, and goes on from there. A reorg deeper than
+the window stops the indexer with ReorgTooDeep.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from gpurent.errors import GpurentError
+from gpurent.events import DecodedEvent, EventDecoder
+from gpurent.indexer import schema as s
+from gpurent.indexer.project import Projector, rollback_to
+from gpurent.manifest import Manifest
+from gpurent.rpc import JsonRpc, RpcError
+
+log = logging.getLogger("gpurent.indexer")
+
+
+class ReorgTooDeep(GpurentError):
+    """The chain moved back further than the indexer keeps block hashes for."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    block: int
+    hash: str
+
+
+@dataclass
+class Progress:
+    head: int = 0
+    cursor: int = 0
+    events: int = 0
+    reorgs: int = 0
+    batch: int = 0
+
+
+class Indexer:
+    def __init__(self, rpc: JsonRpc, manifest: Manifest, engine: Engine, *, confirmations: int = 0,
+                 window: int = 128, batch: int = 2000, max_batch: int = 50_000,
+                 on_commit: Callable[[list[DecodedEvent]], None] | None = None):
+        self.rpc, self.manifest, self.engine = rpc, manifest, engine
+        self.confirmations, self.window = confirmations, window
+        self.batch, self.max_batch = batch, max_batch
+        self.decoder = EventDecoder(manifest.contracts)
+        self.on_commit = on_commit
+        self.progress = Progress(batch=batch)
+        self._stop = threading.Event()
+
+    # -- cursor ---------------------------------------------------------------------------
+    def cursor(self) -> Cursor:
+        with self.engine.connect() as db:
+            row = db.execute(select(s.cursor).where(s.cursor.c.id == 1)).mappings().first()
+        if row is not None:
+            if row["chain_id"] != self.manifest.chain_id or row["deployment_block"] != self.manifest.block:
+                raise GpurentError(f"this database indexes another deployment (chain {row['chain_id']}, block "
+                                   f"{row['deployment_block']}): use another --db, or start it afresh")
+            return Cursor(int(row["block_number"]), str(row["block_hash"]))
+        start = max(self.manifest.block - 1, 0)
+        block_hash, _ = self.rpc.headers([start])[start]
+        with self.engine.begin() as db:
+            db.execute(insert(s.cursor).values(id=1, block_number=start, block_hash=block_hash,
+                                               chain_id=self.manifest.chain_id, deployment_block=self.manifest.block))
+        return Cursor(start, block_hash)
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self, poll_s: float = 0.5) -> None:
+        while not self._stop.is_set():
+            try:
+                caught_up = self.step() == 0
+            except (RpcError, GpurentError) as err:
+                if isinstance(err, ReorgTooDeep):
+                    raise
+                log.warning("indexing round failed, retrying: %s", err)
+                caught_up = True
+            if caught_up:
+                self._stop.wait(poll_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def sync(self) -> int:
+        """Indexes up to the current head (minus confirmations); returns the events applied."""
+        total = 0
+        while (applied := self.step()) != 0:
+            total += max(applied, 0)
+        return total
+
+    def step(self) -> int:
+        """One round: events applied (-1: a range without events was passed; 0: nothing to do)."""
+        cursor = self.check_reorg(self.cursor())
+        head = self.rpc.head()
+        self.progress.head = head
+        target = head - self.confirmations
+        if cursor.block >= target:
+            self.progress.cursor = cursor.block
+            return 0
+        stop = min(target, cursor.block + self.batch)
+        try:
+            raw = self.rpc.logs(self.decoder.addresses, cursor.block + 1, stop)
+        except RpcError as err:
+            if self.batch == 1:
+                raise
+            self.batch = max(1, self.batch // 2)  # the node's range or result limit: ask for less
+            log.info("node refused %d blocks (%s); batch now %d", stop - cursor.block, err, self.batch)
+            return -1
+        events = [e for e in map(self.decoder.decode, raw) if e is not None]
+        events.sort(key=lambda e: (e.block_number, e.log_index))
+        keep_from = head - self.window
+        wanted = sorted({e.block_number for e in events} | {stop})
+        headers = self.rpc.headers(wanted)
+        if any(headers[e.block_number][0] != e.block_hash for e in events):
+            log.info("the chain changed under a read of blocks %d-%d; reading again", cursor.block + 1, stop)
+            return -1
+        with self.engine.begin() as db:
+            projector = Projector(db, undo_from=keep_from)
+            for event in events:
+                projector.apply(event, headers[event.block_number][1])
+            if projector.dirty:
+                projector.set_scores(self.scores(sorted(projector.dirty), stop))
+            kept = [{"number": n, "hash": h, "timestamp": t} for n, (h, t) in headers.items() if n >= keep_from]
+            if kept:
+                db.execute(insert(s.blocks), kept)
+            db.execute(update(s.cursor).where(s.cursor.c.id == 1).values(block_number=stop,
+                                                                         block_hash=headers[stop][0]))
+            db.execute(delete(s.undo).where(s.undo.c.block_number < keep_from))
+            db.execute(delete(s.blocks).where(s.blocks.c.number < keep_from))
+        self.batch = min(self.max_batch, self.batch * 2)
+        self.progress.cursor, self.progress.batch = stop, self.batch
+        self.progress.events += len(events)
+        if self.on_commit is not None and events:
+            self.on_commit(events)
+        return len(events) or -1
+
+    def scores(self, providers: list[str], block: int) -> dict[str, int]:
+        """The providers' reputation scores at ``block`` (one batched eth_call)."""
+        from eth_utils import keccak
+
+        selector = bytes(keccak(text="getScore(address)"))[:4]
+        datas = [selector + bytes(12) + bytes.fromhex(p.removeprefix("0x")) for p in providers]
+        answers = self.rpc.calls(self.manifest.contracts["ReputationSystem"], datas, block)
+        return {p: int.from_bytes(a[-32:], "big") for p, a in zip(providers, answers, strict=True)}
+
+    def check_reorg(self, cursor: Cursor) -> Cursor:
+        """The cursor, moved back to the newest block the chain still has if it reorganised."""
+        try:
+            current, _ = self.rpc.headers([cursor.block])[cursor.block]
+        except RpcError:
+            current = ""  # the block is gone: the chain is shorter now
+        if current == cursor.hash:
+            return cursor
+        with self.engine.connect() as db:
+            kept = db.execute(select(s.blocks.c.number, s.blocks.c.hash).where(s.blocks.c.number < cursor.block)
+                              .order_by(s.blocks.c.number.desc())).all()
+        head = self.rpc.head()
+        chain = self.rpc.headers([n for n, _ in kept if n <= head]) if kept else {}
+        ancestor = next((n for n, h in kept if n in chain and chain[n][0] == h), None)
+        if ancestor is None:
+            raise ReorgTooDeep(f"the chain reorganised below block {cursor.block} deeper than the {self.window}-block "
+                               "window this index keeps: start the index afresh")
+        with self.engine.begin() as db:
+            undone = rollback_to(db, ancestor)
+            db.execute(update(s.cursor).where(s.cursor.c.id == 1).values(block_number=ancestor,
+                                                                         block_hash=chain[ancestor][0]))
+        self.progress.reorgs += 1
+        log.warning("reorg: rolled back from block %d to %d (%d changes undone)", cursor.block, ancestor, undone)
+        return Cursor(ancestor, chain[ancestor][0])
+
+
+def wait_indexed(indexer: Indexer, block: int, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while indexer.cursor().block < block:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the index did not reach block {block}")
+        time.sleep(0.05)

@@ -1,0 +1,239 @@
+"""Turns decoded events into rows: one ``Projector`` per database transaction.
+
+Inside the reorg window every change to a state table first saves the row's before-image in
+``undo``, so ``rollback_to`` can put the tables back exactly as they were at any recent block;
+below the window (deep backfill) nothing can reorg any more and writes go straight through.
+History tables carry their block number and are trimmed by it.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
+
+from gpurent.events import DecodedEvent
+from gpurent.indexer import schema as s
+from gpurent.units import TOKEN
+
+STATUS = {"JobCreated": "Created", "JobAccepted": "Accepted", "JobStarted": "Running", "JobCompleted": "Completed",
+          "JobCancelled": "Cancelled", "JobDisputed": "Disputed", "DisputeResolved": "Resolved"}
+OUTCOMES = {1: "provider_fault", 2: "user_fault", 3: "split"}
+PENALTIES = {0: "downtime", 1: "data_fraud", 2: "timeout", 3: "invalid_signature", 4: "lost_dispute"}
+STATE_TABLES = {t.name: t for t in (s.gpu_resources, s.providers, s.instance_history, s.images, s.disputes)}
+HISTORY_TABLES = (s.job_status_history, s.reputation_history)
+
+
+def tokens(units: int) -> str:
+    """Exact decimal tokens, plain notation: 7.35, 100, 0.000001."""
+    return format((Decimal(units) / TOKEN).normalize(), "f") if units else "0"
+
+
+def micro(units: int) -> int:
+    return units // (TOKEN // 10**6)
+
+
+def _key(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    return {c.name: row[c.name] for c in table.primary_key.columns}
+
+
+class Projector:
+    def __init__(self, db: Connection, undo_from: int):
+        self.db = db
+        self.undo_from = undo_from  # blocks at or above this are in the reorg window
+        self.block = 0
+        self.timestamp = 0
+        self.dirty: set[str] = set()  # providers whose score may have moved (read at the batch end)
+
+    # -- writes that can be undone ---------------------------------------------------------
+    def _save(self, table: Table, key: dict[str, Any]) -> None:
+        if self.block < self.undo_from:
+            return
+        where = and_(*(table.c[k] == v for k, v in key.items()))
+        row = self.db.execute(select(table).where(where)).mappings().first()
+        self.db.execute(insert(s.undo).values(block_number=self.block, table_name=table.name, row_key=json.dumps(key),
+                                              before=json.dumps(dict(row)) if row else None))
+
+    def insert(self, table: Table, values: dict[str, Any]) -> None:
+        self._save(table, _key(table, values))
+        self.db.execute(insert(table).values(**values))
+
+    def update(self, table: Table, key: dict[str, Any], **values: Any) -> None:
+        self._save(table, key)
+        self.db.execute(update(table).where(and_(*(table.c[k] == v for k, v in key.items()))).values(**values))
+
+    def history(self, table: Table, **values: Any) -> None:
+        self.db.execute(insert(table).values(block_number=self.block, **values))
+
+    # -- events ----------------------------------------------------------------------------
+    def apply(self, event: DecodedEvent, timestamp: int) -> None:
+        self.block, self.timestamp = event.block_number, timestamp
+        self.db.execute(insert(s.events).values(
+            block_number=event.block_number, log_index=event.log_index, tx_hash=event.tx_hash,
+            block_hash=event.block_hash, contract=event.contract, name=event.name,
+            args=json.dumps(event.args, default=str)))
+        handler = getattr(self, f"on_{event.name}", None)
+        if handler is not None:
+            handler(event.args, event)
+
+    # ResourceRegistry
+    def on_ProviderRegistered(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self.insert(s.providers, {"address": a["provider"], "endpoint": a["endpoint"], "stake_tokens": tokens(a["stake"]),
+                                  "registered_block": self.block, "penalty_points": 0, "reports": 0,
+                                  "updated_block": self.block})
+
+    def on_EndpointUpdated(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self.update(s.providers, {"address": a["provider"]}, endpoint=a["endpoint"], updated_block=self.block)
+
+    def on_Staked(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self.update(s.providers, {"address": a["provider"]}, stake_tokens=tokens(a["totalStake"]),
+                    updated_block=self.block)
+
+    def on_StakeWithdrawn(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self.update(s.providers, {"address": a["provider"]}, stake_tokens="0", updated_block=self.block)
+
+    def on_Slashed(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self.update(s.providers, {"address": a["provider"]}, stake_tokens=tokens(a["remaining"]),
+                    updated_block=self.block)
+        self._reputation(a["provider"], e, "slash", {"amount": tokens(a["amount"]), "reason": a["reason"]})
+
+    def on_ResourceRegistered(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self.insert(s.gpu_resources, {
+            "id": a["resourceId"], "provider_address": a["provider"], "gpu_model": a["gpuModel"], "vcpu": a["vcpu"],
+            "memory_gb": a["memoryGB"], "storage_gb": a["storageGB"],
+            "price_per_hour_tokens": tokens(a["pricePerHour"]), "price_per_hour_micro": micro(a["pricePerHour"]),
+            "availability": True, "retired": False, "reputation_score": 0, "total_uptime": 0,
+            "registered_block": self.block, "updated_block": self.block})
+
+    def _gpu(self, a: dict[str, Any], **values: Any) -> None:
+        self.update(s.gpu_resources, {"id": a["resourceId"]}, updated_block=self.block, **values)
+
+    def on_AvailabilityUpdated(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self._gpu(a, availability=bool(a["available"]))
+
+    def on_PricingUpdated(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self._gpu(a, price_per_hour_tokens=tokens(a["newPrice"]), price_per_hour_micro=micro(a["newPrice"]))
+
+    def on_ResourceRetired(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self._gpu(a, retired=True, availability=False)
+
+    def on_UptimeUpdated(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self._gpu(a, total_uptime=a["totalUptime"])
+
+    def on_ResourceReputationUpdated(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self._gpu(a, reputation_score=a["reputation"])
+
+    # Marketplace
+    def _status(self, job_id: str, status: str, e: DecodedEvent, **values: Any) -> None:
+        self.update(s.instance_history, {"id": job_id}, status=status, updated_block=self.block, **values)
+        if status in ("Completed", "Cancelled", "Resolved"):  # settlements move the provider's score
+            provider = self.db.execute(select(s.instance_history.c.provider_address)
+                                       .where(s.instance_history.c.id == job_id)).scalar()
+            if provider:
+                self.dirty.add(provider)
+        self.history(s.job_status_history, job_id=job_id, status=status, log_index=e.log_index,
+                     timestamp=self.timestamp)
+
+    def on_JobCreated(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        job_id, resource_id = a["jobId"], a["resourceId"]
+        self.insert(s.instance_history, {
+            "id": job_id, "instance_id": int(job_id[-24:], 16), "user_address": a["user"],
+            "provider_address": _address_in(resource_id), "resource_id": resource_id, "image_cid": a["imageCID"],
+            "status": "Created", "price_per_hour_tokens": tokens(a["pricePerHour"]),
+            "estimated_duration": a["estimatedDuration"], "max_cost_tokens": tokens(a["maxCost"]),
+            "created_block": self.block, "updated_block": self.block})
+        self.history(s.job_status_history, job_id=job_id, status="Created", log_index=e.log_index,
+                     timestamp=self.timestamp)
+        cid = a["imageCID"]
+        exists = self.db.execute(select(s.images.c.cid).where(s.images.c.cid == cid)).first()
+        if exists:
+            self.update(s.images, {"cid": cid}, download_count=s.images.c.download_count + 1)
+        else:
+            self.insert(s.images, {"cid": cid, "download_count": 1, "created_at": self.timestamp})
+
+    def on_JobAccepted(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self._status(a["jobId"], "Accepted", e)
+
+    def on_JobStarted(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self._status(a["jobId"], "Running", e, start_time=a["startTime"])
+
+    def on_JobCompleted(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self._status(a["jobId"], "Completed", e, end_time=self.timestamp, total_cost_tokens=tokens(a["finalCost"]))
+
+    def on_JobCancelled(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self._status(a["jobId"], "Cancelled", e, end_time=self.timestamp, total_cost_tokens="0")
+
+    def on_JobDisputed(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self._status(a["jobId"], "Disputed", e, end_time=self.timestamp)
+        self.insert(s.disputes, {"job_id": a["jobId"], "initiator": a["initiator"], "reason": a["reason"],
+                                 "raised_block": self.block})
+
+    def on_DisputeResolved(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self._status(a["jobId"], "Resolved", e, total_cost_tokens=tokens(a["finalCost"]))
+        self.update(s.disputes, {"job_id": a["jobId"]}, outcome=OUTCOMES.get(a["outcome"], str(a["outcome"])),
+                    final_cost_tokens=tokens(a["finalCost"]), resolver=a["resolver"],
+                    evidence_cid=a["evidenceCID"] or None, resolved_block=self.block)
+
+    # ReputationSystem
+    def _reputation(self, provider: str, e: DecodedEvent, kind: str, detail: dict[str, Any]) -> None:
+        self.dirty.add(provider)
+        self.history(s.reputation_history, provider_address=provider, log_index=e.log_index, kind=kind,
+                     detail=json.dumps(detail))
+
+    def on_ReputationUpdated(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self.update(s.providers, {"address": a["provider"]}, score=a["score"], uptime_bps=a["uptimeBps"],
+                    response_bps=a["responseBps"], updated_block=self.block)
+        self._reputation(a["provider"], e, "score", {"score": a["score"], "uptime_bps": a["uptimeBps"],
+                                                     "response_bps": a["responseBps"]})
+
+    def on_PenaltyApplied(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self.update(s.providers, {"address": a["provider"]},
+                    penalty_points=s.providers.c.penalty_points + a["points"], updated_block=self.block)
+        self._reputation(a["provider"], e, "penalty", {"reason": PENALTIES.get(a["reason"], a["reason"]),
+                                                       "points": a["points"], "incident": a["incident"]})
+
+    def on_RewardIssued(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self._reputation(a["provider"], e, "reward", {"bonus": a["bonus"]})
+
+    def on_PenaltyPointsUpdated(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        # lost disputes are priced retroactively: every provider's score may move
+        self.dirty.update(self.db.execute(select(s.providers.c.address)).scalars())
+
+    def set_scores(self, scores: dict[str, int]) -> None:
+        for provider, score in scores.items():
+            self.update(s.providers, {"address": provider}, score=score)
+
+    def on_ValidationReported(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        self.update(s.providers, {"address": a["provider"]}, reports=s.providers.c.reports + 1,
+                    updated_block=self.block)
+        self._reputation(a["provider"], e, "report", {k: a[k] for k in (
+            "period", "heartbeatsKept", "heartbeatsExpected", "challengesPassed", "challengesFailed",
+            "avgResponseTimeMs")})
+
+
+def _address_in(packed_id: str) -> str:
+    """The owner address in the top 20 bytes of a job or resource id (lower case, like every
+    address in the index)."""
+    return "0x" + packed_id.removeprefix("0x")[:40].lower()
+
+
+def rollback_to(db: Connection, block: int) -> int:
+    """Puts every table back as it was after ``block``: returns the number of undone changes."""
+    rows = db.execute(select(s.undo).where(s.undo.c.block_number > block).order_by(s.undo.c.id.desc())).mappings().all()
+    for row in rows:
+        table = STATE_TABLES[row["table_name"]]
+        key = json.loads(row["row_key"])
+        db.execute(delete(table).where(and_(*(table.c[k] == v for k, v in key.items()))))
+        if row["before"] is not None:
+            db.execute(insert(table).values(**json.loads(row["before"])))
+    for table in (*HISTORY_TABLES, s.events):
+        db.execute(delete(table).where(table.c.block_number > block))
+    db.execute(delete(s.undo).where(s.undo.c.block_number > block))
+    db.execute(delete(s.blocks).where(s.blocks.c.number > block))
+    return len(rows)
+
+
+def count_rows(db: Connection) -> dict[str, int]:
+    return {t.name: int(db.execute(select(func.count()).select_from(t)).scalar_one()) for t in s.metadata.sorted_tables}
