@@ -142,7 +142,7 @@ def test_sigkilled_at_20_random_points_ends_identical_to_a_clean_index(db_url, s
     _save_manifest(home, suite, cast, chain)
     env = {**os.environ, "GPURENT_HOME": str(home)}
     args = [str(BIN / "gpurent-indexer"), "run", "--rpc", chain.provider.http_uri, "--db", db_url, "--batch", "1",
-            "--poll", "0.05"]
+            "--graphql", "off", "--poll", "0.05"]
     engine = connect(db_url)
     rng = random.Random(20)
     head = chain.blocks.height

@@ -25,13 +25,22 @@ DB_HELP = "SQLAlchemy URL: sqlite:///PATH (default: the state folder) or postgre
 @click.option("--batch", type=click.IntRange(1), default=2000, show_default=True, help="Blocks per first read")
 @click.option("--poll", type=click.FloatRange(0.05), default=0.5, show_default=True, help="Seconds between looks")
 @click.option("--rpc", "rpc_url", help="Read this JSON-RPC URL directly (no Ape connection: a lighter process)")
+@click.option("--graphql", default="127.0.0.1:8100", show_default=True,
+              help="HOST:PORT of the GraphQL API (HTTP and WebSocket), or 'off'")
 @click.pass_obj
-def run(app: App, db_url: str | None, confirmations: int, batch: int, poll: float, rpc_url: str | None) -> None:
-    """Backfills from the deployment block, then follows the head until SIGTERM."""
+def run(app: App, db_url: str | None, confirmations: int, batch: int, poll: float, rpc_url: str | None,
+        graphql: str) -> None:
+    """Backfills from the deployment block, then follows the head until SIGTERM; serves GraphQL."""
     from gpurent.indexer.daemon import build_indexer, run_forever
 
+    listen = None
+    if graphql != "off":
+        host, _, port = graphql.rpartition(":")
+        if not host or not port.isdigit():
+            raise click.BadParameter(f"expected HOST:PORT or 'off', got {graphql!r}", param_hint="--graphql")
+        listen = (host, int(port))
     source = rpc_url or app.rent()
-    run_forever(build_indexer(source, db_url, confirmations=confirmations, batch=batch), poll)
+    run_forever(build_indexer(source, db_url, confirmations=confirmations, batch=batch), poll, listen)
 
 
 @main.command("status")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
+from gpurent.errors import ServiceUnavailable
 from gpurent.indexer.db import connect, migrate
 from gpurent.indexer.indexer import Indexer
 from gpurent.process import serve
@@ -13,16 +16,56 @@ from gpurent.rpc import JsonRpc
 log = logging.getLogger("gpurent.indexer")
 
 
-class IndexerService:
-    """The indexer loop as a service (``run`` blocks, ``stop`` ends it)."""
+class GraphQLServer:
+    """The GraphQL API on uvicorn, on a thread of its own (HTTP and WebSocket on one port)."""
 
-    def __init__(self, indexer: Indexer, poll_s: float):
+    def __init__(self, engine: Any, hub: Any, host: str, port: int):
+        import uvicorn
+
+        from gpurent.indexer.api import make_app
+
+        config = uvicorn.Config(make_app(engine, hub), host=host, port=port, log_level="warning", ws="websockets-sansio",
+                                lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.url = f"http://{host}:{port}/graphql"
+        self._thread = threading.Thread(target=self.server.run, name="graphql", daemon=True)
+
+    def start(self, timeout_s: float = 15.0) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise ServiceUnavailable(f"the GraphQL server did not start on {self.url} (is the port taken?)")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+class IndexerService:
+    """The indexer loop, and the GraphQL API over its database, as one service (``run`` blocks,
+    ``stop`` ends it)."""
+
+    def __init__(self, indexer: Indexer, poll_s: float, graphql: tuple[str, int] | None = ("127.0.0.1", 8100)):
+        from gpurent.indexer.api import Hub
+
         self.indexer, self.poll_s = indexer, poll_s
+        self.hub = Hub()
+        indexer.on_commit = self.hub.publish
+        self.graphql = GraphQLServer(indexer.engine, self.hub, *graphql) if graphql else None
 
     def run(self) -> None:
+        if self.graphql is not None:
+            self.graphql.start()
+            log.info("GraphQL at %s", self.graphql.url)
         log.info("indexing chain %d from block %d into %s", self.indexer.manifest.chain_id,
                  self.indexer.manifest.block, self.indexer.engine.url.render_as_string(hide_password=True))
-        self.indexer.run(self.poll_s)
+        try:
+            self.indexer.run(self.poll_s)
+        finally:
+            if self.graphql is not None:
+                self.graphql.stop()
 
     def stop(self) -> None:
         self.indexer.stop()
@@ -48,5 +91,5 @@ def build_indexer(source: Any, db_url: str | None = None, *, confirmations: int 
     return Indexer(rpc, manifest, engine, confirmations=confirmations, batch=batch, window=window)
 
 
-def run_forever(indexer: Indexer, poll_s: float = 0.5) -> None:
-    serve(IndexerService(indexer, poll_s), log, "the next start resumes from the cursor")
+def run_forever(indexer: Indexer, poll_s: float = 0.5, graphql: tuple[str, int] | None = ("127.0.0.1", 8100)) -> None:
+    serve(IndexerService(indexer, poll_s, graphql), log, "the next start resumes from the cursor")

@@ -1,0 +1,358 @@
+"""The GraphQL API over the index (strawberry on an ASGI server, uvicorn).
+
+Queries (the SPEC's): ``gpus(filters, sort, limit, offset)``, ``gpu(id)``,
+``jobs(user, provider, status, limit, offset)``, ``job(id)``, ``myJobs(address)``; plus
+``provider(address)`` with the reputation components and history, so renters can weigh them
+their own way, and ``images``, ``indexer``. Subscriptions over WebSocket (graphql-transport-ws):
+``jobStatusChanged(jobId)`` and ``newGPUAvailable``. Limits: at most ``MAX_PAGE`` rows a page,
+query depth ``MAX_DEPTH``, ``MAX_TOKENS`` tokens and ``MAX_ALIASES`` aliases a document; each
+refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncGenerator
+from enum import Enum
+from typing import Any
+
+import strawberry
+from sqlalchemy import Engine, and_, select
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.types import Info
+
+from gpurent.events import DecodedEvent
+from gpurent.indexer import schema as s
+
+MAX_PAGE, MAX_DEPTH, MAX_TOKENS, MAX_ALIASES = 100, 6, 2000, 20
+
+
+def _engine(info: Info) -> Engine:
+    return info.context["engine"]
+
+
+def _page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
+    if offset < 0:
+        raise ValueError("offset must be 0 or more")
+
+
+def _address(value: str) -> str:
+    text = value.strip().lower()
+    if len(text) != 42 or not text.startswith("0x"):
+        raise ValueError(f"{value!r} is not an address")
+    return text
+
+
+@strawberry.type
+class ReputationEntry:
+    block: int
+    kind: str
+    detail: strawberry.scalars.JSON
+
+
+@strawberry.type
+class Provider:
+    address: str
+    endpoint: str
+    stake: str
+    score: int | None
+    uptime_bps: int | None
+    response_bps: int | None
+    penalty_points: int
+    reports: int
+
+    @strawberry.field(description="Score changes, reports, penalties, rewards and slashes, newest first")
+    def history(self, info: Info, limit: int = 20) -> list[ReputationEntry]:
+        _page(limit, 0)
+        t = s.reputation_history
+        with _engine(info).connect() as db:
+            rows = db.execute(select(t).where(t.c.provider_address == self.address)
+                              .order_by(t.c.block_number.desc(), t.c.log_index.desc()).limit(limit)).mappings()
+            return [ReputationEntry(block=r["block_number"], kind=r["kind"], detail=json.loads(r["detail"]))
+                    for r in rows]
+
+
+    @strawberry.field(description="The provider's GPUs that are not retired")
+    def gpus(self, info: Info) -> list[Gpu]:
+        query = _gpu_query().where(and_(s.gpu_resources.c.provider_address == self.address,
+                                        s.gpu_resources.c.retired.is_(False))).order_by(s.gpu_resources.c.id)
+        with _engine(info).connect() as db:
+            return [_gpu(r) for r in db.execute(query).mappings()]
+
+
+def _provider(row: Any) -> Provider:
+    return Provider(address=row["address"], endpoint=row["endpoint"], stake=row["stake_tokens"], score=row["score"],
+                    uptime_bps=row["uptime_bps"], response_bps=row["response_bps"],
+                    penalty_points=row["penalty_points"], reports=row["reports"])
+
+
+@strawberry.type
+class Gpu:
+    id: str
+    provider_address: str
+    gpu_model: str
+    vcpu: int
+    memory_gb: int
+    storage_gb: int
+    price_per_hour: str
+    available: bool
+    retired: bool
+    reputation: int | None = strawberry.field(description="The provider's score (0-1000)")
+    total_uptime: int
+
+    @strawberry.field
+    def provider(self, info: Info) -> Provider | None:
+        with _engine(info).connect() as db:
+            row = db.execute(select(s.providers).where(s.providers.c.address == self.provider_address)).mappings().first()
+        return _provider(row) if row else None
+
+
+GPU_COLUMNS = (*s.gpu_resources.c, s.providers.c.score)
+
+
+def _gpu(row: Any) -> Gpu:
+    return Gpu(id=row["id"], provider_address=row["provider_address"], gpu_model=row["gpu_model"], vcpu=row["vcpu"],
+               memory_gb=row["memory_gb"], storage_gb=row["storage_gb"], price_per_hour=row["price_per_hour_tokens"],
+               available=row["availability"], retired=row["retired"], reputation=row["score"],
+               total_uptime=row["total_uptime"])
+
+
+def _gpu_query() -> Any:
+    return select(*GPU_COLUMNS).select_from(
+        s.gpu_resources.outerjoin(s.providers, s.providers.c.address == s.gpu_resources.c.provider_address))
+
+
+@strawberry.type
+class StatusChange:
+    status: str
+    block: int
+    timestamp: int
+
+
+@strawberry.type
+class Job:
+    id: str
+    user: str
+    provider: str
+    resource_id: str
+    image_cid: str
+    status: str
+    price_per_hour: str
+    estimated_duration: int
+    max_cost: str
+    start_time: int | None
+    end_time: int | None
+    total_cost: str | None
+    created_block: int
+
+    @strawberry.field
+    def history(self, info: Info) -> list[StatusChange]:
+        t = s.job_status_history
+        with _engine(info).connect() as db:
+            rows = db.execute(select(t).where(t.c.job_id == self.id).order_by(t.c.block_number, t.c.log_index))
+            return [StatusChange(status=r.status, block=r.block_number, timestamp=r.timestamp) for r in rows]
+
+
+def _job(row: Any) -> Job:
+    return Job(id=row["id"], user=row["user_address"], provider=row["provider_address"], resource_id=row["resource_id"],
+               image_cid=row["image_cid"], status=row["status"], price_per_hour=row["price_per_hour_tokens"],
+               estimated_duration=row["estimated_duration"], max_cost=row["max_cost_tokens"],
+               start_time=row["start_time"], end_time=row["end_time"], total_cost=row["total_cost_tokens"],
+               created_block=row["created_block"])
+
+
+@strawberry.type
+class Image:
+    cid: str
+    jobs: int
+    first_seen: int
+
+
+@strawberry.type
+class IndexerInfo:
+    block: int
+    events: int
+
+
+@strawberry.input
+class GpuFilter:
+    model: str | None = None
+    min_vcpu: int | None = None
+    min_memory_gb: int | None = None
+    min_storage_gb: int | None = None
+    max_price: float | None = strawberry.field(default=None, description="Tokens per hour")
+    available: bool | None = True
+    min_reputation: int | None = None
+    provider: str | None = None
+
+
+@strawberry.enum
+class GpuSort(Enum):
+    PRICE_ASC = "price_asc"
+    PRICE_DESC = "price_desc"
+    REPUTATION_DESC = "reputation_desc"
+    MEMORY_DESC = "memory_desc"
+    NEWEST = "newest"
+
+
+SORTS = {
+    GpuSort.PRICE_ASC: (s.gpu_resources.c.price_per_hour_micro.asc(),),
+    GpuSort.PRICE_DESC: (s.gpu_resources.c.price_per_hour_micro.desc(),),
+    GpuSort.REPUTATION_DESC: (s.providers.c.score.desc(),),
+    GpuSort.MEMORY_DESC: (s.gpu_resources.c.memory_gb.desc(),),
+    GpuSort.NEWEST: (s.gpu_resources.c.registered_block.desc(),),
+}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="GPUs matching the filters (available ones by default)")
+    def gpus(self, info: Info, filters: GpuFilter | None = None, sort: GpuSort = GpuSort.PRICE_ASC,
+             limit: int = 50, offset: int = 0) -> list[Gpu]:
+        _page(limit, offset)
+        f, g = filters or GpuFilter(), s.gpu_resources.c
+        where = [g.retired.is_(False)]
+        if f.available is not None:
+            where.append(g.availability.is_(f.available))
+        if f.model:
+            where.append(g.gpu_model == f.model)
+        if f.min_vcpu is not None:
+            where.append(g.vcpu >= f.min_vcpu)
+        if f.min_memory_gb is not None:
+            where.append(g.memory_gb >= f.min_memory_gb)
+        if f.min_storage_gb is not None:
+            where.append(g.storage_gb >= f.min_storage_gb)
+        if f.max_price is not None:
+            where.append(g.price_per_hour_micro <= int(f.max_price * 10**6))
+        if f.min_reputation is not None:
+            where.append(s.providers.c.score >= f.min_reputation)
+        if f.provider:
+            where.append(g.provider_address == _address(f.provider))
+        query = _gpu_query().where(and_(*where)).order_by(*SORTS[sort], g.id).limit(limit).offset(offset)
+        with _engine(info).connect() as db:
+            return [_gpu(r) for r in db.execute(query).mappings()]
+
+    @strawberry.field
+    def gpu(self, info: Info, id: str) -> Gpu | None:  # noqa: A002 - the SPEC's argument name
+        with _engine(info).connect() as db:
+            row = db.execute(_gpu_query().where(s.gpu_resources.c.id == id.lower())).mappings().first()
+        return _gpu(row) if row else None
+
+    @strawberry.field
+    def jobs(self, info: Info, user: str | None = None, provider: str | None = None, status: str | None = None,
+             limit: int = 50, offset: int = 0) -> list[Job]:
+        _page(limit, offset)
+        j = s.instance_history.c
+        where = []
+        if user:
+            where.append(j.user_address == _address(user))
+        if provider:
+            where.append(j.provider_address == _address(provider))
+        if status:
+            where.append(j.status == status.capitalize())
+        query = select(s.instance_history).where(and_(True, *where)).order_by(j.created_block.desc(), j.id)
+        with _engine(info).connect() as db:
+            return [_job(r) for r in db.execute(query.limit(limit).offset(offset)).mappings()]
+
+    @strawberry.field
+    def job(self, info: Info, id: str) -> Job | None:  # noqa: A002
+        with _engine(info).connect() as db:
+            row = db.execute(select(s.instance_history).where(s.instance_history.c.id == id.lower())).mappings().first()
+        return _job(row) if row else None
+
+    @strawberry.field(name="myJobs")
+    def my_jobs(self, info: Info, address: str, limit: int = 50, offset: int = 0) -> list[Job]:
+        return Query.jobs(self, info, user=address, limit=limit, offset=offset)
+
+    @strawberry.field
+    def provider(self, info: Info, address: str) -> Provider | None:
+        with _engine(info).connect() as db:
+            row = db.execute(select(s.providers).where(s.providers.c.address == _address(address))).mappings().first()
+        return _provider(row) if row else None
+
+    @strawberry.field(description="Images by how many jobs ran them")
+    def images(self, info: Info, limit: int = 20) -> list[Image]:
+        _page(limit, 0)
+        t = s.images.c
+        with _engine(info).connect() as db:
+            rows = db.execute(select(s.images).order_by(t.download_count.desc(), t.cid).limit(limit)).mappings()
+            return [Image(cid=r["cid"], jobs=r["download_count"], first_seen=r["created_at"]) for r in rows]
+
+    @strawberry.field
+    def indexer(self, info: Info) -> IndexerInfo:
+        from sqlalchemy import func
+
+        with _engine(info).connect() as db:
+            block = db.execute(select(s.cursor.c.block_number)).scalar() or 0
+            events = db.execute(select(func.count()).select_from(s.events)).scalar_one()
+        return IndexerInfo(block=block, events=events)
+
+
+class Hub:
+    """Fans committed events out to subscriptions (called from the indexer's thread)."""
+
+    def __init__(self) -> None:
+        self._queues: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[list[DecodedEvent]]]] = set()
+        self._lock = threading.Lock()
+
+    def publish(self, events: list[DecodedEvent]) -> None:
+        with self._lock:
+            targets = list(self._queues)
+        for loop, queue in targets:
+            loop.call_soon_threadsafe(queue.put_nowait, events)
+
+    async def listen(self) -> AsyncGenerator[list[DecodedEvent], None]:
+        entry = (asyncio.get_running_loop(), asyncio.Queue())
+        with self._lock:
+            self._queues.add(entry)
+        try:
+            while True:
+                yield await entry[1].get()
+        finally:
+            with self._lock:
+                self._queues.discard(entry)
+
+
+STATUS_EVENTS = {"JobCreated", "JobAccepted", "JobStarted", "JobCompleted", "JobCancelled", "JobDisputed",
+                 "DisputeResolved"}
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(name="jobStatusChanged")
+    async def job_status_changed(self, info: Info, job_id: str) -> AsyncGenerator[Job, None]:
+        wanted = job_id.lower()
+        async for events in info.context["hub"].listen():
+            if any(e.name in STATUS_EVENTS and str(e.args.get("jobId", "")).lower() == wanted for e in events):
+                job = Query.job(Query(), info, wanted)
+                if job is not None:
+                    yield job
+
+    @strawberry.subscription(name="newGPUAvailable")
+    async def new_gpu_available(self, info: Info) -> AsyncGenerator[Gpu, None]:
+        async for events in info.context["hub"].listen():
+            for e in events:
+                if e.name == "ResourceRegistered" or (e.name == "AvailabilityUpdated" and e.args["available"]):
+                    gpu = Query.gpu(Query(), info, str(e.args["resourceId"]))
+                    if gpu is not None and gpu.available:
+                        yield gpu
+
+
+def make_schema() -> strawberry.Schema:
+    return strawberry.Schema(query=Query, subscription=Subscription, extensions=[
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH), lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES)])
+
+
+def make_app(engine: Engine, hub: Hub) -> Any:
+    from strawberry.asgi import GraphQL
+
+    class App(GraphQL):  # type: ignore[misc]
+        async def get_context(self, request: Any, response: Any = None) -> dict[str, Any]:
+            return {"engine": engine, "hub": hub, "request": request}
+
+    return App(make_schema(), graphql_ide=None)

@@ -1,0 +1,136 @@
+"""The GraphQL API over a real index: filters, sorts, pages, limits, and a live subscription."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import pytest
+
+from gpurent.indexer.api import MAX_PAGE, Hub, make_schema
+from gpurent.process import free_port
+from gpurent.units import TOKEN
+from tests.indexer.test_indexer import busy_chain, make_indexer
+
+
+@pytest.fixture
+def indexed(db_url, suite, cast, chain, manifest):
+    made = busy_chain(suite, cast, chain)
+    reg = suite.registry
+    tok = suite.token
+    tok.approve(reg, 100 * TOKEN, sender=cast.provider2)
+    reg.registerProvider("http://127.0.0.1:9999", 100 * TOKEN, sender=cast.provider2)
+    for model, memory, price in (("A100", 80, 3), ("RTX4090", 24, 1), ("H100", 80, 8)):
+        reg.registerResource(model, 16, memory, 500, price * TOKEN, sender=cast.provider2)
+    indexer = make_indexer(db_url, manifest, chain)
+    indexer.sync()
+    return indexer, made
+
+
+def run(indexer, query: str, **variables):
+    result = make_schema().execute_sync(query, variable_values=variables,
+                                        context_value={"engine": indexer.engine, "hub": Hub()})
+    return result
+
+
+def test_gpu_filters_and_sorts(indexed, cast):
+    indexer, made = indexed
+    q = """query($f: GpuFilter, $sort: GpuSort!, $limit: Int!, $offset: Int!) {
+             gpus(filters: $f, sort: $sort, limit: $limit, offset: $offset) {
+               id gpuModel memoryGb pricePerHour available reputation provider { address score } } }"""
+    everything = run(indexer, q, f=None, sort="PRICE_ASC", limit=50, offset=0)
+    assert everything.errors is None
+    gpus = everything.data["gpus"]
+    # available, not retired: provider's RTX4090 at 10, provider2's three (the A100 at 20 was retired)
+    assert [g["pricePerHour"] for g in gpus] == ["1", "3", "8", "10"]
+    assert all(g["available"] for g in gpus)
+    by_price = run(indexer, q, f={"maxPrice": 5.0, "minMemoryGb": 32}, sort="PRICE_ASC", limit=50, offset=0)
+    assert [(g["gpuModel"], g["pricePerHour"]) for g in by_price.data["gpus"]] == [("A100", "3")]
+    desc = run(indexer, q, f={"model": "RTX4090"}, sort="PRICE_DESC", limit=50, offset=0).data["gpus"]
+    assert [g["pricePerHour"] for g in desc] == ["10", "1"]
+    mine = run(indexer, q, f={"provider": cast.provider2.address.upper().replace("0X", "0x")}, sort="MEMORY_DESC",
+               limit=2, offset=1).data["gpus"]
+    assert [g["memoryGb"] for g in mine] == [80, 24]  # page 2 of [80, 80, 24] by memory, then id
+    scored = run(indexer, q, f={"minReputation": 1}, sort="REPUTATION_DESC", limit=50, offset=0).data["gpus"]
+    assert {g["provider"]["address"] for g in scored} == {cast.provider.address.lower()}  # provider2 unscored
+    assert scored[0]["reputation"] == scored[0]["provider"]["score"] > 0
+    retired = run(indexer, q, f={"available": False}, sort="PRICE_ASC", limit=50, offset=0).data["gpus"]
+    assert retired == []  # retired GPUs are never offered
+
+
+def test_jobs_queries_and_lookups(indexed, cast):
+    indexer, made = indexed
+    jid = "0x" + bytes(made["jobs"]["complete"][0]).hex()
+    one = run(indexer, "query($id: String!) { job(id: $id) { status user totalCost history { status } } }", id=jid)
+    assert one.data["job"]["status"] == "Completed" and one.data["job"]["user"] == cast.renter.address.lower()
+    assert [h["status"] for h in one.data["job"]["history"]] == ["Created", "Accepted", "Running", "Completed"]
+    mine = run(indexer, "query($a: String!) { myJobs(address: $a) { id status } }", a=cast.renter.address)
+    assert len(mine.data["myJobs"]) == 3
+    by_status = run(indexer, 'query($p: String!) { jobs(provider: $p, status: "resolved") { id } }',
+                    p=cast.provider.address)
+    assert [j["id"] for j in by_status.data["jobs"]] == ["0x" + bytes(made["jobs"]["dispute"][0]).hex()]
+    assert run(indexer, '{ job(id: "0x00") { id } }').data["job"] is None
+    provider = run(indexer, "query($a: String!) { provider(address: $a) { score penaltyPoints reports "
+                            "history(limit: 50) { kind } } }", a=cast.provider.address).data["provider"]
+    assert provider["penaltyPoints"] == 50 and provider["reports"] == 1
+    assert {"report", "penalty", "reward", "score"} <= {h["kind"] for h in provider["history"]}
+    images = run(indexer, "{ images { cid jobs } }").data["images"]
+    assert images[0]["jobs"] == 2
+
+
+def test_limits_are_enforced_with_clear_errors(indexed):
+    indexer, _ = indexed
+    too_big = run(indexer, f"{{ gpus(limit: {MAX_PAGE + 1}) {{ id }} }}")
+    assert too_big.errors and f"limit must be between 1 and {MAX_PAGE}" in too_big.errors[0].message
+    fine = run(indexer, "{ gpus { provider { gpus { provider { address } } } } }")
+    assert fine.errors is None and fine.data["gpus"][0]["provider"]["gpus"]
+    deep = run(indexer, "{ gpus { provider { gpus { provider { gpus { provider { gpus { id } } } } } } } }")
+    assert "exceeds maximum operation depth" in deep.errors[0].message
+    bad_address = run(indexer, '{ myJobs(address: "nobody") { id } }')
+    assert "is not an address" in bad_address.errors[0].message
+    aliases = " ".join(f"a{i}: gpus {{ id }}" for i in range(30))
+    assert "aliases" in run(indexer, f"{{ {aliases} }}").errors[0].message.lower()
+    fields = " ".join("id gpuModel vcpu memoryGb storageGb pricePerHour available" for _ in range(300))
+    assert "token" in run(indexer, f"{{ gpus {{ {fields} }} }}").errors[0].message.lower()
+
+
+def test_a_subscription_receives_a_status_change(db_url, suite, cast, chain, manifest):
+    import websockets
+
+    from gpurent.indexer.daemon import IndexerService
+
+    made = busy_chain(suite, cast, chain, jobs=3)
+    indexer = make_indexer(db_url, manifest, chain)
+    port = free_port()
+    service = IndexerService(indexer, poll_s=0.05, graphql=("127.0.0.1", port))
+    thread = threading.Thread(target=service.run, daemon=True)
+    thread.start()
+    m = suite.marketplace
+    job = m.createJob(made["resources"][0], "bafkreinewjob", 600, sender=cast.renter).events.filter(m.JobCreated)[0]
+    job_id = "0x" + bytes(job.jobId).hex()
+
+    async def watch() -> list[str]:
+        seen: list[str] = []
+        async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send(json.dumps({"type": "connection_init"}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+                "query": "subscription($id: String!) { jobStatusChanged(jobId: $id) { id status } }",
+                "variables": {"id": job_id}}}))
+            await asyncio.sleep(0.3)
+            await asyncio.get_running_loop().run_in_executor(None, lambda: (
+                m.acceptJob(job.jobId, sender=cast.provider), m.startJob(job.jobId, sender=cast.provider)))
+            while not seen or seen[-1] != "Running":
+                message = json.loads(await asyncio.wait_for(ws.recv(), timeout=20))
+                assert message["type"] == "next", message
+                seen.append(message["payload"]["data"]["jobStatusChanged"]["status"])
+        return seen
+
+    try:
+        statuses = asyncio.run(watch())
+    finally:
+        service.stop()
+        thread.join(timeout=20)
+    order = ["Created", "Accepted", "Running"]
+    assert statuses[-1] == "Running" and statuses == sorted(statuses, key=order.index), statuses
