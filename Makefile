@@ -13,10 +13,11 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 # Hypothesis profile for the stateful contract tests: ci (quick, default) or long.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: setup setup-chain compile test test-long audit bench bench-gas bench-ipfs bench-launch demo forge-invariants clean podman
+.PHONY: setup setup-chain compile test test-long audit bench bench-gas bench-ipfs bench-launch bench-indexer demo forge-invariants clean podman postgresql
 
-# Everything: the chain toolchain, plus Kubo and IPFS Cluster (images) and podman (containers).
-setup: setup-chain .tools/bin/ipfs .tools/bin/ipfs-cluster-service podman
+# Everything: the chain toolchain, plus Kubo and IPFS Cluster (images), podman (containers) and
+# PostgreSQL (the indexer's production database).
+setup: setup-chain .tools/bin/ipfs .tools/bin/ipfs-cluster-service podman postgresql
 
 # What the contracts, the SDK/CLI and their tests need (what `make test` sets up).
 setup-chain: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.20 .build/__local__.json
@@ -29,6 +30,9 @@ setup-chain: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.20 .bui
 
 podman:
 	tools/install-podman.sh
+
+postgresql:
+	tools/install-postgresql.sh
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

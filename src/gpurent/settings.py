@@ -70,6 +70,7 @@ class Settings:
     cache_unused_days: float
     prewarm_minutes: float
     prewarm_top: int
+    indexer_url: str | None = None  # a GraphQL endpoint to search GPUs through
 
 
 def _config_file() -> dict[str, Any]:
@@ -85,7 +86,7 @@ def _config_file() -> dict[str, Any]:
 def load_settings() -> Settings:
     """The settings in force now (environment over config file over defaults)."""
     config = _config_file()
-    ipfs, engine, cache = (config.get(k, {}) for k in ("ipfs", "engine", "cache"))
+    ipfs, engine, cache, indexer = (config.get(k, {}) for k in ("ipfs", "engine", "cache", "indexer"))
     env = os.environ.get
     return Settings(
         ipfs_api=env("GPURENT_IPFS_API") or ipfs.get("api"),
@@ -96,4 +97,5 @@ def load_settings() -> Settings:
         cache_unused_days=float(cache.get("unused_days", 30)),
         prewarm_minutes=float(cache.get("prewarm_minutes", 5)),
         prewarm_top=int(cache.get("prewarm_top", 10)),
+        indexer_url=env("GPURENT_INDEXER_URL") or indexer.get("url"),
     )

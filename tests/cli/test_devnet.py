@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,8 +53,9 @@ def shell(tmp_path):
 def test_devnet_lifecycle_resumes_its_chain(shell):
     g = shell.gpurent
     assert g("devnet", "status") == {"running": False}
-    up = g("devnet", "up", "--port", PORT, "--instant", "--ipfs-ports", "0,0,0")
+    up = g("devnet", "up", "--port", PORT, "--instant", "--ipfs-ports", "0,0,0", "--indexer-port", "0")
     assert up["running"] and up["url"] == f"http://127.0.0.1:{PORT}" and up["chain_id"] == 31337
+    assert up["indexer"]["running"]  # the indexer and its GraphQL API run beside it
     assert up["ipfs"]["running"] and up["ipfs"]["version"] == "0.42.0"  # the IPFS node runs beside it
     assert set(up["contracts"]) == {"GPUToken", "ResourceRegistry", "Marketplace", "ReputationSystem"}
     # the CLI talks to the running devnet by default, with funded test accounts
@@ -61,6 +63,13 @@ def test_devnet_lifecycle_resumes_its_chain(shell):
     g("--account", "3", "provider", "register", "--endpoint", "http://127.0.0.1:8765")
     gpu = g("--account", "3", "provider", "add-gpu", "--model", "L4", "--vcpu", "8", "--memory", "32", "--price", "2")
     assert g("devnet", "up", "--port", PORT)["contracts"] == up["contracts"]  # already up: no-op
+    # renters' searches go through the indexer while it runs (it has caught up within a moment)
+    deadline = time.monotonic() + 30
+    while (indexed := g("indexer", "status"))["lag_blocks"] > 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert indexed["running"] and indexed["events"] > 0
+    found = g("gpus", "list", "--model", "l4")
+    assert [(r["id"], r["model"], r["reputation"]) for r in found] == [(gpu["id"], "L4", 700)]
 
     # a reverted transaction: one line on stderr, and stdout (the data channel) stays empty even
     # though Ape prints a call trace to the process's stdout
@@ -107,13 +116,13 @@ def test_devnet_lifecycle_resumes_its_chain(shell):
 
     assert g("devnet", "down") == {"running": False, "reset": False}
     assert g("devnet", "status") == {"running": False}
-    resumed = g("devnet", "up", "--port", PORT, "--instant", "--no-ipfs")
+    resumed = g("devnet", "up", "--port", PORT, "--instant", "--no-ipfs", "--no-indexer")
     assert resumed["contracts"] == manifest_contracts  # the saved chain came back, deployment included
     assert g("admin", "params")["fee_bps"] == 150
 
     g("devnet", "down", "--reset")
-    fresh = g("devnet", "up", "--port", PORT, "--instant", "--no-ipfs")
-    assert g("gpus", "list") == [] and fresh["contracts"]
+    fresh = g("devnet", "up", "--port", PORT, "--instant", "--no-ipfs", "--indexer-port", "0")
+    assert g("gpus", "list") == [] and fresh["contracts"] and fresh["indexer"]["running"]
 
 
 def test_devnet_port_taken(shell):

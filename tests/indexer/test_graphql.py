@@ -30,11 +30,12 @@ def indexed(db_url, suite, cast, chain, manifest):
 
 def run(indexer, query: str, **variables):
     result = make_schema().execute_sync(query, variable_values=variables,
-                                        context_value={"engine": indexer.engine, "hub": Hub()})
+                                        context_value={"engine": indexer.engine, "hub": Hub(),
+                                                       "manifest": indexer.manifest})
     return result
 
 
-def test_gpu_filters_and_sorts(indexed, cast):
+def test_gpu_filters_and_sorts(indexed, cast, rent):
     indexer, made = indexed
     q = """query($f: GpuFilter, $sort: GpuSort!, $limit: Int!, $offset: Int!) {
              gpus(filters: $f, sort: $sort, limit: $limit, offset: $offset) {
@@ -52,9 +53,14 @@ def test_gpu_filters_and_sorts(indexed, cast):
     mine = run(indexer, q, f={"provider": cast.provider2.address.upper().replace("0X", "0x")}, sort="MEMORY_DESC",
                limit=2, offset=1).data["gpus"]
     assert [g["memoryGb"] for g in mine] == [80, 24]  # page 2 of [80, 80, 24] by memory, then id
-    scored = run(indexer, q, f={"minReputation": 1}, sort="REPUTATION_DESC", limit=50, offset=0).data["gpus"]
-    assert {g["provider"]["address"] for g in scored} == {cast.provider.address.lower()}  # provider2 unscored
-    assert scored[0]["reputation"] == scored[0]["provider"]["score"] > 0
+    scores = {a.address.lower(): rent.reputation(a.address).score for a in (cast.provider, cast.provider2)}
+    low, high = sorted(scores.values())
+    assert low < high  # provider was penalised; provider2 is new (0.5 uptime and response: 700)
+    scored = run(indexer, q, f={"minReputation": high}, sort="REPUTATION_DESC", limit=50, offset=0).data["gpus"]
+    assert {g["provider"]["address"] for g in scored} == {a for a, v in scores.items() if v == high}
+    ranked = run(indexer, q, f=None, sort="REPUTATION_DESC", limit=50, offset=0).data["gpus"]
+    assert [g["reputation"] for g in ranked] == sorted((scores[g["provider"]["address"]] for g in ranked),
+                                                        reverse=True)
     retired = run(indexer, q, f={"available": False}, sort="PRICE_ASC", limit=50, offset=0).data["gpus"]
     assert retired == []  # retired GPUs are never offered
 
@@ -77,6 +83,9 @@ def test_jobs_queries_and_lookups(indexed, cast):
     assert {"report", "penalty", "reward", "score"} <= {h["kind"] for h in provider["history"]}
     images = run(indexer, "{ images { cid jobs } }").data["images"]
     assert images[0]["jobs"] == 2
+    me = run(indexer, "{ indexer { block events chainId marketplace } }").data["indexer"]
+    assert me["block"] == indexer.cursor().block and me["events"] > 20
+    assert me["marketplace"] == indexer.manifest.contracts["Marketplace"]
 
 
 def test_limits_are_enforced_with_clear_errors(indexed):

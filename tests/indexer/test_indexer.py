@@ -154,13 +154,15 @@ def test_sigkilled_at_20_random_points_ends_identical_to_a_clean_index(db_url, s
         process.send_signal(signal.SIGKILL)
         process.wait()
         kills += 1
+    started = (tmp_path / "indexer.log").read_text().count("indexing chain")
     process = subprocess.Popen(args, env=env, stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 60
         while True:
             with engine.connect() as db:
                 at = db.execute(select(s.cursor.c.block_number)).scalar()
-            if at == head:
+            running = (tmp_path / "indexer.log").read_text().count("indexing chain") > started
+            if at == head and running:  # caught up, and this last process is in its loop
                 break
             assert time.monotonic() < deadline, (tmp_path / "indexer.log").read_text()[-3000:]
             time.sleep(0.1)

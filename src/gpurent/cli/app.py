@@ -111,8 +111,8 @@ def make_root() -> click.Group:
         """Rent GPUs and provide them, on chain, by the second."""
         start_app(ctx, network, account, as_json, verbose)
 
-    from gpurent.cli import admin, devnet, engine, gpus, images, ipfs, jobs, provider, wallet
+    from gpurent.cli import admin, devnet, engine, gpus, images, indexer, ipfs, jobs, provider, wallet
 
-    for module in (gpus, jobs, images, wallet, provider, admin, devnet, ipfs, engine):
+    for module in (gpus, jobs, images, wallet, provider, admin, devnet, ipfs, engine, indexer):
         gpurent.add_command(module.group)
     return gpurent

@@ -75,11 +75,15 @@ def _deploy_if_needed(app: App, devnet: devnet_mod.Devnet) -> str:
 @click.option("--ipfs/--no-ipfs", default=True, show_default=True, help="Also run gpurent's IPFS node")
 @click.option("--ipfs-ports", type=PortTriple(), default=IPFS_PORTS, show_default=True,
               help="The IPFS node's API,gateway,swarm ports (0: any free port)")
+@click.option("--indexer/--no-indexer", default=True, show_default=True,
+              help="Also run the indexer and its GraphQL API (SQLite in the state folder)")
+@click.option("--indexer-port", type=click.IntRange(0, 65535), default=8100, show_default=True,
+              help="The GraphQL port (0: any free port)")
 @pass_app
 def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_limit: int, ipfs: bool,
-       ipfs_ports: tuple[int, int, int]) -> None:
+       ipfs_ports: tuple[int, int, int], indexer: bool, indexer_port: int) -> None:
     """Starts the devnet (if needed), deploys the suite (once) and funds the test accounts;
-    starts the IPFS node beside it."""
+    starts the IPFS node and the indexer beside it."""
     with app.output.pending("Starting anvil…"):
         devnet = devnet_mod.start(port=port, chain_id=chain_id, block_time=0 if instant else block_time,
                                   gas_limit=gas_limit)
@@ -89,6 +93,13 @@ def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_l
         with app.output.pending("Starting the IPFS node…"):
             node = node_mod.start(*ipfs_ports)
         app.output.info(f"[green]✓[/] IPFS node API at {node.api_url}")
+    if indexer:
+        from gpurent.indexer import service
+        from gpurent.process import free_port
+
+        with app.output.pending("Starting the indexer…"):
+            process = service.start(devnet.url, port=indexer_port or free_port())
+        app.output.info(f"[green]✓[/] indexer GraphQL at {process.graphql_url}")
     app.output.data(_status(devnet))
 
 
@@ -97,11 +108,17 @@ def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_l
 @pass_app
 def down(app: App, reset: bool) -> None:
     """Stops the devnet; its chain is saved and resumed by the next `up` unless --reset."""
+    from gpurent.indexer import service
+
+    if service.stop():
+        app.output.info("indexer stopped")
     stopped = devnet_mod.stop()
     if node_mod.stop():
         app.output.info("IPFS node stopped (its pins stay)")
     if reset:
         devnet_mod.reset()
+        for leftover in service.indexer_dir().glob("index.db*"):  # the index of the chain just forgotten
+            leftover.unlink()
     app.output.info("devnet stopped" if stopped else "no devnet was running")
     app.output.data({"running": False, "reset": reset})
 
@@ -120,6 +137,11 @@ def _status(devnet: devnet_mod.Devnet | None) -> dict:
     manifest = load_manifest(devnet.chain_id)
     data["contracts"] = manifest.contracts if manifest else None
     data["ipfs"] = status_of(node_mod.running_node())
+    from gpurent.indexer import service
+
+    process = service.running()
+    data["indexer"] = {"running": True, "graphql": process.graphql_url, "pid": process.pid} if process else {
+        "running": False}
     return data
 
 

@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, and_, func, select
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import Info
 
@@ -176,11 +176,13 @@ class Image:
 class IndexerInfo:
     block: int
     events: int
+    chain_id: int
+    marketplace: str = strawberry.field(description="The deployment indexed (its Marketplace address)")
 
 
 @strawberry.input
 class GpuFilter:
-    model: str | None = None
+    model: str | None = strawberry.field(default=None, description="Model contains this (any case)")
     min_vcpu: int | None = None
     min_memory_gb: int | None = None
     min_storage_gb: int | None = None
@@ -188,6 +190,7 @@ class GpuFilter:
     available: bool | None = True
     min_reputation: int | None = None
     provider: str | None = None
+    include_retired: bool = False
 
 
 @strawberry.enum
@@ -200,9 +203,9 @@ class GpuSort(Enum):
 
 
 SORTS = {
-    GpuSort.PRICE_ASC: (s.gpu_resources.c.price_per_hour_micro.asc(),),
+    GpuSort.PRICE_ASC: (s.gpu_resources.c.price_per_hour_micro.asc(), s.providers.c.score.desc()),
     GpuSort.PRICE_DESC: (s.gpu_resources.c.price_per_hour_micro.desc(),),
-    GpuSort.REPUTATION_DESC: (s.providers.c.score.desc(),),
+    GpuSort.REPUTATION_DESC: (s.providers.c.score.desc(), s.gpu_resources.c.price_per_hour_micro.asc()),
     GpuSort.MEMORY_DESC: (s.gpu_resources.c.memory_gb.desc(),),
     GpuSort.NEWEST: (s.gpu_resources.c.registered_block.desc(),),
 }
@@ -215,11 +218,11 @@ class Query:
              limit: int = 50, offset: int = 0) -> list[Gpu]:
         _page(limit, offset)
         f, g = filters or GpuFilter(), s.gpu_resources.c
-        where = [g.retired.is_(False)]
+        where = [] if f.include_retired else [g.retired.is_(False)]
         if f.available is not None:
             where.append(g.availability.is_(f.available))
         if f.model:
-            where.append(g.gpu_model == f.model)
+            where.append(func.lower(g.gpu_model).contains(f.model.lower(), autoescape=True))
         if f.min_vcpu is not None:
             where.append(g.vcpu >= f.min_vcpu)
         if f.min_memory_gb is not None:
@@ -284,12 +287,12 @@ class Query:
 
     @strawberry.field
     def indexer(self, info: Info) -> IndexerInfo:
-        from sqlalchemy import func
-
         with _engine(info).connect() as db:
             block = db.execute(select(s.cursor.c.block_number)).scalar() or 0
             events = db.execute(select(func.count()).select_from(s.events)).scalar_one()
-        return IndexerInfo(block=block, events=events)
+        manifest = info.context["manifest"]
+        return IndexerInfo(block=block, events=events, chain_id=manifest.chain_id,
+                           marketplace=manifest.contracts["Marketplace"])
 
 
 class Hub:
@@ -348,11 +351,11 @@ def make_schema() -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES)])
 
 
-def make_app(engine: Engine, hub: Hub) -> Any:
+def make_app(engine: Engine, hub: Hub, manifest: Any) -> Any:
     from strawberry.asgi import GraphQL
 
     class App(GraphQL):  # type: ignore[misc]
         async def get_context(self, request: Any, response: Any = None) -> dict[str, Any]:
-            return {"engine": engine, "hub": hub, "request": request}
+            return {"engine": engine, "hub": hub, "manifest": manifest, "request": request}
 
     return App(make_schema(), graphql_ide=None)

@@ -19,12 +19,12 @@ log = logging.getLogger("gpurent.indexer")
 class GraphQLServer:
     """The GraphQL API on uvicorn, on a thread of its own (HTTP and WebSocket on one port)."""
 
-    def __init__(self, engine: Any, hub: Any, host: str, port: int):
+    def __init__(self, engine: Any, hub: Any, manifest: Any, host: str, port: int):
         import uvicorn
 
         from gpurent.indexer.api import make_app
 
-        config = uvicorn.Config(make_app(engine, hub), host=host, port=port, log_level="warning", ws="websockets-sansio",
+        config = uvicorn.Config(make_app(engine, hub, manifest), host=host, port=port, log_level="warning", ws="websockets-sansio",
                                 lifespan="off")
         self.server = uvicorn.Server(config)
         self.url = f"http://{host}:{port}/graphql"
@@ -53,7 +53,7 @@ class IndexerService:
         self.indexer, self.poll_s = indexer, poll_s
         self.hub = Hub()
         indexer.on_commit = self.hub.publish
-        self.graphql = GraphQLServer(indexer.engine, self.hub, *graphql) if graphql else None
+        self.graphql = GraphQLServer(indexer.engine, self.hub, indexer.manifest, *graphql) if graphql else None
 
     def run(self) -> None:
         if self.graphql is not None:

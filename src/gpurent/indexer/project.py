@@ -83,6 +83,7 @@ class Projector:
         self.insert(s.providers, {"address": a["provider"], "endpoint": a["endpoint"], "stake_tokens": tokens(a["stake"]),
                                   "registered_block": self.block, "penalty_points": 0, "reports": 0,
                                   "updated_block": self.block})
+        self.dirty.add(a["provider"])  # its starting score
 
     def on_EndpointUpdated(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
         self.update(s.providers, {"address": a["provider"]}, endpoint=a["endpoint"], updated_block=self.block)
