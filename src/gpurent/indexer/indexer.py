@@ -133,7 +133,9 @@ class Indexer:
             for event in events:
                 projector.apply(event, headers[event.block_number][1])
             if projector.dirty:
+                projector.block = stop  # scores as of the range's last block
                 projector.set_scores(self.scores(sorted(projector.dirty), stop))
+            projector.flush()
             kept = [{"number": n, "hash": h, "timestamp": t} for n, (h, t) in headers.items() if n >= keep_from]
             if kept:
                 db.execute(insert(s.blocks), kept)

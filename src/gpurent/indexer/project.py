@@ -12,7 +12,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, select, update
 
 from gpurent.events import DecodedEvent
 from gpurent.indexer import schema as s
@@ -39,41 +39,114 @@ def _key(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     return {c.name: row[c.name] for c in table.primary_key.columns}
 
 
+class RowCache:
+    """Write-behind rows of one state table for one transaction: each row is read at most once,
+    changed in memory, and written back with one executemany per table at ``flush``."""
+
+    def __init__(self, db: Connection, table: Table):
+        self.db, self.table = db, table
+        self.rows: dict[tuple[Any, ...], dict[str, Any] | None] = {}  # None: no such row
+        self.existed: dict[tuple[Any, ...], bool] = {}
+        self.changed: set[tuple[Any, ...]] = set()
+        self.keys = [c.name for c in table.primary_key.columns]
+
+    def get(self, key: tuple[Any, ...]) -> dict[str, Any] | None:
+        if key not in self.rows:
+            where = and_(*(self.table.c[k] == v for k, v in zip(self.keys, key, strict=True)))
+            row = self.db.execute(select(self.table).where(where)).mappings().first()
+            self.rows[key] = dict(row) if row else None
+            self.existed[key] = row is not None
+        return self.rows[key]
+
+    def put(self, key: tuple[Any, ...], row: dict[str, Any]) -> None:
+        self.get(key)
+        self.rows[key] = row
+        self.changed.add(key)
+
+    def flush(self) -> None:
+        inserts = [self.rows[k] for k in self.changed if not self.existed[k] and self.rows[k] is not None]
+        updates = [self.rows[k] for k in self.changed if self.existed[k] and self.rows[k] is not None]
+        if inserts:
+            self.db.execute(insert(self.table), inserts)
+        if updates:
+            columns = [c.name for c in self.table.columns if c.name not in self.keys]
+            where = and_(*(self.table.c[k] == bindparam(f"k_{k}") for k in self.keys))
+            statement = update(self.table).where(where).values({c: bindparam(f"v_{c}") for c in columns})
+            self.db.execute(statement, [{**{f"k_{k}": r[k] for k in self.keys}, **{f"v_{c}": r[c] for c in columns}}
+                                        for r in updates])
+        for key in self.changed:
+            self.existed[key] = self.rows[key] is not None
+        self.changed.clear()
+
+
 class Projector:
+    """Applies events to the tables within one transaction; call ``flush`` before commit."""
+
     def __init__(self, db: Connection, undo_from: int):
         self.db = db
         self.undo_from = undo_from  # blocks at or above this are in the reorg window
         self.block = 0
         self.timestamp = 0
         self.dirty: set[str] = set()  # providers whose score may have moved (read at the batch end)
+        self.caches = {name: RowCache(db, table) for name, table in STATE_TABLES.items()}
+        self._events: list[dict[str, Any]] = []
+        self._history: dict[str, list[dict[str, Any]]] = {t.name: [] for t in HISTORY_TABLES}
+        self._undo: list[dict[str, Any]] = []
+        self._saved: set[tuple[int, str, tuple[Any, ...]]] = set()
 
-    # -- writes that can be undone ---------------------------------------------------------
-    def _save(self, table: Table, key: dict[str, Any]) -> None:
-        if self.block < self.undo_from:
+    # -- rows ------------------------------------------------------------------------------
+    def _cache(self, table: Table) -> RowCache:
+        return self.caches[table.name]
+
+    def row(self, table: Table, key: dict[str, Any]) -> dict[str, Any] | None:
+        return self._cache(table).get(tuple(key.values()))
+
+    def _save(self, table: Table, key: tuple[Any, ...]) -> None:
+        """Inside the reorg window: the row's state before this block's first change to it."""
+        if self.block < self.undo_from or (self.block, table.name, key) in self._saved:
             return
-        where = and_(*(table.c[k] == v for k, v in key.items()))
-        row = self.db.execute(select(table).where(where)).mappings().first()
-        self.db.execute(insert(s.undo).values(block_number=self.block, table_name=table.name, row_key=json.dumps(key),
-                                              before=json.dumps(dict(row)) if row else None))
+        self._saved.add((self.block, table.name, key))
+        before = self._cache(table).get(key)
+        keys = self._cache(table).keys
+        self._undo.append({"block_number": self.block, "table_name": table.name,
+                           "row_key": json.dumps(dict(zip(keys, key, strict=True))),
+                           "before": json.dumps(before, default=str) if before is not None else None})
 
     def insert(self, table: Table, values: dict[str, Any]) -> None:
-        self._save(table, _key(table, values))
-        self.db.execute(insert(table).values(**values))
+        key = tuple(values[k] for k in self._cache(table).keys)
+        self._save(table, key)
+        self._cache(table).put(key, dict(values))
 
     def update(self, table: Table, key: dict[str, Any], **values: Any) -> None:
-        self._save(table, key)
-        self.db.execute(update(table).where(and_(*(table.c[k] == v for k, v in key.items()))).values(**values))
+        cache, k = self._cache(table), tuple(key.values())
+        row = cache.get(k)
+        if row is None:
+            return  # an event about a row this index never saw created (e.g. before the deployment)
+        self._save(table, k)
+        cache.put(k, {**row, **values})
 
     def history(self, table: Table, **values: Any) -> None:
-        self.db.execute(insert(table).values(block_number=self.block, **values))
+        self._history[table.name].append({"block_number": self.block, **values})
+
+    def flush(self) -> None:
+        if self._events:
+            self.db.execute(insert(s.events), self._events)
+        for table in HISTORY_TABLES:
+            if self._history[table.name]:
+                self.db.execute(insert(table), self._history[table.name])
+        if self._undo:
+            self.db.execute(insert(s.undo), self._undo)
+        for cache in self.caches.values():
+            cache.flush()
+        self._events, self._undo = [], []
+        self._history = {t.name: [] for t in HISTORY_TABLES}
 
     # -- events ----------------------------------------------------------------------------
     def apply(self, event: DecodedEvent, timestamp: int) -> None:
         self.block, self.timestamp = event.block_number, timestamp
-        self.db.execute(insert(s.events).values(
-            block_number=event.block_number, log_index=event.log_index, tx_hash=event.tx_hash,
-            block_hash=event.block_hash, contract=event.contract, name=event.name,
-            args=json.dumps(event.args, default=str)))
+        self._events.append({"block_number": event.block_number, "log_index": event.log_index,
+                             "tx_hash": event.tx_hash, "block_hash": event.block_hash, "contract": event.contract,
+                             "name": event.name, "args": json.dumps(event.args, default=str)})
         handler = getattr(self, f"on_{event.name}", None)
         if handler is not None:
             handler(event.args, event)
@@ -82,7 +155,8 @@ class Projector:
     def on_ProviderRegistered(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
         self.insert(s.providers, {"address": a["provider"], "endpoint": a["endpoint"], "stake_tokens": tokens(a["stake"]),
                                   "registered_block": self.block, "penalty_points": 0, "reports": 0,
-                                  "updated_block": self.block})
+                                  "updated_block": self.block, "score": None, "uptime_bps": None,
+                                  "response_bps": None})
         self.dirty.add(a["provider"])  # its starting score
 
     def on_EndpointUpdated(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
@@ -130,10 +204,9 @@ class Projector:
     def _status(self, job_id: str, status: str, e: DecodedEvent, **values: Any) -> None:
         self.update(s.instance_history, {"id": job_id}, status=status, updated_block=self.block, **values)
         if status in ("Completed", "Cancelled", "Resolved"):  # settlements move the provider's score
-            provider = self.db.execute(select(s.instance_history.c.provider_address)
-                                       .where(s.instance_history.c.id == job_id)).scalar()
-            if provider:
-                self.dirty.add(provider)
+            job = self.row(s.instance_history, {"id": job_id})
+            if job is not None:
+                self.dirty.add(job["provider_address"])
         self.history(s.job_status_history, job_id=job_id, status=status, log_index=e.log_index,
                      timestamp=self.timestamp)
 
@@ -144,15 +217,17 @@ class Projector:
             "provider_address": _address_in(resource_id), "resource_id": resource_id, "image_cid": a["imageCID"],
             "status": "Created", "price_per_hour_tokens": tokens(a["pricePerHour"]),
             "estimated_duration": a["estimatedDuration"], "max_cost_tokens": tokens(a["maxCost"]),
+            "start_time": None, "end_time": None, "total_cost_tokens": None,
             "created_block": self.block, "updated_block": self.block})
         self.history(s.job_status_history, job_id=job_id, status="Created", log_index=e.log_index,
                      timestamp=self.timestamp)
         cid = a["imageCID"]
-        exists = self.db.execute(select(s.images.c.cid).where(s.images.c.cid == cid)).first()
-        if exists:
-            self.update(s.images, {"cid": cid}, download_count=s.images.c.download_count + 1)
+        image = self.row(s.images, {"cid": cid})
+        if image is not None:
+            self.update(s.images, {"cid": cid}, download_count=image["download_count"] + 1)
         else:
-            self.insert(s.images, {"cid": cid, "download_count": 1, "created_at": self.timestamp})
+            self.insert(s.images, {"cid": cid, "name": None, "size": None, "uploader": None, "download_count": 1,
+                                   "created_at": self.timestamp})
 
     def on_JobAccepted(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
         self._status(a["jobId"], "Accepted", e)
@@ -169,7 +244,8 @@ class Projector:
     def on_JobDisputed(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
         self._status(a["jobId"], "Disputed", e, end_time=self.timestamp)
         self.insert(s.disputes, {"job_id": a["jobId"], "initiator": a["initiator"], "reason": a["reason"],
-                                 "raised_block": self.block})
+                                 "raised_block": self.block, "outcome": None, "final_cost_tokens": None,
+                                 "resolver": None, "evidence_cid": None, "resolved_block": None})
 
     def on_DisputeResolved(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
         self._status(a["jobId"], "Resolved", e, total_cost_tokens=tokens(a["finalCost"]))
@@ -190,8 +266,10 @@ class Projector:
                                                      "response_bps": a["responseBps"]})
 
     def on_PenaltyApplied(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
-        self.update(s.providers, {"address": a["provider"]},
-                    penalty_points=s.providers.c.penalty_points + a["points"], updated_block=self.block)
+        provider = self.row(s.providers, {"address": a["provider"]})
+        if provider is not None:
+            self.update(s.providers, {"address": a["provider"]},
+                        penalty_points=provider["penalty_points"] + a["points"], updated_block=self.block)
         self._reputation(a["provider"], e, "penalty", {"reason": PENALTIES.get(a["reason"], a["reason"]),
                                                        "points": a["points"], "incident": a["incident"]})
 
@@ -201,14 +279,17 @@ class Projector:
     def on_PenaltyPointsUpdated(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
         # lost disputes are priced retroactively: every provider's score may move
         self.dirty.update(self.db.execute(select(s.providers.c.address)).scalars())
+        self.dirty.update(k[0] for k, row in self.caches["providers"].rows.items() if row is not None)
 
     def set_scores(self, scores: dict[str, int]) -> None:
         for provider, score in scores.items():
             self.update(s.providers, {"address": provider}, score=score)
 
     def on_ValidationReported(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
-        self.update(s.providers, {"address": a["provider"]}, reports=s.providers.c.reports + 1,
-                    updated_block=self.block)
+        provider = self.row(s.providers, {"address": a["provider"]})
+        if provider is not None:
+            self.update(s.providers, {"address": a["provider"]}, reports=provider["reports"] + 1,
+                        updated_block=self.block)
         self._reputation(a["provider"], e, "report", {k: a[k] for k in (
             "period", "heartbeatsKept", "heartbeatsExpected", "challengesPassed", "challengesFailed",
             "avgResponseTimeMs")})
