@@ -75,7 +75,7 @@ forge-invariants: setup-chain
 audit: setup-chain
 	FOUNDRY_PROFILE=audit $(BIN)/slither . --config-file slither.config.json --fail-medium
 
-bench: bench-gas bench-ipfs bench-launch
+bench: bench-gas bench-ipfs bench-launch bench-indexer
 
 bench-gas: setup-chain
 	$(BIN)/python bench/gas.py
@@ -85,6 +85,9 @@ bench-ipfs: setup
 
 bench-launch: setup
 	$(BIN)/python bench/launch.py
+
+bench-indexer: setup
+	$(BIN)/python bench/indexer.py
 
 demo: setup-chain
 	$(BIN)/ape run demo

@@ -37,6 +37,35 @@ def _canonical(kind: dict[str, Any]) -> str:
     return str(kind["type"])
 
 
+FAST = {"address", "bool", "bytes32", "string", "bytes"} | {f"uint{n}" for n in range(8, 257, 8)}
+
+
+def _word(kind: str, word: bytes) -> Any:
+    """One ABI word of a static type, already in the shape ``_normal`` gives."""
+    if kind == "address":
+        return "0x" + word[12:].hex()
+    if kind == "bool":
+        return word[31] == 1
+    if kind == "bytes32":
+        return "0x" + word.hex()
+    return int.from_bytes(word, "big")
+
+
+def _fast_decode(kinds: list[str], data: bytes) -> list[Any]:
+    """ABI decoding of the types our events use, by slicing (several times eth_abi's speed)."""
+    out = []
+    for i, kind in enumerate(kinds):
+        word = data[32 * i:32 * i + 32]
+        if kind in ("string", "bytes"):
+            start = int.from_bytes(word, "big")
+            size = int.from_bytes(data[start:start + 32], "big")
+            raw = data[start + 32:start + 32 + size]
+            out.append(raw.decode("utf-8", errors="replace") if kind == "string" else "0x" + raw.hex())
+        else:
+            out.append(_word(kind, word))
+    return out
+
+
 def _normal(value: Any, kind: str) -> Any:
     if kind == "address":
         return str(value).lower()
@@ -71,12 +100,19 @@ class EventDecoder:
         if found is None:
             return None
         contract, entry, indexed, plain = found
-        values_indexed = [decode([t], topic)[0] for t, topic in zip(indexed, topics[1:], strict=True)]
-        values_plain = list(decode(plain, _bytes(log["data"]))) if plain else []
+        if all(t in FAST for t in indexed) and all(t in FAST for t in plain):
+            values_indexed = [_word(t, topic) for t, topic in zip(indexed, topics[1:], strict=True)]
+            values_plain = _fast_decode(plain, _bytes(log["data"])) if plain else []
+            normal = False
+        else:
+            values_indexed = [decode([t], topic)[0] for t, topic in zip(indexed, topics[1:], strict=True)]
+            values_plain = list(decode(plain, _bytes(log["data"]))) if plain else []
+            normal = True
         args: dict[str, Any] = {}
+        plain_iter, indexed_iter = iter(values_plain), iter(values_indexed)
         for item in entry["inputs"]:
-            source = values_indexed if item["indexed"] else values_plain
-            args[item["name"]] = _normal(source.pop(0), item["type"])
+            value = next(indexed_iter) if item["indexed"] else next(plain_iter)
+            args[item["name"]] = _normal(value, item["type"]) if normal else value
         return DecodedEvent(contract=contract, name=entry["name"], args=args, block_number=_int(log["blockNumber"]),
                             block_hash="0x" + _bytes(log["blockHash"]).hex(),
                             tx_hash="0x" + _bytes(log["transactionHash"]).hex(), log_index=_int(log["logIndex"]))

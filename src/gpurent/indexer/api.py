@@ -20,7 +20,13 @@ from typing import Any
 
 import strawberry
 from sqlalchemy import Engine, and_, func, select
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.types import Info
 
 from gpurent.events import DecodedEvent
@@ -348,7 +354,8 @@ class Subscription:
 def make_schema() -> strawberry.Schema:
     return strawberry.Schema(query=Query, subscription=Subscription, extensions=[
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH), lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES)])
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES), lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256)])
 
 
 def make_app(engine: Engine, hub: Hub, manifest: Any) -> Any:

@@ -37,7 +37,10 @@ def connect(url: str | None = None) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True, insertmanyvalues_page_size=1000)
+    # multi-row INSERTs for plain executemany too: far fewer round trips than one per row
+    engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
 
 
 def migrate(engine: Engine) -> None:

@@ -130,6 +130,7 @@ class Indexer:
             return -1
         with self.engine.begin() as db:
             projector = Projector(db, undo_from=keep_from)
+            projector.prefetch(events)
             for event in events:
                 projector.apply(event, headers[event.block_number][1])
             if projector.dirty:

@@ -35,6 +35,12 @@ def micro(units: int) -> int:
     return units // (TOKEN // 10**6)
 
 
+def insert_rows(db: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """One executemany (batched into multi-row INSERTs by SQLAlchemy's insertmanyvalues)."""
+    if rows:
+        db.execute(insert(table), rows)
+
+
 def _key(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     return {c.name: row[c.name] for c in table.primary_key.columns}
 
@@ -58,6 +64,18 @@ class RowCache:
             self.existed[key] = row is not None
         return self.rows[key]
 
+    def prefetch(self, keys: set[tuple[Any, ...]]) -> None:
+        """Loads many rows in one query per 500 keys (single-column keys)."""
+        wanted = [k for k in keys if k not in self.rows]
+        column = self.table.c[self.keys[0]]
+        for i in range(0, len(wanted), 500):
+            chunk = [k[0] for k in wanted[i:i + 500]]
+            found = {row[self.keys[0]]: dict(row) for row in
+                     self.db.execute(select(self.table).where(column.in_(chunk))).mappings()}
+            for value in chunk:
+                self.rows[(value,)] = found.get(value)
+                self.existed[(value,)] = value in found
+
     def put(self, key: tuple[Any, ...], row: dict[str, Any]) -> None:
         self.get(key)
         self.rows[key] = row
@@ -67,7 +85,7 @@ class RowCache:
         inserts = [self.rows[k] for k in self.changed if not self.existed[k] and self.rows[k] is not None]
         updates = [self.rows[k] for k in self.changed if self.existed[k] and self.rows[k] is not None]
         if inserts:
-            self.db.execute(insert(self.table), inserts)
+            insert_rows(self.db, self.table, inserts)
         if updates:
             columns = [c.name for c in self.table.columns if c.name not in self.keys]
             where = and_(*(self.table.c[k] == bindparam(f"k_{k}") for k in self.keys))
@@ -95,6 +113,29 @@ class Projector:
         self._saved: set[tuple[int, str, tuple[Any, ...]]] = set()
 
     # -- rows ------------------------------------------------------------------------------
+    def prefetch(self, events: list[DecodedEvent]) -> None:
+        """Reads every row the events will touch, one query per table (not one per event)."""
+        wanted: dict[str, set[tuple[Any, ...]]] = {name: set() for name in self.caches}
+        for e in events:
+            a = e.args
+            if "jobId" in a:
+                wanted["instance_history"].add((a["jobId"],))
+                if e.name in ("JobDisputed", "DisputeResolved"):
+                    wanted["disputes"].add((a["jobId"],))
+            if "resourceId" in a:
+                wanted["gpu_resources"].add((a["resourceId"],))
+            if "provider" in a and e.contract in ("ResourceRegistry", "ReputationSystem"):
+                wanted["providers"].add((a["provider"],))
+            if e.name == "JobCreated":
+                wanted["images"].add((a["imageCID"],))
+        for name, keys in wanted.items():
+            if keys:
+                self.caches[name].prefetch(keys)
+        jobs = self.caches["instance_history"].rows  # settlements read their job's provider
+        wanted_providers = {(row["provider_address"],) for row in jobs.values() if row is not None}
+        if wanted_providers:
+            self.caches["providers"].prefetch(wanted_providers)
+
     def _cache(self, table: Table) -> RowCache:
         return self.caches[table.name]
 
@@ -129,13 +170,10 @@ class Projector:
         self._history[table.name].append({"block_number": self.block, **values})
 
     def flush(self) -> None:
-        if self._events:
-            self.db.execute(insert(s.events), self._events)
+        insert_rows(self.db, s.events, self._events)
         for table in HISTORY_TABLES:
-            if self._history[table.name]:
-                self.db.execute(insert(table), self._history[table.name])
-        if self._undo:
-            self.db.execute(insert(s.undo), self._undo)
+            insert_rows(self.db, table, self._history[table.name])
+        insert_rows(self.db, s.undo, self._undo)
         for cache in self.caches.values():
             cache.flush()
         self._events, self._undo = [], []
