@@ -19,8 +19,8 @@ Prints a table, then as its last line one JSON object: ``{"events", "sqlite_even
   ``--follow-seconds``; lag = head - indexed block, sampled every 50 ms.
 - GraphQL: 100,000 GPUs (of 1,000 providers) applied to the SQLite index through the indexer's
   own projector (the same rows ResourceRegistered events make; registering them on-chain would
-  take hours here), then the live HTTP API is timed: ``gpu(id)`` and a filtered, sorted page of
-  50 ``gpus``.
+  take hours here), then the HTTP API of a ``gpurent-indexer run`` process over that database is
+  timed from this one: ``gpu(id)`` and a filtered page of 50 ``gpus`` in price order.
 
 Targets: both backfill rates >= 0.5 x the ceiling and >= 1,000 events/s; lag p95 <= 1 block;
 id p95 <= 10 ms; page p95 <= 50 ms.
@@ -173,8 +173,6 @@ def main() -> int:
         lags = lags[20:]  # after the first second
 
         # GraphQL at 100,000 GPUs
-        from gpurent.indexer.api import Hub
-        from gpurent.indexer.daemon import GraphQLServer
         from gpurent.indexer.project import Projector
         from gpurent.process import free_port
 
@@ -200,16 +198,35 @@ def main() -> int:
                          "storageGB": 500, "pricePerHour": rng.randint(1, 400) * TOKEN // 10},
                         base, "0x0", f"0x{n:064x}", k + 1), 0)
             projector.flush()
-        port = free_port()
-        server = GraphQLServer(engine, Hub(), manifest, "127.0.0.1", port)
-        server.start()
+        # the API as it is deployed: its own process (`gpurent-indexer run`) over this database
+        import os
+        import subprocess
+
         import requests
 
+        from gpurent.manifest import save_manifest
+
+        home = folder / "home"
+        save_manifest(manifest, home=home)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/graphql"
+        api = subprocess.Popen([str(Path(sys.executable).parent / "gpurent-indexer"), "run", "--rpc",
+                                chain.provider.http_uri, "--db", f"sqlite:///{folder / 'index.db'}", "--graphql",
+                                f"127.0.0.1:{port}", "--poll", "1"], env={**os.environ, "GPURENT_HOME": str(home)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         session = requests.Session()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                session.post(url, json={"query": "{ indexer { block } }"}, timeout=2)
+                break
+            except requests.RequestException:
+                assert api.poll() is None and time.monotonic() < deadline, "the GraphQL API did not start"
+                time.sleep(0.2)
 
         def timed(document: str, variables: dict) -> float:
             began = time.perf_counter()
-            body = session.post(server.url, json={"query": document, "variables": variables}, timeout=10).json()
+            body = session.post(url, json={"query": document, "variables": variables}, timeout=10).json()
             elapsed = (time.perf_counter() - began) * 1000
             assert not body.get("errors"), body
             return elapsed
@@ -222,7 +239,8 @@ def main() -> int:
         id_times = [timed(by_id, {"id": rng.choice(ids)}) for _ in range(300)]
         page_times = [timed(page, {"f": {"model": rng.choice(models), "minMemoryGb": 40, "maxPrice": 30.0},
                                    "o": rng.choice([0, 50, 100])}) for _ in range(300)]
-        server.stop()
+        api.terminate()
+        api.wait(timeout=30)
 
     result = {
         "events": events, "jobs": args.jobs, "generate_s": round(generated_s, 1),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 
 import pytest
 
@@ -115,6 +116,10 @@ def test_a_subscription_receives_a_status_change(db_url, suite, cast, chain, man
     service = IndexerService(indexer, poll_s=0.05, graphql=("127.0.0.1", port))
     thread = threading.Thread(target=service.run, daemon=True)
     thread.start()
+    deadline = time.monotonic() + 30
+    while not (service.graphql is not None and service.graphql.server.started):
+        assert thread.is_alive() and time.monotonic() < deadline, "the GraphQL server did not start"
+        time.sleep(0.05)
     m = suite.marketplace
     job = m.createJob(made["resources"][0], "bafkreinewjob", 600, sender=cast.renter).events.filter(m.JobCreated)[0]
     job_id = "0x" + bytes(job.jobId).hex()

@@ -211,3 +211,14 @@ def test_a_reorg_deeper_than_the_window_stops_with_a_clear_error(suite, cast, ch
         suite.marketplace.createJob(made["resources"][0], CID, 60, sender=cast.renter)
     with pytest.raises(ReorgTooDeep, match="deeper than the 2-block window"):
         indexer.sync()
+
+
+def test_the_migrations_build_exactly_the_schema(db_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = connect(db_url)
+    migrate(engine)
+    migrate(engine)  # safe to run on every start
+    with engine.connect() as db:
+        assert compare_metadata(MigrationContext.configure(db), s.metadata) == []

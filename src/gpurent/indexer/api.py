@@ -209,7 +209,7 @@ class GpuSort(Enum):
 
 
 SORTS = {
-    GpuSort.PRICE_ASC: (s.gpu_resources.c.price_per_hour_micro.asc(), s.providers.c.score.desc()),
+    GpuSort.PRICE_ASC: (s.gpu_resources.c.price_per_hour_micro.asc(),),
     GpuSort.PRICE_DESC: (s.gpu_resources.c.price_per_hour_micro.desc(),),
     GpuSort.REPUTATION_DESC: (s.providers.c.score.desc(), s.gpu_resources.c.price_per_hour_micro.asc()),
     GpuSort.MEMORY_DESC: (s.gpu_resources.c.memory_gb.desc(),),
@@ -224,9 +224,9 @@ class Query:
              limit: int = 50, offset: int = 0) -> list[Gpu]:
         _page(limit, offset)
         f, g = filters or GpuFilter(), s.gpu_resources.c
-        where = [] if f.include_retired else [g.retired.is_(False)]
+        where = [] if f.include_retired else [g.retired == False]  # noqa: E712 - SQL, and index-friendly
         if f.available is not None:
-            where.append(g.availability.is_(f.available))
+            where.append(g.availability == f.available)
         if f.model:
             where.append(func.lower(g.gpu_model).contains(f.model.lower(), autoescape=True))
         if f.min_vcpu is not None:

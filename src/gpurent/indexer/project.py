@@ -12,9 +12,10 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, select
 
 from gpurent.events import DecodedEvent
+from gpurent.indexer.bulk import insert_rows, update_rows
 from gpurent.indexer import schema as s
 from gpurent.units import TOKEN
 
@@ -33,12 +34,6 @@ def tokens(units: int) -> str:
 
 def micro(units: int) -> int:
     return units // (TOKEN // 10**6)
-
-
-def insert_rows(db: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """One executemany (batched into multi-row INSERTs by SQLAlchemy's insertmanyvalues)."""
-    if rows:
-        db.execute(insert(table), rows)
 
 
 def _key(table: Table, row: dict[str, Any]) -> dict[str, Any]:
@@ -84,14 +79,8 @@ class RowCache:
     def flush(self) -> None:
         inserts = [self.rows[k] for k in self.changed if not self.existed[k] and self.rows[k] is not None]
         updates = [self.rows[k] for k in self.changed if self.existed[k] and self.rows[k] is not None]
-        if inserts:
-            insert_rows(self.db, self.table, inserts)
-        if updates:
-            columns = [c.name for c in self.table.columns if c.name not in self.keys]
-            where = and_(*(self.table.c[k] == bindparam(f"k_{k}") for k in self.keys))
-            statement = update(self.table).where(where).values({c: bindparam(f"v_{c}") for c in columns})
-            self.db.execute(statement, [{**{f"k_{k}": r[k] for k in self.keys}, **{f"v_{c}": r[c] for c in columns}}
-                                        for r in updates])
+        insert_rows(self.db, self.table, inserts)
+        update_rows(self.db, self.table, self.keys, updates)
         for key in self.changed:
             self.existed[key] = self.rows[key] is not None
         self.changed.clear()

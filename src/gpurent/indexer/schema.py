@@ -78,7 +78,9 @@ gpu_resources = Table(
     Column("registered_block", BigInteger, nullable=False),
     Column("updated_block", BigInteger, nullable=False),
 )
-Index("gpu_filter", gpu_resources.c.availability, gpu_resources.c.gpu_model, gpu_resources.c.price_per_hour_micro)
+# offered GPUs in price order: a filtered page walks this index and stops after its rows
+Index("gpu_by_price", gpu_resources.c.availability, gpu_resources.c.retired, gpu_resources.c.price_per_hour_micro,
+      gpu_resources.c.id)
 Index("gpu_provider", gpu_resources.c.provider_address)
 
 providers = Table(

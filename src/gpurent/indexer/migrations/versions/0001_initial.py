@@ -75,7 +75,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('gpu_resources', schema=None) as batch_op:
-        batch_op.create_index('gpu_filter', ['availability', 'gpu_model', 'price_per_hour_micro'], unique=False)
+        batch_op.create_index('gpu_by_price', ['availability', 'retired', 'price_per_hour_micro', 'id'], unique=False)
         batch_op.create_index('gpu_provider', ['provider_address'], unique=False)
 
     op.create_table('images',
@@ -183,7 +183,7 @@ def downgrade() -> None:
     op.drop_table('images')
     with op.batch_alter_table('gpu_resources', schema=None) as batch_op:
         batch_op.drop_index('gpu_provider')
-        batch_op.drop_index('gpu_filter')
+        batch_op.drop_index('gpu_by_price')
 
     op.drop_table('gpu_resources')
     with op.batch_alter_table('events', schema=None) as batch_op:
