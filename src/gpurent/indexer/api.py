@@ -20,13 +20,9 @@ from typing import Any
 
 import strawberry
 from sqlalchemy import Engine, and_, func, select
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions.max_aliases import create_validator as create_alias_validator
+from strawberry.extensions.query_depth_limiter import create_validator as create_depth_validator
 from strawberry.types import Info
 
 from gpurent.events import DecodedEvent
@@ -351,11 +347,15 @@ class Subscription:
                         yield gpu
 
 
+# The depth and alias rules, made once: the validation cache is keyed by the rule classes, and
+# the stock extensions make new classes on every request (so every request was validated anew).
+_RULES = [create_depth_validator(MAX_DEPTH, None, None), create_alias_validator(MAX_ALIASES)]
+
+
 def make_schema() -> strawberry.Schema:
     return strawberry.Schema(query=Query, subscription=Subscription, extensions=[
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH), lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES), lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256)])
+        lambda: AddValidationRules(_RULES), lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
 
 
 def make_app(engine: Engine, hub: Hub, manifest: Any) -> Any:
