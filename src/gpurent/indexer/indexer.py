@@ -31,6 +31,8 @@ from gpurent.rpc import JsonRpc, RpcError
 
 log = logging.getLogger("gpurent.indexer")
 
+RANGE_EVENTS = 4000  # events per range while backfilling (small enough to overlap reads and writes)
+
 
 class ReorgTooDeep(GpurentError):
     """The chain moved back further than the indexer keeps block hashes for."""
@@ -83,24 +85,65 @@ class Indexer:
     def run(self, poll_s: float = 0.5) -> None:
         while not self._stop.is_set():
             try:
-                caught_up = self.step() == 0
+                self.sync()  # up to the head (pipelined when far behind), then wait for more
             except (RpcError, GpurentError) as err:
                 if isinstance(err, ReorgTooDeep):
                     raise
                 log.warning("indexing round failed, retrying: %s", err)
-                caught_up = True
-            if caught_up:
-                self._stop.wait(poll_s)
+            self._stop.wait(poll_s)
 
     def stop(self) -> None:
         self._stop.set()
 
     def sync(self) -> int:
-        """Indexes up to the current head (minus confirmations); returns the events applied."""
+        """Indexes up to the current head (minus confirmations); returns the events applied.
+
+        Backfill is pipelined: while one range is written, the next is read and decoded on a
+        second thread (the node's and the database's work overlap), and ranges are sized to
+        about ``RANGE_EVENTS`` events. The last rounds go through ``step`` (reorg checks).
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
         total = 0
+        cursor = self.check_reorg(self.cursor())
+        target = self.rpc.head() - self.confirmations
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-read") as pool:
+            start = cursor.block + 1
+            pending = pool.submit(self._read, start, min(target, start + self.batch - 1)) if start <= target else None
+            while pending is not None:
+                try:
+                    start, stop, events, headers = pending.result()
+                except RpcError:
+                    break  # let step() shrink the range
+                following = None
+                if stop < target and events is not None:
+                    if events:  # aim the next range at RANGE_EVENTS events
+                        per_block = max(1.0, len(events) / (stop - start + 1))
+                        self.batch = max(1, min(self.max_batch, int(RANGE_EVENTS / per_block)))
+                    following = pool.submit(self._read, stop + 1, min(target, stop + self.batch))
+                if events is None:  # the chain changed under the read
+                    break
+                if self.cursor().block != start - 1:
+                    break
+                self._write(stop, events, headers, self.rpc.head() - self.window)
+                total += len(events)
+                pending = following
+            if pending is not None:
+                pending.cancel()
         while (applied := self.step()) != 0:
             total += max(applied, 0)
         return total
+
+    def _read(self, start: int, stop: int) -> tuple[int, int, list[DecodedEvent] | None, dict[int, tuple[str, int]]]:
+        """The range's events in order and the headers it needs (None: the chain moved)."""
+        raw = self.rpc.logs(self.decoder.addresses, start, stop)
+        events = [e for e in map(self.decoder.decode, raw) if e is not None]
+        events.sort(key=lambda e: (e.block_number, e.log_index))
+        headers = self.rpc.headers(sorted({e.block_number for e in events} | {stop}))
+        if any(headers[e.block_number][0] != e.block_hash for e in events):
+            log.info("the chain changed under a read of blocks %d-%d; reading again", start, stop)
+            return start, stop, None, headers
+        return start, stop, events, headers
 
     def step(self) -> int:
         """One round: events applied (-1: a range without events was passed; 0: nothing to do)."""
@@ -113,21 +156,23 @@ class Indexer:
             return 0
         stop = min(target, cursor.block + self.batch)
         try:
-            raw = self.rpc.logs(self.decoder.addresses, cursor.block + 1, stop)
+            _, _, events, headers = self._read(cursor.block + 1, stop)
         except RpcError as err:
             if self.batch == 1:
                 raise
             self.batch = max(1, self.batch // 2)  # the node's range or result limit: ask for less
             log.info("node refused %d blocks (%s); batch now %d", stop - cursor.block, err, self.batch)
             return -1
-        events = [e for e in map(self.decoder.decode, raw) if e is not None]
-        events.sort(key=lambda e: (e.block_number, e.log_index))
-        keep_from = head - self.window
-        wanted = sorted({e.block_number for e in events} | {stop})
-        headers = self.rpc.headers(wanted)
-        if any(headers[e.block_number][0] != e.block_hash for e in events):
-            log.info("the chain changed under a read of blocks %d-%d; reading again", cursor.block + 1, stop)
+        if events is None:
             return -1
+        self._write(stop, events, headers, head - self.window)
+        self.batch = min(self.max_batch, self.batch * 2)
+        self.progress.batch = self.batch
+        return len(events) or -1
+
+    def _write(self, stop: int, events: list[DecodedEvent], headers: dict[int, tuple[str, int]],
+               keep_from: int) -> None:
+        """Applies one range and moves the cursor, in one transaction."""
         with self.engine.begin() as db:
             projector = Projector(db, undo_from=keep_from)
             projector.prefetch(events)
@@ -144,12 +189,10 @@ class Indexer:
                                                                          block_hash=headers[stop][0]))
             db.execute(delete(s.undo).where(s.undo.c.block_number < keep_from))
             db.execute(delete(s.blocks).where(s.blocks.c.number < keep_from))
-        self.batch = min(self.max_batch, self.batch * 2)
-        self.progress.cursor, self.progress.batch = stop, self.batch
+        self.progress.cursor = stop
         self.progress.events += len(events)
         if self.on_commit is not None and events:
             self.on_commit(events)
-        return len(events) or -1
 
     def scores(self, providers: list[str], block: int) -> dict[str, int]:
         """The providers' reputation scores at ``block`` (one batched eth_call)."""
