@@ -11,8 +11,8 @@ Prints a table, then as its last line one JSON object: ``{"events", "sqlite_even
   emits JobCreated, FundsLocked, a token Transfer, JobCancelled, Refunded and a Transfer back:
   six events. The transactions are signed here and sent in JSON-RPC batches, 150 to a block
   (Anvil with automine off), so generating the chain takes a minute, not an hour.
-- Ceiling: the indexer's own read path over the same ranges (eth_getLogs, decoding, the
-  batched block headers), writing nothing.
+- Ceiling: a "null indexer", the indexer's own code (the same ranges, the same pipelining:
+  eth_getLogs, decoding, the batched block headers) with a write step that does nothing.
 - Backfill: a fresh index from the deployment block to the head, into SQLite (the default) and
   into a throwaway PostgreSQL server from Debian's packages.
 - Head lag: the indexer follows (poll 0.05 s) while blocks of 40 jobs are mined every 0.5 s for
@@ -113,21 +113,29 @@ def main() -> int:
         by_user = {r.address.lower(): r for r in renters}
         send([(by_user[e.args["user"]], market.cancelJob.encode_input(e.args["jobId"])) for e in created])
         generated_s = time.perf_counter() - began
-        head = rpc.head()
 
-        # the ceiling: the read path alone
-        reader = Indexer(rpc, manifest, connect("sqlite://"), batch=2000)
+        # the ceiling: a null indexer, the same code reading the same ranges (pipelined alike), whose
+        # writes do nothing
+        from gpurent.indexer.indexer import Cursor
+
+        class NullIndexer(Indexer):
+            at = manifest.block - 1
+
+            def cursor(self) -> Cursor:
+                return Cursor(self.at, "")
+
+            def check_reorg(self, cursor: Cursor) -> Cursor:
+                return cursor
+
+            def _write(self, stop, events, headers, keep_from) -> None:  # type: ignore[no-untyped-def]
+                self.at = stop
+                self.progress.events += len(events)
+
+        null = NullIndexer(rpc, manifest, connect("sqlite://"), batch=2000)
         began = time.perf_counter()
-        events = 0
-        cursor = manifest.block - 1
-        while cursor < head:
-            stop = min(head, cursor + reader.batch)
-            decoded = [e for e in map(reader.decoder.decode, rpc.logs(reader.decoder.addresses, cursor + 1, stop))
-                       if e is not None]
-            rpc.headers(sorted({e.block_number for e in decoded} | {stop}))
-            events += len(decoded)
-            cursor = stop
-        ceiling = events / (time.perf_counter() - began)
+        null.sync()
+        ceiling = null.progress.events / (time.perf_counter() - began)
+        events = null.progress.events
 
         def backfill(url: str) -> tuple[float, Indexer]:
             engine = connect(url)

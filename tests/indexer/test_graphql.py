@@ -84,8 +84,9 @@ def test_jobs_queries_and_lookups(indexed, cast):
     assert {"report", "penalty", "reward", "score"} <= {h["kind"] for h in provider["history"]}
     images = run(indexer, "{ images { cid jobs } }").data["images"]
     assert images[0]["jobs"] == 2
-    me = run(indexer, "{ indexer { block events chainId marketplace } }").data["indexer"]
+    me = run(indexer, "{ indexer { block events chainId marketplace rows } }").data["indexer"]
     assert me["block"] == indexer.cursor().block and me["events"] > 20
+    assert me["rows"]["instance_history"] == 3 and me["rows"]["gpu_resources"] == 5
     assert me["marketplace"] == indexer.manifest.contracts["Marketplace"]
 
 

@@ -42,11 +42,12 @@ def _status(rent: object | None) -> dict[str, object]:
     if url is None:
         return {"running": False, "reason": "no indexer: start one with `gpurent indexer up`"}
     try:
-        data = service.query(url, "{ indexer { block events } }")["indexer"]
+        data = service.query(url, "{ indexer { block events rows } }")["indexer"]
     except Exception as err:  # noqa: BLE001 - reported as the status
         return {"running": False, "graphql": url, "reason": str(err).splitlines()[0]}
     process = service.running()
-    status: dict[str, object] = {"running": True, "graphql": url, "indexed_to": data["block"], "events": data["events"]}
+    status: dict[str, object] = {"running": True, "graphql": url, "indexed_to": data["block"], "events": data["events"],
+                                 "rows": data["rows"]}
     if rent is not None:
         head = rent.head_block()  # type: ignore[attr-defined]
         status.update({"head": head, "lag_blocks": head - data["block"]})

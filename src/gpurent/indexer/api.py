@@ -181,6 +181,11 @@ class IndexerInfo:
     chain_id: int
     marketplace: str = strawberry.field(description="The deployment indexed (its Marketplace address)")
 
+    @strawberry.field(description="Rows per table")
+    def rows(self, info: Info) -> strawberry.scalars.JSON:
+        with _engine(info).connect() as db:
+            return {t.name: db.execute(select(func.count()).select_from(t)).scalar_one() for t in s.DERIVED}
+
 
 @strawberry.input
 class GpuFilter:
