@@ -28,13 +28,23 @@ def access_text(chain_id: int, job_id: str, timestamp: int) -> str:
     return f"gpurent job access\nchain: {chain_id}\njob: {job_id.lower()}\ntime: {timestamp}"
 
 
+def sign_bytes(account: Any, signable: Any) -> bytes:
+    """``account``'s 65-byte (r, s, v) signature of a SignableMessage: an Ape account (keys stay
+    in Ape), an eth_account LocalAccount, or any signer returning the bytes."""
+    signature = account.sign_message(signable)
+    if hasattr(signature, "encode_rsv"):  # an Ape account
+        return bytes(signature.encode_rsv())
+    if isinstance(signature, bytes | bytearray):  # a signer that returns the bytes themselves
+        return bytes(signature)
+    return bytes(signature.signature)  # an eth_account LocalAccount
+
+
 def sign_access(account: Any, chain_id: int, job_id: str, timestamp: int | None = None) -> dict[str, str]:
-    """Headers proving ``account`` asks now; ``account`` is an Ape account (keys stay in Ape)."""
+    """Headers proving ``account`` asks now."""
     from eth_account.messages import encode_defunct
 
     ts = int(time.time()) if timestamp is None else timestamp
-    signature = account.sign_message(encode_defunct(text=access_text(chain_id, job_id, ts)))
-    raw = signature.encode_rsv() if hasattr(signature, "encode_rsv") else bytes(signature)
+    raw = sign_bytes(account, encode_defunct(text=access_text(chain_id, job_id, ts)))
     return {TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: "0x" + raw.hex()}
 
 

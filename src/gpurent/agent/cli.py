@@ -8,7 +8,7 @@ import click
 import requests
 
 from gpurent.agent.config import default_path
-from gpurent.cli.app import App, GpurentGroup, global_options, start_app
+from gpurent.cli.app import App, service_group
 from gpurent.errors import ServiceUnavailable
 
 STARTER = """[provider]
@@ -36,12 +36,7 @@ heartbeat_interval = 60
 """
 
 
-@click.group(cls=GpurentGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@global_options
-@click.pass_context
-def main(ctx: click.Context, network: str | None, account: str | None, as_json: bool, verbose: bool) -> None:
-    """The gpurent provider agent: runs renters' images on this machine's GPUs."""
-    start_app(ctx, network, account, as_json, verbose)
+main = service_group("The gpurent provider agent: runs renters' images on this machine's GPUs.")
 
 
 @main.command("run")

@@ -102,6 +102,18 @@ def start_app(ctx: click.Context, network: str | None, account: str | None, as_j
     return app
 
 
+def service_group(help_text: str) -> click.Group:
+    """The root group of a daemon's command (gpurent-provider, -oracle, -indexer): the same
+    global options and one-line errors as `gpurent`."""
+    @click.group(cls=GpurentGroup, help=help_text, context_settings={"help_option_names": ["-h", "--help"]})
+    @global_options
+    @click.pass_context
+    def main(ctx: click.Context, network: str | None, account: str | None, as_json: bool, verbose: bool) -> None:
+        start_app(ctx, network, account, as_json, verbose)
+
+    return main
+
+
 def make_root() -> click.Group:
     @click.group(cls=GpurentGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @global_options

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import click
 
-from gpurent.cli.app import App, GpurentGroup, global_options, start_app
+from gpurent.cli.app import App, service_group
 
 
-@click.group(cls=GpurentGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@global_options
-@click.pass_context
-def main(ctx: click.Context, network: str | None, account: str | None, as_json: bool, verbose: bool) -> None:
-    """The gpurent indexer: the contracts' events as a queryable database."""
-    start_app(ctx, network, account, as_json, verbose)
+main = service_group("The gpurent indexer: the contracts' events as a queryable database.")
 
 
 DB_HELP = "SQLAlchemy URL: sqlite:///PATH (default: the state folder) or postgresql://USER@HOST:PORT/DB"

@@ -26,7 +26,9 @@ def connect(url: str | None = None) -> Engine:
     if not url.startswith(("sqlite:", "postgresql+psycopg:")):
         raise ConfigurationError(f"unsupported database {url.split(':', 1)[0]!r}: use sqlite:/// or postgresql://")
     if url.startswith("sqlite:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True) if ":memory:" not in url else None
+        path = url.removeprefix("sqlite:///")
+        if path != url and path and ":memory:" not in path:  # a file: make its folder
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -228,10 +227,3 @@ class Indexer:
         log.warning("reorg: rolled back from block %d to %d (%d changes undone)", cursor.block, ancestor, undone)
         return Cursor(ancestor, chain[ancestor][0])
 
-
-def wait_indexed(indexer: Indexer, block: int, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while indexer.cursor().block < block:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the index did not reach block {block}")
-        time.sleep(0.05)

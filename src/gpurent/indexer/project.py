@@ -36,10 +36,6 @@ def micro(units: int) -> int:
     return units // (TOKEN // 10**6)
 
 
-def _key(table: Table, row: dict[str, Any]) -> dict[str, Any]:
-    return {c.name: row[c.name] for c in table.primary_key.columns}
-
-
 class RowCache:
     """Write-behind rows of one state table for one transaction: each row is read at most once,
     changed in memory, and written back with one executemany per table at ``flush``."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import requests
 
-from gpurent.cli.app import App, GpurentGroup, global_options, start_app
+from gpurent.cli.app import App, service_group
 from gpurent.errors import ServiceUnavailable
 from gpurent.oracle.config import default_path
 
@@ -33,12 +33,7 @@ dispute_timeout = 20
 """
 
 
-@click.group(cls=GpurentGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@global_options
-@click.pass_context
-def main(ctx: click.Context, network: str | None, account: str | None, as_json: bool, verbose: bool) -> None:
-    """The gpurent oracle: heartbeats, data-possession challenges, reports and disputes."""
-    start_app(ctx, network, account, as_json, verbose)
+main = service_group("The gpurent oracle: heartbeats, data-possession challenges, reports and disputes.")
 
 
 @main.command("run")

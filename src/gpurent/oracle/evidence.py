@@ -103,13 +103,14 @@ class EvidenceGatherer:
     def _provider_record(self, provider: str, job_id: str) -> dict[str, Any]:
         endpoint = self.rent.provider(provider).endpoint.rstrip("/")
         chain_id = self.rent.manifest.chain_id
+        headers = sign_access(self.rent.account, chain_id, job_id)
         try:
             response = call("GET", f"{endpoint}/jobs/{job_id}", f"provider endpoint {endpoint} is not answering",
-                            headers=sign_access(self.rent.account, chain_id, job_id), timeout=self.timeout_s)
+                            headers=headers, timeout=self.timeout_s)
             if response.status_code != 200:
                 return {"reachable": True, "error": error_text(response, "error")}
-            logs = call("GET", f"{endpoint}/jobs/{job_id}/logs", "logs unavailable",
-                        headers=sign_access(self.rent.account, chain_id, job_id), timeout=self.timeout_s).content
+            logs = call("GET", f"{endpoint}/jobs/{job_id}/logs", "logs unavailable", headers=headers,
+                        timeout=self.timeout_s).content
         except GpurentError as err:
             return {"reachable": False, "error": str(err)}
         return {"reachable": True, "job": response.json(), "log_bytes": len(logs),

@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from gpurent.access import sign_bytes
 from gpurent.errors import AlreadyRecorded, GpurentError, InvalidJobState
 from gpurent.http import call
 from gpurent.images.kubo import UploadPart
@@ -134,9 +135,7 @@ class Oracle:
         from eth_account.messages import encode_defunct
 
         text = f"gpurent oracle challenge seed\nchain: {self.chain_id}\ncontract: {self.domain.contract}"
-        signature = self.rent.account.sign_message(encode_defunct(text=text))
-        raw = signature.encode_rsv() if hasattr(signature, "encode_rsv") else bytes(signature.signature)
-        return hashlib.sha256(raw).digest()
+        return hashlib.sha256(sign_bytes(self.rent.account, encode_defunct(text=text))).digest()
 
     # ================================================================ heartbeats
     def receive(self, body: Any) -> tuple[int, dict[str, Any]]:
@@ -361,8 +360,8 @@ class Oracle:
                 if self.state.action("dispute", job_id) is None:
                     self.state.record_action("dispute", job_id, None, "pending")
             self.state.put("dispute_cursor", str(head))
-        for _, job_id, _, _, status in self.state.actions("dispute"):
-            if status == "pending" and job_id not in self._in_flight:
+        for _, job_id, _, _, _ in self.state.actions("dispute", "pending"):
+            if job_id not in self._in_flight:
                 with self._lock:
                     self._in_flight.add(job_id)
                 self.pool.submit(self._resolve_job, job_id)

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from gpurent.access import sign_bytes
 from gpurent.errors import GpurentError
 
 DOMAIN_NAME = "gpurent oracle"
@@ -64,12 +65,7 @@ def _typed(domain: Domain, primary: str, fields: list[dict[str, str]], message: 
 
 
 def _sign(account: Any, signable: Any) -> str:
-    signature = account.sign_message(signable)
-    if hasattr(signature, "encode_rsv"):  # an Ape account
-        raw = signature.encode_rsv()
-    else:  # an eth_account LocalAccount
-        raw = bytes(signature.signature)
-    return "0x" + raw.hex()
+    return "0x" + sign_bytes(account, signable).hex()
 
 
 def _recover(signable: Any, signature: str) -> str:

@@ -153,7 +153,10 @@ class OracleState(SqliteStore):
             db.execute("INSERT OR REPLACE INTO actions VALUES (?, ?, ?, ?, ?, ?)",
                        (kind, key, provider.lower() if provider else None, detail, status, time.time()))
 
-    def actions(self, kind: str | None = None) -> list[tuple[str, str, str | None, str, str]]:
+    def actions(self, kind: str | None = None, status: str | None = None) -> list[tuple[str, str, str | None, str, str]]:
+        where = [(c, v) for c, v in (("kind", kind), ("status", status)) if v is not None]
         sql = "SELECT kind, key, provider, detail, status FROM actions"
-        rows = self.query(sql + (" WHERE kind = ?" if kind else "") + " ORDER BY at", (kind,) if kind else ())
+        if where:
+            sql += " WHERE " + " AND ".join(f"{c} = ?" for c, _ in where)
+        rows = self.query(sql + " ORDER BY at", tuple(v for _, v in where))
         return [tuple(map(lambda v: v if v is None else str(v), r)) for r in rows]  # type: ignore[misc]
