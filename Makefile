@@ -13,7 +13,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 # Hypothesis profile for the stateful contract tests: ci (quick, default) or long.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: setup setup-chain compile test test-long audit bench bench-gas bench-ipfs bench-launch bench-indexer demo forge-invariants clean podman postgresql
+.PHONY: setup setup-chain compile test test-long audit bench bench-gas bench-ipfs bench-launch bench-indexer demo up down status forge-invariants clean podman postgresql
 
 # Everything: the chain toolchain, plus Kubo and IPFS Cluster (images), podman (containers) and
 # PostgreSQL (the indexer's production database).
@@ -89,8 +89,19 @@ bench-launch: setup
 bench-indexer: setup
 	$(BIN)/python bench/indexer.py
 
-demo: setup-chain
-	$(BIN)/ape run demo
+# The main job end to end on its own fresh stack (needs Kubo and podman, not PostgreSQL).
+demo: setup-chain .tools/bin/ipfs podman
+	$(BIN)/gpurent demo
+
+# The same stack kept running for interactive use (state and logs in $GPURENT_HOME or ~/.gpurent).
+up: setup-chain .tools/bin/ipfs podman
+	$(BIN)/gpurent up
+
+down:
+	$(BIN)/gpurent down
+
+status:
+	$(BIN)/gpurent status
 
 clean:
 	rm -rf .build contracts/.cache out cache crytic-export

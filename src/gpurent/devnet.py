@@ -111,6 +111,43 @@ def start(port: int = 8545, chain_id: int = 31337, block_time: int = 0, gas_limi
     return devnet
 
 
+FUNDING_TOKENS = 10_000  # given to each of test accounts 3-9
+
+
+def deploy(devnet: Devnet) -> str:
+    """Deploys the suite on ``devnet`` once (found again by its manifest) and funds the test
+    accounts; returns what it did. Account 0 deploys, 1 is the oracle, 2 the treasury."""
+    from ape import accounts, chain, networks
+
+    from gpurent.artifacts import artifacts
+    from gpurent.deployment import DeploymentParams, deploy_suite
+    from gpurent.manifest import Manifest, load_manifest, node_chain_id, save_manifest
+    from gpurent.units import TOKEN
+
+    with networks.parse_network_choice(devnet.network_choice):
+        chain_id = node_chain_id()
+        existing = load_manifest(chain_id)
+        if existing and chain.provider.get_code(existing.contracts["Marketplace"]):
+            return f"deployment found (Marketplace {existing.contracts['Marketplace']})"
+        admin, oracle, treasury = (accounts.test_accounts[i] for i in range(3))
+        block = chain.blocks.height + 1
+        params = DeploymentParams()
+        if devnet.block_time:  # a block per transaction while deploying, then the chosen pace again
+            rpc(devnet.url, "evm_setAutomine", [True])
+        try:
+            suite = deploy_suite(artifacts(), admin, oracle=oracle.address, treasury=treasury.address, params=params)
+            for i in range(3, 10):
+                suite.token.transfer(accounts.test_accounts[i], FUNDING_TOKENS * TOKEN, sender=admin)
+        finally:
+            if devnet.block_time:
+                rpc(devnet.url, "evm_setIntervalMining", [devnet.block_time])
+        save_manifest(Manifest(chain_id=chain_id, block=block, deployer=admin.address,
+                               contracts={n: c.address for n, c in suite.as_dict().items()},
+                               parameters=asdict(params)))
+        return (f"deployed (Marketplace {suite.marketplace.address}); test accounts 3-9 hold "
+                f"{FUNDING_TOKENS:,} GPU each; account 1 is the oracle, 2 the treasury")
+
+
 def stop(timeout_s: float = 15.0) -> bool:
     """Stops the devnet (Anvil saves its state on the way out); False if none ran."""
     devnet = running_devnet()

@@ -110,3 +110,60 @@ def serve(service: Any, log: Any, what: str) -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     service.run()
+
+
+class Managed:
+    """A detached gpurent daemon (indexer, oracle, provider agent): ``<folder>/<name>.json``
+    records its pid and where it answers, ``<folder>/<name>.log`` collects its output."""
+
+    def __init__(self, name: str, folder: Callable[[], Path]):
+        self.name = name
+        self._folder = folder
+
+    @property
+    def folder(self) -> Path:
+        path = self._folder()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def record_path(self) -> Path:
+        return self.folder / f"{self.name}.json"
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / f"{self.name}.log"
+
+    def running(self) -> dict[str, Any] | None:
+        """Its record while its process runs; None otherwise."""
+        return read_record(self.record_path)
+
+    def start(self, args: Sequence[str], ready: Callable[[], bool], record: dict[str, Any],
+              timeout_s: float = 60.0, env: dict[str, str] | None = None) -> dict[str, Any]:
+        """Spawns ``args`` (the running one's record if up), waits until ``ready`` and records
+        ``record`` plus the pid."""
+        existing = self.running()
+        if existing:
+            return existing
+        process = spawn(args, self.log_path, env)
+        wait_ready(process, ready, self.name, self.log_path, timeout_s)
+        full = {**record, "pid": process.pid}
+        write_record(self.record_path, full)
+        return full
+
+    def stop(self, timeout_s: float = 15.0) -> bool:
+        """Stops it (SIGTERM, then SIGKILL after ``timeout_s``); False if it was not running."""
+        record = self.running()
+        self.record_path.unlink(missing_ok=True)
+        if record is None:
+            return False
+        terminate(int(record["pid"]), timeout_s)
+        return True
+
+
+def daemon_binary(name: str) -> str:
+    """A console script of this installation (``gpurent-indexer``…), on PATH or beside Python."""
+    import shutil
+    import sys
+
+    return shutil.which(name) or str(Path(sys.executable).parent / name)

@@ -90,6 +90,7 @@ class Agent:
         self.tx_lock = threading.RLock()
         self._workers: dict[str, threading.Thread] = {}
         self._followers: dict[str, threading.Thread] = {}
+        self._sealed: set[str] = set()  # jobs whose final log is written
         self._retry_at: dict[str, float] = {}
         self.on_tick: list[Callable[[Agent], None]] = []  # run on every loop turn
         self.endpoint = Endpoint(self.state, self.logs, rent.manifest.chain_id, rent.address,
@@ -340,6 +341,8 @@ class Agent:
         def follow() -> None:
             try:
                 for chunk in self.runtime.logs(container_id, follow=True):
+                    if job_id in self._sealed:
+                        break
                     self.logs.append(job_id, chunk)
             except Exception as err:  # noqa: BLE001 - the container went away
                 log.debug("log stream of %s ended: %s", job_id, err)
@@ -385,8 +388,22 @@ class Agent:
         if follower is not None:
             follower.join(timeout=5)
         if job.container_id:
+            self._seal_logs(job.job_id, job.container_id)
             self.runtime.remove(job.container_id)
         self._finish(job, phase, detail)
+
+    def _seal_logs(self, job_id: str, container_id: str) -> None:
+        """Replaces the streamed log with the engine's whole record of the container's output:
+        a follow stream can repeat or miss lines around the container's exit (podman's does)."""
+        self._sealed.add(job_id)
+        try:
+            whole = self.runtime.logs(container_id)
+        except Exception as err:  # noqa: BLE001 - the container is gone: keep what was streamed
+            log.debug("no final log for %s: %s", job_id, err)
+            return
+        if whole:
+            self.logs.reset(job_id)
+            self.logs.append(job_id, whole)
 
 
 def _final_phase(status: JobStatus) -> str:

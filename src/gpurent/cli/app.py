@@ -123,8 +123,10 @@ def make_root() -> click.Group:
         """Rent GPUs and provide them, on chain, by the second."""
         start_app(ctx, network, account, as_json, verbose)
 
-    from gpurent.cli import admin, devnet, engine, gpus, images, indexer, ipfs, jobs, provider, wallet
+    from gpurent.cli import admin, devnet, engine, gpus, images, indexer, ipfs, jobs, provider, stack, wallet
 
     for module in (gpus, jobs, images, wallet, provider, admin, devnet, ipfs, engine, indexer):
         gpurent.add_command(module.group)
+    for command in (stack.up, stack.down, stack.status, stack.demo):
+        gpurent.add_command(command)
     return gpurent

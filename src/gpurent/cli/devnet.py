@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import click
 
 from gpurent import devnet as devnet_mod
@@ -11,9 +9,7 @@ from gpurent.cli.app import App
 from gpurent.cli.common import pass_app
 from gpurent.cli.ipfs import status_of
 from gpurent.images import node as node_mod
-from gpurent.units import TOKEN
 
-FUNDING = 10_000 * TOKEN
 IPFS_PORTS = f"{node_mod.DEFAULT_API_PORT},{node_mod.DEFAULT_GATEWAY_PORT},{node_mod.DEFAULT_SWARM_PORT}"
 
 
@@ -35,34 +31,6 @@ class PortTriple(click.ParamType):
 @click.group("devnet")
 def group() -> None:
     """Run a local Anvil chain with gpurent deployed."""
-
-
-def _deploy_if_needed(app: App, devnet: devnet_mod.Devnet) -> str:
-    """Deploys (once per chain) and funds the test accounts; returns what it did."""
-    from ape import accounts, chain, networks
-
-    from gpurent.artifacts import artifacts
-    from gpurent.deployment import DeploymentParams, deploy_suite
-    from gpurent.manifest import Manifest, load_manifest, node_chain_id, save_manifest
-
-    with networks.parse_network_choice(devnet.network_choice):
-        chain_id = node_chain_id()
-        existing = load_manifest(chain_id)
-        if existing and chain.provider.get_code(existing.contracts["Marketplace"]):
-            return f"deployment found (Marketplace {existing.contracts['Marketplace']})"
-        admin, oracle, treasury = (accounts.test_accounts[i] for i in range(3))
-        block = chain.blocks.height + 1
-        params = DeploymentParams()
-        with app.output.pending("Deploying the contracts…"):
-            suite = deploy_suite(artifacts(), admin, oracle=oracle.address, treasury=treasury.address,
-                                 params=params)
-            for i in range(3, 10):
-                suite.token.transfer(accounts.test_accounts[i], FUNDING, sender=admin)
-        save_manifest(Manifest(chain_id=chain_id, block=block, deployer=admin.address,
-                               contracts={n: c.address for n, c in suite.as_dict().items()},
-                               parameters=asdict(params)))
-        return (f"deployed (Marketplace {suite.marketplace.address}); test accounts 3-9 hold "
-                f"{FUNDING // TOKEN:,} GPU each; account 1 is the oracle, 2 the treasury")
 
 
 @group.command("up")
@@ -87,7 +55,8 @@ def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_l
     with app.output.pending("Starting anvil…"):
         devnet = devnet_mod.start(port=port, chain_id=chain_id, block_time=0 if instant else block_time,
                                   gas_limit=gas_limit)
-    outcome = _deploy_if_needed(app, devnet)
+    with app.output.pending("Deploying the contracts (once per chain)…"):
+        outcome = devnet_mod.deploy(devnet)
     app.output.info(f"[green]✓[/] devnet at {devnet.url} (chain {devnet.chain_id}); {outcome}")
     if ipfs:
         with app.output.pending("Starting the IPFS node…"):

@@ -28,7 +28,9 @@ def group() -> None:
 def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_storage: int,
               max_price: Decimal | None, min_reputation: int, show_all: bool, sort: str) -> None:
     """GPUs matching the filters (from the indexer when one runs, else from the chain)."""
-    rows = _from_indexer(model, min_vcpu, min_memory, min_storage, max_price, min_reputation, show_all, sort)
+    from gpurent.indexer.service import find_gpus
+
+    rows = find_gpus(model, min_vcpu, min_memory, min_storage, max_price, min_reputation, show_all, sort)
     if rows is not None:
         app.output.data(rows, title=f"{len(rows)} GPU(s) (indexer)",
                         columns=["id", "model", "vcpu", "memory_gb", "price_per_hour", "reputation", "available"])
@@ -56,49 +58,6 @@ def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_s
         rows.sort(key=lambda row: (-row["reputation"], row["price_per_hour"]))
     app.output.data(rows, title=f"{len(rows)} GPU(s) (chain)",
                     columns=["id", "model", "vcpu", "memory_gb", "price_per_hour", "reputation", "available"])
-
-
-GPUS_QUERY = """query($f: GpuFilter, $sort: GpuSort!, $offset: Int!) {
-  gpus(filters: $f, sort: $sort, limit: 100, offset: $offset) {
-    id gpuModel vcpu memoryGb storageGb pricePerHour available retired providerAddress reputation } }"""
-
-
-def _from_indexer(model: str | None, min_vcpu: int, min_memory: int, min_storage: int, max_price: Decimal | None,
-                  min_reputation: int, show_all: bool, sort: str) -> list[dict[str, object]] | None:
-    """The search through the indexer's GraphQL API; None when no indexer answers."""
-    import requests
-
-    from gpurent.indexer import service
-
-    from gpurent.manifest import load_manifest
-
-    url = service.graphql_url()
-    if url is None:
-        return None
-    try:  # the index must be of the deployment this CLI uses
-        me = service.query(url, "{ indexer { chainId marketplace } }", timeout_s=3)["indexer"]
-    except (requests.RequestException, ValueError, KeyError):
-        return None
-    manifest = load_manifest(int(me["chainId"]))
-    if manifest is None or manifest.contracts["Marketplace"].lower() != me["marketplace"].lower():
-        return None
-    filters = {"model": model, "minVcpu": min_vcpu, "minMemoryGb": min_memory, "minStorageGb": min_storage,
-               "maxPrice": float(max_price) if max_price is not None else None,
-               "minReputation": min_reputation or None, "available": None if show_all else True,
-               "includeRetired": show_all}
-    rows: list[dict[str, object]] = []
-    try:
-        while True:  # page through
-            page = service.query(url, GPUS_QUERY, {"f": filters, "offset": len(rows),
-                                                   "sort": "PRICE_ASC" if sort == "price" else "REPUTATION_DESC"})
-            rows += [{"id": g["id"], "model": g["gpuModel"], "vcpu": g["vcpu"], "memory_gb": g["memoryGb"],
-                      "storage_gb": g["storageGb"], "price_per_hour": Decimal(g["pricePerHour"]),
-                      "available": g["available"] and not g["retired"], "provider": g["providerAddress"],
-                      "reputation": g["reputation"] or 0} for g in page["gpus"]]
-            if len(page["gpus"]) < 100:
-                return rows
-    except (requests.RequestException, ValueError, KeyError):
-        return None  # fall back to the chain
 
 
 @group.command("show")

@@ -62,6 +62,23 @@ def push(app: App, image: str, network: bool) -> None:
         click.echo(pushed.cid)
 
 
+@group.command("sample")
+@click.option("--tag", default=None, help="Tag for the built image (default: gpurent-sample/hello-gpu:1)")
+@click.option("--push/--no-push", "and_push", default=True, show_default=True, help="Also push it to IPFS")
+@pass_app
+def sample(app: App, tag: str | None, and_push: bool) -> None:
+    """Builds gpurent's sample job (busybox, FROM scratch) in the container engine; pushes it."""
+    from gpurent import sample as sample_mod
+    from gpurent.engine import engine_client
+
+    tag = tag or sample_mod.TAG
+    with app.output.pending(f"Building {tag}…"):
+        image_id = sample_mod.build(engine_client(), tag)
+    app.output.info(f"[green]✓[/] built {tag} ({image_id[:19]}…)")
+    if and_push:
+        click.get_current_context().invoke(push, image=tag, network=False)
+
+
 def _meta(meta: Any) -> dict[str, Any]:
     from dataclasses import asdict
 

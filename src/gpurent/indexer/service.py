@@ -3,16 +3,15 @@ the state folder, found again by ``gpurent gpus list`` and ``gpurent indexer sta
 
 from __future__ import annotations
 
-import shutil
-import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from gpurent.errors import ConfigurationError
-from gpurent.process import alive, port_free, read_record, spawn, terminate, wait_ready, write_record
+from gpurent.process import Managed, daemon_binary, port_free
 from gpurent.settings import load_settings, state_home
 
 DEFAULT_PORT = 8100
@@ -32,11 +31,12 @@ def indexer_dir() -> Path:
     return path
 
 
+DAEMON = Managed("indexer", indexer_dir)
+
+
 def running() -> IndexerProcess | None:
-    record = read_record(indexer_dir() / "indexer.json")
-    if record and alive(int(record["pid"])):
-        return IndexerProcess(**record)
-    return None
+    record = DAEMON.running()
+    return IndexerProcess(**record) if record else None
 
 
 def graphql_url() -> str | None:
@@ -65,12 +65,8 @@ def start(rpc_url: str, db: str | None = None, port: int = DEFAULT_PORT, timeout
         return existing
     if not port_free(port):
         raise ConfigurationError(f"port {port} is taken by another process: pass --port")
-    binary = shutil.which("gpurent-indexer") or str(Path(sys.executable).parent / "gpurent-indexer")
-    folder = indexer_dir()
-    db = db or f"sqlite:///{folder / 'index.db'}"
+    db = db or f"sqlite:///{indexer_dir() / 'index.db'}"
     url = f"http://127.0.0.1:{port}/graphql"
-    log = folder / "indexer.log"
-    process = spawn([binary, "run", "--rpc", rpc_url, "--db", db, "--graphql", f"127.0.0.1:{port}"], log)
 
     def ready() -> bool:
         try:
@@ -79,16 +75,51 @@ def start(rpc_url: str, db: str | None = None, port: int = DEFAULT_PORT, timeout
         except (requests.RequestException, ValueError):
             return False
 
-    wait_ready(process, ready, "gpurent-indexer", log, timeout_s)
-    record = IndexerProcess(pid=process.pid, graphql_url=url, db=db, rpc=rpc_url)
-    write_record(folder / "indexer.json", asdict(record))
-    return record
+    args = [daemon_binary("gpurent-indexer"), "run", "--rpc", rpc_url, "--db", db, "--graphql", f"127.0.0.1:{port}"]
+    record = DAEMON.start(args, ready, {"graphql_url": url, "db": db, "rpc": rpc_url}, timeout_s)
+    return IndexerProcess(**record)
 
 
 def stop(timeout_s: float = 15.0) -> bool:
-    record = running()
-    (indexer_dir() / "indexer.json").unlink(missing_ok=True)
-    if record is None:
-        return False
-    terminate(record.pid, timeout_s)
-    return True
+    return DAEMON.stop(timeout_s)
+
+
+GPUS_QUERY = """query($f: GpuFilter, $sort: GpuSort!, $offset: Int!) {
+  gpus(filters: $f, sort: $sort, limit: 100, offset: $offset) {
+    id gpuModel vcpu memoryGb storageGb pricePerHour available retired providerAddress reputation } }"""
+
+
+def find_gpus(model: str | None = None, min_vcpu: int = 0, min_memory: int = 0, min_storage: int = 0,
+              max_price: Decimal | None = None, min_reputation: int = 0, show_all: bool = False,
+              sort: str = "price") -> list[dict[str, object]] | None:
+    """GPUs matching the filters, through the indexer's GraphQL API (every page), as rows of
+    plain values; None when no indexer answers or it indexes another deployment."""
+    from gpurent.manifest import load_manifest
+
+    url = graphql_url()
+    if url is None:
+        return None
+    try:  # the index must be of the deployment this CLI uses
+        me = query(url, "{ indexer { chainId marketplace } }", timeout_s=3)["indexer"]
+    except (requests.RequestException, ValueError, KeyError):
+        return None
+    manifest = load_manifest(int(me["chainId"]))
+    if manifest is None or manifest.contracts["Marketplace"].lower() != me["marketplace"].lower():
+        return None
+    filters = {"model": model, "minVcpu": min_vcpu, "minMemoryGb": min_memory, "minStorageGb": min_storage,
+               "maxPrice": float(max_price) if max_price is not None else None,
+               "minReputation": min_reputation or None, "available": None if show_all else True,
+               "includeRetired": show_all}
+    rows: list[dict[str, object]] = []
+    try:
+        while True:  # page through
+            page = query(url, GPUS_QUERY, {"f": filters, "offset": len(rows),
+                                                   "sort": "PRICE_ASC" if sort == "price" else "REPUTATION_DESC"})
+            rows += [{"id": g["id"], "model": g["gpuModel"], "vcpu": g["vcpu"], "memory_gb": g["memoryGb"],
+                      "storage_gb": g["storageGb"], "price_per_hour": Decimal(g["pricePerHour"]),
+                      "available": g["available"] and not g["retired"], "provider": g["providerAddress"],
+                      "reputation": g["reputation"] or 0} for g in page["gpus"]]
+            if len(page["gpus"]) < 100:
+                return rows
+    except (requests.RequestException, ValueError, KeyError):
+        return None  # fall back to the chain

@@ -1,0 +1,116 @@
+"""`gpurent up | down | status | demo`: the whole local stack, and the main job on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gpurent.cli.app import App
+from gpurent.cli.common import pass_app
+from gpurent.cli.devnet import IPFS_PORTS, PortTriple
+
+
+def _port(name: str, default: int, help_text: str) -> Any:
+    return click.option(f"--{name}-port", type=click.IntRange(0, 65535), default=default, show_default=True,
+                        help=f"{help_text} (0: any free port)")
+
+
+@click.command("up")
+@_port("chain", 8545, "Anvil's JSON-RPC port")
+@_port("indexer", 8100, "The indexer's GraphQL port")
+@_port("oracle", 7300, "The oracle's port (first up only: then oracle.toml)")
+@_port("agent", 8765, "The provider agent's port (first up only: then provider.toml)")
+@click.option("--ipfs-ports", type=PortTriple(), default=IPFS_PORTS, show_default=True,
+              help="The IPFS node's API,gateway,swarm ports (0: any free port)")
+@click.option("--block-time", type=click.IntRange(1), default=2, show_default=True, help="Seconds per block")
+@pass_app
+def up(app: App, chain_port: int, indexer_port: int, oracle_port: int, agent_port: int,
+       ipfs_ports: tuple[int, int, int], block_time: int) -> None:
+    """Starts the whole stack (what is not running yet): chain and contracts, IPFS node, container
+    engine, indexer, oracle and a provider agent. Logs go under the state folder."""
+    from gpurent import stack
+    from gpurent.process import free_port
+
+    options = stack.StackOptions(chain_port=chain_port or free_port(), block_time=block_time,
+                                 indexer_port=indexer_port, oracle_port=oracle_port, agent_port=agent_port,
+                                 ipfs_ports=ipfs_ports)
+    with app.output.pending("Starting the stack…"):
+        state = stack.up(options, lambda service, what: app.output.info(f"[green]✓[/] {service:<9} {what}"))
+    _show(app, state)
+
+
+@click.command("down")
+@click.option("--reset", is_flag=True, help="Also forget the chain, its index and the daemons' records")
+@pass_app
+def down(app: App, reset: bool) -> None:
+    """Stops every service of the stack (the provider first; running containers are left for
+    the next start to re-attach)."""
+    from gpurent import stack
+
+    stopped = stack.down(lambda service, what: app.output.info(f"{service:<9} {what}"))
+    if reset:
+        stack.reset()
+    app.output.info("nothing was running" if not stopped else f"[green]✓[/] stopped {', '.join(stopped)}")
+    app.output.data({"stopped": stopped, "reset": reset})
+
+
+@click.command("status")
+@pass_app
+def status(app: App) -> None:
+    """Each service's health, endpoint, pid and log; chain head, indexer lag, running jobs."""
+    from gpurent import stack
+
+    _show(app, stack.status())
+
+
+def _detail(service: dict[str, Any]) -> str:
+    skip = {"service", "running", "pid", "endpoint", "log"}
+    parts = []
+    for key, value in service.items():
+        if key in skip or value is None:
+            continue
+        if isinstance(value, list):
+            value = len(value)
+        parts.append(f"{key.replace('_', ' ')} {value}")
+    return ", ".join(parts)
+
+
+def _show(app: App, state: dict[str, Any]) -> None:
+    if app.output.as_json:
+        app.output.data(state)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"gpurent stack ({state['home']})", title_justify="left")
+    for column in ("service", "state", "endpoint", "pid", "detail"):
+        table.add_column(column, overflow="fold")
+    for s in state["services"]:
+        table.add_row(s["service"], "[green]up[/]" if s["running"] else "[red]down[/]", s["endpoint"] or "",
+                      str(s["pid"] or ""), _detail(s))
+    app.output.out.print(table)
+    summary = {"chain head": state["head"], "indexer lag (blocks)": state["indexer_lag_blocks"],
+               "jobs running": ", ".join(state["jobs_running"]) or "none",
+               "logs": f"{state['home']}/<service>/*.log"}
+    app.output.data(summary)
+
+
+@click.command("demo")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
+              help="State folder for the demo's stack (default: a fresh temporary one, deleted after)")
+@click.option("--keep-running", is_flag=True, help="Leave the stack up afterwards (stop it with `gpurent down`)")
+@pass_app
+def demo(app: App, home: Path | None, keep_running: bool) -> None:
+    """Runs the main job end to end on its own fresh stack: start everything, build and push an
+    image, rent a GPU, run the job, settle, report; then stop everything."""
+    from gpurent import demo as demo_mod
+
+    from rich.console import Console
+
+    console = demo_mod.json_console() if app.output.as_json else Console(highlight=False)
+    result = demo_mod.run(console, home, keep_running)
+    if app.output.as_json:
+        app.output.data(result)
+    elif keep_running:
+        app.output.info(f"the stack is still up: GPURENT_HOME={result['home']} gpurent status / gpurent down")

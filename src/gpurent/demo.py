@@ -1,0 +1,334 @@
+"""``make demo`` / ``gpurent demo``: the main job end to end on real components.
+
+In a fresh state folder (a temporary one unless ``--home``) and on ports the OS picks, it starts
+the whole stack (:mod:`gpurent.stack`: Anvil with the suite deployed, Kubo, podman, the indexer,
+the oracle, a provider agent), builds the sample image and pushes it to IPFS, and then, as the
+renter (test account 5): lists GPUs through the indexer, creates a job with one permit-signed
+transaction, follows it through the provider's endpoint until it is settled, and prints the
+job's own output, the timeline, the cost breakdown, the provider's reputation before and after
+(once the oracle has reported the period of the job) and the indexer's answer to one GraphQL
+query. Then it stops everything it started.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+
+from gpurent import stack
+from gpurent.process import alive
+from gpurent.units import to_tokens
+
+RENTER = "5"
+BOOKING_S = 3600
+#: settings that would point the demo at something other than its own stack
+FOREIGN_ENV = ("GPURENT_NETWORK", "GPURENT_ACCOUNT", "GPURENT_IPFS_API", "GPURENT_IPFS_GATEWAY", "DOCKER_HOST",
+               "GPURENT_INDEXER_URL")
+DEMO_OPTIONS = {"block_time": 1, "heartbeat_interval_s": 2, "report_period_s": 10}
+
+JOB_QUERY = """query ($id: String!) {
+  job(id: $id) {
+    status totalCost startTime endTime
+    history { status block }
+  }
+}"""
+
+
+@dataclass
+class Demo:
+    """What the demo saw, step by step (``--json`` prints it)."""
+
+    home: str
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    result: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"home": self.home, "steps": self.steps, **self.result}
+
+
+class Reporter:
+    """Prints the demo with Rich: a line per step (with its seconds), tables and panels."""
+
+    def __init__(self, console: Console, demo: Demo):
+        self.console = console
+        self.demo = demo
+        self.started = time.monotonic()
+
+    def step(self, service: str, what: str) -> None:
+        elapsed = time.monotonic() - self.started
+        self.demo.steps.append({"at_s": round(elapsed, 2), "service": service, "what": what})
+        self.console.print(f"[dim]{elapsed:6.1f}s[/]  [green]✓[/] [bold]{service:<9}[/] {what}", highlight=False)
+
+    @contextmanager
+    def waiting(self, what: str) -> Iterator[Callable[[str], None]]:
+        with self.console.status(what) as status:
+            yield lambda text: status.update(text)
+
+
+def _isolate(home: Path) -> dict[str, str | None]:
+    """Points this process (and every service it starts) at ``home`` and the embedded defaults;
+    returns the environment it replaced."""
+    saved = {key: os.environ.get(key) for key in (*FOREIGN_ENV, "GPURENT_HOME")}
+    for key in FOREIGN_ENV:
+        os.environ.pop(key, None)
+    os.environ["GPURENT_HOME"] = str(home)
+    return saved
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def run(console: Console | None = None, home: Path | None = None, keep_running: bool = False) -> dict[str, Any]:
+    """Runs the demo; returns what it saw. Everything it started is stopped on the way out
+    (unless ``keep_running``), whether it succeeded or not."""
+    console = console or Console()
+    temporary = home is None
+    home = Path(tempfile.mkdtemp(prefix="gpurent-demo-")) if home is None else home
+    home.mkdir(parents=True, exist_ok=True)
+    saved = _isolate(home)
+    demo = Demo(home=str(home))
+    report = Reporter(console, demo)
+    succeeded = False
+    try:
+        console.rule("[bold]gpurent demo[/]: rent a GPU, run a container, pay by the second")
+        stack_status = stack.up(stack.StackOptions.any_ports(**DEMO_OPTIONS), report.step)
+        demo.result["pids"] = {s["service"]: s["pid"] for s in stack_status["services"]}
+        _main_job(report, demo)
+        succeeded = True
+    finally:
+        if not keep_running:
+            _shut_down(report, demo)
+            if temporary and succeeded:
+                shutil.rmtree(home, ignore_errors=True)
+            elif not succeeded:
+                console.print(f"[yellow]![/] the services' logs are kept in {home}")
+        _restore(saved)
+    return demo.as_dict()
+
+
+def _shut_down(report: Reporter, demo: Demo) -> None:
+    stack.down(lambda service, what: report.step(service, what))
+    pids = [pid for pid in demo.result.get("pids", {}).values() if pid]
+    left = [pid for pid in pids if alive(pid)]
+    demo.result["left_running"] = left
+    if left:
+        report.console.print(f"[red]✗[/] still running: {left}")
+    else:
+        report.step("stack", f"all {len(pids)} processes stopped; nothing left behind")
+
+
+def _main_job(report: Reporter, demo: Demo) -> None:
+    from gpurent.agent.remote import ProviderEndpoint
+    from gpurent.client import Gpurent, resolve_account
+    from gpurent.devnet import running_devnet
+    from gpurent.engine import engine_client
+    from gpurent.images.node import ipfs_client
+    from gpurent.images.store import ImageStore
+    from gpurent.indexer import service as indexer_service
+    from gpurent import sample
+
+    console = report.console
+    rent = Gpurent.connect(network=running_devnet().url, account=RENTER)  # type: ignore[union-attr]
+    rent.quiet_traces = True
+    provider = str(resolve_account(stack.StackOptions().provider_account).address)
+    treasury = rent.parameters()["treasury"]
+    report.step("renter", f"connected as test account {RENTER} ({rent.address})")
+
+    # -- the image: built locally, pushed to IPFS by CID
+    image_id = sample.build(engine_client())
+    pushed = ImageStore(ipfs_client()).push_local(sample.TAG, uploader=rent.address)
+    report.step("image", f"built {sample.TAG} ({image_id[7:19]}), pushed {pushed.metadata.size:,} bytes "
+                f"as {pushed.cid}")
+
+    # -- the renter searches the market through the indexer
+    gpus = stack.wait_until(lambda: indexer_service.find_gpus(), "the indexer listing the provider's GPU", 60)
+    table = Table(title="gpurent gpus list (through the indexer)", title_justify="left")
+    for column in ("id", "model", "vcpu", "memory GiB", "GPU/hour", "reputation"):
+        table.add_column(column)
+    for g in gpus:
+        table.add_row(f"{g['id'][:8]}…{g['id'][-4:]}", g["model"], str(g["vcpu"]), str(g["memory_gb"]), str(g["price_per_hour"]),
+                      str(g["reputation"]))
+    console.print(table)
+    gpu = gpus[0]  # the cheapest
+
+    before = {"renter": rent.balance(), "provider": rent.balance(provider), "treasury": rent.balance(treasury)}
+    reputation_before = rent.reputation(provider)
+
+    # -- one permit-signed transaction: approve and lock the escrow
+    quote = rent.quote(gpu["id"], BOOKING_S)
+    job = rent.create_job(gpu["id"], pushed.cid, BOOKING_S, max_cost=quote)
+    report.step("renter", f"created job {job.job_id[:10]}…{job.job_id[-6:]}: {quote} GPU locked for up to "
+                f"{BOOKING_S // 60} min at {gpu['price_per_hour']} GPU/h (gas {rent.last_receipt.gas_used:,})")
+
+    endpoint = ProviderEndpoint(rent.provider(job.provider).endpoint, rent.account, rent.manifest.chain_id)
+    agent_view = _follow(report, rent, endpoint, job.job_id)
+    completed_wall = time.time()
+    output = b"".join(endpoint.logs(job.job_id)).decode(errors="replace")
+    console.print(Panel(output.rstrip(), title="job output (from the provider's endpoint, signed by the renter)",
+                        title_align="left", expand=False))
+
+    settled = rent.job(job.job_id)
+    events = rent.job_events(job.job_id)
+    after = {"renter": rent.balance(), "provider": rent.balance(provider), "treasury": rent.balance(treasury)}
+    timeline = _timeline(events, agent_view["timeline"])
+    console.print(_timeline_table(timeline))
+    costs = _costs(settled, events, before, after)
+    console.print(_cost_table(costs))
+
+    # -- the oracle's report for the period the job ended in, then the score
+    period = int(completed_wall // DEMO_OPTIONS["report_period_s"])
+    with report.waiting("waiting for the oracle to report the job's period…"):
+        stack.wait_until(lambda: (rent.validation(provider).last_period or -1) >= period,
+                         "the oracle's report on the provider", 60)
+    reputation_after = rent.reputation(provider)
+    validation = rent.validation(provider)
+    console.print(_reputation_table(reputation_before, reputation_after, validation))
+
+    # -- the indexer's view, by GraphQL
+    url = indexer_service.graphql_url()
+    answer = stack.wait_until(lambda: _indexed(url, job.job_id), "the indexer recording the settlement", 60)
+    console.print(Panel(Syntax(JOB_QUERY, "graphql", theme="ansi_dark", background_color="default"),
+                        title=f"POST {url}  (variables: id = job id)", title_align="left", expand=False))
+    console.print(Syntax(json.dumps(answer, indent=2), "json", theme="ansi_dark", background_color="default"))
+
+    demo.result.update({
+        "renter": rent.address, "provider": provider, "treasury": treasury, "gpu": gpu["id"], "image_cid": pushed.cid,
+        "job_id": job.job_id, "status": settled.status.label, "output": output, "timeline": timeline, "costs": costs,
+        "balances_before": before, "balances_after": after, "graphql": {"url": url, "answer": answer},
+        "reputation": {"before": reputation_before.score, "after": reputation_after.score,
+                       "heartbeats": f"{validation.heartbeats_kept}/{validation.heartbeats_expected}",
+                       "reports": validation.reports},
+    })
+    rent.close()
+
+
+def _indexed(url: str | None, job_id: str) -> dict[str, Any] | None:
+    from gpurent.indexer import service as indexer_service
+
+    if url is None:
+        return None
+    answer = indexer_service.query(url, JOB_QUERY, {"id": job_id})
+    return answer if answer["job"] and answer["job"]["status"] == "Completed" else None
+
+
+def _follow(report: Reporter, rent: Any, endpoint: Any, job_id: str, timeout_s: float = 180) -> dict[str, Any]:
+    """Follows the job (the provider's phase, the chain's status) until it is settled on chain."""
+    from gpurent.errors import GpurentError
+
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout_s
+    with report.waiting("waiting for the provider to pick the job up…") as show:
+        while True:
+            try:
+                view = endpoint.phase(job_id)
+            except GpurentError:
+                view = None  # the agent has not seen the job yet
+            status = rent.job(job_id).status.label
+            if view is not None:
+                for entry in view["timeline"]:
+                    if entry["phase"] not in seen:
+                        seen.add(entry["phase"])
+                        report.step("provider", entry["phase"] + (f": {entry['detail']}" if entry["detail"] else ""))
+                progress = (f" {view['bytes_done']:,}/{view['bytes_total']:,} bytes"
+                            if view["phase"] == "pulling" and view["bytes_total"] else "")
+                show(f"provider: {view['phase']}{progress}; chain: {status}")
+                if status in ("Completed", "Resolved", "Cancelled") and view["phase"] not in stack_open_phases():
+                    return view
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} was still {status} after {timeout_s:.0f} s")
+            time.sleep(0.2)
+
+
+def stack_open_phases() -> tuple[str, ...]:
+    from gpurent.agent.state import OPEN
+
+    return OPEN
+
+
+def _timeline(events: list[dict[str, Any]], phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The chain's events and the provider's phases in one list, as seconds after creation."""
+    names = {"JobCreated": "created", "JobAccepted": "accepted", "JobStarted": "running (billing starts)",
+             "JobCompleted": "completed (billing stops)", "FundsReleased": "provider paid",
+             "Refunded": "renter refunded", "JobCancelled": "cancelled", "JobDisputed": "disputed"}
+    rows = [{"at": e["timestamp"], "source": f"chain, block {e['block']}", "event": names.get(e["event"], e["event"]),
+             "detail": e["event"]} for e in events]
+    rows += [{"at": p["at"], "source": "provider agent", "event": p["phase"], "detail": p["detail"] or ""}
+             for p in phases]
+    origin = min(r["at"] for r in rows)
+    rows.sort(key=lambda r: (r["at"], r["source"] != "provider agent"))
+    return [{**r, "t_s": round(r["at"] - origin, 1)} for r in rows]
+
+
+def _timeline_table(timeline: list[dict[str, Any]]) -> Table:
+    table = Table(title="Timeline (seconds after the job was created; the chain stamps whole seconds)",
+                  title_justify="left")
+    for column in ("t", "what", "where", "detail"):
+        table.add_column(column, justify="right" if column == "t" else "left")
+    for row in timeline:
+        table.add_row(f"+{row['t_s']:.1f}", row["event"], row["source"], row["detail"])
+    return table
+
+
+def _costs(job: Any, events: list[dict[str, Any]], before: dict[str, Decimal],
+           after: dict[str, Decimal]) -> dict[str, Any]:
+    released = next(e["args"] for e in events if e["event"] == "FundsReleased")
+    refunded = next((e["args"]["amount"] for e in events if e["event"] == "Refunded"), 0)
+    return {
+        "billed_seconds": job.end_time - job.start_time, "price_per_hour": job.price_per_hour,
+        "locked": job.max_cost, "final_cost": job.final_cost,
+        "provider": to_tokens(int(released["providerAmount"])), "platform_fee": to_tokens(int(released["fee"])),
+        "refund": to_tokens(int(refunded)),
+        "delta": {who: after[who] - before[who] for who in before},
+    }
+
+
+def _cost_table(costs: dict[str, Any]) -> Table:
+    table = Table(title=f"Cost: {costs['billed_seconds']} s billed at {costs['price_per_hour']} GPU/hour",
+                  title_justify="left")
+    table.add_column("")
+    table.add_column("GPU", justify="right")
+    table.add_column("balance change", justify="right")
+    delta = costs["delta"]
+    table.add_row("locked in escrow", str(costs["locked"]), "")
+    table.add_row("provider (98%)", str(costs["provider"]), f"{delta['provider']:+}")
+    table.add_row("platform fee (2%)", str(costs["platform_fee"]), f"{delta['treasury']:+}")
+    table.add_row("refunded to the renter", str(costs["refund"]), "")
+    table.add_row("[bold]renter paid[/]", f"[bold]{costs['final_cost']}[/]", f"{delta['renter']:+}")
+    return table
+
+
+def _reputation_table(before: Any, after: Any, validation: Any) -> Table:
+    table = Table(title="Provider reputation (0-1000; components 0-1)", title_justify="left")
+    for column in ("", "score", "uptime", "response", "completion", "jobs"):
+        table.add_column(column, justify="left" if not column else "right")
+    for label, r in (("before the job", before), ("after the oracle's report", after)):
+        table.add_row(label, str(r.score), f"{r.uptime:.3f}", f"{r.response:.3f}", f"{r.completion:.3f}",
+                      f"{r.successful_jobs}/{r.total_jobs}")
+    table.caption = (f"oracle: {validation.reports} report(s), {validation.heartbeats_kept}/"
+                     f"{validation.heartbeats_expected} heartbeats kept")
+    return table
+
+
+def json_console() -> Console:
+    """A console that prints nothing (``--json`` prints only the result)."""
+    return Console(file=io.StringIO())
