@@ -13,7 +13,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 # Hypothesis profile for the stateful contract tests: ci (quick, default) or long.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: setup setup-chain compile test test-long audit bench bench-gas bench-ipfs bench-launch bench-indexer demo up down status forge-invariants clean podman postgresql
+.PHONY: setup setup-chain compile test test-long audit bench bench-gas bench-ipfs bench-launch bench-indexer bench-demo demo up down status forge-invariants clean podman postgresql
 
 # Everything: the chain toolchain, plus Kubo and IPFS Cluster (images), podman (containers) and
 # PostgreSQL (the indexer's production database).
@@ -75,7 +75,7 @@ forge-invariants: setup-chain
 audit: setup-chain
 	FOUNDRY_PROFILE=audit $(BIN)/slither . --config-file slither.config.json --fail-medium
 
-bench: bench-gas bench-ipfs bench-launch bench-indexer
+bench: bench-gas bench-ipfs bench-launch bench-indexer bench-demo
 
 bench-gas: setup-chain
 	$(BIN)/python bench/gas.py
@@ -88,6 +88,9 @@ bench-launch: setup
 
 bench-indexer: setup
 	$(BIN)/python bench/indexer.py
+
+bench-demo: setup
+	$(BIN)/python bench/demo.py
 
 # The main job end to end on its own fresh stack (needs Kubo and podman, not PostgreSQL).
 demo: setup-chain .tools/bin/ipfs podman

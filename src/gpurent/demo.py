@@ -202,11 +202,14 @@ def _main_job(report: Reporter, demo: Demo) -> None:
                          "the oracle's report on the provider", 60)
     reputation_after = rent.reputation(provider)
     validation = rent.validation(provider)
+    report.step("oracle", f"reported period {validation.last_period}: score {reputation_before.score} → "
+                f"{reputation_after.score}")
     console.print(_reputation_table(reputation_before, reputation_after, validation))
 
     # -- the indexer's view, by GraphQL
     url = indexer_service.graphql_url()
     answer = stack.wait_until(lambda: _indexed(url, job.job_id), "the indexer recording the settlement", 60)
+    report.step("indexer", "has the job as Completed")
     console.print(Panel(Syntax(JOB_QUERY, "graphql", theme="ansi_dark", background_color="default"),
                         title=f"POST {url}  (variables: id = job id)", title_align="left", expand=False))
     console.print(Syntax(json.dumps(answer, indent=2), "json", theme="ansi_dark", background_color="default"))
