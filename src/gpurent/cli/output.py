@@ -35,6 +35,13 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+ID_COLUMNS = ("id", "gpu", "cid", "job", "image", "provider", "user")
+
+
+def _nested(value: Any) -> bool:
+    return isinstance(value, dict) or (isinstance(value, list) and bool(value) and isinstance(value[0], dict))
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -69,9 +76,13 @@ class Output:
         elif isinstance(plain, dict):
             if title:
                 self.out.print(f"[bold]{title}[/]")
-            width = max((len(k) for k in plain), default=0)
-            for key, item in plain.items():
+            flat = {k: v for k, v in plain.items() if not _nested(v)}
+            width = max((len(k) for k in flat), default=0)
+            for key, item in flat.items():
                 self.out.print(f"{key:<{width}}  {item}", highlight=False)
+            for key, item in plain.items():  # sections of their own: a sub-record, or a table
+                if _nested(item):
+                    self.data(item, title=key.replace("_", " ").capitalize())
         else:
             self.out.print(plain, highlight=False)
 
@@ -79,10 +90,13 @@ class Output:
         table = Table(title=title)
         keys = list(columns or (rows[0].keys() if rows and isinstance(rows[0], dict) else ["value"]))
         for key in keys:
-            # ids are what users copy into the next command: never cut them
-            is_id = key in ("id", "gpu", "cid") or key.endswith("_id")
-            table.add_column(HEADERS.get(key, key), no_wrap=True, overflow="ignore" if is_id else "ellipsis",
-                             min_width=None if is_id else min(len(HEADERS.get(key, key)), 8))
+            # ids are what users copy into the next command: never cut, folded onto a second line
+            # when the terminal is narrow; the other columns keep at least their header's width
+            header = HEADERS.get(key, key)
+            if key in ID_COLUMNS or key.endswith("_id"):
+                table.add_column(header, overflow="fold")
+            else:
+                table.add_column(header, overflow="ellipsis", min_width=len(header))
         for row in rows:
             table.add_row(*(_cell(row.get(k, "")) if isinstance(row, dict) else _cell(row) for k in keys))
         return table

@@ -65,16 +65,39 @@ def status(app: App) -> None:
     _show(app, stack.status())
 
 
-def _detail(service: dict[str, Any]) -> str:
-    skip = {"service", "running", "pid", "endpoint", "log"}
-    parts = []
-    for key, value in service.items():
-        if key in skip or value is None:
-            continue
-        if isinstance(value, list):
-            value = len(value)
-        parts.append(f"{key.replace('_', ' ')} {value}")
-    return ", ".join(parts)
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _detail(s: dict[str, Any]) -> str:
+    """One service's health in a few words."""
+    if s.get("error"):
+        return f"[red]{s['error']}[/]"
+    if not s["running"]:
+        return ""
+    name = s["service"]
+    if name == "chain":
+        return f"chain {s['chain_id']}, head {s['head']}"
+    if name == "ipfs":
+        gateway = str(s["gateway"] or "none").rsplit(":", 1)[-1]
+        return f"gateway :{gateway}, {_plural(s['pins'], 'pin')}, {_plural(s['peers'], 'peer')}"
+    if name == "engine":
+        return f"podman {s['version']}, {_plural(s['containers'], 'container')}"
+    if name == "indexer":
+        return (f"block {s['indexed_to']} (lag {s['lag_blocks']}), {s['events']:,} events, "
+                f"{str(s['db']).split(':', 1)[0]}")
+    if name == "oracle":
+        return (f"watching {_plural(s['providers'], 'provider')}; heartbeats every {s['heartbeat_interval_s']:g} s, "
+                f"reports every {s['period_s']:g} s")
+    address = str(s["address"])
+    return (f"{address[:6]}…{address[-4:]}: {_plural(s['gpus'], 'GPU')}, "
+            f"{'accepting' if s['accepting'] else 'not accepting'}, {len(s['jobs_running'])} running")
+
+
+def _relative(path: str | None, home: str) -> str:
+    if not path:
+        return ""
+    return path[len(home) + 1:] if path.startswith(home + "/") else path
 
 
 def _show(app: App, state: dict[str, Any]) -> None:
@@ -83,17 +106,18 @@ def _show(app: App, state: dict[str, Any]) -> None:
         return
     from rich.table import Table
 
-    table = Table(title=f"gpurent stack ({state['home']})", title_justify="left")
-    for column in ("service", "state", "endpoint", "pid", "detail"):
-        table.add_column(column, overflow="fold")
+    home = state["home"]
+    table = Table(title=f"gpurent stack in {home}", title_justify="left")
+    for column in ("service", "state", "endpoint", "pid", "health", f"log (in {home})"):
+        table.add_column(column, no_wrap=column != "health")
     for s in state["services"]:
         table.add_row(s["service"], "[green]up[/]" if s["running"] else "[red]down[/]", s["endpoint"] or "",
-                      str(s["pid"] or ""), _detail(s))
+                      str(s["pid"] or ""), _detail(s), _relative(s["log"], home))
     app.output.out.print(table)
-    summary = {"chain head": state["head"], "indexer lag (blocks)": state["indexer_lag_blocks"],
-               "jobs running": ", ".join(state["jobs_running"]) or "none",
-               "logs": f"{state['home']}/<service>/*.log"}
-    app.output.data(summary)
+    jobs = state["jobs_running"]
+    app.output.data({"chain head": state["head"], "indexer lag": f"{state['indexer_lag_blocks']} block(s)"
+                     if state["indexer_lag_blocks"] is not None else "unknown",
+                     "jobs running": ", ".join(jobs) if jobs else "none"})
 
 
 @click.command("demo")

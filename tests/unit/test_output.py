@@ -1,0 +1,46 @@
+"""The CLI's tables on narrow terminals: ids are folded, never cut, and no column disappears."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from rich.console import Console
+
+from gpurent.cli.output import Output
+
+JOB = "0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc000000000000000000000001"
+GPU = "0x90f79bf6eb2c4f870365e785982e1f101e93b906000000000000000000000001"
+CID = "bafybeidvd5udrufiq6cjhs3uup6p7gc7vhjueirywdkrfcfdtppndsvtvq"
+
+
+def render(value: object, width: int, **kwargs: object) -> str:
+    output = Output()
+    output.out = Console(file=io.StringIO(), width=width, soft_wrap=True)
+    output.data(value, **kwargs)
+    return output.out.file.getvalue()  # type: ignore[attr-defined]
+
+
+def column_text(text: str, index: int) -> str:
+    """Column ``index`` of a Rich table's body, its lines joined."""
+    cells = [re.split(r"[│┃]", line)[index + 1].strip() for line in text.splitlines() if line.startswith("│")]
+    return "".join(cells)
+
+
+def test_ids_fold_instead_of_vanishing_and_every_column_keeps_its_header():
+    rows = [{"id": JOB, "status": "Completed", "gpu": GPU, "image": CID, "hours": 1, "max_cost": "3.6", "cost": "0.006"}]
+    for width in (80, 120):
+        text = render(rows, width)
+        assert max(len(line) for line in text.splitlines()) <= width
+        assert column_text(text, 0) == JOB and column_text(text, 2) == GPU and column_text(text, 3) == CID
+        for header in ("status", "hours", "max cost", "cost"):
+            assert header in text
+        assert column_text(text, 1) == "Completed"
+
+
+def test_nested_records_print_as_sections_not_python_reprs():
+    text = render({"provider": {"address": "0xabc", "stake": "100"}, "gpus": [{"id": GPU, "model": "A100"}],
+                   "jobs": 2}, 160)
+    assert "{" not in text and "'" not in text
+    assert text.index("jobs") < text.index("Provider") < text.index("Gpus")
+    assert re.search(r"^stake +100$", text, re.M) and GPU in text
