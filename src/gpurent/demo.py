@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -202,8 +203,8 @@ def _main_job(report: Reporter, demo: Demo) -> None:
                          "the oracle's report on the provider", 60)
     reputation_after = rent.reputation(provider)
     validation = rent.validation(provider)
-    report.step("oracle", f"reported period {validation.last_period}: score {reputation_before.score} → "
-                f"{reputation_after.score}")
+    report.step("oracle", f"reported the job's period ({DEMO_OPTIONS['report_period_s']} s periods): score "
+                f"{reputation_before.score} → {reputation_after.score}")
     console.print(_reputation_table(reputation_before, reputation_after, validation))
 
     # -- the indexer's view, by GraphQL
@@ -212,7 +213,9 @@ def _main_job(report: Reporter, demo: Demo) -> None:
     report.step("indexer", "has the job as Completed")
     console.print(Panel(Syntax(JOB_QUERY, "graphql", theme="ansi_dark", background_color="default"),
                         title=f"POST {url}  (variables: id = job id)", title_align="left", expand=False))
-    console.print(Syntax(json.dumps(answer, indent=2), "json", theme="ansi_dark", background_color="default"))
+    text = re.sub(r'\{\s+"status": "(\w+)",\s+"block": (\d+)\s+\}', r'{"status": "\1", "block": \2}',
+                  json.dumps(answer, indent=2))
+    console.print(Syntax(text, "json", theme="ansi_dark", background_color="default"))
 
     demo.result.update({
         "renter": rent.address, "provider": provider, "treasury": treasury, "gpu": gpu["id"], "image_cid": pushed.cid,
@@ -283,8 +286,7 @@ def _timeline(events: list[dict[str, Any]], phases: list[dict[str, Any]]) -> lis
 
 
 def _timeline_table(timeline: list[dict[str, Any]]) -> Table:
-    table = Table(title="Timeline (seconds after the job was created; the chain stamps whole seconds)",
-                  title_justify="left")
+    table = Table(title="Timeline (seconds after creation; blocks carry whole seconds)", title_justify="left")
     for column in ("t", "what", "where", "detail"):
         table.add_column(column, justify="right" if column == "t" else "left")
     for row in timeline:

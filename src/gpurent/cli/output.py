@@ -39,7 +39,7 @@ ID_COLUMNS = ("id", "gpu", "cid", "job", "image", "provider", "user")
 
 
 def _nested(value: Any) -> bool:
-    return isinstance(value, dict) or (isinstance(value, list) and bool(value) and isinstance(value[0], dict))
+    return bool(value) and (isinstance(value, dict) or (isinstance(value, list) and isinstance(value[0], dict)))
 
 
 def _cell(value: Any) -> str:

@@ -53,7 +53,8 @@ def down(app: App, reset: bool) -> None:
     if reset:
         stack.reset()
     app.output.info("nothing was running" if not stopped else f"[green]✓[/] stopped {', '.join(stopped)}")
-    app.output.data({"stopped": stopped, "reset": reset})
+    if app.output.as_json:
+        app.output.data({"stopped": stopped, "reset": reset})
 
 
 @click.command("status")
