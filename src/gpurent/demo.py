@@ -139,6 +139,7 @@ def _shut_down(report: Reporter, demo: Demo) -> None:
 
 
 def _main_job(report: Reporter, demo: Demo) -> None:
+    from gpurent import sample
     from gpurent.agent.remote import ProviderEndpoint
     from gpurent.client import Gpurent, resolve_account
     from gpurent.devnet import running_devnet
@@ -146,7 +147,6 @@ def _main_job(report: Reporter, demo: Demo) -> None:
     from gpurent.images.node import ipfs_client
     from gpurent.images.store import ImageStore
     from gpurent.indexer import service as indexer_service
-    from gpurent import sample
 
     console = report.console
     rent = Gpurent.connect(network=running_devnet().url, account=RENTER)  # type: ignore[union-attr]
@@ -258,14 +258,14 @@ def _follow(report: Reporter, rent: Any, endpoint: Any, job_id: str, timeout_s: 
                 progress = (f" {view['bytes_done']:,}/{view['bytes_total']:,} bytes"
                             if view["phase"] == "pulling" and view["bytes_total"] else "")
                 show(f"provider: {view['phase']}{progress}; chain: {status}")
-                if status in ("Completed", "Resolved", "Cancelled") and view["phase"] not in stack_open_phases():
+                if status in ("Completed", "Resolved", "Cancelled") and view["phase"] not in _open_phases():
                     return view
             if time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} was still {status} after {timeout_s:.0f} s")
             time.sleep(0.2)
 
 
-def stack_open_phases() -> tuple[str, ...]:
+def _open_phases() -> tuple[str, ...]:
     from gpurent.agent.state import OPEN
 
     return OPEN

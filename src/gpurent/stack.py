@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,6 @@ class StackOptions:
     gpu_model: str = "RTX4090"
     price: Decimal = Decimal("3.6")  # GPU tokens per hour: 0.001 per second
     gpus: int = 1
-    extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def any_ports(cls, **changes: Any) -> StackOptions:
@@ -144,8 +143,7 @@ def _daemon_url(config_path: Path, section: str) -> str:
 
 
 def _start_daemon(managed: Managed, command: str, account: str, config: Path, section: str,
-                  devnet: devnet_mod.Devnet, ready: Callable[[dict[str, Any]], bool],
-                  env: dict[str, str]) -> dict[str, Any]:
+                  devnet: devnet_mod.Devnet, ready: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     url = _daemon_url(config, section)
 
     def answered() -> bool:
@@ -156,7 +154,7 @@ def _start_daemon(managed: Managed, command: str, account: str, config: Path, se
 
     args = [daemon_binary(command), "--network", devnet.network_choice, "--account", account, "run",
             "--config", str(config)]
-    return managed.start(args, answered, {"url": url, "config": str(config)}, timeout_s=120, env=env)
+    return managed.start(args, answered, {"url": url, "config": str(config)}, timeout_s=120)
 
 
 def _running() -> set[str]:
@@ -187,15 +185,14 @@ def _start_all(options: StackOptions, step: Step) -> None:
     engine = engine_mod.start()
     step("engine", f"podman's Docker API at {engine.docker_host}")
     write_configs(options)
-    env = dict(options.extra_env)
     # the indexer and the two Ape daemons start side by side: each spends seconds importing
     with ThreadPoolExecutor(3) as pool:
         indexer = pool.submit(indexer_service.start, devnet.url, None, _port(options.indexer_port))
         oracle = pool.submit(_start_daemon, ORACLE, "gpurent-oracle", options.oracle_account, oracle_config_path(),
-                             "oracle", devnet, lambda health: True, env)
+                             "oracle", devnet, lambda health: True)
         agent = pool.submit(_start_daemon, AGENT, "gpurent-provider", options.provider_account,
                             provider_config_path(), "provider", devnet,
-                            lambda health: bool(health.get("accepting") and health.get("slots")), env)
+                            lambda health: bool(health.get("accepting") and health.get("slots")))
         step("indexer", f"GraphQL at {indexer.result().graphql_url}")
         step("oracle", f"oracle at {oracle.result()['url']}")
         step("provider", f"provider agent at {agent.result()['url']}")

@@ -1,0 +1,57 @@
+"""The configs `gpurent up` writes: each parses with its daemon's own parser, and the two agree
+(the agent's heartbeats go to the oracle's listen address, at the oracle's interval)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from gpurent import stack
+from gpurent.agent.config import load_config as load_agent_config
+from gpurent.errors import ConfigurationError
+from gpurent.oracle.config import load_config as load_oracle_config
+from gpurent.process import free_port
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("GPURENT_HOME", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize("options", [stack.StackOptions(), stack.StackOptions.any_ports(
+    heartbeat_interval_s=2, report_period_s=10, gpus=3, price=Decimal("0.5"))])
+def test_written_configs_parse_and_agree(options):
+    stack.write_configs(options)
+    oracle = load_oracle_config(stack.oracle_config_path())
+    agent = load_agent_config(stack.provider_config_path())
+    assert agent.oracle_urls == (oracle.url,)
+    assert agent.heartbeat_interval_s == oracle.heartbeat_interval_s == options.heartbeat_interval_s
+    assert oracle.period_s == options.report_period_s
+    assert len(agent.resources) == options.gpus and {r.price for r in agent.resources} == {options.price}
+    assert agent.endpoint == f"http://{agent.listen_host}:{agent.listen_port}"
+    if options.oracle_port:
+        assert (oracle.listen_port, agent.listen_port) == (options.oracle_port, options.agent_port)
+    else:  # picked by the OS, and distinct
+        assert oracle.listen_port != agent.listen_port and 0 not in (oracle.listen_port, agent.listen_port)
+
+
+def test_edited_configs_are_kept(home):
+    stack.write_configs(stack.StackOptions())
+    edited = stack.provider_config_path().read_text().replace('price = "3.6"', 'price = "9"')
+    stack.provider_config_path().write_text(edited)
+    stack.write_configs(stack.StackOptions(price=Decimal(1)))
+    assert load_agent_config(stack.provider_config_path()).resources[0].price == Decimal(9)
+
+
+def test_a_taken_port_is_refused_before_anything_is_written():
+    import socket
+
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        with pytest.raises(ConfigurationError, match=f"port {port} is taken"):
+            stack.write_configs(stack.StackOptions(oracle_port=port, agent_port=free_port()))
+    assert not stack.oracle_config_path().exists() and not stack.provider_config_path().exists()
