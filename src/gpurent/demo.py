@@ -32,6 +32,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from gpurent import stack
+from gpurent.errors import ConfigurationError
 from gpurent.process import alive
 from gpurent.units import to_tokens
 
@@ -107,6 +108,10 @@ def run(console: Console | None = None, home: Path | None = None, keep_running: 
     home = Path(tempfile.mkdtemp(prefix="gpurent-demo-")) if home is None else home
     home.mkdir(parents=True, exist_ok=True)
     saved = _isolate(home)
+    if stack.running_services():
+        _restore(saved)
+        raise ConfigurationError(f"a gpurent stack already runs in {home}: stop it (GPURENT_HOME={home} gpurent "
+                                 "down) or give the demo another --home")
     demo = Demo(home=str(home))
     report = Reporter(console, demo)
     succeeded = False
@@ -134,7 +139,7 @@ def _shut_down(report: Reporter, demo: Demo) -> None:
     demo.result["left_running"] = left
     if left:
         report.console.print(f"[red]✗[/] still running: {left}")
-    else:
+    elif pids:
         report.step("stack", f"all {len(pids)} processes stopped; nothing left behind")
 
 

@@ -157,7 +157,7 @@ def _start_daemon(managed: Managed, command: str, account: str, config: Path, se
     return managed.start(args, answered, {"url": url, "config": str(config)}, timeout_s=120)
 
 
-def _running() -> set[str]:
+def running_services() -> set[str]:
     """The services of the stack whose process runs now."""
     checks = {"chain": devnet_mod.running_devnet, "ipfs": node_mod.running_node, "engine": engine_mod.running_service,
               "indexer": indexer_service.running, "oracle": ORACLE.running, "provider": AGENT.running}
@@ -167,11 +167,11 @@ def _running() -> set[str]:
 def up(options: StackOptions = StackOptions(), step: Step = lambda service, what: None) -> dict[str, Any]:
     """Starts what is not running yet, in dependency order; returns :func:`status`. If a service
     fails to start, the ones this call started are stopped again before the error is raised."""
-    already = _running()
+    already = running_services()
     try:
         _start_all(options, step)
     except BaseException:
-        down(only=_running() - already)
+        down(only=running_services() - already)
         raise
     return status()
 

@@ -162,6 +162,9 @@ def test_up_is_idempotent_and_a_failed_up_stops_what_it_started(demo_home):
     assert provider["gpus"] == 1 and provider["accepting"]
     for service in again["services"]:
         assert Path(service["log"]).exists(), service
+    refused = gpurent(demo_home, "demo", "--home", str(demo_home))  # the demo wants a stack of its own
+    assert refused.returncode == 1 and "a gpurent stack already runs in" in refused.stderr, refused.stderr
+    assert {s["service"]: s["pid"] for s in as_json(gpurent(demo_home, "--json", "status"))["services"]} == pids
 
     # down, then an up that cannot finish: the indexer's port is taken
     as_json(gpurent(demo_home, "--json", "down"))
