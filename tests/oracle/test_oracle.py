@@ -262,7 +262,8 @@ def test_two_oracle_instances_neither_double_report_nor_double_penalise(start_or
     wait_for("two reports", lambda: rent.validation(provider).reports >= 2, timeout_s=40, log=oracles[0].log)
     runner.agent.oracle.paused = True
     wait_for("a downtime penalty", lambda: penalties(suite, chain, provider), log=oracles[0].log)
-    wait_for("both instances to judge the outage", lambda: all(o.state().actions("penalty") for o in oracles),
+    wait_for("both instances to judge the outage",
+             lambda: all(o.state().actions("penalty") and not o.state().actions("penalty", "pending") for o in oracles),
              timeout_s=30, log=oracles[1].log)
     assert len(penalties(suite, chain, provider)) == 1
     periods = [e.period for e in reports(suite, chain, provider)]

@@ -117,3 +117,46 @@ def test_state_refuses_replays_and_measures_miss_runs(tmp_path):
     assert state.longest_miss_run(key.address, 1, 10) == 4
     assert state.longest_miss_run(key.address, 1, 4) == 2
     state.close()
+
+
+class FlakyChain:
+    """The two calls a penalty makes; the first send fails like a nonce taken by another
+    instance of the same oracle account."""
+
+    def __init__(self) -> None:
+        from types import SimpleNamespace
+
+        self.manifest = SimpleNamespace(chain_id=31337, block=0)
+        self.reputation_system = SimpleNamespace(address="0x" + "ab" * 20)
+        self.recorded: set[bytes] = set()
+        self.sends = 0
+
+    def incident_recorded(self, name: bytes) -> bool:
+        return name in self.recorded
+
+    def apply_penalty(self, provider: str, reason: object, name: bytes) -> None:
+        self.sends += 1
+        if self.sends == 1:
+            raise RuntimeError("(-32003) Nonce '9' is too low")
+        self.recorded.add(name)
+
+
+def test_a_penalty_whose_transaction_fails_stays_pending_and_is_sent_next_round(tmp_path):
+    from gpurent.oracle.config import OracleConfig
+    from gpurent.oracle.oracle import Oracle
+    from gpurent.types import PenaltyReason
+
+    chain = FlakyChain()
+    oracle = Oracle(chain, OracleConfig(listen_port=0, secret="unit"), tmp_path, store=None)  # type: ignore[arg-type]
+    provider, name = "0x" + "11" * 20, incident("downtime", 31337, "0x" + "11" * 20, 7)
+    try:
+        assert oracle.penalise(provider, PenaltyReason.DOWNTIME, name, "4 missed") == "pending"
+        assert [a[4] for a in oracle.state.actions("penalty")] == ["pending"]
+        oracle.retry_pending()
+        assert chain.sends == 2 and name in chain.recorded
+        assert [a[4] for a in oracle.state.actions("penalty")] == ["applied"]
+        oracle.retry_pending()  # nothing left to send
+        assert chain.sends == 2
+        assert oracle.penalise(provider, PenaltyReason.DOWNTIME, name, "4 missed") == "already"
+    finally:
+        oracle.state.close()

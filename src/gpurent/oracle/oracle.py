@@ -107,6 +107,7 @@ class Oracle:
         self.state.close()
 
     def tick(self) -> None:
+        self.retry_pending()
         for provider in self.providers():
             self.judge_heartbeats(provider)
             self.maybe_challenge(provider)
@@ -198,10 +199,17 @@ class Oracle:
 
     # ================================================================ penalties and reports
     def penalise(self, provider: str, reason: PenaltyReason, name: bytes, detail: str) -> str:
-        """Applies a penalty for incident ``name`` unless any oracle already did: the status."""
+        """Applies a penalty for incident ``name`` unless any oracle already did: the status.
+
+        The decision is recorded (``pending``) before the transaction is sent. If sending
+        fails (a node hiccup, a nonce taken by another instance of this oracle), the penalty
+        stays pending and :meth:`retry_pending` sends it again next round: a verdict once
+        reached is never lost."""
         key = name.hex()
         if self.state.action("penalty", key) in ("applied", "already"):
             return "already"
+        note = f"{reason.name.lower()}: {detail}"
+        self.state.record_action("penalty", key, provider, "pending", note)
         with self.tx_lock:
             try:
                 if self.rent.incident_recorded(name):
@@ -211,9 +219,19 @@ class Oracle:
                     status = "applied"
             except AlreadyRecorded:
                 status = "already"
-        self.state.record_action("penalty", key, provider, status, f"{reason.name.lower()}: {detail}")
+            except Exception as err:  # noqa: BLE001 - kept pending, retried next round
+                log.warning("penalty %s for %s pending (retried next round): %s", reason.name.lower(), provider,
+                            str(err).splitlines()[0] if str(err) else type(err).__name__)
+                return "pending"
+        self.state.record_action("penalty", key, provider, status, note)
         log.info("penalty %s for %s (%s): %s", reason.name.lower(), provider, status, detail)
         return status
+
+    def retry_pending(self) -> None:
+        """Sends again every penalty decided but not yet on chain."""
+        for _, key, provider, note, _ in self.state.actions("penalty", "pending"):
+            reason, _, detail = note.partition(": ")
+            self.penalise(str(provider), PenaltyReason[reason.upper()], bytes.fromhex(key), detail)
 
     def maybe_report(self, provider: str) -> None:
         watch = self.state.watch(provider)
