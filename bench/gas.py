@@ -33,6 +33,7 @@ def main() -> int:
 
     logger.set_level("ERROR")  # Ape logs to stdout; the last line must be the JSON object
 
+    from fixtures import list_gpu
     from gpurent.deployment import deploy_suite
     from gpurent.units import TOKEN
 
@@ -40,13 +41,8 @@ def main() -> int:
         test_accounts = accounts.test_accounts
         admin, oracle, treasury, provider = (test_accounts[i] for i in range(4))
         suite = deploy_suite(project, admin, oracle=oracle.address, treasury=treasury.address)
-        token, registry, market = suite.token, suite.registry, suite.marketplace
-
-        token.transfer(provider, 1_000 * TOKEN, sender=admin)
-        token.approve(registry, registry.minStake(), sender=provider)
-        registry.registerProvider("http://127.0.0.1:8765", registry.minStake(), sender=provider)
-        tx = registry.registerResource("RTX4090", 16, 64, 500, 10 * TOKEN, sender=provider)
-        resource_id = tx.events.filter(registry.ResourceRegistered)[0].resourceId
+        token, market = suite.token, suite.marketplace
+        resource_id = list_gpu(suite, admin, provider, "RTX4090", 64, 10)
         cid = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 
         token.transfer(test_accounts[4], TOKEN, sender=admin)  # make the recipient a holder

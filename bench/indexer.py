@@ -67,6 +67,7 @@ def main() -> int:
     from gpurent.indexer.db import connect, migrate
     from gpurent.indexer.indexer import Indexer
     from gpurent.manifest import Manifest
+    from fixtures import list_gpu
     from gpurent.rpc import JsonRpc
     from gpurent.units import TOKEN
     from tests.postgres import PostgresServer
@@ -78,12 +79,8 @@ def main() -> int:
         deployed_at = chain.blocks.height
         manifest = Manifest(chain_id=chain.chain_id, block=1, deployer=admin.address,
                             contracts={n: c.address for n, c in suite.as_dict().items()})
-        token, registry, market = suite.token, suite.registry, suite.marketplace
-        token.transfer(provider, 1_000 * TOKEN, sender=admin)
-        token.approve(registry, registry.minStake(), sender=provider)
-        registry.registerProvider("http://127.0.0.1:8765", registry.minStake(), sender=provider)
-        tx = registry.registerResource("A100", 16, 80, 500, 36 * TOKEN, sender=provider)
-        rid = tx.events.filter(registry.ResourceRegistered)[0].resourceId
+        token, market = suite.token, suite.marketplace
+        rid = list_gpu(suite, admin, provider, "A100", 80, 36)
         renters = [test_accounts[4 + i] for i in range(RENTERS)]
         for renter in renters:
             token.transfer(renter, 1_000_000 * TOKEN, sender=admin)

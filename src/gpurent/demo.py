@@ -32,6 +32,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from gpurent import stack
+from gpurent.agent.state import OPEN
 from gpurent.errors import ConfigurationError
 from gpurent.process import alive
 from gpurent.units import to_tokens
@@ -186,7 +187,7 @@ def _main_job(report: Reporter, demo: Demo) -> None:
     report.step("renter", f"created job {job.job_id[:10]}…{job.job_id[-6:]}: {quote} GPU locked for up to "
                 f"{BOOKING_S // 60} min at {gpu['price_per_hour']} GPU/h (gas {rent.last_receipt.gas_used:,})")
 
-    endpoint = ProviderEndpoint(rent.provider(job.provider).endpoint, rent.account, rent.manifest.chain_id)
+    endpoint = ProviderEndpoint.for_job(rent, job)
     agent_view = _follow(report, rent, endpoint, job.job_id)
     completed_wall = time.time()
     output = b"".join(endpoint.logs(job.job_id)).decode(errors="replace")
@@ -263,17 +264,11 @@ def _follow(report: Reporter, rent: Any, endpoint: Any, job_id: str, timeout_s: 
                 progress = (f" {view['bytes_done']:,}/{view['bytes_total']:,} bytes"
                             if view["phase"] == "pulling" and view["bytes_total"] else "")
                 show(f"provider: {view['phase']}{progress}; chain: {status}")
-                if status in ("Completed", "Resolved", "Cancelled") and view["phase"] not in _open_phases():
+                if status in ("Completed", "Resolved", "Cancelled") and view["phase"] not in OPEN:
                     return view
             if time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} was still {status} after {timeout_s:.0f} s")
             time.sleep(0.2)
-
-
-def _open_phases() -> tuple[str, ...]:
-    from gpurent.agent.state import OPEN
-
-    return OPEN
 
 
 def _timeline(events: list[dict[str, Any]], phases: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -230,68 +230,67 @@ def _service(name: str, running: bool, pid: int | None, endpoint: str | None, lo
             "log": str(log) if log else None, **detail}
 
 
+def _probe(name: str, log: Path, found: tuple[int, str] | None, probe: Callable[[], dict[str, Any]],
+           errors: tuple[type[BaseException], ...] = (Exception,)) -> dict[str, Any]:
+    """One service's record: down if its process is not found (``found`` = pid, endpoint), down
+    with the error if ``probe`` fails, else up with what ``probe`` measured."""
+    if found is None:
+        return _service(name, False, None, None, log)
+    pid, endpoint = found
+    try:
+        detail = probe()
+    except errors as err:
+        return _service(name, False, pid, endpoint, log, error=str(err).splitlines()[0] if str(err) else repr(err))
+    return _service(name, True, pid, endpoint, log, **detail)
+
+
 def _chain_status() -> dict[str, Any]:
     devnet = devnet_mod.running_devnet()
-    log = devnet_mod.devnet_dir() / "anvil.log"
-    if devnet is None:
-        return _service("chain", False, None, None, log)
-    try:
-        head = int(str(devnet_mod.rpc(devnet.url, "eth_blockNumber")), 16)
-    except OSError as err:
-        return _service("chain", False, devnet.pid, devnet.url, log, error=str(err))
-    return _service("chain", True, devnet.pid, devnet.url, log, chain_id=devnet.chain_id, head=head)
+    return _probe("chain", devnet_mod.devnet_dir() / "anvil.log", devnet and (devnet.pid, devnet.url),
+                  lambda: {"chain_id": devnet.chain_id,  # type: ignore[union-attr]
+                           "head": int(str(devnet_mod.rpc(devnet.url, "eth_blockNumber")), 16)},  # type: ignore[union-attr]
+                  (OSError,))
 
 
 def _ipfs_status() -> dict[str, Any]:
     node = node_mod.running_node()
-    log = node_mod.node_dir() / "daemon.log"
-    if node is None:
-        return _service("ipfs", False, None, None, log)
-    try:
-        client = node.client()
-        return _service("ipfs", True, node.pid, node.api_url, log, gateway=node.gateway_url,
-                        pins=len(client.pins()), peers=len(client.swarm_peers()))
-    except Exception as err:  # noqa: BLE001 - a node that stopped answering is reported
-        return _service("ipfs", False, node.pid, node.api_url, log, error=str(err).splitlines()[0])
+
+    def probe() -> dict[str, Any]:
+        client = node.client()  # type: ignore[union-attr]
+        return {"gateway": node.gateway_url, "pins": len(client.pins()),  # type: ignore[union-attr]
+                "peers": len(client.swarm_peers())}
+
+    return _probe("ipfs", node_mod.node_dir() / "daemon.log", node and (node.pid, node.api_url), probe)
 
 
 def _engine_status() -> dict[str, Any]:
     service = engine_mod.running_service()
-    log = engine_mod.engine_dir() / "podman.log"
-    if service is None:
-        return _service("engine", False, None, None, log)
-    try:
+
+    def probe() -> dict[str, Any]:
         client = engine_mod.engine_client(timeout_s=5)
-        return _service("engine", True, service.pid, service.docker_host, log,
-                        version=client.version().get("Version"),
-                        containers=len(client.containers.list()))
-    except Exception as err:  # noqa: BLE001
-        return _service("engine", False, service.pid, service.docker_host, log, error=str(err).splitlines()[0])
+        return {"version": client.version().get("Version"), "containers": len(client.containers.list())}
+
+    return _probe("engine", engine_mod.engine_dir() / "podman.log", service and (service.pid, service.docker_host),
+                  probe)
 
 
 def _indexer_status(head: int | None) -> dict[str, Any]:
     process = indexer_service.running()
-    log = indexer_service.DAEMON.log_path
-    if process is None:
-        return _service("indexer", False, None, None, log)
-    try:
-        data = indexer_service.query(process.graphql_url, "{ indexer { block events } }", timeout_s=5)["indexer"]
-    except Exception as err:  # noqa: BLE001
-        return _service("indexer", False, process.pid, process.graphql_url, log, error=str(err).splitlines()[0])
-    lag = None if head is None else max(0, head - int(data["block"]))
-    return _service("indexer", True, process.pid, process.graphql_url, log, indexed_to=data["block"],
-                    lag_blocks=lag, events=data["events"], db=process.db)
+
+    def probe() -> dict[str, Any]:
+        data = indexer_service.query(process.graphql_url, "{ indexer { block events } }",  # type: ignore[union-attr]
+                                     timeout_s=5)["indexer"]
+        return {"indexed_to": data["block"], "lag_blocks": None if head is None else max(0, head - int(data["block"])),
+                "events": data["events"], "db": process.db}  # type: ignore[union-attr]
+
+    return _probe("indexer", indexer_service.DAEMON.log_path, process and (process.pid, process.graphql_url), probe)
 
 
 def _daemon_status(name: str, managed: Managed, detail: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
     record = managed.running()
-    if record is None:
-        return _service(name, False, None, None, managed.log_path)
-    try:
-        health = _get_json(f"{record['url']}/health", timeout_s=5)
-    except (requests.RequestException, ValueError) as err:
-        return _service(name, False, record["pid"], record["url"], managed.log_path, error=str(err).splitlines()[0])
-    return _service(name, True, record["pid"], record["url"], managed.log_path, **detail(health))
+    return _probe(name, managed.log_path, record and (record["pid"], record["url"]),
+                  lambda: detail(_get_json(f"{record['url']}/health", timeout_s=5)),  # type: ignore[index]
+                  (requests.RequestException, ValueError))
 
 
 def status() -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import requests
 
+from gpurent.demo import FOREIGN_ENV
 from gpurent.deployment import ESCROW_DUST
 from gpurent.process import alive
 
@@ -30,12 +31,10 @@ BIN = Path(sys.executable).parent
 TOKEN = 10**18
 FUNDING = 10_000 * TOKEN
 STAKE = 100 * TOKEN
-FOREIGN = ("GPURENT_NETWORK", "GPURENT_ACCOUNT", "GPURENT_IPFS_API", "GPURENT_IPFS_GATEWAY", "DOCKER_HOST",
-           "GPURENT_INDEXER_URL")
 
 
 def gpurent(home: Path, *args: str, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in FOREIGN} | {"GPURENT_HOME": str(home)}
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_ENV} | {"GPURENT_HOME": str(home)}
     return subprocess.run([str(BIN / "gpurent"), *args], env=env, capture_output=True, text=True, timeout=timeout_s)
 
 

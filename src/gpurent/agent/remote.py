@@ -16,6 +16,11 @@ class ProviderEndpoint:
     def __init__(self, url: str, account: Any, chain_id: int, timeout_s: float = 10.0):
         self.url, self.account, self.chain_id, self.timeout_s = url.rstrip("/"), account, chain_id, timeout_s
 
+    @classmethod
+    def for_job(cls, rent: Any, job: Any) -> ProviderEndpoint:
+        """The endpoint of ``job``'s provider (from the registry), signing as ``rent``'s account."""
+        return cls(rent.provider(job.provider).endpoint, rent.account, rent.manifest.chain_id)
+
     def _get(self, job_id: str, suffix: str = "", stream: bool = False, **params: Any) -> requests.Response:
         headers = sign_access(self.account, self.chain_id, job_id)
         response = call("GET", f"{self.url}/jobs/{job_id}{suffix}", f"the provider's endpoint {self.url} does not answer",

@@ -86,8 +86,10 @@ def show(app: App, job_id: str) -> None:
             data["ruling"] = f"{dispute.outcome.name.lower()}, provider paid {dispute.final_cost}"
             data["evidence"] = f"{dispute.evidence_cid or '(none: split after the timeout)'}"
     if rent.account is not None and rent.account.address.lower() == job.user.lower():
+        from gpurent.agent.remote import ProviderEndpoint
+
         try:  # what the provider's agent says: its phase (pulling, running, exited…) and timeline
-            remote = _endpoint(rent, job).phase(job.job_id)
+            remote = ProviderEndpoint.for_job(rent, job).phase(job.job_id)
             data["phase"] = remote["phase"] + (f" ({remote['bytes_done']:,}/{remote['bytes_total']:,} bytes)"
                                                if remote["phase"] == "pulling" and remote["bytes_total"] else "")
             if remote.get("exit_code") is not None:
@@ -133,12 +135,6 @@ def evidence(app: App, job_id: str) -> None:
     }, title=f"Dispute of {document['job']['id']}")
 
 
-def _endpoint(rent, job):  # type: ignore[no-untyped-def]
-    from gpurent.agent.remote import ProviderEndpoint
-
-    return ProviderEndpoint(rent.provider(job.provider).endpoint, rent.account, rent.manifest.chain_id)
-
-
 @group.command("logs")
 @click.argument("job_id")
 @click.option("-f", "--follow", is_flag=True, help="Keep streaming until the job ends")
@@ -147,9 +143,11 @@ def logs(app: App, job_id: str, follow: bool) -> None:
     """The job's container output, from the provider's endpoint (signed: renter only)."""
     import sys
 
+    from gpurent.agent.remote import ProviderEndpoint
+
     rent = app.rent(needs_account=True)
     job = rent.job(job_id)
-    for chunk in _endpoint(rent, job).logs(job.job_id, follow=follow):
+    for chunk in ProviderEndpoint.for_job(rent, job).logs(job.job_id, follow=follow):
         sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
 
