@@ -13,7 +13,12 @@ import {IResourceRegistry} from "./interfaces/IResourceRegistry.sol";
 /// @notice Brokers GPU jobs: a renter locks maxCost in escrow, the provider accepts and starts
 /// the job, and the job settles by the second: `cost = pricePerHour * elapsed / 3600`, capped at
 /// maxCost; the provider gets cost minus the platform fee, the treasury the fee, the renter the
-/// rest. Every non-terminal state has a deadline after which one party alone can end the job.
+/// rest. Every non-terminal state has a deadline after which one party alone can end the job,
+/// and every deadline, the fee and the dispute bond are fixed per job at creation ({Terms}).
+/// Disputes are not free options: the disputer posts a bond that goes to the other party when
+/// the ruling goes against it, disputes close with the booked time (plus the grace), and a
+/// dispute the oracle leaves unjudged settles as if the job had been completed when it was
+/// disputed. A provider's open jobs are counted here and keep its stake in the registry.
 /// @dev Ids carry their owners: `jobId = renter << 96 | jobSeq` and
 /// `resourceId = provider << 96 | resourceSeq`, so a job is two storage slots (see {JobData}).
 /// The image CID lives only in {JobCreated}. How each provider's jobs ended is counted here
@@ -30,13 +35,17 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     uint256 public constant MAX_DURATION = 90 days;
     /// @notice Longest any deadline may be set to.
     uint256 public constant MAX_TIMEOUT = 30 days;
+    /// @notice Highest dispute bond governance may set: 50% of the job's maxCost.
+    uint256 public constant MAX_BOND_BPS = 5000;
+    /// @notice Base units per unit of the value-weighted job statistics ({ProviderStats}).
+    uint256 public constant VALUE_UNIT = 1e9;
 
     /// @dev Storage of one job: exactly two slots.
     struct JobData {
         // slot 0 (256 bits), written once at creation
         address provider; // 160: provider of the resource when the job was created
         uint80 pricePerHour; // 80: fixed at creation; the registry's price field is 80 bits too
-        uint16 feeBps; // 16: platform fee fixed at creation
+        uint16 termsVersion; // 16: the Terms (fee, deadlines, bond) fixed at creation
         // slot 1 (256 bits), rewritten at every transition
         uint40 resourceSeq; // 40: resourceId = provider << 96 | resourceSeq
         uint32 estimatedDuration; // 32: seconds, <= MAX_DURATION
@@ -48,17 +57,21 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
 
     IResourceRegistry private immutable _registry;
 
-    /// @dev Slot read by every creation and settlement: treasury (160) | feeBps (16) | jobSeq (80).
+    /// @dev Slot read by every creation and settlement: treasury (160) | version (16) | jobSeq (80).
     address private _treasury;
-    uint16 private _feeBps;
+    uint16 private _termsVersion;
     uint80 private _jobSeq;
-    /// @dev Slot: the three deadlines, seconds.
-    uint32 private _startTimeout; // Accepted and not started: the renter may cancel after this
-    uint32 private _completionGrace; // Running past its duration: anyone may settle after this
-    uint32 private _disputeTimeout; // Disputed and not resolved: anyone may split after this
 
     mapping(bytes32 jobId => JobData) private _jobs;
     mapping(address provider => ProviderStats) private _stats;
+    mapping(uint256 version => Terms) private _terms;
+    /// @dev The disputer and its bond, written only when a job is disputed (one slot).
+    mapping(bytes32 jobId => DisputeData) private _disputes;
+
+    struct DisputeData {
+        address initiator;
+        uint96 bond;
+    }
 
     /// @param token_ The GPUToken (ERC20 + EIP-2612 permit).
     /// @param registry_ The ResourceRegistry.
@@ -76,29 +89,41 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
         _setTreasury(treasury_);
-        _setFee(feeBps_);
-        _setTimeouts(1 hours, 15 minutes, 3 days);
+        if (feeBps_ > MAX_FEE_BPS) revert MarketplaceFeeTooHigh(feeBps_, MAX_FEE_BPS);
+        _setTerms(
+            Terms({
+                acceptTimeout: 1 days,
+                startTimeout: 1 hours,
+                completionGrace: 15 minutes,
+                disputeTimeout: 3 days,
+                feeBps: uint16(feeBps_),
+                bondBps: 1000,
+                minBond: 0
+            })
+        );
     }
 
     // ================================================================ renter
 
     /// @notice Creates a job on `resourceId` and locks its maxCost in escrow (SPEC: createJob).
     /// @dev maxCost = pricePerHour * estimatedDuration / 3600 at the resource's current price,
-    /// which the job keeps. Requirements: not paused; the resource is bookable (see
-    /// {IResourceRegistry-getJobTerms}); 0 < len(imageCID) <= 128; 0 < estimatedDuration <=
-    /// MAX_DURATION; maxCost > 0; the caller approved maxCost to this contract.
-    /// Emits {JobCreated} and {FundsLocked}.
+    /// which the job keeps, with the current {Terms}. Requirements: not paused; the resource is
+    /// bookable (see {IResourceRegistry-getJobTerms}); 0 < len(imageCID) <= 128;
+    /// 0 < estimatedDuration <= MAX_DURATION; 0 < maxCost <= maxCostLimit (a price raised
+    /// before the transaction is mined makes it revert instead of costing more); the caller
+    /// approved maxCost to this contract. Emits {JobCreated} and {FundsLocked}.
     /// @param resourceId The GPU to rent.
     /// @param imageCID IPFS CID of the Docker image to run.
     /// @param estimatedDuration Seconds to book; billing never exceeds this.
+    /// @param maxCostLimit The most the renter agrees to lock (and so to pay).
     /// @return jobId The new job's id.
-    function createJob(bytes32 resourceId, string calldata imageCID, uint256 estimatedDuration)
+    function createJob(bytes32 resourceId, string calldata imageCID, uint256 estimatedDuration, uint256 maxCostLimit)
         external
         whenNotPaused
         nonReentrant
         returns (bytes32 jobId)
     {
-        return _createJob(resourceId, imageCID, estimatedDuration, type(uint256).max);
+        return _createJob(resourceId, imageCID, estimatedDuration, maxCostLimit);
     }
 
     /// @notice Approves by EIP-2612 signature and creates the job in one transaction.
@@ -134,12 +159,15 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
 
     /// @notice Accepts a job on one of the caller's resources (SPEC: acceptJob).
     /// @dev Works while paused: a pause stops new jobs, not jobs already paid for.
-    /// Requirements: the job is Created; the caller is its provider. Emits {JobAccepted}.
+    /// Requirements: the job is Created and not older than its accept timeout; the caller is
+    /// its provider. Emits {JobAccepted}.
     /// @param jobId The job.
     function acceptJob(bytes32 jobId) external {
         JobData storage job = _jobOf(jobId);
         _requireStatus(jobId, job, JobStatus.Created);
         if (msg.sender != job.provider) revert MarketplaceUnauthorized(jobId, msg.sender);
+        uint256 expiresAt = uint256(job.updatedAt) + _terms[job.termsVersion].acceptTimeout;
+        if (block.timestamp > expiresAt) revert MarketplaceJobExpired(jobId, expiresAt);
         _transition(job, JobStatus.Accepted);
         emit JobAccepted(jobId, msg.sender);
     }
@@ -168,19 +196,19 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         address provider = job.provider;
         address user = userOf(jobId);
         if (msg.sender != provider && msg.sender != user) {
-            uint256 openAt = uint256(job.startTime) + job.estimatedDuration + _completionGrace;
+            uint256 openAt = uint256(job.startTime) + job.estimatedDuration + _terms[job.termsVersion].completionGrace;
             if (block.timestamp < openAt) revert MarketplaceDeadlineNotReached(jobId, openAt);
         }
         uint256 cost = _costAt(job, block.timestamp);
         uint256 gross = cost - job.paid; // cannot underflow: paid was a cost at an earlier time
-        uint256 jobFeeBps = job.feeBps;
+        uint256 jobFeeBps = _terms[job.termsVersion].feeBps;
         uint256 maxCost = _maxCost(job);
         job.paid = uint96(cost); // cost <= maxCost < 2**96 (see _createJob)
         _transition(job, JobStatus.Completed);
+        _recordOutcome(provider, Outcome.Succeeded, cost);
         emit JobCompleted(jobId, cost);
         _releaseFunds(jobId, provider, gross, jobFeeBps, _treasury);
         _refund(jobId, user, maxCost - cost);
-        _recordOutcome(provider, Outcome.Succeeded);
     }
 
     /// @notice Pays the provider part of what a running job has already cost (SPEC:
@@ -201,15 +229,17 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         // slither-disable-next-line incorrect-equality (a computed amount, not a balance)
         if (amount == 0 || amount > accrued) revert MarketplaceNothingToRelease(jobId);
         job.paid = uint96(paid + amount); // <= cost <= maxCost < 2**96
-        _releaseFunds(jobId, provider, amount, job.feeBps, _treasury);
+        _releaseFunds(jobId, provider, amount, _terms[job.termsVersion].feeBps, _treasury);
     }
 
     // ================================================================ both parties
 
     /// @notice Cancels a job that has not started; the renter gets everything back.
-    /// @dev Created: the renter or the provider (declining) may cancel. Accepted: the provider
-    /// may (abandoning it, which counts against its completion rate), and the renter may once
-    /// the start timeout has passed since acceptance. Works while paused.
+    /// @dev Created: the renter or the provider (declining) may cancel, and anyone once the
+    /// job's accept timeout has passed (it expired; the refund still goes to the renter).
+    /// Accepted: the provider may (abandoning it, which counts against its completion rate),
+    /// and the renter may once the job's start timeout has passed since acceptance. Works
+    /// while paused.
     /// Requirements: the job is Created or Accepted. Emits {JobCancelled} and {Refunded}.
     /// @param jobId The job.
     function cancelJob(bytes32 jobId) external nonReentrant {
@@ -219,10 +249,13 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         address user = userOf(jobId);
         bool abandoned = false;
         if (status == JobStatus.Created) {
-            if (msg.sender != user && msg.sender != provider) revert MarketplaceUnauthorized(jobId, msg.sender);
+            if (msg.sender != user && msg.sender != provider) {
+                uint256 expiresAt = uint256(job.updatedAt) + _terms[job.termsVersion].acceptTimeout;
+                if (block.timestamp <= expiresAt) revert MarketplaceUnauthorized(jobId, msg.sender);
+            }
         } else if (status == JobStatus.Accepted) {
             if (msg.sender == user) {
-                uint256 openAt = uint256(job.updatedAt) + _startTimeout;
+                uint256 openAt = uint256(job.updatedAt) + _terms[job.termsVersion].startTimeout;
                 if (block.timestamp < openAt) revert MarketplaceDeadlineNotReached(jobId, openAt);
             } else if (msg.sender != provider) {
                 revert MarketplaceUnauthorized(jobId, msg.sender);
@@ -233,38 +266,52 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         }
         uint256 maxCost = _maxCost(job);
         _transition(job, JobStatus.Cancelled);
+        if (abandoned) _recordOutcome(provider, Outcome.Failed, maxCost);
+        else _closeJob(provider);
         emit JobCancelled(jobId, msg.sender);
         _refund(jobId, user, maxCost);
-        if (abandoned) _recordOutcome(provider, Outcome.Failed);
     }
 
-    /// @notice Disputes an accepted or running job (SPEC: disputeJob); billing stops now.
-    /// @dev Requirements: the job is Accepted or Running; the caller is its renter or provider;
-    /// len(reason) <= 1024. Emits {JobDisputed}.
+    /// @notice Disputes a running job (SPEC: disputeJob); billing stops now. The caller posts
+    /// the job's dispute bond ({disputeBond}), which it gets back unless the ruling goes
+    /// against it, in which case the other party gets it.
+    /// @dev A job that has not started cannot be disputed (it costs nothing yet: the renter
+    /// cancels it after the start timeout, the provider at once). Requirements: the job is
+    /// Running and not past its booked time plus the completion grace; the caller is its renter
+    /// or provider; len(reason) <= 1024; the caller approved the bond to this contract.
+    /// Emits {JobDisputed} and {DisputeBondLocked}.
     /// @param jobId The job.
     /// @param reason Free text for the oracle.
-    function disputeJob(bytes32 jobId, string calldata reason) external {
+    function disputeJob(bytes32 jobId, string calldata reason) external nonReentrant {
         JobData storage job = _jobOf(jobId);
-        JobStatus status = job.status;
-        if (status != JobStatus.Accepted && status != JobStatus.Running) {
-            revert MarketplaceInvalidJobState(jobId, status);
-        }
+        _requireStatus(jobId, job, JobStatus.Running);
         if (msg.sender != userOf(jobId) && msg.sender != job.provider) {
             revert MarketplaceUnauthorized(jobId, msg.sender);
         }
         if (bytes(reason).length > 1024) revert MarketplaceReasonTooLong(bytes(reason).length);
+        Terms storage terms = _terms[job.termsVersion];
+        uint256 closesAt = uint256(job.startTime) + job.estimatedDuration + terms.completionGrace;
+        if (block.timestamp > closesAt) revert MarketplaceDisputeWindowClosed(jobId, closesAt);
+        uint256 bond = _bondOf(job, terms);
         _transition(job, JobStatus.Disputed);
+        _disputes[jobId] = DisputeData({initiator: msg.sender, bond: uint96(bond)}); // bond <= maxCost < 2**96
         emit JobDisputed(jobId, msg.sender, reason);
+        emit DisputeBondLocked(jobId, msg.sender, bond);
+        if (bond > 0) _lockBond(msg.sender, bond);
     }
 
     // ================================================================ oracle
 
     /// @notice Settles a dispute (SPEC: Disputed -> Resolved).
-    /// @dev Let C be the cost from start to the dispute. ProviderFault: the provider keeps only
-    /// what was already released, the renter gets the rest, the provider loses a dispute.
-    /// UserFault: the provider is paid C. Split: the provider is paid C/2 (never less than it
-    /// was already released). Requirements: ORACLE_ROLE; the job is Disputed; outcome != None.
-    /// Emits {DisputeResolved}, {FundsReleased}, {Refunded}.
+    /// @dev Let C be the cost from start to the dispute. ProviderFault: the provider is paid
+    /// nothing; the renter gets the escrow back and what was already released is clawed back
+    /// from the provider's stake (as far as the stake goes); the provider loses a dispute.
+    /// UserFault: the provider is paid C. Split (no fault): the provider is paid C. The
+    /// disputer's bond goes to the other party when the ruling goes against the disputer
+    /// (ProviderFault against the provider, UserFault against the renter), else back to it.
+    /// Requirements: ORACLE_ROLE; the job is Disputed; outcome != None.
+    /// Emits {DisputeResolved}, {FundsReleased}, {Refunded}, {DisputeBondPaid}, and
+    /// {ReleaseClawedBack} when something is clawed back.
     /// @param jobId The job.
     /// @param outcome The ruling.
     /// @param evidenceCID IPFS CID of the evidence the ruling rests on.
@@ -277,25 +324,32 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         _settleDispute(jobId, outcome, evidenceCID);
     }
 
-    /// @notice Splits a dispute the oracle left unresolved past the dispute timeout.
-    /// @dev Anyone may call. Requirements: the job is Disputed since at least disputeTimeout.
-    /// Emits {DisputeResolved}, {FundsReleased}, {Refunded}.
+    /// @notice Settles a dispute the oracle left unjudged past the job's dispute timeout as no
+    /// fault: the provider is paid the cost up to the dispute (as if the job had been
+    /// completed then) and every bond goes back, so a dispute nobody judged gains and costs
+    /// neither party anything.
+    /// @dev Anyone may call. Requirements: the job is Disputed since at least its dispute
+    /// timeout. Emits {DisputeResolved}, {FundsReleased}, {Refunded}, {DisputeBondPaid}.
     /// @param jobId The job.
     function resolveExpiredDispute(bytes32 jobId) external nonReentrant {
         JobData storage job = _jobOf(jobId);
         _requireStatus(jobId, job, JobStatus.Disputed);
-        uint256 openAt = uint256(job.updatedAt) + _disputeTimeout;
+        uint256 openAt = uint256(job.updatedAt) + _terms[job.termsVersion].disputeTimeout;
         if (block.timestamp < openAt) revert MarketplaceDeadlineNotReached(jobId, openAt);
         _settleDispute(jobId, DisputeOutcome.Split, "");
     }
 
     // ================================================================ governance
 
-    /// @notice Sets the platform fee for jobs created from now on.
-    /// @dev Requirements: DEFAULT_ADMIN_ROLE; feeBps <= MAX_FEE_BPS. Emits {FeeUpdated}.
+    /// @notice Sets the platform fee for jobs created from now on (a new terms version).
+    /// @dev Requirements: DEFAULT_ADMIN_ROLE; feeBps <= MAX_FEE_BPS. Emits {FeeUpdated} and
+    /// {TermsUpdated}.
     /// @param feeBps_ Basis points.
     function setFee(uint256 feeBps_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _setFee(feeBps_);
+        if (feeBps_ > MAX_FEE_BPS) revert MarketplaceFeeTooHigh(feeBps_, MAX_FEE_BPS);
+        Terms memory t = _terms[_termsVersion];
+        t.feeBps = uint16(feeBps_);
+        _setTerms(t);
     }
 
     /// @notice Sets the address platform fees are paid to.
@@ -305,17 +359,37 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         _setTreasury(treasury_);
     }
 
-    /// @notice Sets the three deadlines.
+    /// @notice Sets the deadlines of jobs created from now on (a new terms version); open
+    /// jobs keep theirs.
     /// @dev Requirements: DEFAULT_ADMIN_ROLE; each in 1..MAX_TIMEOUT seconds.
-    /// Emits {TimeoutsUpdated}.
+    /// Emits {TimeoutsUpdated} and {TermsUpdated}.
+    /// @param acceptTimeout Created and not accepted: the job expires after this.
     /// @param startTimeout Accepted and not started: the renter may cancel after this.
-    /// @param completionGrace Running past its duration: anyone may settle after this.
-    /// @param disputeTimeout Disputed and unresolved: anyone may split after this.
-    function setTimeouts(uint256 startTimeout, uint256 completionGrace, uint256 disputeTimeout)
+    /// @param completionGrace Past the booked time: disputes close, anyone may settle.
+    /// @param disputeTimeout Disputed and unresolved: anyone may settle after this.
+    function setTimeouts(uint256 acceptTimeout, uint256 startTimeout, uint256 completionGrace, uint256 disputeTimeout)
         external
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
-        _setTimeouts(startTimeout, completionGrace, disputeTimeout);
+        Terms memory t = _terms[_termsVersion];
+        (t.acceptTimeout, t.startTimeout, t.completionGrace, t.disputeTimeout) = (
+            _timeout(acceptTimeout), _timeout(startTimeout), _timeout(completionGrace), _timeout(disputeTimeout)
+        );
+        _setTerms(t);
+    }
+
+    /// @notice Sets the dispute bond of jobs created from now on (a new terms version):
+    /// max(minBond, maxCost * bondBps / 10000), never more than the job's maxCost.
+    /// @dev Requirements: DEFAULT_ADMIN_ROLE; bondBps <= MAX_BOND_BPS; minBond < 2**96.
+    /// Emits {TermsUpdated}.
+    /// @param bondBps Share of the job's maxCost.
+    /// @param minBond Base units, at least.
+    function setDisputeBond(uint256 bondBps, uint256 minBond) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (bondBps > MAX_BOND_BPS) revert MarketplaceBondTooHigh(bondBps, MAX_BOND_BPS);
+        if (minBond > type(uint96).max) revert MarketplaceBondTooHigh(minBond, type(uint96).max);
+        Terms memory t = _terms[_termsVersion];
+        (t.bondBps, t.minBond) = (uint16(bondBps), uint96(minBond));
+        _setTerms(t);
     }
 
     /// @notice Stops new jobs; everything else (settlement, cancellation, refunds) goes on.
@@ -345,7 +419,8 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
             estimatedDuration: job.estimatedDuration,
             pricePerHour: job.pricePerHour,
             maxCost: _maxCost(job),
-            feeBps: job.feeBps,
+            feeBps: _terms[job.termsVersion].feeBps,
+            termsVersion: job.termsVersion,
             startTime: job.startTime,
             endTime: _isTerminal(status) ? job.updatedAt : 0,
             updatedAt: job.updatedAt,
@@ -394,7 +469,32 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
 
     /// @notice Platform fee for new jobs, in basis points.
     function feeBps() external view returns (uint256) {
-        return _feeBps;
+        return _terms[_termsVersion].feeBps;
+    }
+
+    /// @notice The terms version new jobs get.
+    function termsVersion() external view returns (uint256) {
+        return _termsVersion;
+    }
+
+    /// @notice The terms of `version` (a job's are {Job-termsVersion}).
+    /// @param version A terms version, 1 to {termsVersion}.
+    function terms(uint256 version) external view returns (Terms memory) {
+        return _terms[version];
+    }
+
+    /// @notice The bond a dispute of `jobId` costs its disputer.
+    /// @param jobId The job.
+    function disputeBond(bytes32 jobId) external view returns (uint256) {
+        JobData storage job = _jobOf(jobId);
+        return _bondOf(job, _terms[job.termsVersion]);
+    }
+
+    /// @notice Who disputed `jobId` and the bond it posted (zero address if never disputed).
+    /// @param jobId The job.
+    function disputeOf(bytes32 jobId) external view returns (address initiator, uint256 bond) {
+        DisputeData storage d = _disputes[jobId];
+        return (d.initiator, d.bond);
     }
 
     /// @notice Address platform fees are paid to.
@@ -402,9 +502,14 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         return _treasury;
     }
 
-    /// @notice The three deadlines, in seconds.
-    function timeouts() external view returns (uint256 startTimeout, uint256 completionGrace, uint256 disputeTimeout) {
-        return (_startTimeout, _completionGrace, _disputeTimeout);
+    /// @notice The deadlines new jobs get, in seconds.
+    function timeouts()
+        external
+        view
+        returns (uint256 acceptTimeout, uint256 startTimeout, uint256 completionGrace, uint256 disputeTimeout)
+    {
+        Terms storage t = _terms[_termsVersion];
+        return (t.acceptTimeout, t.startTimeout, t.completionGrace, t.disputeTimeout);
     }
 
     /// @notice The token jobs are paid in.
@@ -446,7 +551,7 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         _jobs[jobId] = JobData({
             provider: provider,
             pricePerHour: uint80(pricePerHour), // the registry stores prices in 80 bits
-            feeBps: _feeBps,
+            termsVersion: _termsVersion,
             resourceSeq: uint40(uint256(resourceId)), // the registry's sequence is 40 bits
             estimatedDuration: uint32(estimatedDuration), // <= MAX_DURATION
             status: JobStatus.Created,
@@ -454,6 +559,10 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
             updatedAt: uint40(block.timestamp),
             paid: 0
         });
+        // cannot overflow: one per open job, far below 2**32
+        unchecked {
+            _stats[provider].openJobs += 1;
+        }
         emit JobCreated(jobId, msg.sender, resourceId, imageCID, pricePerHour, estimatedDuration, maxCost);
         _lockFunds(jobId, msg.sender, maxCost);
     }
@@ -463,40 +572,70 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         _requireStatus(jobId, job, JobStatus.Disputed);
         uint256 paid = job.paid;
         uint256 costSoFar = _costAt(job, job.updatedAt); // updatedAt = when it was disputed
-        uint256 providerTotal;
-        Outcome recorded;
-        if (outcome == DisputeOutcome.ProviderFault) {
-            providerTotal = paid;
-            recorded = Outcome.DisputeLost;
-        } else if (outcome == DisputeOutcome.UserFault) {
-            providerTotal = costSoFar;
-            recorded = Outcome.Succeeded;
-        } else {
-            providerTotal = costSoFar / 2 > paid ? costSoFar / 2 : paid;
-            recorded = Outcome.Split;
-        }
+        bool providerFault = outcome == DisputeOutcome.ProviderFault;
+        uint256 providerTotal = providerFault ? 0 : costSoFar;
         address provider = job.provider;
-        uint256 jobFeeBps = job.feeBps;
+        address user = userOf(jobId);
+        DisputeData memory d = _disputes[jobId];
+        // the ruling goes against the disputer: its bond goes to the other party
+        bool forfeited = (providerFault && d.initiator == provider)
+            || (outcome == DisputeOutcome.UserFault && d.initiator == user);
+        uint256 jobFeeBps = _terms[job.termsVersion].feeBps;
         uint256 maxCost = _maxCost(job);
-        job.paid = uint96(providerTotal); // <= costSoFar <= maxCost < 2**96
+        // what escrow paid out to the provider in all: `paid` stays released on ProviderFault
+        // (taken back from the stake below), else the cost up to the dispute
+        uint256 released = providerFault ? paid : providerTotal;
+        job.paid = uint96(released); // <= costSoFar <= maxCost < 2**96
         _transition(job, JobStatus.Resolved);
+        if (providerFault) _recordOutcome(provider, Outcome.DisputeLost, maxCost);
+        else if (outcome == DisputeOutcome.UserFault) _recordOutcome(provider, Outcome.Succeeded, costSoFar);
+        else _recordOutcome(provider, Outcome.Split, costSoFar);
         emit DisputeResolved(jobId, outcome, providerTotal, msg.sender, evidenceCID);
-        _releaseFunds(jobId, provider, providerTotal - paid, jobFeeBps, _treasury);
-        _refund(jobId, userOf(jobId), maxCost - providerTotal);
-        _recordOutcome(provider, recorded);
+        if (providerTotal > paid) _releaseFunds(jobId, provider, providerTotal - paid, jobFeeBps, _treasury);
+        _refund(jobId, user, maxCost - released);
+        if (d.bond > 0) {
+            address to = forfeited ? (d.initiator == user ? provider : user) : d.initiator;
+            emit DisputeBondPaid(jobId, to, d.bond, forfeited);
+            _payBond(to, d.bond);
+        }
+        if (providerFault && paid > 0) {
+            uint256 clawed = _registry.seize(provider, user, paid);
+            if (clawed > 0) emit ReleaseClawedBack(jobId, provider, clawed);
+        }
     }
 
-    /// @dev Counts how an accepted job of `provider` ended (one warm-able slot, no external call).
-    function _recordOutcome(address provider, Outcome outcome) private {
+    /// @dev Counts how an accepted job of `provider` ended, weighted by `value` base units, and
+    /// closes it (one job fewer keeping the provider's stake).
+    function _recordOutcome(address provider, Outcome outcome, uint256 value) private {
         ProviderStats storage st = _stats[provider];
-        // cannot overflow in practice: one increment per settled job, 2**32 jobs per provider
+        uint256 units = value / VALUE_UNIT;
+        // cannot overflow in practice: one increment per settled job, 2**32 jobs per provider;
+        // the value sums stay below the token's cap / VALUE_UNIT < 2**80; openJobs counted this
+        // job at creation, so it cannot underflow
         unchecked {
             st.totalJobs += 1;
-            if (outcome == Outcome.Succeeded) st.successfulJobs += 1;
-            else if (outcome == Outcome.DisputeLost) st.disputesLost += 1;
-            else if (outcome == Outcome.Split) st.disputesSplit += 1;
+            st.openJobs -= 1;
+            if (outcome == Outcome.Succeeded || outcome == Outcome.Split) {
+                if (outcome == Outcome.Succeeded) st.successfulJobs += 1;
+                else st.disputesSplit += 1;
+                st.valueSucceeded += uint80(units);
+            } else if (outcome == Outcome.DisputeLost) {
+                st.disputesLost += 1;
+                st.valueLost += uint80(units == 0 ? 1 : units);
+            } else {
+                st.valueFailed += uint80(units == 0 ? 1 : units);
+            }
         }
         st.lastJobAt = uint40(block.timestamp);
+    }
+
+    /// @dev A job that ends without counting (declined, expired or cancelled before it was
+    /// accepted) no longer keeps its provider's stake.
+    function _closeJob(address provider) private {
+        // cannot underflow: the job was counted open at creation
+        unchecked {
+            _stats[provider].openJobs -= 1;
+        }
     }
 
     /// @dev The one place a job's status changes; stamps the time of the transition.
@@ -537,10 +676,11 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         return status == JobStatus.Completed || status == JobStatus.Cancelled || status == JobStatus.Resolved;
     }
 
-    function _setFee(uint256 feeBps_) private {
-        if (feeBps_ > MAX_FEE_BPS) revert MarketplaceFeeTooHigh(feeBps_, MAX_FEE_BPS);
-        _feeBps = uint16(feeBps_);
-        emit FeeUpdated(feeBps_);
+    function _bondOf(JobData storage job, Terms storage t) private view returns (uint256) {
+        uint256 maxCost = _maxCost(job);
+        uint256 bond = (maxCost * t.bondBps) / 10_000;
+        if (bond < t.minBond) bond = t.minBond;
+        return bond > maxCost ? maxCost : bond;
     }
 
     function _setTreasury(address treasury_) private {
@@ -549,14 +689,20 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         emit TreasuryUpdated(treasury_);
     }
 
-    function _setTimeouts(uint256 startTimeout, uint256 completionGrace, uint256 disputeTimeout) private {
-        if (
-            startTimeout == 0 || startTimeout > MAX_TIMEOUT || completionGrace == 0 || completionGrace > MAX_TIMEOUT
-                || disputeTimeout == 0 || disputeTimeout > MAX_TIMEOUT
-        ) revert MarketplaceInvalidTimeout();
-        _startTimeout = uint32(startTimeout);
-        _completionGrace = uint32(completionGrace);
-        _disputeTimeout = uint32(disputeTimeout);
-        emit TimeoutsUpdated(startTimeout, completionGrace, disputeTimeout);
+    function _timeout(uint256 seconds_) private pure returns (uint32) {
+        if (seconds_ == 0 || seconds_ > MAX_TIMEOUT) revert MarketplaceInvalidTimeout();
+        return uint32(seconds_);
+    }
+
+    /// @dev Makes `t` the next terms version; jobs created from now on get it.
+    function _setTerms(Terms memory t) private {
+        uint16 version = _termsVersion + 1; // checked: 65535 versions at most
+        _terms[version] = t;
+        _termsVersion = version;
+        emit FeeUpdated(t.feeBps);
+        emit TimeoutsUpdated(t.startTimeout, t.completionGrace, t.disputeTimeout);
+        emit TermsUpdated(
+            version, t.acceptTimeout, t.startTimeout, t.completionGrace, t.disputeTimeout, t.feeBps, t.bondBps, t.minBond
+        );
     }
 }

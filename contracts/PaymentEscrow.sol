@@ -48,6 +48,16 @@ abstract contract PaymentEscrow is IMarketplace {
         if (fee > 0) _token.safeTransfer(treasury, fee);
     }
 
+    /// @dev Pulls a dispute bond of `amount` from `from` into escrow.
+    function _lockBond(address from, uint256 amount) internal {
+        _token.safeTransferFrom(from, address(this), amount);
+    }
+
+    /// @dev Pays a dispute bond of `amount` out of escrow to `to`.
+    function _payBond(address to, uint256 amount) internal {
+        _token.safeTransfer(to, amount);
+    }
+
     /// @dev Returns `amount` from escrow to `user` (SPEC: refund). Zero is skipped.
     function _refund(bytes32 jobId, address user, uint256 amount) internal {
         // slither-disable-next-line incorrect-equality (a computed amount, not a balance)

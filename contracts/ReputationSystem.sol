@@ -24,12 +24,31 @@ import {IMarketplace} from "./interfaces/IMarketplace.sol";
 /// score rises with evidence rather than jumping to the top after one good period. Reports are
 /// accepted once per provider and period, and each penalty names its incident and is applied
 /// once, so several oracle instances can run side by side without double counting.
+///
+/// Completion and dispute rates weigh jobs by value (what they paid, or for failures what was
+/// at stake), so zero-cost jobs move nothing and moving a score by self-dealing costs at least
+/// the platform fee on a value comparable to the provider's real business.
+///
+/// What one oracle key can do is bounded here: reports only for periods that have ended, in
+/// increasing order, with counts a period can physically hold; at most
+/// MAX_PENALTY_POINTS_PER_PERIOD penalty points and MAX_REWARD_POINTS_PER_PERIOD reward points
+/// per provider per period; incidents are per provider; stake burns are capped by the registry
+/// (MAX_SLASH_BPS once per SLASH_INTERVAL). Setting measurements directly
+/// ({updateReputation}) is governance's, behind the timelock.
 contract ReputationSystem is IReputationSystem, AccessControl {
     /// @notice Role of the oracle: reports metrics, applies penalties, issues rewards.
     bytes32 public constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
 
     /// @notice Components assumed for a provider before the oracle's first report.
     uint16 public constant UNMEASURED_BPS = 5000;
+    /// @notice Most penalty points one provider can be given per period.
+    uint256 public constant MAX_PENALTY_POINTS_PER_PERIOD = 200;
+    /// @notice Most reward points one provider can be given per period.
+    uint256 public constant MAX_REWARD_POINTS_PER_PERIOD = 10;
+    /// @notice Highest share of stake a data-fraud penalty may burn (the registry caps it too).
+    uint16 public constant MAX_FRAUD_SLASH_BPS = 2000;
+    /// @notice Length of a report period in seconds (periods are floor(time / this)).
+    uint256 public immutable periodLength;
 
     /// @dev What the oracle has said about one provider: one slot (144 bits).
     struct Record {
@@ -39,6 +58,9 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         uint32 rewards;
         uint40 lastUpdated; // 0 = never measured
         bool measured;
+        uint32 pointsPeriod; // the period `periodPenalties` and `periodRewards` count in
+        uint16 periodPenalties;
+        uint16 periodRewards;
     }
 
     IResourceRegistry private immutable _registry;
@@ -55,17 +77,20 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     mapping(address provider => Record) private _records;
     mapping(address provider => Validation) private _validations;
     mapping(PenaltyReason reason => uint16 points) private _penaltyPoints;
-    mapping(bytes32 incident => bool) private _incidents;
+    mapping(address provider => mapping(bytes32 incident => bool)) private _incidents;
 
     /// @param registry_ The ResourceRegistry (this contract needs its SLASHER_ROLE).
     /// @param marketplace_ The Marketplace whose job statistics feed the score.
     /// @param admin Receives DEFAULT_ADMIN_ROLE (governance).
-    constructor(IResourceRegistry registry_, IMarketplace marketplace_, address admin) {
+    /// @param periodLength_ Seconds in one report period (the oracle's period).
+    constructor(IResourceRegistry registry_, IMarketplace marketplace_, address admin, uint256 periodLength_) {
+        if (periodLength_ == 0 || periodLength_ > 30 days) revert ReputationInvalidParameter();
+        periodLength = periodLength_;
         _registry = registry_;
         _marketplace = marketplace_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _setMaxResponseTimeMs(30_000); // the data-possession challenge expiry
-        _setFraudSlashBps(5000);
+        _setFraudSlashBps(MAX_FRAUD_SLASH_BPS);
         _setPenalty(PenaltyReason.Downtime, 50);
         _setPenalty(PenaltyReason.DataFraud, 200);
         _setPenalty(PenaltyReason.Timeout, 25);
@@ -76,13 +101,14 @@ contract ReputationSystem is IReputationSystem, AccessControl {
 
     // ================================================================ oracle
 
-    /// @notice Stores the oracle's measurements of `provider` (SPEC: updateReputation).
+    /// @notice Overrides the measurements of `provider` (SPEC: updateReputation): governance's
+    /// correction, behind the timelock; the oracle measures through {submitValidationReport}.
     /// @dev Only uptime and response time are taken from `metrics`: completion and dispute
-    /// rates come from the Marketplace's settled jobs, which the oracle cannot overrule.
-    /// Requirements: ORACLE_ROLE; uptimeBps <= 10000. Emits {ReputationUpdated}.
+    /// rates come from the Marketplace's settled jobs, which nobody can overrule.
+    /// Requirements: DEFAULT_ADMIN_ROLE; uptimeBps <= 10000. Emits {ReputationUpdated}.
     /// @param provider The provider measured.
     /// @param metrics Uptime (bps) and average challenge response time (ms).
-    function updateReputation(address provider, Metrics calldata metrics) external onlyRole(ORACLE_ROLE) {
+    function updateReputation(address provider, Metrics calldata metrics) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (metrics.uptimeBps > 10_000) revert ReputationInvalidBps(metrics.uptimeBps);
         Record storage r = _records[provider];
         r.uptimeBps = metrics.uptimeBps;
@@ -97,9 +123,11 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     /// @dev Uptime = (kept + heartbeatPrior/2) / (expected + heartbeatPrior) over all reports;
     /// response = the average, over all reported challenges plus `challengePrior` neutral ones,
     /// of each challenge's response component (a failed challenge counts 0). Periods are the
-    /// oracle's (floor(time / period length)); each provider accepts one report per period, in
-    /// increasing order. Requirements: ORACLE_ROLE; kept <= expected; `period` later than the
-    /// provider's last reported period. Emits {ValidationReported}, {ReputationUpdated}.
+    /// oracle's (floor(time / periodLength)); each provider accepts one report per period, in
+    /// increasing order, and only once the period has ended. Requirements: ORACLE_ROLE;
+    /// kept <= expected <= periodLength (one heartbeat slot a second at most); passed + failed
+    /// challenges <= periodLength; `period` ended and later than the provider's last reported
+    /// period. Emits {ValidationReported}, {ReputationUpdated}.
     /// @param provider The provider reported on.
     /// @param period The period the report covers.
     /// @param report Heartbeats kept and expected, challenges passed and failed, response time.
@@ -107,7 +135,12 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         external
         onlyRole(ORACLE_ROLE)
     {
-        if (report.heartbeatsKept > report.heartbeatsExpected) revert ReputationInvalidReport();
+        if (report.heartbeatsKept > report.heartbeatsExpected || report.heartbeatsExpected > periodLength) {
+            revert ReputationInvalidReport();
+        }
+        if (uint256(report.challengesPassed) + report.challengesFailed > periodLength) revert ReputationInvalidReport();
+        uint256 current = block.timestamp / periodLength;
+        if (period >= current) revert ReputationPeriodNotPast(period, current);
         Validation storage v = _validations[provider];
         if (v.reports > 0 && period <= v.lastPeriod) revert ReputationPeriodReported(provider, period, v.lastPeriod);
         v.heartbeatsKept += report.heartbeatsKept;
@@ -140,10 +173,12 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     /// @notice Takes the points `reason` costs from `provider` for `incident`; data fraud also
     /// slashes stake (SPEC: applyPenalty; the oracle's reportDowntime is a Downtime penalty).
     /// @dev `incident` names what is penalised (for example the hash of a challenge nonce or of
-    /// the first missed heartbeat slot) and is penalised once, whichever oracle reports it first.
-    /// For DataFraud, `fraudSlashBps` of the provider's stake is burnt through the registry (a
-    /// provider without stake is penalised only). Requirements: ORACLE_ROLE; `incident` not yet
-    /// penalised. Emits {PenaltyApplied} (and the registry's {Slashed}).
+    /// the first missed heartbeat slot) and is penalised once per provider, whichever oracle
+    /// reports it first. Points beyond MAX_PENALTY_POINTS_PER_PERIOD in the current period are
+    /// not taken. For DataFraud, `fraudSlashBps` of the provider's stake is burnt through the
+    /// registry, which burns at most once per SLASH_INTERVAL (a provider without stake is
+    /// penalised only). Requirements: ORACLE_ROLE; `incident` not yet penalised for
+    /// `provider`. Emits {PenaltyApplied} (and the registry's {Slashed}).
     /// @param provider The provider penalised.
     /// @param reason Why.
     /// @param incident Unique name of the incident.
@@ -153,10 +188,12 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         onlyRole(ORACLE_ROLE)
         returns (uint256 slashed)
     {
-        if (_incidents[incident]) revert ReputationIncidentRecorded(incident);
-        _incidents[incident] = true;
-        uint16 points = _penaltyPoints[reason];
+        if (_incidents[provider][incident]) revert ReputationIncidentRecorded(incident);
+        _incidents[provider][incident] = true;
         Record storage r = _records[provider];
+        _rollPeriod(r);
+        uint256 points = _within(_penaltyPoints[reason], r.periodPenalties, MAX_PENALTY_POINTS_PER_PERIOD);
+        r.periodPenalties += uint16(points); // <= MAX_PENALTY_POINTS_PER_PERIOD
         r.penalties = _addPoints(r.penalties, points);
         emit PenaltyApplied(provider, reason, points, incident);
         if (reason == PenaltyReason.DataFraud) {
@@ -168,13 +205,17 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     }
 
     /// @notice Gives `bonus` reward points to `provider` (SPEC: reward).
-    /// @dev Requirements: ORACLE_ROLE. Emits {RewardIssued}.
+    /// @dev Points beyond MAX_REWARD_POINTS_PER_PERIOD in the current period are not given.
+    /// Requirements: ORACLE_ROLE. Emits {RewardIssued} with the points given.
     /// @param provider The provider rewarded.
     /// @param bonus Points to add (the score still caps at 1000).
     function reward(address provider, uint16 bonus) external onlyRole(ORACLE_ROLE) {
         Record storage r = _records[provider];
-        r.rewards = _addPoints(r.rewards, bonus);
-        emit RewardIssued(provider, bonus);
+        _rollPeriod(r);
+        uint256 points = _within(bonus, r.periodRewards, MAX_REWARD_POINTS_PER_PERIOD);
+        r.periodRewards += uint16(points); // <= MAX_REWARD_POINTS_PER_PERIOD
+        r.rewards = _addPoints(r.rewards, points);
+        emit RewardIssued(provider, points);
     }
 
     // ================================================================ governance
@@ -190,7 +231,7 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     }
 
     /// @notice Sets the share of stake burnt for data fraud.
-    /// @dev Requirements: DEFAULT_ADMIN_ROLE; bps <= 10000. Emits {FraudSlashUpdated}.
+    /// @dev Requirements: DEFAULT_ADMIN_ROLE; bps <= MAX_FRAUD_SLASH_BPS. Emits {FraudSlashUpdated}.
     /// @param bps Basis points of the stake.
     function setFraudSlashBps(uint16 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setFraudSlashBps(bps);
@@ -220,10 +261,11 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         return _validations[provider];
     }
 
-    /// @notice Whether a penalty for `incident` was already applied.
+    /// @notice Whether a penalty for `incident` was already applied to `provider`.
+    /// @param provider The provider.
     /// @param incident The incident's name.
-    function incidentRecorded(bytes32 incident) external view returns (bool) {
-        return _incidents[incident];
+    function incidentRecorded(address provider, bytes32 incident) external view returns (bool) {
+        return _incidents[provider][incident];
     }
 
     /// @notice Weights of the neutral prior: heartbeat slots and challenges.
@@ -318,10 +360,29 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         return (r.uptimeBps, r.responseBps);
     }
 
+    /// @dev Completion and dispute rates weighted by value: a job weighs what it paid (a
+    /// success) or what was at stake (an abandoned job, a lost dispute).
     function _rates(IMarketplace.ProviderStats memory st) private pure returns (uint256 completion, uint256 disputeRate) {
-        if (st.totalJobs == 0) return (10_000, 0);
-        completion = (uint256(st.successfulJobs) * 10_000) / st.totalJobs;
-        disputeRate = (uint256(st.disputesLost) * 10_000) / st.totalJobs;
+        uint256 total = uint256(st.valueSucceeded) + st.valueFailed + st.valueLost;
+        if (total == 0) return (10_000, 0);
+        completion = (uint256(st.valueSucceeded) * 10_000) / total;
+        disputeRate = (uint256(st.valueLost) * 10_000) / total;
+    }
+
+    /// @dev Starts counting the current period's points afresh when a new period began.
+    function _rollPeriod(Record storage r) private {
+        uint32 period = uint32(block.timestamp / periodLength);
+        if (r.pointsPeriod != period) {
+            r.pointsPeriod = period;
+            r.periodPenalties = 0;
+            r.periodRewards = 0;
+        }
+    }
+
+    /// @dev How many of `points` fit under `cap` when `used` are already given.
+    function _within(uint256 points, uint256 used, uint256 cap) private pure returns (uint256) {
+        if (used >= cap) return 0;
+        return points < cap - used ? points : cap - used;
     }
 
     function _penaltiesOf(Record memory r, IMarketplace.ProviderStats memory st) private view returns (uint256) {
@@ -362,7 +423,7 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     }
 
     function _setFraudSlashBps(uint16 bps) private {
-        if (bps > 10_000) revert ReputationInvalidBps(bps);
+        if (bps > MAX_FRAUD_SLASH_BPS) revert ReputationInvalidBps(bps);
         _fraudSlashBps = bps;
         emit FraudSlashUpdated(bps);
     }

@@ -9,14 +9,19 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ShortString, ShortStrings} from "@openzeppelin/contracts/utils/ShortStrings.sol";
 import {IResourceRegistry} from "./interfaces/IResourceRegistry.sol";
+import {IReputationSystem} from "./interfaces/IReputationSystem.sol";
+import {IMarketplace} from "./interfaces/IMarketplace.sol";
 
 /// @title ResourceRegistry
 /// @notice On-chain registry of GPU offers, their providers' agent endpoints and provider stake.
 /// @dev Resource ids are `bytes32(uint256(uint160(provider)) << 96 | seq)`: the provider can be
 /// read from the id without storage, and the Marketplace keeps only the 40-bit `seq` per job.
 /// A provider must register (endpoint + stake >= minStake) before it registers resources; its
-/// stake is withdrawable only after all its resources are retired and the cooldown has passed,
-/// and holders of SLASHER_ROLE (the oracle, the ReputationSystem) can burn part of it.
+/// stake is withdrawable only after all its resources are retired, the cooldown has passed and
+/// no job it took is still open (the linked Marketplace counts them), and holders of
+/// SLASHER_ROLE (the ReputationSystem) can burn at most MAX_SLASH_BPS of it once per
+/// SLASH_INTERVAL. The oracle's figures are bounded: uptime credits never exceed the time that
+/// passed, and a resource's reputation can only mirror its provider's score.
 /// Pausing stops registrations and new stake; retiring, unstaking and withdrawing always work.
 contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
@@ -30,6 +35,10 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
 
     /// @notice Longest unstake cooldown governance may set.
     uint256 public constant MAX_UNSTAKE_COOLDOWN = 90 days;
+    /// @notice Most of a provider's stake one slash may burn: 20%.
+    uint256 public constant MAX_SLASH_BPS = 2000;
+    /// @notice A provider's stake is slashed at most once per this interval.
+    uint256 public constant SLASH_INTERVAL = 1 days;
 
     /// @dev Storage layout of one resource (3 slots).
     struct ResourceData {
@@ -46,6 +55,7 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         uint40 registeredAt;
         // slot 2
         uint64 totalUptime; // seconds
+        uint40 uptimeAt; // when uptime was last credited (registration before that)
     }
 
     /// @dev Storage layout of one provider: slot 0 packs the stake state, slot 1+ the endpoint.
@@ -54,6 +64,7 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         uint40 unlockAt; // 0 = no unstake pending
         uint32 activeResources;
         bool registered;
+        uint40 lastSlashAt; // 0 = never slashed
         string endpoint;
     }
 
@@ -67,6 +78,9 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
     mapping(bytes32 resourceId => ResourceData) private _resources;
     mapping(address provider => ProviderData) private _providers;
     mapping(address provider => bytes32[]) private _providerResources;
+    /// @dev Slot: set once by governance ({setLinks}).
+    IMarketplace private _marketplace;
+    IReputationSystem private _reputation;
 
     /// @param token_ The GPUToken stakes are paid in (must be ERC20Burnable).
     /// @param admin Receives DEFAULT_ADMIN_ROLE (governance) and PAUSER_ROLE.
@@ -141,14 +155,18 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         emit UnstakeCancelled(msg.sender);
     }
 
-    /// @notice Withdraws the caller's whole stake once the cooldown has passed.
-    /// @dev Requirements: an unstake is pending and its unlock time has come. Works while
+    /// @notice Withdraws the caller's whole stake once the cooldown has passed and no job it
+    /// took is still open.
+    /// @dev Requirements: an unstake is pending and its unlock time has come; the Marketplace
+    /// counts no open job (Created, Accepted, Running or Disputed) of the caller. Works while
     /// paused. Emits {StakeWithdrawn}.
     function withdrawStake() external nonReentrant {
         ProviderData storage p = _registered(msg.sender);
         uint256 unlockAt = p.unlockAt;
         if (unlockAt == 0) revert RegistryNoUnstakePending(msg.sender);
         if (block.timestamp < unlockAt) revert RegistryStakeLocked(msg.sender, unlockAt);
+        uint256 open = _openJobs(msg.sender);
+        if (open != 0) revert RegistryOpenJobs(msg.sender, open);
         uint256 amount = p.stake;
         p.stake = 0;
         p.unlockAt = 0;
@@ -156,9 +174,11 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         _token.safeTransfer(msg.sender, amount);
     }
 
-    /// @notice Burns up to `amount` of the stake of `provider` (all of it if it holds less).
+    /// @notice Burns up to `amount` of the stake of `provider`, at most MAX_SLASH_BPS of it,
+    /// and nothing if it was slashed less than SLASH_INTERVAL ago (a compromised slasher burns
+    /// at most 20% of a stake a day).
     /// @dev Requirements: the caller holds SLASHER_ROLE. Works while paused and during a
-    /// pending unstake (that is what the cooldown is for). Emits {Slashed}.
+    /// pending unstake (that is what the cooldown is for). Emits {Slashed} when it burns.
     /// @param provider The provider to slash.
     /// @param amount Base units to burn at most.
     /// @param reason Why, for the record ("data fraud").
@@ -171,13 +191,42 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
     {
         ProviderData storage p = _registered(provider);
         uint96 current = p.stake;
-        burnt = amount < current ? amount : current;
-        // cannot underflow: burnt <= current
+        uint256 last = p.lastSlashAt;
+        if (last != 0 && block.timestamp < last + SLASH_INTERVAL) return 0;
+        uint256 cap = (uint256(current) * MAX_SLASH_BPS) / 10_000;
+        burnt = amount < cap ? amount : cap;
+        // slither-disable-next-line incorrect-equality (a computed amount, not a balance)
+        if (burnt == 0) return 0;
+        // cannot underflow: burnt <= cap <= current
         unchecked {
             p.stake = current - uint96(burnt);
         }
+        p.lastSlashAt = uint40(block.timestamp);
         emit Slashed(provider, burnt, p.stake, reason);
-        if (burnt > 0) ERC20Burnable(address(_token)).burn(burnt);
+        ERC20Burnable(address(_token)).burn(burnt);
+    }
+
+    /// @notice Pays up to `amount` of `provider`'s stake to `to` (all of it if it holds less):
+    /// a ProviderFault ruling taking back what the provider was already paid for the job.
+    /// @dev Requirements: the caller is the linked Marketplace. Works while paused and during
+    /// a pending unstake. Emits {StakeSeized} when it pays.
+    /// @param provider The provider at fault.
+    /// @param to The renter it is paid to.
+    /// @param amount Base units at most.
+    /// @return paid The base units actually paid.
+    function seize(address provider, address to, uint256 amount) external nonReentrant returns (uint256 paid) {
+        if (msg.sender != address(_marketplace)) revert RegistryNotMarketplace(msg.sender);
+        ProviderData storage p = _providers[provider];
+        uint96 current = p.stake;
+        paid = amount < current ? amount : current;
+        // slither-disable-next-line incorrect-equality (a computed amount, not a balance)
+        if (paid == 0) return 0;
+        // cannot underflow: paid <= current
+        unchecked {
+            p.stake = current - uint96(paid);
+        }
+        emit StakeSeized(provider, to, paid, p.stake);
+        _token.safeTransfer(to, paid);
     }
 
     // ================================================================ resources
@@ -221,7 +270,8 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
             retired: false,
             reputation: 0,
             registeredAt: uint40(block.timestamp),
-            totalUptime: 0
+            totalUptime: 0,
+            uptimeAt: uint40(block.timestamp)
         });
         _providerResources[msg.sender].push(resourceId);
         // cannot overflow: one increment per registered resource, far below 2**32
@@ -271,24 +321,40 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
     }
 
     /// @notice Credits `additionalSeconds` of measured uptime to a resource.
-    /// @dev Requirements: the caller holds ORACLE_ROLE; the resource exists. Emits {UptimeUpdated}.
+    /// @dev Physical bound: no more than the seconds since the previous credit (or the
+    /// registration), so the total never exceeds the resource's age. Requirements: the caller
+    /// holds ORACLE_ROLE; the resource exists; additionalSeconds <= now - last credit.
+    /// Emits {UptimeUpdated}.
     /// @param resourceId The resource.
     /// @param additionalSeconds Seconds of uptime observed since the last report.
     function updateUptime(bytes32 resourceId, uint64 additionalSeconds) external onlyRole(ORACLE_ROLE) {
         ResourceData storage r = _existing(resourceId);
-        uint64 total = r.totalUptime + additionalSeconds;
+        uint256 elapsed = block.timestamp - r.uptimeAt;
+        if (additionalSeconds > elapsed) revert RegistryUptimeTooLarge(resourceId, additionalSeconds, elapsed);
+        // cannot overflow: the total is at most the resource's age in seconds
+        uint64 total;
+        unchecked {
+            total = r.totalUptime + additionalSeconds;
+        }
         r.totalUptime = total;
+        r.uptimeAt = uint40(block.timestamp);
         emit UptimeUpdated(resourceId, additionalSeconds, total);
     }
 
-    /// @notice Sets the reputation shown for a resource (0-1000).
-    /// @dev Requirements: the caller holds ORACLE_ROLE; the resource exists; value <= 1000.
-    /// Emits {ResourceReputationUpdated}.
+    /// @notice Sets the reputation shown for a resource: it can only mirror its provider's
+    /// current score in the ReputationSystem.
+    /// @dev Requirements: the caller holds ORACLE_ROLE; the resource exists; the links are
+    /// set; `newReputation` equals the provider's score. Emits {ResourceReputationUpdated}.
     /// @param resourceId The resource.
     /// @param newReputation The reputation, 0-1000.
     function updateReputation(bytes32 resourceId, uint16 newReputation) external onlyRole(ORACLE_ROLE) {
         if (newReputation > 1000) revert RegistryInvalidReputation(newReputation);
-        _existing(resourceId).reputation = newReputation;
+        ResourceData storage r = _existing(resourceId);
+        IReputationSystem reputation = _reputation;
+        if (address(reputation) == address(0)) revert RegistryInvalidParameter();
+        uint256 score = reputation.getScore(providerOf(resourceId));
+        if (score != newReputation) revert RegistryReputationMismatch(resourceId, newReputation, score);
+        r.reputation = newReputation;
         emit ResourceReputationUpdated(resourceId, newReputation);
     }
 
@@ -307,6 +373,21 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
     /// @param cooldown Seconds.
     function setUnstakeCooldown(uint256 cooldown) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setUnstakeCooldown(cooldown);
+    }
+
+    /// @notice Links the Marketplace (whose open jobs lock stake and which may seize stake on a
+    /// ProviderFault ruling) and the ReputationSystem (whose scores resources mirror); once.
+    /// @dev Requirements: DEFAULT_ADMIN_ROLE; not linked before; both non-zero. Emits {LinksSet}.
+    /// @param marketplace_ The Marketplace.
+    /// @param reputation_ The ReputationSystem.
+    function setLinks(IMarketplace marketplace_, IReputationSystem reputation_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(_marketplace) != address(0)) revert RegistryLinksSet();
+        if (address(marketplace_) == address(0) || address(reputation_) == address(0)) {
+            revert RegistryInvalidParameter();
+        }
+        _marketplace = marketplace_;
+        _reputation = reputation_;
+        emit LinksSet(address(marketplace_), address(reputation_));
     }
 
     /// @notice Stops provider registrations, new stake and new resources.
@@ -389,6 +470,11 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         return _unstakeCooldown;
     }
 
+    /// @notice The linked Marketplace and ReputationSystem (zero until {setLinks}).
+    function links() external view returns (address marketplace, address reputation) {
+        return (address(_marketplace), address(_reputation));
+    }
+
     /// @notice The token stakes are held in.
     function token() external view returns (IERC20) {
         return _token;
@@ -408,6 +494,12 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         p.stake = total;
         emit Staked(msg.sender, amount, total);
         _token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    function _openJobs(address provider) private view returns (uint256) {
+        IMarketplace marketplace = _marketplace;
+        if (address(marketplace) == address(0)) revert RegistryInvalidParameter(); // not linked yet
+        return marketplace.providerStats(provider).openJobs;
     }
 
     function _registered(address provider) private view returns (ProviderData storage p) {

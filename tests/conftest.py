@@ -5,6 +5,7 @@ Ape wraps every test in a chain snapshot, so each test starts from the deployed 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,9 @@ def cast(accounts) -> Cast:
 
 @pytest.fixture(scope="session")
 def params() -> DeploymentParams:
-    return DeploymentParams()
+    # the oracle tests' 4 s report periods; no timelock delay, so governance calls made through
+    # the timelock (govern below, or the SDK) take effect at once
+    return DeploymentParams(report_period=4, timelock_delay=0)
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +77,16 @@ def market(suite):
     return suite.marketplace
 
 
+def govern(suite: Suite, admin, method, *args):
+    """Runs an admin call the way governance must: scheduled on the timelock by its proposer
+    (the deployer, ``admin``) and executed (the session's timelock has no delay)."""
+    target = method.contract.address
+    data = method.encode_input(*args)
+    salt = os.urandom(32)
+    suite.timelock.schedule(target, 0, data, bytes(32), salt, 0, sender=admin)
+    return suite.timelock.execute(target, 0, data, bytes(32), salt, sender=admin)
+
+
 def register_provider(suite: Suite, provider, *, stake: int | None = None, endpoint: str = "http://127.0.0.1:8765"):
     amount = suite.registry.minStake() if stake is None else stake
     suite.token.approve(suite.registry, amount, sender=provider)
@@ -89,8 +102,19 @@ def create_job(suite: Suite, renter, resource_id, *, duration: int = 3600, cid: 
     """Approves exactly the job's maxCost and creates it; returns (jobId, receipt)."""
     price = suite.registry.getResource(resource_id).pricePerHour
     suite.token.approve(suite.marketplace, price * duration // 3600, sender=renter)
-    tx = suite.marketplace.createJob(resource_id, cid, duration, sender=renter)
+    tx = suite.marketplace.createJob(resource_id, cid, duration, price * duration // 3600, sender=renter)
     return tx.events.filter(suite.marketplace.JobCreated)[0].jobId, tx
+
+
+def dispute(suite: Suite, job_id, who, reason: str = "x", at: int | None = None):
+    """Approves the job's dispute bond and disputes it as ``who`` (at chain time ``at``, if
+    given); returns the receipt."""
+    from ape import chain
+
+    at = at if at is not None else chain.pending_timestamp
+    suite.token.approve(suite.marketplace, suite.marketplace.disputeBond(job_id), sender=who)
+    chain.pending_timestamp = max(at, chain.pending_timestamp)
+    return suite.marketplace.disputeJob(job_id, reason, sender=who)
 
 
 @pytest.fixture

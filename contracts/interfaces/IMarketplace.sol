@@ -18,12 +18,15 @@ interface IMarketplace {
         Resolved
     }
 
-    /// @notice How the oracle (or the dispute timeout) settles a dispute.
+    /// @notice How the oracle (or the dispute timeout) settles a dispute. The party a ruling
+    /// goes against forfeits the dispute bond it posted (if it was the disputer).
     enum DisputeOutcome {
         None,
-        ProviderFault, // renter refunded all that was not yet released; provider penalised
-        UserFault, // provider paid the cost up to the dispute; renter refunded the rest
-        Split // provider paid half the cost up to the dispute; renter refunded the rest
+        ProviderFault, // provider paid nothing: the renter gets the escrow back and what was
+        // already released is clawed back from the provider's stake (up to the stake)
+        UserFault, // the renter's fault: provider paid the cost up to the dispute
+        Split // no fault found (or the dispute timed out): provider paid the cost up to the
+        // dispute, every bond returned; neither party gains or loses by the dispute
     }
 
     /// @notice How an accepted job ended, for the provider's statistics.
@@ -34,13 +37,33 @@ interface IMarketplace {
         Split // a dispute resolved 50/50
     }
 
-    /// @notice How the jobs of one provider ended: one slot, read by the ReputationSystem.
+    /// @notice How the jobs of one provider ended (two slots, read by the ReputationSystem),
+    /// and how many are still open (what keeps its stake locked).
+    /// @dev The value fields weigh each job by what it was worth, in VALUE_UNIT base units: a
+    /// success by the gross amount paid (so a zero-cost or zero-second job weighs nothing), an
+    /// abandoned job or a lost dispute by the job's maxCost (at least one unit).
     struct ProviderStats {
         uint32 totalJobs; // accepted jobs that ended (completed, abandoned, resolved)
         uint32 successfulJobs; // completed, or a dispute the provider did not lose
         uint32 disputesLost; // resolved as the provider's fault
-        uint32 disputesSplit; // resolved 50/50 (by the oracle or the dispute timeout)
+        uint32 disputesSplit; // resolved without fault (by the oracle or the dispute timeout)
         uint40 lastJobAt; // when the last of these jobs ended
+        uint32 openJobs; // created and not yet ended (Created, Accepted, Running, Disputed)
+        uint80 valueSucceeded; // VALUE_UNITs paid on jobs that succeeded
+        uint80 valueFailed; // VALUE_UNITs of maxCost of jobs the provider abandoned
+        uint80 valueLost; // VALUE_UNITs of maxCost of disputes the provider lost
+    }
+
+    /// @notice The terms a job is created under and keeps for its whole life: governance
+    /// changes make a new version that only later jobs get.
+    struct Terms {
+        uint32 acceptTimeout; // Created and not accepted: expires (renter refund) after this
+        uint32 startTimeout; // Accepted and not started: the renter may cancel after this
+        uint32 completionGrace; // after the booked time: disputes close, anyone may settle
+        uint32 disputeTimeout; // Disputed and not resolved: anyone may settle after this
+        uint16 feeBps; // platform fee
+        uint16 bondBps; // dispute bond, share of the job's maxCost
+        uint96 minBond; // dispute bond, at least this many base units
     }
 
     /// @notice A job as returned by {getJob}. The image CID is in {JobCreated}, not in storage.
@@ -53,6 +76,7 @@ interface IMarketplace {
         uint256 pricePerHour; // fixed at creation
         uint256 maxCost; // locked in escrow at creation
         uint256 feeBps; // platform fee, fixed at creation
+        uint256 termsVersion; // the Terms (deadlines, fee, bond) the job keeps
         uint256 startTime; // 0 until Running
         uint256 endTime; // 0 until terminal
         uint256 updatedAt; // time of the last transition
@@ -100,6 +124,12 @@ interface IMarketplace {
     error MarketplaceInvalidOutcome();
     /// @notice Raised when there is nothing to release yet.
     error MarketplaceNothingToRelease(bytes32 jobId);
+    /// @notice Raised when a dispute comes after `closedAt` (the booked time plus the grace).
+    error MarketplaceDisputeWindowClosed(bytes32 jobId, uint256 closedAt);
+    /// @notice Raised when a Created job is accepted after it expired at `expiredAt`.
+    error MarketplaceJobExpired(bytes32 jobId, uint256 expiredAt);
+    /// @notice Raised when a dispute bond above MAX_BOND_BPS is set.
+    error MarketplaceBondTooHigh(uint256 bondBps, uint256 maxBondBps);
 
     // ----------------------------------------------------------------- events
     /// @notice Emitted when a renter creates a job and its maxCost is locked (SPEC event, with
@@ -137,9 +167,29 @@ interface IMarketplace {
     /// @notice Emitted when governance changes the platform fee for new jobs.
     event FeeUpdated(uint256 feeBps);
     /// @notice Emitted when governance changes the treasury.
-    event TreasuryUpdated(address treasury);
-    /// @notice Emitted when governance changes the deadlines.
+    event TreasuryUpdated(address indexed treasury);
+    /// @notice Emitted when governance changes the deadlines for new jobs.
     event TimeoutsUpdated(uint256 startTimeout, uint256 completionGrace, uint256 disputeTimeout);
+    /// @notice Emitted when governance makes a new terms version (fee, deadlines, bond); jobs
+    /// created from now on get it, open jobs keep theirs.
+    event TermsUpdated(
+        uint256 indexed version,
+        uint256 acceptTimeout,
+        uint256 startTimeout,
+        uint256 completionGrace,
+        uint256 disputeTimeout,
+        uint256 feeBps,
+        uint256 bondBps,
+        uint256 minBond
+    );
+    /// @notice Emitted when a disputer's bond is locked.
+    event DisputeBondLocked(bytes32 indexed jobId, address indexed by, uint256 amount);
+    /// @notice Emitted when a dispute bond is paid out: back to its poster, or to the other
+    /// party when the ruling went against the poster.
+    event DisputeBondPaid(bytes32 indexed jobId, address indexed to, uint256 amount, bool forfeited);
+    /// @notice Emitted when a ProviderFault ruling takes back `amount` already released, out of
+    /// the provider's stake.
+    event ReleaseClawedBack(bytes32 indexed jobId, address indexed provider, uint256 amount);
 
     /// @notice How the jobs of `provider` ended.
     function providerStats(address provider) external view returns (ProviderStats memory);

@@ -66,6 +66,8 @@ interface IReputationSystem {
     error ReputationPeriodReported(address provider, uint256 period, uint256 lastPeriod);
     /// @notice Raised when a report says more heartbeats were kept than expected.
     error ReputationInvalidReport();
+    /// @notice Raised when a report is for `period`, which has not ended (current: `current`).
+    error ReputationPeriodNotPast(uint256 period, uint256 current);
 
     /// @notice Emitted when the oracle's measurements of `provider` are stored; `score` is the
     /// resulting score.

@@ -68,6 +68,16 @@ interface IResourceRegistry {
     error RegistryInvalidAmount(uint256 amount);
     /// @notice Raised when a governance parameter is out of its allowed range.
     error RegistryInvalidParameter();
+    /// @notice Raised when stake would leave while `provider` still has `openJobs` jobs it backs.
+    error RegistryOpenJobs(address provider, uint256 openJobs);
+    /// @notice Raised when `caller` is not the linked Marketplace.
+    error RegistryNotMarketplace(address caller);
+    /// @notice Raised when the Marketplace and ReputationSystem links are set a second time.
+    error RegistryLinksSet();
+    /// @notice Raised when more uptime is credited than time has passed (`maxSeconds`).
+    error RegistryUptimeTooLarge(bytes32 resourceId, uint256 additionalSeconds, uint256 maxSeconds);
+    /// @notice Raised when a resource reputation differs from its provider's score `score`.
+    error RegistryReputationMismatch(bytes32 resourceId, uint256 reputation, uint256 score);
 
     // ----------------------------------------------------------------- events
     /// @notice Emitted when `provider` registers with an agent `endpoint` and an initial `stake`.
@@ -108,6 +118,11 @@ interface IResourceRegistry {
     event MinStakeUpdated(uint256 minStake);
     /// @notice Emitted when governance changes the unstake cooldown.
     event UnstakeCooldownUpdated(uint256 cooldown);
+    /// @notice Emitted once, when governance links the Marketplace and the ReputationSystem.
+    event LinksSet(address indexed marketplace, address indexed reputation);
+    /// @notice Emitted when the Marketplace pays `amount` of `provider`'s stake to `to` (a
+    /// ProviderFault ruling clawing back what the provider was already paid).
+    event StakeSeized(address indexed provider, address indexed to, uint256 amount, uint256 remaining);
 
     /// @notice The provider and hourly price a new job on `resourceId` is created with.
     /// @dev Reverts unless the resource exists, is available, not retired, and its provider's
@@ -119,4 +134,7 @@ interface IResourceRegistry {
 
     /// @notice Burns up to `amount` of the stake of `provider`; returns what was burnt.
     function slash(address provider, uint256 amount, string calldata reason) external returns (uint256 burnt);
+
+    /// @notice Pays up to `amount` of `provider`'s stake to `to`; only the linked Marketplace.
+    function seize(address provider, address to, uint256 amount) external returns (uint256 paid);
 }

@@ -38,6 +38,7 @@ from gpurent.types import (
     Dispute,
     DisputeOutcome,
     EscrowRecord,
+    GovernanceOperation,
     Job,
     JobStatus,
     PenaltyReason,
@@ -51,6 +52,7 @@ from gpurent.types import (
 from gpurent.units import to_base_units, to_tokens
 
 MAX_UINT = 2**256 - 1
+ZERO32 = bytes(32)
 ROLES = ("DEFAULT_ADMIN_ROLE", "ORACLE_ROLE", "PAUSER_ROLE", "SLASHER_ROLE", "MINTER_ROLE")
 
 
@@ -89,6 +91,7 @@ class Gpurent:
         self.registry = contracts["ResourceRegistry"]
         self.marketplace = contracts["Marketplace"]
         self.reputation_system = contracts["ReputationSystem"]
+        self.contracts = contracts
         self.account = account
         self.last_receipt: Any = None  # the latest transaction this object sent
         # Ape's providers print a call trace to the process's stdout when a transaction reverts
@@ -135,9 +138,7 @@ class Gpurent:
 
     def with_account(self, account: Any) -> Gpurent:
         """The same deployment, signing as ``account`` (alias, test-account index or account)."""
-        contracts = {"GPUToken": self.token, "ResourceRegistry": self.registry,
-                     "Marketplace": self.marketplace, "ReputationSystem": self.reputation_system}
-        return Gpurent(self.manifest, contracts, resolve_account(account))
+        return Gpurent(self.manifest, dict(self.contracts), resolve_account(account))
 
     def close(self) -> None:
         """Disconnects if ``connect`` opened the connection."""
@@ -341,15 +342,26 @@ class Gpurent:
                             limit, deadline, v, r, s)
         else:
             self._ensure_allowance(self.marketplace.address, limit, "create a job")
-            tx = self._send("create a job on", self.marketplace.createJob, rid, image_cid, duration_s)
+            tx = self._send("create a job on", self.marketplace.createJob, rid, image_cid, duration_s, limit)
         job_id = tx.events.filter(self.marketplace.JobCreated)[0].jobId
         return self.job(job_id, image_cid=image_cid)
 
     def cancel_job(self, job_id: str | bytes) -> Any:
         return self._send("cancel", self.marketplace.cancelJob, parse_id(job_id, "job"))
 
+    def dispute_bond(self, job_id: str | bytes) -> Decimal:
+        """The bond a dispute of the job costs its disputer (returned unless the ruling goes
+        against the disputer)."""
+        return to_tokens(self._call("read the dispute bond of", self.marketplace.disputeBond,
+                                    parse_id(job_id, "job")))
+
     def dispute_job(self, job_id: str | bytes, reason: str) -> Any:
-        return self._send("dispute", self.marketplace.disputeJob, parse_id(job_id, "job"), reason)
+        """Disputes a running job, posting its dispute bond (approved here when needed)."""
+        jid = parse_id(job_id, "job")
+        bond = int(self._call("read the dispute bond of", self.marketplace.disputeBond, jid))
+        if bond:
+            self._ensure_allowance(self.marketplace.address, bond, "post the dispute bond")
+        return self._send("dispute", self.marketplace.disputeJob, jid, reason)
 
     def complete_job(self, job_id: str | bytes) -> Any:
         """Settles a running job by elapsed time (its renter or provider; anyone after the grace)."""
@@ -509,12 +521,13 @@ class Gpurent:
         return Reputation.from_chain(provider, self.reputation_system.getReputation(provider))
 
     def update_reputation(self, provider: str, uptime: Decimal | str, avg_response_ms: int) -> Any:
-        """Stores the oracle's measurements (ORACLE_ROLE): uptime as a 0-1 ratio."""
+        """Overrides a provider's measurements (governance, through the timelock): uptime as a
+        0-1 ratio."""
         bps = int(Decimal(str(uptime)) * 10_000)
         if not 0 <= bps <= 10_000:
             raise InvalidInput(f"uptime {uptime} must be between 0 and 1")
-        return self._send("report reputation of", self.reputation_system.updateReputation, provider,
-                          (bps, int(avg_response_ms), 0, 0))
+        return self._govern("override the reputation of", self.reputation_system, "updateReputation", provider,
+                            (bps, int(avg_response_ms), 0, 0))
 
     def calculate_score(self, uptime: Decimal | str, avg_response_ms: int, completion: Decimal | str,
                         dispute_rate: Decimal | str) -> int:
@@ -537,9 +550,9 @@ class Gpurent:
             raise InvalidInput("an incident is 32 bytes")
         return self._send("penalise", self.reputation_system.applyPenalty, provider, int(reason), incident)
 
-    def incident_recorded(self, incident: bytes) -> bool:
-        """Whether a penalty for `incident` was already applied (by any oracle)."""
-        return bool(self._call("read an incident", self.reputation_system.incidentRecorded, incident))
+    def incident_recorded(self, provider: str, incident: bytes) -> bool:
+        """Whether a penalty for `incident` was already applied to `provider` (by any oracle)."""
+        return bool(self._call("read an incident", self.reputation_system.incidentRecorded, provider, incident))
 
     def submit_validation_report(self, provider: str, period: int, report: ValidationReport) -> Any:
         """Stores one period's report on `provider` (ORACLE_ROLE); once per provider and period."""
@@ -553,8 +566,8 @@ class Gpurent:
                                                 self.reputation_system.getValidation, provider))
 
     def set_priors(self, heartbeat_prior: int, challenge_prior: int) -> Any:
-        return self._send("set the reputation priors", self.reputation_system.setPriors,
-                          heartbeat_prior, challenge_prior)
+        return self._govern("set the reputation priors", self.reputation_system, "setPriors",
+                            heartbeat_prior, challenge_prior)
 
     def providers(self) -> list[str]:
         """Every address that ever registered as a provider, in registration order."""
@@ -569,29 +582,94 @@ class Gpurent:
     # ================================================================ governance
 
     def set_fee(self, fee_bps: int) -> Any:
-        return self._send("set the fee", self.marketplace.setFee, fee_bps)
+        return self._govern("set the fee", self.marketplace, "setFee", fee_bps)
 
     def set_treasury(self, treasury: str) -> Any:
-        return self._send("set the treasury", self.marketplace.setTreasury, treasury)
+        return self._govern("set the treasury", self.marketplace, "setTreasury", treasury)
 
-    def set_timeouts(self, start_timeout: int, completion_grace: int, dispute_timeout: int) -> Any:
-        return self._send("set the timeouts", self.marketplace.setTimeouts, start_timeout, completion_grace,
-                          dispute_timeout)
+    def set_timeouts(self, accept_timeout: int, start_timeout: int, completion_grace: int,
+                     dispute_timeout: int) -> Any:
+        """Deadlines for jobs created from now on (open jobs keep theirs)."""
+        return self._govern("set the timeouts", self.marketplace, "setTimeouts", accept_timeout, start_timeout,
+                            completion_grace, dispute_timeout)
+
+    def set_dispute_bond(self, bond_bps: int, min_bond: Decimal | int | str) -> Any:
+        """Dispute bond of jobs created from now on: max(min_bond, maxCost * bond_bps / 10000)."""
+        return self._govern("set the dispute bond", self.marketplace, "setDisputeBond", bond_bps,
+                            _tokens_in(min_bond, "bond"))
 
     def set_min_stake(self, amount: Decimal | int | str) -> Any:
-        return self._send("set the minimum stake", self.registry.setMinStake, _tokens_in(amount, "stake"))
+        return self._govern("set the minimum stake", self.registry, "setMinStake", _tokens_in(amount, "stake"))
 
     def set_unstake_cooldown(self, seconds: int) -> Any:
-        return self._send("set the unstake cooldown", self.registry.setUnstakeCooldown, seconds)
+        return self._govern("set the unstake cooldown", self.registry, "setUnstakeCooldown", seconds)
 
     def set_penalty_points(self, reason: PenaltyReason, points: int) -> Any:
-        return self._send("set penalty points", self.reputation_system.setPenaltyPoints, int(reason), points)
+        return self._govern("set penalty points", self.reputation_system, "setPenaltyPoints", int(reason), points)
 
     def set_fraud_slash_bps(self, bps: int) -> Any:
-        return self._send("set the fraud slash", self.reputation_system.setFraudSlashBps, bps)
+        return self._govern("set the fraud slash", self.reputation_system, "setFraudSlashBps", bps)
 
     def set_max_response_time(self, ms: int) -> Any:
-        return self._send("set the max response time", self.reputation_system.setMaxResponseTimeMs, ms)
+        return self._govern("set the max response time", self.reputation_system, "setMaxResponseTimeMs", ms)
+
+    # ---------------------------------------------------------------- the timelock
+
+    @property
+    def timelock(self) -> Any:
+        return self.contracts["GpurentTimelock"]
+
+    def timelock_delay(self) -> int:
+        """Seconds a governance change waits on the timelock before it can be executed."""
+        return int(self.timelock.getMinDelay())
+
+    def _govern(self, action: str, contract: Any, method: str, *args: Any) -> Any:
+        """Runs an admin call: directly when this account holds DEFAULT_ADMIN_ROLE itself,
+        else through the timelock, scheduled now and executed at once when the delay is zero
+        (a local chain); otherwise the operation is left scheduled and returned, for
+        :meth:`execute_operation` once it is ready."""
+        admin = contract.DEFAULT_ADMIN_ROLE()
+        if contract.hasRole(admin, self.address):
+            return self._send(action, getattr(contract, method), *args)
+        timelock = self.timelock
+        if not contract.hasRole(admin, timelock.address):
+            raise NotAuthorized(f"nobody can {action}: neither {self.address} nor the timelock holds "
+                                f"DEFAULT_ADMIN_ROLE on {contract.contract_type.name}",
+                                name="AccessControlUnauthorizedAccount")
+        data = getattr(contract, method).encode_input(*args)
+        salt = os.urandom(32)
+        delay = self.timelock_delay()
+        self._send(f"schedule ({action})", timelock.schedule, contract.address, 0, data, ZERO32, salt, delay)
+        op = bytes(timelock.hashOperation(contract.address, 0, data, ZERO32, salt))
+        if delay == 0:
+            return self._send(action, timelock.execute, contract.address, 0, data, ZERO32, salt)
+        return GovernanceOperation(op_id="0x" + op.hex(), target=str(contract.address), data="0x" + bytes(data).hex(),
+                                   salt="0x" + salt.hex(), ready_at=self.chain_time() + delay, action=action)
+
+    def pending_operations(self) -> list[GovernanceOperation]:
+        """Operations scheduled on the timelock and not yet executed or cancelled."""
+        done = {bytes(log.id) for log in self._logs(self.timelock.CallExecuted)}
+        done |= {bytes(log.id) for log in self._logs(self.timelock.Cancelled)}
+        salts = {bytes(log.id): bytes(log.salt) for log in self._logs(self.timelock.CallSalt)}
+        pending = []
+        for log in self._logs(self.timelock.CallScheduled):
+            op = bytes(log.id)
+            if op in done:
+                continue
+            ready = int(self.timelock.getTimestamp(op))
+            pending.append(GovernanceOperation(op_id="0x" + op.hex(), target=str(log.target),
+                                               data="0x" + bytes(log.data).hex(),
+                                               salt="0x" + salts.get(op, ZERO32).hex(), ready_at=ready,
+                                               action="scheduled call"))
+        return pending
+
+    def execute_operation(self, op_id: str) -> Any:
+        """Executes a scheduled timelock operation once its delay has passed."""
+        for op in self.pending_operations():
+            if op.op_id.lower() == op_id.lower():
+                return self._send("execute", self.timelock.execute, op.target, 0, bytes.fromhex(op.data[2:]),
+                                  ZERO32, bytes.fromhex(op.salt[2:]))
+        raise InvalidInput(f"no pending timelock operation {op_id}")
 
     def pause(self) -> list[Any]:
         """Pauses new jobs (Marketplace) and registrations (Registry): both or neither."""
@@ -630,11 +708,11 @@ class Gpurent:
     def grant_role(self, role: str, account: str, contract: str | None = None) -> list[Any]:
         """Grants ``role`` on every contract that has it (or on ``contract``)."""
         key, contracts = self._role_target(role, contract)
-        return [self._send(f"grant {key}", c.grantRole, getattr(c, key)(), account) for c in contracts]
+        return [self._govern(f"grant {key}", c, "grantRole", getattr(c, key)(), account) for c in contracts]
 
     def revoke_role(self, role: str, account: str, contract: str | None = None) -> list[Any]:
         key, contracts = self._role_target(role, contract)
-        return [self._send(f"revoke {key}", c.revokeRole, getattr(c, key)(), account) for c in contracts]
+        return [self._govern(f"revoke {key}", c, "revokeRole", getattr(c, key)(), account) for c in contracts]
 
     def renounce_role(self, role: str, contract: str | None = None) -> list[Any]:
         """Gives up ``role`` held by the account itself."""
@@ -646,10 +724,16 @@ class Gpurent:
         return {c.contract_type.name: bool(c.hasRole(getattr(c, key)(), account)) for c in contracts}
 
     def parameters(self) -> dict[str, Any]:
-        start, grace, dispute = self.marketplace.timeouts()
+        accept, start, grace, dispute = self.marketplace.timeouts()
+        terms = self.marketplace.terms(self.marketplace.termsVersion())
         return {
             "fee_bps": int(self.marketplace.feeBps()),
             "treasury": str(self.marketplace.treasury()),
+            "terms_version": int(self.marketplace.termsVersion()),
+            "accept_timeout_s": int(accept),
+            "dispute_bond_bps": int(terms.bondBps),
+            "dispute_min_bond": to_tokens(terms.minBond),
+            "timelock_delay_s": self.timelock_delay(),
             "start_timeout_s": int(start),
             "completion_grace_s": int(grace),
             "dispute_timeout_s": int(dispute),

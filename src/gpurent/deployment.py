@@ -21,9 +21,16 @@ class DeploymentParams:
     min_stake: int = 100 * TOKEN
     unstake_cooldown: int = 7 * 24 * 3600
     initial_supply: int = 100_000_000 * TOKEN
+    accept_timeout: int = 24 * 3600  # a Created job expires after this (renter refunded)
     start_timeout: int = 3600
     completion_grace: int = 15 * 60
     dispute_timeout: int = 3 * 24 * 3600
+    dispute_bond_bps: int = 1000  # a disputer posts 10% of the job's maxCost ...
+    dispute_min_bond: int = TOKEN // 100  # ... and at least 0.01 token
+    report_period: int = 3600  # the oracle's report period (ReputationSystem.periodLength)
+    # Seconds between scheduling a governance change on the timelock and its execution. Zero
+    # (local test chains) makes schedule + execute immediate; a real network wants days.
+    timelock_delay: int = 2 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class Suite:
     registry: Any
     reputation: Any
     marketplace: Any
+    timelock: Any
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -41,6 +49,7 @@ class Suite:
             "ResourceRegistry": self.registry,
             "ReputationSystem": self.reputation,
             "Marketplace": self.marketplace,
+            "GpurentTimelock": self.timelock,
         }
 
 
@@ -53,11 +62,14 @@ def deploy_suite(
     pauser: str | None = None,
     params: DeploymentParams = DeploymentParams(),
 ) -> Suite:
-    """Deploys GPUToken, ResourceRegistry, ReputationSystem and Marketplace and grants roles.
+    """Deploys GPUToken, ResourceRegistry, ReputationSystem, Marketplace and the timelock, and
+    grants roles.
 
-    ``deployer`` becomes the admin (governance) of every contract and receives the initial
-    supply; ``oracle`` gets the oracle and slasher roles; ``treasury`` receives platform fees;
-    ``pauser`` (default: the deployer) may pause registrations and new jobs.
+    ``deployer`` wires everything, then hands every DEFAULT_ADMIN_ROLE to the timelock (whose
+    proposer and executor it is) and keeps only the pauser and minter roles; ``oracle`` gets
+    the oracle roles (it slashes only through the ReputationSystem, which the registry caps);
+    ``treasury`` receives platform fees; ``pauser`` (default: the deployer) may pause
+    registrations and new jobs.
     """
     tx = {"sender": deployer}
     token = project.GPUToken.deploy(deployer, deployer, params.initial_supply, **tx)
@@ -67,19 +79,31 @@ def deploy_suite(
     marketplace = project.Marketplace.deploy(
         token, registry, deployer, treasury, params.fee_bps, **tx
     )
-    reputation = project.ReputationSystem.deploy(registry, marketplace, deployer, **tx)
+    reputation = project.ReputationSystem.deploy(
+        registry, marketplace, deployer, params.report_period, **tx
+    )
+    timelock = project.GpurentTimelock.deploy(
+        params.timelock_delay, [deployer.address], [deployer.address], **tx
+    )
     # Escrow dust: the Marketplace's token balance never returns to zero, so locking a job is
     # always a nonzero-to-nonzero balance write (about 17k gas less than zero-to-nonzero).
     token.transfer(marketplace, ESCROW_DUST, **tx)
+    registry.setLinks(marketplace, reputation, **tx)
     reputation.grantRole(reputation.ORACLE_ROLE(), oracle, **tx)
     registry.grantRole(registry.SLASHER_ROLE(), reputation, **tx)
-    registry.grantRole(registry.SLASHER_ROLE(), oracle, **tx)
     registry.grantRole(registry.ORACLE_ROLE(), oracle, **tx)
     marketplace.grantRole(marketplace.ORACLE_ROLE(), oracle, **tx)
     marketplace.setTimeouts(
-        params.start_timeout, params.completion_grace, params.dispute_timeout, **tx
+        params.accept_timeout, params.start_timeout, params.completion_grace,
+        params.dispute_timeout, **tx
     )
+    marketplace.setDisputeBond(params.dispute_bond_bps, params.dispute_min_bond, **tx)
     if pauser is not None and pauser != deployer.address:
         for contract in (registry, marketplace):
             contract.grantRole(contract.PAUSER_ROLE(), pauser, **tx)
-    return Suite(token=token, registry=registry, reputation=reputation, marketplace=marketplace)
+    admin_role = token.DEFAULT_ADMIN_ROLE()
+    for contract in (token, registry, marketplace, reputation):
+        contract.grantRole(admin_role, timelock, **tx)
+        contract.renounceRole(admin_role, deployer, **tx)
+    return Suite(token=token, registry=registry, reputation=reputation, marketplace=marketplace,
+                 timelock=timelock)

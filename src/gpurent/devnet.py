@@ -114,9 +114,11 @@ def start(port: int = 8545, chain_id: int = 31337, block_time: int = 0, gas_limi
 FUNDING_TOKENS = 10_000  # given to each of test accounts 3-9
 
 
-def deploy(devnet: Devnet) -> str:
+def deploy(devnet: Devnet, report_period_s: int = 3600) -> str:
     """Deploys the suite on ``devnet`` once (found again by its manifest) and funds the test
-    accounts; returns what it did. Account 0 deploys, 1 is the oracle, 2 the treasury."""
+    accounts; returns what it did. Account 0 deploys, 1 is the oracle, 2 the treasury.
+    ``report_period_s`` is the oracle's report period, fixed on chain. A local chain's
+    timelock has no delay, so governance calls through the SDK take effect at once."""
     from ape import accounts, chain, networks
 
     from gpurent.artifacts import artifacts
@@ -131,7 +133,7 @@ def deploy(devnet: Devnet) -> str:
             return f"deployment found (Marketplace {existing.contracts['Marketplace']})"
         admin, oracle, treasury = (accounts.test_accounts[i] for i in range(3))
         block = chain.blocks.height + 1
-        params = DeploymentParams()
+        params = DeploymentParams(report_period=report_period_s, timelock_delay=0)
         if devnet.block_time:  # a block per transaction while deploying, then the chosen pace again
             rpc(devnet.url, "evm_setAutomine", [True])
         try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from gpurent.settings import state_home
 
-CONTRACTS = ("GPUToken", "ResourceRegistry", "Marketplace", "ReputationSystem")
+CONTRACTS = ("GPUToken", "ResourceRegistry", "Marketplace", "ReputationSystem", "GpurentTimelock")
 
 
 @dataclass(frozen=True)

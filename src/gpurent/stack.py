@@ -179,7 +179,7 @@ def up(options: StackOptions = StackOptions(), step: Step = lambda service, what
 def _start_all(options: StackOptions, step: Step) -> None:
     devnet = devnet_mod.start(port=options.chain_port, block_time=options.block_time)
     step("chain", f"anvil at {devnet.url} (chain {devnet.chain_id})")
-    step("chain", devnet_mod.deploy(devnet))
+    step("chain", devnet_mod.deploy(devnet, options.report_period_s))
     node = node_mod.start(*options.ipfs_ports)
     step("ipfs", f"Kubo API at {node.api_url}")
     engine = engine_mod.start()

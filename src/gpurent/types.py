@@ -144,6 +144,7 @@ class Job:
     updated_at: int
     status: JobStatus
     final_cost: Decimal
+    terms_version: int = 0  # the Terms (deadlines, fee, bond) the job keeps
 
     @classmethod
     def from_chain(cls, j: Any, image_cid: str | None) -> Job:
@@ -162,7 +163,20 @@ class Job:
             updated_at=int(j.updatedAt),
             status=JobStatus(int(j.status)),
             final_cost=to_tokens(j.finalCost),
+            terms_version=int(j.termsVersion),
         )
+
+
+@dataclass(frozen=True)
+class GovernanceOperation:
+    """A call scheduled on the timelock: executable from ``ready_at`` (chain time) on."""
+
+    op_id: str
+    target: str
+    data: str
+    salt: str
+    ready_at: int
+    action: str
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,12 @@ contract Handler {
     bytes32[] public jobs;
     uint256 public calls;
     uint256 public settled; // successful completions, cancellations and dispute rulings
+    /// @dev Bounds checked as the calls happen (a nonzero count fails an invariant below).
+    uint256 public violations;
+    string public lastViolation;
+    mapping(bytes32 jobId => uint256) public feeAtCreation;
+    mapping(address provider => uint256) public lastSlashAt;
+    mapping(address provider => mapping(uint256 period => uint256)) public pointsInPeriod;
 
     constructor(
         GPUToken token_,
@@ -66,19 +72,73 @@ contract Handler {
         return jobs.length == 0 ? bytes32(0) : jobs[seed % jobs.length];
     }
 
-    function createJob(uint256 actorSeed, uint256 resourceSeed, uint256 duration) external {
+    function _violated(string memory what) internal {
+        violations++;
+        lastViolation = what;
+    }
+
+    function createJob(uint256 actorSeed, uint256 resourceSeed, uint256 duration, uint256 limit) external {
         calls++;
         duration = 1 + (duration % (3 * 3600));
+        limit = limit % 3 == 0 ? type(uint256).max : limit % (40 ether);
         vm.prank(_actor(actorSeed));
-        try market.createJob(resources[resourceSeed % 2], "bafy-image", duration) returns (bytes32 id) {
+        try market.createJob(resources[resourceSeed % 2], "bafy-image", duration, limit) returns (bytes32 id) {
             jobs.push(id);
+            _created[id] = block.timestamp;
+            feeAtCreation[id] = market.feeBps();
+            if (market.getJob(id).pricePerHour * duration / 3600 > limit) _violated("locked more than the limit");
         } catch {}
     }
 
     function acceptJob(uint256 actorSeed, uint256 jobSeed) external {
         calls++;
+        bytes32 id = _job(jobSeed);
         vm.prank(_actor(actorSeed));
-        try market.acceptJob(_job(jobSeed)) {} catch {}
+        try market.acceptJob(id) {
+            IMarketplace.Job memory job = market.getJob(id);
+            // accepted within its accept timeout (updatedAt is now the acceptance)
+            if (job.updatedAt > _createdAt(id) + market.terms(job.termsVersion).acceptTimeout) {
+                _violated("expired job accepted");
+            }
+        } catch {}
+    }
+
+    mapping(bytes32 jobId => uint256) internal _created;
+
+    function _createdAt(bytes32 id) internal view returns (uint256) {
+        return _created[id];
+    }
+
+    function setFee(uint256 bps) external {
+        calls++;
+        try market.setFee(bps % 1001) {} catch {}
+    }
+
+    function setTimeouts(uint256 a, uint256 b, uint256 c, uint256 d) external {
+        calls++;
+        try market.setTimeouts(1 + a % 7200, 1 + b % 7200, 1 + c % 7200, 1 + d % 7200) {} catch {}
+    }
+
+    function setDisputeBond(uint256 bps, uint256 minBond) external {
+        calls++;
+        try market.setDisputeBond(bps % 5001, minBond % (5 ether)) {} catch {}
+    }
+
+    function leave(uint256 actorSeed, uint256 step) external {
+        calls++;
+        address provider = actors[2 + actorSeed % 2];
+        vm.startPrank(provider);
+        if (step % 3 == 0) {
+            try registry.retireResource(resources[actorSeed % 2]) {} catch {}
+        } else if (step % 3 == 1) {
+            try registry.requestUnstake() {} catch {}
+        } else {
+            uint256 open = market.providerStats(provider).openJobs;
+            try registry.withdrawStake() {
+                if (open != 0) _violated("stake left with open jobs");
+            } catch {}
+        }
+        vm.stopPrank();
     }
 
     function startJob(uint256 actorSeed, uint256 jobSeed) external {
@@ -113,7 +173,12 @@ contract Handler {
     function disputeJob(uint256 actorSeed, uint256 jobSeed) external {
         calls++;
         vm.prank(_actor(actorSeed));
-        try market.disputeJob(_job(jobSeed), "why") {} catch {}
+        bytes32 id = _job(jobSeed);
+        try market.disputeJob(id, "why") {
+            IMarketplace.Job memory job = market.getJob(id);
+            uint256 closes = job.startTime + job.estimatedDuration + market.terms(job.termsVersion).completionGrace;
+            if (block.timestamp > closes) _violated("dispute after the window");
+        } catch {}
     }
 
     function resolveDispute(uint256 jobSeed, uint8 outcome, bool asOracle) external {
@@ -141,13 +206,35 @@ contract Handler {
     function slash(uint256 actorSeed, uint256 amount, bool asOracle) external {
         calls++;
         vm.prank(asOracle ? oracle : _actor(actorSeed));
-        try registry.slash(_actor(actorSeed), amount % (200 ether), "fuzz") {} catch {}
+        try registry.slash(_actor(actorSeed), amount % (200 ether), "fuzz") {
+            _violated("slashed without the slasher role"); // only the ReputationSystem holds it
+        } catch {}
     }
 
+    /// The oracle key doing its worst: penalties with fresh incidents (data fraud burns stake).
     function penalise(uint256 actorSeed, uint8 reason, bool asOracle) external {
         calls++;
-        vm.prank(asOracle ? oracle : _actor(actorSeed));
-        try reputation.applyPenalty(_actor(actorSeed), IReputationSystem.PenaltyReason(reason % 5), bytes32(calls)) {} catch {}
+        address who = _actor(actorSeed);
+        uint256 stakeBefore = registry.getProvider(who).stake;
+        vm.prank(asOracle ? oracle : who);
+        try reputation.applyPenalty(who, IReputationSystem.PenaltyReason(reason % 5), bytes32(calls)) returns (uint256 burnt) {
+            if (burnt > 0) {
+                if (burnt * 10_000 > stakeBefore * 2000) _violated("slash above 20%");
+                if (lastSlashAt[who] != 0 && block.timestamp < lastSlashAt[who] + 1 days) _violated("slash twice a day");
+                lastSlashAt[who] = block.timestamp;
+            }
+        } catch {}
+    }
+
+    function report(uint256 actorSeed, uint32 period, uint32 kept, uint32 expected) external {
+        calls++;
+        vm.prank(oracle);
+        try reputation.submitValidationReport(
+            _actor(actorSeed), period, IReputationSystem.Report(kept, expected, 0, 0, 0)
+        ) {
+            if (uint256(period) >= block.timestamp / reputation.periodLength()) _violated("report for a future period");
+            if (expected > reputation.periodLength()) _violated("more slots than seconds");
+        } catch {}
     }
 
     function warp(uint256 seconds_) external {
@@ -174,12 +261,14 @@ contract MarketplaceInvariants {
         token = new GPUToken(address(this), address(this), 1_000_000 ether);
         registry = new ResourceRegistry(IERC20(address(token)), address(this), 100 ether, 1 days);
         market = new Marketplace(IERC20(address(token)), IResourceRegistry(address(registry)), address(this), treasury, 200);
-        reputation = new ReputationSystem(IResourceRegistry(address(registry)), IMarketplace(address(market)), address(this));
+        reputation = new ReputationSystem(
+            IResourceRegistry(address(registry)), IMarketplace(address(market)), address(this), 3600
+        );
+        registry.setLinks(IMarketplace(address(market)), reputation);
         reputation.grantRole(reputation.ORACLE_ROLE(), oracle);
         registry.grantRole(registry.SLASHER_ROLE(), address(reputation));
-        registry.grantRole(registry.SLASHER_ROLE(), oracle);
         market.grantRole(market.ORACLE_ROLE(), oracle);
-        market.setTimeouts(600, 300, 1200);
+        market.setTimeouts(3600, 600, 300, 1200);
         token.transfer(address(market), DUST);
 
         address[6] memory actors =
@@ -211,15 +300,48 @@ contract MarketplaceInvariants {
         targets[0] = address(handler);
     }
 
-    /// The escrow holds exactly the dust plus, over open jobs, what was locked and not released.
+    /// The escrow holds exactly the dust plus, over open jobs, what was locked and not released,
+    /// plus the bonds of open disputes.
     function invariant_escrowHoldsExactlyOpenJobs() public view {
         uint256 open;
         uint256 n = handler.jobCount();
         for (uint256 i; i < n; ++i) {
-            IMarketplace.EscrowRecord memory e = market.getEscrow(handler.jobs(i));
+            bytes32 id = handler.jobs(i);
+            IMarketplace.EscrowRecord memory e = market.getEscrow(id);
             if (!e.completed) open += e.lockedAmount - e.releasedAmount;
+            if (market.getJob(id).status == IMarketplace.JobStatus.Disputed) {
+                (, uint256 bond) = market.disputeOf(id);
+                open += bond;
+            }
         }
-        require(token.balanceOf(address(market)) == DUST + open, "escrow != dust + open");
+        require(token.balanceOf(address(market)) == DUST + open, "escrow != dust + open + bonds");
+    }
+
+    /// No bound checked during the calls broke (cost limit, expiry, dispute window, stake lock,
+    /// slash caps, report periods).
+    function invariant_noBoundBroke() public view {
+        require(handler.violations() == 0, handler.lastViolation());
+    }
+
+    /// Each job keeps its creation terms; open-job counts match the jobs; a completed job cost
+    /// exactly price x the seconds it ran (capped at the booking).
+    function invariant_jobsKeepTheirTerms() public view {
+        uint256 n = handler.jobCount();
+        uint256[2] memory open;
+        address[2] memory providers = [handler.actors(2), handler.actors(3)];
+        for (uint256 i; i < n; ++i) {
+            bytes32 id = handler.jobs(i);
+            IMarketplace.Job memory job = market.getJob(id);
+            require(job.feeBps == handler.feeAtCreation(id), "fee changed on an open job");
+            if (job.endTime == 0) open[job.provider == providers[0] ? 0 : 1]++;
+            if (job.status == IMarketplace.JobStatus.Completed) {
+                uint256 ran = job.endTime - job.startTime;
+                if (ran > job.estimatedDuration) ran = job.estimatedDuration;
+                require(job.finalCost == job.pricePerHour * ran / 3600, "billed other than the seconds run");
+            }
+        }
+        require(market.providerStats(providers[0]).openJobs == open[0], "open jobs miscounted");
+        require(market.providerStats(providers[1]).openJobs == open[1], "open jobs miscounted");
     }
 
     /// Every settled job paid out exactly what it locked: provider + platform + refund.

@@ -7,7 +7,7 @@ import pytest
 
 from gpurent.permit import sign_permit
 from gpurent.units import TOKEN
-from tests.conftest import CID, PRICE, create_job, register_provider
+from tests.conftest import CID, PRICE, create_job, dispute, register_provider
 
 RUNNING, COMPLETED, CANCELLED, RESOLVED = 3, 4, 5, 7
 
@@ -21,6 +21,8 @@ def hooked(project, cast):
     token = project.ReentrantToken.deploy(sender=cast.admin)
     registry = project.ResourceRegistry.deploy(token, cast.admin, 0, 0, sender=cast.admin)
     market = project.Marketplace.deploy(token, registry, cast.admin, cast.treasury, 200, sender=cast.admin)
+    reputation = project.ReputationSystem.deploy(registry, market, cast.admin, 3600, sender=cast.admin)
+    registry.setLinks(market, reputation, sender=cast.admin)
     token.transfer(market, 1, sender=cast.admin)
     registry.registerProvider("http://p", 0, sender=cast.provider)
     rid = registry.registerResource("A100", 8, 32, 100, PRICE, sender=cast.provider).events[0].resourceId
@@ -28,7 +30,7 @@ def hooked(project, cast):
     token.transfer(attacker, 100 * TOKEN, sender=cast.admin)
     attacker.exec(token, token.approve.encode_input(market, 100 * TOKEN), sender=cast.admin)
     attacker.exec(token, token.registerHook.encode_input(), sender=cast.admin)
-    tx = attacker.exec(market, market.createJob.encode_input(rid, CID, 3600), sender=cast.admin)
+    tx = attacker.exec(market, market.createJob.encode_input(rid, CID, 3600, 10 * TOKEN), sender=cast.admin)
     job_id = tx.events.filter(market.JobCreated)[0].jobId
     return token, market, attacker, job_id
 
@@ -122,29 +124,81 @@ def test_price_raised_before_permit_job_is_mined(suite, cast, resource_id, chain
 # ------------------------------------------------------------------ griefing
 
 
-def test_renter_griefing_dispute_does_not_cost_the_provider(suite, cast, running_job, chain):
-    """A renter disputes a healthy job to dodge paying: the oracle rules UserFault."""
+def test_renter_griefing_dispute_costs_the_renter_its_bond(suite, cast, running_job, chain):
+    """A renter disputes a healthy job to dodge paying: the oracle rules UserFault, the provider
+    is paid for the time run and gets the renter's bond too."""
     job_id, start = running_job
     m = suite.marketplace
+    bond = m.disputeBond(job_id)
+    assert bond == 10 * TOKEN // 10  # 10% of maxCost
     chain.pending_timestamp = start + 1800
-    m.disputeJob(job_id, "I do not want to pay", sender=cast.renter)
+    renter_before = suite.token.balanceOf(cast.renter)
+    dispute(suite, job_id, cast.renter, "I do not want to pay")
     provider_before = suite.token.balanceOf(cast.provider)
     m.resolveDispute(job_id, 2, "bafy-evidence", sender=cast.oracle)  # UserFault
-    assert suite.token.balanceOf(cast.provider) - provider_before == 5 * TOKEN * 98 // 100
+    assert suite.token.balanceOf(cast.provider) - provider_before == 5 * TOKEN * 98 // 100 + bond
+    assert renter_before - suite.token.balanceOf(cast.renter) == bond - 5 * TOKEN  # refund 5, bond lost
     rep = suite.reputation.getReputation(cast.provider)
     assert (rep.totalJobs, rep.successfulJobs, rep.disputes, rep.penalties) == (1, 1, 0, 0)
 
 
-def test_renter_griefing_with_silent_oracle_still_splits(suite, cast, running_job, chain):
+def test_renter_dispute_at_the_last_second_with_a_silent_oracle_gains_nothing(suite, cast, running_job, chain):
+    """Finding: a 10-hour job disputed 1 s before its end paid the provider half. Now a dispute
+    nobody rules on settles as if completed then: the provider gets every second up to it."""
     job_id, start = running_job
     m = suite.marketplace
-    chain.pending_timestamp = start + 3600
-    disputed_at = m.disputeJob(job_id, "grief", sender=cast.renter).timestamp
+    chain.pending_timestamp = start + 3599
+    renter_before = suite.token.balanceOf(cast.renter)
+    disputed_at = dispute(suite, job_id, cast.renter, "grief").timestamp
+    assert disputed_at == start + 3599
+    with ape.reverts(m.MarketplaceDeadlineNotReached):
+        m.resolveExpiredDispute(job_id, sender=cast.provider)
     chain.pending_timestamp = disputed_at + 3 * 86400
     provider_before = suite.token.balanceOf(cast.provider)
-    m.resolveExpiredDispute(job_id, sender=cast.provider)
-    assert suite.token.balanceOf(cast.provider) - provider_before == 5 * TOKEN * 98 // 100
+    m.resolveExpiredDispute(job_id, sender=cast.outsider)
+    cost = PRICE * 3599 // 3600
+    assert suite.token.balanceOf(cast.provider) - provider_before == cost - cost * 200 // 10_000
+    assert suite.token.balanceOf(cast.renter) - renter_before == 10 * TOKEN - cost  # bond back, pays what ran
     assert m.getJob(job_id).status == RESOLVED
+
+
+def test_dispute_after_the_booked_time_is_refused(suite, cast, running_job, chain):
+    """Finding: a renter could dispute a Running job days after its booked time ended."""
+    job_id, start = running_job
+    m = suite.marketplace
+    closes = start + 3600 + 15 * 60
+    chain.pending_timestamp = closes + 1
+    suite.token.approve(m, m.disputeBond(job_id), sender=cast.renter)
+    with ape.reverts(m.MarketplaceDisputeWindowClosed, jobId=job_id, closedAt=closes):
+        m.disputeJob(job_id, "late", sender=cast.renter)
+    m.completeJob(job_id, sender=cast.outsider)  # anyone settles it, at the booked time
+    assert m.getJob(job_id).finalCost == PRICE
+
+
+def test_accepted_job_cannot_be_disputed_to_stretch_the_renters_exit(suite, cast, job_id, chain):
+    """Finding: a provider disputing an Accepted job stretched the renter's 1-hour exit to the
+    3-day dispute timeout. Unstarted jobs cannot be disputed."""
+    m = suite.marketplace
+    accepted = m.acceptJob(job_id, sender=cast.provider).timestamp
+    suite.token.approve(m, m.disputeBond(job_id), sender=cast.provider)
+    with ape.reverts(m.MarketplaceInvalidJobState):
+        m.disputeJob(job_id, "stall", sender=cast.provider)
+    chain.pending_timestamp = accepted + 3600
+    before = suite.token.balanceOf(cast.renter)
+    m.cancelJob(job_id, sender=cast.renter)
+    assert suite.token.balanceOf(cast.renter) - before == 10 * TOKEN
+
+
+def test_price_front_run_reverts_instead_of_overcharging(suite, cast, resource_id):
+    """Finding: createJob had no cost limit; a provider raising its price just before the
+    renter's transaction made it lock 1000x."""
+    m = suite.marketplace
+    suite.token.approve(m, 100_000 * TOKEN, sender=cast.renter)  # a generous allowance
+    suite.registry.updatePricing(resource_id, PRICE * 1000, sender=cast.provider)  # mined first
+    before = suite.token.balanceOf(cast.renter)
+    with ape.reverts(m.MarketplaceCostAboveLimit, maxCost=PRICE * 1000, limit=10 * TOKEN):
+        m.createJob(resource_id, CID, 3600, 10 * TOKEN, sender=cast.renter)
+    assert suite.token.balanceOf(cast.renter) == before
 
 
 def test_provider_never_completing_cannot_hold_funds(suite, cast, running_job, chain):
@@ -167,7 +221,7 @@ def test_provider_cannot_dodge_a_dispute_by_retiring(suite, cast, running_job, c
     job_id, start = running_job
     suite.registry.retireResource(resource_id, sender=cast.provider)
     chain.pending_timestamp = start + 60
-    suite.marketplace.disputeJob(job_id, "container died", sender=cast.renter)
+    dispute(suite, job_id, cast.renter, "container died")
     before = suite.token.balanceOf(cast.renter)
     suite.marketplace.resolveDispute(job_id, 1, "bafy-evidence", sender=cast.oracle)  # ProviderFault
-    assert suite.token.balanceOf(cast.renter) - before == 10 * TOKEN
+    assert suite.token.balanceOf(cast.renter) - before == 10 * TOKEN + suite.marketplace.disputeBond(job_id)

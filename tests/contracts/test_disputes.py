@@ -1,4 +1,5 @@
-"""Disputes: who may raise them, the three rulings and their payouts, the timeout."""
+"""Disputes: who may raise them and when, the bond, the three rulings and their payouts, the
+clawback of released pay, the timeout."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import ape
 import pytest
 
 from gpurent.units import TOKEN
-from tests.conftest import PRICE
+from tests.conftest import PRICE, dispute
 
 CREATED, ACCEPTED, RUNNING, COMPLETED, CANCELLED, DISPUTED, RESOLVED = range(1, 8)
 PROVIDER_FAULT, USER_FAULT, SPLIT = 1, 2, 3
 EVIDENCE = "bafkreievidencecid"
+BOND = TOKEN  # 10% of the 10-token job
 
 
 def parties(suite, cast):
@@ -21,35 +23,51 @@ def parties(suite, cast):
 def dispute_at(suite, cast, running_job, chain, elapsed, who=None):
     job_id, start = running_job
     chain.pending_timestamp = start + elapsed
-    tx = suite.marketplace.disputeJob(job_id, "container exited 137", sender=who or cast.renter)
-    return job_id, tx
+    return job_id, dispute(suite, job_id, who or cast.renter, "container exited 137")
 
 
-def test_dispute_by_renter_or_provider(suite, cast, running_job, chain):
+def test_dispute_by_renter_or_provider_locks_a_bond(suite, cast, running_job, chain):
+    escrow_before = suite.token.balanceOf(suite.marketplace)
     job_id, tx = dispute_at(suite, cast, running_job, chain, 60, who=cast.provider)
     (ev,) = tx.events.filter(suite.marketplace.JobDisputed)
     assert (ev.initiator, ev.reason) == (cast.provider.address, "container exited 137")
+    (bond,) = tx.events.filter(suite.marketplace.DisputeBondLocked)
+    assert (bond.by, bond.amount) == (cast.provider.address, BOND)
     assert suite.marketplace.getJob(job_id).status == DISPUTED
+    assert suite.marketplace.disputeOf(job_id) == (cast.provider.address, BOND)
+    assert suite.token.balanceOf(suite.marketplace) - escrow_before == BOND
 
 
-def test_dispute_accepted_job(suite, cast, job_id):
-    suite.marketplace.acceptJob(job_id, sender=cast.provider)
-    suite.marketplace.disputeJob(job_id, "never started", sender=cast.renter)
-    before = parties(suite, cast)
-    suite.marketplace.resolveDispute(job_id, SPLIT, EVIDENCE, sender=cast.oracle)
-    after = parties(suite, cast)
-    assert after[0] - before[0] == 10 * TOKEN  # nothing ran: half of nothing, all refunded
-
-
-def test_dispute_checks(suite, cast, job_id):
+def test_dispute_needs_the_bond(suite, cast, running_job, chain):
+    job_id, start = running_job
     m = suite.marketplace
+    suite.token.approve(m, BOND - 1, sender=cast.renter)
+    with ape.reverts(suite.token.ERC20InsufficientAllowance):
+        m.disputeJob(job_id, "x", sender=cast.renter)
+
+
+def test_dispute_checks(suite, cast, job_id, chain):
+    m = suite.marketplace
+    suite.token.approve(m, BOND, sender=cast.renter)
     with ape.reverts(m.MarketplaceInvalidJobState, jobId=job_id, current=CREATED):
         m.disputeJob(job_id, "x", sender=cast.renter)
     m.acceptJob(job_id, sender=cast.provider)
+    with ape.reverts(m.MarketplaceInvalidJobState, jobId=job_id, current=ACCEPTED):
+        m.disputeJob(job_id, "x", sender=cast.renter)  # nothing billed yet: cancel instead
+    m.startJob(job_id, sender=cast.provider)
     with ape.reverts(m.MarketplaceUnauthorized, jobId=job_id, caller=cast.outsider.address):
         m.disputeJob(job_id, "x", sender=cast.outsider)
     with ape.reverts(m.MarketplaceReasonTooLong, length=1025):
         m.disputeJob(job_id, "x" * 1025, sender=cast.renter)
+
+
+def test_dispute_window_closes_with_the_booked_time_plus_grace(suite, cast, running_job, chain):
+    job_id, start = running_job
+    m = suite.marketplace
+    closes = start + 3600 + 15 * 60
+    chain.pending_timestamp = closes
+    dispute(suite, job_id, cast.renter)  # the last second of the window still works
+    assert m.getJob(job_id).status == DISPUTED
 
 
 def test_provider_fault_refunds_renter_and_penalises(suite, cast, running_job, chain):
@@ -57,9 +75,12 @@ def test_provider_fault_refunds_renter_and_penalises(suite, cast, running_job, c
     before = parties(suite, cast)
     tx = suite.marketplace.resolveDispute(job_id, PROVIDER_FAULT, EVIDENCE, sender=cast.oracle)
     after = parties(suite, cast)
-    assert after[0] - before[0] == 10 * TOKEN and after[1] == before[1] and after[2] == before[2]
+    # everything back, the renter's bond included
+    assert after[0] - before[0] == 10 * TOKEN + BOND and after[1] == before[1] and after[2] == before[2]
     (ev,) = tx.events.filter(suite.marketplace.DisputeResolved)
     assert (ev.outcome, ev.finalCost, ev.resolver, ev.evidenceCID) == (PROVIDER_FAULT, 0, cast.oracle.address, EVIDENCE)
+    (paid,) = tx.events.filter(suite.marketplace.DisputeBondPaid)
+    assert (paid.to, paid.amount, paid.forfeited) == (cast.renter.address, BOND, False)
     rep = suite.reputation.getReputation(cast.provider)
     assert (rep.totalJobs, rep.successfulJobs, rep.disputes, rep.penalties) == (1, 0, 1, 100)
     assert rep.disputeRateBps == 10_000
@@ -67,42 +88,83 @@ def test_provider_fault_refunds_renter_and_penalises(suite, cast, running_job, c
     assert job.status == RESOLVED and job.finalCost == 0
 
 
-def test_user_fault_pays_provider_cost_so_far(suite, cast, running_job, chain):
+def test_provider_fault_claws_back_partial_releases_from_stake(suite, cast, running_job, chain):
+    """Finding: a ProviderFault ruling could not claw back what partialRelease had paid."""
+    job_id, start = running_job
+    chain.pending_timestamp = start + 1800
+    suite.marketplace.partialRelease(job_id, 2**256 - 1, sender=cast.provider)
+    stake_before = suite.registry.getProvider(cast.provider).stake
+    chain.pending_timestamp = start + 2000
+    dispute(suite, job_id, cast.renter, "stalled")
+    before = parties(suite, cast)
+    tx = suite.marketplace.resolveDispute(job_id, PROVIDER_FAULT, EVIDENCE, sender=cast.oracle)
+    after = parties(suite, cast)
+    # the unreleased 5, the released 5 out of the stake, and the bond: the renter paid nothing
+    assert after[0] - before[0] == 10 * TOKEN + BOND
+    (claw,) = tx.events.filter(suite.marketplace.ReleaseClawedBack)
+    assert claw.amount == 5 * TOKEN
+    assert stake_before - suite.registry.getProvider(cast.provider).stake == 5 * TOKEN
+    escrow = suite.marketplace.getEscrow(job_id)
+    assert escrow.releasedAmount + escrow.refundedAmount == escrow.lockedAmount
+
+
+def test_clawback_is_bounded_by_the_stake(suite, cast, chain):
+    """A provider with less stake than it was paid: the renter gets what the stake holds."""
+    from tests.conftest import create_job, register_provider, register_resource
+
+    m, r = suite.marketplace, suite.registry
+    register_provider(suite, cast.provider2)
+    rid = register_resource(suite, cast.provider2, price=1000 * TOKEN)
+    job_id = create_job(suite, cast.renter, rid, duration=3600)[0]
+    m.acceptJob(job_id, sender=cast.provider2)
+    start = m.startJob(job_id, sender=cast.provider2).timestamp
+    chain.pending_timestamp = start + 1800
+    m.partialRelease(job_id, 2**256 - 1, sender=cast.provider2)  # 500 released, stake is 100
+    dispute(suite, job_id, cast.renter)
+    tx = m.resolveDispute(job_id, PROVIDER_FAULT, EVIDENCE, sender=cast.oracle)
+    (claw,) = tx.events.filter(m.ReleaseClawedBack)
+    assert claw.amount == 100 * TOKEN and r.getProvider(cast.provider2).stake == 0
+
+
+def test_user_fault_pays_provider_cost_so_far_and_the_renters_bond(suite, cast, running_job, chain):
     job_id, _ = dispute_at(suite, cast, running_job, chain, 1800)
     chain.pending_timestamp = chain.pending_timestamp + 7200  # time after the dispute is not billed
     before = parties(suite, cast)
     suite.marketplace.resolveDispute(job_id, USER_FAULT, EVIDENCE, sender=cast.oracle)
     after = parties(suite, cast)
-    assert after[1] - before[1] == 5 * TOKEN * 98 // 100
+    assert after[1] - before[1] == 5 * TOKEN * 98 // 100 + BOND
     assert after[2] - before[2] == 5 * TOKEN * 2 // 100
     assert after[0] - before[0] == 5 * TOKEN
     assert suite.marketplace.getJob(job_id).finalCost == 5 * TOKEN
 
 
-def test_split_pays_half_the_cost_so_far(suite, cast, running_job, chain):
+def test_user_fault_on_a_providers_dispute_returns_its_bond(suite, cast, running_job, chain):
+    job_id, _ = dispute_at(suite, cast, running_job, chain, 1800, who=cast.provider)
+    before = parties(suite, cast)
+    suite.marketplace.resolveDispute(job_id, USER_FAULT, EVIDENCE, sender=cast.oracle)
+    after = parties(suite, cast)
+    assert after[1] - before[1] == 5 * TOKEN * 98 // 100 + BOND and after[0] - before[0] == 5 * TOKEN
+
+
+def test_provider_fault_on_a_providers_dispute_forfeits_its_bond(suite, cast, running_job, chain):
+    job_id, _ = dispute_at(suite, cast, running_job, chain, 1800, who=cast.provider)
+    before = parties(suite, cast)
+    suite.marketplace.resolveDispute(job_id, PROVIDER_FAULT, EVIDENCE, sender=cast.oracle)
+    after = parties(suite, cast)
+    assert after[0] - before[0] == 10 * TOKEN + BOND and after[1] == before[1]
+
+
+def test_split_is_no_fault_paid_to_the_dispute_bonds_back(suite, cast, running_job, chain):
     job_id, _ = dispute_at(suite, cast, running_job, chain, 2700)
     before = parties(suite, cast)
     suite.marketplace.resolveDispute(job_id, SPLIT, EVIDENCE, sender=cast.oracle)
     after = parties(suite, cast)
-    half = PRICE * 2700 // 3600 // 2  # 3.75 tokens
-    assert after[1] - before[1] + after[2] - before[2] == half
-    assert after[0] - before[0] == 10 * TOKEN - half
+    cost = PRICE * 2700 // 3600
+    assert after[1] - before[1] + after[2] - before[2] == cost
+    assert after[0] - before[0] == 10 * TOKEN - cost + BOND
     rep = suite.reputation.getReputation(cast.provider)
     assert (rep.totalJobs, rep.successfulJobs, rep.disputes) == (1, 0, 0)
-
-
-def test_provider_fault_after_partial_release_keeps_what_was_paid(suite, cast, running_job, chain):
-    job_id, start = running_job
-    chain.pending_timestamp = start + 1800
-    suite.marketplace.partialRelease(job_id, 2**256 - 1, sender=cast.provider)
-    chain.pending_timestamp = start + 2000
-    suite.marketplace.disputeJob(job_id, "stalled", sender=cast.renter)
-    before = parties(suite, cast)
-    suite.marketplace.resolveDispute(job_id, PROVIDER_FAULT, EVIDENCE, sender=cast.oracle)
-    after = parties(suite, cast)
-    assert after[0] - before[0] == 5 * TOKEN  # the unreleased rest
-    escrow = suite.marketplace.getEscrow(job_id)
-    assert escrow.releasedAmount + escrow.refundedAmount == escrow.lockedAmount
+    assert rep.completionBps == 10_000  # paid work counts as done
 
 
 def test_resolve_only_oracle_and_only_disputed(suite, cast, running_job, chain):
@@ -110,7 +172,7 @@ def test_resolve_only_oracle_and_only_disputed(suite, cast, running_job, chain):
     m = suite.marketplace
     with ape.reverts(m.MarketplaceInvalidJobState, jobId=job_id, current=RUNNING):
         m.resolveDispute(job_id, SPLIT, EVIDENCE, sender=cast.oracle)
-    m.disputeJob(job_id, "x", sender=cast.renter)
+    dispute(suite, job_id, cast.renter)
     with ape.reverts(m.AccessControlUnauthorizedAccount):
         m.resolveDispute(job_id, SPLIT, EVIDENCE, sender=cast.renter)
     with ape.reverts(m.MarketplaceInvalidOutcome):
@@ -120,16 +182,18 @@ def test_resolve_only_oracle_and_only_disputed(suite, cast, running_job, chain):
         m.resolveDispute(job_id, USER_FAULT, EVIDENCE, sender=cast.oracle)
 
 
-def test_expired_dispute_splits(suite, cast, running_job, chain):
+def test_expired_dispute_pays_the_time_run_and_returns_the_bond(suite, cast, running_job, chain):
     job_id, tx = dispute_at(suite, cast, running_job, chain, 3600)
     open_at = tx.timestamp + 3 * 86400
     chain.pending_timestamp = open_at - 1
     with ape.reverts(suite.marketplace.MarketplaceDeadlineNotReached, jobId=job_id, availableAt=open_at):
         suite.marketplace.resolveExpiredDispute(job_id, sender=cast.outsider)
     chain.pending_timestamp = open_at
+    before = parties(suite, cast)
     tx = suite.marketplace.resolveExpiredDispute(job_id, sender=cast.outsider)
     (ev,) = tx.events.filter(suite.marketplace.DisputeResolved)
-    assert (ev.outcome, ev.finalCost, ev.evidenceCID) == (SPLIT, 5 * TOKEN, "")
+    assert (ev.outcome, ev.finalCost, ev.evidenceCID) == (SPLIT, 10 * TOKEN, "")
+    assert parties(suite, cast)[0] - before[0] == BOND
 
 
 @pytest.mark.parametrize("outcome", [PROVIDER_FAULT, USER_FAULT, SPLIT])
@@ -139,4 +203,4 @@ def test_every_ruling_settles_the_escrow_exactly(suite, cast, running_job, chain
     suite.marketplace.resolveDispute(job_id, outcome, EVIDENCE, sender=cast.oracle)
     e = suite.marketplace.getEscrow(job_id)
     assert e.completed and e.releasedAmount + e.refundedAmount == e.lockedAmount == 10 * TOKEN
-    assert escrow_before - suite.token.balanceOf(suite.marketplace) == 10 * TOKEN
+    assert escrow_before - suite.token.balanceOf(suite.marketplace) == 10 * TOKEN + BOND

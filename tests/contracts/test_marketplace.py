@@ -6,7 +6,7 @@ import ape
 import pytest
 
 from gpurent.units import TOKEN, to_base_units
-from tests.conftest import CID, PRICE, create_job, register_resource
+from tests.conftest import CID, PRICE, create_job, dispute, govern, register_resource
 
 CREATED, ACCEPTED, RUNNING, COMPLETED, CANCELLED, DISPUTED, RESOLVED = range(1, 8)
 
@@ -73,7 +73,7 @@ def test_createJob_price_fixed_at_creation(suite, cast, resource_id, chain):
 
 def test_createJob_fee_fixed_at_creation(suite, cast, resource_id, chain):
     job_id, _ = create_job(suite, cast.renter, resource_id)
-    suite.marketplace.setFee(1000, sender=cast.admin)
+    govern(suite, cast.admin, suite.marketplace.setFee, 1000)
     suite.marketplace.acceptJob(job_id, sender=cast.provider)
     start = suite.marketplace.startJob(job_id, sender=cast.provider).timestamp
     chain.pending_timestamp = start + 3600
@@ -154,15 +154,15 @@ def test_createJob_validation(suite, cast, resource_id):
     m = suite.marketplace
     suite.token.approve(m, 1000 * TOKEN, sender=cast.renter)
     with ape.reverts(m.MarketplaceInvalidCID):
-        m.createJob(resource_id, "", 3600, sender=cast.renter)
+        m.createJob(resource_id, "", 3600, 10**30, sender=cast.renter)
     with ape.reverts(m.MarketplaceInvalidCID):
-        m.createJob(resource_id, "x" * 129, 3600, sender=cast.renter)
+        m.createJob(resource_id, "x" * 129, 3600, 10**30, sender=cast.renter)
     with ape.reverts(m.MarketplaceInvalidDuration, duration=0):
-        m.createJob(resource_id, CID, 0, sender=cast.renter)
+        m.createJob(resource_id, CID, 0, 10**30, sender=cast.renter)
     with ape.reverts(m.MarketplaceInvalidDuration, duration=90 * 86400 + 1):
-        m.createJob(resource_id, CID, 90 * 86400 + 1, sender=cast.renter)
+        m.createJob(resource_id, CID, 90 * 86400 + 1, 10**30, sender=cast.renter)
     with ape.reverts(suite.registry.RegistryUnknownResource):
-        m.createJob(b"\x02" * 32, CID, 3600, sender=cast.renter)
+        m.createJob(b"\x02" * 32, CID, 3600, 10**30, sender=cast.renter)
 
 
 def test_createJob_zero_cost(suite, cast):
@@ -171,27 +171,27 @@ def test_createJob_zero_cost(suite, cast):
     register_provider(suite, cast.provider)
     cheap = register_resource(suite, cast.provider, price=3599)
     with ape.reverts(suite.marketplace.MarketplaceZeroCost):
-        suite.marketplace.createJob(cheap, CID, 1, sender=cast.renter)
+        suite.marketplace.createJob(cheap, CID, 1, 10**30, sender=cast.renter)
 
 
 def test_createJob_needs_allowance_and_balance(suite, cast, resource_id):
     with ape.reverts(suite.token.ERC20InsufficientAllowance):
-        suite.marketplace.createJob(resource_id, CID, 3600, sender=cast.renter)
+        suite.marketplace.createJob(resource_id, CID, 3600, 10 * TOKEN, sender=cast.renter)
     poor = cast.outsider
     suite.token.transfer(cast.admin, suite.token.balanceOf(poor), sender=poor)
     suite.token.approve(suite.marketplace, 10 * TOKEN, sender=poor)
     with ape.reverts(suite.token.ERC20InsufficientBalance):
-        suite.marketplace.createJob(resource_id, CID, 3600, sender=poor)
+        suite.marketplace.createJob(resource_id, CID, 3600, 10 * TOKEN, sender=poor)
 
 
 def test_createJob_unavailable_or_retired_resource(suite, cast, resource_id):
     suite.token.approve(suite.marketplace, 100 * TOKEN, sender=cast.renter)
     suite.registry.updateAvailability(resource_id, False, sender=cast.provider)
     with ape.reverts(suite.registry.RegistryResourceUnavailable, resourceId=resource_id):
-        suite.marketplace.createJob(resource_id, CID, 3600, sender=cast.renter)
+        suite.marketplace.createJob(resource_id, CID, 3600, 10 * TOKEN, sender=cast.renter)
     suite.registry.retireResource(resource_id, sender=cast.provider)
     with ape.reverts(suite.registry.RegistryResourceRetired, resourceId=resource_id):
-        suite.marketplace.createJob(resource_id, CID, 3600, sender=cast.renter)
+        suite.marketplace.createJob(resource_id, CID, 3600, 10 * TOKEN, sender=cast.renter)
 
 
 def test_job_ids_are_unique_and_carry_the_renter(suite, cast, resource_id):
@@ -260,6 +260,7 @@ def test_terminal_states_are_final(suite, cast, running_job):
                       (m.cancelJob, cast.renter)):
         with ape.reverts(m.MarketplaceInvalidJobState, jobId=job_id, current=COMPLETED):
             call(job_id, sender=who)
+    suite.token.approve(m, m.disputeBond(job_id), sender=cast.renter)
     with ape.reverts(m.MarketplaceInvalidJobState):
         m.disputeJob(job_id, "late", sender=cast.renter)
 
@@ -308,7 +309,7 @@ def test_pause_stops_new_jobs_but_never_exits(suite, cast, resource_id, chain):
     m.pause(sender=cast.admin)
     suite.token.approve(m, 10 * TOKEN, sender=cast.renter)
     with ape.reverts(m.EnforcedPause):
-        m.createJob(resource_id, CID, 3600, sender=cast.renter)
+        m.createJob(resource_id, CID, 3600, 10**30, sender=cast.renter)
     with ape.reverts(m.EnforcedPause):
         m.createJobWithPermit(resource_id, CID, 3600, 10 * TOKEN, 2**64, 27, b"\x00" * 32, b"\x00" * 32,
                               sender=cast.renter)
@@ -329,30 +330,107 @@ def test_pause_roles(suite, cast):
 # ------------------------------------------------------------------ governance
 
 
+def test_admin_is_the_timelock(suite, cast):
+    """Finding: the admin could grant itself the slasher role (or change any parameter) at once.
+    Every DEFAULT_ADMIN_ROLE is the timelock's; the deployer holds none."""
+    admin_role = suite.marketplace.DEFAULT_ADMIN_ROLE()
+    for c in (suite.token, suite.registry, suite.marketplace, suite.reputation):
+        assert c.hasRole(admin_role, suite.timelock) and not c.hasRole(admin_role, cast.admin)
+    with ape.reverts(suite.marketplace.AccessControlUnauthorizedAccount):
+        suite.marketplace.setFee(100, sender=cast.admin)
+    with ape.reverts(suite.registry.AccessControlUnauthorizedAccount):
+        suite.registry.grantRole(suite.registry.SLASHER_ROLE(), cast.admin, sender=cast.admin)
+    assert not suite.registry.hasRole(suite.registry.SLASHER_ROLE(), cast.oracle)  # only the ReputationSystem
+
+
+def test_timelock_delays_role_changes(project, suite, cast, chain):
+    """With a real delay, a role grant is visible on chain for the whole delay before it works."""
+    tl = project.GpurentTimelock.deploy(3600, [cast.admin.address], [cast.admin.address], sender=cast.admin)
+    r = project.ResourceRegistry.deploy(suite.token, tl, 0, 0, sender=cast.admin)
+    data = r.grantRole.encode_input(r.SLASHER_ROLE(), cast.admin.address)
+    salt = b"\x01" * 32
+    tx = tl.schedule(r.address, 0, data, bytes(32), salt, 3600, sender=cast.admin)
+    assert tx.events.filter(tl.CallScheduled)[0].delay == 3600
+    with ape.reverts(tl.TimelockUnexpectedOperationState):
+        tl.execute(r.address, 0, data, bytes(32), salt, sender=cast.admin)
+    with ape.reverts(tl.TimelockInsufficientDelay):
+        tl.schedule(r.address, 0, data, bytes(32), b"\x02" * 32, 60, sender=cast.admin)
+    chain.pending_timestamp = tx.timestamp + 3600
+    tl.execute(r.address, 0, data, bytes(32), salt, sender=cast.admin)
+    assert r.hasRole(r.SLASHER_ROLE(), cast.admin)
+
+
 def test_setFee_bounded(suite, cast):
     m = suite.marketplace
     with ape.reverts(m.MarketplaceFeeTooHigh, feeBps=1001, maxFeeBps=1000):
-        m.setFee(1001, sender=cast.admin)
+        govern(suite, cast.admin, m.setFee, 1001)
     with ape.reverts(m.AccessControlUnauthorizedAccount):
         m.setFee(100, sender=cast.outsider)
-    tx = m.setFee(0, sender=cast.admin)
+    tx = govern(suite, cast.admin, m.setFee, 0)
     assert tx.events.filter(m.FeeUpdated)[0].feeBps == 0 and m.feeBps() == 0
 
 
 def test_setTreasury_and_timeouts(suite, cast):
     m = suite.marketplace
     with ape.reverts(m.MarketplaceInvalidTreasury):
-        m.setTreasury("0x0000000000000000000000000000000000000000", sender=cast.admin)
-    m.setTreasury(cast.outsider, sender=cast.admin)
+        govern(suite, cast.admin, m.setTreasury, "0x0000000000000000000000000000000000000000")
+    tx = govern(suite, cast.admin, m.setTreasury, cast.outsider)
     assert m.treasury() == cast.outsider.address
+    assert tx.events.filter(m.TreasuryUpdated)[0].treasury == cast.outsider.address
     with ape.reverts(m.MarketplaceInvalidTimeout):
-        m.setTimeouts(0, 1, 1, sender=cast.admin)
+        govern(suite, cast.admin, m.setTimeouts, 1, 0, 1, 1)
     with ape.reverts(m.MarketplaceInvalidTimeout):
-        m.setTimeouts(1, 1, 31 * 86400, sender=cast.admin)
+        govern(suite, cast.admin, m.setTimeouts, 1, 1, 1, 31 * 86400)
     with ape.reverts(m.AccessControlUnauthorizedAccount):
-        m.setTimeouts(1, 1, 1, sender=cast.outsider)
-    m.setTimeouts(60, 120, 180, sender=cast.admin)
-    assert m.timeouts() == (60, 120, 180)
+        m.setTimeouts(1, 1, 1, 1, sender=cast.outsider)
+    govern(suite, cast.admin, m.setTimeouts, 30, 60, 120, 180)
+    assert m.timeouts() == (30, 60, 120, 180)
+    with ape.reverts(m.MarketplaceBondTooHigh):
+        govern(suite, cast.admin, m.setDisputeBond, 5001, 0)
+
+
+def test_parameter_changes_never_touch_open_jobs(suite, cast, resource_id, chain):
+    """Finding: setTimeouts applied to jobs already open (a renter who agreed to a 1-hour start
+    timeout could not cancel after the admin set 30 days). Terms are fixed per job."""
+    m = suite.marketplace
+    job_id, _ = create_job(suite, cast.renter, resource_id)
+    accepted = m.acceptJob(job_id, sender=cast.provider).timestamp
+    version = m.getJob(job_id).termsVersion
+    govern(suite, cast.admin, m.setTimeouts, 30 * 86400, 30 * 86400, 30 * 86400, 30 * 86400)
+    govern(suite, cast.admin, m.setFee, 1000)
+    govern(suite, cast.admin, m.setDisputeBond, 5000, 0)
+    assert m.termsVersion() > version and m.getJob(job_id).termsVersion == version
+    assert m.getJob(job_id).feeBps == 200 and m.disputeBond(job_id) == TOKEN
+    chain.pending_timestamp = accepted + 3600  # the job's own 1-hour start timeout
+    m.cancelJob(job_id, sender=cast.renter)
+    assert m.getJob(job_id).status == CANCELLED
+
+
+def test_created_jobs_expire(suite, cast, resource_id, chain):
+    """Finding: Created jobs never expired (accepted and billed 180 days later at the old price)."""
+    m = suite.marketplace
+    job_id, tx = create_job(suite, cast.renter, resource_id)
+    expires = tx.timestamp + 86400
+    chain.pending_timestamp = expires + 1
+    with ape.reverts(m.MarketplaceJobExpired, jobId=job_id, expiredAt=expires):
+        m.acceptJob(job_id, sender=cast.provider)
+    before = suite.token.balanceOf(cast.renter)
+    m.cancelJob(job_id, sender=cast.outsider)  # anyone may clear it; the refund is the renter's
+    assert suite.token.balanceOf(cast.renter) - before == 10 * TOKEN
+
+
+def test_open_jobs_are_counted(suite, cast, resource_id, chain):
+    m = suite.marketplace
+    a, _ = create_job(suite, cast.renter, resource_id)
+    b, _ = create_job(suite, cast.renter, resource_id)
+    assert m.providerStats(cast.provider).openJobs == 2
+    m.cancelJob(a, sender=cast.renter)
+    m.acceptJob(b, sender=cast.provider)
+    start = m.startJob(b, sender=cast.provider).timestamp
+    assert m.providerStats(cast.provider).openJobs == 1
+    chain.pending_timestamp = start + 60
+    m.completeJob(b, sender=cast.renter)
+    assert m.providerStats(cast.provider).openJobs == 0
 
 
 def test_accruedCost_follows_the_clock_and_freezes(suite, cast, job_id, chain):
@@ -363,7 +441,7 @@ def test_accruedCost_follows_the_clock_and_freezes(suite, cast, job_id, chain):
     chain.mine(timestamp=start + 360)
     assert m.accruedCost(job_id) == TOKEN  # 360 s at 10/h, Running
     chain.pending_timestamp = start + 720
-    m.disputeJob(job_id, "x", sender=cast.renter)
+    dispute(suite, job_id, cast.renter)
     chain.mine(timestamp=start + 5000)
     assert m.accruedCost(job_id) == 2 * TOKEN  # frozen at the dispute
     m.resolveDispute(job_id, 2, "bafy", sender=cast.oracle)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ape
 
 from gpurent.units import TOKEN
-from tests.conftest import PRICE, register_provider, register_resource
+from tests.conftest import PRICE, govern, register_provider, register_resource
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -168,53 +168,87 @@ def test_withdraw_and_retire_work_while_paused(suite, cast, resource_id, chain, 
     r.unpause(sender=cast.admin)
 
 
-def test_slash_burns_stake(suite, cast, resource_id):
+def test_slash_burns_stake_within_its_cap(suite, cast, resource_id, chain):
+    """Finding: one key with the slasher role could burn all provider stake in a couple of
+    transactions. One slash burns at most 20% of the stake, at most once a day."""
     r = suite.registry
+    govern(suite, cast.admin, r.grantRole, r.SLASHER_ROLE(), cast.outsider)  # a slasher to test with
     supply = suite.token.totalSupply()
     with ape.reverts(r.AccessControlUnauthorizedAccount):
-        r.slash(cast.provider, TOKEN, "fraud", sender=cast.outsider)
-    tx = r.slash(cast.provider, 30 * TOKEN, "data fraud", sender=cast.oracle)
+        r.slash(cast.provider, TOKEN, "fraud", sender=cast.renter)
+    tx = r.slash(cast.provider, 1000 * TOKEN, "data fraud", sender=cast.outsider)
     (ev,) = tx.events.filter(r.Slashed)
-    assert (ev.amount, ev.remaining, ev.reason) == (30 * TOKEN, 70 * TOKEN, "data fraud")
-    assert supply - suite.token.totalSupply() == 30 * TOKEN
-    assert suite.token.balanceOf(r) == 70 * TOKEN
+    assert (ev.amount, ev.remaining, ev.reason) == (20 * TOKEN, 80 * TOKEN, "data fraud")
+    assert supply - suite.token.totalSupply() == 20 * TOKEN
+    assert suite.token.balanceOf(r) == 80 * TOKEN
+    again = r.slash(cast.provider, 1000 * TOKEN, "again", sender=cast.outsider)
+    assert not again.events.filter(r.Slashed) and r.getProvider(cast.provider).stake == 80 * TOKEN
     # below the minimum stake its resources take no new jobs
     suite.token.approve(suite.marketplace, 10 * TOKEN, sender=cast.renter)
-    with ape.reverts(r.RegistryInsufficientStake, provider=cast.provider.address, stake=70 * TOKEN,
+    with ape.reverts(r.RegistryInsufficientStake, provider=cast.provider.address, stake=80 * TOKEN,
                      minStake=100 * TOKEN):
-        suite.marketplace.createJob(resource_id, "bafy", 3600, sender=cast.renter)
-    with ape.reverts(r.RegistryProviderNotRegistered, provider=cast.outsider.address):
-        r.slash(cast.outsider, TOKEN, "nobody", sender=cast.oracle)
-    tx = r.slash(cast.provider, 1000 * TOKEN, "again", sender=cast.oracle)
-    assert tx.events.filter(r.Slashed)[0].amount == 70 * TOKEN  # capped at what is staked
+        suite.marketplace.createJob(resource_id, "bafy", 3600, 10 * TOKEN, sender=cast.renter)
+    with ape.reverts(r.RegistryProviderNotRegistered, provider=cast.renter2.address):
+        r.slash(cast.renter2, TOKEN, "nobody", sender=cast.outsider)
+    chain.pending_timestamp = tx.timestamp + 86400
+    tx = r.slash(cast.provider, 1000 * TOKEN, "a day later", sender=cast.outsider)
+    assert tx.events.filter(r.Slashed)[0].amount == 16 * TOKEN  # 20% of the 80 left
+
+
+def test_stake_cannot_leave_before_the_jobs_it_backs(suite, cast, resource_id, chain, params):
+    """Finding: a provider retired, unstaked and withdrew everything, then accepted and billed an
+    old Created job with nothing left to slash. Open jobs now lock the stake."""
+    from tests.conftest import create_job
+
+    r, m = suite.registry, suite.marketplace
+    job_id, _ = create_job(suite, cast.renter, resource_id)
+    r.retireResource(resource_id, sender=cast.provider)
+    t = r.requestUnstake(sender=cast.provider).timestamp
+    chain.pending_timestamp = t + params.unstake_cooldown
+    with ape.reverts(r.RegistryOpenJobs, provider=cast.provider.address, openJobs=1):
+        r.withdrawStake(sender=cast.provider)
+    m.cancelJob(job_id, sender=cast.renter)
+    r.withdrawStake(sender=cast.provider)
     assert r.getProvider(cast.provider).stake == 0
 
 
-def test_oracle_updates_uptime_and_reputation(suite, cast, resource_id):
+def test_oracle_updates_uptime_and_reputation_within_bounds(suite, cast, resource_id, chain):
+    """Finding: an uptime of 2**64-1 made later updates overflow; any resource score could be
+    set. Uptime credits are bounded by the time that passed; scores mirror the provider's."""
     r = suite.registry
+    registered = r.getResource(resource_id).registeredAt
     with ape.reverts(r.AccessControlUnauthorizedAccount):
         r.updateUptime(resource_id, 60, sender=cast.provider)
+    chain.pending_timestamp = registered + 100
+    with ape.reverts(r.RegistryUptimeTooLarge, resourceId=resource_id, additionalSeconds=2**64 - 1, maxSeconds=100):
+        r.updateUptime(resource_id, 2**64 - 1, sender=cast.oracle)
     r.updateUptime(resource_id, 60, sender=cast.oracle)
+    chain.pending_timestamp = registered + 150
     tx = r.updateUptime(resource_id, 40, sender=cast.oracle)
     assert tx.events.filter(r.UptimeUpdated)[0].totalUptime == 100
+    score = suite.reputation.getScore(cast.provider)
     with ape.reverts(r.RegistryInvalidReputation, reputation=1001):
         r.updateReputation(resource_id, 1001, sender=cast.oracle)
     with ape.reverts(r.AccessControlUnauthorizedAccount):
-        r.updateReputation(resource_id, 900, sender=cast.provider)
-    r.updateReputation(resource_id, 900, sender=cast.oracle)
+        r.updateReputation(resource_id, score, sender=cast.provider)
+    with ape.reverts(r.RegistryReputationMismatch, resourceId=resource_id, reputation=1000, score=score):
+        r.updateReputation(resource_id, 1000, sender=cast.oracle)
+    r.updateReputation(resource_id, score, sender=cast.oracle)
     res = r.getResource(resource_id)
-    assert (res.totalUptime, res.reputation) == (100, 900)
+    assert (res.totalUptime, res.reputation) == (100, score)
+    with ape.reverts(r.RegistryLinksSet):
+        govern(suite, cast.admin, r.setLinks, suite.marketplace, suite.reputation)
 
 
 def test_governance_parameters(suite, cast):
     r = suite.registry
     with ape.reverts(r.AccessControlUnauthorizedAccount):
         r.setMinStake(1, sender=cast.outsider)
-    tx = r.setMinStake(5 * TOKEN, sender=cast.admin)
+    tx = govern(suite, cast.admin, r.setMinStake, 5 * TOKEN)
     assert tx.events.filter(r.MinStakeUpdated)[0].minStake == 5 * TOKEN and r.minStake() == 5 * TOKEN
     with ape.reverts(r.RegistryInvalidParameter):
-        r.setUnstakeCooldown(91 * 86400, sender=cast.admin)
-    r.setUnstakeCooldown(3600, sender=cast.admin)
+        govern(suite, cast.admin, r.setUnstakeCooldown, 91 * 86400)
+    govern(suite, cast.admin, r.setUnstakeCooldown, 3600)
     assert r.unstakeCooldown() == 3600
     with ape.reverts(r.AccessControlUnauthorizedAccount):
         r.pause(sender=cast.outsider)

@@ -4,7 +4,8 @@ import pytest
 
 from gpurent.manifest import Manifest, load_manifest, manifest_path, save_manifest
 
-CONTRACTS = {"GPUToken": "0x1", "ResourceRegistry": "0x2", "Marketplace": "0x3", "ReputationSystem": "0x4"}
+CONTRACTS = {"GPUToken": "0x1", "ResourceRegistry": "0x2", "Marketplace": "0x3", "ReputationSystem": "0x4",
+             "GpurentTimelock": "0x5"}
 
 
 def test_round_trip(tmp_path):
