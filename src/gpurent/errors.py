@@ -84,6 +84,10 @@ class DeadlineNotReached(ContractRevert):
     """Raised when a deadline-based action comes too early."""
 
 
+class DeadlinePassed(ContractRevert):
+    """Raised when an action comes too late (a dispute window closed, a job expired)."""
+
+
 class InsufficientFunds(ContractRevert):
     """Raised when the balance or the allowance is too small."""
 
@@ -124,6 +128,28 @@ def _tok(value: Any) -> str:
 
 Formatter = Callable[[dict[str, Any], str], str]
 
+# OpenZeppelin TimelockController.OperationState, as bits of `expectedStates`
+_TIMELOCK_STATES = ("unset", "waiting", "ready", "done")
+
+
+def _bond_too_high(value: int, maximum: int) -> str:
+    if maximum <= 10_000:  # the share of the max cost, in bps
+        return f"dispute bond {value} bps is above the maximum of {maximum} bps"
+    return f"minimum dispute bond {_tok(value)} is above the maximum of {_tok(maximum)}"
+
+
+def _timelock_state(inputs: dict[str, Any], action: str) -> str:
+    op = short(inputs["operationId"])
+    bits = inputs["expectedStates"]  # a bytes32 bitmap
+    bits = int.from_bytes(bytes(bits), "big") if isinstance(bits, (bytes, bytearray)) else int(bits)
+    expected = [name for bit, name in enumerate(_TIMELOCK_STATES) if bits >> bit & 1]
+    if expected == ["ready"]:
+        return (f"cannot {action}: timelock operation {op} is not ready (its delay has not passed, or it was "
+                "executed or cancelled): see `gpurent admin pending`")
+    if expected == ["unset"]:
+        return f"cannot {action}: timelock operation {op} is already scheduled"
+    return f"cannot {action}: timelock operation {op} is not {' or '.join(expected) or 'in the expected state'}"
+
 # Solidity error name -> (exception class, message from its inputs and the attempted action)
 _ERRORS: dict[str, tuple[type[ContractRevert], Formatter]] = {
     "MarketplaceUnknownJob": (UnknownJob, lambda i, a: f"job {short(i['jobId'])} does not exist"),
@@ -161,6 +187,17 @@ _ERRORS: dict[str, tuple[type[ContractRevert], Formatter]] = {
         InvalidArgument,
         lambda i, a: "a dispute is resolved as provider-fault, user-fault or split",
     ),
+    "MarketplaceDisputeWindowClosed": (
+        DeadlinePassed,
+        lambda i, a: f"cannot {a} job {short(i['jobId'])}: its dispute window closed at timestamp {i['closedAt']} "
+        "(its booked time plus the completion grace)",
+    ),
+    "MarketplaceJobExpired": (
+        DeadlinePassed,
+        lambda i, a: f"cannot {a} job {short(i['jobId'])}: it expired unaccepted at timestamp {i['expiredAt']} "
+        "(anyone may cancel it, refunding the renter)",
+    ),
+    "MarketplaceBondTooHigh": (InvalidArgument, lambda i, a: _bond_too_high(int(i["bondBps"]), int(i["maxBondBps"]))),
     "MarketplaceNothingToRelease": (
         InvalidArgument,
         lambda i, a: f"job {short(i['jobId'])} has no accrued cost to release (or less than asked)",
@@ -197,6 +234,29 @@ _ERRORS: dict[str, tuple[type[ContractRevert], Formatter]] = {
         StakeError,
         lambda i, a: f"retire all {i['activeResources']} active GPU(s) of {i['provider']} before unstaking",
     ),
+    "RegistryOpenJobs": (
+        StakeError,
+        lambda i, a: f"cannot {a}: {i['provider']} has {i['openJobs']} open job(s); its stake stays locked "
+        "until they are settled or cancelled",
+    ),
+    "RegistryUptimeTooLarge": (
+        InvalidArgument,
+        lambda i, a: f"cannot {a}: {i['additionalSeconds']} s of uptime for GPU {short(i['resourceId'])} is more "
+        f"than the {i['maxSeconds']} s since its last credit",
+    ),
+    "RegistryReputationMismatch": (
+        InvalidArgument,
+        lambda i, a: f"cannot {a}: reputation {i['reputation']} for GPU {short(i['resourceId'])} is not its "
+        f"provider's score on the ReputationSystem ({i['score']})",
+    ),
+    "RegistryNotMarketplace": (
+        NotAuthorized,
+        lambda i, a: f"{i['caller']} may not {a}: only the Marketplace may",
+    ),
+    "RegistryLinksSet": (
+        InvalidArgument,
+        lambda i, a: "the registry's Marketplace and ReputationSystem links are already set (once only)",
+    ),
     "RegistryUnstakePending": (
         StakeError,
         lambda i, a: f"an unstake is pending (unlocks at {i['unlockAt']}): cancel it first",
@@ -219,7 +279,11 @@ _ERRORS: dict[str, tuple[type[ContractRevert], Formatter]] = {
     "RegistryInvalidParameter": (InvalidArgument, lambda i, a: "parameter out of its allowed range"),
     "ReputationInvalidBps": (InvalidArgument, lambda i, a: f"{i['value']} bps is above 10000"),
     "ReputationInvalidParameter": (InvalidArgument, lambda i, a: "parameter out of its allowed range"),
-    "ReputationInvalidReport": (InvalidArgument, lambda i, a: "a report cannot keep more heartbeats than expected"),
+    "ReputationInvalidReport": (InvalidArgument, lambda i, a: (
+        "a report cannot keep more heartbeats than expected, nor expect more heartbeats or count more "
+        "challenges than its period has seconds")),
+    "ReputationPeriodNotPast": (DeadlineNotReached, lambda i, a: (
+        f"cannot {a} period {i['period']}: it has not ended (the current period is {i['current']})")),
     "ReputationIncidentRecorded": (AlreadyRecorded, lambda i, a: f"incident {short(i['incident'])} was already penalised"),
     "ReputationPeriodReported": (AlreadyRecorded, lambda i, a: (
         f"{short(i['provider'])} already has a report for period {i['lastPeriod']}; "
@@ -236,10 +300,26 @@ _ERRORS: dict[str, tuple[type[ContractRevert], Formatter]] = {
         NotAuthorized,
         lambda i, a: f"{i['account']} lacks the role needed to {a}",
     ),
+    "TimelockUnexpectedOperationState": (DeadlineNotReached, lambda i, a: _timelock_state(i, a)),
+    "TimelockInsufficientDelay": (
+        InvalidArgument,
+        lambda i, a: f"cannot {a}: a delay of {i['delay']} s is below the timelock's minimum of {i['minDelay']} s",
+    ),
+    "TimelockUnauthorizedCaller": (
+        NotAuthorized,
+        lambda i, a: f"{i['caller']} may not {a}: only the timelock itself may",
+    ),
     "EnforcedPause": (Paused, lambda i, a: f"cannot {a}: the contract is paused"),
     "ExpectedPause": (InvalidArgument, lambda i, a: "the contract is not paused"),
     "ReentrancyGuardReentrantCall": (ContractRevert, lambda i, a: "re-entrant call refused"),
 }
+
+
+def contract_error(name: str, inputs: dict[str, Any], action: str) -> ContractRevert:
+    """The exception the contract's error ``name`` with ``inputs`` becomes (for a check made
+    before sending, so that it reads exactly as the revert would)."""
+    cls, fmt = _ERRORS[name]
+    return cls(fmt(inputs, action), name=name, inputs=inputs)
 
 
 def insufficient_balance(action: str, balance: int, needed: int) -> InsufficientFunds:

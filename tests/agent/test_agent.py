@@ -52,6 +52,39 @@ def test_a_job_that_prints_and_exits_is_run_completed_and_paid(start_agent, push
     assert runner.agent.runtime.find(job.job_id) is None  # the container is gone
 
 
+def test_a_running_job_is_settled_as_it_runs_and_the_slices_add_up(start_agent, push_image, renter_rent, suite,
+                                                                    cast, chain):
+    """With settle_interval 2 s the agent has the escrow pay it while the job runs (a late
+    dispute can only touch the last slice); completeJob settles the rest, to the base unit."""
+    runner = start_agent(settle_interval_s=2)
+    token, market = suite.token, suite.marketplace
+    provider_before, treasury_before = token.balanceOf(cast.provider), token.balanceOf(cast.treasury)
+    job = renter_rent.create_job(runner.gpu, push_image("echo working; sleep 7; echo done"), 3600)
+    runner.wait_phase(job.job_id, "completed", timeout_s=90)
+
+    jid = bytes.fromhex(job.job_id[2:])
+    height = chain.blocks.height + 1
+    (completed,) = [e for e in market.JobCompleted.range(0, height) if e.jobId == jid]
+    releases = [e for e in market.FundsReleased.range(0, height) if e.jobId == jid]
+    (refund,) = [e for e in market.Refunded.range(0, height) if e.jobId == jid]
+    order = (completed.block_number, completed.log_index)
+    early = [e for e in releases if (e.block_number, e.log_index) < order]
+    assert len(early) >= 2, [(e.block_number, e.providerAmount) for e in releases]
+    assert len(releases) == len(early) + 1  # completeJob paid the remainder in one more release
+
+    cost = int(completed.finalCost)
+    settled = renter_rent.job(job.job_id)
+    assert cost > 0 and settled.final_cost * 10**18 == cost and settled.end_time - settled.start_time >= 5
+    paid = sum(int(e.providerAmount) for e in releases)
+    fees = sum(int(e.fee) for e in releases)
+    assert paid + fees == cost  # every slice plus the completion: the job's cost exactly
+    assert (paid, fees) == (cost * 98 // 100, cost * 2 // 100)  # 0.01 GPU a second: no rounding
+    assert token.balanceOf(cast.provider) - provider_before == paid
+    assert token.balanceOf(cast.treasury) - treasury_before == fees
+    assert int(refund.amount) == int(job.max_cost * 10**18) - cost
+    assert renter_rent.escrow(job.job_id).released * 10**18 == cost
+
+
 def test_containers_are_locked_down_and_hostile_code_is_contained(start_agent, push_image, renter_rent, cast):
     runner = start_agent()
     hostile = """

@@ -68,7 +68,7 @@ def test_gpus_list_filters_and_sorts(cli, listed_gpu):
 def test_renter_job_flow(cli, listed_gpu, suite, cast, chain):
     job = cli("--json", "--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID,
               "--hours", "1", "--yes")
-    assert (job["status"], job["max_cost"], job["image"]) == ("Created", "10", CID)
+    assert (job["status"], job["max_cost"], job["image"], job["cost_limit"]) == ("Created", "10", CID, "10")
     suite.marketplace.acceptJob(job["id"], sender=cast.provider)
     start = suite.marketplace.startJob(job["id"], sender=cast.provider).timestamp
     chain.pending_timestamp = start + 2700
@@ -92,11 +92,53 @@ def test_cancel_and_dispute(cli, listed_gpu, suite, cast):
     job = cli("--json", "--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID,
               "--hours", "1", "--yes")
     suite.marketplace.acceptJob(job["id"], sender=cast.provider)
-    disputed = cli("--json", "--account", RENTER, "jobs", "dispute", job["id"], "--reason", "never started")
-    assert disputed["status"] == "Disputed"
+    # a job that has not started costs nothing yet: it is cancelled, not disputed
+    result = cli("--account", RENTER, "jobs", "dispute", job["id"], "--reason", "never started", code=1)
+    assert_one_line_error(result, f"cannot dispute job {job['id'][:10]}…: it is Accepted")
+    suite.marketplace.startJob(job["id"], sender=cast.provider)
+    before = suite.token.balanceOf(cast.renter)
+    result = cli("--account", RENTER, "jobs", "dispute", job["id"], "--reason", "stalled")
+    assert "posting a dispute bond of 1 GPU" in result.stderr  # 10% of the 10 GPU max cost
+    assert suite.token.balanceOf(cast.renter) == before - 10**18  # the bond, nothing else
     assert [d["id"] for d in cli("--json", "admin", "disputes")] == [job["id"]]
     resolved = cli("--json", "--account", ORACLE, "admin", "resolve", job["id"], "split", "--evidence", "bafy-e")
     assert resolved["status"] == "Resolved"
+    assert suite.token.balanceOf(cast.renter) > before  # no fault: the bond and the unbilled rest came back
+
+
+def test_dispute_shows_its_bond_and_closes_after_the_grace(cli, listed_gpu, suite, cast, chain):
+    job = cli("--json", "--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID,
+              "--hours", "1", "--yes")
+    suite.marketplace.acceptJob(job["id"], sender=cast.provider)
+    start = suite.marketplace.startJob(job["id"], sender=cast.provider).timestamp
+    chain.pending_timestamp = start + 600
+    disputed = cli("--json", "--account", RENTER, "jobs", "dispute", job["id"], "--reason", "slow")
+    assert (disputed["status"], disputed["bond"]) == ("Disputed", "1")
+    late = cli("--json", "--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID,
+               "--hours", "1", "--yes")
+    suite.marketplace.acceptJob(late["id"], sender=cast.provider)
+    start = suite.marketplace.startJob(late["id"], sender=cast.provider).timestamp
+    chain.pending_timestamp = start + 3600 + 15 * 60 + 1  # booked hour plus the 15 min grace, passed
+    before = suite.token.allowance(cast.renter, suite.marketplace)
+    result = cli("--account", RENTER, "jobs", "dispute", late["id"], "--reason", "too late", code=1)
+    assert_one_line_error(result, f"cannot dispute job {late['id'][:10]}…: its dispute window closed at "
+                                  f"timestamp {start + 3600 + 15 * 60}")
+    assert suite.token.allowance(cast.renter, suite.marketplace) == before  # refused before any approval
+    result = cli("--account", OUTSIDER, "jobs", "dispute", job["id"], "--reason", "x", code=1)
+    assert_one_line_error(result, "it is Disputed")
+
+
+def test_create_never_locks_more_than_the_cost_limit(cli, listed_gpu, suite, cast):
+    job = cli("--json", "--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID,
+              "--hours", "1", "--max-cost", "12", "--yes")
+    assert (job["max_cost"], job["cost_limit"]) == ("10", "12")
+    before = suite.token.balanceOf(cast.renter)
+    # the provider raised its price after the renter's quote (a front-run): the limit refuses it
+    cli("--account", PROVIDER, "provider", "update", listed_gpu, "--price", "1000")
+    result = cli("--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID, "--hours", "1",
+                 "--max-cost", "10", "--yes", code=1)
+    assert_one_line_error(result, "the job now costs 1000 GPU, above your limit of 10 GPU")
+    assert suite.token.balanceOf(cast.renter) == before
 
 
 def test_wallet(cli, cast):
@@ -120,16 +162,54 @@ def test_provider_stake_cycle(cli, listed_gpu):
 
 
 def test_admin(cli, cast):
-    params = cli("--json", "--account", ADMIN, "admin", "set", "--fee-bps", "150", "--timeouts", "60", "70", "80")
-    assert (params["fee_bps"], params["completion_grace_s"]) == (150, 70)
+    params = cli("--json", "--account", ADMIN, "admin", "set", "--fee-bps", "150", "--timeouts", "50", "60", "70",
+                 "80", "--dispute-bond", "500", "0.5")
+    assert (params["fee_bps"], params["accept_timeout_s"], params["start_timeout_s"], params["completion_grace_s"],
+            params["dispute_timeout_s"]) == (150, 50, 60, 70, 80)
+    assert (params["dispute_bond_bps"], params["dispute_min_bond"]) == (500, "0.5")
+    assert params["timelock_delay_s"] == 0 and "scheduled" not in params  # no delay: executed at once
+    shown = cli("--json", "admin", "params")
+    assert shown["terms_version"] == params["terms_version"] >= 1 and shown["fee_bps"] == 150
+    result = cli("--account", ADMIN, "admin", "set", "--timeouts", "60", "70", "80", code=2)  # the old 3 values
+    assert "requires 4 arguments" in result.stderr and "Traceback" not in result.stderr
     cli("--account", ADMIN, "admin", "pause")
     assert cli("--json", "admin", "params")["paused"] is True
     cli("--account", ADMIN, "admin", "unpause")
     cli("--account", ADMIN, "admin", "grant", "oracle", cast.outsider.address)
     result = cli("--account", OUTSIDER, "admin", "set", "--fee-bps", "1", code=1)
-    assert_one_line_error(result, "lacks the role needed to set the fee")
+    assert_one_line_error(result, "lacks the role needed to schedule (set the fee)")  # not a timelock proposer
     result = cli("--account", ADMIN, "admin", "set", "--fee-bps", "5000", code=1)
     assert_one_line_error(result, "fee 5000 bps is above the maximum of 1000 bps")
+    result = cli("--account", ADMIN, "admin", "set", "--dispute-bond", "6000", "0", code=1)
+    assert_one_line_error(result, "dispute bond 6000 bps is above the maximum of 5000 bps")
+
+
+def test_admin_changes_wait_out_the_timelock_delay(cli, suite, cast, chain):
+    from tests.conftest import govern
+
+    govern(suite, cast.admin, suite.timelock.updateDelay, 3600)  # as on a real network (there: days)
+    assert cli("--json", "admin", "params")["timelock_delay_s"] == 3600
+    result = cli("--account", ADMIN, "admin", "set", "--fee-bps", "150")
+    assert "fee set to 150 bps: scheduled 0x" in result.stderr and "executable from" in result.stderr
+    (op,) = cli("--json", "admin", "pending")
+    assert op["call"] == "Marketplace.setFee(150)" and op["ready"] is False
+    assert op["op_id"] in result.stderr and "(timestamp " in op["executable_from"]
+    result = cli("--account", ADMIN, "admin", "execute", op["op_id"], code=1)
+    assert_one_line_error(result, "is not ready (its delay has not passed")
+    assert cli("--json", "admin", "params")["fee_bps"] == 200  # unchanged until executed
+
+    chain.pending_timestamp += 3601
+    assert cli("--json", "admin", "pending")[0]["ready"] is True
+    executed = cli("--account", ADMIN, "admin", "execute", op["op_id"])
+    assert "executed Marketplace.setFee(150)" in executed.stderr
+    assert cli("--json", "admin", "params")["fee_bps"] == 150 and cli("--json", "admin", "pending") == []
+    result = cli("--account", ADMIN, "admin", "execute", op["op_id"], code=1)
+    assert_one_line_error(result, f"no pending timelock operation {op['op_id']}")
+
+    granted = cli("--json", "--account", ADMIN, "admin", "grant", "pauser", cast.outsider.address)
+    assert [o["call"].split("(")[0] for o in granted["scheduled"]] == ["ResourceRegistry.grantRole",
+                                                                       "Marketplace.grantRole"]
+    assert len(cli("--json", "admin", "pending")) == 2
 
 
 # ------------------------------------------------------------------ user mistakes
@@ -192,7 +272,8 @@ def test_json_everywhere_parses(cli, listed_gpu):
 def test_create_asks_first(cli, listed_gpu, cast):
     result = cli("--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID, "--hours", "2",
                  input="n\n", code=1)
-    assert "Lock up to 20 GPU for 2 h" in result.stderr and "Aborted" in result.stderr
+    assert "Lock up to 20 GPU for 2 h" in result.stderr and "(cost limit 20 GPU)" in result.stderr
+    assert "Aborted" in result.stderr
     assert cli("--json", "--account", RENTER, "jobs", "list") == []  # nothing was created
     cli("--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID, "--hours", "2", input="y\n")
     assert [j["max_cost"] for j in cli("--json", "--account", RENTER, "jobs", "list")] == ["20"]
@@ -202,8 +283,14 @@ def test_operator_and_provider_views(cli, listed_gpu, cast):
     info = cli("--json", "provider", "info", cast.provider.address)
     assert info["provider"]["stake"] == "100" and [g["id"] for g in info["gpus"]] == [listed_gpu]
     assert info["reputation"]["score"] == 700
-    slashed = cli("--json", "--account", ORACLE, "admin", "slash", cast.provider.address, "30", "--reason", "test")
-    assert slashed["stake"] == "70"
+    # the oracle slashes only through the ReputationSystem; governance may grant the role to a key
+    result = cli("--account", ORACLE, "admin", "slash", cast.provider.address, "30", "--reason", "test", code=1)
+    assert_one_line_error(result, "lacks the role needed to slash")
+    cli("--account", ADMIN, "admin", "grant", "slasher", cast.oracle.address, "--contract", "registry")
+    result = cli("--account", ORACLE, "admin", "slash", cast.provider.address, "30", "--reason", "test")
+    assert "20 GPU burnt" in result.stderr and "at most 20% of the stake" in result.stderr  # the cap, not 30
+    slashed = cli("--json", "--account", ORACLE, "admin", "slash", cast.provider.address, "30", "--reason", "again")
+    assert slashed["stake"] == "80"  # once a day at most: the second burns nothing
     rep = cli("--json", "--account", ORACLE, "admin", "penalise", cast.provider.address, "downtime")
     assert (rep["score"], rep["penalties"]) == (650, 50)
     # a pauser of the Marketplace alone cannot pause half the protocol: nothing changes

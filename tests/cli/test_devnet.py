@@ -57,7 +57,8 @@ def test_devnet_lifecycle_resumes_its_chain(shell):
     assert up["running"] and up["url"] == f"http://127.0.0.1:{PORT}" and up["chain_id"] == 31337
     assert up["indexer"]["running"]  # the indexer and its GraphQL API run beside it
     assert up["ipfs"]["running"] and up["ipfs"]["version"] == "0.42.0"  # the IPFS node runs beside it
-    assert set(up["contracts"]) == {"GPUToken", "ResourceRegistry", "Marketplace", "ReputationSystem"}
+    assert set(up["contracts"]) == {"GPUToken", "ResourceRegistry", "Marketplace", "ReputationSystem",
+                                    "GpurentTimelock"}
     # the CLI talks to the running devnet by default, with funded test accounts
     assert g("--account", "4", "wallet", "balance")["gpu"] == "10000"
     g("--account", "3", "provider", "register", "--endpoint", "http://127.0.0.1:8765")

@@ -5,6 +5,10 @@ After every step:
 - every actor's token balance, the escrow's and the registry's equal the model's;
 - the escrow holds exactly dust + the sum over open jobs of (locked - released);
 - every settled job paid provider + platform + refund == locked, and never changes again;
+- dispute bonds are held while a dispute is open and go to the right party when it ends; a
+  ProviderFault ruling claws released pay back from the provider's stake;
+- a job keeps the terms it was created with (fee, deadlines, bond), Created jobs expire, and
+  disputes close with the booked time plus the grace;
 - the total supply moved only by mint and slash-burn;
 - every provider's reputation is within 0-1000;
 - a call the model deems unauthorised or invalid reverted, and every valid call succeeded.
@@ -24,7 +28,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from gpurent.deployment import ESCROW_DUST
 from gpurent.units import TOKEN
-from tests.conftest import register_provider
+from tests.conftest import govern, register_provider
 
 settings.register_profile(
     "ci", max_examples=100, stateful_step_count=20, deadline=None, suppress_health_check=list(HealthCheck)
@@ -35,7 +39,9 @@ settings.register_profile(
 
 CREATED, ACCEPTED, RUNNING, COMPLETED, CANCELLED, DISPUTED, RESOLVED = range(1, 8)
 TERMINAL = {COMPLETED, CANCELLED, RESOLVED}
-START_TIMEOUT, GRACE, DISPUTE_TIMEOUT = 600, 300, 1200
+ACCEPT_TIMEOUT, START_TIMEOUT, GRACE, DISPUTE_TIMEOUT = 1800, 600, 300, 1200
+BOND_BPS, MIN_BOND = 1000, TOKEN // 100  # DeploymentParams' dispute bond
+SLASH_BPS, SLASH_INTERVAL = 2000, 86400
 UINT_MAX = 2**256 - 1
 
 
@@ -52,10 +58,17 @@ class Job:
     updated: int = 0
     paid: int = 0
     out: int = field(default=0)  # released to provider + treasury + refunded
+    created: int = 0
+    disputer: str | None = None
+    bond: int = 0
 
     @property
     def locked(self) -> int:
         return self.price * self.duration // 3600
+
+    @property
+    def dispute_bond(self) -> int:
+        return min(max(MIN_BOND, self.locked * BOND_BPS // 10_000), self.locked)
 
     def cost_at(self, t: int) -> int:
         if self.start == 0 or t <= self.start:
@@ -69,15 +82,15 @@ def setup_world(suite, cast, chain, lens) -> dict:
     Each example starts from a chain snapshot taken after this, so it costs no transaction.
     """
     m, reg, tok = suite.marketplace, suite.registry, suite.token
-    m.setTimeouts(START_TIMEOUT, GRACE, DISPUTE_TIMEOUT, sender=cast.admin)
+    govern(suite, cast.admin, m.setTimeouts, ACCEPT_TIMEOUT, START_TIMEOUT, GRACE, DISPUTE_TIMEOUT)
     resources = {}
     for provider, price in ((cast.provider, 10 * TOKEN), (cast.provider2, 7_333_333_333_333_333_333)):
         register_provider(suite, provider)
         tx = reg.registerResource("H100", 16, 64, 100, price, sender=provider)
         rid = tx.events.filter(reg.ResourceRegistered)[0].resourceId
         resources[rid] = {"provider": provider.address, "price": price, "available": True}
-    for renter in (cast.renter, cast.renter2, cast.outsider):
-        tok.approve(m, UINT_MAX, sender=renter)
+    for party in (cast.renter, cast.renter2, cast.outsider, cast.provider, cast.provider2):
+        tok.approve(m, UINT_MAX, sender=party)  # escrow, and dispute bonds
     holders = [cast.admin, cast.oracle, cast.provider, cast.provider2, cast.renter, cast.renter2, cast.outsider,
                cast.treasury]
     return {
@@ -116,6 +129,7 @@ def make_machine(suite, cast, chain, lens):
             self.escrow = base["escrow"]
             self.registry_balance = base["registry"]
             self.terminal_seen: dict[bytes, tuple] = {}
+            self.last_slash: dict[str, int] = {}
 
         def teardown(self):
             chain.restore(self.snapshot)
@@ -159,18 +173,21 @@ def make_machine(suite, cast, chain, lens):
 
         # -------------------------------------------------------------- rules
         @rule(data=st.data(), duration=st.integers(1, 3 * 3600),
-              renter=st.sampled_from(["renter", "renter2", "outsider"]))
-        def create(self, data, duration, renter):
+              renter=st.sampled_from(["renter", "renter2", "outsider"]),
+              limit=st.one_of(st.just(UINT_MAX), st.integers(0, 40 * TOKEN)))
+        def create(self, data, duration, renter, limit):
             rid = data.draw(st.sampled_from(sorted(self.resources)))
             res = self.resources[rid]
             user = getattr(cast, renter)
             price = res["price"]
             bookable = res["available"] and self.stake[res["provider"]] >= self.min_stake
-            allowed = not self.paused and bookable and price * duration // 3600 > 0
-            tx = self.attempt(allowed, m.createJob, rid, "bafy-image", duration, sender=user)
+            locked = price * duration // 3600
+            allowed = not self.paused and bookable and 0 < locked <= limit
+            tx = self.attempt(allowed, m.createJob, rid, "bafy-image", duration, limit, sender=user)
             if tx:
                 job_id = tx.events.filter(m.JobCreated)[0].jobId
-                job = Job(job_id, user.address, res["provider"], price, duration, self.fee_bps, updated=self.now)
+                job = Job(job_id, user.address, res["provider"], price, duration, self.fee_bps, updated=self.now,
+                          created=self.now)
                 self.jobs.append(job)
                 self.balances[user.address] -= job.locked
                 self.escrow += job.locked
@@ -181,7 +198,8 @@ def make_machine(suite, cast, chain, lens):
             if job is None:
                 return
             caller = actors[who]
-            ok = job.status == CREATED and caller.address == job.provider
+            t = self.now + 1
+            ok = job.status == CREATED and caller.address == job.provider and t <= job.created + ACCEPT_TIMEOUT
             if self.attempt(ok, m.acceptJob, job.id, sender=caller):
                 job.status, job.updated = ACCEPTED, self.now
 
@@ -232,7 +250,7 @@ def make_machine(suite, cast, chain, lens):
                 return
             caller = actors[who].address
             t = self.now + 1
-            ok = (job.status == CREATED and caller in (job.user, job.provider)) or (
+            ok = (job.status == CREATED and (caller in (job.user, job.provider) or t > job.created + ACCEPT_TIMEOUT)) or (
                 job.status == ACCEPTED
                 and (caller == job.provider or (caller == job.user and t >= job.updated + START_TIMEOUT))
             )
@@ -246,15 +264,30 @@ def make_machine(suite, cast, chain, lens):
             if job is None:
                 return
             caller = actors[who].address
-            ok = job.status in (ACCEPTED, RUNNING) and caller in (job.user, job.provider)
+            t = self.now + 1
+            ok = (job.status == RUNNING and caller in (job.user, job.provider)
+                  and t <= job.start + job.duration + GRACE and self.balances[caller] >= job.dispute_bond)
             if self.attempt(ok, m.disputeJob, job.id, "why", sender=actors[who]):
                 job.status, job.updated = DISPUTED, self.now
+                job.disputer, job.bond = caller, job.dispute_bond
+                self.balances[caller] -= job.bond
+                self.escrow += job.bond
 
         def settle_dispute(self, job: Job, outcome: int, t: int):
             cost = job.cost_at(job.updated)
-            total = {1: job.paid, 2: cost, 3: max(cost // 2, job.paid)}[outcome]
-            self.pay(job, total - job.paid)
-            self.refund(job, job.locked - total)
+            if outcome == 1:  # ProviderFault: nothing for the provider, released pay clawed back
+                self.refund(job, job.locked - job.paid)
+                clawed = min(job.paid, self.stake[job.provider])
+                self.stake[job.provider] -= clawed
+                self.registry_balance -= clawed
+                self.balances[job.user] += clawed
+            else:  # UserFault, or no fault: paid the cost up to the dispute
+                self.pay(job, cost - job.paid)
+                self.refund(job, job.locked - cost)
+            forfeited = (outcome == 1 and job.disputer == job.provider) or (outcome == 2 and job.disputer == job.user)
+            to = (job.provider if job.disputer == job.user else job.user) if forfeited else job.disputer
+            self.balances[to] += job.bond
+            self.escrow -= job.bond
             job.status, job.updated = RESOLVED, t
 
         @rule(data=st.data(), who=st.sampled_from(range(7)), outcome=st.integers(0, 3))
@@ -291,8 +324,14 @@ def make_machine(suite, cast, chain, lens):
         @rule(who=st.sampled_from(range(7)), bps=st.integers(0, 1200))
         def set_fee(self, who, bps):
             caller = actors[who]
-            ok = caller == cast.admin and bps <= 1000
-            if self.attempt(ok, m.setFee, bps, sender=caller):
+            # nobody calls it directly (the timelock is the admin) ...
+            self.attempt(False, m.setFee, bps, sender=caller)
+            if caller != cast.admin:
+                return
+            # ... the deployer schedules it on the timelock, which runs it (open jobs keep theirs)
+            data, salt = m.setFee.encode_input(bps), os.urandom(32)
+            self.send(suite.timelock.schedule, m.address, 0, data, bytes(32), salt, 0, sender=caller)
+            if self.attempt(bps <= 1000, suite.timelock.execute, m.address, 0, data, bytes(32), salt, sender=caller):
                 self.fee_bps = bps
 
         @rule(data=st.data(), who=st.sampled_from(range(7)), price=st.integers(0, 50 * TOKEN))
@@ -316,11 +355,23 @@ def make_machine(suite, cast, chain, lens):
         def slash(self, who, victim, amount):
             caller = actors[who]
             provider = getattr(cast, victim).address
-            if self.attempt(caller == cast.oracle, reg.slash, provider, amount, "test", sender=caller):
-                burnt = min(amount, self.stake[provider])
-                self.stake[provider] -= burnt
-                self.registry_balance -= burnt
-                self.supply -= burnt
+            # only the ReputationSystem holds the slasher role (see data_fraud)
+            self.attempt(False, reg.slash, provider, amount, "test", sender=caller)
+
+        @rule(who=st.sampled_from(range(7)), victim=st.sampled_from(["provider", "provider2"]))
+        def data_fraud(self, who, victim):
+            """A data-fraud penalty burns 20% of the stake, at most once a day."""
+            caller = actors[who]
+            provider = getattr(cast, victim).address
+            t = self.now + 1
+            if self.attempt(caller == cast.oracle, rep.applyPenalty, provider, 1, os.urandom(32), sender=caller):
+                last = self.last_slash.get(provider)
+                burnt = self.stake[provider] * SLASH_BPS // 10_000
+                if burnt and (last is None or t >= last + SLASH_INTERVAL):
+                    self.stake[provider] -= burnt
+                    self.registry_balance -= burnt
+                    self.supply -= burnt
+                    self.last_slash[provider] = t
 
         @rule(who=st.sampled_from(range(7)), victim=st.sampled_from(["provider", "provider2"]),
               reason=st.sampled_from([0, 2, 3]), bonus=st.integers(0, 300), reward=st.booleans())
@@ -344,7 +395,8 @@ def make_machine(suite, cast, chain, lens):
                 assert got == want, f"balance of {names.get(holder, holder)}: chain {got} model {want}"
             # the escrow holds exactly dust + what open jobs locked and have not released
             open_locked = sum(j.locked - j.paid for j in self.jobs if j.status not in TERMINAL)
-            assert self.escrow == ESCROW_DUST + open_locked
+            bonds = sum(j.bond for j in self.jobs if j.status == DISPUTED)
+            assert self.escrow == ESCROW_DUST + open_locked + bonds
             # total supply moved only by slash-burn (nothing is minted here)
             assert v.totalSupply == self.supply
             for job, status, final_cost, end_time in zip(self.jobs, v.statuses, v.finalCosts, v.endTimes):

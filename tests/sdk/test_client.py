@@ -17,7 +17,7 @@ CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 
 def test_packaged_abis_match_the_compiled_contracts(project):
     abi_dir = Path(__file__).resolve().parents[2] / "src" / "gpurent" / "abi"
-    for name in ("GPUToken", "ResourceRegistry", "Marketplace", "ReputationSystem"):
+    for name in ("GPUToken", "ResourceRegistry", "Marketplace", "ReputationSystem", "GpurentTimelock"):
         shipped = json.loads((abi_dir / f"{name}.json").read_text())["abi"]
         compiled = [a.model_dump(mode="json", by_alias=True) for a in getattr(project, name).contract_type.abi]
         assert sorted(json.dumps(a, sort_keys=True) for a in shipped) == sorted(
@@ -114,13 +114,20 @@ def test_dispute_and_resolution(gpu, as_renter, as_provider, rent, cast, chain):
     as_provider.accept_job(job.job_id)
     start = as_provider.start_job(job.job_id).timestamp
     chain.pending_timestamp = start + 1800
-    as_renter.dispute_job(job.job_id, "stalled")
+    assert rent.dispute_bond(job.job_id) == Decimal(1)  # 10% of the 10 GPU max cost
+    before = as_renter.balance()
+    as_renter.dispute_job(job.job_id, "stalled")  # approves the bond and posts it
+    assert before - as_renter.balance() == Decimal(1)
     assert [j.job_id for j in rent.pending_disputes()] == [job.job_id]
     with pytest.raises(errors.NotAuthorized, match="lacks the role"):
         as_renter.resolve_dispute(job.job_id, "user-fault", "bafy-evidence")
     assert rent.dispute(job.job_id).outcome is None
+    provider_before = as_provider.balance()
     rent.with_account(cast.oracle).resolve_dispute(job.job_id, "user-fault", "bafy-evidence")
     assert rent.job(job.job_id).final_cost == Decimal(5)
+    # the renter disputed and lost: its bond goes to the provider, with the 98% of the 5 GPU billed
+    assert as_provider.balance() - provider_before == Decimal("4.9") + Decimal(1)
+    assert as_renter.balance() == before - Decimal(1) + Decimal(5)  # the unbilled half came back
     assert rent.pending_disputes() == []
     d = rent.dispute(job.job_id)
     assert (d.initiator, d.reason, d.outcome, d.final_cost, d.evidence_cid) == (
@@ -131,12 +138,17 @@ def test_dispute_and_resolution(gpu, as_renter, as_provider, rent, cast, chain):
 
 
 def test_governance(rent, cast):
-    admin = rent.with_account(cast.admin)
+    admin = rent.with_account(cast.admin)  # the timelock's proposer and executor (its delay is 0 here)
     admin.set_fee(150)
-    admin.set_timeouts(60, 60, 60)
+    admin.set_timeouts(30, 60, 70, 80)
+    admin.set_dispute_bond(500, "0.5")
     admin.set_min_stake("250.5")
     params = rent.parameters()
     assert (params["fee_bps"], params["start_timeout_s"], params["min_stake"]) == (150, 60, Decimal("250.5"))
+    assert (params["accept_timeout_s"], params["completion_grace_s"], params["dispute_timeout_s"]) == (30, 70, 80)
+    assert (params["dispute_bond_bps"], params["dispute_min_bond"], params["timelock_delay_s"]) == (
+        500, Decimal("0.5"), 0)
+    assert params["terms_version"] >= 3  # fee, timeouts and bond each made a new terms version
     admin.pause()
     assert rent.paused()
     admin.unpause()
@@ -145,14 +157,39 @@ def test_governance(rent, cast):
     assert rent.has_role("PAUSER_ROLE", cast.outsider.address) == {"ResourceRegistry": True, "Marketplace": True}
     with pytest.raises(errors.InvalidArgument, match="above the maximum"):
         admin.set_fee(5000)
+    with pytest.raises(errors.InvalidArgument, match="dispute bond 6000 bps is above the maximum of 5000 bps"):
+        admin.set_dispute_bond(6000, 0)
     with pytest.raises(errors.InvalidInput, match="unknown role"):
         admin.grant_role("king", cast.outsider.address)
+    with pytest.raises(errors.NotAuthorized, match="lacks the role needed to schedule"):
+        rent.with_account(cast.outsider).set_fee(1)  # not a proposer of the timelock
 
 
-def test_oracle_reports(gpu, rent, cast):
-    oracle = rent.with_account(cast.oracle)
-    oracle.update_reputation(cast.provider.address, "0.992", 0)
+def test_governance_with_a_delay_is_scheduled_then_executed(rent, cast, suite, chain):
+    from gpurent.types import GovernanceOperation
+    from tests.conftest import govern
+
+    govern(suite, cast.admin, suite.timelock.updateDelay, 3600)
+    admin = rent.with_account(cast.admin)
+    op = admin.set_fee(150)
+    assert isinstance(op, GovernanceOperation) and op.ready_at >= rent.chain_time() + 3599
+    assert [p.op_id for p in rent.pending_operations()] == [op.op_id]
+    with pytest.raises(errors.DeadlineNotReached, match="is not ready"):
+        admin.execute_operation(op.op_id)
+    assert rent.parameters()["fee_bps"] == 200
+    chain.pending_timestamp += 3601
+    admin.execute_operation(op.op_id)
+    assert rent.parameters()["fee_bps"] == 150 and rent.pending_operations() == []
+    with pytest.raises(errors.InvalidInput, match="no pending timelock operation"):
+        admin.execute_operation(op.op_id)
+
+
+def test_reputation_overrides_are_governance_only(gpu, rent, cast):
+    with pytest.raises(errors.NotAuthorized, match="lacks the role"):
+        rent.with_account(cast.oracle).update_reputation(cast.provider.address, "0.992", 0)
+    rent.with_account(cast.admin).update_reputation(cast.provider.address, "0.992", 0)  # through the timelock
     assert rent.reputation(cast.provider.address).score == 996
+    oracle = rent.with_account(cast.oracle)
     oracle.apply_penalty(cast.provider.address, "downtime")
     rep = rent.reputation(cast.provider.address)
     assert (rep.score, rep.penalties, rep.uptime) == (946, 50, Decimal("0.992"))
@@ -167,23 +204,90 @@ def test_oracle_validation_reports_and_incidents(gpu, rent, cast):
     provider = cast.provider.address
     assert provider in rent.providers()
     assert rent.validation(provider).reports == 0 and rent.validation(provider).last_period is None
-    oracle.submit_validation_report(provider, 5, ValidationReport(58, 60, 4, 1, 200))
+    # the session's report period is 4 s: at most 4 heartbeats and 4 challenges a period
+    oracle.submit_validation_report(provider, 5, ValidationReport(3, 4, 2, 1, 200))
     v = rent.validation(provider)
     assert (v.heartbeats_kept, v.heartbeats_expected, v.challenges_passed, v.challenges_failed, v.last_period) == (
-        58, 60, 4, 1, 5)
+        3, 4, 2, 1, 5)
     with pytest.raises(errors.AlreadyRecorded, match="already has a report for period 5"):
-        oracle.submit_validation_report(provider, 5, ValidationReport(60, 60))
+        oracle.submit_validation_report(provider, 5, ValidationReport(4, 4))
     with pytest.raises(errors.InvalidArgument, match="more heartbeats than expected"):
-        oracle.submit_validation_report(provider, 6, ValidationReport(61, 60))
+        oracle.submit_validation_report(provider, 6, ValidationReport(5, 4))
+    with pytest.raises(errors.InvalidArgument, match="than its period has seconds"):
+        oracle.submit_validation_report(provider, 6, ValidationReport(5, 5))
+    current = rent.chain_time() // 4
+    with pytest.raises(errors.DeadlineNotReached, match=f"period {current + 10}: it has not ended"):
+        oracle.submit_validation_report(provider, current + 10, ValidationReport(4, 4))
     incident = b"\x42" * 32
     oracle.apply_penalty(provider, "timeout", incident)
-    assert rent.incident_recorded(incident)
+    assert rent.incident_recorded(provider, incident)
+    assert not rent.incident_recorded(cast.provider2.address, incident)  # incidents are per provider
     with pytest.raises(errors.AlreadyRecorded, match="already penalised"):
         oracle.apply_penalty(provider, "timeout", incident)
     with pytest.raises(errors.InvalidInput, match="32 bytes"):
         oracle.apply_penalty(provider, "timeout", b"short")
     with pytest.raises(errors.NotAuthorized):
         rent.with_account(cast.provider).submit_validation_report(provider, 9, ValidationReport(1, 1))
+
+
+def test_disputes_need_a_running_job_inside_its_window(gpu, as_renter, as_provider, rent, chain):
+    job = as_renter.create_job(gpu.resource_id, CID, 3600)
+    as_provider.accept_job(job.job_id)
+    with pytest.raises(errors.InvalidJobState, match="it is Accepted"):
+        as_renter.dispute_job(job.job_id, "not started")
+    start = as_provider.start_job(job.job_id).timestamp
+    chain.pending_timestamp = start + 3600 + 15 * 60 + 1
+    with pytest.raises(errors.DeadlinePassed, match=f"dispute window closed at timestamp {start + 3600 + 900}"):
+        as_provider.dispute_job(job.job_id, "too late")
+    as_renter.complete_job(job.job_id)  # still settles, at the booked hour
+    assert rent.job(job.job_id).final_cost == Decimal(10)
+
+
+def test_the_stake_stays_while_jobs_are_open_and_created_jobs_expire(gpu, as_renter, as_provider, rent, chain,
+                                                                    cast):
+    job = as_renter.create_job(gpu.resource_id, CID, 3600)
+    as_provider.retire_resource(gpu.resource_id)
+    as_provider.request_unstake()
+    chain.pending_timestamp += 7 * 24 * 3600 + 1  # the cooldown passed, and the job's accept timeout
+    with pytest.raises(errors.StakeError, match=r"has 1 open job\(s\); its stake stays locked"):
+        as_provider.withdraw_stake()
+    with pytest.raises(errors.DeadlinePassed, match="expired unaccepted"):
+        as_provider.accept_job(job.job_id)
+    before = as_renter.balance()
+    rent.with_account(cast.outsider).cancel_job(job.job_id)  # anyone may once it expired; the renter is refunded
+    assert as_renter.balance() == before + Decimal(10)
+    stake_before = as_provider.balance()
+    as_provider.withdraw_stake()
+    assert as_provider.balance() - stake_before == Decimal(100)
+
+
+@pytest.mark.parametrize("name, inputs, cls, text", [
+    ("MarketplaceDisputeWindowClosed", {"jobId": b"\x01" * 32, "closedAt": 7}, errors.DeadlinePassed,
+     "cannot dispute job 0x01010101…: its dispute window closed at timestamp 7"),
+    ("MarketplaceJobExpired", {"jobId": b"\x01" * 32, "expiredAt": 9}, errors.DeadlinePassed,
+     "it expired unaccepted at timestamp 9"),
+    ("MarketplaceBondTooHigh", {"bondBps": 6000, "maxBondBps": 5000}, errors.InvalidArgument,
+     "dispute bond 6000 bps is above the maximum of 5000 bps"),
+    ("RegistryOpenJobs", {"provider": "0xabc", "openJobs": 2}, errors.StakeError, "0xabc has 2 open job(s)"),
+    ("RegistryUptimeTooLarge", {"resourceId": b"\x02" * 32, "additionalSeconds": 99, "maxSeconds": 10},
+     errors.InvalidArgument, "99 s of uptime for GPU 0x02020202… is more than the 10 s since its last credit"),
+    ("RegistryReputationMismatch", {"resourceId": b"\x02" * 32, "reputation": 900, "score": 700},
+     errors.InvalidArgument, "reputation 900 for GPU 0x02020202… is not its provider's score"),
+    ("ReputationPeriodNotPast", {"period": 12, "current": 10}, errors.DeadlineNotReached,
+     "period 12: it has not ended (the current period is 10)"),
+    ("RegistryNotMarketplace", {"caller": "0xabc"}, errors.NotAuthorized, "only the Marketplace may"),
+    ("RegistryLinksSet", {}, errors.InvalidArgument, "already set"),
+    ("TimelockUnexpectedOperationState", {"operationId": b"\x03" * 32, "expectedStates": (4).to_bytes(32, "big")},
+     errors.DeadlineNotReached, "timelock operation 0x03030303… is not ready"),
+])
+def test_new_contract_errors_read_as_sentences(name, inputs, cls, text):
+    class Reverted(Exception):
+        pass
+
+    raw = Reverted("raw")
+    raw.name, raw.inputs = name, inputs
+    translated = errors.translate(raw, "dispute")
+    assert type(translated) is cls and text in str(translated) and translated.name == name
 
 
 @pytest.mark.parametrize("bad", ["", "0x", "xyz", "0x" + "00" * 31, b"\x00" * 31])

@@ -34,6 +34,29 @@ def test_bad_configs_say_what_is_wrong(doc, message):
         parse_config(doc)
 
 
+def test_the_settle_interval_defaults_to_ten_minutes_and_must_be_positive():
+    resources = [{"model": "L4", "vcpu": 4, "memory_gb": 16, "price": "1.5"}]
+    assert parse_config({"resources": resources}).settle_interval_s == 600
+    assert parse_config({"resources": resources, "billing": {"settle_interval": 2}}).settle_interval_s == 2
+    assert parse_config({"resources": resources, "billing": {"settle_interval": 0.5}}).settle_interval_s == 0.5
+    for bad in (0, -5, "soon", True, float("nan"), float("inf")):
+        with pytest.raises(ConfigurationError, match="billing.settle_interval must be a positive number"):
+            parse_config({"resources": resources, "billing": {"settle_interval": bad}})
+
+
+def test_the_documented_example_config_parses():
+    """The example in the config module's docstring is a working config (it documents every key)."""
+    import tomllib
+
+    from gpurent.agent import config as module
+
+    example = module.__doc__.split("::", 1)[1].split("``settle_interval``")[0]
+    doc = tomllib.loads("\n".join(line[4:] for line in example.splitlines()))
+    parsed = parse_config(doc)
+    assert parsed.settle_interval_s == 600 and parsed.heartbeat_interval_s == 60
+    assert parsed.oracle_urls == ("http://127.0.0.1:7300",) and parsed.resources[0].model == "RTX4090"
+
+
 def test_isolation_options_for_every_container():
     config = parse_config({"resources": [{"model": "L4", "vcpu": 2, "memory_gb": 3, "price": "1"}],
                            "limits": {"pids": 99, "scratch_mb": 64}})

@@ -3,8 +3,9 @@
 One main loop (``tick``) follows ``JobCreated`` for this provider's GPUs from its cursor,
 schedules queued jobs onto free GPUs (highest value first), watches running containers
 (exit → complete; past the booked duration → stop and complete at the cap; renter's dispute
-or settlement → stop), and settles exited jobs. Each job's way to its container runs on its own
-worker thread: check the image (a CID that is not a usable gpurent image is declined, which
+or settlement → stop; every ``settle_interval`` a partial release of what the job accrued, see
+:mod:`gpurent.agent.settle`), and settles exited jobs. Each job's way to its container runs on
+its own worker thread: check the image (a CID that is not a usable gpurent image is declined, which
 refunds the renter), accept, pull through the image cache (an unbilled, visible phase), start
 the container, and only then ``startJob`` so billing starts when the container runs. A pull
 that fails after acceptance cancels the job (the renter is refunded in full).
@@ -30,6 +31,7 @@ from gpurent.agent.endpoint import Endpoint, LogStore
 from gpurent.agent.hardware import Gpu, Monitor
 from gpurent.agent.oracle_link import OracleLink
 from gpurent.agent.runtime import Runtime
+from gpurent.agent.settle import Settler
 from gpurent.agent.state import OPEN, AgentState, JobRecord
 from gpurent.errors import GpurentError, ImageError
 from gpurent.images.cache import CacheMaintainer, ImageCache, chain_popularity
@@ -88,6 +90,7 @@ class Agent:
         self.accepting = False
         self.stopping = threading.Event()
         self.tx_lock = threading.RLock()
+        self.settler = Settler(rent, config.settle_interval_s, self.clock, self.tx_lock)
         self._workers: dict[str, threading.Thread] = {}
         self._followers: dict[str, threading.Thread] = {}
         self._sealed: set[str] = set()  # jobs whose final log is written
@@ -373,6 +376,8 @@ class Agent:
                 state = self.runtime.state(job.container_id)  # type: ignore[arg-type]
                 self.state.update(job.job_id, "exited", capped=1, exit_code=state.exit_code if state else None,
                                   detail="booked duration reached: stopped at the cap")
+            else:  # running as booked: collect what it accrued every settle_interval
+                self.settler.tick(job.job_id, job.chain_start)
             return
         # exited or completing: settle once
         with self.tx_lock:
@@ -384,6 +389,7 @@ class Agent:
         self._close(job, _final_phase(status), status.label)
 
     def _close(self, job: JobRecord, phase: str, detail: str) -> None:
+        self.settler.forget(job.job_id)
         follower = self._followers.pop(job.job_id, None)
         if follower is not None:
             follower.join(timeout=5)

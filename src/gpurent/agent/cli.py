@@ -33,6 +33,9 @@ fetch_timeout_s = 120
 [oracle]
 urls = ["http://127.0.0.1:7300"]       # signed heartbeats go to each (gpurent-oracle's listen)
 heartbeat_interval = 60
+
+[billing]
+settle_interval = 600                  # seconds between partial releases of a running job's earnings
 """
 
 

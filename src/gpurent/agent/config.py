@@ -24,6 +24,14 @@
     [oracle]
     urls = ["http://127.0.0.1:7300"]       # oracles to send signed heartbeats to (each of them)
     heartbeat_interval = 60                # seconds; the oracles' [heartbeats] interval
+
+    [billing]
+    settle_interval = 600                  # seconds between partial releases of a running job
+
+``settle_interval``: while a job runs, the agent has the escrow pay it everything accrued so far
+(``partialRelease``) this often, so a dispute raised late in a job can only touch the slice
+since the last release; ``completeJob`` still settles the remainder. Shorter means less at
+stake per dispute and one more transaction (gas) per interval per job. Must be above 0.
 """
 
 from __future__ import annotations
@@ -68,6 +76,7 @@ class AgentConfig:
     limits: Limits = field(default_factory=Limits)
     oracle_urls: tuple[str, ...] = ()
     heartbeat_interval_s: float = 60.0
+    settle_interval_s: float = 600.0  # seconds between partial releases of a running job
 
 
 def default_path() -> Path:
@@ -82,6 +91,17 @@ def _decimal(value: Any, what: str) -> Decimal:
     if not amount.is_finite() or amount < 0:
         raise ConfigurationError(f"{what} must be a token amount, got {value!r}")
     return amount
+
+
+def _positive(value: Any, what: str) -> float:
+    """A finite number of seconds above zero (true/false, NaN and infinity are refused)."""
+    try:
+        seconds = float("nan") if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise ConfigurationError(f"{what} must be a positive number of seconds, got {value!r}")
+    return seconds
 
 
 def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentConfig:
@@ -104,9 +124,8 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
     urls = oracle.get("urls", [])
     if isinstance(urls, str) or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls):
         raise ConfigurationError(f"{where}: oracle.urls must be a list of http(s) URLs")
-    interval = float(oracle.get("heartbeat_interval", 60))
-    if interval <= 0:
-        raise ConfigurationError(f"{where}: oracle.heartbeat_interval must be positive")
+    interval = _positive(oracle.get("heartbeat_interval", 60), f"{where}: oracle.heartbeat_interval")
+    settle = _positive(doc.get("billing", {}).get("settle_interval", 600), f"{where}: billing.settle_interval")
     return AgentConfig(
         endpoint=str(provider.get("endpoint", f"http://{host}:{port}")),
         listen_host=host, listen_port=int(port),
@@ -118,6 +137,7 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
                       fetch_timeout_s=float(limits.get("fetch_timeout_s", 120)),
                       log_mb=int(limits.get("log_mb", 64))),
         oracle_urls=tuple(u.rstrip("/") for u in urls), heartbeat_interval_s=interval,
+        settle_interval_s=settle,
     )
 
 

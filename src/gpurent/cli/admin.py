@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import click
 
 from gpurent.cli.app import App
 from gpurent.cli.common import TOKENS, job_row, pass_app
+from gpurent.cli.output import when
+from gpurent.types import GovernanceOperation, hex_id
 
 
 contract_option = click.option(
@@ -23,34 +26,96 @@ def group() -> None:
 @group.command("params")
 @pass_app
 def params(app: App) -> None:
-    """Current governance parameters."""
+    """Current governance parameters: the terms new jobs get (fee, timeouts, dispute bond,
+    terms version), the registry's and the timelock's delay."""
     app.output.data(app.rent().parameters())
+
+
+def _applied(app: App, result: Any, message: str) -> list[GovernanceOperation]:
+    """Reports what an admin call did (mined now, or scheduled on the timelock); returns the
+    operations it left scheduled."""
+    app.output.tx(result, message)
+    return [r for r in (result if isinstance(result, list) else [result]) if isinstance(r, GovernanceOperation)]
+
+
+def _operation_row(rent: Any, op: GovernanceOperation) -> dict[str, Any]:
+    return {"op_id": op.op_id, "call": _describe(rent, op), "executable_from": when(op.ready_at),
+            "ready": rent.chain_time() >= op.ready_at}
+
+
+def _describe(rent: Any, op: GovernanceOperation) -> str:
+    """The scheduled call as Contract.method(args), read from its calldata with the packaged ABIs."""
+    for name, contract in rent.contracts.items():
+        if str(contract.address).lower() == op.target.lower():
+            try:
+                selector, args = contract.decode_input(bytes.fromhex(op.data[2:]))
+            except Exception:  # noqa: BLE001 - not one of its methods: show the raw call
+                break
+            shown = ", ".join(hex_id(v) if isinstance(v, (bytes, bytearray)) else str(v) for v in args.values())
+            return f"{name}.{selector.split('(')[0]}({shown})"
+    return f"{op.target} {op.data[:10]}…"
 
 
 @group.command("set")
 @click.option("--fee-bps", type=click.IntRange(0), help="Platform fee for new jobs (max 1000)")
 @click.option("--treasury", help="Address fees go to")
-@click.option("--timeouts", nargs=3, type=click.IntRange(1), help="START GRACE DISPUTE, seconds")
+@click.option("--timeouts", nargs=4, type=click.IntRange(1), metavar="ACCEPT START GRACE DISPUTE",
+              help="Seconds: a Created job expires after ACCEPT; the renter may cancel an accepted job after "
+                   "START; disputes close and anyone may settle GRACE after the booked time; an unresolved "
+                   "dispute splits after DISPUTE (jobs created from now on)")
+@click.option("--dispute-bond", nargs=2, type=(click.IntRange(0), TOKENS), metavar="BPS MIN",
+              help="A disputer posts max(MIN, max cost x BPS / 10000), at most the max cost (new jobs)")
 @click.option("--min-stake", type=TOKENS)
 @click.option("--unstake-cooldown", type=click.IntRange(0), help="Seconds")
 @pass_app
-def set_params(app: App, fee_bps: int | None, treasury: str | None, timeouts: tuple[int, int, int] | None,
-               min_stake: Decimal | None, unstake_cooldown: int | None) -> None:
-    """Changes governance parameters (DEFAULT_ADMIN_ROLE)."""
+def set_params(app: App, fee_bps: int | None, treasury: str | None, timeouts: tuple[int, int, int, int] | None,
+               dispute_bond: tuple[int, Decimal] | None, min_stake: Decimal | None,
+               unstake_cooldown: int | None) -> None:
+    """Changes governance parameters, through the timelock: at once when its delay is zero,
+    else scheduled (see `gpurent admin pending` and `gpurent admin execute`). Fee, timeouts
+    and bond apply to jobs created afterwards; open jobs keep their terms."""
     rent = app.rent(needs_account=True)
     changes = [
         (fee_bps is not None, lambda: rent.set_fee(fee_bps), f"fee set to {fee_bps} bps"),
         (treasury is not None, lambda: rent.set_treasury(treasury), f"treasury set to {treasury}"),
         (bool(timeouts), lambda: rent.set_timeouts(*timeouts), f"timeouts set to {timeouts}"),
+        (bool(dispute_bond), lambda: rent.set_dispute_bond(*dispute_bond), f"dispute bond set to {dispute_bond}"),
         (min_stake is not None, lambda: rent.set_min_stake(min_stake), f"minimum stake set to {min_stake}"),
         (unstake_cooldown is not None, lambda: rent.set_unstake_cooldown(unstake_cooldown),
          f"cooldown set to {unstake_cooldown} s"),
     ]
     if not any(given for given, _, _ in changes):
         raise click.UsageError("nothing to set: see `gpurent admin set --help`")
+    scheduled: list[GovernanceOperation] = []
     for given, apply, message in changes:
         if given:
-            app.output.tx(apply(), message)
+            scheduled += _applied(app, apply(), message)
+    data = rent.parameters()
+    if scheduled:
+        data["scheduled"] = [_operation_row(rent, op) for op in scheduled]
+    app.output.data(data)
+
+
+@group.command("pending")
+@pass_app
+def pending(app: App) -> None:
+    """Governance calls scheduled on the timelock and not yet executed."""
+    rent = app.rent()
+    ops = rent.pending_operations()
+    app.output.data([_operation_row(rent, op) for op in ops], title=f"{len(ops)} pending operation(s)")
+
+
+@group.command("execute")
+@click.argument("op_id")
+@pass_app
+def execute(app: App, op_id: str) -> None:
+    """Executes a scheduled governance call once its delay has passed (timelock executor)."""
+    rent = app.rent(needs_account=True)
+    op = next((o for o in rent.pending_operations() if o.op_id.lower() == op_id.lower()), None)
+    call = _describe(rent, op) if op is not None else op_id
+    with app.output.pending("Executing…"):
+        receipt = rent.execute_operation(op_id)
+    app.output.tx(receipt, f"executed {call}")
     app.output.data(rent.parameters())
 
 
@@ -68,14 +133,21 @@ def unpause(app: App) -> None:
     app.output.tx(app.rent(needs_account=True).unpause(), "unpaused")
 
 
+def _role_change(app: App, result: list[Any], message: str) -> None:
+    rent = app.rent()
+    scheduled = _applied(app, result, message)
+    if scheduled and app.output.as_json:
+        app.output.data({"scheduled": [_operation_row(rent, op) for op in scheduled]})
+
+
 @group.command("grant")
 @click.argument("role")
 @click.argument("address")
 @contract_option
 @pass_app
 def grant(app: App, role: str, address: str, contract: str | None) -> None:
-    """Grants ROLE (admin, oracle, pauser, slasher, minter) to ADDRESS."""
-    app.output.tx(app.rent(needs_account=True).grant_role(role, address, contract), f"granted {role}")
+    """Grants ROLE (admin, oracle, pauser, slasher, minter) to ADDRESS (through the timelock)."""
+    _role_change(app, app.rent(needs_account=True).grant_role(role, address, contract), f"granted {role}")
 
 
 @group.command("revoke")
@@ -84,8 +156,8 @@ def grant(app: App, role: str, address: str, contract: str | None) -> None:
 @contract_option
 @pass_app
 def revoke(app: App, role: str, address: str, contract: str | None) -> None:
-    """Revokes ROLE from ADDRESS."""
-    app.output.tx(app.rent(needs_account=True).revoke_role(role, address, contract), f"revoked {role}")
+    """Revokes ROLE from ADDRESS (through the timelock)."""
+    _role_change(app, app.rent(needs_account=True).revoke_role(role, address, contract), f"revoked {role}")
 
 
 @group.command("disputes")
@@ -113,10 +185,18 @@ def resolve(app: App, job_id: str, outcome: str, evidence_cid: str) -> None:
 @click.option("--reason", required=True)
 @pass_app
 def slash(app: App, provider: str, amount: Decimal, reason: str) -> None:
-    """Burns up to AMOUNT of PROVIDER's stake (SLASHER_ROLE)."""
+    """Burns up to AMOUNT of PROVIDER's stake (SLASHER_ROLE), within the registry's cap (a
+    share of the stake, once per interval)."""
     rent = app.rent(needs_account=True)
-    app.output.tx(rent.slash(provider, amount, reason), f"slashed {provider}")
-    app.output.data(rent.provider(provider))
+    before = rent.provider(provider).stake
+    receipt = rent.slash(provider, amount, reason)
+    after = rent.provider(provider)
+    app.output.tx(receipt, f"slashed {provider}: {before - after.stake} GPU burnt")
+    if before - after.stake < amount:
+        cap = Decimal(int(rent.registry.MAX_SLASH_BPS())) / 100
+        app.output.info(f"a slash burns at most {cap}% of the stake, and nothing within "
+                        f"{int(rent.registry.SLASH_INTERVAL())} s of the last one")
+    app.output.data(after)
 
 
 @group.command("penalise")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import click
 
 from gpurent.cli.app import App
 from gpurent.cli.common import TOKENS, job_row, pass_app
 from gpurent.errors import GpurentError
+from gpurent.types import JobStatus
 
 
 @click.group("jobs")
@@ -20,11 +22,14 @@ def group() -> None:
 @click.option("--gpu", "gpu_id", required=True, help="GPU id (from `gpurent gpus list`)")
 @click.option("--image", "image_cid", required=True, help="IPFS CID of the Docker image")
 @click.option("--hours", type=TOKENS, required=True, help="Hours to book (billing stops when the job ends)")
-@click.option("--max-cost", type=TOKENS, help="Refuse if the job would lock more than this")
+@click.option("--max-cost", type=TOKENS,
+              help="Refuse (on chain) if the job would lock more than this (default: today's quote, so a "
+                   "price raised before your transaction is mined refuses the job)")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation")
 @pass_app
 def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Decimal | None, yes: bool) -> None:
-    """Creates a job: approves by signature and locks the max cost in one transaction."""
+    """Creates a job: approves by signature and locks the max cost in one transaction, never
+    more than the cost limit."""
     seconds = int(hours * 3600)
     if seconds <= 0:
         raise click.BadParameter("must book at least one second", param_hint="--hours")
@@ -33,11 +38,12 @@ def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Deci
     quote = rent.quote(gpu_id, seconds)
     limit = max_cost if max_cost is not None else quote
     if not yes:
-        click.confirm(f"Lock up to {quote} GPU for {hours} h on GPU {gpu_id[:10]}…?", abort=True, err=True)
+        click.confirm(f"Lock up to {quote} GPU for {hours} h on GPU {gpu_id[:10]}… (cost limit {limit} GPU)?",
+                      abort=True, err=True)
     with app.output.pending("Creating the job…"):
         job = rent.create_job(gpu_id, image_cid, seconds, max_cost=limit)
-    app.output.tx(rent.last_receipt, f"job created; {job.max_cost} GPU locked in escrow")
-    app.output.data(job_row(job), title=f"Job {job.job_id}")
+    app.output.tx(rent.last_receipt, f"job created; {job.max_cost} GPU locked in escrow (limit {limit} GPU)")
+    app.output.data({**job_row(job), "cost_limit": limit}, title=f"Job {job.job_id}")
 
 
 def _check_image(app: App, image_cid: str) -> None:
@@ -197,9 +203,29 @@ _job_action("complete", "Settles a running job by the seconds it ran (stops bill
 @click.option("--reason", required=True, help="What went wrong, for the oracle")
 @pass_app
 def dispute(app: App, job_id: str, reason: str) -> None:
-    """Disputes an accepted or running job; billing stops and the oracle rules."""
+    """Disputes a running job within its booked time plus the completion grace: billing stops
+    and the oracle rules. The disputer posts a bond, returned unless the ruling goes against it."""
     rent = app.rent(needs_account=True)
+    job = rent.job(job_id)
+    _check_disputable(rent, job)
+    bond = rent.dispute_bond(job.job_id)
+    app.output.info(f"posting a dispute bond of {bond} GPU (returned unless the ruling goes against you)")
     with app.output.pending("Disputing…"):
-        receipt = rent.dispute_job(job_id, reason)
-    app.output.tx(receipt, "disputed")
-    app.output.data(job_row(rent.job(job_id)))
+        receipt = rent.dispute_job(job.job_id, reason)
+    app.output.tx(receipt, f"disputed; bond of {bond} GPU posted")
+    app.output.data({**job_row(rent.job(job.job_id)), "bond": bond})
+
+
+def _check_disputable(rent: Any, job: Any) -> None:
+    """Refuses before any token is approved what the contract would refuse: a job that is not
+    Running, or whose dispute window (booked time plus the completion grace) has closed."""
+    from gpurent.errors import contract_error
+
+    if job.status != JobStatus.RUNNING:
+        raise contract_error("MarketplaceInvalidJobState", {"jobId": job.job_id, "current": int(job.status)},
+                             "dispute")
+    grace = int(rent.marketplace.terms(job.terms_version).completionGrace)
+    closes_at = job.start_time + job.estimated_duration + grace
+    if rent.chain_time() > closes_at:
+        raise contract_error("MarketplaceDisputeWindowClosed", {"jobId": job.job_id, "closedAt": closes_at},
+                             "dispute")

@@ -15,7 +15,7 @@ from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColu
                            TransferSpeedColumn)
 from rich.table import Table
 
-from gpurent.types import hex_id
+from gpurent.types import GovernanceOperation, hex_id
 
 
 def jsonable(value: Any) -> Any:
@@ -33,6 +33,14 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
     return value
+
+
+def when(timestamp: int) -> str:
+    """A chain timestamp as a UTC date and time (and the timestamp itself, which is exact)."""
+    from datetime import datetime, timezone
+
+    moment = datetime.fromtimestamp(int(timestamp), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{moment} (timestamp {int(timestamp)})"
 
 
 ID_COLUMNS = ("id", "gpu", "cid", "job", "image", "provider", "user")
@@ -106,11 +114,15 @@ class Output:
             self.err.print(message, highlight=False)
 
     def tx(self, receipt: Any, what: str) -> None:
-        """Reports a mined transaction: what it did, its hash and the gas it used."""
+        """Reports a mined transaction (what it did, its hash and the gas it used), or a
+        governance call left scheduled on the timelock (its id and when it may be executed)."""
         if receipt is None:
             return
         for r in receipt if isinstance(receipt, list) else [receipt]:
-            self.info(f"[green]✓[/] {what}  tx {r.txn_hash}  gas {r.gas_used:,}")
+            if isinstance(r, GovernanceOperation):
+                self.info(f"[yellow]→[/] {what}: scheduled {r.op_id}, executable from {when(r.ready_at)}")
+            else:
+                self.info(f"[green]✓[/] {what}  tx {r.txn_hash}  gas {r.gas_used:,}")
 
     @contextmanager
     def transfer(self) -> Iterator[Any]:
