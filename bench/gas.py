@@ -20,7 +20,10 @@ import json
 import statistics
 import sys
 
-TARGETS = {"lifecycle_total": 260_000, "createJob": 130_000}
+# 260k before issue 14; its checks cost about 11k a lifecycle (the open-job count kept for the
+# stake lock at creation and settlement, the job's own terms read at acceptance and settlement),
+# so the target moved to 270k.
+TARGETS = {"lifecycle_total": 270_000, "createJob": 130_000}
 
 
 def main() -> int:
@@ -53,7 +56,7 @@ def main() -> int:
             admin.transfer(renter, 10**18)
             token.transfer(renter, 100 * TOKEN, sender=admin)
             token.approve(market, 10 * TOKEN, sender=renter)
-            create = market.createJob(resource_id, cid, 3600, sender=renter)
+            create = market.createJob(resource_id, cid, 3600, 10 * TOKEN, sender=renter)
             job_id = create.events.filter(market.JobCreated)[0].jobId
             accept = market.acceptJob(job_id, sender=provider)
             start = market.startJob(job_id, sender=provider)
@@ -67,6 +70,25 @@ def main() -> int:
             }
             row["lifecycle_total"] = sum(row.values())
             rows.append(row)
+
+        # the issue-14 paths: a periodic settlement, and a dispute (bond locked, then a ruling
+        # that pays the provider, returns or forfeits the bond)
+        renter = test_accounts.generate_test_account()
+        admin.transfer(renter, 10**18)
+        token.transfer(renter, 100 * TOKEN, sender=admin)
+        token.approve(market, 100 * TOKEN, sender=renter)
+        job_id = market.createJob(resource_id, cid, 3600, 10 * TOKEN, sender=renter).events.filter(
+            market.JobCreated)[0].jobId
+        market.acceptJob(job_id, sender=provider)
+        start = market.startJob(job_id, sender=provider)
+        chain.pending_timestamp = start.timestamp + 600
+        settle = market.partialRelease(job_id, 2**256 - 1, sender=provider)
+        chain.pending_timestamp = start.timestamp + 1200
+        dispute_gas = {
+            "partialRelease": settle.gas_used,
+            "disputeJob": market.disputeJob(job_id, "no output", sender=renter).gas_used,
+            "resolveDispute": market.resolveDispute(job_id, 2, "bafkreievidence", sender=oracle).gas_used,
+        }
 
         # the oracle's recurring costs: one validation report per provider per period, and a
         # penalty (downtime) per incident
@@ -86,6 +108,7 @@ def main() -> int:
     result["lifecycle_vs_transfer_ratio"] = round(result["lifecycle_total"] / baseline, 2)
     result["jobs"] = len(rows)
     result.update(oracle_gas)
+    result.update(dispute_gas)
 
     print(f"{'operation':<24}{'gas (median)':>14}{'target':>12}")
     for key in ("createJob", "acceptJob", "startJob", "completeJob", "lifecycle_total"):
@@ -93,7 +116,7 @@ def main() -> int:
         print(f"{key:<24}{result[key]:>14,}{(f'<= {target:,}' if target else ''):>12}")
     print(f"{'first lifecycle':<24}{result['first_lifecycle_total']:>14,}")
     print(f"{'ERC20 transfer (base)':<24}{baseline:>14,}")
-    for key in oracle_gas:
+    for key in (*dispute_gas, *oracle_gas):
         print(f"{key:<24}{result[key]:>14,}")
     print(json.dumps(result))
     return 0 if all(result[k] <= v for k, v in TARGETS.items()) else 1

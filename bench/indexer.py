@@ -102,7 +102,7 @@ def main() -> int:
                 rpc.call("evm_mine")
 
         began = time.perf_counter()
-        send([(renters[i % RENTERS], market.createJob.encode_input(rid, f"bafkreijob{i:08d}", 3600))
+        send([(renters[i % RENTERS], market.createJob.encode_input(rid, f"bafkreijob{i:08d}", 3600, 2**256 - 1))
               for i in range(args.jobs)])
         decoder = EventDecoder(manifest.contracts)
         created = [e for e in map(decoder.decode, rpc.logs([market.address.lower()], deployed_at, rpc.head()))
@@ -160,7 +160,7 @@ def main() -> int:
         def load() -> None:
             i = 0
             while not stop_load.is_set():
-                send([(renters[(i + k) % RENTERS], market.createJob.encode_input(rid, f"bafkreilag{i + k:08d}", 60))
+                send([(renters[(i + k) % RENTERS], market.createJob.encode_input(rid, f"bafkreilag{i + k:08d}", 60, 2**256 - 1))
                       for k in range(40)])
                 i += 40
                 stop_load.wait(0.5)

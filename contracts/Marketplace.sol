@@ -37,8 +37,9 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     uint256 public constant MAX_TIMEOUT = 30 days;
     /// @notice Highest dispute bond governance may set: 50% of the job's maxCost.
     uint256 public constant MAX_BOND_BPS = 5000;
-    /// @notice Base units per unit of the value-weighted job statistics ({ProviderStats}).
-    uint256 public constant VALUE_UNIT = 1e9;
+    /// @notice Base units per unit of the value-weighted job statistics ({ProviderStats}): a
+    /// millionth of a token; the whole supply is 1e15 units, well inside the 56-bit field.
+    uint256 public constant VALUE_UNIT = 1e12;
 
     /// @dev Storage of one job: exactly two slots.
     struct JobData {
@@ -610,20 +611,20 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         ProviderStats storage st = _stats[provider];
         uint256 units = value / VALUE_UNIT;
         // cannot overflow in practice: one increment per settled job, 2**32 jobs per provider;
-        // the value sums stay below the token's cap / VALUE_UNIT < 2**80; openJobs counted this
-        // job at creation, so it cannot underflow
+        // the value sums stay below the token's cap / VALUE_UNIT = 1e15 < 2**56; openJobs
+        // counted this job at creation, so it cannot underflow
         unchecked {
             st.totalJobs += 1;
             st.openJobs -= 1;
             if (outcome == Outcome.Succeeded || outcome == Outcome.Split) {
                 if (outcome == Outcome.Succeeded) st.successfulJobs += 1;
                 else st.disputesSplit += 1;
-                st.valueSucceeded += uint80(units);
+                st.valueSucceeded += uint56(units);
             } else if (outcome == Outcome.DisputeLost) {
                 st.disputesLost += 1;
-                st.valueLost += uint80(units == 0 ? 1 : units);
+                st.valueLost += uint96(units == 0 ? 1 : units);
             } else {
-                st.valueFailed += uint80(units == 0 ? 1 : units);
+                st.valueFailed += uint96(units == 0 ? 1 : units);
             }
         }
         st.lastJobAt = uint40(block.timestamp);

@@ -37,7 +37,8 @@ interface IMarketplace {
         Split // a dispute resolved 50/50
     }
 
-    /// @notice How the jobs of one provider ended (two slots, read by the ReputationSystem),
+    /// @notice How the jobs of one provider ended (two slots, read by the ReputationSystem; a
+    /// success writes only the first),
     /// and how many are still open (what keeps its stake locked).
     /// @dev The value fields weigh each job by what it was worth, in VALUE_UNIT base units: a
     /// success by the gross amount paid (so a zero-cost or zero-second job weighs nothing), an
@@ -49,9 +50,9 @@ interface IMarketplace {
         uint32 disputesSplit; // resolved without fault (by the oracle or the dispute timeout)
         uint40 lastJobAt; // when the last of these jobs ended
         uint32 openJobs; // created and not yet ended (Created, Accepted, Running, Disputed)
-        uint80 valueSucceeded; // VALUE_UNITs paid on jobs that succeeded
-        uint80 valueFailed; // VALUE_UNITs of maxCost of jobs the provider abandoned
-        uint80 valueLost; // VALUE_UNITs of maxCost of disputes the provider lost
+        uint56 valueSucceeded; // VALUE_UNITs paid on jobs that succeeded (slot 0: the hot path)
+        uint96 valueFailed; // VALUE_UNITs of maxCost of jobs the provider abandoned (slot 1)
+        uint96 valueLost; // VALUE_UNITs of maxCost of disputes the provider lost (slot 1)
     }
 
     /// @notice The terms a job is created under and keeps for its whole life: governance

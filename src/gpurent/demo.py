@@ -296,12 +296,14 @@ def _timeline_table(timeline: list[dict[str, Any]]) -> Table:
 
 def _costs(job: Any, events: list[dict[str, Any]], before: dict[str, Decimal],
            after: dict[str, Decimal]) -> dict[str, Any]:
-    released = next(e["args"] for e in events if e["event"] == "FundsReleased")
+    releases = [e["args"] for e in events if e["event"] == "FundsReleased"]  # the agent settles as it runs
+    provider_paid = sum(int(r["providerAmount"]) for r in releases)
+    fee_paid = sum(int(r["fee"]) for r in releases)
     refunded = next((e["args"]["amount"] for e in events if e["event"] == "Refunded"), 0)
     return {
         "billed_seconds": job.end_time - job.start_time, "price_per_hour": job.price_per_hour,
         "locked": job.max_cost, "final_cost": job.final_cost,
-        "provider": to_tokens(int(released["providerAmount"])), "platform_fee": to_tokens(int(released["fee"])),
+        "provider": to_tokens(provider_paid), "platform_fee": to_tokens(fee_paid),
         "refund": to_tokens(int(refunded)),
         "delta": {who: after[who] - before[who] for who in before},
     }

@@ -122,7 +122,7 @@ def test_a_subscription_receives_a_status_change(db_url, suite, cast, chain, man
         assert thread.is_alive() and time.monotonic() < deadline, "the GraphQL server did not start"
         time.sleep(0.05)
     m = suite.marketplace
-    job = m.createJob(made["resources"][0], "bafkreinewjob", 600, sender=cast.renter).events.filter(m.JobCreated)[0]
+    job = m.createJob(made["resources"][0], "bafkreinewjob", 600, 2**256 - 1, sender=cast.renter).events.filter(m.JobCreated)[0]
     job_id = "0x" + bytes(job.jobId).hex()
 
     async def watch() -> list[str]:

@@ -50,7 +50,7 @@ def busy_chain(suite, cast, chain, jobs: int = 3) -> dict:
     tok.approve(m, 1000 * TOKEN, sender=cast.renter)
     ids = {}
     for kind in ("complete", "cancel", "dispute") + ("complete",) * max(0, jobs - 3):
-        tx = m.createJob(rids[0], CID if kind != "cancel" else CID2, 3600, sender=cast.renter)
+        tx = m.createJob(rids[0], CID if kind != "cancel" else CID2, 3600, 2**256 - 1, sender=cast.renter)
         job = tx.events.filter(m.JobCreated)[0].jobId
         ids.setdefault(kind, []).append(job)
         if kind == "cancel":
@@ -64,11 +64,11 @@ def busy_chain(suite, cast, chain, jobs: int = 3) -> dict:
         else:
             m.disputeJob(job, "it hung", sender=cast.renter)
             m.resolveDispute(job, 3, "bafkreievidence", sender=cast.oracle)
-    rep.submitValidationReport(cast.provider, 1, (60, 60, 5, 0, 100), sender=cast.oracle)
+    rep.submitValidationReport(cast.provider, 1, (4, 4, 1, 0, 100), sender=cast.oracle)  # 4 s periods
     rep.applyPenalty(cast.provider, 0, b"\x01" * 32, sender=cast.oracle)
     rep.reward(cast.provider, 10, sender=cast.oracle)
-    reg.updateUptime(rids[0], 3600, sender=cast.oracle)
-    reg.updateReputation(rids[0], 900, sender=cast.oracle)
+    reg.updateUptime(rids[0], 600, sender=cast.oracle)  # no more than the time since registration
+    reg.updateReputation(rids[0], rep.getScore(cast.provider), sender=cast.oracle)  # mirrors the score
     reg.retireResource(rids[1], sender=cast.provider)
     return {"resources": rids, "jobs": ids}
 
@@ -184,11 +184,11 @@ def test_reorgs_leave_no_orphan_or_duplicate_rows(depth, db_url, suite, cast, ch
     rid = made["resources"][0]
     fork = chain.snapshot()
     for _ in range(depth):  # a branch the index follows, then loses
-        m.createJob(rid, CID2, 60, sender=cast.renter)
+        m.createJob(rid, CID2, 60, 2**256 - 1, sender=cast.renter)
     indexer.sync()
     chain.restore(fork)
     for _ in range(depth + 1):  # the winning branch: other jobs, one block longer
-        m.createJob(rid, CID, 120, sender=cast.renter)
+        m.createJob(rid, CID, 120, 2**256 - 1, sender=cast.renter)
     indexer.sync()
     assert indexer.progress.reorgs == 1
     clean = make_indexer(f"sqlite:///{tmp_path / 'clean.db'}", manifest, chain)
@@ -204,11 +204,11 @@ def test_a_reorg_deeper_than_the_window_stops_with_a_clear_error(suite, cast, ch
     indexer = make_indexer(f"sqlite:///{tmp_path / 'i.db'}", manifest, chain, window=2)
     fork = chain.snapshot()
     for _ in range(6):
-        suite.marketplace.createJob(made["resources"][0], CID2, 60, sender=cast.renter)
+        suite.marketplace.createJob(made["resources"][0], CID2, 60, 2**256 - 1, sender=cast.renter)
     indexer.sync()
     chain.restore(fork)
     for _ in range(8):
-        suite.marketplace.createJob(made["resources"][0], CID, 60, sender=cast.renter)
+        suite.marketplace.createJob(made["resources"][0], CID, 60, 2**256 - 1, sender=cast.renter)
     with pytest.raises(ReorgTooDeep, match="deeper than the 2-block window"):
         indexer.sync()
 
