@@ -30,8 +30,13 @@ def _deployed(manifest: Manifest) -> bool:
 @click.option("--treasury", help="Address platform fees go to (default: the deployer)")
 @click.option("--fee-bps", type=click.IntRange(0, 1000), default=200, show_default=True)
 @click.option("--min-stake", default="100", show_default=True, help="Tokens a provider must stake")
+@click.option("--timelock-delay", type=click.IntRange(0, 30 * 24 * 3600), default=None,
+              help="Seconds governance changes wait on the timelock (default: 2 days; 0 on local dev chains)")
+@click.option("--report-period", type=click.IntRange(1, 30 * 24 * 3600), default=3600, show_default=True,
+              help="The oracle's report period in seconds (fixed on chain; the oracle's config must match)")
 @click.option("--redeploy", is_flag=True, help="Deploy again even if this chain has a deployment")
-def cli(ecosystem, network, provider, account_ref, oracle, treasury, fee_bps, min_stake, redeploy):
+def cli(ecosystem, network, provider, account_ref, oracle, treasury, fee_bps, min_stake, timelock_delay,
+        report_period, redeploy):
     if account_ref is None and not on_dev_chain():
         raise click.UsageError("pass --account ALIAS: the deployer of a non-local chain must be chosen")
     try:
@@ -48,7 +53,10 @@ def cli(ecosystem, network, provider, account_ref, oracle, treasury, fee_bps, mi
         stake = to_base_units(min_stake)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--min-stake") from err
-    params = DeploymentParams(fee_bps=fee_bps, min_stake=stake)
+    if timelock_delay is None:
+        timelock_delay = 0 if on_dev_chain() else DeploymentParams.timelock_delay
+    params = DeploymentParams(fee_bps=fee_bps, min_stake=stake, timelock_delay=timelock_delay,
+                              report_period=report_period)
     block = chain.blocks.height + 1
     suite = deploy_suite(
         project,

@@ -355,9 +355,35 @@ class Gpurent:
         return to_tokens(self._call("read the dispute bond of", self.marketplace.disputeBond,
                                     parse_id(job_id, "job")))
 
+    def dispute_closes_at(self, job_id: str | bytes) -> int:
+        """Chain time after which the job can no longer be disputed: its start plus its booked
+        duration plus its own completion grace (0 while it has not started)."""
+        job = self.job(job_id)
+        if not job.start_time:
+            return 0
+        grace = int(self.marketplace.terms(job.terms_version).completionGrace)
+        return job.start_time + job.estimated_duration + grace
+
+    def check_disputable(self, job_id: str | bytes) -> Job:
+        """Refuses, before any token is approved, what the contract would refuse: a job that is
+        not Running, or whose dispute window has closed. Returns the job."""
+        from gpurent.errors import contract_error
+
+        job = self.job(job_id)
+        if job.status != JobStatus.RUNNING:
+            raise contract_error("MarketplaceInvalidJobState", {"jobId": job.job_id, "current": int(job.status)},
+                                 "dispute")
+        closes_at = self.dispute_closes_at(job.job_id)
+        if self.chain_time() > closes_at:
+            raise contract_error("MarketplaceDisputeWindowClosed", {"jobId": job.job_id, "closedAt": closes_at},
+                                 "dispute")
+        return job
+
     def dispute_job(self, job_id: str | bytes, reason: str) -> Any:
-        """Disputes a running job, posting its dispute bond (approved here when needed)."""
+        """Disputes a running job, posting its dispute bond (approved here when needed, after
+        checking the job can still be disputed)."""
         jid = parse_id(job_id, "job")
+        self.check_disputable(jid)
         bond = int(self._call("read the dispute bond of", self.marketplace.disputeBond, jid))
         if bond:
             self._ensure_allowance(self.marketplace.address, bond, "post the dispute bond")

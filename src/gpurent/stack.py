@@ -48,6 +48,7 @@ class StackOptions:
     agent_port: int = 8765
     heartbeat_interval_s: int = 10
     report_period_s: int = 60
+    settle_interval_s: int = 600  # the agent's partialRelease cadence while a job runs
     oracle_account: str = "1"
     provider_account: str = "3"
     gpu_model: str = "RTX4090"
@@ -122,6 +123,9 @@ pids = 256
 scratch_mb = 64
 network = false
 fetch_timeout_s = 60
+
+[billing]
+settle_interval = {options.settle_interval_s}
 
 [oracle]
 urls = ["http://127.0.0.1:{oracle_port}"]

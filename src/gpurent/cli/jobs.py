@@ -10,7 +10,6 @@ import click
 from gpurent.cli.app import App
 from gpurent.cli.common import TOKENS, job_row, pass_app
 from gpurent.errors import GpurentError
-from gpurent.types import JobStatus
 
 
 @click.group("jobs")
@@ -206,8 +205,7 @@ def dispute(app: App, job_id: str, reason: str) -> None:
     """Disputes a running job within its booked time plus the completion grace: billing stops
     and the oracle rules. The disputer posts a bond, returned unless the ruling goes against it."""
     rent = app.rent(needs_account=True)
-    job = rent.job(job_id)
-    _check_disputable(rent, job)
+    job = rent.check_disputable(job_id)
     bond = rent.dispute_bond(job.job_id)
     app.output.info(f"posting a dispute bond of {bond} GPU (returned unless the ruling goes against you)")
     with app.output.pending("Disputing…"):
@@ -216,16 +214,3 @@ def dispute(app: App, job_id: str, reason: str) -> None:
     app.output.data({**job_row(rent.job(job.job_id)), "bond": bond})
 
 
-def _check_disputable(rent: Any, job: Any) -> None:
-    """Refuses before any token is approved what the contract would refuse: a job that is not
-    Running, or whose dispute window (booked time plus the completion grace) has closed."""
-    from gpurent.errors import contract_error
-
-    if job.status != JobStatus.RUNNING:
-        raise contract_error("MarketplaceInvalidJobState", {"jobId": job.job_id, "current": int(job.status)},
-                             "dispute")
-    grace = int(rent.marketplace.terms(job.terms_version).completionGrace)
-    closes_at = job.start_time + job.estimated_duration + grace
-    if rent.chain_time() > closes_at:
-        raise contract_error("MarketplaceDisputeWindowClosed", {"jobId": job.job_id, "closedAt": closes_at},
-                             "dispute")
