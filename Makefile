@@ -13,7 +13,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 # Hypothesis profile for the stateful contract tests: ci (quick, default) or long.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: setup setup-chain compile test test-long audit bench bench-gas bench-ipfs bench-launch bench-indexer bench-demo demo up down status forge-invariants clean podman postgresql
+.PHONY: setup setup-chain compile test test-long audit bench bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo demo up down status forge-invariants clean podman postgresql
 
 # Everything: the chain toolchain, plus Kubo and IPFS Cluster (images), podman (containers) and
 # PostgreSQL (the indexer's production database).
@@ -75,10 +75,14 @@ forge-invariants: setup-chain
 audit: setup-chain
 	FOUNDRY_PROFILE=audit $(BIN)/slither . --config-file slither.config.json --fail-medium
 
-bench: bench-gas bench-ipfs bench-launch bench-indexer bench-demo
+bench: bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo
 
 bench-gas: setup-chain
 	$(BIN)/python bench/gas.py
+
+# Every single-adversary strategy against the contracts on Anvil, 20 seeds each (sim/).
+bench-adversary: setup-chain
+	$(BIN)/python bench/adversary.py
 
 bench-ipfs: setup
 	$(BIN)/python bench/ipfs.py
