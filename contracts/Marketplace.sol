@@ -201,12 +201,14 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
             if (block.timestamp < openAt) revert MarketplaceDeadlineNotReached(jobId, openAt);
         }
         uint256 cost = _costAt(job, block.timestamp);
-        uint256 gross = cost - job.paid; // cannot underflow: paid was a cost at an earlier time
+        uint256 early = job.paid;
+        uint256 gross = cost - early; // cannot underflow: paid was a cost at an earlier time
         uint256 jobFeeBps = _terms[job.termsVersion].feeBps;
         uint256 maxCost = _maxCost(job);
         job.paid = uint96(cost); // cost <= maxCost < 2**96 (see _createJob)
         _transition(job, JobStatus.Completed);
         _recordOutcome(provider, Outcome.Succeeded, cost);
+        _settleEarly(provider, early);
         emit JobCompleted(jobId, cost);
         _releaseFunds(jobId, provider, gross, jobFeeBps, _treasury);
         _refund(jobId, user, maxCost - cost);
@@ -214,9 +216,11 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
 
     /// @notice Pays the provider part of what a running job has already cost (SPEC:
     /// partialRelease), so long jobs need not wait for the end to be paid.
-    /// @dev Requirements: the job is Running; the caller is its provider; 0 < amount <= the
-    /// accrued cost not yet released (`type(uint256).max` releases all of it).
-    /// Emits {FundsReleased}.
+    /// @dev What is paid early can be clawed back by a ProviderFault ruling, so the provider's
+    /// stake must cover everything paid early on its open jobs. Requirements: the job is
+    /// Running; the caller is its provider; 0 < amount <= the accrued cost not yet released
+    /// (`type(uint256).max` releases all of it); the provider's releasedOpen + amount <= its
+    /// stake. Emits {FundsReleased}.
     /// @param jobId The job.
     /// @param amount Gross base units to release (provider share plus fee).
     function partialRelease(bytes32 jobId, uint256 amount) external nonReentrant {
@@ -229,6 +233,11 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         if (amount == type(uint256).max) amount = accrued;
         // slither-disable-next-line incorrect-equality (a computed amount, not a balance)
         if (amount == 0 || amount > accrued) revert MarketplaceNothingToRelease(jobId);
+        ProviderStats storage st = _stats[provider];
+        uint256 releasedOpen = st.releasedOpen;
+        uint256 stake = _registry.stakeOf(provider);
+        if (releasedOpen + amount > stake) revert MarketplaceReleaseAboveStake(jobId, releasedOpen, amount, stake);
+        st.releasedOpen = uint96(releasedOpen + amount); // <= stake < 2**96
         job.paid = uint96(paid + amount); // <= cost <= maxCost < 2**96
         _releaseFunds(jobId, provider, amount, _terms[job.termsVersion].feeBps, _treasury);
     }
@@ -591,6 +600,7 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         if (providerFault) _recordOutcome(provider, Outcome.DisputeLost, maxCost);
         else if (outcome == DisputeOutcome.UserFault) _recordOutcome(provider, Outcome.Succeeded, costSoFar);
         else _recordOutcome(provider, Outcome.Split, costSoFar);
+        _settleEarly(provider, paid);
         emit DisputeResolved(jobId, outcome, providerTotal, msg.sender, evidenceCID);
         if (providerTotal > paid) _releaseFunds(jobId, provider, providerTotal - paid, jobFeeBps, _treasury);
         _refund(jobId, user, maxCost - released);
@@ -622,12 +632,22 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
                 st.valueSucceeded += uint56(units);
             } else if (outcome == Outcome.DisputeLost) {
                 st.disputesLost += 1;
-                st.valueLost += uint96(units == 0 ? 1 : units);
+                st.valueLost += uint80(units == 0 ? 1 : units);
             } else {
-                st.valueFailed += uint96(units == 0 ? 1 : units);
+                st.valueFailed += uint80(units == 0 ? 1 : units);
             }
         }
         st.lastJobAt = uint40(block.timestamp);
+    }
+
+    /// @dev A job that ends no longer has pay released early that its provider's stake backs.
+    function _settleEarly(address provider, uint256 early) private {
+        // slither-disable-next-line incorrect-equality (a computed amount, not a balance)
+        if (early == 0) return;
+        // cannot underflow: `early` was added to releasedOpen when it was released
+        unchecked {
+            _stats[provider].releasedOpen -= uint96(early);
+        }
     }
 
     /// @dev A job that ends without counting (declined, expired or cancelled before it was

@@ -176,7 +176,8 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
 
     /// @notice Burns up to `amount` of the stake of `provider`, at most MAX_SLASH_BPS of it,
     /// and nothing if it was slashed less than SLASH_INTERVAL ago (a compromised slasher burns
-    /// at most 20% of a stake a day).
+    /// at most 20% of a stake a day). The part of the stake that backs pay released early on
+    /// open jobs (the Marketplace's `releasedOpen`) is never burnt: renters' clawbacks come first.
     /// @dev Requirements: the caller holds SLASHER_ROLE. Works while paused and during a
     /// pending unstake (that is what the cooldown is for). Emits {Slashed} when it burns.
     /// @param provider The provider to slash.
@@ -194,6 +195,9 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         uint256 last = p.lastSlashAt;
         if (last != 0 && block.timestamp < last + SLASH_INTERVAL) return 0;
         uint256 cap = (uint256(current) * MAX_SLASH_BPS) / 10_000;
+        uint256 backing = _marketplace.providerStats(provider).releasedOpen;
+        uint256 free = current > backing ? current - backing : 0;
+        if (cap > free) cap = free;
         burnt = amount < cap ? amount : cap;
         // slither-disable-next-line incorrect-equality (a computed amount, not a balance)
         if (burnt == 0) return 0;
@@ -434,6 +438,11 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
             reputation: r.reputation,
             registeredAt: r.registeredAt
         });
+    }
+
+    /// @inheritdoc IResourceRegistry
+    function stakeOf(address provider) external view returns (uint256) {
+        return _providers[provider].stake;
     }
 
     /// @notice Every resource `provider` ever registered, retired ones included.

@@ -197,11 +197,15 @@ class Play:
             job.run_from = self.w.now
 
     def release(self, job: Job) -> int:
-        """partialRelease of everything accrued (nothing if nothing is)."""
+        """partialRelease of everything accrued, as far as the provider's stake backs early pay
+        (nothing if nothing is)."""
         due = job.cost_at(self.w.now) - job.paid
+        backed = self.w.call("registry", "stakeOf", job.provider) - self.w.call(
+            "marketplace", "providerStats", job.provider)[9]  # releasedOpen
+        due = min(due, backed)
         if due <= 0:
             return 0
-        self.w.tx(job.provider, "marketplace", "partialRelease", b32(job.id), MAX_UINT)
+        self.w.tx(job.provider, "marketplace", "partialRelease", b32(job.id), due)
         job.paid += due
         job.releases += 1
         job.grosses.append(due)

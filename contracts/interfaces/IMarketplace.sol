@@ -51,8 +51,10 @@ interface IMarketplace {
         uint40 lastJobAt; // when the last of these jobs ended
         uint32 openJobs; // created and not yet ended (Created, Accepted, Running, Disputed)
         uint56 valueSucceeded; // VALUE_UNITs paid on jobs that succeeded (slot 0: the hot path)
-        uint96 valueFailed; // VALUE_UNITs of maxCost of jobs the provider abandoned (slot 1)
-        uint96 valueLost; // VALUE_UNITs of maxCost of disputes the provider lost (slot 1)
+        uint80 valueFailed; // VALUE_UNITs of maxCost of jobs the provider abandoned (slot 1)
+        uint80 valueLost; // VALUE_UNITs of maxCost of disputes the provider lost (slot 1)
+        uint96 releasedOpen; // base units paid early (partialRelease) on jobs still open: what a
+        // ProviderFault ruling may claw back, which the provider's stake must cover
     }
 
     /// @notice The terms a job is created under and keeps for its whole life: governance
@@ -129,6 +131,9 @@ interface IMarketplace {
     error MarketplaceDisputeWindowClosed(bytes32 jobId, uint256 closedAt);
     /// @notice Raised when a Created job is accepted after it expired at `expiredAt`.
     error MarketplaceJobExpired(bytes32 jobId, uint256 expiredAt);
+    /// @notice Raised when paying `amount` early would leave more paid early on open jobs
+    /// (`releasedOpen` + amount) than the provider's `stake` can claw back.
+    error MarketplaceReleaseAboveStake(bytes32 jobId, uint256 releasedOpen, uint256 amount, uint256 stake);
     /// @notice Raised when a dispute bond above MAX_BOND_BPS is set.
     error MarketplaceBondTooHigh(uint256 bondBps, uint256 maxBondBps);
 

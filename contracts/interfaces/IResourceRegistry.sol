@@ -132,6 +132,9 @@ interface IResourceRegistry {
     /// @notice A provider's registration, endpoint and stake.
     function getProvider(address provider) external view returns (ProviderInfo memory);
 
+    /// @notice The stake of `provider` in base units (one slot read).
+    function stakeOf(address provider) external view returns (uint256);
+
     /// @notice Burns up to `amount` of the stake of `provider`; returns what was burnt.
     function slash(address provider, uint256 amount, string calldata reason) external returns (uint256 burnt);
 

@@ -401,10 +401,24 @@ class Gpurent:
     def start_job(self, job_id: str | bytes) -> Any:
         return self._send("start", self.marketplace.startJob, parse_id(job_id, "job"))
 
+    def releasable(self, job_id: str | bytes) -> Decimal:
+        """What ``partial_release`` can pay now: the accrued cost not yet released, as far as
+        the provider's stake still backs pay released early on its open jobs."""
+        jid = parse_id(job_id, "job")
+        job = self.job(jid)
+        accrued = int(self._call("read cost of", self.marketplace.accruedCost, jid))
+        backed = int(self.registry.stakeOf(job.provider)) - int(self.marketplace.providerStats(job.provider).releasedOpen)
+        return to_tokens(max(0, min(accrued - to_base_units(job.final_cost), backed)))
+
     def partial_release(self, job_id: str | bytes, amount: Decimal | int | str | None = None) -> Any:
-        """Pays the provider what a running job has accrued (all of it by default)."""
-        units = MAX_UINT if amount is None else _tokens_in(amount, "amount")
-        return self._send("release earnings of", self.marketplace.partialRelease, parse_id(job_id, "job"), units)
+        """Pays the provider what a running job has accrued (by default all that its stake
+        backs: what is paid early can be clawed back by a ProviderFault ruling)."""
+        jid = parse_id(job_id, "job")
+        if amount is None:
+            units = to_base_units(self.releasable(jid)) or MAX_UINT  # 0: let the contract say why
+        else:
+            units = _tokens_in(amount, "amount")
+        return self._send("release earnings of", self.marketplace.partialRelease, jid, units)
 
     # ================================================================ marketplace: oracle / anyone
 

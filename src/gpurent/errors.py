@@ -202,6 +202,12 @@ _ERRORS: dict[str, tuple[type[ContractRevert], Formatter]] = {
         InvalidArgument,
         lambda i, a: f"job {short(i['jobId'])} has no accrued cost to release (or less than asked)",
     ),
+    "MarketplaceReleaseAboveStake": (
+        InvalidArgument,
+        lambda i, a: f"cannot release {to_tokens(int(i['amount']))} GPU of job {short(i['jobId'])} early: "
+        f"{to_tokens(int(i['releasedOpen']))} GPU already paid early on open jobs, and the stake of "
+        f"{to_tokens(int(i['stake']))} GPU must back all of it (the rest is paid when the job ends)",
+    ),
     "RegistryUnknownResource": (
         UnknownResource,
         lambda i, a: f"GPU {short(i['resourceId'])} does not exist",

@@ -3,6 +3,8 @@ clawback of released pay, the timeout."""
 
 from __future__ import annotations
 
+import os
+
 import ape
 import pytest
 
@@ -108,22 +110,39 @@ def test_provider_fault_claws_back_partial_releases_from_stake(suite, cast, runn
     assert escrow.releasedAmount + escrow.refundedAmount == escrow.lockedAmount
 
 
-def test_clawback_is_bounded_by_the_stake(suite, cast, chain):
-    """A provider with less stake than it was paid: the renter gets what the stake holds."""
+def test_early_pay_is_backed_by_stake_so_every_clawback_is_whole(suite, cast, chain):
+    """Found by the adversary simulator: three faked jobs released 172 tokens against a
+    100-token stake, and a data-fraud slash burnt part of it first, so two renters were not made
+    whole. Pay released early on open jobs may not exceed the stake, and slashing never burns
+    the part of the stake that backs it."""
     from tests.conftest import create_job, register_provider, register_resource
 
-    m, r = suite.marketplace, suite.registry
-    register_provider(suite, cast.provider2)
+    m, r, rep = suite.marketplace, suite.registry, suite.reputation
+    register_provider(suite, cast.provider2)  # 100 staked
     rid = register_resource(suite, cast.provider2, price=1000 * TOKEN)
-    job_id = create_job(suite, cast.renter, rid, duration=3600)[0]
-    m.acceptJob(job_id, sender=cast.provider2)
-    start = m.startJob(job_id, sender=cast.provider2).timestamp
-    chain.pending_timestamp = start + 1800
-    m.partialRelease(job_id, 2**256 - 1, sender=cast.provider2)  # 500 released, stake is 100
-    dispute(suite, job_id, cast.renter)
-    tx = m.resolveDispute(job_id, PROVIDER_FAULT, EVIDENCE, sender=cast.oracle)
-    (claw,) = tx.events.filter(m.ReleaseClawedBack)
-    assert claw.amount == 100 * TOKEN and r.getProvider(cast.provider2).stake == 0
+    jobs = []
+    for renter in (cast.renter, cast.renter2):
+        job_id = create_job(suite, renter, rid, duration=3600)[0]
+        m.acceptJob(job_id, sender=cast.provider2)
+        jobs.append((job_id, renter, m.startJob(job_id, sender=cast.provider2).timestamp))
+    chain.pending_timestamp = jobs[1][2] + 216  # 60 tokens accrued on each
+    m.partialRelease(jobs[0][0], 60 * TOKEN, sender=cast.provider2)
+    with ape.reverts(m.MarketplaceReleaseAboveStake, jobId=jobs[1][0], releasedOpen=60 * TOKEN,
+                     amount=60 * TOKEN, stake=100 * TOKEN):
+        m.partialRelease(jobs[1][0], 60 * TOKEN, sender=cast.provider2)
+    m.partialRelease(jobs[1][0], 40 * TOKEN, sender=cast.provider2)
+    assert m.providerStats(cast.provider2).releasedOpen == 100 * TOKEN
+    # a data-fraud slash finds no stake free of backing: it burns nothing
+    rep.applyPenalty(cast.provider2, 1, os.urandom(32), sender=cast.oracle)
+    assert r.getProvider(cast.provider2).stake == 100 * TOKEN
+    for job_id, renter, _ in jobs:
+        before = suite.token.balanceOf(renter)
+        dispute(suite, job_id, renter)
+        m.resolveDispute(job_id, PROVIDER_FAULT, EVIDENCE, sender=cast.oracle)
+        bond = m.disputeOf(job_id)[1]
+        assert suite.token.balanceOf(renter) - before == 1000 * TOKEN  # locked back, early pay clawed back
+        assert bond > 0
+    assert r.getProvider(cast.provider2).stake == 0 and m.providerStats(cast.provider2).releasedOpen == 0
 
 
 def test_user_fault_pays_provider_cost_so_far_and_the_renters_bond(suite, cast, running_job, chain):

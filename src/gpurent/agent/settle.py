@@ -21,7 +21,8 @@ from gpurent.errors import ContractRevert
 
 log = logging.getLogger("gpurent.provider")
 
-EXPECTED = ("MarketplaceNothingToRelease", "MarketplaceInvalidJobState")
+# disputed or settled meanwhile, nothing new accrued, or the stake backs no more early pay
+EXPECTED = ("MarketplaceNothingToRelease", "MarketplaceInvalidJobState", "MarketplaceReleaseAboveStake")
 
 
 class Settler:
@@ -52,7 +53,7 @@ class Settler:
             with self.tx_lock:
                 self.rent.partial_release(job_id)
         except ContractRevert as err:
-            if err.name in EXPECTED:  # disputed or settled meanwhile, or nothing new accrued
+            if err.name in EXPECTED:
                 log.debug("job %s: nothing to settle now (%s)", job_id, err)
             else:
                 self._retry_later(job_id, err)
