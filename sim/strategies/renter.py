@@ -50,8 +50,12 @@ def dispute_last_second(play: Play) -> None:
 
 
 def _unwatched(play: Play, job) -> bool:
+    """The oracle has nothing of its own to rule on: it expected no heartbeat during the job, or
+    no challenge of this job's image passed (heartbeats alone are the provider's word)."""
     expected, _, _ = play.oracle.slots(job.provider, job.accepted_at, job.disputed_at)
-    return expected == 0
+    passed = [c for c in play.oracle.challenges(job.provider, job.accepted_at, job.disputed_at)
+              if c.outcome == "passed" and c.job == job.id]
+    return expected == 0 or not passed
 
 
 @strategy("renter.dispute-after-end", "renter", PROVIDER_BOUND + "; disputes revert after end + grace")
@@ -164,7 +168,7 @@ def grief_disputes(play: Play) -> None:
         outcome = play.resolve(job)
         forfeited = outcome == DisputeOutcome.USER_FAULT
         bonds += job.bond if forfeited else 0
-        play.v.check("the griefer's dispute of a watched healthy job is ruled against it",
+        play.v.check("the griefer's dispute of a healthy job the oracle proved is ruled against it",
                      forfeited or _unwatched(play, job), f"ruled {outcome.name}")
         jobs.append(job)
         w.wait(play.between(1, 600))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gpurent.oracle.config import OracleConfig, load_config
-from gpurent.oracle.oracle import Oracle
+from gpurent.oracle.oracle import Oracle, check_period
 from gpurent.process import serve
 from gpurent.settings import state_home
 
@@ -20,7 +20,8 @@ def oracle_home() -> Path:
 
 def build_oracle(rent: Any, config: OracleConfig | None = None, config_path: Path | None = None,
                  home: Path | None = None) -> Oracle:
-    """The oracle for ``rent`` (a Gpurent holding an account with ORACLE_ROLE)."""
+    """The oracle for ``rent`` (a Gpurent holding an account with ORACLE_ROLE) whose config's
+    report period is the chain's (ConfigurationError otherwise)."""
     from gpurent.errors import NotAuthorized
     from gpurent.images.node import ipfs_client
     from gpurent.images.store import ImageStore
@@ -29,6 +30,7 @@ def build_oracle(rent: Any, config: OracleConfig | None = None, config_path: Pat
     roles = rent.has_role("ORACLE_ROLE", rent.address)
     if not (roles.get("Marketplace") and roles.get("ReputationSystem")):
         raise NotAuthorized(f"{rent.address} lacks ORACLE_ROLE (grant it with `gpurent admin grant oracle ADDRESS`)")
+    check_period(rent, config)
     return Oracle(rent, config, home or oracle_home(), ImageStore(ipfs_client()))
 
 

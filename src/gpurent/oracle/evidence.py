@@ -1,18 +1,33 @@
 """Dispute evidence and the rules that rule on it.
 
-The oracle gathers, for a disputed job: the on-chain timeline; the provider's own record of the
-job (phase, exit code, timeline, the tail of its log) read from the provider's endpoint with the
-oracle's signature; the heartbeats and data-possession challenges of the provider during the
-job; and whether the job's image is intact on IPFS. The whole document goes to IPFS and its CID
-into ``resolveDispute``, so anyone can audit the ruling. The rules, first match wins:
+The oracle gathers, for a disputed job: the on-chain timeline (who disputed, when); the
+heartbeats and data-possession challenges of the provider during the job, as the oracle itself
+observed them; whether the job's image is intact on IPFS, checked by the oracle itself; and the
+provider's own record of the job (phase, exit code, timeline, the tail of its log), read from the
+provider's endpoint with the oracle's signature, through capped reads (:data:`RECORD_CAP` bytes of
+record, :data:`LOG_READ_CAP` of log, all within the evidence timeout). The whole document goes
+to IPFS and its CID into ``resolveDispute``, so anyone can audit the ruling.
+
+Evidence the provider alone can fabricate never wins a dispute: what the provider says about
+the job (its phase, its exit code, its log) is kept in the document for the record but decides
+nothing; only its *absence* counts, against the provider. The rules, first match wins:
 
 1. **ProviderFault** when the provider failed a data-possession challenge during the job, or
-   missed more than ``miss_limit`` heartbeats in a row during it, or has no record of the job
-   (its endpoint does not answer or does not know the job).
-2. **UserFault** when the provider was healthy (rule 1 did not match) and the renter's container
-   exited on its own with a non-zero code before the dispute, or the job's image is not intact
-   on IPFS (the renter's image is broken).
-3. **Split** otherwise: nothing decisive.
+   missed more than ``miss_limit`` heartbeats in a row during it, or gave no record of the job:
+   its endpoint did not answer, did not know the job, or served an *unreadable* record (a body
+   that is not JSON, not a JSON object, lacks the fields of a record or has them of the wrong
+   type, names another job, or is larger than :data:`RECORD_CAP`).
+2. **UserFault** when the job's image is not intact on IPFS (the renter's image is broken).
+3. **Split** ("no fault": the provider is paid the cost up to the dispute, every bond goes back,
+   neither side gains) when the oracle did not watch the job itself: no heartbeat slot of the
+   provider was expected during it, so the oracle has no observation to rule on.
+4. Otherwise the provider was healthy by the oracle's own observations, and the ruling goes
+   against the disputer: **UserFault** when the renter disputed (its bond goes to the provider)
+   and at least one data-possession challenge *of this job's image* passed during the job;
+   heartbeats alone are signed by the provider, so without such a challenge a renter's dispute
+   is **Split**. **Split** too when the provider disputed a healthy job with an intact image (no
+   fault: it is paid what completing at the dispute would have paid it, and gains nothing over
+   completing).
 """
 
 from __future__ import annotations
@@ -27,36 +42,84 @@ from typing import Any
 
 from gpurent.access import sign_access
 from gpurent.errors import GpurentError, ServiceUnavailable
-from gpurent.http import call, error_text
 from gpurent.images.store import ImageStore
+from gpurent.oracle.capped import CappedBody, capped_get, loads_bounded
 from gpurent.oracle.protocol import slot_of
 from gpurent.oracle.state import OracleState
 from gpurent.types import DisputeOutcome
 
 SCHEMA = "gpurent.evidence/1"
-LOG_TAIL = 16_384
+RECORD_CAP = 256 * 1024  # bytes of the provider's record of the job; a larger one is unreadable
+LOG_READ_CAP = 1 << 20  # bytes of the job's log read at most (the rest is never fetched) ...
+LOG_TAIL = 16_384  # ... of which the last LOG_TAIL go into the evidence
+TIMELINE_MAX = 1000  # entries in a record's timeline
 FAILED = ("timeout", "fraud", "bad-signature")
 
 
+def record_problem(job: Any, job_id: str | None = None) -> str | None:
+    """Why ``job`` (a provider's record of a job, parsed JSON) is unreadable; None if it reads as
+    a record: an object with a string ``job_id`` (``job_id`` when given), a string ``phase``, an
+    ``exit_code`` that is an integer or null, a ``timeline`` list of objects with a string
+    ``phase``, and ``capped`` a boolean when present."""
+    if not isinstance(job, dict):
+        return f"not a JSON object but {type(job).__name__}"
+    if not isinstance(job.get("job_id"), str):
+        return "no job_id string"
+    if job_id is not None and job["job_id"].lower() != job_id.lower():
+        return f"it is the record of another job ({job['job_id'][:80]})"
+    if not isinstance(job.get("phase"), str) or not job["phase"]:
+        return "no phase string"
+    if "exit_code" not in job or not (job["exit_code"] is None or
+                                      (isinstance(job["exit_code"], int) and not isinstance(job["exit_code"], bool))):
+        return "exit_code is not an integer or null"
+    if "capped" in job and not isinstance(job["capped"], bool):
+        return "capped is not a boolean"
+    timeline = job.get("timeline")
+    if not isinstance(timeline, list) or len(timeline) > TIMELINE_MAX:
+        return f"timeline is not a list of at most {TIMELINE_MAX} entries"
+    if not all(isinstance(t, dict) and isinstance(t.get("phase"), str) for t in timeline):
+        return "a timeline entry is not an object with a phase string"
+    return None
+
+
 def decide(evidence: dict[str, Any], miss_limit: int) -> tuple[DisputeOutcome, str]:
-    """The outcome and the rule that gave it (see the module's docstring)."""
+    """The outcome and the rule that gave it (see the module's docstring). What the provider
+    says in its record (phase, exit code, log) is never read here: only whether it gave one."""
     failed = [c for c in evidence["challenges"] if c["outcome"] in FAILED]
     if failed:
         return DisputeOutcome.PROVIDER_FAULT, (f"provider failed {len(failed)} data-possession challenge(s) during "
                                                f"the job ({', '.join(sorted({c['outcome'] for c in failed}))})")
-    streak = evidence["heartbeats"]["longest_miss_run"]
+    beats = evidence["heartbeats"]
+    streak = beats["longest_miss_run"]
     if streak > miss_limit:
         return DisputeOutcome.PROVIDER_FAULT, f"provider missed {streak} heartbeats in a row during the job"
     record = evidence["provider_record"]
     if not record.get("reachable") or "job" not in record:
         return DisputeOutcome.PROVIDER_FAULT, f"provider gave no record of the job: {record.get('error', 'unknown')}"
-    job = record["job"]
-    code = job.get("exit_code")
-    if code not in (None, 0) and not job.get("capped") and any(t["phase"] == "exited" for t in job.get("timeline", [])):
-        return DisputeOutcome.USER_FAULT, f"the renter's container exited on its own with code {code}; provider healthy"
+    if (problem := record_problem(record["job"])) is not None:
+        return DisputeOutcome.PROVIDER_FAULT, f"provider gave no record of the job: unreadable record: {problem}"
     if not evidence["image"]["intact"]:
         return DisputeOutcome.USER_FAULT, f"the job's image is not intact on IPFS: {evidence['image']['detail']}"
-    return DisputeOutcome.SPLIT, "no rule was decisive: split"
+    expected = int(beats.get("expected", 0))
+    if expected <= 0:
+        return DisputeOutcome.SPLIT, ("no fault: the oracle did not watch the job (no heartbeat slot expected during "
+                                      "it), so it has no observation to rule on")
+    job = evidence.get("job", {})
+    job_id = str(job.get("id") or "").lower()
+    passed = sum(c["outcome"] == "passed" for c in evidence["challenges"])
+    of_job = sum(c["outcome"] == "passed" and str(c.get("job_id") or "").lower() == job_id
+                 for c in evidence["challenges"])
+    healthy = (f"provider healthy by the oracle's own observations ({beats.get('kept', 0)}/{expected} heartbeat "
+               f"slots kept, {passed} challenge(s) passed, {of_job} of them on this job's image, image intact)")
+    initiator = str(evidence.get("dispute", {}).get("initiator") or "").lower()
+    if initiator and initiator == str(job.get("user") or "").lower():
+        if of_job == 0:  # heartbeats alone are the provider's own word: they cannot win
+            return DisputeOutcome.SPLIT, (f"no fault: {healthy}; but no challenge of this job's data passed, and "
+                                          "heartbeats alone are the provider's word")
+        return DisputeOutcome.USER_FAULT, f"{healthy}: the renter's dispute fails"
+    if initiator and initiator == str(job.get("provider") or "").lower():
+        return DisputeOutcome.SPLIT, f"no fault: {healthy}; the provider disputed a job it could have completed"
+    return DisputeOutcome.SPLIT, f"no fault: {healthy}; the disputer {initiator or 'unknown'} is neither party"
 
 
 class EvidenceGatherer:
@@ -101,21 +164,45 @@ class EvidenceGatherer:
         }
 
     def _provider_record(self, provider: str, job_id: str) -> dict[str, Any]:
+        """The provider's record of the job and the tail of its log, read with caps: at most
+        RECORD_CAP bytes of record and LOG_READ_CAP bytes of log, all within ``timeout_s``. A
+        record that does not read as one comes back as ``{"reachable": True, "error":
+        "unreadable record: ..."}``, which the rules count as no record."""
         endpoint = self.rent.provider(provider).endpoint.rstrip("/")
         chain_id = self.rent.manifest.chain_id
         headers = sign_access(self.rent.account, chain_id, job_id)
+        deadline = time.monotonic() + self.timeout_s
         try:
-            response = call("GET", f"{endpoint}/jobs/{job_id}", f"provider endpoint {endpoint} is not answering",
-                            headers=headers, timeout=self.timeout_s)
-            if response.status_code != 200:
-                return {"reachable": True, "error": error_text(response, "error")}
-            logs = call("GET", f"{endpoint}/jobs/{job_id}/logs", "logs unavailable", headers=headers,
-                        timeout=self.timeout_s).content
+            got = capped_get(f"{endpoint}/jobs/{job_id}", f"provider endpoint {endpoint} is not answering",
+                             max_bytes=RECORD_CAP, deadline=deadline, headers=headers)
         except GpurentError as err:
             return {"reachable": False, "error": str(err)}
-        return {"reachable": True, "job": response.json(), "log_bytes": len(logs),
-                "log_sha256": hashlib.sha256(logs).hexdigest(),
-                "log_tail_b64": base64.b64encode(logs[-LOG_TAIL:]).decode()}
+        if got.status != 200:
+            return {"reachable": True, "error": _error_text(got)}
+        if got.truncated:
+            return {"reachable": True, "error": f"unreadable record: larger than {RECORD_CAP} bytes"}
+        if got.timed_out:
+            return {"reachable": True, "error": f"unreadable record: not read within {self.timeout_s:g} s "
+                                                f"({len(got.body)} bytes; {got.error})"}
+        try:
+            job = loads_bounded(got.body)
+        except ValueError as err:  # UnicodeDecodeError and json's errors are ValueErrors
+            return {"reachable": True, "error": f"unreadable record: not JSON ({str(err)[:120]})"}
+        if (problem := record_problem(job, job_id)) is not None:
+            return {"reachable": True, "error": f"unreadable record: {problem}"}
+        record: dict[str, Any] = {"reachable": True, "job": job}
+        try:
+            logs = capped_get(f"{endpoint}/jobs/{job_id}/logs", "logs unavailable", max_bytes=LOG_READ_CAP,
+                              deadline=deadline, headers=headers)
+        except GpurentError as err:
+            logs = CappedBody(0, b"", False, True, str(err))
+        data = logs.body if logs.status == 200 else b""
+        record.update({"log_bytes": len(data), "log_sha256": hashlib.sha256(data).hexdigest(),
+                       "log_tail_b64": base64.b64encode(data[-LOG_TAIL:]).decode(),
+                       "log_truncated": logs.truncated})  # True: more than LOG_READ_CAP on offer, unread
+        if logs.status != 200 or logs.timed_out:
+            record["log_error"] = (_error_text(logs) if logs.status not in (0, 200) else logs.error)[:300]
+        return record
 
     def _image(self, cid: str | None) -> dict[str, Any]:
         if not cid:
@@ -128,6 +215,17 @@ class EvidenceGatherer:
         except GpurentError as err:
             return {"intact": False, "detail": str(err)}
         return {"intact": True, "detail": f"{metadata.size} bytes, {metadata.digest}"}
+
+
+def _error_text(got: CappedBody) -> str:
+    """The ``error`` field of a (capped) JSON error body, else the body itself, trimmed."""
+    try:
+        body = loads_bounded(got.body)
+        message = body.get("error", "") if isinstance(body, dict) else ""
+    except ValueError:
+        message = ""
+    message = str(message or got.body[:300].decode(errors="replace")).strip()[:300]
+    return f"HTTP {got.status}: {message}" if message else f"HTTP {got.status}"
 
 
 def to_document(evidence: dict[str, Any], outcome: DisputeOutcome, rule: str) -> bytes:

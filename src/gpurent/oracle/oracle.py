@@ -13,7 +13,15 @@ One loop (``tick``) does, for every provider it watches:
   challenges passed and failed, average response time); the chain takes one per period.
 
 And it follows ``JobDisputed`` events, gathers evidence (:mod:`gpurent.oracle.evidence`), stores
-it on IPFS and calls ``resolveDispute`` with the evidence CID.
+it on IPFS and calls ``resolveDispute`` with the evidence CID. A dispute whose resolution fails
+(the oracle's own IPFS node down, a node hiccup) is tried again with exponential backoff per
+job, from ``DISPUTE_RETRY_FIRST_S`` doubling up to ``DISPUTE_RETRY_MAX_S``, never every round.
+
+The chain bounds what the oracle may send: reports only for periods that have ended by chain
+time (the period length is the ReputationSystem's, which the oracle's config must equal: see
+:func:`check_period`), uptime credits no larger than the time since the previous credit, a GPU's
+reputation only as a copy of its provider's score. The oracle stays inside those bounds rather
+than have its transactions reverted.
 
 Slow work (a challenge waits up to its expiry, evidence up to its timeout) runs on a small thread
 pool; transactions are sent one at a time (one account, one nonce sequence).
@@ -22,6 +30,7 @@ pool; transactions are sent one at a time (one account, one nonce sequence).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -33,10 +42,10 @@ from pathlib import Path
 from typing import Any
 
 from gpurent.access import sign_bytes
-from gpurent.errors import AlreadyRecorded, GpurentError, InvalidJobState
-from gpurent.http import call
+from gpurent.errors import AlreadyRecorded, ConfigurationError, ContractRevert, GpurentError, InvalidJobState
 from gpurent.images.kubo import UploadPart
 from gpurent.images.store import IMAGE_FILE, ImageStore
+from gpurent.oracle.capped import capped_request, loads_bounded
 from gpurent.oracle.config import OracleConfig
 from gpurent.oracle.evidence import EvidenceGatherer, decide, to_document
 from gpurent.oracle.protocol import (
@@ -55,8 +64,27 @@ from gpurent.types import JobStatus, PenaltyReason, ValidationReport
 log = logging.getLogger("gpurent.oracle")
 
 PROVIDERS_REFRESH_S = 5.0
+DISPUTE_RETRY_FIRST_S = 2.0  # a failed resolution is tried again after 2 s, 4 s, 8 s, ...
+DISPUTE_RETRY_MAX_S = 300.0  # ... at most 5 min apart
+ANSWER_CAP = 256 * 1024  # bytes of a challenge answer read at most (64 KiB asked, base64, signed)
+UNESTIMATED_GAS = 1_000_000  # gas limit of a report sent without an estimate (it takes ~100k)
 PENALTY_OF = {"timeout": PenaltyReason.TIMEOUT, "fraud": PenaltyReason.DATA_FRAUD,
               "bad-signature": PenaltyReason.INVALID_SIGNATURE}
+
+
+def check_period(rent: Any, config: OracleConfig) -> None:
+    """ConfigurationError (one line) unless the config's report period is the chain's
+    (``ReputationSystem.periodLength``, fixed at deployment): reports name periods by number,
+    and a different length would name the wrong ones."""
+    try:
+        length = int(rent.reputation_system.periodLength())
+    except Exception as err:  # noqa: BLE001 - an older deployment, or no node: say so in one line
+        raise ConfigurationError(f"cannot read the chain's report period (ReputationSystem.periodLength): "
+                                 f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+    if length != config.period_s:
+        raise ConfigurationError(f"the oracle's report period ({config.period_s:g} s) differs from the chain's "
+                                 f"({length} s, ReputationSystem.periodLength): set `period = {length}` under "
+                                 "[reports] in the oracle config")
 
 
 class Oracle:
@@ -78,6 +106,9 @@ class Oracle:
         self._providers: list[str] = []
         self._providers_at = self._forced_at = 0.0
         self._in_flight: set[str] = set()
+        self._dispute_retry: dict[str, tuple[int, float]] = {}  # job id -> (failures, next try, monotonic)
+        self._waiting_period: dict[str, int] = {}  # provider -> period the chain's clock has not ended
+        self._uptime_at: dict[str, tuple[int, int]] = {}  # resource id -> (block scanned to, last credit time)
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
@@ -212,7 +243,7 @@ class Oracle:
         self.state.record_action("penalty", key, provider, "pending", note)
         with self.tx_lock:
             try:
-                if self.rent.incident_recorded(name):
+                if self.rent.incident_recorded(provider, name):
                     status = "already"
                 else:
                     self.rent.apply_penalty(provider, reason, name)
@@ -257,32 +288,103 @@ class Oracle:
         if expected == 0 and not passed and not failed:
             self.state.set_reported(provider, period)  # offline all period: nothing to say
             return
+        if period >= (now := self.rent.chain_time()) // round(self.config.period_s):
+            if self._waiting_period.get(provider) != period:  # said once per period
+                self._waiting_period[provider] = period
+                log.info("report for %s, period %d: waits for the chain's clock (%d) to end it", provider, period, now)
+            return  # the chain's clock has not ended the period yet: the chain would refuse it
         avg_ms = round(sum(c.response_ms or 0 for c in passed) / len(passed)) if passed else 0
         report = ValidationReport(kept, expected, len(passed), len(failed), avg_ms)
         with self.tx_lock:
             try:
-                self.rent.submit_validation_report(provider, period, report)
+                try:
+                    self.rent.submit_validation_report(provider, period, report)
+                except ContractRevert as err:
+                    if err.name != "ReputationPeriodNotPast":
+                        raise
+                    # the chain's gas estimate ran on its latest block, older than the period's
+                    # end (a chain that mines only on demand): the block that takes the report
+                    # carries the chain's time, which has passed it, so send it unestimated
+                    log.debug("report for %s, period %d: the latest block is older than the period's end (%s); "
+                              "sent without a gas estimate", provider, period, err)
+                    self._send_unestimated("report on", self.rent.reputation_system.submitValidationReport,
+                                           provider, period, report.as_tuple())
                 status = "submitted"
             except AlreadyRecorded:
                 status = "already"
+            except ContractRevert as err:
+                if err.name != "ReputationPeriodNotPast":
+                    raise
+                log.info("report for %s, period %d: the chain finds it not past yet (%s), sent again next round",
+                         provider, period, err)
+                return
         self.state.set_reported(provider, period)
         self.state.record_action("report", f"{provider}:{period}", provider, status, str(report.as_tuple()))
         log.info("report for %s, period %d (%s): %s", provider, period, status, report)
         if status == "submitted":  # only the instance whose report landed mirrors it per GPU
             self._mirror_on_resources(provider, round(kept * self.config.heartbeat_interval_s))
 
+    def _send_unestimated(self, action: str, method: Any, *args: Any) -> Any:
+        """Sends ``method(*args)`` through the SDK with a fixed gas limit (no estimate, which a
+        node runs on its latest block); what is not used is not paid."""
+        return self.rent._send(action, functools.partial(method, gas=UNESTIMATED_GAS), *args)
+
     def _mirror_on_resources(self, provider: str, uptime_s: int) -> None:
         """Credits the period's kept uptime to each of the provider's GPUs in the registry and
-        copies the provider's score onto them (what renters sort GPUs by)."""
-        score = self.rent.reputation(provider).score
+        copies the provider's score onto them (what renters sort GPUs by).
+
+        The registry takes no more uptime than the seconds since the GPU's previous credit (or
+        its registration), so each credit is cut to that, as the chain's own events and blocks
+        report it; the score is read under the transaction lock, right before it is copied. A
+        credit or copy the chain still refuses (another oracle instance got there first) is
+        logged and left to the next period: it must not stop the round."""
         with self.tx_lock:
+            score = self.rent.reputation(provider).score
             for resource in self.rent.provider_resources(provider):
                 if resource.retired:
                     continue
-                if uptime_s and resource.available:
-                    self.rent.update_uptime(resource.resource_id, uptime_s)
-                if resource.reputation != score:
-                    self.rent.update_resource_reputation(resource.resource_id, score)
+                rid = resource.resource_id
+                try:
+                    if uptime_s and resource.available:
+                        self._credit_uptime(rid, min(uptime_s, self._uptime_bound(resource)))
+                    if resource.reputation != score:
+                        self.rent.update_resource_reputation(rid, score)
+                except ContractRevert as err:
+                    log.warning("GPU %s of %s not updated this period: %s", rid, provider, err)
+
+    def _credit_uptime(self, rid: str, seconds: int) -> None:
+        """Credits ``seconds`` (already cut to the bound); should the chain still find them too
+        many (its clock a second behind ours), credits the most it names instead."""
+        if seconds <= 0:
+            return
+        try:
+            receipt = self.rent.update_uptime(rid, seconds)
+        except ContractRevert as err:
+            allowed = int(err.inputs.get("maxSeconds", 0) or 0)
+            if err.name != "RegistryUptimeTooLarge" or not 0 < allowed < seconds:
+                raise
+            receipt = self.rent.update_uptime(rid, allowed)
+        at, block = getattr(receipt, "timestamp", None), getattr(receipt, "block_number", None)
+        if isinstance(at, int) and isinstance(block, int):
+            self._uptime_at[rid] = (block, at)
+
+    def _uptime_bound(self, resource: Any) -> int:
+        """Seconds from the resource's last uptime credit (its latest UptimeUpdated event, else
+        its registration) to the chain time the next block carries: what the registry allows.
+        Events are scanned once per resource, then from where the last scan ended."""
+        from ape import chain
+
+        rid = resource.resource_id
+        head = chain.blocks.head
+        scanned, at = self._uptime_at.get(rid, (self.rent.manifest.block - 1, resource.registered_at))
+        if int(head.number) > scanned:
+            logs = list(self.rent.registry.UptimeUpdated.range(
+                scanned + 1, int(head.number) + 1, search_topics={"resourceId": bytes.fromhex(rid[2:])}))
+            if logs:
+                at = int(chain.blocks[int(logs[-1].block_number)].timestamp)
+            scanned = int(head.number)
+            self._uptime_at[rid] = (scanned, at)
+        return max(0, int(self.rent.chain_time()) - at)
 
     # ================================================================ challenges
     def draw(self, provider: str, round_: int) -> bytes:
@@ -346,17 +448,22 @@ class Oracle:
     def _ask(self, provider: str, challenge: Challenge, expected: bytes) -> tuple[str, int | None, str]:
         endpoint = self.rent.provider(provider).endpoint.rstrip("/")
         began = self.clock()
-        try:
-            response = call("POST", f"{endpoint}/challenge", f"{endpoint} did not answer",
-                            json=challenge.to_json(), timeout=max(0.1, challenge.expiry - began))
-            body = response.json() if response.status_code == 200 else None
-        except (GpurentError, ValueError) as err:
+        try:  # capped: an answer is the bytes asked for, base64, and a signature
+            got = capped_request("POST", f"{endpoint}/challenge", f"{endpoint} did not answer",
+                                 max_bytes=ANSWER_CAP, deadline=time.monotonic() + max(0.1, challenge.expiry - began),
+                                 json_body=challenge.to_json())
+        except GpurentError as err:
             return "timeout", None, f"no answer: {err}"
         elapsed_ms = round((self.clock() - began) * 1000)
-        if self.clock() > challenge.expiry:
+        if self.clock() > challenge.expiry or got.timed_out:
             return "timeout", elapsed_ms, f"answered after the expiry ({elapsed_ms} ms)"
+        try:
+            body = loads_bounded(got.body) if got.status == 200 and not got.truncated else None
+        except ValueError:
+            body = None
         if not isinstance(body, dict):
-            return "timeout", elapsed_ms, f"no valid answer (HTTP {response.status_code})"
+            return "timeout", elapsed_ms, (f"no valid answer (HTTP {got.status}"
+                                           f"{f', over {ANSWER_CAP} bytes' if got.truncated else ''})")
         try:
             data = base64.b64decode(str(body.get("data", "")), validate=True)
             signer = response_signer(self.domain, provider, challenge, data, str(body.get("signature", "")))
@@ -378,17 +485,30 @@ class Oracle:
                 if self.state.action("dispute", job_id) is None:
                     self.state.record_action("dispute", job_id, None, "pending")
             self.state.put("dispute_cursor", str(head))
+        now = time.monotonic()
         for _, job_id, _, _, _ in self.state.actions("dispute", "pending"):
-            if job_id not in self._in_flight:
-                with self._lock:
-                    self._in_flight.add(job_id)
-                self.pool.submit(self._resolve_job, job_id)
+            with self._lock:
+                retry = self._dispute_retry.get(job_id)
+                if job_id in self._in_flight or (retry is not None and now < retry[1]):
+                    continue
+                self._in_flight.add(job_id)
+            self.pool.submit(self._resolve_job, job_id)
 
     def _resolve_job(self, job_id: str) -> None:
         try:
             self.resolve(job_id)
-        except Exception as err:  # noqa: BLE001 - stays pending, tried again next round
-            log.warning("dispute %s not resolved yet: %s", job_id, err)
+            with self._lock:
+                self._dispute_retry.pop(job_id, None)
+        except Exception as err:  # noqa: BLE001 - stays pending, tried again after a backoff
+            with self._lock:
+                failures = self._dispute_retry.get(job_id, (0, 0.0))[0] + 1
+                delay = min(DISPUTE_RETRY_MAX_S, DISPUTE_RETRY_FIRST_S * 2 ** min(failures - 1, 30))
+                self._dispute_retry[job_id] = (failures, time.monotonic() + delay)
+            text = str(err).splitlines()[0] if str(err) else type(err).__name__
+            log.warning("dispute %s not resolved yet (attempt %d; next in %g s): %s", job_id, failures, delay, text)
+            if self.state.action("dispute", job_id) == "pending":
+                self.state.record_action("dispute", job_id, None, "pending",
+                                         f"attempt {failures} failed: {text[:300]}; next in {delay:g} s")
         finally:
             with self._lock:
                 self._in_flight.discard(job_id)

@@ -1,0 +1,112 @@
+"""Bounded HTTP reads of what a provider serves: at most ``max_bytes`` of the body and nothing
+past a deadline, whatever the provider sends (a body without end, one byte a minute, a gzip
+bomb), and JSON parsed only when it nests no deeper than a record could. The oracle reads a
+provider's evidence and challenge answers with these, never with an unbounded ``.content``."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from gpurent.errors import ServiceUnavailable
+
+CHUNK = 64 * 1024
+CONNECT_TIMEOUT_S = 10.0
+DEPTH_MAX = 32  # nesting of a provider's JSON; deeper is refused before parsing (a parser's stack)
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
+@dataclass(frozen=True)
+class CappedBody:
+    status: int
+    body: bytes  # at most max_bytes
+    truncated: bool  # more than max_bytes was on offer; the rest was never read
+    timed_out: bool  # the deadline passed (or the connection broke) before the body ended
+    error: str = ""  # why the body ended early, when it did
+
+
+def capped_get(url: str, unavailable: str, *, max_bytes: int, deadline: float,
+               headers: dict[str, str] | None = None, params: dict[str, Any] | None = None) -> CappedBody:
+    """GETs ``url`` with :func:`capped_request`."""
+    return capped_request("GET", url, unavailable, max_bytes=max_bytes, deadline=deadline, headers=headers,
+                          params=params)
+
+
+def capped_request(method: str, url: str, unavailable: str, *, max_bytes: int, deadline: float,
+                   headers: dict[str, str] | None = None, params: dict[str, Any] | None = None,
+                   json_body: Any = None) -> CappedBody:
+    """Sends the request and reads at most ``max_bytes`` of the answer's body before
+    ``deadline`` (a ``time.monotonic()`` value). ServiceUnavailable(``unavailable``) when
+    nothing answers in time; a body cut short by the cap or the deadline comes back with
+    ``truncated`` or ``timed_out`` set. Content encodings are refused (``identity``) and never
+    decoded, so the bytes read are the bytes received; redirects are not followed."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise ServiceUnavailable(f"{unavailable} (no time left to ask)")
+    try:
+        response = requests.request(method, url, headers={**(headers or {}), "Accept-Encoding": "identity"},
+                                    params=params, json=json_body, stream=True,
+                                    timeout=(min(CONNECT_TIMEOUT_S, remaining), remaining), allow_redirects=False)
+    except requests.RequestException as err:
+        raise ServiceUnavailable(unavailable) from err
+    body = bytearray()
+    truncated = timed_out = False
+    error = ""
+    with response:  # closing drops the connection: what was not read is never read
+        raw = response.raw
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    timed_out, error = True, "the deadline passed before the body ended"
+                    break
+                _set_timeout(raw, remaining)
+                want = max_bytes + 1 - len(body)  # one byte more than the cap tells "there is more"
+                data = raw.read1(min(CHUNK, want), decode_content=False)
+                if not data:
+                    break
+                body += data
+                if len(body) > max_bytes:
+                    truncated = True
+                    break
+        except Exception as err:  # noqa: BLE001 - urllib3's and the socket's, all end the body
+            timed_out, error = True, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:200]
+    return CappedBody(response.status_code, bytes(body[:max_bytes]), truncated, timed_out, error)
+
+
+def json_depth(data: bytes) -> int:
+    """How deep ``data``'s JSON arrays and objects nest (strings skipped), without parsing it:
+    a parser recursing into a provider's 100,000 brackets could exhaust the oracle's stack."""
+    depth = deepest = 0
+    for byte in _STRINGS.sub(b"", data).translate(None, delete=_NOT_BRACKETS):
+        depth += 1 if byte in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def loads_bounded(data: bytes, max_depth: int = DEPTH_MAX) -> Any:
+    """``json.loads`` for what a provider sent: ValueError if it is not JSON or nests deeper
+    than ``max_depth``."""
+    if json_depth(data) > max_depth:
+        raise ValueError(f"JSON nested deeper than {max_depth}")
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deep") from None
+
+
+def _set_timeout(raw: Any, seconds: float) -> None:
+    """Bounds the next socket read by what is left of the deadline (best effort: the read
+    timeout given at connect time bounds it otherwise)."""
+    try:
+        sock = raw.connection.sock  # urllib3's connection while the body is being read
+        if sock is not None:
+            sock.settimeout(max(0.01, seconds))
+    except Exception:  # noqa: BLE001 - not every connection exposes its socket
+        pass
