@@ -83,8 +83,11 @@ class Summary:
         return [run for row in self.rows for run in row.runs if not run.held]
 
     def as_json(self) -> dict[str, Any]:
+        # probes measure what the README states gpurent cannot prove (that a container ran):
+        # their breaks are counted in `violations` and, apart, in `probe_violations`
+        probes = sum(r.violations for r in self.rows if r.strategy.probe)
         return {"strategies": len(self.rows), "runs": self.runs, "violations": self.violations,
-                "rows": [r.as_json() for r in self.rows]}
+                "probe_violations": probes, "rows": [r.as_json() for r in self.rows]}
 
     def json_line(self) -> str:
         return json.dumps(self.as_json(), separators=(",", ":"))
