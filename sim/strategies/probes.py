@@ -20,6 +20,14 @@ def _faking(play: Play, job: Job, *, image: bool = False) -> None:
     play.start(job, run=False)
 
 
+
+def _ruled(play: Play, ledger: Ledger, renter: str, job) -> None:
+    """The honest oracle rules a little later; the renter's bound is checked against it."""
+    play.w.wait(play.between(30, 900))
+    outcome = play.resolve(job)
+    play.renter_bound(ledger, renter, [job], allowance=job.bond if outcome == DisputeOutcome.USER_FAULT else 0)
+    play.v.notes.append(f"ruled {outcome.name}: {play.oracle.rulings[-1][2]}")
+
 @strategy("provider.fake-then-complete", "provider", RENTER_BOUND, probe=True)
 def fake_then_complete(play: Play) -> None:
     """A starts without running anything and completes the job itself before the renter
@@ -53,10 +61,7 @@ def fake_before_challenge(play: Play) -> None:
     noticed = job.started_at + play.between(60, 900)
     _greedy(play, job, noticed)
     play.dispute(job, H, honest_provider=False)
-    w.wait(play.between(30, 900))
-    outcome = play.resolve(job)
-    play.renter_bound(ledger, H, [job], allowance=job.bond if outcome == DisputeOutcome.USER_FAULT else 0)
-    play.v.notes.append(f"ruled {outcome.name}: {play.oracle.rulings[-1][2]}")
+    _ruled(play, ledger, H, job)
 
 
 @strategy("provider.fake-with-image", "provider", RENTER_BOUND, probe=True)
@@ -70,10 +75,7 @@ def fake_with_image(play: Play) -> None:
     job = _book(play, price=(1, 40), duration=(3600, 10 * 3600))
     _faking(play, job, image=True)
     dispute_when_evidence(play, job, job.started_at + play.between(60, 1800), H)
-    w.wait(play.between(30, 900))
-    outcome = play.resolve(job)
-    play.renter_bound(ledger, H, [job], allowance=job.bond if outcome == DisputeOutcome.USER_FAULT else 0)
-    play.v.notes.append(f"ruled {outcome.name}: {play.oracle.rulings[-1][2]}")
+    _ruled(play, ledger, H, job)
 
 
 @strategy("provider.fake-many-jobs", "provider", RENTER_BOUND, probe=True)
