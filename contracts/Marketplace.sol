@@ -174,12 +174,16 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     }
 
     /// @notice Starts the billing clock once the job's container runs (SPEC: startJob).
-    /// @dev Requirements: the job is Accepted; the caller is its provider. Emits {JobStarted}.
+    /// @dev An accepted job must start within its start timeout: a renter who stopped watching
+    /// is never billed for a run started weeks later. Requirements: the job is Accepted since
+    /// at most its start timeout; the caller is its provider. Emits {JobStarted}.
     /// @param jobId The job.
     function startJob(bytes32 jobId) external {
         JobData storage job = _jobOf(jobId);
         _requireStatus(jobId, job, JobStatus.Accepted);
         if (msg.sender != job.provider) revert MarketplaceUnauthorized(jobId, msg.sender);
+        uint256 expiresAt = uint256(job.updatedAt) + _terms[job.termsVersion].startTimeout;
+        if (block.timestamp > expiresAt) revert MarketplaceJobExpired(jobId, expiresAt);
         job.startTime = uint40(block.timestamp);
         _transition(job, JobStatus.Running);
         emit JobStarted(jobId, block.timestamp);
@@ -276,7 +280,12 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         }
         uint256 maxCost = _maxCost(job);
         _transition(job, JobStatus.Cancelled);
-        if (abandoned) _recordOutcome(provider, Outcome.Failed, maxCost);
+        // an abandoned job weighs what waiting cost the renter: its price for at most the start
+        // timeout (not the whole booking, which a competitor could inflate for free)
+        if (abandoned) {
+            uint256 waited = (uint256(job.pricePerHour) * _terms[job.termsVersion].startTimeout) / 3600;
+            _recordOutcome(provider, Outcome.Failed, waited < maxCost ? waited : maxCost);
+        }
         else _closeJob(provider);
         emit JobCancelled(jobId, msg.sender);
         _refund(jobId, user, maxCost);
@@ -621,7 +630,7 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         ProviderStats storage st = _stats[provider];
         uint256 units = value / VALUE_UNIT;
         // cannot overflow in practice: one increment per settled job, 2**32 jobs per provider;
-        // the value sums stay below the token's cap / VALUE_UNIT = 1e15 < 2**56; openJobs
+        // the failure sums stay far below 2**80 units (each is at most a job's maxCost); openJobs
         // counted this job at creation, so it cannot underflow
         unchecked {
             st.totalJobs += 1;
@@ -629,7 +638,9 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
             if (outcome == Outcome.Succeeded || outcome == Outcome.Split) {
                 if (outcome == Outcome.Succeeded) st.successfulJobs += 1;
                 else st.disputesSplit += 1;
-                st.valueSucceeded += uint56(units);
+                // saturating: pay circulates, so a lifetime sum is not bounded by the supply
+                uint256 sum = uint256(st.valueSucceeded) + units;
+                st.valueSucceeded = sum > type(uint56).max ? type(uint56).max : uint56(sum);
             } else if (outcome == Outcome.DisputeLost) {
                 st.disputesLost += 1;
                 st.valueLost += uint80(units == 0 ? 1 : units);

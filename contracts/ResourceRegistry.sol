@@ -28,7 +28,7 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
 
     /// @notice Role of the oracle: reports uptime and per-resource reputation.
     bytes32 public constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
-    /// @notice Role allowed to burn provider stake (oracle, ReputationSystem).
+    /// @notice Role allowed to burn provider stake (the deployment grants it to the ReputationSystem alone).
     bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
     /// @notice Role allowed to pause and unpause registrations.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
@@ -65,6 +65,7 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         uint32 activeResources;
         bool registered;
         uint40 lastSlashAt; // 0 = never slashed
+        uint96 slashDebt; // slashed but not burnt yet (the stake backed early pay): burnt on withdrawal
         string endpoint;
     }
 
@@ -167,17 +168,23 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         if (block.timestamp < unlockAt) revert RegistryStakeLocked(msg.sender, unlockAt);
         uint256 open = _openJobs(msg.sender);
         if (open != 0) revert RegistryOpenJobs(msg.sender, open);
-        uint256 amount = p.stake;
+        uint256 debt = p.slashDebt; // <= stake, kept so by slash and seize
+        uint256 amount = p.stake - debt;
         p.stake = 0;
         p.unlockAt = 0;
+        p.slashDebt = 0;
+        if (debt > 0) emit Slashed(msg.sender, debt, amount, "deferred slash");
         emit StakeWithdrawn(msg.sender, amount);
+        if (debt > 0) ERC20Burnable(address(_token)).burn(debt);
         _token.safeTransfer(msg.sender, amount);
     }
 
     /// @notice Burns up to `amount` of the stake of `provider`, at most MAX_SLASH_BPS of it,
     /// and nothing if it was slashed less than SLASH_INTERVAL ago (a compromised slasher burns
     /// at most 20% of a stake a day). The part of the stake that backs pay released early on
-    /// open jobs (the Marketplace's `releasedOpen`) is never burnt: renters' clawbacks come first.
+    /// open jobs (the Marketplace's `releasedOpen`) is not burnt now, since renters' clawbacks
+    /// come first: it is owed ({SlashDeferred}) and burnt when the stake leaves, so backing early
+    /// pay (even by renting one's own GPU) never escapes a slash.
     /// @dev Requirements: the caller holds SLASHER_ROLE. Works while paused and during a
     /// pending unstake (that is what the cooldown is for). Emits {Slashed} when it burns.
     /// @param provider The provider to slash.
@@ -195,19 +202,30 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         uint256 last = p.lastSlashAt;
         if (last != 0 && block.timestamp < last + SLASH_INTERVAL) return 0;
         uint256 cap = (uint256(current) * MAX_SLASH_BPS) / 10_000;
-        uint256 backing = _marketplace.providerStats(provider).releasedOpen;
-        uint256 free = current > backing ? current - backing : 0;
-        if (cap > free) cap = free;
-        burnt = amount < cap ? amount : cap;
+        uint256 due = amount < cap ? amount : cap;
         // slither-disable-next-line incorrect-equality (a computed amount, not a balance)
-        if (burnt == 0) return 0;
-        // cannot underflow: burnt <= cap <= current
+        if (due == 0) return 0;
+        uint256 debt = p.slashDebt;
+        uint256 held = uint256(_marketplace.providerStats(provider).releasedOpen) + debt;
+        uint256 free = current > held ? current - held : 0;
+        burnt = due < free ? due : free;
+        uint256 owed = due - burnt;
+        p.lastSlashAt = uint40(block.timestamp);
+        // cannot underflow: burnt <= free <= current; debt + owed <= current - burnt, since
+        // owed <= due <= cap and held covers the rest
         unchecked {
             p.stake = current - uint96(burnt);
+            if (owed > 0) {
+                debt += owed;
+                if (debt > p.stake) debt = p.stake;
+                p.slashDebt = uint96(debt);
+            }
         }
-        p.lastSlashAt = uint40(block.timestamp);
-        emit Slashed(provider, burnt, p.stake, reason);
-        ERC20Burnable(address(_token)).burn(burnt);
+        if (owed > 0) emit SlashDeferred(provider, owed, debt, reason);
+        if (burnt > 0) {
+            emit Slashed(provider, burnt, p.stake, reason);
+            ERC20Burnable(address(_token)).burn(burnt);
+        }
     }
 
     /// @notice Pays up to `amount` of `provider`'s stake to `to` (all of it if it holds less):
@@ -229,6 +247,7 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         unchecked {
             p.stake = current - uint96(paid);
         }
+        if (p.slashDebt > p.stake) p.slashDebt = p.stake; // renters come before a deferred burn
         emit StakeSeized(provider, to, paid, p.stake);
         _token.safeTransfer(to, paid);
     }
@@ -256,7 +275,8 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         ProviderData storage p = _registered(msg.sender);
         if (p.unlockAt != 0) revert RegistryUnstakePending(msg.sender, p.unlockAt);
         uint256 minStake_ = _minStake;
-        if (p.stake < minStake_) revert RegistryInsufficientStake(msg.sender, p.stake, minStake_);
+        uint256 effective = uint256(p.stake) - p.slashDebt;
+        if (effective < minStake_) revert RegistryInsufficientStake(msg.sender, effective, minStake_);
         uint256 modelLength = bytes(gpuModel).length;
         if (modelLength == 0 || modelLength > 31) revert RegistryInvalidGpuModel();
         if (vcpu == 0 || memoryGB == 0) revert RegistryInvalidSpec();
@@ -414,7 +434,8 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         if (r.retired) revert RegistryResourceRetired(resourceId);
         if (!r.available) revert RegistryResourceUnavailable(resourceId);
         provider = providerOf(resourceId);
-        uint256 stake_ = _providers[provider].stake;
+        ProviderData storage p = _providers[provider];
+        uint256 stake_ = uint256(p.stake) - p.slashDebt; // what a slash has not claimed
         uint256 minStake_ = _minStake;
         if (stake_ < minStake_) revert RegistryInsufficientStake(provider, stake_, minStake_);
         pricePerHour = r.pricePerHour;
@@ -460,7 +481,8 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
             endpoint: p.endpoint,
             stake: p.stake,
             unlockAt: p.unlockAt,
-            activeResources: p.activeResources
+            activeResources: p.activeResources,
+            slashDebt: p.slashDebt
         });
     }
 

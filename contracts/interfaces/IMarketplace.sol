@@ -34,7 +34,7 @@ interface IMarketplace {
         Succeeded, // completed, or a dispute resolved as the renter's fault
         Failed, // the provider abandoned it, or never started it in time
         DisputeLost, // a dispute resolved as the provider's fault
-        Split // a dispute resolved 50/50
+        Split // a dispute resolved without fault (by the oracle or the dispute timeout)
     }
 
     /// @notice How the jobs of one provider ended (two slots, read by the ReputationSystem; a
@@ -45,13 +45,14 @@ interface IMarketplace {
     /// abandoned job or a lost dispute by the job's maxCost (at least one unit).
     struct ProviderStats {
         uint32 totalJobs; // accepted jobs that ended (completed, abandoned, resolved)
-        uint32 successfulJobs; // completed, or a dispute the provider did not lose
+        uint32 successfulJobs; // completed, or a dispute resolved as the renter's fault
         uint32 disputesLost; // resolved as the provider's fault
         uint32 disputesSplit; // resolved without fault (by the oracle or the dispute timeout)
         uint40 lastJobAt; // when the last of these jobs ended
         uint32 openJobs; // created and not yet ended (Created, Accepted, Running, Disputed)
         uint56 valueSucceeded; // VALUE_UNITs paid on jobs that succeeded (slot 0: the hot path)
-        uint80 valueFailed; // VALUE_UNITs of maxCost of jobs the provider abandoned (slot 1)
+        uint80 valueFailed; // VALUE_UNITs of what abandoning cost the renter (slot 1): the job's
+        // price for at most its start timeout
         uint80 valueLost; // VALUE_UNITs of maxCost of disputes the provider lost (slot 1)
         uint96 releasedOpen; // base units paid early (partialRelease) on jobs still open: what a
         // ProviderFault ruling may claw back, which the provider's stake must cover

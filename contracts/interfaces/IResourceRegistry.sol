@@ -27,6 +27,7 @@ interface IResourceRegistry {
         uint256 stake; // base units
         uint64 unlockAt; // 0 = no unstake pending; otherwise the stake is withdrawable from then on
         uint32 activeResources; // registered and not retired
+        uint256 slashDebt; // slashed but not yet burnt (that stake backs early pay): burnt at withdrawal
     }
 
     // ----------------------------------------------------------------- errors
@@ -94,6 +95,9 @@ interface IResourceRegistry {
     event StakeWithdrawn(address indexed provider, uint256 amount);
     /// @notice Emitted when `amount` of the stake of `provider` is burnt; `remaining` is left.
     event Slashed(address indexed provider, uint256 amount, uint256 remaining, string reason);
+    /// @notice Emitted when `amount` of a slash cannot be burnt yet, because that stake backs pay
+    /// released early on open jobs; it is owed (`debt` in all) and burnt when the stake leaves.
+    event SlashDeferred(address indexed provider, uint256 amount, uint256 debt, string reason);
     /// @notice Emitted when a resource is registered (SPEC event, with the spec for indexers).
     event ResourceRegistered(
         bytes32 indexed resourceId,

@@ -132,9 +132,10 @@ def test_early_pay_is_backed_by_stake_so_every_clawback_is_whole(suite, cast, ch
         m.partialRelease(jobs[1][0], 60 * TOKEN, sender=cast.provider2)
     m.partialRelease(jobs[1][0], 40 * TOKEN, sender=cast.provider2)
     assert m.providerStats(cast.provider2).releasedOpen == 100 * TOKEN
-    # a data-fraud slash finds no stake free of backing: it burns nothing
-    rep.applyPenalty(cast.provider2, 1, os.urandom(32), sender=cast.oracle)
-    assert r.getProvider(cast.provider2).stake == 100 * TOKEN
+    # a data-fraud slash finds no stake free of backing: it burns nothing now, it is owed
+    tx = rep.applyPenalty(cast.provider2, 1, os.urandom(32), sender=cast.oracle)
+    assert tx.events.filter(r.SlashDeferred)[0].amount == 20 * TOKEN
+    assert (r.getProvider(cast.provider2).stake, r.getProvider(cast.provider2).slashDebt) == (100 * TOKEN, 20 * TOKEN)
     for job_id, renter, _ in jobs:
         before = suite.token.balanceOf(renter)
         dispute(suite, job_id, renter)
@@ -143,6 +144,36 @@ def test_early_pay_is_backed_by_stake_so_every_clawback_is_whole(suite, cast, ch
         assert suite.token.balanceOf(renter) - before == 1000 * TOKEN  # locked back, early pay clawed back
         assert bond > 0
     assert r.getProvider(cast.provider2).stake == 0 and m.providerStats(cast.provider2).releasedOpen == 0
+    assert r.getProvider(cast.provider2).slashDebt == 0  # renters came first
+
+
+def test_backing_early_pay_does_not_escape_a_slash(suite, cast, chain, params):
+    """Found in review: a provider renting its own GPU could release its whole stake as early
+    pay, so every slash burnt nothing, then withdraw. The slash is owed and burnt on withdrawal,
+    and a debt counts against the stake that books new jobs."""
+    from tests.conftest import create_job, register_provider, register_resource
+
+    m, r, rep, t = suite.marketplace, suite.registry, suite.reputation, suite.token
+    register_provider(suite, cast.provider2)  # 100 staked
+    rid = register_resource(suite, cast.provider2, price=1000 * TOKEN)
+    job_id = create_job(suite, cast.provider2, rid, duration=3600)[0]  # its own GPU
+    m.acceptJob(job_id, sender=cast.provider2)
+    start = m.startJob(job_id, sender=cast.provider2).timestamp
+    chain.pending_timestamp = start + 360
+    m.partialRelease(job_id, 100 * TOKEN, sender=cast.provider2)  # all of the stake backs early pay
+    rep.applyPenalty(cast.provider2, 1, os.urandom(32), sender=cast.oracle)  # data fraud: 20 owed
+    assert r.getProvider(cast.provider2).slashDebt == 20 * TOKEN
+    suite.token.approve(m, 10**30, sender=cast.renter)
+    with ape.reverts(r.RegistryInsufficientStake, provider=cast.provider2.address, stake=80 * TOKEN,
+                     minStake=100 * TOKEN):
+        m.createJob(rid, "bafy", 60, 10**30, sender=cast.renter)
+    m.completeJob(job_id, sender=cast.provider2)
+    r.retireResource(rid, sender=cast.provider2)
+    unlock = r.requestUnstake(sender=cast.provider2).timestamp + params.unstake_cooldown
+    chain.pending_timestamp = unlock
+    supply, before = t.totalSupply(), t.balanceOf(cast.provider2)
+    r.withdrawStake(sender=cast.provider2)
+    assert t.balanceOf(cast.provider2) - before == 80 * TOKEN and supply - t.totalSupply() == 20 * TOKEN
 
 
 def test_user_fault_pays_provider_cost_so_far_and_the_renters_bond(suite, cast, running_job, chain):

@@ -406,6 +406,27 @@ def test_parameter_changes_never_touch_open_jobs(suite, cast, resource_id, chain
     assert m.getJob(job_id).status == CANCELLED
 
 
+def test_accepted_jobs_must_start_within_the_start_timeout(suite, cast, job_id, chain):
+    """Found in review: an accepted job could be started weeks later and billed."""
+    m = suite.marketplace
+    accepted = m.acceptJob(job_id, sender=cast.provider).timestamp
+    chain.pending_timestamp = accepted + 3600 + 1
+    with ape.reverts(m.MarketplaceJobExpired, jobId=job_id, expiredAt=accepted + 3600):
+        m.startJob(job_id, sender=cast.provider)
+    m.cancelJob(job_id, sender=cast.renter)
+
+
+def test_an_abandoned_booking_weighs_only_the_wait(suite, cast, resource_id):
+    """Found in review: an abandoned job weighed its whole maxCost, so a competitor booking 30
+    days and making the provider give up dropped its completion rate for free. It weighs the
+    price for at most the start timeout."""
+    m = suite.marketplace
+    job_id, _ = create_job(suite, cast.renter, resource_id, duration=30 * 86400)
+    m.acceptJob(job_id, sender=cast.provider)
+    m.cancelJob(job_id, sender=cast.provider)
+    assert m.providerStats(cast.provider).valueFailed == PRICE * 3600 // 3600 // m.VALUE_UNIT()
+
+
 def test_created_jobs_expire(suite, cast, resource_id, chain):
     """Finding: Created jobs never expired (accepted and billed 180 days later at the old price)."""
     m = suite.marketplace

@@ -130,6 +130,11 @@ def make_machine(suite, cast, chain, lens):
             self.registry_balance = base["registry"]
             self.terminal_seen: dict[bytes, tuple] = {}
             self.last_slash: dict[str, int] = {}
+            self.debt: dict[str, int] = {p: 0 for p in providers}
+
+        def released_open(self, provider: str) -> int:
+            """Pay released early on the provider's open jobs (what its stake must back)."""
+            return sum(j.paid for j in self.jobs if j.provider == provider and j.status not in TERMINAL)
 
         def teardown(self):
             chain.restore(self.snapshot)
@@ -180,7 +185,7 @@ def make_machine(suite, cast, chain, lens):
             res = self.resources[rid]
             user = getattr(cast, renter)
             price = res["price"]
-            bookable = res["available"] and self.stake[res["provider"]] >= self.min_stake
+            bookable = res["available"] and self.stake[res["provider"]] - self.debt[res["provider"]] >= self.min_stake
             locked = price * duration // 3600
             allowed = not self.paused and bookable and 0 < locked <= limit
             tx = self.attempt(allowed, m.createJob, rid, "bafy-image", duration, limit, sender=user)
@@ -209,7 +214,8 @@ def make_machine(suite, cast, chain, lens):
             if job is None:
                 return
             caller = actors[who]
-            ok = job.status == ACCEPTED and caller.address == job.provider
+            t = self.now + 1
+            ok = job.status == ACCEPTED and caller.address == job.provider and t <= job.updated + START_TIMEOUT
             if self.attempt(ok, m.startJob, job.id, sender=caller):
                 job.status, job.start, job.updated = RUNNING, self.now, self.now
 
@@ -239,7 +245,8 @@ def make_machine(suite, cast, chain, lens):
             accrued = job.cost_at(t) - job.paid if job.status == RUNNING else 0
             amount = UINT_MAX if all_of_it else max(1, accrued // 2)
             gross = accrued if all_of_it else amount
-            ok = job.status == RUNNING and caller.address == job.provider and 0 < gross <= accrued
+            ok = (job.status == RUNNING and caller.address == job.provider and 0 < gross <= accrued
+                  and self.released_open(job.provider) + gross <= self.stake[job.provider])
             if self.attempt(ok, m.partialRelease, job.id, amount, sender=caller):
                 self.pay(job, gross)
 
@@ -279,6 +286,7 @@ def make_machine(suite, cast, chain, lens):
                 self.refund(job, job.locked - job.paid)
                 clawed = min(job.paid, self.stake[job.provider])
                 self.stake[job.provider] -= clawed
+                self.debt[job.provider] = min(self.debt[job.provider], self.stake[job.provider])
                 self.registry_balance -= clawed
                 self.balances[job.user] += clawed
             else:  # UserFault, or no fault: paid the cost up to the dispute
@@ -364,11 +372,14 @@ def make_machine(suite, cast, chain, lens):
             caller = actors[who]
             provider = getattr(cast, victim).address
             t = self.now + 1
+            held = self.released_open(provider) + self.debt[provider]
             if self.attempt(caller == cast.oracle, rep.applyPenalty, provider, 1, os.urandom(32), sender=caller):
                 last = self.last_slash.get(provider)
-                burnt = self.stake[provider] * SLASH_BPS // 10_000
-                if burnt and (last is None or t >= last + SLASH_INTERVAL):
+                due = self.stake[provider] * SLASH_BPS // 10_000
+                if due and (last is None or t >= last + SLASH_INTERVAL):
+                    burnt = min(due, max(0, self.stake[provider] - held))  # backing early pay: owed
                     self.stake[provider] -= burnt
+                    self.debt[provider] = min(self.debt[provider] + due - burnt, self.stake[provider])
                     self.registry_balance -= burnt
                     self.supply -= burnt
                     self.last_slash[provider] = t
