@@ -113,6 +113,7 @@ class ProviderInfo:
     stake: Decimal
     unlock_at: int
     active_resources: int
+    slash_debt: Decimal = Decimal(0)  # slashed, not yet burnt (it backs early pay): burnt on withdrawal
 
     @classmethod
     def from_chain(cls, address: str, p: Any) -> ProviderInfo:
@@ -123,6 +124,7 @@ class ProviderInfo:
             stake=to_tokens(p.stake),
             unlock_at=int(p.unlockAt),
             active_resources=int(p.activeResources),
+            slash_debt=to_tokens(p.slashDebt),
         )
 
 
