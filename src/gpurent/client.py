@@ -11,6 +11,7 @@ and come out as ``Decimal`` tokens; errors come out as ``gpurent.errors`` except
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import tempfile
@@ -355,29 +356,33 @@ class Gpurent:
         return to_tokens(self._call("read the dispute bond of", self.marketplace.disputeBond,
                                     parse_id(job_id, "job")))
 
+    def _raw_job(self, job_id: str | bytes) -> Any:
+        """The job as the contract returns it (one call; no event scan for its image CID)."""
+        return self._call("read job", self.marketplace.getJob, parse_id(job_id, "job"))
+
+    def _dispute_closes_at(self, raw: Any) -> int:
+        start = int(raw.startTime)
+        if not start:
+            return 0
+        return start + int(raw.estimatedDuration) + int(self.marketplace.terms(raw.termsVersion).completionGrace)
+
     def dispute_closes_at(self, job_id: str | bytes) -> int:
         """Chain time after which the job can no longer be disputed: its start plus its booked
         duration plus its own completion grace (0 while it has not started)."""
-        job = self.job(job_id)
-        if not job.start_time:
-            return 0
-        grace = int(self.marketplace.terms(job.terms_version).completionGrace)
-        return job.start_time + job.estimated_duration + grace
+        return self._dispute_closes_at(self._raw_job(job_id))
 
-    def check_disputable(self, job_id: str | bytes) -> Job:
+    def check_disputable(self, job_id: str | bytes) -> None:
         """Refuses, before any token is approved, what the contract would refuse: a job that is
-        not Running, or whose dispute window has closed. Returns the job."""
+        not Running, or whose dispute window has closed."""
         from gpurent.errors import contract_error
 
-        job = self.job(job_id)
-        if job.status != JobStatus.RUNNING:
-            raise contract_error("MarketplaceInvalidJobState", {"jobId": job.job_id, "current": int(job.status)},
-                                 "dispute")
-        closes_at = self.dispute_closes_at(job.job_id)
+        raw = self._raw_job(job_id)
+        jid = hex_id(raw.jobId)
+        if int(raw.status) != JobStatus.RUNNING:
+            raise contract_error("MarketplaceInvalidJobState", {"jobId": jid, "current": int(raw.status)}, "dispute")
+        closes_at = self._dispute_closes_at(raw)
         if self.chain_time() > closes_at:
-            raise contract_error("MarketplaceDisputeWindowClosed", {"jobId": job.job_id, "closedAt": closes_at},
-                                 "dispute")
-        return job
+            raise contract_error("MarketplaceDisputeWindowClosed", {"jobId": jid, "closedAt": closes_at}, "dispute")
 
     def dispute_job(self, job_id: str | bytes, reason: str) -> Any:
         """Disputes a running job, posting its dispute bond (approved here when needed, after
@@ -405,10 +410,10 @@ class Gpurent:
         """What ``partial_release`` can pay now: the accrued cost not yet released, as far as
         the provider's stake still backs pay released early on its open jobs."""
         jid = parse_id(job_id, "job")
-        job = self.job(jid)
+        raw = self._raw_job(jid)
         accrued = int(self._call("read cost of", self.marketplace.accruedCost, jid))
-        backed = int(self.registry.stakeOf(job.provider)) - int(self.marketplace.providerStats(job.provider).releasedOpen)
-        return to_tokens(max(0, min(accrued - to_base_units(job.final_cost), backed)))
+        backed = int(self.registry.stakeOf(raw.provider)) - int(self.marketplace.providerStats(raw.provider).releasedOpen)
+        return to_tokens(max(0, min(accrued - int(raw.finalCost), backed)))
 
     def partial_release(self, job_id: str | bytes, amount: Decimal | int | str | None = None) -> Any:
         """Pays the provider what a running job has accrued (by default all that its stake
@@ -594,10 +599,15 @@ class Gpurent:
         """Whether a penalty for `incident` was already applied to `provider` (by any oracle)."""
         return bool(self._call("read an incident", self.reputation_system.incidentRecorded, provider, incident))
 
-    def submit_validation_report(self, provider: str, period: int, report: ValidationReport) -> Any:
-        """Stores one period's report on `provider` (ORACLE_ROLE); once per provider and period."""
-        return self._send("report on", self.reputation_system.submitValidationReport, provider, period,
-                          report.as_tuple())
+    def submit_validation_report(self, provider: str, period: int, report: ValidationReport, *,
+                                 gas: int | None = None) -> Any:
+        """Stores one period's report on `provider` (ORACLE_ROLE); once per provider and period.
+        ``gas`` sends it with that limit instead of an estimate (a node estimates on its latest
+        block, which on a chain that mines on demand may be older than the period's end)."""
+        method = self.reputation_system.submitValidationReport
+        if gas is not None:
+            method = functools.partial(method, gas=gas)
+        return self._send("report on", method, provider, period, report.as_tuple())
 
     def validation(self, provider: str | None = None) -> Validation:
         """Heartbeats and challenges reported on `provider`, summed over periods."""

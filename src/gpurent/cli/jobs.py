@@ -205,12 +205,12 @@ def dispute(app: App, job_id: str, reason: str) -> None:
     """Disputes a running job within its booked time plus the completion grace: billing stops
     and the oracle rules. The disputer posts a bond, returned unless the ruling goes against it."""
     rent = app.rent(needs_account=True)
-    job = rent.check_disputable(job_id)
-    bond = rent.dispute_bond(job.job_id)
+    rent.check_disputable(job_id)
+    bond = rent.dispute_bond(job_id)
     app.output.info(f"posting a dispute bond of {bond} GPU (returned unless the ruling goes against you)")
     with app.output.pending("Disputing…"):
-        receipt = rent.dispute_job(job.job_id, reason)
+        receipt = rent.dispute_job(job_id, reason)
     app.output.tx(receipt, f"disputed; bond of {bond} GPU posted")
-    app.output.data({**job_row(rent.job(job.job_id)), "bond": bond})
+    app.output.data({**job_row(rent.job(job_id)), "bond": bond})
 
 

@@ -30,7 +30,6 @@ pool; transactions are sent one at a time (one account, one nonce sequence).
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import logging
@@ -307,8 +306,7 @@ class Oracle:
                     # carries the chain's time, which has passed it, so send it unestimated
                     log.debug("report for %s, period %d: the latest block is older than the period's end (%s); "
                               "sent without a gas estimate", provider, period, err)
-                    self._send_unestimated("report on", self.rent.reputation_system.submitValidationReport,
-                                           provider, period, report.as_tuple())
+                    self.rent.submit_validation_report(provider, period, report, gas=UNESTIMATED_GAS)
                 status = "submitted"
             except AlreadyRecorded:
                 status = "already"
@@ -323,11 +321,6 @@ class Oracle:
         log.info("report for %s, period %d (%s): %s", provider, period, status, report)
         if status == "submitted":  # only the instance whose report landed mirrors it per GPU
             self._mirror_on_resources(provider, round(kept * self.config.heartbeat_interval_s))
-
-    def _send_unestimated(self, action: str, method: Any, *args: Any) -> Any:
-        """Sends ``method(*args)`` through the SDK with a fixed gas limit (no estimate, which a
-        node runs on its latest block); what is not used is not paid."""
-        return self.rent._send(action, functools.partial(method, gas=UNESTIMATED_GAS), *args)
 
     def _mirror_on_resources(self, provider: str, uptime_s: int) -> None:
         """Credits the period's kept uptime to each of the provider's GPUs in the registry and
