@@ -112,8 +112,12 @@ def dispute(suite: Suite, job_id, who, reason: str = "x", at: int | None = None)
     from ape import chain
 
     at = at if at is not None else chain.pending_timestamp
+    # the approval is mined a second before, so the dispute lands at ``at`` exactly however long
+    # the approval took in wall-clock time (a test's expected split depends on that second)
+    head = chain.blocks.head.timestamp
+    chain.pending_timestamp = max(at - 1, head + 1)
     suite.token.approve(suite.marketplace, suite.marketplace.disputeBond(job_id), sender=who)
-    chain.pending_timestamp = max(at, chain.pending_timestamp)
+    chain.pending_timestamp = max(at, chain.blocks.head.timestamp + 1)
     return suite.marketplace.disputeJob(job_id, reason, sender=who)
 
 
