@@ -50,7 +50,8 @@ def one_demo() -> dict[str, float]:
 
 def bare_run_s() -> float:
     """The sample image, created, started and waited for on a private podman service."""
-    from gpurent import engine, sample
+    from gpurent import sample
+    from gpurent.local import engine
 
     with tempfile.TemporaryDirectory() as folder:
         service = engine.start(folder=Path(folder))

@@ -63,12 +63,12 @@ def main() -> int:
     from eth_account import Account
 
     from gpurent.deployment import deploy_suite
-    from gpurent.events import DecodedEvent, EventDecoder
+    from gpurent.indexer.events import DecodedEvent, EventDecoder
     from gpurent.indexer.db import connect, migrate
     from gpurent.indexer.indexer import Indexer
     from gpurent.manifest import Manifest
     from fixtures import list_gpu
-    from gpurent.rpc import JsonRpc
+    from gpurent.indexer.rpc import JsonRpc
     from gpurent.units import TOKEN
     from tests.postgres import PostgresServer
 
@@ -179,7 +179,7 @@ def main() -> int:
 
         # GraphQL at 100,000 GPUs
         from gpurent.indexer.project import Projector
-        from gpurent.process import free_port
+        from gpurent.local.process import free_port
 
         rng = random.Random(7)
         models = ["A100", "H100", "RTX4090", "L4", "A10", "V100", "RTX3090", "T4"]

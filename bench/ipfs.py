@@ -39,8 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from gpurent import engine as engine_mod  # noqa: E402
-from gpurent.images import node as node_mod  # noqa: E402
+from gpurent.local import engine as engine_mod  # noqa: E402
+from gpurent.local import ipfs as node_mod  # noqa: E402
 from gpurent.images.archive import LayerFile, build_archive  # noqa: E402
 from gpurent.images.kubo import CHUNKER  # noqa: E402
 from gpurent.images.store import IMAGE_FILE, ImageStore  # noqa: E402

@@ -58,16 +58,16 @@ def main() -> int:
     from ape.logging import logger
 
     logger.set_level("ERROR")
-    from gpurent import engine as engine_mod
+    from gpurent.local import engine as engine_mod
     from gpurent.agent.agent import Agent
     from gpurent.agent.config import AgentConfig, Limits, ResourceSpec
-    from gpurent.client import Gpurent
+    from gpurent.sdk import Gpurent
     from gpurent.deployment import deploy_suite
-    from gpurent.images import node as node_mod
+    from gpurent.local import ipfs as node_mod
     from gpurent.images.archive import LayerFile, build_archive
     from gpurent.images.store import ImageStore
     from gpurent.manifest import Manifest
-    from gpurent.process import free_port
+    from gpurent.local.process import free_port
     from gpurent.units import TOKEN
 
     work = Path(tempfile.mkdtemp(prefix="gpurent-bench-launch-"))
@@ -86,7 +86,7 @@ def main() -> int:
 
             manifest = Manifest(chain_id=chain.chain_id, block=0, deployer=admin.address,
                                 contracts={n: c.address for n, c in suite.as_dict().items()})
-            rent = Gpurent.connect(manifest=manifest)
+            gp = Gpurent.connect(manifest=manifest)
 
             archive = work / "image.tar"
             info = build_archive(archive, [LayerFile("bin/busybox", Path("/bin/busybox"), 0o755)],
@@ -98,13 +98,13 @@ def main() -> int:
                                  stake=Decimal(100), poll_interval_s=args.poll,
                                  resources=(ResourceSpec("RTX4090", 1, 1, 10, Decimal(36)),),
                                  limits=Limits(pids=64, scratch_mb=16))
-            agent = Agent(rent.with_account(provider), config, work / "provider", store, [])
+            agent = Agent(gp.with_account(provider), config, work / "provider", store, [])
             thread = threading.Thread(target=agent.run, daemon=True)
             thread.start()
             while not agent.accepting:
                 time.sleep(0.05)
             gpu = next(iter(agent.slots))
-            as_renter = rent.with_account(renter)
+            as_renter = gp.with_account(renter)
 
             def run_job() -> float:
                 job = as_renter.create_job(gpu, cid, 3600)

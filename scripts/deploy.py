@@ -12,9 +12,9 @@ import click
 from ape import chain, project
 from ape.cli import ConnectedProviderCommand
 
-from gpurent.client import resolve_account
+from gpurent.sdk import resolve_account
 from gpurent.deployment import DeploymentParams, deploy_suite
-from gpurent.devnet import on_dev_chain
+from gpurent.local.devnet import on_dev_chain
 from gpurent.errors import GpurentError
 from gpurent.manifest import CONTRACTS, Manifest, load_manifest, node_chain_id, save_manifest
 from gpurent.units import to_base_units

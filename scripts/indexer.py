@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 from ape.cli import ConnectedProviderCommand
 
-from gpurent.client import Gpurent
+from gpurent.sdk import Gpurent
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Run the gpurent indexer")

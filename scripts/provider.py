@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand
 
-from gpurent.client import Gpurent, resolve_account
+from gpurent.sdk import Gpurent, resolve_account
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Run the gpurent provider agent")
@@ -19,5 +19,5 @@ from gpurent.client import Gpurent, resolve_account
 def cli(ecosystem, network, provider, account_ref, config_path):
     from gpurent.agent.daemon import build_agent, run_forever
 
-    rent = Gpurent.connect(account=resolve_account(account_ref))
-    run_forever(build_agent(rent, config_path=config_path))
+    gp = Gpurent.connect(account=resolve_account(account_ref))
+    run_forever(build_agent(gp, config_path=config_path))

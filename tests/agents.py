@@ -14,7 +14,7 @@ import pytest
 from gpurent.agent.agent import Agent
 from gpurent.agent.config import AgentConfig, Limits, ResourceSpec
 from gpurent.images.store import ImageStore
-from gpurent.process import free_port
+from gpurent.local.process import free_port
 from tests.services import make_image
 
 PRICE = Decimal(36)  # tokens per hour: 0.01 per second, easy to check
@@ -66,13 +66,13 @@ class AgentRunner:
 
 
 @pytest.fixture
-def provider_rent(rent, cast):
-    return rent.with_account(cast.provider)
+def provider_rent(gp, cast):
+    return gp.with_account(cast.provider)
 
 
 @pytest.fixture
-def renter_rent(rent, cast):
-    return rent.with_account(cast.renter)
+def renter_rent(gp, cast):
+    return gp.with_account(cast.renter)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gpurent.client import Gpurent
+from gpurent.sdk import Gpurent
 from gpurent.deployment import DeploymentParams, Suite, deploy_suite
 from gpurent.manifest import Manifest
 from gpurent.units import TOKEN
@@ -150,19 +150,19 @@ def manifest(suite, cast, chain) -> Manifest:
 
 
 @pytest.fixture(scope="session")
-def rent(manifest) -> Gpurent:
+def gp(manifest) -> Gpurent:
     """Read-only SDK over the session's deployment (packaged ABIs, not the project's)."""
     return Gpurent.connect(manifest=manifest)
 
 
 @pytest.fixture
-def as_provider(rent, cast) -> Gpurent:
-    return rent.with_account(cast.provider)
+def as_provider(gp, cast) -> Gpurent:
+    return gp.with_account(cast.provider)
 
 
 @pytest.fixture
-def as_renter(rent, cast) -> Gpurent:
-    return rent.with_account(cast.renter)
+def as_renter(gp, cast) -> Gpurent:
+    return gp.with_account(cast.renter)
 
 
 @pytest.fixture

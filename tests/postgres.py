@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gpurent.process import free_port
+from gpurent.local.process import free_port
 
 
 def pg_bin() -> Path:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gpurent import engine as engine_mod
-from gpurent.images import node as node_mod
+from gpurent.local import engine as engine_mod
+from gpurent.local import ipfs as node_mod
 from gpurent.images.archive import ArchiveInfo, LayerFile, build_archive
 from gpurent.images.store import ImageStore
 

@@ -1,13 +1,13 @@
 """gpurent: decentralized GPU rental on an EVM chain, Docker images over IPFS.
 
     import gpurent
-    rent = gpurent.connect(network="ethereum:local:foundry", account=0)
-    gpus = rent.resources()
+    gp = gpurent.connect(network="ethereum:local:foundry", account=0)
+    gpus = gp.resources()
 
 The contracts in ``contracts/`` are the system of record; this package deploys and drives them.
 """
 
-from gpurent.client import Gpurent, connect, parse_id
+from gpurent.sdk import Gpurent, connect, parse_id
 from gpurent.deployment import DeploymentParams, Suite, deploy_suite
 from gpurent.errors import (
     ConfigurationError,

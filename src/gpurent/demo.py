@@ -1,7 +1,7 @@
 """``make demo`` / ``gpurent demo``: the main job end to end on real components.
 
 In a fresh state folder (a temporary one unless ``--home``) and on ports the OS picks, it starts
-the whole stack (:mod:`gpurent.stack`: Anvil with the suite deployed, Kubo, podman, the indexer,
+the whole stack (:mod:`gpurent.local.stack`: Anvil with the suite deployed, Kubo, podman, the indexer,
 the oracle, a provider agent), builds the sample image and pushes it to IPFS, and then, as the
 renter (test account 5): lists GPUs through the indexer, creates a job with one permit-signed
 transaction, follows it through the provider's endpoint until it is settled, and prints the
@@ -31,10 +31,10 @@ from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
 
-from gpurent import stack
+from gpurent.local import stack
 from gpurent.agent.state import OPEN
 from gpurent.errors import ConfigurationError
-from gpurent.process import alive
+from gpurent.local.process import alive
 from gpurent.units import to_tokens
 
 RENTER = "5"
@@ -146,24 +146,24 @@ def _shut_down(report: Reporter, demo: Demo) -> None:
 
 def _main_job(report: Reporter, demo: Demo) -> None:
     from gpurent import sample
-    from gpurent.agent.remote import ProviderEndpoint
-    from gpurent.client import Gpurent, resolve_account
-    from gpurent.devnet import running_devnet
-    from gpurent.engine import engine_client
-    from gpurent.images.node import ipfs_client
+    from gpurent.sdk.provider import ProviderEndpoint
+    from gpurent.sdk import Gpurent, resolve_account
+    from gpurent.local.devnet import running_devnet
+    from gpurent.local.engine import engine_client
+    from gpurent.local.ipfs import ipfs_client
     from gpurent.images.store import ImageStore
     from gpurent.indexer import service as indexer_service
 
     console = report.console
-    rent = Gpurent.connect(network=running_devnet().url, account=RENTER)  # type: ignore[union-attr]
-    rent.quiet_traces = True
+    gp = Gpurent.connect(network=running_devnet().url, account=RENTER)  # type: ignore[union-attr]
+    gp.quiet_traces = True
     provider = str(resolve_account(stack.StackOptions().provider_account).address)
-    treasury = rent.parameters()["treasury"]
-    report.step("renter", f"connected as test account {RENTER} ({rent.address})")
+    treasury = gp.parameters()["treasury"]
+    report.step("renter", f"connected as test account {RENTER} ({gp.address})")
 
     # -- the image: built locally, pushed to IPFS by CID
     image_id = sample.build(engine_client())
-    pushed = ImageStore(ipfs_client()).push_local(sample.TAG, uploader=rent.address)
+    pushed = ImageStore(ipfs_client()).push_local(sample.TAG, uploader=gp.address)
     report.step("image", f"built {sample.TAG} ({image_id[7:19]}), pushed {pushed.metadata.size:,} bytes "
                 f"as {pushed.cid}")
 
@@ -178,25 +178,25 @@ def _main_job(report: Reporter, demo: Demo) -> None:
     console.print(table)
     gpu = gpus[0]  # the cheapest
 
-    before = {"renter": rent.balance(), "provider": rent.balance(provider), "treasury": rent.balance(treasury)}
-    reputation_before = rent.reputation(provider)
+    before = {"renter": gp.balance(), "provider": gp.balance(provider), "treasury": gp.balance(treasury)}
+    reputation_before = gp.reputation(provider)
 
     # -- one permit-signed transaction: approve and lock the escrow
-    quote = rent.quote(gpu["id"], BOOKING_S)
-    job = rent.create_job(gpu["id"], pushed.cid, BOOKING_S, max_cost=quote)
+    quote = gp.quote(gpu["id"], BOOKING_S)
+    job = gp.create_job(gpu["id"], pushed.cid, BOOKING_S, max_cost=quote)
     report.step("renter", f"created job {job.job_id[:10]}…{job.job_id[-6:]}: {quote} GPU locked for up to "
-                f"{BOOKING_S // 60} min at {gpu['price_per_hour']} GPU/h (gas {rent.last_receipt.gas_used:,})")
+                f"{BOOKING_S // 60} min at {gpu['price_per_hour']} GPU/h (gas {gp.last_receipt.gas_used:,})")
 
-    endpoint = ProviderEndpoint.for_job(rent, job)
-    agent_view = _follow(report, rent, endpoint, job.job_id)
+    endpoint = ProviderEndpoint.for_job(gp, job)
+    agent_view = _follow(report, gp, endpoint, job.job_id)
     completed_wall = time.time()
     output = b"".join(endpoint.logs(job.job_id)).decode(errors="replace")
     console.print(Panel(output.rstrip(), title="job output (from the provider's endpoint, signed by the renter)",
                         title_align="left", expand=False))
 
-    settled = rent.job(job.job_id)
-    events = rent.job_events(job.job_id)
-    after = {"renter": rent.balance(), "provider": rent.balance(provider), "treasury": rent.balance(treasury)}
+    settled = gp.job(job.job_id)
+    events = gp.job_events(job.job_id)
+    after = {"renter": gp.balance(), "provider": gp.balance(provider), "treasury": gp.balance(treasury)}
     timeline = _timeline(events, agent_view["timeline"])
     console.print(_timeline_table(timeline))
     costs = _costs(settled, events, before, after)
@@ -205,10 +205,10 @@ def _main_job(report: Reporter, demo: Demo) -> None:
     # -- the oracle's report for the period the job ended in, then the score
     period = int(completed_wall // DEMO_OPTIONS["report_period_s"])
     with report.waiting("waiting for the oracle to report the job's period…"):
-        stack.wait_until(lambda: (rent.validation(provider).last_period or -1) >= period,
+        stack.wait_until(lambda: (gp.validation(provider).last_period or -1) >= period,
                          "the oracle's report on the provider", 60)
-    reputation_after = rent.reputation(provider)
-    validation = rent.validation(provider)
+    reputation_after = gp.reputation(provider)
+    validation = gp.validation(provider)
     report.step("oracle", f"reported the job's period ({DEMO_OPTIONS['report_period_s']} s periods): score "
                 f"{reputation_before.score} → {reputation_after.score}")
     console.print(_reputation_table(reputation_before, reputation_after, validation))
@@ -224,14 +224,14 @@ def _main_job(report: Reporter, demo: Demo) -> None:
     console.print(Syntax(text, "json", theme="ansi_dark", background_color="default"))
 
     demo.result.update({
-        "renter": rent.address, "provider": provider, "treasury": treasury, "gpu": gpu["id"], "image_cid": pushed.cid,
+        "renter": gp.address, "provider": provider, "treasury": treasury, "gpu": gpu["id"], "image_cid": pushed.cid,
         "job_id": job.job_id, "status": settled.status.label, "output": output, "timeline": timeline, "costs": costs,
         "balances_before": before, "balances_after": after, "graphql": {"url": url, "answer": answer},
         "reputation": {"before": reputation_before.score, "after": reputation_after.score,
                        "heartbeats": f"{validation.heartbeats_kept}/{validation.heartbeats_expected}",
                        "reports": validation.reports},
     })
-    rent.close()
+    gp.close()
 
 
 def _indexed(url: str | None, job_id: str) -> dict[str, Any] | None:
@@ -243,7 +243,7 @@ def _indexed(url: str | None, job_id: str) -> dict[str, Any] | None:
     return answer if answer["job"] and answer["job"]["status"] == "Completed" else None
 
 
-def _follow(report: Reporter, rent: Any, endpoint: Any, job_id: str, timeout_s: float = 180) -> dict[str, Any]:
+def _follow(report: Reporter, gp: Any, endpoint: Any, job_id: str, timeout_s: float = 180) -> dict[str, Any]:
     """Follows the job (the provider's phase, the chain's status) until it is settled on chain."""
     from gpurent.errors import GpurentError
 
@@ -255,7 +255,7 @@ def _follow(report: Reporter, rent: Any, endpoint: Any, job_id: str, timeout_s: 
                 view = endpoint.phase(job_id)
             except GpurentError:
                 view = None  # the agent has not seen the job yet
-            status = rent.job(job_id).status.label
+            status = gp.job(job_id).status.label
             if view is not None:
                 for entry in view["timeline"]:
                     if entry["phase"] not in seen:

@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 import requests
 
-from gpurent.access import sign_access
-from gpurent.agent.remote import ProviderEndpoint
+from gpurent.wire.access import sign_access
+from gpurent.sdk.provider import ProviderEndpoint
 from gpurent.errors import GpurentError
 from gpurent.types import JobStatus
 
 MISSING_CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
 
 
-def wait_chain(rent, job_id, status: JobStatus, timeout_s: float = 60.0):
+def wait_chain(gp, job_id, status: JobStatus, timeout_s: float = 60.0):
     deadline = time.monotonic() + timeout_s
-    while (job := rent.job(job_id)).status != status:
+    while (job := gp.job(job_id)).status != status:
         assert time.monotonic() < deadline, f"job is {job.status.label}, not {status.label}"
         time.sleep(0.1)
     return job
@@ -255,9 +255,9 @@ def test_jobs_show_and_logs_read_the_provider(start_agent, push_image, renter_re
 
 def test_gpus_are_offered_only_while_the_ipfs_node_answers(provider_rent, nodes, engine_factory, tmp_path):
     from gpurent.agent.agent import Agent
-    from gpurent.images import node as node_mod
+    from gpurent.local import ipfs as node_mod
     from gpurent.images.store import ImageStore
-    from gpurent.process import free_port
+    from gpurent.local.process import free_port
     from tests.agents import AgentRunner, agent_config
 
     own = nodes.start("agent-node")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import requests
 
-from gpurent.access import sign_access
+from gpurent.wire.access import sign_access
 from gpurent.manifest import Manifest, save_manifest
-from gpurent.process import free_port
+from gpurent.local.process import free_port
 from gpurent.types import JobStatus
 from tests.agent.test_agent import wait_chain
 
@@ -62,7 +62,7 @@ class AgentProcess:
         return self.process.wait(timeout=60)
 
 
-def test_sigkill_mid_job_then_restart_completes_exactly_once(suite, cast, chain, rent, kubo, engine_host, push_image,
+def test_sigkill_mid_job_then_restart_completes_exactly_once(suite, cast, chain, gp, kubo, engine_host, push_image,
                                                               tmp_path):
     home = tmp_path / "home"
     home.mkdir()
@@ -77,20 +77,20 @@ def test_sigkill_mid_job_then_restart_completes_exactly_once(suite, cast, chain,
     agent = AgentProcess(home, env)
     agent.start()
     deadline = time.monotonic() + 90
-    while not (resources := rent.provider_resources(cast.provider.address)) or not resources[0].available:
+    while not (resources := gp.provider_resources(cast.provider.address)) or not resources[0].available:
         assert agent.process.poll() is None, agent.log.read_text()
         assert time.monotonic() < deadline, agent.log.read_text()
         time.sleep(0.2)
     gpu = resources[0].resource_id
 
-    renter = rent.with_account(cast.renter)
+    renter = gp.with_account(cast.renter)
     cid = push_image("echo first line; sleep 8; echo last line")
     job = renter.create_job(gpu, cid, 3600)
-    wait_chain(rent, job.job_id, JobStatus.RUNNING)
+    wait_chain(gp, job.job_id, JobStatus.RUNNING)
     assert agent.signal(signal.SIGKILL) == -signal.SIGKILL  # killed mid-job, container still running
 
     agent.start()  # the restart re-attaches, then settles once the container exits
-    settled = wait_chain(rent, job.job_id, JobStatus.COMPLETED, timeout_s=90)
+    settled = wait_chain(gp, job.job_id, JobStatus.COMPLETED, timeout_s=90)
     jid = bytes.fromhex(job.job_id[2:])
     market = suite.marketplace
     for event in (market.JobAccepted, market.JobStarted, market.JobCompleted):
@@ -109,4 +109,4 @@ def test_sigkill_mid_job_then_restart_completes_exactly_once(suite, cast, chain,
     assert report["jobs"][0]["job"] == job.job_id and report["jobs"][0]["phase"] == "completed"
 
     assert agent.signal(signal.SIGTERM) == 0  # stops taking work, GPUs unavailable
-    assert rent.resource(gpu).available is False
+    assert gp.resource(gpu).available is False

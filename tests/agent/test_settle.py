@@ -31,21 +31,21 @@ def clock():
     return now
 
 
-def settler(rent: FakeRent, now: list[float], interval: float = 10) -> Settler:
-    return Settler(rent, interval, lambda: now[0], threading.RLock())
+def settler(gp: FakeRent, now: list[float], interval: float = 10) -> Settler:
+    return Settler(gp, interval, lambda: now[0], threading.RLock())
 
 
 def test_a_release_every_interval_from_the_start(clock):
-    rent = FakeRent()
-    s = settler(rent, clock)
+    gp = FakeRent()
+    s = settler(gp, clock)
     assert not s.tick(JOB, None)  # not started on chain yet
     assert not s.tick(JOB, 995)  # 5 s in
     clock[0] = 1005
-    assert s.tick(JOB, 995) and rent.calls == [JOB]  # 10 s in
+    assert s.tick(JOB, 995) and gp.calls == [JOB]  # 10 s in
     clock[0] = 1014
     assert not s.tick(JOB, 995)  # 9 s after the last one
     clock[0] = 1015
-    assert s.tick(JOB, 995) and len(rent.calls) == 2
+    assert s.tick(JOB, 995) and len(gp.calls) == 2
     s.forget(JOB)
     assert s.tick(JOB, 995)  # a job seen afresh (after a restart) settles at once
 
@@ -59,9 +59,9 @@ def test_a_release_every_interval_from_the_start(clock):
     (RuntimeError(""), True),
 ])
 def test_failures_never_reach_the_job_and_are_retried_next_interval(clock, caplog, error, logged):
-    rent = FakeRent()
-    rent.fail = error
-    s = settler(rent, clock)
+    gp = FakeRent()
+    gp.fail = error
+    s = settler(gp, clock)
     with caplog.at_level(logging.DEBUG, logger="gpurent.provider"):
         assert s.tick(JOB, 980) is False  # no exception
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -70,5 +70,5 @@ def test_failures_never_reach_the_job_and_are_retried_next_interval(clock, caplo
         assert "retrying in 10 s" in warnings[0].getMessage()
     assert not s.tick(JOB, 980)  # not again at once...
     clock[0] += 10
-    rent.fail = None
-    assert s.tick(JOB, 980) and len(rent.calls) == 2  # ...but at the next interval
+    gp.fail = None
+    assert s.tick(JOB, 980) and len(gp.calls) == 2  # ...but at the next interval

@@ -84,7 +84,7 @@ def test_devnet_lifecycle_resumes_its_chain(shell):
     console = shell.run(
         str(BIN / "ape"), "console", "--network", f"http://127.0.0.1:{PORT}", "-c",
         "print('FEE', params()['fee_bps']); print('DISPUTES', len(pending_disputes())); "
-        "print('GPUS', [r.gpu_model for r in gpus()]); print('ADMIN', rent.account.address); "
+        "print('GPUS', [r.gpu_model for r in gpus()]); print('ADMIN', gp.account.address); "
         "print('POPULAR', popular_images()); print('KUBO', images.ipfs.version())",
         cwd=ROOT)
     assert "gpurent: connected to chain 31337" in console.stdout, (console.stdout, console.stderr)

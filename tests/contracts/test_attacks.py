@@ -5,7 +5,7 @@ from __future__ import annotations
 import ape
 import pytest
 
-from gpurent.permit import sign_permit
+from gpurent.wire.permit import sign_permit
 from gpurent.units import TOKEN
 from tests.conftest import CID, PRICE, create_job, dispute, register_provider
 

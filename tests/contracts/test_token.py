@@ -34,7 +34,7 @@ def test_permit_signatures_with_a_leading_zero_byte_still_verify(token, cast, su
     Signing permits with successive values until one does, the padded signature must verify."""
     from ape import chain
 
-    from gpurent.permit import permit_message, sign_permit
+    from gpurent.wire.permit import permit_message, sign_permit
 
     owner, spender = cast.renter, suite.marketplace.address
     deadline = chain.pending_timestamp + 3600

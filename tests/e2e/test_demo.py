@@ -25,7 +25,7 @@ import requests
 
 from gpurent.demo import FOREIGN_ENV
 from gpurent.deployment import ESCROW_DUST
-from gpurent.process import alive
+from gpurent.local.process import alive
 
 BIN = Path(sys.executable).parent
 TOKEN = 10**18

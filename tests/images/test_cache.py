@@ -157,13 +157,13 @@ def test_maintainer_runs_on_its_schedule(peers, engine_factory, image_factory, t
     assert asked == [10, 10]
 
 
-def test_popularity_comes_from_job_events(as_provider, rent, cast, gpu):
-    renter = rent.with_account(cast.renter)
+def test_popularity_comes_from_job_events(as_provider, gp, cast, gpu):
+    renter = gp.with_account(cast.renter)
     popular, rare = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", \
         "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
     for cid in (popular, rare, popular, popular):
         renter.create_job(gpu.resource_id, cid, 60)
-    ranking = rent.image_popularity()
+    ranking = gp.image_popularity()
     assert ranking == [(popular, 3), (rare, 1)]
-    assert chain_popularity(rent)(1) == [popular]
-    assert rent.image_popularity(top=1) == [(popular, 3)]
+    assert chain_popularity(gp)(1) == [popular]
+    assert gp.image_popularity(top=1) == [(popular, 3)]

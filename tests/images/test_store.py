@@ -158,7 +158,7 @@ def test_a_cid_no_peer_holds_fails_within_the_timeout(store):
 
 
 def test_a_node_that_does_not_run_is_reported(tmp_path):
-    from gpurent.process import free_port
+    from gpurent.local.process import free_port
 
     store = ImageStore(KuboClient(f"http://127.0.0.1:{free_port()}"), max_bytes=1, workdir=tmp_path)
     with pytest.raises(ServiceUnavailable, match="no IPFS node answers"):

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from gpurent.indexer.api import MAX_PAGE, Hub, make_schema
-from gpurent.process import free_port
+from gpurent.local.process import free_port
 from gpurent.units import TOKEN
 from tests.indexer.test_indexer import busy_chain, make_indexer
 
@@ -36,7 +36,7 @@ def run(indexer, query: str, **variables):
     return result
 
 
-def test_gpu_filters_and_sorts(indexed, cast, rent):
+def test_gpu_filters_and_sorts(indexed, cast, gp):
     indexer, made = indexed
     q = """query($f: GpuFilter, $sort: GpuSort!, $limit: Int!, $offset: Int!) {
              gpus(filters: $f, sort: $sort, limit: $limit, offset: $offset) {
@@ -54,7 +54,7 @@ def test_gpu_filters_and_sorts(indexed, cast, rent):
     mine = run(indexer, q, f={"provider": cast.provider2.address.upper().replace("0X", "0x")}, sort="MEMORY_DESC",
                limit=2, offset=1).data["gpus"]
     assert [g["memoryGb"] for g in mine] == [80, 24]  # page 2 of [80, 80, 24] by memory, then id
-    scores = {a.address.lower(): rent.reputation(a.address).score for a in (cast.provider, cast.provider2)}
+    scores = {a.address.lower(): gp.reputation(a.address).score for a in (cast.provider, cast.provider2)}
     low, high = sorted(scores.values())
     assert low < high  # provider was penalised; provider2 is new (0.5 uptime and response: 700)
     scored = run(indexer, q, f={"minReputation": high}, sort="REPUTATION_DESC", limit=50, offset=0).data["gpus"]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from gpurent.indexer import schema as s
 from gpurent.indexer.db import connect, migrate
 from gpurent.indexer.indexer import Indexer, ReorgTooDeep
-from gpurent.rpc import JsonRpc
+from gpurent.indexer.rpc import JsonRpc
 from gpurent.units import TOKEN
 
 CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
@@ -73,7 +73,7 @@ def busy_chain(suite, cast, chain, jobs: int = 3) -> dict:
     return {"resources": rids, "jobs": ids}
 
 
-def test_every_event_lands_in_its_table(db_url, suite, cast, chain, manifest, rent):
+def test_every_event_lands_in_its_table(db_url, suite, cast, chain, manifest, gp):
     made = busy_chain(suite, cast, chain)
     indexer = make_indexer(db_url, manifest, chain, batch=7)  # several rounds
     assert indexer.sync() > 0
@@ -81,7 +81,7 @@ def test_every_event_lands_in_its_table(db_url, suite, cast, chain, manifest, re
     with indexer.engine.connect() as db:
         gpus = {r.id: r for r in db.execute(select(s.gpu_resources)).all()}
         for rid in made["resources"]:
-            chain_gpu = rent.resource(rid)
+            chain_gpu = gp.resource(rid)
             row = gpus["0x" + bytes(rid).hex()]
             assert (row.provider_address, row.gpu_model, row.vcpu, row.memory_gb) == (
                 chain_gpu.provider.lower(), chain_gpu.gpu_model, chain_gpu.vcpu, chain_gpu.memory_gb)
@@ -91,7 +91,7 @@ def test_every_event_lands_in_its_table(db_url, suite, cast, chain, manifest, re
         jobs = {r.id: r for r in db.execute(select(s.instance_history)).all()}
         for kind, expected in (("complete", "Completed"), ("cancel", "Cancelled"), ("dispute", "Resolved")):
             for jid in made["jobs"][kind]:
-                row, chain_job = jobs["0x" + bytes(jid).hex()], rent.job(jid)
+                row, chain_job = jobs["0x" + bytes(jid).hex()], gp.job(jid)
                 assert row.status == expected == chain_job.status.label
                 assert (row.user_address, row.provider_address) == (cast.renter.address.lower(),
                                                                     cast.provider.address.lower())
@@ -107,7 +107,7 @@ def test_every_event_lands_in_its_table(db_url, suite, cast, chain, manifest, re
         assert images == {CID: 2, CID2: 1}
         provider = db.execute(select(s.providers)).one()
         assert (provider.address, provider.penalty_points, provider.reports) == (cast.provider.address.lower(), 50, 1)
-        assert provider.stake_tokens == "100" and provider.score == rent.reputation(cast.provider.address).score
+        assert provider.stake_tokens == "100" and provider.score == gp.reputation(cast.provider.address).score
         kinds = set(db.execute(select(s.reputation_history.c.kind)).scalars())
         assert {"report", "penalty", "reward", "score"} <= kinds
         names = set(db.execute(select(s.events.c.name)).scalars())

@@ -17,7 +17,7 @@ import requests
 
 from gpurent.manifest import Manifest, save_manifest
 from gpurent.oracle.state import OracleState
-from gpurent.process import free_port
+from gpurent.local.process import free_port
 
 BIN = Path(sys.executable).parent
 ORACLE_INDEX = "1"  # cast.oracle

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import requests
 
-from gpurent.oracle.protocol import Challenge, Domain, Heartbeat, incident, new_heartbeat, sign_response
+from gpurent.wire.protocol import Challenge, Domain, Heartbeat, incident, new_heartbeat, sign_response
 from gpurent.types import DisputeOutcome, JobStatus
 from gpurent.units import TOKEN
 from tests.oracle.conftest import INTERVAL, MISS_LIMIT, wait_for
@@ -35,33 +35,33 @@ def reports(suite, chain, provider):
 
 
 def test_an_honest_providers_reputation_rises_period_by_period(start_oracle, start_agent, push_image, renter_rent,
-                                                              rent, suite, chain, cast):
+                                                              gp, suite, chain, cast):
     (oracle,), runner = with_agent(start_oracle, start_agent, probability=1.0)
     provider = cast.provider.address
     job = renter_rent.create_job(runner.gpu, push_image("sleep 60"), 3600)
     runner.wait_phase(job.job_id, "running")
 
-    scores = [rent.reputation(provider).score]  # unmeasured: 0.5 uptime and response
+    scores = [gp.reputation(provider).score]  # unmeasured: 0.5 uptime and response
     seen = 0
     while len(scores) < 4:  # three reports after the job started
-        v = wait_for("a new report", lambda: (x := rent.validation(provider)).reports > seen and x,
+        v = wait_for("a new report", lambda: (x := gp.validation(provider)).reports > seen and x,
                      timeout_s=30, log=oracle.log)
         seen = v.reports
-        scores.append(rent.reputation(provider).score)
+        scores.append(gp.reputation(provider).score)
     assert scores == sorted(scores) and scores[-1] > scores[0], scores
-    v = rent.validation(provider)
+    v = gp.validation(provider)
     assert v.challenges_passed >= 2 and v.challenges_failed == 0
     assert v.heartbeats_kept >= v.heartbeats_expected - 1  # at most the slot before the first heartbeat
-    assert rent.reputation(provider).penalties == 0 and not penalties(suite, chain, provider)
+    assert gp.reputation(provider).penalties == 0 and not penalties(suite, chain, provider)
     periods = [e.period for e in reports(suite, chain, provider)]
     assert periods == sorted(set(periods))  # one report per period, in order
     table = oracle.get("providers")[provider.lower()]
     assert table["challenges_passed"] >= 2 and table["streak"] == 0
-    wait_for("the GPU to carry the uptime and score", lambda: (r := rent.resource(runner.gpu)).total_uptime >= 4 * INTERVAL
-             and r.reputation == rent.reputation(provider).score, timeout_s=15, log=oracle.log)
+    wait_for("the GPU to carry the uptime and score", lambda: (r := gp.resource(runner.gpu)).total_uptime >= 4 * INTERVAL
+             and r.reputation == gp.reputation(provider).score, timeout_s=15, log=oracle.log)
 
 
-def test_a_silent_provider_is_reported_after_the_fourth_miss(start_oracle, start_agent, rent, suite, chain, cast):
+def test_a_silent_provider_is_reported_after_the_fourth_miss(start_oracle, start_agent, gp, suite, chain, cast):
     (oracle,), runner = with_agent(start_oracle, start_agent)
     provider = cast.provider.address
     wait_for("heartbeats kept", lambda: oracle.get("providers").get(provider.lower(), {}).get("kept", 0) >= 2,
@@ -94,7 +94,7 @@ def test_a_silent_provider_is_reported_after_the_fourth_miss(start_oracle, start
 
 
 def test_a_provider_serving_altered_bytes_loses_200_and_stake(start_oracle, start_agent, push_image, renter_rent,
-                                                              rent, suite, chain, cast):
+                                                              gp, suite, chain, cast):
     (oracle,), runner = with_agent(start_oracle, start_agent, probability=1.0)
     provider = cast.provider.address
     agent = runner.agent
@@ -105,12 +105,12 @@ def test_a_provider_serving_altered_bytes_loses_200_and_stake(start_oracle, star
         challenge = Challenge.from_json(body)
         data = b"\0" * challenge.length
         answer["data"] = base64.b64encode(data).decode()
-        answer["signature"] = sign_response(agent.rent.account, agent.oracle.domain, challenge, data)
+        answer["signature"] = sign_response(agent.gp.account, agent.oracle.domain, challenge, data)
         return answer
 
     agent.endpoint.challenge_handler = altered
-    stake = rent.provider(provider).stake
-    supply = rent.token.totalSupply()
+    stake = gp.provider(provider).stake
+    supply = gp.token.totalSupply()
     job = renter_rent.create_job(runner.gpu, push_image("sleep 60"), 3600)
     runner.wait_phase(job.job_id, "running")
     first = wait_for("a data-fraud penalty", lambda: penalties(suite, chain, provider), timeout_s=30, log=oracle.log)[0]
@@ -119,14 +119,14 @@ def test_a_provider_serving_altered_bytes_loses_200_and_stake(start_oracle, star
     slashed = [e for e in suite.registry.Slashed.range(first.block_number, first.block_number + 1)]
     # the fraud slash (50%) is capped by the registry at 20% of the stake per slash
     assert slashed and slashed[0].amount == int(stake * TOKEN) * 20 // 100 and slashed[0].reason == "data fraud"
-    assert rent.token.totalSupply() <= supply - slashed[0].amount  # burnt
-    assert rent.provider(provider).stake <= stake * 8 / 10
-    assert rent.reputation(provider).penalties >= 200
+    assert gp.token.totalSupply() <= supply - slashed[0].amount  # burnt
+    assert gp.provider(provider).stake <= stake * 8 / 10
+    assert gp.reputation(provider).penalties >= 200
     frauds = [c for c in oracle.state().challenges(provider) if c.outcome == "fraud"]
     assert frauds and frauds[0].job_id == job.job_id and "differ" in frauds[0].detail
 
 
-def test_forged_stale_and_replayed_heartbeats_are_rejected(start_oracle, start_agent, rent, cast, chain):
+def test_forged_stale_and_replayed_heartbeats_are_rejected(start_oracle, start_agent, gp, cast, chain):
     oracle = start_oracle()
     runner = start_agent()  # registers the provider; sends no heartbeats itself
     domain = runner.agent.oracle.domain
@@ -165,9 +165,9 @@ def _resolved(suite, chain, job_id):
     return [e for e in suite.marketplace.DisputeResolved.range(0, chain.blocks.height + 1) if e.jobId == jid]
 
 
-def _billed_seconds(rent, job_id):
+def _billed_seconds(gp, job_id):
     """Seconds from startJob to disputeJob, by their blocks' timestamps."""
-    stamps = {e["event"]: e["timestamp"] for e in rent.job_events(job_id)}
+    stamps = {e["event"]: e["timestamp"] for e in gp.job_events(job_id)}
     return stamps["JobDisputed"] - stamps["JobStarted"]
 
 
@@ -180,7 +180,7 @@ def _flat(text):
 
 
 def test_dispute_with_a_silent_provider_is_the_providers_fault(start_oracle, start_agent, push_image, renter_rent,
-                                                              rent, suite, chain, cast, kubo):
+                                                              gp, suite, chain, cast, kubo):
     (oracle,), runner = with_agent(start_oracle, start_agent)
     before = renter_rent.balance()
     job = renter_rent.create_job(runner.gpu, push_image("sleep 60"), 3600)
@@ -193,7 +193,7 @@ def test_dispute_with_a_silent_provider_is_the_providers_fault(start_oracle, sta
     assert renter_rent.balance() == before - job.max_cost - bond  # the bond is posted with the dispute
     (ruling,) = wait_for("the ruling", lambda: _resolved(suite, chain, job.job_id), log=oracle.log)
     assert ruling.outcome == DisputeOutcome.PROVIDER_FAULT and ruling.finalCost == 0
-    assert rent.job(job.job_id).status == JobStatus.RESOLVED
+    assert gp.job(job.job_id).status == JobStatus.RESOLVED
     assert renter_rent.balance() == before  # all of it back, the bond too
     evidence = _evidence(kubo, ruling.evidenceCID)
     assert evidence["ruling"]["outcome"] == "provider_fault" and "heartbeats in a row" in evidence["ruling"]["rule"]
@@ -204,7 +204,7 @@ def test_dispute_with_a_silent_provider_is_the_providers_fault(start_oracle, sta
 
 
 def test_disputes_of_a_healthy_job_go_against_the_disputer(start_oracle, start_agent, push_image, renter_rent,
-                                                           provider_rent, rent, suite, chain, kubo, cast, tmp_path,
+                                                           provider_rent, gp, suite, chain, kubo, cast, tmp_path,
                                                            monkeypatch):
     """The oracle saw the provider healthy (every heartbeat, a passed challenge of the job's
     image, an intact image): the renter who disputes loses its bond to the provider and pays for
@@ -236,8 +236,8 @@ def test_disputes_of_a_healthy_job_go_against_the_disputer(start_oracle, start_a
     (no_fault,) = wait_for("the ruling on the provider's dispute", lambda: _resolved(suite, chain, ticking.job_id),
                            log=oracle.log)
     assert against_renter.outcome == DisputeOutcome.USER_FAULT and no_fault.outcome == DisputeOutcome.SPLIT
-    cost_a = Decimal(_billed_seconds(rent, failing.job_id)) / 100  # 36 tokens/hour, billed until the dispute
-    cost_b = Decimal(_billed_seconds(rent, ticking.job_id)) / 100
+    cost_a = Decimal(_billed_seconds(gp, failing.job_id)) / 100  # 36 tokens/hour, billed until the dispute
+    cost_b = Decimal(_billed_seconds(gp, ticking.job_id)) / 100
     assert against_renter.finalCost == int(cost_a * TOKEN) > 0 and no_fault.finalCost == int(cost_b * TOKEN) > 0
     assert renter_rent.balance() == before - cost_a - bond_a - cost_b  # the renter's bond went to the provider
     paid = provider_rent.earnings() - earned
@@ -280,11 +280,11 @@ def test_disputes_of_a_healthy_job_go_against_the_disputer(start_oracle, start_a
     assert never.exit_code == 2 and "never disputed" in never.stderr and "Traceback" not in never.stderr
 
 
-def test_two_oracle_instances_neither_double_report_nor_double_penalise(start_oracle, start_agent, rent, suite, chain,
+def test_two_oracle_instances_neither_double_report_nor_double_penalise(start_oracle, start_agent, gp, suite, chain,
                                                                         cast):
     oracles, runner = with_agent(start_oracle, start_agent, instances=2)
     provider = cast.provider.address
-    wait_for("two reports", lambda: rent.validation(provider).reports >= 2, timeout_s=40, log=oracles[0].log)
+    wait_for("two reports", lambda: gp.validation(provider).reports >= 2, timeout_s=40, log=oracles[0].log)
     runner.agent.oracle.paused = True
     wait_for("a downtime penalty", lambda: penalties(suite, chain, provider), log=oracles[0].log)
     wait_for("both instances to judge the outage",
@@ -292,7 +292,7 @@ def test_two_oracle_instances_neither_double_report_nor_double_penalise(start_or
              timeout_s=30, log=oracles[1].log)
     assert len(penalties(suite, chain, provider)) == 1
     periods = [e.period for e in reports(suite, chain, provider)]
-    assert len(periods) == len(set(periods)) == rent.validation(provider).reports
+    assert len(periods) == len(set(periods)) == gp.validation(provider).reports
     by_instance = [o.state().actions() for o in oracles]
     statuses = [{(kind, status) for kind, _, _, _, status in acts} for acts in by_instance]
     # both instances reached the same penalty; one sent it, the other found it done

@@ -13,21 +13,21 @@ from gpurent.images.kubo import KuboClient
 from gpurent.images.store import ImageStore
 from gpurent.oracle.config import OracleConfig
 from gpurent.oracle.oracle import Oracle
-from gpurent.process import free_port
+from gpurent.local.process import free_port
 from gpurent.types import DisputeOutcome, JobStatus
 from tests.oracle.rogue_provider import MB, RogueProvider
 from tests.services import make_image
 
 
 @pytest.fixture
-def oracle_of(rent, cast, tmp_path):
+def oracle_of(gp, cast, tmp_path):
     """An Oracle object for the session chain (test account 1), not started: the tests drive
     its rounds themselves."""
     made: list[Oracle] = []
 
     def make(store: ImageStore) -> Oracle:
         config = OracleConfig(listen_port=0, secret="rogue", heartbeat_interval_s=1, period_s=4, evidence_timeout_s=5)
-        made.append(Oracle(rent.with_account(cast.oracle), config, tmp_path / f"oracle{len(made)}", store))
+        made.append(Oracle(gp.with_account(cast.oracle), config, tmp_path / f"oracle{len(made)}", store))
         return made[-1]
 
     yield make
@@ -35,11 +35,11 @@ def oracle_of(rent, cast, tmp_path):
         oracle.shutdown()
 
 
-def test_a_rogue_record_is_no_record_and_a_failing_ruling_backs_off(oracle_of, rent, cast, kubo, tmp_path, suite,
+def test_a_rogue_record_is_no_record_and_a_failing_ruling_backs_off(oracle_of, gp, cast, kubo, tmp_path, suite,
                                                                    chain):
     rogue = RogueProvider(record=b"<html>exited with code 1</html>", log_size=48 * MB).start()
     try:
-        provider, renter = rent.with_account(cast.provider), rent.with_account(cast.renter)
+        provider, renter = gp.with_account(cast.provider), gp.with_account(cast.renter)
         provider.register_provider(rogue.url, stake=100)
         gpu = provider.register_resource("RTX4090", 1, 1, 10, "36")
         archive, _ = make_image(tmp_path, "gpurent-test/rogue:1", b"real image, never run")
@@ -63,7 +63,7 @@ def test_a_rogue_record_is_no_record_and_a_failing_ruling_backs_off(oracle_of, r
         assert rounds >= 40
         assert 2 <= rogue.requests["record"] <= 3, rogue.requests  # tried at 0 s, 2 s, 6 s: not every round
         assert rogue.requests["logs"] == 0  # an unreadable record: its log is never fetched
-        assert rent.job(job.job_id).status == JobStatus.DISPUTED
+        assert gp.job(job.job_id).status == JobStatus.DISPUTED
         ((_, _, _, detail, status),) = oracle.state.actions("dispute")
         assert status == "pending" and "attempt" in detail and "IPFS node" in detail
 
@@ -88,11 +88,11 @@ def test_a_rogue_record_is_no_record_and_a_failing_ruling_backs_off(oracle_of, r
         rogue.stop()
 
 
-def test_uptime_credits_and_scores_stay_inside_the_registrys_bounds(oracle_of, rent, cast, chain):
+def test_uptime_credits_and_scores_stay_inside_the_registrys_bounds(oracle_of, gp, cast, chain):
     """The registry takes no more uptime than the seconds since the previous credit (or the
     registration), and a GPU's reputation only as its provider's score: the oracle credits what
     the chain allows and copies the score it reads, so its mirroring never reverts."""
-    provider = rent.with_account(cast.provider)
+    provider = gp.with_account(cast.provider)
     provider.register_provider("http://127.0.0.1:9", stake=100)
     gpu = provider.register_resource("RTX4090", 1, 1, 10, "36")
     rid = bytes.fromhex(gpu.resource_id[2:])
@@ -100,15 +100,15 @@ def test_uptime_credits_and_scores_stay_inside_the_registrys_bounds(oracle_of, r
     address = cast.provider.address
     time.sleep(2)
     oracle._mirror_on_resources(address, 3600)  # an hour of uptime claimed for a GPU seconds old
-    first = rent.resource(gpu.resource_id)
-    (credit,) = [e for e in rent.registry.UptimeUpdated.range(0, chain.blocks.height + 1) if e.resourceId == rid]
+    first = gp.resource(gpu.resource_id)
+    (credit,) = [e for e in gp.registry.UptimeUpdated.range(0, chain.blocks.height + 1) if e.resourceId == rid]
     credited_at = chain.blocks[credit.block_number].timestamp
     assert 0 < first.total_uptime == credit.additionalSeconds <= credited_at - gpu.registered_at
-    assert first.reputation == rent.reputation(address).score
+    assert first.reputation == gp.reputation(address).score
     time.sleep(1)
     oracle._mirror_on_resources(address, 3600)  # again: only the seconds since the first credit
-    second = rent.resource(gpu.resource_id)
-    credits = [e for e in rent.registry.UptimeUpdated.range(0, chain.blocks.height + 1) if e.resourceId == rid]
+    second = gp.resource(gpu.resource_id)
+    credits = [e for e in gp.registry.UptimeUpdated.range(0, chain.blocks.height + 1) if e.resourceId == rid]
     assert len(credits) == 2, credits
     assert credits[1].additionalSeconds <= chain.blocks[credits[1].block_number].timestamp - credited_at
     assert second.total_uptime == sum(e.additionalSeconds for e in credits) <= (

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gpurent import errors
-from gpurent.client import Gpurent, parse_id
+from gpurent.sdk import Gpurent, parse_id
 from gpurent.types import DisputeOutcome, Job, JobStatus, Resource
 
 CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
@@ -30,42 +30,42 @@ def test_not_deployed(tmp_path, monkeypatch):
         Gpurent.connect()
 
 
-def test_provider_registers_and_lists(gpu, as_provider, rent, cast):
+def test_provider_registers_and_lists(gpu, as_provider, gp, cast):
     assert isinstance(gpu, Resource)
     assert (gpu.gpu_model, gpu.vcpu, gpu.price_per_hour, gpu.available) == ("RTX4090", 16, Decimal("10"), True)
     assert gpu.provider == cast.provider.address
-    info = rent.provider(cast.provider.address)
+    info = gp.provider(cast.provider.address)
     assert info.registered and info.stake == Decimal(100) and info.endpoint == "http://127.0.0.1:8765"
-    assert [r.resource_id for r in rent.resources()] == [gpu.resource_id]
+    assert [r.resource_id for r in gp.resources()] == [gpu.resource_id]
     assert [r.resource_id for r in as_provider.provider_resources()] == [gpu.resource_id]
     as_provider.update_pricing(gpu.resource_id, "12.5")
     as_provider.update_availability(gpu.resource_id, False)
-    r = rent.resource(gpu.resource_id)
+    r = gp.resource(gpu.resource_id)
     assert (r.price_per_hour, r.available) == (Decimal("12.5"), False)
 
 
-def test_renter_lifecycle_with_permit(gpu, as_renter, as_provider, rent, chain, cast):
-    assert rent.quote(gpu.resource_id, 3600) == Decimal(10)
+def test_renter_lifecycle_with_permit(gpu, as_renter, as_provider, gp, chain, cast):
+    assert gp.quote(gpu.resource_id, 3600) == Decimal(10)
     before = as_renter.balance()
     job = as_renter.create_job(gpu.resource_id, CID, 3600)
     assert isinstance(job, Job) and job.status is JobStatus.CREATED
     assert (job.image_cid, job.max_cost, job.user) == (CID, Decimal(10), cast.renter.address)
     assert before - as_renter.balance() == Decimal(10)
-    assert rent.job(job.job_id).image_cid == CID  # read back from the JobCreated event
+    assert gp.job(job.job_id).image_cid == CID  # read back from the JobCreated event
 
     as_provider.accept_job(job.job_id)
     start = as_provider.start_job(job.job_id).timestamp
     chain.pending_timestamp = start + 2700
     as_provider.complete_job(job.job_id)
-    done = rent.job(job.job_id)
+    done = gp.job(job.job_id)
     assert done.status is JobStatus.COMPLETED and done.final_cost == Decimal("7.5")
-    escrow = rent.escrow(job.job_id)
+    escrow = gp.escrow(job.job_id)
     assert (escrow.locked, escrow.released, escrow.refunded, escrow.completed) == (
         Decimal(10), Decimal("7.5"), Decimal("2.5"), True)
     assert as_provider.earnings() == Decimal("7.35")
     assert [j.job_id for j in as_renter.jobs_of_user()] == [job.job_id]
     assert [j.job_id for j in as_provider.jobs_of_provider()] == [job.job_id]
-    rep = rent.reputation(cast.provider.address)
+    rep = gp.reputation(cast.provider.address)
     assert (rep.total_jobs, rep.successful_jobs, rep.completion) == (1, 1, Decimal(1))
 
 
@@ -74,7 +74,7 @@ def test_create_job_without_permit_approves_first(gpu, as_renter):
     assert job.max_cost == Decimal(5)
 
 
-def test_errors_are_human(gpu, as_renter, as_provider, rent, cast):
+def test_errors_are_human(gpu, as_renter, as_provider, gp, cast):
     job = as_renter.create_job(gpu.resource_id, CID, 3600)
     as_provider.accept_job(job.job_id)
     as_provider.start_job(job.job_id)
@@ -82,7 +82,7 @@ def test_errors_are_human(gpu, as_renter, as_provider, rent, cast):
         as_renter.cancel_job(job.job_id)
     assert str(err.value) == f"cannot cancel job {job.job_id[:10]}…: it is Running"
     with pytest.raises(errors.NotAuthorized, match="may not dispute job"):
-        rent.with_account(cast.outsider).dispute_job(job.job_id, "not mine")
+        gp.with_account(cast.outsider).dispute_job(job.job_id, "not mine")
     with pytest.raises(errors.UnknownResource, match="does not exist"):
         as_renter.create_job("0x" + "11" * 32, CID, 60)
     with pytest.raises(errors.InvalidInput, match="malformed GPU id"):
@@ -92,13 +92,13 @@ def test_errors_are_human(gpu, as_renter, as_provider, rent, cast):
     with pytest.raises(errors.InvalidInput, match="'bafy-not' is not a CID"):
         as_renter.create_job(gpu.resource_id, "bafy-not", 60)
     with pytest.raises(errors.ConfigurationError, match="needs an account"):
-        rent.cancel_job(job.job_id)
+        gp.cancel_job(job.job_id)
     with pytest.raises(errors.UnknownJob):
-        rent.job("0x" + "22" * 32)
+        gp.job("0x" + "22" * 32)
 
 
-def test_insufficient_balance_is_caught(gpu, rent, cast, suite):
-    poor = rent.with_account(cast.outsider)
+def test_insufficient_balance_is_caught(gpu, gp, cast, suite):
+    poor = gp.with_account(cast.outsider)
     suite.token.transfer(cast.admin, suite.token.balanceOf(cast.outsider), sender=cast.outsider)
     with pytest.raises(errors.InsufficientFunds, match="balance 0 GPU, needed 10 GPU"):
         poor.create_job(gpu.resource_id, CID, 3600)  # the token reverts
@@ -109,52 +109,52 @@ def test_insufficient_balance_is_caught(gpu, rent, cast, suite):
         poor.stake(5)
 
 
-def test_dispute_and_resolution(gpu, as_renter, as_provider, rent, cast, chain):
+def test_dispute_and_resolution(gpu, as_renter, as_provider, gp, cast, chain):
     job = as_renter.create_job(gpu.resource_id, CID, 3600)
     as_provider.accept_job(job.job_id)
     start = as_provider.start_job(job.job_id).timestamp
     chain.pending_timestamp = start + 1800
-    assert rent.dispute_bond(job.job_id) == Decimal(1)  # 10% of the 10 GPU max cost
+    assert gp.dispute_bond(job.job_id) == Decimal(1)  # 10% of the 10 GPU max cost
     before = as_renter.balance()
     as_renter.dispute_job(job.job_id, "stalled")  # approves the bond and posts it
     assert before - as_renter.balance() == Decimal(1)
-    assert [j.job_id for j in rent.pending_disputes()] == [job.job_id]
+    assert [j.job_id for j in gp.pending_disputes()] == [job.job_id]
     with pytest.raises(errors.NotAuthorized, match="lacks the role"):
         as_renter.resolve_dispute(job.job_id, "user-fault", "bafy-evidence")
-    assert rent.dispute(job.job_id).outcome is None
+    assert gp.dispute(job.job_id).outcome is None
     provider_before = as_provider.balance()
-    rent.with_account(cast.oracle).resolve_dispute(job.job_id, "user-fault", "bafy-evidence")
-    assert rent.job(job.job_id).final_cost == Decimal(5)
+    gp.with_account(cast.oracle).resolve_dispute(job.job_id, "user-fault", "bafy-evidence")
+    assert gp.job(job.job_id).final_cost == Decimal(5)
     # the renter disputed and lost: its bond goes to the provider, with the 98% of the 5 GPU billed
     assert as_provider.balance() - provider_before == Decimal("4.9") + Decimal(1)
     assert as_renter.balance() == before - Decimal(1) + Decimal(5)  # the unbilled half came back
-    assert rent.pending_disputes() == []
-    d = rent.dispute(job.job_id)
+    assert gp.pending_disputes() == []
+    d = gp.dispute(job.job_id)
     assert (d.initiator, d.reason, d.outcome, d.final_cost, d.evidence_cid) == (
         cast.renter.address, "stalled", DisputeOutcome.USER_FAULT, Decimal(5), "bafy-evidence")
-    assert rent.dispute(as_renter.create_job(gpu.resource_id, CID, 60).job_id) is None
+    assert gp.dispute(as_renter.create_job(gpu.resource_id, CID, 60).job_id) is None
     with pytest.raises(ValueError, match="unknown dispute outcome"):
         DisputeOutcome.parse("nobody")
 
 
-def test_governance(rent, cast):
-    admin = rent.with_account(cast.admin)  # the timelock's proposer and executor (its delay is 0 here)
+def test_governance(gp, cast):
+    admin = gp.with_account(cast.admin)  # the timelock's proposer and executor (its delay is 0 here)
     admin.set_fee(150)
     admin.set_timeouts(30, 60, 70, 80)
     admin.set_dispute_bond(500, "0.5")
     admin.set_min_stake("250.5")
-    params = rent.parameters()
+    params = gp.parameters()
     assert (params["fee_bps"], params["start_timeout_s"], params["min_stake"]) == (150, 60, Decimal("250.5"))
     assert (params["accept_timeout_s"], params["completion_grace_s"], params["dispute_timeout_s"]) == (30, 70, 80)
     assert (params["dispute_bond_bps"], params["dispute_min_bond"], params["timelock_delay_s"]) == (
         500, Decimal("0.5"), 0)
     assert params["terms_version"] >= 3  # fee, timeouts and bond each made a new terms version
     admin.pause()
-    assert rent.paused()
+    assert gp.paused()
     admin.unpause()
-    assert not rent.paused()
+    assert not gp.paused()
     admin.grant_role("pauser", cast.outsider.address)
-    assert rent.has_role("PAUSER_ROLE", cast.outsider.address) == {"ResourceRegistry": True, "Marketplace": True}
+    assert gp.has_role("PAUSER_ROLE", cast.outsider.address) == {"ResourceRegistry": True, "Marketplace": True}
     with pytest.raises(errors.InvalidArgument, match="above the maximum"):
         admin.set_fee(5000)
     with pytest.raises(errors.InvalidArgument, match="dispute bond 6000 bps is above the maximum of 5000 bps"):
@@ -162,51 +162,51 @@ def test_governance(rent, cast):
     with pytest.raises(errors.InvalidInput, match="unknown role"):
         admin.grant_role("king", cast.outsider.address)
     with pytest.raises(errors.NotAuthorized, match="lacks the role needed to schedule"):
-        rent.with_account(cast.outsider).set_fee(1)  # not a proposer of the timelock
+        gp.with_account(cast.outsider).set_fee(1)  # not a proposer of the timelock
 
 
-def test_governance_with_a_delay_is_scheduled_then_executed(rent, cast, suite, chain):
+def test_governance_with_a_delay_is_scheduled_then_executed(gp, cast, suite, chain):
     from gpurent.types import GovernanceOperation
     from tests.conftest import govern
 
     govern(suite, cast.admin, suite.timelock.updateDelay, 3600)
-    admin = rent.with_account(cast.admin)
+    admin = gp.with_account(cast.admin)
     op = admin.set_fee(150)
-    assert isinstance(op, GovernanceOperation) and op.ready_at >= rent.chain_time() + 3599
-    assert [p.op_id for p in rent.pending_operations()] == [op.op_id]
+    assert isinstance(op, GovernanceOperation) and op.ready_at >= gp.chain_time() + 3599
+    assert [p.op_id for p in gp.pending_operations()] == [op.op_id]
     with pytest.raises(errors.DeadlineNotReached, match="is not ready"):
         admin.execute_operation(op.op_id)
-    assert rent.parameters()["fee_bps"] == 200
+    assert gp.parameters()["fee_bps"] == 200
     chain.pending_timestamp += 3601
     admin.execute_operation(op.op_id)
-    assert rent.parameters()["fee_bps"] == 150 and rent.pending_operations() == []
+    assert gp.parameters()["fee_bps"] == 150 and gp.pending_operations() == []
     with pytest.raises(errors.InvalidInput, match="no pending timelock operation"):
         admin.execute_operation(op.op_id)
 
 
-def test_reputation_overrides_are_governance_only(gpu, rent, cast):
+def test_reputation_overrides_are_governance_only(gpu, gp, cast):
     with pytest.raises(errors.NotAuthorized, match="lacks the role"):
-        rent.with_account(cast.oracle).update_reputation(cast.provider.address, "0.992", 0)
-    rent.with_account(cast.admin).update_reputation(cast.provider.address, "0.992", 0)  # through the timelock
-    assert rent.reputation(cast.provider.address).score == 996
-    oracle = rent.with_account(cast.oracle)
+        gp.with_account(cast.oracle).update_reputation(cast.provider.address, "0.992", 0)
+    gp.with_account(cast.admin).update_reputation(cast.provider.address, "0.992", 0)  # through the timelock
+    assert gp.reputation(cast.provider.address).score == 996
+    oracle = gp.with_account(cast.oracle)
     oracle.apply_penalty(cast.provider.address, "downtime")
-    rep = rent.reputation(cast.provider.address)
+    rep = gp.reputation(cast.provider.address)
     assert (rep.score, rep.penalties, rep.uptime) == (946, 50, Decimal("0.992"))
     with pytest.raises(errors.InvalidInput, match="unknown penalty"):
         oracle.apply_penalty(cast.provider.address, "laziness")
 
 
-def test_oracle_validation_reports_and_incidents(gpu, rent, cast):
+def test_oracle_validation_reports_and_incidents(gpu, gp, cast):
     from gpurent.types import ValidationReport
 
-    oracle = rent.with_account(cast.oracle)
+    oracle = gp.with_account(cast.oracle)
     provider = cast.provider.address
-    assert provider in rent.providers()
-    assert rent.validation(provider).reports == 0 and rent.validation(provider).last_period is None
+    assert provider in gp.providers()
+    assert gp.validation(provider).reports == 0 and gp.validation(provider).last_period is None
     # the session's report period is 4 s: at most 4 heartbeats and 4 challenges a period
     oracle.submit_validation_report(provider, 5, ValidationReport(3, 4, 2, 1, 200))
-    v = rent.validation(provider)
+    v = gp.validation(provider)
     assert (v.heartbeats_kept, v.heartbeats_expected, v.challenges_passed, v.challenges_failed, v.last_period) == (
         3, 4, 2, 1, 5)
     with pytest.raises(errors.AlreadyRecorded, match="already has a report for period 5"):
@@ -215,22 +215,22 @@ def test_oracle_validation_reports_and_incidents(gpu, rent, cast):
         oracle.submit_validation_report(provider, 6, ValidationReport(5, 4))
     with pytest.raises(errors.InvalidArgument, match="than its period has seconds"):
         oracle.submit_validation_report(provider, 6, ValidationReport(5, 5))
-    current = rent.chain_time() // 4
+    current = gp.chain_time() // 4
     with pytest.raises(errors.DeadlineNotReached, match=f"period {current + 10}: it has not ended"):
         oracle.submit_validation_report(provider, current + 10, ValidationReport(4, 4))
     incident = b"\x42" * 32
     oracle.apply_penalty(provider, "timeout", incident)
-    assert rent.incident_recorded(provider, incident)
-    assert not rent.incident_recorded(cast.provider2.address, incident)  # incidents are per provider
+    assert gp.incident_recorded(provider, incident)
+    assert not gp.incident_recorded(cast.provider2.address, incident)  # incidents are per provider
     with pytest.raises(errors.AlreadyRecorded, match="already penalised"):
         oracle.apply_penalty(provider, "timeout", incident)
     with pytest.raises(errors.InvalidInput, match="32 bytes"):
         oracle.apply_penalty(provider, "timeout", b"short")
     with pytest.raises(errors.NotAuthorized):
-        rent.with_account(cast.provider).submit_validation_report(provider, 9, ValidationReport(1, 1))
+        gp.with_account(cast.provider).submit_validation_report(provider, 9, ValidationReport(1, 1))
 
 
-def test_disputes_need_a_running_job_inside_its_window(gpu, as_renter, as_provider, rent, chain):
+def test_disputes_need_a_running_job_inside_its_window(gpu, as_renter, as_provider, gp, chain):
     job = as_renter.create_job(gpu.resource_id, CID, 3600)
     as_provider.accept_job(job.job_id)
     with pytest.raises(errors.InvalidJobState, match="it is Accepted"):
@@ -240,10 +240,10 @@ def test_disputes_need_a_running_job_inside_its_window(gpu, as_renter, as_provid
     with pytest.raises(errors.DeadlinePassed, match=f"dispute window closed at timestamp {start + 3600 + 900}"):
         as_provider.dispute_job(job.job_id, "too late")
     as_renter.complete_job(job.job_id)  # still settles, at the booked hour
-    assert rent.job(job.job_id).final_cost == Decimal(10)
+    assert gp.job(job.job_id).final_cost == Decimal(10)
 
 
-def test_the_stake_stays_while_jobs_are_open_and_created_jobs_expire(gpu, as_renter, as_provider, rent, chain,
+def test_the_stake_stays_while_jobs_are_open_and_created_jobs_expire(gpu, as_renter, as_provider, gp, chain,
                                                                     cast):
     job = as_renter.create_job(gpu.resource_id, CID, 3600)
     as_provider.retire_resource(gpu.resource_id)
@@ -254,7 +254,7 @@ def test_the_stake_stays_while_jobs_are_open_and_created_jobs_expire(gpu, as_ren
     with pytest.raises(errors.DeadlinePassed, match="expired unaccepted"):
         as_provider.accept_job(job.job_id)
     before = as_renter.balance()
-    rent.with_account(cast.outsider).cancel_job(job.job_id)  # anyone may once it expired; the renter is refunded
+    gp.with_account(cast.outsider).cancel_job(job.job_id)  # anyone may once it expired; the renter is refunded
     assert as_renter.balance() == before + Decimal(10)
     stake_before = as_provider.balance()
     as_provider.withdraw_stake()
@@ -296,27 +296,27 @@ def test_parse_id_rejects(bad):
         parse_id(bad, "job")
 
 
-def test_calculate_score_and_burn(rent, cast, suite):
-    assert rent.calculate_score("0.992", 0, "0.98", "0.01") == 989  # see README on the SPEC's 981
-    holder = rent.with_account(cast.outsider)
+def test_calculate_score_and_burn(gp, cast, suite):
+    assert gp.calculate_score("0.992", 0, "0.98", "0.01") == 989  # see README on the SPEC's 981
+    holder = gp.with_account(cast.outsider)
     supply = suite.token.totalSupply()
     holder.burn("1.5")
     assert supply - suite.token.totalSupply() == 15 * 10**17
     assert holder.last_receipt.gas_used > 0
 
 
-def test_terms_and_counts(gpu, rent, as_renter, cast):
-    assert rent.job_terms(gpu.resource_id) == (cast.provider.address, Decimal(10))
-    assert (rent.resource_count(), rent.job_count()) == (1, 0)
+def test_terms_and_counts(gpu, gp, as_renter, cast):
+    assert gp.job_terms(gpu.resource_id) == (cast.provider.address, Decimal(10))
+    assert (gp.resource_count(), gp.job_count()) == (1, 0)
     as_renter.create_job(gpu.resource_id, CID, 60)
-    assert rent.job_count() == 1
-    rent.with_account(cast.provider).update_availability(gpu.resource_id, False)
+    assert gp.job_count() == 1
+    gp.with_account(cast.provider).update_availability(gpu.resource_id, False)
     with pytest.raises(errors.ResourceUnavailable, match="not available for new jobs"):
-        rent.job_terms(gpu.resource_id)
+        gp.job_terms(gpu.resource_id)
 
 
-def test_renounce_role(rent, cast):
-    admin = rent.with_account(cast.admin)
+def test_renounce_role(gp, cast):
+    admin = gp.with_account(cast.admin)
     admin.grant_role("pauser", cast.outsider.address, contract="marketplace")
-    rent.with_account(cast.outsider).renounce_role("pauser", contract="marketplace")
-    assert rent.has_role("pauser", cast.outsider.address)["Marketplace"] is False
+    gp.with_account(cast.outsider).renounce_role("pauser", contract="marketplace")
+    assert gp.has_role("pauser", cast.outsider.address)["Marketplace"] is False

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from eth_account import Account
 
-from gpurent.access import AccessDenied, sign_access, verify_access
+from gpurent.wire.access import AccessDenied, sign_access, verify_access
 from gpurent.agent.config import parse_config
 from gpurent.agent.runtime import container_options
 from gpurent.errors import ConfigurationError

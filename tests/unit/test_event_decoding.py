@@ -6,7 +6,7 @@ from eth_abi import decode, encode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpurent import events as ev
+from gpurent.indexer import events as ev
 
 KINDS = ["address", "uint256", "string", "bool", "bytes32", "uint16", "uint8", "string", "uint32"]
 values = st.tuples(

@@ -151,7 +151,7 @@ def test_a_challenge_answer_without_end_is_not_read_past_its_cap(rogue, tmp_path
     """The same caps hold for data-possession answers: 48 MB of answer is read up to
     ANSWER_CAP and counts as no valid answer (a timeout, penalised as one)."""
     from gpurent.oracle.oracle import ANSWER_CAP
-    from gpurent.oracle.protocol import Challenge
+    from gpurent.wire.protocol import Challenge
 
     server = rogue(log_size=48 * MB)
     chain = DisputedChain(server.url)

@@ -8,7 +8,7 @@ from eth_account import Account
 from gpurent.errors import ConfigurationError
 from gpurent.oracle.config import parse_config
 from gpurent.oracle.evidence import decide
-from gpurent.oracle.protocol import (
+from gpurent.wire.protocol import (
     Challenge,
     Domain,
     Heartbeat,

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from gpurent import stack
+from gpurent.local import stack
 from gpurent.agent.config import load_config as load_agent_config
 from gpurent.errors import ConfigurationError
 from gpurent.oracle.config import load_config as load_oracle_config
-from gpurent.process import free_port
+from gpurent.local.process import free_port
 
 
 @pytest.fixture(autouse=True)

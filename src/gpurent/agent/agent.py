@@ -74,29 +74,29 @@ class _PullProgress:
 
 
 class Agent:
-    def __init__(self, rent: Any, config: AgentConfig, home: Path, store: ImageStore, gpus: list[Gpu],
+    def __init__(self, gp: Any, config: AgentConfig, home: Path, store: ImageStore, gpus: list[Gpu],
                  clock: Callable[[], float] | None = None):
-        self.rent, self.config, self.home, self.gpus = rent, config, home, gpus
-        self.clock = clock or rent.chain_time  # the cap is judged in chain time, as billing is
+        self.gp, self.config, self.home, self.gpus = gp, config, home, gpus
+        self.clock = clock or gp.chain_time  # the cap is judged in chain time, as billing is
         home.mkdir(parents=True, exist_ok=True)
         self.state = AgentState(home / "agent.db")
         self.logs = LogStore(home / "logs", config.limits.log_mb * 2**20)
         self.store = store
         self.cache = ImageCache(store, home / "cache.db")
-        self.maintainer = CacheMaintainer(self.cache, chain_popularity(rent))
+        self.maintainer = CacheMaintainer(self.cache, chain_popularity(gp))
         self.runtime = Runtime(store.engine)
         self.monitor = Monitor(gpus)
         self.slots: dict[str, Slot] = {}
         self.accepting = False
         self.stopping = threading.Event()
         self.tx_lock = threading.RLock()
-        self.settler = Settler(rent, config.settle_interval_s, self.clock, self.tx_lock)
+        self.settler = Settler(gp, config.settle_interval_s, self.clock, self.tx_lock)
         self._workers: dict[str, threading.Thread] = {}
         self._followers: dict[str, threading.Thread] = {}
         self._sealed: set[str] = set()  # jobs whose final log is written
         self._retry_at: dict[str, float] = {}
         self.on_tick: list[Callable[[Agent], None]] = []  # run on every loop turn
-        self.endpoint = Endpoint(self.state, self.logs, rent.manifest.chain_id, rent.address,
+        self.endpoint = Endpoint(self.state, self.logs, gp.manifest.chain_id, gp.address,
                                  config.listen_host, config.listen_port, self.health)
         self.oracle = OracleLink(self)  # signed heartbeats, challenge answers, oracle reads
         self.oracle.attach()
@@ -105,35 +105,35 @@ class Agent:
     def setup(self) -> None:
         """Registers the provider and its GPUs once (updating the endpoint if it moved), marks
         them available, and starts the event cursor at the current head on first run."""
-        me = self.rent.provider(self.rent.address)
+        me = self.gp.provider(self.gp.address)
         with self.tx_lock:
             if not me.registered:
-                self.rent.register_provider(self.config.endpoint, stake=self.config.stake)
+                self.gp.register_provider(self.config.endpoint, stake=self.config.stake)
             elif me.endpoint != self.config.endpoint:
-                self.rent.update_endpoint(self.config.endpoint)
+                self.gp.update_endpoint(self.config.endpoint)
         for index, spec in enumerate(self.config.resources):
             rid = self.state.get(f"resource:{index}")
-            resource = self.rent.resource(rid) if rid else None
-            if resource is None or resource.retired or resource.provider.lower() != self.rent.address.lower():
+            resource = self.gp.resource(rid) if rid else None
+            if resource is None or resource.retired or resource.provider.lower() != self.gp.address.lower():
                 with self.tx_lock:
-                    resource = self.rent.register_resource(spec.model, spec.vcpu, spec.memory_gb, spec.storage_gb,
+                    resource = self.gp.register_resource(spec.model, spec.vcpu, spec.memory_gb, spec.storage_gb,
                                                            spec.price)
                 self.state.put(f"resource:{index}", resource.resource_id)
             elif resource.price_per_hour != spec.price:
                 with self.tx_lock:
-                    self.rent.update_pricing(resource.resource_id, spec.price)
+                    self.gp.update_pricing(resource.resource_id, spec.price)
             gpu = spec.gpu or (self.gpus[index].uuid if index < len(self.gpus) else None)
             self.slots[resource.resource_id] = Slot(resource.resource_id, spec, gpu)
         if self.state.get("cursor") is None:
-            self.state.put("cursor", str(self.rent.head_block()))
+            self.state.put("cursor", str(self.gp.head_block()))
         self.set_available(True)
 
     def set_available(self, available: bool) -> None:
         for rid in self.slots:
-            resource = self.rent.resource(rid)
+            resource = self.gp.resource(rid)
             if resource.available != available:
                 with self.tx_lock:
-                    self.rent.update_availability(rid, available)
+                    self.gp.update_availability(rid, available)
         self.accepting = available
 
     def run(self) -> None:
@@ -142,7 +142,7 @@ class Agent:
         self.endpoint.start()
         self.monitor.start()
         self.recover()
-        log.info("provider %s serving %d GPU(s) at %s", self.rent.address, len(self.slots), self.config.endpoint)
+        log.info("provider %s serving %d GPU(s) at %s", self.gp.address, len(self.slots), self.config.endpoint)
         while not self.stopping.is_set():
             try:
                 self.tick()
@@ -168,7 +168,7 @@ class Agent:
 
     def health(self) -> dict[str, Any]:
         running = self.state.jobs(("running",))
-        return {"provider": self.rent.address, "chain_id": self.rent.manifest.chain_id, "accepting": self.accepting,
+        return {"provider": self.gp.address, "chain_id": self.gp.manifest.chain_id, "accepting": self.accepting,
                 "gpus": [g.__dict__ for g in self.gpus], "slots": len(self.slots),
                 "jobs_running": [j.job_id for j in running],
                 "jobs_open": len(self.state.jobs(OPEN)), "monitor": self.monitor.latest()}
@@ -227,10 +227,10 @@ class Agent:
 
     def _poll_events(self) -> None:
         cursor = int(self.state.get("cursor") or 0)
-        head = self.rent.head_block()
+        head = self.gp.head_block()
         if head <= cursor:
             return
-        found = self.rent.jobs_created(cursor + 1, head, set(self.slots))
+        found = self.gp.jobs_created(cursor + 1, head, set(self.slots))
         jobs = [{**j, "priority": float(Decimal(j["price_per_hour"]) * j["duration_s"])} for j in found]
         added = self.state.record_new_jobs(jobs, head)
         if added:
@@ -265,7 +265,7 @@ class Agent:
             self.state.update(job_id, error=str(err).splitlines()[0] if str(err) else type(err).__name__)
 
     def _chain_status(self, job_id: str) -> JobStatus:
-        return self.rent.job(job_id).status
+        return self.gp.job(job_id).status
 
     def _prepare_steps(self, job_id: str) -> None:
         job = self.state.job(job_id)
@@ -288,7 +288,7 @@ class Agent:
                 if self._chain_status(job_id) != JobStatus.CREATED:
                     return  # cancelled meanwhile: the next tick sees it
                 self.state.update(job_id, "accepting")
-                self.rent.accept_job(job_id)
+                self.gp.accept_job(job_id)
                 self.state.update(job_id, "accepted")
             status = JobStatus.ACCEPTED
         if status == JobStatus.ACCEPTED:
@@ -307,7 +307,7 @@ class Agent:
             with self.tx_lock:
                 status = self._chain_status(job_id)
                 if status == JobStatus.ACCEPTED:
-                    self.rent.start_job(job_id)
+                    self.gp.start_job(job_id)
                     status = JobStatus.RUNNING
             if status != JobStatus.RUNNING:
                 self.runtime.remove(container_id)
@@ -316,7 +316,7 @@ class Agent:
         if status == JobStatus.RUNNING:
             record = self.state.job(job_id)
             assert record is not None and record.container_id
-            chain_job = self.rent.job(job_id)
+            chain_job = self.gp.job(job_id)
             self.state.update(job_id, "running", chain_start=chain_job.start_time)
             self._follow_logs(job_id, record.container_id)
 
@@ -325,7 +325,7 @@ class Agent:
         with self.tx_lock:
             status = self._chain_status(job.job_id)
             if status in (JobStatus.CREATED, JobStatus.ACCEPTED):
-                self.rent.cancel_job(job.job_id)
+                self.gp.cancel_job(job.job_id)
         log.info("job %s %s: %s", job.job_id, phase, reason)
         self._finish(job, phase, reason)
 
@@ -384,7 +384,7 @@ class Agent:
             status = self._chain_status(job.job_id)
             if status == JobStatus.RUNNING:
                 self.state.update(job.job_id, "completing")
-                self.rent.complete_job(job.job_id)
+                self.gp.complete_job(job.job_id)
                 status = JobStatus.COMPLETED
         self._close(job, _final_phase(status), status.label)
 

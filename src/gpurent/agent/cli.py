@@ -51,8 +51,8 @@ def run(app: App, config_path: Path | None) -> None:
     from gpurent.agent.daemon import build_agent, run_forever
 
     config = load_config(config_path)  # a bad config fails before any connection
-    rent = app.rent(needs_account=True)
-    run_forever(build_agent(rent, config))
+    gp = app.sdk(needs_account=True)
+    run_forever(build_agent(gp, config))
 
 
 @main.command("status")

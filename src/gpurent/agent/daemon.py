@@ -9,7 +9,7 @@ from typing import Any
 from gpurent.agent.agent import Agent
 from gpurent.agent.config import AgentConfig, load_config
 from gpurent.agent.hardware import detect_gpus
-from gpurent.process import serve
+from gpurent.local.process import serve
 from gpurent.settings import state_home
 
 log = logging.getLogger("gpurent.provider")
@@ -19,11 +19,11 @@ def agent_home() -> Path:
     return state_home() / "provider"
 
 
-def build_agent(rent: Any, config: AgentConfig | None = None, config_path: Path | None = None,
+def build_agent(gp: Any, config: AgentConfig | None = None, config_path: Path | None = None,
                 home: Path | None = None) -> Agent:
-    """The agent for ``rent`` (a Gpurent with the provider's account), its GPUs detected."""
-    from gpurent.engine import engine_client
-    from gpurent.images.node import ipfs_client
+    """The agent for ``gp`` (a Gpurent with the provider's account), its GPUs detected."""
+    from gpurent.local.engine import engine_client
+    from gpurent.local.ipfs import ipfs_client
     from gpurent.images.store import ImageStore
 
     config = config or load_config(config_path)
@@ -31,7 +31,7 @@ def build_agent(rent: Any, config: AgentConfig | None = None, config_path: Path 
     if reason:
         log.warning("%s: offering the %d resource(s) the config declares", reason, len(config.resources))
     store = ImageStore(ipfs_client(), engine_client)
-    return Agent(rent, config, home or agent_home(), store, gpus)
+    return Agent(gp, config, home or agent_home(), store, gpus)
 
 
 def run_forever(agent: Agent) -> None:

@@ -5,10 +5,10 @@
                               exited with its code, …) and its timeline        renter only
     GET  /jobs/<id>/logs      the container's stdout/stderr; ?offset=N resumes, ?follow=1
                               streams until the job ends                         renter only
-    POST /challenge           the oracle's data-possession challenges (gpurent.oracle.protocol)
+    POST /challenge           the oracle's data-possession challenges (gpurent.wire.protocol)
 
 "Renter only": the request carries the renter's signature over (chain, job id, time), see
-:mod:`gpurent.access`; an account with the oracle role may read too (dispute evidence). Stale or
+:mod:`gpurent.wire.access`; an account with the oracle role may read too (dispute evidence). Stale or
 foreign signatures get 403, unknown jobs 404.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from gpurent.access import AccessDenied, verify_access
+from gpurent.wire.access import AccessDenied, verify_access
 from gpurent.agent.state import FINAL, AgentState
 from gpurent.errors import GpurentError
 from gpurent.http import read_json, send_json

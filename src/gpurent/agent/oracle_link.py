@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from gpurent.http import call
 from gpurent.images.store import IMAGE_FILE
-from gpurent.oracle.protocol import Challenge, Domain, new_heartbeat, sign_response, slot_of
+from gpurent.wire.protocol import Challenge, Domain, new_heartbeat, sign_response, slot_of
 
 if TYPE_CHECKING:
     from gpurent.agent.agent import Agent
@@ -32,8 +32,8 @@ class OracleLink:
         self.agent = agent
         self.urls = agent.config.oracle_urls
         self.interval = agent.config.heartbeat_interval_s
-        rent = agent.rent
-        self.domain = Domain(rent.manifest.chain_id, str(rent.reputation_system.address))
+        gp = agent.gp
+        self.domain = Domain(gp.manifest.chain_id, str(gp.reputation_system.address))
         self.started = time.time()
         self.next_at = 0.0
         self.sent = 0
@@ -58,8 +58,8 @@ class OracleLink:
         jobs = len(self.agent.state.jobs(("running",)))
         gpus = (self.agent.monitor.latest() or {}).get("gpus") or []
         util = sum(float(g["utilization_pct"]) for g in gpus) / len(gpus) / 100 if gpus else 0.0
-        beat = new_heartbeat(self.agent.rent.address, jobs, util, time.time() - self.started)
-        body = beat.signed(self.agent.rent.account, self.domain).to_json()
+        beat = new_heartbeat(self.agent.gp.address, jobs, util, time.time() - self.started)
+        body = beat.signed(self.agent.gp.account, self.domain).to_json()
         for url in self.urls:
             try:
                 response = call("POST", f"{url}/heartbeat", f"oracle {url} is not answering", json=body,
@@ -76,8 +76,8 @@ class OracleLink:
         remaining = challenge.expiry - time.time()
         data = self.agent.store.ipfs.cat_bytes(f"{challenge.cid}/{IMAGE_FILE}", offset=challenge.offset,
                                                length=challenge.length, timeout=max(1.0, remaining))
-        signature = sign_response(self.agent.rent.account, self.domain, challenge, data)
-        return {"provider": self.agent.rent.address, "data": base64.b64encode(data).decode(), "signature": signature}
+        signature = sign_response(self.agent.gp.account, self.domain, challenge, data)
+        return {"provider": self.agent.gp.address, "data": base64.b64encode(data).decode(), "signature": signature}
 
     # -- who may read job records ------------------------------------------------------------
     def is_oracle(self, address: str) -> bool:
@@ -87,7 +87,7 @@ class OracleLink:
         if cached and time.monotonic() - cached[1] < ORACLE_CACHE_S:
             return cached[0]
         try:
-            allowed = self.agent.rent.has_role("ORACLE_ROLE", address).get("Marketplace", False)
+            allowed = self.agent.gp.has_role("ORACLE_ROLE", address).get("Marketplace", False)
         except Exception:  # noqa: BLE001 - chain unreachable: deny, ask again next time
             return False
         with self._lock:

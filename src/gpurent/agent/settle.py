@@ -29,8 +29,8 @@ class Settler:
     """Decides when a running job is due a partial release and sends it, on the caller's
     thread under the agent's transaction lock."""
 
-    def __init__(self, rent: Any, interval_s: float, clock: Callable[[], float], tx_lock: threading.RLock):
-        self.rent, self.interval_s, self.clock, self.tx_lock = rent, interval_s, clock, tx_lock
+    def __init__(self, gp: Any, interval_s: float, clock: Callable[[], float], tx_lock: threading.RLock):
+        self.gp, self.interval_s, self.clock, self.tx_lock = gp, interval_s, clock, tx_lock
         self._last: dict[str, float] = {}  # job id -> chain time of the last attempt
 
     def due(self, job_id: str, chain_start: int | None) -> bool:
@@ -51,7 +51,7 @@ class Settler:
         """One ``partialRelease`` of everything accrued; never raises."""
         try:
             with self.tx_lock:
-                self.rent.partial_release(job_id)
+                self.gp.partial_release(job_id)
         except ContractRevert as err:
             if err.name in EXPECTED:
                 log.debug("job %s: nothing to settle now (%s)", job_id, err)

@@ -28,7 +28,7 @@ def group() -> None:
 def params(app: App) -> None:
     """Current governance parameters: the terms new jobs get (fee, timeouts, dispute bond,
     terms version), the registry's and the timelock's delay."""
-    app.output.data(app.rent().parameters())
+    app.output.data(app.sdk().parameters())
 
 
 def _applied(app: App, result: Any, message: str) -> list[GovernanceOperation]:
@@ -38,14 +38,14 @@ def _applied(app: App, result: Any, message: str) -> list[GovernanceOperation]:
     return [r for r in (result if isinstance(result, list) else [result]) if isinstance(r, GovernanceOperation)]
 
 
-def _operation_row(rent: Any, op: GovernanceOperation) -> dict[str, Any]:
-    return {"op_id": op.op_id, "call": _describe(rent, op), "executable_from": when(op.ready_at),
-            "ready": rent.chain_time() >= op.ready_at}
+def _operation_row(gp: Any, op: GovernanceOperation) -> dict[str, Any]:
+    return {"op_id": op.op_id, "call": _describe(gp, op), "executable_from": when(op.ready_at),
+            "ready": gp.chain_time() >= op.ready_at}
 
 
-def _describe(rent: Any, op: GovernanceOperation) -> str:
+def _describe(gp: Any, op: GovernanceOperation) -> str:
     """The scheduled call as Contract.method(args), read from its calldata with the packaged ABIs."""
-    for name, contract in rent.contracts.items():
+    for name, contract in gp.contracts.items():
         if str(contract.address).lower() == op.target.lower():
             try:
                 selector, args = contract.decode_input(bytes.fromhex(op.data[2:]))
@@ -74,14 +74,14 @@ def set_params(app: App, fee_bps: int | None, treasury: str | None, timeouts: tu
     """Changes governance parameters, through the timelock: at once when its delay is zero,
     else scheduled (see `gpurent admin pending` and `gpurent admin execute`). Fee, timeouts
     and bond apply to jobs created afterwards; open jobs keep their terms."""
-    rent = app.rent(needs_account=True)
+    gp = app.sdk(needs_account=True)
     changes = [
-        (fee_bps is not None, lambda: rent.set_fee(fee_bps), f"fee set to {fee_bps} bps"),
-        (treasury is not None, lambda: rent.set_treasury(treasury), f"treasury set to {treasury}"),
-        (bool(timeouts), lambda: rent.set_timeouts(*timeouts), f"timeouts set to {timeouts}"),
-        (bool(dispute_bond), lambda: rent.set_dispute_bond(*dispute_bond), f"dispute bond set to {dispute_bond}"),
-        (min_stake is not None, lambda: rent.set_min_stake(min_stake), f"minimum stake set to {min_stake}"),
-        (unstake_cooldown is not None, lambda: rent.set_unstake_cooldown(unstake_cooldown),
+        (fee_bps is not None, lambda: gp.set_fee(fee_bps), f"fee set to {fee_bps} bps"),
+        (treasury is not None, lambda: gp.set_treasury(treasury), f"treasury set to {treasury}"),
+        (bool(timeouts), lambda: gp.set_timeouts(*timeouts), f"timeouts set to {timeouts}"),
+        (bool(dispute_bond), lambda: gp.set_dispute_bond(*dispute_bond), f"dispute bond set to {dispute_bond}"),
+        (min_stake is not None, lambda: gp.set_min_stake(min_stake), f"minimum stake set to {min_stake}"),
+        (unstake_cooldown is not None, lambda: gp.set_unstake_cooldown(unstake_cooldown),
          f"cooldown set to {unstake_cooldown} s"),
     ]
     if not any(given for given, _, _ in changes):
@@ -90,9 +90,9 @@ def set_params(app: App, fee_bps: int | None, treasury: str | None, timeouts: tu
     for given, apply, message in changes:
         if given:
             scheduled += _applied(app, apply(), message)
-    data = rent.parameters()
+    data = gp.parameters()
     if scheduled:
-        data["scheduled"] = [_operation_row(rent, op) for op in scheduled]
+        data["scheduled"] = [_operation_row(gp, op) for op in scheduled]
     app.output.data(data)
 
 
@@ -100,9 +100,9 @@ def set_params(app: App, fee_bps: int | None, treasury: str | None, timeouts: tu
 @pass_app
 def pending(app: App) -> None:
     """Governance calls scheduled on the timelock and not yet executed."""
-    rent = app.rent()
-    ops = rent.pending_operations()
-    app.output.data([_operation_row(rent, op) for op in ops], title=f"{len(ops)} pending operation(s)")
+    gp = app.sdk()
+    ops = gp.pending_operations()
+    app.output.data([_operation_row(gp, op) for op in ops], title=f"{len(ops)} pending operation(s)")
 
 
 @group.command("execute")
@@ -110,34 +110,34 @@ def pending(app: App) -> None:
 @pass_app
 def execute(app: App, op_id: str) -> None:
     """Executes a scheduled governance call once its delay has passed (timelock executor)."""
-    rent = app.rent(needs_account=True)
-    op = next((o for o in rent.pending_operations() if o.op_id.lower() == op_id.lower()), None)
-    call = _describe(rent, op) if op is not None else op_id
+    gp = app.sdk(needs_account=True)
+    op = next((o for o in gp.pending_operations() if o.op_id.lower() == op_id.lower()), None)
+    call = _describe(gp, op) if op is not None else op_id
     with app.output.pending("Executing…"):
-        receipt = rent.execute_operation(op_id)
+        receipt = gp.execute_operation(op_id)
     app.output.tx(receipt, f"executed {call}")
-    app.output.data(rent.parameters())
+    app.output.data(gp.parameters())
 
 
 @group.command("pause")
 @pass_app
 def pause(app: App) -> None:
     """Stops new jobs and registrations (settlement and refunds go on)."""
-    app.output.tx(app.rent(needs_account=True).pause(), "paused")
+    app.output.tx(app.sdk(needs_account=True).pause(), "paused")
 
 
 @group.command("unpause")
 @pass_app
 def unpause(app: App) -> None:
     """Lifts a pause."""
-    app.output.tx(app.rent(needs_account=True).unpause(), "unpaused")
+    app.output.tx(app.sdk(needs_account=True).unpause(), "unpaused")
 
 
 def _role_change(app: App, result: list[Any], message: str) -> None:
-    rent = app.rent()
+    gp = app.sdk()
     scheduled = _applied(app, result, message)
     if scheduled and app.output.as_json:
-        app.output.data({"scheduled": [_operation_row(rent, op) for op in scheduled]})
+        app.output.data({"scheduled": [_operation_row(gp, op) for op in scheduled]})
 
 
 @group.command("grant")
@@ -147,7 +147,7 @@ def _role_change(app: App, result: list[Any], message: str) -> None:
 @pass_app
 def grant(app: App, role: str, address: str, contract: str | None) -> None:
     """Grants ROLE (admin, oracle, pauser, slasher, minter) to ADDRESS (through the timelock)."""
-    _role_change(app, app.rent(needs_account=True).grant_role(role, address, contract), f"granted {role}")
+    _role_change(app, app.sdk(needs_account=True).grant_role(role, address, contract), f"granted {role}")
 
 
 @group.command("revoke")
@@ -157,14 +157,14 @@ def grant(app: App, role: str, address: str, contract: str | None) -> None:
 @pass_app
 def revoke(app: App, role: str, address: str, contract: str | None) -> None:
     """Revokes ROLE from ADDRESS (through the timelock)."""
-    _role_change(app, app.rent(needs_account=True).revoke_role(role, address, contract), f"revoked {role}")
+    _role_change(app, app.sdk(needs_account=True).revoke_role(role, address, contract), f"revoked {role}")
 
 
 @group.command("disputes")
 @pass_app
 def disputes(app: App) -> None:
     """Jobs waiting for the oracle's ruling."""
-    app.output.data([job_row(j) for j in app.rent().pending_disputes()])
+    app.output.data([job_row(j) for j in app.sdk().pending_disputes()])
 
 
 @group.command("resolve")
@@ -174,9 +174,9 @@ def disputes(app: App) -> None:
 @pass_app
 def resolve(app: App, job_id: str, outcome: str, evidence_cid: str) -> None:
     """Rules on a dispute (ORACLE_ROLE)."""
-    rent = app.rent(needs_account=True)
-    app.output.tx(rent.resolve_dispute(job_id, outcome, evidence_cid), f"resolved: {outcome}")
-    app.output.data(job_row(rent.job(job_id)))
+    gp = app.sdk(needs_account=True)
+    app.output.tx(gp.resolve_dispute(job_id, outcome, evidence_cid), f"resolved: {outcome}")
+    app.output.data(job_row(gp.job(job_id)))
 
 
 @group.command("slash")
@@ -187,13 +187,13 @@ def resolve(app: App, job_id: str, outcome: str, evidence_cid: str) -> None:
 def slash(app: App, provider: str, amount: Decimal, reason: str) -> None:
     """Burns up to AMOUNT of PROVIDER's stake (SLASHER_ROLE), within the registry's cap (a
     share of the stake, once per interval)."""
-    rent = app.rent(needs_account=True)
-    before = rent.provider(provider).stake
-    receipt = rent.slash(provider, amount, reason)
-    after = rent.provider(provider)
+    gp = app.sdk(needs_account=True)
+    before = gp.provider(provider).stake
+    receipt = gp.slash(provider, amount, reason)
+    after = gp.provider(provider)
     app.output.tx(receipt, f"slashed {provider}: {before - after.stake} GPU burnt")
     if before - after.stake < amount:
-        cap = Decimal(int(rent.registry.MAX_SLASH_BPS())) / 100
+        cap = Decimal(int(gp.registry.MAX_SLASH_BPS())) / 100
         app.output.info(f"a slash burns at most {cap}% of the stake, and nothing within "
                         f"{int(rent.registry.SLASH_INTERVAL())} s of the last one")
     app.output.data(after)
@@ -206,6 +206,6 @@ def slash(app: App, provider: str, amount: Decimal, reason: str) -> None:
 @pass_app
 def penalise(app: App, provider: str, reason: str) -> None:
     """Applies a reputation penalty (ORACLE_ROLE); data-fraud also slashes stake."""
-    rent = app.rent(needs_account=True)
-    app.output.tx(rent.apply_penalty(provider, reason), f"penalised for {reason}")
-    app.output.data(rent.reputation(provider))
+    gp = app.sdk(needs_account=True)
+    app.output.tx(gp.apply_penalty(provider, reason), f"penalised for {reason}")
+    app.output.data(gp.reputation(provider))

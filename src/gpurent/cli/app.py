@@ -20,34 +20,34 @@ class App:
         self.network = network
         self.account = account
         self.output = Output(as_json=as_json, verbose=verbose)
-        self._rent: Any = None
+        self._sdk: Any = None
 
     def network_choice(self) -> str:
         if self.network:
             return self.network
         if env := os.environ.get("GPURENT_NETWORK"):
             return env
-        from gpurent.devnet import running_devnet
+        from gpurent.local.devnet import running_devnet
 
         devnet = running_devnet()
         return devnet.network_choice if devnet else "ethereum:local:foundry"
 
 
-    def rent(self, *, needs_account: bool = False) -> Any:
+    def sdk(self, *, needs_account: bool = False) -> Any:
         """The SDK, connected on first use; with ``needs_account`` an account must be known."""
-        if self._rent is None:
-            from gpurent.client import Gpurent
+        if self._sdk is None:
+            from gpurent.sdk import Gpurent
 
             with self.output.pending("Connecting…"):
-                self._rent = Gpurent.connect(network=self.network_choice(), account=self.account)
-            self._rent.quiet_traces = True
-        if needs_account and self._rent.account is None:
+                self._sdk = Gpurent.connect(network=self.network_choice(), account=self.account)
+            self._sdk.quiet_traces = True
+        if needs_account and self._sdk.account is None:
             raise click.UsageError("this command signs a transaction: pass --account ALIAS (or a test-account index)")
-        return self._rent
+        return self._sdk
 
     def close(self) -> None:
-        if self._rent is not None:
-            self._rent.close()
+        if self._sdk is not None:
+            self._sdk.close()
 
 
 class GpurentGroup(click.Group):
@@ -71,8 +71,8 @@ class GpurentGroup(click.Group):
     def _abort(ctx: click.Context, err: BaseException, kind: str) -> None:
         app = ctx.find_object(App)
         if app is not None and app.output.verbose:
-            if app._rent is not None and app._rent.last_trace_output:
-                sys.stderr.write(app._rent.last_trace_output)
+            if app._sdk is not None and app._sdk.last_trace_output:
+                sys.stderr.write(app._sdk.last_trace_output)
             traceback.print_exc()
         message = str(err).strip().splitlines()[0] if str(err).strip() else kind
         click.echo(f"Error ({kind}): {message}", err=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from gpurent import devnet as devnet_mod
+from gpurent.local import devnet as devnet_mod
 from gpurent.cli.app import App
 from gpurent.cli.common import pass_app
 from gpurent.cli.ipfs import status_of
-from gpurent.images import node as node_mod
+from gpurent.local import ipfs as node_mod
 
 IPFS_PORTS = f"{node_mod.DEFAULT_API_PORT},{node_mod.DEFAULT_GATEWAY_PORT},{node_mod.DEFAULT_SWARM_PORT}"
 
@@ -64,7 +64,7 @@ def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_l
         app.output.info(f"[green]✓[/] IPFS node API at {node.api_url}")
     if indexer:
         from gpurent.indexer import service
-        from gpurent.process import free_port
+        from gpurent.local.process import free_port
 
         with app.output.pending("Starting the indexer…"):
             process = service.start(devnet.url, port=indexer_port or free_port())

@@ -35,10 +35,10 @@ def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_s
         app.output.data(rows, title=f"{len(rows)} GPU(s) (indexer)",
                         columns=["id", "model", "vcpu", "memory_gb", "price_per_hour", "reputation", "available"])
         return
-    rent = app.rent()
+    gp = app.sdk()
     scores: dict[str, int] = {}
     rows = []
-    for r in rent.resources():
+    for r in gp.resources():
         if not show_all and (r.retired or not r.available):
             continue
         if model and model.lower() not in r.gpu_model.lower():
@@ -48,7 +48,7 @@ def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_s
         if max_price is not None and r.price_per_hour > max_price:
             continue
         if r.provider not in scores:
-            scores[r.provider] = rent.reputation(r.provider).score
+            scores[r.provider] = gp.reputation(r.provider).score
         if scores[r.provider] < min_reputation:
             continue
         rows.append(resource_row(r, scores[r.provider]))
@@ -65,10 +65,10 @@ def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_s
 @pass_app
 def show(app: App, gpu_id: str) -> None:
     """One GPU, with its provider's endpoint and reputation."""
-    rent = app.rent()
-    resource = rent.resource(gpu_id)
-    rep = rent.reputation(resource.provider)
-    info = rent.provider(resource.provider)
+    gp = app.sdk()
+    resource = gp.resource(gpu_id)
+    rep = gp.reputation(resource.provider)
+    info = gp.provider(resource.provider)
     data = resource_row(resource, rep.score)
     data.update({"retired": resource.retired, "total_uptime_s": resource.total_uptime,
                  "endpoint": info.endpoint, "provider_stake": info.stake})

@@ -18,7 +18,7 @@ def group() -> None:
 
 
 def _store(app: App) -> Any:
-    from gpurent.images.node import ipfs_client
+    from gpurent.local.ipfs import ipfs_client
     from gpurent.images.store import ImageStore
 
     return ImageStore(ipfs_client())
@@ -27,7 +27,7 @@ def _store(app: App) -> Any:
 def _uploader(app: App) -> str | None:
     if not app.account:
         return None
-    from gpurent.client import resolve_account
+    from gpurent.sdk import resolve_account
 
     return str(resolve_account(app.account).address)
 
@@ -69,7 +69,7 @@ def push(app: App, image: str, network: bool) -> None:
 def sample(app: App, tag: str | None, and_push: bool) -> None:
     """Builds gpurent's sample job (busybox, FROM scratch) in the container engine; pushes it."""
     from gpurent import sample as sample_mod
-    from gpurent.engine import engine_client
+    from gpurent.local.engine import engine_client
 
     tag = tag or sample_mod.TAG
     with app.output.pending(f"Building {tag}…"):

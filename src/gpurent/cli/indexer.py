@@ -21,11 +21,11 @@ def group() -> None:
 @pass_app
 def up(app: App, db: str | None, port: int) -> None:
     """Starts `gpurent-indexer run` in the background against the connected chain."""
-    rent = app.rent()
+    gp = app.sdk()
     with app.output.pending("Starting the indexer…"):
-        process = service.start(rent.rpc_url, db, port)
+        process = service.start(gp.rpc_url, db, port)
     app.output.info(f"[green]✓[/] indexer up; GraphQL at {process.graphql_url}")
-    app.output.data(_status(rent))
+    app.output.data(_status(gp))
 
 
 @group.command("down")
@@ -37,7 +37,7 @@ def down(app: App) -> None:
     app.output.data({"running": False})
 
 
-def _status(rent: object | None) -> dict[str, object]:
+def _status(gp: object | None) -> dict[str, object]:
     url = service.graphql_url()
     if url is None:
         return {"running": False, "reason": "no indexer: start one with `gpurent indexer up`"}
@@ -48,8 +48,8 @@ def _status(rent: object | None) -> dict[str, object]:
     process = service.running()
     status: dict[str, object] = {"running": True, "graphql": url, "indexed_to": data["block"], "events": data["events"],
                                  "rows": data["rows"]}
-    if rent is not None:
-        head = rent.head_block()  # type: ignore[attr-defined]
+    if gp is not None:
+        head = gp.head_block()  # type: ignore[attr-defined]
         status.update({"head": head, "lag_blocks": head - data["block"]})
     if process is not None:
         status.update({"pid": process.pid, "db": process.db})
@@ -61,7 +61,7 @@ def _status(rent: object | None) -> dict[str, object]:
 def status(app: App) -> None:
     """Whether the indexer answers, how far it got, its lag behind the head."""
     try:
-        rent = app.rent()
+        gp = app.sdk()
     except Exception:  # noqa: BLE001 - without a chain, the indexer's own view still helps
-        rent = None
-    app.output.data(_status(rent), title="Indexer")
+        gp = None
+    app.output.data(_status(gp), title="Indexer")

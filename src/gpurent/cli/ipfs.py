@@ -8,7 +8,7 @@ import click
 
 from gpurent.cli.app import App
 from gpurent.cli.common import pass_app
-from gpurent.images import node as node_mod
+from gpurent.local import ipfs as node_mod
 
 
 @click.group("ipfs")

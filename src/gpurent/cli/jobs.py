@@ -33,15 +33,15 @@ def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Deci
     if seconds <= 0:
         raise click.BadParameter("must book at least one second", param_hint="--hours")
     _check_image(app, image_cid)
-    rent = app.rent(needs_account=True)
-    quote = rent.quote(gpu_id, seconds)
+    gp = app.sdk(needs_account=True)
+    quote = gp.quote(gpu_id, seconds)
     limit = max_cost if max_cost is not None else quote
     if not yes:
         click.confirm(f"Lock up to {quote} GPU for {hours} h on GPU {gpu_id[:10]}… (cost limit {limit} GPU)?",
                       abort=True, err=True)
     with app.output.pending("Creating the job…"):
-        job = rent.create_job(gpu_id, image_cid, seconds, max_cost=limit)
-    app.output.tx(rent.last_receipt, f"job created; {job.max_cost} GPU locked in escrow (limit {limit} GPU)")
+        job = gp.create_job(gpu_id, image_cid, seconds, max_cost=limit)
+    app.output.tx(gp.last_receipt, f"job created; {job.max_cost} GPU locked in escrow (limit {limit} GPU)")
     app.output.data({**job_row(job), "cost_limit": limit}, title=f"Job {job.job_id}")
 
 
@@ -49,7 +49,7 @@ def _check_image(app: App, image_cid: str) -> None:
     """Refuses a CID that is not a gpurent image before any token moves, when an IPFS node can
     tell; says so and goes on when none can (the provider's agent checks again)."""
     from gpurent.errors import ImageError, NotAGpurentImage, ServiceUnavailable
-    from gpurent.images.node import ipfs_client
+    from gpurent.local.ipfs import ipfs_client
     from gpurent.images.store import ImageStore, validate_cid
 
     validate_cid(image_cid)
@@ -74,27 +74,27 @@ def _check_image(app: App, image_cid: str) -> None:
 @pass_app
 def show(app: App, job_id: str) -> None:
     """A job: status, times, cost so far and escrow."""
-    rent = app.rent()
-    job = rent.job(job_id)
-    escrow = rent.escrow(job_id)
+    gp = app.sdk()
+    job = gp.job(job_id)
+    escrow = gp.escrow(job_id)
     data = job_row(job)
     data.update({
         "user": job.user, "provider": job.provider, "price_per_hour": job.price_per_hour,
         "fee_bps": job.fee_bps, "start_time": job.start_time, "end_time": job.end_time,
-        "accrued_cost": rent.accrued_cost(job_id), "escrow_released": escrow.released,
+        "accrued_cost": gp.accrued_cost(job_id), "escrow_released": escrow.released,
         "escrow_refunded": escrow.refunded,
     })
-    dispute = rent.dispute(job_id) if job.status.label in ("Disputed", "Resolved") else None
+    dispute = gp.dispute(job_id) if job.status.label in ("Disputed", "Resolved") else None
     if dispute is not None:
         data["dispute"] = f"raised by {dispute.initiator}: {dispute.reason}"
         if dispute.outcome is not None:
             data["ruling"] = f"{dispute.outcome.name.lower()}, provider paid {dispute.final_cost}"
             data["evidence"] = f"{dispute.evidence_cid or '(none: split after the timeout)'}"
-    if rent.account is not None and rent.account.address.lower() == job.user.lower():
-        from gpurent.agent.remote import ProviderEndpoint
+    if gp.account is not None and gp.account.address.lower() == job.user.lower():
+        from gpurent.sdk.provider import ProviderEndpoint
 
         try:  # what the provider's agent says: its phase (pulling, running, exited…) and timeline
-            remote = ProviderEndpoint.for_job(rent, job).phase(job.job_id)
+            remote = ProviderEndpoint.for_job(gp, job).phase(job.job_id)
             data["phase"] = remote["phase"] + (f" ({remote['bytes_done']:,}/{remote['bytes_total']:,} bytes)"
                                                if remote["phase"] == "pulling" and remote["bytes_total"] else "")
             if remote.get("exit_code") is not None:
@@ -112,10 +112,10 @@ def evidence(app: App, job_id: str) -> None:
     """The oracle's ruling on a disputed job and the evidence behind it (from IPFS)."""
     import json
 
-    from gpurent.images.node import ipfs_client
+    from gpurent.local.ipfs import ipfs_client
 
-    rent = app.rent()
-    dispute = rent.dispute(job_id)
+    gp = app.sdk()
+    dispute = gp.dispute(job_id)
     if dispute is None:
         raise click.UsageError(f"job {job_id} was never disputed")
     if dispute.outcome is None or not dispute.evidence_cid:
@@ -148,11 +148,11 @@ def logs(app: App, job_id: str, follow: bool) -> None:
     """The job's container output, from the provider's endpoint (signed: renter only)."""
     import sys
 
-    from gpurent.agent.remote import ProviderEndpoint
+    from gpurent.sdk.provider import ProviderEndpoint
 
-    rent = app.rent(needs_account=True)
-    job = rent.job(job_id)
-    for chunk in ProviderEndpoint.for_job(rent, job).logs(job.job_id, follow=follow):
+    gp = app.sdk(needs_account=True)
+    job = gp.job(job_id)
+    for chunk in ProviderEndpoint.for_job(gp, job).logs(job.job_id, follow=follow):
         sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
 
@@ -165,13 +165,13 @@ def logs(app: App, job_id: str, follow: bool) -> None:
 @pass_app
 def list_jobs(app: App, user: str | None, provider: str | None, status: str | None) -> None:
     """A renter's (or a provider's) jobs, from the chain's events."""
-    rent = app.rent()
+    gp = app.sdk()
     if provider:
-        jobs = rent.jobs_of_provider(provider)
+        jobs = gp.jobs_of_provider(provider)
     else:
         if user is None:
-            user = app.rent(needs_account=True).address
-        jobs = rent.jobs_of_user(user)
+            user = app.sdk(needs_account=True).address
+        jobs = gp.jobs_of_user(user)
     if status:
         jobs = [j for j in jobs if j.status.name.lower() == status]
     app.output.data([job_row(j) for j in jobs], title=f"{len(jobs)} job(s)")
@@ -182,11 +182,11 @@ def _job_action(name: str, help_text: str, method: str, done: str):
     @click.argument("job_id")
     @pass_app
     def command(app: App, job_id: str) -> None:
-        rent = app.rent(needs_account=True)
+        gp = app.sdk(needs_account=True)
         with app.output.pending(f"{name.capitalize()}…"):
-            receipt = getattr(rent, method)(job_id)
+            receipt = getattr(gp, method)(job_id)
         app.output.tx(receipt, done)
-        app.output.data(job_row(rent.job(job_id)))
+        app.output.data(job_row(gp.job(job_id)))
 
     return command
 
@@ -204,13 +204,13 @@ _job_action("complete", "Settles a running job by the seconds it ran (stops bill
 def dispute(app: App, job_id: str, reason: str) -> None:
     """Disputes a running job within its booked time plus the completion grace: billing stops
     and the oracle rules. The disputer posts a bond, returned unless the ruling goes against it."""
-    rent = app.rent(needs_account=True)
-    rent.check_disputable(job_id)
-    bond = rent.dispute_bond(job_id)
+    gp = app.sdk(needs_account=True)
+    gp.check_disputable(job_id)
+    bond = gp.dispute_bond(job_id)
     app.output.info(f"posting a dispute bond of {bond} GPU (returned unless the ruling goes against you)")
     with app.output.pending("Disputing…"):
-        receipt = rent.dispute_job(job_id, reason)
+        receipt = gp.dispute_job(job_id, reason)
     app.output.tx(receipt, f"disputed; bond of {bond} GPU posted")
-    app.output.data({**job_row(rent.job(job_id)), "bond": bond})
+    app.output.data({**job_row(gp.job(job_id)), "bond": bond})
 
 

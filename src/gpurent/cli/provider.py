@@ -21,12 +21,12 @@ def group() -> None:
 @pass_app
 def register(app: App, endpoint: str, stake: Decimal | None) -> None:
     """Registers --account as a provider with its agent endpoint and stake."""
-    rent = app.rent(needs_account=True)
-    amount = stake if stake is not None else rent.parameters()["min_stake"]
+    gp = app.sdk(needs_account=True)
+    amount = stake if stake is not None else gp.parameters()["min_stake"]
     with app.output.pending("Registering…"):
-        receipt = rent.register_provider(endpoint, amount)
+        receipt = gp.register_provider(endpoint, amount)
     app.output.tx(receipt, f"registered, {amount} GPU staked")
-    app.output.data(rent.provider())
+    app.output.data(gp.provider())
 
 
 @group.command("add-gpu")
@@ -38,10 +38,10 @@ def register(app: App, endpoint: str, stake: Decimal | None) -> None:
 @pass_app
 def add_gpu(app: App, model: str, vcpu: int, memory_gb: int, storage_gb: int, price: Decimal) -> None:
     """Lists a GPU for rent."""
-    rent = app.rent(needs_account=True)
+    gp = app.sdk(needs_account=True)
     with app.output.pending("Registering the GPU…"):
-        resource = rent.register_resource(model, vcpu, memory_gb, storage_gb, price)
-    app.output.tx(rent.last_receipt, "GPU listed")
+        resource = gp.register_resource(model, vcpu, memory_gb, storage_gb, price)
+    app.output.tx(gp.last_receipt, "GPU listed")
     app.output.data(resource_row(resource), title=f"GPU {resource.resource_id}")
 
 
@@ -54,12 +54,12 @@ def update(app: App, gpu_id: str, price: Decimal | None, available: bool | None)
     """Changes a GPU's price or availability."""
     if price is None and available is None:
         raise click.UsageError("give --price and/or --available/--unavailable")
-    rent = app.rent(needs_account=True)
+    gp = app.sdk(needs_account=True)
     if price is not None:
-        app.output.tx(rent.update_pricing(gpu_id, price), f"price set to {price} GPU/h")
+        app.output.tx(gp.update_pricing(gpu_id, price), f"price set to {price} GPU/h")
     if available is not None:
-        app.output.tx(rent.update_availability(gpu_id, available), "available" if available else "unavailable")
-    app.output.data(resource_row(rent.resource(gpu_id)))
+        app.output.tx(gp.update_availability(gpu_id, available), "available" if available else "unavailable")
+    app.output.data(resource_row(gp.resource(gpu_id)))
 
 
 @group.command("retire")
@@ -67,8 +67,8 @@ def update(app: App, gpu_id: str, price: Decimal | None, available: bool | None)
 @pass_app
 def retire(app: App, gpu_id: str) -> None:
     """Retires a GPU for good (its open jobs still settle)."""
-    rent = app.rent(needs_account=True)
-    app.output.tx(rent.retire_resource(gpu_id), "retired")
+    gp = app.sdk(needs_account=True)
+    app.output.tx(gp.retire_resource(gpu_id), "retired")
 
 
 @group.command("stake")
@@ -76,9 +76,9 @@ def retire(app: App, gpu_id: str) -> None:
 @pass_app
 def stake(app: App, amount: Decimal) -> None:
     """Adds AMOUNT tokens to the stake."""
-    rent = app.rent(needs_account=True)
-    app.output.tx(rent.stake(amount), f"staked {amount} GPU")
-    app.output.data(rent.provider())
+    gp = app.sdk(needs_account=True)
+    app.output.tx(gp.stake(amount), f"staked {amount} GPU")
+    app.output.data(gp.provider())
 
 
 @group.command("unstake")
@@ -86,15 +86,15 @@ def stake(app: App, amount: Decimal) -> None:
 @pass_app
 def unstake(app: App, cancel: bool) -> None:
     """Starts the cooldown; run again after it to withdraw the whole stake."""
-    rent = app.rent(needs_account=True)
-    info = rent.provider()
+    gp = app.sdk(needs_account=True)
+    info = gp.provider()
     if cancel:
-        app.output.tx(rent.cancel_unstake(), "unstake cancelled")
+        app.output.tx(gp.cancel_unstake(), "unstake cancelled")
     elif info.unlock_at == 0:
-        app.output.tx(rent.request_unstake(), "unstake requested")
+        app.output.tx(gp.request_unstake(), "unstake requested")
     else:
-        app.output.tx(rent.withdraw_stake(), f"withdrew {info.stake} GPU")
-    app.output.data(rent.provider())
+        app.output.tx(gp.withdraw_stake(), f"withdrew {info.stake} GPU")
+    app.output.data(gp.provider())
 
 
 @group.command("info")
@@ -102,11 +102,11 @@ def unstake(app: App, cancel: bool) -> None:
 @pass_app
 def info(app: App, address: str | None) -> None:
     """Registration, stake, GPUs and reputation of a provider (default: --account)."""
-    rent = app.rent(needs_account=address is None)
-    who = address or rent.address
-    rep = rent.reputation(who)
-    data = {"provider": rent.provider(who), "reputation": rep,
-            "gpus": [resource_row(r) for r in rent.provider_resources(who)]}
+    gp = app.sdk(needs_account=address is None)
+    who = address or gp.address
+    rep = gp.reputation(who)
+    data = {"provider": gp.provider(who), "reputation": rep,
+            "gpus": [resource_row(r) for r in gp.provider_resources(who)]}
     app.output.data(data)
 
 
@@ -114,9 +114,9 @@ def info(app: App, address: str | None) -> None:
 @pass_app
 def earnings(app: App) -> None:
     """What --account has been paid, and its jobs."""
-    rent = app.rent(needs_account=True)
-    jobs = rent.jobs_of_provider()
-    app.output.data({"paid_out": rent.earnings(), "jobs": len(jobs),
+    gp = app.sdk(needs_account=True)
+    jobs = gp.jobs_of_provider()
+    app.output.data({"paid_out": gp.earnings(), "jobs": len(jobs),
                      "open_jobs": sum(1 for j in jobs if not j.status.terminal)})
     if not app.output.as_json and jobs:
         app.output.data([job_row(j) for j in jobs])

@@ -30,8 +30,8 @@ def up(app: App, chain_port: int, indexer_port: int, oracle_port: int, agent_por
        ipfs_ports: tuple[int, int, int], block_time: int) -> None:
     """Starts the whole stack (what is not running yet): chain and contracts, IPFS node, container
     engine, indexer, oracle and a provider agent. Logs go under the state folder."""
-    from gpurent import stack
-    from gpurent.process import free_port
+    from gpurent.local import stack
+    from gpurent.local.process import free_port
 
     options = stack.StackOptions(chain_port=chain_port or free_port(), block_time=block_time,
                                  indexer_port=indexer_port, oracle_port=oracle_port, agent_port=agent_port,
@@ -47,7 +47,7 @@ def up(app: App, chain_port: int, indexer_port: int, oracle_port: int, agent_por
 def down(app: App, reset: bool) -> None:
     """Stops every service of the stack (the provider first; running containers are left for
     the next start to re-attach)."""
-    from gpurent import stack
+    from gpurent.local import stack
 
     stopped = stack.down(lambda service, what: app.output.info(f"{service:<9} {what}"))
     if reset:
@@ -61,7 +61,7 @@ def down(app: App, reset: bool) -> None:
 @pass_app
 def status(app: App) -> None:
     """Each service's health, endpoint, pid and log; chain head, indexer lag, running jobs."""
-    from gpurent import stack
+    from gpurent.local import stack
 
     _show(app, stack.status())
 

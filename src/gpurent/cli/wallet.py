@@ -20,15 +20,15 @@ def group() -> None:
 @pass_app
 def balance(app: App, address: str | None) -> None:
     """GPU token balance, allowances and ETH for gas of ADDRESS (default: --account)."""
-    rent = app.rent(needs_account=address is None)
-    who = address or rent.address
+    gp = app.sdk(needs_account=address is None)
+    who = address or gp.address
     from ape import chain
 
     app.output.data({
         "address": who,
-        "gpu": rent.balance(who),
-        "allowance_marketplace": rent.allowance(who, rent.marketplace.address),
-        "allowance_registry": rent.allowance(who, rent.registry.address),
+        "gpu": gp.balance(who),
+        "allowance_marketplace": gp.allowance(who, gp.marketplace.address),
+        "allowance_registry": gp.allowance(who, gp.registry.address),
         "eth_wei": int(chain.provider.get_balance(who)),
     })
 
@@ -38,14 +38,14 @@ def balance(app: App, address: str | None) -> None:
 @pass_app
 def faucet(app: App, amount: Decimal) -> None:
     """Mints test tokens to --account (local networks only)."""
-    rent = app.rent(needs_account=True)
+    gp = app.sdk(needs_account=True)
     from ape import accounts
 
-    from gpurent.devnet import on_dev_chain
+    from gpurent.local.devnet import on_dev_chain
 
     if not on_dev_chain():
         raise click.UsageError("the faucet exists only on local networks (gpurent devnet)")
-    minter = rent.with_account(accounts.test_accounts[0])
-    receipt = minter.mint(rent.address, amount)
+    minter = gp.with_account(accounts.test_accounts[0])
+    receipt = minter.mint(gp.address, amount)
     app.output.tx(receipt, f"minted {amount} GPU")
-    app.output.data({"address": rent.address, "gpu": rent.balance()})
+    app.output.data({"address": gp.address, "gpu": gp.balance()})

@@ -22,8 +22,8 @@ from typing import Any
 
 from gpurent.errors import ConfigurationError, ImageError
 from gpurent.http import call, error_text
-from gpurent.images.node import IpfsNode
-from gpurent.process import free_port, spawn, terminate, wait_ready
+from gpurent.local.ipfs import IpfsNode
+from gpurent.local.process import free_port, spawn, terminate, wait_ready
 
 
 @dataclass(frozen=True)

@@ -180,7 +180,7 @@ class ImageStore:
     def engine(self) -> Any:
         if self._engine is None:
             if self._engine_factory is None:
-                from gpurent.engine import engine_client
+                from gpurent.local.engine import engine_client
 
                 self._engine_factory = engine_client
             self._engine = self._engine_factory()

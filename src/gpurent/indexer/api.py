@@ -25,7 +25,7 @@ from strawberry.extensions.max_aliases import create_validator as create_alias_v
 from strawberry.extensions.query_depth_limiter import create_validator as create_depth_validator
 from strawberry.types import Info
 
-from gpurent.events import DecodedEvent
+from gpurent.indexer.events import DecodedEvent
 from gpurent.indexer import schema as s
 
 MAX_PAGE, MAX_DEPTH, MAX_TOKENS, MAX_ALIASES = 100, 6, 2000, 20

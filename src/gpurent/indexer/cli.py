@@ -34,7 +34,7 @@ def run(app: App, db_url: str | None, confirmations: int, batch: int, poll: floa
         if not host or not port.isdigit():
             raise click.BadParameter(f"expected HOST:PORT or 'off', got {graphql!r}", param_hint="--graphql")
         listen = (host, int(port))
-    source = rpc_url or app.rent()
+    source = rpc_url or app.sdk()
     run_forever(build_indexer(source, db_url, confirmations=confirmations, batch=batch), poll, listen)
 
 
@@ -46,15 +46,15 @@ def status(app: App, db_url: str | None) -> None:
     from gpurent.indexer.db import connect, migrate
     from gpurent.indexer.project import count_rows
     from gpurent.indexer.schema import cursor
-    from gpurent.rpc import JsonRpc
+    from gpurent.indexer.rpc import JsonRpc
 
-    rent = app.rent()
+    gp = app.sdk()
     engine = connect(db_url)
     migrate(engine)
     with engine.connect() as db:
         row = db.execute(cursor.select()).mappings().first()
         rows = count_rows(db)
-    head = JsonRpc(rent.rpc_url).head()
+    head = JsonRpc(gp.rpc_url).head()
     at = int(row["block_number"]) if row else None
     app.output.data({"database": engine.url.render_as_string(hide_password=True), "head": head, "indexed_to": at,
                      "lag_blocks": head - at if at is not None else None,

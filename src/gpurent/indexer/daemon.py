@@ -10,8 +10,8 @@ from typing import Any
 from gpurent.errors import ServiceUnavailable
 from gpurent.indexer.db import connect, migrate
 from gpurent.indexer.indexer import Indexer
-from gpurent.process import serve
-from gpurent.rpc import JsonRpc
+from gpurent.local.process import serve
+from gpurent.indexer.rpc import JsonRpc
 
 log = logging.getLogger("gpurent.indexer")
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, delete, insert, select, update
 
 from gpurent.errors import GpurentError
-from gpurent.events import DecodedEvent, EventDecoder
+from gpurent.indexer.events import DecodedEvent, EventDecoder
 from gpurent.indexer import schema as s
 from gpurent.indexer.project import Projector, rollback_to
 from gpurent.manifest import Manifest
-from gpurent.rpc import JsonRpc, RpcError
+from gpurent.indexer.rpc import JsonRpc, RpcError
 
 log = logging.getLogger("gpurent.indexer")
 

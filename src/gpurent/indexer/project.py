@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, delete, func, insert, select
 
-from gpurent.events import DecodedEvent
+from gpurent.indexer.events import DecodedEvent
 from gpurent.indexer.bulk import insert_rows, update_rows
 from gpurent.indexer import schema as s
 from gpurent.units import TOKEN

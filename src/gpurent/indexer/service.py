@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from gpurent.errors import ConfigurationError
-from gpurent.process import Managed, daemon_binary, port_free
+from gpurent.local.process import Managed, daemon_binary, port_free
 from gpurent.settings import load_settings, state_home
 
 DEFAULT_PORT = 8100

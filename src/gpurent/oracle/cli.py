@@ -45,7 +45,7 @@ def run(app: App, config_path: Path | None) -> None:
     from gpurent.oracle.daemon import build_oracle, run_forever
 
     config = load_config(config_path)  # a bad config fails before any connection
-    run_forever(build_oracle(app.rent(needs_account=True), config))
+    run_forever(build_oracle(app.sdk(needs_account=True), config))
 
 
 @main.command("status")

@@ -8,7 +8,7 @@ from typing import Any
 
 from gpurent.oracle.config import OracleConfig, load_config
 from gpurent.oracle.oracle import Oracle, check_period
-from gpurent.process import serve
+from gpurent.local.process import serve
 from gpurent.settings import state_home
 
 log = logging.getLogger("gpurent.oracle")
@@ -18,20 +18,20 @@ def oracle_home() -> Path:
     return state_home() / "oracle"
 
 
-def build_oracle(rent: Any, config: OracleConfig | None = None, config_path: Path | None = None,
+def build_oracle(gp: Any, config: OracleConfig | None = None, config_path: Path | None = None,
                  home: Path | None = None) -> Oracle:
-    """The oracle for ``rent`` (a Gpurent holding an account with ORACLE_ROLE) whose config's
+    """The oracle for ``gp`` (a Gpurent holding an account with ORACLE_ROLE) whose config's
     report period is the chain's (ConfigurationError otherwise)."""
     from gpurent.errors import NotAuthorized
-    from gpurent.images.node import ipfs_client
+    from gpurent.local.ipfs import ipfs_client
     from gpurent.images.store import ImageStore
 
     config = config or load_config(config_path)
-    roles = rent.has_role("ORACLE_ROLE", rent.address)
+    roles = gp.has_role("ORACLE_ROLE", gp.address)
     if not (roles.get("Marketplace") and roles.get("ReputationSystem")):
-        raise NotAuthorized(f"{rent.address} lacks ORACLE_ROLE (grant it with `gpurent admin grant oracle ADDRESS`)")
-    check_period(rent, config)
-    return Oracle(rent, config, home or oracle_home(), ImageStore(ipfs_client()))
+        raise NotAuthorized(f"{gp.address} lacks ORACLE_ROLE (grant it with `gpurent admin grant oracle ADDRESS`)")
+    check_period(gp, config)
+    return Oracle(gp, config, home or oracle_home(), ImageStore(ipfs_client()))
 
 
 def run_forever(oracle: Oracle) -> None:

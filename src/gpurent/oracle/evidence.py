@@ -40,11 +40,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gpurent.access import sign_access
+from gpurent.wire.access import sign_access
 from gpurent.errors import GpurentError, ServiceUnavailable
 from gpurent.images.store import ImageStore
 from gpurent.oracle.capped import CappedBody, capped_get, loads_bounded
-from gpurent.oracle.protocol import slot_of
+from gpurent.wire.protocol import slot_of
 from gpurent.oracle.state import OracleState
 from gpurent.types import DisputeOutcome
 
@@ -123,18 +123,18 @@ def decide(evidence: dict[str, Any], miss_limit: int) -> tuple[DisputeOutcome, s
 
 
 class EvidenceGatherer:
-    def __init__(self, rent: Any, state: OracleState, store: ImageStore, heartbeat_interval_s: float,
+    def __init__(self, gp: Any, state: OracleState, store: ImageStore, heartbeat_interval_s: float,
                  timeout_s: float = 20.0):
-        self.rent, self.state, self.store = rent, state, store
+        self.gp, self.state, self.store = gp, state, store
         self.interval, self.timeout_s = heartbeat_interval_s, timeout_s
 
     def gather(self, job_id: str) -> dict[str, Any]:
-        job = self.rent.job(job_id)
-        events = self.rent.job_events(job_id)
+        job = self.gp.job(job_id)
+        events = self.gp.job_events(job_id)
         stamps = {e["event"]: e["timestamp"] for e in events}
         disputed = next(e for e in events if e["event"] == "JobDisputed")
         # heartbeats and challenges carry the oracle's clock, events the chain's: line them up
-        skew = self.rent.chain_time() - time.time()
+        skew = self.gp.chain_time() - time.time()
         chain_start = stamps.get("JobAccepted", stamps.get("JobCreated", disputed["timestamp"]))
         window_start, window_end = chain_start - skew, disputed["timestamp"] - skew
         first, last = slot_of(window_start, self.interval), slot_of(window_end, self.interval)
@@ -160,7 +160,7 @@ class EvidenceGatherer:
             "provider_record": self._provider_record(job.provider, job.job_id),
             "image": self._image(job.image_cid),
             "gathered_at": int(time.time()),
-            "oracle": self.rent.address,
+            "oracle": self.gp.address,
         }
 
     def _provider_record(self, provider: str, job_id: str) -> dict[str, Any]:
@@ -168,9 +168,9 @@ class EvidenceGatherer:
         RECORD_CAP bytes of record and LOG_READ_CAP bytes of log, all within ``timeout_s``. A
         record that does not read as one comes back as ``{"reachable": True, "error":
         "unreadable record: ..."}``, which the rules count as no record."""
-        endpoint = self.rent.provider(provider).endpoint.rstrip("/")
-        chain_id = self.rent.manifest.chain_id
-        headers = sign_access(self.rent.account, chain_id, job_id)
+        endpoint = self.gp.provider(provider).endpoint.rstrip("/")
+        chain_id = self.gp.manifest.chain_id
+        headers = sign_access(self.gp.account, chain_id, job_id)
         deadline = time.monotonic() + self.timeout_s
         try:
             got = capped_get(f"{endpoint}/jobs/{job_id}", f"provider endpoint {endpoint} is not answering",

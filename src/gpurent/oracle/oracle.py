@@ -40,14 +40,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from gpurent.access import sign_bytes
+from gpurent.wire.access import sign_bytes
 from gpurent.errors import AlreadyRecorded, ConfigurationError, ContractRevert, GpurentError, InvalidJobState
 from gpurent.images.kubo import UploadPart
 from gpurent.images.store import IMAGE_FILE, ImageStore
 from gpurent.oracle.capped import capped_request, loads_bounded
 from gpurent.oracle.config import OracleConfig
 from gpurent.oracle.evidence import EvidenceGatherer, decide, to_document
-from gpurent.oracle.protocol import (
+from gpurent.wire.protocol import (
     Challenge,
     Domain,
     Heartbeat,
@@ -71,12 +71,12 @@ PENALTY_OF = {"timeout": PenaltyReason.TIMEOUT, "fraud": PenaltyReason.DATA_FRAU
               "bad-signature": PenaltyReason.INVALID_SIGNATURE}
 
 
-def check_period(rent: Any, config: OracleConfig) -> None:
+def check_period(gp: Any, config: OracleConfig) -> None:
     """ConfigurationError (one line) unless the config's report period is the chain's
     (``ReputationSystem.periodLength``, fixed at deployment): reports name periods by number,
     and a different length would name the wrong ones."""
     try:
-        length = int(rent.reputation_system.periodLength())
+        length = int(gp.reputation_system.periodLength())
     except Exception as err:  # noqa: BLE001 - an older deployment, or no node: say so in one line
         raise ConfigurationError(f"cannot read the chain's report period (ReputationSystem.periodLength): "
                                  f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
@@ -87,13 +87,13 @@ def check_period(rent: Any, config: OracleConfig) -> None:
 
 
 class Oracle:
-    def __init__(self, rent: Any, config: OracleConfig, home: Path, store: ImageStore,
+    def __init__(self, gp: Any, config: OracleConfig, home: Path, store: ImageStore,
                  clock: Callable[[], float] = time.time):
-        self.rent, self.config, self.home, self.store, self.clock = rent, config, home, store, clock
-        self.chain_id = rent.manifest.chain_id
-        self.domain = Domain(self.chain_id, str(rent.reputation_system.address))
+        self.gp, self.config, self.home, self.store, self.clock = gp, config, home, store, clock
+        self.chain_id = gp.manifest.chain_id
+        self.domain = Domain(self.chain_id, str(gp.reputation_system.address))
         self.state = OracleState(home / "oracle.db")
-        self.evidence = EvidenceGatherer(rent, self.state, store, config.heartbeat_interval_s,
+        self.evidence = EvidenceGatherer(gp, self.state, store, config.heartbeat_interval_s,
                                          config.evidence_timeout_s)
         self.server = OracleServer(config.listen_host, config.listen_port, self.receive,
                                    {"health": self.health, "providers": self.provider_table})
@@ -115,8 +115,8 @@ class Oracle:
     def run(self) -> None:
         self.server.start()
         if self.state.get("dispute_cursor") is None:
-            self.state.put("dispute_cursor", str(self.rent.manifest.block - 1))
-        log.info("oracle %s listening on %s:%d (heartbeats every %g s, reports every %g s)", self.rent.address,
+            self.state.put("dispute_cursor", str(self.gp.manifest.block - 1))
+        log.info("oracle %s listening on %s:%d (heartbeats every %g s, reports every %g s)", self.gp.address,
                  self.config.listen_host, self.server.port, self.config.heartbeat_interval_s, self.config.period_s)
         try:
             while not self._stop.is_set():
@@ -152,7 +152,7 @@ class Oracle:
         if forced:
             self._forced_at = now
         if forced or now - self._providers_at > PROVIDERS_REFRESH_S:
-            found = [p.lower() for p in self.rent.providers()]
+            found = [p.lower() for p in self.gp.providers()]
             wanted = set(self.config.providers)
             self._providers = [p for p in found if not wanted or p in wanted]
             self._providers_at = now
@@ -166,7 +166,7 @@ class Oracle:
         from eth_account.messages import encode_defunct
 
         text = f"gpurent oracle challenge seed\nchain: {self.chain_id}\ncontract: {self.domain.contract}"
-        return hashlib.sha256(sign_bytes(self.rent.account, encode_defunct(text=text))).digest()
+        return hashlib.sha256(sign_bytes(self.gp.account, encode_defunct(text=text))).digest()
 
     # ================================================================ heartbeats
     def receive(self, body: Any) -> tuple[int, dict[str, Any]]:
@@ -225,7 +225,7 @@ class Oracle:
                               f"{streak} heartbeats missed in a row from slot {streak_start}")
 
     def _offering(self, provider: str) -> bool:
-        return any(r.available and not r.retired for r in self.rent.provider_resources(provider))
+        return any(r.available and not r.retired for r in self.gp.provider_resources(provider))
 
     # ================================================================ penalties and reports
     def penalise(self, provider: str, reason: PenaltyReason, name: bytes, detail: str) -> str:
@@ -242,10 +242,10 @@ class Oracle:
         self.state.record_action("penalty", key, provider, "pending", note)
         with self.tx_lock:
             try:
-                if self.rent.incident_recorded(provider, name):
+                if self.gp.incident_recorded(provider, name):
                     status = "already"
                 else:
-                    self.rent.apply_penalty(provider, reason, name)
+                    self.gp.apply_penalty(provider, reason, name)
                     status = "applied"
             except AlreadyRecorded:
                 status = "already"
@@ -275,7 +275,7 @@ class Oracle:
         if period < self.started_slot // spp:  # the oracle did not watch any of it
             self.state.set_reported(provider, period)
             return
-        validation = self.rent.validation(provider)
+        validation = self.gp.validation(provider)
         if validation.last_period is not None and validation.last_period >= period:
             self.state.set_reported(provider, period)
             return
@@ -287,7 +287,7 @@ class Oracle:
         if expected == 0 and not passed and not failed:
             self.state.set_reported(provider, period)  # offline all period: nothing to say
             return
-        if period >= (now := self.rent.chain_time()) // round(self.config.period_s):
+        if period >= (now := self.gp.chain_time()) // round(self.config.period_s):
             if self._waiting_period.get(provider) != period:  # said once per period
                 self._waiting_period[provider] = period
                 log.info("report for %s, period %d: waits for the chain's clock (%d) to end it", provider, period, now)
@@ -297,7 +297,7 @@ class Oracle:
         with self.tx_lock:
             try:
                 try:
-                    self.rent.submit_validation_report(provider, period, report)
+                    self.gp.submit_validation_report(provider, period, report)
                 except ContractRevert as err:
                     if err.name != "ReputationPeriodNotPast":
                         raise
@@ -306,7 +306,7 @@ class Oracle:
                     # carries the chain's time, which has passed it, so send it unestimated
                     log.debug("report for %s, period %d: the latest block is older than the period's end (%s); "
                               "sent without a gas estimate", provider, period, err)
-                    self.rent.submit_validation_report(provider, period, report, gas=UNESTIMATED_GAS)
+                    self.gp.submit_validation_report(provider, period, report, gas=UNESTIMATED_GAS)
                 status = "submitted"
             except AlreadyRecorded:
                 status = "already"
@@ -332,8 +332,8 @@ class Oracle:
         credit or copy the chain still refuses (another oracle instance got there first) is
         logged and left to the next period: it must not stop the round."""
         with self.tx_lock:
-            score = self.rent.reputation(provider).score
-            for resource in self.rent.provider_resources(provider):
+            score = self.gp.reputation(provider).score
+            for resource in self.gp.provider_resources(provider):
                 if resource.retired:
                     continue
                 rid = resource.resource_id
@@ -341,7 +341,7 @@ class Oracle:
                     if uptime_s and resource.available:
                         self._credit_uptime(rid, min(uptime_s, self._uptime_bound(resource)))
                     if resource.reputation != score:
-                        self.rent.update_resource_reputation(rid, score)
+                        self.gp.update_resource_reputation(rid, score)
                 except ContractRevert as err:
                     log.warning("GPU %s of %s not updated this period: %s", rid, provider, err)
 
@@ -351,12 +351,12 @@ class Oracle:
         if seconds <= 0:
             return
         try:
-            receipt = self.rent.update_uptime(rid, seconds)
+            receipt = self.gp.update_uptime(rid, seconds)
         except ContractRevert as err:
             allowed = int(err.inputs.get("maxSeconds", 0) or 0)
             if err.name != "RegistryUptimeTooLarge" or not 0 < allowed < seconds:
                 raise
-            receipt = self.rent.update_uptime(rid, allowed)
+            receipt = self.gp.update_uptime(rid, allowed)
         at, block = getattr(receipt, "timestamp", None), getattr(receipt, "block_number", None)
         if isinstance(at, int) and isinstance(block, int):
             self._uptime_at[rid] = (block, at)
@@ -369,15 +369,15 @@ class Oracle:
 
         rid = resource.resource_id
         head = chain.blocks.head
-        scanned, at = self._uptime_at.get(rid, (self.rent.manifest.block - 1, resource.registered_at))
+        scanned, at = self._uptime_at.get(rid, (self.gp.manifest.block - 1, resource.registered_at))
         if int(head.number) > scanned:
-            logs = list(self.rent.registry.UptimeUpdated.range(
+            logs = list(self.gp.registry.UptimeUpdated.range(
                 scanned + 1, int(head.number) + 1, search_topics={"resourceId": bytes.fromhex(rid[2:])}))
             if logs:
                 at = int(chain.blocks[int(logs[-1].block_number)].timestamp)
             scanned = int(head.number)
             self._uptime_at[rid] = (scanned, at)
-        return max(0, int(self.rent.chain_time()) - at)
+        return max(0, int(self.gp.chain_time()) - at)
 
     # ================================================================ challenges
     def draw(self, provider: str, round_: int) -> bytes:
@@ -397,7 +397,7 @@ class Oracle:
         at = round_ * interval + (int.from_bytes(seed[8:16], "big") % 1000) / 1000 * interval / 2
         if now < at:
             return
-        running = [j for j in self.rent.jobs_of_provider(provider) if j.status == JobStatus.RUNNING and j.image_cid]
+        running = [j for j in self.gp.jobs_of_provider(provider) if j.status == JobStatus.RUNNING and j.image_cid]
         if not running:
             self.state.record_action("challenge", key, provider, "no running job")
             return
@@ -439,7 +439,7 @@ class Oracle:
         return outcome
 
     def _ask(self, provider: str, challenge: Challenge, expected: bytes) -> tuple[str, int | None, str]:
-        endpoint = self.rent.provider(provider).endpoint.rstrip("/")
+        endpoint = self.gp.provider(provider).endpoint.rstrip("/")
         began = self.clock()
         try:  # capped: an answer is the bytes asked for, base64, and a signature
             got = capped_request("POST", f"{endpoint}/challenge", f"{endpoint} did not answer",
@@ -471,10 +471,10 @@ class Oracle:
 
     # ================================================================ disputes
     def follow_disputes(self) -> None:
-        cursor = int(self.state.get("dispute_cursor") or self.rent.manifest.block - 1)
-        head = self.rent.head_block()
+        cursor = int(self.state.get("dispute_cursor") or self.gp.manifest.block - 1)
+        head = self.gp.head_block()
         if head > cursor:
-            for job_id in self.rent.disputes_raised(cursor + 1, head):
+            for job_id in self.gp.disputes_raised(cursor + 1, head):
                 if self.state.action("dispute", job_id) is None:
                     self.state.record_action("dispute", job_id, None, "pending")
             self.state.put("dispute_cursor", str(head))
@@ -507,7 +507,7 @@ class Oracle:
                 self._in_flight.discard(job_id)
 
     def resolve(self, job_id: str) -> str:
-        job = self.rent.job(job_id)
+        job = self.gp.job(job_id)
         if job.status != JobStatus.DISPUTED:
             self.state.record_action("dispute", job_id, job.provider, "resolved elsewhere", job.status.label)
             return "resolved elsewhere"
@@ -517,10 +517,10 @@ class Oracle:
         cid = self.store.ipfs.add([UploadPart("evidence.json", [document])], wrap=False)[-1].cid
         with self.tx_lock:
             try:
-                if self.rent.job(job_id).status != JobStatus.DISPUTED:
+                if self.gp.job(job_id).status != JobStatus.DISPUTED:
                     status = "resolved elsewhere"
                 else:
-                    self.rent.resolve_dispute(job_id, outcome, cid)
+                    self.gp.resolve_dispute(job_id, outcome, cid)
                     status = "resolved"
             except InvalidJobState:
                 status = "resolved elsewhere"
@@ -531,7 +531,7 @@ class Oracle:
 
     # ================================================================ views
     def health(self) -> dict[str, Any]:
-        return {"oracle": self.rent.address, "chain_id": self.chain_id,
+        return {"oracle": self.gp.address, "chain_id": self.chain_id,
                 "heartbeat_interval_s": self.config.heartbeat_interval_s, "period_s": self.config.period_s,
                 "providers": len(self._providers), "rejected": dict(self.rejected)}
 

@@ -1,6 +1,6 @@
 """The oracle's HTTP endpoint (its URL goes in each provider's ``[oracle] urls``).
 
-    POST /heartbeat     a provider's signed heartbeat (gpurent.oracle.protocol.Heartbeat)
+    POST /heartbeat     a provider's signed heartbeat (gpurent.wire.protocol.Heartbeat)
     GET  /health        who this oracle is, its settings, what it has counted
     GET  /providers     per provider: heartbeat slots kept and expected, current miss streak,
                         challenges passed and failed, last report

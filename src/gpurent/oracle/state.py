@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpurent.oracle.protocol import Heartbeat
+from gpurent.wire.protocol import Heartbeat
 from gpurent.sqlite import SqliteStore
 
 _SCHEMA = """

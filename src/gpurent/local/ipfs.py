@@ -19,7 +19,7 @@ from pathlib import Path
 
 from gpurent.errors import ConfigurationError
 from gpurent.images.kubo import KuboClient, api_url
-from gpurent.process import port_free, read_record, spawn, terminate, wait_ready, write_record
+from gpurent.local.process import port_free, read_record, spawn, terminate, wait_ready, write_record
 from gpurent.settings import load_settings, state_home
 
 DEFAULT_API_PORT = 5101

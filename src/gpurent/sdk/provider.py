@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from gpurent.access import sign_access
+from gpurent.wire.access import sign_access
 from gpurent.errors import GpurentError
 from gpurent.http import call, error_text
 
@@ -17,9 +17,9 @@ class ProviderEndpoint:
         self.url, self.account, self.chain_id, self.timeout_s = url.rstrip("/"), account, chain_id, timeout_s
 
     @classmethod
-    def for_job(cls, rent: Any, job: Any) -> ProviderEndpoint:
-        """The endpoint of ``job``'s provider (from the registry), signing as ``rent``'s account."""
-        return cls(rent.provider(job.provider).endpoint, rent.account, rent.manifest.chain_id)
+    def for_job(cls, gp: Any, job: Any) -> ProviderEndpoint:
+        """The endpoint of ``job``'s provider (from the registry), signing as ``gp``'s account."""
+        return cls(gp.provider(job.provider).endpoint, gp.account, gp.manifest.chain_id)
 
     def _get(self, job_id: str, suffix: str = "", stream: bool = False, **params: Any) -> requests.Response:
         headers = sign_access(self.account, self.chain_id, job_id)

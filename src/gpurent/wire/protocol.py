@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from gpurent.access import sign_bytes
+from gpurent.wire.access import sign_bytes
 from gpurent.errors import GpurentError
 
 DOMAIN_NAME = "gpurent oracle"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gpurent.errors import ConfigurationError, ServiceUnavailable
-from gpurent.process import read_record, spawn, terminate, wait_ready, write_record
+from gpurent.local.process import read_record, spawn, terminate, wait_ready, write_record
 from gpurent.settings import load_settings, state_home
 
 SYSTEM_SOCKETS = ("/run/podman/podman.sock", "/var/run/docker.sock")

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from gpurent.errors import ConfigurationError
-from gpurent.process import port_free, read_record, spawn, terminate, wait_ready, write_record
+from gpurent.local.process import port_free, read_record, spawn, terminate, wait_ready, write_record
 from gpurent.settings import state_home
 
 MNEMONIC = "test test test test test test test test test test test junk"
@@ -83,7 +83,7 @@ def anvil_binary() -> str:
     found = shutil.which("anvil")
     if found:
         return found
-    local = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "anvil"
+    local = Path(__file__).resolve().parents[3] / "node_modules" / ".bin" / "anvil"
     if local.exists():
         return str(local)
     raise ConfigurationError("anvil not found: run `make setup` (it installs anvil from npm) or put it on PATH")

@@ -19,12 +19,12 @@ from typing import Any
 
 import requests
 
-from gpurent import devnet as devnet_mod
-from gpurent import engine as engine_mod
+from gpurent.local import devnet as devnet_mod
+from gpurent.local import engine as engine_mod
 from gpurent.errors import ConfigurationError
-from gpurent.images import node as node_mod
+from gpurent.local import ipfs as node_mod
 from gpurent.indexer import service as indexer_service
-from gpurent.process import Managed, daemon_binary, free_port, port_free
+from gpurent.local.process import Managed, daemon_binary, free_port, port_free
 from gpurent.settings import state_home
 
 ORACLE = Managed("oracle", lambda: state_home() / "oracle")

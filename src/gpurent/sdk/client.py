@@ -1,8 +1,8 @@
 """The SDK facade: one object that holds the deployed contracts and an optional signer.
 
     import gpurent
-    rent = gpurent.connect(network="ethereum:local:foundry", account="alice")
-    job = rent.create_job(resource_id, "bafy...", hours=1)
+    gp = gpurent.connect(network="ethereum:local:foundry", account="alice")
+    job = gp.create_job(resource_id, "bafy...", hours=1)
 
 Every external contract function has a method here, named for what a user does. Amounts go in
 and come out as ``Decimal`` tokens; errors come out as ``gpurent.errors`` exceptions.
@@ -34,7 +34,7 @@ from gpurent.errors import (
     translate,
 )
 from gpurent.manifest import CONTRACTS, Manifest, load_manifest, node_chain_id
-from gpurent.permit import sign_permit
+from gpurent.wire.permit import sign_permit
 from gpurent.types import (
     Dispute,
     DisputeOutcome,
