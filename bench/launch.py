@@ -107,7 +107,7 @@ def main() -> int:
             as_renter = gp.with_account(renter)
 
             def run_job() -> float:
-                job = as_renter.create_job(gpu, cid, 3600)
+                job = as_renter.create_job(gpu, cid, 3600).value
                 mined = time.time()
                 while (record := agent.state.job(job.job_id)) is None or record.phase not in ("running",):
                     time.sleep(0.01)

@@ -168,4 +168,4 @@ def as_renter(gp, cast) -> Gpurent:
 @pytest.fixture
 def gpu(as_provider):
     as_provider.register_provider("http://127.0.0.1:8765", stake=100)
-    return as_provider.register_resource("RTX4090", 16, 64, 500, "10")
+    return as_provider.register_resource("RTX4090", 16, 64, 500, "10").value

@@ -3,11 +3,12 @@
     import gpurent
     gp = gpurent.connect(network="ethereum:local:foundry", account=0)
     gpus = gp.resources()
+    job = gp.create_job(gpus[0].resource_id, "bafy…", 3600).value   # a Tx: value and receipt
 
 The contracts in ``contracts/`` are the system of record; this package deploys and drives them.
 """
 
-from gpurent.sdk import Gpurent, connect, parse_id
+from gpurent.sdk import Gpurent, Tx, connect, parse_id
 from gpurent.deployment import DeploymentParams, Suite, deploy_suite
 from gpurent.errors import (
     ConfigurationError,
@@ -46,6 +47,7 @@ __all__ = [
     "Reputation",
     "Resource",
     "Suite",
+    "Tx",
     "connect",
     "deploy_suite",
     "parse_id",

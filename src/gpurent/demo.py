@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.panel import Panel
@@ -36,6 +36,11 @@ from gpurent.agent.state import OPEN
 from gpurent.errors import ConfigurationError
 from gpurent.local.process import alive
 from gpurent.units import to_tokens
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
+    from gpurent.sdk.provider import ProviderEndpoint
+    from gpurent.types import Job, Reputation, Validation
 
 RENTER = "5"
 BOOKING_S = 3600
@@ -183,9 +188,10 @@ def _main_job(report: Reporter, demo: Demo) -> None:
 
     # -- one permit-signed transaction: approve and lock the escrow
     quote = gp.quote(gpu["id"], BOOKING_S)
-    job = gp.create_job(gpu["id"], pushed.cid, BOOKING_S, max_cost=quote)
+    created = gp.create_job(gpu["id"], pushed.cid, BOOKING_S, max_cost=quote)
+    job = created.value
     report.step("renter", f"created job {job.job_id[:10]}…{job.job_id[-6:]}: {quote} GPU locked for up to "
-                f"{BOOKING_S // 60} min at {gpu['price_per_hour']} GPU/h (gas {gp.last_receipt.gas_used:,})")
+                f"{BOOKING_S // 60} min at {gpu['price_per_hour']} GPU/h (gas {created.gas_used:,})")
 
     endpoint = ProviderEndpoint.for_job(gp, job)
     agent_view = _follow(report, gp, endpoint, job.job_id)
@@ -243,7 +249,7 @@ def _indexed(url: str | None, job_id: str) -> dict[str, Any] | None:
     return answer if answer["job"] and answer["job"]["status"] == "Completed" else None
 
 
-def _follow(report: Reporter, gp: Any, endpoint: Any, job_id: str, timeout_s: float = 180) -> dict[str, Any]:
+def _follow(report: Reporter, gp: Gpurent, endpoint: ProviderEndpoint, job_id: str, timeout_s: float = 180) -> dict[str, Any]:
     """Follows the job (the provider's phase, the chain's status) until it is settled on chain."""
     from gpurent.errors import GpurentError
 
@@ -294,7 +300,7 @@ def _timeline_table(timeline: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _costs(job: Any, events: list[dict[str, Any]], before: dict[str, Decimal],
+def _costs(job: Job, events: list[dict[str, Any]], before: dict[str, Decimal],
            after: dict[str, Decimal]) -> dict[str, Any]:
     releases = [e["args"] for e in events if e["event"] == "FundsReleased"]  # the agent settles as it runs
     provider_paid = sum(int(r["providerAmount"]) for r in releases)
@@ -324,7 +330,7 @@ def _cost_table(costs: dict[str, Any]) -> Table:
     return table
 
 
-def _reputation_table(before: Any, after: Any, validation: Any) -> Table:
+def _reputation_table(before: Reputation, after: Reputation, validation: Validation) -> Table:
     table = Table(title="Provider reputation (0-1000; components 0-1)", title_justify="left")
     for column in ("", "score", "uptime", "response", "completion", "jobs"):
         table.add_column(column, justify="left" if not column else "right")

@@ -30,7 +30,7 @@ def test_a_job_that_prints_and_exits_is_run_completed_and_paid(start_agent, push
     runner = start_agent()
     cid = push_image("echo hello from the container; echo to stderr >&2; sleep 3; exit 3")
     before = renter_rent.balance()
-    job = renter_rent.create_job(runner.gpu, cid, 3600)
+    job = renter_rent.create_job(runner.gpu, cid, 3600).value
     record = runner.wait_phase(job.job_id, "completed")
     assert record.exit_code == 3 and not record.capped
 
@@ -59,7 +59,7 @@ def test_a_running_job_is_settled_as_it_runs_and_the_slices_add_up(start_agent, 
     runner = start_agent(settle_interval_s=2)
     token, market = suite.token, suite.marketplace
     provider_before, treasury_before = token.balanceOf(cast.provider), token.balanceOf(cast.treasury)
-    job = renter_rent.create_job(runner.gpu, push_image("echo working; sleep 7; echo done"), 3600)
+    job = renter_rent.create_job(runner.gpu, push_image("echo working; sleep 7; echo done"), 3600).value
     runner.wait_phase(job.job_id, "completed", timeout_s=90)
 
     jid = bytes.fromhex(job.job_id[2:])
@@ -98,7 +98,7 @@ def test_containers_are_locked_down_and_hostile_code_is_contained(start_agent, p
     exec sleep 120
     """
     cid = push_image(hostile, "gpurent-test/hostile:1")
-    job = renter_rent.create_job(runner.gpu, cid, 3600)
+    job = renter_rent.create_job(runner.gpu, cid, 3600).value
     record = runner.wait_phase(job.job_id, "running")
 
     host = runner.agent.runtime.engine.containers.get(record.container_id).attrs["HostConfig"]
@@ -134,7 +134,7 @@ def test_containers_are_locked_down_and_hostile_code_is_contained(start_agent, p
 def test_a_job_past_its_duration_is_stopped_and_settled_at_the_cap(start_agent, push_image, renter_rent):
     runner = start_agent()
     cid = push_image("echo started; sleep 600")
-    job = renter_rent.create_job(runner.gpu, cid, 3)
+    job = renter_rent.create_job(runner.gpu, cid, 3).value
     record = runner.wait_phase(job.job_id, "completed", timeout_s=90)
     assert record.capped
     settled = renter_rent.job(job.job_id)
@@ -143,10 +143,10 @@ def test_a_job_past_its_duration_is_stopped_and_settled_at_the_cap(start_agent, 
 
 def test_a_cancel_before_start_refunds_in_full_and_is_never_accepted(start_agent, push_image, renter_rent):
     runner = start_agent()
-    blocker = renter_rent.create_job(runner.gpu, push_image("sleep 600", "gpurent-test/blocker:1"), 3600)
+    blocker = renter_rent.create_job(runner.gpu, push_image("sleep 600", "gpurent-test/blocker:1"), 3600).value
     runner.wait_phase(blocker.job_id, "running")
     before = renter_rent.balance()
-    queued = renter_rent.create_job(runner.gpu, push_image("echo never"), 3600)  # its GPU is busy: queued
+    queued = renter_rent.create_job(runner.gpu, push_image("echo never"), 3600).value  # its GPU is busy: queued
     runner.wait_phase(queued.job_id, "queued")
     renter_rent.cancel_job(queued.job_id)
     assert renter_rent.balance() == before  # every token back
@@ -158,7 +158,7 @@ def test_a_cancel_before_start_refunds_in_full_and_is_never_accepted(start_agent
 def test_an_image_no_peer_holds_is_declined_and_the_renter_refunded(start_agent, renter_rent):
     runner = start_agent(fetch_timeout_s=2)
     before = renter_rent.balance()
-    job = renter_rent.create_job(runner.gpu, MISSING_CID, 3600)
+    job = renter_rent.create_job(runner.gpu, MISSING_CID, 3600).value
     record = runner.wait_phase(job.job_id, "declined")
     assert "not found within 2 s" in record.error
     assert renter_rent.job(job.job_id).status == JobStatus.CANCELLED
@@ -169,7 +169,7 @@ def test_an_image_asking_for_network_is_declined_by_a_provider_offering_none(sta
                                                                              renter_rent):
     runner = start_agent()
     before = renter_rent.balance()
-    job = renter_rent.create_job(runner.gpu, push_image("echo online", network=True), 3600)
+    job = renter_rent.create_job(runner.gpu, push_image("echo online", network=True), 3600).value
     record = runner.wait_phase(job.job_id, "declined")
     assert "network access" in record.error and renter_rent.balance() == before
 
@@ -178,8 +178,8 @@ def test_two_gpus_run_two_jobs_at_once_never_one_gpu_for_two(start_agent, push_i
     runner = start_agent(slots=2)
     gpus = list(runner.agent.slots)
     cid = push_image("sleep 600")
-    first, second = (renter_rent.create_job(g, cid, 3600) for g in gpus)
-    third = renter_rent.create_job(gpus[0], cid, 3600)
+    first, second = (renter_rent.create_job(g, cid, 3600).value for g in gpus)
+    third = renter_rent.create_job(gpus[0], cid, 3600).value
     runner.wait_phase(first.job_id, "running")
     runner.wait_phase(second.job_id, "running")
     time.sleep(1)
@@ -192,7 +192,7 @@ def test_two_gpus_run_two_jobs_at_once_never_one_gpu_for_two(start_agent, push_i
 
 def test_only_the_renter_reads_a_job(start_agent, push_image, renter_rent, cast):
     runner = start_agent()
-    job = renter_rent.create_job(runner.gpu, push_image("echo secret output"), 3600)
+    job = renter_rent.create_job(runner.gpu, push_image("echo secret output"), 3600).value
     runner.wait_phase(job.job_id, "completed")
     url = f"{runner.agent.config.endpoint}/jobs/{job.job_id}"
     chain_id = renter_rent.manifest.chain_id
@@ -210,11 +210,11 @@ def test_only_the_renter_reads_a_job(start_agent, push_image, renter_rent, cast)
 
 def test_the_queue_serves_the_most_valuable_job_first(start_agent, push_image, renter_rent):
     runner = start_agent()
-    blocker = renter_rent.create_job(runner.gpu, push_image("sleep 600", "gpurent-test/blocker:1"), 3600)
+    blocker = renter_rent.create_job(runner.gpu, push_image("sleep 600", "gpurent-test/blocker:1"), 3600).value
     runner.wait_phase(blocker.job_id, "running")
     cid = push_image("sleep 600")
-    small = renter_rent.create_job(runner.gpu, cid, 600)  # first in, worth 6 GPU
-    large = renter_rent.create_job(runner.gpu, cid, 7200)  # later, worth 72 GPU
+    small = renter_rent.create_job(runner.gpu, cid, 600).value  # first in, worth 6 GPU
+    large = renter_rent.create_job(runner.gpu, cid, 7200).value  # later, worth 72 GPU
     runner.wait_phase(small.job_id, "queued")
     runner.wait_phase(large.job_id, "queued")
     renter_rent.complete_job(blocker.job_id)
@@ -235,7 +235,7 @@ def test_jobs_show_and_logs_read_the_provider(start_agent, push_image, renter_re
     from gpurent.manifest import Manifest, save_manifest
 
     runner = start_agent()
-    job = renter_rent.create_job(runner.gpu, push_image("echo line one; echo line two"), 3600)
+    job = renter_rent.create_job(runner.gpu, push_image("echo line one; echo line two"), 3600).value
     runner.wait_phase(job.job_id, "completed")
     monkeypatch.setenv("GPURENT_HOME", str(tmp_path / "cli-home"))
     monkeypatch.delenv("GPURENT_NETWORK", raising=False)

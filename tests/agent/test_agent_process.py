@@ -85,7 +85,7 @@ def test_sigkill_mid_job_then_restart_completes_exactly_once(suite, cast, chain,
 
     renter = gp.with_account(cast.renter)
     cid = push_image("echo first line; sleep 8; echo last line")
-    job = renter.create_job(gpu, cid, 3600)
+    job = renter.create_job(gpu, cid, 3600).value
     wait_chain(gp, job.job_id, JobStatus.RUNNING)
     assert agent.signal(signal.SIGKILL) == -signal.SIGKILL  # killed mid-job, container still running
 

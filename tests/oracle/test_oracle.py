@@ -38,7 +38,7 @@ def test_an_honest_providers_reputation_rises_period_by_period(start_oracle, sta
                                                               gp, suite, chain, cast):
     (oracle,), runner = with_agent(start_oracle, start_agent, probability=1.0)
     provider = cast.provider.address
-    job = renter_rent.create_job(runner.gpu, push_image("sleep 60"), 3600)
+    job = renter_rent.create_job(runner.gpu, push_image("sleep 60"), 3600).value
     runner.wait_phase(job.job_id, "running")
 
     scores = [gp.reputation(provider).score]  # unmeasured: 0.5 uptime and response
@@ -111,7 +111,7 @@ def test_a_provider_serving_altered_bytes_loses_200_and_stake(start_oracle, star
     agent.endpoint.challenge_handler = altered
     stake = gp.provider(provider).stake
     supply = gp.token.totalSupply()
-    job = renter_rent.create_job(runner.gpu, push_image("sleep 60"), 3600)
+    job = renter_rent.create_job(runner.gpu, push_image("sleep 60"), 3600).value
     runner.wait_phase(job.job_id, "running")
     first = wait_for("a data-fraud penalty", lambda: penalties(suite, chain, provider), timeout_s=30, log=oracle.log)[0]
     agent.endpoint.challenge_handler = honest
@@ -183,7 +183,7 @@ def test_dispute_with_a_silent_provider_is_the_providers_fault(start_oracle, sta
                                                               gp, suite, chain, cast, kubo):
     (oracle,), runner = with_agent(start_oracle, start_agent)
     before = renter_rent.balance()
-    job = renter_rent.create_job(runner.gpu, push_image("sleep 60"), 3600)
+    job = renter_rent.create_job(runner.gpu, push_image("sleep 60"), 3600).value
     runner.wait_phase(job.job_id, "running")
     runner.agent.oracle.paused = True
     wait_for("a downtime penalty", lambda: penalties(suite, chain, cast.provider.address), log=oracle.log)
@@ -214,9 +214,9 @@ def test_disputes_of_a_healthy_job_go_against_the_disputer(start_oracle, start_a
     (oracle,), runner = with_agent(start_oracle, start_agent, slots=2, probability=1.0)
     gpu_a, gpu_b = list(runner.agent.slots)
     before, earned, held = renter_rent.balance(), provider_rent.earnings(), provider_rent.balance()
-    ticking = renter_rent.create_job(gpu_b, push_image("while true; do echo tick; sleep 1; done"), 3600)
+    ticking = renter_rent.create_job(gpu_b, push_image("while true; do echo tick; sleep 1; done"), 3600).value
     runner.wait_phase(ticking.job_id, "running")
-    failing = renter_rent.create_job(gpu_a, push_image("echo crunching; sleep 6; echo oops >&2; exit 7"), 3600)
+    failing = renter_rent.create_job(gpu_a, push_image("echo crunching; sleep 6; echo oops >&2; exit 7"), 3600).value
     bond_a, bond_b = renter_rent.dispute_bond(failing.job_id), renter_rent.dispute_bond(ticking.job_id)
     assert bond_a > 0 and bond_b > 0
     runner.wait_phase(failing.job_id, "running")

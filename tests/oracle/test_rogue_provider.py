@@ -41,11 +41,11 @@ def test_a_rogue_record_is_no_record_and_a_failing_ruling_backs_off(oracle_of, g
     try:
         provider, renter = gp.with_account(cast.provider), gp.with_account(cast.renter)
         provider.register_provider(rogue.url, stake=100)
-        gpu = provider.register_resource("RTX4090", 1, 1, 10, "36")
+        gpu = provider.register_resource("RTX4090", 1, 1, 10, "36").value
         archive, _ = make_image(tmp_path, "gpurent-test/rogue:1", b"real image, never run")
         cid = ImageStore(kubo.client(), workdir=tmp_path / "work").push_archive(archive).cid
         before = renter.balance()
-        job = renter.create_job(gpu.resource_id, cid, 3600)
+        job = renter.create_job(gpu.resource_id, cid, 3600).value
         provider.accept_job(job.job_id)
         provider.start_job(job.job_id)  # ... and never runs anything
         time.sleep(2)
@@ -94,7 +94,7 @@ def test_uptime_credits_and_scores_stay_inside_the_registrys_bounds(oracle_of, g
     the chain allows and copies the score it reads, so its mirroring never reverts."""
     provider = gp.with_account(cast.provider)
     provider.register_provider("http://127.0.0.1:9", stake=100)
-    gpu = provider.register_resource("RTX4090", 1, 1, 10, "36")
+    gpu = provider.register_resource("RTX4090", 1, 1, 10, "36").value
     rid = bytes.fromhex(gpu.resource_id[2:])
     oracle = oracle_of(None)
     address = cast.provider.address

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -9,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from gpurent import errors
-from gpurent.sdk import Gpurent, parse_id
-from gpurent.types import DisputeOutcome, Job, JobStatus, Resource
+from gpurent.sdk import Gpurent, Tx, parse_id
+from gpurent.types import DisputeOutcome, Job, JobStatus, Resource, hex_id
 
 CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 
@@ -47,7 +48,7 @@ def test_provider_registers_and_lists(gpu, as_provider, gp, cast):
 def test_renter_lifecycle_with_permit(gpu, as_renter, as_provider, gp, chain, cast):
     assert gp.quote(gpu.resource_id, 3600) == Decimal(10)
     before = as_renter.balance()
-    job = as_renter.create_job(gpu.resource_id, CID, 3600)
+    job = as_renter.create_job(gpu.resource_id, CID, 3600).value
     assert isinstance(job, Job) and job.status is JobStatus.CREATED
     assert (job.image_cid, job.max_cost, job.user) == (CID, Decimal(10), cast.renter.address)
     assert before - as_renter.balance() == Decimal(10)
@@ -70,12 +71,12 @@ def test_renter_lifecycle_with_permit(gpu, as_renter, as_provider, gp, chain, ca
 
 
 def test_create_job_without_permit_approves_first(gpu, as_renter):
-    job = as_renter.create_job(gpu.resource_id, CID, 1800, use_permit=False)
+    job = as_renter.create_job(gpu.resource_id, CID, 1800, use_permit=False).value
     assert job.max_cost == Decimal(5)
 
 
 def test_errors_are_human(gpu, as_renter, as_provider, gp, cast):
-    job = as_renter.create_job(gpu.resource_id, CID, 3600)
+    job = as_renter.create_job(gpu.resource_id, CID, 3600).value
     as_provider.accept_job(job.job_id)
     as_provider.start_job(job.job_id)
     with pytest.raises(errors.InvalidJobState) as err:
@@ -110,7 +111,7 @@ def test_insufficient_balance_is_caught(gpu, gp, cast, suite):
 
 
 def test_dispute_and_resolution(gpu, as_renter, as_provider, gp, cast, chain):
-    job = as_renter.create_job(gpu.resource_id, CID, 3600)
+    job = as_renter.create_job(gpu.resource_id, CID, 3600).value
     as_provider.accept_job(job.job_id)
     start = as_provider.start_job(job.job_id).timestamp
     chain.pending_timestamp = start + 1800
@@ -132,7 +133,7 @@ def test_dispute_and_resolution(gpu, as_renter, as_provider, gp, cast, chain):
     d = gp.dispute(job.job_id)
     assert (d.initiator, d.reason, d.outcome, d.final_cost, d.evidence_cid) == (
         cast.renter.address, "stalled", DisputeOutcome.USER_FAULT, Decimal(5), "bafy-evidence")
-    assert gp.dispute(as_renter.create_job(gpu.resource_id, CID, 60).job_id) is None
+    assert gp.dispute(as_renter.create_job(gpu.resource_id, CID, 60).value.job_id) is None
     with pytest.raises(ValueError, match="unknown dispute outcome"):
         DisputeOutcome.parse("nobody")
 
@@ -231,7 +232,7 @@ def test_oracle_validation_reports_and_incidents(gpu, gp, cast):
 
 
 def test_disputes_need_a_running_job_inside_its_window(gpu, as_renter, as_provider, gp, chain):
-    job = as_renter.create_job(gpu.resource_id, CID, 3600)
+    job = as_renter.create_job(gpu.resource_id, CID, 3600).value
     as_provider.accept_job(job.job_id)
     with pytest.raises(errors.InvalidJobState, match="it is Accepted"):
         as_renter.dispute_job(job.job_id, "not started")
@@ -245,7 +246,7 @@ def test_disputes_need_a_running_job_inside_its_window(gpu, as_renter, as_provid
 
 def test_the_stake_stays_while_jobs_are_open_and_created_jobs_expire(gpu, as_renter, as_provider, gp, chain,
                                                                     cast):
-    job = as_renter.create_job(gpu.resource_id, CID, 3600)
+    job = as_renter.create_job(gpu.resource_id, CID, 3600).value
     as_provider.retire_resource(gpu.resource_id)
     as_provider.request_unstake()
     chain.pending_timestamp += 7 * 24 * 3600 + 1  # the cooldown passed, and the job's accept timeout
@@ -300,9 +301,9 @@ def test_calculate_score_and_burn(gp, cast, suite):
     assert gp.calculate_score("0.992", 0, "0.98", "0.01") == 989  # see README on the SPEC's 981
     holder = gp.with_account(cast.outsider)
     supply = suite.token.totalSupply()
-    holder.burn("1.5")
+    burnt = holder.burn("1.5")
     assert supply - suite.token.totalSupply() == 15 * 10**17
-    assert holder.last_receipt.gas_used > 0
+    assert burnt.gas_used > 0
 
 
 def test_terms_and_counts(gpu, gp, as_renter, cast):
@@ -320,3 +321,67 @@ def test_renounce_role(gp, cast):
     admin.grant_role("pauser", cast.outsider.address, contract="marketplace")
     gp.with_account(cast.outsider).renounce_role("pauser", contract="marketplace")
     assert gp.has_role("pauser", cast.outsider.address)["Marketplace"] is False
+
+
+def test_a_transaction_returns_its_value_with_its_receipt(gpu, as_renter, gp):
+    created = as_renter.create_job(gpu.resource_id, CID, 3600)
+    assert isinstance(created, Tx) and isinstance(created.value, Job)
+    receipt = created.receipt
+    assert (created.txn_hash, created.gas_used, created.block_number, created.timestamp) == (
+        receipt.txn_hash, receipt.gas_used, receipt.block_number, receipt.timestamp)
+    (event,) = created.events.filter(gp.marketplace.JobCreated)
+    assert hex_id(event.jobId) == created.value.job_id
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        created.value = None  # type: ignore[misc]
+
+
+def test_token_approve_and_transfer(gp, cast):
+    holder = gp.with_account(cast.outsider)
+    approved = holder.approve(cast.renter.address, "2.5")
+    assert approved.value is None and approved.gas_used > 0
+    assert gp.allowance(cast.outsider.address, cast.renter.address) == Decimal("2.5")
+    before = gp.balance(cast.renter2.address)
+    holder.transfer(cast.renter2.address, "0.75")
+    assert gp.balance(cast.renter2.address) - before == Decimal("0.75")
+    with pytest.raises(errors.InvalidInput, match="must not be negative"):
+        holder.transfer(cast.renter2.address, -1)
+
+
+def test_oracle_reward_is_capped_per_period(gpu, gp, cast):
+    provider = cast.provider.address
+    gp.with_account(cast.admin).update_reputation(provider, "0.9", 0)
+    before = gp.reputation(provider).score
+    rewarded = gp.with_account(cast.oracle).reward(provider, 500)
+    assert rewarded.events.filter(gp.reputation_system.RewardIssued)[0].bonus == 10
+    assert gp.reputation(provider).score == before + 10
+    with pytest.raises(errors.NotAuthorized):
+        gp.with_account(cast.outsider).reward(provider, 1)
+
+
+def test_releasable_is_what_a_partial_release_pays(gpu, as_renter, as_provider, gp, chain):
+    job = as_renter.create_job(gpu.resource_id, CID, 3600).value
+    as_provider.accept_job(job.job_id)
+    assert gp.dispute_closes_at(job.job_id) == 0  # not started yet
+    start = as_provider.start_job(job.job_id).timestamp
+    assert gp.dispute_closes_at(job.job_id) == start + 3600 + 15 * 60  # booked hour + completion grace
+    chain.mine(timestamp=start + 1800)
+    assert gp.releasable(job.job_id) == Decimal(5)  # half the booked hour, at 10 GPU/h
+    before = as_provider.balance()
+    as_provider.partial_release(job.job_id)  # what releasable said, read again before sending
+    assert gp.escrow(job.job_id).released == Decimal(5)
+    assert as_provider.balance() - before == Decimal("4.9")  # less the 2% fee
+
+
+def test_an_expired_dispute_is_split_by_anyone(gpu, as_renter, as_provider, gp, cast, chain):
+    job = as_renter.create_job(gpu.resource_id, CID, 3600).value
+    as_provider.accept_job(job.job_id)
+    start = as_provider.start_job(job.job_id).timestamp
+    chain.pending_timestamp = start + 1800
+    raised = as_renter.dispute_job(job.job_id, "silence")
+    outsider = gp.with_account(cast.outsider)
+    with pytest.raises(errors.DeadlineNotReached):
+        outsider.resolve_expired_dispute(job.job_id)
+    chain.pending_timestamp = raised.timestamp + 3 * 86400  # the dispute timeout
+    outsider.resolve_expired_dispute(job.job_id)
+    d = gp.dispute(job.job_id)
+    assert (d.outcome, d.evidence_cid) == (DisputeOutcome.SPLIT, "")

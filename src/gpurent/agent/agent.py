@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpurent.agent.config import AgentConfig, ResourceSpec
 from gpurent.agent.endpoint import Endpoint, LogStore
@@ -37,6 +37,9 @@ from gpurent.errors import GpurentError, ImageError
 from gpurent.images.cache import CacheMaintainer, ImageCache, chain_popularity
 from gpurent.images.store import ImageStore
 from gpurent.types import JobStatus
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
 
 log = logging.getLogger("gpurent.provider")
 
@@ -74,7 +77,7 @@ class _PullProgress:
 
 
 class Agent:
-    def __init__(self, gp: Any, config: AgentConfig, home: Path, store: ImageStore, gpus: list[Gpu],
+    def __init__(self, gp: Gpurent, config: AgentConfig, home: Path, store: ImageStore, gpus: list[Gpu],
                  clock: Callable[[], float] | None = None):
         self.gp, self.config, self.home, self.gpus = gp, config, home, gpus
         self.clock = clock or gp.chain_time  # the cap is judged in chain time, as billing is
@@ -117,7 +120,7 @@ class Agent:
             if resource is None or resource.retired or resource.provider.lower() != self.gp.address.lower():
                 with self.tx_lock:
                     resource = self.gp.register_resource(spec.model, spec.vcpu, spec.memory_gb, spec.storage_gb,
-                                                           spec.price)
+                                                           spec.price).value
                 self.state.put(f"resource:{index}", resource.resource_id)
             elif resource.price_per_hour != spec.price:
                 with self.tx_lock:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gpurent.agent.agent import Agent
 from gpurent.agent.config import AgentConfig, load_config
 from gpurent.agent.hardware import detect_gpus
 from gpurent.local.process import serve
 from gpurent.settings import state_home
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
 
 log = logging.getLogger("gpurent.provider")
 
@@ -19,7 +22,7 @@ def agent_home() -> Path:
     return state_home() / "provider"
 
 
-def build_agent(gp: Any, config: AgentConfig | None = None, config_path: Path | None = None,
+def build_agent(gp: Gpurent, config: AgentConfig | None = None, config_path: Path | None = None,
                 home: Path | None = None) -> Agent:
     """The agent for ``gp`` (a Gpurent with the provider's account), its GPUs detected."""
     from gpurent.local.engine import engine_client

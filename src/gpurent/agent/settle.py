@@ -15,9 +15,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gpurent.errors import ContractRevert
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
 
 log = logging.getLogger("gpurent.provider")
 
@@ -29,7 +32,7 @@ class Settler:
     """Decides when a running job is due a partial release and sends it, on the caller's
     thread under the agent's transaction lock."""
 
-    def __init__(self, gp: Any, interval_s: float, clock: Callable[[], float], tx_lock: threading.RLock):
+    def __init__(self, gp: Gpurent, interval_s: float, clock: Callable[[], float], tx_lock: threading.RLock):
         self.gp, self.interval_s, self.clock, self.tx_lock = gp, interval_s, clock, tx_lock
         self._last: dict[str, float] = {}  # job id -> chain time of the last attempt
 

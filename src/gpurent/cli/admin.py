@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gpurent.cli.app import App
 from gpurent.cli.common import TOKENS, job_row, pass_app
 from gpurent.cli.output import when
+from gpurent.sdk.admin import CONTRACT_NAMES
 from gpurent.types import GovernanceOperation, hex_id
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent, Governed
 
 
 contract_option = click.option(
-    "--contract", type=click.Choice(["token", "registry", "marketplace", "reputation"]),
+    "--contract", type=click.Choice(CONTRACT_NAMES),
     help="Only this contract (default: every contract that has the role)")
 
 
@@ -31,19 +36,19 @@ def params(app: App) -> None:
     app.output.data(app.sdk().parameters())
 
 
-def _applied(app: App, result: Any, message: str) -> list[GovernanceOperation]:
+def _applied(app: App, result: Governed | Sequence[Governed], message: str) -> list[GovernanceOperation]:
     """Reports what an admin call did (mined now, or scheduled on the timelock); returns the
     operations it left scheduled."""
     app.output.tx(result, message)
-    return [r for r in (result if isinstance(result, list) else [result]) if isinstance(r, GovernanceOperation)]
+    return [r for r in (result if isinstance(result, Sequence) else [result]) if isinstance(r, GovernanceOperation)]
 
 
-def _operation_row(gp: Any, op: GovernanceOperation) -> dict[str, Any]:
+def _operation_row(gp: Gpurent, op: GovernanceOperation) -> dict[str, Any]:
     return {"op_id": op.op_id, "call": _describe(gp, op), "executable_from": when(op.ready_at),
             "ready": gp.chain_time() >= op.ready_at}
 
 
-def _describe(gp: Any, op: GovernanceOperation) -> str:
+def _describe(gp: Gpurent, op: GovernanceOperation) -> str:
     """The scheduled call as Contract.method(args), read from its calldata with the packaged ABIs."""
     for name, contract in gp.contracts.items():
         if str(contract.address).lower() == op.target.lower():
@@ -133,7 +138,7 @@ def unpause(app: App) -> None:
     app.output.tx(app.sdk(needs_account=True).unpause(), "unpaused")
 
 
-def _role_change(app: App, result: list[Any], message: str) -> None:
+def _role_change(app: App, result: list[Governed], message: str) -> None:
     gp = app.sdk()
     scheduled = _applied(app, result, message)
     if scheduled and app.output.as_json:
@@ -195,7 +200,7 @@ def slash(app: App, provider: str, amount: Decimal, reason: str) -> None:
     if before - after.stake < amount:
         cap = Decimal(int(gp.registry.MAX_SLASH_BPS())) / 100
         app.output.info(f"a slash burns at most {cap}% of the stake, and nothing within "
-                        f"{int(rent.registry.SLASH_INTERVAL())} s of the last one")
+                        f"{int(gp.registry.SLASH_INTERVAL())} s of the last one")
     app.output.data(after)
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gpurent.cli.output import Output
 from gpurent.errors import GpurentError
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
 
 
 class App:
@@ -20,7 +23,7 @@ class App:
         self.network = network
         self.account = account
         self.output = Output(as_json=as_json, verbose=verbose)
-        self._sdk: Any = None
+        self._sdk: Gpurent | None = None
 
     def network_choice(self) -> str:
         if self.network:
@@ -33,7 +36,7 @@ class App:
         return devnet.network_choice if devnet else "ethereum:local:foundry"
 
 
-    def sdk(self, *, needs_account: bool = False) -> Any:
+    def sdk(self, *, needs_account: bool = False) -> Gpurent:
         """The SDK, connected on first use; with ``needs_account`` an account must be known."""
         if self._sdk is None:
             from gpurent.sdk import Gpurent

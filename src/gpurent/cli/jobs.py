@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import click
 
@@ -40,8 +39,9 @@ def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Deci
         click.confirm(f"Lock up to {quote} GPU for {hours} h on GPU {gpu_id[:10]}… (cost limit {limit} GPU)?",
                       abort=True, err=True)
     with app.output.pending("Creating the job…"):
-        job = gp.create_job(gpu_id, image_cid, seconds, max_cost=limit)
-    app.output.tx(gp.last_receipt, f"job created; {job.max_cost} GPU locked in escrow (limit {limit} GPU)")
+        created = gp.create_job(gpu_id, image_cid, seconds, max_cost=limit)
+    job = created.value
+    app.output.tx(created, f"job created; {job.max_cost} GPU locked in escrow (limit {limit} GPU)")
     app.output.data({**job_row(job), "cost_limit": limit}, title=f"Job {job.job_id}")
 
 
@@ -177,7 +177,7 @@ def list_jobs(app: App, user: str | None, provider: str | None, status: str | No
     app.output.data([job_row(j) for j in jobs], title=f"{len(jobs)} job(s)")
 
 
-def _job_action(name: str, help_text: str, method: str, done: str):
+def _job_action(name: str, help_text: str, method: str, done: str) -> click.Command:
     @group.command(name, help=help_text)
     @click.argument("job_id")
     @pass_app

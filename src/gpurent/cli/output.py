@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from rich.console import Console
 from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn,
@@ -16,6 +16,11 @@ from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColu
 from rich.table import Table
 
 from gpurent.types import GovernanceOperation, hex_id
+
+if TYPE_CHECKING:
+    from gpurent.sdk.tx import Tx
+
+Sent: TypeAlias = "Tx[object] | GovernanceOperation"  # what an SDK transaction returned
 
 
 def jsonable(value: Any) -> Any:
@@ -113,12 +118,12 @@ class Output:
         if not self.as_json:
             self.err.print(message, highlight=False)
 
-    def tx(self, receipt: Any, what: str) -> None:
+    def tx(self, sent: Sent | Sequence[Sent] | None, what: str) -> None:
         """Reports a mined transaction (what it did, its hash and the gas it used), or a
         governance call left scheduled on the timelock (its id and when it may be executed)."""
-        if receipt is None:
+        if sent is None:
             return
-        for r in receipt if isinstance(receipt, list) else [receipt]:
+        for r in sent if isinstance(sent, Sequence) else [sent]:
             if isinstance(r, GovernanceOperation):
                 self.info(f"[yellow]→[/] {what}: scheduled {r.op_id}, executable from {when(r.ready_at)}")
             else:

@@ -40,8 +40,9 @@ def add_gpu(app: App, model: str, vcpu: int, memory_gb: int, storage_gb: int, pr
     """Lists a GPU for rent."""
     gp = app.sdk(needs_account=True)
     with app.output.pending("Registering the GPU…"):
-        resource = gp.register_resource(model, vcpu, memory_gb, storage_gb, price)
-    app.output.tx(gp.last_receipt, "GPU listed")
+        listed = gp.register_resource(model, vcpu, memory_gb, storage_gb, price)
+    resource = listed.value
+    app.output.tx(listed, "GPU listed")
     app.output.data(resource_row(resource), title=f"GPU {resource.resource_id}")
 
 

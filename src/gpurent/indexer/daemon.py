@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpurent.errors import ServiceUnavailable
 from gpurent.indexer.db import connect, migrate
 from gpurent.indexer.indexer import Indexer
 from gpurent.local.process import serve
 from gpurent.indexer.rpc import JsonRpc
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
 
 log = logging.getLogger("gpurent.indexer")
 
@@ -71,7 +74,7 @@ class IndexerService:
         self.indexer.stop()
 
 
-def build_indexer(source: Any, db_url: str | None = None, *, confirmations: int = 0, batch: int = 2000,
+def build_indexer(source: Gpurent | str, db_url: str | None = None, *, confirmations: int = 0, batch: int = 2000,
                   window: int = 128) -> Indexer:
     """The indexer for ``source``: a connected Gpurent, or a JSON-RPC URL (the deployment
     manifest is then read from the state folder by the node's chain id)."""

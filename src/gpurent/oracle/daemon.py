@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gpurent.oracle.config import OracleConfig, load_config
 from gpurent.oracle.oracle import Oracle, check_period
 from gpurent.local.process import serve
 from gpurent.settings import state_home
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
 
 log = logging.getLogger("gpurent.oracle")
 
@@ -18,7 +21,7 @@ def oracle_home() -> Path:
     return state_home() / "oracle"
 
 
-def build_oracle(gp: Any, config: OracleConfig | None = None, config_path: Path | None = None,
+def build_oracle(gp: Gpurent, config: OracleConfig | None = None, config_path: Path | None = None,
                  home: Path | None = None) -> Oracle:
     """The oracle for ``gp`` (a Gpurent holding an account with ORACLE_ROLE) whose config's
     report period is the chain's (ConfigurationError otherwise)."""

@@ -38,7 +38,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpurent.wire.access import sign_access
 from gpurent.errors import GpurentError, ServiceUnavailable
@@ -47,6 +47,9 @@ from gpurent.oracle.capped import CappedBody, capped_get, loads_bounded
 from gpurent.wire.protocol import slot_of
 from gpurent.oracle.state import OracleState
 from gpurent.types import DisputeOutcome
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
 
 SCHEMA = "gpurent.evidence/1"
 RECORD_CAP = 256 * 1024  # bytes of the provider's record of the job; a larger one is unreadable
@@ -123,7 +126,7 @@ def decide(evidence: dict[str, Any], miss_limit: int) -> tuple[DisputeOutcome, s
 
 
 class EvidenceGatherer:
-    def __init__(self, gp: Any, state: OracleState, store: ImageStore, heartbeat_interval_s: float,
+    def __init__(self, gp: Gpurent, state: OracleState, store: ImageStore, heartbeat_interval_s: float,
                  timeout_s: float = 20.0):
         self.gp, self.state, self.store = gp, state, store
         self.interval, self.timeout_s = heartbeat_interval_s, timeout_s

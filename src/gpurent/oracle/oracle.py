@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpurent.wire.access import sign_bytes
 from gpurent.errors import AlreadyRecorded, ConfigurationError, ContractRevert, GpurentError, InvalidJobState
@@ -60,6 +60,9 @@ from gpurent.oracle.server import OracleServer
 from gpurent.oracle.state import OracleState
 from gpurent.types import JobStatus, PenaltyReason, ValidationReport
 
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
+
 log = logging.getLogger("gpurent.oracle")
 
 PROVIDERS_REFRESH_S = 5.0
@@ -71,7 +74,7 @@ PENALTY_OF = {"timeout": PenaltyReason.TIMEOUT, "fraud": PenaltyReason.DATA_FRAU
               "bad-signature": PenaltyReason.INVALID_SIGNATURE}
 
 
-def check_period(gp: Any, config: OracleConfig) -> None:
+def check_period(gp: Gpurent, config: OracleConfig) -> None:
     """ConfigurationError (one line) unless the config's report period is the chain's
     (``ReputationSystem.periodLength``, fixed at deployment): reports name periods by number,
     and a different length would name the wrong ones."""
@@ -87,7 +90,7 @@ def check_period(gp: Any, config: OracleConfig) -> None:
 
 
 class Oracle:
-    def __init__(self, gp: Any, config: OracleConfig, home: Path, store: ImageStore,
+    def __init__(self, gp: Gpurent, config: OracleConfig, home: Path, store: ImageStore,
                  clock: Callable[[], float] = time.time):
         self.gp, self.config, self.home, self.store, self.clock = gp, config, home, store, clock
         self.chain_id = gp.manifest.chain_id

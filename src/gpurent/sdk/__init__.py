@@ -3,8 +3,12 @@ marketplace, reputation, governance) and the renter's client of a provider's end
 
     from gpurent.sdk import Gpurent
     gp = Gpurent.connect(network="ethereum:local:foundry", account=0)
+    created = gp.create_job(gpu_id, cid, 3600)    # a Tx: created.value is the Job, created.gas_used…
 """
 
-from gpurent.sdk.client import Gpurent, connect, parse_id, resolve_account
+from gpurent.sdk.base import Governed, resolve_account
+from gpurent.sdk.client import Gpurent, connect
+from gpurent.sdk.inputs import parse_id
+from gpurent.sdk.tx import Tx
 
-__all__ = ["Gpurent", "connect", "parse_id", "resolve_account"]
+__all__ = ["Gpurent", "Governed", "Tx", "connect", "parse_id", "resolve_account"]

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from gpurent.wire.access import sign_access
 from gpurent.errors import GpurentError
 from gpurent.http import call, error_text
+from gpurent.wire.access import sign_access
+
+if TYPE_CHECKING:
+    from ape.api.accounts import AccountAPI
+
+    from gpurent.sdk.client import Gpurent
+    from gpurent.types import Job
 
 
 class ProviderEndpoint:
-    def __init__(self, url: str, account: Any, chain_id: int, timeout_s: float = 10.0):
+    """A provider agent's HTTP endpoint, asked about one job at a time, signing as its renter."""
+
+    def __init__(self, url: str, account: AccountAPI | None, chain_id: int, timeout_s: float = 10.0):
         self.url, self.account, self.chain_id, self.timeout_s = url.rstrip("/"), account, chain_id, timeout_s
 
     @classmethod
-    def for_job(cls, gp: Any, job: Any) -> ProviderEndpoint:
+    def for_job(cls, gp: Gpurent, job: Job) -> ProviderEndpoint:
         """The endpoint of ``job``'s provider (from the registry), signing as ``gp``'s account."""
         return cls(gp.provider(job.provider).endpoint, gp.account, gp.manifest.chain_id)
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from eip712.messages import EIP712Domain, EIP712Message
 from eth_pydantic_types import abi
+
+if TYPE_CHECKING:
+    from ape.api.accounts import AccountAPI
+    from ape.contracts.base import ContractInstance
 
 
 class Permit(EIP712Message):
@@ -18,25 +22,26 @@ class Permit(EIP712Message):
     deadline: abi.uint256
 
 
-def permit_message(token: Any, owner: str, spender: str, value: int, deadline: int) -> Permit:
+def permit_message(token: ContractInstance, owner: str, spender: str, value: int, deadline: int) -> Permit:
     """The permit ``owner`` signs to let ``spender`` move ``value`` base units until ``deadline``."""
     domain = token.eip712Domain()
-    return Permit(
-        owner=owner,
-        spender=spender,
-        value=value,
-        nonce=token.nonces(owner),
-        deadline=deadline,
-        eip712_domain=EIP712Domain(
+    # validated from a mapping: the domain rides as an extra field (EIP712Message's own way)
+    return Permit.model_validate({
+        "owner": owner,
+        "spender": spender,
+        "value": value,
+        "nonce": token.nonces(owner),
+        "deadline": deadline,
+        "eip712_domain": EIP712Domain(
             name=domain.name,
             version=domain.version,
             chainId=domain.chainId,
             verifyingContract=domain.verifyingContract,
         ),
-    )
+    })
 
 
-def sign_permit(account: Any, token: Any, spender: str, value: int, deadline: int) -> tuple[int, bytes, bytes]:
+def sign_permit(account: AccountAPI, token: ContractInstance, spender: str, value: int, deadline: int) -> tuple[int, bytes, bytes]:
     """Signs a permit with an Ape account; returns ``(v, r, s)`` for ``createJobWithPermit``."""
     message = permit_message(token, account.address, spender, value, deadline)
     signature = account.sign_message(message)

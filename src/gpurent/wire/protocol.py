@@ -163,7 +163,7 @@ class Challenge:
 
 
 def data_hash(data: bytes) -> bytes:
-    from eth_utils import keccak
+    from eth_utils.crypto import keccak
 
     return bytes(keccak(data))
 

@@ -1,0 +1,160 @@
+"""Marketplace: a job's life (create, accept, start, settle, dispute, rule) and its reads."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from gpurent.errors import InvalidInput
+from gpurent.sdk.base import Base
+from gpurent.sdk.inputs import Tokens, parse_id, tokens_in
+from gpurent.sdk.tx import Tx
+from gpurent.types import DisputeOutcome, EscrowRecord, Job, JobStatus, hex_id
+from gpurent.units import to_base_units, to_tokens
+
+MAX_UINT = 2**256 - 1
+
+
+class MarketCalls(Base):
+    # ---------------------------------------------------------------- the renter
+
+    def quote(self, resource_id: str | bytes, duration_s: int) -> Decimal:
+        """What a job of ``duration_s`` seconds on the GPU would lock (its max cost)."""
+        r = self._call("quote", self.registry.getResource, parse_id(resource_id, "GPU"))
+        return to_tokens(int(r.pricePerHour) * int(duration_s) // 3600)
+
+    def create_job(self, resource_id: str | bytes, image_cid: str, duration_s: int, *,
+                   max_cost: Tokens | None = None, use_permit: bool = True) -> Tx[Job]:
+        """Creates a job, locking its max cost; the transaction's value is the new job. With
+        ``use_permit`` (default) one transaction approves and creates; ``max_cost`` caps what
+        may be locked (default: today's quote)."""
+        rid = parse_id(resource_id, "GPU")
+        from gpurent.images.store import validate_cid
+
+        image_cid = validate_cid(image_cid)
+        if duration_s <= 0:
+            raise InvalidInput(f"invalid duration {duration_s} s: must be positive")
+        limit = tokens_in(max_cost, "max cost") if max_cost is not None else to_base_units(
+            self.quote(rid, duration_s))
+        if use_permit:
+            from ape import chain
+
+            from gpurent.wire.permit import sign_permit
+
+            deadline = chain.pending_timestamp + 3600
+            v, r, s = sign_permit(self._signer(), self.token, self.marketplace.address, limit, deadline)
+            tx = self._send("create a job on", self.marketplace.createJobWithPermit, rid, image_cid, duration_s,
+                            limit, deadline, v, r, s)
+        else:
+            self._ensure_allowance(self.marketplace.address, limit, "create a job")
+            tx = self._send("create a job on", self.marketplace.createJob, rid, image_cid, duration_s, limit)
+        job_id = tx.events.filter(self.marketplace.JobCreated)[0].jobId
+        return tx.with_value(self.job(job_id, image_cid=image_cid))
+
+    def cancel_job(self, job_id: str | bytes) -> Tx[None]:
+        return self._send("cancel", self.marketplace.cancelJob, parse_id(job_id, "job"))
+
+    def dispute_bond(self, job_id: str | bytes) -> Decimal:
+        """The bond a dispute of the job costs its disputer (returned unless the ruling goes
+        against the disputer)."""
+        return to_tokens(self._call("read the dispute bond of", self.marketplace.disputeBond,
+                                    parse_id(job_id, "job")))
+
+    def _raw_job(self, job_id: str | bytes) -> Any:
+        """The job as the contract returns it (one call; no event scan for its image CID)."""
+        return self._call("read job", self.marketplace.getJob, parse_id(job_id, "job"))
+
+    def _dispute_closes_at(self, raw: Any) -> int:
+        start = int(raw.startTime)
+        if not start:
+            return 0
+        return start + int(raw.estimatedDuration) + int(self.marketplace.terms(raw.termsVersion).completionGrace)
+
+    def dispute_closes_at(self, job_id: str | bytes) -> int:
+        """Chain time after which the job can no longer be disputed: its start plus its booked
+        duration plus its own completion grace (0 while it has not started)."""
+        return self._dispute_closes_at(self._raw_job(job_id))
+
+    def check_disputable(self, job_id: str | bytes) -> None:
+        """Refuses, before any token is approved, what the contract would refuse: a job that is
+        not Running, or whose dispute window has closed."""
+        from gpurent.errors import contract_error
+
+        raw = self._raw_job(job_id)
+        jid = hex_id(raw.jobId)
+        if int(raw.status) != JobStatus.RUNNING:
+            raise contract_error("MarketplaceInvalidJobState", {"jobId": jid, "current": int(raw.status)}, "dispute")
+        closes_at = self._dispute_closes_at(raw)
+        if self.chain_time() > closes_at:
+            raise contract_error("MarketplaceDisputeWindowClosed", {"jobId": jid, "closedAt": closes_at}, "dispute")
+
+    def dispute_job(self, job_id: str | bytes, reason: str) -> Tx[None]:
+        """Disputes a running job, posting its dispute bond (approved here when needed, after
+        checking the job can still be disputed)."""
+        jid = parse_id(job_id, "job")
+        self.check_disputable(jid)
+        bond = int(self._call("read the dispute bond of", self.marketplace.disputeBond, jid))
+        if bond:
+            self._ensure_allowance(self.marketplace.address, bond, "post the dispute bond")
+        return self._send("dispute", self.marketplace.disputeJob, jid, reason)
+
+    def complete_job(self, job_id: str | bytes) -> Tx[None]:
+        """Settles a running job by elapsed time (its renter or provider; anyone after the grace)."""
+        return self._send("complete", self.marketplace.completeJob, parse_id(job_id, "job"))
+
+    # ---------------------------------------------------------------- the provider
+
+    def accept_job(self, job_id: str | bytes) -> Tx[None]:
+        return self._send("accept", self.marketplace.acceptJob, parse_id(job_id, "job"))
+
+    def start_job(self, job_id: str | bytes) -> Tx[None]:
+        return self._send("start", self.marketplace.startJob, parse_id(job_id, "job"))
+
+    def releasable(self, job_id: str | bytes) -> Decimal:
+        """What ``partial_release`` can pay now: the accrued cost not yet released, as far as
+        the provider's stake still backs pay released early on its open jobs."""
+        jid = parse_id(job_id, "job")
+        raw = self._raw_job(jid)
+        accrued = int(self._call("read cost of", self.marketplace.accruedCost, jid))
+        backed = int(self.registry.stakeOf(raw.provider)) - int(self.marketplace.providerStats(raw.provider).releasedOpen)
+        return to_tokens(max(0, min(accrued - int(raw.finalCost), backed)))
+
+    def partial_release(self, job_id: str | bytes, amount: Tokens | None = None) -> Tx[None]:
+        """Pays the provider what a running job has accrued (by default all that its stake
+        backs: what is paid early can be clawed back by a ProviderFault ruling)."""
+        jid = parse_id(job_id, "job")
+        if amount is None:
+            units = to_base_units(self.releasable(jid)) or MAX_UINT  # 0: let the contract say why
+        else:
+            units = tokens_in(amount, "amount")
+        return self._send("release earnings of", self.marketplace.partialRelease, jid, units)
+
+    # ---------------------------------------------------------------- the oracle, or anyone
+
+    def resolve_dispute(self, job_id: str | bytes, outcome: DisputeOutcome | str, evidence_cid: str) -> Tx[None]:
+        ruling = DisputeOutcome.parse(outcome) if isinstance(outcome, str) else DisputeOutcome(outcome)
+        return self._send("resolve", self.marketplace.resolveDispute, parse_id(job_id, "job"), int(ruling),
+                          evidence_cid)
+
+    def resolve_expired_dispute(self, job_id: str | bytes) -> Tx[None]:
+        return self._send("split the expired dispute of", self.marketplace.resolveExpiredDispute,
+                          parse_id(job_id, "job"))
+
+    # ---------------------------------------------------------------- reads of one job
+
+    def job(self, job_id: str | bytes, *, image_cid: str | None = None) -> Job:
+        jid = parse_id(job_id, "job")
+        raw = self._call("read job", self.marketplace.getJob, jid)
+        if image_cid is None:
+            image_cid = next((log.imageCID for log in self._logs(self.marketplace.JobCreated, jobId=jid)), None)
+        return Job.from_chain(raw, image_cid)
+
+    def escrow(self, job_id: str | bytes) -> EscrowRecord:
+        return EscrowRecord.from_chain(self._call("read escrow of", self.marketplace.getEscrow,
+                                                  parse_id(job_id, "job")))
+
+    def accrued_cost(self, job_id: str | bytes) -> Decimal:
+        return to_tokens(self._call("read cost of", self.marketplace.accruedCost, parse_id(job_id, "job")))
+
+    def job_count(self) -> int:
+        return int(self.marketplace.jobCount())
