@@ -13,7 +13,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 # Hypothesis profile for the stateful contract tests: ci (quick, default) or long.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: setup setup-chain compile test test-long audit bench bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo demo up down status forge-invariants clean podman postgresql
+.PHONY: setup setup-chain compile test test-long audit typecheck bench bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo demo up down status forge-invariants clean podman postgresql
 
 # Everything: the chain toolchain, plus Kubo and IPFS Cluster (images), podman (containers) and
 # PostgreSQL (the indexer's production database).
@@ -74,6 +74,10 @@ forge-invariants: setup-chain
 
 audit: setup-chain
 	FOUNDRY_PROFILE=audit $(BIN)/slither . --config-file slither.config.json --fail-medium
+
+# mypy --strict on the SDK and the signed messages (see [tool.mypy] in pyproject.toml).
+typecheck: setup-chain
+	$(BIN)/python -m mypy
 
 bench: bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo
 

@@ -145,24 +145,21 @@ def _role_change(app: App, result: list[Governed], message: str) -> None:
         app.output.data({"scheduled": [_operation_row(gp, op) for op in scheduled]})
 
 
-@group.command("grant")
-@click.argument("role")
-@click.argument("address")
-@contract_option
-@pass_app
-def grant(app: App, role: str, address: str, contract: str | None) -> None:
-    """Grants ROLE (admin, oracle, pauser, slasher, minter) to ADDRESS (through the timelock)."""
-    _role_change(app, app.sdk(needs_account=True).grant_role(role, address, contract), f"granted {role}")
+def _role_command(name: str, help_text: str, method: str, done: str) -> click.Command:
+    @group.command(name, help=help_text)
+    @click.argument("role")
+    @click.argument("address")
+    @contract_option
+    @pass_app
+    def command(app: App, role: str, address: str, contract: str | None) -> None:
+        _role_change(app, getattr(app.sdk(needs_account=True), method)(role, address, contract), f"{done} {role}")
+
+    return command
 
 
-@group.command("revoke")
-@click.argument("role")
-@click.argument("address")
-@contract_option
-@pass_app
-def revoke(app: App, role: str, address: str, contract: str | None) -> None:
-    """Revokes ROLE from ADDRESS (through the timelock)."""
-    _role_change(app, app.sdk(needs_account=True).revoke_role(role, address, contract), f"revoked {role}")
+_role_command("grant", "Grants ROLE (admin, oracle, pauser, slasher, minter) to ADDRESS (through the timelock).",
+              "grant_role", "granted")
+_role_command("revoke", "Revokes ROLE from ADDRESS (through the timelock).", "revoke_role", "revoked")
 
 
 @group.command("disputes")

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gpurent.cli.app import App
 
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
+
 pass_app = click.make_pass_decorator(App)
+
+
+def about_address(command: Callable[[App, Gpurent, str], None]) -> Callable[..., None]:
+    """A command about the optional argument ADDRESS, by default --account's own: called with
+    the app, the SDK and that address (an account is needed only when ADDRESS is not given)."""
+    @click.argument("address", required=False)
+    @pass_app
+    @functools.wraps(command)
+    def run(app: App, address: str | None) -> None:
+        gp = app.sdk(needs_account=address is None)
+        command(app, gp, address or gp.address)
+
+    return run
 
 
 class TokenAmount(click.ParamType):

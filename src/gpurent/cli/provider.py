@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import click
 
 from gpurent.cli.app import App
-from gpurent.cli.common import TOKENS, job_row, pass_app, resource_row
+from gpurent.cli.common import TOKENS, about_address, job_row, pass_app, resource_row
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
 
 
 @click.group("provider")
@@ -99,12 +103,9 @@ def unstake(app: App, cancel: bool) -> None:
 
 
 @group.command("info")
-@click.argument("address", required=False)
-@pass_app
-def info(app: App, address: str | None) -> None:
+@about_address
+def info(app: App, gp: Gpurent, who: str) -> None:
     """Registration, stake, GPUs and reputation of a provider (default: --account)."""
-    gp = app.sdk(needs_account=address is None)
-    who = address or gp.address
     rep = gp.reputation(who)
     data = {"provider": gp.provider(who), "reputation": rep,
             "gpus": [resource_row(r) for r in gp.provider_resources(who)]}

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import click
 
 from gpurent.cli.app import App
-from gpurent.cli.common import TOKENS, pass_app
+from gpurent.cli.common import TOKENS, about_address, pass_app
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
 
 
 @click.group("wallet")
@@ -16,12 +20,9 @@ def group() -> None:
 
 
 @group.command("balance")
-@click.argument("address", required=False)
-@pass_app
-def balance(app: App, address: str | None) -> None:
+@about_address
+def balance(app: App, gp: Gpurent, who: str) -> None:
     """GPU token balance, allowances and ETH for gas of ADDRESS (default: --account)."""
-    gp = app.sdk(needs_account=address is None)
-    who = address or gp.address
     from ape import chain
 
     app.output.data({
