@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,13 +11,16 @@ from gpurent.cli.app import App
 from gpurent.cli.common import pass_app
 from gpurent.settings import format_size
 
+if TYPE_CHECKING:
+    from gpurent.images.store import ImageMetadata, ImageStore
+
 
 @click.group("images")
 def group() -> None:
     """Push images to IPFS, pull them back verified, list and unpin them."""
 
 
-def _store(app: App) -> Any:
+def _store(app: App) -> ImageStore:
     from gpurent.local.ipfs import ipfs_client
     from gpurent.images.store import ImageStore
 
@@ -32,7 +35,7 @@ def _uploader(app: App) -> str | None:
     return str(resolve_account(app.account).address)
 
 
-def _row(cid: str, meta: Any) -> dict[str, Any]:
+def _row(cid: str, meta: ImageMetadata) -> dict[str, Any]:
     return {"cid": cid, "image": meta.reference, "size": format_size(meta.size), "created": meta.created,
             "uploader": meta.uploader or ""}
 
@@ -79,7 +82,7 @@ def sample(app: App, tag: str | None, and_push: bool) -> None:
         click.get_current_context().invoke(push, image=tag, network=False)
 
 
-def _meta(meta: Any) -> dict[str, Any]:
+def _meta(meta: ImageMetadata) -> dict[str, Any]:
     from dataclasses import asdict
 
     return asdict(meta)

@@ -6,7 +6,8 @@ marketplace, reputation, governance) and the renter's client of a provider's end
     created = gp.create_job(gpu_id, cid, 3600)    # a Tx: created.value is the Job, created.gas_used…
 """
 
-from gpurent.sdk.base import Governed, resolve_account
+from gpurent.sdk.accounts import resolve_account
+from gpurent.sdk.base import Governed
 from gpurent.sdk.client import Gpurent, connect
 from gpurent.sdk.inputs import parse_id
 from gpurent.sdk.tx import Tx

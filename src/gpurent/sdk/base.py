@@ -8,13 +8,10 @@ The per-contract parts (:mod:`.token`, :mod:`.registry`, :mod:`.market`, :mod:`.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Self, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Self
 
 from gpurent.artifacts import contract_type
 from gpurent.errors import (
@@ -27,6 +24,8 @@ from gpurent.errors import (
     translate,
 )
 from gpurent.manifest import CONTRACTS, Manifest, load_manifest, node_chain_id
+from gpurent.sdk.accounts import AccountRef, resolve_account
+from gpurent.sdk.traces import captured_stdout
 from gpurent.sdk.tx import Tx
 from gpurent.types import GovernanceOperation
 
@@ -35,8 +34,6 @@ if TYPE_CHECKING:
     from ape.contracts.base import ContractEvent, ContractInstance
     from ape.types.events import ContractLog
 
-# who signs: an Ape account, an alias, a test-account index (or its address); None: read-only
-AccountRef: TypeAlias = "AccountAPI | str | int | None"
 Governed = Tx[None] | GovernanceOperation  # mined at once, or left scheduled on the timelock
 ZERO32 = bytes(32)
 
@@ -126,7 +123,7 @@ class Base:
         from ape.exceptions import ApeException
 
         sender = self._signer()
-        with _captured_stdout(self.quiet_traces) as captured:
+        with captured_stdout(self.quiet_traces) as captured:
             try:
                 receipt = method(*args, sender=sender)
             except ApeException as err:
@@ -230,57 +227,3 @@ class Base:
             return self._send(action, timelock.execute, contract.address, 0, data, ZERO32, salt)
         return GovernanceOperation(op_id="0x" + op.hex(), target=str(contract.address), data="0x" + bytes(data).hex(),
                                    salt="0x" + salt.hex(), ready_at=self.chain_time() + delay, action=action)
-
-
-@contextlib.contextmanager
-def _captured_stdout(enabled: bool) -> Iterator[Callable[[], str]]:
-    """Points file descriptor 1 at a temporary file while active; yields a reader of it."""
-    stream = sys.__stdout__
-    try:
-        fd = stream.fileno() if (enabled and stream is not None) else -1
-    except (AttributeError, ValueError, OSError):
-        fd = -1
-    if fd < 0 or stream is None:
-        yield lambda: ""
-        return
-    out = stream
-    out.flush()
-    saved = os.dup(fd)
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        os.dup2(tmp.fileno(), fd)
-
-        def read() -> str:
-            out.flush()
-            tmp.seek(0)
-            return tmp.read().decode(errors="replace")
-
-        try:
-            yield read
-        finally:
-            out.flush()
-            os.dup2(saved, fd)
-            os.close(saved)
-
-
-def resolve_account(account: AccountRef) -> AccountAPI | None:
-    """An Ape account from an alias, a test-account index, an address of a test account, or
-    an account object; None stays None (read-only)."""
-    if account is None or hasattr(account, "sign_message"):
-        return cast("AccountAPI | None", account)
-    from ape import accounts
-
-    found: AccountAPI
-    if isinstance(account, int) or (isinstance(account, str) and account.isdigit()):
-        found = accounts.test_accounts[int(account)]
-        return found
-    text = str(account)
-    if text.startswith("0x") and len(text) == 42:
-        for found in accounts.test_accounts:
-            if found.address.lower() == text.lower():
-                return found
-        raise ConfigurationError(f"no local account holds {text}: import it with `ape accounts import`")
-    try:
-        found = accounts.load(text)
-    except Exception as err:  # ape raises several kinds for an unknown alias
-        raise ConfigurationError(f"unknown account {text!r}: see `ape accounts list`") from err
-    return found

@@ -14,7 +14,7 @@ the module of its contract (:mod:`.token`, :mod:`.registry`, :mod:`.market`, :mo
 from __future__ import annotations
 
 from gpurent.sdk.admin import AdminCalls
-from gpurent.sdk.base import AccountRef
+from gpurent.sdk.accounts import AccountRef
 from gpurent.sdk.history import HistoryCalls
 from gpurent.sdk.reputation import ReputationCalls
 from gpurent.sdk.token import TokenCalls
