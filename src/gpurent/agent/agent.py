@@ -57,7 +57,8 @@ class _PullProgress:
 
     def __init__(self, state: AgentState, job_id: str):
         self.state, self.job_id = state, job_id
-        self.done, self.total, self._last = 0, None, 0.0
+        self.done, self._last = 0, 0.0
+        self.total: int | None = None
 
     def begin(self, label: str, total: int | None) -> None:
         if label == "download":

@@ -102,9 +102,10 @@ class Runtime:
         except (NotFound, APIError):
             pass
 
-    def logs(self, container_id: str, follow: bool = False, since: int | None = None) -> Any:
+    def logs(self, container_id: str, follow: bool = False) -> Any:
+        """The container's whole output: bytes, or with ``follow`` a stream of chunks until it ends."""
         container = self.engine.containers.get(container_id)
-        return container.logs(stream=follow, follow=follow, stdout=True, stderr=True, since=since)
+        return container.logs(stream=follow, follow=follow, stdout=True, stderr=True)
 
     def remove(self, container_id: str) -> None:
         from docker.errors import APIError, NotFound

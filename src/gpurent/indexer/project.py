@@ -73,8 +73,9 @@ class RowCache:
         self.changed.add(key)
 
     def flush(self) -> None:
-        inserts = [self.rows[k] for k in self.changed if not self.existed[k] and self.rows[k] is not None]
-        updates = [self.rows[k] for k in self.changed if self.existed[k] and self.rows[k] is not None]
+        present = {k: row for k in self.changed if (row := self.rows[k]) is not None}
+        inserts = [row for k, row in present.items() if not self.existed[k]]
+        updates = [row for k, row in present.items() if self.existed[k]]
         insert_rows(self.db, self.table, inserts)
         update_rows(self.db, self.table, self.keys, updates)
         for key in self.changed:

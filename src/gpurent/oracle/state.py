@@ -196,8 +196,9 @@ class OracleState(SqliteStore):
         rows = self.query("SELECT slot, kept FROM slots WHERE provider = ? AND slot BETWEEN ? AND ? ORDER BY slot",
                           (provider.lower(), first, last))
         best = run = 0
-        previous = None
-        for slot, kept in rows:
+        previous: int | None = None
+        for row in rows:
+            slot, kept = int(row[0]), row[1]  # type: ignore[call-overload]
             if kept or (previous is not None and slot != previous + 1):
                 run = 0
             if not kept:
