@@ -150,7 +150,7 @@ class Endpoint:
                 request.wfile.flush()
                 offset += len(chunk)
             job = self.state.job(job_id)
-            if not follow or job is None or job.phase in FINAL or job.phase in (AgentPhase.EXITED, AgentPhase.COMPLETING):
+            if not follow or job is None or job.phase in (*FINAL, AgentPhase.EXITED, AgentPhase.COMPLETING):
                 chunk = self.logs.read(job_id, offset)
                 if chunk:
                     request.wfile.write(chunk)

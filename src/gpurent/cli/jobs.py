@@ -96,8 +96,9 @@ def show(app: App, job_id: str) -> None:
 
         try:  # what the provider's agent says: its phase (pulling, running, exited…) and timeline
             remote = ProviderEndpoint.for_job(gp, job).phase(job.job_id)
+            pulling = remote["phase"] == AgentPhase.PULLING and remote["bytes_total"]
             data["phase"] = remote["phase"] + (f" ({remote['bytes_done']:,}/{remote['bytes_total']:,} bytes)"
-                                               if remote["phase"] == AgentPhase.PULLING and remote["bytes_total"] else "")
+                                               if pulling else "")
             if remote.get("exit_code") is not None:
                 data["exit_code"] = remote["exit_code"]
             data["timeline"] = " → ".join(step["phase"] for step in remote["timeline"])

@@ -73,7 +73,8 @@ class ImageCache(SqliteStore):
         self.store = store
         self.settings = settings or load_settings()
         self.clock = clock
-        super().__init__(db_path or state_home() / "images" / "cache.db", _SCHEMA, durable=False)  # job workers share it
+        # one connection, shared by the job workers' threads
+        super().__init__(db_path or state_home() / "images" / "cache.db", _SCHEMA, durable=False)
         self._cid_locks: dict[str, threading.Lock] = {}
 
     # -- the fast path -------------------------------------------------------------------

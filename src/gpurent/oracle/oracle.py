@@ -205,7 +205,8 @@ class Oracle:
         if signer.lower() != beat.provider.lower():
             return self._reject(Rejection.BAD_SIGNATURE, 401, "the signature is not the provider's")
         if beat.provider.lower() not in self.providers(unknown=beat.provider.lower()):
-            return self._reject(Rejection.UNKNOWN_PROVIDER, 403, f"{beat.provider} is not a provider this oracle watches")
+            return self._reject(Rejection.UNKNOWN_PROVIDER, 403,
+                                f"{beat.provider} is not a provider this oracle watches")
         if abs(self.clock() - beat.timestamp) > self.config.max_skew_s:
             return self._reject(Rejection.STALE, 400, f"stale heartbeat: timestamp {beat.timestamp} is more than "
                                 f"{self.config.max_skew_s:g} s from the oracle's clock")
@@ -489,8 +490,8 @@ class Oracle:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            return Answer(ChallengeOutcome.TIMEOUT, elapsed_ms, (f"no valid answer (HTTP {got.status}"
-                                                                 f"{f', over {ANSWER_CAP} bytes' if got.truncated else ''})"))
+            over = f", over {ANSWER_CAP} bytes" if got.truncated else ""
+            return Answer(ChallengeOutcome.TIMEOUT, elapsed_ms, f"no valid answer (HTTP {got.status}{over})")
         try:
             data = base64.b64decode(str(body.get("data", "")), validate=True)
             signer = response_signer(self.domain, provider, challenge, data, str(body.get("signature", "")))

@@ -219,7 +219,8 @@ class OracleState(SqliteStore):
                              (nonce.hex(), provider.lower(), job_id, cid, offset, length, time.time()))
             return cur.rowcount == 1
 
-    def finish_challenge(self, nonce: bytes, outcome: ChallengeOutcome, response_ms: int | None, detail: str | None) -> None:
+    def finish_challenge(self, nonce: bytes, outcome: ChallengeOutcome, response_ms: int | None,
+                         detail: str | None) -> None:
         with self.tx() as db:
             db.execute("UPDATE challenges SET outcome = ?, response_ms = ?, detail = ? WHERE nonce = ?",
                        (outcome, response_ms, detail, nonce.hex()))
