@@ -33,6 +33,7 @@ from rich.table import Table
 
 from gpurent.local import stack
 from gpurent.agent.state import OPEN
+from gpurent.types import AgentPhase
 from gpurent.errors import ConfigurationError
 from gpurent.local.process import alive
 from gpurent.units import to_tokens
@@ -268,7 +269,7 @@ def _follow(report: Reporter, gp: Gpurent, endpoint: ProviderEndpoint, job_id: s
                         seen.add(entry["phase"])
                         report.step("provider", entry["phase"] + (f": {entry['detail']}" if entry["detail"] else ""))
                 progress = (f" {view['bytes_done']:,}/{view['bytes_total']:,} bytes"
-                            if view["phase"] == "pulling" and view["bytes_total"] else "")
+                            if view["phase"] == AgentPhase.PULLING and view["bytes_total"] else "")
                 show(f"provider: {view['phase']}{progress}; chain: {status}")
                 if status in ("Completed", "Resolved", "Cancelled") and view["phase"] not in OPEN:
                     return view

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from gpurent.units import to_tokens
@@ -29,6 +29,39 @@ class JobStatus(IntEnum):
     @property
     def terminal(self) -> bool:
         return self in (JobStatus.COMPLETED, JobStatus.CANCELLED, JobStatus.RESOLVED)
+
+
+class AgentPhase(StrEnum):
+    """A job's phase in its provider agent's records: stored in the agent's SQLite and served at
+    its ``/jobs/<id>`` (JSON) as the value, so the string form is the wire form.
+
+    queued -> accepting -> accepted -> pulling -> pulled -> starting -> running -> exited -> completing
+    -> completed; any open phase -> cancelled | declined | failed | disputed
+    """
+
+    QUEUED = "queued"
+    ACCEPTING = "accepting"
+    ACCEPTED = "accepted"
+    PULLING = "pulling"
+    PULLED = "pulled"
+    STARTING = "starting"
+    RUNNING = "running"
+    EXITED = "exited"
+    COMPLETING = "completing"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    DECLINED = "declined"
+    FAILED = "failed"
+    DISPUTED = "disputed"
+
+    @property
+    def final(self) -> bool:
+        """Whether the agent is done with the job (it holds no GPU and no container)."""
+        return self in _FINAL_PHASES
+
+
+_FINAL_PHASES = frozenset({AgentPhase.COMPLETED, AgentPhase.CANCELLED, AgentPhase.DECLINED, AgentPhase.FAILED,
+                           AgentPhase.DISPUTED})
 
 
 class DisputeOutcome(IntEnum):

@@ -75,7 +75,7 @@ def test_a_forged_image_from_a_peer_is_never_loaded_or_pinned(peers, engine_fact
     with pytest.raises(ImageNotFound):
         engine.images.get(info.image_id)
     assert cache.entries() == []  # and the failed job's lease is gone
-    assert cache._db.execute("SELECT COUNT(*) FROM leases").fetchone()[0] == 0
+    assert cache.leases() == []
 
 
 def test_cleanup_removes_stale_images_but_never_one_in_use(peers, engine_factory, image_factory, tmp_path,

@@ -99,14 +99,14 @@ def test_uptime_credits_and_scores_stay_inside_the_registrys_bounds(oracle_of, g
     oracle = oracle_of(None)
     address = cast.provider.address
     time.sleep(2)
-    oracle._mirror_on_resources(address, 3600)  # an hour of uptime claimed for a GPU seconds old
+    oracle.mirror_on_resources(address, 3600)  # an hour of uptime claimed for a GPU seconds old
     first = gp.resource(gpu.resource_id)
     (credit,) = [e for e in gp.registry.UptimeUpdated.range(0, chain.blocks.height + 1) if e.resourceId == rid]
     credited_at = chain.blocks[credit.block_number].timestamp
     assert 0 < first.total_uptime == credit.additionalSeconds <= credited_at - gpu.registered_at
     assert first.reputation == gp.reputation(address).score
     time.sleep(1)
-    oracle._mirror_on_resources(address, 3600)  # again: only the seconds since the first credit
+    oracle.mirror_on_resources(address, 3600)  # again: only the seconds since the first credit
     second = gp.resource(gpu.resource_id)
     credits = [e for e in gp.registry.UptimeUpdated.range(0, chain.blocks.height + 1) if e.resourceId == rid]
     assert len(credits) == 2, credits

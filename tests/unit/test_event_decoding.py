@@ -19,10 +19,10 @@ values = st.tuples(
 @given(values)
 def test_fast_decoding_matches_eth_abi(vals):
     data = encode(KINDS, list(vals))
-    assert ev._fast_decode(KINDS, data) == [ev._normal(v, k) for v, k in zip(decode(KINDS, data), KINDS, strict=True)]
+    assert ev.fast_decode(KINDS, data) == [ev.normalise(v, k) for v, k in zip(decode(KINDS, data), KINDS, strict=True)]
 
 
 def test_static_words():
-    assert ev._word("address", bytes(12) + bytes.fromhex("ab" * 20)) == "0x" + "ab" * 20
-    assert ev._word("bool", (1).to_bytes(32, "big")) is True
-    assert ev._word("uint8", (7).to_bytes(32, "big")) == 7
+    assert ev.static_word("address", bytes(12) + bytes.fromhex("ab" * 20)) == "0x" + "ab" * 20
+    assert ev.static_word("bool", (1).to_bytes(32, "big")) is True
+    assert ev.static_word("uint8", (7).to_bytes(32, "big")) == 7

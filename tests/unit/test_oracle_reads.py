@@ -58,7 +58,7 @@ def rogue():
 
 def read(server: RogueProvider, timeout_s: float = 10.0) -> dict:
     gatherer = EvidenceGatherer(Endpoint(server.url), None, None, 1.0, timeout_s)  # type: ignore[arg-type]
-    return gatherer._provider_record(PROVIDER, JOB)
+    return gatherer.provider_record(PROVIDER, JOB)
 
 
 @pytest.mark.parametrize("body, words", [
@@ -160,7 +160,7 @@ def test_a_challenge_answer_without_end_is_not_read_past_its_cap(rogue, tmp_path
         challenge = Challenge(JOB, "bafyimage", 0, 1024, b"\x01" * 32, time.time() + 10)
         tracemalloc.start()
         try:
-            outcome, _, detail = oracle._ask(PROVIDER, challenge, b"\0" * 1024)
+            outcome, _, detail = oracle.ask(PROVIDER, challenge, b"\0" * 1024)
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()

@@ -36,14 +36,15 @@ from gpurent.agent.state import OPEN, AgentState, JobRecord
 from gpurent.errors import GpurentError, ImageError
 from gpurent.images.cache import CacheMaintainer, ImageCache, chain_popularity
 from gpurent.images.store import ImageStore
-from gpurent.types import JobStatus
+from gpurent.types import AgentPhase, JobStatus
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
 
 log = logging.getLogger("gpurent.provider")
 
-WORKER_PHASES = ("queued", "accepting", "accepted", "pulling", "pulled", "starting")
+WORKER_PHASES = (AgentPhase.QUEUED, AgentPhase.ACCEPTING, AgentPhase.ACCEPTED, AgentPhase.PULLING, AgentPhase.PULLED,
+                 AgentPhase.STARTING)
 RETRY_S = 5.0  # a worker that failed (engine or node unreachable…) is retried after this
 
 
@@ -59,7 +60,8 @@ class _PullProgress:
 
     def __init__(self, state: AgentState, job_id: str):
         self.state, self.job_id = state, job_id
-        self.done, self.total, self._last = 0, None, 0.0
+        self.done, self._last = 0, 0.0
+        self.total: int | None = None
 
     def begin(self, label: str, total: int | None) -> None:
         if label == "download":
@@ -170,7 +172,7 @@ class Agent:
         self.endpoint.stop()
 
     def health(self) -> dict[str, Any]:
-        running = self.state.jobs(("running",))
+        running = self.state.jobs((AgentPhase.RUNNING,))
         return {"provider": self.gp.address, "chain_id": self.gp.manifest.chain_id, "accepting": self.accepting,
                 "gpus": [g.__dict__ for g in self.gpus], "slots": len(self.slots),
                 "jobs_running": [j.job_id for j in running],
@@ -180,7 +182,7 @@ class Agent:
     def recover(self) -> None:
         """After a restart: re-attach to containers still running; the rest resumes through
         ``tick`` (workers re-read the chain before any transaction)."""
-        for job in self.state.jobs(("running",)):
+        for job in self.state.jobs((AgentPhase.RUNNING,)):
             container = self.runtime.state(job.container_id) if job.container_id else None
             if container is None:
                 continue  # lost: `_watch` settles it by elapsed time
@@ -216,7 +218,7 @@ class Agent:
             self._gate()
         self._poll_events()
         self._schedule()
-        for job in self.state.jobs(("running", "exited", "completing")):
+        for job in self.state.jobs((AgentPhase.RUNNING, AgentPhase.EXITED, AgentPhase.COMPLETING)):
             try:
                 self._watch(job)
             except GpurentError as err:
@@ -248,7 +250,7 @@ class Agent:
             worker = self._workers.get(job.job_id)
             if (worker and worker.is_alive()) or self._retry_at.get(job.job_id, 0) > now:
                 continue
-            if job.phase == "queued" and job.slot is None:
+            if job.phase == AgentPhase.QUEUED and job.slot is None:
                 if job.resource_id in held:
                     continue  # its GPU is busy: it waits in the queue
                 held.add(job.resource_id)
@@ -285,28 +287,28 @@ class Agent:
                 if metadata.network and not self.config.limits.network:
                     raise ImageError("the image asks for network access, which this provider does not offer")
             except ImageError as err:  # the image's fault; a node we cannot reach is retried instead
-                self._give_back(job, "declined", str(err))
+                self._give_back(job, AgentPhase.DECLINED, str(err))
                 return
             with self.tx_lock:
                 if self._chain_status(job_id) != JobStatus.CREATED:
                     return  # cancelled meanwhile: the next tick sees it
-                self.state.update(job_id, "accepting")
+                self.state.update(job_id, AgentPhase.ACCEPTING)
                 self.gp.accept_job(job_id)
-                self.state.update(job_id, "accepted")
+                self.state.update(job_id, AgentPhase.ACCEPTED)
             status = JobStatus.ACCEPTED
         if status == JobStatus.ACCEPTED:
-            self.state.update(job_id, "pulling")
+            self.state.update(job_id, AgentPhase.PULLING)
             try:
                 cached = self.cache.ensure(job.image_cid, transfer=_PullProgress(self.state, job_id), job_id=job_id,
                                            fetch_timeout_s=self.config.limits.fetch_timeout_s)
             except ImageError as err:
-                self._give_back(job, "failed", str(err))
+                self._give_back(job, AgentPhase.FAILED, str(err))
                 return
-            self.state.update(job_id, "pulled", image_id=cached.image_id)
+            self.state.update(job_id, AgentPhase.PULLED, image_id=cached.image_id)
             network = bool(cached.metadata.network) and self.config.limits.network
             container_id = self.runtime.launch(job_id, cached.image_id, slot.spec, self.config.limits, slot.gpu_uuid,
                                                network=network)
-            self.state.update(job_id, "starting", container_id=container_id)
+            self.state.update(job_id, AgentPhase.STARTING, container_id=container_id)
             with self.tx_lock:
                 status = self._chain_status(job_id)
                 if status == JobStatus.ACCEPTED:
@@ -320,10 +322,10 @@ class Agent:
             record = self.state.job(job_id)
             assert record is not None and record.container_id
             chain_job = self.gp.job(job_id)
-            self.state.update(job_id, "running", chain_start=chain_job.start_time)
+            self.state.update(job_id, AgentPhase.RUNNING, chain_start=chain_job.start_time)
             self._follow_logs(job_id, record.container_id)
 
-    def _give_back(self, job: JobRecord, phase: str, reason: str) -> None:
+    def _give_back(self, job: JobRecord, phase: AgentPhase, reason: str) -> None:
         """Declines (Created) or abandons (Accepted) a job: the renter gets everything back."""
         with self.tx_lock:
             status = self._chain_status(job.job_id)
@@ -332,11 +334,11 @@ class Agent:
         log.info("job %s %s: %s", job.job_id, phase, reason)
         self._finish(job, phase, reason)
 
-    def _finish(self, job: JobRecord | None, phase: str, detail: str | None = None) -> None:
+    def _finish(self, job: JobRecord | None, phase: AgentPhase, detail: str | None = None) -> None:
         if job is None:
             return
         self.state.update(job.job_id, phase, detail=detail, slot=None,
-                          error=detail if phase in ("declined", "failed") else job.error)
+                          error=detail if phase in (AgentPhase.DECLINED, AgentPhase.FAILED) else job.error)
         self.cache.release(job.image_cid, job.job_id)
 
     # ================================================================ running and settling
@@ -358,26 +360,26 @@ class Agent:
         thread.start()
 
     def _watch(self, job: JobRecord) -> None:
-        if job.phase == "running":
+        if job.phase == AgentPhase.RUNNING:
             container = self.runtime.state(job.container_id) if job.container_id else None
             status = self._chain_status(job.job_id)
             if status != JobStatus.RUNNING:  # disputed, or settled by the renter
-                if container is not None and container.status in ("exited", "stopped", "dead"):
+                if container is not None and container.ended:
                     # it ended on its own first: keep its exit code (dispute evidence)
-                    self.state.update(job.job_id, "exited", exit_code=container.exit_code,
+                    self.state.update(job.job_id, AgentPhase.EXITED, exit_code=container.exit_code,
                                       detail=f"exit code {container.exit_code}")
                 elif job.container_id:
                     self.runtime.stop(job.container_id)
                 self._close(job, _final_phase(status), status.label)
                 return
-            if container is None or container.status in ("exited", "stopped", "dead"):
+            if container is None or container.ended:
                 code = container.exit_code if container else None
-                self.state.update(job.job_id, "exited", exit_code=code,
+                self.state.update(job.job_id, AgentPhase.EXITED, exit_code=code,
                                   detail="container lost" if container is None else f"exit code {code}")
             elif job.chain_start and self.clock() >= job.chain_start + job.duration_s:
                 self.runtime.stop(job.container_id)  # type: ignore[arg-type]
                 state = self.runtime.state(job.container_id)  # type: ignore[arg-type]
-                self.state.update(job.job_id, "exited", capped=1, exit_code=state.exit_code if state else None,
+                self.state.update(job.job_id, AgentPhase.EXITED, capped=1, exit_code=state.exit_code if state else None,
                                   detail="booked duration reached: stopped at the cap")
             else:  # running as booked: collect what it accrued every settle_interval
                 self.settler.tick(job.job_id, job.chain_start)
@@ -386,12 +388,12 @@ class Agent:
         with self.tx_lock:
             status = self._chain_status(job.job_id)
             if status == JobStatus.RUNNING:
-                self.state.update(job.job_id, "completing")
+                self.state.update(job.job_id, AgentPhase.COMPLETING)
                 self.gp.complete_job(job.job_id)
                 status = JobStatus.COMPLETED
         self._close(job, _final_phase(status), status.label)
 
-    def _close(self, job: JobRecord, phase: str, detail: str) -> None:
+    def _close(self, job: JobRecord, phase: AgentPhase, detail: str) -> None:
         self.settler.forget(job.job_id)
         follower = self._followers.pop(job.job_id, None)
         if follower is not None:
@@ -415,6 +417,6 @@ class Agent:
             self.logs.append(job_id, whole)
 
 
-def _final_phase(status: JobStatus) -> str:
-    return {JobStatus.CANCELLED: "cancelled", JobStatus.DISPUTED: "disputed", JobStatus.RESOLVED: "disputed"}.get(
-        status, "completed")
+def _final_phase(status: JobStatus) -> AgentPhase:
+    return {JobStatus.CANCELLED: AgentPhase.CANCELLED, JobStatus.DISPUTED: AgentPhase.DISPUTED,
+            JobStatus.RESOLVED: AgentPhase.DISPUTED}.get(status, AgentPhase.COMPLETED)

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlparse
 
 from gpurent.wire.access import AccessDenied, verify_access
 from gpurent.agent.state import FINAL, AgentState
+from gpurent.types import AgentPhase
 from gpurent.errors import GpurentError
 from gpurent.http import read_json, send_json
 
@@ -149,7 +150,7 @@ class Endpoint:
                 request.wfile.flush()
                 offset += len(chunk)
             job = self.state.job(job_id)
-            if not follow or job is None or job.phase in FINAL or job.phase in ("exited", "completing"):
+            if not follow or job is None or job.phase in (*FINAL, AgentPhase.EXITED, AgentPhase.COMPLETING):
                 chunk = self.logs.read(job_id, offset)
                 if chunk:
                     request.wfile.write(chunk)

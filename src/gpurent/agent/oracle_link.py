@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from gpurent.http import call
 from gpurent.images.store import IMAGE_FILE
+from gpurent.types import AgentPhase
 from gpurent.wire.protocol import Challenge, Domain, new_heartbeat, sign_response, slot_of
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class OracleLink:
         threading.Thread(target=self.send, name="heartbeat", daemon=True).start()
 
     def send(self) -> None:
-        jobs = len(self.agent.state.jobs(("running",)))
+        jobs = len(self.agent.state.jobs((AgentPhase.RUNNING,)))
         gpus = (self.agent.monitor.latest() or {}).get("gpus") or []
         util = sum(float(g["utilization_pct"]) for g in gpus) / len(gpus) / 100 if gpus else 0.0
         beat = new_heartbeat(self.agent.gp.address, jobs, util, time.time() - self.started)

@@ -16,6 +16,7 @@ from typing import Any
 from gpurent.agent.config import Limits, ResourceSpec
 
 LABEL = "gpurent.job"
+ENDED = ("exited", "stopped", "dead")  # the engine's statuses of a container that no longer runs
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class ContainerState:
     status: str  # created | running | exited | …
     exit_code: int | None
     oom_killed: bool
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
 
 
 def container_options(job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
@@ -64,15 +69,10 @@ class Runtime:
     def launch(self, job_id: str, image_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
                network: bool = False) -> str:
         """Creates and starts the job's container (re-using one a crashed run created); returns its id."""
-        from docker.errors import NotFound
-
         existing = self.find(job_id)
         if existing is None:
-            try:
-                existing = self.engine.containers.create(image_id, **container_options(job_id, spec, limits, gpu_uuid,
-                                                                                       network))
-            except NotFound:
-                raise
+            existing = self.engine.containers.create(image_id, **container_options(job_id, spec, limits, gpu_uuid,
+                                                                                   network))
         if existing.status != "running":
             existing.start()
         return str(existing.id)
@@ -81,10 +81,6 @@ class Runtime:
         """The job's container, if the engine has one."""
         found = self.engine.containers.list(all=True, filters={"label": f"{LABEL}={job_id}"})
         return found[0] if found else None
-
-    def running_jobs(self) -> dict[str, str]:
-        """job id -> container id of every gpurent container the engine runs."""
-        return {c.labels.get(LABEL): c.id for c in self.engine.containers.list(filters={"label": LABEL})}
 
     def state(self, container_id: str) -> ContainerState | None:
         from docker.errors import NotFound
@@ -95,7 +91,7 @@ class Runtime:
             return None
         info = container.attrs.get("State", {})
         status = str(info.get("Status", container.status))
-        exit_code = int(info["ExitCode"]) if status in ("exited", "stopped", "dead") and "ExitCode" in info else None
+        exit_code = int(info["ExitCode"]) if status in ENDED and "ExitCode" in info else None
         return ContainerState(status=status, exit_code=exit_code, oom_killed=bool(info.get("OOMKilled")))
 
     def stop(self, container_id: str, timeout_s: int = 5) -> None:
@@ -106,9 +102,10 @@ class Runtime:
         except (NotFound, APIError):
             pass
 
-    def logs(self, container_id: str, follow: bool = False, since: int | None = None) -> Any:
+    def logs(self, container_id: str, follow: bool = False) -> Any:
+        """The container's whole output: bytes, or with ``follow`` a stream of chunks until it ends."""
         container = self.engine.containers.get(container_id)
-        return container.logs(stream=follow, follow=follow, stdout=True, stderr=True, since=since)
+        return container.logs(stream=follow, follow=follow, stdout=True, stderr=True)
 
     def remove(self, container_id: str) -> None:
         from docker.errors import APIError, NotFound

@@ -13,14 +13,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gpurent.sqlite import SqliteStore
+from gpurent.types import AgentPhase
 
-# queued -> accepting -> accepted -> pulling -> pulled -> starting -> running -> exited -> completing
-#   -> completed; any open phase -> cancelled | declined | failed | disputed
-OPEN = ("queued", "accepting", "accepted", "pulling", "pulled", "starting", "running", "exited", "completing")
-FINAL = ("completed", "cancelled", "declined", "failed", "disputed")
+# the phases in their order (see AgentPhase): a job in an open phase holds its GPU
+OPEN = tuple(p for p in AgentPhase if not p.final)
+FINAL = tuple(p for p in AgentPhase if p.final)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -58,7 +58,7 @@ class JobRecord:
     duration_s: int
     priority: float
     created_block: int
-    phase: str
+    phase: AgentPhase
     slot: str | None
     image_id: str | None
     container_id: str | None
@@ -69,6 +69,14 @@ class JobRecord:
     error: str | None
     chain_start: int | None
     updated_at: float
+
+
+class PhaseChange(NamedTuple):
+    """One entry of a job's history: the phase it entered, when (Unix time), and why."""
+
+    phase: AgentPhase
+    at: float
+    detail: str | None
 
 
 class AgentState(SqliteStore):
@@ -83,12 +91,12 @@ class AgentState(SqliteStore):
             for job in jobs:
                 cur = db.execute(
                     "INSERT OR IGNORE INTO jobs (job_id, resource_id, renter, image_cid, duration_s, priority, "
-                    "created_block, phase, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
+                    "created_block, phase, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (job["job_id"], job["resource_id"], job["renter"], job["image_cid"], job["duration_s"],
-                     job["priority"], job["block"], now))
+                     job["priority"], job["block"], AgentPhase.QUEUED, now))
                 if cur.rowcount:
                     added += 1
-                    db.execute("INSERT INTO history VALUES (?, 'queued', ?, NULL)", (job["job_id"], now))
+                    db.execute("INSERT INTO history VALUES (?, ?, ?, NULL)", (job["job_id"], AgentPhase.QUEUED, now))
             self.put("cursor", str(cursor), db)
         return added
 
@@ -98,7 +106,7 @@ class AgentState(SqliteStore):
             row = self._db.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id.lower(),)).fetchone()
         return _record(row) if row else None
 
-    def jobs(self, phases: tuple[str, ...] | None = None) -> list[JobRecord]:
+    def jobs(self, phases: tuple[AgentPhase, ...] | None = None) -> list[JobRecord]:
         query = "SELECT * FROM jobs"
         args: tuple[str, ...] = ()
         if phases:
@@ -108,7 +116,7 @@ class AgentState(SqliteStore):
         with self._lock:
             return [_record(r) for r in self._db.execute(query, args).fetchall()]
 
-    def update(self, job_id: str, phase: str | None = None, detail: str | None = None, **fields: Any) -> None:
+    def update(self, job_id: str, phase: AgentPhase | None = None, detail: str | None = None, **fields: Any) -> None:
         """Sets ``fields`` (and the phase, logged in the history) in one transaction."""
         now = time.time()
         values = dict(fields, updated_at=now)
@@ -125,12 +133,12 @@ class AgentState(SqliteStore):
         with self._lock:
             self._db.execute("UPDATE jobs SET bytes_done = ?, bytes_total = ? WHERE job_id = ?", (done, total, job_id))
 
-    def history(self, job_id: str) -> list[tuple[str, float, str | None]]:
+    def history(self, job_id: str) -> list[PhaseChange]:
         with self._lock:
-            return [(r[0], r[1], r[2]) for r in self._db.execute(
+            return [PhaseChange(AgentPhase(r[0]), r[1], r[2]) for r in self._db.execute(
                 "SELECT phase, at, detail FROM history WHERE job_id = ? ORDER BY rowid", (job_id.lower(),))]
 
 
 def _record(row: tuple[Any, ...]) -> JobRecord:
     record = JobRecord(*row)
-    return JobRecord(**{**record.__dict__, "capped": bool(record.capped)})
+    return JobRecord(**{**record.__dict__, "phase": AgentPhase(record.phase), "capped": bool(record.capped)})

@@ -9,6 +9,7 @@ import click
 from gpurent.cli.app import App
 from gpurent.cli.common import TOKENS, job_row, pass_app
 from gpurent.errors import GpurentError
+from gpurent.types import AgentPhase
 
 
 @click.group("jobs")
@@ -95,8 +96,9 @@ def show(app: App, job_id: str) -> None:
 
         try:  # what the provider's agent says: its phase (pulling, running, exited…) and timeline
             remote = ProviderEndpoint.for_job(gp, job).phase(job.job_id)
+            pulling = remote["phase"] == AgentPhase.PULLING and remote["bytes_total"]
             data["phase"] = remote["phase"] + (f" ({remote['bytes_done']:,}/{remote['bytes_total']:,} bytes)"
-                                               if remote["phase"] == "pulling" and remote["bytes_total"] else "")
+                                               if pulling else "")
             if remote.get("exit_code") is not None:
                 data["exit_code"] = remote["exit_code"]
             data["timeline"] = " → ".join(step["phase"] for step in remote["timeline"])

@@ -67,20 +67,15 @@ class CacheEntry:
     in_use: bool
 
 
-class ImageCache:
+class ImageCache(SqliteStore):
     def __init__(self, store: ImageStore, db_path: Path | None = None, settings: Settings | None = None,
                  clock: Callable[[], float] = time.time):
         self.store = store
         self.settings = settings or load_settings()
         self.clock = clock
-        path = db_path or state_home() / "images" / "cache.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._sql = SqliteStore(path, _SCHEMA, durable=False)
-        self._db, self._lock, self._tx = self._sql._db, self._sql._lock, self._sql.tx  # several job workers
+        # one connection, shared by the job workers' threads
+        super().__init__(db_path or state_home() / "images" / "cache.db", _SCHEMA, durable=False)
         self._cid_locks: dict[str, threading.Lock] = {}
-
-    def close(self) -> None:
-        self._sql.close()
 
     # -- the fast path -------------------------------------------------------------------
     def ensure(self, cid: str, transfer: Transfer | None = None, job_id: str | None = None,
@@ -109,7 +104,7 @@ class ImageCache:
             return CachedImage(cid, row[0], metadata, "cache")
         pulled = self.store.pull(cid, transfer, pin=True, metadata=metadata)
         now = self.clock()
-        with self._tx():
+        with self.tx():
             self._db.execute(
                 "INSERT INTO images (cid, size, digest, image_id, reference, added_at, last_used, source) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'pulled') ON CONFLICT(cid) DO UPDATE SET "
@@ -133,15 +128,19 @@ class ImageCache:
     # -- leases: what running jobs use ---------------------------------------------------
     def acquire(self, cid: str, job_id: str) -> None:
         """Marks ``cid`` in use by ``job_id`` (clean-up never removes it until released)."""
-        with self._tx():
+        with self.tx():
             self._db.execute("INSERT OR IGNORE INTO leases (cid, job_id, since) VALUES (?, ?, ?)",
                              (cid, job_id, self.clock()))
             self._touch(cid)
 
     def release(self, cid: str, job_id: str) -> None:
-        with self._tx():
+        with self.tx():
             self._db.execute("DELETE FROM leases WHERE cid = ? AND job_id = ?", (cid, job_id))
             self._touch(cid)
+
+    def leases(self) -> list[tuple[str, str]]:
+        """(CID, job id) of every image a job holds."""
+        return [(str(cid), str(job)) for cid, job in self.query("SELECT cid, job_id FROM leases ORDER BY since")]
 
     # -- what is cached ------------------------------------------------------------------
     def entries(self) -> list[CacheEntry]:
@@ -175,7 +174,7 @@ class ImageCache:
             except (ImageError, ImageTooLarge, ValueError):
                 continue  # a popular CID that is not a usable image is not this node's problem
             now = self.clock()
-            with self._tx():
+            with self.tx():
                 self._db.execute(
                     "INSERT OR IGNORE INTO images (cid, size, digest, image_id, reference, added_at, last_used, "
                     "source) VALUES (?, ?, ?, NULL, ?, ?, ?, 'prewarmed')",
@@ -204,7 +203,7 @@ class ImageCache:
         return removed
 
     def _evict(self, entry: CacheEntry) -> None:
-        with self._tx():
+        with self.tx():
             self._db.execute("DELETE FROM images WHERE cid = ?", (entry.cid,))
         if self.store.ipfs.is_pinned(entry.cid):
             self.store.ipfs.pin_rm(entry.cid)

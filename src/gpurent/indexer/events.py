@@ -40,8 +40,8 @@ def _canonical(kind: dict[str, Any]) -> str:
 FAST = {"address", "bool", "bytes32", "string", "bytes"} | {f"uint{n}" for n in range(8, 257, 8)}
 
 
-def _word(kind: str, word: bytes) -> Any:
-    """One ABI word of a static type, already in the shape ``_normal`` gives."""
+def static_word(kind: str, word: bytes) -> Any:
+    """One ABI word of a static type, already in the shape ``normalise`` gives."""
     if kind == "address":
         return "0x" + word[12:].hex()
     if kind == "bool":
@@ -51,8 +51,9 @@ def _word(kind: str, word: bytes) -> Any:
     return int.from_bytes(word, "big")
 
 
-def _fast_decode(kinds: list[str], data: bytes) -> list[Any]:
-    """ABI decoding of the types our events use, by slicing (several times eth_abi's speed)."""
+def fast_decode(kinds: list[str], data: bytes) -> list[Any]:
+    """ABI decoding of the types our events use (:data:`FAST`), by slicing (several times eth_abi's
+    speed); the values come in the shape :func:`normalise` gives eth_abi's."""
     out = []
     for i, kind in enumerate(kinds):
         word = data[32 * i:32 * i + 32]
@@ -62,11 +63,12 @@ def _fast_decode(kinds: list[str], data: bytes) -> list[Any]:
             raw = data[start + 32:start + 32 + size]
             out.append(raw.decode("utf-8", errors="replace") if kind == "string" else "0x" + raw.hex())
         else:
-            out.append(_word(kind, word))
+            out.append(static_word(kind, word))
     return out
 
 
-def _normal(value: Any, kind: str) -> Any:
+def normalise(value: Any, kind: str) -> Any:
+    """A value as ``eth_abi`` decodes it, in the shape the fast path gives (hex text, lower-case addresses)."""
     if kind == "address":
         return str(value).lower()
     if isinstance(value, bytes):
@@ -101,8 +103,8 @@ class EventDecoder:
             return None
         contract, entry, indexed, plain = found
         if all(t in FAST for t in indexed) and all(t in FAST for t in plain):
-            values_indexed = [_word(t, topic) for t, topic in zip(indexed, topics[1:], strict=True)]
-            values_plain = _fast_decode(plain, _bytes(log["data"])) if plain else []
+            values_indexed = [static_word(t, topic) for t, topic in zip(indexed, topics[1:], strict=True)]
+            values_plain = fast_decode(plain, _bytes(log["data"])) if plain else []
             normal = False
         else:
             values_indexed = [decode([t], topic)[0] for t, topic in zip(indexed, topics[1:], strict=True)]
@@ -112,7 +114,7 @@ class EventDecoder:
         plain_iter, indexed_iter = iter(values_plain), iter(values_indexed)
         for item in entry["inputs"]:
             value = next(indexed_iter) if item["indexed"] else next(plain_iter)
-            args[item["name"]] = _normal(value, item["type"]) if normal else value
+            args[item["name"]] = normalise(value, item["type"]) if normal else value
         return DecodedEvent(contract=contract, name=entry["name"], args=args, block_number=_int(log["blockNumber"]),
                             block_hash="0x" + _bytes(log["blockHash"]).hex(),
                             tx_hash="0x" + _bytes(log["transactionHash"]).hex(), log_index=_int(log["logIndex"]))

@@ -17,12 +17,12 @@ from sqlalchemy import Connection, Table, and_, delete, func, insert, select
 from gpurent.indexer.events import DecodedEvent
 from gpurent.indexer.bulk import insert_rows, update_rows
 from gpurent.indexer import schema as s
+from gpurent.types import DisputeOutcome, JobStatus, PenaltyReason
 from gpurent.units import TOKEN
 
-STATUS = {"JobCreated": "Created", "JobAccepted": "Accepted", "JobStarted": "Running", "JobCompleted": "Completed",
-          "JobCancelled": "Cancelled", "JobDisputed": "Disputed", "DisputeResolved": "Resolved"}
-OUTCOMES = {1: "provider_fault", 2: "user_fault", 3: "split"}
-PENALTIES = {0: "downtime", 1: "data_fraud", 2: "timeout", 3: "invalid_signature", 4: "lost_dispute"}
+# the enums' names as the tables keep them: "provider_fault", "data_fraud", ...
+OUTCOMES = {int(o): o.name.lower() for o in DisputeOutcome if o != DisputeOutcome.NONE}
+PENALTIES = {int(r): r.name.lower() for r in PenaltyReason}
 STATE_TABLES = {t.name: t for t in (s.gpu_resources, s.providers, s.instance_history, s.images, s.disputes)}
 HISTORY_TABLES = (s.job_status_history, s.reputation_history)
 
@@ -73,8 +73,9 @@ class RowCache:
         self.changed.add(key)
 
     def flush(self) -> None:
-        inserts = [self.rows[k] for k in self.changed if not self.existed[k] and self.rows[k] is not None]
-        updates = [self.rows[k] for k in self.changed if self.existed[k] and self.rows[k] is not None]
+        present = {k: row for k in self.changed if (row := self.rows[k]) is not None}
+        inserts = [row for k, row in present.items() if not self.existed[k]]
+        updates = [row for k, row in present.items() if self.existed[k]]
         insert_rows(self.db, self.table, inserts)
         update_rows(self.db, self.table, self.keys, updates)
         for key in self.changed:
@@ -224,13 +225,13 @@ class Projector:
         self._gpu(a, reputation_score=a["reputation"])
 
     # Marketplace
-    def _status(self, job_id: str, status: str, e: DecodedEvent, **values: Any) -> None:
-        self.update(s.instance_history, {"id": job_id}, status=status, updated_block=self.block, **values)
-        if status in ("Completed", "Cancelled", "Resolved"):  # settlements move the provider's score
+    def _status(self, job_id: str, status: JobStatus, e: DecodedEvent, **values: Any) -> None:
+        self.update(s.instance_history, {"id": job_id}, status=status.label, updated_block=self.block, **values)
+        if status.terminal:  # settlements move the provider's score
             job = self.row(s.instance_history, {"id": job_id})
             if job is not None:
                 self.dirty.add(job["provider_address"])
-        self.history(s.job_status_history, job_id=job_id, status=status, log_index=e.log_index,
+        self.history(s.job_status_history, job_id=job_id, status=status.label, log_index=e.log_index,
                      timestamp=self.timestamp)
 
     def on_JobCreated(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
@@ -238,11 +239,11 @@ class Projector:
         self.insert(s.instance_history, {
             "id": job_id, "instance_id": int(job_id[-24:], 16), "user_address": a["user"],
             "provider_address": _address_in(resource_id), "resource_id": resource_id, "image_cid": a["imageCID"],
-            "status": "Created", "price_per_hour_tokens": tokens(a["pricePerHour"]),
+            "status": JobStatus.CREATED.label, "price_per_hour_tokens": tokens(a["pricePerHour"]),
             "estimated_duration": a["estimatedDuration"], "max_cost_tokens": tokens(a["maxCost"]),
             "start_time": None, "end_time": None, "total_cost_tokens": None,
             "created_block": self.block, "updated_block": self.block})
-        self.history(s.job_status_history, job_id=job_id, status="Created", log_index=e.log_index,
+        self.history(s.job_status_history, job_id=job_id, status=JobStatus.CREATED.label, log_index=e.log_index,
                      timestamp=self.timestamp)
         cid = a["imageCID"]
         image = self.row(s.images, {"cid": cid})
@@ -253,25 +254,26 @@ class Projector:
                                    "created_at": self.timestamp})
 
     def on_JobAccepted(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
-        self._status(a["jobId"], "Accepted", e)
+        self._status(a["jobId"], JobStatus.ACCEPTED, e)
 
     def on_JobStarted(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
-        self._status(a["jobId"], "Running", e, start_time=a["startTime"])
+        self._status(a["jobId"], JobStatus.RUNNING, e, start_time=a["startTime"])
 
     def on_JobCompleted(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
-        self._status(a["jobId"], "Completed", e, end_time=self.timestamp, total_cost_tokens=tokens(a["finalCost"]))
+        self._status(a["jobId"], JobStatus.COMPLETED, e, end_time=self.timestamp,
+                     total_cost_tokens=tokens(a["finalCost"]))
 
     def on_JobCancelled(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
-        self._status(a["jobId"], "Cancelled", e, end_time=self.timestamp, total_cost_tokens="0")
+        self._status(a["jobId"], JobStatus.CANCELLED, e, end_time=self.timestamp, total_cost_tokens="0")
 
     def on_JobDisputed(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
-        self._status(a["jobId"], "Disputed", e, end_time=self.timestamp)
+        self._status(a["jobId"], JobStatus.DISPUTED, e, end_time=self.timestamp)
         self.insert(s.disputes, {"job_id": a["jobId"], "initiator": a["initiator"], "reason": a["reason"],
                                  "raised_block": self.block, "outcome": None, "final_cost_tokens": None,
                                  "resolver": None, "evidence_cid": None, "resolved_block": None})
 
     def on_DisputeResolved(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
-        self._status(a["jobId"], "Resolved", e, total_cost_tokens=tokens(a["finalCost"]))
+        self._status(a["jobId"], JobStatus.RESOLVED, e, total_cost_tokens=tokens(a["finalCost"]))
         self.update(s.disputes, {"job_id": a["jobId"]}, outcome=OUTCOMES.get(a["outcome"], str(a["outcome"])),
                     final_cost_tokens=tokens(a["finalCost"]), resolver=a["resolver"],
                     evidence_cid=a["evidenceCID"] or None, resolved_block=self.block)

@@ -45,7 +45,7 @@ from gpurent.errors import GpurentError, ServiceUnavailable
 from gpurent.images.store import ImageStore
 from gpurent.oracle.capped import CappedBody, capped_get, loads_bounded
 from gpurent.wire.protocol import slot_of
-from gpurent.oracle.state import OracleState
+from gpurent.oracle.state import ChallengeOutcome, OracleState
 from gpurent.types import DisputeOutcome
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ RECORD_CAP = 256 * 1024  # bytes of the provider's record of the job; a larger o
 LOG_READ_CAP = 1 << 20  # bytes of the job's log read at most (the rest is never fetched) ...
 LOG_TAIL = 16_384  # ... of which the last LOG_TAIL go into the evidence
 TIMELINE_MAX = 1000  # entries in a record's timeline
-FAILED = ("timeout", "fraud", "bad-signature")
+FAILED = tuple(o for o in ChallengeOutcome if o.failed)
 
 
 def record_problem(job: Any, job_id: str | None = None) -> str | None:
@@ -109,8 +109,8 @@ def decide(evidence: dict[str, Any], miss_limit: int) -> tuple[DisputeOutcome, s
                                       "it), so it has no observation to rule on")
     job = evidence.get("job", {})
     job_id = str(job.get("id") or "").lower()
-    passed = sum(c["outcome"] == "passed" for c in evidence["challenges"])
-    of_job = sum(c["outcome"] == "passed" and str(c.get("job_id") or "").lower() == job_id
+    passed = sum(c["outcome"] == ChallengeOutcome.PASSED for c in evidence["challenges"])
+    of_job = sum(c["outcome"] == ChallengeOutcome.PASSED and str(c.get("job_id") or "").lower() == job_id
                  for c in evidence["challenges"])
     healthy = (f"provider healthy by the oracle's own observations ({beats.get('kept', 0)}/{expected} heartbeat "
                f"slots kept, {passed} challenge(s) passed, {of_job} of them on this job's image, image intact)")
@@ -160,13 +160,13 @@ class EvidenceGatherer:
             "heartbeats": {"interval_s": self.interval, "expected": expected, "kept": kept,
                            "longest_miss_run": self.state.longest_miss_run(job.provider, first, last)},
             "challenges": challenges,
-            "provider_record": self._provider_record(job.provider, job.job_id),
+            "provider_record": self.provider_record(job.provider, job.job_id),
             "image": self._image(job.image_cid),
             "gathered_at": int(time.time()),
             "oracle": self.gp.address,
         }
 
-    def _provider_record(self, provider: str, job_id: str) -> dict[str, Any]:
+    def provider_record(self, provider: str, job_id: str) -> dict[str, Any]:
         """The provider's record of the job and the tail of its log, read with caps: at most
         RECORD_CAP bytes of record and LOG_READ_CAP bytes of log, all within ``timeout_s``. A
         record that does not read as one comes back as ``{"reachable": True, "error":

@@ -37,8 +37,9 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gpurent.wire.access import sign_bytes
 from gpurent.errors import AlreadyRecorded, ConfigurationError, ContractRevert, GpurentError, InvalidJobState
@@ -57,7 +58,14 @@ from gpurent.wire.protocol import (
     slot_of,
 )
 from gpurent.oracle.server import OracleServer
-from gpurent.oracle.state import OracleState
+from gpurent.oracle.state import (
+    PENALTY_OF,
+    ActionKind,
+    ActionStatus,
+    ChallengeOutcome,
+    OracleState,
+    Penalty,
+)
 from gpurent.types import JobStatus, PenaltyReason, ValidationReport
 
 if TYPE_CHECKING:
@@ -70,8 +78,24 @@ DISPUTE_RETRY_FIRST_S = 2.0  # a failed resolution is tried again after 2 s, 4 s
 DISPUTE_RETRY_MAX_S = 300.0  # ... at most 5 min apart
 ANSWER_CAP = 256 * 1024  # bytes of a challenge answer read at most (64 KiB asked, base64, signed)
 UNESTIMATED_GAS = 1_000_000  # gas limit of a report sent without an estimate (it takes ~100k)
-PENALTY_OF = {"timeout": PenaltyReason.TIMEOUT, "fraud": PenaltyReason.DATA_FRAUD,
-              "bad-signature": PenaltyReason.INVALID_SIGNATURE}
+
+
+class Rejection(StrEnum):
+    """Why a heartbeat was refused (counted per reason in ``/health``)."""
+
+    MALFORMED = "malformed"
+    BAD_SIGNATURE = "bad-signature"
+    UNKNOWN_PROVIDER = "unknown-provider"
+    STALE = "stale"
+    REPLAY = "replay"
+
+
+class Answer(NamedTuple):
+    """How a provider answered one challenge."""
+
+    outcome: ChallengeOutcome
+    response_ms: int | None
+    detail: str
 
 
 def check_period(gp: Gpurent, config: OracleConfig) -> None:
@@ -104,7 +128,7 @@ class Oracle:
         self.started_slot = slot_of(clock(), config.heartbeat_interval_s)
         self.tx_lock = threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="oracle")
-        self.rejected: dict[str, int] = {}
+        self.rejected: dict[Rejection, int] = {}
         self._providers: list[str] = []
         self._providers_at = self._forced_at = 0.0
         self._in_flight: set[str] = set()
@@ -180,20 +204,21 @@ class Oracle:
             beat = Heartbeat.from_json(body)
             signer = beat.signer(self.domain)
         except SignatureError as err:
-            return self._reject("malformed", 400, str(err))
+            return self._reject(Rejection.MALFORMED, 400, str(err))
         if signer.lower() != beat.provider.lower():
-            return self._reject("bad-signature", 401, "the signature is not the provider's")
+            return self._reject(Rejection.BAD_SIGNATURE, 401, "the signature is not the provider's")
         if beat.provider.lower() not in self.providers(unknown=beat.provider.lower()):
-            return self._reject("unknown-provider", 403, f"{beat.provider} is not a provider this oracle watches")
+            return self._reject(Rejection.UNKNOWN_PROVIDER, 403,
+                                f"{beat.provider} is not a provider this oracle watches")
         if abs(self.clock() - beat.timestamp) > self.config.max_skew_s:
-            return self._reject("stale", 400, f"stale heartbeat: timestamp {beat.timestamp} is more than "
+            return self._reject(Rejection.STALE, 400, f"stale heartbeat: timestamp {beat.timestamp} is more than "
                                 f"{self.config.max_skew_s:g} s from the oracle's clock")
         slot = slot_of(beat.timestamp, self.config.heartbeat_interval_s)
         if not self.state.add_heartbeat(beat, slot):
-            return self._reject("replay", 409, "replayed heartbeat: this nonce was already used")
+            return self._reject(Rejection.REPLAY, 409, "replayed heartbeat: this nonce was already used")
         return 200, {"slot": slot}
 
-    def _reject(self, reason: str, code: int, message: str) -> tuple[int, dict[str, Any]]:
+    def _reject(self, reason: Rejection, code: int, message: str) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.rejected[reason] = self.rejected.get(reason, 0) + 1
         log.info("heartbeat refused (%s): %s", reason, message)
@@ -207,7 +232,7 @@ class Oracle:
         if watch is None:
             self.state.start_watch(provider, last)
             return
-        evaluated, streak_start, streak, _ = watch
+        evaluated, streak_start, streak = watch.evaluated, watch.streak_start, watch.streak
         if evaluated < self.started_slot - 1:  # the oracle itself was down: those slots are not judged
             evaluated, streak_start, streak = self.started_slot - 1, None, 0
         if last <= evaluated:
@@ -231,7 +256,7 @@ class Oracle:
         return any(r.available and not r.retired for r in self.gp.provider_resources(provider))
 
     # ================================================================ penalties and reports
-    def penalise(self, provider: str, reason: PenaltyReason, name: bytes, detail: str) -> str:
+    def penalise(self, provider: str, reason: PenaltyReason, name: bytes, detail: str) -> ActionStatus:
         """Applies a penalty for incident ``name`` unless any oracle already did: the status.
 
         The decision is recorded (``pending``) before the transaction is sent. If sending
@@ -239,38 +264,47 @@ class Oracle:
         stays pending and :meth:`retry_pending` sends it again next round: a verdict once
         reached is never lost."""
         key = name.hex()
-        if self.state.action("penalty", key) in ("applied", "already"):
-            return "already"
-        note = f"{reason.name.lower()}: {detail}"
-        self.state.record_action("penalty", key, provider, "pending", note)
-        with self.tx_lock:
-            try:
-                if self.gp.incident_recorded(provider, name):
-                    status = "already"
-                else:
-                    self.gp.apply_penalty(provider, reason, name)
-                    status = "applied"
-            except AlreadyRecorded:
-                status = "already"
-            except Exception as err:  # noqa: BLE001 - kept pending, retried next round
-                log.warning("penalty %s for %s pending (retried next round): %s", reason.name.lower(), provider,
-                            str(err).splitlines()[0] if str(err) else type(err).__name__)
-                return "pending"
-        self.state.record_action("penalty", key, provider, status, note)
+        if self.state.action(ActionKind.PENALTY, key) in (ActionStatus.APPLIED, ActionStatus.ALREADY):
+            return ActionStatus.ALREADY
+        note = Penalty(reason, detail).note()
+        self.state.record_action(ActionKind.PENALTY, key, provider, ActionStatus.PENDING, note)
+        try:
+            status = self._send_once(lambda: bool(self.gp.incident_recorded(provider, name)),
+                                     lambda: self.gp.apply_penalty(provider, reason, name), AlreadyRecorded,
+                                     ActionStatus.APPLIED, ActionStatus.ALREADY)
+        except Exception as err:  # noqa: BLE001 - kept pending, retried next round
+            log.warning("penalty %s for %s pending (retried next round): %s", reason.name.lower(), provider,
+                        str(err).splitlines()[0] if str(err) else type(err).__name__)
+            return ActionStatus.PENDING
+        self.state.record_action(ActionKind.PENALTY, key, provider, status, note)
         log.info("penalty %s for %s (%s): %s", reason.name.lower(), provider, status, detail)
         return status
 
+    def _send_once(self, done: Callable[[], bool], send: Callable[[], object], refused: type[GpurentError],
+                   sent: ActionStatus, elsewhere: ActionStatus) -> ActionStatus:
+        """Sends one transaction under the transaction lock unless ``done()`` finds its effect on
+        chain already; ``refused`` (the revert saying so: another instance got there first)
+        counts as done too. Returns ``sent`` or ``elsewhere``; any other failure raises."""
+        with self.tx_lock:
+            try:
+                if done():
+                    return elsewhere
+                send()
+            except refused:
+                return elsewhere
+        return sent
+
     def retry_pending(self) -> None:
         """Sends again every penalty decided but not yet on chain."""
-        for _, key, provider, note, _ in self.state.actions("penalty", "pending"):
-            reason, _, detail = note.partition(": ")
-            self.penalise(str(provider), PenaltyReason[reason.upper()], bytes.fromhex(key), detail)
+        for action in self.state.actions(ActionKind.PENALTY, ActionStatus.PENDING):
+            penalty = Penalty.parse(action.detail)
+            self.penalise(str(action.provider), penalty.reason, bytes.fromhex(action.key), penalty.detail)
 
     def maybe_report(self, provider: str) -> None:
         watch = self.state.watch(provider)
         if watch is None:
             return
-        evaluated, _, _, reported = watch
+        evaluated, reported = watch.evaluated, watch.reported_period
         spp = self.config.slots_per_period
         period = (evaluated + 1) // spp - 1  # the latest period whose slots are all judged
         if period < 0 or (reported is not None and period <= reported):
@@ -285,7 +319,7 @@ class Oracle:
         kept, expected = self.state.slot_counts(provider, period * spp, (period + 1) * spp - 1)
         start = period * self.config.period_s
         done = [c for c in self.state.challenges(provider, start, start + self.config.period_s) if c.outcome]
-        passed = [c for c in done if c.outcome == "passed"]
+        passed = [c for c in done if c.outcome == ChallengeOutcome.PASSED]
         failed = [c for c in done if c.outcome in PENALTY_OF]
         if expected == 0 and not passed and not failed:
             self.state.set_reported(provider, period)  # offline all period: nothing to say
@@ -310,9 +344,9 @@ class Oracle:
                     log.debug("report for %s, period %d: the latest block is older than the period's end (%s); "
                               "sent without a gas estimate", provider, period, err)
                     self.gp.submit_validation_report(provider, period, report, gas=UNESTIMATED_GAS)
-                status = "submitted"
+                status = ActionStatus.SUBMITTED
             except AlreadyRecorded:
-                status = "already"
+                status = ActionStatus.ALREADY
             except ContractRevert as err:
                 if err.name != "ReputationPeriodNotPast":
                     raise
@@ -320,12 +354,12 @@ class Oracle:
                          provider, period, err)
                 return
         self.state.set_reported(provider, period)
-        self.state.record_action("report", f"{provider}:{period}", provider, status, str(report.as_tuple()))
+        self.state.record_action(ActionKind.REPORT, f"{provider}:{period}", provider, status, str(report.as_tuple()))
         log.info("report for %s, period %d (%s): %s", provider, period, status, report)
-        if status == "submitted":  # only the instance whose report landed mirrors it per GPU
-            self._mirror_on_resources(provider, round(kept * self.config.heartbeat_interval_s))
+        if status == ActionStatus.SUBMITTED:  # only the instance whose report landed mirrors it per GPU
+            self.mirror_on_resources(provider, round(kept * self.config.heartbeat_interval_s))
 
-    def _mirror_on_resources(self, provider: str, uptime_s: int) -> None:
+    def mirror_on_resources(self, provider: str, uptime_s: int) -> None:
         """Credits the period's kept uptime to each of the provider's GPUs in the registry and
         copies the provider's score onto them (what renters sort GPUs by).
 
@@ -391,18 +425,18 @@ class Oracle:
         now = self.clock()
         round_ = slot_of(now, interval)
         key = f"{provider}:{round_}"
-        if self.state.action("challenge", key) is not None or key in self._in_flight:
+        if self.state.action(ActionKind.CHALLENGE, key) is not None or key in self._in_flight:
             return
         seed = self.draw(provider, round_)
         if int.from_bytes(seed[:8], "big") / 2**64 >= self.config.challenge_probability:
-            self.state.record_action("challenge", key, provider, "not drawn")
+            self.state.record_action(ActionKind.CHALLENGE, key, provider, ActionStatus.NOT_DRAWN)
             return
         at = round_ * interval + (int.from_bytes(seed[8:16], "big") % 1000) / 1000 * interval / 2
         if now < at:
             return
         running = [j for j in self.gp.jobs_of_provider(provider) if j.status == JobStatus.RUNNING and j.image_cid]
         if not running:
-            self.state.record_action("challenge", key, provider, "no running job")
+            self.state.record_action(ActionKind.CHALLENGE, key, provider, ActionStatus.NO_RUNNING_JOB)
             return
         job = running[int.from_bytes(seed[16:24], "big") % len(running)]
         with self._lock:
@@ -412,14 +446,14 @@ class Oracle:
     def _challenge_job(self, provider: str, key: str, job_id: str, cid: str, seed: bytes) -> None:
         try:
             outcome = self.challenge(provider, job_id, cid, seed)
-            self.state.record_action("challenge", key, provider, outcome)
+            self.state.record_action(ActionKind.CHALLENGE, key, provider, outcome)
         except Exception as err:  # noqa: BLE001 - recorded, tried again next round
             log.warning("challenge of %s failed on the oracle's side: %s", provider, err)
         finally:
             with self._lock:
                 self._in_flight.discard(key)
 
-    def challenge(self, provider: str, job_id: str, cid: str, seed: bytes) -> str:
+    def challenge(self, provider: str, job_id: str, cid: str, seed: bytes) -> ChallengeOutcome:
         """Asks ``provider`` for bytes of ``cid``'s image; returns the outcome and penalises a
         late, wrong or badly signed answer."""
         length = self.config.challenge_length
@@ -430,18 +464,19 @@ class Oracle:
                                                  timeout=self.config.evidence_timeout_s)
         except GpurentError as err:
             log.warning("cannot challenge on %s: the oracle's own copy is unavailable: %s", cid, err)
-            return "void"
+            return ChallengeOutcome.VOID
         nonce = hashlib.sha256(seed + b"/nonce").digest()
         challenge = Challenge(job_id, cid, offset, len(expected), nonce, self.clock() + self.config.challenge_expiry_s)
         self.state.add_challenge(nonce, provider, job_id, cid, offset, len(expected))
-        outcome, response_ms, detail = self._ask(provider, challenge, expected)
+        outcome, response_ms, detail = self.ask(provider, challenge, expected)
         self.state.finish_challenge(nonce, outcome, response_ms, detail)
         log.info("challenge of %s on job %s: %s (%s)", provider, job_id, outcome, detail)
         if outcome in PENALTY_OF:
             self.penalise(provider, PENALTY_OF[outcome], incident("challenge", self.chain_id, provider, nonce), detail)
         return outcome
 
-    def _ask(self, provider: str, challenge: Challenge, expected: bytes) -> tuple[str, int | None, str]:
+    def ask(self, provider: str, challenge: Challenge, expected: bytes) -> Answer:
+        """Sends ``challenge`` to ``provider`` and judges its answer against ``expected``."""
         endpoint = self.gp.provider(provider).endpoint.rstrip("/")
         began = self.clock()
         try:  # capped: an answer is the bytes asked for, base64, and a signature
@@ -449,28 +484,29 @@ class Oracle:
                                  max_bytes=ANSWER_CAP, deadline=time.monotonic() + max(0.1, challenge.expiry - began),
                                  json_body=challenge.to_json())
         except GpurentError as err:
-            return "timeout", None, f"no answer: {err}"
+            return Answer(ChallengeOutcome.TIMEOUT, None, f"no answer: {err}")
         elapsed_ms = round((self.clock() - began) * 1000)
         if self.clock() > challenge.expiry or got.timed_out:
-            return "timeout", elapsed_ms, f"answered after the expiry ({elapsed_ms} ms)"
+            return Answer(ChallengeOutcome.TIMEOUT, elapsed_ms, f"answered after the expiry ({elapsed_ms} ms)")
         try:
             body = loads_bounded(got.body) if got.status == 200 and not got.truncated else None
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            return "timeout", elapsed_ms, (f"no valid answer (HTTP {got.status}"
-                                           f"{f', over {ANSWER_CAP} bytes' if got.truncated else ''})")
+            over = f", over {ANSWER_CAP} bytes" if got.truncated else ""
+            return Answer(ChallengeOutcome.TIMEOUT, elapsed_ms, f"no valid answer (HTTP {got.status}{over})")
         try:
             data = base64.b64decode(str(body.get("data", "")), validate=True)
             signer = response_signer(self.domain, provider, challenge, data, str(body.get("signature", "")))
         except (ValueError, SignatureError) as err:
-            return "bad-signature", elapsed_ms, f"unreadable answer: {err}"
+            return Answer(ChallengeOutcome.BAD_SIGNATURE, elapsed_ms, f"unreadable answer: {err}")
         if signer.lower() != provider.lower():
-            return "bad-signature", elapsed_ms, f"answer signed by {signer}, not the provider"
+            return Answer(ChallengeOutcome.BAD_SIGNATURE, elapsed_ms, f"answer signed by {signer}, not the provider")
         if data != expected:
-            return "fraud", elapsed_ms, (f"bytes {challenge.offset}..{challenge.offset + challenge.length} differ "
-                                         "from the image on IPFS")
-        return "passed", elapsed_ms, f"{len(data)} bytes in {elapsed_ms} ms"
+            return Answer(ChallengeOutcome.FRAUD, elapsed_ms, (f"bytes {challenge.offset}.."
+                                                               f"{challenge.offset + challenge.length} differ "
+                                                               "from the image on IPFS"))
+        return Answer(ChallengeOutcome.PASSED, elapsed_ms, f"{len(data)} bytes in {elapsed_ms} ms")
 
     # ================================================================ disputes
     def follow_disputes(self) -> None:
@@ -478,11 +514,11 @@ class Oracle:
         head = self.gp.head_block()
         if head > cursor:
             for job_id in self.gp.disputes_raised(cursor + 1, head):
-                if self.state.action("dispute", job_id) is None:
-                    self.state.record_action("dispute", job_id, None, "pending")
+                if self.state.action(ActionKind.DISPUTE, job_id) is None:
+                    self.state.record_action(ActionKind.DISPUTE, job_id, None, ActionStatus.PENDING)
             self.state.put("dispute_cursor", str(head))
         now = time.monotonic()
-        for _, job_id, _, _, _ in self.state.actions("dispute", "pending"):
+        for _, job_id, _, _, _ in self.state.actions(ActionKind.DISPUTE, ActionStatus.PENDING):
             with self._lock:
                 retry = self._dispute_retry.get(job_id)
                 if job_id in self._in_flight or (retry is not None and now < retry[1]):
@@ -502,32 +538,27 @@ class Oracle:
                 self._dispute_retry[job_id] = (failures, time.monotonic() + delay)
             text = str(err).splitlines()[0] if str(err) else type(err).__name__
             log.warning("dispute %s not resolved yet (attempt %d; next in %g s): %s", job_id, failures, delay, text)
-            if self.state.action("dispute", job_id) == "pending":
-                self.state.record_action("dispute", job_id, None, "pending",
+            if self.state.action(ActionKind.DISPUTE, job_id) == ActionStatus.PENDING:
+                self.state.record_action(ActionKind.DISPUTE, job_id, None, ActionStatus.PENDING,
                                          f"attempt {failures} failed: {text[:300]}; next in {delay:g} s")
         finally:
             with self._lock:
                 self._in_flight.discard(job_id)
 
-    def resolve(self, job_id: str) -> str:
+    def resolve(self, job_id: str) -> ActionStatus:
         job = self.gp.job(job_id)
         if job.status != JobStatus.DISPUTED:
-            self.state.record_action("dispute", job_id, job.provider, "resolved elsewhere", job.status.label)
-            return "resolved elsewhere"
+            self.state.record_action(ActionKind.DISPUTE, job_id, job.provider, ActionStatus.RESOLVED_ELSEWHERE,
+                                     job.status.label)
+            return ActionStatus.RESOLVED_ELSEWHERE
         evidence = self.evidence.gather(job_id)
         outcome, rule = decide(evidence, self.config.miss_limit)
         document = to_document(evidence, outcome, rule)
         cid = self.store.ipfs.add([UploadPart("evidence.json", [document])], wrap=False)[-1].cid
-        with self.tx_lock:
-            try:
-                if self.gp.job(job_id).status != JobStatus.DISPUTED:
-                    status = "resolved elsewhere"
-                else:
-                    self.gp.resolve_dispute(job_id, outcome, cid)
-                    status = "resolved"
-            except InvalidJobState:
-                status = "resolved elsewhere"
-        self.state.record_action("dispute", job_id, job.provider, status,
+        status = self._send_once(lambda: self.gp.job(job_id).status != JobStatus.DISPUTED,
+                                 lambda: self.gp.resolve_dispute(job_id, outcome, cid), InvalidJobState,
+                                 ActionStatus.RESOLVED, ActionStatus.RESOLVED_ELSEWHERE)
+        self.state.record_action(ActionKind.DISPUTE, job_id, job.provider, status,
                                  f"{outcome.name.lower()} ({rule}); evidence {cid}")
         log.info("dispute %s: %s, %s; evidence %s", job_id, status, outcome.name.lower(), cid)
         return status
@@ -544,9 +575,9 @@ class Oracle:
             watch = self.state.watch(provider)
             kept, expected = self.state.slot_counts(provider, 0, 2**62)
             done = [c for c in self.state.challenges(provider) if c.outcome]
-            rows[provider] = {"kept": kept, "expected": expected, "streak": watch[2] if watch else 0,
-                              "reported_period": watch[3] if watch else None,
-                              "challenges_passed": sum(c.outcome == "passed" for c in done),
+            rows[provider] = {"kept": kept, "expected": expected, "streak": watch.streak if watch else 0,
+                              "reported_period": watch.reported_period if watch else None,
+                              "challenges_passed": sum(c.outcome == ChallengeOutcome.PASSED for c in done),
                               "challenges_failed": sum(c.outcome in PENALTY_OF for c in done),
                               "last_heartbeat": self.state.last_heartbeat(provider)}
         return rows

@@ -9,11 +9,14 @@ so two oracle instances with two databases never count one thing twice.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
-from gpurent.wire.protocol import Heartbeat
 from gpurent.sqlite import SqliteStore
+from gpurent.types import PenaltyReason
+from gpurent.wire.protocol import Heartbeat
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS heartbeats (
@@ -44,6 +47,89 @@ CREATE TABLE IF NOT EXISTS actions (
 """
 
 
+class ActionKind(StrEnum):
+    """What the oracle decided to do (the ``actions`` table's ``kind``)."""
+
+    PENALTY = "penalty"
+    REPORT = "report"
+    CHALLENGE = "challenge"
+    DISPUTE = "dispute"
+
+
+class ActionStatus(StrEnum):
+    """Where an action stands (the ``actions`` table's ``status``; a challenge's is its outcome)."""
+
+    PENDING = "pending"  # decided, not yet on chain: sent again next round
+    APPLIED = "applied"  # a penalty this instance put on chain
+    ALREADY = "already"  # on chain already (another instance, or an earlier run)
+    SUBMITTED = "submitted"  # a report this instance put on chain
+    RESOLVED = "resolved"  # a dispute this instance ruled on
+    RESOLVED_ELSEWHERE = "resolved elsewhere"  # a dispute settled without this instance's ruling
+    NOT_DRAWN = "not drawn"  # no challenge this round
+    NO_RUNNING_JOB = "no running job"  # a challenge drawn with nothing to ask about
+
+
+class ChallengeOutcome(StrEnum):
+    """How a provider answered a data-possession challenge (``void``: the oracle could not ask)."""
+
+    PASSED = "passed"
+    TIMEOUT = "timeout"
+    FRAUD = "fraud"
+    BAD_SIGNATURE = "bad-signature"
+    VOID = "void"
+
+    @property
+    def failed(self) -> bool:
+        return self in PENALTY_OF
+
+
+PENALTY_OF = {ChallengeOutcome.TIMEOUT: PenaltyReason.TIMEOUT, ChallengeOutcome.FRAUD: PenaltyReason.DATA_FRAUD,
+              ChallengeOutcome.BAD_SIGNATURE: PenaltyReason.INVALID_SIGNATURE}
+
+
+def status_of(text: str) -> ActionStatus | ChallengeOutcome:
+    """An ``actions.status`` as stored, back into its enum."""
+    try:
+        return ActionStatus(text)
+    except ValueError:
+        return ChallengeOutcome(text)
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """A penalty the oracle decided on; its action's ``detail`` is ``"<reason>: <detail>"``."""
+
+    reason: PenaltyReason
+    detail: str
+
+    def note(self) -> str:
+        return f"{self.reason.name.lower()}: {self.detail}"
+
+    @classmethod
+    def parse(cls, note: str) -> Penalty:
+        reason, _, detail = note.partition(": ")
+        return cls(PenaltyReason[reason.upper()], detail)
+
+
+class Watch(NamedTuple):
+    """How far the oracle has judged a provider's heartbeat slots."""
+
+    evaluated: int  # last heartbeat slot judged
+    streak_start: int | None  # first slot of the current run of misses
+    streak: int  # misses in a row
+    reported_period: int | None  # last period reported (by anyone) as far as we know
+
+
+class Action(NamedTuple):
+    """One row of what the oracle decided and sent on-chain."""
+
+    kind: ActionKind
+    key: str
+    provider: str | None
+    detail: str
+    status: ActionStatus | ChallengeOutcome
+
+
 @dataclass(frozen=True)
 class ChallengeRecord:
     nonce: str
@@ -54,7 +140,7 @@ class ChallengeRecord:
     length: int
     issued_at: float
     response_ms: int | None
-    outcome: str | None  # passed, timeout, fraud, bad-signature
+    outcome: ChallengeOutcome | None
     detail: str | None
 
 
@@ -81,10 +167,10 @@ class OracleState(SqliteStore):
         return float(rows[0][0]) if rows and rows[0][0] is not None else None  # type: ignore[arg-type]
 
     # -- slots -----------------------------------------------------------------------------
-    def watch(self, provider: str) -> tuple[int, int | None, int, int | None] | None:
+    def watch(self, provider: str) -> Watch | None:
         rows = self.query("SELECT evaluated, streak_start, streak, reported_period FROM watch WHERE provider = ?",
                           (provider.lower(),))
-        return tuple(rows[0]) if rows else None  # type: ignore[return-value]
+        return Watch(*rows[0]) if rows else None  # type: ignore[arg-type]
 
     def start_watch(self, provider: str, before_slot: int) -> None:
         with self.tx() as db:
@@ -110,8 +196,9 @@ class OracleState(SqliteStore):
         rows = self.query("SELECT slot, kept FROM slots WHERE provider = ? AND slot BETWEEN ? AND ? ORDER BY slot",
                           (provider.lower(), first, last))
         best = run = 0
-        previous = None
-        for slot, kept in rows:
+        previous: int | None = None
+        for row in rows:
+            slot, kept = int(row[0]), row[1]  # type: ignore[call-overload]
             if kept or (previous is not None and slot != previous + 1):
                 run = 0
             if not kept:
@@ -132,7 +219,8 @@ class OracleState(SqliteStore):
                              (nonce.hex(), provider.lower(), job_id, cid, offset, length, time.time()))
             return cur.rowcount == 1
 
-    def finish_challenge(self, nonce: bytes, outcome: str, response_ms: int | None, detail: str | None) -> None:
+    def finish_challenge(self, nonce: bytes, outcome: ChallengeOutcome, response_ms: int | None,
+                         detail: str | None) -> None:
         with self.tx() as db:
             db.execute("UPDATE challenges SET outcome = ?, response_ms = ?, detail = ? WHERE nonce = ?",
                        (outcome, response_ms, detail, nonce.hex()))
@@ -141,22 +229,31 @@ class OracleState(SqliteStore):
         rows = self.query("SELECT nonce, provider, job_id, cid, offset, length, issued_at, response_ms, outcome, "
                           "detail FROM challenges WHERE provider = ? AND issued_at >= ? AND issued_at < ? "
                           "ORDER BY issued_at", (provider.lower(), since, min(until, 1e18)))
-        return [ChallengeRecord(*r) for r in rows]  # type: ignore[arg-type]
+        return [_challenge(r) for r in rows]
 
     # -- what was sent on-chain ------------------------------------------------------------
-    def action(self, kind: str, key: str) -> str | None:
+    def action(self, kind: ActionKind, key: str) -> ActionStatus | ChallengeOutcome | None:
         rows = self.query("SELECT status FROM actions WHERE kind = ? AND key = ?", (kind, key))
-        return str(rows[0][0]) if rows else None
+        return status_of(str(rows[0][0])) if rows else None
 
-    def record_action(self, kind: str, key: str, provider: str | None, status: str, detail: str = "") -> None:
+    def record_action(self, kind: ActionKind, key: str, provider: str | None, status: ActionStatus | ChallengeOutcome,
+                      detail: str = "") -> None:
         with self.tx() as db:
             db.execute("INSERT OR REPLACE INTO actions VALUES (?, ?, ?, ?, ?, ?)",
                        (kind, key, provider.lower() if provider else None, detail, status, time.time()))
 
-    def actions(self, kind: str | None = None, status: str | None = None) -> list[tuple[str, str, str | None, str, str]]:
+    def actions(self, kind: ActionKind | None = None, status: ActionStatus | None = None) -> list[Action]:
         where = [(c, v) for c, v in (("kind", kind), ("status", status)) if v is not None]
         sql = "SELECT kind, key, provider, detail, status FROM actions"
         if where:
             sql += " WHERE " + " AND ".join(f"{c} = ?" for c, _ in where)
         rows = self.query(sql + " ORDER BY at", tuple(v for _, v in where))
-        return [tuple(map(lambda v: v if v is None else str(v), r)) for r in rows]  # type: ignore[misc]
+        return [Action(ActionKind(str(kind_)), str(key), None if provider is None else str(provider),
+                       "" if detail is None else str(detail),
+                       status_of(str(status_)))
+                for kind_, key, provider, detail, status_ in rows]
+
+
+def _challenge(row: tuple[object, ...]) -> ChallengeRecord:
+    record = ChallengeRecord(*row)  # type: ignore[arg-type]
+    return replace(record, outcome=None if record.outcome is None else ChallengeOutcome(record.outcome))
