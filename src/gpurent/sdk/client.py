@@ -29,11 +29,10 @@ from gpurent.errors import (
     InvalidInput,
     NotAuthorized,
     NotDeployedError,
-    RevertData,
-    insufficient_balance,
-    translate,
 )
+from gpurent.limits import BPS
 from gpurent.manifest import CONTRACTS, Manifest, load_manifest, node_chain_id
+from gpurent.reverts import RevertData, insufficient_balance, translate
 from gpurent.wire.permit import sign_permit
 from gpurent.types import (
     Dispute,
@@ -374,7 +373,7 @@ class Gpurent:
     def check_disputable(self, job_id: str | bytes) -> None:
         """Refuses, before any token is approved, what the contract would refuse: a job that is
         not Running, or whose dispute window has closed."""
-        from gpurent.errors import contract_error
+        from gpurent.reverts import contract_error
 
         raw = self._raw_job(job_id)
         jid = hex_id(raw.jobId)
@@ -568,8 +567,8 @@ class Gpurent:
     def update_reputation(self, provider: str, uptime: Decimal | str, avg_response_ms: int) -> Any:
         """Overrides a provider's measurements (governance, through the timelock): uptime as a
         0-1 ratio."""
-        bps = int(Decimal(str(uptime)) * 10_000)
-        if not 0 <= bps <= 10_000:
+        bps = int(Decimal(str(uptime)) * BPS)
+        if not 0 <= bps <= BPS:
             raise InvalidInput(f"uptime {uptime} must be between 0 and 1")
         return self._govern("override the reputation of", self.reputation_system, "updateReputation", provider,
                             (bps, int(avg_response_ms), 0, 0))
@@ -577,7 +576,7 @@ class Gpurent:
     def calculate_score(self, uptime: Decimal | str, avg_response_ms: int, completion: Decimal | str,
                         dispute_rate: Decimal | str) -> int:
         """The SPEC formula on given components (0-1 ratios), as the contract computes it."""
-        bps = [int(Decimal(str(x)) * 10_000) for x in (uptime, completion, dispute_rate)]
+        bps = [int(Decimal(str(x)) * BPS) for x in (uptime, completion, dispute_rate)]
         return int(self._call("calculate a score", self.reputation_system.calculateScore,
                               (bps[0], int(avg_response_ms), bps[1], bps[2])))
 
