@@ -145,7 +145,7 @@ _ERRORS: dict[str, tuple[type[ContractRevert], Formatter]] = {
         lambda i, a: f"invalid duration {i['duration']} s: must be 1 s to {_seconds(i['maxDuration'])}",
     ),
     "MarketplaceZeroCost": (InvalidArgument, lambda i, a: (
-        f"the job would cost nothing ({_tok(i['pricePerHour'])} per hour for {i['duration']} s): "
+        f"the job would cost nothing ({i['pricePerHour']} base units per hour for {i['duration']} s): "
         "book a longer duration")),
     "MarketplaceCostAboveLimit": (
         InvalidArgument,
@@ -280,6 +280,11 @@ _ERRORS: dict[str, tuple[type[ContractRevert], Formatter]] = {
 }
 
 
+def known_errors() -> frozenset[str]:
+    """The names of the contract errors that have a message here."""
+    return frozenset(_ERRORS)
+
+
 def contract_error(name: str, inputs: dict[str, Any], action: str) -> ContractRevert:
     """The exception the contract's error ``name`` with ``inputs`` becomes (for a check made
     before sending, so that it reads exactly as the revert would)."""
@@ -295,7 +300,7 @@ def insufficient_balance(action: str, balance: int, needed: int) -> Insufficient
 
 
 @cache
-def _known_errors() -> dict[bytes, tuple[str, list[str], list[str]]]:
+def _abi_errors() -> dict[bytes, tuple[str, list[str], list[str]]]:
     """Selector -> (name, input names, input types) of every error in the packaged ABIs."""
     from eth_utils import keccak
 
@@ -342,11 +347,11 @@ def _revert_data(err: Exception) -> bytes | None:
 def decode_revert(err: Exception) -> tuple[str, dict[str, Any]] | None:
     """(error name, inputs) decoded from the raw revert data with the packaged ABIs."""
     data = _revert_data(err)
-    if data is None or data[:4] not in _known_errors():
+    if data is None or data[:4] not in _abi_errors():
         return None
     from eth_abi import decode
 
-    name, names, types = _known_errors()[data[:4]]
+    name, names, types = _abi_errors()[data[:4]]
     try:
         values = decode(types, data[4:])
     except Exception:  # malformed data: leave it undecoded
