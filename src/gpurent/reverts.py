@@ -10,6 +10,7 @@ never restated here.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable
 from functools import cache
 from typing import Any, cast
@@ -59,21 +60,29 @@ def _text(value: Any) -> str:
     return bytes(raw).rstrip(b"\0").decode(errors="replace") if isinstance(raw, (bytes, bytearray)) else str(raw)
 
 
+def _outcome(value: Any) -> str:
+    return DisputeOutcome(int(value)).name.lower().replace("_", "-")
+
+
+class _Message(string.Formatter):
+    """Fills a message template from an error's inputs; a field's format names how a person reads
+    the value: ``{jobId:id}`` a shortened id, ``{stake:tok}`` tokens, ``{maxDuration:span}`` a span,
+    ``{current:status}`` a job status, ``{outcome:outcome}`` a ruling, ``{parameter:text}`` a
+    bytes32 name; ``{a}`` is the attempted action."""
+
+    _READ: dict[str, Callable[[Any], str]] = {
+        "id": short, "tok": _tok, "span": _seconds, "text": _text, "outcome": _outcome,
+        "status": lambda v: JobStatus(int(v)).label,
+    }
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        read = self._READ.get(format_spec)
+        return read(value) if read else super().format_field(value, format_spec)
+
+
+_MESSAGE = _Message()
+
 Formatter = Callable[[dict[str, Any], str], str]
-
-
-def _length(what: str, *, least: int, unit: str = "characters") -> Formatter:
-    """The message of a `(length, maxLength)` error: a string empty or too long."""
-    def fmt(i: dict[str, Any], a: str) -> str:
-        span = f"at most {i['maxLength']}" if least == 0 else f"{least} to {i['maxLength']}"
-        return f"{what} must be {span} {unit} (it is {i['length']})"
-    return fmt
-
-
-def _parameter(i: dict[str, Any], a: str) -> str:
-    """The message of a `(parameter, value, minValue, maxValue)` error."""
-    return (f"cannot {a}: {_text(i['parameter'])} {i['value']} is outside its allowed range "
-            f"{i['minValue']} to {i['maxValue']}")
 
 
 def _invalid_report(i: dict[str, Any], a: str) -> str:
@@ -94,10 +103,17 @@ def _links_set(i: dict[str, Any], a: str) -> str:
     return message
 
 
-def _bond_too_high(value: int, maximum: int) -> str:
+def _bond_too_high(i: dict[str, Any], a: str) -> str:
+    value, maximum = int(i["bondBps"]), int(i["maxBondBps"])
     if maximum <= BPS:  # the share of the max cost, in bps
         return f"dispute bond {value} bps is above the maximum of {maximum} bps"
     return f"minimum dispute bond {_tok(value)} is above the maximum of {_tok(maximum)}"
+
+
+def _invalid_outcome(i: dict[str, Any], a: str) -> str:
+    rulings = [_outcome(o) for o in DisputeOutcome if o]
+    return (f"cannot {a} job {short(i['jobId'])} as {_outcome(i['outcome'])}: a dispute is resolved as "
+            f"{', '.join(rulings[:-1])} or {rulings[-1]}")
 
 
 # OpenZeppelin TimelockController.OperationState, as bits of `expectedStates`
@@ -117,167 +133,106 @@ def _timelock_state(inputs: dict[str, Any], action: str) -> str:
     return f"cannot {action}: timelock operation {op} is not {' or '.join(expected) or 'in the expected state'}"
 
 
-def _one_of(words: list[str]) -> str:
-    return ", ".join(words[:-1]) + " or " + words[-1]
+_PARAMETER = "cannot {a}: {parameter:text} {value} is outside its allowed range {minValue} to {maxValue}"
 
-
-def _outcome(value: Any) -> str:
-    return DisputeOutcome(int(value)).name.lower().replace("_", "-")
-
-
-# Solidity error name -> (exception class, message from its inputs and the attempted action)
-_ERRORS: dict[str, tuple[type[ContractRevert], Formatter]] = {
-    "MarketplaceUnknownJob": (UnknownJob, lambda i, a: f"job {short(i['jobId'])} does not exist"),
-    "MarketplaceInvalidJobState": (
-        InvalidJobState,
-        lambda i, a: f"cannot {a} job {short(i['jobId'])}: it is {JobStatus(int(i['current'])).label}",
-    ),
-    "MarketplaceUnauthorized": (
-        NotAuthorized,
-        lambda i, a: f"{i['caller']} may not {a} job {short(i['jobId'])}: not its renter or provider",
-    ),
+# Solidity error name -> (exception class, message: a template over its inputs and the attempted
+# action `a`, or a function of both where the wording depends on the values)
+_ERRORS: dict[str, tuple[type[ContractRevert], str | Formatter]] = {
+    "MarketplaceUnknownJob": (UnknownJob, "job {jobId:id} does not exist"),
+    "MarketplaceInvalidJobState": (InvalidJobState, "cannot {a} job {jobId:id}: it is {current:status}"),
+    "MarketplaceUnauthorized": (NotAuthorized, "{caller} may not {a} job {jobId:id}: not its renter or provider"),
     "MarketplaceDeadlineNotReached": (
-        DeadlineNotReached,
-        lambda i, a: f"cannot {a} job {short(i['jobId'])} yet: allowed from timestamp {i['availableAt']}",
-    ),
-    "MarketplaceInvalidDuration": (
-        InvalidArgument,
-        lambda i, a: f"invalid duration {i['duration']} s: must be 1 s to {_seconds(i['maxDuration'])}",
-    ),
-    "MarketplaceZeroCost": (InvalidArgument, lambda i, a: (
-        f"the job would cost nothing ({i['pricePerHour']} base units per hour for {i['duration']} s): "
-        "book a longer duration")),
+        DeadlineNotReached, "cannot {a} job {jobId:id} yet: allowed from timestamp {availableAt}"),
+    "MarketplaceInvalidDuration": (InvalidArgument, "invalid duration {duration} s: must be 1 s to {maxDuration:span}"),
+    "MarketplaceZeroCost": (InvalidArgument, "the job would cost nothing ({pricePerHour} base units per hour for "
+                                             "{duration} s): book a longer duration"),
     "MarketplaceCostAboveLimit": (
-        InvalidArgument,
-        lambda i, a: f"the job now costs {_tok(i['maxCost'])}, above your limit of {_tok(i['limit'])} "
-        "(the price changed)",
-    ),
-    "MarketplaceInvalidCID": (InvalidArgument, _length("the image CID", least=1)),
-    "MarketplaceReasonTooLong": (InvalidArgument, _length("the dispute reason", least=0, unit="bytes")),
-    "MarketplaceFeeTooHigh": (
-        InvalidArgument,
-        lambda i, a: f"fee {i['feeBps']} bps is above the maximum of {i['maxFeeBps']} bps",
-    ),
-    "MarketplaceInvalidTimeout": (InvalidArgument, lambda i, a: (
-        f"invalid timeout {_seconds(i['timeout'])}: each timeout must be 1 s to {_seconds(i['maxTimeout'])}")),
-    "MarketplaceInvalidTreasury": (InvalidArgument, lambda i, a: "the treasury cannot be the zero address"),
-    "MarketplaceInvalidOutcome": (InvalidArgument, lambda i, a: (
-        f"cannot {a} job {short(i['jobId'])} as {_outcome(i['outcome'])}: a dispute is resolved as "
-        f"{_one_of([_outcome(o) for o in DisputeOutcome if o])}")),
+        InvalidArgument, "the job now costs {maxCost:tok}, above your limit of {limit:tok} (the price changed)"),
+    "MarketplaceInvalidCID": (InvalidArgument, "the image CID must be 1 to {maxLength} characters (it is {length})"),
+    "MarketplaceReasonTooLong": (
+        InvalidArgument, "the dispute reason must be at most {maxLength} bytes (it is {length})"),
+    "MarketplaceFeeTooHigh": (InvalidArgument, "fee {feeBps} bps is above the maximum of {maxFeeBps} bps"),
+    "MarketplaceInvalidTimeout": (
+        InvalidArgument, "invalid timeout {timeout:span}: each timeout must be 1 s to {maxTimeout:span}"),
+    "MarketplaceInvalidTreasury": (InvalidArgument, "the treasury cannot be the zero address"),
+    "MarketplaceInvalidOutcome": (InvalidArgument, _invalid_outcome),
     "MarketplaceDisputeWindowClosed": (
-        DeadlinePassed,
-        lambda i, a: f"cannot {a} job {short(i['jobId'])}: its dispute window closed at timestamp {i['closedAt']} "
-        "(its booked time plus the completion grace)",
-    ),
+        DeadlinePassed, "cannot {a} job {jobId:id}: its dispute window closed at timestamp {closedAt} "
+                        "(its booked time plus the completion grace)"),
     "MarketplaceJobExpired": (
-        DeadlinePassed,
-        lambda i, a: f"cannot {a} job {short(i['jobId'])}: it expired unaccepted at timestamp {i['expiredAt']} "
-        "(anyone may cancel it, refunding the renter)",
-    ),
-    "MarketplaceBondTooHigh": (InvalidArgument, lambda i, a: _bond_too_high(int(i["bondBps"]), int(i["maxBondBps"]))),
+        DeadlinePassed, "cannot {a} job {jobId:id}: it expired unaccepted at timestamp {expiredAt} "
+                        "(anyone may cancel it, refunding the renter)"),
+    "MarketplaceBondTooHigh": (InvalidArgument, _bond_too_high),
     "MarketplaceNothingToRelease": (
-        InvalidArgument,
-        lambda i, a: f"job {short(i['jobId'])} has no accrued cost to release (or less than asked)",
-    ),
+        InvalidArgument, "job {jobId:id} has no accrued cost to release (or less than asked)"),
     "MarketplaceReleaseAboveStake": (
-        InvalidArgument,
-        lambda i, a: f"cannot release {to_tokens(int(i['amount']))} GPU of job {short(i['jobId'])} early: "
-        f"{to_tokens(int(i['releasedOpen']))} GPU already paid early on open jobs, and the stake of "
-        f"{to_tokens(int(i['stake']))} GPU must back all of it (the rest is paid when the job ends)",
-    ),
-    "RegistryUnknownResource": (UnknownResource, lambda i, a: f"GPU {short(i['resourceId'])} does not exist"),
-    "RegistryNotResourceProvider": (
-        NotAuthorized,
-        lambda i, a: f"{i['caller']} is not the provider of GPU {short(i['resourceId'])}",
-    ),
-    "RegistryResourceRetired": (ResourceUnavailable, lambda i, a: f"GPU {short(i['resourceId'])} is retired"),
-    "RegistryResourceUnavailable": (
-        ResourceUnavailable,
-        lambda i, a: f"GPU {short(i['resourceId'])} is not available for new jobs",
-    ),
-    "RegistryProviderNotRegistered": (
-        NotAuthorized,
-        lambda i, a: f"{i['provider']} is not a registered provider: register first",
-    ),
-    "RegistryProviderAlreadyRegistered": (StakeError, lambda i, a: f"{i['provider']} is already registered"),
-    "RegistryInsufficientStake": (
-        ResourceUnavailable,
-        lambda i, a: f"provider {i['provider']} has {_tok(i['stake'])} staked; {_tok(i['minStake'])} are needed",
-    ),
+        InvalidArgument, "cannot release {amount:tok} of job {jobId:id} early: {releasedOpen:tok} already paid early "
+                         "on open jobs, and the stake of {stake:tok} must back all of it (the rest is paid when the "
+                         "job ends)"),
+    "RegistryUnknownResource": (UnknownResource, "GPU {resourceId:id} does not exist"),
+    "RegistryNotResourceProvider": (NotAuthorized, "{caller} is not the provider of GPU {resourceId:id}"),
+    "RegistryResourceRetired": (ResourceUnavailable, "GPU {resourceId:id} is retired"),
+    "RegistryResourceUnavailable": (ResourceUnavailable, "GPU {resourceId:id} is not available for new jobs"),
+    "RegistryProviderNotRegistered": (NotAuthorized, "{provider} is not a registered provider: register first"),
+    "RegistryProviderAlreadyRegistered": (StakeError, "{provider} is already registered"),
+    "RegistryInsufficientStake": (ResourceUnavailable, "provider {provider} has {stake:tok} staked; {minStake:tok} "
+                                                       "are needed"),
     "RegistryActiveResources": (
-        StakeError,
-        lambda i, a: f"retire all {i['activeResources']} active GPU(s) of {i['provider']} before unstaking",
-    ),
-    "RegistryOpenJobs": (
-        StakeError,
-        lambda i, a: f"cannot {a}: {i['provider']} has {i['openJobs']} open job(s); its stake stays locked "
-        "until they are settled or cancelled",
-    ),
+        StakeError, "retire all {activeResources} active GPU(s) of {provider} before unstaking"),
+    "RegistryOpenJobs": (StakeError, "cannot {a}: {provider} has {openJobs} open job(s); its stake stays locked until "
+                                     "they are settled or cancelled"),
     "RegistryUptimeTooLarge": (
-        InvalidArgument,
-        lambda i, a: f"cannot {a}: {i['additionalSeconds']} s of uptime for GPU {short(i['resourceId'])} is more "
-        f"than the {i['maxSeconds']} s since its last credit",
-    ),
+        InvalidArgument, "cannot {a}: {additionalSeconds} s of uptime for GPU {resourceId:id} is more than the "
+                         "{maxSeconds} s since its last credit"),
     "RegistryReputationMismatch": (
-        InvalidArgument,
-        lambda i, a: f"cannot {a}: reputation {i['reputation']} for GPU {short(i['resourceId'])} is not its "
-        f"provider's score on the ReputationSystem ({i['score']})",
-    ),
-    "RegistryNotMarketplace": (NotAuthorized, lambda i, a: f"{i['caller']} may not {a}: only the Marketplace may"),
+        InvalidArgument, "cannot {a}: reputation {reputation} for GPU {resourceId:id} is not its provider's score on "
+                         "the ReputationSystem ({score})"),
+    "RegistryNotMarketplace": (NotAuthorized, "{caller} may not {a}: only the Marketplace may"),
     "RegistryLinksSet": (InvalidArgument, _links_set),
-    "RegistryInvalidLinks": (InvalidArgument, lambda i, a: (
-        f"the Marketplace ({i['marketplace']}) and the ReputationSystem ({i['reputation']}) cannot be "
-        "the zero address")),
-    "RegistryLinksNotSet": (InvalidArgument, lambda i, a: (
-        f"cannot {a}: the registry is not linked to its Marketplace and ReputationSystem yet (setLinks)")),
-    "RegistryUnstakePending": (
-        StakeError,
-        lambda i, a: f"an unstake is pending (unlocks at {i['unlockAt']}): cancel it first",
-    ),
-    "RegistryNoUnstakePending": (StakeError, lambda i, a: "no unstake is pending: request one first"),
-    "RegistryStakeLocked": (DeadlineNotReached, lambda i, a: f"the stake is locked until timestamp {i['unlockAt']}"),
-    "RegistryNothingStaked": (StakeError, lambda i, a: "nothing is staked"),
-    "RegistryInvalidGpuModel": (InvalidArgument, _length("the GPU model", least=1)),
-    "RegistryInvalidEndpoint": (InvalidArgument, _length("the endpoint URL", least=1)),
-    "RegistryInvalidPrice": (InvalidArgument, lambda i, a: (
-        f"invalid price {_tok(i['price'])} per hour: must be above 0 and at most {_tok(i['maxPrice'])}")),
-    "RegistryInvalidSpec": (InvalidArgument, lambda i, a: (
-        f"vCPU and memory must be above 0 (got {i['vcpu']} vCPU, {i['memoryGB']} GB)")),
-    "RegistryInvalidReputation": (InvalidArgument, lambda i, a: (
-        f"reputation must be 0 to {i['maxReputation']} (got {i['reputation']})")),
-    "RegistryInvalidAmount": (InvalidArgument, lambda i, a: f"invalid amount {_tok(i['amount'])}"),
-    "RegistryInvalidParameter": (InvalidArgument, _parameter),
-    "ReputationInvalidBps": (InvalidArgument, lambda i, a: f"{i['value']} bps is above the maximum of {i['maxBps']} bps"),
-    "ReputationInvalidParameter": (InvalidArgument, _parameter),
+    "RegistryInvalidLinks": (
+        InvalidArgument, "the Marketplace ({marketplace}) and the ReputationSystem ({reputation}) cannot be the zero "
+                         "address"),
+    "RegistryLinksNotSet": (
+        InvalidArgument, "cannot {a}: the registry is not linked to its Marketplace and ReputationSystem yet "
+                         "(setLinks)"),
+    "RegistryUnstakePending": (StakeError, "an unstake is pending (unlocks at {unlockAt}): cancel it first"),
+    "RegistryNoUnstakePending": (StakeError, "no unstake is pending: request one first"),
+    "RegistryStakeLocked": (DeadlineNotReached, "the stake is locked until timestamp {unlockAt}"),
+    "RegistryNothingStaked": (StakeError, "nothing is staked"),
+    "RegistryInvalidGpuModel": (InvalidArgument, "the GPU model must be 1 to {maxLength} characters (it is {length})"),
+    "RegistryInvalidEndpoint": (
+        InvalidArgument, "the endpoint URL must be 1 to {maxLength} characters (it is {length})"),
+    "RegistryInvalidPrice": (InvalidArgument, "invalid price {price:tok} per hour: must be above 0 and at most "
+                                              "{maxPrice:tok}"),
+    "RegistryInvalidSpec": (InvalidArgument, "vCPU and memory must be above 0 (got {vcpu} vCPU, {memoryGB} GB)"),
+    "RegistryInvalidReputation": (InvalidArgument, "reputation must be 0 to {maxReputation} (got {reputation})"),
+    "RegistryInvalidAmount": (InvalidArgument, "invalid amount {amount:tok}"),
+    "RegistryInvalidParameter": (InvalidArgument, _PARAMETER),
+    "ReputationInvalidBps": (InvalidArgument, "{value} bps is above the maximum of {maxBps} bps"),
+    "ReputationInvalidParameter": (InvalidArgument, _PARAMETER),
     "ReputationInvalidReport": (InvalidArgument, _invalid_report),
-    "ReputationPeriodNotPast": (DeadlineNotReached, lambda i, a: (
-        f"cannot {a} period {i['period']}: it has not ended (the current period is {i['current']})")),
-    "ReputationIncidentRecorded": (AlreadyRecorded, lambda i, a: f"incident {short(i['incident'])} was already penalised"),
-    "ReputationPeriodReported": (AlreadyRecorded, lambda i, a: (
-        f"{short(i['provider'])} already has a report for period {i['lastPeriod']}; "
-        f"period {i['period']} cannot be reported")),
-    "ERC20InsufficientBalance": (
-        InsufficientFunds,
-        lambda i, a: f"cannot {a}: balance {_tok(i['balance'])}, needed {_tok(i['needed'])}",
-    ),
-    "ERC20InsufficientAllowance": (
-        InsufficientFunds,
-        lambda i, a: f"cannot {a}: allowance {_tok(i['allowance'])}, needed {_tok(i['needed'])}",
-    ),
-    "AccessControlUnauthorizedAccount": (NotAuthorized, lambda i, a: f"{i['account']} lacks the role needed to {a}"),
+    "ReputationPeriodNotPast": (
+        DeadlineNotReached, "cannot {a} period {period}: it has not ended (the current period is {current})"),
+    "ReputationIncidentRecorded": (AlreadyRecorded, "incident {incident:id} was already penalised"),
+    "ReputationPeriodReported": (
+        AlreadyRecorded, "{provider:id} already has a report for period {lastPeriod}; period {period} cannot be "
+                         "reported"),
+    "ERC20InsufficientBalance": (InsufficientFunds, "cannot {a}: balance {balance:tok}, needed {needed:tok}"),
+    "ERC20InsufficientAllowance": (InsufficientFunds, "cannot {a}: allowance {allowance:tok}, needed {needed:tok}"),
+    "AccessControlUnauthorizedAccount": (NotAuthorized, "{account} lacks the role needed to {a}"),
     "TimelockUnexpectedOperationState": (DeadlineNotReached, _timelock_state),
     "TimelockInsufficientDelay": (
-        InvalidArgument,
-        lambda i, a: f"cannot {a}: a delay of {i['delay']} s is below the timelock's minimum of {i['minDelay']} s",
-    ),
-    "TimelockUnauthorizedCaller": (
-        NotAuthorized,
-        lambda i, a: f"{i['caller']} may not {a}: only the timelock itself may",
-    ),
-    "EnforcedPause": (Paused, lambda i, a: f"cannot {a}: the contract is paused"),
-    "ExpectedPause": (InvalidArgument, lambda i, a: "the contract is not paused"),
-    "ReentrancyGuardReentrantCall": (ContractRevert, lambda i, a: "re-entrant call refused"),
+        InvalidArgument, "cannot {a}: a delay of {delay} s is below the timelock's minimum of {minDelay} s"),
+    "TimelockUnauthorizedCaller": (NotAuthorized, "{caller} may not {a}: only the timelock itself may"),
+    "EnforcedPause": (Paused, "cannot {a}: the contract is paused"),
+    "ExpectedPause": (InvalidArgument, "the contract is not paused"),
+    "ReentrancyGuardReentrantCall": (ContractRevert, "re-entrant call refused"),
 }
+
+
+def _message(name: str, inputs: dict[str, Any], action: str) -> str:
+    message = _ERRORS[name][1]
+    return message(inputs, action) if callable(message) else _MESSAGE.format(message, a=action, **inputs)
 
 
 def known_errors() -> frozenset[str]:
@@ -288,8 +243,7 @@ def known_errors() -> frozenset[str]:
 def contract_error(name: str, inputs: dict[str, Any], action: str) -> ContractRevert:
     """The exception the contract's error ``name`` with ``inputs`` becomes (for a check made
     before sending, so that it reads exactly as the revert would)."""
-    cls, fmt = _ERRORS[name]
-    return cls(fmt(inputs, action), name=name, inputs=inputs)
+    return _ERRORS[name][0](_message(name, inputs, action), name=name, inputs=inputs)
 
 
 def insufficient_balance(action: str, balance: int, needed: int) -> InsufficientFunds:
@@ -302,7 +256,7 @@ def insufficient_balance(action: str, balance: int, needed: int) -> Insufficient
 @cache
 def _abi_errors() -> dict[bytes, tuple[str, list[str], list[str]]]:
     """Selector -> (name, input names, input types) of every error in the packaged ABIs."""
-    from eth_utils import keccak
+    from eth_utils.crypto import keccak
 
     from gpurent.artifacts import contract_type
     from gpurent.manifest import CONTRACTS
@@ -349,7 +303,7 @@ def decode_revert(err: Exception) -> tuple[str, dict[str, Any]] | None:
     data = _revert_data(err)
     if data is None or data[:4] not in _abi_errors():
         return None
-    from eth_abi import decode
+    from eth_abi.abi import decode
 
     name, names, types = _abi_errors()[data[:4]]
     try:
