@@ -32,6 +32,8 @@ MAX_SCORE = 1_000  # highest reputation score
 MAX_PERIOD_LENGTH = 30 * DAY  # longest report period, in seconds
 MAX_PENALTY_POINTS = 1_000  # most points one penalty reason may cost
 MAX_FRAUD_SLASH_BPS = 2_000  # highest share of stake a data-fraud penalty may burn
+MAX_PENALTY_POINTS_PER_PERIOD = 200  # most penalty points one provider can be given per period
+MAX_REWARD_POINTS_PER_PERIOD = 10  # most reward points one provider can be given per period
 
 # constant name -> the contract (its manifest name) whose public constant it mirrors
 ON_CHAIN: dict[str, str] = {
@@ -51,4 +53,6 @@ ON_CHAIN: dict[str, str] = {
     "MAX_PERIOD_LENGTH": "ReputationSystem",
     "MAX_PENALTY_POINTS": "ReputationSystem",
     "MAX_FRAUD_SLASH_BPS": "ReputationSystem",
+    "MAX_PENALTY_POINTS_PER_PERIOD": "ReputationSystem",
+    "MAX_REWARD_POINTS_PER_PERIOD": "ReputationSystem",
 }
