@@ -252,3 +252,19 @@ def test_governance_parameters(suite, cast):
     assert r.unstakeCooldown() == 3600
     with ape.reverts(r.AccessControlUnauthorizedAccount):
         r.pause(sender=cast.outsider)
+
+
+def test_links_are_checked_and_needed(project, suite, cast):
+    """Before setLinks nothing that needs the Marketplace or the ReputationSystem works, and a
+    zero link is refused with both addresses."""
+    r = project.ResourceRegistry.deploy(suite.token, cast.admin, 0, 0, sender=cast.admin)
+    zero = "0x0000000000000000000000000000000000000000"
+    with ape.reverts(r.RegistryInvalidLinks, marketplace=suite.marketplace.address, reputation=zero):
+        r.setLinks(suite.marketplace, zero, sender=cast.admin)
+    suite.token.approve(r, TOKEN, sender=cast.provider)
+    r.registerProvider("http://p", TOKEN, sender=cast.provider)
+    r.requestUnstake(sender=cast.provider)  # the cooldown is 0
+    with ape.reverts(r.RegistryLinksNotSet):
+        r.withdrawStake(sender=cast.provider)
+    with ape.reverts(r.RegistryInvalidParameter, value=2**96, minValue=0, maxValue=2**96 - 1):
+        r.setMinStake(2**96, sender=cast.admin)
