@@ -195,7 +195,7 @@ def slash(app: App, provider: str, amount: Decimal, reason: str) -> None:
     if before - after.stake < amount:
         cap = Decimal(int(gp.registry.MAX_SLASH_BPS())) / 100
         app.output.info(f"a slash burns at most {cap}% of the stake, and nothing within "
-                        f"{int(rent.registry.SLASH_INTERVAL())} s of the last one")
+                        f"{int(gp.registry.SLASH_INTERVAL())} s of the last one")
     app.output.data(after)
 
 
