@@ -35,6 +35,10 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     uint256 public constant MAX_DURATION = 90 days;
     /// @notice Longest any deadline may be set to.
     uint256 public constant MAX_TIMEOUT = 30 days;
+    /// @notice Longest image CID, in bytes.
+    uint256 public constant MAX_CID_LENGTH = 128;
+    /// @notice Longest dispute reason, in bytes.
+    uint256 public constant MAX_REASON_LENGTH = 1024;
     /// @notice Highest dispute bond governance may set: 50% of the job's maxCost.
     uint256 public constant MAX_BOND_BPS = 5000;
     /// @notice Base units per unit of the value-weighted job statistics ({ProviderStats}): a
@@ -109,7 +113,7 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     /// @notice Creates a job on `resourceId` and locks its maxCost in escrow (SPEC: createJob).
     /// @dev maxCost = pricePerHour * estimatedDuration / 3600 at the resource's current price,
     /// which the job keeps, with the current {Terms}. Requirements: not paused; the resource is
-    /// bookable (see {IResourceRegistry-getJobTerms}); 0 < len(imageCID) <= 128;
+    /// bookable (see {IResourceRegistry-getJobTerms}); 0 < len(imageCID) <= MAX_CID_LENGTH;
     /// 0 < estimatedDuration <= MAX_DURATION; 0 < maxCost <= maxCostLimit (a price raised
     /// before the transaction is mined makes it revert instead of costing more); the caller
     /// approved maxCost to this contract. Emits {JobCreated} and {FundsLocked}.
@@ -297,7 +301,7 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     /// @dev A job that has not started cannot be disputed (it costs nothing yet: the renter
     /// cancels it after the start timeout, the provider at once). Requirements: the job is
     /// Running and not past its booked time plus the completion grace; the caller is its renter
-    /// or provider; len(reason) <= 1024; the caller approved the bond to this contract.
+    /// or provider; len(reason) <= MAX_REASON_LENGTH; the caller approved the bond to this contract.
     /// Emits {JobDisputed} and {DisputeBondLocked}.
     /// @param jobId The job.
     /// @param reason Free text for the oracle.
@@ -307,7 +311,9 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         if (msg.sender != userOf(jobId) && msg.sender != job.provider) {
             revert MarketplaceUnauthorized(jobId, msg.sender);
         }
-        if (bytes(reason).length > 1024) revert MarketplaceReasonTooLong(bytes(reason).length);
+        if (bytes(reason).length > MAX_REASON_LENGTH) {
+            revert MarketplaceReasonTooLong(bytes(reason).length, MAX_REASON_LENGTH);
+        }
         Terms storage terms = _terms[job.termsVersion];
         uint256 closesAt = uint256(job.startTime) + job.estimatedDuration + terms.completionGrace;
         if (block.timestamp > closesAt) revert MarketplaceDisputeWindowClosed(jobId, closesAt);
@@ -339,7 +345,7 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         onlyRole(ORACLE_ROLE)
         nonReentrant
     {
-        if (outcome == DisputeOutcome.None) revert MarketplaceInvalidOutcome();
+        if (outcome == DisputeOutcome.None) revert MarketplaceInvalidOutcome(jobId, outcome);
         _settleDispute(jobId, outcome, evidenceCID);
     }
 
@@ -555,14 +561,14 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         returns (bytes32 jobId)
     {
         uint256 cidLength = bytes(imageCID).length;
-        if (cidLength == 0 || cidLength > 128) revert MarketplaceInvalidCID();
+        if (cidLength == 0 || cidLength > MAX_CID_LENGTH) revert MarketplaceInvalidCID(cidLength, MAX_CID_LENGTH);
         if (estimatedDuration == 0 || estimatedDuration > MAX_DURATION) {
-            revert MarketplaceInvalidDuration(estimatedDuration);
+            revert MarketplaceInvalidDuration(estimatedDuration, MAX_DURATION);
         }
         (address provider, uint256 pricePerHour) = _registry.getJobTerms(resourceId);
         // < 2**80 * 2**23 / 3600 < 2**92: fits the uint96 `paid` field, no overflow in uint256
         uint256 maxCost = (pricePerHour * estimatedDuration) / 3600;
-        if (maxCost == 0) revert MarketplaceZeroCost();
+        if (maxCost == 0) revert MarketplaceZeroCost(pricePerHour, estimatedDuration);
         if (maxCost > costLimit) revert MarketplaceCostAboveLimit(maxCost, costLimit);
 
         uint80 seq = ++_jobSeq;
@@ -716,13 +722,13 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     }
 
     function _setTreasury(address treasury_) private {
-        if (treasury_ == address(0)) revert MarketplaceInvalidTreasury();
+        if (treasury_ == address(0)) revert MarketplaceInvalidTreasury(treasury_);
         _treasury = treasury_;
         emit TreasuryUpdated(treasury_);
     }
 
     function _timeout(uint256 seconds_) private pure returns (uint32) {
-        if (seconds_ == 0 || seconds_ > MAX_TIMEOUT) revert MarketplaceInvalidTimeout();
+        if (seconds_ == 0 || seconds_ > MAX_TIMEOUT) revert MarketplaceInvalidTimeout(seconds_, MAX_TIMEOUT);
         return uint32(seconds_);
     }
 

@@ -47,6 +47,14 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     uint256 public constant MAX_REWARD_POINTS_PER_PERIOD = 10;
     /// @notice Highest share of stake a data-fraud penalty may burn (the registry caps it too).
     uint16 public constant MAX_FRAUD_SLASH_BPS = 2000;
+    /// @notice Longest report period, in seconds.
+    uint256 public constant MAX_PERIOD_LENGTH = 30 days;
+    /// @notice Most points governance may set one penalty reason to cost.
+    uint256 public constant MAX_PENALTY_POINTS = 1000;
+    /// @notice Highest score.
+    uint256 public constant MAX_SCORE = 1000;
+    /// @dev The whole of a rate, in basis points.
+    uint256 private constant _BPS = 10_000;
     /// @notice Length of a report period in seconds (periods are floor(time / this)).
     uint256 public immutable periodLength;
 
@@ -84,7 +92,9 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     /// @param admin Receives DEFAULT_ADMIN_ROLE (governance).
     /// @param periodLength_ Seconds in one report period (the oracle's period).
     constructor(IResourceRegistry registry_, IMarketplace marketplace_, address admin, uint256 periodLength_) {
-        if (periodLength_ == 0 || periodLength_ > 30 days) revert ReputationInvalidParameter();
+        if (periodLength_ == 0 || periodLength_ > MAX_PERIOD_LENGTH) {
+            revert ReputationInvalidParameter("periodLength", periodLength_, 1, MAX_PERIOD_LENGTH);
+        }
         periodLength = periodLength_;
         _registry = registry_;
         _marketplace = marketplace_;
@@ -109,7 +119,7 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     /// @param provider The provider measured.
     /// @param metrics Uptime (bps) and average challenge response time (ms).
     function updateReputation(address provider, Metrics calldata metrics) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (metrics.uptimeBps > 10_000) revert ReputationInvalidBps(metrics.uptimeBps);
+        if (metrics.uptimeBps > _BPS) revert ReputationInvalidBps(metrics.uptimeBps, _BPS);
         Record storage r = _records[provider];
         r.uptimeBps = metrics.uptimeBps;
         r.responseBps = uint16(responseBps(metrics.avgResponseTimeMs));
@@ -135,10 +145,13 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         external
         onlyRole(ORACLE_ROLE)
     {
-        if (report.heartbeatsKept > report.heartbeatsExpected || report.heartbeatsExpected > periodLength) {
-            revert ReputationInvalidReport();
+        uint256 challenges = uint256(report.challengesPassed) + report.challengesFailed;
+        if (
+            report.heartbeatsKept > report.heartbeatsExpected || report.heartbeatsExpected > periodLength
+                || challenges > periodLength
+        ) {
+            revert ReputationInvalidReport(report.heartbeatsKept, report.heartbeatsExpected, challenges, periodLength);
         }
-        if (uint256(report.challengesPassed) + report.challengesFailed > periodLength) revert ReputationInvalidReport();
         uint256 current = block.timestamp / periodLength;
         if (period >= current) revert ReputationPeriodNotPast(period, current);
         Validation storage v = _validations[provider];
@@ -152,7 +165,7 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         v.reports += 1;
 
         Record storage r = _records[provider];
-        r.uptimeBps = uint16(_blend(uint256(v.heartbeatsKept) * 10_000, v.heartbeatsExpected, _heartbeatPrior));
+        r.uptimeBps = uint16(_blend(uint256(v.heartbeatsKept) * _BPS, v.heartbeatsExpected, _heartbeatPrior));
         r.responseBps = uint16(
             _blend(v.responseBpsSum, uint256(v.challengesPassed) + v.challengesFailed, _challengePrior)
         );
@@ -199,7 +212,7 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         if (reason == PenaltyReason.DataFraud) {
             IResourceRegistry.ProviderInfo memory info = _registry.getProvider(provider);
             if (info.registered && info.stake > 0) {
-                slashed = _registry.slash(provider, (info.stake * _fraudSlashBps) / 10_000, "data fraud");
+                slashed = _registry.slash(provider, (info.stake * _fraudSlashBps) / _BPS, "data fraud");
             }
         }
     }
@@ -221,12 +234,12 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     // ================================================================ governance
 
     /// @notice Sets the points a penalty reason costs.
-    /// @dev Requirements: DEFAULT_ADMIN_ROLE; points <= 1000. Applies to lost disputes
+    /// @dev Requirements: DEFAULT_ADMIN_ROLE; points <= MAX_PENALTY_POINTS. Applies to lost disputes
     /// retroactively (they are counted, not stored as points). Emits {PenaltyPointsUpdated}.
     /// @param reason The reason.
     /// @param points Points taken each time.
     function setPenaltyPoints(PenaltyReason reason, uint16 points) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (points > 1000) revert ReputationInvalidParameter();
+        if (points > MAX_PENALTY_POINTS) revert ReputationInvalidParameter("penaltyPoints", points, 0, MAX_PENALTY_POINTS);
         _setPenalty(reason, points);
     }
 
@@ -278,9 +291,9 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     /// result is in 0-1000. Requirements: every rate <= 10000.
     /// @param metrics Uptime, response time, completion and dispute rates.
     function calculateScore(Metrics calldata metrics) external view returns (uint256) {
-        if (metrics.uptimeBps > 10_000) revert ReputationInvalidBps(metrics.uptimeBps);
-        if (metrics.completionRateBps > 10_000) revert ReputationInvalidBps(metrics.completionRateBps);
-        if (metrics.disputeRateBps > 10_000) revert ReputationInvalidBps(metrics.disputeRateBps);
+        if (metrics.uptimeBps > _BPS) revert ReputationInvalidBps(metrics.uptimeBps, _BPS);
+        if (metrics.completionRateBps > _BPS) revert ReputationInvalidBps(metrics.completionRateBps, _BPS);
+        if (metrics.disputeRateBps > _BPS) revert ReputationInvalidBps(metrics.disputeRateBps, _BPS);
         return _formula(
             metrics.uptimeBps, responseBps(metrics.avgResponseTimeMs), metrics.completionRateBps, metrics.disputeRateBps
         );
@@ -291,7 +304,7 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     function responseBps(uint256 avgResponseTimeMs) public view returns (uint256) {
         uint256 maxMs = _maxResponseTimeMs;
         if (avgResponseTimeMs >= maxMs) return 0;
-        return 10_000 - (avgResponseTimeMs * 10_000) / maxMs;
+        return _BPS - (avgResponseTimeMs * _BPS) / maxMs;
     }
 
     /// @notice The reputation of `provider` with its components (SPEC: getReputation).
@@ -364,9 +377,9 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     /// success) or what was at stake (an abandoned job, a lost dispute).
     function _rates(IMarketplace.ProviderStats memory st) private pure returns (uint256 completion, uint256 disputeRate) {
         uint256 total = uint256(st.valueSucceeded) + st.valueFailed + st.valueLost;
-        if (total == 0) return (10_000, 0);
-        completion = (uint256(st.valueSucceeded) * 10_000) / total;
-        disputeRate = (uint256(st.valueLost) * 10_000) / total;
+        if (total == 0) return (_BPS, 0);
+        completion = (uint256(st.valueSucceeded) * _BPS) / total;
+        disputeRate = (uint256(st.valueLost) * _BPS) / total;
     }
 
     /// @dev Starts counting the current period's points afresh when a new period began.
@@ -393,11 +406,11 @@ contract ReputationSystem is IReputationSystem, AccessControl {
         uint256 plus = base + rewards;
         if (penalties >= plus) return 0;
         uint256 score = plus - penalties;
-        return score > 1000 ? 1000 : score;
+        return score > MAX_SCORE ? MAX_SCORE : score;
     }
 
     function _formula(uint256 u, uint256 resp, uint256 c, uint256 d) private pure returns (uint256) {
-        return (4 * u + 2 * resp + 3 * c + (10_000 - d)) / 100;
+        return (4 * u + 2 * resp + 3 * c + (_BPS - d)) / 100;
     }
 
     /// @dev (sumBps + prior * 5000) / (count + prior); 0.5 when both are 0.
@@ -423,13 +436,13 @@ contract ReputationSystem is IReputationSystem, AccessControl {
     }
 
     function _setFraudSlashBps(uint16 bps) private {
-        if (bps > MAX_FRAUD_SLASH_BPS) revert ReputationInvalidBps(bps);
+        if (bps > MAX_FRAUD_SLASH_BPS) revert ReputationInvalidBps(bps, MAX_FRAUD_SLASH_BPS);
         _fraudSlashBps = bps;
         emit FraudSlashUpdated(bps);
     }
 
     function _setMaxResponseTimeMs(uint32 ms) private {
-        if (ms == 0) revert ReputationInvalidParameter();
+        if (ms == 0) revert ReputationInvalidParameter("maxResponseTimeMs", ms, 1, type(uint32).max);
         _maxResponseTimeMs = ms;
         emit MaxResponseTimeUpdated(ms);
     }

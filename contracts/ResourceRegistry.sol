@@ -39,6 +39,14 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
     uint256 public constant MAX_SLASH_BPS = 2000;
     /// @notice A provider's stake is slashed at most once per this interval.
     uint256 public constant SLASH_INTERVAL = 1 days;
+    /// @notice Longest GPU model name, in bytes (it is stored as a ShortString).
+    uint256 public constant MAX_GPU_MODEL_LENGTH = 31;
+    /// @notice Longest endpoint URL, in bytes.
+    uint256 public constant MAX_ENDPOINT_LENGTH = 256;
+    /// @notice Highest price per hour, in base units (what the packed uint80 field holds).
+    uint256 public constant MAX_PRICE_PER_HOUR = type(uint80).max;
+    /// @notice Highest reputation a resource shows (the ReputationSystem's scale).
+    uint256 public constant MAX_REPUTATION = 1000;
 
     /// @dev Storage layout of one resource (3 slots).
     struct ResourceData {
@@ -278,8 +286,10 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         uint256 effective = uint256(p.stake) - p.slashDebt;
         if (effective < minStake_) revert RegistryInsufficientStake(msg.sender, effective, minStake_);
         uint256 modelLength = bytes(gpuModel).length;
-        if (modelLength == 0 || modelLength > 31) revert RegistryInvalidGpuModel();
-        if (vcpu == 0 || memoryGB == 0) revert RegistryInvalidSpec();
+        if (modelLength == 0 || modelLength > MAX_GPU_MODEL_LENGTH) {
+            revert RegistryInvalidGpuModel(modelLength, MAX_GPU_MODEL_LENGTH);
+        }
+        if (vcpu == 0 || memoryGB == 0) revert RegistryInvalidSpec(vcpu, memoryGB);
         _checkPrice(pricePerHour);
 
         uint40 seq = ++_resourceSeq;
@@ -372,10 +382,10 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
     /// @param resourceId The resource.
     /// @param newReputation The reputation, 0-1000.
     function updateReputation(bytes32 resourceId, uint16 newReputation) external onlyRole(ORACLE_ROLE) {
-        if (newReputation > 1000) revert RegistryInvalidReputation(newReputation);
+        if (newReputation > MAX_REPUTATION) revert RegistryInvalidReputation(newReputation, MAX_REPUTATION);
         ResourceData storage r = _existing(resourceId);
         IReputationSystem reputation = _reputation;
-        if (address(reputation) == address(0)) revert RegistryInvalidParameter();
+        if (address(reputation) == address(0)) revert RegistryLinksNotSet();
         uint256 score = reputation.getScore(providerOf(resourceId));
         if (score != newReputation) revert RegistryReputationMismatch(resourceId, newReputation, score);
         r.reputation = newReputation;
@@ -405,9 +415,9 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
     /// @param marketplace_ The Marketplace.
     /// @param reputation_ The ReputationSystem.
     function setLinks(IMarketplace marketplace_, IReputationSystem reputation_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (address(_marketplace) != address(0)) revert RegistryLinksSet();
+        if (address(_marketplace) != address(0)) revert RegistryLinksSet(address(_marketplace), address(_reputation));
         if (address(marketplace_) == address(0) || address(reputation_) == address(0)) {
-            revert RegistryInvalidParameter();
+            revert RegistryInvalidLinks(address(marketplace_), address(reputation_));
         }
         _marketplace = marketplace_;
         _reputation = reputation_;
@@ -529,7 +539,7 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
 
     function _openJobs(address provider) private view returns (uint256) {
         IMarketplace marketplace = _marketplace;
-        if (address(marketplace) == address(0)) revert RegistryInvalidParameter(); // not linked yet
+        if (address(marketplace) == address(0)) revert RegistryLinksNotSet();
         return marketplace.providerStats(provider).openJobs;
     }
 
@@ -551,21 +561,23 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
 
     function _checkEndpoint(string calldata endpoint) private pure {
         uint256 length = bytes(endpoint).length;
-        if (length == 0 || length > 256) revert RegistryInvalidEndpoint();
+        if (length == 0 || length > MAX_ENDPOINT_LENGTH) revert RegistryInvalidEndpoint(length, MAX_ENDPOINT_LENGTH);
     }
 
     function _checkPrice(uint256 price) private pure {
-        if (price == 0 || price > type(uint80).max) revert RegistryInvalidPrice(price);
+        if (price == 0 || price > MAX_PRICE_PER_HOUR) revert RegistryInvalidPrice(price, MAX_PRICE_PER_HOUR);
     }
 
     function _setMinStake(uint256 minStake_) private {
-        if (minStake_ > type(uint96).max) revert RegistryInvalidParameter();
+        if (minStake_ > type(uint96).max) revert RegistryInvalidParameter("minStake", minStake_, 0, type(uint96).max);
         _minStake = uint96(minStake_);
         emit MinStakeUpdated(minStake_);
     }
 
     function _setUnstakeCooldown(uint256 cooldown) private {
-        if (cooldown > MAX_UNSTAKE_COOLDOWN) revert RegistryInvalidParameter();
+        if (cooldown > MAX_UNSTAKE_COOLDOWN) {
+            revert RegistryInvalidParameter("unstakeCooldown", cooldown, 0, MAX_UNSTAKE_COOLDOWN);
+        }
         _unstakeCooldown = uint32(cooldown);
         emit UnstakeCooldownUpdated(cooldown);
     }

@@ -108,24 +108,25 @@ interface IMarketplace {
     error MarketplaceUnauthorized(bytes32 jobId, address caller);
     /// @notice Raised when a deadline-based action comes before `availableAt`.
     error MarketplaceDeadlineNotReached(bytes32 jobId, uint256 availableAt);
-    /// @notice Raised when the estimated duration is zero or above the maximum.
-    error MarketplaceInvalidDuration(uint256 duration);
-    /// @notice Raised when the job would cost nothing (price * duration < 3600 base units).
-    error MarketplaceZeroCost();
+    /// @notice Raised when the estimated `duration` is zero or above `maxDuration` (MAX_DURATION).
+    error MarketplaceInvalidDuration(uint256 duration, uint256 maxDuration);
+    /// @notice Raised when a job at `pricePerHour` for `duration` seconds would cost nothing
+    /// (pricePerHour * duration < 3600 base units).
+    error MarketplaceZeroCost(uint256 pricePerHour, uint256 duration);
     /// @notice Raised when the job costs `maxCost` but the renter allowed only `limit`.
     error MarketplaceCostAboveLimit(uint256 maxCost, uint256 limit);
-    /// @notice Raised when the image CID is empty or longer than 128 bytes.
-    error MarketplaceInvalidCID();
-    /// @notice Raised when a dispute reason is longer than 1024 bytes.
-    error MarketplaceReasonTooLong(uint256 length);
+    /// @notice Raised when the image CID is `length` bytes: empty or above `maxLength` (MAX_CID_LENGTH).
+    error MarketplaceInvalidCID(uint256 length, uint256 maxLength);
+    /// @notice Raised when a dispute reason is `length` bytes, above `maxLength` (MAX_REASON_LENGTH).
+    error MarketplaceReasonTooLong(uint256 length, uint256 maxLength);
     /// @notice Raised when a fee above MAX_FEE_BPS is set.
     error MarketplaceFeeTooHigh(uint256 feeBps, uint256 maxFeeBps);
-    /// @notice Raised when a timeout is zero or above its maximum.
-    error MarketplaceInvalidTimeout();
-    /// @notice Raised when the treasury is set to the zero address.
-    error MarketplaceInvalidTreasury();
-    /// @notice Raised when a dispute is resolved with DisputeOutcome.None.
-    error MarketplaceInvalidOutcome();
+    /// @notice Raised when a timeout of `timeout` seconds is zero or above `maxTimeout` (MAX_TIMEOUT).
+    error MarketplaceInvalidTimeout(uint256 timeout, uint256 maxTimeout);
+    /// @notice Raised when the treasury is set to `treasury`, the zero address.
+    error MarketplaceInvalidTreasury(address treasury);
+    /// @notice Raised when the dispute on `jobId` is resolved with `outcome` DisputeOutcome.None.
+    error MarketplaceInvalidOutcome(bytes32 jobId, DisputeOutcome outcome);
     /// @notice Raised when there is nothing to release yet.
     error MarketplaceNothingToRelease(bytes32 jobId);
     /// @notice Raised when a dispute comes after `closedAt` (the booked time plus the grace).

@@ -56,16 +56,23 @@ interface IReputationSystem {
         LostDispute
     }
 
-    /// @notice Raised when a basis-point value is above 10000.
-    error ReputationInvalidBps(uint256 value);
-    /// @notice Raised when a governance parameter is out of range.
-    error ReputationInvalidParameter();
+    /// @notice Raised when a basis-point `value` is above `maxBps` (10000 for a rate, or the cap
+    /// of the setting).
+    error ReputationInvalidBps(uint256 value, uint256 maxBps);
+    /// @notice Raised when `value` for the parameter named `parameter` (its Solidity name, as
+    /// text) is outside `minValue`..`maxValue`, both included.
+    error ReputationInvalidParameter(bytes32 parameter, uint256 value, uint256 minValue, uint256 maxValue);
     /// @notice Raised when a penalty for `incident` was already applied (by any oracle).
     error ReputationIncidentRecorded(bytes32 incident);
     /// @notice Raised when `provider` already has a report for `period` or a later one.
     error ReputationPeriodReported(address provider, uint256 period, uint256 lastPeriod);
-    /// @notice Raised when a report says more heartbeats were kept than expected.
-    error ReputationInvalidReport();
+    /// @notice Raised when a report cannot be true of a period of `periodLength` seconds: it
+    /// says more heartbeats were kept (`heartbeatsKept`) than expected (`heartbeatsExpected`),
+    /// expects more heartbeats than the period has seconds, or counts more `challenges` (passed
+    /// plus failed) than the period has seconds.
+    error ReputationInvalidReport(
+        uint256 heartbeatsKept, uint256 heartbeatsExpected, uint256 challenges, uint256 periodLength
+    );
     /// @notice Raised when a report is for `period`, which has not ended (current: `current`).
     error ReputationPeriodNotPast(uint256 period, uint256 current);
 

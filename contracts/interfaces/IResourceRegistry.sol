@@ -55,26 +55,37 @@ interface IResourceRegistry {
     error RegistryStakeLocked(address provider, uint256 unlockAt);
     /// @notice Raised when `provider` has nothing staked.
     error RegistryNothingStaked(address provider);
-    /// @notice Raised when a GPU model name is empty or longer than 31 bytes.
-    error RegistryInvalidGpuModel();
-    /// @notice Raised when an endpoint URL is empty or longer than 256 bytes.
-    error RegistryInvalidEndpoint();
-    /// @notice Raised when a price is zero or does not fit the packed uint80 field.
-    error RegistryInvalidPrice(uint256 price);
-    /// @notice Raised when a resource spec has zero vCPUs or zero memory.
-    error RegistryInvalidSpec();
-    /// @notice Raised when a reputation value is above 1000.
-    error RegistryInvalidReputation(uint256 reputation);
+    /// @notice Raised when a GPU model name is `length` bytes: empty or above `maxLength`
+    /// (MAX_GPU_MODEL_LENGTH).
+    error RegistryInvalidGpuModel(uint256 length, uint256 maxLength);
+    /// @notice Raised when an endpoint URL is `length` bytes: empty or above `maxLength`
+    /// (MAX_ENDPOINT_LENGTH).
+    error RegistryInvalidEndpoint(uint256 length, uint256 maxLength);
+    /// @notice Raised when `price` is zero or above `maxPrice` (MAX_PRICE_PER_HOUR, what the
+    /// packed uint80 field holds).
+    error RegistryInvalidPrice(uint256 price, uint256 maxPrice);
+    /// @notice Raised when a resource spec of `vcpu` vCPUs and `memoryGB` GB has zero of either.
+    error RegistryInvalidSpec(uint256 vcpu, uint256 memoryGB);
+    /// @notice Raised when a `reputation` value is above `maxReputation` (MAX_REPUTATION).
+    error RegistryInvalidReputation(uint256 reputation, uint256 maxReputation);
     /// @notice Raised when an amount is zero or too large.
     error RegistryInvalidAmount(uint256 amount);
-    /// @notice Raised when a governance parameter is out of its allowed range.
-    error RegistryInvalidParameter();
+    /// @notice Raised when `value` for the governance parameter named `parameter` (its Solidity
+    /// name, as text) is outside `minValue`..`maxValue`, both included.
+    error RegistryInvalidParameter(bytes32 parameter, uint256 value, uint256 minValue, uint256 maxValue);
     /// @notice Raised when stake would leave while `provider` still has `openJobs` jobs it backs.
     error RegistryOpenJobs(address provider, uint256 openJobs);
     /// @notice Raised when `caller` is not the linked Marketplace.
     error RegistryNotMarketplace(address caller);
-    /// @notice Raised when the Marketplace and ReputationSystem links are set a second time.
-    error RegistryLinksSet();
+    /// @notice Raised when the links are set a second time; `marketplace` and `reputation` are
+    /// the links already set.
+    error RegistryLinksSet(address marketplace, address reputation);
+    /// @notice Raised when the links are set to `marketplace` and `reputation` and either is the
+    /// zero address.
+    error RegistryInvalidLinks(address marketplace, address reputation);
+    /// @notice Raised when a call needs the Marketplace and ReputationSystem links before
+    /// {setLinks} set them (no value to report: nothing is linked).
+    error RegistryLinksNotSet();
     /// @notice Raised when more uptime is credited than time has passed (`maxSeconds`).
     error RegistryUptimeTooLarge(bytes32 resourceId, uint256 additionalSeconds, uint256 maxSeconds);
     /// @notice Raised when a resource reputation differs from its provider's score `score`.

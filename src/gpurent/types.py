@@ -93,6 +93,11 @@ class PenaltyReason(IntEnum):
     LOST_DISPUTE = 4
 
 
+def cli_names(enum: type[IntEnum]) -> list[str]:
+    """How the CLI spells an enum's members: lower case with dashes ("provider-fault"), NONE left out."""
+    return [member.name.lower().replace("_", "-") for member in enum if member.name != "NONE"]
+
+
 def hex_id(value: Any) -> str:
     """A 0x-prefixed hex string from bytes or text (ids, hashes)."""
     if isinstance(value, (bytes, bytearray)):

@@ -59,7 +59,7 @@ def test_dispute_checks(suite, cast, job_id, chain):
     m.startJob(job_id, sender=cast.provider)
     with ape.reverts(m.MarketplaceUnauthorized, jobId=job_id, caller=cast.outsider.address):
         m.disputeJob(job_id, "x", sender=cast.outsider)
-    with ape.reverts(m.MarketplaceReasonTooLong, length=1025):
+    with ape.reverts(m.MarketplaceReasonTooLong, length=1025, maxLength=1024):
         m.disputeJob(job_id, "x" * 1025, sender=cast.renter)
 
 
@@ -225,7 +225,7 @@ def test_resolve_only_oracle_and_only_disputed(suite, cast, running_job, chain):
     dispute(suite, job_id, cast.renter)
     with ape.reverts(m.AccessControlUnauthorizedAccount):
         m.resolveDispute(job_id, SPLIT, EVIDENCE, sender=cast.renter)
-    with ape.reverts(m.MarketplaceInvalidOutcome):
+    with ape.reverts(m.MarketplaceInvalidOutcome, jobId=job_id, outcome=0):
         m.resolveDispute(job_id, 0, EVIDENCE, sender=cast.oracle)
     m.resolveDispute(job_id, SPLIT, EVIDENCE, sender=cast.oracle)
     with ape.reverts(m.MarketplaceInvalidJobState, jobId=job_id, current=RESOLVED):

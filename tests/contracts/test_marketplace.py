@@ -155,11 +155,11 @@ def test_createJob_validation(suite, cast, resource_id):
     suite.token.approve(m, 1000 * TOKEN, sender=cast.renter)
     with ape.reverts(m.MarketplaceInvalidCID):
         m.createJob(resource_id, "", 3600, 10**30, sender=cast.renter)
-    with ape.reverts(m.MarketplaceInvalidCID):
+    with ape.reverts(m.MarketplaceInvalidCID, length=129, maxLength=128):
         m.createJob(resource_id, "x" * 129, 3600, 10**30, sender=cast.renter)
     with ape.reverts(m.MarketplaceInvalidDuration, duration=0):
         m.createJob(resource_id, CID, 0, 10**30, sender=cast.renter)
-    with ape.reverts(m.MarketplaceInvalidDuration, duration=90 * 86400 + 1):
+    with ape.reverts(m.MarketplaceInvalidDuration, duration=90 * 86400 + 1, maxDuration=90 * 86400):
         m.createJob(resource_id, CID, 90 * 86400 + 1, 10**30, sender=cast.renter)
     with ape.reverts(suite.registry.RegistryUnknownResource):
         m.createJob(b"\x02" * 32, CID, 3600, 10**30, sender=cast.renter)
@@ -170,7 +170,7 @@ def test_createJob_zero_cost(suite, cast):
 
     register_provider(suite, cast.provider)
     cheap = register_resource(suite, cast.provider, price=3599)
-    with ape.reverts(suite.marketplace.MarketplaceZeroCost):
+    with ape.reverts(suite.marketplace.MarketplaceZeroCost, pricePerHour=3599, duration=1):
         suite.marketplace.createJob(cheap, CID, 1, 10**30, sender=cast.renter)
 
 
@@ -379,7 +379,7 @@ def test_setTreasury_and_timeouts(suite, cast):
     assert tx.events.filter(m.TreasuryUpdated)[0].treasury == cast.outsider.address
     with ape.reverts(m.MarketplaceInvalidTimeout):
         govern(suite, cast.admin, m.setTimeouts, 1, 0, 1, 1)
-    with ape.reverts(m.MarketplaceInvalidTimeout):
+    with ape.reverts(m.MarketplaceInvalidTimeout, timeout=31 * 86400, maxTimeout=30 * 86400):
         govern(suite, cast.admin, m.setTimeouts, 1, 1, 1, 31 * 86400)
     with ape.reverts(m.AccessControlUnauthorizedAccount):
         m.setTimeouts(1, 1, 1, 1, sender=cast.outsider)

@@ -27,7 +27,7 @@ def test_registerProvider_with_stake(suite, cast):
 def test_registerProvider_endpoint_checks(suite, cast):
     with ape.reverts(suite.registry.RegistryInvalidEndpoint):
         suite.registry.registerProvider("", 0, sender=cast.provider)
-    with ape.reverts(suite.registry.RegistryInvalidEndpoint):
+    with ape.reverts(suite.registry.RegistryInvalidEndpoint, length=257, maxLength=256):
         suite.registry.registerProvider("h" * 257, 0, sender=cast.provider)
 
 
@@ -81,15 +81,15 @@ def test_registerResource_validation(suite, cast):
     register_provider(suite, cast.provider)
     with ape.reverts(r.RegistryInvalidGpuModel):
         r.registerResource("", 1, 1, 1, PRICE, sender=cast.provider)
-    with ape.reverts(r.RegistryInvalidGpuModel):
+    with ape.reverts(r.RegistryInvalidGpuModel, length=32, maxLength=31):
         r.registerResource("X" * 32, 1, 1, 1, PRICE, sender=cast.provider)
     with ape.reverts(r.RegistryInvalidSpec):
         r.registerResource("A100", 0, 1, 1, PRICE, sender=cast.provider)
-    with ape.reverts(r.RegistryInvalidSpec):
+    with ape.reverts(r.RegistryInvalidSpec, vcpu=1, memoryGB=0):
         r.registerResource("A100", 1, 0, 1, PRICE, sender=cast.provider)
     with ape.reverts(r.RegistryInvalidPrice, price=0):
         r.registerResource("A100", 1, 1, 1, 0, sender=cast.provider)
-    with ape.reverts(r.RegistryInvalidPrice, price=2**80):
+    with ape.reverts(r.RegistryInvalidPrice, price=2**80, maxPrice=2**80 - 1):
         r.registerResource("A100", 1, 1, 1, 2**80, sender=cast.provider)
 
 
@@ -227,7 +227,7 @@ def test_oracle_updates_uptime_and_reputation_within_bounds(suite, cast, resourc
     tx = r.updateUptime(resource_id, 40, sender=cast.oracle)
     assert tx.events.filter(r.UptimeUpdated)[0].totalUptime == 100
     score = suite.reputation.getScore(cast.provider)
-    with ape.reverts(r.RegistryInvalidReputation, reputation=1001):
+    with ape.reverts(r.RegistryInvalidReputation, reputation=1001, maxReputation=1000):
         r.updateReputation(resource_id, 1001, sender=cast.oracle)
     with ape.reverts(r.AccessControlUnauthorizedAccount):
         r.updateReputation(resource_id, score, sender=cast.provider)
@@ -236,7 +236,7 @@ def test_oracle_updates_uptime_and_reputation_within_bounds(suite, cast, resourc
     r.updateReputation(resource_id, score, sender=cast.oracle)
     res = r.getResource(resource_id)
     assert (res.totalUptime, res.reputation) == (100, score)
-    with ape.reverts(r.RegistryLinksSet):
+    with ape.reverts(r.RegistryLinksSet, marketplace=suite.marketplace.address, reputation=suite.reputation.address):
         govern(suite, cast.admin, r.setLinks, suite.marketplace, suite.reputation)
 
 
@@ -246,9 +246,25 @@ def test_governance_parameters(suite, cast):
         r.setMinStake(1, sender=cast.outsider)
     tx = govern(suite, cast.admin, r.setMinStake, 5 * TOKEN)
     assert tx.events.filter(r.MinStakeUpdated)[0].minStake == 5 * TOKEN and r.minStake() == 5 * TOKEN
-    with ape.reverts(r.RegistryInvalidParameter):
+    with ape.reverts(r.RegistryInvalidParameter, value=91 * 86400, minValue=0, maxValue=90 * 86400):
         govern(suite, cast.admin, r.setUnstakeCooldown, 91 * 86400)
     govern(suite, cast.admin, r.setUnstakeCooldown, 3600)
     assert r.unstakeCooldown() == 3600
     with ape.reverts(r.AccessControlUnauthorizedAccount):
         r.pause(sender=cast.outsider)
+
+
+def test_links_are_checked_and_needed(project, suite, cast):
+    """Before setLinks nothing that needs the Marketplace or the ReputationSystem works, and a
+    zero link is refused with both addresses."""
+    r = project.ResourceRegistry.deploy(suite.token, cast.admin, 0, 0, sender=cast.admin)
+    zero = "0x0000000000000000000000000000000000000000"
+    with ape.reverts(r.RegistryInvalidLinks, marketplace=suite.marketplace.address, reputation=zero):
+        r.setLinks(suite.marketplace, zero, sender=cast.admin)
+    suite.token.approve(r, TOKEN, sender=cast.provider)
+    r.registerProvider("http://p", TOKEN, sender=cast.provider)
+    r.requestUnstake(sender=cast.provider)  # the cooldown is 0
+    with ape.reverts(r.RegistryLinksNotSet):
+        r.withdrawStake(sender=cast.provider)
+    with ape.reverts(r.RegistryInvalidParameter, value=2**96, minValue=0, maxValue=2**96 - 1):
+        r.setMinStake(2**96, sender=cast.admin)

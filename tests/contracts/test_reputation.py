@@ -185,7 +185,7 @@ def test_data_fraud_without_stake_still_penalises(reputation, cast):
 def test_governance(suite, reputation, cast):
     with ape.reverts(reputation.AccessControlUnauthorizedAccount):
         reputation.setPenaltyPoints(DOWNTIME, 10, sender=cast.oracle)
-    with ape.reverts(reputation.ReputationInvalidParameter):
+    with ape.reverts(reputation.ReputationInvalidParameter, value=1001, minValue=0, maxValue=1000):
         govern(suite, cast.admin, reputation.setPenaltyPoints, DOWNTIME, 1001)
     govern(suite, cast.admin, reputation.setPenaltyPoints, DOWNTIME, 10)
     assert reputation.penaltyPoints(DOWNTIME) == 10
@@ -223,7 +223,7 @@ def test_validation_report_blends_with_the_prior(hourly, cast, chain):
     assert hourly.priors() == (60, 5)
     with ape.reverts(hourly.AccessControlUnauthorizedAccount):
         hourly.submitValidationReport(cast.provider, 1, report(60, 60), sender=cast.provider)
-    with ape.reverts(hourly.ReputationInvalidReport):
+    with ape.reverts(hourly.ReputationInvalidReport, heartbeatsKept=61, heartbeatsExpected=60, periodLength=3600):
         hourly.submitValidationReport(cast.provider, 1, report(61, 60), sender=cast.oracle)
     scores = [hourly.getScore(cast.provider)]
     tx = hourly.submitValidationReport(cast.provider, 7, report(60, 60, 5, 0, 0), sender=cast.oracle)
@@ -271,7 +271,7 @@ def test_reports_only_for_ended_periods_with_physical_counts(hourly, cast, chain
         hourly.submitValidationReport(cast.provider, current, report(1, 1), sender=cast.oracle)
     with ape.reverts(hourly.ReputationInvalidReport):  # more heartbeat slots than seconds
         hourly.submitValidationReport(cast.provider, current - 1, report(3601, 3601), sender=cast.oracle)
-    with ape.reverts(hourly.ReputationInvalidReport):
+    with ape.reverts(hourly.ReputationInvalidReport, challenges=3601, periodLength=3600):
         hourly.submitValidationReport(cast.provider, current - 1, report(1, 1, 3601, 0), sender=cast.oracle)
     hourly.submitValidationReport(cast.provider, current - 1, report(60, 60), sender=cast.oracle)
     assert hourly.getValidation(cast.provider).lastPeriod == current - 1

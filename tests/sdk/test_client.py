@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gpurent import errors
+from gpurent import errors, reverts
 from gpurent.sdk import Gpurent, Tx, parse_id
 from gpurent.types import DisputeOutcome, Job, JobStatus, Resource, hex_id
 
@@ -287,7 +287,7 @@ def test_new_contract_errors_read_as_sentences(name, inputs, cls, text):
 
     raw = Reverted("raw")
     raw.name, raw.inputs = name, inputs
-    translated = errors.translate(raw, "dispute")
+    translated = reverts.translate(raw, "dispute")
     assert type(translated) is cls and text in str(translated) and translated.name == name
 
 

@@ -12,7 +12,7 @@ from gpurent.cli.app import App
 from gpurent.cli.common import TOKENS, job_row, pass_app
 from gpurent.cli.output import when
 from gpurent.sdk.admin import CONTRACT_NAMES
-from gpurent.types import GovernanceOperation, hex_id
+from gpurent.types import DisputeOutcome, GovernanceOperation, PenaltyReason, cli_names, hex_id
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent, Governed
@@ -171,7 +171,7 @@ def disputes(app: App) -> None:
 
 @group.command("resolve")
 @click.argument("job_id")
-@click.argument("outcome", type=click.Choice(["provider-fault", "user-fault", "split"]))
+@click.argument("outcome", type=click.Choice(cli_names(DisputeOutcome)))
 @click.option("--evidence", "evidence_cid", required=True, help="IPFS CID of the evidence")
 @pass_app
 def resolve(app: App, job_id: str, outcome: str, evidence_cid: str) -> None:
@@ -203,8 +203,7 @@ def slash(app: App, provider: str, amount: Decimal, reason: str) -> None:
 
 @group.command("penalise")
 @click.argument("provider")
-@click.argument("reason", type=click.Choice(["downtime", "data-fraud", "timeout", "invalid-signature",
-                                             "lost-dispute"]))
+@click.argument("reason", type=click.Choice(cli_names(PenaltyReason)))
 @pass_app
 def penalise(app: App, provider: str, reason: str) -> None:
     """Applies a reputation penalty (ORACLE_ROLE); data-fraud also slashes stake."""

@@ -9,7 +9,7 @@ import click
 from gpurent.cli.app import App
 from gpurent.cli.common import TOKENS, job_row, pass_app
 from gpurent.errors import GpurentError
-from gpurent.types import AgentPhase
+from gpurent.types import AgentPhase, JobStatus, cli_names
 
 
 @click.group("jobs")
@@ -162,8 +162,7 @@ def logs(app: App, job_id: str, follow: bool) -> None:
 @group.command("list")
 @click.option("--user", help="Renter address (default: --account)")
 @click.option("--provider", help="List a provider's jobs instead")
-@click.option("--status", type=click.Choice(["created", "accepted", "running", "completed", "cancelled",
-                                             "disputed", "resolved"]))
+@click.option("--status", type=click.Choice(cli_names(JobStatus)))
 @pass_app
 def list_jobs(app: App, user: str | None, provider: str | None, status: str | None) -> None:
     """A renter's (or a provider's) jobs, from the chain's events."""

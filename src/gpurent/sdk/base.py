@@ -19,11 +19,9 @@ from gpurent.errors import (
     ContractRevert,
     NotAuthorized,
     NotDeployedError,
-    RevertData,
-    insufficient_balance,
-    translate,
 )
 from gpurent.manifest import CONTRACTS, Manifest, load_manifest, node_chain_id
+from gpurent.reverts import RevertData, insufficient_balance, translate
 from gpurent.sdk.accounts import AccountRef, resolve_account
 from gpurent.sdk.traces import captured_stdout
 from gpurent.sdk.tx import Tx

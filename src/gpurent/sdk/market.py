@@ -78,7 +78,7 @@ class MarketCalls(Base):
     def check_disputable(self, job_id: str | bytes) -> None:
         """Refuses, before any token is approved, what the contract would refuse: a job that is
         not Running, or whose dispute window has closed."""
-        from gpurent.errors import contract_error
+        from gpurent.reverts import contract_error
 
         raw = self._raw_job(job_id)
         jid = hex_id(raw.jobId)

@@ -7,6 +7,7 @@ import os
 from decimal import Decimal
 
 from gpurent.errors import InvalidInput
+from gpurent.limits import BPS
 from gpurent.sdk.base import Base, Governed
 from gpurent.sdk.tx import Tx
 from gpurent.types import PenaltyReason, Reputation, Validation, ValidationReport
@@ -20,8 +21,8 @@ class ReputationCalls(Base):
     def update_reputation(self, provider: str, uptime: Decimal | str, avg_response_ms: int) -> Governed:
         """Overrides a provider's measurements (governance, through the timelock): uptime as a
         0-1 ratio."""
-        bps = int(Decimal(str(uptime)) * 10_000)
-        if not 0 <= bps <= 10_000:
+        bps = int(Decimal(str(uptime)) * BPS)
+        if not 0 <= bps <= BPS:
             raise InvalidInput(f"uptime {uptime} must be between 0 and 1")
         return self._govern("override the reputation of", self.reputation_system, "updateReputation", provider,
                             (bps, int(avg_response_ms), 0, 0))
@@ -29,7 +30,7 @@ class ReputationCalls(Base):
     def calculate_score(self, uptime: Decimal | str, avg_response_ms: int, completion: Decimal | str,
                         dispute_rate: Decimal | str) -> int:
         """The SPEC formula on given components (0-1 ratios), as the contract computes it."""
-        bps = [int(Decimal(str(x)) * 10_000) for x in (uptime, completion, dispute_rate)]
+        bps = [int(Decimal(str(x)) * BPS) for x in (uptime, completion, dispute_rate)]
         return int(self._call("calculate a score", self.reputation_system.calculateScore,
                               (bps[0], int(avg_response_ms), bps[1], bps[2])))
 
