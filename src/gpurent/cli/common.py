@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from gpurent.cli.app import App
+from gpurent.command import pass_app
 
-pass_app = click.make_pass_decorator(App)
+__all__ = ["TOKENS", "TokenAmount", "job_row", "pass_app", "resource_row"]
 
 
 class TokenAmount(click.ParamType):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gpurent.local import devnet as devnet_mod
-from gpurent.cli.app import App
+from gpurent.command import App
 from gpurent.cli.common import pass_app
 from gpurent.cli.ipfs import status_of
 from gpurent.local import ipfs as node_mod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gpurent.local import engine as engine_mod
-from gpurent.cli.app import App
+from gpurent.command import App
 from gpurent.cli.common import pass_app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gpurent.cli.app import App
+from gpurent.command import App
 from gpurent.cli.common import pass_app
 from gpurent.indexer import service
 

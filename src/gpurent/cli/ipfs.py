@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from gpurent.cli.app import App
+from gpurent.command import App
 from gpurent.cli.common import pass_app
 from gpurent.local import ipfs as node_mod
 
