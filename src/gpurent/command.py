@@ -184,3 +184,16 @@ def daemon_script(what: str, account_help: str, config_name: str, run: Callable[
         run(Gpurent.connect(account=resolve_account(account_ref)), config_path=config_path, max_failures=max_failures)
 
     return cli
+
+
+def run_command(group: click.Group, config_name: str, help_text: str, load: Callable[[Path | None], Any],
+                start: Callable[..., None]) -> None:
+    """Adds ``run`` to a signing daemon's ``group``: loads its config (a bad one fails before any
+    connection), then ``start(gp, config, max_failures=…)`` runs it in the foreground."""
+    @group.command("run", help=help_text)
+    @config_option(config_name)
+    @max_failures_option(None)
+    @pass_app
+    def run(app: App, config_path: Path | None, max_failures: int | None) -> None:
+        config = load(config_path)
+        start(app.sdk(needs_account=True), config, max_failures=max_failures)

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gpurent.agent.config import default_path
-from gpurent.command import App, config_option, daemon_views, max_failures_option, service_group, write_starter
+from gpurent.agent.config import AgentConfig, default_path, load_config
+from gpurent.command import App, config_option, daemon_views, run_command, service_group, write_starter
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
 
 main = service_group("The gpurent provider agent: runs renters' images on this machine's GPUs.")
 
 
-@main.command("run")
-@config_option("provider.toml")
-@max_failures_option(None)
-@click.pass_obj
-def run(app: App, config_path: Path | None, max_failures: int | None) -> None:
-    """Registers this machine's GPUs and runs jobs until SIGTERM."""
-    from gpurent.agent.config import load_config
+def _run(gp: Gpurent, config: AgentConfig, max_failures: int | None) -> None:
     from gpurent.agent.daemon import run_agent
 
-    config = load_config(config_path)  # a bad config fails before any connection
-    run_agent(app.sdk(needs_account=True), config, max_failures=max_failures)
+    run_agent(gp, config, max_failures=max_failures)
+
+
+run_command(main, "provider.toml", "Registers this machine's GPUs and runs jobs until SIGTERM.", load_config, _run)
 
 
 @main.command("status")
@@ -31,7 +31,7 @@ def run(app: App, config_path: Path | None, max_failures: int | None) -> None:
 @click.pass_obj
 def status(app: App, config_path: Path | None) -> None:
     """What the running agent reports: GPUs, samples, jobs; and its recent jobs."""
-    from gpurent.agent.config import agent_home, load_config
+    from gpurent.agent.config import agent_home
     from gpurent.agent.state import AgentState
 
     config = load_config(config_path)
@@ -59,7 +59,7 @@ def status(app: App, config_path: Path | None) -> None:
 @click.pass_obj
 def init(app: App, model: str, force: bool) -> None:
     """Writes a starter provider.toml in the state folder (edit it, then `run`)."""
-    from gpurent.agent.config import AgentConfig, ResourceSpec, render
+    from gpurent.agent.config import ResourceSpec, render
 
     starter = AgentConfig(resources=(ResourceSpec(model, vcpu=4, memory_gb=8, storage_gb=50, price=Decimal(2)),),
                           oracle_urls=("http://127.0.0.1:7300",))  # gpurent-oracle's default listen

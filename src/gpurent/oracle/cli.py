@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gpurent.command import App, config_option, daemon_views, max_failures_option, service_group, write_starter
-from gpurent.oracle.config import default_path
+from gpurent.command import App, config_option, daemon_views, run_command, service_group, write_starter
+from gpurent.oracle.config import OracleConfig, default_path, load_config
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
 
 main = service_group("The gpurent oracle: heartbeats, data-possession challenges, reports and disputes.")
 
 
-@main.command("run")
-@config_option("oracle.toml")
-@max_failures_option(None)
-@click.pass_obj
-def run(app: App, config_path: Path | None, max_failures: int | None) -> None:
-    """Watches providers and settles disputes until SIGTERM (needs ORACLE_ROLE)."""
-    from gpurent.oracle.config import load_config
+def _run(gp: Gpurent, config: OracleConfig, max_failures: int | None) -> None:
     from gpurent.oracle.daemon import run_oracle
 
-    config = load_config(config_path)  # a bad config fails before any connection
-    run_oracle(app.sdk(needs_account=True), config, max_failures=max_failures)
+    run_oracle(gp, config, max_failures=max_failures)
+
+
+run_command(main, "oracle.toml", "Watches providers and settles disputes until SIGTERM (needs ORACLE_ROLE).",
+            load_config, _run)
 
 
 @main.command("status")
@@ -31,8 +32,6 @@ def run(app: App, config_path: Path | None, max_failures: int | None) -> None:
 @click.pass_obj
 def status(app: App, config_path: Path | None) -> None:
     """What the running oracle has counted, per provider."""
-    from gpurent.oracle.config import load_config
-
     health, providers = daemon_views(load_config(config_path).url, "oracle", "gpurent-oracle", "health",
                                      "providers")
     if app.output.as_json:
