@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -21,6 +21,8 @@ from gpurent.errors import GpurentError
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class App:
@@ -141,13 +143,13 @@ def write_starter(app: App, path: Path, text: str, force: bool) -> None:
     app.output.info(f"[green]✓[/] wrote {path}")
 
 
-def config_option(name: str) -> Any:
+def config_option(name: str) -> Callable[[F], F]:
     """``--config PATH``: the daemon's config file (default: ``name`` in the state folder)."""
     return click.option("--config", "config_path", type=click.Path(path_type=Path),
                         help=f"{name} (default: state folder)")
 
 
-def max_failures_option(default: int | None) -> Any:
+def max_failures_option(default: int | None) -> Callable[[F], F]:
     """``--max-failures N``: a daemon halts (exit 1, one line) after N failed rounds in a row."""
     return click.option("--max-failures", type=click.IntRange(1), default=default, show_default=default is not None,
                         help="Halt after this many failed rounds in a row"

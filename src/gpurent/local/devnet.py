@@ -50,7 +50,7 @@ def devnet_dir() -> Path:
 PROCESS = Managed("devnet", devnet_dir, log="anvil.log", title="anvil")
 
 
-def rpc(url: str, method: str, params: list | None = None, timeout: float = 2.0) -> object:
+def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float = 2.0) -> object:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
