@@ -319,6 +319,10 @@ def test_cli_mistakes_are_one_line_errors(suite, cast, chain, kubo, tmp_path):
         return subprocess.run([str(BIN / "gpurent-oracle"), *args], env=env, capture_output=True, text=True,
                               timeout=120)
 
+    from gpurent.local.process import free_port
+
+    # never the default port: a gpurent stack may run on this machine (its oracle would answer)
+    (home / "oracle.toml").write_text(f'[oracle]\nlisten = "127.0.0.1:{free_port()}"\n')
     no_role = oracle_cli("--account", "4", "run")  # cast.provider2
     assert no_role.returncode == 1 and "lacks ORACLE_ROLE" in no_role.stderr
     assert "Traceback" not in no_role.stderr and len(no_role.stderr.strip().splitlines()) == 1

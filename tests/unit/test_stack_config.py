@@ -20,7 +20,12 @@ def home(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.parametrize("options", [stack.StackOptions(), stack.StackOptions.any_ports(
+def own_ports(**changes) -> stack.StackOptions:
+    """The defaults, on ports free now (a gpurent stack may hold the default ones on this machine)."""
+    return stack.StackOptions(oracle_port=free_port(), agent_port=free_port(), **changes)
+
+
+@pytest.mark.parametrize("options", [own_ports(), stack.StackOptions.any_ports(
     heartbeat_interval_s=2, report_period_s=10, gpus=3, price=Decimal("0.5"))])
 def test_written_configs_parse_and_agree(options):
     stack.write_configs(options)
@@ -38,10 +43,10 @@ def test_written_configs_parse_and_agree(options):
 
 
 def test_edited_configs_are_kept(home):
-    stack.write_configs(stack.StackOptions())
+    stack.write_configs(own_ports())
     edited = stack.provider_config_path().read_text().replace('price = "3.6"', 'price = "9"')
     stack.provider_config_path().write_text(edited)
-    stack.write_configs(stack.StackOptions(price=Decimal(1)))
+    stack.write_configs(own_ports(price=Decimal(1)))
     assert load_agent_config(stack.provider_config_path()).resources[0].price == Decimal(9)
 
 

@@ -36,6 +36,7 @@ from gpurent.agent.state import OPEN, AgentState, JobRecord
 from gpurent.errors import GpurentError, ImageError
 from gpurent.images.cache import CacheMaintainer, ImageCache, chain_popularity
 from gpurent.images.store import ImageStore
+from gpurent.runner import run_rounds
 from gpurent.types import AgentPhase, JobStatus
 
 if TYPE_CHECKING:
@@ -148,15 +149,11 @@ class Agent:
         self.monitor.start()
         self.recover()
         log.info("provider %s serving %d GPU(s) at %s", self.gp.address, len(self.slots), self.config.endpoint)
-        while not self.stopping.is_set():
-            try:
-                self.tick()
-            except GpurentError as err:
-                log.warning("tick: %s", err)
-            except Exception:  # noqa: BLE001 - an engine or node hiccup must not end the agent
-                log.exception("tick failed; retrying")
-            self.stopping.wait(self.config.poll_interval_s)
-        self.shutdown()
+        try:
+            run_rounds(self.tick, self.stopping, self.config.poll_interval_s, log, "provider",
+                       max_failures=self.config.max_failures, label=lambda: f"block {self.state.get('cursor')}")
+        finally:
+            self.shutdown()
 
     def stop(self) -> None:
         """Stop taking work (SIGTERM): the loop ends, resources go unavailable, containers run on."""

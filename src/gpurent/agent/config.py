@@ -5,6 +5,7 @@
     listen = "0.0.0.0:8765"                # where the agent's HTTP endpoint binds
     stake = "100"                          # GPU tokens staked at registration
     poll_interval = 1.0                    # seconds between looks at the chain
+    max_failures = 10                      # failed rounds in a row before the agent halts (exit 1)
 
     [[resources]]                          # one per GPU (without NVIDIA GPUs: what to offer)
     model = "RTX4090"
@@ -36,13 +37,14 @@ stake per dispute and one more transaction (gas) per interval per job. Must be a
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from gpurent.errors import ConfigurationError
+from gpurent.conffile import parse_listen, read_toml, toml_value
+from gpurent.runner import MAX_FAILURES
 from gpurent.settings import state_home
 
 
@@ -67,20 +69,36 @@ class Limits:
 
 @dataclass(frozen=True)
 class AgentConfig:
-    endpoint: str
-    listen_host: str
-    listen_port: int
-    stake: Decimal
-    poll_interval_s: float
-    resources: tuple[ResourceSpec, ...]
+    """Every key of provider.toml, with its default (the one place the defaults are written)."""
+
+    endpoint: str = ""  # empty: http://<listen>
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8765
+    stake: Decimal = Decimal(100)
+    poll_interval_s: float = 1.0
+    resources: tuple[ResourceSpec, ...] = ()
     limits: Limits = field(default_factory=Limits)
     oracle_urls: tuple[str, ...] = ()
     heartbeat_interval_s: float = 60.0
     settle_interval_s: float = 600.0  # seconds between partial releases of a running job
+    max_failures: int = MAX_FAILURES  # failed rounds in a row before the agent halts
+
+    def __post_init__(self) -> None:
+        if not self.endpoint:
+            object.__setattr__(self, "endpoint", f"http://{self.listen_host}:{self.listen_port}")
+
+
+DEFAULTS = AgentConfig()
 
 
 def default_path() -> Path:
+    """provider.toml in the state folder."""
     return state_home() / "provider.toml"
+
+
+def agent_home() -> Path:
+    """The agent's own folder (its database, job logs, its process record and log)."""
+    return state_home() / "provider"
 
 
 def _decimal(value: Any, what: str) -> Decimal:
@@ -105,11 +123,9 @@ def _positive(value: Any, what: str) -> float:
 
 
 def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentConfig:
+    d, dl = DEFAULTS, DEFAULTS.limits
     provider = doc.get("provider", {})
-    listen = str(provider.get("listen", "127.0.0.1:8765"))
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise ConfigurationError(f"{where}: listen must be HOST:PORT, got {listen!r}")
+    host, port = parse_listen(provider.get("listen", f"{d.listen_host}:{d.listen_port}"), f"{where}: listen")
     resources = []
     for i, item in enumerate(doc.get("resources", [])):
         try:
@@ -121,23 +137,24 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
     if not resources:
         raise ConfigurationError(f"{where}: declare at least one [[resources]] (model, vcpu, memory_gb, price)")
     limits, oracle = doc.get("limits", {}), doc.get("oracle", {})
-    urls = oracle.get("urls", [])
+    urls = oracle.get("urls", list(d.oracle_urls))
     if isinstance(urls, str) or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls):
         raise ConfigurationError(f"{where}: oracle.urls must be a list of http(s) URLs")
-    interval = _positive(oracle.get("heartbeat_interval", 60), f"{where}: oracle.heartbeat_interval")
-    settle = _positive(doc.get("billing", {}).get("settle_interval", 600), f"{where}: billing.settle_interval")
+    interval = _positive(oracle.get("heartbeat_interval", d.heartbeat_interval_s), f"{where}: oracle.heartbeat_interval")
+    settle = _positive(doc.get("billing", {}).get("settle_interval", d.settle_interval_s),
+                       f"{where}: billing.settle_interval")
     return AgentConfig(
-        endpoint=str(provider.get("endpoint", f"http://{host}:{port}")),
-        listen_host=host, listen_port=int(port),
-        stake=_decimal(provider.get("stake", "100"), "provider.stake"),
-        poll_interval_s=float(provider.get("poll_interval", 1.0)),
+        endpoint=str(provider.get("endpoint", "")),
+        listen_host=host, listen_port=port,
+        stake=_decimal(provider.get("stake", d.stake), "provider.stake"),
+        poll_interval_s=float(provider.get("poll_interval", d.poll_interval_s)),
         resources=tuple(resources),
-        limits=Limits(pids=int(limits.get("pids", 256)), scratch_mb=int(limits.get("scratch_mb", 512)),
-                      network=bool(limits.get("network", False)),
-                      fetch_timeout_s=float(limits.get("fetch_timeout_s", 120)),
-                      log_mb=int(limits.get("log_mb", 64))),
+        limits=Limits(pids=int(limits.get("pids", dl.pids)), scratch_mb=int(limits.get("scratch_mb", dl.scratch_mb)),
+                      network=bool(limits.get("network", dl.network)),
+                      fetch_timeout_s=float(limits.get("fetch_timeout_s", dl.fetch_timeout_s)),
+                      log_mb=int(limits.get("log_mb", dl.log_mb))),
         oracle_urls=tuple(u.rstrip("/") for u in urls), heartbeat_interval_s=interval,
-        settle_interval_s=settle,
+        settle_interval_s=settle, max_failures=int(provider.get("max_failures", d.max_failures)),
     )
 
 
@@ -145,8 +162,39 @@ def load_config(path: Path | None = None) -> AgentConfig:
     path = path or default_path()
     if not path.exists():
         raise ConfigurationError(f"no provider config at {path}: write one (see `gpurent-provider init`)")
-    try:
-        doc = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigurationError(f"{path} is not valid TOML: {err}") from err
-    return parse_config(doc, str(path))
+    return parse_config(read_toml(path), str(path))
+
+
+def render(config: AgentConfig, header: str = "") -> str:
+    """``config`` as a provider.toml that :func:`parse_config` reads back to the same values."""
+    resources = "".join(f"""
+[[resources]]                          # one per GPU
+model = {toml_value(r.model)}
+vcpu = {r.vcpu}
+memory_gb = {r.memory_gb}
+storage_gb = {r.storage_gb}
+price = {toml_value(str(r.price))}                          # GPU tokens per hour
+""" + (f"gpu = {toml_value(r.gpu)}\n" if r.gpu else "") for r in config.resources)
+    lim = config.limits
+    return f"""{header}[provider]
+endpoint = {toml_value(config.endpoint)}   # the URL renters and the oracle reach (goes on-chain)
+listen = "{config.listen_host}:{config.listen_port}"
+stake = {toml_value(str(config.stake))}
+poll_interval = {toml_value(config.poll_interval_s)}
+max_failures = {config.max_failures}                   # failed rounds in a row before the agent halts
+{resources}
+[limits]
+pids = {lim.pids}
+scratch_mb = {lim.scratch_mb}
+network = {toml_value(lim.network)}
+fetch_timeout_s = {toml_value(lim.fetch_timeout_s)}
+log_mb = {lim.log_mb}
+
+[oracle]
+urls = {toml_value(list(config.oracle_urls))}   # signed heartbeats go to each (gpurent-oracle's listen)
+heartbeat_interval = {toml_value(config.heartbeat_interval_s)}
+
+[billing]
+settle_interval = {toml_value(config.settle_interval_s)}                  # seconds between partial releases of a running job's earnings
+"""
+

@@ -2,34 +2,36 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpurent.agent.agent import Agent
-from gpurent.agent.config import AgentConfig, load_config
+from gpurent.agent.config import AgentConfig, agent_home, load_config
 from gpurent.agent.hardware import detect_gpus
-from gpurent.local.process import serve
-from gpurent.settings import state_home
+from gpurent.runner import run_daemon
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
 
+__all__ = ["agent_home", "build_agent", "run_agent"]
+
+
 log = logging.getLogger("gpurent.provider")
 
 
-def agent_home() -> Path:
-    return state_home() / "provider"
-
-
 def build_agent(gp: Gpurent, config: AgentConfig | None = None, config_path: Path | None = None,
-                home: Path | None = None) -> Agent:
-    """The agent for ``gp`` (a Gpurent with the provider's account), its GPUs detected."""
+                home: Path | None = None, max_failures: int | None = None) -> Agent:
+    """The agent for ``gp`` (a Gpurent with the provider's account), its GPUs detected;
+    ``max_failures`` overrides the config's."""
+    from gpurent.images.store import ImageStore
     from gpurent.local.engine import engine_client
     from gpurent.local.ipfs import ipfs_client
-    from gpurent.images.store import ImageStore
 
     config = config or load_config(config_path)
+    if max_failures is not None:
+        config = dataclasses.replace(config, max_failures=max_failures)
     gpus, reason = detect_gpus()
     if reason:
         log.warning("%s: offering the %d resource(s) the config declares", reason, len(config.resources))
@@ -37,7 +39,9 @@ def build_agent(gp: Gpurent, config: AgentConfig | None = None, config_path: Pat
     return Agent(gp, config, home or agent_home(), store, gpus)
 
 
-def run_forever(agent: Agent) -> None:
-    """Runs the agent; SIGTERM/SIGINT stop it cleanly (no new work, resources unavailable,
-    running containers left for the next start to re-attach)."""
-    serve(agent, log, "running jobs continue; the next start resumes them")
+def run_agent(gp: Gpurent, config: AgentConfig | None = None, config_path: Path | None = None,
+              max_failures: int | None = None) -> None:
+    """Runs the agent in the foreground; SIGTERM/SIGINT stop it cleanly (no new work, resources
+    unavailable, running containers left for the next start to re-attach)."""
+    run_daemon(build_agent(gp, config, config_path, max_failures=max_failures), log,
+               "running jobs continue; the next start resumes them")

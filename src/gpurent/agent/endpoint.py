@@ -14,10 +14,9 @@ foreign signatures get 403, unknown jobs 404.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -26,7 +25,7 @@ from gpurent.wire.access import AccessDenied, verify_access
 from gpurent.agent.state import FINAL, AgentState
 from gpurent.types import AgentPhase
 from gpurent.errors import GpurentError
-from gpurent.http import read_json, send_json
+from gpurent.http import HttpServer, read_json, send_json
 
 ChallengeHandler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -73,34 +72,12 @@ class Endpoint:
         self.health = health
         self.challenge_handler: ChallengeHandler | None = None  # set by the agent's OracleLink
         self.is_oracle: Callable[[str], bool] | None = None  # oracles may read jobs (dispute evidence)
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            server_version = "gpurent-provider"
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                endpoint._get(self)
-
-            def do_POST(self) -> None:  # noqa: N802
-                endpoint._post(self)
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, name="gpurent-endpoint", daemon=True)
+        self.server = HttpServer(host, port, "gpurent-provider", self._get, self._post)
+        self.start, self.stop = self.server.start, self.server.stop
 
     @property
     def port(self) -> int:
-        return int(self.server.server_address[1])
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return self.server.port
 
     # -- handlers ------------------------------------------------------------------------
     _json = staticmethod(send_json)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gpurent.cli.app import App
+from gpurent.command import App
 from gpurent.cli.common import TOKENS, job_row, pass_app
 from gpurent.cli.output import when
 from gpurent.sdk.admin import CONTRACT_NAMES

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gpurent.cli.app import App
+from gpurent.command import App, pass_app
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
 
-pass_app = click.make_pass_decorator(App)
+__all__ = ["TOKENS", "TokenAmount", "about_address", "job_row", "pass_app", "resource_row"]
 
 
 def about_address(command: Callable[[App, Gpurent, str], None]) -> Callable[..., None]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from gpurent.local import devnet as devnet_mod
-from gpurent.cli.app import App
 from gpurent.cli.common import pass_app
-from gpurent.cli.ipfs import status_of
+from gpurent.command import App
+from gpurent.local import devnet as devnet_mod
+from gpurent.local import indexer as indexer_mod
 from gpurent.local import ipfs as node_mod
 
 IPFS_PORTS = f"{node_mod.DEFAULT_API_PORT},{node_mod.DEFAULT_GATEWAY_PORT},{node_mod.DEFAULT_SWARM_PORT}"
@@ -53,23 +55,19 @@ def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_l
     """Starts the devnet (if needed), deploys the suite (once) and funds the test accounts;
     starts the IPFS node and the indexer beside it."""
     with app.output.pending("Starting anvil…"):
-        devnet = devnet_mod.start(port=port, chain_id=chain_id, block_time=0 if instant else block_time,
-                                  gas_limit=gas_limit)
+        devnet = devnet_mod.Chain(port, chain_id, 0 if instant else block_time, gas_limit).start()
     with app.output.pending("Deploying the contracts (once per chain)…"):
         outcome = devnet_mod.deploy(devnet)
     app.output.info(f"[green]✓[/] devnet at {devnet.url} (chain {devnet.chain_id}); {outcome}")
     if ipfs:
         with app.output.pending("Starting the IPFS node…"):
-            node = node_mod.start(*ipfs_ports)
+            node = node_mod.Kubo(*ipfs_ports).start()
         app.output.info(f"[green]✓[/] IPFS node API at {node.api_url}")
     if indexer:
-        from gpurent.indexer import service
-        from gpurent.local.process import free_port
-
         with app.output.pending("Starting the indexer…"):
-            process = service.start(devnet.url, port=indexer_port or free_port())
+            process = indexer_mod.LocalIndexer(devnet.url, port=indexer_port).start()
         app.output.info(f"[green]✓[/] indexer GraphQL at {process.graphql_url}")
-    app.output.data(_status(devnet))
+    app.output.data(_status())
 
 
 @group.command("down")
@@ -77,45 +75,28 @@ def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_l
 @pass_app
 def down(app: App, reset: bool) -> None:
     """Stops the devnet; its chain is saved and resumed by the next `up` unless --reset."""
-    from gpurent.indexer import service
-
-    if service.stop():
+    if indexer_mod.stop():
         app.output.info("indexer stopped")
     stopped = devnet_mod.stop()
     if node_mod.stop():
         app.output.info("IPFS node stopped (its pins stay)")
     if reset:
         devnet_mod.reset()
-        for leftover in service.indexer_dir().glob("index.db*"):  # the index of the chain just forgotten
-            leftover.unlink()
+        indexer_mod.reset()  # the index of the chain just forgotten
     app.output.info("devnet stopped" if stopped else "no devnet was running")
     app.output.data({"running": False, "reset": reset})
 
 
-def _status(devnet: devnet_mod.Devnet | None) -> dict:
-    if devnet is None:
-        return {"running": False}
-    data = {"running": True, "url": devnet.url, "pid": devnet.pid, "chain_id": devnet.chain_id,
-            "block_time_s": devnet.block_time, "gas_limit": devnet.gas_limit}
-    try:
-        data["head_block"] = int(str(devnet_mod.rpc(devnet.url, "eth_blockNumber")), 16)
-    except OSError:
-        data["running"] = False
-    from gpurent.manifest import load_manifest
-
-    manifest = load_manifest(devnet.chain_id)
-    data["contracts"] = manifest.contracts if manifest else None
-    data["ipfs"] = status_of(node_mod.running_node())
-    from gpurent.indexer import service
-
-    process = service.running()
-    data["indexer"] = {"running": True, "graphql": process.graphql_url, "pid": process.pid} if process else {
-        "running": False}
-    return data
+def _status() -> dict[str, Any]:
+    """The chain's status, and (while it runs) the IPFS node's and the indexer's beside it."""
+    chain = devnet_mod.Chain().status()
+    if chain["running"]:
+        chain.update(ipfs=node_mod.Kubo().status(), indexer=indexer_mod.LocalIndexer().status())
+    return chain
 
 
 @group.command("status")
 @pass_app
 def status(app: App) -> None:
     """Whether the devnet runs, its URL, head block and deployment."""
-    app.output.data(_status(devnet_mod.running_devnet()))
+    app.output.data(_status())

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import click
 
-from gpurent.cli.app import App
+from gpurent.command import App
 from gpurent.cli.common import TOKENS, pass_app, resource_row
 
 

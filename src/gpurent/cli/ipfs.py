@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from gpurent.cli.app import App
 from gpurent.cli.common import pass_app
+from gpurent.cli.service import down_and_status, start_and_show
+from gpurent.command import App
 from gpurent.local import ipfs as node_mod
 
 
@@ -25,38 +24,10 @@ def group() -> None:
 @pass_app
 def up(app: App, api_port: int, gateway_port: int, swarm_port: int, peers: tuple[str, ...]) -> None:
     """Starts the node (repo under the state folder; API, gateway and swarm on loopback)."""
-    with app.output.pending("Starting the IPFS node…"):
-        node = node_mod.start(api_port=api_port, gateway_port=gateway_port, swarm_port=swarm_port,
-                              peers=list(peers))
-    app.output.info(f"[green]✓[/] IPFS node {node.peer_id} up; API {node.api_url}")
-    app.output.data(status_of(node))
+    start_and_show(app, node_mod.Kubo(api_port, gateway_port, swarm_port, list(peers)), "Starting the IPFS node…",
+                   lambda node: f"IPFS node {node.peer_id} up; API {node.api_url}")
 
 
-@group.command("down")
-@pass_app
-def down(app: App) -> None:
-    """Stops the node; its repo (and every pin) stays for the next `up`."""
-    stopped = node_mod.stop()
-    app.output.info("IPFS node stopped" if stopped else "no IPFS node was running")
-    app.output.data({"running": False})
-
-
-def status_of(node: node_mod.IpfsNode | None) -> dict[str, Any]:
-    if node is None:
-        return {"running": False}
-    data: dict[str, Any] = {"running": True, "pid": node.pid, "api": node.api_url, "gateway": node.gateway_url,
-                            "peer_id": node.peer_id, "swarm": node.swarm_multiaddrs, "repo": node.repo}
-    try:
-        client = node.client()
-        data.update(version=client.version(), peers=len(client.swarm_peers()), pins=len(client.pins()),
-                    **client.repo_stat())
-    except Exception:  # noqa: BLE001 - a node that stopped answering is reported, not raised
-        data["running"] = False
-    return data
-
-
-@group.command("status")
-@pass_app
-def status(app: App) -> None:
-    """Whether the node runs, its addresses, peers, pins and repo size."""
-    app.output.data(status_of(node_mod.running_node()))
+down_and_status(group, node_mod.Kubo, "IPFS node",
+                "Stops the node; its repo (and every pin) stays for the next `up`.",
+                "Whether the node runs, its addresses, peers, pins and repo size.")

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import click
 
-from gpurent.cli.app import App
+from gpurent.command import App
 from gpurent.cli.common import TOKENS, job_row, pass_app
 from gpurent.errors import GpurentError
 from gpurent.types import AgentPhase, JobStatus, cli_names

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gpurent.cli.app import App
+from gpurent.command import App
 from gpurent.cli.common import TOKENS, about_address, job_row, pass_app, resource_row
 
 if TYPE_CHECKING:

@@ -7,9 +7,12 @@ from typing import Any
 
 import click
 
-from gpurent.cli.app import App
+from gpurent.command import App
 from gpurent.cli.common import pass_app
 from gpurent.cli.devnet import IPFS_PORTS, PortTriple
+from gpurent.local.stack import StackOptions
+
+DEFAULTS = StackOptions()
 
 
 def _port(name: str, default: int, help_text: str) -> Any:
@@ -18,24 +21,23 @@ def _port(name: str, default: int, help_text: str) -> Any:
 
 
 @click.command("up")
-@_port("chain", 8545, "Anvil's JSON-RPC port")
-@_port("indexer", 8100, "The indexer's GraphQL port")
-@_port("oracle", 7300, "The oracle's port (first up only: then oracle.toml)")
-@_port("agent", 8765, "The provider agent's port (first up only: then provider.toml)")
+@_port("chain", DEFAULTS.chain_port, "Anvil's JSON-RPC port")
+@_port("indexer", DEFAULTS.indexer_port, "The indexer's GraphQL port")
+@_port("oracle", DEFAULTS.oracle_port, "The oracle's port (first up only: then oracle.toml)")
+@_port("agent", DEFAULTS.agent_port, "The provider agent's port (first up only: then provider.toml)")
 @click.option("--ipfs-ports", type=PortTriple(), default=IPFS_PORTS, show_default=True,
               help="The IPFS node's API,gateway,swarm ports (0: any free port)")
-@click.option("--block-time", type=click.IntRange(1), default=2, show_default=True, help="Seconds per block")
+@click.option("--block-time", type=click.IntRange(1), default=DEFAULTS.block_time, show_default=True,
+              help="Seconds per block")
 @pass_app
 def up(app: App, chain_port: int, indexer_port: int, oracle_port: int, agent_port: int,
        ipfs_ports: tuple[int, int, int], block_time: int) -> None:
     """Starts the whole stack (what is not running yet): chain and contracts, IPFS node, container
     engine, indexer, oracle and a provider agent. Logs go under the state folder."""
     from gpurent.local import stack
-    from gpurent.local.process import free_port
 
-    options = stack.StackOptions(chain_port=chain_port or free_port(), block_time=block_time,
-                                 indexer_port=indexer_port, oracle_port=oracle_port, agent_port=agent_port,
-                                 ipfs_ports=ipfs_ports)
+    options = StackOptions(chain_port=chain_port, block_time=block_time, indexer_port=indexer_port,
+                           oracle_port=oracle_port, agent_port=agent_port, ipfs_ports=ipfs_ports)
     with app.output.pending("Starting the stack…"):
         state = stack.up(options, lambda service, what: app.output.info(f"[green]✓[/] {service:<9} {what}"))
     _show(app, state)

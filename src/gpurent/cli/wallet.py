@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gpurent.cli.app import App
+from gpurent.command import App
 from gpurent.cli.common import TOKENS, about_address, pass_app
 
 if TYPE_CHECKING:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from gpurent.cli.app import App, service_group
+from gpurent.command import App, max_failures_option, service_group
+from gpurent.runner import MAX_FAILURES
 
 
 main = service_group("The gpurent indexer: the contracts' events as a queryable database.")
@@ -22,20 +23,23 @@ DB_HELP = "SQLAlchemy URL: sqlite:///PATH (default: the state folder) or postgre
 @click.option("--rpc", "rpc_url", help="Read this JSON-RPC URL directly (no Ape connection: a lighter process)")
 @click.option("--graphql", default="127.0.0.1:8100", show_default=True,
               help="HOST:PORT of the GraphQL API (HTTP and WebSocket), or 'off'")
+@max_failures_option(MAX_FAILURES)
 @click.pass_obj
 def run(app: App, db_url: str | None, confirmations: int, batch: int, poll: float, rpc_url: str | None,
-        graphql: str) -> None:
+        graphql: str, max_failures: int) -> None:
     """Backfills from the deployment block, then follows the head until SIGTERM; serves GraphQL."""
-    from gpurent.indexer.daemon import build_indexer, run_forever
+    from gpurent.conffile import parse_listen
+    from gpurent.errors import ConfigurationError
+    from gpurent.indexer.daemon import build_indexer, run_indexer
 
     listen = None
     if graphql != "off":
-        host, _, port = graphql.rpartition(":")
-        if not host or not port.isdigit():
-            raise click.BadParameter(f"expected HOST:PORT or 'off', got {graphql!r}", param_hint="--graphql")
-        listen = (host, int(port))
+        try:
+            listen = parse_listen(graphql, "--graphql")
+        except ConfigurationError:
+            raise click.BadParameter(f"expected HOST:PORT or 'off', got {graphql!r}", param_hint="--graphql") from None
     source = rpc_url or app.sdk()
-    run_forever(build_indexer(source, db_url, confirmations=confirmations, batch=batch), poll, listen)
+    run_indexer(build_indexer(source, db_url, confirmations=confirmations, batch=batch), poll, listen, max_failures)
 
 
 @main.command("status")

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 from gpurent.errors import ServiceUnavailable
 from gpurent.indexer.db import connect, migrate
 from gpurent.indexer.indexer import Indexer
-from gpurent.local.process import serve
 from gpurent.indexer.rpc import JsonRpc
+from gpurent.runner import MAX_FAILURES, run_daemon
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
+
 
 log = logging.getLogger("gpurent.indexer")
 
@@ -50,10 +51,11 @@ class IndexerService:
     """The indexer loop, and the GraphQL API over its database, as one service (``run`` blocks,
     ``stop`` ends it)."""
 
-    def __init__(self, indexer: Indexer, poll_s: float, graphql: tuple[str, int] | None = ("127.0.0.1", 8100)):
+    def __init__(self, indexer: Indexer, poll_s: float, graphql: tuple[str, int] | None = ("127.0.0.1", 8100),
+                 max_failures: int = MAX_FAILURES):
         from gpurent.indexer.api import Hub
 
-        self.indexer, self.poll_s = indexer, poll_s
+        self.indexer, self.poll_s, self.max_failures = indexer, poll_s, max_failures
         self.hub = Hub()
         indexer.on_commit = self.hub.publish
         self.graphql = GraphQLServer(indexer.engine, self.hub, indexer.manifest, *graphql) if graphql else None
@@ -65,7 +67,7 @@ class IndexerService:
         log.info("indexing chain %d from block %d into %s", self.indexer.manifest.chain_id,
                  self.indexer.manifest.block, self.indexer.engine.url.render_as_string(hide_password=True))
         try:
-            self.indexer.run(self.poll_s)
+            self.indexer.run(self.poll_s, self.max_failures)
         finally:
             if self.graphql is not None:
                 self.graphql.stop()
@@ -94,5 +96,7 @@ def build_indexer(source: Gpurent | str, db_url: str | None = None, *, confirmat
     return Indexer(rpc, manifest, engine, confirmations=confirmations, batch=batch, window=window)
 
 
-def run_forever(indexer: Indexer, poll_s: float = 0.5, graphql: tuple[str, int] | None = ("127.0.0.1", 8100)) -> None:
-    serve(IndexerService(indexer, poll_s, graphql), log, "the next start resumes from the cursor")
+def run_indexer(indexer: Indexer, poll_s: float = 0.5, graphql: tuple[str, int] | None = ("127.0.0.1", 8100),
+                max_failures: int = MAX_FAILURES) -> None:
+    """Runs the indexer and its GraphQL API in the foreground until SIGTERM/SIGINT."""
+    run_daemon(IndexerService(indexer, poll_s, graphql, max_failures), log, "the next start resumes from the cursor")

@@ -27,6 +27,7 @@ from gpurent.indexer import schema as s
 from gpurent.indexer.project import Projector, rollback_to
 from gpurent.manifest import Manifest
 from gpurent.indexer.rpc import JsonRpc, RpcError
+from gpurent.runner import MAX_FAILURES, run_rounds
 
 log = logging.getLogger("gpurent.indexer")
 
@@ -81,15 +82,10 @@ class Indexer:
         return Cursor(start, block_hash)
 
     # -- the loop -------------------------------------------------------------------------
-    def run(self, poll_s: float = 0.5) -> None:
-        while not self._stop.is_set():
-            try:
-                self.sync()  # up to the head (pipelined when far behind), then wait for more
-            except (RpcError, GpurentError) as err:
-                if isinstance(err, ReorgTooDeep):
-                    raise
-                log.warning("indexing round failed, retrying: %s", err)
-            self._stop.wait(poll_s)
+    def run(self, poll_s: float = 0.5, max_failures: int = MAX_FAILURES) -> None:
+        """Syncs up to the head (pipelined when far behind), then waits for more, until ``stop``."""
+        run_rounds(self.sync, self._stop, poll_s, log, "indexer", max_failures=max_failures,
+                   label=lambda: f"block {self.progress.cursor}", fatal=(ReorgTooDeep,))
 
     def stop(self) -> None:
         self._stop.set()

@@ -1,42 +1,14 @@
-"""gpurent's own indexer process (``gpurent indexer up``): started detached, recorded under
-the state folder, found again by ``gpurent gpus list`` and ``gpurent indexer status``."""
+"""The indexer's GraphQL API from the client's side: where it is (configured, or gpurent's own
+running indexer, :mod:`gpurent.local.indexer`), one query, and the renter's GPU search."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import requests
 
-from gpurent.errors import ConfigurationError
-from gpurent.local.process import Managed, daemon_binary, port_free
-from gpurent.settings import load_settings, state_home
-
-DEFAULT_PORT = 8100
-
-
-@dataclass(frozen=True)
-class IndexerProcess:
-    pid: int
-    graphql_url: str
-    db: str
-    rpc: str
-
-
-def indexer_dir() -> Path:
-    path = state_home() / "indexer"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-DAEMON = Managed("indexer", indexer_dir)
-
-
-def running() -> IndexerProcess | None:
-    record = DAEMON.running()
-    return IndexerProcess(**record) if record else None
+from gpurent.settings import load_settings
 
 
 def graphql_url() -> str | None:
@@ -45,6 +17,8 @@ def graphql_url() -> str | None:
     configured = load_settings().indexer_url
     if configured:
         return configured
+    from gpurent.local.indexer import running
+
     process = running()
     return process.graphql_url if process else None
 
@@ -56,32 +30,6 @@ def query(url: str, document: str, variables: dict[str, Any] | None = None, time
     if body.get("errors"):
         raise ValueError(body["errors"][0]["message"])
     return body["data"]
-
-
-def start(rpc_url: str, db: str | None = None, port: int = DEFAULT_PORT, timeout_s: float = 60.0) -> IndexerProcess:
-    """Starts ``gpurent-indexer run`` detached (the running one if up) and waits for its API."""
-    existing = running()
-    if existing:
-        return existing
-    if not port_free(port):
-        raise ConfigurationError(f"port {port} is taken by another process: pass --port")
-    db = db or f"sqlite:///{indexer_dir() / 'index.db'}"
-    url = f"http://127.0.0.1:{port}/graphql"
-
-    def ready() -> bool:
-        try:
-            query(url, "{ indexer { block } }", timeout_s=2)
-            return True
-        except (requests.RequestException, ValueError):
-            return False
-
-    args = [daemon_binary("gpurent-indexer"), "run", "--rpc", rpc_url, "--db", db, "--graphql", f"127.0.0.1:{port}"]
-    record = DAEMON.start(args, ready, {"graphql_url": url, "db": db, "rpc": rpc_url}, timeout_s)
-    return IndexerProcess(**record)
-
-
-def stop(timeout_s: float = 15.0) -> bool:
-    return DAEMON.stop(timeout_s)
 
 
 GPUS_QUERY = """query($f: GpuFilter, $sort: GpuSort!, $offset: Int!) {

@@ -1,6 +1,6 @@
 """A local Anvil chain for development, kept under the state folder.
 
-``up`` starts Anvil detached (pid, log and chain state in ``<state home>/devnet/``), deploys
+``up`` starts Anvil detached (record, log and chain state in ``<state home>/devnet/``), deploys
 the suite once and funds the test accounts; ``down`` stops it, and Anvil writes its state so
 the next ``up`` resumes the same chain (deployment included).
 """
@@ -12,9 +12,11 @@ import shutil
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from gpurent.errors import ConfigurationError
-from gpurent.local.process import port_free, read_record, spawn, terminate, wait_ready, write_record
+from gpurent.local.process import Managed, free_port, port_free
+from gpurent.local.service import ManagedService, probe
 from gpurent.settings import state_home
 
 MNEMONIC = "test test test test test test test test test test test junk"
@@ -45,11 +47,10 @@ def devnet_dir() -> Path:
     return path
 
 
-def _record() -> Path:
-    return devnet_dir() / "devnet.json"
+PROCESS = Managed("devnet", devnet_dir, log="anvil.log", title="anvil")
 
 
-def rpc(url: str, method: str, params: list | None = None, timeout: float = 2.0) -> object:
+def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float = 2.0) -> object:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -58,7 +59,7 @@ def rpc(url: str, method: str, params: list | None = None, timeout: float = 2.0)
 
 def running_devnet() -> Devnet | None:
     """The devnet started by ``up`` if its process still runs; None otherwise."""
-    record = read_record(_record())
+    record = PROCESS.running()
     return Devnet(**record) if record else None
 
 
@@ -89,26 +90,55 @@ def anvil_binary() -> str:
     raise ConfigurationError("anvil not found: run `make setup` (it installs anvil from npm) or put it on PATH")
 
 
+class Chain(ManagedService):
+    """The devnet as a service of the local stack (see :mod:`gpurent.local.service`)."""
+
+    name, process = "chain", PROCESS
+
+    def __init__(self, port: int = 8545, chain_id: int = 31337, block_time: int = 0, gas_limit: int = 30_000_000,
+                 timeout_s: float = 30.0):
+        self.port, self.chain_id, self.block_time, self.gas_limit = port, chain_id, block_time, gas_limit
+        self.timeout_s = timeout_s
+
+    def start(self) -> Devnet:
+        """Starts Anvil detached; returns the running devnet (the existing one if already up)."""
+        existing = running_devnet()
+        if existing:
+            return existing
+        port = self.port or free_port()
+        if not port_free(port):
+            raise ConfigurationError(f"port {port} is taken by another process: pick another with --port")
+        args = [anvil_binary(), "--port", str(port), "--chain-id", str(self.chain_id),
+                "--gas-limit", str(self.gas_limit), "--mnemonic", MNEMONIC, "--accounts", "10", "--balance", "10000",
+                "--state", str(devnet_dir() / "state.json")]
+        if self.block_time > 0:
+            args += ["--block-time", str(self.block_time)]
+        url = f"http://127.0.0.1:{port}"
+        record = {"port": port, "chain_id": self.chain_id, "block_time": self.block_time,
+                  "gas_limit": self.gas_limit}
+        return Devnet(**PROCESS.start(args, lambda: bool(rpc(url, "eth_chainId")), record, self.timeout_s))
+
+    def endpoint(self) -> str | None:
+        devnet = running_devnet()
+        return devnet.url if devnet else None
+
+    def status(self) -> dict[str, Any]:
+        """The devnet's URL, head block and deployment."""
+        from gpurent.manifest import load_manifest
+
+        devnet = running_devnet()
+        if devnet is None:
+            return {"running": False}
+        manifest = load_manifest(devnet.chain_id)
+        return probe(lambda: {"head": int(str(rpc(devnet.url, "eth_blockNumber")), 16)}, (OSError,),
+                     url=devnet.url, pid=devnet.pid, chain_id=devnet.chain_id, block_time_s=devnet.block_time,
+                     gas_limit=devnet.gas_limit, contracts=manifest.contracts if manifest else None)
+
+
 def start(port: int = 8545, chain_id: int = 31337, block_time: int = 0, gas_limit: int = 30_000_000,
           timeout_s: float = 30.0) -> Devnet:
     """Starts Anvil detached; returns the running devnet (the existing one if already up)."""
-    existing = running_devnet()
-    if existing:
-        return existing
-    if not port_free(port):
-        raise ConfigurationError(f"port {port} is taken by another process: pick another with --port")
-    folder = devnet_dir()
-    args = [anvil_binary(), "--port", str(port), "--chain-id", str(chain_id), "--gas-limit", str(gas_limit),
-            "--mnemonic", MNEMONIC, "--accounts", "10", "--balance", "10000",
-            "--state", str(folder / "state.json")]
-    if block_time > 0:
-        args += ["--block-time", str(block_time)]
-    log = folder / "anvil.log"
-    process = spawn(args, log)
-    devnet = Devnet(pid=process.pid, port=port, chain_id=chain_id, block_time=block_time, gas_limit=gas_limit)
-    wait_ready(process, lambda: bool(rpc(devnet.url, "eth_chainId")), "anvil", log, timeout_s)
-    write_record(_record(), asdict(devnet))
-    return devnet
+    return Chain(port, chain_id, block_time, gas_limit, timeout_s).start()
 
 
 FUNDING_TOKENS = 10_000  # given to each of test accounts 3-9
@@ -152,12 +182,7 @@ def deploy(devnet: Devnet, report_period_s: int = 3600) -> str:
 
 def stop(timeout_s: float = 15.0) -> bool:
     """Stops the devnet (Anvil saves its state on the way out); False if none ran."""
-    devnet = running_devnet()
-    _record().unlink(missing_ok=True)
-    if devnet is None:
-        return False
-    terminate(devnet.pid, timeout_s)
-    return True
+    return Chain().stop(timeout_s)
 
 
 def reset() -> None:

@@ -8,12 +8,13 @@ folder), then the usual sockets of a system podman or Docker.
 from __future__ import annotations
 
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gpurent.errors import ConfigurationError, ServiceUnavailable
-from gpurent.local.process import read_record, spawn, terminate, wait_ready, write_record
+from gpurent.local.process import Managed
+from gpurent.local.service import ManagedService, probe
 from gpurent.settings import load_settings, state_home
 
 SYSTEM_SOCKETS = ("/run/podman/podman.sock", "/var/run/docker.sock")
@@ -35,8 +36,12 @@ def engine_dir() -> Path:
     return path
 
 
+def _process(folder: Path | None = None) -> Managed:
+    return Managed("engine", folder or engine_dir(), log="podman.log", title="podman system service")
+
+
 def running_service() -> EngineService | None:
-    record = read_record(engine_dir() / "engine.json")
+    record = _process().running()
     return EngineService(**record) if record else None
 
 
@@ -68,41 +73,63 @@ def engine_client(timeout_s: float = 300.0) -> Any:
     return client
 
 
-def start(timeout_s: float = 30.0, folder: Path | None = None) -> EngineService:
-    """Starts podman's Docker-compatible API service detached (the running one if up).
+class Engine(ManagedService):
+    """podman's Docker-compatible API service as a service of the local stack (see
+    :mod:`gpurent.local.service`). ``folder`` (default: ``<state home>/engine``) holds the socket,
+    log and record; tests and benchmarks pass their own for a private service."""
 
-    ``folder`` (default: ``<state home>/engine``) holds the socket, log and record; tests and
-    benchmarks pass their own for a private service, which :func:`stop_service` ends.
-    """
-    if folder is None:
-        existing = running_service()
+    name = "engine"
+
+    def __init__(self, folder: Path | None = None, timeout_s: float = 30.0):
+        self.timeout_s = timeout_s
+        self.process = _process(folder)
+
+    def start(self) -> EngineService:
+        """Starts `podman system service` detached (the running one if up)."""
+        existing = self.running()
         if existing:
-            return existing
-        folder = engine_dir()
-    podman = shutil.which("podman")
-    if podman is None:
-        raise ConfigurationError("podman not found: run `make setup` (it installs podman) or set DOCKER_HOST")
-    folder.mkdir(parents=True, exist_ok=True)
-    sock = folder / "podman.sock"
-    sock.unlink(missing_ok=True)
-    log = folder / "podman.log"
-    process = spawn([podman, "system", "service", "--time=0", f"unix://{sock}"], log)
-    wait_ready(process, sock.exists, "podman system service", log, timeout_s)
-    service = EngineService(pid=process.pid, socket=str(sock))
-    write_record(folder / "engine.json", asdict(service))
-    return service
+            return EngineService(**existing)
+        podman = shutil.which("podman")
+        if podman is None:
+            raise ConfigurationError("podman not found: run `make setup` (it installs podman) or set DOCKER_HOST")
+        sock = self.process.folder / "podman.sock"
+        sock.unlink(missing_ok=True)
+        record = self.process.start([podman, "system", "service", "--time=0", f"unix://{sock}"], sock.exists,
+                                    {"socket": str(sock)}, self.timeout_s)
+        return EngineService(**record)
+
+    def endpoint(self) -> str | None:
+        record = self.running()
+        return EngineService(**record).docker_host if record else None
+
+    def status(self) -> dict[str, Any]:
+        """Where the engine gpurent uses is (configured, this service, or a system one) and
+        whether it answers."""
+        def measure() -> dict[str, Any]:
+            client = engine_client(timeout_s=10)
+            version = client.version()
+            return {"engine": version.get("Components", [{}])[0].get("Name", "engine"),
+                    "version": version.get("Version"), "api_version": version.get("ApiVersion"),
+                    "images": len(client.images.list()), "containers": len(client.containers.list())}
+
+        try:
+            host = docker_host()
+        except ServiceUnavailable as err:
+            return {"running": False, "error": str(err)}
+        return probe(measure, docker_host=host, managed=self.running() is not None)
+
+
+def start(timeout_s: float = 30.0, folder: Path | None = None) -> EngineService:
+    """Starts podman's Docker-compatible API service detached (the running one if up); ``folder``
+    as :class:`Engine`'s, ended by :func:`stop_service`."""
+    return Engine(folder, timeout_s).start()
 
 
 def stop_service(service: EngineService, timeout_s: float = 15.0) -> None:
     """Ends one podman service (images and containers stay with podman)."""
-    terminate(service.pid, timeout_s)
+    _process(Path(service.socket).parent).stop(timeout_s)
 
 
 def stop(timeout_s: float = 15.0) -> bool:
     """Stops gpurent's podman service (containers and images stay); False if none ran."""
-    service = running_service()
-    (engine_dir() / "engine.json").unlink(missing_ok=True)
-    if service is None:
-        return False
-    stop_service(service, timeout_s)
-    return True
+    return Engine().stop(timeout_s)

@@ -1,9 +1,10 @@
 """gpurent's own Kubo node: repo under ``<state home>/ipfs``, API and gateway on loopback.
 
-``start`` initialises the repo once (no public bootstrap, no mDNS, no DHT: peers are the other
-gpurent nodes it is told about, so nothing leaves the machine unless configured), starts the
-daemon detached and records its pid and addresses; ``stop`` ends it; a restart keeps the repo,
-hence every pin. Ports may be 0 (the OS picks; the daemon reports what it bound).
+``Kubo(...).start()`` initialises the repo once (no public bootstrap, no mDNS, no DHT: peers are
+the other gpurent nodes it is told about, so nothing leaves the machine unless configured),
+starts the daemon detached and records its pid and addresses; ``stop`` ends it; a restart keeps
+the repo, hence every pin. Ports may be 0 (the OS picks; the daemon reports what it bound).
+:func:`ipfs_client` is the KuboClient every other module uses.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import re
 import shutil
 import signal
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gpurent.errors import ConfigurationError
 from gpurent.images.kubo import KuboClient, api_url
-from gpurent.local.process import port_free, read_record, spawn, terminate, wait_ready, write_record
+from gpurent.local.process import Managed, port_free
+from gpurent.local.service import ManagedService, probe
 from gpurent.settings import load_settings, state_home
 
 DEFAULT_API_PORT = 5101
@@ -88,13 +91,16 @@ def node_dir() -> Path:
     return state_home() / "ipfs"
 
 
-def _record() -> Path:
-    return node_dir() / "node.json"
+def _process(folder: Path | None = None) -> Managed:
+    """The daemon of the repo in ``folder``/repo (default: gpurent's own node); SIGINT lets Kubo
+    close its datastore cleanly."""
+    return Managed("node", folder or node_dir(), log="daemon.log", stop_signal=signal.SIGINT,
+                   title="the IPFS daemon")
 
 
 def running_node() -> IpfsNode | None:
     """gpurent's node if its daemon still runs; None otherwise."""
-    record = read_record(_record())
+    record = _process().running()
     return IpfsNode(**record) if record else None
 
 
@@ -103,36 +109,76 @@ def _listening(log: Path, what: str) -> list[str]:
     return re.findall(rf"{what} (?:server )?listening on (\S+)", text)
 
 
+class Kubo(ManagedService):
+    """A Kubo node as a service of the local stack (see :mod:`gpurent.local.service`): gpurent's
+    own, or (``repo``) one of its own elsewhere, as tests and benchmarks start."""
+
+    name = "ipfs"
+
+    def __init__(self, api_port: int = DEFAULT_API_PORT, gateway_port: int = DEFAULT_GATEWAY_PORT,
+                 swarm_port: int = DEFAULT_SWARM_PORT, peers: list[str] | None = None, repo: Path | None = None,
+                 timeout_s: float = 60.0):
+        self.ports, self.peers, self.repo, self.timeout_s = (api_port, gateway_port, swarm_port), peers, repo, timeout_s
+        self.process = _process(repo.parent if repo else None)
+
+    def start(self) -> IpfsNode:
+        """Starts the node detached (gpurent's running one if it is up); ``peers`` are dialled once ready."""
+        existing = running_node() if self.repo is None else None
+        if existing:
+            _connect(existing, self.peers)
+            return existing
+        for port in self.ports:
+            if port and not port_free(port):
+                raise ConfigurationError(f"port {port} is taken by another process: pick another (see --help)")
+        repo = self.repo or node_dir() / "repo"
+        init_repo(repo, *self.ports)
+        (repo / "api").unlink(missing_ok=True)
+        log = self.process.log_path
+
+        def described(pid: int) -> dict[str, Any]:
+            url = api_url((repo / "api").read_text())
+            identity = KuboClient(url).identity()
+            gateways = _listening(log, "Gateway")
+            swarm = sorted({a.split("/p2p/")[0] for a in identity.get("Addresses") or []
+                            if a.startswith("/ip4/127.0.0.1/tcp/") and a.count("/") == 6})
+            return {"repo": str(repo), "api_url": url, "gateway_url": api_url(gateways[0]) if gateways else None,
+                    "swarm": swarm, "peer_id": str(identity["ID"])}
+
+        node = IpfsNode(**self.process.start(
+            [kubo_binary(), "daemon", "--enable-gc=false"], lambda: "Daemon is ready" in log.read_text(errors="replace"),
+            described, self.timeout_s, env={"IPFS_PATH": str(repo)}, fresh_log=True))
+        _connect(node, self.peers)
+        return node
+
+    def stop(self, timeout_s: float = 20.0) -> bool:
+        """Stops the node; False if none ran. The repo (and every pin) stays for the next start."""
+        return self.process.stop(timeout_s)
+
+    def endpoint(self) -> str | None:
+        record = self.running()
+        return str(record["api_url"]) if record else None
+
+    def status(self) -> dict[str, Any]:
+        """The node's addresses, peers, pins and repo size."""
+        record = self.running()
+        if record is None:
+            return {"running": False}
+        node = IpfsNode(**record)
+
+        def measure() -> dict[str, Any]:
+            client = node.client()
+            return {"version": client.version(), "peers": len(client.swarm_peers()), "pins": len(client.pins()),
+                    **client.repo_stat()}
+
+        return probe(measure, pid=node.pid, api=node.api_url, gateway=node.gateway_url, peer_id=node.peer_id,
+                     swarm=node.swarm_multiaddrs, repo=node.repo)
+
+
 def start(api_port: int = DEFAULT_API_PORT, gateway_port: int = DEFAULT_GATEWAY_PORT,
           swarm_port: int = DEFAULT_SWARM_PORT, peers: list[str] | None = None, repo: Path | None = None,
           timeout_s: float = 60.0) -> IpfsNode:
-    """Starts the node detached (the running one if it is up); ``peers`` are dialled once ready."""
-    existing = running_node() if repo is None else None
-    if existing:
-        _connect(existing, peers)
-        return existing
-    for port in (api_port, gateway_port, swarm_port):
-        if port and not port_free(port):
-            raise ConfigurationError(f"port {port} is taken by another process: pick another (see --help)")
-    repo = repo or node_dir() / "repo"
-    init_repo(repo, api_port, gateway_port, swarm_port)
-    (repo / "api").unlink(missing_ok=True)
-    log = repo.parent / "daemon.log"
-    log.write_text("")
-    process = spawn([kubo_binary(), "daemon", "--enable-gc=false"], log, env={"IPFS_PATH": str(repo)})
-    wait_ready(process, lambda: "Daemon is ready" in log.read_text(errors="replace"), "the IPFS daemon", log,
-               timeout_s)
-    url = api_url((repo / "api").read_text())
-    identity = KuboClient(url).identity()
-    gateways = _listening(log, "Gateway")
-    swarm = sorted({a.split("/p2p/")[0] for a in identity.get("Addresses") or []
-                    if a.startswith("/ip4/127.0.0.1/tcp/") and a.count("/") == 6})
-    node = IpfsNode(pid=process.pid, repo=str(repo), api_url=url,
-                    gateway_url=api_url(gateways[0]) if gateways else None, swarm=swarm,
-                    peer_id=str(identity["ID"]))
-    write_record(repo.parent / "node.json", asdict(node))
-    _connect(node, peers)
-    return node
+    """Starts a node detached (gpurent's own unless ``repo``; the running one if it is up)."""
+    return Kubo(api_port, gateway_port, swarm_port, peers, repo, timeout_s).start()
 
 
 def _connect(node: IpfsNode, peers: list[str] | None) -> None:
@@ -142,18 +188,13 @@ def _connect(node: IpfsNode, peers: list[str] | None) -> None:
 
 
 def stop_node(node: IpfsNode, timeout_s: float = 20.0) -> None:
-    """Stops one node's daemon (SIGINT lets Kubo close its datastore cleanly)."""
-    terminate(node.pid, timeout_s, sig=signal.SIGINT)
+    """Stops one node's daemon, wherever its repo (SIGINT lets Kubo close its datastore cleanly)."""
+    _process(Path(node.repo).parent).stop(timeout_s)
 
 
 def stop(timeout_s: float = 20.0) -> bool:
     """Stops gpurent's node; False if none ran. The repo (and every pin) stays for the next start."""
-    node = running_node()
-    _record().unlink(missing_ok=True)
-    if node is None:
-        return False
-    stop_node(node, timeout_s)
-    return True
+    return Kubo().stop(timeout_s)
 
 
 def ipfs_client() -> KuboClient:

@@ -1,4 +1,4 @@
-"""Detached service processes (anvil, Kubo, podman) and the small JSON records that track them."""
+"""Detached service processes (anvil, Kubo, podman, the daemons) and the small JSON records that track them."""
 
 from __future__ import annotations
 
@@ -95,34 +95,22 @@ def write_record(path: Path, record: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def serve(service: Any, log: Any, what: str) -> None:
-    """Runs a long-lived ``service`` (``run()`` blocks, ``stop()`` ends it) in the foreground;
-    SIGTERM and SIGINT stop it cleanly. Logs go to stderr."""
-    import logging
-    import sys
-
-    def on_signal(signum: int, frame: Any) -> None:
-        log.info("signal %d: stopping (%s)", signum, what)
-        service.stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    service.run()
-
-
 class Managed:
-    """A detached gpurent daemon (indexer, oracle, provider agent): ``<folder>/<name>.json``
-    records its pid and where it answers, ``<folder>/<name>.log`` collects its output."""
+    """One detached process of the local stack (anvil, Kubo, podman, the indexer, the oracle, a
+    provider agent): ``<folder>/<name>.json`` records its pid and where it answers, its output
+    goes to ``<folder>/<log>`` (``<name>.log`` unless named), ``stop_signal`` asks it to stop,
+    ``title`` names it in errors."""
 
-    def __init__(self, name: str, folder: Callable[[], Path]):
-        self.name = name
+    def __init__(self, name: str, folder: Callable[[], Path] | Path, log: str | None = None,
+                 stop_signal: int = signal.SIGTERM, title: str | None = None):
+        self.name, self.title = name, title or name
         self._folder = folder
+        self._log = log or f"{name}.log"
+        self.stop_signal = stop_signal
 
     @property
     def folder(self) -> Path:
-        path = self._folder()
+        path = self._folder if isinstance(self._folder, Path) else self._folder()
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -132,32 +120,36 @@ class Managed:
 
     @property
     def log_path(self) -> Path:
-        return self.folder / f"{self.name}.log"
+        return self.folder / self._log
 
     def running(self) -> dict[str, Any] | None:
         """Its record while its process runs; None otherwise."""
         return read_record(self.record_path)
 
-    def start(self, args: Sequence[str], ready: Callable[[], bool], record: dict[str, Any],
-              timeout_s: float = 60.0, env: dict[str, str] | None = None) -> dict[str, Any]:
+    def start(self, args: Sequence[str], ready: Callable[[], bool],
+              record: dict[str, Any] | Callable[[int], dict[str, Any]], timeout_s: float = 60.0,
+              env: dict[str, str] | None = None, fresh_log: bool = False) -> dict[str, Any]:
         """Spawns ``args`` (the running one's record if up), waits until ``ready`` and records
-        ``record`` plus the pid."""
+        ``record`` plus the pid (``record(pid)`` when it can only be known once it is ready);
+        ``fresh_log`` empties the log first (when readiness is read from it)."""
         existing = self.running()
         if existing:
             return existing
+        if fresh_log:
+            self.log_path.write_text("")
         process = spawn(args, self.log_path, env)
-        wait_ready(process, ready, self.name, self.log_path, timeout_s)
-        full = {**record, "pid": process.pid}
+        wait_ready(process, ready, self.title, self.log_path, timeout_s)
+        full = {**(record(process.pid) if callable(record) else record), "pid": process.pid}
         write_record(self.record_path, full)
         return full
 
     def stop(self, timeout_s: float = 15.0) -> bool:
-        """Stops it (SIGTERM, then SIGKILL after ``timeout_s``); False if it was not running."""
+        """Stops it (``stop_signal``, then SIGKILL after ``timeout_s``); False if it was not running."""
         record = self.running()
         self.record_path.unlink(missing_ok=True)
         if record is None:
             return False
-        terminate(int(record["pid"]), timeout_s)
+        terminate(int(record["pid"]), timeout_s, sig=self.stop_signal)
         return True
 
 

@@ -4,63 +4,36 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import requests
 
-from gpurent.cli.app import App, service_group
-from gpurent.errors import ServiceUnavailable
-from gpurent.oracle.config import default_path
+from gpurent.command import App, config_option, daemon_views, run_command, service_group, write_starter
+from gpurent.oracle.config import OracleConfig, default_path, load_config
 
-STARTER = """[oracle]
-listen = "127.0.0.1:7300"      # give providers this URL: [oracle] urls in their provider.toml
-poll_interval = 1.0
-
-[heartbeats]
-interval = 60                  # the providers' heartbeat_interval must match
-miss_limit = 3
-max_skew = 30
-
-[challenges]
-interval = 600
-probability = 0.5
-expiry = 30
-length = 1024
-
-[reports]
-period = 3600
-dispute_timeout = 20
-"""
-
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
 
 main = service_group("The gpurent oracle: heartbeats, data-possession challenges, reports and disputes.")
 
 
-@main.command("run")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="oracle.toml (default: state folder)")
-@click.pass_obj
-def run(app: App, config_path: Path | None) -> None:
-    """Watches providers and settles disputes until SIGTERM (needs ORACLE_ROLE)."""
-    from gpurent.oracle.config import load_config
-    from gpurent.oracle.daemon import build_oracle, run_forever
+def _run(gp: Gpurent, config: OracleConfig, max_failures: int | None) -> None:
+    from gpurent.oracle.daemon import run_oracle
 
-    config = load_config(config_path)  # a bad config fails before any connection
-    run_forever(build_oracle(app.sdk(needs_account=True), config))
+    run_oracle(gp, config, max_failures=max_failures)
+
+
+run_command(main, "oracle.toml", "Watches providers and settles disputes until SIGTERM (needs ORACLE_ROLE).",
+            load_config, _run)
 
 
 @main.command("status")
-@click.option("--config", "config_path", type=click.Path(path_type=Path))
+@config_option("oracle.toml")
 @click.pass_obj
 def status(app: App, config_path: Path | None) -> None:
     """What the running oracle has counted, per provider."""
-    from gpurent.oracle.config import load_config
-
-    config = load_config(config_path)
-    try:
-        health = requests.get(f"{config.url}/health", timeout=5).json()
-        providers = requests.get(f"{config.url}/providers", timeout=5).json()
-    except requests.RequestException as err:
-        raise ServiceUnavailable(f"no oracle answers at {config.url}: start it with `gpurent-oracle run`") from err
+    health, providers = daemon_views(load_config(config_path).url, "oracle", "gpurent-oracle", "health",
+                                     "providers")
     if app.output.as_json:
         app.output.data({"health": health, "providers": providers})
         return
@@ -80,9 +53,6 @@ def status(app: App, config_path: Path | None) -> None:
 @click.pass_obj
 def init(app: App, force: bool) -> None:
     """Writes a starter oracle.toml in the state folder."""
-    path = default_path()
-    if path.exists() and not force:
-        raise click.UsageError(f"{path} exists (pass --force to overwrite)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(STARTER)
-    app.output.info(f"[green]✓[/] wrote {path}")
+    from gpurent.oracle.config import render
+
+    write_starter(app, default_path(), render(), force)

@@ -3,6 +3,7 @@
     [oracle]
     listen = "127.0.0.1:7300"        # where providers send heartbeats (give them this URL)
     poll_interval = 1.0              # seconds between rounds of work
+    max_failures = 10                # failed rounds in a row before the oracle halts (exit 1)
     providers = []                   # watch only these addresses (default: every registered one)
     secret = ""                      # challenge seed shared by oracle instances that hold
                                      # different accounts (default: derived from the account)
@@ -25,17 +26,20 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gpurent.conffile import parse_listen, read_toml, toml_value
 from gpurent.errors import ConfigurationError
+from gpurent.runner import MAX_FAILURES
 from gpurent.settings import state_home
 
 
 @dataclass(frozen=True)
 class OracleConfig:
+    """Every key of oracle.toml, with its default (the one place the defaults are written)."""
+
     listen_host: str = "127.0.0.1"
     listen_port: int = 7300
     poll_interval_s: float = 1.0
@@ -50,6 +54,7 @@ class OracleConfig:
     challenge_length: int = 1024
     period_s: float = 3600.0
     evidence_timeout_s: float = 20.0
+    max_failures: int = MAX_FAILURES  # failed rounds in a row before the oracle halts
 
     def __post_init__(self) -> None:
         if self.heartbeat_interval_s <= 0 or self.period_s <= 0 or self.challenge_interval_s <= 0:
@@ -72,28 +77,37 @@ class OracleConfig:
         return f"http://{self.listen_host}:{self.listen_port}"
 
 
+DEFAULTS = OracleConfig()
+
+
 def default_path() -> Path:
+    """oracle.toml in the state folder."""
     return state_home() / "oracle.toml"
 
 
+def oracle_home() -> Path:
+    """The oracle's own folder (its database, its process record and log)."""
+    return state_home() / "oracle"
+
+
 def parse_config(doc: dict[str, Any], where: str = "oracle config") -> OracleConfig:
+    d = DEFAULTS
     oracle, beats = doc.get("oracle", {}), doc.get("heartbeats", {})
     challenges, reports = doc.get("challenges", {}), doc.get("reports", {})
-    listen = str(oracle.get("listen", "127.0.0.1:7300"))
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise ConfigurationError(f"{where}: listen must be HOST:PORT, got {listen!r}")
+    host, port = parse_listen(oracle.get("listen", f"{d.listen_host}:{d.listen_port}"), f"{where}: listen")
     try:
         return OracleConfig(
-            listen_host=host, listen_port=int(port), poll_interval_s=float(oracle.get("poll_interval", 1.0)),
-            providers=tuple(str(p).lower() for p in oracle.get("providers", [])), secret=str(oracle.get("secret", "")),
-            heartbeat_interval_s=float(beats.get("interval", 60)), miss_limit=int(beats.get("miss_limit", 3)),
-            max_skew_s=float(beats.get("max_skew", 30)),
-            challenge_interval_s=float(challenges.get("interval", 600)),
-            challenge_probability=float(challenges.get("probability", 0.5)),
-            challenge_expiry_s=float(challenges.get("expiry", 30)),
-            challenge_length=int(challenges.get("length", 1024)),
-            period_s=float(reports.get("period", 3600)), evidence_timeout_s=float(reports.get("dispute_timeout", 20)))
+            listen_host=host, listen_port=port, poll_interval_s=float(oracle.get("poll_interval", d.poll_interval_s)),
+            providers=tuple(str(p).lower() for p in oracle.get("providers", d.providers)),
+            secret=str(oracle.get("secret", d.secret)), max_failures=int(oracle.get("max_failures", d.max_failures)),
+            heartbeat_interval_s=float(beats.get("interval", d.heartbeat_interval_s)),
+            miss_limit=int(beats.get("miss_limit", d.miss_limit)), max_skew_s=float(beats.get("max_skew", d.max_skew_s)),
+            challenge_interval_s=float(challenges.get("interval", d.challenge_interval_s)),
+            challenge_probability=float(challenges.get("probability", d.challenge_probability)),
+            challenge_expiry_s=float(challenges.get("expiry", d.challenge_expiry_s)),
+            challenge_length=int(challenges.get("length", d.challenge_length)),
+            period_s=float(reports.get("period", d.period_s)),
+            evidence_timeout_s=float(reports.get("dispute_timeout", d.evidence_timeout_s)))
     except (TypeError, ValueError) as err:
         raise ConfigurationError(f"{where}: {err}") from None
 
@@ -106,8 +120,31 @@ def load_config(path: Path | None = None) -> OracleConfig:
         if explicit:
             raise ConfigurationError(f"no oracle config at {path}")
         return OracleConfig()
-    try:
-        doc = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigurationError(f"{path} is not valid TOML: {err}") from err
-    return parse_config(doc, str(path))
+    return parse_config(read_toml(path), str(path))
+
+
+def render(config: OracleConfig = DEFAULTS, header: str = "") -> str:
+    """``config`` as an oracle.toml that :func:`parse_config` reads back to the same values."""
+    c, v = config, toml_value
+    return f"""{header}[oracle]
+listen = "{c.listen_host}:{c.listen_port}"      # give providers this URL: [oracle] urls in their provider.toml
+poll_interval = {v(c.poll_interval_s)}
+providers = {v(list(c.providers))}                 # watch only these addresses (empty: every registered one)
+secret = {v(c.secret)}                    # challenge seed shared by instances holding different accounts
+max_failures = {c.max_failures}               # failed rounds in a row before the oracle halts
+
+[heartbeats]
+interval = {v(c.heartbeat_interval_s)}                  # the providers' heartbeat_interval must match
+miss_limit = {c.miss_limit}
+max_skew = {v(c.max_skew_s)}
+
+[challenges]
+interval = {v(c.challenge_interval_s)}
+probability = {v(c.challenge_probability)}
+expiry = {v(c.challenge_expiry_s)}
+length = {c.challenge_length}
+
+[reports]
+period = {v(c.period_s)}
+dispute_timeout = {v(c.evidence_timeout_s)}
+"""

@@ -66,6 +66,7 @@ from gpurent.oracle.state import (
     OracleState,
     Penalty,
 )
+from gpurent.runner import run_rounds
 from gpurent.types import JobStatus, PenaltyReason, ValidationReport
 
 if TYPE_CHECKING:
@@ -146,12 +147,9 @@ class Oracle:
         log.info("oracle %s listening on %s:%d (heartbeats every %g s, reports every %g s)", self.gp.address,
                  self.config.listen_host, self.server.port, self.config.heartbeat_interval_s, self.config.period_s)
         try:
-            while not self._stop.is_set():
-                try:
-                    self.tick()
-                except GpurentError as err:
-                    log.warning("oracle round failed: %s", err)
-                self._stop.wait(self.config.poll_interval_s)
+            run_rounds(self.tick, self._stop, self.config.poll_interval_s, log, "oracle",
+                       max_failures=self.config.max_failures,
+                       label=lambda: f"block {self.state.get('dispute_cursor')}")
         finally:
             self.shutdown()
 

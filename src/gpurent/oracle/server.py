@@ -8,58 +8,40 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlparse
 
-from gpurent.http import read_json, send_json
+from gpurent.http import HttpServer, read_json, send_json
 
 Receiver = Callable[[Any], tuple[int, dict[str, Any]]]
 
 
 class OracleServer:
     def __init__(self, host: str, port: int, receive: Receiver, views: dict[str, Callable[[], Any]]):
-        server = self
+        self.receive, self.views = receive, views
+        self.http = HttpServer(host, port, "gpurent-oracle", self._get, self._post)
+        self.start, self.stop = self.http.start, self.http.stop
 
-        class Handler(BaseHTTPRequestHandler):
-            server_version = "gpurent-oracle"
+    def _get(self, request: BaseHTTPRequestHandler) -> None:
+        view = self.views.get(urlparse(request.path).path.strip("/"))
+        if view is None:
+            send_json(request, 404, {"error": "not found"})
+        else:
+            send_json(request, 200, view())
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                view = views.get(urlparse(self.path).path.strip("/"))
-                if view is None:
-                    send_json(self, 404, {"error": "not found"})
-                else:
-                    send_json(self, 200, view())
-
-            def do_POST(self) -> None:  # noqa: N802
-                if urlparse(self.path).path.strip("/") != "heartbeat":
-                    send_json(self, 404, {"error": "not found"})
-                    return
-                try:
-                    body = read_json(self, limit=16_384)
-                except ValueError as err:
-                    send_json(self, 400, {"error": f"not a JSON heartbeat: {err}"})
-                    return
-                send_json(self, *server.receive(body))
-
-        self.receive = receive
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="oracle-http", daemon=True)
+    def _post(self, request: BaseHTTPRequestHandler) -> None:
+        if urlparse(request.path).path.strip("/") != "heartbeat":
+            send_json(request, 404, {"error": "not found"})
+            return
+        try:
+            body = read_json(request, limit=16_384)
+        except ValueError as err:
+            send_json(request, 400, {"error": f"not a JSON heartbeat: {err}"})
+            return
+        send_json(request, *self.receive(body))
 
     @property
     def port(self) -> int:
-        return int(self.httpd.server_address[1])
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():  # shutdown() waits for serve_forever, which never ran otherwise
-            self.httpd.shutdown()
-        self.httpd.server_close()
+        return self.http.port

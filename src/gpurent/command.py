@@ -1,0 +1,201 @@
+"""What every gpurent command line shares (``gpurent`` and the daemons' ``gpurent-provider``,
+``gpurent-oracle``, ``gpurent-indexer``): the application object handed to each subcommand,
+the global options, the one abort path, and the root group of a daemon's command.
+
+Neutral on purpose: the daemons' CLIs import this, never the ``gpurent.cli`` package above them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from gpurent.cli.output import Output
+from gpurent.errors import GpurentError
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class App:
+    """What every subcommand receives (``ctx.obj``): options, output, a lazily connected SDK."""
+
+    def __init__(self, network: str | None, account: str | None, as_json: bool, verbose: bool):
+        self.network = network
+        self.account = account
+        self.output = Output(as_json=as_json, verbose=verbose)
+        self._sdk: Gpurent | None = None
+
+    def network_choice(self) -> str:
+        if self.network:
+            return self.network
+        if env := os.environ.get("GPURENT_NETWORK"):
+            return env
+        from gpurent.local.devnet import running_devnet
+
+        devnet = running_devnet()
+        return devnet.network_choice if devnet else "ethereum:local:foundry"
+
+    def sdk(self, *, needs_account: bool = False) -> Gpurent:
+        """The SDK, connected on first use; with ``needs_account`` an account must be known."""
+        if self._sdk is None:
+            from gpurent.sdk import Gpurent
+
+            with self.output.pending("Connecting…"):
+                self._sdk = Gpurent.connect(network=self.network_choice(), account=self.account)
+            self._sdk.quiet_traces = True
+        if needs_account and self._sdk.account is None:
+            raise click.UsageError("this command signs a transaction: pass --account ALIAS (or a test-account index)")
+        return self._sdk
+
+    def close(self) -> None:
+        if self._sdk is not None:
+            self._sdk.close()
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+class GpurentGroup(click.Group):
+    """Turns every gpurent error into one line on stderr and exit code 1 (traceback with -v)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GpurentError as err:
+            self._abort(ctx, err, type(err).__name__)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as err:  # an ape/web3 failure we did not translate: still one line
+            from ape.exceptions import ApeException
+
+            if not isinstance(err, (ApeException, ConnectionError, OSError)):
+                raise
+            self._abort(ctx, err, type(err).__name__)
+
+    @staticmethod
+    def _abort(ctx: click.Context, err: BaseException, kind: str) -> None:
+        app = ctx.find_object(App)
+        if app is not None and app.output.verbose:
+            if app._sdk is not None and app._sdk.last_trace_output:
+                sys.stderr.write(app._sdk.last_trace_output)
+            traceback.print_exc()
+        click.echo(one_line_error(err, kind), err=True)
+        sys.exit(1)
+
+
+def one_line_error(err: BaseException, kind: str | None = None) -> str:
+    """``Error (Kind): first line of the message``: how every gpurent program reports a failure."""
+    kind = kind or type(err).__name__
+    message = str(err).strip().splitlines()[0] if str(err).strip() else kind
+    return f"Error ({kind}): {message}"
+
+
+def global_options(command: Any) -> Any:
+    """--network, --account, --json and -v: every gpurent command line takes them."""
+    for option in reversed((
+        click.option("--network", envvar="GPURENT_NETWORK", help="Ape network choice (default: the running devnet)"),
+        click.option("--account", envvar="GPURENT_ACCOUNT", help="Ape account alias, or a test-account index"),
+        click.option("--json", "as_json", is_flag=True, help="Machine-readable output"),
+        click.option("-v", "--verbose", is_flag=True, help="Debug logs and tracebacks"),
+    )):
+        command = option(command)
+    return command
+
+
+def start_app(ctx: click.Context, network: str | None, account: str | None, as_json: bool, verbose: bool) -> App:
+    """The App for this invocation (Ape's logs quiet unless -v), closed when the command ends."""
+    from ape.logging import logger
+
+    logger.set_level("DEBUG" if verbose else "ERROR")
+    app = App(network, account, as_json, verbose)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+    return app
+
+
+def service_group(help_text: str) -> click.Group:
+    """The root group of a daemon's command (gpurent-provider, -oracle, -indexer): the same
+    global options and one-line errors as `gpurent`."""
+    @click.group(cls=GpurentGroup, help=help_text, context_settings={"help_option_names": ["-h", "--help"]})
+    @global_options
+    @click.pass_context
+    def main(ctx: click.Context, network: str | None, account: str | None, as_json: bool, verbose: bool) -> None:
+        start_app(ctx, network, account, as_json, verbose)
+
+    return main
+
+
+def write_starter(app: App, path: Path, text: str, force: bool) -> None:
+    """``<daemon> init``: writes a starter config at ``path`` unless one exists (or ``force``)."""
+    if path.exists() and not force:
+        raise click.UsageError(f"{path} exists (pass --force to overwrite)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    app.output.info(f"[green]✓[/] wrote {path}")
+
+
+def config_option(name: str) -> Callable[[F], F]:
+    """``--config PATH``: the daemon's config file (default: ``name`` in the state folder)."""
+    return click.option("--config", "config_path", type=click.Path(path_type=Path),
+                        help=f"{name} (default: state folder)")
+
+
+def max_failures_option(default: int | None) -> Callable[[F], F]:
+    """``--max-failures N``: a daemon halts (exit 1, one line) after N failed rounds in a row."""
+    return click.option("--max-failures", type=click.IntRange(1), default=default, show_default=default is not None,
+                        help="Halt after this many failed rounds in a row"
+                             + (" (default: the config's max_failures)" if default is None else ""))
+
+
+def daemon_views(url: str, what: str, command: str, *paths: str) -> list[Any]:
+    """The JSON the running daemon at ``url`` serves at each of ``paths``; ServiceUnavailable
+    (start it with ``command run``) if none answers."""
+    import requests
+
+    from gpurent.errors import ServiceUnavailable
+
+    try:
+        return [requests.get(f"{url}/{path}", timeout=5).json() for path in paths]
+    except requests.RequestException as err:
+        raise ServiceUnavailable(f"no {what} answers at {url}: start it with `{command} run`") from err
+
+
+def daemon_script(what: str, account_help: str, config_name: str, run: Callable[..., None]) -> click.Command:
+    """The ``ape run <daemon>`` script of a daemon that signs (the provider agent, the oracle):
+    ``--account``, ``--config``, ``--max-failures``; ``run(gp, config_path=…, max_failures=…)``
+    runs it in the foreground."""
+    from ape.cli import ConnectedProviderCommand
+
+    @click.command(cls=ConnectedProviderCommand, short_help=f"Run the gpurent {what}")
+    @click.option("--account", "account_ref", required=True, help=account_help)
+    @config_option(config_name)
+    @max_failures_option(None)
+    def cli(ecosystem: Any, network: Any, provider: Any, account_ref: str, config_path: Path | None,
+            max_failures: int | None) -> None:
+        from gpurent.sdk import Gpurent, resolve_account
+
+        run(Gpurent.connect(account=resolve_account(account_ref)), config_path=config_path, max_failures=max_failures)
+
+    return cli
+
+
+def run_command(group: click.Group, config_name: str, help_text: str, load: Callable[[Path | None], Any],
+                start: Callable[..., None]) -> None:
+    """Adds ``run`` to a signing daemon's ``group``: loads its config (a bad one fails before any
+    connection), then ``start(gp, config, max_failures=…)`` runs it in the foreground."""
+    @group.command("run", help=help_text)
+    @config_option(config_name)
+    @max_failures_option(None)
+    @pass_app
+    def run(app: App, config_path: Path | None, max_failures: int | None) -> None:
+        config = load(config_path)
+        start(app.sdk(needs_account=True), config, max_failures=max_failures)

@@ -1,0 +1,39 @@
+"""What the daemons' TOML config files share: reading one, writing one value, a listen address."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from gpurent.errors import ConfigurationError
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The document at ``path``; ConfigurationError naming the file if it is not TOML."""
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigurationError(f"{path} is not valid TOML: {err}") from err
+
+
+def toml_value(value: object) -> str:
+    """One TOML value: strings quoted, whole floats as integers, lists of these."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+def parse_listen(value: object, where: str) -> tuple[str, int]:
+    """``HOST:PORT`` as (host, port); ConfigurationError naming ``where`` otherwise."""
+    host, _, port = str(value).rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigurationError(f"{where} must be HOST:PORT, got {str(value)!r}")
+    return host, int(port)
