@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from gpurent.cli.output import Output
+from gpurent.output import Output
 from gpurent.errors import GpurentError
 
 if TYPE_CHECKING:

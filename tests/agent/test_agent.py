@@ -231,7 +231,7 @@ def test_jobs_show_and_logs_read_the_provider(start_agent, push_image, renter_re
 
     from click.testing import CliRunner
 
-    from gpurent.cli.app import make_root
+    from gpurent.cli.root import make_root
     from gpurent.manifest import Manifest, save_manifest
 
     runner = start_agent()

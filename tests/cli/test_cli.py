@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from click.testing import CliRunner
 
-from gpurent.cli.app import make_root
+from gpurent.cli.root import make_root
 from gpurent.manifest import Manifest, save_manifest
 
 CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from gpurent.cli.app import make_root
+from gpurent.cli.root import make_root
 from gpurent.local import ipfs as node_mod
 
 TEST_ACCOUNT_5 = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"

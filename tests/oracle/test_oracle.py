@@ -259,7 +259,7 @@ def test_disputes_of_a_healthy_job_go_against_the_disputer(start_oracle, start_a
     # the renter sees the ruling and its evidence from the CLI
     from click.testing import CliRunner
 
-    from gpurent.cli.app import make_root
+    from gpurent.cli.root import make_root
     from gpurent.manifest import Manifest, save_manifest
 
     monkeypatch.setenv("GPURENT_HOME", str(tmp_path / "cli-home"))

@@ -7,7 +7,7 @@ import re
 
 from rich.console import Console
 
-from gpurent.cli.output import Output
+from gpurent.output import Output
 
 JOB = "0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc000000000000000000000001"
 GPU = "0x90f79bf6eb2c4f870365e785982e1f101e93b906000000000000000000000001"

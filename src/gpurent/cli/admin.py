@@ -10,7 +10,7 @@ import click
 
 from gpurent.command import App
 from gpurent.cli.common import TOKENS, job_row, pass_app
-from gpurent.cli.output import when
+from gpurent.output import when
 from gpurent.sdk.admin import CONTRACT_NAMES
 from gpurent.types import DisputeOutcome, GovernanceOperation, PenaltyReason, cli_names, hex_id
 
