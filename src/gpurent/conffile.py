@@ -37,3 +37,10 @@ def parse_listen(value: object, where: str) -> tuple[str, int]:
     if not host or not port.isdigit():
         raise ConfigurationError(f"{where} must be HOST:PORT, got {str(value)!r}")
     return host, int(port)
+
+
+def failure_limit(value: object, where: str) -> int:
+    """``max_failures``: a whole number of failed rounds, at least 1; ConfigurationError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{where} must be a whole number of rounds, at least 1, got {value!r}")
+    return value

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from gpurent.errors import GpurentError
 
 MAX_FAILURES = 10  # failed rounds in a row before a daemon halts (Silverback's max_exceptions; it uses 3)
+BACKOFF_MAX_S = 30.0  # the longest wait after a failed round: at a 0.5 s poll, 10 failures span ~2 min
 
 
 class TooManyFailures(GpurentError):
@@ -41,10 +42,12 @@ class Daemon(Protocol):
 
 def run_rounds(step: Callable[[], Any], stopping: threading.Event, interval_s: float, log: logging.Logger,
                name: str, *, max_failures: int = MAX_FAILURES, label: Callable[[], str] | None = None,
-               fatal: tuple[type[BaseException], ...] = ()) -> None:
+               fatal: tuple[type[BaseException], ...] = (), backoff_max_s: float = BACKOFF_MAX_S) -> None:
     """Calls ``step`` every ``interval_s`` until ``stopping`` is set. A failed round is logged
-    (tagged with ``label()``, e.g. the block the loop is at) and retried; ``max_failures`` in a
-    row raise :class:`TooManyFailures`; an error of a ``fatal`` type ends the loop at once."""
+    (tagged with ``label()``, e.g. the block the loop is at) and retried after a wait that
+    doubles with each failure in a row (up to ``backoff_max_s``), so a chain or node outage of a
+    minute or two is ridden out; ``max_failures`` in a row raise :class:`TooManyFailures`; an
+    error of a ``fatal`` type ends the loop at once."""
     failures = 0
     while not stopping.is_set():
         try:
@@ -59,7 +62,14 @@ def run_rounds(step: Callable[[], Any], stopping: threading.Event, interval_s: f
             where = _label(label)
             log.warning("%s round failed (%d of %d in a row)%s: %s", name, failures, max_failures, where,
                         str(err).strip() or type(err).__name__, exc_info=not isinstance(err, GpurentError))
-        stopping.wait(interval_s)
+        stopping.wait(backoff(interval_s, failures, backoff_max_s))
+
+
+def backoff(interval_s: float, failures: int, longest_s: float = BACKOFF_MAX_S) -> float:
+    """The wait before the next round: the interval, doubled for each failure in a row."""
+    if failures == 0:
+        return interval_s
+    return max(interval_s, min(interval_s * 2 ** (failures - 1), longest_s))
 
 
 def _label(label: Callable[[], str] | None) -> str:

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gpurent.conffile import read_toml
 from gpurent.errors import ConfigurationError
 
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
@@ -75,12 +75,7 @@ class Settings:
 
 def _config_file() -> dict[str, Any]:
     path = state_home() / "config.toml"
-    if not path.exists():
-        return {}
-    try:
-        return tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigurationError(f"{path} is not valid TOML: {err}") from err
+    return read_toml(path) if path.exists() else {}
 
 
 def load_settings() -> Settings:

@@ -166,6 +166,27 @@ def test_governance(gp, cast):
         gp.with_account(cast.outsider).set_fee(1)  # not a proposer of the timelock
 
 
+def test_reputation_parameters_are_governed(gp, cast, suite, chain):
+    """The ReputationSystem's four setters go through the timelock like the others and take
+    effect on chain; a value past its bound is refused with the bound."""
+    from gpurent.types import PenaltyReason
+
+    admin = gp.with_account(cast.admin)
+    start = chain.blocks.height + 1
+    admin.set_fraud_slash_bps(1500)
+    admin.set_max_response_time(4000)
+    params = gp.parameters()
+    assert (params["fraud_slash_bps"], params["max_response_time_ms"]) == (1500, 4000)
+    admin.set_priors(12, 3)
+    (priors,) = suite.reputation.PriorsUpdated.range(start, chain.blocks.height + 1)
+    assert (priors.heartbeatPrior, priors.challengePrior) == (12, 3)
+    admin.set_penalty_points(PenaltyReason.TIMEOUT, 7)
+    (points,) = suite.reputation.PenaltyPointsUpdated.range(start, chain.blocks.height + 1)
+    assert (points.reason, points.points) == (int(PenaltyReason.TIMEOUT), 7)
+    with pytest.raises(errors.InvalidArgument):
+        admin.set_fraud_slash_bps(9000)
+
+
 def test_governance_with_a_delay_is_scheduled_then_executed(gp, cast, suite, chain):
     from gpurent.types import GovernanceOperation
     from tests.conftest import govern

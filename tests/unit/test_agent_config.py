@@ -111,3 +111,17 @@ def test_a_job_log_stops_growing_at_its_limit(tmp_path):
     data = store.read(JOB)
     assert data.startswith(b"a" * 60 + b"b" * 40) and data.endswith(LogStore.TRUNCATED)
     assert b"c" * 10 not in data and store.read(JOB, offset=90).startswith(b"b" * 10)
+
+
+@pytest.mark.parametrize("bad", [0, -1, "ten", 2.5, True])
+def test_a_failure_limit_must_be_a_whole_number_of_rounds(bad):
+    """A daemon's max_failures below 1 (or not a number) would halt it on its first failed round
+    or crash it with a traceback: both configs refuse it in one line."""
+    from gpurent.oracle.config import parse_config as parse_oracle
+
+    resources = [{"model": "L4", "vcpu": 4, "memory_gb": 16, "price": "1.5"}]
+    with pytest.raises(ConfigurationError, match="provider.max_failures must be a whole number of rounds"):
+        parse_config({"provider": {"max_failures": bad}, "resources": resources})
+    with pytest.raises(ConfigurationError, match="oracle.max_failures must be a whole number of rounds"):
+        parse_oracle({"oracle": {"max_failures": bad}})
+    assert parse_config({"provider": {"max_failures": 3}, "resources": resources}).max_failures == 3

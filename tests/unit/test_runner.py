@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gpurent.errors import ServiceUnavailable
-from gpurent.runner import TooManyFailures, run_rounds
+from gpurent.runner import TooManyFailures, backoff, run_rounds
 
 ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger("test")
@@ -44,6 +44,35 @@ def test_failures_in_a_row_halt_and_a_success_resets_the_count():
         run_rounds(step, stopping, 0, log, "bot", max_failures=3)
     assert len(calls) == 6  # the success at the third round started the count again
     assert str(raised.value) == "the bot halts: 3 rounds failed in a row (last: RuntimeError: engine gone)"
+
+
+def test_the_wait_after_failed_rounds_doubles_up_to_a_cap_and_a_success_resets_it():
+    class Clock(threading.Event):
+        """Records each wait instead of sleeping."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.waits: list[float] = []
+
+        def wait(self, timeout: float | None = None) -> bool:
+            self.waits.append(float(timeout or 0))
+            return self.is_set()
+
+    err = ServiceUnavailable("node down")
+    stopping = Clock()
+    outcomes = [err] * 7 + [None, err]
+
+    def step() -> None:
+        if not outcomes:
+            stopping.set()
+            return
+        if (outcome := outcomes.pop(0)) is not None:
+            raise outcome
+
+    run_rounds(step, stopping, 0.5, log, "bot", max_failures=8, backoff_max_s=10)
+    # 7 failures: 0.5, 1, 2, 4, 8, then the cap; the success waits the plain interval again
+    assert stopping.waits == [0.5, 1, 2, 4, 8, 10, 10, 0.5, 0.5, 0.5]
+    assert backoff(0.5, 10) == 30 and backoff(0, 5) == 0 and backoff(2, 0) == 2
 
 
 def test_a_fatal_error_ends_the_loop_at_once_and_stop_ends_it_in_order():

@@ -60,7 +60,8 @@ def status(app: App, config_path: Path | None) -> None:
 def init(app: App, model: str, force: bool) -> None:
     """Writes a starter provider.toml in the state folder (edit it, then `run`)."""
     from gpurent.agent.config import ResourceSpec, render
+    from gpurent.wire.protocol import ORACLE_URL
 
     starter = AgentConfig(resources=(ResourceSpec(model, vcpu=4, memory_gb=8, storage_gb=50, price=Decimal(2)),),
-                          oracle_urls=("http://127.0.0.1:7300",))  # gpurent-oracle's default listen
+                          oracle_urls=(ORACLE_URL,))  # gpurent-oracle's default listen
     write_starter(app, default_path(), render(starter), force)

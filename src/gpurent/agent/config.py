@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from gpurent.errors import ConfigurationError
-from gpurent.conffile import parse_listen, read_toml, toml_value
+from gpurent.conffile import failure_limit, parse_listen, read_toml, toml_value
 from gpurent.runner import MAX_FAILURES
 from gpurent.settings import state_home
 
@@ -154,7 +154,7 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
                       fetch_timeout_s=float(limits.get("fetch_timeout_s", dl.fetch_timeout_s)),
                       log_mb=int(limits.get("log_mb", dl.log_mb))),
         oracle_urls=tuple(u.rstrip("/") for u in urls), heartbeat_interval_s=interval,
-        settle_interval_s=settle, max_failures=int(provider.get("max_failures", d.max_failures)),
+        settle_interval_s=settle, max_failures=failure_limit(provider.get("max_failures", d.max_failures), f"{where}: provider.max_failures"),
     )
 
 

@@ -8,6 +8,7 @@ import click
 
 from gpurent.cli.common import pass_app
 from gpurent.command import App
+from gpurent.indexer.defaults import GRAPHQL_PORT
 from gpurent.local import devnet as devnet_mod
 from gpurent.local import indexer as indexer_mod
 from gpurent.local import ipfs as node_mod
@@ -47,7 +48,7 @@ def group() -> None:
               help="The IPFS node's API,gateway,swarm ports (0: any free port)")
 @click.option("--indexer/--no-indexer", default=True, show_default=True,
               help="Also run the indexer and its GraphQL API (SQLite in the state folder)")
-@click.option("--indexer-port", type=click.IntRange(0, 65535), default=8100, show_default=True,
+@click.option("--indexer-port", type=click.IntRange(0, 65535), default=GRAPHQL_PORT, show_default=True,
               help="The GraphQL port (0: any free port)")
 @pass_app
 def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_limit: int, ipfs: bool,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gpurent.command import App, max_failures_option, service_group
+from gpurent.indexer.defaults import GRAPHQL_HOST, GRAPHQL_PORT
 from gpurent.runner import MAX_FAILURES
 
 
@@ -21,7 +22,7 @@ DB_HELP = "SQLAlchemy URL: sqlite:///PATH (default: the state folder) or postgre
 @click.option("--batch", type=click.IntRange(1), default=2000, show_default=True, help="Blocks per first read")
 @click.option("--poll", type=click.FloatRange(0.05), default=0.5, show_default=True, help="Seconds between looks")
 @click.option("--rpc", "rpc_url", help="Read this JSON-RPC URL directly (no Ape connection: a lighter process)")
-@click.option("--graphql", default="127.0.0.1:8100", show_default=True,
+@click.option("--graphql", default=f"{GRAPHQL_HOST}:{GRAPHQL_PORT}", show_default=True,
               help="HOST:PORT of the GraphQL API (HTTP and WebSocket), or 'off'")
 @max_failures_option(MAX_FAILURES)
 @click.pass_obj

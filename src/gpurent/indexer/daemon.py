@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from gpurent.errors import ServiceUnavailable
 from gpurent.indexer.db import connect, migrate
+from gpurent.indexer.defaults import GRAPHQL_LISTEN
 from gpurent.indexer.indexer import Indexer
 from gpurent.indexer.rpc import JsonRpc
 from gpurent.runner import MAX_FAILURES, run_daemon
@@ -51,7 +52,7 @@ class IndexerService:
     """The indexer loop, and the GraphQL API over its database, as one service (``run`` blocks,
     ``stop`` ends it)."""
 
-    def __init__(self, indexer: Indexer, poll_s: float, graphql: tuple[str, int] | None = ("127.0.0.1", 8100),
+    def __init__(self, indexer: Indexer, poll_s: float, graphql: tuple[str, int] | None = GRAPHQL_LISTEN,
                  max_failures: int = MAX_FAILURES):
         from gpurent.indexer.api import Hub
 
@@ -96,7 +97,7 @@ def build_indexer(source: Gpurent | str, db_url: str | None = None, *, confirmat
     return Indexer(rpc, manifest, engine, confirmations=confirmations, batch=batch, window=window)
 
 
-def run_indexer(indexer: Indexer, poll_s: float = 0.5, graphql: tuple[str, int] | None = ("127.0.0.1", 8100),
+def run_indexer(indexer: Indexer, poll_s: float = 0.5, graphql: tuple[str, int] | None = GRAPHQL_LISTEN,
                 max_failures: int = MAX_FAILURES) -> None:
     """Runs the indexer and its GraphQL API in the foreground until SIGTERM/SIGINT."""
     run_daemon(IndexerService(indexer, poll_s, graphql, max_failures), log, "the next start resumes from the cursor")

@@ -9,13 +9,11 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 
 from gpurent.errors import ConfigurationError
-from gpurent.settings import state_home
+from gpurent.indexer.defaults import default_db_path
 
 
 def default_url() -> str:
-    path = state_home() / "indexer" / "index.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
+    return f"sqlite:///{default_db_path()}"
 
 
 def connect(url: str | None = None) -> Engine:

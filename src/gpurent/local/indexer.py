@@ -5,19 +5,18 @@ detached, recorded under the state folder, found again by ``gpurent gpus list`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import requests
 
 from gpurent.errors import ConfigurationError
+from gpurent.indexer.defaults import DB_FILE, GRAPHQL_PORT, default_db_path, indexer_dir
 from gpurent.indexer.service import graphql_url, query
-from gpurent.local.devnet import rpc
+from gpurent.local.devnet import rpc, running_devnet
 from gpurent.local.process import Managed, daemon_binary, free_port, port_free
 from gpurent.local.service import ManagedService, probe
-from gpurent.settings import state_home
 
-DEFAULT_PORT = 8100
+DEFAULT_PORT = GRAPHQL_PORT
 
 
 @dataclass(frozen=True)
@@ -26,12 +25,6 @@ class IndexerProcess:
     graphql_url: str
     db: str
     rpc: str
-
-
-def indexer_dir() -> Path:
-    path = state_home() / "indexer"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 PROCESS = Managed("indexer", indexer_dir)
@@ -63,7 +56,7 @@ class LocalIndexer(ManagedService):
         port = self.port or free_port()
         if not port_free(port):
             raise ConfigurationError(f"port {port} is taken by another process: pass --port")
-        db = self.db or f"sqlite:///{indexer_dir() / 'index.db'}"
+        db = self.db or f"sqlite:///{default_db_path()}"
         url = f"http://127.0.0.1:{port}/graphql"
 
         def ready() -> bool:
@@ -89,11 +82,15 @@ class LocalIndexer(ManagedService):
         if url is None:
             return {"running": False, "error": "no indexer: start one with `gpurent indexer up`"}
         process = running()
-        known: dict[str, Any] = {"graphql": url, **({"pid": process.pid, "db": process.db} if process else {})}
+        local = process if process is not None and process.graphql_url == url else None
+        known: dict[str, Any] = {"graphql": url, **({"pid": local.pid, "db": local.db} if local else {})}
+        # the head of the chain it reads: this process's, else the devnet's (the chain the CLI uses)
+        devnet = None if local else running_devnet()
+        chain_rpc = local.rpc if local else (devnet.url if devnet else None)
 
         def measure() -> dict[str, Any]:
             data = query(url, "{ indexer { block events rows } }", timeout_s=5)["indexer"]
-            head = int(str(rpc(process.rpc, "eth_blockNumber")), 16) if process else None
+            head = int(str(rpc(chain_rpc, "eth_blockNumber")), 16) if chain_rpc else None
             return {"indexed_to": data["block"], "events": data["events"], "rows": data["rows"], "head": head,
                     "lag_blocks": None if head is None else max(0, head - int(data["block"]))}
 
@@ -111,5 +108,5 @@ def stop(timeout_s: float = 15.0) -> bool:
 
 def reset() -> None:
     """Forgets gpurent's own index (after ``stop``, with the chain it indexed)."""
-    for leftover in indexer_dir().glob("index.db*"):
+    for leftover in indexer_dir().glob(f"{DB_FILE}*"):
         leftover.unlink()

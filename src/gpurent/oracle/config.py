@@ -30,18 +30,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gpurent.conffile import parse_listen, read_toml, toml_value
+from gpurent.conffile import failure_limit, parse_listen, read_toml, toml_value
 from gpurent.errors import ConfigurationError
 from gpurent.runner import MAX_FAILURES
 from gpurent.settings import state_home
+from gpurent.wire.protocol import ORACLE_HOST, ORACLE_PORT
 
 
 @dataclass(frozen=True)
 class OracleConfig:
     """Every key of oracle.toml, with its default (the one place the defaults are written)."""
 
-    listen_host: str = "127.0.0.1"
-    listen_port: int = 7300
+    listen_host: str = ORACLE_HOST
+    listen_port: int = ORACLE_PORT
     poll_interval_s: float = 1.0
     providers: tuple[str, ...] = ()
     secret: str = ""
@@ -99,7 +100,8 @@ def parse_config(doc: dict[str, Any], where: str = "oracle config") -> OracleCon
         return OracleConfig(
             listen_host=host, listen_port=port, poll_interval_s=float(oracle.get("poll_interval", d.poll_interval_s)),
             providers=tuple(str(p).lower() for p in oracle.get("providers", d.providers)),
-            secret=str(oracle.get("secret", d.secret)), max_failures=int(oracle.get("max_failures", d.max_failures)),
+            secret=str(oracle.get("secret", d.secret)),
+            max_failures=failure_limit(oracle.get("max_failures", d.max_failures), f"{where}: oracle.max_failures"),
             heartbeat_interval_s=float(beats.get("interval", d.heartbeat_interval_s)),
             miss_limit=int(beats.get("miss_limit", d.miss_limit)), max_skew_s=float(beats.get("max_skew", d.max_skew_s)),
             challenge_interval_s=float(challenges.get("interval", d.challenge_interval_s)),

@@ -57,6 +57,25 @@ class ReputationCalls(Base):
         contract's cap per period."""
         return self._send("reward", self.reputation_system.reward, provider, bonus)
 
+    # ---------------------------------------------------------------- governance (through the timelock)
+
+    def set_penalty_points(self, reason: PenaltyReason, points: int) -> Governed:
+        """Points a penalty of ``reason`` costs from now on."""
+        return self._govern("set penalty points", self.reputation_system, "setPenaltyPoints", int(reason), points)
+
+    def set_fraud_slash_bps(self, bps: int) -> Governed:
+        """The share of stake a data-fraud penalty slashes (capped on chain)."""
+        return self._govern("set the fraud slash", self.reputation_system, "setFraudSlashBps", bps)
+
+    def set_max_response_time(self, ms: int) -> Governed:
+        """The challenge response time that scores zero."""
+        return self._govern("set the max response time", self.reputation_system, "setMaxResponseTimeMs", ms)
+
+    def set_priors(self, heartbeat_prior: int, challenge_prior: int) -> Governed:
+        """The neutral heartbeat slots and challenges a newcomer's score starts from."""
+        return self._govern("set the reputation priors", self.reputation_system, "setPriors",
+                            heartbeat_prior, challenge_prior)
+
     def submit_validation_report(self, provider: str, period: int, report: ValidationReport, *,
                                  gas: int | None = None) -> Tx[None]:
         """Stores one period's report on `provider` (ORACLE_ROLE); once per provider and period.

@@ -20,6 +20,8 @@ from gpurent.errors import GpurentError
 DOMAIN_NAME = "gpurent oracle"
 DOMAIN_VERSION = "1"
 CHALLENGE_LENGTH = 1024
+ORACLE_HOST, ORACLE_PORT = "127.0.0.1", 7300  # where an oracle listens unless told otherwise
+ORACLE_URL = f"http://{ORACLE_HOST}:{ORACLE_PORT}"  # ... so where a new provider sends heartbeats
 
 HEARTBEAT_TYPE = [
     {"name": "provider", "type": "address"},
