@@ -31,6 +31,12 @@ def toml_value(value: object) -> str:
     return json.dumps(str(value))
 
 
+def toml_line(key: str, value: object, comment: str = "", *, raw: bool = False) -> str:
+    """``key = value``, its comment (if any) aligned at column 40; ``raw``: value already TOML."""
+    text = f"{key} = {value if raw else toml_value(value)}"
+    return f"{text:<38} # {comment}" if comment else text
+
+
 def parse_listen(value: object, where: str) -> tuple[str, int]:
     """``HOST:PORT`` as (host, port); ConfigurationError naming ``where`` otherwise."""
     host, _, port = str(value).rpartition(":")

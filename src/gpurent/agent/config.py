@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from gpurent.errors import ConfigurationError
-from gpurent.conffile import failure_limit, parse_listen, read_toml, toml_value
+from gpurent.conffile import failure_limit, parse_listen, read_toml, toml_line
 from gpurent.runner import MAX_FAILURES
 from gpurent.settings import state_home
 
@@ -167,34 +167,34 @@ def load_config(path: Path | None = None) -> AgentConfig:
 
 def render(config: AgentConfig, header: str = "") -> str:
     """``config`` as a provider.toml that :func:`parse_config` reads back to the same values."""
-    resources = "".join(f"""
-[[resources]]                          # one per GPU
-model = {toml_value(r.model)}
-vcpu = {r.vcpu}
-memory_gb = {r.memory_gb}
-storage_gb = {r.storage_gb}
-price = {toml_value(str(r.price))}                          # GPU tokens per hour
-""" + (f"gpu = {toml_value(r.gpu)}\n" if r.gpu else "") for r in config.resources)
-    lim = config.limits
-    return f"""{header}[provider]
-endpoint = {toml_value(config.endpoint)}   # the URL renters and the oracle reach (goes on-chain)
-listen = "{config.listen_host}:{config.listen_port}"
-stake = {toml_value(str(config.stake))}
-poll_interval = {toml_value(config.poll_interval_s)}
-max_failures = {config.max_failures}                   # failed rounds in a row before the agent halts
-{resources}
-[limits]
-pids = {lim.pids}
-scratch_mb = {lim.scratch_mb}
-network = {toml_value(lim.network)}
-fetch_timeout_s = {toml_value(lim.fetch_timeout_s)}
-log_mb = {lim.log_mb}
-
-[oracle]
-urls = {toml_value(list(config.oracle_urls))}   # signed heartbeats go to each (gpurent-oracle's listen)
-heartbeat_interval = {toml_value(config.heartbeat_interval_s)}
-
-[billing]
-settle_interval = {toml_value(config.settle_interval_s)}                  # seconds between partial releases of a running job's earnings
-"""
-
+    ln, lim = toml_line, config.limits
+    lines = [
+        f"{header}[provider]",
+        ln("endpoint", config.endpoint, "the URL renters and the oracle reach (goes on-chain)"),
+        ln("listen", f"{config.listen_host}:{config.listen_port}", "where the agent's HTTP endpoint binds"),
+        ln("stake", str(config.stake), "GPU tokens staked at registration"),
+        ln("poll_interval", config.poll_interval_s, "seconds between looks at the chain"),
+        ln("max_failures", config.max_failures, "failed rounds in a row before the agent halts"),
+    ]
+    for r in config.resources:
+        lines += ["", "[[resources]]                          # one per GPU", ln("model", r.model), ln("vcpu", r.vcpu),
+                  ln("memory_gb", r.memory_gb), ln("storage_gb", r.storage_gb),
+                  ln("price", str(r.price), "GPU tokens per hour")]
+        lines += [ln("gpu", r.gpu, "the NVML UUID bound to this resource")] if r.gpu else []
+    lines += [
+        "",
+        "[limits]",
+        ln("pids", lim.pids, "processes per container"),
+        ln("scratch_mb", lim.scratch_mb, "the writable tmpfs at /scratch (and /tmp)"),
+        ln("network", lim.network, "containers get no network unless true"),
+        ln("fetch_timeout_s", lim.fetch_timeout_s, "an image not found within this is declined"),
+        ln("log_mb", lim.log_mb, "per job; output past it is dropped (marked)"),
+        "",
+        "[oracle]",
+        ln("urls", list(config.oracle_urls), "signed heartbeats go to each (gpurent-oracle's listen)"),
+        ln("heartbeat_interval", config.heartbeat_interval_s, "seconds; the oracles' [heartbeats] interval"),
+        "",
+        "[billing]",
+        ln("settle_interval", config.settle_interval_s, "seconds between partial releases of a running job"),
+    ]
+    return "\n".join(lines) + "\n"

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gpurent.conffile import failure_limit, parse_listen, read_toml, toml_value
+from gpurent.conffile import failure_limit, parse_listen, read_toml, toml_line
 from gpurent.errors import ConfigurationError
 from gpurent.runner import MAX_FAILURES
 from gpurent.settings import state_home
@@ -127,26 +127,27 @@ def load_config(path: Path | None = None) -> OracleConfig:
 
 def render(config: OracleConfig = DEFAULTS, header: str = "") -> str:
     """``config`` as an oracle.toml that :func:`parse_config` reads back to the same values."""
-    c, v = config, toml_value
-    return f"""{header}[oracle]
-listen = "{c.listen_host}:{c.listen_port}"      # give providers this URL: [oracle] urls in their provider.toml
-poll_interval = {v(c.poll_interval_s)}
-providers = {v(list(c.providers))}                 # watch only these addresses (empty: every registered one)
-secret = {v(c.secret)}                    # challenge seed shared by instances holding different accounts
-max_failures = {c.max_failures}               # failed rounds in a row before the oracle halts
-
-[heartbeats]
-interval = {v(c.heartbeat_interval_s)}                  # the providers' heartbeat_interval must match
-miss_limit = {c.miss_limit}
-max_skew = {v(c.max_skew_s)}
-
-[challenges]
-interval = {v(c.challenge_interval_s)}
-probability = {v(c.challenge_probability)}
-expiry = {v(c.challenge_expiry_s)}
-length = {c.challenge_length}
-
-[reports]
-period = {v(c.period_s)}
-dispute_timeout = {v(c.evidence_timeout_s)}
-"""
+    c, ln = config, toml_line
+    return "\n".join([
+        f"{header}[oracle]",
+        ln("listen", f"{c.listen_host}:{c.listen_port}", "give providers this URL: [oracle] urls in their provider.toml"),
+        ln("poll_interval", c.poll_interval_s, "seconds between rounds of work"),
+        ln("providers", list(c.providers), "watch only these addresses (empty: every registered one)"),
+        ln("secret", c.secret, "challenge seed shared by instances holding different accounts"),
+        ln("max_failures", c.max_failures, "failed rounds in a row before the oracle halts"),
+        "",
+        "[heartbeats]",
+        ln("interval", c.heartbeat_interval_s, "the providers' heartbeat_interval must match"),
+        ln("miss_limit", c.miss_limit, "more misses in a row than this: downtime"),
+        ln("max_skew", c.max_skew_s, "a heartbeat timestamped further from now is refused"),
+        "",
+        "[challenges]",
+        ln("interval", c.challenge_interval_s, "one challenge draw per provider per interval ..."),
+        ln("probability", c.challenge_probability, "... that challenges with this probability"),
+        ln("expiry", c.challenge_expiry_s, "seconds to answer"),
+        ln("length", c.challenge_length, "bytes asked for"),
+        "",
+        "[reports]",
+        ln("period", c.period_s, "one validation report per provider per period"),
+        ln("dispute_timeout", c.evidence_timeout_s, "seconds to wait for a provider's evidence"),
+    ]) + "\n"
