@@ -12,6 +12,7 @@ import pytest
 from gpurent import errors, reverts
 from gpurent.sdk import Gpurent, Tx, parse_id
 from gpurent.types import DisputeOutcome, Job, JobStatus, Resource, hex_id
+from gpurent.units import TOKEN, to_tokens
 
 CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 
@@ -117,22 +118,28 @@ def test_dispute_and_resolution(gpu, as_renter, as_provider, gp, cast, chain):
     chain.pending_timestamp = start + 1800
     assert gp.dispute_bond(job.job_id) == Decimal(1)  # 10% of the 10 GPU max cost
     before = as_renter.balance()
-    as_renter.dispute_job(job.job_id, "stalled")  # approves the bond and posts it
+    disputed = as_renter.dispute_job(job.job_id, "stalled")  # approves the bond and posts it
     assert before - as_renter.balance() == Decimal(1)
+    # the approval is its own transaction: the dispute lands at start + 1800, or a second later
+    # when the wall clock ticked between the two; billing stops at the dispute either way
+    elapsed = disputed.timestamp - start
+    assert elapsed in (1800, 1801)
+    billed = to_tokens(10 * TOKEN * elapsed // 3600)
     assert [j.job_id for j in gp.pending_disputes()] == [job.job_id]
     with pytest.raises(errors.NotAuthorized, match="lacks the role"):
         as_renter.resolve_dispute(job.job_id, "user-fault", "bafy-evidence")
     assert gp.dispute(job.job_id).outcome is None
     provider_before = as_provider.balance()
     gp.with_account(cast.oracle).resolve_dispute(job.job_id, "user-fault", "bafy-evidence")
-    assert gp.job(job.job_id).final_cost == Decimal(5)
+    assert gp.job(job.job_id).final_cost == billed  # 5 GPU for the half hour run
     # the renter disputed and lost: its bond goes to the provider, with the 98% of the 5 GPU billed
-    assert as_provider.balance() - provider_before == Decimal("4.9") + Decimal(1)
-    assert as_renter.balance() == before - Decimal(1) + Decimal(5)  # the unbilled half came back
+    fee = to_tokens(10 * TOKEN * elapsed // 3600 * 200 // 10_000)
+    assert as_provider.balance() - provider_before == billed - fee + Decimal(1)
+    assert as_renter.balance() == before - Decimal(1) + (Decimal(10) - billed)  # the unbilled half came back
     assert gp.pending_disputes() == []
     d = gp.dispute(job.job_id)
     assert (d.initiator, d.reason, d.outcome, d.final_cost, d.evidence_cid) == (
-        cast.renter.address, "stalled", DisputeOutcome.USER_FAULT, Decimal(5), "bafy-evidence")
+        cast.renter.address, "stalled", DisputeOutcome.USER_FAULT, billed, "bafy-evidence")
     assert gp.dispute(as_renter.create_job(gpu.resource_id, CID, 60).value.job_id) is None
     with pytest.raises(ValueError, match="unknown dispute outcome"):
         DisputeOutcome.parse("nobody")
