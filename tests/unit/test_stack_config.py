@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 
 from gpurent.local import stack
+from gpurent.agent.config import default_path as agent_default_path
 from gpurent.agent.config import load_config as load_agent_config
 from gpurent.errors import ConfigurationError
+from gpurent.oracle.config import default_path as oracle_default_path
 from gpurent.oracle.config import load_config as load_oracle_config
 from gpurent.local.process import free_port
 
@@ -29,8 +31,8 @@ def own_ports(**changes) -> stack.StackOptions:
     heartbeat_interval_s=2, report_period_s=10, gpus=3, price=Decimal("0.5"))])
 def test_written_configs_parse_and_agree(options):
     stack.write_configs(options)
-    oracle = load_oracle_config(stack.oracle_config_path())
-    agent = load_agent_config(stack.provider_config_path())
+    oracle = load_oracle_config(oracle_default_path())
+    agent = load_agent_config(agent_default_path())
     assert agent.oracle_urls == (oracle.url,)
     assert agent.heartbeat_interval_s == oracle.heartbeat_interval_s == options.heartbeat_interval_s
     assert oracle.period_s == options.report_period_s
@@ -44,10 +46,10 @@ def test_written_configs_parse_and_agree(options):
 
 def test_edited_configs_are_kept(home):
     stack.write_configs(own_ports())
-    edited = stack.provider_config_path().read_text().replace('price = "3.6"', 'price = "9"')
-    stack.provider_config_path().write_text(edited)
+    edited = agent_default_path().read_text().replace('price = "3.6"', 'price = "9"')
+    agent_default_path().write_text(edited)
     stack.write_configs(own_ports(price=Decimal(1)))
-    assert load_agent_config(stack.provider_config_path()).resources[0].price == Decimal(9)
+    assert load_agent_config(agent_default_path()).resources[0].price == Decimal(9)
 
 
 def test_a_taken_port_is_refused_before_anything_is_written():
@@ -59,4 +61,4 @@ def test_a_taken_port_is_refused_before_anything_is_written():
         port = blocker.getsockname()[1]
         with pytest.raises(ConfigurationError, match=f"port {port} is taken"):
             stack.write_configs(stack.StackOptions(oracle_port=port, agent_port=free_port()))
-    assert not stack.oracle_config_path().exists() and not stack.provider_config_path().exists()
+    assert not oracle_default_path().exists() and not agent_default_path().exists()

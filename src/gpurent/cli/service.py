@@ -13,12 +13,14 @@ from gpurent.cli.common import pass_app
 from gpurent.command import App
 from gpurent.local.service import Service
 
+
 def start_and_show(app: App, service: Service, starting: str, started: Callable[[Any], str]) -> None:
     """Starts ``service`` (saying ``starting`` meanwhile, ``started(what runs)`` after) and prints its status."""
     with app.output.pending(starting):
         running = service.start()
     app.output.info(f"[green]✓[/] {started(running)}")
     app.output.data(service.status())
+
 
 def down_and_status(group: click.Group, make: Callable[[], Service], what: str, down_help: str,
                     status_help: str, title: str | None = None) -> None:

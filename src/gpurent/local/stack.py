@@ -63,14 +63,12 @@ class StackOptions:
                    **changes)
 
 
-oracle_config_path = oracle_config.default_path
-provider_config_path = agent_config.default_path
 HEADER = "# written by `gpurent up`; edit freely, it is kept\n"
 
 
 def write_configs(options: StackOptions) -> None:
     """Writes oracle.toml and provider.toml unless they exist (edits to them are kept)."""
-    oracle_path, provider_path = oracle_config_path(), provider_config_path()
+    oracle_path, provider_path = oracle_config.default_path(), agent_config.default_path()
     if oracle_path.exists() and provider_path.exists():
         return
     oracle_port, agent_port = options.oracle_port or free_port(), options.agent_port or free_port()
