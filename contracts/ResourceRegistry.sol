@@ -264,7 +264,8 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
 
     /// @notice Registers a GPU offer of the caller (SPEC: registerResource).
     /// @dev Requirements: not paused; the caller is registered, has no unstake pending and holds
-    /// at least the minimum stake; 1 <= len(gpuModel) <= 31; vcpu > 0; memoryGB > 0;
+    /// at least the minimum stake; 1 <= len(gpuModel) <= 31, every byte printable ASCII
+    /// (0x20 to 0x7E: no control characters, no escape sequences, no UTF-8); vcpu > 0; memoryGB > 0;
     /// 0 < pricePerHour < 2**80. The resource starts available.
     /// Emits {ResourceRegistered}.
     /// @param gpuModel GPU model, e.g. "RTX4090".
@@ -289,6 +290,7 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         if (modelLength == 0 || modelLength > MAX_GPU_MODEL_LENGTH) {
             revert RegistryInvalidGpuModel(modelLength, MAX_GPU_MODEL_LENGTH);
         }
+        _checkPrintable(bytes32(bytes(gpuModel)), modelLength);
         if (vcpu == 0 || memoryGB == 0) revert RegistryInvalidSpec(vcpu, memoryGB);
         _checkPrice(pricePerHour);
 
@@ -313,6 +315,33 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
             p.activeResources += 1;
         }
         emit ResourceRegistered(resourceId, msg.sender, gpuModel, vcpu, memoryGB, storageGB, pricePerHour);
+    }
+
+    /// @dev Reverts with {RegistryInvalidGpuModelByte} unless each of the first `length` bytes
+    /// of `word` (a GPU model, left-aligned, 1 <= length <= 31) is printable ASCII, 0x20 to 0x7E.
+    /// All bytes are tested at once (SWAR) in a few dozen gas; the loop that names the first bad
+    /// byte runs only on the way to the revert.
+    function _checkPrintable(bytes32 word, uint256 length) private pure {
+        uint256 x = uint256(word);
+        // the model's bytes are the high `length` bytes; the rest of the word is zero padding
+        uint256 mask = ~(type(uint256).max >> (8 * length));
+        uint256 high = 0x8080808080808080808080808080808080808080808080808080808080808080 & mask;
+        // Per byte b: b >= 0x80 sets its high bit; b < 0x20 leaves b + 0x60 below 0x80; b == 0x7F
+        // gives b + 0x01 == 0x80. No sum carries into the next byte when b < 0x80 (0x7F + 0x60 <
+        // 0x100), and a byte >= 0x80 is caught by the first test whatever its neighbours carry.
+        bool bad;
+        // unchecked: the sums may wrap past 2**256 only when the top byte is >= 0x80, which the
+        // first test already refuses
+        unchecked {
+            bad = (x & high) != 0
+                || ((x + 0x6060606060606060606060606060606060606060606060606060606060606060) & high) != high
+                || ((x + 0x0101010101010101010101010101010101010101010101010101010101010101) & high) != 0;
+        }
+        if (!bad) return;
+        for (uint256 i = 0; i < length; ++i) {
+            uint8 b = uint8(word[i]);
+            if (b < 0x20 || b > 0x7E) revert RegistryInvalidGpuModelByte(i, b);
+        }
     }
 
     /// @notice Marks a resource of the caller available or unavailable for new jobs.

@@ -58,6 +58,9 @@ interface IResourceRegistry {
     /// @notice Raised when a GPU model name is `length` bytes: empty or above `maxLength`
     /// (MAX_GPU_MODEL_LENGTH).
     error RegistryInvalidGpuModel(uint256 length, uint256 maxLength);
+    /// @notice Raised when the GPU model's byte at `position` (from 0) is `value`, which is not
+    /// printable ASCII (0x20 to 0x7E): models are printed on every renter's terminal.
+    error RegistryInvalidGpuModelByte(uint256 position, uint8 value);
     /// @notice Raised when an endpoint URL is `length` bytes: empty or above `maxLength`
     /// (MAX_ENDPOINT_LENGTH).
     error RegistryInvalidEndpoint(uint256 length, uint256 maxLength);

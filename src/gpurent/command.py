@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from gpurent.output import Output
+from gpurent.output import Output, safe_text
 from gpurent.errors import GpurentError
 
 if TYPE_CHECKING:
@@ -65,7 +65,22 @@ pass_app = click.make_pass_decorator(App)
 
 
 class GpurentGroup(click.Group):
-    """Turns every gpurent error into one line on stderr and exit code 1 (traceback with -v)."""
+    """Turns every gpurent error into one line on stderr and exit code 1 (traceback with -v),
+    and every usage error into one line and exit code 2."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            done = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as err:  # Click's own show() prints usage, a hint and the error: 3 lines
+            click.echo(usage_error_line(err), err=True)
+            sys.exit(err.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(done if isinstance(done, int) else 0)  # an int here is an Exit's code (--help, --version)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -93,17 +108,49 @@ class GpurentGroup(click.Group):
 
 
 def one_line_error(err: BaseException, kind: str | None = None) -> str:
-    """``Error (Kind): first line of the message``: how every gpurent program reports a failure."""
+    """``Error (Kind): first line of the message``: how every gpurent program reports a failure.
+    The message often quotes the chain or a provider (a GPU model, an endpoint, an answer): it
+    is printed as safe text (see :func:`gpurent.output.safe_text`)."""
     kind = kind or type(err).__name__
     message = str(err).strip().splitlines()[0] if str(err).strip() else kind
-    return f"Error ({kind}): {message}"
+    return f"Error ({safe_text(kind)}): {safe_text(message)}"
+
+
+def usage_error_line(err: click.ClickException) -> str:
+    """A Click usage error in one line: ``Error (BadParameter): Invalid value for '--hours': …
+    (see `gpurent jobs create -h`)``."""
+    line = one_line_error(Exception(err.format_message()), type(err).__name__)
+    ctx = getattr(err, "ctx", None)
+    if isinstance(err, click.UsageError) and ctx is not None and ctx.command.get_help_option(ctx) is not None:
+        line += f" (see `{safe_text(ctx.command_path)} -h`)"
+    return line
+
+
+class AccountRef(click.ParamType):
+    """``--account``: an Ape account alias, a test-account index (ASCII digits) or an address;
+    printable text of at most ``MAX_LENGTH`` characters (which account it names is the SDK's
+    to say: an unknown alias or an index past the test accounts is one line there)."""
+
+    name = "account"
+    MAX_LENGTH = 64
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        text = str(value)
+        if not text or len(text) > self.MAX_LENGTH or not text.isprintable() or text != text.strip():
+            self.fail(f"{safe_text(text)[:self.MAX_LENGTH]!r} is not an account alias, test-account index or "
+                      f"address (printable, 1 to {self.MAX_LENGTH} characters)", param, ctx)
+        return text
+
+
+ACCOUNT = AccountRef()
 
 
 def global_options(command: Any) -> Any:
     """--network, --account, --json and -v: every gpurent command line takes them."""
     for option in reversed((
         click.option("--network", envvar="GPURENT_NETWORK", help="Ape network choice (default: the running devnet)"),
-        click.option("--account", envvar="GPURENT_ACCOUNT", help="Ape account alias, or a test-account index"),
+        click.option("--account", envvar="GPURENT_ACCOUNT", type=ACCOUNT,
+                     help="Ape account alias, or a test-account index"),
         click.option("--json", "as_json", is_flag=True, help="Machine-readable output"),
         click.option("-v", "--verbose", is_flag=True, help="Debug logs and tracebacks"),
     )):
@@ -140,7 +187,7 @@ def write_starter(app: App, path: Path, text: str, force: bool) -> None:
         raise click.UsageError(f"{path} exists (pass --force to overwrite)")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
-    app.output.info(f"[green]✓[/] wrote {path}")
+    app.output.done(f"wrote {path}")
 
 
 def config_option(name: str) -> Callable[[F], F]:
@@ -176,7 +223,7 @@ def daemon_script(what: str, account_help: str, config_name: str, run: Callable[
     from ape.cli import ConnectedProviderCommand
 
     @click.command(cls=ConnectedProviderCommand, short_help=f"Run the gpurent {what}")
-    @click.option("--account", "account_ref", required=True, help=account_help)
+    @click.option("--account", "account_ref", type=ACCOUNT, required=True, help=account_help)
     @config_option(config_name)
     @max_failures_option(None)
     def cli(ecosystem: Any, network: Any, provider: Any, account_ref: str, config_path: Path | None,

@@ -1,9 +1,16 @@
-"""One terminal wrapper: data to stdout (a Rich table, or JSON with --json), messages to stderr."""
+"""One terminal wrapper: data to stdout (a Rich table, or JSON with --json), messages to stderr.
+
+Everything printed is text, never markup: chain strings (GPU models, endpoints, dispute
+reasons), a provider's answers and image metadata are anyone's to choose, so each value, title
+and message passes through :func:`safe_text` (no Rich markup is read, escape sequences and
+control characters are taken out). Colour comes only from this module (``mark=`` on messages).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from decimal import Decimal
@@ -14,6 +21,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn,
                            TransferSpeedColumn)
 from rich.table import Table
+from rich.text import Text
 
 from gpurent.types import GovernanceOperation, hex_id
 
@@ -21,6 +29,35 @@ if TYPE_CHECKING:
     from gpurent.sdk.tx import Tx
 
 Sent: TypeAlias = "Tx[object] | GovernanceOperation"  # what an SDK transaction returned
+
+
+# Terminal escape sequences, removed whole: CSI (ESC [ … final byte, or the 8-bit CSI 0x9B),
+# OSC (ESC ] … BEL or ST, or 0x9D: window titles, hyperlinks, clipboard writes), the string
+# commands DCS, SOS, PM and APC, and the short ESC sequences (ESC c resets the terminal).
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]P^_X]|[\x9d\x90\x98\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?")
+# What is left of the characters that move the cursor, change the terminal or reorder what is
+# shown: C0 (newlines and tabs too: one value, one line), DEL, C1, the bidirectional overrides
+# and isolates (U+202A-202E, U+2066-2069) and marks, zero-width characters and line separators.
+_UNSAFE_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+REPLACEMENT = "\ufffd"  # what an unsafe character is shown as
+
+
+def safe_text(value: object) -> str:
+    """``value`` as a string that is safe to print on a terminal: escape sequences removed,
+    every other control or bidi-override character replaced by U+FFFD. Rich markup is left as
+    it is: print the result as :class:`rich.text.Text` (see :func:`as_text`), never as markup."""
+    return _UNSAFE_CHARACTER.sub(REPLACEMENT, _ESCAPE_SEQUENCE.sub("", str(value)))
+
+
+def as_text(value: object, style: str = "") -> Text:
+    """``value`` as Rich text: shown as it reads (``[/x]`` stays ``[/x]``), never as markup."""
+    return Text(safe_text(value), style=style)
+
+
+MARKS = {"ok": ("✓", "green"), "warn": ("!", "yellow"), "fail": ("✗", "red"), "next": ("→", "yellow")}
 
 
 def jsonable(value: Any) -> Any:
@@ -55,10 +92,10 @@ def _nested(value: Any) -> bool:
     return bool(value) and (isinstance(value, dict) or (isinstance(value, list) and isinstance(value[0], dict)))
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> Text:
     if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+        return Text("yes" if value else "no")
+    return as_text(value)
 
 
 HEADERS = {
@@ -81,42 +118,58 @@ class Output:
     def data(self, value: Any, *, title: str | None = None, columns: Sequence[str] | None = None) -> None:
         """Prints ``value``: JSON with --json; else a table (lists of rows) or key: value lines."""
         if self.as_json:
-            self.out.print_json(json.dumps(jsonable(value)))
+            # ASCII-only JSON: every control, C1 and bidi character arrives escaped (\\u001b)
+            self.out.print_json(json.dumps(jsonable(value)), ensure_ascii=True)
             return
         plain = jsonable(value)
         if isinstance(plain, list):
             self.out.print(self._table(plain, title, columns))
         elif isinstance(plain, dict):
             if title:
-                self.out.print(f"[bold]{title}[/]")
-            flat = {k: v for k, v in plain.items() if not _nested(v)}
+                self.out.print(as_text(title, "bold"))
+            flat = {safe_text(k): v for k, v in plain.items() if not _nested(v)}
             width = max((len(k) for k in flat), default=0)
             for key, item in flat.items():
-                self.out.print(f"{key:<{width}}  {item}", highlight=False)
+                self.out.print(Text(f"{key:<{width}}  ") + _cell(item), highlight=False)
             for key, item in plain.items():  # sections of their own: a sub-record, or a table
                 if _nested(item):
-                    self.data(item, title=key.replace("_", " ").capitalize())
+                    self.data(item, title=str(key).replace("_", " ").capitalize())
         else:
-            self.out.print(plain, highlight=False)
+            self.out.print(_cell(plain), highlight=False)
 
     def _table(self, rows: list[Any], title: str | None, columns: Sequence[str] | None) -> Table:
-        table = Table(title=title)
+        table = Table(title=as_text(title) if title is not None else None)
         keys = list(columns or (rows[0].keys() if rows and isinstance(rows[0], dict) else ["value"]))
         for key in keys:
             # ids are what users copy into the next command: never cut, folded onto a second line
             # when the terminal is narrow; the other columns keep at least their header's width
-            header = HEADERS.get(key, key)
+            header = as_text(HEADERS.get(key, key))
             if key in ID_COLUMNS or key.endswith("_id"):
                 table.add_column(header, overflow="fold")
             else:
-                table.add_column(header, overflow="ellipsis", min_width=len(header))
+                table.add_column(header, overflow="ellipsis", min_width=header.cell_len)
         for row in rows:
             table.add_row(*(_cell(row.get(k, "")) if isinstance(row, dict) else _cell(row) for k in keys))
         return table
 
-    def info(self, message: str) -> None:
-        if not self.as_json:
-            self.err.print(message, highlight=False)
+    def info(self, message: object, *, mark: str | None = None) -> None:
+        """One line on stderr (none with --json): ``message`` as text, never markup, after a
+        coloured ``mark`` ("ok" ✓, "warn" !, "fail" ✗, "next" →) when one is given."""
+        if self.as_json:
+            return
+        line = as_text(message)
+        if mark is not None:
+            symbol, colour = MARKS[mark]
+            line = Text.assemble((symbol, colour), " ", line)
+        self.err.print(line, highlight=False)
+
+    def done(self, message: object) -> None:
+        """``✓ message``: something finished."""
+        self.info(message, mark="ok")
+
+    def warn(self, message: object) -> None:
+        """``! message``: something went less well than asked, and the command goes on."""
+        self.info(message, mark="warn")
 
     def tx(self, sent: Sent | Sequence[Sent] | None, what: str) -> None:
         """Reports a mined transaction (what it did, its hash and the gas it used), or a
@@ -125,9 +178,9 @@ class Output:
             return
         for r in sent if isinstance(sent, Sequence) else [sent]:
             if isinstance(r, GovernanceOperation):
-                self.info(f"[yellow]→[/] {what}: scheduled {r.op_id}, executable from {when(r.ready_at)}")
+                self.info(f"{what}: scheduled {r.op_id}, executable from {when(r.ready_at)}", mark="next")
             else:
-                self.info(f"[green]✓[/] {what}  tx {r.txn_hash}  gas {r.gas_used:,}")
+                self.info(f"{what}  tx {r.txn_hash}  gas {r.gas_used:,}", mark="ok")
 
     @contextmanager
     def transfer(self) -> Iterator[Any]:
@@ -145,7 +198,7 @@ class Output:
     @contextmanager
     def pending(self, message: str) -> Iterator[None]:
         """A spinner while a transaction is pending (none when not interactive or --json)."""
-        ctx = self.err.status(message) if self.err.is_terminal and not self.as_json else nullcontext()
+        ctx = self.err.status(as_text(message)) if self.err.is_terminal and not self.as_json else nullcontext()
         with ctx:
             yield
 
@@ -158,7 +211,7 @@ class _RichTransfer:
         self.task: TaskID | None = None
 
     def begin(self, label: str, total: int | None) -> None:
-        self.task = self.progress.add_task(label, total=total)
+        self.task = self.progress.add_task(safe_text(label), total=total)
 
     def advance(self, done: int) -> None:
         if self.task is not None:

@@ -234,7 +234,7 @@ def test_malformed_cid_and_amounts(cli, listed_gpu):
     assert_one_line_error(result, "'' is not a CID")
     result = cli("--account", RENTER, "jobs", "create", "--gpu", listed_gpu, "--image", CID, "--hours", "lots",
                  "--yes", code=2)
-    assert "is not a token amount" in result.stderr and "Traceback" not in result.stderr
+    assert "is not a number of hours" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_insufficient_balance(cli, listed_gpu, suite, cast):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gpurent.command import App
-from gpurent.cli.common import TOKENS, job_row, pass_app
+from gpurent.cli.common import TOKENS, UINT256, job_row, pass_app
 from gpurent.output import when
 from gpurent.sdk.admin import CONTRACT_NAMES
 from gpurent.types import DisputeOutcome, GovernanceOperation, PenaltyReason, cli_names, hex_id
@@ -62,16 +62,16 @@ def _describe(gp: Gpurent, op: GovernanceOperation) -> str:
 
 
 @group.command("set")
-@click.option("--fee-bps", type=click.IntRange(0), help="Platform fee for new jobs (max 1000)")
+@click.option("--fee-bps", type=UINT256, help="Platform fee for new jobs (max 1000)")
 @click.option("--treasury", help="Address fees go to")
-@click.option("--timeouts", nargs=4, type=click.IntRange(1), metavar="ACCEPT START GRACE DISPUTE",
+@click.option("--timeouts", nargs=4, type=click.IntRange(1, 2**256 - 1), metavar="ACCEPT START GRACE DISPUTE",
               help="Seconds: a Created job expires after ACCEPT; the renter may cancel an accepted job after "
                    "START; disputes close and anyone may settle GRACE after the booked time; an unresolved "
                    "dispute splits after DISPUTE (jobs created from now on)")
-@click.option("--dispute-bond", nargs=2, type=(click.IntRange(0), TOKENS), metavar="BPS MIN",
+@click.option("--dispute-bond", nargs=2, type=(UINT256, TOKENS), metavar="BPS MIN",
               help="A disputer posts max(MIN, max cost x BPS / 10000), at most the max cost (new jobs)")
 @click.option("--min-stake", type=TOKENS)
-@click.option("--unstake-cooldown", type=click.IntRange(0), help="Seconds")
+@click.option("--unstake-cooldown", type=UINT256, help="Seconds")
 @pass_app
 def set_params(app: App, fee_bps: int | None, treasury: str | None, timeouts: tuple[int, int, int, int] | None,
                dispute_bond: tuple[int, Decimal] | None, min_stake: Decimal | None,

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from gpurent.command import App, pass_app
+from gpurent.limits import MAX_DURATION
+from gpurent.output import safe_text
+from gpurent.units import DECIMALS
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
 
-__all__ = ["TOKENS", "TokenAmount", "about_address", "job_row", "pass_app", "resource_row"]
+__all__ = ["HOURS", "TOKENS", "UINT16", "UINT32", "UINT64", "UINT256", "Quantity", "TokenAmount", "about_address", "job_row",
+           "pass_app", "resource_row"]
 
 
 def about_address(command: Callable[[App, Gpurent, str], None]) -> Callable[..., None]:
@@ -30,22 +35,65 @@ def about_address(command: Callable[[App, Gpurent, str], None]) -> Callable[...,
     return run
 
 
-class TokenAmount(click.ParamType):
-    """A token amount on the command line: "7.35", "100"; never a float."""
+# a plain decimal in ASCII: "7.35", "100", ".5", "1e3"; no signs, spaces, "_", NaN, Infinity or
+# other scripts' digits (Decimal itself reads "٣" as 3 and "1_0" as 10)
+_DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_MAX_TEXT = 100  # longest number the command line reads, in characters
 
-    name = "tokens"
+
+class Quantity(click.ParamType):
+    """A decimal quantity on the command line ("7.35", "100", "1e3"), parsed as a Decimal (never
+    a float): finite, at least ``minimum`` (or above it, with ``positive``), at most ``maximum``,
+    with at most ``places`` decimals. Anything else is one usage line that names the bound."""
+
+    def __init__(self, name: str, what: str, *, maximum: Decimal, positive: bool = False,
+                 places: int | None = None, unit: str = ""):
+        self.name, self.what, self.maximum, self.positive, self.places = name, what, maximum, positive, places
+        self.unit = unit
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Decimal:
-        try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            self.fail(f"{value!r} is not a token amount", param, ctx)
-        if not amount.is_finite() or amount < 0:
-            self.fail(f"{value!r} is not a token amount", param, ctx)
+        if isinstance(value, Decimal) and value.is_finite():
+            amount = value
+        else:
+            text = str(value)
+            if len(text) > _MAX_TEXT or not _DECIMAL.fullmatch(text):
+                self.fail(f"{safe_text(text)[:_MAX_TEXT]!r} is not {self.what}", param, ctx)
+            amount = Decimal(text)
+        bound = (f"{self.maximum:,}" if self.maximum < 10**12 else f"{self.maximum:.3e}") + self.unit
+        if amount > self.maximum:
+            self.fail(f"{safe_text(value)!r} is too large for {self.what} (at most {bound})", param, ctx)
+        if self.positive and amount == 0:
+            self.fail(f"{safe_text(value)!r}: {self.what} must be above 0", param, ctx)
+        if self.places is not None and _decimals(amount) > self.places:
+            self.fail(f"{safe_text(value)!r} has more than {self.places} decimals", param, ctx)
         return amount
 
 
+def _decimals(amount: Decimal) -> int:
+    """How many decimals ``amount`` has, trailing zeros not counted (exact: no context rounding)."""
+    sign, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0")) if any(digits) else len(digits)
+    return max(0, -(exponent + zeros))
+
+
+class TokenAmount(Quantity):
+    """A token amount on the command line: "7.35", "100"; never a float. At most 18 decimals,
+    and small enough that its base units fit a uint256."""
+
+    def __init__(self) -> None:
+        super().__init__("tokens", "a token amount", maximum=MAX_TOKENS, places=DECIMALS)
+
+
+MAX_TOKENS = Decimal((2**256 - 1) // 10**DECIMALS)  # whole tokens whose base units fit a uint256
 TOKENS = TokenAmount()
+# hours booked: the Marketplace's longest job (MAX_DURATION), in hours
+HOURS = Quantity("hours", "a number of hours", maximum=Decimal(MAX_DURATION) / 3600, positive=True, unit=" h")
+# the chain's integer fields, so that no value reaches a query or a transaction it cannot fit
+UINT16 = click.IntRange(0, 2**16 - 1)
+UINT32 = click.IntRange(0, 2**32 - 1)
+UINT64 = click.IntRange(0, 2**64 - 1)
+UINT256 = click.IntRange(0, 2**256 - 1)
 
 
 def resource_row(resource: Any, score: int | None = None) -> dict[str, Any]:

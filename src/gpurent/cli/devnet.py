@@ -38,11 +38,11 @@ def group() -> None:
 
 @group.command("up")
 @click.option("--port", type=click.IntRange(1, 65535), default=8545, show_default=True)
-@click.option("--chain-id", type=click.IntRange(1), default=31337, show_default=True)
-@click.option("--block-time", type=click.IntRange(0), default=2, show_default=True,
+@click.option("--chain-id", type=click.IntRange(1, 2**64 - 1), default=31337, show_default=True)
+@click.option("--block-time", type=click.IntRange(0, 86_400), default=2, show_default=True,
               help="Seconds per block (the reference chain's 2 s)")
 @click.option("--instant", is_flag=True, help="Mine a block per transaction instead")
-@click.option("--gas-limit", type=click.IntRange(1), default=30_000_000, show_default=True)
+@click.option("--gas-limit", type=click.IntRange(1, 2**64 - 1), default=30_000_000, show_default=True)
 @click.option("--ipfs/--no-ipfs", default=True, show_default=True, help="Also run gpurent's IPFS node")
 @click.option("--ipfs-ports", type=PortTriple(), default=IPFS_PORTS, show_default=True,
               help="The IPFS node's API,gateway,swarm ports (0: any free port)")
@@ -59,15 +59,15 @@ def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_l
         devnet = devnet_mod.Chain(port, chain_id, 0 if instant else block_time, gas_limit).start()
     with app.output.pending("Deploying the contracts (once per chain)…"):
         outcome = devnet_mod.deploy(devnet)
-    app.output.info(f"[green]✓[/] devnet at {devnet.url} (chain {devnet.chain_id}); {outcome}")
+    app.output.done(f"devnet at {devnet.url} (chain {devnet.chain_id}); {outcome}")
     if ipfs:
         with app.output.pending("Starting the IPFS node…"):
             node = node_mod.Kubo(*ipfs_ports).start()
-        app.output.info(f"[green]✓[/] IPFS node API at {node.api_url}")
+        app.output.done(f"IPFS node API at {node.api_url}")
     if indexer:
         with app.output.pending("Starting the indexer…"):
             process = indexer_mod.LocalIndexer(devnet.url, port=indexer_port).start()
-        app.output.info(f"[green]✓[/] indexer GraphQL at {process.graphql_url}")
+        app.output.done(f"indexer GraphQL at {process.graphql_url}")
     app.output.data(_status())
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import click
 
 from gpurent.command import App
-from gpurent.cli.common import TOKENS, pass_app, resource_row
+from gpurent.cli.common import TOKENS, UINT16, UINT32, pass_app, resource_row
 
 
 @click.group("gpus")
@@ -17,9 +17,9 @@ def group() -> None:
 
 @group.command("list")
 @click.option("--model", help="GPU model contains this text (case-insensitive)")
-@click.option("--min-vcpu", type=click.IntRange(0), default=0)
-@click.option("--min-memory", type=click.IntRange(0), default=0, help="GiB")
-@click.option("--min-storage", type=click.IntRange(0), default=0, help="GiB")
+@click.option("--min-vcpu", type=UINT16, default=0)
+@click.option("--min-memory", type=UINT32, default=0, help="GiB")
+@click.option("--min-storage", type=UINT32, default=0, help="GiB")
 @click.option("--max-price", type=TOKENS, help="Tokens per hour")
 @click.option("--min-reputation", type=click.IntRange(0, 1000), default=0)
 @click.option("--all", "show_all", is_flag=True, help="Include unavailable and retired GPUs")

@@ -57,7 +57,7 @@ def push(app: App, image: str, network: bool) -> None:
             pushed = store.push_archive(Path(image), uploader=uploader, transfer=transfer, network=network)
         else:
             pushed = store.push_local(image, uploader=uploader, transfer=transfer, network=network)
-    app.output.info(f"[green]✓[/] pushed {pushed.metadata.reference} ({format_size(pushed.metadata.size)}, "
+    app.output.done(f"pushed {pushed.metadata.reference} ({format_size(pushed.metadata.size)}, "
                     f"{pushed.metadata.digest[:19]}…)")
     if app.output.as_json:
         app.output.data({"cid": pushed.cid, **_meta(pushed.metadata)})
@@ -77,7 +77,7 @@ def sample(app: App, tag: str | None, and_push: bool) -> None:
     tag = tag or sample_mod.TAG
     with app.output.pending(f"Building {tag}…"):
         image_id = sample_mod.build(engine_client(), tag)
-    app.output.info(f"[green]✓[/] built {tag} ({image_id[:19]}…)")
+    app.output.done(f"built {tag} ({image_id[:19]}…)")
     if and_push:
         click.get_current_context().invoke(push, image=tag, network=False)
 
@@ -96,7 +96,7 @@ def pull(app: App, cid: str) -> None:
     store = _store(app)
     with app.output.transfer() as transfer:
         pulled = store.pull(cid, transfer=transfer)
-    app.output.info(f"[green]✓[/] {pulled.metadata.reference} verified and loaded")
+    app.output.done(f"{pulled.metadata.reference} verified and loaded")
     app.output.data({"cid": pulled.cid, "image": pulled.metadata.reference, "image_id": pulled.image_id,
                      "digest": pulled.metadata.digest, "size": pulled.metadata.size})
 
@@ -129,5 +129,5 @@ def rm(app: App, cid: str) -> None:
     """Unpins CID (its blocks are freed at the node's next garbage collection)."""
     store = _store(app)
     store.remove(cid)
-    app.output.info(f"[green]✓[/] unpinned {cid}")
+    app.output.done(f"unpinned {cid}")
     app.output.data({"cid": cid, "pinned": False})

@@ -7,7 +7,7 @@ from decimal import Decimal
 import click
 
 from gpurent.command import App
-from gpurent.cli.common import TOKENS, job_row, pass_app
+from gpurent.cli.common import HOURS, TOKENS, job_row, pass_app
 from gpurent.errors import GpurentError
 from gpurent.types import AgentPhase, JobStatus, cli_names
 
@@ -20,7 +20,7 @@ def group() -> None:
 @group.command("create")
 @click.option("--gpu", "gpu_id", required=True, help="GPU id (from `gpurent gpus list`)")
 @click.option("--image", "image_cid", required=True, help="IPFS CID of the Docker image")
-@click.option("--hours", type=TOKENS, required=True, help="Hours to book (billing stops when the job ends)")
+@click.option("--hours", type=HOURS, required=True, help="Hours to book (billing stops when the job ends)")
 @click.option("--max-cost", type=TOKENS,
               help="Refuse (on chain) if the job would lock more than this (default: today's quote, so a "
                    "price raised before your transaction is mined refuses the job)")
@@ -65,7 +65,7 @@ def _check_image(app: App, image_cid: str) -> None:
     except NotAGpurentImage:
         raise
     except (ImageError, ServiceUnavailable) as err:
-        app.output.info(f"[yellow]![/] could not check the image: {err}")
+        app.output.warn(f"could not check the image: {err}")
         return
     app.output.info(f"image {metadata.reference} ({metadata.size:,} bytes, pushed {metadata.created})")
 

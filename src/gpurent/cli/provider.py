@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gpurent.command import App
-from gpurent.cli.common import TOKENS, about_address, job_row, pass_app, resource_row
+from gpurent.cli.common import TOKENS, UINT32, about_address, job_row, pass_app, resource_row
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
@@ -36,8 +36,8 @@ def register(app: App, endpoint: str, stake: Decimal | None) -> None:
 @group.command("add-gpu")
 @click.option("--model", required=True, help='GPU model, e.g. "RTX4090"')
 @click.option("--vcpu", type=click.IntRange(1, 65535), required=True)
-@click.option("--memory", "memory_gb", type=click.IntRange(1), required=True, help="GiB of host memory")
-@click.option("--storage", "storage_gb", type=click.IntRange(0), default=0, help="GiB of scratch storage")
+@click.option("--memory", "memory_gb", type=click.IntRange(1, 2**32 - 1), required=True, help="GiB of host memory")
+@click.option("--storage", "storage_gb", type=UINT32, default=0, help="GiB of scratch storage")
 @click.option("--price", type=TOKENS, required=True, help="Tokens per hour")
 @pass_app
 def add_gpu(app: App, model: str, vcpu: int, memory_gb: int, storage_gb: int, price: Decimal) -> None:

@@ -18,7 +18,7 @@ def start_and_show(app: App, service: Service, starting: str, started: Callable[
     """Starts ``service`` (saying ``starting`` meanwhile, ``started(what runs)`` after) and prints its status."""
     with app.output.pending(starting):
         running = service.start()
-    app.output.info(f"[green]✓[/] {started(running)}")
+    app.output.done(f"{started(running)}")
     app.output.data(service.status())
 
 

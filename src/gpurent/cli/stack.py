@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.text import Text
 
 from gpurent.command import App
 from gpurent.cli.common import pass_app
 from gpurent.cli.devnet import IPFS_PORTS, PortTriple
 from gpurent.local.stack import StackOptions
+from gpurent.output import as_text
 
 DEFAULTS = StackOptions()
 
@@ -27,7 +29,7 @@ def _port(name: str, default: int, help_text: str) -> Any:
 @_port("agent", DEFAULTS.agent_port, "The provider agent's port (first up only: then provider.toml)")
 @click.option("--ipfs-ports", type=PortTriple(), default=IPFS_PORTS, show_default=True,
               help="The IPFS node's API,gateway,swarm ports (0: any free port)")
-@click.option("--block-time", type=click.IntRange(1), default=DEFAULTS.block_time, show_default=True,
+@click.option("--block-time", type=click.IntRange(1, 86_400), default=DEFAULTS.block_time, show_default=True,
               help="Seconds per block")
 @pass_app
 def up(app: App, chain_port: int, indexer_port: int, oracle_port: int, agent_port: int,
@@ -39,7 +41,7 @@ def up(app: App, chain_port: int, indexer_port: int, oracle_port: int, agent_por
     options = StackOptions(chain_port=chain_port, block_time=block_time, indexer_port=indexer_port,
                            oracle_port=oracle_port, agent_port=agent_port, ipfs_ports=ipfs_ports)
     with app.output.pending("Starting the stack…"):
-        state = stack.up(options, lambda service, what: app.output.info(f"[green]✓[/] {service:<9} {what}"))
+        state = stack.up(options, lambda service, what: app.output.done(f"{service:<9} {what}"))
     _show(app, state)
 
 
@@ -54,7 +56,10 @@ def down(app: App, reset: bool) -> None:
     stopped = stack.down(lambda service, what: app.output.info(f"{service:<9} {what}"))
     if reset:
         stack.reset()
-    app.output.info("nothing was running" if not stopped else f"[green]✓[/] stopped {', '.join(stopped)}")
+    if stopped:
+        app.output.done(f"stopped {', '.join(stopped)}")
+    else:
+        app.output.info("nothing was running")
     if app.output.as_json:
         app.output.data({"stopped": stopped, "reset": reset})
 
@@ -72,10 +77,14 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _detail(s: dict[str, Any]) -> str:
-    """One service's health in a few words."""
+def _detail(s: dict[str, Any]) -> Text:
+    """One service's health in a few words (as text: an error quotes what a service answered)."""
     if s.get("error"):
-        return f"[red]{s['error']}[/]"
+        return as_text(s["error"], "red")
+    return as_text(_health(s))
+
+
+def _health(s: dict[str, Any]) -> str:
     if not s["running"]:
         return ""
     name = s["service"]
@@ -110,12 +119,13 @@ def _show(app: App, state: dict[str, Any]) -> None:
     from rich.table import Table
 
     home = state["home"]
-    table = Table(title=f"gpurent stack in {home}", title_justify="left")
+    table = Table(title=as_text(f"gpurent stack in {home}"), title_justify="left")
     for column in ("service", "state", "endpoint", "pid", "health", f"log (in {home})"):
         table.add_column(column, no_wrap=column != "health")
     for s in state["services"]:
-        table.add_row(s["service"], "[green]up[/]" if s["running"] else "[red]down[/]", s["endpoint"] or "",
-                      str(s["pid"] or ""), _detail(s), _relative(s["log"], home))
+        table.add_row(as_text(s["service"]), Text("up", "green") if s["running"] else Text("down", "red"),
+                      as_text(s["endpoint"] or ""), as_text(s["pid"] or ""), _detail(s),
+                      as_text(_relative(s["log"], home)))
     app.output.out.print(table)
     jobs = state["jobs_running"]
     app.output.data({"chain head": state["head"], "indexer lag": f"{state['indexer_lag_blocks']} block(s)"

@@ -22,8 +22,12 @@ def resolve_account(account: AccountRef) -> AccountAPI | None:
     from ape import accounts
 
     found: AccountAPI
-    if isinstance(account, int) or (isinstance(account, str) and account.isdigit()):
-        found = accounts.test_accounts[int(account)]
+    if isinstance(account, int) or (isinstance(account, str) and account.isascii() and account.isdigit()):
+        index = int(account)
+        count = len(accounts.test_accounts)
+        if not 0 <= index < count:
+            raise ConfigurationError(f"no test account {index}: this network has {count} (0 to {count - 1})")
+        found = accounts.test_accounts[index]
         return found
     text = str(account)
     if text.startswith("0x") and len(text) == 42:
