@@ -149,3 +149,67 @@ def test_a_subscription_receives_a_status_change(db_url, suite, cast, chain, man
         thread.join(timeout=20)
     order = ["Created", "Accepted", "Running"]
     assert statuses[-1] == "Running" and statuses == sorted(statuses, key=order.index), statuses
+
+
+# ------------------------------------------------------------------ hostile requests, over HTTP
+
+
+@pytest.fixture
+def served(indexed, caplog):
+    """The indexed chain behind the real GraphQL server (uvicorn on a free port)."""
+    from gpurent.indexer.daemon import GraphQLServer
+
+    indexer, _ = indexed
+    server = GraphQLServer(indexer.engine, Hub(), indexer.manifest, "127.0.0.1", free_port())
+    server.start(timeout_s=60)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+HOSTILE = {  # what an attacker sends -> a part of the error the API must answer with
+    "unknown fragment": ({"query": "{ gpus { ...Missing } }"}, "Unknown fragment 'Missing'"),
+    "fragment cycle": ({"query": "{ gpus { ...A } } fragment A on Gpu { ...B } fragment B on Gpu { ...A }"},
+                       "Cannot spread fragment"),
+    "negative maxPrice": ({"query": "{ gpus(filters: {maxPrice: -1}) { id } }"}, "maxPrice must be 0 or more"),
+    "deep variables": ({"query": "query($m: String) { gpus(filters: {model: $m}) { id } }",
+                        "variables": {"m": "x"}, "nest": 30_000}, "nests deeper than 32 levels"),
+    "huge body": ({"query": "{ gpus { id } }", "variables": {"m": "x" * 100_000}}, "over the limit of 65,536"),
+    "variables not an object": ({"query": "{ gpus { id } }", "variables": [1]}, "must be an object"),
+}
+
+
+def _post(url: str, body: dict) -> "requests.Response":
+    import requests
+
+    nest = body.pop("nest", 0)
+    text = json.dumps(body)
+    if nest:  # {"query": …, "variables": {"m": [[[…"x"…]]]}}: valid JSON, 30,000 levels deep (under the size cap)
+        text = text.replace('"x"', "[" * nest + '"x"' + "]" * nest)
+    return requests.post(url, data=text, headers={"Content-Type": "application/json"}, timeout=60)
+
+
+def test_hostile_requests_get_graphql_errors_and_one_log_line(served, caplog):
+    import logging
+
+    import requests
+
+    caplog.set_level(logging.INFO)
+    for name, (body, expected) in HOSTILE.items():
+        reply = _post(served, dict(body))
+        assert reply.status_code in (200, 400, 413), (name, reply.status_code, reply.text[:300])
+        errors = reply.json()["errors"]  # a GraphQL error, never plain text or a 500
+        assert any(expected in e["message"] for e in errors), (name, errors)
+    # a price filter above any GPU's price matches every GPU (it used to leak a SQLite overflow)
+    everything = _post(served, {"query": "{ gpus(filters: {maxPrice: 1e300}) { id } }"})
+    assert everything.status_code == 200 and "errors" not in everything.json(), everything.text
+    assert len(everything.json()["data"]["gpus"]) == 4
+    odd = requests.post(served, data=b"{}", timeout=30, headers={"Content-Type": "application/json",
+                                                                  "Content-Length": "-1"})
+    assert odd.status_code == 400
+    assert not [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()], \
+        [r.getMessage()[:200] for r in caplog.records if r.exc_info]
+    refusals = [r for r in caplog.records if r.name == "gpurent.indexer.api"]
+    assert len(refusals) >= len(HOSTILE) and all("\n" not in r.getMessage() for r in refusals)
+    assert _post(served, {"query": "{ gpus { id } }"}).json()["data"]["gpus"]  # and it still serves

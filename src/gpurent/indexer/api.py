@@ -5,14 +5,19 @@ Queries (the SPEC's): ``gpus(filters, sort, limit, offset)``, ``gpu(id)``,
 ``provider(address)`` with the reputation components and history, so renters can weigh them
 their own way, and ``images``, ``indexer``. Subscriptions over WebSocket (graphql-transport-ws):
 ``jobStatusChanged(jobId)`` and ``newGPUAvailable``. Limits: at most ``MAX_PAGE`` rows a page,
-query depth ``MAX_DEPTH``, ``MAX_TOKENS`` tokens and ``MAX_ALIASES`` aliases a document; each
-refused with a clear error.
+query depth ``MAX_DEPTH``, ``MAX_TOKENS`` tokens and ``MAX_ALIASES`` aliases a document; a
+request body of at most ``MAX_BODY`` bytes whose JSON nests at most ``MAX_JSON_DEPTH`` deep (checked
+before it is parsed); numeric filters within what the chain can hold. Each refused with a GraphQL
+error (``{"errors": [{"message": …}]}``: HTTP 400/413 for a request that is not a GraphQL
+operation, 200 for one the schema refuses) and one log line, never a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import re
 import threading
 from collections.abc import AsyncGenerator
 from enum import Enum
@@ -24,11 +29,20 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCa
 from strawberry.extensions.max_aliases import create_validator as create_alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as create_depth_validator
 from strawberry.types import Info
+from graphql import FragmentSpreadNode, GraphQLError, ValidationContext, ValidationRule
+from graphql.language import DocumentNode, FragmentDefinitionNode, Visitor, visit
 
 from gpurent.indexer.events import DecodedEvent
 from gpurent.indexer import schema as s
+from gpurent.limits import MAX_PRICE_PER_HOUR
+from gpurent.units import TOKEN
 
 MAX_PAGE, MAX_DEPTH, MAX_TOKENS, MAX_ALIASES = 100, 6, 2000, 20
+MAX_BODY = 64 * 1024  # bytes of one request body (or GET query string)
+MAX_JSON_DEPTH = 32  # nesting of the request's JSON (the query, its variables and extensions)
+MAX_PRICE = MAX_PRICE_PER_HOUR / TOKEN  # tokens per hour: no GPU costs more (a filter above it matches all)
+
+log = logging.getLogger("gpurent.indexer.api")
 
 
 def _engine(info: Info) -> Engine:
@@ -236,7 +250,9 @@ class Query:
             where.append(g.memory_gb >= f.min_memory_gb)
         if f.min_storage_gb is not None:
             where.append(g.storage_gb >= f.min_storage_gb)
-        if f.max_price is not None:
+        if f.max_price is not None and f.max_price < MAX_PRICE:
+            if f.max_price < 0:
+                raise ValueError(f"maxPrice must be 0 or more, got {f.max_price}")
             where.append(g.price_per_hour_micro <= int(f.max_price * 10**6))
         if f.min_reputation is not None:
             where.append(s.providers.c.score >= f.min_reputation)
@@ -352,22 +368,144 @@ class Subscription:
                         yield gpu
 
 
+def _sound_fragments(document: DocumentNode) -> bool:
+    """Whether every fragment spread of ``document`` names a fragment it defines, and no fragment
+    spreads itself (directly or not). The spec's rules (KnownFragmentNames, NoFragmentCycles)
+    report a document that fails; the depth rule cannot measure one (it would raise KeyError,
+    or recurse forever)."""
+    spreads: dict[str | None, set[str]] = {}
+    current: list[str | None] = [None]
+
+    class Spreads(Visitor):
+        def enter_fragment_definition(self, node: FragmentDefinitionNode, *_: Any) -> None:
+            current[0] = node.name.value
+            spreads.setdefault(current[0], set())
+
+        def leave_fragment_definition(self, *_: Any) -> None:
+            current[0] = None
+
+        def enter_fragment_spread(self, node: FragmentSpreadNode, *_: Any) -> None:
+            spreads.setdefault(current[0], set()).add(node.name.value)
+
+    visit(document, Spreads())
+    defined = {name for name in spreads if name is not None}
+    if any(name not in defined for names in spreads.values() for name in names):
+        return False
+    done: set[str] = set()
+    for start in defined:  # depth first without recursion: a cycle is a spread back onto the path
+        path, stack = {start}, [(start, iter(spreads[start]))]
+        while stack:
+            name, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                path.discard(name)
+                done.add(name)
+            elif child in path:
+                return False
+            elif child not in done:
+                path.add(child)
+                stack.append((child, iter(spreads[child])))
+    return True
+
+
+_DEPTH_RULE = create_depth_validator(MAX_DEPTH, None, None)
+
+
+class DepthRule(ValidationRule):
+    """Strawberry's depth limit, run only on documents whose fragments it can follow."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        if _sound_fragments(context.document):
+            _DEPTH_RULE(context)
+
+
 # The depth and alias rules, made once: the validation cache is keyed by the rule classes, and
 # the stock extensions make new classes on every request (so every request was validated anew).
-_RULES = [create_depth_validator(MAX_DEPTH, None, None), create_alias_validator(MAX_ALIASES)]
+_RULES = [DepthRule, create_alias_validator(MAX_ALIASES)]
+
+
+class Schema(strawberry.Schema):
+    """The schema, logging each refused operation in one line (a refusal is not a failure of
+    the indexer: no traceback); an unexpected exception keeps its traceback."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        for error in errors:
+            original = error.original_error
+            if original is None or isinstance(original, ValueError):
+                log.info("refused a GraphQL operation: %s", _one_line(error.message))
+            else:
+                super().process_errors([error], execution_context)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
 
 
 def make_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query, subscription=Subscription, extensions=[
+    return Schema(query=Query, subscription=Subscription, extensions=[
         lambda: AddValidationRules(_RULES), lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
 
 
+# what opens or closes a JSON level outside strings (a string is matched whole, and skipped)
+_JSON_NESTING = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def json_depth(data: bytes) -> int:
+    """How deep ``data``'s JSON nests, in one linear pass without parsing it (the parser
+    recurses once a level)."""
+    depth = deepest = 0
+    for match in _JSON_NESTING.finditer(data):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
 def make_app(engine: Engine, hub: Hub, manifest: Any) -> Any:
+    from cross_web import HTTPException
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
     from strawberry.asgi import GraphQL
 
     class App(GraphQL):  # type: ignore[misc]
         async def get_context(self, request: Any, response: Any = None) -> dict[str, Any]:
             return {"engine": engine, "hub": hub, "manifest": manifest, "request": request}
+
+        def decode_json(self, data: str | bytes) -> object:
+            raw = data.encode() if isinstance(data, str) else data
+            if len(raw) > MAX_BODY:
+                raise HTTPException(413, f"the request is {len(raw):,} bytes, over the limit of {MAX_BODY:,}")
+            if json_depth(raw) > MAX_JSON_DEPTH:
+                raise HTTPException(400, f"the request's JSON nests deeper than {MAX_JSON_DEPTH} levels")
+            return json.loads(raw)
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] != "http":
+                return await super().__call__(scope, receive, send)
+            try:
+                _check_length(scope)
+                response = await self.run(Request(scope=scope, receive=receive))
+            except HTTPException as err:  # a GraphQL error, not strawberry's plain text
+                log.info("refused a GraphQL request: %s", _one_line(str(err.reason)))
+                response = JSONResponse({"data": None, "errors": [{"message": str(err.reason)}]},
+                                        status_code=err.status_code)
+            await response(scope, receive, send)
+
+    def _check_length(scope: Any) -> None:
+        """Refuses a body announced over MAX_BODY before it is read (413), or a Content-Length
+        that is not a number of bytes (400)."""
+        text = dict(scope.get("headers") or []).get(b"content-length")
+        if text is None:
+            return
+        if not text.isdigit():
+            raise HTTPException(400, f"Content-Length {text.decode(errors='replace')[:40]!r} is not a byte count")
+        if int(text) > MAX_BODY:
+            raise HTTPException(413, f"the request is {int(text):,} bytes, over the limit of {MAX_BODY:,}")
 
     return App(make_schema(), graphql_ide=None)
