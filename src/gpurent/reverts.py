@@ -200,6 +200,9 @@ _ERRORS: dict[str, tuple[type[ContractRevert], str | Formatter]] = {
     "RegistryStakeLocked": (DeadlineNotReached, "the stake is locked until timestamp {unlockAt}"),
     "RegistryNothingStaked": (StakeError, "nothing is staked"),
     "RegistryInvalidGpuModel": (InvalidArgument, "the GPU model must be 1 to {maxLength} characters (it is {length})"),
+    "RegistryInvalidGpuModelByte": (
+        InvalidArgument, "the GPU model must be printable ASCII (letters, digits, spaces and punctuation): "
+                         "byte {position} is 0x{value:02x}"),
     "RegistryInvalidEndpoint": (
         InvalidArgument, "the endpoint URL must be 1 to {maxLength} characters (it is {length})"),
     "RegistryInvalidPrice": (InvalidArgument, "invalid price {price:tok} per hour: must be above 0 and at most "

@@ -268,3 +268,39 @@ def test_links_are_checked_and_needed(project, suite, cast):
         r.withdrawStake(sender=cast.provider)
     with ape.reverts(r.RegistryInvalidParameter, value=2**96, minValue=0, maxValue=2**96 - 1):
         r.setMinStake(2**96, sender=cast.admin)
+
+
+def test_registerResource_gpuModel_printable_ascii_only(suite, cast):
+    """A GPU model is printed on every renter's terminal: only 0x20-0x7E, checked for every byte
+    value at the first, a middle and the last position a model can have."""
+    r = suite.registry
+    register_provider(suite, cast.provider)
+    tx = r.registerResource("[/x] A100 ~!", 1, 1, 1, PRICE, sender=cast.provider)  # markup is the CLI's to escape
+    assert r.getResource(tx.events.filter(r.ResourceRegistered)[0].resourceId).gpuModel == "[/x] A100 ~!"
+    for model, position, value in (("A100\x1b]0;pwned\x07", 4, 0x1B), ("\x00", 0, 0), ("A\x7f", 1, 0x7F),
+                                   ("A100 \u202e", 5, 0xE2), ("X" * 29 + "\x9b", 29, 0xC2)):
+        with ape.reverts(r.RegistryInvalidGpuModelByte, position=position, value=value):
+            r.registerResource(model, 1, 1, 1, PRICE, sender=cast.provider)
+    # every byte value, sent as raw calldata (a str argument would arrive UTF-8 encoded)
+    from eth_abi import encode
+    from web3 import Web3
+
+    from gpurent.reverts import decode_revert
+
+    web3 = ape.chain.provider.web3
+    selector = Web3.keccak(text="registerResource(string,uint16,uint32,uint32,uint256)")[:4]
+    for position, length in ((0, 1), (15, 31), (30, 31)):
+        for value in range(256):
+            model = bytearray(b"M" * length)
+            model[position] = value
+            data = selector + encode(["bytes", "uint16", "uint32", "uint32", "uint256"], [bytes(model), 1, 1, 1, PRICE])
+            try:
+                web3.eth.call({"to": r.address, "from": cast.provider.address, "data": Web3.to_hex(data)})
+                refused = None
+            except Exception as err:  # noqa: BLE001 - decoded below; anything else fails the assert
+                refused = decode_revert(err) or repr(err)
+            if 0x20 <= value <= 0x7E:
+                assert refused is None, (position, value, refused)
+            else:
+                assert refused == ("RegistryInvalidGpuModelByte", {"position": position, "value": value}), \
+                    (position, value, refused)

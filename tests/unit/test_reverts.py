@@ -33,6 +33,8 @@ class Reverted(Exception):
      "the treasury cannot be the zero address"),
     ("RegistryInvalidGpuModel", {"length": 32, "maxLength": 31}, errors.InvalidArgument,
      "the GPU model must be 1 to 31 characters (it is 32)"),
+    ("RegistryInvalidGpuModelByte", {"position": 4, "value": 0x1B}, errors.InvalidArgument,
+     "the GPU model must be printable ASCII (letters, digits, spaces and punctuation): byte 4 is 0x1b"),
     ("RegistryInvalidEndpoint", {"length": 0, "maxLength": 256}, errors.InvalidArgument,
      "the endpoint URL must be 1 to 256 characters (it is 0)"),
     ("RegistryInvalidSpec", {"vcpu": 0, "memoryGB": 8}, errors.InvalidArgument,
