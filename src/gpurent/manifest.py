@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from gpurent.errors import ConfigurationError
+from gpurent.safejson import bounded_loads
 from gpurent.settings import state_home
 
 CONTRACTS = ("GPUToken", "ResourceRegistry", "Marketplace", "ReputationSystem", "GpurentTimelock")
 MAX_MANIFEST_BYTES = 1 << 20  # a manifest is a few hundred bytes: a bigger file is not one
+MAX_MANIFEST_DEPTH = 8  # its deepest value (a parameter) is 3 levels down
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{1,40}")  # hex, at most an address long
 
 
@@ -46,9 +48,9 @@ class Manifest:
         """The manifest in ``text``; ManifestError (a ValueError) unless it is JSON of exactly
         the manifest's fields and types."""
         try:
-            data = json.loads(text)
-        except (ValueError, RecursionError) as err:
-            raise ManifestError(f"not JSON ({_first_line(err)})") from None
+            data = bounded_loads(text, max_bytes=MAX_MANIFEST_BYTES, max_depth=MAX_MANIFEST_DEPTH)
+        except ValueError as err:
+            raise ManifestError(f"not JSON of a manifest ({_first_line(err)})") from None
         if not isinstance(data, dict):
             raise ManifestError(f"not a JSON object but {type(data).__name__}")
         fields = {"chain_id", "block", "deployer", "contracts", "parameters"}

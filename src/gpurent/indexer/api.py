@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import threading
 from collections.abc import AsyncGenerator
 from enum import Enum
@@ -35,6 +34,7 @@ from graphql.language import DocumentNode, FragmentDefinitionNode, Visitor, visi
 from gpurent.indexer.events import DecodedEvent
 from gpurent.indexer import schema as s
 from gpurent.limits import MAX_PRICE_PER_HOUR
+from gpurent.safejson import JSONTooLarge, bounded_loads
 from gpurent.units import TOKEN
 
 MAX_PAGE, MAX_DEPTH, MAX_TOKENS, MAX_ALIASES = 100, 6, 2000, 20
@@ -449,24 +449,6 @@ def make_schema() -> strawberry.Schema:
         lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
 
 
-# what opens or closes a JSON level outside strings (a string is matched whole, and skipped)
-_JSON_NESTING = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
-
-
-def json_depth(data: bytes) -> int:
-    """How deep ``data``'s JSON nests, in one linear pass without parsing it (the parser
-    recurses once a level)."""
-    depth = deepest = 0
-    for match in _JSON_NESTING.finditer(data):
-        token = match.group()
-        if token in (b"[", b"{"):
-            depth += 1
-            deepest = max(deepest, depth)
-        elif token in (b"]", b"}"):
-            depth -= 1
-    return deepest
-
-
 def make_app(engine: Engine, hub: Hub, manifest: Any) -> Any:
     from cross_web import HTTPException
     from starlette.requests import Request
@@ -478,12 +460,10 @@ def make_app(engine: Engine, hub: Hub, manifest: Any) -> Any:
             return {"engine": engine, "hub": hub, "manifest": manifest, "request": request}
 
         def decode_json(self, data: str | bytes) -> object:
-            raw = data.encode() if isinstance(data, str) else data
-            if len(raw) > MAX_BODY:
-                raise HTTPException(413, f"the request is {len(raw):,} bytes, over the limit of {MAX_BODY:,}")
-            if json_depth(raw) > MAX_JSON_DEPTH:
-                raise HTTPException(400, f"the request's JSON nests deeper than {MAX_JSON_DEPTH} levels")
-            return json.loads(raw)
+            try:
+                return bounded_loads(data, max_bytes=MAX_BODY, max_depth=MAX_JSON_DEPTH)
+            except JSONTooLarge as err:
+                raise HTTPException(413 if len(data) > MAX_BODY else 400, f"the request's JSON: {err}") from None
 
         async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
             if scope["type"] != "http":
