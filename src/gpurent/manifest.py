@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gpurent.errors import ConfigurationError
-from gpurent.safejson import bounded_loads
+from gpurent.safejson import loads_bounded
 from gpurent.settings import state_home
 
 CONTRACTS = ("GPUToken", "ResourceRegistry", "Marketplace", "ReputationSystem", "GpurentTimelock")
@@ -48,7 +48,7 @@ class Manifest:
         """The manifest in ``text``; ManifestError (a ValueError) unless it is JSON of exactly
         the manifest's fields and types."""
         try:
-            data = bounded_loads(text, max_bytes=MAX_MANIFEST_BYTES, max_depth=MAX_MANIFEST_DEPTH)
+            data = loads_bounded(text, MAX_MANIFEST_DEPTH, max_bytes=MAX_MANIFEST_BYTES)
         except ValueError as err:
             raise ManifestError(f"not JSON of a manifest ({_first_line(err)})") from None
         if not isinstance(data, dict):

@@ -174,7 +174,9 @@ HOSTILE = {  # what an attacker sends -> a part of the error the API must answer
                        "Cannot spread fragment"),
     "negative maxPrice": ({"query": "{ gpus(filters: {maxPrice: -1}) { id } }"}, "maxPrice must be 0 or more"),
     "deep variables": ({"query": "query($m: String) { gpus(filters: {model: $m}) { id } }",
-                        "variables": {"m": "x"}, "nest": 30_000}, "nests deeper than 32 levels"),
+                        "variables": {"m": "x"}, "nest": 30_000}, "JSON nested deeper than 32"),
+    "variables 100,000 deep": ({"query": "query($m: String) { gpus(filters: {model: $m}) { id } }",
+                                "variables": {"m": "x"}, "nest": 100_000}, "over the limit of 65,536"),
     "huge body": ({"query": "{ gpus { id } }", "variables": {"m": "x" * 100_000}}, "over the limit of 65,536"),
     "variables not an object": ({"query": "{ gpus { id } }", "variables": [1]}, "must be an object"),
 }
@@ -185,7 +187,7 @@ def _post(url: str, body: dict) -> "requests.Response":
 
     nest = body.pop("nest", 0)
     text = json.dumps(body)
-    if nest:  # {"query": …, "variables": {"m": [[[…"x"…]]]}}: valid JSON, 30,000 levels deep (under the size cap)
+    if nest:  # {"query": …, "variables": {"m": [[[…"x"…]]]}}: valid JSON, `nest` levels deep
         text = text.replace('"x"', "[" * nest + '"x"' + "]" * nest)
     return requests.post(url, data=text, headers={"Content-Type": "application/json"}, timeout=60)
 

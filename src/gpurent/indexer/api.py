@@ -34,7 +34,7 @@ from graphql.language import DocumentNode, FragmentDefinitionNode, Visitor, visi
 from gpurent.indexer.events import DecodedEvent
 from gpurent.indexer import schema as s
 from gpurent.limits import MAX_PRICE_PER_HOUR
-from gpurent.safejson import JSONTooLarge, bounded_loads
+from gpurent.safejson import JSONTooLarge, loads_bounded
 from gpurent.units import TOKEN
 
 MAX_PAGE, MAX_DEPTH, MAX_TOKENS, MAX_ALIASES = 100, 6, 2000, 20
@@ -461,7 +461,7 @@ def make_app(engine: Engine, hub: Hub, manifest: Any) -> Any:
 
         def decode_json(self, data: str | bytes) -> object:
             try:
-                return bounded_loads(data, max_bytes=MAX_BODY, max_depth=MAX_JSON_DEPTH)
+                return loads_bounded(data, MAX_JSON_DEPTH, max_bytes=MAX_BODY)
             except JSONTooLarge as err:
                 raise HTTPException(413 if len(data) > MAX_BODY else 400, f"the request's JSON: {err}") from None
 

@@ -5,8 +5,6 @@ provider's evidence and challenge answers with these, never with an unbounded ``
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -14,12 +12,10 @@ from typing import Any
 import requests
 
 from gpurent.errors import ServiceUnavailable
+from gpurent.safejson import loads_bounded  # noqa: F401 - re-exported: the oracle's JSON reads
 
 CHUNK = 64 * 1024
 CONNECT_TIMEOUT_S = 10.0
-DEPTH_MAX = 32  # nesting of a provider's JSON; deeper is refused before parsing (a parser's stack)
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 
 
 @dataclass(frozen=True)
@@ -78,27 +74,6 @@ def capped_request(method: str, url: str, unavailable: str, *, max_bytes: int, d
         except Exception as err:  # noqa: BLE001 - urllib3's and the socket's, all end the body
             timed_out, error = True, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:200]
     return CappedBody(response.status_code, bytes(body[:max_bytes]), truncated, timed_out, error)
-
-
-def json_depth(data: bytes) -> int:
-    """How deep ``data``'s JSON arrays and objects nest (strings skipped), without parsing it:
-    a parser recursing into a provider's 100,000 brackets could exhaust the oracle's stack."""
-    depth = deepest = 0
-    for byte in _STRINGS.sub(b"", data).translate(None, delete=_NOT_BRACKETS):
-        depth += 1 if byte in b"[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
-
-
-def loads_bounded(data: bytes, max_depth: int = DEPTH_MAX) -> Any:
-    """``json.loads`` for what a provider sent: ValueError if it is not JSON or nests deeper
-    than ``max_depth``."""
-    if json_depth(data) > max_depth:
-        raise ValueError(f"JSON nested deeper than {max_depth}")
-    try:
-        return json.loads(data)
-    except RecursionError:
-        raise ValueError("JSON nested too deep") from None
 
 
 def _set_timeout(raw: Any, seconds: float) -> None:
