@@ -43,8 +43,8 @@ _MAX_TEXT = 100  # longest number the command line reads, in characters
 
 class Quantity(click.ParamType):
     """A decimal quantity on the command line ("7.35", "100", "1e3"), parsed as a Decimal (never
-    a float): finite, at least ``minimum`` (or above it, with ``positive``), at most ``maximum``,
-    with at most ``places`` decimals. Anything else is one usage line that names the bound."""
+    a float): finite, 0 or more (above 0, with ``positive``), at most ``maximum``, with at most
+    ``places`` decimals. Anything else is one usage line that names the bound."""
 
     def __init__(self, name: str, what: str, *, maximum: Decimal, positive: bool = False,
                  places: int | None = None, unit: str = ""):
