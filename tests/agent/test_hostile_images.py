@@ -1,11 +1,14 @@
 """The hostile-image test set: what a renter's image may try on a provider, run for real (Anvil,
 Kubo, podman; jobs through the agent), each probe expected refused.
 
-Probes (tried / refused, counted in PROBES below): namespace and keyring syscalls from a static C
-probe and from busybox; every writable path a job sees (walked from /proc/mounts: sized by the
-agent, no exec, and nothing else writable), and filling each; a 200 MB log flood against the
-engine's own log; containers planted on the engine under the next job's label; archives that
-would move a tag in the provider's engine, lie about their image id, or carry a second image.
+Probes (38 tried, 38 refused; 18 of them got through on main before this set): namespace and
+keyring syscalls from a static C probe and from busybox; every writable path a job sees (walked
+from /proc/mounts: sized by the agent, no exec, and nothing else writable), and filling each; a
+200 MB log flood against the engine's own log; containers planted on the engine under the next
+job's label; archives that would move a tag in the provider's engine, lie about their image id,
+or carry a second image. Counted: 17 syscalls (SYSCALL_PROBES), 7 execs from writable paths,
+5 fills, 1 write anywhere else, 1 flood, 2 planted containers, 2 tag moves, 1 id lie, 2
+second-image archives.
 """
 
 from __future__ import annotations
