@@ -1,14 +1,14 @@
 """The hostile-image test set: what a renter's image may try on a provider, run for real (Anvil,
 Kubo, podman; jobs through the agent), each probe expected refused.
 
-Probes (38 tried, 38 refused; 18 of them got through on main before this set): namespace and
+Probes (39 tried, 39 refused; 19 of them got through on main before this set): namespace and
 keyring syscalls from a static C probe and from busybox; every writable path a job sees (walked
 from /proc/mounts: sized by the agent, no exec, and nothing else writable), and filling each; a
 200 MB log flood against the engine's own log; containers planted on the engine under the next
 job's label; archives that would move a tag in the provider's engine, lie about their image id,
 or carry a second image. Counted: 17 syscalls (SYSCALL_PROBES), 7 execs from writable paths,
 5 fills, 1 write anywhere else, 1 flood, 2 planted containers, 2 tag moves, 1 id lie, 2
-second-image archives.
+second-image archives, 1 header bomb.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from docker.errors import ImageNotFound, NotFound
 from gpurent.agent.config import Limits, ResourceSpec
 from gpurent.agent.runtime import LABEL
 from gpurent.errors import ImageError, IntegrityError
-from gpurent.images.archive import LayerFile
+from gpurent.images.archive import MAX_ENTRIES, LayerFile
 from gpurent.images.kubo import UploadPart
 from gpurent.images.store import IMAGE_FILE, METADATA_FILE, ImageMetadata
 from tests.services import build_static, make_image
@@ -277,3 +277,18 @@ def test_an_archive_carrying_a_second_image_is_refused_and_leaves_nothing(store,
     for image_id in (first.image_id, second.image_id):
         with pytest.raises(ImageNotFound):
             engine.images.get(image_id)
+
+
+def test_an_archive_of_endless_entries_is_refused_before_the_engine(store, image_factory, engine, tmp_path):
+    """A header bomb (every entry costs the provider memory to list) is refused at the bound."""
+    path, info = image_factory("gpurent-test/bomb:1")
+    bomb = tmp_path / "bomb.tar"
+    with tarfile.open(path) as tar, tarfile.open(bomb, "w", format=tarfile.USTAR_FORMAT) as out:
+        for member in tar.getmembers():
+            out.addfile(member, tar.extractfile(member) if member.isfile() else None)
+        for i in range(MAX_ENTRIES):
+            out.addfile(tarfile.TarInfo(f"filler/{i}"), io.BytesIO())
+    with pytest.raises(ImageError, match=f"over {MAX_ENTRIES} entries"):
+        store.pull(store.push_archive(bomb).cid)
+    with pytest.raises(ImageNotFound):
+        engine.images.get(info.image_id)

@@ -21,6 +21,7 @@ from typing import BinaryIO
 from gpurent.errors import ImageError
 
 EPOCH = 946684800  # 2000-01-01: fixed mtime for reproducible archives
+MAX_ENTRIES = 10_000  # a docker-archive holds a few entries per layer (and an image at most ~127 layers)
 _BLOCK = 1 << 20
 
 
@@ -160,12 +161,14 @@ def strip_tags(path: Path) -> ArchiveInfo:
     """
     try:
         with tarfile.open(path, "r:") as tar:
-            members = tar.getmembers()
-            names = [_entry_name(m) for m in members]
-            twice = sorted({n for n in names if names.count(n) > 1})
-            if twice:
-                raise ImageError(f"{path} is not a usable docker-archive: {twice[0]!r} appears more than once")
-            by_name = dict(zip(names, members))
+            by_name: dict[str, tarfile.TarInfo] = {}
+            for member in tar:
+                name = _entry_name(member)
+                if name in by_name:
+                    raise ImageError(f"{path} is not a usable docker-archive: {name!r} appears more than once")
+                if len(by_name) >= MAX_ENTRIES:
+                    raise ImageError(f"{path} is not a usable docker-archive: over {MAX_ENTRIES} entries")
+                by_name[name] = member
             manifest_entry = by_name.get("manifest.json")
             if manifest_entry is None or not manifest_entry.isfile():
                 raise ImageError(f"{path} is not a docker-archive tar (no manifest.json file)")
@@ -178,7 +181,7 @@ def strip_tags(path: Path) -> ArchiveInfo:
                 raise ImageError(f"{path} is not a usable docker-archive: its image config is not in the archive")
             image_id = "sha256:" + hashlib.sha256(_read_member(tar, config_entry)).hexdigest()
             repositories = by_name.get("repositories")
-    except (tarfile.TarError, json.JSONDecodeError, UnicodeDecodeError, OSError) as err:
+    except (tarfile.TarError, ValueError, RecursionError, OSError) as err:  # ValueError: bad JSON or UTF-8
         raise ImageError(f"{path} is not an uncompressed docker-archive tar ({type(err).__name__})") from err
     tags = manifest[0].pop("RepoTags", None)
     with path.open("r+b") as handle:
