@@ -206,9 +206,8 @@ class Target:
         """A session for one exchange with the provider: the host resolved and every address
         checked first (unless private targets are allowed), each connection's peer checked
         again, no redirects, nothing taken from the environment, ``Origin: null`` sent."""
-        session = requests.Session()
+        session = _NoRedirects()
         session.trust_env = False  # no proxy, no .netrc credentials for a provider's host
-        session.max_redirects = 0
         session.headers["Origin"] = ORIGIN
         if not self.allow_private:
             for address in resolve(self.endpoint):
@@ -222,6 +221,14 @@ class Target:
 def provider_target(text: object, chain_id: int) -> Target:
     """The endpoint ``text`` (as read from the chain) parsed, under this chain's policy."""
     return Target(parse_endpoint(text), private_targets_allowed(chain_id))
+
+
+class _NoRedirects(requests.Session):
+    """A session that follows no redirect, whatever its caller asks."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["allow_redirects"] = False
+        return super().request(method, url, *args, **kwargs)
 
 
 class _GuardedAdapter(HTTPAdapter):
