@@ -458,3 +458,14 @@ def test_a_followed_stream_reconnects_from_its_offset_then_gives_up(suite, cast,
     got.clear()
     (done, took) = run_bounded(follow, 20)
     assert isinstance(done.get("error"), ServiceUnavailable) and "does not answer" in str(done["error"]), done
+
+
+def test_the_agent_refuses_a_hostile_endpoint_in_its_own_config():
+    from gpurent.agent.config import parse_config
+    from gpurent.errors import ConfigurationError
+
+    resources = [{"model": "RTX4090", "vcpu": 1, "memory_gb": 1, "price": "1"}]
+    assert parse_config({"provider": {"endpoint": "https://gpu.example/agent"}, "resources": resources}).endpoint
+    for endpoint in ("file:///etc/passwd", "http://gpu.example/#", "http://u@gpu.example"):
+        with pytest.raises(ConfigurationError, match="provider.endpoint: the provider endpoint"):
+            parse_config({"provider": {"endpoint": endpoint}, "resources": resources})
