@@ -325,6 +325,9 @@ def test_private_targets_are_refused_off_a_devnet(suite, cast, gp, cli, hostile,
     suite.registry.updateEndpoint(f"http://localhost:{server.port}", sender=cast.provider)
     with pytest.raises(EndpointRefused, match="reaches 127.0.0.1, a loopback address"):
         ProviderEndpoint.for_job(renter, renter.job(job_id)).phase(job_id)
+    suite.registry.updateEndpoint(f"https://localhost:{server.port}", sender=cast.provider)  # before any TLS byte
+    with pytest.raises(EndpointRefused, match="reaches 127.0.0.1, a loopback address"):
+        list(ProviderEndpoint.for_job(renter, renter.job(job_id)).logs(job_id))
     assert server.hits == []
 
 

@@ -14,9 +14,12 @@ nothing; only its *absence* counts, against the provider. The rules, first match
 
 1. **ProviderFault** when the provider failed a data-possession challenge during the job, or
    missed more than ``miss_limit`` heartbeats in a row during it, or gave no record of the job:
-   its endpoint did not answer, did not know the job, or served an *unreadable* record (a body
-   that is not JSON, not a JSON object, lacks the fields of a record or has them of the wrong
-   type, names another job, or is larger than :data:`RECORD_CAP`).
+   its endpoint was refused (not of the shape :func:`~gpurent.wire.endpoint.parse_endpoint`
+   accepts, or reaching an address this network refuses), did not answer, did not know the
+   job, or served an *unreadable* record (a body that is not JSON, not a JSON object, lacks
+   the fields of a record or has them of the wrong type (see
+   :func:`~gpurent.wire.record.parse_record`), names another job, or is larger than
+   :data:`RECORD_CAP`).
 2. **UserFault** when the job's image is not intact on IPFS (the renter's image is broken).
 3. **Split** ("no fault": the provider is paid the cost up to the dispute, every bond goes back,
    neither side gains) when the oracle did not watch the job itself: no heartbeat slot of the
