@@ -353,7 +353,7 @@ MALFORMED = {
 }
 
 
-def test_a_malformed_record_is_one_line_and_a_redirect_is_never_followed(suite, cast, gp, cli, hostile):
+def test_a_malformed_record_is_one_line_and_a_redirect_is_never_followed(suite, cast, gp, cli, hostile, oracle):
     server, indexer = hostile(), hostile()
     indexer.on["record"] = answer_json(GOOD)
     job_id = job_on(suite, cast, server.url)
@@ -386,6 +386,9 @@ def test_a_malformed_record_is_one_line_and_a_redirect_is_never_followed(suite, 
         shown = cli("--json", "--account", RENTER, "jobs", "show", job_id)
         assert "the provider's answer is malformed" in json.loads(shown.stdout)["phase"], shown.stdout
         one_line(cli("--account", RENTER, "jobs", "logs", job_id), "redirect, not followed")
+        server.on["challenge"] = redirect(f"{indexer.url}/challenge")
+        assert oracle.ask(cast.provider.address, challenge_of(job_id), b"x" * 16).outcome == ChallengeOutcome.TIMEOUT
+        assert "redirect, not followed" in oracle.evidence.provider_record(cast.provider.address, job_id)["error"]
     assert indexer.hits == []
 
 
