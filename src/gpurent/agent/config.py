@@ -46,6 +46,7 @@ from gpurent.errors import ConfigurationError
 from gpurent.conffile import failure_limit, parse_listen, read_toml, toml_line
 from gpurent.runner import MAX_FAILURES
 from gpurent.settings import state_home
+from gpurent.wire.endpoint import InvalidEndpoint, parse_endpoint
 
 
 @dataclass(frozen=True)
@@ -143,8 +144,14 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
     interval = _positive(oracle.get("heartbeat_interval", d.heartbeat_interval_s), f"{where}: oracle.heartbeat_interval")
     settle = _positive(doc.get("billing", {}).get("settle_interval", d.settle_interval_s),
                        f"{where}: billing.settle_interval")
+    endpoint = str(provider.get("endpoint", ""))
+    if endpoint:
+        try:
+            parse_endpoint(endpoint)  # what registration would refuse, refused here, before any stake moves
+        except InvalidEndpoint as err:
+            raise ConfigurationError(f"{where}: provider.endpoint: {err}") from None
     return AgentConfig(
-        endpoint=str(provider.get("endpoint", "")),
+        endpoint=endpoint,
         listen_host=host, listen_port=port,
         stake=_decimal(provider.get("stake", d.stake), "provider.stake"),
         poll_interval_s=float(provider.get("poll_interval", d.poll_interval_s)),
