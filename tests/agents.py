@@ -13,6 +13,7 @@ import pytest
 
 from gpurent.agent.agent import Agent
 from gpurent.agent.config import AgentConfig, Limits, ResourceSpec
+from gpurent.images.archive import LayerFile
 from gpurent.images.store import ImageStore
 from gpurent.local.process import free_port
 from tests.services import make_image
@@ -100,10 +101,11 @@ def push_image(kubo, engine_factory, tmp_path, engine) -> Iterator[Callable[...,
     """Builds a busybox image running ``script`` with /bin/sh, pushes it, returns its CID."""
     ids: list[str] = []
 
-    def push(script: str, name: str = "gpurent-test/job:1", network: bool = False) -> str:
+    def push(script: str, name: str = "gpurent-test/job:1", network: bool = False,
+             files: tuple[LayerFile, ...] = ()) -> str:
         folder = tmp_path / f"img{len(ids)}"
         folder.mkdir()
-        path, info = make_image(folder, name, script.encode(), cmd=["/bin/busybox", "sh", "/payload"])
+        path, info = make_image(folder, name, script.encode(), cmd=["/bin/busybox", "sh", "/payload"], files=files)
         ids.append(info.image_id)
         return ImageStore(kubo.client(), engine_factory, workdir=folder).push_archive(path, network=network).cid
 

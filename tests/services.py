@@ -5,6 +5,8 @@ from Debian's busybox-static."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -81,13 +83,22 @@ def nodes(tmp_path) -> Iterator[Nodes]:
     nodes.stop_all()
 
 
-def make_image(folder: Path, name: str, payload: bytes = b"", cmd: list[str] | None = None) -> tuple[Path, ArchiveInfo]:
-    """A busybox image whose /payload makes it (and its CID) unique."""
+def make_image(folder: Path, name: str, payload: bytes = b"", cmd: list[str] | None = None,
+               files: tuple[LayerFile, ...] = ()) -> tuple[Path, ArchiveInfo]:
+    """A busybox image whose /payload makes it (and its CID) unique (plus ``files``)."""
     assert BUSYBOX.exists(), "Debian's busybox-static is required: run `make setup`"
     out = folder / f"{name.replace('/', '_').replace(':', '_')}.tar"
-    info = build_archive(out, [LayerFile("bin/busybox", BUSYBOX, 0o755), LayerFile("payload", payload)],
+    info = build_archive(out, [LayerFile("bin/busybox", BUSYBOX, 0o755), LayerFile("payload", payload), *files],
                          name, cmd or ["/bin/busybox", "cat", "/payload"])
     return out, info
+
+
+def build_static(source: Path, out: Path) -> Path:
+    """Compiles a C probe with ``gcc -static`` (it runs in images that hold no libc)."""
+    gcc = shutil.which("gcc")
+    assert gcc, "gcc (with the static libc, Debian's libc6-dev) is required to build the hostile-image probes"
+    subprocess.run([gcc, "-static", "-O1", "-Wall", "-o", str(out), str(source)], check=True, capture_output=True)
+    return out
 
 
 @pytest.fixture

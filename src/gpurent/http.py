@@ -15,10 +15,13 @@ import requests
 from gpurent.errors import ServiceUnavailable
 
 
-def call(method: str, url: str, unavailable: str, **kwargs: Any) -> requests.Response:
-    """``requests.request``; ServiceUnavailable(``unavailable``) when nothing answers."""
+def call(method: str, url: str, unavailable: str, *, session: requests.Session | None = None,
+         **kwargs: Any) -> requests.Response:
+    """``requests.request`` (``session.request`` when given: a provider's
+    :meth:`~gpurent.wire.endpoint.Target.session`); ServiceUnavailable(``unavailable``) when
+    nothing answers."""
     try:
-        return requests.request(method, url, **kwargs)
+        return (session or requests).request(method, url, **kwargs)
     except requests.RequestException as err:
         raise ServiceUnavailable(unavailable) from err
 

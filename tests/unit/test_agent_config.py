@@ -10,10 +10,11 @@ from eth_account import Account
 
 from gpurent.wire.access import AccessDenied, sign_access, verify_access
 from gpurent.agent.config import parse_config
-from gpurent.agent.runtime import container_options
+from gpurent.agent.runtime import Owner, container_options
 from gpurent.errors import ConfigurationError
 
 JOB = "0x" + "ab" * 32
+OWNER = Owner(31337, "0x" + "cd" * 20, "0x" + "ef" * 20)
 
 
 def test_a_minimal_config_gets_safe_defaults():
@@ -60,14 +61,15 @@ def test_the_documented_example_config_parses():
 def test_isolation_options_for_every_container():
     config = parse_config({"resources": [{"model": "L4", "vcpu": 2, "memory_gb": 3, "price": "1"}],
                            "limits": {"pids": 99, "scratch_mb": 64}})
-    options = container_options(JOB, config.resources[0], config.limits, None)
-    assert options["cap_drop"] == ["ALL"] and options["security_opt"] == ["no-new-privileges"]
+    options = container_options(JOB, config.resources[0], config.limits, None, owner=OWNER)
+    assert options["cap_drop"] == ["ALL"] and options["security_opt"][0] == "no-new-privileges"
+    assert options["security_opt"][1].startswith("seccomp=") and len(options["security_opt"]) == 2
     assert options["privileged"] is False and options["read_only"] is True
     assert options["network_mode"] == "none" and options["ipc_mode"] == "private"
     assert options["mem_limit"] == options["memswap_limit"] == "3g" and options["nano_cpus"] == 2 * 10**9
     assert options["pids_limit"] == 99 and "size=64m" in options["tmpfs"]["/scratch"]
     assert "volumes" not in options and "device_requests" not in options
-    with_gpu = container_options(JOB, config.resources[0], config.limits, "GPU-1234")
+    with_gpu = container_options(JOB, config.resources[0], config.limits, "GPU-1234", owner=OWNER)
     (request,) = with_gpu["device_requests"]
     assert request["DeviceIDs"] == ["GPU-1234"] and request["Capabilities"] == [["gpu"]]
 

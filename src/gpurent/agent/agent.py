@@ -30,7 +30,7 @@ from gpurent.agent.config import AgentConfig, ResourceSpec
 from gpurent.agent.endpoint import Endpoint, LogStore
 from gpurent.agent.hardware import Gpu, Monitor
 from gpurent.agent.oracle_link import OracleLink
-from gpurent.agent.runtime import Runtime
+from gpurent.agent.runtime import Owner, Runtime
 from gpurent.agent.settle import Settler
 from gpurent.agent.state import OPEN, AgentState, JobRecord
 from gpurent.errors import GpurentError, ImageError
@@ -90,7 +90,8 @@ class Agent:
         self.store = store
         self.cache = ImageCache(store, home / "cache.db")
         self.maintainer = CacheMaintainer(self.cache, chain_popularity(gp))
-        self.runtime = Runtime(store.engine)
+        owner = Owner(gp.manifest.chain_id, gp.manifest.contracts["Marketplace"], gp.address)
+        self.runtime = Runtime(store.engine, owner)  # labels and names its containers after this agent
         self.monitor = Monitor(gpus)
         self.slots: dict[str, Slot] = {}
         self.accepting = False
@@ -303,9 +304,10 @@ class Agent:
                 return
             self.state.update(job_id, AgentPhase.PULLED, image_id=cached.image_id)
             network = bool(cached.metadata.network) and self.config.limits.network
-            container_id = self.runtime.launch(job_id, cached.image_id, slot.spec, self.config.limits, slot.gpu_uuid,
-                                               network=network)
-            self.state.update(job_id, AgentPhase.STARTING, container_id=container_id)
+            container_id = self.runtime.create(job_id, cached.image_id, slot.spec, self.config.limits, slot.gpu_uuid,
+                                               network=network, known=job.container_id)
+            self.state.update(job_id, AgentPhase.STARTING, container_id=container_id)  # recorded before it starts
+            self.runtime.start(container_id)
             with self.tx_lock:
                 status = self._chain_status(job_id)
                 if status == JobStatus.ACCEPTED:

@@ -17,10 +17,10 @@
 
     [limits]
     pids = 256                             # processes per container
-    scratch_mb = 512                       # the writable tmpfs at /scratch (and /tmp)
+    scratch_mb = 512                       # each writable tmpfs: /scratch, /tmp, /run, /var/tmp, /dev/shm
     network = false                        # containers get no network unless true
     fetch_timeout_s = 120                  # an image not found within this is declined
-    log_mb = 64                            # per job; output past it is dropped (marked)
+    log_mb = 64                            # per job (the agent's copy and the engine's log); past it: dropped
 
     [oracle]
     urls = ["http://127.0.0.1:7300"]       # oracles to send signed heartbeats to (each of them)
@@ -46,6 +46,7 @@ from gpurent.errors import ConfigurationError
 from gpurent.conffile import failure_limit, parse_listen, read_toml, toml_line
 from gpurent.runner import MAX_FAILURES
 from gpurent.settings import state_home
+from gpurent.wire.endpoint import InvalidEndpoint, parse_endpoint
 
 
 @dataclass(frozen=True)
@@ -143,8 +144,14 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
     interval = _positive(oracle.get("heartbeat_interval", d.heartbeat_interval_s), f"{where}: oracle.heartbeat_interval")
     settle = _positive(doc.get("billing", {}).get("settle_interval", d.settle_interval_s),
                        f"{where}: billing.settle_interval")
+    endpoint = str(provider.get("endpoint", ""))
+    if endpoint:
+        try:
+            parse_endpoint(endpoint)  # what registration would refuse, refused here, before any stake moves
+        except InvalidEndpoint as err:
+            raise ConfigurationError(f"{where}: provider.endpoint: {err}") from None
     return AgentConfig(
-        endpoint=str(provider.get("endpoint", "")),
+        endpoint=endpoint,
         listen_host=host, listen_port=port,
         stake=_decimal(provider.get("stake", d.stake), "provider.stake"),
         poll_interval_s=float(provider.get("poll_interval", d.poll_interval_s)),
@@ -185,10 +192,10 @@ def render(config: AgentConfig, header: str = "") -> str:
         "",
         "[limits]",
         ln("pids", lim.pids, "processes per container"),
-        ln("scratch_mb", lim.scratch_mb, "the writable tmpfs at /scratch (and /tmp)"),
+        ln("scratch_mb", lim.scratch_mb, "each writable tmpfs: /scratch, /tmp, /run, /var/tmp, /dev/shm"),
         ln("network", lim.network, "containers get no network unless true"),
         ln("fetch_timeout_s", lim.fetch_timeout_s, "an image not found within this is declined"),
-        ln("log_mb", lim.log_mb, "per job; output past it is dropped (marked)"),
+        ln("log_mb", lim.log_mb, "per job (the agent's copy and the engine's log); past it: dropped"),
         "",
         "[oracle]",
         ln("urls", list(config.oracle_urls), "signed heartbeats go to each (gpurent-oracle's listen)"),

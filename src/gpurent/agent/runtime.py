@@ -1,22 +1,42 @@
 """Containers for renters' images: untrusted code, so every container is locked down.
 
-Every container gets: all capabilities dropped, ``no-new-privileges``, never privileged, its
-own network (none at all unless allowed), PID and IPC namespaces, no mounts from the host
-(no Docker socket, no host paths), a read-only root filesystem with writable tmpfs scratch
-space (``/scratch`` and ``/tmp``, no exec/suid/dev), memory (no swap), CPU and process limits
-from the resource's spec, and a GPU only through a device request for the GPU it was given.
-Containers carry the label ``gpurent.job`` so a restarted agent finds and re-attaches to them.
+Every container gets: all capabilities dropped, ``no-new-privileges``, never privileged, the
+agent's seccomp profile (``seccomp.json`` beside this module: podman's default profile, except
+that no job may create or join a namespace — ``unshare``, ``setns``, ``clone`` with a namespace
+flag, ``clone3`` — nor use the kernel's keyrings — ``keyctl``, ``add_key``, ``request_key``:
+without a user namespace of its own, root in a job shares host root's keyring), its own network
+(none at all unless allowed), PID and IPC namespaces, no mounts from the host (no Docker socket,
+no host paths), a read-only root filesystem whose only writable paths are the agent's sized
+tmpfs mounts (``/scratch``, ``/tmp``, ``/run``, ``/var/tmp`` and ``/dev/shm``: ``scratch_mb``
+each, no exec/suid/dev; the engine's own ``/dev`` is a 64 MiB noexec tmpfs), an engine-side log
+capped at ``log_mb``, memory (no swap), CPU and process limits from the resource's spec, and a
+GPU only through a device request for the GPU it was given.
+
+Containers carry labels naming the job, the chain, the Marketplace and the agent (provider)
+address, and a name derived from all four, so stacks sharing one engine never collide. A
+restarted agent adopts only the container it recorded, with every label, the expected image and
+the lockdown read back from the engine; any other container with the job's label is never
+started (removed when it is this agent's, left alone otherwise: a fresh one is made beside it).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gpurent.agent.config import Limits, ResourceSpec
 
 LABEL = "gpurent.job"
+CHAIN_LABEL, MARKET_LABEL, AGENT_LABEL = "gpurent.chain", "gpurent.marketplace", "gpurent.agent"
 ENDED = ("exited", "stopped", "dead")  # the engine's statuses of a container that no longer runs
+ADOPTABLE = ("created", "running")
+SECCOMP_PROFILE = Path(__file__).with_name("seccomp.json")
+WRITABLE = ("/scratch", "/tmp", "/run", "/var/tmp")  # the agent's tmpfs mounts (and /dev/shm)
+_SCRATCH_FLAGS = {"rw", "noexec", "nosuid", "nodev"}
 
 
 @dataclass(frozen=True)
@@ -30,22 +50,50 @@ class ContainerState:
         return self.status in ENDED
 
 
+@dataclass(frozen=True)
+class Owner:
+    """Whose containers these are: one agent (provider address) for one Marketplace on one chain."""
+
+    chain_id: int
+    marketplace: str
+    agent: str
+
+    def labels(self, job_id: str) -> dict[str, str]:
+        return {LABEL: job_id, CHAIN_LABEL: str(self.chain_id), MARKET_LABEL: self.marketplace.lower(),
+                AGENT_LABEL: self.agent.lower()}
+
+    def name(self, job_id: str) -> str:
+        """``gpurent-<job id prefix>-<digest of chain, Marketplace, agent and job>``."""
+        key = "/".join(self.labels(job_id)[k] for k in (CHAIN_LABEL, MARKET_LABEL, AGENT_LABEL, LABEL))
+        return f"gpurent-{job_id.removeprefix('0x')[:12]}-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
+
+
+def seccomp_option(inline: bool = False) -> str:
+    """The ``security_opt`` entry for the agent's profile: the profile's JSON for Docker (its API
+    takes the content), the profile's path for podman (its compatible API opens a path)."""
+    if inline:
+        return "seccomp=" + json.dumps(json.loads(SECCOMP_PROFILE.read_text()), separators=(",", ":"))
+    return f"seccomp={SECCOMP_PROFILE}"
+
+
 def container_options(job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
-                      network: bool = False) -> dict[str, Any]:
+                      network: bool = False, *, owner: Owner, seccomp: str | None = None) -> dict[str, Any]:
     """The docker SDK ``containers.create`` options for one job: the isolation policy."""
-    from docker.types import DeviceRequest
+    from docker.types import DeviceRequest, LogConfig
 
     memory = f"{spec.memory_gb}g"
     scratch = f"rw,noexec,nosuid,nodev,size={limits.scratch_mb}m"
     options: dict[str, Any] = {
         "detach": True,
-        "labels": {LABEL: job_id},
-        "name": f"gpurent-{job_id.removeprefix('0x')}",
+        "labels": owner.labels(job_id),
+        "name": owner.name(job_id),
         "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges"],
+        "security_opt": ["no-new-privileges", seccomp or seccomp_option()],
         "privileged": False,
         "read_only": True,
-        "tmpfs": {"/scratch": scratch, "/tmp": scratch},
+        "tmpfs": {path: scratch for path in WRITABLE},
+        "shm_size": limits.scratch_mb * 2**20,
+        "log_config": LogConfig(type="json-file", config={"max-size": f"{limits.log_mb}m"}),
         "network_mode": "bridge" if network and limits.network else "none",
         "ipc_mode": "private",
         "mem_limit": memory,
@@ -60,27 +108,108 @@ def container_options(job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid:
     return options
 
 
+def _flags(text: str) -> set[str]:
+    return {flag.strip() for flag in text.split(",") if flag.strip()}
+
+
+def lockdown_differences(attrs: dict[str, Any], image_id: str, options: dict[str, Any]) -> list[str]:
+    """What in a container (its engine ``inspect``) differs from the image and lockdown that
+    ``options`` ask for; empty when it is the container the agent would create."""
+    host, config = attrs.get("HostConfig") or {}, attrs.get("Config") or {}
+    found: list[str] = []
+
+    def check(what: str, ok: bool) -> None:
+        if not ok:
+            found.append(what)
+
+    check("image", attrs.get("Image") == image_id)
+    labels = config.get("Labels") or {}
+    check("labels", all(labels.get(k) == v for k, v in options["labels"].items()))
+    check("privileged", host.get("Privileged") is False and not host.get("CapAdd"))
+    drop = set(host.get("CapDrop") or ())
+    check("capabilities", "ALL" in drop or {"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "NET_RAW", "SETUID", "SETGID",
+                                             "SYS_CHROOT", "MKNOD", "SETPCAP", "SETFCAP", "FSETID"} <= drop)
+    check("security options", set(options["security_opt"]) <= set(host.get("SecurityOpt") or ()))
+    check("read-only root", host.get("ReadonlyRootfs") is True)
+    check("network", host.get("NetworkMode") == options["network_mode"])
+    check("namespaces", host.get("PidMode") in ("", "private") and host.get("IpcMode") not in ("host", "")
+          and host.get("UTSMode") != "host" and host.get("UsernsMode") in ("", None))
+    check("host mounts", not host.get("Binds") and not attrs.get("Mounts") and not host.get("Devices")
+          and not host.get("VolumesFrom"))
+    tmpfs = host.get("Tmpfs") or {}
+    check("tmpfs", set(tmpfs) == set(options["tmpfs"])
+          and all(_flags(options["tmpfs"][p]) <= _flags(tmpfs[p]) for p in options["tmpfs"]))
+    check("shm size", host.get("ShmSize") == options["shm_size"])
+    check("memory", host.get("Memory") == host.get("MemorySwap") == _bytes(options["mem_limit"]))
+    check("cpu", host.get("NanoCpus") == options["nano_cpus"])
+    check("pids", host.get("PidsLimit") == options["pids_limit"])
+    wanted_gpus = [list(r["DeviceIDs"]) for r in options.get("device_requests", [])]
+    check("gpu", [list(r.get("DeviceIDs") or ()) for r in host.get("DeviceRequests") or ()] == wanted_gpus)
+    return found
+
+
+def _bytes(size: str) -> int:
+    return int(size.removesuffix("g")) * 2**30
+
+
 class Runtime:
-    """The container side of a job, through the Docker Engine API (``engine``: DockerClient)."""
+    """The container side of a job, through the Docker Engine API (``engine``: DockerClient),
+    for one ``owner``: the containers it makes are labelled and named after it."""
 
-    def __init__(self, engine: Any):
-        self.engine = engine
+    def __init__(self, engine: Any, owner: Owner):
+        self.engine, self.owner = engine, owner
+        self._seccomp: str | None = None
 
-    def launch(self, job_id: str, image_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
-               network: bool = False) -> str:
-        """Creates and starts the job's container (re-using one a crashed run created); returns its id."""
-        existing = self.find(job_id)
-        if existing is None:
-            existing = self.engine.containers.create(image_id, **container_options(job_id, spec, limits, gpu_uuid,
-                                                                                   network))
-        if existing.status != "running":
-            existing.start()
-        return str(existing.id)
+    def seccomp(self) -> str:
+        """The profile option this engine accepts (podman's API wants a path, Docker's the JSON)."""
+        if self._seccomp is None:
+            components = self.engine.version().get("Components") or [{}]
+            podman = any("podman" in str(c.get("Name", "")).lower() for c in components)
+            self._seccomp = seccomp_option(inline=not podman)
+        return self._seccomp
+
+    def options(self, job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
+                network: bool = False) -> dict[str, Any]:
+        return container_options(job_id, spec, limits, gpu_uuid, network, owner=self.owner, seccomp=self.seccomp())
+
+    def create(self, job_id: str, image_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
+               network: bool = False, known: str | None = None) -> str:
+        """The job's container, not started; returns its id (record it before :meth:`start`).
+
+        ``known`` is the id this agent recorded for the job, if any: that container is adopted
+        when it still has every label, the image and the lockdown asked for now. Other containers
+        labelled with the job are never used: this agent's are removed, others' left alone."""
+        from docker.errors import NotFound
+
+        options = self.options(job_id, spec, limits, gpu_uuid, network)
+        for container in self.engine.containers.list(all=True, filters={"label": f"{LABEL}={job_id}"}):
+            if not self._ours(container, job_id):
+                continue  # another stack's (or a planted) container: never started, never touched
+            if (container.id == known and container.status in ADOPTABLE
+                    and not lockdown_differences(container.attrs, image_id, options)):
+                return str(container.id)
+            container.remove(force=True)  # ours, but not one to run: unrecorded, ended or not locked down
+        try:
+            self.engine.containers.get(options["name"])
+        except NotFound:
+            pass
+        else:  # the name is taken by a container that is not ours: make ours beside it
+            options["name"] += "-" + secrets.token_hex(4)
+        return str(self.engine.containers.create(image_id, **options).id)
+
+    def start(self, container_id: str) -> None:
+        container = self.engine.containers.get(container_id)
+        if container.status != "running":
+            container.start()
+
+    def _ours(self, container: Any, job_id: str) -> bool:
+        labels = container.labels or {}
+        return all(labels.get(k) == v for k, v in self.owner.labels(job_id).items())
 
     def find(self, job_id: str) -> Any | None:
-        """The job's container, if the engine has one."""
+        """The job's container that this agent made, if the engine has one."""
         found = self.engine.containers.list(all=True, filters={"label": f"{LABEL}={job_id}"})
-        return found[0] if found else None
+        return next((c for c in found if self._ours(c, job_id)), None)
 
     def state(self, container_id: str) -> ContainerState | None:
         from docker.errors import NotFound

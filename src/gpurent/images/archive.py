@@ -3,7 +3,8 @@
 Written without an engine, byte for byte reproducible (fixed timestamps, sorted entries), so the
 same files always give the same tar and therefore the same IPFS CID. Tests, the benchmark and the
 demo build their images with :func:`build_archive`; :func:`read_archive` reads the name, tag and
-image id of any docker-archive a renter pushes.
+image id of any docker-archive a renter pushes; :func:`strip_tags` makes a renter's archive safe
+to ``docker load`` on a provider (one image, no names: a load can never move a tag there).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import posixpath
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import BinaryIO
 from gpurent.errors import ImageError
 
 EPOCH = 946684800  # 2000-01-01: fixed mtime for reproducible archives
+MAX_ENTRIES = 10_000  # a docker-archive holds a few entries per layer (and an image at most ~127 layers)
 _BLOCK = 1 << 20
 
 
@@ -140,3 +143,67 @@ def read_archive(path: Path) -> ArchiveInfo:
     entry = manifest[0]
     config_hex = Path(entry["Config"]).name.removesuffix(".json").removeprefix("sha256:")
     return ArchiveInfo(repo_tags=tuple(entry.get("RepoTags") or ()), image_id=f"sha256:{config_hex}")
+
+
+def _entry_name(member: tarfile.TarInfo) -> str:
+    return posixpath.normpath(member.name.lstrip("/"))
+
+
+def strip_tags(path: Path) -> ArchiveInfo:
+    """Rewrites the docker-archive at ``path`` in place so that loading it names nothing: its
+    ``manifest.json`` loses ``RepoTags`` and a legacy ``repositories`` file is emptied (each
+    overwritten within its own bytes, so the tar's layout is unchanged). Returns the tags the
+    archive carried and the id of the image inside, hashed from its config (not the file name).
+
+    ImageError unless the tar is an uncompressed docker-archive of exactly one image whose
+    manifest and config are regular files named once (a second ``manifest.json`` or config the
+    engine might read instead is refused, as is a manifest listing several images).
+    """
+    try:
+        with tarfile.open(path, "r:") as tar:
+            by_name: dict[str, tarfile.TarInfo] = {}
+            for member in tar:
+                name = _entry_name(member)
+                if name in by_name:
+                    raise ImageError(f"{path} is not a usable docker-archive: {name!r} appears more than once")
+                if len(by_name) >= MAX_ENTRIES:
+                    raise ImageError(f"{path} is not a usable docker-archive: over {MAX_ENTRIES} entries")
+                by_name[name] = member
+            manifest_entry = by_name.get("manifest.json")
+            if manifest_entry is None or not manifest_entry.isfile():
+                raise ImageError(f"{path} is not a docker-archive tar (no manifest.json file)")
+            manifest = json.loads(_read_member(tar, manifest_entry))
+            if not (isinstance(manifest, list) and len(manifest) == 1 and isinstance(manifest[0], dict)
+                    and isinstance(manifest[0].get("Config"), str)):
+                raise ImageError(f"{path} is not a usable docker-archive: its manifest.json must list exactly one image")
+            config_entry = by_name.get(posixpath.normpath(manifest[0]["Config"].lstrip("/")))
+            if config_entry is None or not config_entry.isfile():
+                raise ImageError(f"{path} is not a usable docker-archive: its image config is not in the archive")
+            image_id = "sha256:" + hashlib.sha256(_read_member(tar, config_entry)).hexdigest()
+            repositories = by_name.get("repositories")
+    except (tarfile.TarError, ValueError, RecursionError, OSError) as err:  # ValueError: bad JSON or UTF-8
+        raise ImageError(f"{path} is not an uncompressed docker-archive tar ({type(err).__name__})") from err
+    tags = manifest[0].pop("RepoTags", None)
+    with path.open("r+b") as handle:
+        _overwrite(handle, manifest_entry, json.dumps(manifest, separators=(",", ":"), ensure_ascii=False).encode())
+        if repositories is not None and repositories.isfile():
+            _overwrite(handle, repositories, b"{}")
+    repo_tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+    return ArchiveInfo(repo_tags=repo_tags, image_id=image_id)
+
+
+def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, limit: int = 1 << 20) -> bytes:
+    """A small member's bytes (a manifest or config over ``limit`` is refused, not read)."""
+    if member.size > limit:
+        raise ImageError(f"{member.name!r} in the archive is over {limit >> 20} MiB")
+    handle = tar.extractfile(member)
+    assert handle is not None  # a regular file
+    return handle.read()
+
+
+def _overwrite(handle: BinaryIO, member: tarfile.TarInfo, content: bytes) -> None:
+    """Replaces a member's bytes with ``content`` padded with spaces to its size (JSON allows it)."""
+    if len(content) > member.size:
+        raise ImageError(f"cannot rewrite {member.name!r} in the archive in place")
+    handle.seek(member.offset_data)
+    handle.write(content + b" " * (member.size - len(content)))

@@ -10,8 +10,9 @@ The push streams the tar through a SHA-256 as it uploads, so the metadata (whose
 known only at the end) follows the tar in the same upload and nothing is read twice. A pull
 reads the metadata first (so a CID that is not a gpurent image, or one over the size limit, is
 refused before any large transfer), streams image.tar to a temporary file while hashing it,
-compares size and digest, and only then hands the file to ``docker load``; the image the
-engine reports must carry the metadata's image id.
+compares size and digest, strips the archive's tags and checks that the image inside is the
+metadata's image id, and only then hands the file to ``docker load`` (by id: a renter's archive
+never names or moves a tag in the provider's engine).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gpurent.errors import ImageError, ImageTooLarge, IntegrityError, InvalidInput, NotAGpurentImage
-from gpurent.images.archive import read_archive
+from gpurent.images.archive import read_archive, strip_tags
 from gpurent.images.kubo import KuboClient, UploadPart
 from gpurent.settings import format_size, load_settings, state_home
 
@@ -299,7 +300,15 @@ class ImageStore:
                                  f"its metadata says {metadata.size} bytes, {metadata.digest[:19]}…")
 
     def load(self, archive: Path, metadata: ImageMetadata, transfer: Transfer | None = None) -> str:
-        """``docker load`` of a verified archive; returns the engine's image id."""
+        """``docker load`` of a verified archive, by id: its tags are stripped first (a renter's
+        archive never names, so never moves, a tag in this engine), and an archive whose image is
+        not the one the metadata promised is refused before it reaches the engine. Anything a
+        load leaves that fails verification is removed. Returns the engine's image id."""
+        info = strip_tags(archive)
+        if metadata.image_id and info.image_id != metadata.image_id:
+            raise IntegrityError(f"the archive holds image {info.image_id[:19]}…, the metadata names "
+                                 f"{metadata.image_id[:19]}…")
+        before = {str(image.id) for image in self.engine.images.list(all=True)}
         transfer = transfer or NoProgress()
         transfer.begin("load", None)
         try:
@@ -309,13 +318,20 @@ class ImageStore:
             raise ImageError(f"the container engine could not load the image: {err}".splitlines()[0]) from err
         finally:
             transfer.end()
-        if not loaded:
-            raise ImageError("the container engine loaded no image from the archive")
-        image_id = str(loaded[0].id)
-        if metadata.image_id and image_id != metadata.image_id:
-            raise IntegrityError(f"the engine loaded image {image_id[:19]}…, the metadata names "
-                                 f"{metadata.image_id[:19]}…")
-        return image_id
+        stray = {str(image.id) for image in loaded} - before - {info.image_id}
+        for image_id in stray:  # nothing but the verified image stays behind
+            self._remove_image(image_id)
+        if stray or not any(str(image.id) == info.image_id for image in loaded):
+            raise IntegrityError(f"the engine did not load image {info.image_id[:19]}… from the archive")
+        return info.image_id
+
+    def _remove_image(self, image_id: str) -> None:
+        from docker.errors import APIError, ImageNotFound
+
+        try:
+            self.engine.images.remove(image_id, force=True)
+        except (ImageNotFound, APIError):
+            pass
 
     def pull(self, cid: str, transfer: Transfer | None = None, pin: bool = True,
              metadata: ImageMetadata | None = None) -> PulledImage:

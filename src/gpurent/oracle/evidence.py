@@ -14,9 +14,12 @@ nothing; only its *absence* counts, against the provider. The rules, first match
 
 1. **ProviderFault** when the provider failed a data-possession challenge during the job, or
    missed more than ``miss_limit`` heartbeats in a row during it, or gave no record of the job:
-   its endpoint did not answer, did not know the job, or served an *unreadable* record (a body
-   that is not JSON, not a JSON object, lacks the fields of a record or has them of the wrong
-   type, names another job, or is larger than :data:`RECORD_CAP`).
+   its endpoint was refused (not of the shape :func:`~gpurent.wire.endpoint.parse_endpoint`
+   accepts, or reaching an address this network refuses), did not answer, did not know the
+   job, or served an *unreadable* record (a body that is not JSON, not a JSON object, lacks
+   the fields of a record or has them of the wrong type (see
+   :func:`~gpurent.wire.record.parse_record`), names another job, or is larger than
+   :data:`RECORD_CAP`).
 2. **UserFault** when the job's image is not intact on IPFS (the renter's image is broken).
 3. **Split** ("no fault": the provider is paid the cost up to the dispute, every bond goes back,
    neither side gains) when the oracle did not watch the job itself: no heartbeat slot of the
@@ -40,10 +43,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gpurent.capped import CappedBody, capped_error_text, capped_get, loads_bounded
 from gpurent.wire.access import sign_access
+from gpurent.wire.endpoint import provider_target
+from gpurent.wire.record import RECORD_CAP, record_problem
 from gpurent.errors import GpurentError, ServiceUnavailable
 from gpurent.images.store import ImageStore
-from gpurent.oracle.capped import CappedBody, capped_get, loads_bounded
 from gpurent.wire.protocol import slot_of
 from gpurent.oracle.state import ChallengeOutcome, OracleState
 from gpurent.types import DisputeOutcome
@@ -52,37 +57,9 @@ if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
 
 SCHEMA = "gpurent.evidence/1"
-RECORD_CAP = 256 * 1024  # bytes of the provider's record of the job; a larger one is unreadable
 LOG_READ_CAP = 1 << 20  # bytes of the job's log read at most (the rest is never fetched) ...
 LOG_TAIL = 16_384  # ... of which the last LOG_TAIL go into the evidence
-TIMELINE_MAX = 1000  # entries in a record's timeline
 FAILED = tuple(o for o in ChallengeOutcome if o.failed)
-
-
-def record_problem(job: Any, job_id: str | None = None) -> str | None:
-    """Why ``job`` (a provider's record of a job, parsed JSON) is unreadable; None if it reads as
-    a record: an object with a string ``job_id`` (``job_id`` when given), a string ``phase``, an
-    ``exit_code`` that is an integer or null, a ``timeline`` list of objects with a string
-    ``phase``, and ``capped`` a boolean when present."""
-    if not isinstance(job, dict):
-        return f"not a JSON object but {type(job).__name__}"
-    if not isinstance(job.get("job_id"), str):
-        return "no job_id string"
-    if job_id is not None and job["job_id"].lower() != job_id.lower():
-        return f"it is the record of another job ({job['job_id'][:80]})"
-    if not isinstance(job.get("phase"), str) or not job["phase"]:
-        return "no phase string"
-    if "exit_code" not in job or not (job["exit_code"] is None or
-                                      (isinstance(job["exit_code"], int) and not isinstance(job["exit_code"], bool))):
-        return "exit_code is not an integer or null"
-    if "capped" in job and not isinstance(job["capped"], bool):
-        return "capped is not a boolean"
-    timeline = job.get("timeline")
-    if not isinstance(timeline, list) or len(timeline) > TIMELINE_MAX:
-        return f"timeline is not a list of at most {TIMELINE_MAX} entries"
-    if not all(isinstance(t, dict) and isinstance(t.get("phase"), str) for t in timeline):
-        return "a timeline entry is not an object with a phase string"
-    return None
 
 
 def decide(evidence: dict[str, Any], miss_limit: int) -> tuple[DisputeOutcome, str]:
@@ -171,17 +148,17 @@ class EvidenceGatherer:
         RECORD_CAP bytes of record and LOG_READ_CAP bytes of log, all within ``timeout_s``. A
         record that does not read as one comes back as ``{"reachable": True, "error":
         "unreadable record: ..."}``, which the rules count as no record."""
-        endpoint = self.gp.provider(provider).endpoint.rstrip("/")
         chain_id = self.gp.manifest.chain_id
         headers = sign_access(self.gp.account, chain_id, job_id)
         deadline = time.monotonic() + self.timeout_s
-        try:
-            got = capped_get(f"{endpoint}/jobs/{job_id}", f"provider endpoint {endpoint} is not answering",
-                             max_bytes=RECORD_CAP, deadline=deadline, headers=headers)
+        try:  # an endpoint of the wrong shape, or reaching an address refused here, is no record
+            target = provider_target(self.gp.provider(provider).endpoint, chain_id)
+            got = capped_get(target.url("jobs", job_id), f"provider endpoint {target.endpoint} is not answering",
+                             max_bytes=RECORD_CAP, deadline=deadline, headers=headers, session=target.session())
         except GpurentError as err:
             return {"reachable": False, "error": str(err)}
         if got.status != 200:
-            return {"reachable": True, "error": _error_text(got)}
+            return {"reachable": True, "error": capped_error_text(got)}
         if got.truncated:
             return {"reachable": True, "error": f"unreadable record: larger than {RECORD_CAP} bytes"}
         if got.timed_out:
@@ -195,8 +172,8 @@ class EvidenceGatherer:
             return {"reachable": True, "error": f"unreadable record: {problem}"}
         record: dict[str, Any] = {"reachable": True, "job": job}
         try:
-            logs = capped_get(f"{endpoint}/jobs/{job_id}/logs", "logs unavailable", max_bytes=LOG_READ_CAP,
-                              deadline=deadline, headers=headers)
+            logs = capped_get(target.url("jobs", job_id, "logs"), "logs unavailable", max_bytes=LOG_READ_CAP,
+                              deadline=deadline, headers=headers, session=target.session())
         except GpurentError as err:
             logs = CappedBody(0, b"", False, True, str(err))
         data = logs.body if logs.status == 200 else b""
@@ -204,7 +181,7 @@ class EvidenceGatherer:
                        "log_tail_b64": base64.b64encode(data[-LOG_TAIL:]).decode(),
                        "log_truncated": logs.truncated})  # True: more than LOG_READ_CAP on offer, unread
         if logs.status != 200 or logs.timed_out:
-            record["log_error"] = (_error_text(logs) if logs.status not in (0, 200) else logs.error)[:300]
+            record["log_error"] = (capped_error_text(logs) if logs.status not in (0, 200) else logs.error)[:300]
         return record
 
     def _image(self, cid: str | None) -> dict[str, Any]:
@@ -218,17 +195,6 @@ class EvidenceGatherer:
         except GpurentError as err:
             return {"intact": False, "detail": str(err)}
         return {"intact": True, "detail": f"{metadata.size} bytes, {metadata.digest}"}
-
-
-def _error_text(got: CappedBody) -> str:
-    """The ``error`` field of a (capped) JSON error body, else the body itself, trimmed."""
-    try:
-        body = loads_bounded(got.body)
-        message = body.get("error", "") if isinstance(body, dict) else ""
-    except ValueError:
-        message = ""
-    message = str(message or got.body[:300].decode(errors="replace")).strip()[:300]
-    return f"HTTP {got.status}: {message}" if message else f"HTTP {got.status}"
 
 
 def to_document(evidence: dict[str, Any], outcome: DisputeOutcome, rule: str) -> bytes:

@@ -45,8 +45,9 @@ from gpurent.wire.access import sign_bytes
 from gpurent.errors import AlreadyRecorded, ConfigurationError, ContractRevert, GpurentError, InvalidJobState
 from gpurent.images.kubo import UploadPart
 from gpurent.images.store import IMAGE_FILE, ImageStore
-from gpurent.oracle.capped import capped_request, loads_bounded
+from gpurent.capped import capped_request, loads_bounded
 from gpurent.oracle.config import OracleConfig
+from gpurent.wire.endpoint import provider_target
 from gpurent.oracle.evidence import EvidenceGatherer, decide, to_document
 from gpurent.wire.protocol import (
     Challenge,
@@ -475,12 +476,12 @@ class Oracle:
 
     def ask(self, provider: str, challenge: Challenge, expected: bytes) -> Answer:
         """Sends ``challenge`` to ``provider`` and judges its answer against ``expected``."""
-        endpoint = self.gp.provider(provider).endpoint.rstrip("/")
         began = self.clock()
         try:  # capped: an answer is the bytes asked for, base64, and a signature
-            got = capped_request("POST", f"{endpoint}/challenge", f"{endpoint} did not answer",
+            target = provider_target(self.gp.provider(provider).endpoint, self.chain_id)
+            got = capped_request("POST", target.url("challenge"), f"{target.endpoint} did not answer",
                                  max_bytes=ANSWER_CAP, deadline=time.monotonic() + max(0.1, challenge.expiry - began),
-                                 json_body=challenge.to_json())
+                                 json_body=challenge.to_json(), session=target.session())
         except GpurentError as err:
             return Answer(ChallengeOutcome.TIMEOUT, None, f"no answer: {err}")
         elapsed_ms = round((self.clock() - began) * 1000)

@@ -1,15 +1,26 @@
-"""A renter's view of a job from its provider's endpoint: phase, timeline and logs, signed."""
+"""A renter's view of a job from its provider's endpoint: phase, timeline and logs, signed.
+
+The endpoint is the provider's own string from the chain and what it answers is the provider's
+own word, so both are checked: the endpoint by :func:`~gpurent.wire.endpoint.provider_target`
+(shape, fixed routes, the network's address policy, no redirects), the record by
+:func:`~gpurent.wire.record.parse_record` (at most :data:`~gpurent.wire.record.RECORD_CAP` bytes,
+within ``timeout_s``), and every read of a log stream by an idle timeout.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import requests
 
-from gpurent.errors import GpurentError
-from gpurent.http import call, error_text
+from gpurent.capped import CONNECT_TIMEOUT_S, CappedBody, capped_error_text, capped_get, loads_bounded, set_read_timeout
+from gpurent.errors import GpurentError, ServiceUnavailable
+from gpurent.http import call
 from gpurent.wire.access import sign_access
+from gpurent.wire.endpoint import Target, provider_target
+from gpurent.wire.record import RECORD_CAP, ProviderRecord, parse_record
 
 if TYPE_CHECKING:
     from ape.api.accounts import AccountAPI
@@ -17,29 +28,122 @@ if TYPE_CHECKING:
     from gpurent.sdk.client import Gpurent
     from gpurent.types import Job
 
+CHUNK = 64 * 1024
+ERROR_CAP = 4096  # bytes of an error answer read
+FOLLOW_IDLE_S = 60.0  # a followed log stream silent this long is reconnected ...
+FOLLOW_RECONNECTS = 5  # ... this many times in a row without a byte, then the follow ends
+
+
+class MalformedAnswer(GpurentError):
+    """Raised when a provider answers with something its protocol does not allow: a record of
+    the wrong shape, one too large, not JSON, or a redirect."""
+
+    def __init__(self, problem: str):
+        self.problem = problem
+        super().__init__(f"the provider's answer is malformed: {problem}")
+
 
 class ProviderEndpoint:
-    """A provider agent's HTTP endpoint, asked about one job at a time, signing as its renter."""
+    """A provider agent's HTTP endpoint, asked about one job at a time, signing as its renter.
 
-    def __init__(self, url: str, account: AccountAPI | None, chain_id: int, timeout_s: float = 10.0):
-        self.url, self.account, self.chain_id, self.timeout_s = url.rstrip("/"), account, chain_id, timeout_s
+    ``timeout_s`` bounds the answer to a record request and each read of a log stream;
+    a followed stream gets ``follow_idle_s`` per read, and is reconnected from the byte it
+    reached when silent that long, ``follow_reconnects`` times in a row at most."""
+
+    def __init__(self, url: str, account: AccountAPI | None, chain_id: int, timeout_s: float = 10.0,
+                 follow_idle_s: float = FOLLOW_IDLE_S, follow_reconnects: int = FOLLOW_RECONNECTS):
+        self.target: Target = provider_target(url, chain_id)  # InvalidEndpoint: nothing is sent
+        self.account, self.chain_id, self.timeout_s = account, chain_id, timeout_s
+        self.follow_idle_s, self.follow_reconnects = follow_idle_s, follow_reconnects
+
+    @property
+    def url(self) -> str:
+        return self.target.endpoint.base
 
     @classmethod
     def for_job(cls, gp: Gpurent, job: Job) -> ProviderEndpoint:
         """The endpoint of ``job``'s provider (from the registry), signing as ``gp``'s account."""
         return cls(gp.provider(job.provider).endpoint, gp.account, gp.manifest.chain_id)
 
-    def _get(self, job_id: str, suffix: str = "", stream: bool = False, **params: Any) -> requests.Response:
-        headers = sign_access(self.account, self.chain_id, job_id)
-        response = call("GET", f"{self.url}/jobs/{job_id}{suffix}", f"the provider's endpoint {self.url} does not answer",
-                        headers=headers, params=params, stream=stream, timeout=None if stream else self.timeout_s)
-        if response.status_code >= 400:
-            raise GpurentError(f"the provider refused: {error_text(response, 'error')}")
-        return response
-
-    def phase(self, job_id: str) -> dict[str, Any]:
-        return dict(self._get(job_id).json())
+    def phase(self, job_id: str) -> ProviderRecord:
+        """The provider's record of the job (phase, bytes pulled, exit code, timeline), checked:
+        MalformedAnswer when it is not one, GpurentError when the provider refuses."""
+        got = capped_get(self.target.url("jobs", job_id), self._unavailable, max_bytes=RECORD_CAP,
+                         deadline=time.monotonic() + self.timeout_s, headers=self._signed(job_id),
+                         session=self.target.session())
+        if got.status >= 300:
+            _refused(got)
+        if got.truncated:
+            raise MalformedAnswer(f"a record larger than {RECORD_CAP:,} bytes")
+        if got.timed_out:
+            raise ServiceUnavailable(f"the provider's endpoint {self.url} did not finish its answer within "
+                                     f"{self.timeout_s:g} s")
+        try:
+            return parse_record(loads_bounded(got.body), job_id)
+        except ValueError as err:  # not JSON (UnicodeDecodeError included), or not a record
+            raise MalformedAnswer(str(err).splitlines()[0][:200] if str(err) else "not a record") from None
 
     def logs(self, job_id: str, follow: bool = False, offset: int = 0) -> Iterator[bytes]:
-        response = self._get(job_id, "/logs", stream=True, offset=offset, follow=int(follow))
-        yield from response.iter_content(chunk_size=None)
+        """The job's log from byte ``offset``, as it arrives. Without ``follow``, a stream silent
+        for ``timeout_s`` ends with ServiceUnavailable; with it, see the class's docstring."""
+        idle = self.follow_idle_s if follow else self.timeout_s
+        quiet = 0  # connections in a row that brought nothing before going silent
+        while True:
+            response = self._open_logs(job_id, offset, follow)
+            received = 0
+            try:
+                set_read_timeout(response.raw, idle)
+                while chunk := response.raw.read1(CHUNK, decode_content=False):
+                    received += len(chunk)
+                    yield chunk
+                return  # the provider ended the stream: the whole log, or the job is over
+            except Exception as err:  # noqa: BLE001 - a read timeout or a broken connection: the stream stalled
+                stalled = f"{type(err).__name__}"
+            finally:
+                response.close()
+            offset += received
+            quiet = 0 if received else quiet + 1
+            if not follow:
+                raise ServiceUnavailable(f"the provider's log stream stalled after {received:,} bytes "
+                                         f"(nothing for {idle:g} s: {stalled})")
+            if quiet > self.follow_reconnects:
+                raise ServiceUnavailable(f"no log output from the provider for {quiet * idle:g} s; stopped "
+                                         "following (run `gpurent jobs logs -f` again to go on)")
+
+    # ---------------------------------------------------------------- internals
+
+    @property
+    def _unavailable(self) -> str:
+        return f"the provider's endpoint {self.url} does not answer"
+
+    def _signed(self, job_id: str) -> dict[str, str]:
+        return dict(sign_access(self.account, self.chain_id, job_id))
+
+    def _open_logs(self, job_id: str, offset: int, follow: bool) -> requests.Response:
+        response = call("GET", self.target.url("jobs", job_id, "logs"), self._unavailable,
+                        session=self.target.session(), headers={**self._signed(job_id), "Accept-Encoding": "identity"},
+                        params={"offset": offset, "follow": int(follow)}, stream=True, allow_redirects=False,
+                        timeout=(min(CONNECT_TIMEOUT_S, self.timeout_s), self.timeout_s))
+        if response.status_code >= 300:
+            with response:
+                body = _read_some(response.raw, ERROR_CAP)
+            _refused(CappedBody(response.status_code, body, False, False))
+        return response
+
+
+def _refused(got: CappedBody) -> None:
+    """Raises for an answer that is not a 2xx: a redirect is malformed, the rest refusals."""
+    if got.status < 400:
+        raise MalformedAnswer(capped_error_text(got))
+    raise GpurentError(f"the provider refused: {capped_error_text(got)}")
+
+
+def _read_some(raw: Any, limit: int) -> bytes:
+    """At most ``limit`` bytes of an answer's body (whatever arrives before a read times out)."""
+    body = b""
+    try:
+        while len(body) < limit and (chunk := raw.read1(limit - len(body), decode_content=False)):
+            body += chunk
+    except Exception:  # noqa: BLE001 - an error body cut short still says what it can
+        pass
+    return body

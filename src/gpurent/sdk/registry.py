@@ -9,19 +9,25 @@ from gpurent.sdk.inputs import Tokens, parse_id, tokens_in
 from gpurent.sdk.tx import Tx
 from gpurent.types import ProviderInfo, Resource
 from gpurent.units import to_tokens
+from gpurent.wire.endpoint import parse_endpoint
 
 
 class RegistryCalls(Base):
     # ---------------------------------------------------------------- providers
 
     def register_provider(self, endpoint: str, stake: Tokens = 0) -> Tx[None]:
-        """Registers the account as a provider with its agent endpoint, staking ``stake``."""
+        """Registers the account as a provider with its agent endpoint, staking ``stake``;
+        InvalidEndpoint, before anything is sent, when ``endpoint`` is not
+        ``http(s)://host[:port][/path]`` (see :func:`~gpurent.wire.endpoint.parse_endpoint`)."""
+        parse_endpoint(endpoint)
         units = tokens_in(stake, "stake")
         if units:
             self._ensure_allowance(self.registry.address, units, "stake")
         return self._send("register as a provider", self.registry.registerProvider, endpoint, units)
 
     def update_endpoint(self, endpoint: str) -> Tx[None]:
+        """Moves the provider's agent endpoint; InvalidEndpoint as for :meth:`register_provider`."""
+        parse_endpoint(endpoint)
         return self._send("update the endpoint", self.registry.updateEndpoint, endpoint)
 
     def stake(self, amount: Tokens) -> Tx[None]:

@@ -1,7 +1,9 @@
 """Bounded HTTP reads of what a provider serves: at most ``max_bytes`` of the body and nothing
 past a deadline, whatever the provider sends (a body without end, one byte a minute, a gzip
 bomb), and JSON parsed only when it nests no deeper than a record could. The oracle reads a
-provider's evidence and challenge answers with these, never with an unbounded ``.content``."""
+provider's evidence and challenge answers with these, and the renter's SDK the provider's record
+of a job: never with an unbounded ``.content``. Pass the provider's
+:meth:`~gpurent.wire.endpoint.Target.session` so its address policy holds."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Any
 import requests
 
 from gpurent.errors import ServiceUnavailable
-from gpurent.safejson import loads_bounded  # noqa: F401 - re-exported: the oracle's JSON reads
+from gpurent.safejson import loads_bounded as loads_bounded  # re-exported: the JSON a provider serves
 
 CHUNK = 64 * 1024
 CONNECT_TIMEOUT_S = 10.0
@@ -28,15 +30,16 @@ class CappedBody:
 
 
 def capped_get(url: str, unavailable: str, *, max_bytes: int, deadline: float,
-               headers: dict[str, str] | None = None, params: dict[str, Any] | None = None) -> CappedBody:
+               headers: dict[str, str] | None = None, params: dict[str, Any] | None = None,
+               session: requests.Session | None = None) -> CappedBody:
     """GETs ``url`` with :func:`capped_request`."""
     return capped_request("GET", url, unavailable, max_bytes=max_bytes, deadline=deadline, headers=headers,
-                          params=params)
+                          params=params, session=session)
 
 
 def capped_request(method: str, url: str, unavailable: str, *, max_bytes: int, deadline: float,
                    headers: dict[str, str] | None = None, params: dict[str, Any] | None = None,
-                   json_body: Any = None) -> CappedBody:
+                   json_body: Any = None, session: requests.Session | None = None) -> CappedBody:
     """Sends the request and reads at most ``max_bytes`` of the answer's body before
     ``deadline`` (a ``time.monotonic()`` value). ServiceUnavailable(``unavailable``) when
     nothing answers in time; a body cut short by the cap or the deadline comes back with
@@ -46,7 +49,7 @@ def capped_request(method: str, url: str, unavailable: str, *, max_bytes: int, d
     if remaining <= 0:
         raise ServiceUnavailable(f"{unavailable} (no time left to ask)")
     try:
-        response = requests.request(method, url, headers={**(headers or {}), "Accept-Encoding": "identity"},
+        response = (session or requests).request(method, url, headers={**(headers or {}), "Accept-Encoding": "identity"},
                                     params=params, json=json_body, stream=True,
                                     timeout=(min(CONNECT_TIMEOUT_S, remaining), remaining), allow_redirects=False)
     except requests.RequestException as err:
@@ -62,7 +65,7 @@ def capped_request(method: str, url: str, unavailable: str, *, max_bytes: int, d
                 if remaining <= 0:
                     timed_out, error = True, "the deadline passed before the body ended"
                     break
-                _set_timeout(raw, remaining)
+                set_read_timeout(raw, remaining)
                 want = max_bytes + 1 - len(body)  # one byte more than the cap tells "there is more"
                 data = raw.read1(min(CHUNK, want), decode_content=False)
                 if not data:
@@ -76,9 +79,23 @@ def capped_request(method: str, url: str, unavailable: str, *, max_bytes: int, d
     return CappedBody(response.status_code, bytes(body[:max_bytes]), truncated, timed_out, error)
 
 
-def _set_timeout(raw: Any, seconds: float) -> None:
-    """Bounds the next socket read by what is left of the deadline (best effort: the read
-    timeout given at connect time bounds it otherwise)."""
+def capped_error_text(got: CappedBody) -> str:
+    """The ``error`` field of a (capped) JSON error body, else the body itself, trimmed; a
+    redirect says where it pointed (never followed)."""
+    try:
+        body = loads_bounded(got.body)
+        message = body.get("error", "") if isinstance(body, dict) else ""
+    except ValueError:
+        message = ""
+    message = str(message or got.body[:300].decode(errors="replace")).strip()[:300]
+    if 300 <= got.status < 400:
+        message = "a redirect, not followed" + (f": {message}" if message else "")
+    return f"HTTP {got.status}: {message}" if message else f"HTTP {got.status}"
+
+
+def set_read_timeout(raw: Any, seconds: float) -> None:
+    """Bounds each further socket read of ``raw``'s connection (urllib3's response) by
+    ``seconds`` (best effort: the read timeout given at connect time bounds it otherwise)."""
     try:
         sock = raw.connection.sock  # urllib3's connection while the body is being read
         if sock is not None:

@@ -1,0 +1,294 @@
+"""The hostile-image test set: what a renter's image may try on a provider, run for real (Anvil,
+Kubo, podman; jobs through the agent), each probe expected refused.
+
+Probes (39 tried, 39 refused; 19 of them got through on main before this set): namespace and
+keyring syscalls from a static C probe and from busybox; every writable path a job sees (walked
+from /proc/mounts: sized by the agent, no exec, and nothing else writable), and filling each; a
+200 MB log flood against the engine's own log; containers planted on the engine under the next
+job's label; archives that would move a tag in the provider's engine, lie about their image id,
+or carry a second image. Counted: 17 syscalls (SYSCALL_PROBES), 7 execs from writable paths,
+5 fills, 1 write anywhere else, 1 flood, 2 planted containers, 2 tag moves, 1 id lie, 2
+second-image archives, 1 header bomb.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tarfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from docker.errors import ImageNotFound, NotFound
+
+from gpurent.agent.config import Limits, ResourceSpec
+from gpurent.agent.runtime import LABEL
+from gpurent.errors import ImageError, IntegrityError
+from gpurent.images.archive import MAX_ENTRIES, LayerFile
+from gpurent.images.kubo import UploadPart
+from gpurent.images.store import IMAGE_FILE, METADATA_FILE, ImageMetadata
+from tests.services import build_static, make_image
+
+PROBE_SOURCE = Path(__file__).with_name("hostile_probe.c")
+SCRATCH = 16 * 2**20  # tests.agents.agent_config's scratch_mb: every tmpfs the agent mounts
+ENGINE_DEV = 64 * 2**20  # the engine's own /dev (a noexec tmpfs of 64 MiB)
+AGENT_MOUNTS = {"/scratch", "/tmp", "/run", "/var/tmp", "/dev/shm"}
+ENGINE_MOUNTS = {"/dev", "/dev/mqueue"}
+SYSCALL_PROBES = ("unshare-user", "unshare-net", "unshare-mount", "unshare-pid", "unshare-uts", "unshare-ipc",
+                  "unshare-cgroup", "clone-newuser", "clone3-newuser", "setns-net", "keyctl-user-keyring",
+                  "keyctl-join-session", "add-key", "request-key", "bb-unshare-user", "bb-unshare-net",
+                  "bb-nsenter-net")
+LINE = re.compile(r"^(\S+) (refused|ALLOWED) ?(.*)$", re.M)
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory) -> LayerFile:
+    """The static C probe, as a file of the job's image (/probe)."""
+    return LayerFile("probe", build_static(PROBE_SOURCE, tmp_path_factory.mktemp("probe") / "probe"), 0o755)
+
+
+def renter_logs(runner, record) -> str:
+    return runner.agent.runtime.logs(record.container_id).decode(errors="replace")
+
+
+def wait_logs(runner, record, marker: str, timeout_s: float = 120.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while marker not in (logs := renter_logs(runner, record)):
+        assert time.monotonic() < deadline, logs
+        time.sleep(0.5)
+    return logs
+
+
+def next_job_id(suite, renter) -> str:
+    """The id the Marketplace gives the renter's next job (``renter << 96 | jobSeq``)."""
+    return "0x" + ((int(renter.address, 16) << 96) | (suite.marketplace.jobCount() + 1)).to_bytes(32, "big").hex()
+
+
+def test_a_job_makes_no_namespace_uses_no_keyring_and_writes_only_where_the_agent_sized(
+        start_agent, push_image, renter_rent, probe):
+    runner = start_agent()
+    bb = "/bin/busybox"
+    script = f"""
+    /probe
+    {bb} unshare -U {bb} true 2>/dev/null && echo "bb-unshare-user ALLOWED" || echo "bb-unshare-user refused"
+    {bb} unshare -n {bb} true 2>/dev/null && echo "bb-unshare-net ALLOWED" || echo "bb-unshare-net refused"
+    {bb} nsenter -t 1 -n {bb} true 2>/dev/null && echo "bb-nsenter-net ALLOWED" || echo "bb-nsenter-net refused"
+    for d in {' '.join(sorted(AGENT_MOUNTS))}; do
+      {bb} dd if=/dev/zero of=$d/fill bs=1048576 count=48 2>/dev/null
+      echo "fill $d $({bb} stat -c %s $d/fill 2>/dev/null || echo 0)"; {bb} rm -f $d/fill
+    done
+    echo hostile-done
+    exec {bb} sleep 300
+    """
+    job = renter_rent.create_job(runner.gpu, push_image(script, "gpurent-test/probe:1", files=(probe,)), 3600).value
+    record = runner.wait_phase(job.job_id, "running")
+    host = runner.agent.runtime.engine.containers.get(record.container_id).attrs["HostConfig"]
+    assert any(o.startswith("seccomp=") and "unconfined" not in o for o in host["SecurityOpt"]), host["SecurityOpt"]
+    logs = wait_logs(runner, record, "hostile-done")
+
+    outcomes = {name: verdict for name, verdict, _ in LINE.findall(logs) if name != "writable"}
+    assert {name: outcomes.get(name) for name in SYSCALL_PROBES} == {name: "refused" for name in SYSCALL_PROBES}, logs
+
+    writable = {}
+    for name, _, detail in LINE.findall(logs):
+        if name == "writable":
+            path, *fields = detail.split()
+            writable[path] = dict(f.split("=", 1) for f in fields if "=" in f)
+    assert AGENT_MOUNTS <= set(writable) <= AGENT_MOUNTS | ENGINE_MOUNTS, writable  # nothing else can be written
+    for path, facts in writable.items():
+        assert facts["exec"] == "no" and "noexec" in facts["opts"].split(","), (path, facts)
+        cap = SCRATCH if path in AGENT_MOUNTS else ENGINE_DEV
+        assert facts["type"] in ("tmpfs", "mqueue") and int(facts["size"]) <= cap, (path, facts)
+    fills = dict(re.findall(r"^fill (\S+) (\d+)$", logs, re.M))
+    assert set(fills) == AGENT_MOUNTS and all(0 < int(size) <= SCRATCH for size in fills.values()), fills
+    renter_rent.complete_job(job.job_id)
+    runner.wait_phase(job.job_id, "completed")
+
+
+def test_a_200_mb_log_flood_leaves_the_engines_log_within_the_cap(start_agent, push_image, renter_rent):
+    runner = start_agent()
+    cap = runner.agent.config.limits.log_mb * 2**20
+    line = "0123456789" * 10
+    script = f"/bin/busybox yes {line} | /bin/busybox head -c 200000000\necho flood-done\nexec /bin/busybox sleep 300\n"
+    job = renter_rent.create_job(runner.gpu, push_image(script, "gpurent-test/flood:1"), 3600).value
+    record = runner.wait_phase(job.job_id, "running")
+    log_path = Path(runner.agent.runtime.engine.containers.get(record.container_id).attrs["LogPath"])
+    largest, deadline = 0, time.monotonic() + 300
+    while True:
+        size = log_path.stat().st_size
+        largest = max(largest, size)
+        with log_path.open("rb") as handle:
+            handle.seek(max(0, size - 4096))
+            if b"flood-done" in handle.read():
+                break
+        assert time.monotonic() < deadline, f"the flood did not end (engine log {size} bytes)"
+        time.sleep(0.2)
+    assert largest <= cap + 2**20, f"the engine's log reached {largest} bytes (cap {cap})"
+    renter_rent.complete_job(job.job_id)
+    runner.wait_phase(job.job_id, "completed", timeout_s=120)
+
+
+def test_containers_planted_under_the_next_jobs_label_are_never_started(start_agent, push_image, renter_rent,
+                                                                       suite, cast, engine, tmp_path):
+    runner = start_agent()
+    owner = runner.agent.runtime.owner
+    job_id = next_job_id(suite, cast.renter)
+    path, planted = make_image(tmp_path, "gpurent-test/planted:1", b"echo PLANTED-RAN; exec /bin/busybox sleep 300")
+    with path.open("rb") as handle:
+        engine.images.load(handle)
+    command = ["/bin/busybox", "sh", "/payload"]
+    # another stack's container (same job id on another chain): our job label and the name we would use
+    foreign = engine.containers.create(planted.image_id, command, name=owner.name(job_id), labels={LABEL: job_id})
+    # one claiming every label of ours, but never recorded by this agent, from another image, without the lockdown
+    forged = engine.containers.create(planted.image_id, command, name=f"{owner.name(job_id)}-forged",
+                                      labels=owner.labels(job_id))
+    try:
+        job = renter_rent.create_job(runner.gpu, push_image("echo renter-own-job; exec sleep 300"), 3600).value
+        assert job.job_id == job_id
+        record = runner.wait_phase(job_id, "running")
+        assert record.container_id not in (foreign.id, forged.id)
+        foreign.reload()
+        assert foreign.status == "created"  # never started, left to whoever made it
+        with pytest.raises(NotFound):
+            engine.containers.get(forged.id)  # "ours" but not what we made: removed, never started
+        wait_logs(runner, record, "renter-own-job")
+        assert "PLANTED-RAN" not in renter_logs(runner, record)
+        assert runner.agent.runtime.find(job_id).id == record.container_id
+        renter_rent.complete_job(job_id)
+        runner.wait_phase(job_id, "completed")
+    finally:
+        for container in (foreign, forged):
+            try:
+                container.remove(force=True)
+            except NotFound:
+                pass
+        engine.images.remove(planted.image_id, force=True)
+
+
+def test_a_recorded_container_is_adopted_only_while_it_is_what_the_agent_would_make(engine, tmp_path):
+    from gpurent.agent.runtime import Owner, Runtime
+
+    owner = Owner(31337, "0x" + "cd" * 20, "0x" + os.urandom(20).hex())
+    runtime = Runtime(engine, owner)
+    job_id = "0x" + os.urandom(32).hex()
+    spec, limits = ResourceSpec("RTX4090", 1, 1, 10, Decimal(1)), Limits(pids=64, scratch_mb=16)
+    images = []
+    for name in ("gpurent-test/adopt:1", "gpurent-test/adopt:2"):
+        path, info = make_image(tmp_path, name, os.urandom(64))
+        with path.open("rb") as handle:
+            engine.images.load(handle)
+        images.append(info.image_id)
+    try:
+        first = runtime.create(job_id, images[0], spec, limits, None)
+        assert runtime.create(job_id, images[0], spec, limits, None, known=first) == first  # a restart adopts it
+        unrecorded = runtime.create(job_id, images[0], spec, limits, None)  # not the one recorded: a fresh one
+        assert unrecorded != first and not _exists(engine, first)
+        other_image = runtime.create(job_id, images[1], spec, limits, None, known=unrecorded)
+        assert other_image != unrecorded and not _exists(engine, unrecorded)
+        weaker = runtime.create(job_id, images[1], spec, Limits(pids=999, scratch_mb=16), None, known=other_image)
+        assert weaker != other_image and not _exists(engine, other_image)
+    finally:
+        for container in engine.containers.list(all=True, filters={"label": f"{LABEL}={job_id}"}):
+            container.remove(force=True)
+        for image_id in images:
+            engine.images.remove(image_id, force=True)
+
+
+def _exists(engine, container_id: str) -> bool:
+    try:
+        engine.containers.get(container_id)
+    except NotFound:
+        return False
+    return True
+
+
+def test_a_renters_archive_never_moves_or_adds_a_tag_in_the_providers_engine(store, image_factory, engine):
+    tag = f"gpurent-test/victim-{os.urandom(4).hex()}:latest"
+    victim_path, victim = image_factory(tag)
+    with victim_path.open("rb") as handle:
+        engine.images.load(handle)  # the provider's own image under that tag
+    hostile_path, hostile = image_factory(tag)  # another image claiming the tag
+    pulled = store.pull(store.push_archive(hostile_path).cid)
+    assert pulled.image_id == hostile.image_id
+    assert engine.images.get(tag).id == victim.image_id  # the tag did not move
+    assert engine.images.get(hostile.image_id).tags == []  # loaded by id, named nothing
+    fresh = f"gpurent-test/claimed-{os.urandom(4).hex()}:1"
+    claimed_path, claimed = image_factory(fresh)
+    store.pull(store.push_archive(claimed_path).cid)
+    assert engine.images.get(claimed.image_id).tags == []
+    with pytest.raises(ImageNotFound):
+        engine.images.get(fresh)  # no new name either
+
+
+def test_an_archive_lying_about_its_image_leaves_nothing_loaded(store, image_factory, engine):
+    path, info = image_factory("gpurent-test/liar:1")
+    meta = store.push_archive(path).metadata
+    _, promised = image_factory("gpurent-test/promised:1")
+    lying = ImageMetadata(**{**meta.__dict__, "image_id": promised.image_id})
+    cid = store.ipfs.add([UploadPart(IMAGE_FILE, [path.read_bytes()]), UploadPart(METADATA_FILE, [lying.to_bytes()])],
+                         pin=False)[-1].cid
+    with pytest.raises(IntegrityError, match="metadata names"):
+        store.pull(cid)
+    for image_id in (info.image_id, promised.image_id):
+        with pytest.raises(ImageNotFound):
+            engine.images.get(image_id)
+    assert not store.ipfs.is_pinned(cid)
+
+
+def _combine(out: Path, first: Path, second: Path, twice: bool) -> Path:
+    """A tar of both archives' files: one manifest listing both images, or (``twice``) each
+    archive's own manifest.json, one after the other."""
+    manifests = []
+    with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as combined:
+        for source in (first, second):
+            with tarfile.open(source) as tar:
+                for member in tar.getmembers():
+                    data = tar.extractfile(member) if member.isfile() else None
+                    if member.name == "manifest.json":
+                        manifests.append(json.loads(data.read()))
+                        if not twice:
+                            continue
+                        data.seek(0)
+                    combined.addfile(member, data)
+        if not twice:
+            manifest = json.dumps(manifests[0] + manifests[1]).encode()
+            info = tarfile.TarInfo("manifest.json")
+            info.size = len(manifest)
+            combined.addfile(info, io.BytesIO(manifest))
+    return out
+
+
+@pytest.mark.parametrize("twice", [False, True], ids=["two-images-in-one-manifest", "two-manifests"])
+def test_an_archive_carrying_a_second_image_is_refused_and_leaves_nothing(store, image_factory, engine, tmp_path,
+                                                                         twice):
+    first_path, first = image_factory("gpurent-test/first:1")
+    second_path, second = image_factory("gpurent-test/second:1")
+    archive = _combine(tmp_path / "both.tar", first_path, second_path, twice)
+    meta = store.push_archive(archive).metadata
+    honest_first = ImageMetadata(**{**meta.__dict__, "image_id": first.image_id})
+    cid = store.ipfs.add([UploadPart(IMAGE_FILE, [archive.read_bytes()]),
+                          UploadPart(METADATA_FILE, [honest_first.to_bytes()])], pin=False)[-1].cid
+    with pytest.raises(ImageError, match="exactly one image|more than once"):
+        store.pull(cid)
+    for image_id in (first.image_id, second.image_id):
+        with pytest.raises(ImageNotFound):
+            engine.images.get(image_id)
+
+
+def test_an_archive_of_endless_entries_is_refused_before_the_engine(store, image_factory, engine, tmp_path):
+    """A header bomb (every entry costs the provider memory to list) is refused at the bound."""
+    path, info = image_factory("gpurent-test/bomb:1")
+    bomb = tmp_path / "bomb.tar"
+    with tarfile.open(path) as tar, tarfile.open(bomb, "w", format=tarfile.USTAR_FORMAT) as out:
+        for member in tar.getmembers():
+            out.addfile(member, tar.extractfile(member) if member.isfile() else None)
+        for i in range(MAX_ENTRIES):
+            out.addfile(tarfile.TarInfo(f"filler/{i}"), io.BytesIO())
+    with pytest.raises(ImageError, match=f"over {MAX_ENTRIES} entries"):
+        store.pull(store.push_archive(bomb).cid)
+    with pytest.raises(ImageNotFound):
+        engine.images.get(info.image_id)
