@@ -30,12 +30,14 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from gpurent.local import stack
 from gpurent.agent.state import OPEN
 from gpurent.types import AgentPhase
 from gpurent.errors import ConfigurationError
 from gpurent.local.process import alive
+from gpurent.output import as_text
 from gpurent.units import to_tokens
 
 if TYPE_CHECKING:
@@ -81,12 +83,14 @@ class Reporter:
     def step(self, service: str, what: str) -> None:
         elapsed = time.monotonic() - self.started
         self.demo.steps.append({"at_s": round(elapsed, 2), "service": service, "what": what})
-        self.console.print(f"[dim]{elapsed:6.1f}s[/]  [green]✓[/] [bold]{service:<9}[/] {what}", highlight=False)
+        # ``what`` quotes the provider's answers (a phase's detail): text, never markup
+        self.console.print(Text.assemble((f"{elapsed:6.1f}s", "dim"), "  ", ("✓", "green"), " ",
+                                         (f"{service:<9}", "bold"), " ", as_text(what)), highlight=False)
 
     @contextmanager
     def waiting(self, what: str) -> Iterator[Callable[[str], None]]:
-        with self.console.status(what) as status:
-            yield lambda text: status.update(text)
+        with self.console.status(as_text(what)) as status:
+            yield lambda text: status.update(as_text(text))
 
 
 def _isolate(home: Path) -> dict[str, str | None]:

@@ -44,3 +44,16 @@ def test_nested_records_print_as_sections_not_python_reprs():
     assert "{" not in text and "'" not in text
     assert text.index("jobs") < text.index("Provider") < text.index("Gpus")
     assert re.search(r"^stake +100$", text, re.M) and GPU in text
+
+
+def test_the_demo_prints_a_providers_words_as_text():
+    """`gpurent demo` quotes the provider's timeline (a phase's detail): markup reads as it is
+    (it raised MarkupError), escape sequences never reach the terminal."""
+    from gpurent.demo import Demo, Reporter
+
+    console = Console(file=io.StringIO(), width=200, force_terminal=True)
+    demo = Demo.__new__(Demo)
+    demo.steps = []
+    Reporter(console, demo).step("provider", "pulling: [/x] A100 \x1b]0;pwned\x07\x1b[2J done")
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "pulling: [/x] A100  done" in text and "pwned" not in text and "\x1b[2J" not in text
