@@ -137,7 +137,8 @@ class AccountRef(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
         text = str(value)
         if not text or len(text) > self.MAX_LENGTH or not text.isprintable() or text != text.strip():
-            self.fail(f"{safe_text(text)[:self.MAX_LENGTH]!r} is not an account alias, test-account index or "
+            # quoted by repr: each unprintable character shows as its escape (\x1b), none is sent
+            self.fail(f"{text[:self.MAX_LENGTH]!r} is not an account alias, test-account index or "
                       f"address (printable, 1 to {self.MAX_LENGTH} characters)", param, ctx)
         return text
 

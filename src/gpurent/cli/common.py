@@ -57,7 +57,8 @@ class Quantity(click.ParamType):
         else:
             text = str(value)
             if len(text) > _MAX_TEXT or not _DECIMAL.fullmatch(text):
-                self.fail(f"{safe_text(text)[:_MAX_TEXT]!r} is not {self.what}", param, ctx)
+                # quoted by repr: each unprintable character shows as its escape (\x1b), none is sent
+                self.fail(f"{text[:_MAX_TEXT]!r} is not {self.what}", param, ctx)
             amount = Decimal(text)
         bound = (f"{self.maximum:,}" if self.maximum < 10**12 else f"{self.maximum:.3e}") + self.unit
         if amount > self.maximum:
