@@ -80,13 +80,16 @@ class OracleLink:
         if not self.urls or self.paused or now < self.next_at or not agent.accepting:
             return
         self.next_at = (slot_of(now, self.interval) + 1.5) * self.interval
-        threading.Thread(target=self.send, name="heartbeat", daemon=True).start()
+        threading.Thread(target=self.send, args=(now,), name="heartbeat", daemon=True).start()
 
-    def send(self) -> None:
+    def send(self, at: float | None = None) -> None:
+        """One beat to every oracle, stamped ``at`` (the moment the timer chose: the beat counts
+        for that slot however long signing and sending take)."""
+        now = time.time() if at is None else at
         jobs = len(self.agent.state.jobs((AgentPhase.RUNNING,)))
         gpus = (self.agent.monitor.latest() or {}).get("gpus") or []
         util = sum(float(g["utilization_pct"]) for g in gpus) / len(gpus) / 100 if gpus else 0.0
-        beat = new_heartbeat(self.agent.gp.address, jobs, util, time.time() - self.started)
+        beat = new_heartbeat(self.agent.gp.address, jobs, util, now - self.started, now=now)
         body = beat.signed(self.agent.gp.account, self.domain).to_json()
         for url in self.urls:
             try:
