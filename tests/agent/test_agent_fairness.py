@@ -204,3 +204,26 @@ def test_only_jobs_paid_on_the_providers_own_gpus_choose_what_it_prewarms(start_
     assert maintainer.popular(10) == [paid_cid]
     pinned = runner.agent.cache.prewarm(maintainer.popular(10), 10, fetch_timeout_s=5)
     assert bait_cid not in pinned and not kubo.client().is_pinned(bait_cid)
+
+
+def test_sealing_reads_the_engines_record_only_up_to_the_cap(tmp_path):
+    """The seal's read of the engine's record stops at the cap and closes the stream: an endless
+    record costs one chunk of memory, not the record."""
+    logs = LogStore(tmp_path, max_bytes=1 << 20)
+    logs.append("0xjob", b"streamed, with a line missing\n")
+    read, closed = [], []
+
+    class EndlessRecord:
+        def __iter__(self):
+            while True:
+                read.append(1)
+                yield b"y" * 8192
+
+        def close(self) -> None:
+            closed.append(True)
+
+    assert logs.seal("0xjob", EndlessRecord())
+    sealed = logs.read("0xjob")
+    assert len(sealed) == (1 << 20) + len(LogStore.TRUNCATED) and logs.full("0xjob")
+    assert len(read) == (1 << 20) // 8192 + 1 and closed == [True]
+    assert not logs.seal("0xjob", iter([])) and logs.read("0xjob") == sealed  # an empty record keeps the log
