@@ -72,6 +72,14 @@ class PeakRss:
         return self.peak - self.baseline
 
 
+@pytest.fixture
+def renter_rent(gp, cast):
+    """The second renter: job ids carry the renter's address, and podman's storage is shared by
+    every test session on this machine, so other sessions' jobs (the first renter's) never name
+    the same containers as these (until containers carry the chain and the agent in their label)."""
+    return gp.with_account(cast.renter2)
+
+
 def _rss_mib() -> float:
     with open("/proc/self/status") as status:
         for line in status:
