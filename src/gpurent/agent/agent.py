@@ -119,7 +119,6 @@ class Agent:
         self._followers: dict[str, threading.Thread] = {}
         self._sealed: set[str] = set()  # jobs whose final log is written
         self._retry_at: dict[str, float] = {}
-        self.on_tick: list[Callable[[Agent], None]] = []  # run on every loop turn
         self.endpoint = Endpoint(self.state, self.logs, gp.manifest.chain_id, gp.address,
                                  config.listen_host, config.listen_port, self.health)
         self.oracle = OracleLink(self)  # signed heartbeats, challenge answers, oracle reads
@@ -236,8 +235,6 @@ class Agent:
         self._schedule()
         for job in self.state.jobs(WATCHED_PHASES):
             self.jobs.submit(job.job_id, partial(self._watch_job, job.job_id))
-        for hook in self.on_tick:
-            hook(self)
         self.background.submit("maintenance", self._maintain)
 
     def _maintain(self) -> None:
