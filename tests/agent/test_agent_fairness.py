@@ -17,13 +17,16 @@ import pytest
 from docker.errors import ImageNotFound
 
 from gpurent.agent.endpoint import LogStore
+from gpurent.agent.tasks import Tasks
 from gpurent.http import HttpServer, read_json, send_json
 from gpurent.images.kubo import UploadPart
 from gpurent.images.store import IMAGE_FILE, METADATA_FILE, ImageMetadata, ImageStore
 from gpurent.types import JobStatus
 from gpurent.wire.protocol import slot_of
 from tests.agent.test_agent import MISSING_CID, wait_chain
-from tests.agents import PRICE
+from gpurent.agent.agent import Agent
+from gpurent.local.process import free_port
+from tests.agents import PRICE, AgentRunner, agent_config
 from tests.services import make_image
 
 INTERVAL = 2.0  # heartbeat slots: wide for a loaded machine, far shorter than a stalled loop's gap
@@ -186,11 +189,12 @@ def test_a_forged_image_is_declined_before_acceptance_at_no_cost_to_the_provider
 def test_only_jobs_paid_on_the_providers_own_gpus_choose_what_it_prewarms(start_agent, push_image, renter_rent,
                                                                           gp, cast, kubo):
     runner = start_agent(fetch_timeout_s=2)
-    paid_cid = push_image("echo a paying job", "gpurent-test/paid:1")
+    paid_cid = push_image("echo a paying job; sleep 2", "gpurent-test/paid:1")  # billed 2 s or more
     bait_cid = push_image("echo the attacker's pick", "gpurent-test/bait:1")  # a real image anyone could fetch
     kubo.client().pin_rm(bait_cid)  # pushed for the test: only a pre-warm would pin it again
     paid = renter_rent.create_job(runner.gpu, paid_cid, 3600).value
     runner.wait_phase(paid.job_id, "completed")
+    assert renter_rent.job(paid.job_id).final_cost > 0
     declined = renter_rent.create_job(runner.gpu, MISSING_CID, 3600).value  # on this GPU, never paid
     runner.wait_phase(declined.job_id, "declined")
 
@@ -235,3 +239,59 @@ def test_sealing_reads_the_engines_record_only_up_to_the_cap(tmp_path):
     assert len(sealed) == (1 << 20) + len(LogStore.TRUNCATED) and logs.full("0xjob")
     assert len(read) == (1 << 20) // 8192 + 1 and closed == [True]
     assert not logs.seal("0xjob", iter([])) and logs.read("0xjob") == sealed  # an empty record keeps the log
+
+
+def test_the_job_pool_runs_one_task_per_job_and_no_job_behind_another():
+    pool = Tasks(2, "test")
+    slow, other, again = threading.Event(), threading.Event(), []
+    assert pool.submit("0xslow", lambda: slow.wait(30))  # a job's slow step (a seal, a pull)
+    assert not pool.submit("0xslow", lambda: again.append(1))  # its next round finds it busy: skipped
+    assert pool.submit("0xother", other.set)
+    assert other.wait(10), "another job's step waited behind the slow one"
+    assert pool.busy("0xslow") and not again
+    slow.set()
+    deadline = time.monotonic() + 10
+    while pool.busy("0xslow") or pool.busy("0xother"):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert pool.submit("0xslow", lambda: again.append(1))  # done: the job's next step runs
+    while pool.busy("0xslow"):
+        time.sleep(0.01)
+    assert again == [1] and len(pool._threads) <= 2
+    pool.close()
+    assert not pool.submit("0xlate", lambda: again.append(2))
+
+
+def test_prewarming_an_image_that_exists_nowhere_costs_no_heartbeat(start_agent, push_image, renter_rent,
+                                                                    provider_rent, kubo, engine, engine_factory,
+                                                                    tmp_path):
+    """An image this provider ran and was paid for, gone since from every node: pre-warming it
+    waits out the fetch timeout on its metadata. That wait is the maintenance thread's, never
+    the loop's or the heartbeats'."""
+    first = start_agent()
+    gone = push_image("echo paid, then gone", "gpurent-test/gone:1")
+    job = renter_rent.create_job(first.gpu, gone, 3600).value
+    image_id = first.wait_phase(job.job_id, "completed").image_id
+    first.stop()
+    node = kubo.client()
+    node.pin_rm(gone)
+    node.repo_gc()
+    engine.images.remove(image_id, force=True)
+
+    beats = BeatCounter()
+    beats.server.start()
+    try:  # the same provider, started afresh: its first round finds the image due for pre-warming
+        store = ImageStore(kubo.client(), engine_factory, workdir=tmp_path / "staging2")
+        config = agent_config(free_port(), oracle_urls=(beats.url,), heartbeat_interval_s=INTERVAL)
+        second = AgentRunner(Agent(provider_rent, config, tmp_path / "provider2", store, [])).start()
+        try:
+            assert second.agent.maintainer.popular(10) == [gone]
+            begun = slot_of(time.time(), INTERVAL) + 1
+            time.sleep(6 * INTERVAL)
+            ended = slot_of(time.time() - INTERVAL, INTERVAL)
+            assert not beats.missed(begun, ended), (beats.missed(begun, ended), beats.slots)
+            assert second.agent.background.busy("maintenance")  # still waiting on the gone image
+        finally:
+            second.stop()
+    finally:
+        beats.server.stop()
