@@ -35,7 +35,7 @@ class AgentPhase(StrEnum):
     """A job's phase in its provider agent's records: stored in the agent's SQLite and served at
     its ``/jobs/<id>`` (JSON) as the value, so the string form is the wire form.
 
-    queued -> accepting -> accepted -> pulling -> pulled -> starting -> running -> exited -> completing
+    queued -> pulling -> pulled -> accepting -> accepted -> starting -> running -> exited -> completing
     -> completed; any open phase -> cancelled | declined | failed | disputed
     """
 

@@ -42,8 +42,8 @@ def test_a_job_that_prints_and_exits_is_run_completed_and_paid(start_agent, push
     assert provider_rent.earnings() > 0
 
     phases = [p for p, _, _ in runner.agent.state.history(job.job_id)]
-    assert phases == ["queued", "accepting", "accepted", "pulling", "pulled", "starting", "running", "exited",
-                      "completing", "completed"]
+    assert phases == ["queued", "pulling", "pulled", "accepting", "accepted", "starting", "running", "exited",
+                      "completing", "completed"]  # the image verified before the job is accepted
     # the renter reads the phase and the logs from the provider's endpoint, signed
     remote = ProviderEndpoint(runner.agent.config.endpoint, cast.renter, renter_rent.manifest.chain_id)
     assert remote.phase(job.job_id)["phase"] == "completed"
@@ -246,7 +246,7 @@ def test_jobs_show_and_logs_read_the_provider(start_agent, push_image, renter_re
     assert shown.exit_code == 0, shown.stderr
     data = json.loads(shown.stdout)
     assert data["phase"] == "completed" and data["exit_code"] == 0
-    assert data["timeline"].startswith("queued → accepting → accepted → pulling") and data["status"] == "Completed"
+    assert data["timeline"].startswith("queued → pulling → pulled → accepting → accepted") and data["status"] == "Completed"
     logs = cli.invoke(make_root(), ["--account", "5", "jobs", "logs", job.job_id, "--follow"])
     assert logs.exit_code == 0 and logs.stdout == "line one\nline two\n", (logs.stdout, logs.stderr)
     foreign = cli.invoke(make_root(), ["--account", "7", "jobs", "logs", job.job_id])

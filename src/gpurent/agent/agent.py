@@ -4,11 +4,22 @@ One main loop (``tick``) follows ``JobCreated`` for this provider's GPUs from it
 schedules queued jobs onto free GPUs (highest value first), watches running containers
 (exit → complete; past the booked duration → stop and complete at the cap; renter's dispute
 or settlement → stop; every ``settle_interval`` a partial release of what the job accrued, see
-:mod:`gpurent.agent.settle`), and settles exited jobs. Each job's way to its container runs on
-its own worker thread: check the image (a CID that is not a usable gpurent image is declined, which
-refunds the renter), accept, pull through the image cache (an unbilled, visible phase), start
-the container, and only then ``startJob`` so billing starts when the container runs. A pull
-that fails after acceptance cancels the job (the renter is refunded in full).
+:mod:`gpurent.agent.settle`), and settles exited jobs. The loop only decides: every piece of a
+job's work runs on the job pool (:mod:`gpurent.agent.tasks`, one task per job at a time, a thread
+per GPU), cache maintenance on a thread of its own, heartbeats on their own timer
+(:mod:`gpurent.agent.oracle_link`), so no renter's job (a log flood, an image no peer has, a
+container slow to go) can delay another job's cap or a heartbeat and get the provider penalised.
+
+A job's way to its container: fetch and verify its image into the cache while the job is still
+Created (unbilled, a visible phase); an image that is missing, forged, too large or not usable
+here is declined (cancelling a Created job costs the provider nothing on chain, and refunds the
+renter). Only then accept, start the container, and ``startJob`` so billing starts when the
+container runs. An image lost between acceptance and start cancels the job (the renter is
+refunded in full).
+
+A job's log is the agent's own copy, capped at ``log_mb``: the follow stream is read only up to
+the cap, and at the end the log is sealed from the engine's record read as a stream up to the
+cap as well, never whole into memory.
 
 Transactions are serialised by one lock, and every one is preceded by a re-read of the job
 on chain, so a restarted agent never accepts, starts or completes a job twice. The agent's
@@ -23,6 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +45,9 @@ from gpurent.agent.oracle_link import OracleLink
 from gpurent.agent.runtime import Owner, Runtime
 from gpurent.agent.settle import Settler
 from gpurent.agent.state import OPEN, AgentState, JobRecord
+from gpurent.agent.tasks import Tasks
 from gpurent.errors import GpurentError, ImageError
-from gpurent.images.cache import CacheMaintainer, ImageCache, chain_popularity
+from gpurent.images.cache import CacheMaintainer, CachedImage, ImageCache, chain_popularity
 from gpurent.images.store import ImageStore
 from gpurent.runner import run_rounds
 from gpurent.types import AgentPhase, JobStatus
@@ -46,7 +59,9 @@ log = logging.getLogger("gpurent.provider")
 
 WORKER_PHASES = (AgentPhase.QUEUED, AgentPhase.ACCEPTING, AgentPhase.ACCEPTED, AgentPhase.PULLING, AgentPhase.PULLED,
                  AgentPhase.STARTING)
+WATCHED_PHASES = (AgentPhase.RUNNING, AgentPhase.EXITED, AgentPhase.COMPLETING)
 RETRY_S = 5.0  # a worker that failed (engine or node unreachable…) is retried after this
+SPARE_WORKERS = 4  # job threads beyond one per GPU: jobs still open from a config with more GPUs
 
 
 @dataclass(frozen=True)
@@ -98,11 +113,13 @@ class Agent:
         self.stopping = threading.Event()
         self.tx_lock = threading.RLock()
         self.settler = Settler(gp, config.settle_interval_s, self.clock, self.tx_lock)
-        self._workers: dict[str, threading.Thread] = {}
+        # one task per job at a time; every open job holds a GPU, so one thread per GPU means no
+        # job's work waits behind another's
+        self.jobs = Tasks(len(config.resources) + SPARE_WORKERS, "job")
+        self.background = Tasks(1, "cache")  # pre-warm and clean-up: slow, and never a job's thread
         self._followers: dict[str, threading.Thread] = {}
         self._sealed: set[str] = set()  # jobs whose final log is written
         self._retry_at: dict[str, float] = {}
-        self.on_tick: list[Callable[[Agent], None]] = []  # run on every loop turn
         self.endpoint = Endpoint(self.state, self.logs, gp.manifest.chain_id, gp.address,
                                  config.listen_host, config.listen_port, self.health)
         self.oracle = OracleLink(self)  # signed heartbeats, challenge answers, oracle reads
@@ -148,6 +165,7 @@ class Agent:
         self.setup()
         self.endpoint.start()
         self.monitor.start()
+        self.oracle.start()
         self.recover()
         log.info("provider %s serving %d GPU(s) at %s", self.gp.address, len(self.slots), self.config.endpoint)
         try:
@@ -166,6 +184,9 @@ class Agent:
             self.set_available(False)
         except GpurentError as err:
             log.warning("could not mark resources unavailable: %s", err)
+        self.oracle.stop()
+        self.jobs.close()
+        self.background.close()
         self.monitor.stop()
         self.endpoint.stop()
 
@@ -179,17 +200,13 @@ class Agent:
     # ================================================================ recovery
     def recover(self) -> None:
         """After a restart: re-attach to containers still running; the rest resumes through
-        ``tick`` (workers re-read the chain before any transaction)."""
+        ``tick`` (workers re-read the chain before any transaction; a container that ended while
+        the agent was down has its log sealed from the engine's record when it is settled)."""
         for job in self.state.jobs((AgentPhase.RUNNING,)):
             container = self.runtime.state(job.container_id) if job.container_id else None
-            if container is None:
-                continue  # lost: `_watch` settles it by elapsed time
-            if container.status == "running":
+            if container is not None and container.status == "running":
                 self._follow_logs(job.job_id, job.container_id)  # type: ignore[arg-type]
                 log.info("re-attached to job %s", job.job_id)
-            else:  # it ended while the agent was down: keep its whole log
-                self.logs.reset(job.job_id)
-                self.logs.append(job.job_id, self.runtime.logs(job.container_id))  # type: ignore[arg-type]
 
     # ================================================================ the loop
     def _services_ok(self) -> str | None:
@@ -212,21 +229,29 @@ class Agent:
             self.set_available(True)
 
     def tick(self) -> None:
+        """One round: decide what is due and hand it to the job pool; nothing slow runs here."""
         if not self.stopping.is_set():
             self._gate()
         self._poll_events()
         self._schedule()
-        for job in self.state.jobs((AgentPhase.RUNNING, AgentPhase.EXITED, AgentPhase.COMPLETING)):
-            try:
-                self._watch(job)
-            except GpurentError as err:
-                log.warning("job %s: %s", job.job_id, err)
-        for hook in self.on_tick:
-            hook(self)
+        for job in self.state.jobs(WATCHED_PHASES):
+            self.jobs.submit(job.job_id, partial(self._watch_job, job.job_id))
+        self.background.submit("maintenance", self._maintain)
+
+    def _maintain(self) -> None:
         try:
             self.maintainer.tick()
         except (GpurentError, OSError) as err:
             log.warning("image cache maintenance: %s", err)
+
+    def _watch_job(self, job_id: str) -> None:
+        job = self.state.job(job_id)  # as it is now, not as the round that queued this saw it
+        if job is None or job.phase not in WATCHED_PHASES:
+            return
+        try:
+            self._watch(job)
+        except GpurentError as err:
+            log.warning("job %s: %s", job_id, err)
 
     def _poll_events(self) -> None:
         cursor = int(self.state.get("cursor") or 0)
@@ -245,8 +270,7 @@ class Agent:
         held = {j.slot for j in self.state.jobs(OPEN) if j.slot}  # GPUs taken, including jobs being prepared
         now = time.monotonic()
         for job in self.state.jobs(WORKER_PHASES):  # highest value first
-            worker = self._workers.get(job.job_id)
-            if (worker and worker.is_alive()) or self._retry_at.get(job.job_id, 0) > now:
+            if self.jobs.busy(job.job_id) or self._retry_at.get(job.job_id, 0) > now:
                 continue
             if job.phase == AgentPhase.QUEUED and job.slot is None:
                 if job.resource_id in held:
@@ -254,10 +278,7 @@ class Agent:
                 held.add(job.resource_id)
                 self.state.update(job.job_id, slot=job.resource_id)
             self._retry_at[job.job_id] = now + RETRY_S  # if this attempt fails, the next waits
-            worker = threading.Thread(target=self._prepare, args=(job.job_id,), name=f"job-{job.job_id[:10]}",
-                                      daemon=True)
-            self._workers[job.job_id] = worker
-            worker.start()
+            self.jobs.submit(job.job_id, partial(self._prepare, job.job_id))
 
     # ================================================================ a job's way in
     def _prepare(self, job_id: str) -> None:
@@ -279,11 +300,9 @@ class Agent:
             self._finish(job, _final_phase(status), f"{status.label} on chain")
             return
         if status == JobStatus.CREATED:
-            try:  # is it an image this agent can run? (a CID no peer holds fails here)
-                metadata = self.store.metadata(job.image_cid, timeout_s=self.config.limits.fetch_timeout_s)
-                self.store.check_size(metadata.size, f"image {job.image_cid}")
-                if metadata.network and not self.config.limits.network:
-                    raise ImageError("the image asks for network access, which this provider does not offer")
+            try:  # the image ready and verified before anything is promised (a CID no peer holds,
+                # a forged or oversized image fails here, and is declined at no cost to anyone)
+                self._pull(job)
             except ImageError as err:  # the image's fault; a node we cannot reach is retried instead
                 self._give_back(job, AgentPhase.DECLINED, str(err))
                 return
@@ -295,14 +314,11 @@ class Agent:
                 self.state.update(job_id, AgentPhase.ACCEPTED)
             status = JobStatus.ACCEPTED
         if status == JobStatus.ACCEPTED:
-            self.state.update(job_id, AgentPhase.PULLING)
-            try:
-                cached = self.cache.ensure(job.image_cid, transfer=_PullProgress(self.state, job_id), job_id=job_id,
-                                           fetch_timeout_s=self.config.limits.fetch_timeout_s)
+            try:  # verified already: the cache's fast path (unless the agent restarted mid-way)
+                cached = self._pull(job)
             except ImageError as err:
                 self._give_back(job, AgentPhase.FAILED, str(err))
                 return
-            self.state.update(job_id, AgentPhase.PULLED, image_id=cached.image_id)
             network = bool(cached.metadata.network) and self.config.limits.network
             container_id = self.runtime.create(job_id, cached.image_id, slot.spec, self.config.limits, slot.gpu_uuid,
                                                network=network, known=job.container_id)
@@ -324,6 +340,23 @@ class Agent:
             self.state.update(job_id, AgentPhase.RUNNING, chain_start=chain_job.start_time)
             self._follow_logs(job_id, record.container_id)
 
+    def _pull(self, job: JobRecord) -> CachedImage:
+        """The job's image fetched, verified and loaded through the cache (phases pulling →
+        pulled, with bytes, the first time); ImageError if it is not an image this agent runs."""
+        current = self.state.job(job.job_id)
+        fresh = current is None or current.image_id is None
+        if fresh:
+            metadata = self.store.metadata(job.image_cid, timeout_s=self.config.limits.fetch_timeout_s)
+            self.store.check_size(metadata.size, f"image {job.image_cid}")
+            if metadata.network and not self.config.limits.network:
+                raise ImageError("the image asks for network access, which this provider does not offer")
+            self.state.update(job.job_id, AgentPhase.PULLING)
+        cached = self.cache.ensure(job.image_cid, transfer=_PullProgress(self.state, job.job_id), job_id=job.job_id,
+                                   fetch_timeout_s=self.config.limits.fetch_timeout_s)
+        if fresh:
+            self.state.update(job.job_id, AgentPhase.PULLED, image_id=cached.image_id)
+        return cached
+
     def _give_back(self, job: JobRecord, phase: AgentPhase, reason: str) -> None:
         """Declines (Created) or abandons (Accepted) a job: the renter gets everything back."""
         with self.tx_lock:
@@ -342,17 +375,22 @@ class Agent:
 
     # ================================================================ running and settling
     def _follow_logs(self, job_id: str, container_id: str) -> None:
-        """Streams the container's whole output (from its start) into a fresh log file."""
+        """Streams the container's output (from its start) into a fresh log file, up to the cap:
+        past it the stream is closed, not drained."""
         self.logs.reset(job_id)
 
         def follow() -> None:
+            stream = None
             try:
-                for chunk in self.runtime.logs(container_id, follow=True):
-                    if job_id in self._sealed:
+                stream = self.runtime.logs(container_id, follow=True)
+                for chunk in stream:
+                    if job_id in self._sealed or not self.logs.append(job_id, chunk):
                         break
-                    self.logs.append(job_id, chunk)
             except Exception as err:  # noqa: BLE001 - the container went away
                 log.debug("log stream of %s ended: %s", job_id, err)
+            finally:
+                if stream is not None and hasattr(stream, "close"):
+                    stream.close()
 
         thread = threading.Thread(target=follow, name=f"logs-{job_id[:10]}", daemon=True)
         self._followers[job_id] = thread
@@ -403,17 +441,17 @@ class Agent:
         self._finish(job, phase, detail)
 
     def _seal_logs(self, job_id: str, container_id: str) -> None:
-        """Replaces the streamed log with the engine's whole record of the container's output:
-        a follow stream can repeat or miss lines around the container's exit (podman's does)."""
+        """Makes the streamed log final. A log cut at the cap stays as it is (the engine's record
+        could only add what the cap drops). Otherwise it is replaced by the engine's record of
+        the output, read as a stream up to the cap: a follow stream can repeat or miss lines
+        around the container's exit (podman's does)."""
         self._sealed.add(job_id)
+        if self.logs.full(job_id):
+            return
         try:
-            whole = self.runtime.logs(container_id)
+            self.logs.seal(job_id, self.runtime.logs(container_id, stream=True))
         except Exception as err:  # noqa: BLE001 - the container is gone: keep what was streamed
             log.debug("no final log for %s: %s", job_id, err)
-            return
-        if whole:
-            self.logs.reset(job_id)
-            self.logs.append(job_id, whole)
 
 
 def _final_phase(status: JobStatus) -> AgentPhase:

@@ -14,11 +14,12 @@ foreign signatures get 403, unknown jobs 404.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlparse
 
 from gpurent.wire.access import AccessDenied, verify_access
@@ -32,7 +33,10 @@ ChallengeHandler = Callable[[dict[str, Any]], dict[str, Any]]
 
 class LogStore:
     """One append-only file per job under ``folder``, at most ``max_bytes`` each: a container
-    printing without end must not fill the provider's disk."""
+    printing without end must not fill the provider's disk, nor the agent's memory. Nothing
+    here holds more than one chunk of a log in memory: output comes in as a stream of chunks
+    and past the cap it is no longer read at all (``append`` and ``seal`` tell the caller to
+    stop)."""
 
     TRUNCATED = b"\n[gpurent: log truncated: the job's output passed the provider's limit]\n"
 
@@ -47,14 +51,48 @@ class LogStore:
     def reset(self, job_id: str) -> None:
         self.path(job_id).write_bytes(b"")
 
-    def append(self, job_id: str, data: bytes) -> None:
+    def append(self, job_id: str, data: bytes) -> bool:
+        """Adds ``data`` within the cap; False once the log is full (read no more of it)."""
         with self.path(job_id).open("ab") as handle:
-            room = self.max_bytes - handle.tell()
-            if room <= 0:
-                return  # already truncated
-            if len(data) > room:
-                data = data[:room] + self.TRUNCATED
-            handle.write(data)
+            return self._write(handle, data)
+
+    def full(self, job_id: str) -> bool:
+        """Whether output was dropped at the cap (the log ends with the truncation mark)."""
+        path = self.path(job_id)
+        return path.exists() and path.stat().st_size > self.max_bytes
+
+    def seal(self, job_id: str, chunks: Iterable[bytes]) -> bool:
+        """Replaces the log, at once for its readers, with ``chunks`` (the engine's record of the
+        output), read only up to the cap; keeps the log as it is when ``chunks`` is empty.
+        True if it was replaced."""
+        path = self.path(job_id)
+        staging = path.with_suffix(".sealing")
+        written = False
+        try:
+            with staging.open("wb") as handle:
+                for chunk in chunks:
+                    written = written or bool(chunk)
+                    if not self._write(handle, chunk):
+                        break
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # an engine stream past the cap is dropped, never drained
+        if not written:
+            staging.unlink(missing_ok=True)
+            return False
+        os.replace(staging, path)
+        return True
+
+    def _write(self, handle: BinaryIO, data: bytes) -> bool:
+        room = self.max_bytes - handle.tell()
+        if room < 0:
+            return False  # truncated already (the mark runs past the cap)
+        if len(data) > room:
+            handle.write(data[:room] + self.TRUNCATED)
+            return False
+        handle.write(data)
+        return True
 
     def read(self, job_id: str, offset: int = 0) -> bytes:
         path = self.path(job_id)

@@ -2,8 +2,9 @@
 
 Heartbeats go to every configured oracle once per heartbeat slot, sent at the middle of the slot
 (``floor(time / interval)``, the same cut the oracles use) so clock jitter never puts two in one
-slot and none in the next. Sending happens on a thread of its own: a slow or absent oracle never
-holds up the agent's loop. A challenge is answered from the agent's own IPFS node: the asked
+slot and none in the next. They keep their slot whatever the agent's loop does: a timer thread of
+their own (``start``) decides when a beat is due, and each beat is sent on a thread of its own, so
+neither a slow round of the loop nor a slow or absent oracle can make the provider miss one. A challenge is answered from the agent's own IPFS node: the asked
 bytes of the job image's ``image.tar``, signed with the provider's key.
 """
 
@@ -41,25 +42,54 @@ class OracleLink:
         self.paused = False  # tests (and operators draining a machine) can stop heartbeats
         self._oracles: dict[str, tuple[bool, float]] = {}
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._timer: threading.Thread | None = None
 
     def attach(self) -> None:
-        self.agent.on_tick.append(self.tick)
         self.agent.endpoint.challenge_handler = self.answer
         self.agent.endpoint.is_oracle = self.is_oracle
 
     # -- heartbeats --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Starts the heartbeat timer (no oracle configured: nothing to start)."""
+        if not self.urls or (self._timer is not None and self._timer.is_alive()):
+            return
+        self._stopping.clear()
+        self._timer = threading.Thread(target=self._beat, name="heartbeat-timer", daemon=True)
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._timer is not None:
+            self._timer.join(timeout=5)
+            self._timer = None
+
+    def _beat(self) -> None:
+        """The timer: a beat when one is due, else asleep until the next is (re-checked at least
+        every second, so a pause or a stop takes effect at once)."""
+        while not self._stopping.is_set():
+            try:
+                self.tick(self.agent)
+            except Exception as err:  # noqa: BLE001 - the timer must outlive any one beat
+                log.warning("heartbeat not sent: %s", err)
+            wait = self.next_at - time.time()
+            self._stopping.wait(min(wait, 1.0) if wait > 0 else 0.1)
+
     def tick(self, agent: Agent) -> None:
         now = time.time()
         if not self.urls or self.paused or now < self.next_at or not agent.accepting:
             return
         self.next_at = (slot_of(now, self.interval) + 1.5) * self.interval
-        threading.Thread(target=self.send, name="heartbeat", daemon=True).start()
+        threading.Thread(target=self.send, args=(now,), name="heartbeat", daemon=True).start()
 
-    def send(self) -> None:
+    def send(self, at: float | None = None) -> None:
+        """One beat to every oracle, stamped ``at`` (the moment the timer chose: the beat counts
+        for that slot however long signing and sending take)."""
+        now = time.time() if at is None else at
         jobs = len(self.agent.state.jobs((AgentPhase.RUNNING,)))
         gpus = (self.agent.monitor.latest() or {}).get("gpus") or []
         util = sum(float(g["utilization_pct"]) for g in gpus) / len(gpus) / 100 if gpus else 0.0
-        beat = new_heartbeat(self.agent.gp.address, jobs, util, time.time() - self.started)
+        beat = new_heartbeat(self.agent.gp.address, jobs, util, now - self.started, now=now)
         body = beat.signed(self.agent.gp.account, self.domain).to_json()
         for url in self.urls:
             try:

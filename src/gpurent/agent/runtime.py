@@ -231,10 +231,11 @@ class Runtime:
         except (NotFound, APIError):
             pass
 
-    def logs(self, container_id: str, follow: bool = False) -> Any:
-        """The container's whole output: bytes, or with ``follow`` a stream of chunks until it ends."""
+    def logs(self, container_id: str, follow: bool = False, stream: bool = False) -> Any:
+        """The container's whole output: bytes; with ``stream`` a stream of chunks of what it wrote so
+        far, with ``follow`` one that lasts until it ends."""
         container = self.engine.containers.get(container_id)
-        return container.logs(stream=follow, follow=follow, stdout=True, stderr=True)
+        return container.logs(stream=stream or follow, follow=follow, stdout=True, stderr=True)
 
     def remove(self, container_id: str) -> None:
         from docker.errors import APIError, NotFound

@@ -5,10 +5,12 @@ has pinned and the engine still holds (no transfer at all); an image pinned but 
 engine is re-read from the local node, verified and loaded; anything else is fetched from peers
 over bitswap, verified against its metadata, loaded, then pinned.
 
-``prewarm`` pins the most-rented images (popularity from on-chain ``JobCreated`` events) the
-node lacks; ``cleanup`` unpins images unused for ``unused_days`` and then the least recently
+``prewarm`` pins the images this provider's own paid jobs used most (on-chain ``JobCreated``
+on its GPUs with a ``FundsReleased`` to it: never a CID someone only named in a job) the node
+lacks; ``cleanup`` unpins images unused for ``unused_days`` and then the least recently
 used until the cache fits its quota, never an image a running job holds (``acquire`` /
-``release``). ``CacheMaintainer.tick`` runs both on their schedule from the agent's loop.
+``release``). ``CacheMaintainer.tick`` runs both on their schedule, on the agent's maintenance
+thread (never its main loop: pre-warming reads metadata of CIDs that may exist nowhere).
 
 The cache's own records live in SQLite (``<state home>/images/cache.db``), written in one
 transaction per change, so a killed agent leaves them consistent.
@@ -217,7 +219,8 @@ class ImageCache(SqliteStore):
 
 
 class CacheMaintainer:
-    """Runs pre-warming every ``prewarm_minutes`` and clean-up with it, from the agent's loop."""
+    """Runs pre-warming every ``prewarm_minutes`` and clean-up with it (the agent calls ``tick``
+    from its maintenance thread)."""
 
     def __init__(self, cache: ImageCache, popular: Callable[[int], list[str]]):
         self.cache = cache
@@ -235,10 +238,13 @@ class CacheMaintainer:
         return pinned, self.cache.cleanup()
 
 
-def chain_popularity(client: object) -> Callable[[int], list[str]]:
-    """Popularity from the chain: ``client`` is a connected ``gpurent.Gpurent``."""
+def chain_popularity(client: object, provider: str | None = None) -> Callable[[int], list[str]]:
+    """Popularity from the chain, for pre-warming: ``client`` is a connected ``gpurent.Gpurent``.
+    Only jobs on ``provider``'s own GPUs (default: the client's account) that paid it count;
+    anyone can create (and cancel) jobs naming any CID on some 1-wei GPU for the price of gas."""
 
     def popular(top: int) -> list[str]:
-        return [cid for cid, _count in client.image_popularity(top=top)]  # type: ignore[attr-defined]
+        ranking = client.paid_image_popularity(provider, top=top)  # type: ignore[attr-defined]
+        return [cid for cid, _count in ranking]
 
     return popular

@@ -104,6 +104,21 @@ class HistoryCalls(RegistryCalls, MarketCalls):
                          self.marketplace.JobCreated.range(start, chain.blocks.height + 1))
         return counts.most_common(top)
 
+    def paid_image_popularity(self, provider: str | None = None, top: int | None = None) -> list[tuple[str, int]]:
+        """Image CIDs by how many of the provider's own jobs paid it something (a FundsReleased
+        to it above zero), most paid first: what a provider may pre-warm. Jobs on anyone else's
+        GPUs and jobs never paid (cancelled, or created on a 1-wei GPU by the thousand) do not
+        count, so no one can have a provider fetch a CID of their choosing for free."""
+        provider = provider or self.address
+        paid = {bytes(log.jobId) for log in self._logs(self.marketplace.FundsReleased, provider=provider)
+                if int(log.providerAmount) > 0}
+        counts: Counter[str] = Counter()
+        if paid:
+            for rid in self.registry.getProviderResources(provider):
+                counts.update(str(log.imageCID) for log in self._logs(self.marketplace.JobCreated, resourceId=rid)
+                              if bytes(log.jobId) in paid)
+        return counts.most_common(top)
+
     def earnings(self, provider: str | None = None) -> Decimal:
         """What the provider has been paid by the escrow (FundsReleased events, net of fees)."""
         logs = self._logs(self.marketplace.FundsReleased, provider=provider or self.address)
