@@ -26,7 +26,7 @@ import pytest
 from docker.errors import ImageNotFound, NotFound
 
 from gpurent.agent.config import Limits, ResourceSpec
-from gpurent.agent.runtime import LABEL
+from gpurent.agent.runtime import LABEL, engine_log_mb
 from gpurent.errors import ImageError, IntegrityError
 from gpurent.images.archive import MAX_ENTRIES, LayerFile
 from gpurent.images.kubo import UploadPart
@@ -111,7 +111,7 @@ def test_a_job_makes_no_namespace_uses_no_keyring_and_writes_only_where_the_agen
 
 def test_a_200_mb_log_flood_leaves_the_engines_log_within_the_cap(start_agent, push_image, renter_rent):
     runner = start_agent()
-    cap = runner.agent.config.limits.log_mb * 2**20
+    cap = engine_log_mb(runner.agent.config.limits) * 2**20
     line = "0123456789" * 10
     script = f"/bin/busybox yes {line} | /bin/busybox head -c 200000000\necho flood-done\nexec /bin/busybox sleep 300\n"
     job = renter_rent.create_job(runner.gpu, push_image(script, "gpurent-test/flood:1"), 3600).value

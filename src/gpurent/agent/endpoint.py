@@ -39,6 +39,8 @@ class LogStore:
     stop)."""
 
     TRUNCATED = b"\n[gpurent: log truncated: the job's output passed the provider's limit]\n"
+    GAP = b"\n[gpurent: the engine's log started over at its cap before it was all read: output is missing]\n"
+    HEAD = 64 * 1024  # bytes of a log's beginning compared with the engine's record at the seal
 
     def __init__(self, folder: Path, max_bytes: int = 64 * 2**20):
         self.folder = folder
@@ -63,8 +65,11 @@ class LogStore:
 
     def seal(self, job_id: str, chunks: Iterable[bytes]) -> bool:
         """Replaces the log, at once for its readers, with ``chunks`` (the engine's record of the
-        output), read only up to the cap; keeps the log as it is when ``chunks`` is empty.
-        True if it was replaced."""
+        output), read only up to the cap; True if it was replaced. The log stays as it is when
+        ``chunks`` is empty, and when the record is shorter and begins otherwise: the engine's
+        log started over at its own cap and lost its beginning, so the streamed copy is kept
+        and marked with ``GAP`` (a shorter record that begins alike is the follow stream's
+        repeated lines, which the record corrects)."""
         path = self.path(job_id)
         staging = path.with_suffix(".sealing")
         written = False
@@ -81,6 +86,13 @@ class LogStore:
         if not written:
             staging.unlink(missing_ok=True)
             return False
+        record = staging.stat().st_size
+        if record < (path.stat().st_size if path.exists() else 0):
+            head = self.read(job_id, 0, min(self.HEAD, record))
+            if _head(staging, len(head)) != head:
+                staging.unlink()
+                self.append(job_id, self.GAP)
+                return False
         os.replace(staging, path)
         return True
 
@@ -94,13 +106,18 @@ class LogStore:
         handle.write(data)
         return True
 
-    def read(self, job_id: str, offset: int = 0) -> bytes:
+    def read(self, job_id: str, offset: int = 0, limit: int = -1) -> bytes:
         path = self.path(job_id)
         if not path.exists():
             return b""
         with path.open("rb") as handle:
             handle.seek(offset)
-            return handle.read()
+            return handle.read(limit)
+
+
+def _head(path: Path, size: int) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(size)
 
 
 class Endpoint:

@@ -9,7 +9,7 @@ without a user namespace of its own, root in a job shares host root's keyring), 
 no host paths), a read-only root filesystem whose only writable paths are the agent's sized
 tmpfs mounts (``/scratch``, ``/tmp``, ``/run``, ``/var/tmp`` and ``/dev/shm``: ``scratch_mb``
 each, no exec/suid/dev; the engine's own ``/dev`` is a 64 MiB noexec tmpfs), an engine-side log
-capped at ``log_mb``, memory (no swap), CPU and process limits from the resource's spec, and a
+capped at 4 × ``log_mb``, memory (no swap), CPU and process limits from the resource's spec, and a
 GPU only through a device request for the GPU it was given.
 
 Containers carry labels naming the job, the chain, the Marketplace and the agent (provider)
@@ -37,6 +37,7 @@ ADOPTABLE = ("created", "running")
 SECCOMP_PROFILE = Path(__file__).with_name("seccomp.json")
 WRITABLE = ("/scratch", "/tmp", "/run", "/var/tmp")  # the agent's tmpfs mounts (and /dev/shm)
 _SCRATCH_FLAGS = {"rw", "noexec", "nosuid", "nodev"}
+ENGINE_LOG_FACTOR = 4  # the engine's log file per byte of the agent's copy (see engine_log_mb)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,14 @@ class Owner:
         return f"gpurent-{job_id.removeprefix('0x')[:12]}-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
 
 
+def engine_log_mb(limits: Limits) -> int:
+    """The engine's log cap: ``ENGINE_LOG_FACTOR`` × ``log_mb``. The engine stores every line
+    with a timestamp and a stream name, and at its cap it starts its file over; the agent's own
+    copy (cut at ``log_mb``) is streamed from that file, so the file gets room for the copy to
+    fill before the engine drops anything, and disk use per container stays bounded."""
+    return ENGINE_LOG_FACTOR * limits.log_mb
+
+
 def seccomp_option(inline: bool = False) -> str:
     """The ``security_opt`` entry for the agent's profile: the profile's JSON for Docker (its API
     takes the content), the profile's path for podman (its compatible API opens a path)."""
@@ -93,7 +102,7 @@ def container_options(job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid:
         "read_only": True,
         "tmpfs": {path: scratch for path in WRITABLE},
         "shm_size": limits.scratch_mb * 2**20,
-        "log_config": LogConfig(type="json-file", config={"max-size": f"{limits.log_mb}m"}),
+        "log_config": LogConfig(type="json-file", config={"max-size": f"{engine_log_mb(limits)}m"}),
         "network_mode": "bridge" if network and limits.network else "none",
         "ipc_mode": "private",
         "mem_limit": memory,
