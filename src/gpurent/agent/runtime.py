@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from gpurent.agent.config import Limits, ResourceSpec
+from gpurent.images.archive import image_volumes
 
 LABEL = "gpurent.job"
 CHAIN_LABEL, MARKET_LABEL, AGENT_LABEL = "gpurent.chain", "gpurent.marketplace", "gpurent.agent"
@@ -77,8 +78,11 @@ def seccomp_option(inline: bool = False) -> str:
 
 
 def container_options(job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
-                      network: bool = False, *, owner: Owner, seccomp: str | None = None) -> dict[str, Any]:
-    """The docker SDK ``containers.create`` options for one job: the isolation policy."""
+                      network: bool = False, *, owner: Owner, seccomp: str | None = None,
+                      volumes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The docker SDK ``containers.create`` options for one job: the isolation policy.
+    ``volumes``: the image's declared volumes, each covered by a tmpfs like the others (so the
+    engine makes no volume on the host's disk for them)."""
     from docker.types import DeviceRequest, LogConfig
 
     memory = f"{spec.memory_gb}g"
@@ -91,7 +95,8 @@ def container_options(job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid:
         "security_opt": ["no-new-privileges", seccomp or seccomp_option()],
         "privileged": False,
         "read_only": True,
-        "tmpfs": {path: scratch for path in WRITABLE},
+        "tmpfs": {path: scratch for path in (*WRITABLE, *volumes)},
+        "healthcheck": {"test": ["NONE"]},  # an image's HEALTHCHECK would have the engine exec into the job
         "shm_size": limits.scratch_mb * 2**20,
         "log_config": LogConfig(type="json-file", config={"max-size": f"{limits.log_mb}m"}),
         "network_mode": "bridge" if network and limits.network else "none",
@@ -140,6 +145,7 @@ def lockdown_differences(attrs: dict[str, Any], image_id: str, options: dict[str
     check("tmpfs", set(tmpfs) == set(options["tmpfs"])
           and all(_flags(options["tmpfs"][p]) <= _flags(tmpfs[p]) for p in options["tmpfs"]))
     check("shm size", host.get("ShmSize") == options["shm_size"])
+    check("healthcheck", (config.get("Healthcheck") or {}).get("Test") == options["healthcheck"]["test"])
     check("memory", host.get("Memory") == host.get("MemorySwap") == _bytes(options["mem_limit"]))
     check("cpu", host.get("NanoCpus") == options["nano_cpus"])
     check("pids", host.get("PidsLimit") == options["pids_limit"])
@@ -169,8 +175,9 @@ class Runtime:
         return self._seccomp
 
     def options(self, job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
-                network: bool = False) -> dict[str, Any]:
-        return container_options(job_id, spec, limits, gpu_uuid, network, owner=self.owner, seccomp=self.seccomp())
+                network: bool = False, volumes: tuple[str, ...] = ()) -> dict[str, Any]:
+        return container_options(job_id, spec, limits, gpu_uuid, network, owner=self.owner, seccomp=self.seccomp(),
+                                 volumes=volumes)
 
     def create(self, job_id: str, image_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
                network: bool = False, known: str | None = None) -> str:
@@ -181,14 +188,15 @@ class Runtime:
         labelled with the job are never used: this agent's are removed, others' left alone."""
         from docker.errors import NotFound
 
-        options = self.options(job_id, spec, limits, gpu_uuid, network)
+        volumes = image_volumes(self.engine.images.get(image_id).attrs.get("Config"))
+        options = self.options(job_id, spec, limits, gpu_uuid, network, volumes)
         for container in self.engine.containers.list(all=True, filters={"label": f"{LABEL}={job_id}"}):
             if not self._ours(container, job_id):
                 continue  # another stack's (or a planted) container: never started, never touched
             if (container.id == known and container.status in ADOPTABLE
                     and not lockdown_differences(container.attrs, image_id, options)):
                 return str(container.id)
-            container.remove(force=True)  # ours, but not one to run: unrecorded, ended or not locked down
+            container.remove(force=True, v=True)  # ours, but not one to run: unrecorded, ended or not locked down
         try:
             self.engine.containers.get(options["name"])
         except NotFound:
@@ -240,6 +248,6 @@ class Runtime:
         from docker.errors import APIError, NotFound
 
         try:
-            self.engine.containers.get(container_id).remove(force=True)
+            self.engine.containers.get(container_id).remove(force=True, v=True)  # v: and anonymous volumes
         except (NotFound, APIError):
             pass

@@ -13,16 +13,20 @@ import hashlib
 import io
 import json
 import posixpath
+import re
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from gpurent.errors import ImageError
 
 EPOCH = 946684800  # 2000-01-01: fixed mtime for reproducible archives
+MAX_VOLUMES = 8  # paths an image may declare as volumes (``VOLUME``); each becomes a sized tmpfs
 MAX_ENTRIES = 10_000  # a docker-archive holds a few entries per layer (and an image at most ~127 layers)
 _BLOCK = 1 << 20
+_VOLUME_PATH = re.compile(r"(/[A-Za-z0-9_@+.-]+)+")
+_NO_VOLUMES_UNDER = ("/proc", "/sys", "/dev")
 
 
 @dataclass(frozen=True)
@@ -99,8 +103,10 @@ def _write_layer(files: list[LayerFile], out: BinaryIO) -> str:
 
 
 def build_archive(out: Path, files: list[LayerFile], repo_tag: str, cmd: list[str],
-                  env: list[str] | None = None, workdir: str = "/") -> ArchiveInfo:
-    """Writes a one-layer docker-archive at ``out`` holding ``files``; ``docker load`` accepts it."""
+                  env: list[str] | None = None, workdir: str = "/",
+                  settings: dict[str, Any] | None = None) -> ArchiveInfo:
+    """Writes a one-layer docker-archive at ``out`` holding ``files``; ``docker load`` accepts it.
+    ``settings``: more fields of the image's run config (``Volumes``, ``Labels``, ``User``…)."""
     if ":" not in repo_tag.rsplit("/", 1)[-1]:
         repo_tag += ":latest"
     layer_path = out.with_suffix(".layer.tmp")
@@ -109,7 +115,7 @@ def build_archive(out: Path, files: list[LayerFile], repo_tag: str, cmd: list[st
             diff_id = _write_layer(files, handle)
         config = json.dumps({
             "architecture": "amd64", "os": "linux", "created": "2000-01-01T00:00:00Z",
-            "config": {"Cmd": cmd, "Env": env or ["PATH=/bin:/usr/bin"], "WorkingDir": workdir},
+            "config": {"Cmd": cmd, "Env": env or ["PATH=/bin:/usr/bin"], "WorkingDir": workdir, **(settings or {})},
             "rootfs": {"type": "layers", "diff_ids": [diff_id]},
             "history": [{"created": "2000-01-01T00:00:00Z", "created_by": "gpurent build_archive"}],
         }, sort_keys=True, separators=(",", ":")).encode()
@@ -207,3 +213,24 @@ def _overwrite(handle: BinaryIO, member: tarfile.TarInfo, content: bytes) -> Non
         raise ImageError(f"cannot rewrite {member.name!r} in the archive in place")
     handle.seek(member.offset_data)
     handle.write(content + b" " * (member.size - len(content)))
+
+
+def image_volumes(config: object) -> tuple[str, ...]:
+    """The paths an image's run config (``Config`` of an engine's image inspect) declares as
+    volumes. An engine makes each an anonymous volume on the host's disk (writable, exec allowed,
+    unsized, left behind), so the agent covers each with a tmpfs of its own instead.
+
+    ImageError for over :data:`MAX_VOLUMES` of them, or a path that is not plain (absolute,
+    normalized, letters, digits and ``_@+.-`` only: nothing an engine might read as mount options)
+    or that lies in ``/proc``, ``/sys`` or ``/dev``."""
+    volumes = config.get("Volumes") if isinstance(config, dict) else None
+    if not volumes:
+        return ()
+    if not isinstance(volumes, dict) or len(volumes) > MAX_VOLUMES:
+        raise ImageError(f"the image declares over {MAX_VOLUMES} volumes (or not as a map of paths)")
+    for path in volumes:
+        if (not isinstance(path, str) or not _VOLUME_PATH.fullmatch(path) or posixpath.normpath(path) != path
+                or any(path == top or path.startswith(top + "/") for top in _NO_VOLUMES_UNDER)):
+            raise ImageError(f"the image declares a volume at {str(path)[:80]!r}: only plain paths outside "
+                             "/proc, /sys and /dev")
+    return tuple(sorted(volumes))
