@@ -28,10 +28,10 @@ from docker.errors import ImageNotFound, NotFound
 from gpurent.agent.config import Limits, ResourceSpec
 from gpurent.agent.runtime import LABEL
 from gpurent.errors import ImageError, IntegrityError
-from gpurent.images.archive import MAX_ENTRIES, LayerFile
+from gpurent.images.archive import MAX_ENTRIES, MAX_VOLUMES, LayerFile, build_archive
 from gpurent.images.kubo import UploadPart
-from gpurent.images.store import IMAGE_FILE, METADATA_FILE, ImageMetadata
-from tests.services import build_static, make_image
+from gpurent.images.store import IMAGE_FILE, METADATA_FILE, ImageMetadata, ImageStore
+from tests.services import BUSYBOX, build_static, make_image
 
 PROBE_SOURCE = Path(__file__).with_name("hostile_probe.c")
 SCRATCH = 16 * 2**20  # tests.agents.agent_config's scratch_mb: every tmpfs the agent mounts
@@ -41,7 +41,14 @@ ENGINE_MOUNTS = {"/dev", "/dev/mqueue"}
 SYSCALL_PROBES = ("unshare-user", "unshare-net", "unshare-mount", "unshare-pid", "unshare-uts", "unshare-ipc",
                   "unshare-cgroup", "clone-newuser", "clone3-newuser", "setns-net", "keyctl-user-keyring",
                   "keyctl-join-session", "add-key", "request-key", "bb-unshare-user", "bb-unshare-net",
-                  "bb-nsenter-net")
+                  "bb-nsenter-net", "i386-unshare-user", "i386-unshare-net", "i386-setns-net", "i386-keyctl",
+                  "i386-mount-reach", "x32-unshare-user", "x32-keyctl", "mount-reach", "umount-reach", "capabilities")
+# The job's image config asks for more: volumes (podman makes each a host-disk volume: writable, exec
+# allowed, unsized, left behind), a capability label podman reads, a healthcheck the engine would exec.
+IMAGE_VOLUMES = ("/data", "/scratch/deep")
+HOSTILE_SETTINGS = {"Volumes": {path: {} for path in IMAGE_VOLUMES}, "Healthcheck": {
+    "Test": ["CMD", "/bin/busybox", "true"], "Interval": 10**9},
+    "Labels": {"io.containers.capabilities": "SYS_ADMIN,NET_ADMIN,DAC_READ_SEARCH"}}
 LINE = re.compile(r"^(\S+) (refused|ALLOWED) ?(.*)$", re.M)
 
 
@@ -49,6 +56,28 @@ LINE = re.compile(r"^(\S+) (refused|ALLOWED) ?(.*)$", re.M)
 def probe(tmp_path_factory) -> LayerFile:
     """The static C probe, as a file of the job's image (/probe)."""
     return LayerFile("probe", build_static(PROBE_SOURCE, tmp_path_factory.mktemp("probe") / "probe"), 0o755)
+
+
+@pytest.fixture
+def push_hostile(kubo, engine_factory, tmp_path, engine):
+    """Like tests.agents' push_image, with more settings in the image's run config."""
+    ids: list[str] = []
+
+    def push(script: str, name: str, files: tuple[LayerFile, ...] = (), settings: dict | None = None) -> str:
+        folder = tmp_path / f"hostile{len(ids)}"
+        folder.mkdir()
+        info = build_archive(folder / "image.tar", [LayerFile("bin/busybox", BUSYBOX, 0o755),
+                                                    LayerFile("payload", script.encode()), *files],
+                             name, ["/bin/busybox", "sh", "/payload"], settings=settings)
+        ids.append(info.image_id)
+        return ImageStore(kubo.client(), engine_factory, workdir=folder).push_archive(folder / "image.tar").cid
+
+    yield push
+    for image_id in ids:
+        try:
+            engine.images.remove(image_id, force=True)
+        except Exception:  # noqa: BLE001 - never loaded
+            pass
 
 
 def renter_logs(runner, record) -> str:
@@ -69,7 +98,7 @@ def next_job_id(suite, renter) -> str:
 
 
 def test_a_job_makes_no_namespace_uses_no_keyring_and_writes_only_where_the_agent_sized(
-        start_agent, push_image, renter_rent, probe):
+        start_agent, push_hostile, renter_rent, probe):
     runner = start_agent()
     bb = "/bin/busybox"
     script = f"""
@@ -77,17 +106,21 @@ def test_a_job_makes_no_namespace_uses_no_keyring_and_writes_only_where_the_agen
     {bb} unshare -U {bb} true 2>/dev/null && echo "bb-unshare-user ALLOWED" || echo "bb-unshare-user refused"
     {bb} unshare -n {bb} true 2>/dev/null && echo "bb-unshare-net ALLOWED" || echo "bb-unshare-net refused"
     {bb} nsenter -t 1 -n {bb} true 2>/dev/null && echo "bb-nsenter-net ALLOWED" || echo "bb-nsenter-net refused"
-    for d in {' '.join(sorted(AGENT_MOUNTS))}; do
+    for d in {' '.join(sorted(AGENT_MOUNTS | set(IMAGE_VOLUMES)))}; do
       {bb} dd if=/dev/zero of=$d/fill bs=1048576 count=48 2>/dev/null
       echo "fill $d $({bb} stat -c %s $d/fill 2>/dev/null || echo 0)"; {bb} rm -f $d/fill
     done
     echo hostile-done
     exec {bb} sleep 300
     """
-    job = renter_rent.create_job(runner.gpu, push_image(script, "gpurent-test/probe:1", files=(probe,)), 3600).value
+    cid = push_hostile(script, "gpurent-test/probe:1", files=(probe,), settings=HOSTILE_SETTINGS)
+    job = renter_rent.create_job(runner.gpu, cid, 3600).value
     record = runner.wait_phase(job.job_id, "running")
-    host = runner.agent.runtime.engine.containers.get(record.container_id).attrs["HostConfig"]
+    attrs = runner.agent.runtime.engine.containers.get(record.container_id).attrs
+    host = attrs["HostConfig"]
     assert any(o.startswith("seccomp=") and "unconfined" not in o for o in host["SecurityOpt"]), host["SecurityOpt"]
+    assert attrs["Mounts"] == [], attrs["Mounts"]  # no volume on the host's disk for the image's VOLUMEs
+    assert attrs["Config"]["Healthcheck"]["Test"] == ["NONE"], attrs["Config"]["Healthcheck"]
     logs = wait_logs(runner, record, "hostile-done")
 
     outcomes = {name: verdict for name, verdict, _ in LINE.findall(logs) if name != "writable"}
@@ -98,13 +131,14 @@ def test_a_job_makes_no_namespace_uses_no_keyring_and_writes_only_where_the_agen
         if name == "writable":
             path, *fields = detail.split()
             writable[path] = dict(f.split("=", 1) for f in fields if "=" in f)
-    assert AGENT_MOUNTS <= set(writable) <= AGENT_MOUNTS | ENGINE_MOUNTS, writable  # nothing else can be written
+    sized = AGENT_MOUNTS | set(IMAGE_VOLUMES)
+    assert sized <= set(writable) <= sized | ENGINE_MOUNTS, writable  # nothing else can be written
     for path, facts in writable.items():
         assert facts["exec"] == "no" and "noexec" in facts["opts"].split(","), (path, facts)
-        cap = SCRATCH if path in AGENT_MOUNTS else ENGINE_DEV
+        cap = SCRATCH if path in sized else ENGINE_DEV
         assert facts["type"] in ("tmpfs", "mqueue") and int(facts["size"]) <= cap, (path, facts)
     fills = dict(re.findall(r"^fill (\S+) (\d+)$", logs, re.M))
-    assert set(fills) == AGENT_MOUNTS and all(0 < int(size) <= SCRATCH for size in fills.values()), fills
+    assert set(fills) == sized and all(0 < int(size) <= SCRATCH for size in fills.values()), fills
     renter_rent.complete_job(job.job_id)
     runner.wait_phase(job.job_id, "completed")
 
@@ -292,3 +326,22 @@ def test_an_archive_of_endless_entries_is_refused_before_the_engine(store, image
         store.pull(store.push_archive(bomb).cid)
     with pytest.raises(ImageNotFound):
         engine.images.get(info.image_id)
+
+
+@pytest.mark.parametrize("volumes", [[f"/v{i}" for i in range(MAX_VOLUMES + 1)], ["/data:exec,size=100g"],
+                                     ["/proc/sys/kernel"]], ids=["too-many-volumes", "options-in-a-path", "in-proc"])
+def test_an_image_whose_volumes_cannot_be_covered_is_refused_and_leaves_nothing(store, engine, tmp_path, volumes):
+    info = build_archive(tmp_path / "image.tar", [LayerFile("bin/busybox", BUSYBOX, 0o755),
+                                                  LayerFile("payload", os.urandom(64))],
+                         "gpurent-test/volumes:1", ["/bin/busybox", "true"],
+                         settings={"Volumes": {path: {} for path in volumes}})
+    try:
+        with pytest.raises(ImageError, match="volume"):
+            store.pull(store.push_archive(tmp_path / "image.tar").cid)
+        with pytest.raises(ImageNotFound):
+            engine.images.get(info.image_id)
+    finally:
+        try:
+            engine.images.remove(info.image_id, force=True)
+        except NotFound:
+            pass
