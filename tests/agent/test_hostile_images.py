@@ -13,6 +13,7 @@ second-image archives, 1 header bomb.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -345,3 +346,84 @@ def test_an_image_whose_volumes_cannot_be_covered_is_refused_and_leaves_nothing(
             engine.images.remove(info.image_id, force=True)
         except NotFound:
             pass
+
+
+def _tar_header(name: str, size: int) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime = size, 946684800
+    return info.tobuf(tarfile.USTAR_FORMAT)
+
+
+def _members(archive: Path) -> list[tuple[tarfile.TarInfo, bytes | None]]:
+    with tarfile.open(archive) as tar:
+        return [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar.getmembers()]
+
+
+def _with_oci_layout(honest: Path, out: Path, tag: str) -> Path:
+    """The archive plus an OCI layout of the same image whose index names ``tag`` (as Docker's own
+    ``save`` writes both): podman loads the OCI layout first."""
+    members = _members(honest)
+    files = {m.name: data for m, data in members if data is not None}
+    legacy = json.loads(files["manifest.json"])[0]
+    config, layer = files[legacy["Config"]], files[legacy["Layers"][0]]
+
+    def ref(media: str, blob: bytes) -> dict:
+        return {"mediaType": media, "digest": "sha256:" + hashlib.sha256(blob).hexdigest(), "size": len(blob)}
+
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": ref("application/vnd.oci.image.config.v1+json", config),
+                           "layers": [ref("application/vnd.oci.image.layer.v1.tar", layer)]}).encode()
+    index = json.dumps({"schemaVersion": 2, "manifests": [{
+        **ref("application/vnd.oci.image.manifest.v1+json", manifest),
+        "annotations": {"org.opencontainers.image.ref.name": tag, "io.containerd.image.name": tag}}]}).encode()
+    with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for member, data in members:
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
+        extra = {f"blobs/sha256/{hashlib.sha256(b).hexdigest()}": b for b in (config, layer, manifest)}
+        for name, data in {**extra, "oci-layout": b'{"imageLayoutVersion":"1.0.0"}', "index.json": index}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out
+
+
+def _split_view(honest: Path, out: Path, tag: str) -> Path:
+    """Each tar reader sees another manifest.json: a size field led by NULs is 0 to Python's
+    tarfile and 3 blocks to Go's archive/tar, so Go skips the tag-less manifest Python reads, and
+    Python skips the tagged one Go reads."""
+    members = _members(honest)
+    manifest = next(json.loads(data) for m, data in members if m.name == "manifest.json")
+    with out.open("wb") as handle:
+        for member, data in members:
+            if member.name != "manifest.json":
+                handle.write(member.tobuf(tarfile.USTAR_FORMAT) + (data or b"") + bytes(-len(data or b"") % 512))
+        pad = bytearray(_tar_header("pad", 0))
+        pad[124:136] = bytes(7) + b"3000" + bytes(1)
+        pad[148:156] = b" " * 8
+        pad[148:156] = b"%06o\0 " % sum(pad)
+        handle.write(bytes(pad))
+        handle.write(_tar_header("manifest.json", 512) + json.dumps(manifest).encode().ljust(512))  # Python's
+        handle.write(_tar_header("junk", 1024))
+        tagged = [{**manifest[0], "RepoTags": [tag]}]
+        handle.write(_tar_header("manifest.json", 512) + json.dumps(tagged).encode().ljust(512))  # Go's
+        handle.write(bytes(1024))
+    return out
+
+
+@pytest.mark.parametrize("trick", ["oci-layout-beside-the-manifest", "tar-headers-read-two-ways"])
+def test_an_archive_read_another_way_by_the_engine_names_nothing(store, image_factory, engine, tmp_path, trick):
+    honest_path, honest = image_factory("gpurent-test/honest:1")
+    tag = f"gpurent-test/hijacked-{os.urandom(4).hex()}:latest"
+    build = _with_oci_layout if trick.startswith("oci") else _split_view
+    archive = build(honest_path, tmp_path / "hostile.tar", tag)
+    cid = store.push_archive(archive).cid
+    if trick.startswith("oci"):  # Docker's own save writes this: it loads, by id, named nothing
+        assert store.pull(cid).image_id == honest.image_id
+        assert engine.images.get(honest.image_id).tags == []
+    else:
+        with pytest.raises(ImageError, match="not a plain ustar entry"):
+            store.pull(cid)
+        with pytest.raises(ImageNotFound):
+            engine.images.get(honest.image_id)
+    with pytest.raises(ImageNotFound):
+        engine.images.get(tag)

@@ -27,6 +27,17 @@ MAX_ENTRIES = 10_000  # a docker-archive holds a few entries per layer (and an i
 _BLOCK = 1 << 20
 _VOLUME_PATH = re.compile(r"(/[A-Za-z0-9_@+.-]+)+")
 _NO_VOLUMES_UNDER = ("/proc", "/sys", "/dev")
+# Tar headers are read twice: here (Python's tarfile) and by the engine (Go's archive/tar), which
+# differ at the edges (a NUL-led number is 0 here and a size there; a bad header ends the listing
+# here and fails there). So only plain POSIX ustar headers whose every field both read alike pass.
+_USTAR_MAGIC = b"ustar\x0000"
+_OCTAL = re.compile(rb" *[0-7]* *(?:\x00[ \x00]*)?")
+_NUMBERS = ((100, 108), (108, 116), (116, 124), (124, 136), (136, 148), (148, 156), (329, 337), (337, 345))
+_SIZE = (124, 136)
+_TYPES = {b"0": "file", b"1": "hard link", b"2": "symlink", b"5": "directory"}
+# An OCI layout beside manifest.json (as Docker's own save writes) is what podman loads first, and
+# its index.json names images: renamed in place, so the engine reads the docker-archive.
+_OCI_LAYOUT = ("index.json", "oci-layout")
 
 
 @dataclass(frozen=True)
@@ -163,18 +174,25 @@ def strip_tags(path: Path) -> ArchiveInfo:
 
     ImageError unless the tar is an uncompressed docker-archive of exactly one image whose
     manifest and config are regular files named once (a second ``manifest.json`` or config the
-    engine might read instead is refused, as is a manifest listing several images).
+    engine might read instead is refused, as is a manifest listing several images), written
+    with plain ustar headers that the engine's tar reader reads exactly as this one does. An
+    OCI layout beside the manifest (``index.json``, ``oci-layout``: podman would load that
+    first, with the names its index gives) is renamed out of the engine's way.
     """
     try:
         with tarfile.open(path, "r:") as tar:
             by_name: dict[str, tarfile.TarInfo] = {}
+            raw = tar.fileobj
+            assert raw is not None
             for member in tar:
+                _check_header(raw, member)
                 name = _entry_name(member)
                 if name in by_name:
                     raise ImageError(f"{path} is not a usable docker-archive: {name!r} appears more than once")
                 if len(by_name) >= MAX_ENTRIES:
                     raise ImageError(f"{path} is not a usable docker-archive: over {MAX_ENTRIES} entries")
                 by_name[name] = member
+            _check_end(raw, tar.offset)
             manifest_entry = by_name.get("manifest.json")
             if manifest_entry is None or not manifest_entry.isfile():
                 raise ImageError(f"{path} is not a docker-archive tar (no manifest.json file)")
@@ -194,8 +212,45 @@ def strip_tags(path: Path) -> ArchiveInfo:
         _overwrite(handle, manifest_entry, json.dumps(manifest, separators=(",", ":"), ensure_ascii=False).encode())
         if repositories is not None and repositories.isfile():
             _overwrite(handle, repositories, b"{}")
+        for name in _OCI_LAYOUT:
+            if name in by_name:
+                _rename(handle, by_name[name], f"gpurent-ignored-{name}")
     repo_tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
     return ArchiveInfo(repo_tags=repo_tags, image_id=image_id)
+
+
+def _check_header(raw: BinaryIO, member: tarfile.TarInfo) -> None:
+    """ImageError unless ``member`` has one plain ustar header that Go's archive/tar reads alike."""
+    raw.seek(member.offset)
+    block = raw.read(512)
+    size = block[_SIZE[0]:_SIZE[1]]
+    plain = (member.offset_data == member.offset + 512 and len(block) == 512
+             and block[257:265] == _USTAR_MAGIC and not any(block[500:]) and block[156:157] in _TYPES
+             and all(_OCTAL.fullmatch(block[a:b]) or ((a, b) == _SIZE and size[0] == 0x80) for a, b in _NUMBERS)
+             and (member.size == 0 or block[156:157] == b"0"))
+    if not plain:
+        raise ImageError(f"the archive's entry {member.name[:80]!r} is not a plain ustar entry (file, link or "
+                         "directory): refused, the engine might read it otherwise")
+
+
+def _check_end(raw: BinaryIO, offset: int) -> None:
+    """ImageError unless the listing ended where the archive does (two zero blocks, or its end):
+    a header this reader cannot parse ends its listing, while the engine's reader goes on."""
+    raw.seek(offset)
+    if any(raw.read(1024)):
+        raise ImageError("the archive goes on past a header this reader cannot parse: refused")
+
+
+def _rename(handle: BinaryIO, member: tarfile.TarInfo, name: str) -> None:
+    """Gives a (plain ustar) entry a new name in its own header, so no reader finds it by the old one."""
+    handle.seek(member.offset)
+    block = bytearray(handle.read(512))
+    block[0:100] = name.encode().ljust(100, b"\0")
+    block[345:500] = bytes(155)  # the ustar name prefix
+    block[148:156] = b" " * 8
+    block[148:156] = b"%06o\0 " % sum(block)
+    handle.seek(member.offset)
+    handle.write(block)
 
 
 def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, limit: int = 1 << 20) -> bytes:
