@@ -180,10 +180,8 @@ def strip_tags(path: Path) -> ArchiveInfo:
     first, with the names its index gives) is renamed out of the engine's way.
     """
     try:
-        with tarfile.open(path, "r:") as tar:
+        with tarfile.open(path, "r:") as tar, path.open("rb") as raw:
             by_name: dict[str, tarfile.TarInfo] = {}
-            raw = tar.fileobj
-            assert raw is not None
             for member in tar:
                 _check_header(raw, member)
                 name = _entry_name(member)
