@@ -34,7 +34,7 @@ _USTAR_MAGIC = b"ustar\x0000"
 _OCTAL = re.compile(rb" *[0-7]* *(?:\x00[ \x00]*)?")
 _NUMBERS = ((100, 108), (108, 116), (116, 124), (124, 136), (136, 148), (148, 156), (329, 337), (337, 345))
 _SIZE = (124, 136)
-_TYPES = {b"0": "file", b"1": "hard link", b"2": "symlink", b"5": "directory"}
+_PAX_RECORD = re.compile(rb"([1-9][0-9]{0,5}) (path|size)=([^\n\x00]+)\n")
 # An OCI layout beside manifest.json (as Docker's own save writes) is what podman loads first, and
 # its index.json names images: renamed in place, so the engine reads the docker-archive.
 _OCI_LAYOUT = ("index.json", "oci-layout")
@@ -218,17 +218,50 @@ def strip_tags(path: Path) -> ArchiveInfo:
 
 
 def _check_header(raw: BinaryIO, member: tarfile.TarInfo) -> None:
-    """ImageError unless ``member`` has one plain ustar header that Go's archive/tar reads alike."""
+    """ImageError unless ``member`` has a plain ustar header that Go's archive/tar reads alike,
+    after at most one pax header of ``path`` and ``size`` records (Go writes one for a layer
+    over 8 GiB) that both readers apply alike."""
     raw.seek(member.offset)
     block = raw.read(512)
-    size = block[_SIZE[0]:_SIZE[1]]
-    plain = (member.offset_data == member.offset + 512 and len(block) == 512
-             and block[257:265] == _USTAR_MAGIC and not any(block[500:]) and block[156:157] in _TYPES
-             and all(_OCTAL.fullmatch(block[a:b]) or ((a, b) == _SIZE and size[0] == 0x80) for a, b in _NUMBERS)
-             and (member.size == 0 or block[156:157] == b"0"))
-    if not plain:
+    plain = True
+    if member.offset_data != member.offset + 512:
+        plain = _plain_block(block, b"x") and _pax_agrees(raw, block, member)
+        block = raw.read(512)
+    if not (plain and _plain_block(block, b"0125") and (member.size == 0 or block[156:157] == b"0")):
         raise ImageError(f"the archive's entry {member.name[:80]!r} is not a plain ustar entry (file, link or "
                          "directory): refused, the engine might read it otherwise")
+
+
+def _plain_block(block: bytes, types: bytes) -> bool:
+    """A 512-byte POSIX ustar header of one of ``types`` whose numbers both readers parse alike."""
+    size = block[_SIZE[0]:_SIZE[1]]
+    return (len(block) == 512 and block[257:265] == _USTAR_MAGIC and not any(block[500:])
+            and block[156:157] in types  # one typeflag byte of ``types``
+            and all(_OCTAL.fullmatch(block[a:b]) or ((a, b) == _SIZE and size[0] == 0x80) for a, b in _NUMBERS))
+
+
+def _pax_agrees(raw: BinaryIO, block: bytes, member: tarfile.TarInfo) -> bool:
+    """Whether a pax header's records (read from ``raw``, left just past them) are only
+    well-formed ``path`` and ``size`` records that name what this reader made of the entry."""
+    if not _OCTAL.fullmatch(block[_SIZE[0]:_SIZE[1]]):
+        return False
+    length = int(block[_SIZE[0]:_SIZE[1]].strip(b" \0") or b"0", 8)
+    if length > 4096:
+        return False
+    data = raw.read(length)
+    raw.seek(member.offset + 512 + -(-length // 512) * 512)
+    records: dict[bytes, bytes] = {}
+    at = 0
+    while at < len(data):
+        record = _PAX_RECORD.match(data, at)
+        if record is None or int(record[1]) != record.end() - at or record[2] in records:
+            return False
+        records[record[2]] = record[3]
+        at = record.end()
+    size, name = records.get(b"size"), records.get(b"path")
+    return (member.offset_data == member.offset + 1024 + -(-length // 512) * 512 and len(data) == length
+            and (size is None or (size.isdigit() and int(size) == member.size))
+            and (name is None or name.decode("utf-8", "surrogateescape").rstrip("/") == member.name.rstrip("/")))
 
 
 def _check_end(raw: BinaryIO, offset: int) -> None:
