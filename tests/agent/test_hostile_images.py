@@ -1,14 +1,19 @@
 """The hostile-image test set: what a renter's image may try on a provider, run for real (Anvil,
 Kubo, podman; jobs through the agent), each probe expected refused.
 
-Probes (39 tried, 39 refused; 19 of them got through on main before this set): namespace and
-keyring syscalls from a static C probe and from busybox; every writable path a job sees (walked
-from /proc/mounts: sized by the agent, no exec, and nothing else writable), and filling each; a
+Probes (60 tried, 60 refused; 32 of them got through on main before this set): namespace and
+keyring syscalls from a static C probe and from busybox, also through the i386 and x32 ABIs;
+mount-family calls that reached the kernel; capabilities an image label asks for; every
+writable path a job sees (walked from /proc/mounts: sized by the agent, no exec, and nothing
+else writable), including the image's own VOLUMEs, and filling each; an image healthcheck; a
 200 MB log flood against the engine's own log; containers planted on the engine under the next
-job's label; archives that would move a tag in the provider's engine, lie about their image id,
-or carry a second image. Counted: 17 syscalls (SYSCALL_PROBES), 7 execs from writable paths,
-5 fills, 1 write anywhere else, 1 flood, 2 planted containers, 2 tag moves, 1 id lie, 2
-second-image archives, 1 header bomb.
+job's label; archives that would move a tag in the provider's engine (directly, through an OCI
+layout beside the manifest, or through tar headers the engine reads another way), lie about
+their image id, or carry a second image; images whose volumes cannot be covered. Counted: 26
+syscalls and 1 capability set (SYSCALL_PROBES), 9 execs from writable paths, 7 fills, 1 write
+anywhere else, 1 healthcheck, 1 flood, 2 planted containers, 2 tag moves, 3 archives read
+another way (one more, pax path and size records, must load), 1 id lie, 2 second-image
+archives, 1 header bomb, 3 uncoverable-volume images.
 """
 
 from __future__ import annotations

@@ -4,11 +4,14 @@ Every container gets: all capabilities dropped, ``no-new-privileges``, never pri
 agent's seccomp profile (``seccomp.json`` beside this module: podman's default profile, except
 that no job may create or join a namespace — ``unshare``, ``setns``, ``clone`` with a namespace
 flag, ``clone3`` — nor use the kernel's keyrings — ``keyctl``, ``add_key``, ``request_key``:
-without a user namespace of its own, root in a job shares host root's keyring), its own network
-(none at all unless allowed), PID and IPC namespaces, no mounts from the host (no Docker socket,
+without a user namespace of its own, root in a job shares host root's keyring — and, as in
+Docker's default, the mount family, ``syslog`` and ``reboot`` need capabilities a job lacks),
+its own network (none at all unless allowed), PID and IPC namespaces, no mounts from the host (no Docker socket,
 no host paths), a read-only root filesystem whose only writable paths are the agent's sized
-tmpfs mounts (``/scratch``, ``/tmp``, ``/run``, ``/var/tmp`` and ``/dev/shm``: ``scratch_mb``
-each, no exec/suid/dev; the engine's own ``/dev`` is a 64 MiB noexec tmpfs), an engine-side log
+tmpfs mounts (``/scratch``, ``/tmp``, ``/run``, ``/var/tmp``, ``/dev/shm`` and each path the
+image declares a volume, which the engine would otherwise put on the host's disk: ``scratch_mb``
+each, no exec/suid/dev; the engine's own ``/dev`` is a 64 MiB noexec tmpfs), no healthcheck (an
+image's would have the engine exec into the job on its own timer), an engine-side log
 capped at ``log_mb``, memory (no swap), CPU and process limits from the resource's spec, and a
 GPU only through a device request for the GPU it was given.
 
