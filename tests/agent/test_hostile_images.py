@@ -49,10 +49,11 @@ SYSCALL_PROBES = ("unshare-user", "unshare-net", "unshare-mount", "unshare-pid",
                   "keyctl-join-session", "add-key", "request-key", "bb-unshare-user", "bb-unshare-net",
                   "bb-nsenter-net", "i386-unshare-user", "i386-unshare-net", "i386-setns-net", "i386-keyctl",
                   "i386-mount-reach", "x32-unshare-user", "x32-keyctl", "mount-reach", "umount-reach", "capabilities")
-# The job's image config asks for more: volumes (podman makes each a host-disk volume: writable, exec
+# The job's image config asks for more: every GPU of the host (NVIDIA's hook reads the job's env), volumes (podman makes each a host-disk volume: writable, exec
 # allowed, unsized, left behind), a capability label podman reads, a healthcheck the engine would exec.
 IMAGE_VOLUMES = ("/data", "/scratch/deep")
-HOSTILE_SETTINGS = {"Volumes": {path: {} for path in IMAGE_VOLUMES}, "Healthcheck": {
+HOSTILE_SETTINGS = {"Env": ["PATH=/bin:/usr/bin", "NVIDIA_VISIBLE_DEVICES=all", "CUDA_VERSION=12.4"],
+                    "Volumes": {path: {} for path in IMAGE_VOLUMES}, "Healthcheck": {
     "Test": ["CMD", "/bin/busybox", "true"], "Interval": 10**9},
     "Labels": {"io.containers.capabilities": "SYS_ADMIN,NET_ADMIN,DAC_READ_SEARCH"}}
 LINE = re.compile(r"^(\S+) (refused|ALLOWED) ?(.*)$", re.M)
@@ -116,6 +117,7 @@ def test_a_job_makes_no_namespace_uses_no_keyring_and_writes_only_where_the_agen
       {bb} dd if=/dev/zero of=$d/fill bs=1048576 count=48 2>/dev/null
       echo "fill $d $({bb} stat -c %s $d/fill 2>/dev/null || echo 0)"; {bb} rm -f $d/fill
     done
+    echo "gpu-env [$NVIDIA_VISIBLE_DEVICES]"
     echo hostile-done
     exec {bb} sleep 300
     """
@@ -129,6 +131,7 @@ def test_a_job_makes_no_namespace_uses_no_keyring_and_writes_only_where_the_agen
     assert attrs["Config"]["Healthcheck"]["Test"] == ["NONE"], attrs["Config"]["Healthcheck"]
     logs = wait_logs(runner, record, "hostile-done")
 
+    assert "gpu-env []" in logs, logs  # this job has no GPU: NVIDIA's hook is told none, not the image's "all"
     outcomes = {name: verdict for name, verdict, _ in LINE.findall(logs) if name != "writable"}
     assert {name: outcomes.get(name) for name in SYSCALL_PROBES} == {name: "refused" for name in SYSCALL_PROBES}, logs
 

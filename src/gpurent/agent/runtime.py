@@ -41,6 +41,7 @@ ADOPTABLE = ("created", "running")
 SECCOMP_PROFILE = Path(__file__).with_name("seccomp.json")
 WRITABLE = ("/scratch", "/tmp", "/run", "/var/tmp")  # the agent's tmpfs mounts (and /dev/shm)
 _SCRATCH_FLAGS = {"rw", "noexec", "nosuid", "nodev"}
+GPU_ENV = "NVIDIA_VISIBLE_DEVICES"
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,10 @@ def container_options(job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid:
         "memswap_limit": memory,  # no swap on top
         "nano_cpus": spec.vcpu * 1_000_000_000,
         "pids_limit": limits.pids,
-        "environment": {"GPURENT_JOB_ID": job_id, "GPURENT_SCRATCH": "/scratch"},
+        # NVIDIA's container hook picks GPUs from the container's environment: an image's own
+        # NVIDIA_VISIBLE_DEVICES=all (or a legacy CUDA_VERSION with none) would be every GPU of the
+        # host, so the agent sets it: the job's GPU, or empty (no GPU, as NVIDIA documents it)
+        "environment": {"GPURENT_JOB_ID": job_id, "GPURENT_SCRATCH": "/scratch", GPU_ENV: gpu_uuid or ""},
         "working_dir": "/scratch",
     }
     if gpu_uuid:
@@ -153,7 +157,8 @@ def lockdown_differences(attrs: dict[str, Any], image_id: str, options: dict[str
     check("cpu", host.get("NanoCpus") == options["nano_cpus"])
     check("pids", host.get("PidsLimit") == options["pids_limit"])
     wanted_gpus = [list(r["DeviceIDs"]) for r in options.get("device_requests", [])]
-    check("gpu", [list(r.get("DeviceIDs") or ()) for r in host.get("DeviceRequests") or ()] == wanted_gpus)
+    check("gpu", [list(r.get("DeviceIDs") or ()) for r in host.get("DeviceRequests") or ()] == wanted_gpus
+          and f"{GPU_ENV}={options['environment'][GPU_ENV]}" in (config.get("Env") or ()))
     return found
 
 
