@@ -18,6 +18,7 @@ archives, 1 header bomb, 3 uncoverable-volume images.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -451,3 +452,31 @@ def test_an_archive_read_another_way_by_the_engine_names_nothing(store, image_fa
             engine.images.get(honest.image_id)
     with pytest.raises(ImageNotFound):
         engine.images.get(tag)
+
+
+def test_an_archive_with_a_compressed_layer_is_refused_before_it_expands(store, engine, tmp_path):
+    """A gzip bomb: 64 MiB of zeros (and busybox) in about 1 MiB; zeros alone compress 1,000 to 1."""
+    zeros = tmp_path / "zeros"
+    with zeros.open("wb") as handle:
+        handle.truncate(64 * 2**20)
+    honest = tmp_path / "honest.tar"
+    info = build_archive(honest, [LayerFile("bin/busybox", BUSYBOX, 0o755), LayerFile("zeros", zeros)],
+                         "gpurent-test/bomb-layer:1", ["/bin/busybox", "true"])
+    bomb = tmp_path / "bomb.tar"
+    with tarfile.open(bomb, "w", format=tarfile.USTAR_FORMAT) as out:
+        for member, data in _members(honest):
+            if member.name.endswith("/layer.tar"):
+                data = gzip.compress(data, compresslevel=9, mtime=0)
+                member.size = len(data)
+            out.addfile(member, io.BytesIO(data) if data is not None else None)
+    assert bomb.stat().st_size < 2 * 2**20 < 64 * 2**20
+    try:
+        with pytest.raises(ImageError, match="compressed"):
+            store.pull(store.push_archive(bomb).cid)
+        with pytest.raises(ImageNotFound):
+            engine.images.get(info.image_id)
+    finally:
+        try:
+            engine.images.remove(info.image_id, force=True)
+        except NotFound:
+            pass

@@ -38,6 +38,9 @@ _PAX_RECORD = re.compile(rb"([1-9][0-9]{0,5}) (path|size)=([^\n\x00]+)\n")
 # An OCI layout beside manifest.json (as Docker's own save writes) is what podman loads first, and
 # its index.json names images: renamed in place, so the engine reads the docker-archive.
 _OCI_LAYOUT = ("index.json", "oci-layout")
+# A layer is stored as written: a compressed one would expand on the provider's disk far past the
+# archive's size (gzip of zeros: about 1,000 times). Engines tell them by these first bytes.
+_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,7 @@ def strip_tags(path: Path) -> ArchiveInfo:
             if config_entry is None or not config_entry.isfile():
                 raise ImageError(f"{path} is not a usable docker-archive: its image config is not in the archive")
             image_id = "sha256:" + hashlib.sha256(_read_member(tar, config_entry)).hexdigest()
+            _check_layers(tar, by_name, manifest[0].get("Layers"))
             repositories = by_name.get("repositories")
     except (tarfile.TarError, ValueError, RecursionError, OSError) as err:  # ValueError: bad JSON or UTF-8
         raise ImageError(f"{path} is not an uncompressed docker-archive tar ({type(err).__name__})") from err
@@ -215,6 +219,28 @@ def strip_tags(path: Path) -> ArchiveInfo:
                 _rename(handle, by_name[name], f"gpurent-ignored-{name}")
     repo_tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
     return ArchiveInfo(repo_tags=repo_tags, image_id=image_id)
+
+
+def _check_layers(tar: tarfile.TarFile, by_name: dict[str, tarfile.TarInfo], layers: object) -> None:
+    """ImageError unless ``layers`` (the manifest's) name uncompressed tar files of the archive
+    (through its own links, as Docker's save writes them)."""
+    if not (isinstance(layers, list) and all(isinstance(layer, str) for layer in layers)):
+        raise ImageError("the archive's manifest.json lists no layers (or not as paths)")
+    for layer in layers:
+        member, name = None, posixpath.normpath(layer.lstrip("/"))
+        for _ in range(8):  # links inside the archive, a few deep
+            member = by_name.get(name)
+            if member is None or not (member.issym() or member.islnk()):
+                break
+            base = posixpath.dirname(name) if member.issym() else ""
+            name = posixpath.normpath(posixpath.join(base, member.linkname).lstrip("/"))
+        if member is None or not member.isfile():
+            raise ImageError(f"the archive's layer {layer[:80]!r} is not a file of the archive")
+        handle = tar.extractfile(member)
+        assert handle is not None  # a regular file
+        if handle.read(6).startswith(_COMPRESSED):
+            raise ImageError(f"the archive's layer {layer[:80]!r} is compressed: only uncompressed layers are "
+                             "loaded (a compressed one may expand far past the archive's size)")
 
 
 def _check_header(raw: BinaryIO, member: tarfile.TarInfo) -> None:
