@@ -1,19 +1,20 @@
 """The hostile-image test set: what a renter's image may try on a provider, run for real (Anvil,
 Kubo, podman; jobs through the agent), each probe expected refused.
 
-Probes (60 tried, 60 refused; 32 of them got through on main before this set): namespace and
-keyring syscalls from a static C probe and from busybox, also through the i386 and x32 ABIs;
-mount-family calls that reached the kernel; capabilities an image label asks for; every
-writable path a job sees (walked from /proc/mounts: sized by the agent, no exec, and nothing
-else writable), including the image's own VOLUMEs, and filling each; an image healthcheck; a
-200 MB log flood against the engine's own log; containers planted on the engine under the next
-job's label; archives that would move a tag in the provider's engine (directly, through an OCI
-layout beside the manifest, or through tar headers the engine reads another way), lie about
-their image id, or carry a second image; images whose volumes cannot be covered. Counted: 26
-syscalls and 1 capability set (SYSCALL_PROBES), 9 execs from writable paths, 7 fills, 1 write
-anywhere else, 1 healthcheck, 1 flood, 2 planted containers, 2 tag moves, 3 archives read
-another way (one more, pax path and size records, must load), 1 id lie, 2 second-image
-archives, 1 header bomb, 3 uncoverable-volume images.
+Probes (62 tried, 62 refused; 34 of them got through on main before this set): namespace and
+keyring syscalls from a static C probe and from busybox, also through the i386 and x32 ABIs; mount
+family calls that reached the kernel; capabilities an image label asks for; every GPU of the host,
+which an image's NVIDIA_VISIBLE_DEVICES asks NVIDIA's hook for; every writable path a job sees
+(walked from /proc/mounts: sized by the agent, no exec, and nothing else writable), including the
+image's own VOLUMEs, and filling each; an image healthcheck; a 200 MB log flood against the
+engine's own log; containers planted on the engine under the next job's label; archives that would
+move a tag in the provider's engine (directly, through an OCI layout beside the manifest, or
+through tar headers the engine reads another way), lie about their image id, carry a second image
+or a compressed layer (a gzip bomb); images whose volumes cannot be covered. Counted: 26 syscalls
+and 1 capability set (SYSCALL_PROBES), 1 GPU env, 9 execs from writable paths, 7 fills, 1 write
+anywhere else, 1 healthcheck, 1 flood, 2 planted containers, 2 tag moves, 3 archives read another
+way (one more, pax path and size records, must load), 1 id lie, 2 second-image archives, 1 header
+bomb, 1 gzip-bomb layer, 3 uncoverable-volume images.
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ SYSCALL_PROBES = ("unshare-user", "unshare-net", "unshare-mount", "unshare-pid",
                   "keyctl-join-session", "add-key", "request-key", "bb-unshare-user", "bb-unshare-net",
                   "bb-nsenter-net", "i386-unshare-user", "i386-unshare-net", "i386-setns-net", "i386-keyctl",
                   "i386-mount-reach", "x32-unshare-user", "x32-keyctl", "mount-reach", "umount-reach", "capabilities")
-# The job's image config asks for more: every GPU of the host (NVIDIA's hook reads the job's env), volumes (podman makes each a host-disk volume: writable, exec
-# allowed, unsized, left behind), a capability label podman reads, a healthcheck the engine would exec.
+# The job's image config asks for more: every GPU of the host (NVIDIA's hook reads the job's env),
+# volumes (podman makes each a host-disk volume: writable, exec allowed, unsized, left behind), a
+# capability label podman reads, a healthcheck the engine would exec.
 IMAGE_VOLUMES = ("/data", "/scratch/deep")
 HOSTILE_SETTINGS = {"Env": ["PATH=/bin:/usr/bin", "NVIDIA_VISIBLE_DEVICES=all", "CUDA_VERSION=12.4"],
                     "Volumes": {path: {} for path in IMAGE_VOLUMES}, "Healthcheck": {
