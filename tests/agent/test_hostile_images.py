@@ -1,7 +1,7 @@
 """The hostile-image test set: what a renter's image may try on a provider, run for real (Anvil,
 Kubo, podman; jobs through the agent), each probe expected refused.
 
-Probes (62 tried, 62 refused; 34 of them got through on main before this set): namespace and
+Probes (63 tried, 63 refused; 35 of them got through on main before this set): namespace and
 keyring syscalls from a static C probe and from busybox, also through the i386 and x32 ABIs; mount
 family calls that reached the kernel; capabilities an image label asks for; every GPU of the host,
 which an image's NVIDIA_VISIBLE_DEVICES asks NVIDIA's hook for; every writable path a job sees
@@ -10,11 +10,12 @@ image's own VOLUMEs, and filling each; an image healthcheck; a 200 MB log flood 
 engine's own log; containers planted on the engine under the next job's label; archives that would
 move a tag in the provider's engine (directly, through an OCI layout beside the manifest, or
 through tar headers the engine reads another way), lie about their image id, carry a second image
-or a compressed layer (a gzip bomb); images whose volumes cannot be covered. Counted: 26 syscalls
-and 1 capability set (SYSCALL_PROBES), 1 GPU env, 9 execs from writable paths, 7 fills, 1 write
-anywhere else, 1 healthcheck, 1 flood, 2 planted containers, 2 tag moves, 3 archives read another
-way (one more, pax path and size records, must load), 1 id lie, 2 second-image archives, 1 header
-bomb, 1 gzip-bomb layer, 3 uncoverable-volume images.
+or a compressed layer (a gzip bomb), or name one layer over and over; images whose volumes cannot
+be covered. Counted: 26 syscalls and 1 capability set (SYSCALL_PROBES), 1 GPU env, 9 execs from
+writable paths, 7 fills, 1 write anywhere else, 1 healthcheck, 1 flood, 2 planted containers, 2 tag
+moves, 3 archives read another way (one more, pax path and size records, must load), 1 id lie, 2
+second-image archives, 1 header bomb, 1 gzip-bomb layer, 1 layer named 16 times, 3
+uncoverable-volume images.
 """
 
 from __future__ import annotations
@@ -480,5 +481,48 @@ def test_an_archive_with_a_compressed_layer_is_refused_before_it_expands(store, 
     finally:
         try:
             engine.images.remove(info.image_id, force=True)
+        except NotFound:
+            pass
+
+
+def _repeated_layer(honest: Path, out: Path, times: int) -> str:
+    """The archive with its one layer named ``times`` over (in the manifest and the config's
+    diff_ids): the engine unpacks it each time. Returns the image id."""
+    members = _members(honest)
+    files = {m.name: data for m, data in members if data is not None}
+    manifest = json.loads(files["manifest.json"])
+    old_config = manifest[0]["Config"]
+    config = json.loads(files[old_config])
+    config["rootfs"]["diff_ids"] *= times
+    config["history"] *= times
+    blob = json.dumps(config).encode()
+    config_name = hashlib.sha256(blob).hexdigest() + ".json"
+    manifest[0]["Config"], manifest[0]["Layers"] = config_name, manifest[0]["Layers"] * times
+    with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for member, data in members:
+            if member.name not in ("manifest.json", old_config):
+                tar.addfile(member, io.BytesIO(data) if data is not None else None)
+        for name, data in ((config_name, blob), ("manifest.json", json.dumps(manifest).encode())):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return "sha256:" + config_name.removesuffix(".json")
+
+
+def test_an_archive_naming_one_layer_over_and_over_is_refused_before_it_multiplies(store, engine, tmp_path):
+    """8 MiB of layer named 16 times: 128 MiB on the provider's disk from an 8 MiB archive."""
+    zeros = tmp_path / "zeros"
+    with zeros.open("wb") as handle:
+        handle.truncate(8 * 2**20)
+    build_archive(tmp_path / "honest.tar", [LayerFile("zeros", zeros)], "gpurent-test/repeat:1", ["/zeros"])
+    image_id = _repeated_layer(tmp_path / "honest.tar", tmp_path / "repeat.tar", 16)
+    try:
+        with pytest.raises(ImageError, match="over and over"):
+            store.pull(store.push_archive(tmp_path / "repeat.tar").cid)
+        with pytest.raises(ImageNotFound):
+            engine.images.get(image_id)
+    finally:
+        try:
+            engine.images.remove(image_id, force=True)
         except NotFound:
             pass

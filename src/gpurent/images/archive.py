@@ -205,7 +205,7 @@ def strip_tags(path: Path) -> ArchiveInfo:
             if config_entry is None or not config_entry.isfile():
                 raise ImageError(f"{path} is not a usable docker-archive: its image config is not in the archive")
             image_id = "sha256:" + hashlib.sha256(_read_member(tar, config_entry)).hexdigest()
-            _check_layers(tar, by_name, manifest[0].get("Layers"))
+            _check_layers(tar, by_name, manifest[0].get("Layers"), path.stat().st_size)
             repositories = by_name.get("repositories")
     except (tarfile.TarError, ValueError, RecursionError, OSError) as err:  # ValueError: bad JSON or UTF-8
         raise ImageError(f"{path} is not an uncompressed docker-archive tar ({type(err).__name__})") from err
@@ -221,11 +221,14 @@ def strip_tags(path: Path) -> ArchiveInfo:
     return ArchiveInfo(repo_tags=repo_tags, image_id=image_id)
 
 
-def _check_layers(tar: tarfile.TarFile, by_name: dict[str, tarfile.TarInfo], layers: object) -> None:
+def _check_layers(tar: tarfile.TarFile, by_name: dict[str, tarfile.TarInfo], layers: object, limit: int) -> None:
     """ImageError unless ``layers`` (the manifest's) name uncompressed tar files of the archive
-    (through its own links, as Docker's save writes them)."""
+    (through its own links, as Docker's save writes them) that add up to at most ``limit`` bytes
+    (the archive's size): the engine unpacks a layer each time the manifest names it, so one
+    layer named a thousand times would take a thousand times its size on the provider's disk."""
     if not (isinstance(layers, list) and all(isinstance(layer, str) for layer in layers)):
         raise ImageError("the archive's manifest.json lists no layers (or not as paths)")
+    total = 0
     for layer in layers:
         member, name = None, posixpath.normpath(layer.lstrip("/"))
         for _ in range(8):  # links inside the archive, a few deep
@@ -236,6 +239,10 @@ def _check_layers(tar: tarfile.TarFile, by_name: dict[str, tarfile.TarInfo], lay
             name = posixpath.normpath(posixpath.join(base, member.linkname).lstrip("/"))
         if member is None or not member.isfile():
             raise ImageError(f"the archive's layer {layer[:80]!r} is not a file of the archive")
+        total += member.size
+        if total > limit:
+            raise ImageError(f"the archive's manifest names its layers over and over: loading them would take more "
+                             f"than the archive's own {limit} bytes")
         handle = tar.extractfile(member)
         assert handle is not None  # a regular file
         if handle.read(6).startswith(_COMPRESSED):
