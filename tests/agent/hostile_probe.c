@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -72,6 +73,60 @@ static long request_key(void) {
     return rc < 0 && errno == ENOKEY ? 0 : rc; /* ENOKEY: the kernel looked, so it was allowed */
 }
 
+/* The same calls through the other ABIs of an x86-64 kernel (i386 int 0x80, x32): a profile that
+ * names syscalls for x86-64 only would let them through. */
+#if defined(__x86_64__)
+static long int80(long nr, long a, long b, long c) {
+    long rc;
+    __asm__ volatile("int $0x80" : "=a"(rc) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+    if (rc < 0 && rc > -4096) { errno = (int)-rc; return -1; }
+    return rc;
+}
+static long i386_unshare_user(void) { return int80(310, CLONE_NEWUSER, 0, 0); }
+static long i386_unshare_net(void) { return int80(310, CLONE_NEWNET, 0, 0); }
+static long i386_setns(void) {
+    int fd = open("/proc/self/ns/net", O_RDONLY);
+    return fd < 0 ? -1 : int80(346, fd, CLONE_NEWNET, 0);
+}
+static long i386_keyctl(void) { return int80(288, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0); }
+static long i386_mount(void) { /* EFAULT: the kernel read the arguments, so seccomp let it in */
+    long rc = int80(21, 0, 0, 1);
+    return rc < 0 && errno == EFAULT ? 0 : rc;
+}
+#define X32 0x40000000L
+static long x32_unshare(void) { return syscall(X32 | 272, CLONE_NEWUSER); }
+static long x32_keyctl(void) { return syscall(X32 | 250, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0); }
+#endif
+/* Mount-family calls that reach the kernel (Docker's profile stops them without CAP_SYS_ADMIN):
+ * a bad type pointer, or an invalid flag, is only noticed by the kernel itself. */
+static long mount_reach(void) {
+    long rc = syscall(SYS_mount, "none", "/tmp", (const char *)1, 0UL, NULL);
+    return rc < 0 && errno == EFAULT ? 0 : rc;
+}
+static long umount_reach(void) {
+    long rc = syscall(SYS_umount2, "/nonexistent", 0x40000000);
+    return rc < 0 && errno == EINVAL ? 0 : rc;
+}
+
+/* Any capability left to the job (an image label such as io.containers.capabilities). */
+static void capabilities(void) {
+    FILE *status = fopen("/proc/self/status", "r");
+    char line[256], detail[512] = "";
+    int any = 0;
+    while (status && fgets(line, sizeof line, status)) {
+        if (strncmp(line, "Cap", 3) != 0) continue;
+        char name[32];
+        unsigned long long mask = 0;
+        if (sscanf(line, "%31[^:]: %llx", name, &mask) == 2) {
+            size_t used = strlen(detail);
+            snprintf(detail + used, sizeof detail - used, "%s=%llx ", name, mask);
+            any |= mask != 0;
+        }
+    }
+    if (status) fclose(status);
+    report("capabilities", any, detail);
+}
+
 /* Every mount this container sees: can it be written, how large is it, may files on it run? */
 static void writable_paths(const char *self) {
     FILE *mounts = fopen("/proc/mounts", "r");
@@ -130,6 +185,18 @@ int main(int argc, char **argv) {
     in_child("keyctl-join-session", join_keyring);
     in_child("add-key", add_key);
     in_child("request-key", request_key);
+#if defined(__x86_64__)
+    in_child("i386-unshare-user", i386_unshare_user);
+    in_child("i386-unshare-net", i386_unshare_net);
+    in_child("i386-setns-net", i386_setns);
+    in_child("i386-keyctl", i386_keyctl);
+    in_child("i386-mount-reach", i386_mount);
+    in_child("x32-unshare-user", x32_unshare);
+    in_child("x32-keyctl", x32_keyctl);
+#endif
+    in_child("mount-reach", mount_reach);
+    in_child("umount-reach", umount_reach);
+    capabilities();
     writable_paths(argv[0]);
     printf("probe-done\n");
     return 0;

@@ -4,11 +4,14 @@ Every container gets: all capabilities dropped, ``no-new-privileges``, never pri
 agent's seccomp profile (``seccomp.json`` beside this module: podman's default profile, except
 that no job may create or join a namespace — ``unshare``, ``setns``, ``clone`` with a namespace
 flag, ``clone3`` — nor use the kernel's keyrings — ``keyctl``, ``add_key``, ``request_key``:
-without a user namespace of its own, root in a job shares host root's keyring), its own network
-(none at all unless allowed), PID and IPC namespaces, no mounts from the host (no Docker socket,
+without a user namespace of its own, root in a job shares host root's keyring — and, as in
+Docker's default, the mount family, ``syslog`` and ``reboot`` need capabilities a job lacks),
+its own network (none at all unless allowed), PID and IPC namespaces, no mounts from the host (no Docker socket,
 no host paths), a read-only root filesystem whose only writable paths are the agent's sized
-tmpfs mounts (``/scratch``, ``/tmp``, ``/run``, ``/var/tmp`` and ``/dev/shm``: ``scratch_mb``
-each, no exec/suid/dev; the engine's own ``/dev`` is a 64 MiB noexec tmpfs), an engine-side log
+tmpfs mounts (``/scratch``, ``/tmp``, ``/run``, ``/var/tmp``, ``/dev/shm`` and each path the
+image declares a volume, which the engine would otherwise put on the host's disk: ``scratch_mb``
+each, no exec/suid/dev; the engine's own ``/dev`` is a 64 MiB noexec tmpfs), no healthcheck (an
+image's would have the engine exec into the job on its own timer), an engine-side log
 capped at 4 × ``log_mb``, memory (no swap), CPU and process limits from the resource's spec, and a
 GPU only through a device request for the GPU it was given.
 
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from gpurent.agent.config import Limits, ResourceSpec
+from gpurent.images.archive import image_volumes
 
 LABEL = "gpurent.job"
 CHAIN_LABEL, MARKET_LABEL, AGENT_LABEL = "gpurent.chain", "gpurent.marketplace", "gpurent.agent"
@@ -38,6 +42,7 @@ SECCOMP_PROFILE = Path(__file__).with_name("seccomp.json")
 WRITABLE = ("/scratch", "/tmp", "/run", "/var/tmp")  # the agent's tmpfs mounts (and /dev/shm)
 _SCRATCH_FLAGS = {"rw", "noexec", "nosuid", "nodev"}
 ENGINE_LOG_FACTOR = 4  # the engine's log file per byte of the agent's copy (see engine_log_mb)
+GPU_ENV = "NVIDIA_VISIBLE_DEVICES"
 
 
 @dataclass(frozen=True)
@@ -86,8 +91,11 @@ def seccomp_option(inline: bool = False) -> str:
 
 
 def container_options(job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
-                      network: bool = False, *, owner: Owner, seccomp: str | None = None) -> dict[str, Any]:
-    """The docker SDK ``containers.create`` options for one job: the isolation policy."""
+                      network: bool = False, *, owner: Owner, seccomp: str | None = None,
+                      volumes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The docker SDK ``containers.create`` options for one job: the isolation policy.
+    ``volumes``: the image's declared volumes, each covered by a tmpfs like the others (so the
+    engine makes no volume on the host's disk for them)."""
     from docker.types import DeviceRequest, LogConfig
 
     memory = f"{spec.memory_gb}g"
@@ -100,7 +108,8 @@ def container_options(job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid:
         "security_opt": ["no-new-privileges", seccomp or seccomp_option()],
         "privileged": False,
         "read_only": True,
-        "tmpfs": {path: scratch for path in WRITABLE},
+        "tmpfs": {path: scratch for path in (*WRITABLE, *volumes)},
+        "healthcheck": {"test": ["NONE"]},  # an image's HEALTHCHECK would have the engine exec into the job
         "shm_size": limits.scratch_mb * 2**20,
         "log_config": LogConfig(type="json-file", config={"max-size": f"{engine_log_mb(limits)}m"}),
         "network_mode": "bridge" if network and limits.network else "none",
@@ -109,7 +118,10 @@ def container_options(job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid:
         "memswap_limit": memory,  # no swap on top
         "nano_cpus": spec.vcpu * 1_000_000_000,
         "pids_limit": limits.pids,
-        "environment": {"GPURENT_JOB_ID": job_id, "GPURENT_SCRATCH": "/scratch"},
+        # NVIDIA's container hook picks GPUs from the container's environment: an image's own
+        # NVIDIA_VISIBLE_DEVICES=all (or a legacy CUDA_VERSION with none) would be every GPU of the
+        # host, so the agent sets it: the job's GPU, or empty (no GPU, as NVIDIA documents it)
+        "environment": {"GPURENT_JOB_ID": job_id, "GPURENT_SCRATCH": "/scratch", GPU_ENV: gpu_uuid or ""},
         "working_dir": "/scratch",
     }
     if gpu_uuid:
@@ -149,11 +161,13 @@ def lockdown_differences(attrs: dict[str, Any], image_id: str, options: dict[str
     check("tmpfs", set(tmpfs) == set(options["tmpfs"])
           and all(_flags(options["tmpfs"][p]) <= _flags(tmpfs[p]) for p in options["tmpfs"]))
     check("shm size", host.get("ShmSize") == options["shm_size"])
+    check("healthcheck", (config.get("Healthcheck") or {}).get("Test") == options["healthcheck"]["test"])
     check("memory", host.get("Memory") == host.get("MemorySwap") == _bytes(options["mem_limit"]))
     check("cpu", host.get("NanoCpus") == options["nano_cpus"])
     check("pids", host.get("PidsLimit") == options["pids_limit"])
     wanted_gpus = [list(r["DeviceIDs"]) for r in options.get("device_requests", [])]
-    check("gpu", [list(r.get("DeviceIDs") or ()) for r in host.get("DeviceRequests") or ()] == wanted_gpus)
+    check("gpu", [list(r.get("DeviceIDs") or ()) for r in host.get("DeviceRequests") or ()] == wanted_gpus
+          and f"{GPU_ENV}={options['environment'][GPU_ENV]}" in (config.get("Env") or ()))
     return found
 
 
@@ -178,8 +192,9 @@ class Runtime:
         return self._seccomp
 
     def options(self, job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
-                network: bool = False) -> dict[str, Any]:
-        return container_options(job_id, spec, limits, gpu_uuid, network, owner=self.owner, seccomp=self.seccomp())
+                network: bool = False, volumes: tuple[str, ...] = ()) -> dict[str, Any]:
+        return container_options(job_id, spec, limits, gpu_uuid, network, owner=self.owner, seccomp=self.seccomp(),
+                                 volumes=volumes)
 
     def create(self, job_id: str, image_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
                network: bool = False, known: str | None = None) -> str:
@@ -190,14 +205,15 @@ class Runtime:
         labelled with the job are never used: this agent's are removed, others' left alone."""
         from docker.errors import NotFound
 
-        options = self.options(job_id, spec, limits, gpu_uuid, network)
+        volumes = image_volumes(self.engine.images.get(image_id).attrs.get("Config"))
+        options = self.options(job_id, spec, limits, gpu_uuid, network, volumes)
         for container in self.engine.containers.list(all=True, filters={"label": f"{LABEL}={job_id}"}):
             if not self._ours(container, job_id):
                 continue  # another stack's (or a planted) container: never started, never touched
             if (container.id == known and container.status in ADOPTABLE
                     and not lockdown_differences(container.attrs, image_id, options)):
                 return str(container.id)
-            container.remove(force=True)  # ours, but not one to run: unrecorded, ended or not locked down
+            container.remove(force=True, v=True)  # ours, but not one to run: unrecorded, ended or not locked down
         try:
             self.engine.containers.get(options["name"])
         except NotFound:
@@ -250,6 +266,6 @@ class Runtime:
         from docker.errors import APIError, NotFound
 
         try:
-            self.engine.containers.get(container_id).remove(force=True)
+            self.engine.containers.get(container_id).remove(force=True, v=True)  # v: and anonymous volumes
         except (NotFound, APIError):
             pass

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gpurent.errors import ImageError, ImageTooLarge, IntegrityError, InvalidInput, NotAGpurentImage
-from gpurent.images.archive import read_archive, strip_tags
+from gpurent.images.archive import image_volumes, read_archive, strip_tags
 from gpurent.images.kubo import KuboClient, UploadPart
 from gpurent.settings import format_size, load_settings, state_home
 
@@ -302,8 +302,9 @@ class ImageStore:
     def load(self, archive: Path, metadata: ImageMetadata, transfer: Transfer | None = None) -> str:
         """``docker load`` of a verified archive, by id: its tags are stripped first (a renter's
         archive never names, so never moves, a tag in this engine), and an archive whose image is
-        not the one the metadata promised is refused before it reaches the engine. Anything a
-        load leaves that fails verification is removed. Returns the engine's image id."""
+        not the one the metadata promised is refused before it reaches the engine, as is one whose
+        volumes could not be covered (:func:`image_volumes`). Anything a load leaves that fails
+        verification is removed. Returns the engine's image id."""
         info = strip_tags(archive)
         if metadata.image_id and info.image_id != metadata.image_id:
             raise IntegrityError(f"the archive holds image {info.image_id[:19]}…, the metadata names "
@@ -323,6 +324,11 @@ class ImageStore:
             self._remove_image(image_id)
         if stray or not any(str(image.id) == info.image_id for image in loaded):
             raise IntegrityError(f"the engine did not load image {info.image_id[:19]}… from the archive")
+        try:
+            image_volumes(self.engine.images.get(info.image_id).attrs.get("Config"))
+        except ImageError:
+            self._remove_image(info.image_id)  # an image no container of ours could run
+            raise
         return info.image_id
 
     def _remove_image(self, image_id: str) -> None:
