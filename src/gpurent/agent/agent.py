@@ -320,8 +320,12 @@ class Agent:
                 self._give_back(job, AgentPhase.FAILED, str(err))
                 return
             network = bool(cached.metadata.network) and self.config.limits.network
-            container_id = self.runtime.create(job_id, cached.image_id, slot.spec, self.config.limits, slot.gpu_uuid,
-                                               network=network, known=job.container_id)
+            try:  # an image cached before the pull checked its volumes can still be refused here
+                container_id = self.runtime.create(job_id, cached.image_id, slot.spec, self.config.limits,
+                                                   slot.gpu_uuid, network=network, known=job.container_id)
+            except ImageError as err:
+                self._give_back(job, AgentPhase.FAILED, str(err))
+                return
             self.state.update(job_id, AgentPhase.STARTING, container_id=container_id)  # recorded before it starts
             self.runtime.start(container_id)
             with self.tx_lock:
