@@ -77,22 +77,32 @@ def send_json(request: BaseHTTPRequestHandler, code: int, body: dict[str, Any]) 
     request.wfile.write(data)
 
 
-def read_body(request: BaseHTTPRequestHandler, limit: int = BODY_LIMIT) -> bytes:
-    """The request's body, at most ``limit`` bytes: RequestRefused unless it comes with one plain
-    ``Content-Length`` (no chunked bodies, no negative, repeated or non-numeric lengths)."""
+def body_length(request: BaseHTTPRequestHandler) -> int | None:
+    """The request's ``Content-Length`` (None when it has none): RequestRefused for a chunked
+    body (411) or a length that is negative, repeated differently or not a number (400). The
+    server checks it before every route, so no route sees a body it cannot bound."""
     if request.headers.get("Transfer-Encoding"):
         raise RequestRefused(411, "chunked bodies are not taken: send the body with a Content-Length")
     lengths = {value.strip() for value in request.headers.get_all("Content-Length") or []}
     if not lengths:
-        raise RequestRefused(411, "a body needs a Content-Length")
+        return None
     text = lengths.pop()
     if lengths or not _LENGTH.fullmatch(text):
         raise RequestRefused(400, "Content-Length must be one non-negative integer")
-    if int(text) > limit:
+    return int(text)
+
+
+def read_body(request: BaseHTTPRequestHandler, limit: int = BODY_LIMIT) -> bytes:
+    """The request's body, at most ``limit`` bytes (413 beyond), sent with a Content-Length
+    (:func:`body_length`; 411 without one)."""
+    length = body_length(request)
+    if length is None:
+        raise RequestRefused(411, "a body needs a Content-Length")
+    if length > limit:
         raise RequestRefused(413, f"body over {limit} bytes")
     setattr(request, "body_read", True)  # noqa: B010 - the handler drains what was never read
-    data = request.rfile.read(int(text))
-    if len(data) < int(text):
+    data = request.rfile.read(length)
+    if len(data) < length:
         raise RequestRefused(400, "the body ended before its Content-Length")
     return data
 
@@ -220,16 +230,19 @@ class HttpServer:
                 super().send_response(code, message)
 
             def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-                """http.server's own refusals, as JSON (an unknown method is a 405 here)."""
+                """http.server's own refusals, as JSON 4xx (an unknown method is a 405 here, an
+                unknown HTTP version a 400)."""
                 self.close_connection = True
-                code = HTTPStatus.METHOD_NOT_ALLOWED if code == HTTPStatus.NOT_IMPLEMENTED else code
+                code = {HTTPStatus.NOT_IMPLEMENTED: HTTPStatus.METHOD_NOT_ALLOWED,
+                        HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: HTTPStatus.BAD_REQUEST}.get(code, code)
                 if not self.answered:
                     send_json(self, code, {"error": message or HTTPStatus(code).phrase})
 
             def _route(self, route: Route) -> None:
                 try:
+                    body_length(self)  # a malformed framing header is refused on every route
                     route(self)
-                except RequestRefused as err:  # a body the route read with read_json and did not catch
+                except RequestRefused as err:  # ... and a body a route read and did not catch
                     self.close_connection = True
                     if not self.answered:
                         send_json(self, err.status, {"error": str(err)})
