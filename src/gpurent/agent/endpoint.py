@@ -133,7 +133,7 @@ class Endpoint:
         """(offset, follow) from ``?offset=N&follow=1``: ValueError unless each is given at most
         once, the offset a decimal within the log cap and follow one of 0, 1, true, false."""
         try:
-            fields = parse_qs(query, strict_parsing=False, max_num_fields=8)
+            fields = parse_qs(query, keep_blank_values=True, max_num_fields=8)
         except ValueError:
             raise ValueError("too many query fields") from None
         offsets, follows = fields.get("offset", ["0"]), fields.get("follow", ["0"])
