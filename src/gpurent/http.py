@@ -13,6 +13,7 @@ import re
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -51,6 +52,7 @@ WORKERS = 16  # requests answered at once; a log being followed holds one for it
 QUEUE = 128  # connections accepted and waiting for a worker; beyond it a 503 and close
 BACKLOG = 128  # connections the kernel holds before the server accepts them (a burst of clients)
 IDLE_TIMEOUT_S = 10.0  # a client that sends nothing (or reads nothing) this long is dropped
+ARRIVAL_S = 20.0  # ... and one whose request line and headers (then its body) take longer, however slow
 BODY_LIMIT = 1 << 20
 LINGER_S, LINGER_BYTES = 0.5, 1 << 16  # what of an unread body is drained so the answer arrives
 _LENGTH = re.compile(r"[0-9]{1,19}")
@@ -101,7 +103,12 @@ def read_body(request: BaseHTTPRequestHandler, limit: int = BODY_LIMIT) -> bytes
     if length > limit:
         raise RequestRefused(413, f"body over {limit} bytes")
     setattr(request, "body_read", True)  # noqa: B010 - the handler drains what was never read
+    server = getattr(request, "server", None)
+    if isinstance(server, _PooledServer):  # the body, too, must arrive in time, not a byte at a time
+        server.expect(request.connection)
     data = request.rfile.read(length)
+    if isinstance(server, _PooledServer):
+        server.arrived(request.connection)
     if len(data) < length:
         raise RequestRefused(400, "the body ended before its Content-Length")
     return data
@@ -142,6 +149,8 @@ def one_line(err: BaseException) -> str:
 
 
 Route = Callable[[BaseHTTPRequestHandler], None]  # answers one request
+_AS_CLIENT_ERROR: dict[int, int] = {HTTPStatus.NOT_IMPLEMENTED: HTTPStatus.METHOD_NOT_ALLOWED,  # an unknown method
+                                    HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: HTTPStatus.BAD_REQUEST}
 _QUIET = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)  # the client left
 
 
@@ -152,12 +161,40 @@ class _PooledServer(HTTPServer):
     request_queue_size = BACKLOG
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], name: str,
-                 workers: int, queue_size: int):
+                 workers: int, queue_size: int, arrival_s: float):
         super().__init__(address, handler)
-        self.name = name
+        self.name, self.arrival_s = name, arrival_s
         self.waiting: queue.Queue[tuple[socket.socket, Any] | None] = queue.Queue(maxsize=queue_size)
         self.workers = [threading.Thread(target=self._work, name=f"{name}-worker", daemon=True)
                         for _ in range(workers)]
+        self.reaper = threading.Thread(target=self._reap, name=f"{name}-reaper", daemon=True)
+        self._deadlines: dict[socket.socket, float] = {}
+        self._deadlines_lock = threading.Lock()
+        self._closed = threading.Event()
+
+    def expect(self, connection: socket.socket) -> None:
+        """``connection`` must deliver what is read next within ``arrival_s``."""
+        with self._deadlines_lock:
+            self._deadlines[connection] = time.monotonic() + self.arrival_s
+
+    def arrived(self, connection: socket.socket) -> None:
+        with self._deadlines_lock:
+            self._deadlines.pop(connection, None)
+
+    def _reap(self) -> None:
+        """Drops each connection whose request (or body) is late: the idle timeout bounds each
+        read, this bounds a client sending one byte every few seconds."""
+        while not self._closed.wait(0.25):
+            now = time.monotonic()
+            with self._deadlines_lock:
+                late = [c for c, at in self._deadlines.items() if at < now]
+                for connection in late:
+                    del self._deadlines[connection]
+            for connection in late:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def process_request(self, request: Any, client_address: Any) -> None:
         try:
@@ -178,11 +215,13 @@ class _PooledServer(HTTPServer):
     def _work(self) -> None:
         while (item := self.waiting.get()) is not None:
             request, client_address = item
+            self.expect(request)  # the request line and headers; the handler says when they came
             try:
                 self.finish_request(request, client_address)
             except Exception:  # noqa: BLE001 - one line, and the worker goes on
                 self.handle_error(request, client_address)
             finally:
+                self.arrived(request)
                 self.shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -193,6 +232,7 @@ class _PooledServer(HTTPServer):
 
     def server_close(self) -> None:
         super().server_close()
+        self._closed.set()
         while True:
             try:
                 item = self.waiting.get_nowait()
@@ -212,10 +252,11 @@ class HttpServer:
     requests on a fixed pool of ``workers``: ``start``, ``stop``, and the bound ``port`` (ask for
     0 and read it back). Every answer is JSON: other methods get 405, what http.server itself
     refuses (a garbled request line, headers too long) its 4xx, a route that raises a 500 and
-    one log line; a client idle for ``idle_timeout_s`` is dropped."""
+    one log line; a client idle for ``idle_timeout_s`` is dropped, and so is one whose request
+    head (then body) has not arrived ``arrival_s`` after a worker took it."""
 
     def __init__(self, host: str, port: int, name: str, get: Route, post: Route, workers: int = WORKERS,
-                 idle_timeout_s: float = IDLE_TIMEOUT_S, queue_size: int = QUEUE):
+                 idle_timeout_s: float = IDLE_TIMEOUT_S, queue_size: int = QUEUE, arrival_s: float = ARRIVAL_S):
         class Handler(BaseHTTPRequestHandler):
             server_version = name
             default_request_version = "HTTP/1.0"  # a garbled request line still gets a status line
@@ -225,6 +266,11 @@ class HttpServer:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
                 pass
 
+            def parse_request(self) -> bool:
+                parsed = super().parse_request()  # reads the headers
+                server.arrived(self.connection)  # the request line and headers are in
+                return parsed
+
             def send_response(self, code: int, message: str | None = None) -> None:
                 self.answered = True
                 super().send_response(code, message)
@@ -233,8 +279,7 @@ class HttpServer:
                 """http.server's own refusals, as JSON 4xx (an unknown method is a 405 here, an
                 unknown HTTP version a 400)."""
                 self.close_connection = True
-                code = {HTTPStatus.NOT_IMPLEMENTED: HTTPStatus.METHOD_NOT_ALLOWED,
-                        HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: HTTPStatus.BAD_REQUEST}.get(code, code)
+                code = _AS_CLIENT_ERROR.get(code, code)
                 if not self.answered:
                     send_json(self, code, {"error": message or HTTPStatus(code).phrase})
 
@@ -282,7 +327,7 @@ class HttpServer:
 
             do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _refuse_method  # noqa: N815
 
-        self.httpd = _PooledServer((host, port), Handler, name, workers, queue_size)
+        self.httpd = server = _PooledServer((host, port), Handler, name, workers, queue_size, arrival_s)
         self._thread = threading.Thread(target=self.httpd.serve_forever, name=name, daemon=True)
 
     @property
@@ -292,6 +337,7 @@ class HttpServer:
     def start(self) -> None:
         for worker in self.httpd.workers:
             worker.start()
+        self.httpd.reaper.start()
         self._thread.start()
 
     def stop(self) -> None:

@@ -17,6 +17,7 @@ import time
 import requests
 from eth_account import Account
 
+from gpurent.agent.endpoint import LOG_STREAMS
 from gpurent.http import IDLE_TIMEOUT_S
 from gpurent.images.store import IMAGE_FILE
 from gpurent.wire.access import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_access
@@ -32,6 +33,17 @@ from tests.http_probes import (
     send,
     shape_bodies,
 )
+
+
+def serving(runner) -> int:
+    """The agent's endpoint port, once it answers (it starts after the agent's setup)."""
+    port = runner.agent.endpoint.port
+    deadline = time.monotonic() + 30
+    while send(port, request("GET", "/health"), timeout_s=5).status != 200:
+        assert time.monotonic() < deadline, "the endpoint did not start"
+        time.sleep(0.1)
+    time.sleep(0.5)  # the agent's other threads (monitor, first round) are up too
+    return port
 
 
 def no_traceback(caplog, capfd) -> None:
@@ -118,7 +130,7 @@ def test_every_agent_route_answers_hostile_requests_with_json_4xx(start_agent, p
                                                                   caplog, capfd):
     caplog.set_level(logging.DEBUG)
     runner = start_agent()
-    agent, port = runner.agent, runner.agent.endpoint.port
+    agent, port = runner.agent, serving(runner)
     job = renter_rent.create_job(runner.gpu, push_image("sleep 600"), 3600).value
     record = runner.wait_phase(job.job_id, "running")
     chain_id, domain = renter_rent.manifest.chain_id, agent.oracle.domain
@@ -141,19 +153,33 @@ def test_every_agent_route_answers_hostile_requests_with_json_4xx(start_agent, p
         cast.oracle, domain).to_json()
     tally.run(port, challenge_probes(valid, record, cast.oracle, cast.renter, domain))
 
+    # renters following logs hold at most LOG_STREAMS workers: the oracle's challenge still gets one
+    followers = []
+    for _ in range(LOG_STREAMS):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(request("GET", logs + "?follow=1", sign_access(cast.renter, chain_id, job.job_id).items()))
+        assert sock.recv(12) == b"HTTP/1.0 200"
+        followers.append(sock)
+    tally.check(port, Probe("a log stream too many", request("GET", logs, sign_access(
+        cast.renter, chain_id, job.job_id).items()), (429,)))
+
     # the right answers still come
     assert tally.check(port, Probe("GET /health", request("GET", "/health"), (200,))).json()
     shown = tally.check(port, Probe("GET the job", request("GET", jobs, sign_access(cast.renter, chain_id,
                                                                                    job.job_id).items()), (200,)))
     assert shown.json()["phase"] == "running"
-    tally.check(port, Probe("GET the logs", request("GET", logs + "?offset=0", sign_access(
-        cast.renter, chain_id, job.job_id).items()), (200,)))
     fresh = Challenge(job.job_id, record.image_cid, 7, 16, b"\x07" * 32, time.time() + 30).signed(cast.oracle, domain)
     answer = tally.check(port, Probe("the oracle's challenge", request("POST", "/challenge", body=json.dumps(
         fresh.to_json()).encode()), (200,))).json()
     data = base64.b64decode(answer["data"])
     assert data == kubo.client().cat_bytes(f"{record.image_cid}/{IMAGE_FILE}", offset=7, length=16)
     assert response_signer(domain, agent.gp.address, fresh, data, answer["signature"]) == agent.gp.address
+    for sock in followers:  # followers that leave free their workers while the job still runs
+        sock.close()
+    deadline = time.monotonic() + 10
+    while send(port, request("GET", logs, sign_access(cast.renter, chain_id, job.job_id).items())).status != 200:
+        assert time.monotonic() < deadline, "the log streams of clients gone were not freed"
+        time.sleep(0.2)
 
     assert runner.thread.is_alive() and requests.get(f"{agent.config.endpoint}/health", timeout=5).status_code == 200
     time.sleep(0.5)
@@ -169,7 +195,7 @@ def test_stalled_clients_are_dropped_and_hold_no_threads(start_agent, caplog, ca
     dropped after the idle timeout, and the endpoint answers again once they are gone."""
     caplog.set_level(logging.DEBUG)
     runner = start_agent()
-    port = runner.agent.endpoint.port
+    port = serving(runner)
     threads = threading.active_count()
     halves = [b"GET /health HTTP/1.0\r\n", b"POST /challenge HTTP/1.0\r\nContent-Length: 100\r\n\r\n{\"cid\":", b"G"]
     stalled = []

@@ -53,6 +53,21 @@ def test_a_full_pool_answers_503_and_holds_no_thread_per_client(server):
     assert send(http.port, request("GET", "/")).status == 200
 
 
+def test_a_client_dripping_its_request_is_dropped_at_the_arrival_deadline(server):
+    """A byte every half second never idles past the timeout, but the head must arrive in time."""
+    http = server(idle_timeout_s=5.0, arrival_s=2.0)
+    began = time.monotonic()
+    with socket.create_connection(("127.0.0.1", http.port), timeout=10) as sock:
+        with pytest.raises(OSError):
+            for byte in b"GET / HTTP/1.0\r\nX-Slow: " + b"a" * 100:
+                sock.sendall(bytes([byte]))
+                time.sleep(0.5)
+            sock.sendall(b"\r\n\r\n")
+            assert sock.recv(100)  # never reached: the server shuts the connection
+    assert time.monotonic() - began < 10
+    assert send(http.port, request("GET", "/")).status == 200
+
+
 def test_a_failing_route_is_a_json_500_and_one_log_line(server, caplog, capfd):
     http = server()
     with caplog.at_level(logging.DEBUG, logger="gpurent.http"):

@@ -19,6 +19,9 @@ foreign signatures get 403, unknown jobs 404.
 from __future__ import annotations
 
 import re
+import select
+import socket
+import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
@@ -75,6 +78,18 @@ _JOB_ID = re.compile(r"0x[0-9a-fA-F]{64}")
 _OFFSET = re.compile(r"[0-9]{1,19}")
 FOLLOW = {"0": False, "false": False, "1": True, "true": True}
 CHALLENGE_LIMIT = 4096  # bytes of a challenge body (one is ~400)
+LOG_STREAMS = 4  # logs sent at once (each holds a worker): the oracle's challenges always find one free
+
+
+def _gone(connection: socket.socket) -> bool:
+    """Whether the client closed its side (what it sent is all read: readable means EOF)."""
+    readable, _, _ = select.select([connection], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 class Endpoint:
@@ -85,6 +100,7 @@ class Endpoint:
         self.challenge_handler: ChallengeHandler | None = None  # set by the agent's OracleLink
         self.is_oracle: Callable[[str], bool] | None = None  # oracles may read jobs (dispute evidence)
         self.server = HttpServer(host, port, "gpurent-provider", self._get, self._post)
+        self._streams = threading.BoundedSemaphore(LOG_STREAMS)
         self.start, self.stop = self.server.start, self.server.stop
 
     @property
@@ -127,7 +143,13 @@ class Endpoint:
         except ValueError as err:
             self._json(request, 400, {"error": str(err)})
             return
-        self._stream_logs(request, job.job_id, offset, follow)
+        if not self._streams.acquire(blocking=False):
+            self._json(request, 429, {"error": f"{LOG_STREAMS} logs are being sent already: try again shortly"})
+            return
+        try:
+            self._stream_logs(request, job.job_id, offset, follow)
+        finally:
+            self._streams.release()
 
     def _log_query(self, query: str) -> tuple[int, bool]:
         """(offset, follow) from ``?offset=N&follow=1``: ValueError unless each is given at most
@@ -167,6 +189,8 @@ class Endpoint:
                 chunk = self.logs.read(job_id, offset)
                 if chunk:
                     request.wfile.write(chunk)
+                return
+            if _gone(request.connection):  # a follower that left frees its worker now, not at the job's end
                 return
             time.sleep(0.2)
 

@@ -38,8 +38,12 @@ log = logging.getLogger("gpurent.provider")
 
 ORACLE_CACHE_S = 300.0
 ORACLE_CACHE_MAX = 1024  # addresses remembered; a flood of strangers' signatures cannot grow it further
-# phases whose image a challenge may ask about: running, or ended here but maybe not yet on chain
-CHALLENGED_PHASES = (AgentPhase.RUNNING, AgentPhase.EXITED, AgentPhase.COMPLETING)
+# phases whose image a challenge may ask about: the image is here (pulled and verified) and the job
+# runs, or may run by the chain's clock: the chain says "running" from startJob, a moment before the
+# record does, and until its completion or dispute lands, a moment after (a refusal then would count
+# as a missed challenge, and an honest provider would be penalised)
+CHALLENGED_PHASES = (AgentPhase.PULLED, AgentPhase.STARTING, AgentPhase.RUNNING, AgentPhase.EXITED,
+                     AgentPhase.COMPLETING, AgentPhase.COMPLETED, AgentPhase.DISPUTED)
 
 
 class OracleLink:
