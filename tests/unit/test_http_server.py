@@ -39,10 +39,13 @@ def server():
 
 
 def test_a_full_pool_answers_503_and_holds_no_thread_per_client(server):
-    http = server(workers=2, queue_size=2, idle_timeout_s=3.0)
+    http = server(workers=2, queue_size=2, idle_timeout_s=6.0)
     threads = threading.active_count()
     stalled = [socket.create_connection(("127.0.0.1", http.port)) for _ in range(6)]  # 2 answered, 2 waiting, ...
-    time.sleep(0.5)
+    deadline = time.monotonic() + 5
+    while not http.httpd.waiting.full():  # (accepted in a moment, slower on a loaded machine)
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     busy = send(http.port, request("GET", "/"), timeout_s=5)
     assert busy.status == 503 and "busy" in busy.json()["error"]
     assert threading.active_count() == threads
