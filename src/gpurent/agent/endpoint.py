@@ -5,7 +5,11 @@
                               exited with its code, …) and its timeline        renter only
     GET  /jobs/<id>/logs      the container's stdout/stderr; ?offset=N resumes, ?follow=1
                               streams until the job ends                         renter only
-    POST /challenge           the oracle's data-possession challenges (gpurent.wire.protocol)
+    POST /challenge           the oracle's data-possession challenges (gpurent.wire.protocol),
+                              signed by an oracle, for the image of a job running here
+
+Every refusal is a JSON 4xx (a malformed job id, query, header or body 400, a bad signature
+403, an unknown job 404); see :class:`gpurent.http.HttpServer` for the bounds of the server.
 
 "Renter only": the request carries the renter's signature over (chain, job id, time), see
 :mod:`gpurent.wire.access`; an account with the oracle role may read too (dispute evidence). Stale or
@@ -15,6 +19,10 @@ foreign signatures get 403, unknown jobs 404.
 from __future__ import annotations
 
 import os
+import re
+import select
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler
@@ -26,7 +34,8 @@ from gpurent.wire.access import AccessDenied, verify_access
 from gpurent.agent.state import FINAL, AgentState
 from gpurent.types import AgentPhase
 from gpurent.errors import GpurentError
-from gpurent.http import HttpServer, read_json, send_json
+from gpurent.http import HttpServer, RequestRefused, read_json, send_json
+from gpurent.wire.protocol import ChallengeRefused
 
 ChallengeHandler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -120,6 +129,24 @@ def _head(path: Path, size: int) -> bytes:
         return handle.read(size)
 
 
+_JOB_ID = re.compile(r"0x[0-9a-fA-F]{64}")
+_OFFSET = re.compile(r"[0-9]{1,19}")
+FOLLOW = {"0": False, "false": False, "1": True, "true": True}
+CHALLENGE_LIMIT = 4096  # bytes of a challenge body (one is ~400)
+LOG_STREAMS = 4  # logs sent at once (each holds a worker): the oracle's challenges always find one free
+
+
+def _gone(connection: socket.socket) -> bool:
+    """Whether the client closed its side (what it sent is all read: readable means EOF)."""
+    readable, _, _ = select.select([connection], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
 class Endpoint:
     def __init__(self, state: AgentState, logs: LogStore, chain_id: int, provider: str, host: str, port: int,
                  health: Callable[[], dict[str, Any]]):
@@ -128,6 +155,7 @@ class Endpoint:
         self.challenge_handler: ChallengeHandler | None = None  # set by the agent's OracleLink
         self.is_oracle: Callable[[str], bool] | None = None  # oracles may read jobs (dispute evidence)
         self.server = HttpServer(host, port, "gpurent-provider", self._get, self._post)
+        self._streams = threading.BoundedSemaphore(LOG_STREAMS)
         self.start, self.stop = self.server.start, self.server.stop
 
     @property
@@ -144,23 +172,53 @@ class Endpoint:
             self._json(request, 200, self.health())
             return
         if len(parts) in (2, 3) and parts[0] == "jobs" and (len(parts) == 2 or parts[2] == "logs"):
-            job = self.state.job(parts[1])
-            if job is None:
-                self._json(request, 404, {"error": f"job {parts[1]} is not known to this provider"})
-                return
-            try:
-                verify_access(request.headers, self.chain_id, job.job_id, job.renter, also=self.is_oracle)
-            except AccessDenied as err:
-                self._json(request, 403, {"error": str(err)})
-                return
-            if len(parts) == 2:
-                self._json(request, 200, self.describe(job.job_id))
-            else:
-                query = parse_qs(url.query)
-                self._stream_logs(request, job.job_id, int(query.get("offset", ["0"])[0]),
-                                  query.get("follow", ["0"])[0] in ("1", "true"))
+            self._job(request, parts[1], url.query if len(parts) == 3 else None)
             return
         self._json(request, 404, {"error": "not found"})
+
+    def _job(self, request: BaseHTTPRequestHandler, job_id: str, logs_query: str | None) -> None:
+        """``/jobs/<id>`` (``logs_query`` None) or ``/jobs/<id>/logs?<logs_query>``."""
+        if not _JOB_ID.fullmatch(job_id):
+            self._json(request, 400, {"error": "a job id is 0x and 64 hex digits"})
+            return
+        job = self.state.job(job_id)
+        if job is None:
+            self._json(request, 404, {"error": f"job {job_id} is not known to this provider"})
+            return
+        try:
+            verify_access(request.headers, self.chain_id, job.job_id, job.renter, also=self.is_oracle)
+        except AccessDenied as err:
+            self._json(request, 403, {"error": str(err)})
+            return
+        if logs_query is None:
+            self._json(request, 200, self.describe(job.job_id))
+            return
+        try:
+            offset, follow = self._log_query(logs_query)
+        except ValueError as err:
+            self._json(request, 400, {"error": str(err)})
+            return
+        if not self._streams.acquire(blocking=False):
+            self._json(request, 429, {"error": f"{LOG_STREAMS} logs are being sent already: try again shortly"})
+            return
+        try:
+            self._stream_logs(request, job.job_id, offset, follow)
+        finally:
+            self._streams.release()
+
+    def _log_query(self, query: str) -> tuple[int, bool]:
+        """(offset, follow) from ``?offset=N&follow=1``: ValueError unless each is given at most
+        once, the offset a decimal within the log cap and follow one of 0, 1, true, false."""
+        try:
+            fields = parse_qs(query, keep_blank_values=True, max_num_fields=8)
+        except ValueError:
+            raise ValueError("too many query fields") from None
+        offsets, follows = fields.get("offset", ["0"]), fields.get("follow", ["0"])
+        if len(offsets) != 1 or not _OFFSET.fullmatch(offsets[0]) or int(offsets[0]) > self.logs.max_bytes + 4096:
+            raise ValueError(f"offset must be one whole number of bytes from 0 to {self.logs.max_bytes}")
+        if len(follows) != 1 or follows[0] not in FOLLOW:
+            raise ValueError("follow must be 1, 0, true or false")
+        return int(offsets[0]), FOLLOW[follows[0]]
 
     def describe(self, job_id: str) -> dict[str, Any]:
         job = self.state.job(job_id)
@@ -187,6 +245,8 @@ class Endpoint:
                 if chunk:
                     request.wfile.write(chunk)
                 return
+            if _gone(request.connection):  # a follower that left frees its worker now, not at the job's end
+                return
             time.sleep(0.2)
 
     def _post(self, request: BaseHTTPRequestHandler) -> None:
@@ -197,8 +257,12 @@ class Endpoint:
             self._json(request, 501, {"error": "this agent does not answer challenges yet"})
             return
         try:
-            self._json(request, 200, self.challenge_handler(read_json(request)))
-        except (ValueError, KeyError) as err:
+            self._json(request, 200, self.challenge_handler(read_json(request, limit=CHALLENGE_LIMIT)))
+        except RequestRefused as err:
+            self._json(request, err.status, {"error": f"bad challenge: {err}"})
+        except (ValueError, KeyError, TypeError) as err:  # MalformedMessage among them
             self._json(request, 400, {"error": f"bad challenge: {err}"})
+        except ChallengeRefused as err:  # not an oracle's, not a job running here, expired, ...
+            self._json(request, 403, {"error": f"challenge refused: {err}"})
         except GpurentError as err:  # the bytes are not at hand (the oracle counts it as no answer)
             self._json(request, 404, {"error": f"cannot answer: {err}"})

@@ -4,8 +4,11 @@ Heartbeats go to every configured oracle once per heartbeat slot, sent at the mi
 (``floor(time / interval)``, the same cut the oracles use) so clock jitter never puts two in one
 slot and none in the next. They keep their slot whatever the agent's loop does: a timer thread of
 their own (``start``) decides when a beat is due, and each beat is sent on a thread of its own, so
-neither a slow round of the loop nor a slow or absent oracle can make the provider miss one. A challenge is answered from the agent's own IPFS node: the asked
-bytes of the job image's ``image.tar``, signed with the provider's key.
+neither a slow round of the loop nor a slow or absent oracle can make the provider miss one.
+
+A challenge is answered from the agent's own IPFS node: the asked bytes of the job image's
+``image.tar``, signed with the provider's key; only challenges an oracle signed, for a job
+running here, expiring within ``CHALLENGE_MAX_EXPIRY_S``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,17 @@ from typing import TYPE_CHECKING, Any
 from gpurent.http import call
 from gpurent.images.store import IMAGE_FILE
 from gpurent.types import AgentPhase
-from gpurent.wire.protocol import Challenge, Domain, new_heartbeat, sign_response, slot_of
+from gpurent.wire.protocol import (
+    CHALLENGE_CLOCK_SKEW_S,
+    CHALLENGE_MAX_EXPIRY_S,
+    Challenge,
+    ChallengeRefused,
+    Domain,
+    SignatureError,
+    new_heartbeat,
+    sign_response,
+    slot_of,
+)
 
 if TYPE_CHECKING:
     from gpurent.agent.agent import Agent
@@ -27,6 +40,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("gpurent.provider")
 
 ORACLE_CACHE_S = 300.0
+ORACLE_CACHE_MAX = 1024  # addresses remembered; a flood of strangers' signatures cannot grow it further
+# phases whose image a challenge may ask about: the image is here (pulled and verified) and the job
+# runs, or may run by the chain's clock: the chain says "running" from startJob, a moment before the
+# record does, and until its completion or dispute lands, a moment after (a refusal then would count
+# as a missed challenge, and an honest provider would be penalised)
+CHALLENGED_PHASES = (AgentPhase.PULLED, AgentPhase.STARTING, AgentPhase.RUNNING, AgentPhase.EXITED,
+                     AgentPhase.COMPLETING, AgentPhase.COMPLETED, AgentPhase.DISPUTED)
 
 
 class OracleLink:
@@ -102,9 +122,27 @@ class OracleLink:
         self.sent += 1
 
     # -- challenges --------------------------------------------------------------------------
-    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
+    def answer(self, body: Any) -> dict[str, Any]:
+        """The asked bytes, signed, if ``body`` is a challenge an oracle signed for the image of
+        a job this agent runs, expiring soon; MalformedMessage (400) or ChallengeRefused (403)
+        otherwise, before IPFS is asked for anything."""
         challenge = Challenge.from_json(body)
         remaining = challenge.expiry - time.time()
+        if remaining <= 0:
+            raise ChallengeRefused("the challenge has expired")
+        if remaining > CHALLENGE_MAX_EXPIRY_S + CHALLENGE_CLOCK_SKEW_S:
+            raise ChallengeRefused(f"the challenge expires more than {CHALLENGE_MAX_EXPIRY_S} s from now")
+        job = self.agent.state.job(challenge.job_id)
+        if job is None or job.phase not in CHALLENGED_PHASES or job.image_cid != challenge.cid:
+            raise ChallengeRefused(f"no job {challenge.job_id} of image {challenge.cid} runs here")
+        if not challenge.signature:
+            raise ChallengeRefused("the challenge is not signed: only an oracle's are answered")
+        try:
+            signer = challenge.signer(self.domain)
+        except SignatureError as err:
+            raise ChallengeRefused(str(err)) from None
+        if not self.is_oracle(signer):
+            raise ChallengeRefused(f"the challenge is signed by {signer}, not by an oracle")
         data = self.agent.store.ipfs.cat_bytes(f"{challenge.cid}/{IMAGE_FILE}", offset=challenge.offset,
                                                length=challenge.length, timeout=max(1.0, remaining))
         signature = sign_response(self.agent.gp.account, self.domain, challenge, data)
@@ -122,5 +160,7 @@ class OracleLink:
         except Exception:  # noqa: BLE001 - chain unreachable: deny, ask again next time
             return False
         with self._lock:
+            if len(self._oracles) >= ORACLE_CACHE_MAX:
+                self._oracles.clear()
             self._oracles[key] = (allowed, time.monotonic())
         return allowed

@@ -50,6 +50,7 @@ from gpurent.oracle.config import OracleConfig
 from gpurent.wire.endpoint import provider_target
 from gpurent.oracle.evidence import EvidenceGatherer, decide, to_document
 from gpurent.wire.protocol import (
+    CHALLENGE_MAX_EXPIRY_S,
     Challenge,
     Domain,
     Heartbeat,
@@ -465,7 +466,8 @@ class Oracle:
             log.warning("cannot challenge on %s: the oracle's own copy is unavailable: %s", cid, err)
             return ChallengeOutcome.VOID
         nonce = hashlib.sha256(seed + b"/nonce").digest()
-        challenge = Challenge(job_id, cid, offset, len(expected), nonce, self.clock() + self.config.challenge_expiry_s)
+        expiry = self.clock() + min(self.config.challenge_expiry_s, CHALLENGE_MAX_EXPIRY_S)  # providers take no more
+        challenge = Challenge(job_id, cid, offset, len(expected), nonce, expiry)
         self.state.add_challenge(nonce, provider, job_id, cid, offset, len(expected))
         outcome, response_ms, detail = self.ask(provider, challenge, expected)
         self.state.finish_challenge(nonce, outcome, response_ms, detail)
@@ -475,13 +477,15 @@ class Oracle:
         return outcome
 
     def ask(self, provider: str, challenge: Challenge, expected: bytes) -> Answer:
-        """Sends ``challenge`` to ``provider`` and judges its answer against ``expected``."""
+        """Sends ``challenge``, signed by this oracle (providers answer no one else's), to
+        ``provider`` and judges its answer against ``expected``."""
         began = self.clock()
         try:  # capped: an answer is the bytes asked for, base64, and a signature
             target = provider_target(self.gp.provider(provider).endpoint, self.chain_id)
             got = capped_request("POST", target.url("challenge"), f"{target.endpoint} did not answer",
                                  max_bytes=ANSWER_CAP, deadline=time.monotonic() + max(0.1, challenge.expiry - began),
-                                 json_body=challenge.to_json(), session=target.session())
+                                 json_body=challenge.signed(self.gp.account, self.domain).to_json(),
+                                 session=target.session())
         except GpurentError as err:
             return Answer(ChallengeOutcome.TIMEOUT, None, f"no answer: {err}")
         elapsed_ms = round((self.clock() - began) * 1000)

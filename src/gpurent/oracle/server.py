@@ -4,6 +4,9 @@
     GET  /health        who this oracle is, its settings, what it has counted
     GET  /providers     per provider: heartbeat slots kept and expected, current miss streak,
                         challenges passed and failed, last report
+
+Malformed requests get a JSON 4xx (see :class:`gpurent.http.HttpServer`), heartbeats of any
+wrong shape a 400 (:meth:`gpurent.wire.protocol.Heartbeat.from_json`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlparse
 
-from gpurent.http import HttpServer, read_json, send_json
+from gpurent.http import HttpServer, RequestRefused, read_json, send_json
+
+HEARTBEAT_LIMIT = 16_384  # bytes of a heartbeat body (one is ~500)
 
 Receiver = Callable[[Any], tuple[int, dict[str, Any]]]
 
@@ -36,9 +41,9 @@ class OracleServer:
             send_json(request, 404, {"error": "not found"})
             return
         try:
-            body = read_json(request, limit=16_384)
-        except ValueError as err:
-            send_json(request, 400, {"error": f"not a JSON heartbeat: {err}"})
+            body = read_json(request, limit=HEARTBEAT_LIMIT)
+        except RequestRefused as err:
+            send_json(request, err.status, {"error": f"not a JSON heartbeat: {err}"})
             return
         send_json(request, *self.receive(body))
 

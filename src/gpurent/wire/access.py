@@ -9,6 +9,7 @@ cannot be replayed later.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,10 +19,13 @@ from gpurent.errors import GpurentError
 MAX_SKEW_S = 60
 TIMESTAMP_HEADER = "X-Gpurent-Timestamp"
 SIGNATURE_HEADER = "X-Gpurent-Signature"
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # unix seconds (12 digits reach the year 33658)
+_SIGNATURE = re.compile(r"(0x)?[0-9a-fA-F]{130}")  # r, s, v
 
 
 class AccessDenied(GpurentError):
-    """Raised when a signed request is stale, malformed or not from the job's renter."""
+    """Raised when a signed request is stale, malformed (any shape of header) or not from the
+    job's renter."""
 
 
 def access_text(chain_id: int, job_id: str, timestamp: int) -> str:
@@ -58,12 +62,16 @@ def verify_access(headers: Any, chain_id: int, job_id: str, renter: str, now: fl
     ts_text, signature = headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER)
     if not ts_text or not signature:
         raise AccessDenied("a signed request is needed: only the job's renter may read it")
+    if not (isinstance(ts_text, str) and isinstance(signature, str) and _TIMESTAMP.fullmatch(ts_text)
+            and _SIGNATURE.fullmatch(signature)):
+        raise AccessDenied(f"malformed signature: {TIMESTAMP_HEADER} must be unix seconds and "
+                           f"{SIGNATURE_HEADER} 65 bytes of hex")
+    ts = int(ts_text)
     try:
-        ts = int(ts_text)
         signer = Account.recover_message(encode_defunct(text=access_text(chain_id, job_id, ts)),
                                          signature=bytes.fromhex(signature.removeprefix("0x")))
-    except (ValueError, TypeError) as err:
-        raise AccessDenied("malformed signature") from err
+    except Exception as err:  # noqa: BLE001 - eth_keys' BadSignature, eth_utils' ValidationError, ... for junk
+        raise AccessDenied("malformed signature: it recovers to no account") from err
     clock = time.time() if now is None else now
     if abs(clock - ts) > MAX_SKEW_S:
         raise AccessDenied(f"stale request: signed at {ts}, more than {MAX_SKEW_S} s from now")

@@ -9,7 +9,9 @@ another. Time is cut into heartbeat *slots* (``floor(unix time / interval)``) an
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,12 @@ from gpurent.errors import GpurentError
 DOMAIN_NAME = "gpurent oracle"
 DOMAIN_VERSION = "1"
 CHALLENGE_LENGTH = 1024
+CHALLENGE_MAX_EXPIRY_S = 120  # an oracle gives a provider at most this long to answer ...
+CHALLENGE_CLOCK_SKEW_S = 10  # ... and a provider takes expiries this much further (clocks differ)
+_HEX32 = re.compile(r"(0x)?[0-9a-fA-F]{64}")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_CID = re.compile(r"[A-Za-z0-9]{1,128}")  # base32 / base58: never a path, a query or a space
+_SIGNATURE = re.compile(r"(0x)?[0-9a-fA-F]{0,260}")
 ORACLE_HOST, ORACLE_PORT = "127.0.0.1", 7300  # where an oracle listens unless told otherwise
 ORACLE_URL = f"http://{ORACLE_HOST}:{ORACLE_PORT}"  # ... so where a new provider sends heartbeats
 
@@ -30,6 +38,14 @@ HEARTBEAT_TYPE = [
     {"name": "jobsRunning", "type": "uint32"},
     {"name": "gpuUtilBps", "type": "uint16"},
     {"name": "uptimeSeconds", "type": "uint64"},
+]
+CHALLENGE_TYPE = [  # what the oracle signs: a provider answers only an oracle's challenges
+    {"name": "jobId", "type": "bytes32"},
+    {"name": "cid", "type": "string"},
+    {"name": "offset", "type": "uint64"},
+    {"name": "length", "type": "uint32"},
+    {"name": "nonce", "type": "bytes32"},
+    {"name": "expiryMs", "type": "uint64"},
 ]
 RESPONSE_TYPE = [
     {"name": "provider", "type": "address"},
@@ -43,6 +59,16 @@ RESPONSE_TYPE = [
 
 class SignatureError(GpurentError):
     """A message whose signature is malformed or not the claimed signer's."""
+
+
+class MalformedMessage(SignatureError, ValueError):
+    """Raised when a message's fields are missing, of the wrong type or out of range: nothing
+    about it is signed or looked up."""
+
+
+class ChallengeRefused(GpurentError):
+    """Raised when a provider will not answer a challenge: not signed by an oracle, not for a
+    job it runs, expired or expiring too far ahead."""
 
 
 @dataclass(frozen=True)
@@ -66,27 +92,50 @@ def _typed(domain: Domain, primary: str, fields: list[dict[str, str]], message: 
         "primaryType": primary, "domain": domain.as_dict(), "message": message})
 
 
-def _sign(account: Any, signable: Any) -> str:
-    return "0x" + sign_bytes(account, signable).hex()
+def _sign(account: Any, domain: Domain, primary: str, fields: list[dict[str, str]], message: dict[str, Any]) -> str:
+    return "0x" + sign_bytes(account, _typed(domain, primary, fields, message)).hex()
 
 
-def _recover(signable: Any, signature: str) -> str:
+def _recover(domain: Domain, primary: str, fields: list[dict[str, str]], message: dict[str, Any],
+             signature: str) -> str:
     from eth_account import Account
 
     try:
+        signable = _typed(domain, primary, fields, message)
         return str(Account.recover_message(signable, signature=bytes.fromhex(signature.removeprefix("0x"))))
-    except Exception as err:  # noqa: BLE001 - eth_account raises several kinds for junk
-        raise SignatureError(f"malformed signature: {err}") from err
+    except Exception as err:  # noqa: BLE001 - eth_account and eth_abi raise several kinds for junk
+        raise SignatureError(f"malformed signature: {str(err).splitlines()[0] if str(err) else err!r}"[:300]) from err
 
 
 def _hex32(value: Any, what: str) -> bytes:
-    try:
-        raw = bytes.fromhex(str(value).removeprefix("0x"))
-    except ValueError:
-        raise SignatureError(f"{what} is not hex") from None
-    if len(raw) != 32:
-        raise SignatureError(f"{what} must be 32 bytes")
-    return raw
+    if not isinstance(value, str) or not _HEX32.fullmatch(value):
+        raise MalformedMessage(f"{what} must be 32 bytes of hex")
+    return bytes.fromhex(value.removeprefix("0x"))
+
+
+def _field(body: Any, key: str, what: str) -> Any:
+    if not isinstance(body, dict):
+        raise MalformedMessage(f"a {what} is a JSON object")
+    if key not in body:
+        raise MalformedMessage(f"a {what} needs {key}")
+    return body[key]
+
+
+def _uint(body: Any, key: str, what: str, bits: int, low: int = 0, high: int | None = None) -> int:
+    """``body[key]``, a JSON integer (not a bool, a float or a string) in [low, high]
+    (by default what a ``uint<bits>`` holds)."""
+    value = _field(body, key, what)
+    top = 2**bits - 1 if high is None else high
+    if type(value) is not int or not low <= value <= top:
+        raise MalformedMessage(f"{what} {key} must be an integer from {low} to {top}")
+    return value
+
+
+def _text(body: Any, key: str, what: str, pattern: re.Pattern[str], shape: str) -> str:
+    value = _field(body, key, what)
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise MalformedMessage(f"{what} {key} must be {shape}")
+    return value
 
 
 # ------------------------------------------------------------------------------ heartbeats
@@ -105,11 +154,11 @@ class Heartbeat:
                 "jobsRunning": self.jobs_running, "gpuUtilBps": self.gpu_util_bps, "uptimeSeconds": self.uptime_s}
 
     def signed(self, account: Any, domain: Domain) -> Heartbeat:
-        signature = _sign(account, _typed(domain, "Heartbeat", HEARTBEAT_TYPE, self._message()))
+        signature = _sign(account, domain, "Heartbeat", HEARTBEAT_TYPE, self._message())
         return Heartbeat(**{**self.__dict__, "signature": signature})
 
     def signer(self, domain: Domain) -> str:
-        return _recover(_typed(domain, "Heartbeat", HEARTBEAT_TYPE, self._message()), self.signature)
+        return _recover(domain, "Heartbeat", HEARTBEAT_TYPE, self._message(), self.signature)
 
     def to_json(self) -> dict[str, Any]:
         return {"provider": self.provider, "timestamp": self.timestamp, "nonce": "0x" + self.nonce.hex(),
@@ -117,19 +166,15 @@ class Heartbeat:
                 "signature": self.signature}
 
     @classmethod
-    def from_json(cls, body: dict[str, Any]) -> Heartbeat:
-        try:
-            beat = cls(provider=str(body["provider"]), timestamp=int(body["timestamp"]),
-                       nonce=_hex32(body["nonce"], "nonce"), jobs_running=int(body["jobs_running"]),
-                       gpu_util_bps=int(body["gpu_util_bps"]), uptime_s=int(body["uptime_s"]),
-                       signature=str(body["signature"]))
-        except KeyError as err:
-            raise SignatureError(f"a heartbeat needs {err.args[0]}") from None
-        except (TypeError, ValueError) as err:
-            raise SignatureError(f"malformed heartbeat: {err}") from None
-        if not (0 <= beat.gpu_util_bps <= 10_000 and beat.jobs_running >= 0 and beat.uptime_s >= 0):
-            raise SignatureError("heartbeat fields out of range")
-        return beat
+    def from_json(cls, body: Any) -> Heartbeat:
+        """MalformedMessage unless every field has its type and the range its EIP-712 type holds."""
+        what = "heartbeat"
+        return cls(provider=_text(body, "provider", what, _ADDRESS, "an address (0x and 40 hex digits)"),
+                   timestamp=_uint(body, "timestamp", what, 64), nonce=_hex32(_field(body, "nonce", what), "nonce"),
+                   jobs_running=_uint(body, "jobs_running", what, 32),
+                   gpu_util_bps=_uint(body, "gpu_util_bps", what, 16, high=10_000),
+                   uptime_s=_uint(body, "uptime_s", what, 64),
+                   signature=_text(body, "signature", what, _SIGNATURE, "hex"))
 
 
 def new_heartbeat(provider: str, jobs_running: int, gpu_util: float, uptime_s: float,
@@ -142,7 +187,8 @@ def new_heartbeat(provider: str, jobs_running: int, gpu_util: float, uptime_s: f
 # ------------------------------------------------------------------------------ challenges
 @dataclass(frozen=True)
 class Challenge:
-    """Asks for ``length`` bytes at ``offset`` of a job image's ``image.tar``, by ``expiry``."""
+    """Asks for ``length`` bytes at ``offset`` of job ``job_id``'s image (``cid``, its
+    ``image.tar``) by ``expiry`` (unix seconds), signed by the oracle asking."""
 
     job_id: str
     cid: str
@@ -150,18 +196,38 @@ class Challenge:
     length: int
     nonce: bytes
     expiry: float
+    signature: str = ""
+
+    def _message(self) -> dict[str, Any]:
+        return {"jobId": _hex32(self.job_id, "job_id"), "cid": self.cid, "offset": self.offset,
+                "length": self.length, "nonce": self.nonce, "expiryMs": round(self.expiry * 1000)}
+
+    def signed(self, account: Any, domain: Domain) -> Challenge:
+        """The challenge signed by ``account`` (the oracle) over all its fields."""
+        signature = _sign(account, domain, "Challenge", CHALLENGE_TYPE, self._message())
+        return Challenge(**{**self.__dict__, "signature": signature})
+
+    def signer(self, domain: Domain) -> str:
+        return _recover(domain, "Challenge", CHALLENGE_TYPE, self._message(), self.signature)
 
     def to_json(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "cid": self.cid, "offset": self.offset, "length": self.length,
-                "nonce": "0x" + self.nonce.hex(), "expiry": self.expiry}
+                "nonce": "0x" + self.nonce.hex(), "expiry": self.expiry, "signature": self.signature}
 
     @classmethod
-    def from_json(cls, body: dict[str, Any]) -> Challenge:
-        length = int(body["length"])
-        if not 0 < length <= 64 * CHALLENGE_LENGTH or int(body["offset"]) < 0:
-            raise ValueError("offset or length out of range")
-        return cls(job_id=str(body.get("job_id", "")), cid=str(body["cid"]), offset=int(body["offset"]),
-                   length=length, nonce=_hex32(body["nonce"], "nonce"), expiry=float(body["expiry"]))
+    def from_json(cls, body: Any) -> Challenge:
+        """MalformedMessage (a ValueError) unless every field has its type and range; a missing
+        signature reads as "" (which no provider answers)."""
+        what = "challenge"
+        expiry = _field(body, "expiry", what)
+        if type(expiry) not in (int, float) or not (math.isfinite(expiry) and 0 <= expiry < 2**40):
+            raise MalformedMessage("challenge expiry must be unix seconds (a finite number)")
+        job_id = _text(body, "job_id", what, _HEX32, "a job id (32 bytes of hex)").lower()
+        return cls(job_id="0x" + job_id.removeprefix("0x"),
+                   cid=_text(body, "cid", what, _CID, "a CID (letters and digits)"),
+                   offset=_uint(body, "offset", what, 63), length=_uint(body, "length", what, 32, 1, 64 * CHALLENGE_LENGTH),
+                   nonce=_hex32(_field(body, "nonce", what), "nonce"), expiry=float(expiry),
+                   signature=_text({"signature": "", **body}, "signature", what, _SIGNATURE, "hex"))
 
 
 def data_hash(data: bytes) -> bytes:
@@ -177,13 +243,13 @@ def _response_message(provider: str, challenge: Challenge, data: bytes) -> dict[
 
 def sign_response(account: Any, domain: Domain, challenge: Challenge, data: bytes) -> str:
     """The provider's signature over (CID, offset, length, nonce, keccak(bytes))."""
-    return _sign(account, _typed(domain, "ChallengeResponse", RESPONSE_TYPE,
-                                 _response_message(str(account.address), challenge, data)))
+    return _sign(account, domain, "ChallengeResponse", RESPONSE_TYPE,
+                 _response_message(str(account.address), challenge, data))
 
 
 def response_signer(domain: Domain, provider: str, challenge: Challenge, data: bytes, signature: str) -> str:
-    return _recover(_typed(domain, "ChallengeResponse", RESPONSE_TYPE,
-                           _response_message(provider, challenge, data)), signature)
+    return _recover(domain, "ChallengeResponse", RESPONSE_TYPE, _response_message(provider, challenge, data),
+                    signature)
 
 
 # ------------------------------------------------------------------------------ time and names
