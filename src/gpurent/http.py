@@ -51,7 +51,7 @@ def error_text(response: requests.Response, key: str) -> str:
 # anyway is a JSON 500 with one log line, and no client can hold more than its share of the
 # server (a fixed pool of workers, a bounded queue before them, an idle timeout on every read).
 
-WORKERS = 16  # requests answered at once (the agent lets log streams hold at most 4 of them)
+WORKERS = 32  # requests answered at once (the agent lets log streams hold at most 12 of them)
 QUEUE = 128  # connections accepted and waiting for a worker; beyond it a 503 and close
 BACKLOG = 128  # connections the kernel holds before the server accepts them (a burst of clients)
 IDLE_TIMEOUT_S = 10.0  # a client that sends nothing (or reads nothing) this long is dropped

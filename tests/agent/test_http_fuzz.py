@@ -17,7 +17,7 @@ import time
 import requests
 from eth_account import Account
 
-from gpurent.agent.endpoint import LOG_STREAMS
+from gpurent.agent.endpoint import LOG_STREAMS_PER_JOB
 from gpurent.http import IDLE_TIMEOUT_S
 from gpurent.images.store import IMAGE_FILE
 from gpurent.wire.access import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_access
@@ -153,9 +153,10 @@ def test_every_agent_route_answers_hostile_requests_with_json_4xx(start_agent, p
         cast.oracle, domain).to_json()
     tally.run(port, challenge_probes(valid, record, cast.oracle, cast.renter, domain))
 
-    # renters following logs hold at most LOG_STREAMS workers: the oracle's challenge still gets one
+    # a job's followers hold at most LOG_STREAMS_PER_JOB workers (all jobs' at most LOG_STREAMS):
+    # the oracle's challenge still gets one
     followers = []
-    for _ in range(LOG_STREAMS):
+    for _ in range(LOG_STREAMS_PER_JOB):
         sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         sock.sendall(request("GET", logs + "?follow=1", sign_access(cast.renter, chain_id, job.job_id).items()))
         assert sock.recv(12) == b"HTTP/1.0 200"

@@ -133,7 +133,8 @@ _JOB_ID = re.compile(r"0x[0-9a-fA-F]{64}")
 _OFFSET = re.compile(r"[0-9]{1,19}")
 FOLLOW = {"0": False, "false": False, "1": True, "true": True}
 CHALLENGE_LIMIT = 4096  # bytes of a challenge body (one is ~400)
-LOG_STREAMS = 4  # logs sent at once (each holds a worker): the oracle's challenges always find one free
+LOG_STREAMS = 12  # logs sent at once (each holds a worker of 32): the oracle's challenges always find one free
+LOG_STREAMS_PER_JOB = 2  # logs of one job sent at once: one renter cannot take every stream
 
 
 def _gone(connection: socket.socket) -> bool:
@@ -156,6 +157,8 @@ class Endpoint:
         self.is_oracle: Callable[[str], bool] | None = None  # oracles may read jobs (dispute evidence)
         self.server = HttpServer(host, port, "gpurent-provider", self._get, self._post)
         self._streams = threading.BoundedSemaphore(LOG_STREAMS)
+        self._job_streams: dict[str, int] = {}
+        self._job_streams_lock = threading.Lock()
         self.start, self.stop = self.server.start, self.server.stop
 
     @property
@@ -198,12 +201,30 @@ class Endpoint:
         except ValueError as err:
             self._json(request, 400, {"error": str(err)})
             return
-        if not self._streams.acquire(blocking=False):
-            self._json(request, 429, {"error": f"{LOG_STREAMS} logs are being sent already: try again shortly"})
+        refused = self._take_stream(job.job_id)
+        if refused:
+            self._json(request, 429, {"error": f"{refused}: try again shortly"})
             return
         try:
             self._stream_logs(request, job.job_id, offset, follow)
         finally:
+            self._give_stream(job.job_id)
+
+    def _take_stream(self, job_id: str) -> str | None:
+        """Holds one of the log streams for ``job_id``; why not, when none is free."""
+        with self._job_streams_lock:
+            if self._job_streams.get(job_id, 0) >= LOG_STREAMS_PER_JOB:
+                return f"{LOG_STREAMS_PER_JOB} logs of this job are being sent already"
+            if not self._streams.acquire(blocking=False):
+                return f"{LOG_STREAMS} logs are being sent already"
+            self._job_streams[job_id] = self._job_streams.get(job_id, 0) + 1
+        return None
+
+    def _give_stream(self, job_id: str) -> None:
+        with self._job_streams_lock:
+            left = self._job_streams.pop(job_id, 1) - 1
+            if left:
+                self._job_streams[job_id] = left
             self._streams.release()
 
     def _log_query(self, query: str) -> tuple[int, bool]:
