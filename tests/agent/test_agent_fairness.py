@@ -281,7 +281,7 @@ def test_prewarming_an_image_that_exists_nowhere_costs_no_heartbeat(start_agent,
     waits out the fetch timeout on its metadata. That wait is the maintenance thread's, never
     the loop's or the heartbeats'."""
     first = start_agent()
-    gone = push_image("echo paid, then gone", "gpurent-test/gone:1")
+    gone = push_image("echo paid, then gone; sleep 2", "gpurent-test/gone:1")  # billed 2 s or more
     job = renter_rent.create_job(first.gpu, gone, 3600).value
     image_id = first.wait_phase(job.job_id, "completed").image_id
     first.stop()
