@@ -266,3 +266,24 @@ def test_a_dispute_that_cannot_be_resolved_is_retried_with_backoff_not_every_rou
         oracle.pool.shutdown(wait=True)
         oracle.server.stop()
         oracle.state.close()
+
+
+def test_an_honest_agents_record_before_any_transfer_is_a_record(tmp_path):
+    """A job whose image came from the cache's fast path (or one still queued) has no transfer
+    yet: the agent's own record says bytes_total null, and the record's parser (the oracle's and
+    the SDK's) must take it, or an honest provider loses the dispute for "no record"."""
+    from gpurent.agent.endpoint import Endpoint as AgentEndpoint, LogStore
+    from gpurent.agent.state import AgentState
+    from gpurent.wire.record import parse_record
+
+    state = AgentState(tmp_path / "agent.db")
+    state.record_new_jobs([{"job_id": JOB, "resource_id": "0x" + "01" * 32, "renter": RENTER, "image_cid": "bafy",
+                            "duration_s": 60, "priority": 1.0, "block": 1}], 1)
+    served = AgentEndpoint(state, LogStore(tmp_path / "logs"), 31337, PROVIDER, "127.0.0.1", 0, dict)
+    try:
+        shown = json.loads(json.dumps(served.describe(JOB)))  # as it crosses the wire
+    finally:
+        served.stop()
+    assert shown["bytes_total"] is None
+    record = parse_record(shown, JOB)
+    assert (record["bytes_done"], record["bytes_total"], record["phase"]) == (0, None, "queued")

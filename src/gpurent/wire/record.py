@@ -29,7 +29,7 @@ class ProviderRecord(TypedDict):
     exit_code: int | None
     capped: bool
     bytes_done: int
-    bytes_total: int
+    bytes_total: int | None  # None until a transfer tells it (a cached image has none)
     error: str | None
     image_cid: str | None
     timeline: list[TimelineEntry]
@@ -58,7 +58,7 @@ def parse_record(data: Any, job_id: str | None = None) -> ProviderRecord:
         raise ValueError(f"timeline is not a list of at most {TIMELINE_MAX} entries")
     return ProviderRecord(
         job_id=data["job_id"], phase=phase, exit_code=data["exit_code"], capped=bool(data.get("capped", False)),
-        bytes_done=_count(data, "bytes_done"), bytes_total=_count(data, "bytes_total"),
+        bytes_done=_count(data, "bytes_done") or 0, bytes_total=_count(data, "bytes_total"),
         error=_text(data.get("error"), "error"), image_cid=_text(data.get("image_cid"), "image_cid"),
         timeline=[_entry(entry) for entry in timeline])
 
@@ -88,10 +88,13 @@ def _phase(value: Any, what: str) -> str:
     return value
 
 
-def _count(data: dict[str, Any], key: str) -> int:
-    value = data.get(key, 0)
+def _count(data: dict[str, Any], key: str) -> int | None:
+    """A count of bytes, or None when the provider sends null (not known yet) or nothing."""
+    value = data.get(key)
+    if value is None:
+        return None
     if not _is_int(value) or not 0 <= value < COUNT_MAX:
-        raise ValueError(f"{key} is not a count of bytes")
+        raise ValueError(f"{key} is not a count of bytes or null")
     return int(value)
 
 
