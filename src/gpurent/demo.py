@@ -37,7 +37,7 @@ from gpurent.agent.state import OPEN
 from gpurent.types import AgentPhase
 from gpurent.errors import ConfigurationError
 from gpurent.local.process import alive
-from gpurent.output import as_text
+from gpurent.output import as_text, safe_lines
 from gpurent.units import to_tokens
 
 if TYPE_CHECKING:
@@ -183,8 +183,8 @@ def _main_job(report: Reporter, demo: Demo) -> None:
     for column in ("id", "model", "vcpu", "memory GiB", "GPU/hour", "reputation"):
         table.add_column(column)
     for g in gpus:
-        table.add_row(f"{g['id'][:8]}…{g['id'][-4:]}", g["model"], str(g["vcpu"]), str(g["memory_gb"]), str(g["price_per_hour"]),
-                      str(g["reputation"]))
+        table.add_row(as_text(f"{g['id'][:8]}…{g['id'][-4:]}"), as_text(g["model"]), str(g["vcpu"]),
+                      str(g["memory_gb"]), str(g["price_per_hour"]), str(g["reputation"]))
     console.print(table)
     gpu = gpus[0]  # the cheapest
 
@@ -202,7 +202,7 @@ def _main_job(report: Reporter, demo: Demo) -> None:
     agent_view = _follow(report, gp, endpoint, job.job_id)
     completed_wall = time.time()
     output = b"".join(endpoint.logs(job.job_id)).decode(errors="replace")
-    console.print(Panel(output.rstrip(), title="job output (from the provider's endpoint, signed by the renter)",
+    console.print(Panel(Text(safe_lines(output.rstrip())), title="job output (from the provider's endpoint, signed by the renter)",
                         title_align="left", expand=False))
 
     settled = gp.job(job.job_id)
@@ -301,7 +301,7 @@ def _timeline_table(timeline: list[dict[str, Any]]) -> Table:
     for column in ("t", "what", "where", "detail"):
         table.add_column(column, justify="right" if column == "t" else "left")
     for row in timeline:
-        table.add_row(f"+{row['t_s']:.1f}", row["event"], row["source"], row["detail"])
+        table.add_row(f"+{row['t_s']:.1f}", as_text(row["event"]), as_text(row["source"]), as_text(row["detail"]))
     return table
 
 

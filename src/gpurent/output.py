@@ -52,6 +52,27 @@ def safe_text(value: object) -> str:
     return _UNSAFE_CHARACTER.sub(REPLACEMENT, _ESCAPE_SEQUENCE.sub("", str(value)))
 
 
+def safe_lines(value: object) -> str:
+    """:func:`safe_text` for output of many lines (a job's log): newlines, tabs and carriage
+    returns are kept (they only move within what is shown); everything else as safe_text."""
+    return "\n".join("\r".join("\t".join(safe_text(part) for part in piece.split("\t")) for piece in line.split("\r"))
+                     for line in str(value).split("\n"))
+
+
+class TerminalStream:
+    """Bytes of a stream (a job's log) made safe for a terminal as they come: UTF-8 decoded
+    across chunk boundaries, then :func:`safe_lines`. An escape sequence split between chunks
+    loses its ESC in the first, so what is left in the next prints as plain characters."""
+
+    def __init__(self) -> None:
+        import codecs
+
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def feed(self, chunk: bytes, final: bool = False) -> str:
+        return safe_lines(self._decoder.decode(chunk, final))
+
+
 def as_text(value: object, style: str = "") -> Text:
     """``value`` as Rich text: shown as it reads (``[/x]`` stays ``[/x]``), never as markup."""
     return Text(safe_text(value), style=style)

@@ -287,3 +287,38 @@ def test_an_honest_agents_record_before_any_transfer_is_a_record(tmp_path):
     assert shown["bytes_total"] is None
     record = parse_record(shown, JOB)
     assert (record["bytes_done"], record["bytes_total"], record["phase"]) == (0, None, "queued")
+
+
+def test_a_bad_private_endpoint_setting_stops_the_oracle_before_it_blames_anyone(tmp_path, monkeypatch):
+    """A typo in GPURENT_PRIVATE_ENDPOINTS would make every challenge and evidence read fail on
+    the oracle's side, counted against each provider: the oracle refuses to start instead."""
+    from gpurent.errors import ConfigurationError
+    from gpurent.wire.endpoint import PRIVATE_ENV
+
+    monkeypatch.setenv(PRIVATE_ENV, "yes")
+    gp = SimpleNamespace(manifest=SimpleNamespace(chain_id=31337))
+    with pytest.raises(ConfigurationError, match="allow or refuse"):
+        Oracle(gp, OracleConfig(), tmp_path, None)
+
+
+def test_a_flood_of_strangers_signatures_never_evicts_the_oracle_from_the_agents_cache():
+    """Anyone can sign a request with a fresh key; each stranger costs one role lookup, and the
+    remembered strangers are bounded, but the oracle stays remembered (its reads stay cheap)."""
+    from gpurent.agent.oracle_link import ORACLE_CACHE_MAX, OracleLink
+
+    oracle, asked = "0x" + "0a" * 20, []
+
+    def has_role(role: str, address: str) -> dict[str, bool]:
+        asked.append(address)
+        return {"Marketplace": address == oracle}
+
+    gp = SimpleNamespace(manifest=SimpleNamespace(chain_id=31337), reputation_system=SimpleNamespace(address=PROVIDER),
+                         has_role=has_role)
+    agent = SimpleNamespace(gp=gp, config=SimpleNamespace(oracle_urls=(), heartbeat_interval_s=60.0))
+    link = OracleLink(agent)  # type: ignore[arg-type]
+    assert link.is_oracle(oracle)
+    for n in range(ORACLE_CACHE_MAX + 100):
+        assert not link.is_oracle(f"0x{n:040x}")
+    asked.clear()
+    assert link.is_oracle(oracle) and asked == []  # still remembered: no lookup
+    assert len(link._oracles) <= ORACLE_CACHE_MAX + 1

@@ -57,3 +57,34 @@ def test_the_demo_prints_a_providers_words_as_text():
     Reporter(console, demo).step("provider", "pulling: [/x] A100 \x1b]0;pwned\x07\x1b[2J done")
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "pulling: [/x] A100  done" in text and "pwned" not in text and "\x1b[2J" not in text
+
+
+def test_the_demos_tables_and_the_jobs_output_panel_print_chain_and_provider_strings_as_text():
+    """The demo's GPU table (a chain's model), timeline table (a provider's detail) and the job's
+    output: markup read as it is, escape sequences taken out, the output's lines kept."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from gpurent.demo import _timeline_table
+    from gpurent.output import safe_lines
+
+    console = Console(file=io.StringIO(), width=200, force_terminal=True)
+    console.print(_timeline_table([{"t_s": 1.0, "event": "[/x] pulled", "source": "provider agent",
+                                    "detail": "[bold]x\x1b]0;pwned\x07\x1b[2J"}]))
+    console.print(Panel(Text(safe_lines("line one [/x]\n\tline two\x1b[2J\x1b]0;t\x07\r\nend"))))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "[/x] pulled" in text and "[bold]x" in text and "pwned" not in text and "\x1b[2J" not in text
+    assert "line one [/x]" in text and "line two" in text and "end" in text
+
+
+def test_a_log_stream_reaches_a_terminal_without_its_escape_sequences():
+    """`gpurent jobs logs` on a terminal: a provider's (or an image's) escape sequences, split
+    across chunks or not, and invalid UTF-8 never reach it; lines, tabs and UTF-8 split across
+    chunks do."""
+    from gpurent.output import TerminalStream
+
+    stream = TerminalStream()
+    chunks = [b"epoch 1\tloss 0.5\n\x1b]0;owned\x07\x1b[2", b"Jclear\xe2\x82", b"\xac\n\xff", b"done\r\n"]
+    shown = "".join(stream.feed(chunk) for chunk in chunks) + stream.feed(b"", final=True)
+    assert "\x1b" not in shown and "\x07" not in shown and "owned" not in shown
+    assert shown.startswith("epoch 1\tloss 0.5\n") and "€\n" in shown and shown.endswith("done\r\n")

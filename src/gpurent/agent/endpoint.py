@@ -1,7 +1,7 @@
 """The agent's HTTP endpoint (its URL is the provider's on-chain ``endpoint``).
 
     GET  /health              who this provider is, whether it takes work, jobs running
-    GET  /jobs/<id>           the job's phase (accepted, pulling with bytes, starting, running,
+    GET  /jobs/<id>           the job's phase (pulling with bytes, accepted, starting, running,
                               exited with its code, …) and its timeline        renter only
     GET  /jobs/<id>/logs      the container's stdout/stderr; ?offset=N resumes, ?follow=1
                               streams until the job ends                         renter only

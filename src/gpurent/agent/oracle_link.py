@@ -40,13 +40,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("gpurent.provider")
 
 ORACLE_CACHE_S = 300.0
-ORACLE_CACHE_MAX = 1024  # addresses remembered; a flood of strangers' signatures cannot grow it further
-# phases whose image a challenge may ask about: the image is here (pulled and verified) and the job
-# runs, or may run by the chain's clock: the chain says "running" from startJob, a moment before the
-# record does, and until its completion or dispute lands, a moment after (a refusal then would count
-# as a missed challenge, and an honest provider would be penalised)
-CHALLENGED_PHASES = (AgentPhase.PULLED, AgentPhase.STARTING, AgentPhase.RUNNING, AgentPhase.EXITED,
-                     AgentPhase.COMPLETING, AgentPhase.COMPLETED, AgentPhase.DISPUTED)
+ORACLE_CACHE_MAX = 1024  # non-oracles remembered; a flood of strangers' signatures cannot grow it further
+# phases whose image a challenge may ask about: the job runs, or may run by the chain's clock: the
+# chain says "running" from startJob, which the agent sends while the record says starting, and until
+# its completion or dispute lands, a moment after the record moves on (a refusal then would count as
+# a missed challenge, and an honest provider would be penalised). Before starting the job is not
+# running on chain (the image is pulled and verified before acceptance), so no oracle asks.
+CHALLENGED_PHASES = (AgentPhase.STARTING, AgentPhase.RUNNING, AgentPhase.EXITED, AgentPhase.COMPLETING,
+                     AgentPhase.COMPLETED, AgentPhase.DISPUTED)
 
 
 class OracleLink:
@@ -160,7 +161,8 @@ class OracleLink:
         except Exception:  # noqa: BLE001 - chain unreachable: deny, ask again next time
             return False
         with self._lock:
-            if len(self._oracles) >= ORACLE_CACHE_MAX:
-                self._oracles.clear()
+            if not allowed and sum(1 for ok, _ in self._oracles.values() if not ok) >= ORACLE_CACHE_MAX:
+                # forget the strangers, never the oracles: a flood of fresh keys cannot evict them
+                self._oracles = {k: v for k, v in self._oracles.items() if v[0]}
             self._oracles[key] = (allowed, time.monotonic())
         return allowed

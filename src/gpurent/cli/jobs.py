@@ -147,16 +147,25 @@ def evidence(app: App, job_id: str) -> None:
 @click.option("-f", "--follow", is_flag=True, help="Keep streaming until the job ends")
 @pass_app
 def logs(app: App, job_id: str, follow: bool) -> None:
-    """The job's container output, from the provider's endpoint (signed: renter only)."""
+    """The job's container output, from the provider's endpoint (signed: renter only). On a
+    terminal, escape sequences and control characters are taken out; piped, the bytes are kept."""
     import sys
 
     from gpurent.sdk.provider import ProviderEndpoint
 
+    from gpurent.output import TerminalStream
+
     gp = app.sdk(needs_account=True)
     job = gp.job(job_id)
+    terminal = TerminalStream() if sys.stdout.isatty() else None  # a file or a pipe gets the bytes as sent
     for chunk in ProviderEndpoint.for_job(gp, job).logs(job.job_id, follow=follow):
-        sys.stdout.buffer.write(chunk)
-        sys.stdout.buffer.flush()
+        if terminal is None:
+            sys.stdout.buffer.write(chunk)
+        else:
+            sys.stdout.write(terminal.feed(chunk))
+        sys.stdout.flush()
+    if terminal is not None:
+        sys.stdout.write(terminal.feed(b"", final=True))
 
 
 @group.command("list")

@@ -470,12 +470,28 @@ def make_app(engine: Engine, hub: Hub, manifest: Any) -> Any:
                 return await super().__call__(scope, receive, send)
             try:
                 _check_length(scope)
-                response = await self.run(Request(scope=scope, receive=receive))
+                response = await self.run(Request(scope=scope, receive=_bounded(receive)))
             except HTTPException as err:  # a GraphQL error, not strawberry's plain text
                 log.info("refused a GraphQL request: %s", _one_line(str(err.reason)))
                 response = JSONResponse({"data": None, "errors": [{"message": str(err.reason)}]},
                                         status_code=err.status_code)
             await response(scope, receive, send)
+
+    def _bounded(receive: Any) -> Any:
+        """``receive``, refusing (413) a body that grows past MAX_BODY as it arrives: a chunked
+        body announces no length, and is never read whole into memory."""
+        seen = 0
+
+        async def bounded_receive() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message.get("type") == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > MAX_BODY:
+                    raise HTTPException(413, f"the request is over the limit of {MAX_BODY:,} bytes")
+            return message
+
+        return bounded_receive
 
     def _check_length(scope: Any) -> None:
         """Refuses a body announced over MAX_BODY before it is read (413), or a Content-Length

@@ -47,7 +47,7 @@ from gpurent.images.kubo import UploadPart
 from gpurent.images.store import IMAGE_FILE, ImageStore
 from gpurent.capped import capped_request, loads_bounded
 from gpurent.oracle.config import OracleConfig
-from gpurent.wire.endpoint import provider_target
+from gpurent.wire.endpoint import private_targets_allowed, provider_target
 from gpurent.oracle.evidence import EvidenceGatherer, decide, to_document
 from gpurent.wire.protocol import (
     CHALLENGE_MAX_EXPIRY_S,
@@ -121,6 +121,7 @@ class Oracle:
                  clock: Callable[[], float] = time.time):
         self.gp, self.config, self.home, self.store, self.clock = gp, config, home, store, clock
         self.chain_id = gp.manifest.chain_id
+        private_targets_allowed(self.chain_id)  # a bad setting stops the oracle here, not blames every provider
         self.domain = Domain(self.chain_id, str(gp.reputation_system.address))
         self.state = OracleState(home / "oracle.db")
         self.evidence = EvidenceGatherer(gp, self.state, store, config.heartbeat_interval_s,
