@@ -216,7 +216,7 @@ def test_disputes_of_a_healthy_job_go_against_the_disputer(start_oracle, start_a
     before, earned, held = renter_rent.balance(), provider_rent.earnings(), provider_rent.balance()
     ticking = renter_rent.create_job(gpu_b, push_image("while true; do echo tick; sleep 1; done"), 3600).value
     runner.wait_phase(ticking.job_id, "running")
-    failing = renter_rent.create_job(gpu_a, push_image("echo crunching; sleep 6; echo oops >&2; exit 7"), 3600).value
+    failing = renter_rent.create_job(gpu_a, push_image("echo crunching; sleep 12; echo oops >&2; exit 7"), 3600).value
     bond_a, bond_b = renter_rent.dispute_bond(failing.job_id), renter_rent.dispute_bond(ticking.job_id)
     assert bond_a > 0 and bond_b > 0
     runner.wait_phase(failing.job_id, "running")
