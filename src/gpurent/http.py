@@ -22,7 +22,7 @@ from typing import Any
 import requests
 
 from gpurent.errors import InvalidInput, ServiceUnavailable
-from gpurent.safejson import DEPTH_MAX, json_depth
+from gpurent.safejson import DEPTH_MAX, JSONTooLarge, loads_bounded
 
 
 def call(method: str, url: str, unavailable: str, *, session: requests.Session | None = None,
@@ -121,11 +121,11 @@ def parse_json(data: bytes, max_depth: int = DEPTH_MAX) -> Any:
     """Strict JSON from a client: RequestRefused(400) if it is not JSON, nests deeper than
     ``max_depth`` (checked before parsing) or holds ``NaN``, ``Infinity`` or a number too large
     for a float (``1e400``)."""
-    if json_depth(data) > max_depth:
-        raise RequestRefused(400, f"JSON nested deeper than {max_depth}")
     try:
-        return json.loads(data, parse_constant=_no_constant, parse_float=_finite)
-    except (ValueError, RecursionError) as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return loads_bounded(data, max_depth, parse_constant=_no_constant, parse_float=_finite)
+    except JSONTooLarge as err:
+        raise RequestRefused(400, str(err)) from None
+    except ValueError as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise RequestRefused(400, f"not JSON: {one_line(err)}") from None
 
 

@@ -29,15 +29,17 @@ def json_depth(data: bytes | str) -> int:
     return deepest
 
 
-def loads_bounded(data: bytes | str, max_depth: int = DEPTH_MAX, *, max_bytes: int | None = None) -> Any:
-    """``json.loads(data)``, refused first (JSONTooLarge) when ``data`` is over ``max_bytes`` (if
-    given) or nests deeper than ``max_depth``; ValueError (json.JSONDecodeError) when it is not JSON."""
+def loads_bounded(data: bytes | str, max_depth: int = DEPTH_MAX, *, max_bytes: int | None = None,
+                  **options: Any) -> Any:
+    """``json.loads(data, **options)``, refused first (JSONTooLarge) when ``data`` is over
+    ``max_bytes`` (if given) or nests deeper than ``max_depth``; ValueError (json.JSONDecodeError)
+    when it is not JSON."""
     raw = data.encode() if isinstance(data, str) else data
     if max_bytes is not None and len(raw) > max_bytes:
         raise JSONTooLarge(f"{len(raw):,} bytes, over the limit of {max_bytes:,}")
     if json_depth(raw) > max_depth:
         raise JSONTooLarge(f"JSON nested deeper than {max_depth}")
     try:
-        return json.loads(raw)
+        return json.loads(raw, **options)
     except RecursionError:
         raise JSONTooLarge("JSON nested too deep") from None

@@ -20,7 +20,7 @@
     scratch_mb = 512                       # each writable tmpfs: /scratch, /tmp, /run, /var/tmp, /dev/shm
     network = false                        # containers get no network unless true
     fetch_timeout_s = 120                  # an image not found within this is declined
-    log_mb = 64                            # per job (the agent's copy and the engine's log); past it: dropped
+    log_mb = 64                            # per job (the agent's copy; the engine's log gets 4x); past it: dropped
 
     [oracle]
     urls = ["http://127.0.0.1:7300"]       # oracles to send signed heartbeats to (each of them)
@@ -195,7 +195,7 @@ def render(config: AgentConfig, header: str = "") -> str:
         ln("scratch_mb", lim.scratch_mb, "each writable tmpfs: /scratch, /tmp, /run, /var/tmp, /dev/shm"),
         ln("network", lim.network, "containers get no network unless true"),
         ln("fetch_timeout_s", lim.fetch_timeout_s, "an image not found within this is declined"),
-        ln("log_mb", lim.log_mb, "per job (the agent's copy and the engine's log); past it: dropped"),
+        ln("log_mb", lim.log_mb, "per job (the agent's copy; the engine's log gets 4x); past it: dropped"),
         "",
         "[oracle]",
         ln("urls", list(config.oracle_urls), "signed heartbeats go to each (gpurent-oracle's listen)"),
