@@ -20,6 +20,7 @@ from gpurent.output import Output, safe_text
 from gpurent.errors import GpurentError
 
 if TYPE_CHECKING:
+    from gpurent.networks import Network
     from gpurent.sdk import Gpurent
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,6 +36,8 @@ class App:
         self._sdk: Gpurent | None = None
 
     def network_choice(self) -> str:
+        if (named := self.named_network()) is not None:
+            return named.rpc
         if self.network:
             return self.network
         if env := os.environ.get("GPURENT_NETWORK"):
@@ -44,13 +47,21 @@ class App:
         devnet = running_devnet()
         return devnet.network_choice if devnet else "ethereum:local:foundry"
 
+    def named_network(self) -> Network | None:
+        """The named network (``gpurent network``) chosen by --network, else the one in use."""
+        from gpurent.networks import selected
+
+        return selected(self.network)
+
     def sdk(self, *, needs_account: bool = False) -> Gpurent:
         """The SDK, connected on first use; with ``needs_account`` an account must be known."""
         if self._sdk is None:
             from gpurent.sdk import Gpurent
 
             with self.output.pending("Connecting…"):
-                self._sdk = Gpurent.connect(network=self.network_choice(), account=self.account)
+                named = self.named_network()
+                self._sdk = Gpurent.connect(network=self.network_choice(), account=self.account,
+                                            manifest=named.manifest if named else None)
             self._sdk.quiet_traces = True
         if needs_account and self._sdk.account is None:
             raise click.UsageError("this command signs a transaction: pass --account ALIAS (or a test-account index)")

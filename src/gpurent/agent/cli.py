@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gpurent.agent.config import AgentConfig, default_path, load_config
+from gpurent.agent.config import AgentConfig, ResourceSpec, default_path, load_config
 from gpurent.command import App, config_option, daemon_views, run_command, service_group, write_starter
 
 if TYPE_CHECKING:
@@ -55,13 +55,87 @@ def status(app: App, config_path: Path | None) -> None:
 
 @main.command("init")
 @click.option("--model", default="RTX4090", show_default=True)
-@click.option("--force", is_flag=True)
+@click.option("--network", "network_name", help="A network added with `gpurent network add`: prepare to join it")
+@click.option("--endpoint", help="The URL renters and oracles reach this agent at (goes on chain)")
+@click.option("--listen", help="HOST:PORT the agent binds (default 127.0.0.1:8765, or a free port)")
+@click.option("--force", is_flag=True, help="Overwrite an existing provider.toml")
 @click.pass_obj
-def init(app: App, model: str, force: bool) -> None:
-    """Writes a starter provider.toml in the state folder (edit it, then `run`)."""
-    from gpurent.agent.config import ResourceSpec, render
+def init(app: App, model: str, network_name: str | None, endpoint: str | None, listen: str | None,
+         force: bool) -> None:
+    """Writes provider.toml in the state folder; with --network, first prepares what a provider
+    of that network needs (Kubo peered to the network's, the engine, the oracle's heartbeat slot,
+    free ports) and says what is missing."""
+    from gpurent.agent.config import render
+    from gpurent.errors import ConfigurationError
+
+    path = default_path()
+    if path.exists() and not force:
+        raise click.UsageError(f"{path} exists (pass --force to overwrite)")
+    resources = (ResourceSpec(model, vcpu=4, memory_gb=8, storage_gb=50, price=Decimal(2)),)
+    missing = ""
+    if network_name is None:
+        starter = _local_starter(app, resources, endpoint, listen)
+    else:
+        starter, missing = _joined_starter(app, network_name, resources, endpoint, listen)
+    if starter is not None:
+        write_starter(app, path, render(starter), True)
+    if missing:
+        raise ConfigurationError(missing)
+
+
+def _endpoint(endpoint: str | None, host: str, port: int) -> str:
+    """The starter's endpoint (default: its listen address), refused here (one line) as
+    registration would refuse it."""
+    from gpurent.agent.config import parse_config
+
+    url = endpoint or f"http://{host}:{port}"
+    parse_config({"provider": {"endpoint": url}, "resources": [{"model": "x", "vcpu": 1, "memory_gb": 1, "price": 1}]},
+                 "--endpoint")
+    return url
+
+
+def _local_starter(app: App, resources: tuple[ResourceSpec, ...], endpoint: str | None,
+                   listen: str | None) -> AgentConfig:
+    """The starter for this machine's stack: the oracle it runs (its oracle.toml, else the default
+    listen) and the heartbeat slot that oracle expects (asked, else its oracle.toml's)."""
+    from gpurent.agent.config import DEFAULTS, learn_heartbeat
+    from gpurent.conffile import parse_listen
+    from gpurent.oracle import config as oracle_config
     from gpurent.wire.protocol import ORACLE_URL
 
-    starter = AgentConfig(resources=(ResourceSpec(model, vcpu=4, memory_gb=8, storage_gb=50, price=Decimal(2)),),
-                          oracle_urls=(ORACLE_URL,))  # gpurent-oracle's default listen
-    write_starter(app, default_path(), render(starter), force)
+    local = oracle_config.load_config() if oracle_config.default_path().exists() else None
+    url = local.url if local else ORACLE_URL
+    slot, problems = learn_heartbeat((url,))
+    if slot is None and local is not None:
+        slot = local.heartbeat_interval_s
+    if slot is None:
+        slot = AgentConfig().heartbeat_interval_s
+        app.output.warn(f"{problems[0] if problems else 'no oracle answered'}: heartbeat_interval left at {slot:g} s "
+                        "(the agent asks the oracle again at start)")
+    host, port = parse_listen(listen, "--listen") if listen else (DEFAULTS.listen_host, DEFAULTS.listen_port)
+    return AgentConfig(resources=resources, oracle_urls=(url,), heartbeat_interval_s=slot,
+                       listen_host=host, listen_port=port, endpoint=_endpoint(endpoint, host, port))
+
+
+def _joined_starter(app: App, name: str, resources: tuple[ResourceSpec, ...], endpoint: str | None,
+                    listen: str | None) -> tuple[AgentConfig | None, str]:
+    """The starter for joining network ``name`` (None when the oracle's slot is unknown), and
+    one line naming what is missing (empty when nothing is)."""
+    from gpurent import networks
+    from gpurent.agent import prepare
+
+    network = networks.load(name)
+    with app.output.pending("Preparing the provider…"):
+        ports, host, port = prepare.pick_listen(listen)
+        checks = [prepare.check_chain(network), prepare.prepare_ipfs(network), prepare.prepare_engine()]
+        oracle, slot = prepare.learn_slot(network)
+        checks += [oracle, ports, prepare.check_endpoint(network, endpoint or f"http://{host}:{port}")]
+    app.output.data([{"what": c.what, "ready": c.ready, "detail": c.detail} for c in checks], title="Provider")
+    missing = [c for c in checks if not c.ready]
+    line = ("" if not missing else f"not ready to join {name}: " + "; ".join(f"{c.what}: {c.detail}" for c in missing)
+            + ("" if slot is not None else " (provider.toml not written: the heartbeat slot is unknown)"))
+    if slot is None:
+        return None, line
+    networks.use(name)
+    return AgentConfig(resources=resources, oracle_urls=network.oracle_urls, heartbeat_interval_s=slot,
+                       listen_host=host, listen_port=port, endpoint=_endpoint(endpoint, host, port)), line

@@ -37,7 +37,8 @@ stake per dispute and one more transaction (gas) per interval per job. Must be a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from gpurent.conffile import failure_limit, parse_listen, read_toml, toml_line
 from gpurent.runner import MAX_FAILURES
 from gpurent.settings import state_home
 from gpurent.wire.endpoint import InvalidEndpoint, parse_endpoint
+from gpurent.wire.params import OracleParams, OracleParamsError, fetch_params
 
 
 @dataclass(frozen=True)
@@ -205,3 +207,41 @@ def render(config: AgentConfig, header: str = "") -> str:
         ln("settle_interval", config.settle_interval_s, "seconds between partial releases of a running job"),
     ]
     return "\n".join(lines) + "\n"
+
+
+def learn_heartbeat(urls: tuple[str, ...], chain_id: int | None = None,
+                    fetch: Callable[[str], OracleParams] = fetch_params) -> tuple[float | None, list[str]]:
+    """The heartbeat slot length the oracles at ``urls`` expect (``GET /v1/params``), and one
+    line per problem: an oracle that does not answer, serves another chain (``chain_id``), or
+    disagrees with another. None when no oracle answered, or they disagree."""
+    problems: list[str] = []
+    learned: dict[str, float] = {}
+    for url in urls:
+        try:
+            params = fetch(url)
+        except OracleParamsError as err:
+            problems.append(str(err))
+            continue
+        if chain_id is not None and params.chain_id != chain_id:
+            problems.append(f"the oracle at {url} serves chain {params.chain_id}, not {chain_id}")
+            continue
+        learned[url] = params.heartbeat_interval_s
+    if len(set(learned.values())) > 1:
+        problems.append("the oracles expect different heartbeat slots: "
+                        + ", ".join(f"{u} {s:g} s" for u, s in learned.items()))
+        return None, problems
+    return (next(iter(learned.values())) if learned else None), problems
+
+
+def with_oracle_slot(config: AgentConfig, chain_id: int | None = None,
+                     fetch: Callable[[str], OracleParams] = fetch_params) -> tuple[AgentConfig, list[str]]:
+    """``config`` with the heartbeat slot its oracles expect (what the agent does at start), and
+    one warning line per mismatch or problem: a provider beating at another length than the
+    oracle's misses slots and is penalised, so the oracle's length wins over the file's."""
+    slot, warnings = learn_heartbeat(config.oracle_urls, chain_id, fetch)
+    if slot is None or slot == config.heartbeat_interval_s:
+        return config, warnings
+    warnings.append(f"the oracle expects a heartbeat every {slot:g} s, the provider config says "
+                    f"{config.heartbeat_interval_s:g} s: sending every {slot:g} s "
+                    f"(set heartbeat_interval = {slot:g} under [oracle])")
+    return replace(config, heartbeat_interval_s=slot), warnings

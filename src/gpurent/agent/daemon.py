@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpurent.agent.agent import Agent
-from gpurent.agent.config import AgentConfig, agent_home, load_config
+from gpurent.agent.config import AgentConfig, agent_home, load_config, with_oracle_slot
 from gpurent.agent.hardware import detect_gpus
 from gpurent.runner import run_daemon
 
@@ -43,5 +43,8 @@ def run_agent(gp: Gpurent, config: AgentConfig | None = None, config_path: Path 
               max_failures: int | None = None) -> None:
     """Runs the agent in the foreground; SIGTERM/SIGINT stop it cleanly (no new work, resources
     unavailable, running containers left for the next start to re-attach)."""
-    run_daemon(build_agent(gp, config, config_path, max_failures=max_failures), log,
+    config, warnings = with_oracle_slot(config or load_config(config_path), gp.manifest.chain_id)
+    for warning in warnings:
+        log.warning("%s", warning)
+    run_daemon(build_agent(gp, config, max_failures=max_failures), log,
                "running jobs continue; the next start resumes them")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gpurent.cli import admin, devnet, engine, gpus, images, indexer, ipfs, jobs, provider, stack, wallet
+from gpurent.cli import admin, devnet, engine, gpus, images, indexer, ipfs, jobs, network, provider, stack, wallet
 from gpurent.command import GpurentGroup, global_options, start_app
 
 
@@ -17,7 +17,7 @@ def make_root() -> click.Group:
         """Rent GPUs and provide them, on chain, by the second."""
         start_app(ctx, network, account, as_json, verbose)
 
-    for module in (gpus, jobs, images, wallet, provider, admin, devnet, ipfs, engine, indexer):
+    for module in (gpus, jobs, images, wallet, provider, admin, devnet, ipfs, engine, indexer, network):
         gpurent.add_command(module.group)
     for command in (stack.up, stack.down, stack.status, stack.demo):
         gpurent.add_command(command)

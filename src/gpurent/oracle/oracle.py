@@ -59,6 +59,7 @@ from gpurent.wire.protocol import (
     response_signer,
     slot_of,
 )
+from gpurent.oracle.params import PARAMS_PATH, params_view
 from gpurent.oracle.server import OracleServer
 from gpurent.oracle.state import (
     PENALTY_OF,
@@ -127,7 +128,8 @@ class Oracle:
         self.evidence = EvidenceGatherer(gp, self.state, store, config.heartbeat_interval_s,
                                          config.evidence_timeout_s)
         self.server = OracleServer(config.listen_host, config.listen_port, self.receive,
-                                   {"health": self.health, "providers": self.provider_table})
+                                   {"health": self.health, "providers": self.provider_table,
+                                    PARAMS_PATH: params_view(config, self.chain_id)})
         self.secret = self._secret()
         self.started_slot = slot_of(clock(), config.heartbeat_interval_s)
         self.tx_lock = threading.Lock()

@@ -1,0 +1,269 @@
+"""Reading a deployment from where a network publishes it, and checking it against the chain.
+
+A source is a file path, an http(s) URL, an IPFS CID (read through a Kubo node) or the address of
+the network's Marketplace (the other addresses read from the chain). A file, URL or CID holds
+either a bare manifest (see :mod:`gpurent.manifest`) or a network document::
+
+    {"deployment": {<manifest>}, "ipfs_peers": ["/ip4/…/tcp/4001/p2p/12D3…"],
+     "oracle_urls": ["http://203.0.113.5:7300"]}
+
+Everything read is untrusted: at most ``MAX_SOURCE_BYTES`` within ``SOURCE_TIMEOUT_S``, of
+exactly its shape, on the chain the RPC serves, with code at every address. Only plain JSON-RPC
+is spoken (no Ape import): a join takes a second, not Ape's start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gpurent.errors import ConfigurationError
+from gpurent.manifest import CONTRACTS, MAX_MANIFEST_BYTES, Manifest, ManifestError
+
+MAX_SOURCE_BYTES = MAX_MANIFEST_BYTES
+SOURCE_TIMEOUT_S = 15.0
+RPC_TIMEOUT_S = 10.0
+MAX_PEERS = 16
+MAX_URL = 200
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_CID = re.compile(r"Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{50,120}")
+MULTIADDR = re.compile(r"/(ip4|ip6|dns4|dns6|dns)/[0-9A-Za-z.:_-]{1,100}/(tcp|udp)/\d{1,5}(/quic-v1)?/p2p/\w{20,80}")
+ADMIN_ROLE = "0x" + "00" * 32
+ROLE_GRANTED = "0x2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d"  # RoleGranted(bytes32,address,address)
+SELECTOR = {"token()": "0xfc0c546a", "registry()": "0x7b103999", "links()": "0x68c62c9c"}
+
+
+class DeploymentSourceError(ConfigurationError, ValueError):
+    """Raised when a deployment cannot be read from its source, or does not match the chain."""
+
+
+@dataclass(frozen=True)
+class Published:
+    """What a source holds: the deployment and, from a network document, how to reach the network."""
+
+    manifest: Manifest
+    ipfs_peers: tuple[str, ...] = ()
+    oracle_urls: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------------------------ JSON-RPC
+class Rpc:
+    """Plain JSON-RPC to one node (bounded answers, a timeout on each call)."""
+
+    def __init__(self, url: str, timeout_s: float = RPC_TIMEOUT_S):
+        if not url.startswith(("http://", "https://")) or len(url) > MAX_URL:
+            raise DeploymentSourceError(f"--rpc must be an http(s) URL of at most {MAX_URL} characters, not {url[:60]!r}")
+        self.url, self.timeout_s = url.rstrip("/"), timeout_s
+
+    def call(self, method: str, *params: Any) -> Any:
+        from gpurent.capped import capped_request
+        from gpurent.errors import ServiceUnavailable
+        from gpurent.safejson import loads_bounded
+
+        try:
+            answer = capped_request("POST", self.url, f"no JSON-RPC node answers at {self.url}", max_bytes=MAX_SOURCE_BYTES,
+                                    deadline=time.monotonic() + self.timeout_s,
+                                    json_body={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})
+        except ServiceUnavailable as err:
+            raise DeploymentSourceError(str(err)) from None
+        try:
+            body = loads_bounded(answer.body, 8, max_bytes=MAX_SOURCE_BYTES)
+        except ValueError:
+            body = None
+        if answer.truncated or answer.timed_out or not isinstance(body, dict) or ("result" not in body and "error" not in body):
+            raise DeploymentSourceError(f"{self.url} is not a JSON-RPC node (HTTP {answer.status} to {method})")
+        if "error" in body:
+            message = body["error"].get("message", "") if isinstance(body["error"], dict) else body["error"]
+            raise DeploymentSourceError(f"{self.url}: {method} failed: {str(message)[:120]}")
+        return body["result"]
+
+    def chain_id(self) -> int:
+        result = self.call("eth_chainId")
+        if not isinstance(result, str) or not re.fullmatch(r"0x[0-9a-fA-F]{1,16}", result):
+            raise DeploymentSourceError(f"{self.url} answered eth_chainId with {str(result)[:40]!r}")
+        return int(result, 16)
+
+    def has_code(self, address: str, block: str = "latest") -> bool:
+        code = self.call("eth_getCode", address, block)
+        return isinstance(code, str) and code not in ("0x", "0x0", "")
+
+    def address_call(self, to: str, signature: str, words: int = 1) -> list[str]:
+        """The ``words`` addresses a view function without arguments returns."""
+        result = self.call("eth_call", {"to": to, "data": SELECTOR[signature]}, "latest")
+        if not isinstance(result, str) or not re.fullmatch(r"0x([0-9a-fA-F]{64})+", result) or len(result) < 2 + 64 * words:
+            raise DeploymentSourceError(f"{to} does not answer {signature} (is it a gpurent contract?)")
+        return [_checksum("0x" + result[2 + 64 * i + 24:2 + 64 * (i + 1)]) for i in range(words)]
+
+
+def _checksum(address: str) -> str:
+    from eth_utils import to_checksum_address
+
+    return str(to_checksum_address(address))
+
+
+# ------------------------------------------------------------------------------ reading a source
+def _bounded_text(data: bytes, where: str) -> str:
+    if len(data) > MAX_SOURCE_BYTES:
+        raise DeploymentSourceError(f"{where}: over {MAX_SOURCE_BYTES:,} bytes: not a deployment")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DeploymentSourceError(f"{where}: not UTF-8 text: not a deployment") from None
+
+
+def _from_file(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_SOURCE_BYTES:
+            raise DeploymentSourceError(f"{path}: over {MAX_SOURCE_BYTES:,} bytes: not a deployment")
+        return _bounded_text(path.read_bytes(), str(path))
+    except OSError as err:
+        raise DeploymentSourceError(f"{path}: cannot read it ({err.strerror or err})") from None
+
+
+def _from_url(url: str) -> str:
+    from gpurent.capped import capped_get
+    from gpurent.errors import ServiceUnavailable
+
+    try:
+        answer = capped_get(url, f"nothing answers at {url}", max_bytes=MAX_SOURCE_BYTES,
+                            deadline=time.monotonic() + SOURCE_TIMEOUT_S)
+    except ServiceUnavailable as err:
+        raise DeploymentSourceError(str(err)) from None
+    if answer.status != 200:
+        raise DeploymentSourceError(f"{url} answered HTTP {answer.status}")
+    if answer.truncated or answer.timed_out:
+        raise DeploymentSourceError(f"{url}: more than {MAX_SOURCE_BYTES:,} bytes or slower than "
+                                    f"{SOURCE_TIMEOUT_S:g} s: not a deployment")
+    return _bounded_text(answer.body, url)
+
+
+def _from_ipfs(cid: str, ipfs_api: str | None) -> str:
+    from gpurent.errors import GpurentError
+    from gpurent.images.kubo import KuboClient
+    from gpurent.local.ipfs import ipfs_client
+
+    try:
+        client = KuboClient(ipfs_api) if ipfs_api else ipfs_client()
+        data = client.cat_bytes(cid, length=MAX_SOURCE_BYTES + 1, timeout=SOURCE_TIMEOUT_S)
+    except GpurentError as err:
+        raise DeploymentSourceError(f"cannot read {cid} from IPFS: {str(err).splitlines()[0] if str(err) else err}") \
+            from None
+    return _bounded_text(data, f"ipfs {cid}")
+
+
+def parse_published(text: str, where: str) -> Published:
+    """A bare manifest or a network document; DeploymentSourceError naming ``where`` otherwise."""
+    from gpurent.safejson import loads_bounded
+
+    try:
+        data = loads_bounded(text, 8, max_bytes=MAX_SOURCE_BYTES)
+    except ValueError as err:
+        raise DeploymentSourceError(f"{where}: not JSON ({str(err).splitlines()[0][:80]})") from None
+    if not isinstance(data, dict):
+        raise DeploymentSourceError(f"{where}: not a JSON object")
+    if "deployment" not in data:
+        return Published(_manifest(json.dumps(data), where))
+    if extra := sorted(set(data) - {"deployment", "ipfs_peers", "oracle_urls"}):
+        raise DeploymentSourceError(f"{where}: unknown field(s) {', '.join(map(repr, extra))[:120]}")
+    return Published(_manifest(json.dumps(data["deployment"]), where),
+                     checked_peers(data.get("ipfs_peers", []), where), checked_urls(data.get("oracle_urls", []), where))
+
+
+def _manifest(text: str, where: str) -> Manifest:
+    try:
+        return Manifest.from_json(text)
+    except ManifestError as err:
+        raise DeploymentSourceError(f"{where}: not a deployment manifest: {err}") from None
+
+
+def checked_peers(peers: Any, where: str) -> tuple[str, ...]:
+    """IPFS swarm multiaddrs, each ``/ip4|ip6|dns…/…/tcp|udp/PORT/p2p/PEERID``, at most ``MAX_PEERS``."""
+    if not isinstance(peers, (list, tuple)) or len(peers) > MAX_PEERS:
+        raise DeploymentSourceError(f"{where}: ipfs_peers must be a list of at most {MAX_PEERS} multiaddrs")
+    for peer in peers:
+        if not isinstance(peer, str) or not MULTIADDR.fullmatch(peer):
+            raise DeploymentSourceError(f"{where}: {str(peer)[:80]!r} is not a peer multiaddr "
+                                        "(/ip4/ADDR/tcp/PORT/p2p/PEERID)")
+    return tuple(peers)
+
+
+def checked_urls(urls: Any, where: str) -> tuple[str, ...]:
+    """Oracle URLs: http(s), printable, at most ``MAX_URL`` characters, at most ``MAX_PEERS``."""
+    if not isinstance(urls, (list, tuple)) or len(urls) > MAX_PEERS:
+        raise DeploymentSourceError(f"{where}: oracle_urls must be a list of at most {MAX_PEERS} URLs")
+    for url in urls:
+        if not isinstance(url, str) or not re.fullmatch(r"https?://[\w.:\[\]-]{1,%d}(/[\w./-]*)?" % MAX_URL, url):
+            raise DeploymentSourceError(f"{where}: {str(url)[:80]!r} is not an oracle URL (http://HOST:PORT)")
+    return tuple(u.rstrip("/") for u in urls)
+
+
+def _from_chain(rpc: Rpc, marketplace: str) -> Manifest:
+    """The deployment whose Marketplace is at ``marketplace``: token and registry from it, the
+    reputation system from the registry's links, the timelock from the admin grants on the
+    Marketplace, the first block and the deployer from the token's deployment."""
+    marketplace = _checksum(marketplace)
+    if not rpc.has_code(marketplace):
+        raise DeploymentSourceError(f"no contract at {marketplace} on the chain at {rpc.url}")
+    token, = rpc.address_call(marketplace, "token()")
+    registry, = rpc.address_call(marketplace, "registry()")
+    linked, reputation = rpc.address_call(registry, "links()", 2)
+    if linked != marketplace:
+        raise DeploymentSourceError(f"the registry {registry} links Marketplace {linked}, not {marketplace}")
+    grants = _logs(rpc, marketplace, [ROLE_GRANTED, ADMIN_ROLE])
+    holders = [_checksum("0x" + g["topics"][2][-40:]) for g in grants]
+    timelocks = [h for h in dict.fromkeys(holders) if rpc.has_code(h)]
+    if not timelocks:
+        raise DeploymentSourceError(f"no admin contract (timelock) found among {marketplace}'s admin grants")
+    first = min((_logs(rpc, token, [ROLE_GRANTED, ADMIN_ROLE]) or grants), key=lambda g: int(g["blockNumber"], 16))
+    deploy_tx = rpc.call("eth_getTransactionByHash", first["transactionHash"])
+    if not isinstance(deploy_tx, dict) or not _ADDRESS.fullmatch(str(deploy_tx.get("from", ""))):
+        raise DeploymentSourceError(f"cannot read the deployment transaction {first['transactionHash']}")
+    return Manifest(chain_id=rpc.chain_id(), block=int(first["blockNumber"], 16), deployer=_checksum(deploy_tx["from"]),
+                    contracts={"GPUToken": token, "ResourceRegistry": registry, "Marketplace": marketplace,
+                               "ReputationSystem": reputation, "GpurentTimelock": timelocks[-1]})
+
+
+def _logs(rpc: Rpc, address: str, topics: list[str]) -> list[dict[str, Any]]:
+    logs = rpc.call("eth_getLogs", {"address": address, "topics": topics, "fromBlock": "0x0", "toBlock": "latest"})
+    if not isinstance(logs, list):
+        raise DeploymentSourceError(f"{rpc.url} answered eth_getLogs with {type(logs).__name__}")
+    return [log for log in logs[:1000] if isinstance(log, dict) and isinstance(log.get("topics"), list)
+            and len(log["topics"]) == 3 and isinstance(log.get("blockNumber"), str)
+            and isinstance(log.get("transactionHash"), str)]
+
+
+def read_source(source: str, rpc: Rpc, ipfs_api: str | None = None) -> Published:
+    """What ``source`` holds (a path, a URL, a CID or a Marketplace address), checked against
+    the chain ``rpc`` serves (:func:`verify`)."""
+    if _ADDRESS.fullmatch(source):
+        published = Published(_from_chain(rpc, source))
+    else:
+        if source.startswith(("http://", "https://")):
+            text = _from_url(source)
+        elif _CID.fullmatch(source) and not Path(source).exists():
+            text = _from_ipfs(source, ipfs_api)
+        else:
+            path = Path(source).expanduser()
+            if not path.is_file():
+                raise DeploymentSourceError(f"{source[:100]!r} is not a file, an http(s) URL, an IPFS CID or a "
+                                            "contract address")
+            text = _from_file(path)
+        published = parse_published(text, source[:100])
+    verify(published.manifest, rpc)
+    return published
+
+
+def verify(manifest: Manifest, rpc: Rpc) -> None:
+    """DeploymentSourceError unless the chain at ``rpc`` is the manifest's and holds code at each address."""
+    chain_id = rpc.chain_id()
+    if chain_id != manifest.chain_id:
+        raise DeploymentSourceError(f"the deployment is for chain {manifest.chain_id}, but {rpc.url} serves chain "
+                                    f"{chain_id}")
+    for name in CONTRACTS:
+        address = manifest.contracts[name]
+        if not _ADDRESS.fullmatch(address) or not rpc.has_code(address):
+            raise DeploymentSourceError(f"no contract at {name} {address} on chain {chain_id} ({rpc.url})")

@@ -1,0 +1,79 @@
+"""What an oracle tells a provider about its clock: ``GET /v1/params`` and the reader of it.
+
+A provider must send one heartbeat per slot of the oracle's length; a provider configured for
+another length is counted as missing slots (and penalised). The oracle serves its slot length
+and report period; ``gpurent-provider init`` writes what it learns, and the agent checks it at
+start. The body is untrusted: bounded in size and time, and refused unless of exactly this shape.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from gpurent.capped import capped_get
+from gpurent.errors import GpurentError, ServiceUnavailable
+from gpurent.safejson import loads_bounded
+
+PARAMS_PATH = "v1/params"
+PARAMS_MAX_BYTES = 4096  # the body is about 150 bytes
+PARAMS_TIMEOUT_S = 5.0
+MAX_INTERVAL_S = 86_400.0  # a heartbeat slot longer than a day is not one an oracle means
+
+
+class OracleParamsError(GpurentError):
+    """Raised when an oracle's parameters cannot be read or are not of their shape."""
+
+
+@dataclass(frozen=True)
+class OracleParams:
+    """An oracle's heartbeat slot length and report period, in seconds, and its chain."""
+
+    heartbeat_interval_s: float
+    period_s: float
+    chain_id: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"heartbeat_interval_s": self.heartbeat_interval_s, "period_s": self.period_s,
+                "chain_id": self.chain_id}
+
+
+def _seconds(body: dict[str, Any], key: str) -> float:
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_INTERVAL_S \
+            or not math.isfinite(value):
+        raise OracleParamsError(f"{key} must be seconds between 0 and {MAX_INTERVAL_S:g}, not {str(value)[:40]!r}")
+    return float(value)
+
+
+def parse_params(body: Any) -> OracleParams:
+    """The parameters in a decoded ``/v1/params`` body; OracleParamsError unless of its shape."""
+    if not isinstance(body, dict):
+        raise OracleParamsError(f"not a JSON object but {type(body).__name__}")
+    chain_id = body.get("chain_id")
+    if isinstance(chain_id, bool) or not isinstance(chain_id, int) or not 0 < chain_id < 2**64:
+        raise OracleParamsError(f"chain_id must be a positive whole number, not {str(chain_id)[:40]!r}")
+    return OracleParams(_seconds(body, "heartbeat_interval_s"), _seconds(body, "period_s"), chain_id)
+
+
+def fetch_params(url: str, timeout_s: float = PARAMS_TIMEOUT_S) -> OracleParams:
+    """The parameters the oracle at ``url`` serves; OracleParamsError (one line) if it does not
+    answer in ``timeout_s``, answers too much, or answers something else."""
+    where = f"{url.rstrip('/')}/{PARAMS_PATH}"
+    try:
+        answer = capped_get(where, f"no oracle answers at {url}", max_bytes=PARAMS_MAX_BYTES,
+                            deadline=time.monotonic() + timeout_s)
+    except ServiceUnavailable as err:
+        raise OracleParamsError(str(err)) from None
+    if answer.status != 200:
+        raise OracleParamsError(f"the oracle at {url} answered HTTP {answer.status} to /{PARAMS_PATH} (an older oracle?)")
+    if answer.truncated or answer.timed_out:
+        raise OracleParamsError(f"the oracle at {url} answered more than {PARAMS_MAX_BYTES} bytes or too slowly")
+    try:
+        return parse_params(loads_bounded(answer.body, 4, max_bytes=PARAMS_MAX_BYTES))
+    except ValueError as err:
+        raise OracleParamsError(f"the oracle at {url} did not answer JSON parameters ({str(err)[:80]})") from None
+    except OracleParamsError as err:
+        raise OracleParamsError(f"the oracle at {url} answered bad parameters: {err}") from None
