@@ -100,7 +100,7 @@ class Rpc:
 
 
 def _checksum(address: str) -> str:
-    from eth_utils import to_checksum_address
+    from eth_utils.address import to_checksum_address
 
     return str(to_checksum_address(address))
 

@@ -73,6 +73,7 @@ def init(app: App, model: str, network_name: str | None, endpoint: str | None, l
         raise click.UsageError(f"{path} exists (pass --force to overwrite)")
     resources = (ResourceSpec(model, vcpu=4, memory_gb=8, storage_gb=50, price=Decimal(2)),)
     missing = ""
+    starter: AgentConfig | None
     if network_name is None:
         starter = _local_starter(app, resources, endpoint, listen)
     else:

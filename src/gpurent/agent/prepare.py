@@ -69,9 +69,9 @@ def prepare_ipfs(network: Network) -> Check:
             node, client = None, node_mod.ipfs_client()
             where = f"the configured node {load_settings().ipfs_api}"
         else:
-            ports = [p if port_free(p) else 0 for p in
-                     (node_mod.DEFAULT_API_PORT, node_mod.DEFAULT_GATEWAY_PORT, node_mod.DEFAULT_SWARM_PORT)]
-            node = node_mod.start(*ports)
+            api, gateway, swarm = (p if port_free(p) else 0 for p in
+                                   (node_mod.DEFAULT_API_PORT, node_mod.DEFAULT_GATEWAY_PORT, node_mod.DEFAULT_SWARM_PORT))
+            node = node_mod.start(api, gateway, swarm)
             client, where = node.client(), f"own node {node.peer_id[:16]}… (API {node.api_url})"
         failed = []
         for peer in network.ipfs_peers:
