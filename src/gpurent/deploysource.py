@@ -93,7 +93,12 @@ class Rpc:
 
     def address_call(self, to: str, signature: str, words: int = 1) -> list[str]:
         """The ``words`` addresses a view function without arguments returns."""
-        result = self.call("eth_call", {"to": to, "data": SELECTOR[signature]}, "latest")
+        try:
+            result = self.call("eth_call", {"to": to, "data": SELECTOR[signature]}, "latest")
+        except DeploymentSourceError as err:
+            if "revert" not in str(err):
+                raise
+            result = None
         if not isinstance(result, str) or not re.fullmatch(r"0x([0-9a-fA-F]{64})+", result) or len(result) < 2 + 64 * words:
             raise DeploymentSourceError(f"{to} does not answer {signature} (is it a gpurent contract?)")
         return [_checksum("0x" + result[2 + 64 * i + 24:2 + 64 * (i + 1)]) for i in range(words)]
@@ -232,7 +237,7 @@ def _logs(rpc: Rpc, address: str, topics: list[str]) -> list[dict[str, Any]]:
     if not isinstance(logs, list):
         raise DeploymentSourceError(f"{rpc.url} answered eth_getLogs with {type(logs).__name__}")
     return [log for log in logs[:1000] if isinstance(log, dict) and isinstance(log.get("topics"), list)
-            and len(log["topics"]) == 3 and isinstance(log.get("blockNumber"), str)
+            and len(log["topics"]) == 4 and isinstance(log.get("blockNumber"), str)
             and isinstance(log.get("transactionHash"), str)]
 
 
