@@ -270,11 +270,12 @@ def _rent(machines: Machines, home: Path, net: NetworkSide, engine_host: str, ag
     def completed() -> Any:
         assert agent.poll() is None, agent_log.read_text()[-4000:]
         job = json.loads(ok(run([str(BIN / "gpurent"), "--json", "jobs", "show", job_id], env)).stdout)
+        assert job["status"] in ("Created", "Accepted", "Running", "Completed"), (job, agent_log.read_text()[-4000:])
         return job if job["status"] == "Completed" else None
 
     job = wait_for(f"job {job_id} completed", completed, 300, agent_log)
     assert job["gpu"] == gpu and job["image"] == cid
-    logs = ok(run([str(BIN / "gpurent"), "jobs", "logs", job_id], env)).stdout
+    logs = ok(run([str(BIN / "gpurent"), "--account", RENTER, "jobs", "logs", job_id], env)).stdout
     assert "hello from the other machine" in logs and "line 3" in logs, logs
 
     providers = requests.get(f"{net.oracle_url}/providers", timeout=5).json()
