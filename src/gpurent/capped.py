@@ -37,6 +37,19 @@ def capped_get(url: str, unavailable: str, *, max_bytes: int, deadline: float,
                           params=params, session=session)
 
 
+def fetch_whole(url: str, what: str, *, max_bytes: int, timeout_s: float) -> bytes:
+    """The whole body of a 200 answer at ``url``: ServiceUnavailable when nothing answers,
+    ValueError (one line naming ``what``) for another status, or a body over ``max_bytes`` or
+    slower than ``timeout_s``. For small documents read from anyone (a deployment, an
+    oracle's parameters)."""
+    answer = capped_get(url, f"nothing answers at {url}", max_bytes=max_bytes, deadline=time.monotonic() + timeout_s)
+    if answer.status != 200:
+        raise ValueError(f"{url} answered HTTP {answer.status} ({what})")
+    if answer.truncated or answer.timed_out:
+        raise ValueError(f"{url}: more than {max_bytes:,} bytes or slower than {timeout_s:g} s: not {what}")
+    return answer.body
+
+
 def capped_request(method: str, url: str, unavailable: str, *, max_bytes: int, deadline: float,
                    headers: dict[str, str] | None = None, params: dict[str, Any] | None = None,
                    json_body: Any = None, session: requests.Session | None = None) -> CappedBody:

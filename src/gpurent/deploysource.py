@@ -130,20 +130,16 @@ def _from_file(path: Path) -> str:
 
 
 def _from_url(url: str) -> str:
-    from gpurent.capped import capped_get
+    from gpurent.capped import fetch_whole
     from gpurent.errors import ServiceUnavailable
 
     try:
-        answer = capped_get(url, f"nothing answers at {url}", max_bytes=MAX_SOURCE_BYTES,
-                            deadline=time.monotonic() + SOURCE_TIMEOUT_S)
-    except ServiceUnavailable as err:
+        return _bounded_text(fetch_whole(url, "a deployment", max_bytes=MAX_SOURCE_BYTES, timeout_s=SOURCE_TIMEOUT_S),
+                             url)
+    except (ServiceUnavailable, ValueError) as err:
+        if isinstance(err, DeploymentSourceError):
+            raise
         raise DeploymentSourceError(str(err)) from None
-    if answer.status != 200:
-        raise DeploymentSourceError(f"{url} answered HTTP {answer.status}")
-    if answer.truncated or answer.timed_out:
-        raise DeploymentSourceError(f"{url}: more than {MAX_SOURCE_BYTES:,} bytes or slower than "
-                                    f"{SOURCE_TIMEOUT_S:g} s: not a deployment")
-    return _bounded_text(answer.body, url)
 
 
 def _from_ipfs(cid: str, ipfs_api: str | None) -> str:

@@ -120,10 +120,15 @@ def load_manifest(chain_id: int, home: Path | None = None) -> Manifest | None:
 
 def save_manifest(manifest: Manifest, home: Path | None = None) -> Path:
     """Writes the manifest atomically (temporary file + rename)."""
-    path = manifest_path(manifest.chain_id, home)
+    return write_atomically(manifest_path(manifest.chain_id, home), manifest.to_json())
+
+
+def write_atomically(path: Path, text: str) -> Path:
+    """Writes ``text`` to ``path`` through a temporary file beside it and a rename: a reader (or
+    a crash) never sees half of it. Also writes the network records (:mod:`gpurent.networks`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest-", suffix=".json")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
     with os.fdopen(fd, "w") as handle:
-        handle.write(manifest.to_json())
+        handle.write(text)
     os.replace(tmp, path)
     return path

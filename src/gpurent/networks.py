@@ -9,16 +9,14 @@ record's RPC and deployment wherever an Ape network choice goes.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from gpurent.deploysource import DeploymentSourceError, checked_peers, checked_urls
 from gpurent.errors import ConfigurationError
-from gpurent.manifest import Manifest, ManifestError
+from gpurent.manifest import Manifest, ManifestError, write_atomically
 from gpurent.safejson import loads_bounded
 from gpurent.settings import state_home
 
@@ -91,13 +89,7 @@ def _path(name: str) -> Path:
 
 def save(network: Network) -> Path:
     """Writes the record atomically (temporary file + rename)."""
-    path = _path(network.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".network-", suffix=".json")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(network.to_json())
-    os.replace(tmp, path)
-    return path
+    return write_atomically(_path(network.name), network.to_json())
 
 
 def load(name: str) -> Network:

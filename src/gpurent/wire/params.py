@@ -9,11 +9,10 @@ start. The body is untrusted: bounded in size and time, and refused unless of ex
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from gpurent.capped import capped_get
+from gpurent.capped import fetch_whole
 from gpurent.errors import GpurentError, ServiceUnavailable
 from gpurent.safejson import loads_bounded
 
@@ -61,19 +60,16 @@ def parse_params(body: Any) -> OracleParams:
 def fetch_params(url: str, timeout_s: float = PARAMS_TIMEOUT_S) -> OracleParams:
     """The parameters the oracle at ``url`` serves; OracleParamsError (one line) if it does not
     answer in ``timeout_s``, answers too much, or answers something else."""
-    where = f"{url.rstrip('/')}/{PARAMS_PATH}"
     try:
-        answer = capped_get(where, f"no oracle answers at {url}", max_bytes=PARAMS_MAX_BYTES,
-                            deadline=time.monotonic() + timeout_s)
-    except ServiceUnavailable as err:
-        raise OracleParamsError(str(err)) from None
-    if answer.status != 200:
-        raise OracleParamsError(f"the oracle at {url} answered HTTP {answer.status} to /{PARAMS_PATH} (an older oracle?)")
-    if answer.truncated or answer.timed_out:
-        raise OracleParamsError(f"the oracle at {url} answered more than {PARAMS_MAX_BYTES} bytes or too slowly")
-    try:
-        return parse_params(loads_bounded(answer.body, 4, max_bytes=PARAMS_MAX_BYTES))
+        data = fetch_whole(f"{url.rstrip('/')}/{PARAMS_PATH}", "the oracle's parameters (an oracle older than /v1/params?)",
+                           max_bytes=PARAMS_MAX_BYTES, timeout_s=timeout_s)
+    except ServiceUnavailable:
+        raise OracleParamsError(f"no oracle answers at {url}") from None
     except ValueError as err:
-        raise OracleParamsError(f"the oracle at {url} did not answer JSON parameters ({str(err)[:80]})") from None
+        raise OracleParamsError(str(err)) from None
+    try:
+        return parse_params(loads_bounded(data, 4, max_bytes=PARAMS_MAX_BYTES))
     except OracleParamsError as err:
         raise OracleParamsError(f"the oracle at {url} answered bad parameters: {err}") from None
+    except ValueError as err:
+        raise OracleParamsError(f"the oracle at {url} did not answer JSON parameters ({str(err)[:80]})") from None
