@@ -6,6 +6,9 @@ and by the agent at start."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -16,8 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from gpurent.agent.cli import main as provider_main
-from gpurent.agent.config import AgentConfig, load_config, with_oracle_slot
+from gpurent.agent.config import AgentConfig, ResourceSpec, load_config, render, with_oracle_slot
 from gpurent.cli.root import make_root
+from gpurent.demo import FOREIGN_ENV
 from gpurent.images.kubo import UploadPart
 from gpurent.local.process import free_port
 from gpurent.manifest import Manifest
@@ -217,3 +221,21 @@ def test_the_agent_takes_the_oracles_slot_and_says_so(start_oracle, chain):  # n
     dead = f"http://127.0.0.1:{free_port()}"
     kept, warnings = with_oracle_slot(AgentConfig(oracle_urls=(dead,)), chain.chain_id)
     assert kept.heartbeat_interval_s == 60 and warnings == [f"no oracle answers at {dead}"]
+
+
+def test_the_agent_says_at_start_that_it_takes_the_oracles_slot(home, rpc, manifest_file, start_oracle, run):  # noqa: F811
+    """`gpurent-provider run` with a provider.toml of 60 s and an oracle of 1 s: one warning line
+    before anything else (here the agent then stops: no IPFS node is configured)."""
+
+    oracle = start_oracle()
+    run("network", "add", "lab", "--rpc", rpc, "--deployment", str(manifest_file))
+    (home / "provider.toml").write_text(render(AgentConfig(resources=(ResourceSpec("RTX4090", 1, 1, 1, 1),),
+                                                           oracle_urls=(oracle.url,), heartbeat_interval_s=60)))
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_ENV} | {"GPURENT_HOME": str(home)}
+    env["GPURENT_IPFS_API"] = f"http://127.0.0.1:{free_port()}"  # nothing there: the agent stops after the check
+    result = subprocess.run([str(Path(sys.executable).parent / "gpurent-provider"), "--account", "3", "run"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1, result.stderr
+    assert lines[0].endswith(f"the oracle expects a heartbeat every {INTERVAL} s, the provider config says 60 s: "
+                             f"sending every {INTERVAL} s (set heartbeat_interval = {INTERVAL} under [oracle])"), lines
