@@ -18,13 +18,24 @@ class ConfigurationError(GpurentError):
 
 
 class NotDeployedError(ConfigurationError):
-    """Raised when the connected chain has no gpurent deployment."""
+    """Raised when the connected chain has no gpurent deployment (or this state folder knows none)."""
 
     def __init__(self, chain_id: int):
         self.chain_id = chain_id
         super().__init__(
-            f"no gpurent deployment on chain {chain_id}: run `ape run deploy` (or `gpurent devnet up`) first"
+            f"no gpurent deployment on chain {chain_id}: to try gpurent on this machine run `gpurent up` "
+            f"(a local chain with everything deployed); on another chain, `ape run deploy` first"
         )
+
+
+class PortTaken(ConfigurationError):
+    """Raised when a port a local service must listen on is taken by another process; ``option``
+    is the command-line option that picks another (``--chain-port``, ``--ipfs-ports``…)."""
+
+    def __init__(self, port: int, service: str, option: str):
+        self.port, self.service, self.option = port, service, option
+        super().__init__(f"port {port} ({service}) is taken by another process: stop it, or pass {option} "
+                         f"(0: any free port)")
 
 
 class InvalidInput(GpurentError, ValueError):
