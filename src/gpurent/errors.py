@@ -29,13 +29,24 @@ class NotDeployedError(ConfigurationError):
 
 
 class PortTaken(ConfigurationError):
-    """Raised when a port a local service must listen on is taken by another process; ``option``
-    is the command-line option that picks another (``--chain-port``, ``--ipfs-ports``…)."""
+    """Raised when a port a local service must listen on is taken by another process; ``service``
+    names the service (``chain``, ``ipfs``, ``indexer``, ``oracle``, ``provider``) and the message
+    the options that pick another port, in each command that starts it."""
 
-    def __init__(self, port: int, service: str, option: str):
-        self.port, self.service, self.option = port, service, option
-        super().__init__(f"port {port} ({service}) is taken by another process: stop it, or pass {option} "
-                         f"(0: any free port)")
+    OPTIONS = {
+        "chain": "`gpurent up --chain-port N` (or `gpurent devnet up --port N`)",
+        "ipfs": "`gpurent up --ipfs-ports API,GATEWAY,SWARM` (or `gpurent ipfs up --api-port N --gateway-port N "
+                "--swarm-port N`)",
+        "indexer": "`gpurent up --indexer-port N` (or `gpurent devnet up --indexer-port N`, "
+                   "`gpurent indexer up --port N`)",
+        "oracle": "`gpurent up --oracle-port N` (on the first `up`; later: listen_port in oracle.toml)",
+        "provider": "`gpurent up --agent-port N` (on the first `up`; later: listen_port in provider.toml)",
+    }
+
+    def __init__(self, port: int, service: str):
+        self.port, self.service = port, service
+        super().__init__(f"port {port} ({service}) is taken by another process: stop it, or pick another port with "
+                         f"{self.OPTIONS.get(service, 'its --port option')}; 0 picks any free port")
 
 
 class InvalidInput(GpurentError, ValueError):

@@ -191,3 +191,77 @@ def test_ctrl_c_during_a_push_says_it_stopped_and_what_was_kept(kubo, tmp_path):
     assert lines[0].startswith(f"stopped: the push of {archive} was interrupted after ")
     assert "nothing was pinned and no CID was made" in lines[0]
     assert kubo.client().pins() == pins  # true: the node pinned nothing
+
+
+# ------------------------------------------------------------------ the provider's agent: status and Ctrl-C
+
+def test_provider_status_lists_its_gpus_and_ctrl_c_marks_them_unavailable(suite, cast, chain, gp, kubo, engine_host,
+                                                                         tmp_path):
+    from gpurent.local.process import free_port
+    from gpurent.manifest import Manifest, save_manifest
+    from tests.agent.test_agent_process import PROVIDER_INDEX, provider_toml
+
+    home = tmp_path / "home"
+    home.mkdir()
+    save_manifest(Manifest(chain_id=chain.chain_id, block=0, deployer=cast.admin.address,
+                           contracts={n: c.address for n, c in suite.as_dict().items()}), home=home)
+    port = free_port()
+    (home / "provider.toml").write_text(provider_toml(port))
+    env = {**os.environ, "GPURENT_HOME": str(home), "GPURENT_NETWORK": chain.provider.http_uri,
+           "GPURENT_IPFS_API": kubo.api_url, "GPURENT_IPFS_GATEWAY": kubo.gateway_url or "", "DOCKER_HOST": engine_host}
+    log = home / "agent.out"
+    with log.open("ab") as out:
+        agent = subprocess.Popen([str(BIN / "gpurent-provider"), "--account", PROVIDER_INDEX, "run"], env=env,
+                                 stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while not (resources := gp.provider_resources(cast.provider.address)) or not resources[0].available:
+            assert agent.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        gpu = resources[0].resource_id
+        status = subprocess.run([str(BIN / "gpurent-provider"), "status"], env=env, capture_output=True, text=True,
+                                timeout=60)
+        assert status.returncode == 0, status.stderr
+        assert "Serving 1 GPU" in status.stdout and gpu in status.stdout and "RTX4090" in status.stdout
+        served = json.loads(subprocess.run([str(BIN / "gpurent-provider"), "status", "--json"], env=env,
+                                           capture_output=True, text=True, timeout=60).stdout)["served"]
+        assert served == [{"gpu": gpu, "model": "RTX4090", "vcpu": 1, "memory_gb": 1, "price_per_hour": "36",
+                           "accepting": True}]
+        agent.send_signal(signal.SIGINT)  # Ctrl-C
+        assert agent.wait(timeout=90) == 0, log.read_text()
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+    text = log.read_text()
+    assert "marking 1 GPU unavailable…" in text and "marking 1 GPU unavailable… done" in text, text
+    assert "Traceback" not in text, text
+    assert gp.resource(gpu).available is False
+
+
+# ------------------------------------------------------------------ up remembers its ports
+
+def test_a_plain_up_comes_back_on_the_ports_of_the_first(tmp_path):
+    from gpurent.local.ipfs import kubo_binary
+    from gpurent.local.process import free_port
+
+    root = Path(__file__).resolve().parents[2]
+    chain_port, api, gateway, swarm = (free_port() for _ in range(4))
+    # no podman on PATH: each `up` starts the chain and the IPFS node, then stops at the engine
+    # (and stops again what it started), which is all this needs
+    env = dict(os.environ, GPURENT_HOME=str(tmp_path / "state"), GPURENT_IPFS_BIN=kubo_binary(),
+               PATH=f"{root / 'node_modules' / '.bin'}:{BIN}")
+    for key in ("GPURENT_NETWORK", "GPURENT_IPFS_API", "DOCKER_HOST"):
+        env.pop(key, None)
+    first = gpurent(env, "up", "--chain-port", str(chain_port), "--ipfs-ports", f"{api},{gateway},{swarm}",
+                    "--indexer-port", "0", "--oracle-port", "0", "--agent-port", "0", timeout=300)
+    assert first.returncode == 1 and "podman not found" in first.stderr, first
+    assert f"anvil at http://127.0.0.1:{chain_port}" in first.stderr
+    assert f"Kubo API at http://127.0.0.1:{api}" in first.stderr
+    again = gpurent(env, "up", timeout=300)  # plain: the first up's ports, not 8545 and 5101
+    assert again.returncode == 1 and "podman not found" in again.stderr, again
+    assert f"anvil at http://127.0.0.1:{chain_port}" in again.stderr, again.stderr
+    assert f"Kubo API at http://127.0.0.1:{api}" in again.stderr, again.stderr
+    assert "Traceback" not in again.stderr
+    saved = json.loads((tmp_path / "state" / "ports.json").read_text())
+    assert saved["chain_port"] == chain_port and saved["ipfs_ports"] == [api, gateway, swarm]

@@ -22,12 +22,13 @@ __all__ = ["ADDRESS", "GPU_ID", "HOURS", "JOB_ID", "PROVIDER", "TOKENS", "UINT16
            "pass_app", "resource_row"]
 
 
-class IdRef(click.ParamType):
+class IdRef(click.types.StringParamType):
     """A job id, GPU id or provider address, or a unique part of one as people paste it: a
     prefix (``0x9965507d``) or the head and tail the tables print (``0x9965507d…000001``, or
     with ``...``), at least :data:`MIN_DIGITS` hex digits. A part is resolved against the
     chain's events (every id of that kind): one match is used, none or several is one line
-    (how many matched). Anything else is passed on as given, for the SDK to judge."""
+    (how many matched). Anything else is passed on as given, as free text is, for the SDK to
+    judge (its "malformed id" line)."""
 
     MIN_DIGITS = 6  # fewer is not taken for a part of an id: it reads as a malformed one
 
@@ -35,7 +36,7 @@ class IdRef(click.ParamType):
         self.name, self.what, self.digits, self.candidates = f"{what.lower()}-id", what, digits, candidates
 
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
-        text = str(value).strip()
+        text = str(super().convert(value, param, ctx)).strip()
         found = _PART.fullmatch(text)
         if found is None or len(text) > 2 + self.digits + 3:
             return text

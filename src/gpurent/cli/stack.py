@@ -18,8 +18,8 @@ DEFAULTS = StackOptions()
 
 
 def _port(name: str, default: int, help_text: str) -> Any:
-    return click.option(f"--{name}-port", type=click.IntRange(0, 65535), default=default, show_default=True,
-                        help=f"{help_text} (0: any free port)")
+    return click.option(f"--{name}-port", type=click.IntRange(0, 65535), default=None,
+                        help=f"{help_text} (0: any free port; default: the last up's, at first {default})")
 
 
 @click.command("up")
@@ -27,19 +27,22 @@ def _port(name: str, default: int, help_text: str) -> Any:
 @_port("indexer", DEFAULTS.indexer_port, "The indexer's GraphQL port")
 @_port("oracle", DEFAULTS.oracle_port, "The oracle's port (first up only: then oracle.toml)")
 @_port("agent", DEFAULTS.agent_port, "The provider agent's port (first up only: then provider.toml)")
-@click.option("--ipfs-ports", type=PortTriple(), default=IPFS_PORTS, show_default=True,
-              help="The IPFS node's API,gateway,swarm ports (0: any free port)")
+@click.option("--ipfs-ports", type=PortTriple(), default=None,
+              help=f"The IPFS node's API,gateway,swarm ports (0: any free port; default: the last up's, at first "
+                   f"{IPFS_PORTS})")
 @click.option("--block-time", type=click.IntRange(1, 86_400), default=DEFAULTS.block_time, show_default=True,
               help="Seconds per block")
 @pass_app
-def up(app: App, chain_port: int, indexer_port: int, oracle_port: int, agent_port: int,
-       ipfs_ports: tuple[int, int, int], block_time: int) -> None:
+def up(app: App, chain_port: int | None, indexer_port: int | None, oracle_port: int | None, agent_port: int | None,
+       ipfs_ports: tuple[int, int, int] | None, block_time: int) -> None:
     """Starts the whole stack (what is not running yet): chain and contracts, IPFS node, container
-    engine, indexer, oracle and a provider agent. Logs go under the state folder."""
+    engine, indexer, oracle and a provider agent. Logs go under the state folder; the ports the
+    services bound are kept there (ports.json) for the next plain `up`."""
     from gpurent.local import stack
 
-    options = StackOptions(chain_port=chain_port, block_time=block_time, indexer_port=indexer_port,
-                           oracle_port=oracle_port, agent_port=agent_port, ipfs_ports=ipfs_ports)
+    options = stack.with_remembered_ports({"chain_port": chain_port, "indexer_port": indexer_port,
+                                           "oracle_port": oracle_port, "agent_port": agent_port,
+                                           "ipfs_ports": ipfs_ports}, block_time=block_time)
     with app.output.pending("Starting the stack…"):
         state = stack.up(options, lambda service, what: app.output.done(f"{service:<9} {what}"))
     _show(app, state)
