@@ -45,8 +45,9 @@ class PortTaken(ConfigurationError):
 
     def __init__(self, port: int, service: str):
         self.port, self.service = port, service
-        super().__init__(f"port {port} ({service}) is taken by another process: stop it, or pick another port with "
-                         f"{self.OPTIONS.get(service, 'its --port option')}; 0 picks any free port")
+        options = self.OPTIONS.get(service, "its --port option")
+        super().__init__(f"port {port} is taken by another process (wanted for the {service}): stop it, or pick "
+                         f"another port with {options}; 0 picks any free port")
 
 
 class InvalidInput(GpurentError, ValueError):

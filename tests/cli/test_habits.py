@@ -265,3 +265,20 @@ def test_a_plain_up_comes_back_on_the_ports_of_the_first(tmp_path):
     assert "Traceback" not in again.stderr
     saved = json.loads((tmp_path / "state" / "ports.json").read_text())
     assert saved["chain_port"] == chain_port and saved["ipfs_ports"] == [api, gateway, swarm]
+
+
+def test_a_port_clash_names_the_option_that_exists(tmp_path):
+    import socket
+
+    env = dict(os.environ, GPURENT_HOME=str(tmp_path / "state"))
+    env.pop("GPURENT_NETWORK", None)
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        done = gpurent(env, "up", "--chain-port", str(port))
+    assert done.returncode == 1, done
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error (PortTaken): port {port} is taken by another process "
+                                                   "(wanted for the chain)"), done.stderr
+    assert "`gpurent up --chain-port N`" in lines[0]  # `up` has no --port: the line names what `up` takes
