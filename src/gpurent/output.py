@@ -261,12 +261,13 @@ def stdout_for_data_only() -> Callable[[], None]:
     if original is None or sys.stdout is not original:
         return lambda: None
     try:
-        fd = original.fileno()
+        fd, err_fd = original.fileno(), sys.stderr.fileno()
+        original.flush()
+        copy = os.dup(fd)
     except (AttributeError, ValueError, OSError):
         return lambda: None
-    original.flush()
-    data = open(os.dup(fd), "w", buffering=1, encoding=original.encoding, errors=original.errors)  # noqa: SIM115
-    os.dup2(sys.stderr.fileno(), fd)
+    data = open(copy, "w", buffering=1, encoding=original.encoding, errors=original.errors)  # noqa: SIM115
+    os.dup2(err_fd, fd)
     sys.stdout = data
 
     def undo() -> None:

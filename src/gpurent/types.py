@@ -10,10 +10,14 @@ from typing import Any
 from gpurent.units import to_tokens
 
 
+_NUMERIC_FORMATS = frozenset("bcdoxXneEfFgG%")  # format types that ask for the number
+
+
 class NamedIntEnum(IntEnum):
     """An IntEnum that prints as its Solidity name (``JobStatus.RUNNING`` → "Running",
-    ``DisputeOutcome.PROVIDER_FAULT`` → "ProviderFault") in ``str()`` and in f-strings; a format
-    spec (``{status:d}``) still formats the number, and JSON and the chain still get the int."""
+    ``DisputeOutcome.PROVIDER_FAULT`` → "ProviderFault") in ``str()`` and in f-strings (padded
+    by a width: ``{status:<10}``); a numeric format (``{status:d}``, ``{status:x}``) still gives
+    the number, and JSON and the chain still get the int."""
 
     @property
     def label(self) -> str:
@@ -23,7 +27,10 @@ class NamedIntEnum(IntEnum):
         return self.label
 
     def __format__(self, spec: str) -> str:
-        return self.label if not spec else int.__format__(int(self), spec)
+        if spec[-1:] and spec[-1] in _NUMERIC_FORMATS:
+            return int.__format__(int(self), spec)
+        return format(self.label, spec)
+
 
 
 class JobStatus(NamedIntEnum):

@@ -152,6 +152,7 @@ def test_the_sdk_enums_print_as_names():
     assert str(JobStatus.RUNNING) == "Running" and f"{JobStatus.RUNNING}" == "Running"
     assert f"{DisputeOutcome.PROVIDER_FAULT}" == "ProviderFault" and str(PenaltyReason.DATA_FRAUD) == "DataFraud"
     assert f"{JobStatus.RUNNING:d}" == "3" and int(JobStatus.RUNNING) == 3  # the number when asked for
+    assert f"[{JobStatus.RUNNING:<9}]" == "[Running  ]"  # a width pads the name
     assert json.dumps({"status": JobStatus.RUNNING}) == '{"status": 3}'  # what the wire carries is unchanged
     assert JobStatus.RUNNING.label == "Running" and DisputeOutcome.USER_FAULT.label == "UserFault"
 
