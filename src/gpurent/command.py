@@ -183,14 +183,13 @@ GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
     (("--json", "as_json"), {"is_flag": True, "help": "Machine-readable output"}),
     (("-v", "--verbose"), {"is_flag": True, "help": "Debug logs and tracebacks"}),
 )
-ENVIRONMENT = {"network": "GPURENT_NETWORK", "account": "GPURENT_ACCOUNT"}
+ENVIRONMENT = {"--network": "GPURENT_NETWORK", "--account": "GPURENT_ACCOUNT"}  # the root's fallbacks
 
 
 def global_options(command: Any) -> Any:
     """--network, --account, --json and -v: every gpurent command line takes them."""
     for declarations, settings in reversed(GLOBAL_OPTIONS):
-        option = click.Option(declarations, **settings)
-        command = click.option(*declarations, envvar=ENVIRONMENT.get(str(option.name)), **settings)(command)
+        command = click.option(*declarations, envvar=ENVIRONMENT.get(declarations[0]), **settings)(command)
     return command
 
 
