@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from gpurent.output import Output, safe_text
+from gpurent.output import Output, safe_text, stdout_for_data_only
 from gpurent.errors import GpurentError
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class App:
         self.account = account
         self.output = Output(as_json=as_json, verbose=verbose)
         self._sdk: Gpurent | None = None
+        self._restore_stdout: Callable[[], None] = lambda: None
 
     def network_choice(self) -> str:
         if (named := self.named_network()) is not None:
@@ -63,13 +64,35 @@ class App:
                 self._sdk = Gpurent.connect(network=self.network_choice(), account=self.account,
                                             manifest=named.manifest if named else None)
             self._sdk.quiet_traces = True
+            # Ape prints a revert's call trace to the stdout its trace module saw at import
+            # (``show(file=sys.stdout)``): imported now, that is fd 1, which then goes to stderr
+            import ape_ethereum.trace  # noqa: F401
+
+            self._restore_stdout = stdout_for_data_only()
+            interruptible()
         if needs_account and self._sdk.account is None:
             raise click.UsageError("this command signs a transaction: pass --account ALIAS (or a test-account index)")
         return self._sdk
 
+    def override(self, name: str, value: Any) -> None:
+        """A global option given after the subcommand (``gpurent gpus list --json``): it wins
+        over the root's value (and its environment variable), as the last one given does."""
+        if name == "network":
+            self.network = value
+        elif name == "account":
+            self.account = value
+        elif name == "as_json":
+            self.output.as_json = True
+        elif name == "verbose":
+            from ape.logging import logger
+
+            self.output.verbose = True
+            logger.set_level("DEBUG")
+
     def close(self) -> None:
         if self._sdk is not None:
             self._sdk.close()
+        self._restore_stdout()
 
 
 pass_app = click.make_pass_decorator(App)
@@ -92,6 +115,12 @@ class GpurentGroup(click.Group):
             click.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(done if isinstance(done, int) else 0)  # an int here is an Exit's code (--help, --version)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            accept_global_options(command)
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -157,17 +186,59 @@ class AccountRef(click.ParamType):
 ACCOUNT = AccountRef()
 
 
+# The global options: (declarations, keyword arguments) of each; the root takes them with their
+# environment variables, every subcommand (at any depth) takes them too (see accept_global_options)
+GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (("--network",), {"help": "Ape network choice (default: the running devnet)"}),
+    (("--account",), {"type": ACCOUNT, "help": "Ape account alias, or a test-account index"}),
+    (("--json", "as_json"), {"is_flag": True, "help": "Machine-readable output"}),
+    (("-v", "--verbose"), {"is_flag": True, "help": "Debug logs and tracebacks"}),
+)
+ENVIRONMENT = {"--network": "GPURENT_NETWORK", "--account": "GPURENT_ACCOUNT"}  # the root's fallbacks
+
+
 def global_options(command: Any) -> Any:
     """--network, --account, --json and -v: every gpurent command line takes them."""
-    for option in reversed((
-        click.option("--network", envvar="GPURENT_NETWORK", help="Ape network choice (default: the running devnet)"),
-        click.option("--account", envvar="GPURENT_ACCOUNT", type=ACCOUNT,
-                     help="Ape account alias, or a test-account index"),
-        click.option("--json", "as_json", is_flag=True, help="Machine-readable output"),
-        click.option("-v", "--verbose", is_flag=True, help="Debug logs and tracebacks"),
-    )):
-        command = option(command)
+    for declarations, settings in reversed(GLOBAL_OPTIONS):
+        command = click.option(*declarations, envvar=ENVIRONMENT.get(declarations[0]), **settings)(command)
     return command
+
+
+def _override(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value not in (None, False):
+        app = ctx.find_object(App)
+        if app is not None:
+            app.override(str(param.name), value)
+
+
+def accept_global_options(command: click.Command) -> None:
+    """Lets ``command`` and everything under it take the global options after their own name
+    (``gpurent gpus list --json``, ``gpurent jobs --account 5 list``), as gh and kubectl do. Each
+    copy is eager (read before the command's own arguments, which may need the network) and
+    hands its value to the App. A command's own option of the same name keeps it (`images
+    push --network` is the image's flag). Done once per command, when it is first resolved."""
+    if getattr(command, "_global_options", False):
+        return
+    taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    for declarations, settings in GLOBAL_OPTIONS:
+        option = click.Option(declarations, expose_value=False, is_eager=True, callback=_override, **settings)
+        if not taken & set(option.opts):
+            command.params.append(option)
+    command._global_options = True  # type: ignore[attr-defined]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_global_options(sub)
+
+
+def interruptible() -> None:
+    """Gives Ctrl-C back to Python: importing ape installs a SIGINT handler that exits 130 at
+    once, silently, so no command could say what it stopped. Called after ape is imported (in
+    the main thread only: signal handlers cannot be set elsewhere)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def start_app(ctx: click.Context, network: str | None, account: str | None, as_json: bool, verbose: bool) -> App:
@@ -175,6 +246,7 @@ def start_app(ctx: click.Context, network: str | None, account: str | None, as_j
     from ape.logging import logger
 
     logger.set_level("DEBUG" if verbose else "ERROR")
+    interruptible()
     app = App(network, account, as_json, verbose)
     ctx.obj = app
     ctx.call_on_close(app.close)

@@ -18,13 +18,36 @@ class ConfigurationError(GpurentError):
 
 
 class NotDeployedError(ConfigurationError):
-    """Raised when the connected chain has no gpurent deployment."""
+    """Raised when the connected chain has no gpurent deployment (or this state folder knows none)."""
 
     def __init__(self, chain_id: int):
         self.chain_id = chain_id
         super().__init__(
-            f"no gpurent deployment on chain {chain_id}: run `ape run deploy` (or `gpurent devnet up`) first"
+            f"no gpurent deployment on chain {chain_id}: to try gpurent on this machine run `gpurent up` "
+            f"(a local chain with everything deployed); on another chain, `ape run deploy` first"
         )
+
+
+class PortTaken(ConfigurationError):
+    """Raised when a port a local service must listen on is taken by another process; ``service``
+    names the service (``chain``, ``ipfs``, ``indexer``, ``oracle``, ``provider``) and the message
+    the options that pick another port, in each command that starts it."""
+
+    OPTIONS = {
+        "chain": "`gpurent up --chain-port N` (or `gpurent devnet up --port N`)",
+        "ipfs": "`gpurent up --ipfs-ports API,GATEWAY,SWARM` (or `gpurent ipfs up --api-port N --gateway-port N "
+                "--swarm-port N`)",
+        "indexer": "`gpurent up --indexer-port N` (or `gpurent devnet up --indexer-port N`, "
+                   "`gpurent indexer up --port N`)",
+        "oracle": "`gpurent up --oracle-port N` (on the first `up`; later: listen_port in oracle.toml)",
+        "provider": "`gpurent up --agent-port N` (on the first `up`; later: listen_port in provider.toml)",
+    }
+
+    def __init__(self, port: int, service: str):
+        self.port, self.service = port, service
+        options = self.OPTIONS.get(service, "its --port option")
+        super().__init__(f"port {port} is taken by another process (wanted for the {service}): stop it, or pick "
+                         f"another port with {options}; 0 picks any free port")
 
 
 class InvalidInput(GpurentError, ValueError):

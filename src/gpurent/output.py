@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from decimal import Decimal
 from enum import Enum
@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gpurent.types import GovernanceOperation, hex_id
+from gpurent.units import for_people
 
 if TYPE_CHECKING:
     from gpurent.sdk.tx import Tx
@@ -81,20 +82,21 @@ def as_text(value: object, style: str = "") -> Text:
 MARKS = {"ok": ("✓", "green"), "warn": ("!", "yellow"), "fail": ("✗", "red"), "next": ("→", "yellow")}
 
 
-def jsonable(value: Any) -> Any:
-    """Dataclasses, enums, Decimals and bytes as plain JSON values (Decimals as strings)."""
+def jsonable(value: Any, decimal: Callable[[Decimal], str] = str) -> Any:
+    """Dataclasses, enums, Decimals and bytes as plain JSON values (Decimals as ``decimal``
+    writes them: exact strings by default, :func:`gpurent.units.for_people` for a person)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: jsonable(v) for k, v in dataclasses.asdict(value).items()}
+        return {k: jsonable(v, decimal) for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, Enum):
         return value.name.lower()
     if isinstance(value, Decimal):
-        return str(value)
+        return decimal(value)
     if isinstance(value, (bytes, bytearray)):
         return hex_id(value)
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v, decimal) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
+        return [jsonable(v, decimal) for v in value]
     return value
 
 
@@ -142,7 +144,7 @@ class Output:
             # ASCII-only JSON: every control, C1 and bidi character arrives escaped (\\u001b)
             self.out.print_json(json.dumps(jsonable(value)), ensure_ascii=True)
             return
-        plain = jsonable(value)
+        plain = jsonable(value, for_people)  # amounts rounded for a person; --json keeps them exact
         if isinstance(plain, list):
             self.out.print(self._table(plain, title, columns))
         elif isinstance(plain, dict):
@@ -243,3 +245,36 @@ class _RichTransfer:
             task = self.progress.tasks[self.task]
             self.progress.update(self.task, total=task.completed or task.total, completed=task.completed or task.total)
             self.task = None
+
+
+def stdout_for_data_only() -> Callable[[], None]:
+    """Keeps the process's stdout for data: file descriptor 1 is pointed at stderr, and
+    ``sys.stdout`` (what Rich, ``click.echo`` and ``print`` write to) at a copy of the real
+    stdout. So what a library prints to the stdout it bound at import time (Ape's call trace of
+    a revert: ``TraceAPI.show(file=sys.stdout)``) reaches stderr, and ``--json`` output stays
+    parseable. Returns the undo. Does nothing when ``sys.stdout`` is not the process's own (a
+    test's CliRunner) or has no file descriptor."""
+    import os
+    import sys
+
+    original = sys.__stdout__
+    if original is None or sys.stdout is not original:
+        return lambda: None
+    try:
+        fd, err_fd = original.fileno(), sys.stderr.fileno()
+        original.flush()
+        copy = os.dup(fd)
+    except (AttributeError, ValueError, OSError):
+        return lambda: None
+    data = open(copy, "w", buffering=1, encoding=original.encoding, errors=original.errors)  # noqa: SIM115
+    os.dup2(err_fd, fd)
+    sys.stdout = data
+
+    def undo() -> None:
+        original.flush()  # what libraries printed meanwhile: to stderr
+        data.flush()
+        os.dup2(data.fileno(), fd)
+        sys.stdout = original
+        data.close()
+
+    return undo

@@ -10,7 +10,30 @@ from typing import Any
 from gpurent.units import to_tokens
 
 
-class JobStatus(IntEnum):
+_NUMERIC_FORMATS = frozenset("bcdoxXneEfFgG%")  # format types that ask for the number
+
+
+class NamedIntEnum(IntEnum):
+    """An IntEnum that prints as its Solidity name (``JobStatus.RUNNING`` → "Running",
+    ``DisputeOutcome.PROVIDER_FAULT`` → "ProviderFault") in ``str()`` and in f-strings (padded
+    by a width: ``{status:<10}``); a numeric format (``{status:d}``, ``{status:x}``) still gives
+    the number, and JSON and the chain still get the int."""
+
+    @property
+    def label(self) -> str:
+        return "".join(part.capitalize() for part in self.name.split("_"))
+
+    def __str__(self) -> str:
+        return self.label
+
+    def __format__(self, spec: str) -> str:
+        if spec[-1:] and spec[-1] in _NUMERIC_FORMATS:
+            return int.__format__(int(self), spec)
+        return format(self.label, spec)
+
+
+
+class JobStatus(NamedIntEnum):
     """`IMarketplace.JobStatus`."""
 
     NONE = 0
@@ -21,10 +44,6 @@ class JobStatus(IntEnum):
     CANCELLED = 5
     DISPUTED = 6
     RESOLVED = 7
-
-    @property
-    def label(self) -> str:
-        return self.name.capitalize()
 
     @property
     def terminal(self) -> bool:
@@ -64,7 +83,7 @@ _FINAL_PHASES = frozenset({AgentPhase.COMPLETED, AgentPhase.CANCELLED, AgentPhas
                            AgentPhase.DISPUTED})
 
 
-class DisputeOutcome(IntEnum):
+class DisputeOutcome(NamedIntEnum):
     """`IMarketplace.DisputeOutcome`."""
 
     NONE = 0
@@ -83,7 +102,7 @@ class DisputeOutcome(IntEnum):
         return cls[key]
 
 
-class PenaltyReason(IntEnum):
+class PenaltyReason(NamedIntEnum):
     """`IReputationSystem.PenaltyReason`."""
 
     DOWNTIME = 0

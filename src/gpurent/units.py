@@ -41,3 +41,25 @@ def to_tokens(base_units: int) -> Decimal:
         ctx.prec = _PRECISION
         value = Decimal(int(base_units)).scaleb(-DECIMALS).normalize()
         return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+
+
+SIGNIFICANT = 4  # significant digits a person sees of an amount below 1 (0.004167)
+PLACES = 4  # decimals a person sees of an amount of 1 or more (7.3333, 1,234.5)
+
+
+def for_people(amount: Decimal | int) -> str:
+    """``amount`` rounded for a person to read: at most 4 decimals (1 or more), 4 significant
+    digits (below 1), thousands separated, trailing zeros dropped: 0.004166666666666666 →
+    "0.004167", 1234.56789 → "1,234.5679", 100 → "100". Exact values are for machines (--json)."""
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        value = Decimal(amount)
+        if not value.is_finite() or value == value.to_integral_value():
+            return f"{value:,f}" if value.is_finite() else str(value)
+        if abs(value) >= 1:
+            places = PLACES
+        else:
+            places = SIGNIFICANT - 1 - value.adjusted()  # adjusted(): the exponent of the first digit
+        rounded = value.quantize(Decimal(1).scaleb(-places))
+        text = f"{rounded:,f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text

@@ -133,4 +133,5 @@ def test_devnet_port_taken(shell):
         port = str(sock.getsockname()[1])
         done = shell.gpurent("devnet", "up", "--port", port, code=1)
     assert done.stderr.strip().splitlines() == [
-        f"Error (ConfigurationError): port {port} is taken by another process: pick another with --port"]
+        f"Error (PortTaken): port {port} is taken by another process (wanted for the chain): stop it, or pick "
+        f"another port with `gpurent up --chain-port N` (or `gpurent devnet up --port N`); 0 picks any free port"]

@@ -174,7 +174,7 @@ def test_up_is_idempotent_and_a_failed_up_stops_what_it_started(demo_home):
         port = str(blocker.getsockname()[1])
         failed = gpurent(demo_home, "up", "--chain-port", "0", "--indexer-port", port, "--ipfs-ports", "0,0,0")
     assert failed.returncode == 1
-    assert failed.stderr.strip().splitlines()[-1].startswith("Error (ConfigurationError): port " + port)
+    assert failed.stderr.strip().splitlines()[-1].startswith("Error (PortTaken): port " + port)
     assert "Traceback" not in failed.stderr
     after = as_json(gpurent(demo_home, "--json", "status"))
     assert not [s["service"] for s in after["services"] if s["running"]]

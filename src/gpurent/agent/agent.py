@@ -175,15 +175,20 @@ class Agent:
             self.shutdown()
 
     def stop(self) -> None:
-        """Stop taking work (SIGTERM): the loop ends, resources go unavailable, containers run on."""
+        """Stop taking work (SIGTERM, Ctrl-C): no job is accepted from now on, the loop ends after
+        its round, resources go unavailable, containers run on."""
+        self.accepting = False
         self.stopping.set()
 
     def shutdown(self) -> None:
         self.accepting = False
+        what = f"marking {len(self.slots)} GPU{'' if len(self.slots) == 1 else 's'} unavailable"
+        log.info("%s…", what)
         try:
             self.set_available(False)
+            log.info("%s… done", what)
         except GpurentError as err:
-            log.warning("could not mark resources unavailable: %s", err)
+            log.warning("%s… failed: %s", what, err)
         self.oracle.stop()
         self.jobs.close()
         self.background.close()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gpurent.agent.config import AgentConfig, ResourceSpec, default_path, load_config
 from gpurent.command import App, config_option, daemon_views, run_command, service_group, write_starter
+from gpurent.units import for_people
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
@@ -40,15 +41,24 @@ def status(app: App, config_path: Path | None) -> None:
     state = AgentState(agent_home() / "agent.db")
     jobs = [{"job": j.job_id, "phase": j.phase, "gpu": j.resource_id, "image": j.image_cid, "exit": j.exit_code}
             for j in state.jobs()[:20]]
+    # the GPUs it serves: each of the config's resources, with the id the agent registered it under
+    served: list[dict[str, Any]] = [{"gpu": state.get(f"resource:{index}") or "(not registered yet)", "model": spec.model,
+               "vcpu": spec.vcpu, "memory_gb": spec.memory_gb, "price_per_hour": spec.price,
+               "accepting": bool(health.get("accepting"))}
+              for index, spec in enumerate(config.resources)]
     state.close()
     if app.output.as_json:
-        app.output.data({"health": health, "jobs": jobs})
+        app.output.data({"health": health, "served": served, "jobs": jobs})
         return
-    app.output.data({k: v for k, v in health.items() if k != "monitor"}, title="Agent")
+    app.output.data({k: v for k, v in health.items() if k not in ("monitor", "gpus")}, title="Agent")
+    # one line per GPU, its whole id first (what `provider update` and `jobs create --gpu` take)
+    app.output.data({g["gpu"]: f"{g['model']}, {g['vcpu']} vCPU, {g['memory_gb']} GB, "
+                               f"{for_people(g['price_per_hour'])} GPU/h" for g in served},
+                    title=f"Serving {len(served)} GPU{'' if len(served) == 1 else 's'}")
     if health.get("monitor"):
         app.output.data(health["monitor"]["host"], title="Host")
         if health["monitor"]["gpus"]:
-            app.output.data(health["monitor"]["gpus"], title="GPUs")
+            app.output.data(health["monitor"]["gpus"], title="GPU hardware")
     if jobs:
         app.output.data(jobs, title="Jobs")
 

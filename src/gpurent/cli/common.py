@@ -18,17 +18,72 @@ from gpurent.units import DECIMALS
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
 
-__all__ = ["HOURS", "TOKENS", "UINT16", "UINT32", "UINT64", "UINT256", "Quantity", "TokenAmount", "about_address", "job_row",
+__all__ = ["ADDRESS", "GPU_ID", "HOURS", "JOB_ID", "PROVIDER", "TOKENS", "UINT16", "UINT32", "UINT64", "UINT256", "Quantity", "TokenAmount", "about_address", "job_row",
            "pass_app", "resource_row"]
+
+
+class IdRef(click.types.StringParamType):
+    """A job id, GPU id or provider address, or a unique part of one as people paste it: a
+    prefix (``0x9965507d``) or the head and tail the tables print (``0x9965507d…000001``, or
+    with ``...``), at least :data:`MIN_DIGITS` hex digits. A part is resolved against the
+    chain's events (every id of that kind): one match is used, none or several is one line
+    (how many matched). Anything else is passed on as given, as free text is, for the SDK to
+    judge (its "malformed id" line)."""
+
+    MIN_DIGITS = 6  # fewer is not taken for a part of an id: it reads as a malformed one
+
+    def __init__(self, what: str, digits: int, candidates: Callable[[Gpurent], list[str]]):
+        self.name, self.what, self.digits, self.candidates = f"{what.lower()}-id", what, digits, candidates
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        text = str(super().convert(value, param, ctx)).strip()
+        found = _PART.fullmatch(text)
+        if found is None or len(text) > 2 + self.digits + 3:
+            return text
+        head, tail = (found["head"] or "").lower(), (found["tail"] or "").lower()
+        if len(head) + len(tail) >= self.digits:
+            return text  # a whole id (or too many digits to be a part of one: the SDK says so)
+        if len(head) + len(tail) < self.MIN_DIGITS:
+            return text
+        app = ctx.find_object(App) if ctx is not None else None
+        if app is None:
+            return text
+        matches = [c for c in self.candidates(app.sdk()) if _matches(c, head, tail)]
+        if len(matches) == 1:
+            return matches[0]
+        from gpurent.errors import InvalidInput
+
+        if not matches:
+            raise InvalidInput(f"no {self.what} matches {safe_text(text)!r}: give the whole id "
+                               f"(0x and {self.digits} hex digits) or a part of one that exists")
+        raise InvalidInput(f"{safe_text(text)!r} matches {len(matches)} {self.what}s: give more digits")
+
+
+# "0x9965507d", "9965507d…000001", "0x9965507d...000001": hex head, optional "…" or "...", hex tail
+_PART = re.compile(r"(?:0[xX])?(?P<head>[0-9a-fA-F]*)(?:(?:…|\.\.\.)(?P<tail>[0-9a-fA-F]*))?", re.ASCII)
+
+
+def _matches(candidate: str, head: str, tail: str) -> bool:
+    digits = candidate.lower().removeprefix("0x")
+    return digits.startswith(head) and digits.endswith(tail)
+
+
+JOB_ID = IdRef("job", 64, lambda gp: gp.job_ids())
+GPU_ID = IdRef("GPU", 64, lambda gp: gp.resource_ids())
+PROVIDER = IdRef("provider", 40, lambda gp: gp.providers())
+ADDRESS = PROVIDER  # the addresses the chain's events name: providers'
 
 
 def about_address(command: Callable[[App, Gpurent, str], None]) -> Callable[..., None]:
     """A command about the optional argument ADDRESS, by default --account's own: called with
     the app, the SDK and that address (an account is needed only when ADDRESS is not given)."""
-    @click.argument("address", required=False)
+    @click.argument("address", required=False, type=ADDRESS)
     @pass_app
     @functools.wraps(command)
     def run(app: App, address: str | None) -> None:
+        if address is None and app.account is None:  # nothing is signed: only "whose?" is missing
+            raise click.UsageError("whose? give an ADDRESS (or a unique prefix of one), or --account ALIAS "
+                                   "(or a test-account index)")
         gp = app.sdk(needs_account=address is None)
         command(app, gp, address or gp.address)
 

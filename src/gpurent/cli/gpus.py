@@ -7,7 +7,7 @@ from decimal import Decimal
 import click
 
 from gpurent.command import App
-from gpurent.cli.common import TOKENS, UINT16, UINT32, pass_app, resource_row
+from gpurent.cli.common import GPU_ID, TOKENS, UINT16, UINT32, pass_app, resource_row
 
 
 @click.group("gpus")
@@ -61,7 +61,7 @@ def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_s
 
 
 @group.command("show")
-@click.argument("gpu_id")
+@click.argument("gpu_id", type=GPU_ID)
 @pass_app
 def show(app: App, gpu_id: str) -> None:
     """One GPU, with its provider's endpoint and reputation."""

@@ -52,17 +52,56 @@ def push(app: App, image: str, network: bool) -> None:
     """
     store = _store(app)
     uploader = _uploader(app)
-    with app.output.transfer() as transfer:
-        if image.endswith(".tar") or Path(image).is_file():
-            pushed = store.push_archive(Path(image), uploader=uploader, transfer=transfer, network=network)
-        else:
-            pushed = store.push_local(image, uploader=uploader, transfer=transfer, network=network)
+    sent = _Counted()
+    try:
+        with app.output.transfer() as transfer:
+            sent.inner = transfer
+            if image.endswith(".tar") or Path(image).is_file():
+                pushed = store.push_archive(Path(image), uploader=uploader, transfer=sent, network=network)
+            else:
+                pushed = store.push_local(image, uploader=uploader, transfer=sent, network=network)
+    except KeyboardInterrupt:
+        _stopped(image, sent.done)
     app.output.done(f"pushed {pushed.metadata.reference} ({format_size(pushed.metadata.size)}, "
                     f"{pushed.metadata.digest[:19]}…)")
     if app.output.as_json:
         app.output.data({"cid": pushed.cid, **_meta(pushed.metadata)})
     else:
         click.echo(pushed.cid)
+
+
+class _Counted:
+    """The transfer display, counting the bytes sent (what a Ctrl-C reports)."""
+
+    def __init__(self) -> None:
+        from gpurent.images.store import NoProgress
+
+        self.inner: Any = NoProgress()
+        self.done = 0
+
+    def begin(self, label: str, total: int | None) -> None:
+        self.inner.begin(label, total)
+
+    def advance(self, done: int) -> None:
+        self.done += done
+        self.inner.advance(done)
+
+    def end(self) -> None:
+        self.inner.end()
+
+
+INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (128 + SIGINT)
+
+
+def _stopped(image: str, sent: int) -> None:
+    """Ctrl-C during a push: what was stopped and what was kept (IPFS pins an upload only once
+    it is whole, so nothing was pinned and no CID was made), then exit 130."""
+    from gpurent.output import safe_text
+
+    click.echo(f"stopped: the push of {safe_text(image)} was interrupted after {format_size(sent)}; nothing was "
+               f"pinned and no CID was made (the blocks already added stay unpinned on the IPFS node until its "
+               f"next garbage collection); {safe_text(image)} itself is unchanged", err=True)
+    raise SystemExit(INTERRUPTED)
 
 
 @group.command("sample")

@@ -7,9 +7,10 @@ from decimal import Decimal
 import click
 
 from gpurent.command import App
-from gpurent.cli.common import HOURS, TOKENS, job_row, pass_app
+from gpurent.cli.common import GPU_ID, HOURS, JOB_ID, PROVIDER, TOKENS, job_row, pass_app
 from gpurent.errors import GpurentError
 from gpurent.types import AgentPhase, JobStatus, cli_names
+from gpurent.units import for_people
 
 
 @click.group("jobs")
@@ -18,7 +19,7 @@ def group() -> None:
 
 
 @group.command("create")
-@click.option("--gpu", "gpu_id", required=True, help="GPU id (from `gpurent gpus list`)")
+@click.option("--gpu", "gpu_id", type=GPU_ID, required=True, help="GPU id (from `gpurent gpus list`)")
 @click.option("--image", "image_cid", required=True, help="IPFS CID of the Docker image")
 @click.option("--hours", type=HOURS, required=True, help="Hours to book (billing stops when the job ends)")
 @click.option("--max-cost", type=TOKENS,
@@ -37,12 +38,13 @@ def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Deci
     quote = gp.quote(gpu_id, seconds)
     limit = max_cost if max_cost is not None else quote
     if not yes:
-        click.confirm(f"Lock up to {quote} GPU for {hours} h on GPU {gpu_id[:10]}… (cost limit {limit} GPU)?",
+        click.confirm(f"Lock up to {for_people(quote)} GPU for {for_people(hours)} h on GPU {gpu_id[:10]}… "
+                      f"(cost limit {for_people(limit)} GPU)?",
                       abort=True, err=True)
     with app.output.pending("Creating the job…"):
         created = gp.create_job(gpu_id, image_cid, seconds, max_cost=limit)
     job = created.value
-    app.output.tx(created, f"job created; {job.max_cost} GPU locked in escrow (limit {limit} GPU)")
+    app.output.tx(created, f"job created; {for_people(job.max_cost)} GPU locked in escrow (limit {for_people(limit)} GPU)")
     app.output.data({**job_row(job), "cost_limit": limit}, title=f"Job {job.job_id}")
 
 
@@ -71,7 +73,7 @@ def _check_image(app: App, image_cid: str) -> None:
 
 
 @group.command("show")
-@click.argument("job_id")
+@click.argument("job_id", type=JOB_ID)
 @pass_app
 def show(app: App, job_id: str) -> None:
     """A job: status, times, cost so far and escrow."""
@@ -108,7 +110,7 @@ def show(app: App, job_id: str) -> None:
 
 
 @group.command("evidence")
-@click.argument("job_id")
+@click.argument("job_id", type=JOB_ID)
 @pass_app
 def evidence(app: App, job_id: str) -> None:
     """The oracle's ruling on a disputed job and the evidence behind it (from IPFS)."""
@@ -143,7 +145,7 @@ def evidence(app: App, job_id: str) -> None:
 
 
 @group.command("logs")
-@click.argument("job_id")
+@click.argument("job_id", type=JOB_ID)
 @click.option("-f", "--follow", is_flag=True, help="Keep streaming until the job ends")
 @pass_app
 def logs(app: App, job_id: str, follow: bool) -> None:
@@ -170,7 +172,7 @@ def logs(app: App, job_id: str, follow: bool) -> None:
 
 @group.command("list")
 @click.option("--user", help="Renter address (default: --account)")
-@click.option("--provider", help="List a provider's jobs instead")
+@click.option("--provider", type=PROVIDER, help="List a provider's jobs instead")
 @click.option("--status", type=click.Choice(cli_names(JobStatus)))
 @pass_app
 def list_jobs(app: App, user: str | None, provider: str | None, status: str | None) -> None:
@@ -189,7 +191,7 @@ def list_jobs(app: App, user: str | None, provider: str | None, status: str | No
 
 def _job_action(name: str, help_text: str, method: str, done: str) -> click.Command:
     @group.command(name, help=help_text)
-    @click.argument("job_id")
+    @click.argument("job_id", type=JOB_ID)
     @pass_app
     def command(app: App, job_id: str) -> None:
         gp = app.sdk(needs_account=True)
@@ -208,7 +210,7 @@ _job_action("complete", "Settles a running job by the seconds it ran (stops bill
 
 
 @group.command("dispute")
-@click.argument("job_id")
+@click.argument("job_id", type=JOB_ID)
 @click.option("--reason", required=True, help="What went wrong, for the oracle")
 @pass_app
 def dispute(app: App, job_id: str, reason: str) -> None:
@@ -217,10 +219,10 @@ def dispute(app: App, job_id: str, reason: str) -> None:
     gp = app.sdk(needs_account=True)
     gp.check_disputable(job_id)
     bond = gp.dispute_bond(job_id)
-    app.output.info(f"posting a dispute bond of {bond} GPU (returned unless the ruling goes against you)")
+    app.output.info(f"posting a dispute bond of {for_people(bond)} GPU (returned unless the ruling goes against you)")
     with app.output.pending("Disputing…"):
         receipt = gp.dispute_job(job_id, reason)
-    app.output.tx(receipt, f"disputed; bond of {bond} GPU posted")
+    app.output.tx(receipt, f"disputed; bond of {for_people(bond)} GPU posted")
     app.output.data({**job_row(gp.job(job_id)), "bond": bond})
 
 

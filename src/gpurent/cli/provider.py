@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from gpurent.command import App
-from gpurent.cli.common import TOKENS, UINT32, about_address, job_row, pass_app, resource_row
+from gpurent.units import for_people
+from gpurent.cli.common import GPU_ID, TOKENS, UINT32, about_address, job_row, pass_app, resource_row
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
@@ -29,7 +30,7 @@ def register(app: App, endpoint: str, stake: Decimal | None) -> None:
     amount = stake if stake is not None else gp.parameters()["min_stake"]
     with app.output.pending("Registering…"):
         receipt = gp.register_provider(endpoint, amount)
-    app.output.tx(receipt, f"registered, {amount} GPU staked")
+    app.output.tx(receipt, f"registered, {for_people(amount)} GPU staked")
     app.output.data(gp.provider())
 
 
@@ -51,7 +52,7 @@ def add_gpu(app: App, model: str, vcpu: int, memory_gb: int, storage_gb: int, pr
 
 
 @group.command("update")
-@click.argument("gpu_id")
+@click.argument("gpu_id", type=GPU_ID)
 @click.option("--price", type=TOKENS, help="New price per hour (open jobs keep theirs)")
 @click.option("--available/--unavailable", default=None, help="Take new jobs or not")
 @pass_app
@@ -61,14 +62,14 @@ def update(app: App, gpu_id: str, price: Decimal | None, available: bool | None)
         raise click.UsageError("give --price and/or --available/--unavailable")
     gp = app.sdk(needs_account=True)
     if price is not None:
-        app.output.tx(gp.update_pricing(gpu_id, price), f"price set to {price} GPU/h")
+        app.output.tx(gp.update_pricing(gpu_id, price), f"price set to {for_people(price)} GPU/h")
     if available is not None:
         app.output.tx(gp.update_availability(gpu_id, available), "available" if available else "unavailable")
     app.output.data(resource_row(gp.resource(gpu_id)))
 
 
 @group.command("retire")
-@click.argument("gpu_id")
+@click.argument("gpu_id", type=GPU_ID)
 @pass_app
 def retire(app: App, gpu_id: str) -> None:
     """Retires a GPU for good (its open jobs still settle)."""
@@ -82,7 +83,7 @@ def retire(app: App, gpu_id: str) -> None:
 def stake(app: App, amount: Decimal) -> None:
     """Adds AMOUNT tokens to the stake."""
     gp = app.sdk(needs_account=True)
-    app.output.tx(gp.stake(amount), f"staked {amount} GPU")
+    app.output.tx(gp.stake(amount), f"staked {for_people(amount)} GPU")
     app.output.data(gp.provider())
 
 
@@ -98,7 +99,7 @@ def unstake(app: App, cancel: bool) -> None:
     elif info.unlock_at == 0:
         app.output.tx(gp.request_unstake(), "unstake requested")
     else:
-        app.output.tx(gp.withdraw_stake(), f"withdrew {info.stake} GPU")
+        app.output.tx(gp.withdraw_stake(), f"withdrew {for_people(info.stake)} GPU")
     app.output.data(gp.provider())
 
 

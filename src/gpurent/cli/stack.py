@@ -18,8 +18,8 @@ DEFAULTS = StackOptions()
 
 
 def _port(name: str, default: int, help_text: str) -> Any:
-    return click.option(f"--{name}-port", type=click.IntRange(0, 65535), default=default, show_default=True,
-                        help=f"{help_text} (0: any free port)")
+    return click.option(f"--{name}-port", type=click.IntRange(0, 65535), default=None,
+                        help=f"{help_text} (0: any free port; default: the last up's, at first {default})")
 
 
 @click.command("up")
@@ -27,19 +27,22 @@ def _port(name: str, default: int, help_text: str) -> Any:
 @_port("indexer", DEFAULTS.indexer_port, "The indexer's GraphQL port")
 @_port("oracle", DEFAULTS.oracle_port, "The oracle's port (first up only: then oracle.toml)")
 @_port("agent", DEFAULTS.agent_port, "The provider agent's port (first up only: then provider.toml)")
-@click.option("--ipfs-ports", type=PortTriple(), default=IPFS_PORTS, show_default=True,
-              help="The IPFS node's API,gateway,swarm ports (0: any free port)")
+@click.option("--ipfs-ports", type=PortTriple(), default=None,
+              help=f"The IPFS node's API,gateway,swarm ports (0: any free port; default: the last up's, at first "
+                   f"{IPFS_PORTS})")
 @click.option("--block-time", type=click.IntRange(1, 86_400), default=DEFAULTS.block_time, show_default=True,
               help="Seconds per block")
 @pass_app
-def up(app: App, chain_port: int, indexer_port: int, oracle_port: int, agent_port: int,
-       ipfs_ports: tuple[int, int, int], block_time: int) -> None:
+def up(app: App, chain_port: int | None, indexer_port: int | None, oracle_port: int | None, agent_port: int | None,
+       ipfs_ports: tuple[int, int, int] | None, block_time: int) -> None:
     """Starts the whole stack (what is not running yet): chain and contracts, IPFS node, container
-    engine, indexer, oracle and a provider agent. Logs go under the state folder."""
+    engine, indexer, oracle and a provider agent. Logs go under the state folder; the ports the
+    services bound are kept there (ports.json) for the next plain `up`."""
     from gpurent.local import stack
 
-    options = StackOptions(chain_port=chain_port, block_time=block_time, indexer_port=indexer_port,
-                           oracle_port=oracle_port, agent_port=agent_port, ipfs_ports=ipfs_ports)
+    options = stack.with_remembered_ports({"chain_port": chain_port, "indexer_port": indexer_port,
+                                           "oracle_port": oracle_port, "agent_port": agent_port,
+                                           "ipfs_ports": ipfs_ports}, block_time=block_time)
     with app.output.pending("Starting the stack…"):
         state = stack.up(options, lambda service, what: app.output.done(f"{service:<9} {what}"))
     _show(app, state)
@@ -112,10 +115,28 @@ def _relative(path: str | None, home: str) -> str:
     return path[len(home) + 1:] if path.startswith(home + "/") else path
 
 
+WIDE = 110  # columns a terminal needs for the status table; narrower, or piped: lines
+
+
 def _show(app: App, state: dict[str, Any]) -> None:
     if app.output.as_json:
         app.output.data(state)
         return
+    out = app.output.out
+    if out.is_terminal and out.width >= WIDE:
+        out.print(_table(state))
+    else:  # piped or narrow: plain lines, no box drawing, nothing cut (long values wrap)
+        out.print(as_text(f"gpurent stack in {state['home']}", "bold"), soft_wrap=False)
+        for line in _lines(state):
+            out.print(line, soft_wrap=False, highlight=False)
+    jobs = state["jobs_running"]
+    head, lag = state["head"], state["indexer_lag_blocks"]
+    app.output.data({"chain head": head if head is not None else "unknown",
+                     "indexer lag": f"{lag} block(s)" if lag is not None else "unknown",
+                     "jobs running": ", ".join(jobs) if jobs else "none"})
+
+
+def _table(state: dict[str, Any]) -> Any:
     from rich.table import Table
 
     home = state["home"]
@@ -123,14 +144,33 @@ def _show(app: App, state: dict[str, Any]) -> None:
     for column in ("service", "state", "endpoint", "pid", "health", f"log (in {home})"):
         table.add_column(column, no_wrap=column != "health")
     for s in state["services"]:
-        table.add_row(as_text(s["service"]), Text("up", "green") if s["running"] else Text("down", "red"),
-                      as_text(s["endpoint"] or ""), as_text(s["pid"] or ""), _detail(s),
-                      as_text(_relative(s["log"], home)))
-    app.output.out.print(table)
-    jobs = state["jobs_running"]
-    app.output.data({"chain head": state["head"], "indexer lag": f"{state['indexer_lag_blocks']} block(s)"
-                     if state["indexer_lag_blocks"] is not None else "unknown",
-                     "jobs running": ", ".join(jobs) if jobs else "none"})
+        table.add_row(as_text(s["service"]), _state(s), as_text(s["endpoint"] or ""), as_text(s["pid"] or ""),
+                      _detail(s), as_text(_relative(s["log"], home)))
+    return table
+
+
+def _state(s: dict[str, Any]) -> Text:
+    return Text("up", "green") if s["running"] else Text("down", "red")
+
+
+def _lines(state: dict[str, Any]) -> list[Text]:
+    """Each service in a few short lines: name, state, endpoint and pid; then its health (or
+    error) and its log, indented under it."""
+    lines = []
+    indent = " " * 10
+    for s in state["services"]:
+        first = Text.assemble(as_text(f"{s['service']:<9} "), _state(s))
+        if s["endpoint"]:
+            first += as_text(f"  {s['endpoint']}")
+        if s["pid"]:
+            first += as_text(f"  pid {s['pid']}")
+        lines.append(first)
+        detail = _detail(s)
+        if detail.plain:
+            lines.append(Text(indent) + detail)
+        if s["log"]:
+            lines.append(as_text(f"{indent}log {_relative(s['log'], state['home'])}"))
+    return lines
 
 
 @click.command("demo")

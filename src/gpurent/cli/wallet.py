@@ -9,6 +9,7 @@ import click
 
 from gpurent.command import App
 from gpurent.cli.common import TOKENS, about_address, pass_app
+from gpurent.units import for_people
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
@@ -25,12 +26,16 @@ def balance(app: App, gp: Gpurent, who: str) -> None:
     """GPU token balance, allowances and ETH for gas of ADDRESS (default: --account)."""
     from ape import chain
 
+    from gpurent.units import to_tokens
+
+    wei = int(chain.provider.get_balance(who))
     app.output.data({
         "address": who,
         "gpu": gp.balance(who),
         "allowance_marketplace": gp.allowance(who, gp.marketplace.address),
         "allowance_registry": gp.allowance(who, gp.registry.address),
-        "eth_wei": int(chain.provider.get_balance(who)),
+        # exact wei for machines; ETH (18 decimals, like the token) for a person
+        **({"eth_wei": wei} if app.output.as_json else {"eth": to_tokens(wei)}),
     })
 
 
@@ -48,5 +53,5 @@ def faucet(app: App, amount: Decimal) -> None:
         raise click.UsageError("the faucet exists only on local networks (gpurent devnet)")
     minter = gp.with_account(accounts.test_accounts[0])
     receipt = minter.mint(gp.address, amount)
-    app.output.tx(receipt, f"minted {amount} GPU")
+    app.output.tx(receipt, f"minted {for_people(amount)} GPU")
     app.output.data({"address": gp.address, "gpu": gp.balance()})

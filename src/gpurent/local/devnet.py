@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from gpurent.errors import ConfigurationError
+from gpurent.errors import ConfigurationError, PortTaken
 from gpurent.local.process import Managed, free_port, port_free
 from gpurent.local.service import ManagedService, probe
 from gpurent.settings import state_home
@@ -107,7 +107,7 @@ class Chain(ManagedService):
             return existing
         port = self.port or free_port()
         if not port_free(port):
-            raise ConfigurationError(f"port {port} is taken by another process: pick another with --port")
+            raise PortTaken(port, "chain")
         args = [anvil_binary(), "--port", str(port), "--chain-id", str(self.chain_id),
                 "--gas-limit", str(self.gas_limit), "--mnemonic", MNEMONIC, "--accounts", "10", "--balance", "10000",
                 "--state", str(devnet_dir() / "state.json")]

@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from gpurent.errors import ConfigurationError
+from gpurent.errors import ConfigurationError, PortTaken
 from gpurent.indexer.defaults import DB_FILE, GRAPHQL_PORT, default_db_path, indexer_dir
 from gpurent.indexer.service import graphql_url, query
 from gpurent.local.devnet import rpc, running_devnet
@@ -55,7 +55,7 @@ class LocalIndexer(ManagedService):
             raise ConfigurationError("the indexer needs a chain to read: pass its JSON-RPC URL")
         port = self.port or free_port()
         if not port_free(port):
-            raise ConfigurationError(f"port {port} is taken by another process: pass --port")
+            raise PortTaken(port, "indexer")
         db = self.db or f"sqlite:///{default_db_path()}"
         url = f"http://127.0.0.1:{port}/graphql"
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gpurent.errors import ConfigurationError
+from gpurent.errors import ConfigurationError, PortTaken
 from gpurent.images.kubo import KuboClient, api_url
 from gpurent.local.process import Managed, port_free
 from gpurent.local.service import ManagedService, probe
@@ -129,7 +129,7 @@ class Kubo(ManagedService):
             return existing
         for port in self.ports:
             if port and not port_free(port):
-                raise ConfigurationError(f"port {port} is taken by another process: pick another (see --help)")
+                raise PortTaken(port, "ipfs")
         repo = self.repo or node_dir() / "repo"
         init_repo(repo, *self.ports)
         (repo / "api").unlink(missing_ok=True)

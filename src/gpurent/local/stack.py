@@ -11,6 +11,7 @@ them stick.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from gpurent.agent import config as agent_config
-from gpurent.errors import ConfigurationError
+from gpurent.errors import ConfigurationError, PortTaken
 from gpurent.local import daemons
 from gpurent.local import devnet as devnet_mod
 from gpurent.local import engine as engine_mod
@@ -72,9 +73,9 @@ def write_configs(options: StackOptions) -> None:
     if oracle_path.exists() and provider_path.exists():
         return
     oracle_port, agent_port = options.oracle_port or free_port(), options.agent_port or free_port()
-    for port in (oracle_port, agent_port):
+    for port, service in ((oracle_port, "oracle"), (agent_port, "provider")):
         if not port_free(port):
-            raise ConfigurationError(f"port {port} is taken by another process: stop it or pick other ports")
+            raise PortTaken(port, service)
     oracle = oracle_config.OracleConfig(listen_port=oracle_port, poll_interval_s=0.5,
                                         heartbeat_interval_s=options.heartbeat_interval_s,
                                         challenge_interval_s=options.report_period_s * 5,
@@ -86,6 +87,55 @@ def write_configs(options: StackOptions) -> None:
                                      settle_interval_s=options.settle_interval_s)
     oracle_path.write_text(oracle_config.render(oracle, HEADER))
     provider_path.write_text(agent_config.render(agent, HEADER))
+
+
+# The ports `up` takes on its command line. The first `up` (and any later one given a port)
+# writes the ports the services bound to ports.json in the state folder; a plain `up` reuses
+# them, so a service restarted alone comes back where the others (and the user) expect it.
+PORT_OPTIONS = ("chain_port", "ipfs_ports", "indexer_port", "oracle_port", "agent_port")
+
+
+def ports_path() -> Any:
+    return state_home() / "ports.json"
+
+
+def remembered_ports() -> dict[str, Any]:
+    """The ports a previous `up` used (none before the first); ConfigurationError for a file
+    that is not what `up` writes."""
+    path = ports_path()
+    if not path.exists():
+        return {}
+    try:
+        saved = json.loads(path.read_text())
+        ports = {key: saved[key] for key in PORT_OPTIONS if key in saved}
+        if "ipfs_ports" in ports:
+            ports["ipfs_ports"] = tuple(ports["ipfs_ports"])
+        for value in ports.values():
+            for port in value if isinstance(value, tuple) else (value,):
+                if type(port) is not int or not 0 <= port <= 65535:
+                    raise ValueError(f"{port!r} is not a port")
+        if len(ports.get("ipfs_ports", (0, 0, 0))) != 3:
+            raise ValueError("ipfs_ports is not three ports")
+    except (OSError, ValueError, TypeError) as err:
+        raise ConfigurationError(f"{path} is not what `gpurent up` writes ({err}): delete it, or fix it") from err
+    return ports
+
+
+def remember_ports(**ports: Any) -> None:
+    """Adds ``ports`` (as the services bound them) to ports.json."""
+    saved = {**remembered_ports(), **ports}
+    ports_path().write_text(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in saved.items()}) + "\n")
+
+
+def with_remembered_ports(given: dict[str, Any], **settings: Any) -> StackOptions:
+    """The options of an `up`: each port as given on the command line (None: not given), else
+    as the previous `up` used it, else the default."""
+    ports = {**remembered_ports(), **{key: value for key, value in given.items() if value is not None}}
+    return StackOptions(**ports, **settings)
+
+
+def _port_of(url: str | None) -> int:
+    return int(str(url).rstrip("/").rsplit(":", 1)[-1].split("/", 1)[0]) if url else 0
 
 
 def services(network: str | None = None) -> list[Service]:
@@ -113,9 +163,12 @@ def up(options: StackOptions = StackOptions(), step: Step = lambda service, what
 
 def _start_all(options: StackOptions, step: Step) -> None:
     devnet = devnet_mod.Chain(port=options.chain_port, block_time=options.block_time).start()
+    remember_ports(chain_port=devnet.port)
     step("chain", f"anvil at {devnet.url} (chain {devnet.chain_id})")
     step("chain", devnet_mod.deploy(devnet, options.report_period_s))
     node = node_mod.Kubo(*options.ipfs_ports).start()
+    remember_ports(ipfs_ports=(_port_of(node.api_url), _port_of(node.gateway_url),
+                               int(node.swarm[0].rsplit("/", 1)[-1]) if node.swarm else options.ipfs_ports[2]))
     step("ipfs", f"Kubo API at {node.api_url}")
     engine = engine_mod.Engine().start()
     step("engine", f"podman's Docker API at {engine.docker_host}")
@@ -126,6 +179,7 @@ def _start_all(options: StackOptions, step: Step) -> None:
         oracle = pool.submit(daemons.oracle(devnet.network_choice, options.oracle_account).start)
         agent = pool.submit(daemons.provider(devnet.network_choice, options.provider_account).start)
         step("indexer", f"GraphQL at {indexer.result().graphql_url}")
+        remember_ports(indexer_port=_port_of(indexer.result().graphql_url.removesuffix("/graphql")))
         step("oracle", f"oracle at {oracle.result()['url']}")
         step("provider", f"provider agent at {agent.result()['url']}")
 

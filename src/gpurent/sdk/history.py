@@ -24,6 +24,14 @@ class HistoryCalls(RegistryCalls, MarketCalls):
         """Every GPU ever registered (from ResourceRegistered events since deployment)."""
         return [self.resource(log.resourceId) for log in self._logs(self.registry.ResourceRegistered)]
 
+    def resource_ids(self) -> list[str]:
+        """The id of every GPU ever registered, in registration order (one event query)."""
+        return [hex_id(log.resourceId) for log in self._logs(self.registry.ResourceRegistered)]
+
+    def job_ids(self) -> list[str]:
+        """The id of every job ever created, in creation order (one event query)."""
+        return [hex_id(log.jobId) for log in self._logs(self.marketplace.JobCreated)]
+
     def providers(self) -> list[str]:
         """Every address that ever registered as a provider, in registration order."""
         seen: dict[str, None] = {}
