@@ -41,11 +41,19 @@ def server():
 def test_a_full_pool_answers_503_and_holds_no_thread_per_client(server):
     http = server(workers=2, queue_size=2, idle_timeout_s=10.0)
     threads = threading.active_count()
-    stalled = [socket.create_connection(("127.0.0.1", http.port)) for _ in range(6)]  # 2 answered, 2 waiting, ...
-    deadline = time.monotonic() + 9  # (under the idle timeout: the workers hold their two until then)
-    while not http.httpd.waiting.full():  # (accepted in a moment; seconds on a loaded 2-core machine)
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+
+    def until(condition) -> None:  # (a moment here; seconds on a loaded 2-core machine)
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+    # two clients the workers hold (each waits for its request), then two that wait in the queue:
+    # opened in turn, since on a loaded machine the queue can fill before a worker takes any
+    stalled = [socket.create_connection(("127.0.0.1", http.port)) for _ in range(2)]
+    until(lambda: len(http.httpd._deadlines) == 2)
+    stalled += [socket.create_connection(("127.0.0.1", http.port)) for _ in range(2)]
+    until(http.httpd.waiting.full)
     busy = send(http.port, request("GET", "/"), timeout_s=5)
     assert busy.status == 503 and "busy" in busy.json()["error"]
     assert threading.active_count() == threads
