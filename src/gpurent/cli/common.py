@@ -16,21 +16,25 @@ from gpurent.output import safe_text
 from gpurent.units import DECIMALS
 
 if TYPE_CHECKING:
-    from gpurent.sdk import Gpurent
+    from gpurent.sdk.reader import GpurentReader
 
 __all__ = ["HOURS", "TOKENS", "UINT16", "UINT32", "UINT64", "UINT256", "Quantity", "TokenAmount", "about_address", "job_row",
            "pass_app", "resource_row"]
 
 
-def about_address(command: Callable[[App, Gpurent, str], None]) -> Callable[..., None]:
+def about_address(command: Callable[[App, GpurentReader, str], None]) -> Callable[..., None]:
     """A command about the optional argument ADDRESS, by default --account's own: called with
-    the app, the SDK and that address (an account is needed only when ADDRESS is not given)."""
+    the app, the SDK's reader and that address (an account is needed only when ADDRESS is not
+    given)."""
     @click.argument("address", required=False)
     @pass_app
     @functools.wraps(command)
     def run(app: App, address: str | None) -> None:
-        gp = app.sdk(needs_account=address is None)
-        command(app, gp, address or gp.address)
+        if address is None:
+            gp = app.sdk(needs_account=True)
+            command(app, gp, gp.address)
+        else:
+            command(app, app.reader(), address)
 
     return run
 

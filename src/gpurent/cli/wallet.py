@@ -11,7 +11,7 @@ from gpurent.command import App
 from gpurent.cli.common import TOKENS, about_address, pass_app
 
 if TYPE_CHECKING:
-    from gpurent.sdk import Gpurent
+    from gpurent.sdk.reader import GpurentReader
 
 
 @click.group("wallet")
@@ -21,16 +21,14 @@ def group() -> None:
 
 @group.command("balance")
 @about_address
-def balance(app: App, gp: Gpurent, who: str) -> None:
+def balance(app: App, gp: GpurentReader, who: str) -> None:
     """GPU token balance, allowances and ETH for gas of ADDRESS (default: --account)."""
-    from ape import chain
-
     app.output.data({
         "address": who,
         "gpu": gp.balance(who),
         "allowance_marketplace": gp.allowance(who, gp.marketplace.address),
         "allowance_registry": gp.allowance(who, gp.registry.address),
-        "eth_wei": int(chain.provider.get_balance(who)),
+        "eth_wei": gp.eth_balance(who),
     })
 
 
