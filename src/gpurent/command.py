@@ -45,10 +45,19 @@ class App:
         devnet = running_devnet()
         return devnet.network_choice if devnet else "ethereum:local:foundry"
 
+    def quiet_ape(self) -> None:
+        """Ape's logs at ERROR (DEBUG with -v): called before Ape first runs, not at start, so
+        that a command reading over JSON-RPC never imports Ape."""
+        from ape.logging import logger
+
+        logger.set_level("DEBUG" if self.output.verbose else "ERROR")
+
     def sdk(self, *, needs_account: bool = False) -> Gpurent:
         """The SDK, connected on first use; with ``needs_account`` an account must be known."""
         if self._sdk is None:
             from gpurent.sdk import Gpurent
+
+            self.quiet_ape()
 
             with self.output.pending("Connecting…"):
                 self._sdk = Gpurent.connect(network=self.network_choice(), account=self.account)
@@ -175,10 +184,9 @@ def global_options(command: Any) -> Any:
 
 def start_app(ctx: click.Context, network: str | None, account: str | None, as_json: bool, verbose: bool) -> App:
     """The App for this invocation (Ape's logs quiet unless -v), closed when the command ends."""
-    from ape.logging import logger
-
-    logger.set_level("DEBUG" if verbose else "ERROR")
     app = App(network, account, as_json, verbose)
+    if "ape.logging" in sys.modules:  # else when Ape is first used (App.quiet_ape): a read may never import it
+        app.quiet_ape()
     ctx.obj = app
     ctx.call_on_close(app.close)
     return app

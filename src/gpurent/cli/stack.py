@@ -38,6 +38,7 @@ def up(app: App, chain_port: int, indexer_port: int, oracle_port: int, agent_por
     engine, indexer, oracle and a provider agent. Logs go under the state folder."""
     from gpurent.local import stack
 
+    app.quiet_ape()
     options = StackOptions(chain_port=chain_port, block_time=block_time, indexer_port=indexer_port,
                            oracle_port=oracle_port, agent_port=agent_port, ipfs_ports=ipfs_ports)
     with app.output.pending("Starting the stack…"):
@@ -145,6 +146,7 @@ def demo(app: App, home: Path | None, keep_running: bool) -> None:
 
     from rich.console import Console
 
+    app.quiet_ape()
     console = demo_mod.json_console() if app.output.as_json else Console(highlight=False)
     result = demo_mod.run(console, home, keep_running)
     if app.output.as_json:
