@@ -7,7 +7,9 @@ folder, no IPFS node, no indexer), lists two GPUs and creates a job through the 
 command ``--runs`` times both ways in the same run: the new path (reads over plain JSON-RPC,
 Ape never imported) and the baseline, the Ape-backed SDK that every command used before
 (``GPURENT_READS=ape``). Both must print the same. Medians are reported; the last line printed is
-one JSON object: ``{"gpus_list_s": …, "gpus_list_ape_s": …, "jobs_show_s": …, …, "help_s": …}``.
+one JSON object: ``{"gpus_list_s": …, "gpus_list_ape_s": …, "jobs_show_s": …, …, "help_s": …}``, wall
+seconds, with the CPU seconds the command itself used beside each (``…_cpu_s``: steadier than wall
+time on a loaded machine).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -47,18 +50,25 @@ class Cli:
         script = BIN / "gpurent"
         self.argv = [str(script)] if script.exists() else [sys.executable, "-c", "from gpurent.cli import main; main()"]
 
-    def run(self, *args: str, reads: str = "rpc", check: bool = True) -> tuple[float, str]:
-        """(wall seconds, stdout) of ``gpurent ARGS``."""
+    def run(self, *args: str, reads: str = "rpc", check: bool = True) -> tuple[float, float, str]:
+        """(wall seconds, CPU seconds, stdout) of ``gpurent ARGS``. The CPU time (user + system,
+        the command and its children) says what the wall time would be on an idle machine."""
+        cpu = _children_cpu()
         began = time.perf_counter()
         done = subprocess.run([*self.argv, *args], env={**self.env, "GPURENT_READS": reads}, capture_output=True,
                               text=True, timeout=300)
         took = time.perf_counter() - began
         if check and done.returncode != 0:
             raise SystemExit(f"gpurent {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-        return took, done.stdout
+        return took, _children_cpu() - cpu, done.stdout
 
     def json(self, *args: str) -> dict[str, str]:
-        return dict(json.loads(self.run("--json", *args)[1]))
+        return dict(json.loads(self.run("--json", *args)[2]))
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -88,23 +98,30 @@ def main() -> int:
             "status": ("status",),  # the stack's health: no SDK, no Ape either way
         }
         figures: dict[str, float] = {}
-        print(f"{'command':<38} {'JSON-RPC (s)':>12} {'Ape (s)':>9}   median of {args.runs}")
+        nan = float("nan")
+        print(f"wall s (CPU s), median of {args.runs}")
+        print(f"{'command':<38} {'JSON-RPC':>13}   {'Ape':>13}")
         for key, argv in commands.items():
             ways = ("rpc",) if key in ("help", "status") else ("rpc", "ape")
             times: dict[str, list[float]] = {way: [] for way in ways}
+            cpus: dict[str, list[float]] = {way: [] for way in ways}
             said: dict[str, set[str]] = {way: set() for way in ways}
             for _ in range(args.runs):
                 for way in ways:  # interleaved, so load on the machine falls on both alike
-                    took, out = cli.run(*argv, reads=way)
+                    took, cpu, out = cli.run(*argv, reads=way)
                     times[way].append(took)
+                    cpus[way].append(cpu)
                     said[way].add(out)
             if len(ways) == 2 and said["rpc"] != said["ape"]:
                 raise SystemExit(f"gpurent {' '.join(argv)}: the two paths printed different things")
-            figures[f"{key}_s"] = round(statistics.median(times["rpc"]), 3)
-            if "ape" in times:
-                figures[f"{key}_ape_s"] = round(statistics.median(times["ape"]), 3)
+            for way, suffix in (("rpc", ""), ("ape", "_ape")):
+                if way in ways:
+                    figures[f"{key}{suffix}_s"] = round(statistics.median(times[way]), 3)
+                    figures[f"{key}{suffix}_cpu_s"] = round(statistics.median(cpus[way]), 3)
             label = "gpurent " + " ".join(a if len(a) < 20 else a[:10] + "…" for a in argv)
-            print(f"{label:<38} {figures[f'{key}_s']:>12.2f} {figures.get(f'{key}_ape_s', float('nan')):>9.2f}")
+            print(f"{label:<38} " + "   ".join(
+                f"{figures.get(f'{key}{suffix}_s', nan):>6.2f} ({figures.get(f'{key}{suffix}_cpu_s', nan):.2f})"
+                for suffix in ("", "_ape")))
         print(json.dumps(figures))
         return 0
     finally:

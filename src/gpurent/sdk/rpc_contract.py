@@ -11,13 +11,12 @@ decoded strictly; what does not decode is an :class:`~gpurent.sdk.jsonrpc.RpcErr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
 from types import SimpleNamespace
 from typing import Any
 
+from gpurent.artifacts import abi, abi_signature, abi_type
 from gpurent.errors import ContractRevert, InvalidInput
 from gpurent.sdk.jsonrpc import JsonRpc, RpcError, data_bytes, quantity
 
@@ -39,20 +38,7 @@ class CallReverted(ContractRevert):
 @cache
 def packaged_abi(name: str) -> dict[str, dict[str, Any]]:
     """The functions and events of contract ``name``'s packaged ABI, by name."""
-    text = resources.files("gpurent.abi").joinpath(f"{name}.json").read_text()
-    return {entry["name"]: entry for entry in json.loads(text)["abi"] if entry["type"] in ("function", "event")}
-
-
-def _type(param: dict[str, Any]) -> str:
-    """The canonical ABI type of a parameter ("(bytes32,address)[]" for a tuple array)."""
-    kind = str(param["type"])
-    if kind.startswith("tuple"):
-        return "(" + ",".join(_type(c) for c in param["components"]) + ")" + kind[len("tuple"):]
-    return kind
-
-
-def _signature(entry: dict[str, Any]) -> str:
-    return f"{entry['name']}({','.join(_type(p) for p in entry['inputs'])})"
+    return {entry["name"]: entry for entry in abi(name) if entry["type"] in ("function", "event")}
 
 
 def _keccak(data: bytes) -> bytes:
@@ -88,9 +74,9 @@ def _decode(params: list[dict[str, Any]], data: bytes, what: str) -> tuple[Any, 
     from eth_abi.abi import decode
 
     try:
-        values = decode([_type(p) for p in params], data, strict=True)
+        values = decode([abi_type(p) for p in params], data, strict=True)
     except Exception as err:  # eth_abi's DecodingError family, or data of the wrong size
-        raise RpcError(what, f"does not decode as ({','.join(_type(p) for p in params)}): {type(err).__name__}") \
+        raise RpcError(what, f"does not decode as ({','.join(abi_type(p) for p in params)}): {type(err).__name__}") \
             from None
     return tuple(_shaped(p, v) for p, v in zip(params, values))
 
@@ -135,13 +121,13 @@ class RpcMethod:
     def __init__(self, contract: RpcContract, entry: dict[str, Any]):
         self.contract, self.entry = contract, entry
         self.name = str(entry["name"])
-        self.selector = _keccak(_signature(entry).encode())[:4]
+        self.selector = _keccak(abi_signature(entry).encode())[:4]
 
     def encode_input(self, *args: Any) -> bytes:
         inputs = self.entry["inputs"]
         if len(args) != len(inputs):
             raise InvalidInput(f"cannot call {self.name}: {len(args)} argument(s) given, {len(inputs)} expected")
-        return self.selector + _encode([_type(p) for p in inputs], args, f"call {self.name}")
+        return self.selector + _encode([abi_type(p) for p in inputs], args, f"call {self.name}")
 
     def __call__(self, *args: Any) -> Any:
         call = {"to": self.contract.address, "data": "0x" + self.encode_input(*args).hex()}
@@ -161,7 +147,7 @@ class RpcEvent:
     def __init__(self, contract: RpcContract, entry: dict[str, Any]):
         self.contract, self.entry = contract, entry
         self.name = str(entry["name"])
-        self.topic = _keccak(_signature(entry).encode())
+        self.topic = _keccak(abi_signature(entry).encode())
         self._indexed = [p for p in entry["inputs"] if p["indexed"]]
         self._data = [p for p in entry["inputs"] if not p["indexed"]]
 
@@ -185,7 +171,7 @@ class RpcEvent:
         for param in self._indexed:
             value = search.get(param["name"])
             topics.append(None if value is None else
-                          "0x" + _encode([_type(param)], (value,), f"search {self.name} logs").hex())
+                          "0x" + _encode([abi_type(param)], (value,), f"search {self.name} logs").hex())
         while topics[-1] is None:
             topics.pop()
         return topics
