@@ -22,6 +22,7 @@ from gpurent.errors import GpurentError
 if TYPE_CHECKING:
     from gpurent.networks import Network
     from gpurent.sdk import Gpurent
+    from gpurent.sdk.reader import GpurentReader
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,10 +55,20 @@ class App:
 
         return selected(self.network)
 
+    def quiet_ape(self) -> None:
+        """Ape's logs at ERROR (DEBUG with -v): called before Ape first runs, not at start, so
+        that a command reading over JSON-RPC never imports Ape."""
+        from ape.logging import logger
+
+        logger.set_level("DEBUG" if self.output.verbose else "ERROR")
+        interruptible()  # importing Ape took Ctrl-C: give it back
+
     def sdk(self, *, needs_account: bool = False) -> Gpurent:
         """The SDK, connected on first use; with ``needs_account`` an account must be known."""
         if self._sdk is None:
             from gpurent.sdk import Gpurent
+
+            self.quiet_ape()
 
             with self.output.pending("Connecting…"):
                 named = self.named_network()
@@ -84,10 +95,24 @@ class App:
         elif name == "as_json":
             self.output.as_json = True
         elif name == "verbose":
-            from ape.logging import logger
-
             self.output.verbose = True
-            logger.set_level("DEBUG")
+            if "ape.logging" in sys.modules:
+                self.quiet_ape()
+
+    def reader(self) -> GpurentReader:
+        """The SDK for a command that only reads. Over plain JSON-RPC (Ape never imported: a
+        fraction of a second instead of seconds) when the network is a node's URL (a running
+        devnet's, or ``--network http…``) and no --account is given; else, or with
+        ``GPURENT_READS=ape``, the Ape-backed SDK (same methods, same answers)."""
+        if self._sdk is None and self.account is None and os.environ.get("GPURENT_READS", "rpc") != "ape":
+            url = self.network_choice()
+            if url.startswith(("http://", "https://")):
+                from gpurent.sdk.readonly import ReadOnlyGpurent
+
+                with self.output.pending("Connecting…"):
+                    named = self.named_network()
+                    self._sdk = ReadOnlyGpurent.connect_url(url, manifest=named.manifest if named else None)
+        return self.sdk()
 
     def close(self) -> None:
         if self._sdk is not None:
@@ -130,9 +155,8 @@ class GpurentGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
         except Exception as err:  # an ape/web3 failure we did not translate: still one line
-            from ape.exceptions import ApeException
-
-            if not isinstance(err, (ApeException, ConnectionError, OSError)):
+            ape = sys.modules.get("ape.exceptions")  # none without Ape imported (a read over JSON-RPC)
+            if not isinstance(err, (ConnectionError, OSError, *((ape.ApeException,) if ape else ()))):
                 raise
             self._abort(ctx, err, type(err).__name__)
 
@@ -243,11 +267,9 @@ def interruptible() -> None:
 
 def start_app(ctx: click.Context, network: str | None, account: str | None, as_json: bool, verbose: bool) -> App:
     """The App for this invocation (Ape's logs quiet unless -v), closed when the command ends."""
-    from ape.logging import logger
-
-    logger.set_level("DEBUG" if verbose else "ERROR")
-    interruptible()
     app = App(network, account, as_json, verbose)
+    if "ape.logging" in sys.modules:  # else when Ape is first used (App.quiet_ape): a read may never import it
+        app.quiet_ape()
     ctx.obj = app
     ctx.call_on_close(app.close)
     return app

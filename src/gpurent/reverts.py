@@ -261,15 +261,15 @@ def _abi_errors() -> dict[bytes, tuple[str, list[str], list[str]]]:
     """Selector -> (name, input names, input types) of every error in the packaged ABIs."""
     from eth_utils.crypto import keccak
 
-    from gpurent.artifacts import contract_type
+    from gpurent.artifacts import abi, abi_signature, abi_type
     from gpurent.manifest import CONTRACTS
 
     known: dict[bytes, tuple[str, list[str], list[str]]] = {}
     for name in CONTRACTS:
-        for entry in contract_type(name).abi:
-            if entry.type == "error":
-                known[keccak(text=entry.selector)[:4]] = (
-                    entry.name, [i.name for i in entry.inputs], [i.canonical_type for i in entry.inputs])
+        for entry in abi(name):  # plain JSON: an error read over JSON-RPC loads no pydantic models
+            if entry["type"] == "error":
+                known[keccak(text=abi_signature(entry))[:4]] = (
+                    entry["name"], [i["name"] for i in entry["inputs"]], [abi_type(i) for i in entry["inputs"]])
     return known
 
 

@@ -16,7 +16,7 @@ from gpurent.output import safe_text
 from gpurent.units import DECIMALS
 
 if TYPE_CHECKING:
-    from gpurent.sdk import Gpurent
+    from gpurent.sdk.reader import GpurentReader
 
 __all__ = ["ADDRESS", "GPU_ID", "HOURS", "JOB_ID", "PROVIDER", "TOKENS", "UINT16", "UINT32", "UINT64", "UINT256", "Quantity", "TokenAmount", "about_address", "job_row",
            "pass_app", "resource_row"]
@@ -32,7 +32,7 @@ class IdRef(click.types.StringParamType):
 
     MIN_DIGITS = 6  # fewer is not taken for a part of an id: it reads as a malformed one
 
-    def __init__(self, what: str, digits: int, candidates: Callable[[Gpurent], list[str]]):
+    def __init__(self, what: str, digits: int, candidates: Callable[[GpurentReader], list[str]]):
         self.name, self.what, self.digits, self.candidates = f"{what.lower()}-id", what, digits, candidates
 
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
@@ -48,7 +48,7 @@ class IdRef(click.types.StringParamType):
         app = ctx.find_object(App) if ctx is not None else None
         if app is None:
             return text
-        matches = [c for c in self.candidates(app.sdk()) if _matches(c, head, tail)]
+        matches = [c for c in self.candidates(app.reader()) if _matches(c, head, tail)]
         if len(matches) == 1:
             return matches[0]
         from gpurent.errors import InvalidInput
@@ -74,9 +74,9 @@ PROVIDER = IdRef("provider", 40, lambda gp: gp.providers())
 ADDRESS = PROVIDER  # the addresses the chain's events name: providers'
 
 
-def about_address(command: Callable[[App, Gpurent, str], None]) -> Callable[..., None]:
+def about_address(command: Callable[[App, GpurentReader, str], None]) -> Callable[..., None]:
     """A command about the optional argument ADDRESS, by default --account's own: called with
-    the app, the SDK and that address (an account is needed only when ADDRESS is not given)."""
+    the app, the SDK's reader and that address (an account is needed only when ADDRESS is not given)."""
     @click.argument("address", required=False, type=ADDRESS)
     @pass_app
     @functools.wraps(command)
@@ -84,8 +84,11 @@ def about_address(command: Callable[[App, Gpurent, str], None]) -> Callable[...,
         if address is None and app.account is None:  # nothing is signed: only "whose?" is missing
             raise click.UsageError("whose? give an ADDRESS (or a unique prefix of one), or --account ALIAS "
                                    "(or a test-account index)")
-        gp = app.sdk(needs_account=address is None)
-        command(app, gp, address or gp.address)
+        if address is None:
+            gp = app.sdk(needs_account=True)
+            command(app, gp, gp.address)
+        else:
+            command(app, app.reader(), address)
 
     return run
 

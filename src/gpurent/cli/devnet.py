@@ -55,6 +55,7 @@ def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_l
        ipfs_ports: tuple[int, int, int], indexer: bool, indexer_port: int) -> None:
     """Starts the devnet (if needed), deploys the suite (once) and funds the test accounts;
     starts the IPFS node and the indexer beside it."""
+    app.quiet_ape()
     with app.output.pending("Starting anvil…"):
         devnet = devnet_mod.Chain(port, chain_id, 0 if instant else block_time, gas_limit).start()
     with app.output.pending("Deploying the contracts (once per chain)…"):

@@ -35,7 +35,7 @@ def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_s
         app.output.data(rows, title=f"{len(rows)} GPU(s) (indexer)",
                         columns=["id", "model", "vcpu", "memory_gb", "price_per_hour", "reputation", "available"])
         return
-    gp = app.sdk()
+    gp = app.reader()
     scores: dict[str, int] = {}
     rows = []
     for r in gp.resources():
@@ -65,7 +65,7 @@ def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_s
 @pass_app
 def show(app: App, gpu_id: str) -> None:
     """One GPU, with its provider's endpoint and reputation."""
-    gp = app.sdk()
+    gp = app.reader()
     resource = gp.resource(gpu_id)
     rep = gp.reputation(resource.provider)
     info = gp.provider(resource.provider)

@@ -77,7 +77,7 @@ def _check_image(app: App, image_cid: str) -> None:
 @pass_app
 def show(app: App, job_id: str) -> None:
     """A job: status, times, cost so far and escrow."""
-    gp = app.sdk()
+    gp = app.reader()
     job = gp.job(job_id)
     escrow = gp.escrow(job_id)
     data = job_row(job)
@@ -177,7 +177,7 @@ def logs(app: App, job_id: str, follow: bool) -> None:
 @pass_app
 def list_jobs(app: App, user: str | None, provider: str | None, status: str | None) -> None:
     """A renter's (or a provider's) jobs, from the chain's events."""
-    gp = app.sdk()
+    gp = app.reader()
     if provider:
         jobs = gp.jobs_of_provider(provider)
     else:

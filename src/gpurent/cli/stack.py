@@ -40,6 +40,7 @@ def up(app: App, chain_port: int | None, indexer_port: int | None, oracle_port: 
     services bound are kept there (ports.json) for the next plain `up`."""
     from gpurent.local import stack
 
+    app.quiet_ape()
     options = stack.with_remembered_ports({"chain_port": chain_port, "indexer_port": indexer_port,
                                            "oracle_port": oracle_port, "agent_port": agent_port,
                                            "ipfs_ports": ipfs_ports}, block_time=block_time)
@@ -185,6 +186,7 @@ def demo(app: App, home: Path | None, keep_running: bool) -> None:
 
     from rich.console import Console
 
+    app.quiet_ape()
     console = demo_mod.json_console() if app.output.as_json else Console(highlight=False)
     result = demo_mod.run(console, home, keep_running)
     if app.output.as_json:

@@ -12,7 +12,7 @@ from gpurent.cli.common import TOKENS, about_address, pass_app
 from gpurent.units import for_people
 
 if TYPE_CHECKING:
-    from gpurent.sdk import Gpurent
+    from gpurent.sdk.reader import GpurentReader
 
 
 @click.group("wallet")
@@ -22,13 +22,11 @@ def group() -> None:
 
 @group.command("balance")
 @about_address
-def balance(app: App, gp: Gpurent, who: str) -> None:
+def balance(app: App, gp: GpurentReader, who: str) -> None:
     """GPU token balance, allowances and ETH for gas of ADDRESS (default: --account)."""
-    from ape import chain
-
     from gpurent.units import to_tokens
 
-    wei = int(chain.provider.get_balance(who))
+    wei = gp.eth_balance(who)
     app.output.data({
         "address": who,
         "gpu": gp.balance(who),

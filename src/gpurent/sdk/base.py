@@ -159,9 +159,7 @@ class Base:
         return None
 
     def _logs(self, event: ContractEvent, **topics: Any) -> Iterator[ContractLog]:
-        from ape import chain
-
-        yield from event.range(self.manifest.block, chain.blocks.height + 1, search_topics=topics or None)
+        yield from event.range(self.manifest.block, self.head_block() + 1, search_topics=topics or None)
 
     def _ensure_allowance(self, spender: str, units: int, action: str) -> None:
         """Approves ``spender`` for ``units`` when the allowance is short (after checking the
@@ -192,6 +190,12 @@ class Base:
         from ape import chain
 
         return int(chain.blocks.height)
+
+    def eth_balance(self, address: str) -> int:
+        """The ether (in wei) ``address`` holds for gas."""
+        from ape import chain
+
+        return int(chain.provider.get_balance(address))
 
     # ================================================================ governance: the timelock
 

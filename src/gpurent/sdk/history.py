@@ -105,11 +105,9 @@ class HistoryCalls(RegistryCalls, MarketCalls):
 
     def image_popularity(self, top: int | None = None, since_block: int | None = None) -> list[tuple[str, int]]:
         """Image CIDs by how many jobs asked for them (JobCreated events), most rented first."""
-        from ape import chain
-
         start = self.manifest.block if since_block is None else max(since_block, self.manifest.block)
         counts = Counter(str(log.imageCID) for log in
-                         self.marketplace.JobCreated.range(start, chain.blocks.height + 1))
+                         self.marketplace.JobCreated.range(start, self.head_block() + 1))
         return counts.most_common(top)
 
     def paid_image_popularity(self, provider: str | None = None, top: int | None = None) -> list[tuple[str, int]]:
