@@ -115,3 +115,11 @@ def push_image(kubo, engine_factory, tmp_path, engine) -> Iterator[Callable[...,
             engine.images.remove(image_id, force=True)
         except Exception:  # noqa: BLE001 - never loaded
             pass
+
+
+@pytest.fixture
+def renter2_rent(gp, cast):
+    """The second renter: its job ids (renter address + nonce) are not those of the tests that use
+    ``renter_rent``, whose agents (same chain, Marketplace and provider on a shared podman) would
+    take a container named after the same job id for a stray of their own and remove it."""
+    return gp.with_account(cast.renter2)

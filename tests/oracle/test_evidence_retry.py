@@ -13,18 +13,20 @@ from tests.oracle.test_oracle import _evidence, _resolved, with_agent
 DOWN_S = 8.0  # how long the agent stays down after the dispute (the default record_wait is 300 s)
 
 
-def test_a_dispute_while_the_agent_restarts_waits_for_its_record(start_oracle, start_agent, push_image, renter_rent,
-                                                                 provider_rent, gp, suite, chain, cast, kubo):
+def test_a_dispute_while_the_agent_restarts_waits_for_its_record(start_oracle, start_agent, push_image,
+                                                                 renter2_rent, provider_rent, gp, suite, chain, cast,
+                                                                 kubo):
     (oracle,), runner = with_agent(start_oracle, start_agent)
-    job = renter_rent.create_job(runner.gpu, push_image("echo working; sleep 120"), 3600).value
+    job = renter2_rent.create_job(runner.gpu, push_image("echo working; sleep 120"), 3600).value
     runner.wait_phase(job.job_id, "running")
     earned = provider_rent.earnings()
     time.sleep(3)  # some work the heartbeats prove
     runner.stop()  # the agent goes down (its container runs on); its endpoint no longer answers
-    renter_rent.dispute_job(job.job_id, "the provider is not answering")
-    wait_for("the oracle to find the provider unreachable",
-             lambda: "no record from the provider yet" in oracle.log.read_text(), timeout_s=60, log=oracle.log)
+    renter2_rent.dispute_job(job.job_id, "the provider is not answering")
+    wait_for("the oracle to ask the provider", lambda: _resolved(suite, chain, job.job_id)
+             or "no record from the provider yet" in oracle.log.read_text(), timeout_s=60, log=oracle.log)
     time.sleep(DOWN_S)
+    # main: ruled at once, ProviderFault ("provider gave no record of the job: … is not answering")
     assert not _resolved(suite, chain, job.job_id), "ruled while the provider's agent was down"
     start_agent(oracle_urls=(oracle.url,), heartbeat_interval_s=INTERVAL)  # the same home: it knows the job
 
