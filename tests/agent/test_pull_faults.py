@@ -9,13 +9,12 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gpurent.agent.agent import Agent
 from gpurent.images.archive import LayerFile
 from gpurent.images.kubo import UploadPart
 from gpurent.images.store import IMAGE_FILE, METADATA_FILE, ImageStore
@@ -23,7 +22,6 @@ from gpurent.local import ipfs as node_mod
 from gpurent.local.process import alive, free_port
 from gpurent.types import JobStatus
 from tests.agent.test_agent import wait_chain
-from tests.agents import AgentRunner, agent_config
 from tests.services import make_image
 
 BLOB = 48 * 2**20  # large enough that a transfer is still going when its node is killed
@@ -63,27 +61,6 @@ def provider_node(kubo, tmp_path) -> Iterator[ProviderNode]:
     node.stop()
 
 
-@pytest.fixture
-def agent_on(provider_rent, engine_factory, tmp_path) -> Iterator[Callable[..., AgentRunner]]:
-    """An agent pulling through ``node`` (the provider's own), with ``node_retry_s``."""
-    runners: list[AgentRunner] = []
-
-    def start(node: ProviderNode, node_retry_s: float = 120.0) -> AgentRunner:
-        store = ImageStore(node.node.client(), engine_factory, workdir=tmp_path / "staging")
-        config = agent_config(free_port(), fetch_timeout_s=10)
-        config = dataclasses.replace(config, limits=dataclasses.replace(config.limits, node_retry_s=node_retry_s))
-        runner = AgentRunner(Agent(provider_rent, config, tmp_path / "provider", store, [])).start()
-        runners.append(runner)
-        return runner
-
-    yield start
-    for runner in runners:
-        runner.stop()
-        for job in runner.agent.state.jobs():
-            if job.container_id:
-                runner.agent.runtime.remove(job.container_id)
-
-
 def _crash_mid_transfer(store: ImageStore, node: ProviderNode) -> tuple[threading.Event, threading.Event]:
     """Kills ``node`` for real once the first MiB of an image.tar has reached the agent, and
     restarts it ``RESTART_AFTER_S`` later; the events: crashed, and back."""
@@ -115,11 +92,11 @@ def _stats(suite: Any, provider: str) -> tuple[int, int, int, int]:
 
 
 def test_the_providers_node_crashing_mid_transfer_is_retried_and_the_job_runs(
-        agent_on, provider_node, kubo, engine_factory, engine, renter2_rent, suite, cast, tmp_path):
+        start_agent, provider_node, kubo, engine_factory, engine, renter2_rent, suite, cast, tmp_path):
     path, info = make_image(tmp_path, "gpurent-test/large:1", b"echo ran after the crash; sleep 2",
                             cmd=["/bin/busybox", "sh", "/payload"], files=(LayerFile("blob", os.urandom(BLOB)),))
     cid = ImageStore(kubo.client(), engine_factory, workdir=tmp_path / "push").push_archive(path).cid
-    runner = agent_on(provider_node)
+    runner = start_agent(node=provider_node.node, fetch_timeout_s=10, node_retry_s=120)
     crashed, back = _crash_mid_transfer(runner.agent.store, provider_node)
     before = _stats(suite, cast.provider.address)
     try:
@@ -143,9 +120,9 @@ def test_the_providers_node_crashing_mid_transfer_is_retried_and_the_job_runs(
 
 
 def test_a_node_down_past_the_bound_declines_without_blaming_the_image(
-        agent_on, provider_node, push_image, renter2_rent, suite, cast):
+        start_agent, provider_node, push_image, renter2_rent, suite, cast):
     cid = push_image("echo never runs")
-    runner = agent_on(provider_node, node_retry_s=6.0)
+    runner = start_agent(node=provider_node.node, fetch_timeout_s=10, node_retry_s=6)
     before, balance = _stats(suite, cast.provider.address), renter2_rent.balance()
     client = runner.agent.store.ipfs
     cat_bytes = client.cat_bytes
@@ -165,14 +142,14 @@ def test_a_node_down_past_the_bound_declines_without_blaming_the_image(
     assert _stats(suite, cast.provider.address) == before  # and nothing recorded against the provider
 
 
-def test_metadata_misstating_the_size_is_still_the_images_fault(agent_on, provider_node, kubo, engine_factory,
+def test_metadata_misstating_the_size_is_still_the_images_fault(start_agent, provider_node, kubo, engine_factory,
                                                                   renter2_rent, suite, cast, tmp_path):
     path, _ = make_image(tmp_path, "gpurent-test/short:1", b"echo x", cmd=["/bin/busybox", "sh", "/payload"])
     honest = ImageStore(kubo.client(), engine_factory, workdir=tmp_path / "push").push_archive(path).metadata
     lying = dataclasses.replace(honest, size=honest.size + 4096)  # the stream would end "short" every time
     cid = kubo.client().add([UploadPart(IMAGE_FILE, [path.read_bytes()]),
                              UploadPart(METADATA_FILE, [lying.to_bytes()])], pin=False)[-1].cid
-    runner = agent_on(provider_node)
+    runner = start_agent(node=provider_node.node, fetch_timeout_s=10, node_retry_s=120)
     before = _stats(suite, cast.provider.address)
     job = renter2_rent.create_job(runner.gpu, cid, 3600).value
     record = runner.wait_phase(job.job_id, "declined", "failed", timeout_s=120)

@@ -42,7 +42,7 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         """The wait after failed attempt number ``attempt`` (1, 2, …)."""
-        return min(self.max_s, self.first_s * 2 ** min(attempt - 1, 30))
+        return min(self.max_s, self.first_s * 2.0 ** min(attempt - 1, 30))
 
 
 Waiting = Callable[[int, float, Exception], None]
