@@ -48,7 +48,8 @@ class Instant(threading.Event):
 def test_a_node_that_comes_back_within_the_bound_is_waited_for_with_backoff():
     clock = Clock()
     call, calls = failing(4, ServiceUnavailable("no IPFS node answers"))
-    assert retry_node(call, Backoff(60, first_s=1, max_s=4), stop=Instant(), on_wait=clock.wait, clock=clock) == "pulled"
+    backoff = Backoff(60, first_s=1, max_s=4)
+    assert retry_node(call, backoff, stop=Instant(), on_wait=clock.wait, clock=clock) == "pulled"
     assert len(calls) == 5 and clock.waits == [1, 2, 4, 4]
 
 
