@@ -351,7 +351,7 @@ class Agent:
         pulled, with bytes, the first time); ImageError if it is not an image this agent runs.
         The provider's own node or engine failing is asked again for ``limits.node_retry_s``
         (:func:`~gpurent.images.retry.retry_node`; the wait shows as the job's error), then NodeDown."""
-        waited = []
+        waited: list[int] = []
 
         def waiting(attempt: int, delay_s: float, err: Exception) -> None:
             waited.append(attempt)
