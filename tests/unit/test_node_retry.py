@@ -86,3 +86,24 @@ def test_a_stop_ends_the_waiting_with_the_last_error_not_a_verdict():
     with pytest.raises(ServiceUnavailable) as raised:
         retry_node(call, Backoff(60), stop=stop)
     assert not isinstance(raised.value, NodeDown) and len(calls) == 1
+
+
+def _answer(status: int, body: bytes) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response._content = status, body
+    return response
+
+
+@pytest.mark.parametrize("status, body, node", [
+    (500, b'{"Message": "context deadline exceeded", "Code": 0, "Type": "error"}', False),  # not found: content
+    (500, b'{"Message": "no link named \\"x\\"", "Code": 0, "Type": "error"}', False),
+    (400, b'{"Message": "invalid path", "Code": 1, "Type": "error"}', False),
+    (500, b'{"Message": "context canceled", "Code": 0, "Type": "error"}', True),  # the daemon shutting down
+    (500, b"<html>Internal Server Error</html>", True),  # not Kubo answering
+    (502, b"bad gateway", True), (503, b"", True), (504, b"", True),
+])
+def test_kubo_errors_are_the_nodes_only_when_the_node_failed(status, body, node):
+    from gpurent.images.kubo import _kubo_message, _node_failed
+
+    response = _answer(status, body)
+    assert _node_failed(response, _kubo_message(response, "cat")) is node
