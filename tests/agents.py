@@ -22,12 +22,14 @@ PRICE = Decimal(36)  # tokens per hour: 0.01 per second, easy to check
 
 
 def agent_config(port: int, slots: int = 1, fetch_timeout_s: float = 3.0, oracle_urls: tuple[str, ...] = (),
-                 heartbeat_interval_s: float = 60.0, settle_interval_s: float = 600.0, log_mb: int = 64) -> AgentConfig:
+                 heartbeat_interval_s: float = 60.0, settle_interval_s: float = 600.0, log_mb: int = 64,
+                 node_retry_s: float = 300.0) -> AgentConfig:
     return AgentConfig(
         endpoint=f"http://127.0.0.1:{port}", listen_host="127.0.0.1", listen_port=port, stake=Decimal(100),
         poll_interval_s=0.2,
         resources=tuple(ResourceSpec("RTX4090", 1, 1, 10, PRICE) for _ in range(slots)),
-        limits=Limits(pids=64, scratch_mb=16, network=False, fetch_timeout_s=fetch_timeout_s, log_mb=log_mb),
+        limits=Limits(pids=64, scratch_mb=16, network=False, fetch_timeout_s=fetch_timeout_s, log_mb=log_mb,
+                      node_retry_s=node_retry_s),
         oracle_urls=oracle_urls, heartbeat_interval_s=heartbeat_interval_s, settle_interval_s=settle_interval_s)
 
 
@@ -80,8 +82,9 @@ def renter_rent(gp, cast):
 def start_agent(provider_rent, kubo, engine_factory, tmp_path) -> Iterator[Callable[..., AgentRunner]]:
     runners: list[AgentRunner] = []
 
-    def start(slots: int = 1, fetch_timeout_s: float = 3.0, **options: Any) -> AgentRunner:
-        store = ImageStore(kubo.client(), engine_factory, workdir=tmp_path / "staging")
+    def start(slots: int = 1, fetch_timeout_s: float = 3.0, node: Any = None, **options: Any) -> AgentRunner:
+        """``node``: the provider's own Kubo node (default: the session's, which renters push to)."""
+        store = ImageStore((node or kubo).client(), engine_factory, workdir=tmp_path / "staging")
         config = agent_config(free_port(), slots, fetch_timeout_s, **options)
         agent = Agent(provider_rent, config, tmp_path / "provider", store, [])
         runner = AgentRunner(agent).start()
@@ -115,3 +118,11 @@ def push_image(kubo, engine_factory, tmp_path, engine) -> Iterator[Callable[...,
             engine.images.remove(image_id, force=True)
         except Exception:  # noqa: BLE001 - never loaded
             pass
+
+
+@pytest.fixture
+def renter2_rent(gp, cast):
+    """The second renter: its job ids (renter address + nonce) are not those of the tests that use
+    ``renter_rent``, whose agents (same chain, Marketplace and provider on a shared podman) would
+    take a container named after the same job id for a stray of their own and remove it."""
+    return gp.with_account(cast.renter2)

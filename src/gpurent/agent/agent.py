@@ -48,6 +48,7 @@ from gpurent.agent.state import OPEN, AgentState, JobRecord
 from gpurent.agent.tasks import Tasks
 from gpurent.errors import GpurentError, ImageError
 from gpurent.images.cache import CacheMaintainer, CachedImage, ImageCache, chain_popularity
+from gpurent.images.retry import Backoff, NodeDown, retry_node
 from gpurent.images.store import ImageStore
 from gpurent.runner import run_rounds
 from gpurent.types import AgentPhase, JobStatus
@@ -270,8 +271,8 @@ class Agent:
             log.info("%d new job(s)", added)
 
     def _schedule(self) -> None:
-        if not self.accepting:
-            return
+        if self.stopping.is_set():  # with the node or engine down (not accepting), jobs already here are still
+            return  # worked on: a pull waits for the node within limits.node_retry_s, so each gets an answer
         held = {j.slot for j in self.state.jobs(OPEN) if j.slot}  # GPUs taken, including jobs being prepared
         now = time.monotonic()
         for job in self.state.jobs(WORKER_PHASES):  # highest value first
@@ -308,7 +309,8 @@ class Agent:
             try:  # the image ready and verified before anything is promised (a CID no peer holds,
                 # a forged or oversized image fails here, and is declined at no cost to anyone)
                 self._pull(job)
-            except ImageError as err:  # the image's fault; a node we cannot reach is retried instead
+            except (ImageError, NodeDown) as err:  # the image's fault, or our own node down past the
+                # retry bound (said so): either way declined, which costs neither party anything
                 self._give_back(job, AgentPhase.DECLINED, str(err))
                 return
             with self.tx_lock:
@@ -321,7 +323,7 @@ class Agent:
         if status == JobStatus.ACCEPTED:
             try:  # verified already: the cache's fast path (unless the agent restarted mid-way)
                 cached = self._pull(job)
-            except ImageError as err:
+            except (ImageError, NodeDown) as err:  # promised and cannot start: the renter gets all back
                 self._give_back(job, AgentPhase.FAILED, str(err))
                 return
             network = bool(cached.metadata.network) and self.config.limits.network
@@ -351,7 +353,24 @@ class Agent:
 
     def _pull(self, job: JobRecord) -> CachedImage:
         """The job's image fetched, verified and loaded through the cache (phases pulling →
-        pulled, with bytes, the first time); ImageError if it is not an image this agent runs."""
+        pulled, with bytes, the first time); ImageError if it is not an image this agent runs.
+        The provider's own node or engine failing is asked again for ``limits.node_retry_s``
+        (:func:`~gpurent.images.retry.retry_node`; the wait shows as the job's error), then NodeDown."""
+        waited: list[int] = []
+
+        def waiting(attempt: int, delay_s: float, err: Exception) -> None:
+            waited.append(attempt)
+            text = f"waiting for this provider's node (attempt {attempt}, again in {delay_s:.0f} s): {err}"
+            log.warning("job %s: %s", job.job_id, text)
+            self.state.update(job.job_id, error=text[:500])
+
+        cached = retry_node(partial(self._pull_once, job), Backoff(self.config.limits.node_retry_s),
+                            stop=self.stopping, on_wait=waiting)
+        if waited:
+            self.state.update(job.job_id, error=None)
+        return cached
+
+    def _pull_once(self, job: JobRecord) -> CachedImage:
         current = self.state.job(job.job_id)
         fresh = current is None or current.image_id is None
         if fresh:
@@ -359,7 +378,8 @@ class Agent:
             self.store.check_size(metadata.size, f"image {job.image_cid}")
             if metadata.network and not self.config.limits.network:
                 raise ImageError("the image asks for network access, which this provider does not offer")
-            self.state.update(job.job_id, AgentPhase.PULLING)
+            if current is None or current.phase != AgentPhase.PULLING:  # once, however many attempts
+                self.state.update(job.job_id, AgentPhase.PULLING)
         cached = self.cache.ensure(job.image_cid, transfer=_PullProgress(self.state, job.job_id), job_id=job.job_id,
                                    fetch_timeout_s=self.config.limits.fetch_timeout_s)
         if fresh:

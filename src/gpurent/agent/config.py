@@ -20,6 +20,7 @@
     scratch_mb = 512                       # each writable tmpfs: /scratch, /tmp, /run, /var/tmp, /dev/shm
     network = false                        # containers get no network unless true
     fetch_timeout_s = 120                  # an image not found within this is declined
+    node_retry_s = 300                     # the own IPFS node / engine down: asked again this long, then declined
     log_mb = 64                            # per job (the agent's copy; the engine's log gets 4x); past it: dropped
 
     [oracle]
@@ -68,6 +69,7 @@ class Limits:
     network: bool = False
     fetch_timeout_s: float = 120.0
     log_mb: int = 64
+    node_retry_s: float = 300.0  # the provider's own node down mid-pull: retried this long (never the image's fault)
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,9 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
         limits=Limits(pids=int(limits.get("pids", dl.pids)), scratch_mb=int(limits.get("scratch_mb", dl.scratch_mb)),
                       network=bool(limits.get("network", dl.network)),
                       fetch_timeout_s=float(limits.get("fetch_timeout_s", dl.fetch_timeout_s)),
-                      log_mb=int(limits.get("log_mb", dl.log_mb))),
+                      log_mb=int(limits.get("log_mb", dl.log_mb)),
+                      node_retry_s=_positive(limits.get("node_retry_s", dl.node_retry_s),
+                                             f"{where}: limits.node_retry_s")),
         oracle_urls=tuple(u.rstrip("/") for u in urls), heartbeat_interval_s=interval,
         settle_interval_s=settle, max_failures=failure_limit(provider.get("max_failures", d.max_failures), f"{where}: provider.max_failures"),
     )
@@ -198,6 +202,7 @@ def render(config: AgentConfig, header: str = "") -> str:
         ln("network", lim.network, "containers get no network unless true"),
         ln("fetch_timeout_s", lim.fetch_timeout_s, "an image not found within this is declined"),
         ln("log_mb", lim.log_mb, "per job (the agent's copy; the engine's log gets 4x); past it: dropped"),
+        ln("node_retry_s", lim.node_retry_s, "the own IPFS node / engine down: asked again this long, then declined"),
         "",
         "[oracle]",
         ln("urls", list(config.oracle_urls), "signed heartbeats go to each (gpurent-oracle's listen)"),

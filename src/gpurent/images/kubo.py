@@ -55,6 +55,12 @@ def api_url(address: str) -> str:
 class KuboClient:
     """Kubo's RPC API at ``url``; every failure is a ServiceUnavailable or an ImageError.
 
+    The two say whose fault it is. ServiceUnavailable: the node itself failed (connection
+    refused or reset, no answer in time, a stream broken off, a 502/503/504 or a 5xx that is not
+    Kubo's own error document, Kubo shutting down): worth asking again once it is back.
+    ImageError: the node answered and the answer is about the content (no such path, not found
+    within the deadline, not a directory…): asking again gets the same answer.
+
     With the same node's HTTP ``gateway``, whole-file reads go through it: Kubo's gateway
     streams about three times faster than the RPC ``cat`` (measured by bench/ipfs.py).
     """
@@ -83,7 +89,10 @@ class KuboClient:
         except requests.Timeout as err:
             raise ServiceUnavailable(f"the IPFS node at {self.url} did not answer `{command}` in time") from err
         if response.status_code >= 400:
-            raise ImageError(_kubo_message(response, command))
+            message = _kubo_message(response, command)
+            if _node_failed(response, message):
+                raise ServiceUnavailable(f"the IPFS node at {self.url} failed `{command}`: {message}")
+            raise ImageError(message)
         return response
 
     def _json(self, command: str, params: Any = None, **kwargs: Any) -> Any:
@@ -144,7 +153,7 @@ class KuboClient:
         if length is not None:
             params["length"] = length
         response = self._post("cat", params, stream=True, deadline=timeout)
-        yield from _checked_stream(response, path)
+        yield from _checked_stream(response, path, self.url)
 
     def read(self, path: str, *, timeout: float | None = None) -> Iterator[bytes]:
         """Streams a whole file: through the gateway when there is one, else ``cat``."""
@@ -154,17 +163,20 @@ class KuboClient:
         url = f"{self.gateway}/ipfs/{path}"
         try:
             response = self._session.get(url, stream=True, timeout=timeout or self.timeout_s)
-        except requests.ConnectionError as err:
+        except (requests.ConnectionError, requests.ConnectTimeout) as err:
             raise ServiceUnavailable(f"the IPFS gateway at {self.gateway} does not answer") from err
-        except requests.Timeout as err:
+        except requests.Timeout as err:  # connected, but no header while the gateway looked for the blocks
             raise ImageError(f"{path} was not found within {timeout} s: no connected IPFS peer holds it") from err
         if response.status_code >= 400:
-            raise ImageError(f"reading {path} from the IPFS gateway failed: HTTP {response.status_code} "
-                             f"{response.text.strip()[:200]}")
+            message = (f"reading {path} from the IPFS gateway failed: HTTP {response.status_code} "
+                       f"{response.text.strip()[:200]}")
+            if response.status_code in _GATEWAY_DOWN_STATUS:  # its 504 is a retrieval timeout: the content's
+                raise ServiceUnavailable(message)
+            raise ImageError(message)
         try:
             yield from response.iter_content(_READ)
-        except requests.RequestException as err:
-            raise ImageError(f"reading {path} from the IPFS gateway failed: {err}") from err
+        except requests.RequestException as err:  # the node went away mid-file (reset, cut short, stalled)
+            raise ServiceUnavailable(f"the IPFS gateway at {self.gateway} broke off reading {path}: {err}") from err
 
     def cat_bytes(self, path: str, *, offset: int = 0, length: int | None = None,
                   timeout: float | None = None) -> bytes:
@@ -202,6 +214,19 @@ class KuboClient:
         return bool(response.json().get("Keys"))
 
 
+# HTTP statuses that say the node (or a proxy before it) is not serving, whatever the content
+_NODE_DOWN_STATUS = frozenset({502, 503, 504})
+_GATEWAY_DOWN_STATUS = frozenset({502, 503})
+# what Kubo says when it is the node that stops, not the content that is missing: an RPC call
+# cut by the daemon's shutdown (SIGINT, a restart) ends with one of these
+_SHUTDOWN_MARKERS = ("context canceled", "shutting down", "process closing", "node is closed", "daemon is closing")
+
+
+def _shutting_down(message: str) -> bool:
+    text = message.lower()
+    return any(marker in text for marker in _SHUTDOWN_MARKERS)
+
+
 def _kubo_message(response: requests.Response, command: str) -> str:
     try:
         message = str(response.json().get("Message", "")).strip()
@@ -210,14 +235,32 @@ def _kubo_message(response: requests.Response, command: str) -> str:
     return f"IPFS {command} failed: {message or f'HTTP {response.status_code}'}"
 
 
-def _checked_stream(response: requests.Response, path: str) -> Iterator[bytes]:
-    """The body; Kubo reports an error met mid-stream in the ``X-Stream-Error`` trailer."""
+def _node_failed(response: requests.Response, message: str) -> bool:
+    """Whether an error answer is the node's failure rather than one about the content: a
+    502/503/504, a 5xx that is not Kubo's own error document (``{"Message", "Code", "Type":
+    "error"}``: something else answered on the node's port), or Kubo shutting down."""
+    if response.status_code in _NODE_DOWN_STATUS or _shutting_down(message):
+        return True
+    if response.status_code < 500:
+        return False
+    try:
+        document = response.json()
+    except ValueError:
+        return True
+    return not (isinstance(document, dict) and document.get("Type") == "error" and "Message" in document)
+
+
+def _checked_stream(response: requests.Response, path: str, node: str) -> Iterator[bytes]:
+    """The body; Kubo reports an error met mid-stream in the ``X-Stream-Error`` trailer (about
+    the content, unless it says the node is shutting down); a stream broken off is the node's."""
     try:
         yield from response.iter_content(_READ)
     except requests.RequestException as err:
-        raise ImageError(f"reading {path} from IPFS failed: {err}") from err
+        raise ServiceUnavailable(f"the IPFS node at {node} broke off reading {path}: {err}") from err
     trailer = response.raw.headers.get("X-Stream-Error") if response.raw is not None else None
     if trailer:
+        if _shutting_down(trailer):
+            raise ServiceUnavailable(f"the IPFS node at {node} stopped while reading {path}: {trailer}")
         raise ImageError(f"reading {path} from IPFS failed: {trailer}")
 
 

@@ -29,7 +29,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from gpurent.errors import ImageError, ImageTooLarge, IntegrityError, InvalidInput, NotAGpurentImage
+import requests
+
+from gpurent.errors import (
+    ImageError,
+    ImageTooLarge,
+    IntegrityError,
+    InvalidInput,
+    NotAGpurentImage,
+    ServiceUnavailable,
+)
 from gpurent.images.archive import image_volumes, read_archive, strip_tags
 from gpurent.images.kubo import KuboClient, UploadPart
 from gpurent.settings import format_size, load_settings, state_home
@@ -278,14 +287,24 @@ class ImageStore:
             raise
         return ImageMetadata.from_bytes(data, cid)
 
-    def fetch(self, cid: str, metadata: ImageMetadata, dest: Path, transfer: Transfer | None = None) -> None:
-        """Writes image.tar to ``dest`` and checks it against the metadata (IntegrityError if not)."""
+    def fetch(self, cid: str, metadata: ImageMetadata, dest: Path, transfer: Transfer | None = None,
+              timeout_s: float = 120.0) -> None:
+        """Writes image.tar to ``dest`` and checks it against the metadata (IntegrityError if not).
+
+        Whose fault a failure is: the file's size is read from its DAG first (content-addressed,
+        the same from every node), so metadata that misstates it is refused before any transfer
+        (IntegrityError), and a stream that then ends short can only be the node breaking off
+        (ServiceUnavailable, like a reset or a stall). A digest that differs is the image's."""
         transfer = transfer or NoProgress()
+        listed = self.ipfs.stat(f"{cid}/{IMAGE_FILE}", timeout=timeout_s).get("Size")
+        if listed != metadata.size:
+            raise IntegrityError(f"image {cid} failed verification: its {IMAGE_FILE} is {listed} bytes, "
+                                 f"its metadata says {metadata.size}")
         sha, size = hashlib.sha256(), 0
         transfer.begin("download", metadata.size)
         try:
             with dest.open("wb") as out:
-                for block in self.ipfs.read(f"{cid}/{IMAGE_FILE}", timeout=120):
+                for block in self.ipfs.read(f"{cid}/{IMAGE_FILE}", timeout=timeout_s):
                     size += len(block)
                     if size > metadata.size:
                         break
@@ -294,6 +313,9 @@ class ImageStore:
                     transfer.advance(len(block))
         finally:
             transfer.end()
+        if size < metadata.size:
+            raise ServiceUnavailable(f"the IPFS node stopped sending image {cid} after {size:,} of "
+                                     f"{metadata.size:,} bytes")
         digest = f"sha256:{sha.hexdigest()}"
         if size != metadata.size or digest != metadata.digest:
             raise IntegrityError(f"image {cid} failed verification: got {size} bytes with digest {digest[:19]}…, "
@@ -315,6 +337,9 @@ class ImageStore:
         try:
             with archive.open("rb") as handle:
                 loaded = self.engine.images.load(handle)
+        except (requests.ConnectionError, requests.Timeout) as err:  # the engine, not the archive
+            raise ServiceUnavailable(f"the container engine did not answer while loading the image: {err}"
+                                     .splitlines()[0]) from err
         except Exception as err:  # docker raises APIError / ImageLoadError
             raise ImageError(f"the container engine could not load the image: {err}".splitlines()[0]) from err
         finally:

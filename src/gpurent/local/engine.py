@@ -94,8 +94,10 @@ class Engine(ManagedService):
             raise ConfigurationError("podman not found: run `make setup` (it installs podman) or set DOCKER_HOST")
         sock = self.process.folder / "podman.sock"
         sock.unlink(missing_ok=True)
+        # in its folder: conmon (which the service forks per container) writes an `oom` file into
+        # its working directory whenever a container is OOM-killed; there, not wherever `up` ran
         record = self.process.start([podman, "system", "service", "--time=0", f"unix://{sock}"], sock.exists,
-                                    {"socket": str(sock)}, self.timeout_s)
+                                    {"socket": str(sock)}, self.timeout_s, in_folder=True)
         return EngineService(**record)
 
     def endpoint(self) -> str | None:

@@ -44,11 +44,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def spawn(args: Sequence[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """Starts ``args`` in its own session, output appended to ``log``; it outlives this process."""
+def spawn(args: Sequence[str], log: Path, env: dict[str, str] | None = None,
+          cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    """Starts ``args`` in its own session (in ``cwd`` if given), output appended to ``log``; it
+    outlives this process."""
     with log.open("ab") as handle:
         return subprocess.Popen(list(args), stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env={**os.environ, **(env or {})})
+                                start_new_session=True, env={**os.environ, **(env or {})}, cwd=cwd)
 
 
 def wait_ready(process: subprocess.Popen[bytes], ready: Callable[[], bool], name: str, log: Path,
@@ -128,16 +130,17 @@ class Managed:
 
     def start(self, args: Sequence[str], ready: Callable[[], bool],
               record: dict[str, Any] | Callable[[int], dict[str, Any]], timeout_s: float = 60.0,
-              env: dict[str, str] | None = None, fresh_log: bool = False) -> dict[str, Any]:
+              env: dict[str, str] | None = None, fresh_log: bool = False, in_folder: bool = False) -> dict[str, Any]:
         """Spawns ``args`` (the running one's record if up), waits until ``ready`` and records
         ``record`` plus the pid (``record(pid)`` when it can only be known once it is ready);
-        ``fresh_log`` empties the log first (when readiness is read from it)."""
+        ``fresh_log`` empties the log first (when readiness is read from it); ``in_folder`` runs
+        it with its folder as the working directory (for what drops files there)."""
         existing = self.running()
         if existing:
             return existing
         if fresh_log:
             self.log_path.write_text("")
-        process = spawn(args, self.log_path, env)
+        process = spawn(args, self.log_path, env, cwd=self.folder if in_folder else None)
         wait_ready(process, ready, self.title, self.log_path, timeout_s)
         full = {**(record(process.pid) if callable(record) else record), "pid": process.pid}
         write_record(self.record_path, full)

@@ -22,6 +22,7 @@
     [reports]
     period = 3600                    # one validation report per provider per period
     dispute_timeout = 20             # seconds to wait for a provider's evidence
+    record_wait = 300                # a provider not answering (restarting) is asked again this long
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from gpurent.errors import ConfigurationError
 from gpurent.runner import MAX_FAILURES
 from gpurent.settings import state_home
 from gpurent.wire.protocol import ORACLE_HOST, ORACLE_PORT
+
+
+MAX_RECORD_WAIT_S = 3600.0  # an hour: far within any dispute timeout (the chain's default is 3 days)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class OracleConfig:
     challenge_length: int = 1024
     period_s: float = 3600.0
     evidence_timeout_s: float = 20.0
+    record_wait_s: float = 300.0  # a dispute waits this long for an unreachable provider's record
     max_failures: int = MAX_FAILURES  # failed rounds in a row before the oracle halts
 
     def __post_init__(self) -> None:
@@ -66,6 +71,9 @@ class OracleConfig:
                                      f"intervals ({self.heartbeat_interval_s:g} s)")
         if not 0 <= self.challenge_probability <= 1:
             raise ConfigurationError("challenges.probability must be between 0 and 1")
+        if not 0 <= self.record_wait_s <= MAX_RECORD_WAIT_S:
+            raise ConfigurationError(f"reports.record_wait must be 0 to {MAX_RECORD_WAIT_S:g} seconds, "
+                                     f"got {self.record_wait_s:g}")
         if self.miss_limit < 0 or not 0 < self.challenge_length <= 65536 or self.challenge_expiry_s <= 0:
             raise ConfigurationError("miss_limit, challenge length or expiry out of range")
 
@@ -109,7 +117,8 @@ def parse_config(doc: dict[str, Any], where: str = "oracle config") -> OracleCon
             challenge_expiry_s=float(challenges.get("expiry", d.challenge_expiry_s)),
             challenge_length=int(challenges.get("length", d.challenge_length)),
             period_s=float(reports.get("period", d.period_s)),
-            evidence_timeout_s=float(reports.get("dispute_timeout", d.evidence_timeout_s)))
+            evidence_timeout_s=float(reports.get("dispute_timeout", d.evidence_timeout_s)),
+            record_wait_s=float(reports.get("record_wait", d.record_wait_s)))
     except (TypeError, ValueError) as err:
         raise ConfigurationError(f"{where}: {err}") from None
 
@@ -150,4 +159,5 @@ def render(config: OracleConfig = DEFAULTS, header: str = "") -> str:
         "[reports]",
         ln("period", c.period_s, "one validation report per provider per period"),
         ln("dispute_timeout", c.evidence_timeout_s, "seconds to wait for a provider's evidence"),
+        ln("record_wait", c.record_wait_s, "a provider not answering (restarting) is asked again this long"),
     ]) + "\n"

@@ -13,11 +13,13 @@ the job (its phase, its exit code, its log) is kept in the document for the reco
 nothing; only its *absence* counts, against the provider. The rules, first match wins:
 
 1. **ProviderFault** when the provider failed a data-possession challenge during the job, or
-   missed more than ``miss_limit`` heartbeats in a row during it, or gave no record of the job:
-   its endpoint was refused (not of the shape :func:`~gpurent.wire.endpoint.parse_endpoint`
-   accepts, or reaching an address this network refuses), did not answer, did not know the
-   job, or served an *unreadable* record (a body that is not JSON, not a JSON object, lacks
-   the fields of a record or has them of the wrong type (see
+   missed more than ``miss_limit`` heartbeats in a row during it, or gave no record of the job
+   (an endpoint that does not answer, or answers 502/503/504, is asked again for
+   ``record_wait`` seconds first: :func:`await_record`): its endpoint was refused (not of the
+   shape :func:`~gpurent.wire.endpoint.parse_endpoint` accepts, or reaching an address this
+   network refuses), did not answer, did not know the job, or served an *unreadable* record
+   (a body that is not JSON, not a JSON object, lacks the fields of a record or has them of
+   the wrong type (see
    :func:`~gpurent.wire.record.parse_record`), names another job, or is larger than
    :data:`RECORD_CAP`).
 2. **UserFault** when the job's image is not intact on IPFS (the renter's image is broken).
@@ -47,7 +49,7 @@ from gpurent.capped import CappedBody, capped_error_text, capped_get, loads_boun
 from gpurent.wire.access import sign_access
 from gpurent.wire.endpoint import provider_target
 from gpurent.wire.record import RECORD_CAP, record_problem
-from gpurent.errors import GpurentError, ServiceUnavailable
+from gpurent.errors import GpurentError, ImageError, ServiceUnavailable
 from gpurent.images.store import ImageStore
 from gpurent.wire.protocol import slot_of
 from gpurent.oracle.state import ChallengeOutcome, OracleState
@@ -60,6 +62,29 @@ SCHEMA = "gpurent.evidence/1"
 LOG_READ_CAP = 1 << 20  # bytes of the job's log read at most (the rest is never fetched) ...
 LOG_TAIL = 16_384  # ... of which the last LOG_TAIL go into the evidence
 FAILED = tuple(o for o in ChallengeOutcome if o.failed)
+RETRY = "retry"  # set in a provider record that is missing for a reason that may pass
+_PASSING_STATUS = frozenset({502, 503, 504})  # a proxy before an agent that is restarting
+
+
+class ProviderUnreachable(GpurentError):
+    """Raised while a dispute waits for the provider's record (see :func:`await_record`)."""
+
+
+def await_record(evidence: dict[str, Any], first_try: float, now: float, wait_s: float) -> None:
+    """Raises ProviderUnreachable while the provider's record is missing for a reason that may
+    pass (not answering, or a 502/503/504 from a proxy before it: an agent restarting) and
+    less than ``wait_s`` has passed since the oracle first asked (``first_try``, same clock as
+    ``now``); after that the evidence is ruled on as it is, and says how long it waited. A
+    refused endpoint, a record of the wrong shape or an unknown job are ruled on at once. The
+    heartbeats and challenges are the oracle's own record up to the dispute: waiting adds none."""
+    record = evidence["provider_record"]
+    if not record.pop(RETRY, False):
+        return
+    waited = now - first_try
+    if waited < wait_s:
+        raise ProviderUnreachable(f"no record from the provider yet ({record.get('error', 'unknown')}); waiting up to "
+                                  f"{wait_s:g} s for it ({waited:.0f} s so far)")
+    record["waited_s"] = round(waited, 1)
 
 
 def decide(evidence: dict[str, Any], miss_limit: int) -> tuple[DisputeOutcome, str]:
@@ -153,12 +178,16 @@ class EvidenceGatherer:
         deadline = time.monotonic() + self.timeout_s
         try:  # an endpoint of the wrong shape, or reaching an address refused here, is no record
             target = provider_target(self.gp.provider(provider).endpoint, chain_id)
+        except GpurentError as err:
+            return {"reachable": False, "error": str(err)}
+        try:  # not answering may pass (the agent restarting): RETRY marks what is asked again
             got = capped_get(target.url("jobs", job_id), f"provider endpoint {target.endpoint} is not answering",
                              max_bytes=RECORD_CAP, deadline=deadline, headers=headers, session=target.session())
         except GpurentError as err:
-            return {"reachable": False, "error": str(err)}
+            return {"reachable": False, "error": str(err), RETRY: True}
         if got.status != 200:
-            return {"reachable": True, "error": capped_error_text(got)}
+            return {"reachable": True, "error": capped_error_text(got), **({RETRY: True} if got.status in
+                                                                            _PASSING_STATUS else {})}
         if got.truncated:
             return {"reachable": True, "error": f"unreadable record: larger than {RECORD_CAP} bytes"}
         if got.timed_out:
@@ -189,7 +218,11 @@ class EvidenceGatherer:
             return {"intact": False, "detail": "the job names no image"}
         try:
             metadata = self.store.metadata(cid, timeout_s=self.timeout_s)
-            self.store.fetch(cid, metadata, Path(os.devnull))
+            try:
+                self.store.fetch(cid, metadata, Path(os.devnull))
+            except ServiceUnavailable as broken:
+                self.store.ipfs.version()  # raises if it is the oracle's own node that is down
+                raise ImageError(f"the image's transfer broke off while this node answers: {broken}") from broken
         except ServiceUnavailable:
             raise  # the oracle's own node is down: no ruling now, the dispute stays pending
         except GpurentError as err:

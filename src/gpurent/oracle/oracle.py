@@ -15,7 +15,9 @@ One loop (``tick``) does, for every provider it watches:
 And it follows ``JobDisputed`` events, gathers evidence (:mod:`gpurent.oracle.evidence`), stores
 it on IPFS and calls ``resolveDispute`` with the evidence CID. A dispute whose resolution fails
 (the oracle's own IPFS node down, a node hiccup) is tried again with exponential backoff per
-job, from ``DISPUTE_RETRY_FIRST_S`` doubling up to ``DISPUTE_RETRY_MAX_S``, never every round.
+job, from ``DISPUTE_RETRY_FIRST_S`` doubling up to ``DISPUTE_RETRY_MAX_S``, never every round;
+so is one whose provider does not answer for its record (an agent restarting), for at most
+``[reports] record_wait`` seconds from the first try, after which it is ruled on as it stands.
 
 The chain bounds what the oracle may send: reports only for periods that have ended by chain
 time (the period length is the ReputationSystem's, which the oracle's config must equal: see
@@ -48,7 +50,7 @@ from gpurent.images.store import IMAGE_FILE, ImageStore
 from gpurent.capped import capped_request, loads_bounded
 from gpurent.oracle.config import OracleConfig
 from gpurent.wire.endpoint import private_targets_allowed, provider_target
-from gpurent.oracle.evidence import EvidenceGatherer, decide, to_document
+from gpurent.oracle.evidence import EvidenceGatherer, await_record, decide, to_document
 from gpurent.wire.protocol import (
     CHALLENGE_MAX_EXPIRY_S,
     Challenge,
@@ -139,6 +141,7 @@ class Oracle:
         self._providers_at = self._forced_at = 0.0
         self._in_flight: set[str] = set()
         self._dispute_retry: dict[str, tuple[int, float]] = {}  # job id -> (failures, next try, monotonic)
+        self._first_try: dict[str, float] = {}  # job id -> when its evidence was first gathered (monotonic)
         self._waiting_period: dict[str, int] = {}  # provider -> period the chain's clock has not ended
         self._uptime_at: dict[str, tuple[int, int]] = {}  # resource id -> (block scanned to, last credit time)
         self._lock = threading.Lock()
@@ -537,6 +540,7 @@ class Oracle:
             self.resolve(job_id)
             with self._lock:
                 self._dispute_retry.pop(job_id, None)
+                self._first_try.pop(job_id, None)
         except Exception as err:  # noqa: BLE001 - stays pending, tried again after a backoff
             with self._lock:
                 failures = self._dispute_retry.get(job_id, (0, 0.0))[0] + 1
@@ -558,6 +562,10 @@ class Oracle:
                                      job.status.label)
             return ActionStatus.RESOLVED_ELSEWHERE
         evidence = self.evidence.gather(job_id)
+        now = time.monotonic()
+        with self._lock:
+            first_try = self._first_try.setdefault(job_id, now)
+        await_record(evidence, first_try, now, self.config.record_wait_s)  # raises: tried again after a backoff
         outcome, rule = decide(evidence, self.config.miss_limit)
         document = to_document(evidence, outcome, rule)
         cid = self.store.ipfs.add([UploadPart("evidence.json", [document])], wrap=False)[-1].cid
