@@ -282,3 +282,45 @@ def _rent(machines: Machines, home: Path, net: NetworkSide, engine_host: str, ag
     row = next(iter(providers.values()))
     assert row["kept"] >= 1, providers  # signed heartbeats crossed the veth, in the oracle's slots
     assert "expects a heartbeat every" not in agent_log.read_text()  # init wrote the oracle's slot: no mismatch
+
+
+def test_an_operator_serves_the_network_with_up_public_and_export(machines, tmp_path):
+    """The operator's side in two commands: `gpurent up --public ADDRESS` serves the chain, the
+    IPFS swarm and the oracle on the veth's address too, and `gpurent network export` writes the
+    document a provider in the other namespace joins with (`network add`, `init --network`:
+    the chain, the peering and the heartbeat slot all across the veth)."""
+    operator, provider_home = tmp_path / "operator", tmp_path / "provider"
+    o_env = environment(operator, PATH=f"{Path(__file__).resolve().parents[2] / 'node_modules' / '.bin'}:"
+                                       f"{os.environ['PATH']}")
+    for key in ("GPURENT_NETWORK", "GPURENT_IPFS_API", "DOCKER_HOST"):
+        o_env.pop(key, None)
+    refused = run([str(BIN / "gpurent"), "up", "--public", "127.0.0.1"], o_env, timeout_s=60)
+    assert refused.returncode == 2 and "not an address other machines reach" in refused.stderr, refused
+    try:
+        ok(run([str(BIN / "gpurent"), "up", "--public", machines.host_ip, "--chain-port", "0", "--ipfs-ports",
+                "0,0,0", "--indexer-port", "0", "--oracle-port", "0", "--agent-port", "0"], o_env, timeout_s=420))
+        document = tmp_path / "network.json"
+        export = ok(run([str(BIN / "gpurent"), "network", "export", "--out", str(document), "--name", "lab"], o_env))
+        join = next(line for line in export.stderr.splitlines() if "gpurent network add lab" in line)
+        rpc = join.split("--rpc ", 1)[1].split()[0]
+        assert rpc.startswith(f"http://{machines.host_ip}:"), join
+        published = json.loads(document.read_text())
+        assert [p.split("/")[2] for p in published["ipfs_peers"]] == [machines.host_ip], published
+        assert published["oracle_urls"][0].startswith(f"http://{machines.host_ip}:"), published
+
+        p_env = environment(provider_home)
+        ok(run(machines.in_provider(str(BIN / "gpurent"), "network", "add", "lab", "--rpc", rpc,
+                                    "--deployment", str(document)), p_env))
+        agent_port = free_port()
+        init = run(machines.in_provider(str(BIN / "gpurent-provider"), "--json", "init", "--network", "lab",
+                                        "--endpoint", f"http://{machines.provider_ip}:{agent_port}",
+                                        "--listen", f"{machines.provider_ip}:{agent_port}"), p_env)
+        ok(init)
+        checks = {row["what"]: row for row in json.loads(init.stdout)}
+        assert all(row["ready"] for row in checks.values()), checks
+        assert "peered with 1 network node" in checks["ipfs"]["detail"], checks
+        assert load_config(provider_home / "provider.toml").heartbeat_interval_s == 10  # the stack's oracle's slot
+    finally:
+        for group in ("ipfs", "engine"):
+            run(machines.in_provider(str(BIN / "gpurent"), group, "down"), environment(provider_home), timeout_s=60)
+        run([str(BIN / "gpurent"), "down"], o_env, timeout_s=120)

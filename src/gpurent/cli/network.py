@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from gpurent.cli.common import pass_app
@@ -89,3 +91,31 @@ def remove(app: App, name: str) -> None:
 
     networks.remove(name)
     app.output.done(f"removed network {name}")
+
+
+@group.command("export")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the document here (default: stdout)")
+@click.option("--name", default="gpurent", show_default=True, help="The name the join command suggests")
+@pass_app
+def export(app: App, out: str | None, name: str) -> None:
+    """The network document of this machine's stack (`gpurent up --public ADDRESS`): publish it
+    (a file, a web server, IPFS) and providers elsewhere join with the command this prints."""
+    import json
+    import sys
+
+    from gpurent.deploysource import parse_published
+    from gpurent.local.stack import network_document
+    from gpurent.manifest import write_atomically
+    from gpurent.networks import checked_name
+
+    checked_name(name)
+    rpc, document = network_document()
+    text = json.dumps(document, indent=2) + "\n"
+    parse_published(text, "the exported document")  # what every joiner checks, checked here first
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_atomically(Path(out), text)
+    where = out or "network.json (this output)"
+    app.output.done(f"providers join with: gpurent network add {name} --rpc {rpc} --deployment {where}")

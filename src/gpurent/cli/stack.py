@@ -17,6 +17,23 @@ from gpurent.output import as_text
 DEFAULTS = StackOptions()
 
 
+class PublicHost(click.ParamType):
+    """An IPv4 address of this machine that other machines reach (see
+    :func:`gpurent.local.stack.checked_public_host`); ``none``: this machine only."""
+
+    name = "address"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str | None:
+        from gpurent.local.stack import checked_public_host
+
+        if str(value).lower() == "none":
+            return ""
+        try:
+            return checked_public_host(value)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
 def _port(name: str, default: int, help_text: str) -> Any:
     return click.option(f"--{name}-port", type=click.IntRange(0, 65535), default=None,
                         help=f"{help_text} (0: any free port; default: the last up's, at first {default})")
@@ -32,9 +49,12 @@ def _port(name: str, default: int, help_text: str) -> Any:
                    f"{IPFS_PORTS})")
 @click.option("--block-time", type=click.IntRange(1, 86_400), default=DEFAULTS.block_time, show_default=True,
               help="Seconds per block")
+@click.option("--public", "public_host", type=PublicHost(), default=None, metavar="ADDRESS",
+              help="Also serve the chain, the IPFS swarm and the oracle on this address of this machine, for "
+                   "providers elsewhere (then `gpurent network export`); kept for later ups, `none` undoes it")
 @pass_app
 def up(app: App, chain_port: int | None, indexer_port: int | None, oracle_port: int | None, agent_port: int | None,
-       ipfs_ports: tuple[int, int, int] | None, block_time: int) -> None:
+       ipfs_ports: tuple[int, int, int] | None, block_time: int, public_host: str | None) -> None:
     """Starts the whole stack (what is not running yet): chain and contracts, IPFS node, container
     engine, indexer, oracle and a provider agent. Logs go under the state folder; the ports the
     services bound are kept there (ports.json) for the next plain `up`."""
@@ -43,7 +63,8 @@ def up(app: App, chain_port: int | None, indexer_port: int | None, oracle_port: 
     app.quiet_ape()
     options = stack.with_remembered_ports({"chain_port": chain_port, "indexer_port": indexer_port,
                                            "oracle_port": oracle_port, "agent_port": agent_port,
-                                           "ipfs_ports": ipfs_ports}, block_time=block_time)
+                                           "ipfs_ports": ipfs_ports, "public_host": public_host},
+                                          block_time=block_time)
     with app.output.pending("Starting the stack…"):
         state = stack.up(options, lambda service, what: app.output.done(f"{service:<9} {what}"))
     _show(app, state)

@@ -29,6 +29,12 @@ class Devnet:
     chain_id: int
     block_time: int  # 0 = a block per transaction
     gas_limit: int
+    public_host: str | None = None  # also served on this address (`gpurent up --public`)
+
+    @property
+    def public_url(self) -> str | None:
+        """The URL other machines use, when the chain is served beyond this one."""
+        return f"http://{self.public_host}:{self.port}" if self.public_host else None
 
     @property
     def url(self) -> str:
@@ -96,9 +102,9 @@ class Chain(ManagedService):
     name, process = "chain", PROCESS
 
     def __init__(self, port: int = 8545, chain_id: int = 31337, block_time: int = 0, gas_limit: int = 30_000_000,
-                 timeout_s: float = 30.0):
+                 timeout_s: float = 30.0, public_host: str | None = None):
         self.port, self.chain_id, self.block_time, self.gas_limit = port, chain_id, block_time, gas_limit
-        self.timeout_s = timeout_s
+        self.timeout_s, self.public_host = timeout_s, public_host
 
     def start(self) -> Devnet:
         """Starts Anvil detached; returns the running devnet (the existing one if already up)."""
@@ -113,9 +119,11 @@ class Chain(ManagedService):
                 "--state", str(devnet_dir() / "state.json")]
         if self.block_time > 0:
             args += ["--block-time", str(self.block_time)]
+        if self.public_host:
+            args += ["--host", f"127.0.0.1,{self.public_host}"]
         url = f"http://127.0.0.1:{port}"
         record = {"port": port, "chain_id": self.chain_id, "block_time": self.block_time,
-                  "gas_limit": self.gas_limit}
+                  "gas_limit": self.gas_limit, "public_host": self.public_host}
         return Devnet(**PROCESS.start(args, lambda: bool(rpc(url, "eth_chainId")), record, self.timeout_s))
 
     def endpoint(self) -> str | None:

@@ -69,15 +69,19 @@ def _ipfs(repo: Path, *args: str) -> str:
     return result.stdout
 
 
-def init_repo(repo: Path, api_port: int, gateway_port: int, swarm_port: int, storage_max: str = "100GB") -> None:
-    """Creates the repo if missing and (re)writes its addresses; keeps everything it stores."""
+def init_repo(repo: Path, api_port: int, gateway_port: int, swarm_port: int, storage_max: str = "100GB",
+              public_host: str | None = None) -> None:
+    """Creates the repo if missing and (re)writes its addresses; keeps everything it stores. The
+    swarm listens on loopback, and on ``public_host`` too when given (other machines' nodes dial
+    it there); the API and the gateway stay on loopback."""
     if not (repo / "config").exists():
         repo.mkdir(parents=True, exist_ok=True)
         _ipfs(repo, "init", "--profile", "test", "--empty-repo")
     settings = {
         "Addresses.API": f"/ip4/127.0.0.1/tcp/{api_port}",
         "Addresses.Gateway": f"/ip4/127.0.0.1/tcp/{gateway_port}",
-        "Addresses.Swarm": [f"/ip4/127.0.0.1/tcp/{swarm_port}"],
+        "Addresses.Swarm": [f"/ip4/127.0.0.1/tcp/{swarm_port}"]
+        + ([f"/ip4/{public_host}/tcp/{swarm_port}"] if public_host else []),
         "Bootstrap": [],
         "Discovery.MDNS.Enabled": False,
         "Routing.Type": "none",
@@ -117,8 +121,9 @@ class Kubo(ManagedService):
 
     def __init__(self, api_port: int = DEFAULT_API_PORT, gateway_port: int = DEFAULT_GATEWAY_PORT,
                  swarm_port: int = DEFAULT_SWARM_PORT, peers: list[str] | None = None, repo: Path | None = None,
-                 timeout_s: float = 60.0):
+                 timeout_s: float = 60.0, public_host: str | None = None):
         self.ports, self.peers, self.repo, self.timeout_s = (api_port, gateway_port, swarm_port), peers, repo, timeout_s
+        self.public_host = public_host
         self.process = _process(repo.parent if repo else None)
 
     def start(self) -> IpfsNode:
@@ -131,7 +136,7 @@ class Kubo(ManagedService):
             if port and not port_free(port):
                 raise PortTaken(port, "ipfs")
         repo = self.repo or node_dir() / "repo"
-        init_repo(repo, *self.ports)
+        init_repo(repo, *self.ports, public_host=self.public_host)
         (repo / "api").unlink(missing_ok=True)
         log = self.process.log_path
 
@@ -139,8 +144,9 @@ class Kubo(ManagedService):
             url = api_url((repo / "api").read_text())
             identity = KuboClient(url).identity()
             gateways = _listening(log, "Gateway")
+            hosts = ("127.0.0.1", self.public_host) if self.public_host else ("127.0.0.1",)
             swarm = sorted({a.split("/p2p/")[0] for a in identity.get("Addresses") or []
-                            if a.startswith("/ip4/127.0.0.1/tcp/") and a.count("/") == 6})
+                            if a.startswith(tuple(f"/ip4/{h}/tcp/" for h in hosts)) and a.count("/") == 6})
             return {"repo": str(repo), "api_url": url, "gateway_url": api_url(gateways[0]) if gateways else None,
                     "swarm": swarm, "peer_id": str(identity["ID"])}
 

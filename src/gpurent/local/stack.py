@@ -56,6 +56,7 @@ class StackOptions:
     gpu_model: str = "RTX4090"
     price: Decimal = Decimal("3.6")  # GPU tokens per hour: 0.001 per second
     gpus: int = 1
+    public_host: str | None = None  # serve the chain, the IPFS swarm and the oracle here too
 
     @classmethod
     def any_ports(cls, **changes: Any) -> StackOptions:
@@ -76,7 +77,8 @@ def write_configs(options: StackOptions) -> None:
     for port, service in ((oracle_port, "oracle"), (agent_port, "provider")):
         if not port_free(port):
             raise PortTaken(port, service)
-    oracle = oracle_config.OracleConfig(listen_port=oracle_port, poll_interval_s=0.5,
+    oracle = oracle_config.OracleConfig(listen_host=options.public_host or oracle_config.DEFAULTS.listen_host,
+                                        listen_port=oracle_port, poll_interval_s=0.5,
                                         heartbeat_interval_s=options.heartbeat_interval_s,
                                         challenge_interval_s=options.report_period_s * 5,
                                         period_s=options.report_period_s)
@@ -93,6 +95,7 @@ def write_configs(options: StackOptions) -> None:
 # writes the ports the services bound to ports.json in the state folder; a plain `up` reuses
 # them, so a service restarted alone comes back where the others (and the user) expect it.
 PORT_OPTIONS = ("chain_port", "ipfs_ports", "indexer_port", "oracle_port", "agent_port")
+# ... and the public address of an `up --public` (null: this machine only), kept the same way
 
 
 def ports_path() -> Any:
@@ -116,6 +119,8 @@ def remembered_ports() -> dict[str, Any]:
                     raise ValueError(f"{port!r} is not a port")
         if len(ports.get("ipfs_ports", (0, 0, 0))) != 3:
             raise ValueError("ipfs_ports is not three ports")
+        if saved.get("public_host") is not None:
+            ports["public_host"] = checked_public_host(saved["public_host"], bound=False)
     except (OSError, ValueError, TypeError) as err:
         raise ConfigurationError(f"{path} is not what `gpurent up` writes ({err}): delete it, or fix it") from err
     return ports
@@ -131,7 +136,61 @@ def with_remembered_ports(given: dict[str, Any], **settings: Any) -> StackOption
     """The options of an `up`: each port as given on the command line (None: not given), else
     as the previous `up` used it, else the default."""
     ports = {**remembered_ports(), **{key: value for key, value in given.items() if value is not None}}
+    ports["public_host"] = ports.get("public_host") or None  # ("": `--public none`)
     return StackOptions(**ports, **settings)
+
+
+def network_document() -> tuple[str, dict[str, Any]]:
+    """What providers on other machines join this stack's network with (`gpurent network
+    export`): the chain's public RPC URL and the network document (the deployment, the IPFS
+    node's public swarm addresses, the oracle's URL). ConfigurationError when the stack is not
+    running, or serves this machine only (naming what to do)."""
+    from gpurent.manifest import load_manifest
+
+    devnet = devnet_mod.running_devnet()
+    if devnet is None:
+        raise ConfigurationError("the stack is not running: `gpurent up --public ADDRESS` first")
+    if not devnet.public_url:
+        raise ConfigurationError("the chain serves this machine only: `gpurent down`, then "
+                                 "`gpurent up --public ADDRESS` (an address other machines reach)")
+    manifest = load_manifest(devnet.chain_id)
+    if manifest is None:
+        raise ConfigurationError(f"nothing is deployed on chain {devnet.chain_id}: `gpurent up` deploys it")
+    node = node_mod.running_node()
+    peers = [a for a in node.swarm_multiaddrs if not a.startswith("/ip4/127.")] if node else []
+    if not peers:
+        raise ConfigurationError("the IPFS node has no public swarm address: `gpurent ipfs down`, then "
+                                 f"`gpurent up --public {devnet.public_host}`")
+    oracle = oracle_config.load_config(oracle_config.default_path())
+    if oracle.listen_host.startswith("127.") or oracle.listen_host in ("localhost", "0.0.0.0"):
+        raise ConfigurationError(f"the oracle listens on {oracle.listen_host} ({oracle_config.default_path()}): "
+                                 f"set listen = \"{devnet.public_host}:{oracle.listen_port}\" under [oracle], "
+                                 "then `gpurent oracle down` and `gpurent up`")
+    return devnet.public_url, {"deployment": json.loads(manifest.to_json()), "ipfs_peers": peers,
+                               "oracle_urls": [oracle.url]}
+
+
+def checked_public_host(host: Any, *, bound: bool = True) -> str:
+    """``host`` as an address other machines reach this one on: an IPv4 address, not loopback,
+    unspecified, multicast or link-local, and (``bound``) one of this machine's own (a socket
+    binds to it). ValueError says why not."""
+    import ipaddress
+    import socket
+
+    try:
+        address = ipaddress.IPv4Address(str(host))
+    except ValueError:
+        raise ValueError(f"{host!r} is not an IPv4 address") from None
+    if address.is_loopback or address.is_unspecified or address.is_multicast or address.is_link_local:
+        raise ValueError(f"{address} is not an address other machines reach (loopback, 0.0.0.0, multicast "
+                         "or link-local): give this machine's address on their network")
+    if bound:
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.bind((str(address), 0))
+        except OSError:
+            raise ValueError(f"{address} is not an address of this machine (see `ip -4 addr`)") from None
+    return str(address)
 
 
 def _port_of(url: str | None) -> int:
@@ -162,11 +221,18 @@ def up(options: StackOptions = StackOptions(), step: Step = lambda service, what
 
 
 def _start_all(options: StackOptions, step: Step) -> None:
-    devnet = devnet_mod.Chain(port=options.chain_port, block_time=options.block_time).start()
-    remember_ports(chain_port=devnet.port)
+    public = options.public_host
+    devnet = devnet_mod.Chain(port=options.chain_port, block_time=options.block_time, public_host=public).start()
+    if public and devnet.public_host != public:
+        raise ConfigurationError(f"the chain already runs, served {'on ' + devnet.public_host if devnet.public_host else 'to this machine only'}"
+                                 f": `gpurent down`, then `gpurent up --public {public}`")
+    remember_ports(chain_port=devnet.port, public_host=devnet.public_host)
     step("chain", f"anvil at {devnet.url} (chain {devnet.chain_id})")
     step("chain", devnet_mod.deploy(devnet, options.report_period_s))
-    node = node_mod.Kubo(*options.ipfs_ports).start()
+    node = node_mod.Kubo(*options.ipfs_ports, public_host=public).start()
+    if public and not any(addr.startswith(f"/ip4/{public}/") for addr in node.swarm):
+        raise ConfigurationError(f"the IPFS node already runs without a swarm address on {public}: "
+                                 f"`gpurent ipfs down`, then `gpurent up --public {public}`")
     remember_ports(ipfs_ports=(_port_of(node.api_url), _port_of(node.gateway_url),
                                int(node.swarm[0].rsplit("/", 1)[-1]) if node.swarm else options.ipfs_ports[2]))
     step("ipfs", f"Kubo API at {node.api_url}")
