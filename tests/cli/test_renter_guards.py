@@ -1,0 +1,150 @@
+"""The renter's CLI against a real provider agent (Anvil, Kubo, podman): `jobs logs -f` streams
+as the job prints, `jobs create` checks the image, the provider's agent and the GPU's queue
+before locking anything, `gpus list` shows a busy GPU as busy, `jobs show` says why a job was
+declined, and `jobs cancel` on a running job points at `jobs complete`."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gpurent.cli.root import make_root
+from gpurent.manifest import Manifest, save_manifest
+from gpurent.types import JobStatus
+from tests.agents import PRICE
+
+BIN = Path(sys.executable).parent
+MISSING_CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"  # a CID no node holds
+RENTER = "5"  # the cast's renter (test-account index)
+
+
+@pytest.fixture
+def home(suite, cast, chain, kubo, tmp_path, monkeypatch) -> Path:
+    """A state folder knowing the session's deployment, with the session's Kubo node as the
+    renter's IPFS node (so `jobs create` checks images for real)."""
+    folder = tmp_path / "cli-home"
+    monkeypatch.setenv("GPURENT_HOME", str(folder))
+    monkeypatch.setenv("GPURENT_IPFS_API", kubo.api_url)
+    monkeypatch.delenv("GPURENT_NETWORK", raising=False)
+    monkeypatch.delenv("GPURENT_INDEXER_URL", raising=False)
+    save_manifest(Manifest(chain_id=chain.chain_id, block=0, deployer=cast.admin.address,
+                           contracts={n: c.address for n, c in suite.as_dict().items()}))
+    return folder
+
+
+@pytest.fixture
+def cli(home):
+    runner = CliRunner(mix_stderr=False)
+
+    def run(*args: str, code: int = 0, input: str | None = None):
+        result = runner.invoke(make_root(), list(args), input=input)
+        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr, result.exception)
+        return json.loads(result.stdout) if code == 0 and "--json" in args else result
+
+    return run
+
+
+def one_line(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr + result.stdout, result.stderr
+    return lines[0]
+
+
+def test_logs_follow_prints_each_line_as_the_job_prints_it(start_agent, push_image, renter_rent, chain, home):
+    """The installed `gpurent jobs logs -f`, piped: the first line arrives while the job still
+    runs (it sleeps before its second line)."""
+    runner = start_agent()
+    job = renter_rent.create_job(runner.gpu, push_image("echo first; sleep 25; echo second"), 3600).value
+    runner.wait_phase(job.job_id, "running")
+    follow = subprocess.Popen([str(BIN / "gpurent"), "--network", chain.provider.uri, "--account", RENTER, "jobs",
+                               "logs", "-f", job.job_id], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env={**os.environ, "GPURENT_HOME": str(home)})
+    try:
+        got = b""
+        deadline = time.monotonic() + 120
+        while b"\n" not in got:
+            assert time.monotonic() < deadline, f"no line from `jobs logs -f` (got {got!r})"
+            readable, _, _ = select.select([follow.stdout], [], [], 1)
+            if readable:
+                chunk = os.read(follow.stdout.fileno(), 4096)
+                assert chunk, f"`jobs logs -f` ended early: {follow.stderr.read()!r}"
+                got += chunk
+        assert got == b"first\n"
+        assert runner.agent.state.job(job.job_id).phase == "running", "the line came only once the job had ended"
+        rest, errors = follow.communicate(timeout=120)
+        assert follow.returncode == 0 and got + rest == b"first\nsecond\n", (rest, errors)
+    finally:
+        if follow.poll() is None:
+            follow.kill()
+            follow.wait()
+
+
+def test_create_refuses_a_gpu_its_providers_agent_does_not_serve(start_agent, push_image, provider_rent,
+                                                                 renter_rent, cli):
+    """A GPU registered by hand beside a running agent: the agent's /health does not list it,
+    so the job would sit Created; nothing is locked unless asked for with --force."""
+    runner = start_agent()
+    cid = push_image("echo hi")
+    by_hand = provider_rent.register_resource("RTX4090", 1, 1, 10, PRICE).value.resource_id
+    before = renter_rent.balance()
+    refused = cli("--account", RENTER, "jobs", "create", "--gpu", by_hand, "--image", cid, "--hours", "1", "--yes",
+                  code=1)
+    line = one_line(refused)
+    assert f"GPU {by_hand[:10]}… is not served by its provider's agent" in line and "--force" in line, line
+    asked = cli("--account", RENTER, "jobs", "create", "--gpu", by_hand, "--image", cid, "--hours", "1",
+                input="n\n", code=1)
+    assert "although the job may never run" in asked.stderr and "Aborted" in asked.stderr
+    assert renter_rent.balance() == before and renter_rent.jobs_of_user() == []
+    served = cli("--json", "--account", RENTER, "jobs", "create", "--gpu", runner.gpu, "--image", cid,
+                 "--hours", "1", "--yes")  # the agent's own GPU passes every check
+    assert served["status"] == "Created"
+    forced = cli("--json", "--account", RENTER, "jobs", "create", "--gpu", by_hand, "--image", cid, "--hours", "1",
+                 "--yes", "--force")
+    assert forced["status"] == "Created"
+
+
+def test_create_refuses_an_image_the_renters_node_cannot_find(start_agent, renter_rent, cli):
+    runner = start_agent()
+    before = renter_rent.balance()
+    refused = cli("--account", RENTER, "jobs", "create", "--gpu", runner.gpu, "--image", MISSING_CID,
+                  "--hours", "1", "--yes", code=1)
+    line = one_line(refused)
+    assert "could not check the image" in line and "nothing was locked" in line, line
+    assert renter_rent.balance() == before and renter_rent.jobs_of_user() == []
+
+
+def test_a_busy_gpu_shows_its_queue_and_a_running_job_is_not_cancelled(start_agent, push_image, renter_rent, cli):
+    runner = start_agent()
+    running = renter_rent.create_job(runner.gpu, push_image("echo busy; sleep 120"), 3600).value
+    runner.wait_phase(running.job_id, "running")
+    waiting = renter_rent.create_job(runner.gpu, push_image("echo next"), 3600).value
+    rows = {r["id"]: r for r in cli("--json", "gpus", "list")}
+    assert (rows[runner.gpu]["running"], rows[runner.gpu]["waiting"]) == (1, 1), rows[runner.gpu]
+    assert rows[runner.gpu]["available"] is True  # available on chain, and busy
+    table = cli("gpus", "list")
+    assert "running" in table.stdout and "waiting" in table.stdout
+
+    refused = cli("--account", RENTER, "jobs", "cancel", running.job_id, code=1)
+    assert f"gpurent jobs complete {running.job_id}" in one_line(refused)
+    assert renter_rent.job(running.job_id).status == JobStatus.RUNNING
+    renter_rent.cancel_job(waiting.job_id)
+    renter_rent.complete_job(running.job_id)
+
+
+def test_jobs_show_says_why_the_provider_declined_the_job(start_agent, renter_rent, cli):
+    runner = start_agent(fetch_timeout_s=2.0)
+    job = renter_rent.create_job(runner.gpu, MISSING_CID, 3600).value  # the SDK checks no image
+    runner.wait_phase(job.job_id, "declined", timeout_s=120)
+    shown = cli("--json", "--account", RENTER, "jobs", "show", job.job_id)
+    assert shown["status"] == "Cancelled" and shown["phase"] == "declined"
+    assert MISSING_CID in shown["reason"] and "\n" not in shown["reason"], shown["reason"]
+    table = cli("--account", RENTER, "jobs", "show", job.job_id)
+    assert "reason" in table.stdout
