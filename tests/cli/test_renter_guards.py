@@ -58,27 +58,32 @@ def one_line(result) -> str:
     return lines[0]
 
 
-def test_logs_follow_prints_each_line_as_the_job_prints_it(start_agent, push_image, renter_rent, chain, home):
-    """The installed `gpurent jobs logs -f`, piped: the first line arrives while the job still
-    runs (it sleeps before its second line)."""
+def test_logs_follow_prints_each_line_as_the_job_prints_it(start_agent, push_image, renter_rent, engine, chain,
+                                                          home):
+    """The installed `gpurent jobs logs -f`, piped: the first line arrives while the job is still
+    running, waiting for the test's word (a file the test creates in its container) before its
+    second line, however slowly the command starts."""
     runner = start_agent()
-    job = renter_rent.create_job(runner.gpu, push_image("echo first; sleep 25; echo second"), 3600).value
-    runner.wait_phase(job.job_id, "running")
+    job = renter_rent.create_job(runner.gpu, push_image(
+        "echo first; i=0; while [ ! -e /scratch/go ] && [ $i -lt 300 ]; do sleep 1; i=$((i+1)); done; echo second"),
+        3600).value
+    record = runner.wait_phase(job.job_id, "running")
     follow = subprocess.Popen([str(BIN / "gpurent"), "--network", chain.provider.uri, "--account", RENTER, "jobs",
                                "logs", "-f", job.job_id], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               env={**os.environ, "GPURENT_HOME": str(home)})
     try:
         got = b""
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         while b"\n" not in got:
             assert time.monotonic() < deadline, f"no line from `jobs logs -f` (got {got!r})"
             readable, _, _ = select.select([follow.stdout], [], [], 1)
             if readable:
                 chunk = os.read(follow.stdout.fileno(), 4096)
-                assert chunk, f"`jobs logs -f` ended early: {follow.stderr.read()!r}"
+                assert chunk, f"`jobs logs -f` ended before a line: {follow.stderr.read()!r}"
                 got += chunk
         assert got == b"first\n"
-        assert runner.agent.state.job(job.job_id).phase == "running", "the line came only once the job had ended"
+        assert runner.agent.state.job(job.job_id).phase == "running"
+        engine.containers.get(record.container_id).exec_run(["/bin/busybox", "touch", "/scratch/go"])
         rest, errors = follow.communicate(timeout=120)
         assert follow.returncode == 0 and got + rest == b"first\nsecond\n", (rest, errors)
     finally:
@@ -148,3 +153,42 @@ def test_jobs_show_says_why_the_provider_declined_the_job(start_agent, renter_re
     assert MISSING_CID in shown["reason"] and "\n" not in shown["reason"], shown["reason"]
     table = cli("--account", RENTER, "jobs", "show", job.job_id)
     assert "reason" in table.stdout
+
+
+def test_a_followed_log_ends_only_once_it_is_sealed(cast, tmp_path):
+    """The agent's endpoint and the SDK's reader (real HTTP, signed): a job marked exited
+    whose last line is written after that (the engine's follow stream lags, the seal brings
+    it) is streamed to that line; the stream ends at the final phase."""
+    import threading
+
+    from gpurent.agent.endpoint import Endpoint, LogStore
+    from gpurent.agent.state import AgentState
+    from gpurent.local.process import free_port
+    from gpurent.sdk.provider import ProviderEndpoint
+    from gpurent.types import AgentPhase
+
+    job_id, chain_id = "0x" + "ab" * 32, 31337
+    state, logs = AgentState(tmp_path / "state.db"), LogStore(tmp_path / "logs")
+    state.record_new_jobs([{"job_id": job_id, "resource_id": "0x" + "cd" * 32, "renter": cast.renter.address,
+                            "image_cid": MISSING_CID, "duration_s": 60, "priority": 1.0, "block": 1}], 1)
+    state.update(job_id, AgentPhase.RUNNING)
+    logs.append(job_id, b"first\n")
+    port = free_port()
+    endpoint = Endpoint(state, logs, chain_id, cast.provider.address, "127.0.0.1", port, dict)
+    endpoint.start()
+    try:
+        stream = ProviderEndpoint(f"http://127.0.0.1:{port}", cast.renter, chain_id).logs(job_id, follow=True)
+        assert next(stream) == b"first\n"  # while it runs
+        state.update(job_id, AgentPhase.EXITED)
+
+        def seal() -> None:
+            time.sleep(1.0)
+            logs.append(job_id, b"last\n")
+            state.update(job_id, AgentPhase.COMPLETED)
+
+        sealer = threading.Thread(target=seal)
+        sealer.start()
+        assert b"".join(stream) == b"last\n"
+        sealer.join()
+    finally:
+        endpoint.stop()

@@ -48,8 +48,7 @@ def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Deci
     problems = [preflight.image_problem(app, image_cid),
                 preflight.agent_problem(gp, resource.resource_id, resource.provider)]
     doubt = preflight.settle(problems, yes, force)  # Refused (one line) under --yes when one blocks
-    for problem in filter(None, problems):
-        app.output.warn(problem.text)
+    preflight.report(app, problems)
     if note := preflight.queue_note(gp, resource.resource_id):
         app.output.info(note)
     if not yes or doubt:

@@ -32,6 +32,7 @@ class Refused(InvalidInput):
 class Problem(NamedTuple):
     text: str
     blocks: bool  # evidence the job would not run, not only a check that could not be made
+    fine: bool = False  # not a problem: what a check found (printed as information)
 
 
 def check_funds(gp: Gpurent, quote: Decimal) -> None:
@@ -45,8 +46,8 @@ def check_funds(gp: Gpurent, quote: Decimal) -> None:
 
 
 def image_problem(app: App, image_cid: str) -> Problem | None:
-    """What is wrong with the image, or None when it checked out (a CID that is not a gpurent
-    image raises NotAGpurentImage: it can never run)."""
+    """What is wrong with the image, or what it is when it checked out (``fine``); None when no
+    IPFS node could be asked. A CID that is not a gpurent image raises NotAGpurentImage."""
     from gpurent.errors import ImageError, NotAGpurentImage, ServiceUnavailable
     from gpurent.images.store import ImageStore, validate_cid
     from gpurent.local.ipfs import ipfs_client
@@ -63,8 +64,8 @@ def image_problem(app: App, image_cid: str) -> Problem | None:
         if app.output.verbose:
             app.output.info(f"not checking the image: {_line(err)}")
         return None
-    app.output.info(f"image {metadata.reference} ({metadata.size:,} bytes, pushed {metadata.created})")
-    return None
+    return Problem(f"image {metadata.reference} ({metadata.size:,} bytes, pushed {metadata.created})",
+                   blocks=False, fine=True)
 
 
 def agent_problem(gp: Gpurent, resource_id: str, provider: str) -> Problem | None:
@@ -96,6 +97,12 @@ def queue_note(gp: Gpurent, resource_id: str) -> str | None:
         return None
     return (f"GPU {resource_id[:10]}… is busy: {load.running} job(s) running, {load.waiting} waiting; "
             "yours starts after them")
+
+
+def report(app: App, problems: list[Problem | None]) -> None:
+    """Each check's finding on stderr: a warning, or information when it is ``fine``."""
+    for problem in filter(None, problems):
+        (app.output.info if problem.fine else app.output.warn)(problem.text)
 
 
 def settle(problems: list[Problem | None], yes: bool, force: bool) -> bool:
