@@ -126,7 +126,7 @@ def test_create_refuses_an_image_the_renters_node_cannot_find(start_agent, rente
     assert renter_rent.balance() == before and renter_rent.jobs_of_user() == []
 
 
-def test_a_busy_gpu_shows_its_queue_and_a_running_job_is_not_cancelled(start_agent, push_image, renter_rent, cli):
+def test_a_busy_gpu_shows_its_running_and_waiting_jobs(start_agent, push_image, renter_rent, cli):
     runner = start_agent()
     running = renter_rent.create_job(runner.gpu, push_image("echo busy; sleep 120"), 3600).value
     runner.wait_phase(running.job_id, "running")
@@ -136,12 +136,16 @@ def test_a_busy_gpu_shows_its_queue_and_a_running_job_is_not_cancelled(start_age
     assert rows[runner.gpu]["available"] is True  # available on chain, and busy
     table = cli("gpus", "list")
     assert "running" in table.stdout and "waiting" in table.stdout
-
-    refused = cli("--account", RENTER, "jobs", "cancel", running.job_id, code=1)
-    assert f"gpurent jobs complete {running.job_id}" in one_line(refused)
-    assert renter_rent.job(running.job_id).status == JobStatus.RUNNING
     renter_rent.cancel_job(waiting.job_id)
     renter_rent.complete_job(running.job_id)
+
+
+def test_cancelling_a_running_job_points_at_jobs_complete(running_job, suite, cli):
+    job_id = "0x" + bytes(running_job[0]).hex()
+    refused = cli("--account", RENTER, "jobs", "cancel", job_id, code=1)
+    assert f"is running: cancel is for jobs that have not started; end it with `gpurent jobs complete {job_id}`" \
+        in one_line(refused)
+    assert suite.marketplace.getJob(job_id).status == JobStatus.RUNNING
 
 
 def test_jobs_show_says_why_the_provider_declined_the_job(start_agent, renter_rent, cli):
