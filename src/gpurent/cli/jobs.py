@@ -44,7 +44,7 @@ def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Deci
     resource = gp.resource(gpu_id)
     quote = gp.quote(gpu_id, seconds)
     limit = max_cost if max_cost is not None else quote
-    preflight.check_funds(gp, quote)  # the balance short is said first, alone
+    preflight.check_terms(gp, quote, limit)  # what the chain would refuse, said first and alone
     problems = [preflight.image_problem(app, image_cid),
                 preflight.agent_problem(gp, resource.resource_id, resource.provider)]
     doubt = preflight.settle(problems, yes, force)  # Refused (one line) under --yes when one blocks

@@ -35,12 +35,17 @@ class Problem(NamedTuple):
     fine: bool = False  # not a problem: what a check found (printed as information)
 
 
-def check_funds(gp: Gpurent, quote: Decimal) -> None:
-    """InsufficientFunds (the token's own message) when the account cannot pay ``quote``."""
-    from gpurent.reverts import insufficient_balance
+def check_terms(gp: Gpurent, quote: Decimal, limit: Decimal) -> None:
+    """What the chain would refuse, said first and alone: a quote above the cost limit, a
+    balance short of the quote (the contract's and the token's own messages)."""
+    from gpurent.reverts import contract_error, insufficient_balance
     from gpurent.units import to_base_units
 
-    balance, needed = int(gp.token.balanceOf(gp.address)), to_base_units(quote)
+    needed = to_base_units(quote)
+    if to_base_units(limit) < needed:
+        raise contract_error("MarketplaceCostAboveLimit", {"maxCost": needed, "limit": to_base_units(limit)},
+                             "create a job on")
+    balance = int(gp.token.balanceOf(gp.address))
     if balance < needed:
         raise insufficient_balance("create a job on", balance, needed)
 
