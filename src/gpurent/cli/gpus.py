@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 import click
@@ -58,14 +59,14 @@ def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_s
         rows.sort(key=lambda row: (row["price_per_hour"], -row["reputation"]))
     else:
         rows.sort(key=lambda row: (-row["reputation"], row["price_per_hour"]))
-    app.output.data(_with_load(rows, {rid: tuple(load) for rid, load in gp.gpu_loads().items()}),
+    app.output.data(_with_load(rows, {rid: (load.running, load.waiting) for rid, load in gp.gpu_loads().items()}),
                     title=f"{len(rows)} GPU(s) (chain)", columns=COLUMNS)
 
 
 COLUMNS = ["id", "model", "vcpu", "memory_gb", "price_per_hour", "reputation", "available", "running", "waiting"]
 
 
-def _with_load(rows: list[dict[str, object]], loads: dict[str, tuple[int, ...]]) -> list[dict[str, object]]:
+def _with_load(rows: list[dict[str, object]], loads: Mapping[str, tuple[int, int]]) -> list[dict[str, object]]:
     """``rows`` with each GPU's open jobs: ``running`` and ``waiting`` (created or accepted)."""
     for row in rows:
         running, waiting = loads.get(str(row["id"]).lower(), (0, 0))
