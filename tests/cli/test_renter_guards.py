@@ -136,6 +136,8 @@ def test_a_busy_gpu_shows_its_running_and_waiting_jobs(start_agent, push_image, 
     assert rows[runner.gpu]["available"] is True  # available on chain, and busy
     table = cli("gpus", "list")
     assert "running" in table.stdout and "waiting" in table.stdout
+    shown = cli("--json", "gpus", "show", runner.gpu)
+    assert (shown["running"], shown["waiting"]) == (1, 1)
     renter_rent.cancel_job(waiting.job_id)
     renter_rent.complete_job(running.job_id)
 

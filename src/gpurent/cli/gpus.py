@@ -78,12 +78,14 @@ def _with_load(rows: list[dict[str, object]], loads: Mapping[str, tuple[int, int
 @click.argument("gpu_id")
 @pass_app
 def show(app: App, gpu_id: str) -> None:
-    """One GPU, with its provider's endpoint and reputation."""
+    """One GPU, with its provider's endpoint and reputation, and its open jobs."""
     gp = app.sdk()
     resource = gp.resource(gpu_id)
     rep = gp.reputation(resource.provider)
     info = gp.provider(resource.provider)
     data = resource_row(resource, rep.score)
+    load = gp.gpu_loads().get(resource.resource_id.lower())
     data.update({"retired": resource.retired, "total_uptime_s": resource.total_uptime,
-                 "endpoint": info.endpoint, "provider_stake": info.stake})
+                 "endpoint": info.endpoint, "provider_stake": info.stake,
+                 "running": load.running if load else 0, "waiting": load.waiting if load else 0})
     app.output.data(data, title=f"GPU {resource.resource_id}")
