@@ -20,6 +20,7 @@ from gpurent.cli.root import make_root
 from gpurent.manifest import Manifest, save_manifest
 from gpurent.types import JobStatus
 from tests.agents import PRICE
+from tests.sdk.test_endpoints import hostile  # noqa: F401 - a fixture: hostile provider endpoints
 
 BIN = Path(sys.executable).parent
 MISSING_CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"  # a CID no node holds
@@ -198,3 +199,17 @@ def test_a_followed_log_ends_only_once_it_is_sealed(cast, tmp_path):
         sealer.join()
     finally:
         endpoint.stop()
+
+
+def test_a_hostile_providers_decline_reason_is_one_bounded_safe_line(suite, cast, hostile, cli):
+    """The reason is the provider's word: shown as one line of at most 300 characters, with no
+    escape sequence or control character left."""
+    from tests.sdk.test_endpoints import GOOD, answer_json, job_on
+
+    server = hostile()
+    job_id = job_on(suite, cast, server.url)
+    server.on["record"] = answer_json({**GOOD, "job_id": job_id, "phase": "declined",
+                                       "error": "\x1b]0;owned\x07\x1b[2Jbad image\u202e" + "x" * 5000 + "\nline two"})
+    reason = cli("--json", "--account", RENTER, "jobs", "show", job_id)["reason"]
+    assert reason.startswith("bad image") and len(reason) == 300 and reason.endswith("…"), reason
+    assert not any(c in reason for c in "\x1b\x07\u202e\n"), reason
