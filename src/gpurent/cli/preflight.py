@@ -60,15 +60,18 @@ def image_problem(app: App, image_cid: str) -> Problem | None:
     validate_cid(image_cid)
     try:
         ipfs = ipfs_client()
+    except ServiceUnavailable as err:  # no node to ask (as before: said with -v); the agent checks it
+        if app.output.verbose:
+            app.output.info(f"not checking the image: {_line(err)}")
+        return None
+    try:
         metadata = ImageStore(ipfs, max_bytes=1 << 62).metadata(image_cid, timeout_s=IMAGE_TIMEOUT_S)
     except NotAGpurentImage:
         raise
     except ImageError as err:  # the node answers: not found in time, too large, unusable
         return Problem(f"could not check the image: {_line(err)}", blocks=True)
-    except ServiceUnavailable as err:  # no node to ask (as before: said with -v); the agent checks it
-        if app.output.verbose:
-            app.output.info(f"not checking the image: {_line(err)}")
-        return None
+    except ServiceUnavailable as err:  # the configured node does not answer: no evidence either way
+        return Problem(f"could not check the image: {_line(err)}", blocks=False)
     return Problem(f"image {metadata.reference} ({metadata.size:,} bytes, pushed {metadata.created})",
                    blocks=False, fine=True)
 
