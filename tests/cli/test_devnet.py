@@ -74,7 +74,16 @@ def test_devnet_lifecycle_resumes_its_chain(shell):
 
     # a reverted transaction: one line on stderr, and stdout (the data channel) stays empty even
     # though Ape prints a call trace to the process's stdout
-    job = g("--account", "5", "jobs", "create", "--gpu", gpu["id"], "--image", "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", "--hours", "1", "--yes")
+    # (no IPFS peer holds this image and no agent serves the GPU: --force locks the funds anyway)
+    job = g("--account", "5", "jobs", "create", "--gpu", gpu["id"], "--image", "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", "--hours", "1", "--yes", "--force")
+    deadline = time.monotonic() + 30  # the index shows the job waiting on the GPU (available, and busy)
+    while (row := g("gpus", "list", "--model", "l4")[0])["waiting"] != 1:
+        assert time.monotonic() < deadline, row
+        time.sleep(0.5)
+    assert (row["available"], row["running"]) == (True, 0)
+    from gpurent.indexer.service import gpu_loads_indexed  # the indexer's own count, not the chain's fallback
+
+    assert gpu_loads_indexed(g("indexer", "status")["graphql"]) == {gpu["id"].lower(): (0, 1)}
     failed = g("--account", "3", "jobs", "complete", job["id"], code=1)
     assert failed.stdout == ""
     assert failed.stderr.strip().splitlines() == [

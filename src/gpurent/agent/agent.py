@@ -199,7 +199,7 @@ class Agent:
     def health(self) -> dict[str, Any]:
         running = self.state.jobs((AgentPhase.RUNNING,))
         return {"provider": self.gp.address, "chain_id": self.gp.manifest.chain_id, "accepting": self.accepting,
-                "gpus": [g.__dict__ for g in self.gpus], "slots": len(self.slots),
+                "gpus": [g.__dict__ for g in self.gpus], "slots": len(self.slots), "resources": sorted(self.slots),
                 "jobs_running": [j.job_id for j in running],
                 "jobs_open": len(self.state.jobs(OPEN)), "monitor": self.monitor.latest()}
 

@@ -4,7 +4,8 @@
     GET  /jobs/<id>           the job's phase (pulling with bytes, accepted, starting, running,
                               exited with its code, …) and its timeline        renter only
     GET  /jobs/<id>/logs      the container's stdout/stderr; ?offset=N resumes, ?follow=1
-                              streams until the job ends                         renter only
+                              streams as it is written until the log is sealed (the job's
+                              final phase)                                       renter only
     POST /challenge           the oracle's data-possession challenges (gpurent.wire.protocol),
                               signed by an oracle, for the image of a job running here
 
@@ -32,7 +33,6 @@ from urllib.parse import parse_qs, urlparse
 
 from gpurent.wire.access import AccessDenied, verify_access
 from gpurent.agent.state import FINAL, AgentState
-from gpurent.types import AgentPhase
 from gpurent.errors import GpurentError
 from gpurent.http import HttpServer, RequestRefused, read_json, send_json
 from gpurent.wire.protocol import ChallengeRefused
@@ -261,7 +261,9 @@ class Endpoint:
                 request.wfile.flush()
                 offset += len(chunk)
             job = self.state.job(job_id)
-            if not follow or job is None or job.phase in (*FINAL, AgentPhase.EXITED, AgentPhase.COMPLETING):
+            # a followed log ends once it is sealed (a final phase): at EXITED the follow stream
+            # may not have brought the container's last lines yet; the seal does
+            if not follow or job is None or job.phase in FINAL:
                 chunk = self.logs.read(job_id, offset)
                 if chunk:
                     request.wfile.write(chunk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 import click
@@ -27,13 +28,15 @@ def group() -> None:
 @pass_app
 def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_storage: int,
               max_price: Decimal | None, min_reputation: int, show_all: bool, sort: str) -> None:
-    """GPUs matching the filters (from the indexer when one runs, else from the chain)."""
-    from gpurent.indexer.service import find_gpus
+    """GPUs matching the filters (from the indexer when one runs, else from the chain), each with
+    its open jobs: running, and waiting for it (a GPU can be available and busy)."""
+    from gpurent.indexer.service import find_gpus, gpu_loads_indexed, graphql_url
 
     rows = find_gpus(model, min_vcpu, min_memory, min_storage, max_price, min_reputation, show_all, sort)
-    if rows is not None:
-        app.output.data(rows, title=f"{len(rows)} GPU(s) (indexer)",
-                        columns=["id", "model", "vcpu", "memory_gb", "price_per_hour", "reputation", "available"])
+    url = graphql_url() if rows is not None else None
+    loads = gpu_loads_indexed(url) if url is not None else None
+    if rows is not None and loads is not None:
+        app.output.data(_with_load(rows, loads), title=f"{len(rows)} GPU(s) (indexer)", columns=COLUMNS)
         return
     gp = app.reader()
     scores: dict[str, int] = {}
@@ -56,20 +59,33 @@ def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_s
         rows.sort(key=lambda row: (row["price_per_hour"], -row["reputation"]))
     else:
         rows.sort(key=lambda row: (-row["reputation"], row["price_per_hour"]))
-    app.output.data(rows, title=f"{len(rows)} GPU(s) (chain)",
-                    columns=["id", "model", "vcpu", "memory_gb", "price_per_hour", "reputation", "available"])
+    app.output.data(_with_load(rows, {rid: (load.running, load.waiting) for rid, load in gp.gpu_loads().items()}),
+                    title=f"{len(rows)} GPU(s) (chain)", columns=COLUMNS)
+
+
+COLUMNS = ["id", "model", "vcpu", "memory_gb", "price_per_hour", "reputation", "available", "running", "waiting"]
+
+
+def _with_load(rows: list[dict[str, object]], loads: Mapping[str, tuple[int, int]]) -> list[dict[str, object]]:
+    """``rows`` with each GPU's open jobs: ``running`` and ``waiting`` (created or accepted)."""
+    for row in rows:
+        running, waiting = loads.get(str(row["id"]).lower(), (0, 0))
+        row.update(running=running, waiting=waiting)
+    return rows
 
 
 @group.command("show")
 @click.argument("gpu_id", type=GPU_ID)
 @pass_app
 def show(app: App, gpu_id: str) -> None:
-    """One GPU, with its provider's endpoint and reputation."""
+    """One GPU, with its provider's endpoint and reputation, and its open jobs."""
     gp = app.reader()
     resource = gp.resource(gpu_id)
     rep = gp.reputation(resource.provider)
     info = gp.provider(resource.provider)
     data = resource_row(resource, rep.score)
+    load = gp.gpu_loads().get(resource.resource_id.lower())
     data.update({"retired": resource.retired, "total_uptime_s": resource.total_uptime,
-                 "endpoint": info.endpoint, "provider_stake": info.stake})
+                 "endpoint": info.endpoint, "provider_stake": info.stake,
+                 "running": load.running if load else 0, "waiting": load.waiting if load else 0})
     app.output.data(data, title=f"GPU {resource.resource_id}")

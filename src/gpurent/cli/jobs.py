@@ -8,7 +8,7 @@ import click
 
 from gpurent.command import App
 from gpurent.cli.common import GPU_ID, HOURS, JOB_ID, PROVIDER, TOKENS, job_row, pass_app
-from gpurent.errors import GpurentError
+from gpurent.errors import GpurentError, InvalidInput
 from gpurent.types import AgentPhase, JobStatus, cli_names
 from gpurent.units import for_people
 
@@ -25,51 +25,43 @@ def group() -> None:
 @click.option("--max-cost", type=TOKENS,
               help="Refuse (on chain) if the job would lock more than this (default: today's quote, so a "
                    "price raised before your transaction is mined refuses the job)")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (refuses a job a check says would not run)")
+@click.option("--force", is_flag=True, help="Lock the funds even when a check says the job would not run")
 @pass_app
-def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Decimal | None, yes: bool) -> None:
+def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Decimal | None, yes: bool,
+           force: bool) -> None:
     """Creates a job: approves by signature and locks the max cost in one transaction, never
-    more than the cost limit."""
+    more than the cost limit. Before that it checks the image, the provider's agent and the
+    GPU's queue: when a check says the job would not run it asks (with --yes it refuses, unless
+    --force); a check that could not be made is a warning."""
     seconds = int(hours * 3600)
     if seconds <= 0:
         raise click.BadParameter("must book at least one second", param_hint="--hours")
-    _check_image(app, image_cid)
+    from gpurent.cli import preflight
+    from gpurent.images.store import validate_cid
+
+    validate_cid(image_cid)  # a malformed CID is refused before connecting
     gp = app.sdk(needs_account=True)
+    resource = gp.resource(gpu_id)
     quote = gp.quote(gpu_id, seconds)
     limit = max_cost if max_cost is not None else quote
-    if not yes:
-        click.confirm(f"Lock up to {for_people(quote)} GPU for {for_people(hours)} h on GPU {gpu_id[:10]}… "
-                      f"(cost limit {for_people(limit)} GPU)?",
+    preflight.check_terms(gp, quote, limit)  # what the chain would refuse, said first and alone
+    problems = [preflight.image_problem(app, image_cid),
+                preflight.agent_problem(gp, resource.resource_id, resource.provider)]
+    doubt = preflight.settle(problems, yes, force)  # Refused (one line) under --yes when one blocks
+    preflight.report(app, problems)
+    if note := preflight.queue_note(gp, resource.resource_id):
+        app.output.info(note)
+    if not yes or doubt:
+        question = (f"Lock up to {for_people(quote)} GPU for {for_people(hours)} h on GPU {gpu_id[:10]}… "
+                    f"(cost limit {for_people(limit)} GPU)")
+        click.confirm(question + (" although the job may never run (see above)?" if doubt else "?"),
                       abort=True, err=True)
     with app.output.pending("Creating the job…"):
         created = gp.create_job(gpu_id, image_cid, seconds, max_cost=limit)
     job = created.value
     app.output.tx(created, f"job created; {for_people(job.max_cost)} GPU locked in escrow (limit {for_people(limit)} GPU)")
     app.output.data({**job_row(job), "cost_limit": limit}, title=f"Job {job.job_id}")
-
-
-def _check_image(app: App, image_cid: str) -> None:
-    """Refuses a CID that is not a gpurent image before any token moves, when an IPFS node can
-    tell; says so and goes on when none can (the provider's agent checks again)."""
-    from gpurent.errors import ImageError, NotAGpurentImage, ServiceUnavailable
-    from gpurent.local.ipfs import ipfs_client
-    from gpurent.images.store import ImageStore, validate_cid
-
-    validate_cid(image_cid)
-    try:
-        ipfs = ipfs_client()
-    except ServiceUnavailable as err:
-        if app.output.verbose:
-            app.output.info(f"not checking the image: {err}")
-        return
-    try:
-        metadata = ImageStore(ipfs, max_bytes=1 << 62).metadata(image_cid, timeout_s=10)
-    except NotAGpurentImage:
-        raise
-    except (ImageError, ServiceUnavailable) as err:
-        app.output.warn(f"could not check the image: {err}")
-        return
-    app.output.info(f"image {metadata.reference} ({metadata.size:,} bytes, pushed {metadata.created})")
 
 
 @group.command("show")
@@ -104,9 +96,23 @@ def show(app: App, job_id: str) -> None:
             if remote.get("exit_code") is not None:
                 data["exit_code"] = remote["exit_code"]
             data["timeline"] = " → ".join(step["phase"] for step in remote["timeline"])
+            if remote["phase"] in (AgentPhase.DECLINED, AgentPhase.FAILED) and remote["error"]:
+                data["reason"] = _provider_text(remote["error"])  # why the agent gave the job back
         except GpurentError as err:
             data["phase"] = f"unknown ({err})"
     app.output.data(data, title=f"Job {job.job_id}")
+
+
+REASON_MAX = 300  # characters of the provider's reason for a declined job shown
+
+
+def _provider_text(text: str) -> str:
+    """The provider's free text as one bounded line, safe for a terminal (it is untrusted)."""
+    from gpurent.output import safe_text
+
+    lines = text.strip().splitlines()
+    line = safe_text(lines[0] if lines else "")
+    return line if len(line) <= REASON_MAX else line[:REASON_MAX - 1] + "…"
 
 
 @group.command("evidence")
@@ -195,6 +201,9 @@ def _job_action(name: str, help_text: str, method: str, done: str) -> click.Comm
     @pass_app
     def command(app: App, job_id: str) -> None:
         gp = app.sdk(needs_account=True)
+        if name == "cancel" and gp.job(job_id).status == JobStatus.RUNNING:
+            raise InvalidInput(f"job {job_id[:10]}… is running: cancel is for jobs that have not started; "
+                               f"end it with `gpurent jobs complete {job_id}` (billed by the seconds it ran)")
         with app.output.pending(f"{name.capitalize()}…"):
             receipt = getattr(gp, method)(job_id)
         app.output.tx(receipt, done)

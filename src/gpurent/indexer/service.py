@@ -71,3 +71,27 @@ def find_gpus(model: str | None = None, min_vcpu: int = 0, min_memory: int = 0, 
                 return rows
     except (requests.RequestException, ValueError, KeyError):
         return None  # fall back to the chain
+
+
+OPEN_JOBS_QUERY = """query($status: String!, $offset: Int!) {
+  jobs(status: $status, limit: 100, offset: $offset) { resourceId } }"""
+OPEN_JOBS_MAX = 10_000  # open jobs read per status; past it the counts say "at least"
+
+
+def gpu_loads_indexed(url: str) -> dict[str, tuple[int, int]] | None:
+    """Each GPU's open jobs from the index (lower-case resource id → (running, waiting)); None
+    when the indexer does not answer."""
+    counts: dict[str, list[int]] = {}
+    try:
+        for status, column in (("Running", 0), ("Created", 1), ("Accepted", 1)):
+            offset = 0
+            while offset < OPEN_JOBS_MAX:
+                page = query(url, OPEN_JOBS_QUERY, {"status": status, "offset": offset})["jobs"]
+                for job in page:
+                    counts.setdefault(str(job["resourceId"]).lower(), [0, 0])[column] += 1
+                offset += len(page)
+                if len(page) < 100:
+                    break
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return None
+    return {rid: (running, waiting) for rid, (running, waiting) in counts.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from gpurent.sdk.market import MarketCalls
 from gpurent.sdk.registry import RegistryCalls
@@ -15,6 +15,17 @@ from gpurent.units import to_tokens
 
 JOB_EVENTS = ("JobCreated", "JobAccepted", "JobStarted", "JobCompleted", "JobCancelled", "JobDisputed",
               "DisputeResolved", "FundsReleased", "Refunded")
+
+
+class GpuLoad(NamedTuple):
+    """A GPU's open jobs: ``running`` (started) and ``waiting`` (created or accepted, not started)."""
+
+    running: int = 0
+    waiting: int = 0
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.running or self.waiting)
 
 
 class HistoryCalls(RegistryCalls, MarketCalls):
@@ -71,6 +82,21 @@ class HistoryCalls(RegistryCalls, MarketCalls):
             jobs += [self.job(log.jobId, image_cid=log.imageCID)
                      for log in self._logs(self.marketplace.JobCreated, resourceId=rid)]
         return sorted(jobs, key=lambda j: int(j.job_id[-24:], 16))
+
+    def gpu_loads(self) -> dict[str, GpuLoad]:
+        """Each GPU's open jobs (lower-case resource id → :class:`GpuLoad`), from the
+        marketplace's events alone (five log queries, no call per job): a job is open from
+        JobCreated until JobCompleted, JobCancelled or JobDisputed, and running once JobStarted."""
+        market = self.marketplace
+        created = {bytes(log.jobId): hex_id(log.resourceId).lower() for log in self._logs(market.JobCreated)}
+        closed = {bytes(log.jobId) for name in ("JobCompleted", "JobCancelled", "JobDisputed")
+                  for log in self._logs(getattr(market, name))}
+        started = {bytes(log.jobId) for log in self._logs(market.JobStarted)}
+        counts: dict[str, list[int]] = {}
+        for jid, rid in created.items():
+            if jid not in closed:
+                counts.setdefault(rid, [0, 0])[0 if jid in started else 1] += 1
+        return {rid: GpuLoad(running, waiting) for rid, (running, waiting) in counts.items()}
 
     def jobs_created(self, start_block: int, stop_block: int, resource_ids: set[str] | None = None) -> list[dict[str, Any]]:
         """JobCreated events in blocks [start_block, stop_block], optionally only for some GPUs."""

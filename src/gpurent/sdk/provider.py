@@ -9,8 +9,10 @@ within ``timeout_s``), and every read of a log stream by an idle timeout.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -32,6 +34,49 @@ CHUNK = 64 * 1024
 ERROR_CAP = 4096  # bytes of an error answer read
 FOLLOW_IDLE_S = 60.0  # a followed log stream silent this long is reconnected ...
 FOLLOW_RECONNECTS = 5  # ... this many times in a row without a byte, then the follow ends
+HEALTH_CAP = 64 * 1024  # bytes of an agent's /health read
+SERVED_MAX = 1024  # GPU ids an agent's /health may list
+_ID = re.compile(r"0x[0-9a-fA-F]{64}")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+@dataclass(frozen=True)
+class AgentHealth:
+    """What a provider's agent says of itself at ``/health``, checked: who it is, whether it
+    takes work, and the GPUs (resource ids, lower case) it serves; ``gpus`` is None for an agent
+    that does not list them."""
+
+    provider: str
+    chain_id: int
+    accepting: bool
+    gpus: frozenset[str] | None
+
+    def serves(self, provider: str, chain_id: int, resource_id: str) -> bool | None:
+        """Whether this agent is ``provider``'s on ``chain_id`` and serves ``resource_id``;
+        None when it cannot tell (another provider's or chain's agent, or no list)."""
+        if self.provider.lower() != provider.lower() or self.chain_id != chain_id or self.gpus is None:
+            return None
+        return resource_id.lower() in self.gpus
+
+
+def parse_health(data: Any) -> AgentHealth:
+    """``data`` (parsed JSON) as an :class:`AgentHealth`; ValueError naming the first field
+    that is not so."""
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    provider, chain_id, accepting = data.get("provider"), data.get("chain_id"), data.get("accepting")
+    if not isinstance(provider, str) or not _ADDRESS.fullmatch(provider):
+        raise ValueError("provider is not an address")
+    if not isinstance(chain_id, int) or isinstance(chain_id, bool) or not 0 < chain_id < 1 << 64:
+        raise ValueError("chain_id is not a chain id")
+    if not isinstance(accepting, bool):
+        raise ValueError("accepting is not a boolean")
+    listed = data.get("resources")
+    if listed is not None and (not isinstance(listed, list) or len(listed) > SERVED_MAX or not all(
+            isinstance(r, str) and _ID.fullmatch(r) for r in listed)):
+        raise ValueError(f"resources is not a list of at most {SERVED_MAX} GPU ids")
+    return AgentHealth(provider, chain_id, accepting,
+                       None if listed is None else frozenset(r.lower() for r in listed))
 
 
 class MalformedAnswer(GpurentError):
@@ -82,6 +127,21 @@ class ProviderEndpoint:
             return parse_record(loads_bounded(got.body), job_id)
         except ValueError as err:  # not JSON (UnicodeDecodeError included), or not a record
             raise MalformedAnswer(str(err).splitlines()[0][:200] if str(err) else "not a record") from None
+
+    def health(self) -> AgentHealth:
+        """The agent's ``/health`` (unsigned), checked: ServiceUnavailable when it does not
+        answer within ``timeout_s``, MalformedAnswer when the answer is not one."""
+        got = capped_get(self.target.url("health"), self._unavailable, max_bytes=HEALTH_CAP,
+                         deadline=time.monotonic() + self.timeout_s, session=self.target.session())
+        if got.status >= 300:
+            _refused(got)
+        if got.truncated or got.timed_out:
+            raise MalformedAnswer(f"a health answer larger than {HEALTH_CAP:,} bytes or later than "
+                                  f"{self.timeout_s:g} s")
+        try:
+            return parse_health(loads_bounded(got.body))
+        except ValueError as err:
+            raise MalformedAnswer(str(err).splitlines()[0][:200] if str(err) else "not a health answer") from None
 
     def logs(self, job_id: str, follow: bool = False, offset: int = 0) -> Iterator[bytes]:
         """The job's log from byte ``offset``, as it arrives. Without ``follow``, a stream silent
