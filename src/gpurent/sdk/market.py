@@ -134,7 +134,7 @@ class MarketCalls(Base):
     def complete_job_at(self, job_id: str | bytes, ended_at: int) -> Tx[None]:
         """Settles a running job by the seconds it ran until ``ended_at`` (chain time its container
         ended), as its provider: start <= ended_at <= the block's time, and never below what was
-        paid early. What a provider gains by it is nothing: it only lowers its own pay."""
+        paid early. It can only lower the provider's own pay, so the contract takes its word."""
         if isinstance(ended_at, bool) or not isinstance(ended_at, int) or ended_at < 0:
             raise InvalidInput(f"invalid end time {ended_at!r}: a Unix timestamp in seconds")
         return self._send("complete", self.marketplace.completeJobAt, parse_id(job_id, "job"), ended_at)
