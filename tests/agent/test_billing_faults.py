@@ -18,6 +18,7 @@ from gpurent.local.process import free_port
 from gpurent.types import JobStatus
 from tests.agent.test_agent import wait_chain
 from tests.agents import AgentRunner, agent_config
+from tests.conftest import FUNDS
 
 RUN_S = 4  # what the job's container runs
 DOWN_S = 20  # how long after its end nobody notices (main billed all of it)
@@ -56,18 +57,27 @@ def _assert_billed_to_its_end(gp, job_id: str, finished_host: int, offset: float
     assert settled.end_time - settled.start_time >= RUN_S + DOWN_S - TOLERANCE_S  # it was settled late
 
 
+@pytest.fixture(scope="module")
+def own_provider(accounts, suite, cast):
+    """A provider account of these tests alone (test account 8, funded here). Not cast.provider:
+    other test sessions sharing this podman run agents of that account on the same deterministic
+    deployment, with the same job ids, and an agent removes the containers of its own labels that
+    it did not record; nor cast.provider2, which other tests register with endpoints of their own."""
+    account = accounts[8]
+    suite.token.transfer(account, FUNDS, sender=cast.admin)
+    return account
+
+
 @pytest.fixture
-def provider2_agent(gp, cast, kubo, tmp_path) -> Iterator[Callable[[Callable[[], object]], AgentRunner]]:
-    """Starts agents of provider2 on one state folder (the same agent, restarted), over the
-    engine a factory gives. Not cast.provider: other test sessions sharing this podman run agents
-    of that account on the same deterministic deployment, with the same job ids, and an agent
-    removes containers of its own labels that it did not record."""
+def provider_agent(gp, own_provider, kubo, tmp_path) -> Iterator[Callable[[Callable[[], object]], AgentRunner]]:
+    """Starts agents of ``own_provider`` on one state folder (the same agent, restarted), over
+    the engine a factory gives."""
     runners: list[AgentRunner] = []
-    rent = gp.with_account(cast.provider2)
+    rent = gp.with_account(own_provider)
 
     def start(engine_factory: Callable[[], object]) -> AgentRunner:
         store = ImageStore(kubo.client(), engine_factory, workdir=tmp_path / "staging")
-        agent = Agent(rent, agent_config(free_port()), tmp_path / "provider2", store, [])
+        agent = Agent(rent, agent_config(free_port()), tmp_path / "provider", store, [])
         runners.append(AgentRunner(agent).start())
         return runners[-1]
 
@@ -79,9 +89,9 @@ def provider2_agent(gp, cast, kubo, tmp_path) -> Iterator[Callable[[Callable[[],
             subprocess.run(["podman", "rm", "-f", job.container_id], capture_output=True, timeout=60)
 
 
-def test_a_job_that_ends_while_the_agent_is_down_is_billed_to_its_own_end(provider2_agent, engine_factory,
+def test_a_job_that_ends_while_the_agent_is_down_is_billed_to_its_own_end(provider_agent, engine_factory,
                                                                           push_image, renter_rent):
-    runner = provider2_agent(engine_factory)
+    runner = provider_agent(engine_factory)
     job = renter_rent.create_job(runner.gpu, push_image(f"echo working; sleep {RUN_S}; echo done"), 3600).value
     record = runner.wait_phase(job.job_id, "running", timeout_s=90)
     runner.stop()  # the agent goes away; its container runs on
@@ -89,7 +99,7 @@ def test_a_job_that_ends_while_the_agent_is_down_is_billed_to_its_own_end(provid
     offset = renter_rent.chain_time() - time.time()  # chain clock minus host clock
     time.sleep(max(0.0, finished + DOWN_S - time.time()))
     assert renter_rent.job(job.job_id).status == JobStatus.RUNNING  # nobody could tell it ended
-    again = provider2_agent(engine_factory)  # the same state folder: it finds the job exited
+    again = provider_agent(engine_factory)  # the same state folder: it finds the job exited
     again.wait_phase(job.job_id, "completed", timeout_s=120)
     _assert_billed_to_its_end(renter_rent, job.job_id, finished, offset)
 
@@ -109,13 +119,13 @@ def own_engine(tmp_path):
     engine_mod.stop_service(services[-1])  # a no-op if the test left it stopped
 
 
-def test_a_job_that_ends_while_the_engine_is_down_is_billed_to_its_own_end(own_engine, provider2_agent, push_image,
+def test_a_job_that_ends_while_the_engine_is_down_is_billed_to_its_own_end(own_engine, provider_agent, push_image,
                                                                            renter_rent):
     import docker
 
     services, restart = own_engine
     host = services[0].docker_host
-    runner = provider2_agent(lambda: docker.DockerClient(base_url=host, timeout=120))
+    runner = provider_agent(lambda: docker.DockerClient(base_url=host, timeout=120))
     job = renter_rent.create_job(runner.gpu, push_image(f"echo working; sleep {RUN_S}; echo done"), 3600).value
     record = runner.wait_phase(job.job_id, "running", timeout_s=90)
     engine_mod.stop_service(services[0])  # the engine's API goes away; conmon keeps the container
