@@ -208,18 +208,35 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
             uint256 openAt = uint256(job.startTime) + job.estimatedDuration + _terms[job.termsVersion].completionGrace;
             if (block.timestamp < openAt) revert MarketplaceDeadlineNotReached(jobId, openAt);
         }
-        uint256 cost = _costAt(job, block.timestamp);
+        _complete(jobId, job, provider, user, _costAt(job, block.timestamp));
+    }
+
+    /// @notice Settles a running job whose container ended at `endedAt`, by the seconds it ran
+    /// until then: a container that exits while its provider's agent (or engine) is down is not
+    /// billed for the time nobody noticed.
+    /// @dev cost = max(pricePerHour * min(endedAt - startTime, estimatedDuration) / 3600, paid),
+    /// where `paid` is what {partialRelease} already paid early (kept: it cannot be taken back
+    /// here). Only the provider may call, on its word alone: `endedAt` is bounded by the start
+    /// and the current block, so the cost is at most what {completeJob} would charge now. A
+    /// provider can only lower its own pay with it, never raise the renter's bill; the renter's
+    /// side is {completeJob} (or a dispute) at any time.
+    /// Requirements: the job is Running; the caller is its provider;
+    /// startTime <= endedAt <= block.timestamp. Emits {JobCompleted}, {FundsReleased}, {Refunded}.
+    /// @param jobId The job.
+    /// @param endedAt Chain time (Unix seconds) the job's container ended.
+    function completeJobAt(bytes32 jobId, uint256 endedAt) external nonReentrant {
+        JobData storage job = _jobOf(jobId);
+        _requireStatus(jobId, job, JobStatus.Running);
+        address provider = job.provider;
+        if (msg.sender != provider) revert MarketplaceUnauthorized(jobId, msg.sender);
+        uint256 start = job.startTime;
+        if (endedAt < start || endedAt > block.timestamp) {
+            revert MarketplaceInvalidEndTime(jobId, endedAt, start, block.timestamp);
+        }
+        uint256 cost = _costAt(job, endedAt);
         uint256 early = job.paid;
-        uint256 gross = cost - early; // cannot underflow: paid was a cost at an earlier time
-        uint256 jobFeeBps = _terms[job.termsVersion].feeBps;
-        uint256 maxCost = _maxCost(job);
-        job.paid = uint96(cost); // cost <= maxCost < 2**96 (see _createJob)
-        _transition(job, JobStatus.Completed);
-        _recordOutcome(provider, Outcome.Succeeded, cost);
-        _settleEarly(provider, early);
-        emit JobCompleted(jobId, cost);
-        _releaseFunds(jobId, provider, gross, jobFeeBps, _treasury);
-        _refund(jobId, user, maxCost - cost);
+        if (cost < early) cost = early; // what was paid early stays paid
+        _complete(jobId, job, provider, userOf(jobId), cost);
     }
 
     /// @notice Pays the provider part of what a running job has already cost (SPEC:
@@ -628,6 +645,22 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
             uint256 clawed = _registry.seize(provider, user, paid);
             if (clawed > 0) emit ReleaseClawedBack(jobId, provider, clawed);
         }
+    }
+
+    /// @dev Ends a running job at `cost` (at least what it paid early, at most its maxCost):
+    /// the provider gets the rest of its pay, the renter what is left in escrow.
+    function _complete(bytes32 jobId, JobData storage job, address provider, address user, uint256 cost) private {
+        uint256 early = job.paid;
+        uint256 gross = cost - early; // cannot underflow: both callers keep cost >= paid
+        uint256 jobFeeBps = _terms[job.termsVersion].feeBps;
+        uint256 maxCost = _maxCost(job);
+        job.paid = uint96(cost); // cost <= maxCost < 2**96 (see _createJob)
+        _transition(job, JobStatus.Completed);
+        _recordOutcome(provider, Outcome.Succeeded, cost);
+        _settleEarly(provider, early);
+        emit JobCompleted(jobId, cost);
+        _releaseFunds(jobId, provider, gross, jobFeeBps, _treasury);
+        _refund(jobId, user, maxCost - cost);
     }
 
     /// @dev Counts how an accepted job of `provider` ended, weighted by `value` base units, and

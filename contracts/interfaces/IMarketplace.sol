@@ -138,6 +138,9 @@ interface IMarketplace {
     error MarketplaceReleaseAboveStake(bytes32 jobId, uint256 releasedOpen, uint256 amount, uint256 stake);
     /// @notice Raised when a dispute bond above MAX_BOND_BPS is set.
     error MarketplaceBondTooHigh(uint256 bondBps, uint256 maxBondBps);
+    /// @notice Raised when {completeJobAt} names an end before the job started or after the
+    /// current block.
+    error MarketplaceInvalidEndTime(bytes32 jobId, uint256 endedAt, uint256 startTime, uint256 latest);
 
     // ----------------------------------------------------------------- events
     /// @notice Emitted when a renter creates a job and its maxCost is locked (SPEC event, with

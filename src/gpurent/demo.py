@@ -312,7 +312,8 @@ def _costs(job: Job, events: list[dict[str, Any]], before: dict[str, Decimal],
     fee_paid = sum(int(r["fee"]) for r in releases)
     refunded = next((e["args"]["amount"] for e in events if e["event"] == "Refunded"), 0)
     return {
-        "billed_seconds": job.end_time - job.start_time, "price_per_hour": job.price_per_hour,
+        # billed to the container's end (completeJobAt), not to the settlement's block
+        "billed_seconds": round(job.final_cost * 3600 / job.price_per_hour), "price_per_hour": job.price_per_hour,
         "locked": job.max_cost, "final_cost": job.final_cost,
         "provider": to_tokens(provider_paid), "platform_fee": to_tokens(fee_paid),
         "refund": to_tokens(int(refunded)),

@@ -163,6 +163,9 @@ _ERRORS: dict[str, tuple[type[ContractRevert], str | Formatter]] = {
         DeadlinePassed, "cannot {a} job {jobId:id}: it expired unaccepted at timestamp {expiredAt} "
                         "(anyone may cancel it, refunding the renter)"),
     "MarketplaceBondTooHigh": (InvalidArgument, _bond_too_high),
+    "MarketplaceInvalidEndTime": (
+        InvalidArgument, "cannot {a} job {jobId:id} as ended at timestamp {endedAt}: the end must be between its "
+                         "start ({startTime}) and the current block ({latest})"),
     "MarketplaceNothingToRelease": (
         InvalidArgument, "job {jobId:id} has no accrued cost to release (or less than asked)"),
     "MarketplaceReleaseAboveStake": (

@@ -86,7 +86,10 @@ def test_demo_runs_the_main_job_end_to_end(demo_home):
     assert job["status"] == 4  # Completed
     seconds = job["endTime"] - job["startTime"]
     assert 5 <= seconds <= 30  # the sample job sleeps 5 s, then the agent settles
-    cost = job["pricePerHour"] * seconds // 3600
+    cost = job["finalCost"]  # billed to the container's end, which the settlement comes after
+    billed = round(Decimal(cost) * 3600 / job["pricePerHour"])
+    assert 3 <= billed <= seconds and cost == job["pricePerHour"] * billed // 3600
+    assert demo["costs"]["billed_seconds"] == billed
     fee = cost * job["feeBps"] // 10_000
     assert job["pricePerHour"] == Decimal("3.6") * TOKEN and job["feeBps"] == 200
 

@@ -155,6 +155,16 @@ contract Handler {
         } catch {}
     }
 
+    function completeJobAt(uint256 actorSeed, uint256 jobSeed, uint256 back) external {
+        calls++;
+        // mostly an end within the last `back` seconds, sometimes any value (the bounds are checked)
+        uint256 endedAt = back % 4 == 0 ? back : block.timestamp - (back % (block.timestamp + 1));
+        vm.prank(_actor(actorSeed));
+        try market.completeJobAt(_job(jobSeed), endedAt) {
+            settled++;
+        } catch {}
+    }
+
     function partialRelease(uint256 actorSeed, uint256 jobSeed, uint256 amount) external {
         calls++;
         vm.prank(_actor(actorSeed));

@@ -2,8 +2,8 @@
 
 One main loop (``tick``) follows ``JobCreated`` for this provider's GPUs from its cursor,
 schedules queued jobs onto free GPUs (highest value first), watches running containers
-(exit → complete; past the booked duration → stop and complete at the cap; renter's dispute
-or settlement → stop; every ``settle_interval`` a partial release of what the job accrued, see
+(exit → complete at the end the engine recorded; past the booked duration → stop and complete at
+the cap; renter's dispute or settlement → stop; every ``settle_interval`` a partial release of what the job accrued, see
 :mod:`gpurent.agent.settle`), and settles exited jobs. The loop only decides: every piece of a
 job's work runs on the job pool (:mod:`gpurent.agent.tasks`, one task per job at a time, a thread
 per GPU), cache maintenance on a thread of its own, heartbeats on their own timer
@@ -450,12 +450,13 @@ class Agent:
             else:  # running as booked: collect what it accrued every settle_interval
                 self.settler.tick(job.job_id, job.chain_start)
             return
-        # exited or completing: settle once
+        # exited or completing: settle once, at the end the engine recorded (not when it was noticed)
+        ended = self.runtime.state(job.container_id) if job.container_id and not job.capped else None
         with self.tx_lock:
             status = self._chain_status(job.job_id)
             if status == JobStatus.RUNNING:
                 self.state.update(job.job_id, AgentPhase.COMPLETING)
-                self.gp.complete_job(job.job_id)
+                self.settler.complete(job.job_id, ended.finished_at if ended else None, job.chain_start)
                 status = JobStatus.COMPLETED
         self._close(job, _final_phase(status), status.label)
 

@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,7 @@ WRITABLE = ("/scratch", "/tmp", "/run", "/var/tmp")  # the agent's tmpfs mounts 
 _SCRATCH_FLAGS = {"rw", "noexec", "nosuid", "nodev"}
 ENGINE_LOG_FACTOR = 4  # the engine's log file per byte of the agent's copy (see engine_log_mb)
 GPU_ENV = "NVIDIA_VISIBLE_DEVICES"
+_RFC3339 = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|z|[+-]\d{2}:\d{2})")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class ContainerState:
     status: str  # created | running | exited | …
     exit_code: int | None
     oom_killed: bool
+    finished_at: float | None = None  # Unix time the engine recorded for its end (host clock), once ended
 
     @property
     def ended(self) -> bool:
@@ -171,6 +175,22 @@ def lockdown_differences(attrs: dict[str, Any], image_id: str, options: dict[str
     return found
 
 
+def engine_time(value: Any) -> float | None:
+    """An engine timestamp (RFC 3339 with up to nanoseconds: ``2026-12-01T18:30:05.123456789Z``)
+    as Unix time; None for anything else, and for the zero time the engine reports before an end."""
+    match = _RFC3339.fullmatch(value) if isinstance(value, str) and len(value) <= 64 else None
+    if match is None:
+        return None
+    base, fraction, zone = match.groups()
+    try:
+        at = datetime.fromisoformat(base + ("+00:00" if zone in ("Z", "z") else zone))
+    except ValueError:
+        return None
+    if at.year < 1971:
+        return None  # 0001-01-01T00:00:00Z: not ended
+    return at.timestamp() + (float("0" + fraction) if fraction else 0.0)
+
+
 def _bytes(size: str) -> int:
     return int(size.removesuffix("g")) * 2**30
 
@@ -245,8 +265,10 @@ class Runtime:
             return None
         info = container.attrs.get("State", {})
         status = str(info.get("Status", container.status))
-        exit_code = int(info["ExitCode"]) if status in ENDED and "ExitCode" in info else None
-        return ContainerState(status=status, exit_code=exit_code, oom_killed=bool(info.get("OOMKilled")))
+        ended = status in ENDED
+        exit_code = int(info["ExitCode"]) if ended and "ExitCode" in info else None
+        return ContainerState(status=status, exit_code=exit_code, oom_killed=bool(info.get("OOMKilled")),
+                              finished_at=engine_time(info.get("FinishedAt")) if ended else None)
 
     def stop(self, container_id: str, timeout_s: int = 5) -> None:
         from docker.errors import APIError, NotFound

@@ -1,4 +1,5 @@
-"""Settling running jobs as they run: a periodic ``partialRelease`` of everything accrued.
+"""Settling jobs: a periodic ``partialRelease`` of everything accrued while they run, and the
+final settlement at the container's own end.
 
 A dispute stops billing and puts only what the escrow still holds in question, so an agent
 that is paid every ``settle_interval`` seconds has at most one interval's earnings at stake
@@ -8,12 +9,21 @@ Settling never disturbs a job's flow: a job that was disputed or completed meanw
 (``MarketplaceInvalidJobState``) or has nothing new to release (``MarketplaceNothingToRelease``,
 a release in the same second) is expected and skipped; any other failure (a node hiccup, a
 nonce race) is logged and tried again at the next interval.
+
+A job whose container ended on its own is settled with ``completeJobAt`` at the end the engine
+recorded (``State.FinishedAt``), not when the agent noticed: a container that exits while the
+agent or the engine is down is billed for its run, not for the downtime. The engine's time is on
+the host's clock and the chain's may differ (a devnet's can run ahead), so the end is placed by
+its age: chain time now minus how long ago, on the host's clock, the container ended; then
+clamped to the job's start and chain time now, the bounds the contract enforces. A job stopped
+at its cap, or whose container is gone, is settled with ``completeJob`` (now, capped).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -26,6 +36,17 @@ log = logging.getLogger("gpurent.provider")
 
 # disputed or settled meanwhile, nothing new accrued, or the stake backs no more early pay
 EXPECTED = ("MarketplaceNothingToRelease", "MarketplaceInvalidJobState", "MarketplaceReleaseAboveStake")
+
+
+def end_time(finished_at: float | None, chain_now: int, chain_start: int, host_now: float) -> int | None:
+    """Chain time a container ended that the engine recorded as ending at ``finished_at`` (host
+    Unix time; ``host_now`` is the host's clock now), within [``chain_start``, ``chain_now``];
+    None when the engine recorded no end or the job has no start."""
+    if finished_at is None or chain_start <= 0:
+        return None
+    age = max(0.0, host_now - finished_at)  # an end "in the future" (clock skew) is now
+    ended = chain_now - int(age)  # rounded towards now: the provider's second, never the renter's
+    return max(chain_start, min(chain_now, ended))
 
 
 class Settler:
@@ -66,6 +87,23 @@ class Settler:
             return False
         log.info("job %s: accrued earnings released", job_id)
         return True
+
+    def complete(self, job_id: str, finished_at: float | None, chain_start: int | None) -> int | None:
+        """Completes a running job at the end its engine recorded (``finished_at``, host time),
+        or now when there is none; returns the chain time it was settled at (None: now). The
+        caller holds the transaction lock and has checked that the job is Running."""
+        ended = end_time(finished_at, int(self.clock()), chain_start or 0, time.time())
+        if ended is not None:
+            try:
+                self.gp.complete_job_at(job_id, ended)
+                log.info("job %s: settled at its container's end (chain time %d)", job_id, ended)
+                return ended
+            except ContractRevert as err:  # the block came before the clock said: settle now
+                if err.name != "MarketplaceInvalidEndTime":
+                    raise
+                log.warning("job %s: %s; settling now", job_id, err)
+        self.gp.complete_job(job_id)
+        return None
 
     def _retry_later(self, job_id: str, err: Exception) -> None:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__

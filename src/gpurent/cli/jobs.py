@@ -79,6 +79,7 @@ def show(app: App, job_id: str) -> None:
         "accrued_cost": gp.accrued_cost(job_id), "escrow_released": escrow.released,
         "escrow_refunded": escrow.refunded,
     })
+    data["next"] = gp.next_steps(job).text()  # what the renter can do, and from or until when
     dispute = gp.dispute(job_id) if job.status.label in ("Disputed", "Resolved") else None
     if dispute is not None:
         data["dispute"] = f"raised by {dispute.initiator}: {dispute.reason}"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from gpurent.errors import InvalidInput
+from gpurent.errors import DeadlineNotReached, InvalidInput
 from gpurent.sdk.base import Base
+from gpurent.sdk.deadlines import JobTerms, NextSteps, renter_steps
 from gpurent.sdk.inputs import Tokens, parse_id, tokens_in
 from gpurent.sdk.tx import Tx
 from gpurent.types import DisputeOutcome, EscrowRecord, Job, JobStatus, hex_id
@@ -52,7 +53,33 @@ class MarketCalls(Base):
         return tx.with_value(self.job(job_id, image_cid=image_cid))
 
     def cancel_job(self, job_id: str | bytes) -> Tx[None]:
-        return self._send("cancel", self.marketplace.cancelJob, parse_id(job_id, "job"))
+        """Cancels a job that has not started (see :meth:`check_cancellable`)."""
+        jid = parse_id(job_id, "job")
+        self.check_cancellable(jid)
+        return self._send("cancel", self.marketplace.cancelJob, jid)
+
+    def deadlines_of(self, job: Job) -> JobTerms:
+        """The deadlines ``job`` keeps (its own terms version, not today's)."""
+        return JobTerms.from_chain(self._call("read the terms of", self.marketplace.terms, job.terms_version))
+
+    def next_steps(self, job: Job) -> NextSteps:
+        """What the job's renter can do now and from or until when (see :mod:`.deadlines`)."""
+        return renter_steps(job, self.deadlines_of(job), self.chain_time())
+
+    def check_cancellable(self, job_id: str | bytes) -> None:
+        """Refuses, before sending, a renter's cancel that comes too early: an Accepted job
+        can be cancelled by its renter only once its start timeout has passed (DeadlineNotReached,
+        saying when). The rest the contract decides."""
+        job = Job.from_chain(self._raw_job(job_id), None)
+        if job.status != JobStatus.ACCEPTED or self._signer().address.lower() != job.user.lower():
+            return
+        now = self.chain_time()
+        steps = renter_steps(job, self.deadlines_of(job), now)
+        cancel = steps.window("cancel")
+        if cancel is not None and not cancel.is_open(now):
+            raise DeadlineNotReached(f"cannot cancel job {job.job_id[:10]}… yet: {steps.text()}",
+                                     name="MarketplaceDeadlineNotReached",
+                                     inputs={"jobId": job.job_id, "availableAt": cancel.opens_at})
 
     def dispute_bond(self, job_id: str | bytes) -> Decimal:
         """The bond a dispute of the job costs its disputer (returned unless the ruling goes
@@ -103,6 +130,14 @@ class MarketCalls(Base):
         return self._send("complete", self.marketplace.completeJob, parse_id(job_id, "job"))
 
     # ---------------------------------------------------------------- the provider
+
+    def complete_job_at(self, job_id: str | bytes, ended_at: int) -> Tx[None]:
+        """Settles a running job by the seconds it ran until ``ended_at`` (chain time its container
+        ended), as its provider: start <= ended_at <= the block's time, and never below what was
+        paid early. It can only lower the provider's own pay, so the contract takes its word."""
+        if isinstance(ended_at, bool) or not isinstance(ended_at, int) or ended_at < 0:
+            raise InvalidInput(f"invalid end time {ended_at!r}: a Unix timestamp in seconds")
+        return self._send("complete", self.marketplace.completeJobAt, parse_id(job_id, "job"), ended_at)
 
     def accept_job(self, job_id: str | bytes) -> Tx[None]:
         return self._send("accept", self.marketplace.acceptJob, parse_id(job_id, "job"))
