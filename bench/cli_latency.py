@@ -98,7 +98,6 @@ def main() -> int:
             "status": ("status",),  # the stack's health: no SDK, no Ape either way
         }
         figures: dict[str, float] = {}
-        nan = float("nan")
         print(f"wall s (CPU s), median of {args.runs}")
         print(f"{'command':<38} {'JSON-RPC':>13}   {'Ape':>13}")
         for key, argv in commands.items():
@@ -120,8 +119,8 @@ def main() -> int:
                     figures[f"{key}{suffix}_cpu_s"] = round(statistics.median(cpus[way]), 3)
             label = "gpurent " + " ".join(a if len(a) < 20 else a[:10] + "…" for a in argv)
             print(f"{label:<38} " + "   ".join(
-                f"{figures.get(f'{key}{suffix}_s', nan):>6.2f} ({figures.get(f'{key}{suffix}_cpu_s', nan):.2f})"
-                for suffix in ("", "_ape")))
+                f"{figures[f'{key}{suffix}_s']:>6.2f} ({figures[f'{key}{suffix}_cpu_s']:.2f})"
+                if f"{key}{suffix}_s" in figures else f"{'–':>13}" for suffix in ("", "_ape")))
         print(json.dumps(figures))
         return 0
     finally:
