@@ -120,3 +120,20 @@ def test_a_node_answering_garbage_is_an_rpc_error(node_answering):
     answer[0] = b'{"jsonrpc": "2.0", "id": 1, "result": "0xZZ"}'
     with pytest.raises(RpcError, match="not a quantity"):
         ReadOnlyGpurent.connect_url(url)
+
+
+def test_a_deployment_of_another_chain_is_refused_naming_both_ids(manifest, chain):
+    """A named network whose RPC URL now serves another chain: its manifest (another chain id)
+    must not be read against this node, by either SDK."""
+    import dataclasses
+
+    from gpurent.sdk.client import Gpurent
+
+    other = dataclasses.replace(manifest, chain_id=manifest.chain_id + 1)
+    for connect in (lambda: ReadOnlyGpurent.connect_url(chain.provider.http_uri, manifest=other),
+                    lambda: Gpurent.connect(manifest=other)):
+        with pytest.raises(errors.ConfigurationError) as refused:
+            connect()
+        message = str(refused.value)
+        assert str(chain.chain_id) in message and str(other.chain_id) in message, message
+        assert "\n" not in message and not isinstance(refused.value, errors.NotDeployedError)

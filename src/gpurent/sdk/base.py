@@ -36,6 +36,18 @@ Governed = Tx[None] | GovernanceOperation  # mined at once, or left scheduled on
 ZERO32 = bytes(32)
 
 
+def deployment_of(chain_id: int, manifest: Manifest | None) -> Manifest | None:
+    """``manifest`` (else the state folder's for ``chain_id``) for the node reporting
+    ``chain_id``: ConfigurationError when it is another chain's deployment (a named network whose
+    RPC URL now serves another chain)."""
+    if manifest is None:
+        return load_manifest(chain_id)
+    if manifest.chain_id != chain_id:
+        raise ConfigurationError(f"the node serves chain {chain_id}, but the deployment is chain "
+                                 f"{manifest.chain_id}'s: check the network's RPC URL")
+    return manifest
+
+
 class Base:
     """The deployed gpurent contracts on one chain, and the account that signs (if any)."""
 
@@ -76,7 +88,7 @@ class Base:
             from ape import chain
 
             chain_id = node_chain_id()
-            manifest = manifest or load_manifest(chain_id)
+            manifest = deployment_of(chain_id, manifest)
             if manifest is None or not chain.provider.get_code(manifest.contracts["Marketplace"]):
                 raise NotDeployedError(chain_id)
             contracts = {

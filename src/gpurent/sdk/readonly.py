@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from gpurent.errors import ConfigurationError, NotDeployedError
-from gpurent.manifest import CONTRACTS, Manifest, load_manifest
+from gpurent.manifest import CONTRACTS, Manifest
+from gpurent.sdk.base import deployment_of
 from gpurent.sdk.accounts import AccountRef
 from gpurent.sdk.client import Gpurent
 from gpurent.sdk.jsonrpc import JsonRpc, data_bytes, quantity
@@ -48,7 +49,7 @@ class ReadOnlyGpurent(Gpurent):
         rpc = JsonRpc(url)
         try:
             chain_id = quantity(rpc.request("eth_chainId", []), "eth_chainId")
-            manifest = manifest or load_manifest(chain_id)
+            manifest = deployment_of(chain_id, manifest)
             if manifest is None or not data_bytes(rpc.request("eth_getCode", [
                     manifest.contracts["Marketplace"], "latest"]), "eth_getCode"):
                 raise NotDeployedError(chain_id)
