@@ -62,3 +62,22 @@ def test_a_taken_port_is_refused_before_anything_is_written():
         with pytest.raises(ConfigurationError, match=f"port {port} is taken"):
             stack.write_configs(stack.StackOptions(oracle_port=port, agent_port=free_port()))
     assert not oracle_default_path().exists() and not agent_default_path().exists()
+
+
+@pytest.mark.parametrize("text", ["[]", "3", '"ports"', "null", '{"ipfs_ports": 5}'])
+def test_a_ports_file_not_of_up_s_shape_is_a_configuration_error(home, text):
+    """ports.json that is valid JSON but not the object `up` writes: the one-line error naming
+    the file (not an AttributeError out of `up`), and `up` remembers nothing over it."""
+    stack.ports_path().write_text(text)
+    with pytest.raises(ConfigurationError, match="is not what `gpurent up` writes"):
+        stack.remembered_ports()
+    with pytest.raises(ConfigurationError, match="is not what `gpurent up` writes"):
+        stack.remember_ports(chain_port=8545)
+    assert stack.ports_path().read_text() == text
+
+
+def test_remembered_ports_are_written_whole(home):
+    stack.remember_ports(chain_port=8545, ipfs_ports=(5001, 8080, 4001))
+    stack.remember_ports(public_host=None)
+    assert stack.remembered_ports() == {"chain_port": 8545, "ipfs_ports": (5001, 8080, 4001)}
+    assert [p.name for p in home.iterdir()] == ["ports.json"]  # no temporary file left beside it

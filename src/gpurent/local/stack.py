@@ -110,6 +110,8 @@ def remembered_ports() -> dict[str, Any]:
         return {}
     try:
         saved = json.loads(path.read_text())
+        if not isinstance(saved, dict):
+            raise ValueError(f"a JSON {type(saved).__name__}, not an object")
         ports = {key: saved[key] for key in PORT_OPTIONS if key in saved}
         if "ipfs_ports" in ports:
             ports["ipfs_ports"] = tuple(ports["ipfs_ports"])
@@ -127,9 +129,11 @@ def remembered_ports() -> dict[str, Any]:
 
 
 def remember_ports(**ports: Any) -> None:
-    """Adds ``ports`` (as the services bound them) to ports.json."""
+    """Adds ``ports`` (as the services bound them) to ports.json (whole, or not at all)."""
+    from gpurent.manifest import write_atomically
+
     saved = {**remembered_ports(), **ports}
-    ports_path().write_text(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in saved.items()}) + "\n")
+    write_atomically(ports_path(), json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in saved.items()}) + "\n")
 
 
 def with_remembered_ports(given: dict[str, Any], **settings: Any) -> StackOptions:
