@@ -72,8 +72,8 @@ class RequestRefused(InvalidInput):
         super().__init__(message)
 
 
-def send_json(request: BaseHTTPRequestHandler, code: int, body: dict[str, Any]) -> None:
-    """Answers ``request`` (an http.server handler) with ``body`` as JSON."""
+def send_json(request: BaseHTTPRequestHandler, code: int, body: dict[str, Any] | list[Any]) -> None:
+    """Answers ``request`` (an http.server handler) with ``body`` as JSON (a list: a JSON-RPC batch)."""
     data = json.dumps(body).encode()
     request.send_response(code)
     request.send_header("Content-Type", "application/json")

@@ -297,13 +297,16 @@ def test_an_operator_serves_the_network_with_up_public_and_export(machines, tmp_
     refused = run([str(BIN / "gpurent"), "up", "--public", "127.0.0.1"], o_env, timeout_s=60)
     assert refused.returncode == 2 and "not an address other machines reach" in refused.stderr, refused
     try:
-        ok(run([str(BIN / "gpurent"), "up", "--public", machines.host_ip, "--chain-port", "0", "--ipfs-ports",
-                "0,0,0", "--indexer-port", "0", "--oracle-port", "0", "--agent-port", "0"], o_env, timeout_s=420))
+        up = ok(run([str(BIN / "gpurent"), "up", "--public", machines.host_ip, "--chain-port", "0", "--ipfs-ports",
+                     "0,0,0", "--indexer-port", "0", "--oracle-port", "0", "--agent-port", "0"], o_env, timeout_s=420))
+        assert "well-known test keys" in up.stderr, up.stderr  # one warning line: a devnet for trusted machines
         document = tmp_path / "network.json"
         export = ok(run([str(BIN / "gpurent"), "network", "export", "--out", str(document), "--name", "lab"], o_env))
         join = next(line for line in export.stderr.splitlines() if "gpurent network add lab" in line)
         rpc = join.split("--rpc ", 1)[1].split()[0]
         assert rpc.startswith(f"http://{machines.host_ip}:"), join
+        cheat = {"jsonrpc": "2.0", "id": 1, "method": "evm_increaseTime", "params": [3600]}
+        assert requests.post(rpc, json=cheat, timeout=30).json()["error"]["code"] == -32601  # the proxy, not Anvil
         published = json.loads(document.read_text())
         assert [p.split("/")[2] for p in published["ipfs_peers"]] == [machines.host_ip], published
         assert published["oracle_urls"][0].startswith(f"http://{machines.host_ip}:"), published

@@ -39,6 +39,10 @@ def _port(name: str, default: int, help_text: str) -> Any:
                         help=f"{help_text} (0: any free port; default: the last up's, at first {default})")
 
 
+PUBLIC_WARNING = ("a devnet for trusted machines and testing only: its oracle and provider sign with the "
+                  "well-known test keys, which anyone can use")
+
+
 @click.command("up")
 @_port("chain", DEFAULTS.chain_port, "Anvil's JSON-RPC port")
 @_port("indexer", DEFAULTS.indexer_port, "The indexer's GraphQL port")
@@ -50,8 +54,10 @@ def _port(name: str, default: int, help_text: str) -> Any:
 @click.option("--block-time", type=click.IntRange(1, 86_400), default=DEFAULTS.block_time, show_default=True,
               help="Seconds per block")
 @click.option("--public", "public_host", type=PublicHost(), default=None, metavar="ADDRESS",
-              help="Also serve the chain, the IPFS swarm and the oracle on this address of this machine, for "
-                   "providers elsewhere (then `gpurent network export`); kept for later ups, `none` undoes it")
+              help="Also serve the chain (reads and signed transactions only, through a JSON-RPC proxy), the IPFS "
+                   "swarm and the oracle on this address of this machine, for providers elsewhere (then `gpurent "
+                   "network export`); kept for later ups, `none` undoes it. For testing among trusted machines "
+                   "only: the oracle and the stack's provider sign with the public test keys")
 @pass_app
 def up(app: App, chain_port: int | None, indexer_port: int | None, oracle_port: int | None, agent_port: int | None,
        ipfs_ports: tuple[int, int, int] | None, block_time: int, public_host: str | None) -> None:
@@ -65,6 +71,8 @@ def up(app: App, chain_port: int | None, indexer_port: int | None, oracle_port: 
                                            "oracle_port": oracle_port, "agent_port": agent_port,
                                            "ipfs_ports": ipfs_ports, "public_host": public_host},
                                           block_time=block_time)
+    if options.public_host:
+        app.output.warn(PUBLIC_WARNING)
     with app.output.pending("Starting the stack…"):
         state = stack.up(options, lambda service, what: app.output.done(f"{service:<9} {what}"))
     _show(app, state)

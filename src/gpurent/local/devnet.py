@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ class Devnet:
     chain_id: int
     block_time: int  # 0 = a block per transaction
     gas_limit: int
-    public_host: str | None = None  # also served on this address (`gpurent up --public`)
+    public_host: str | None = None  # also served on this address, through PROXY (`gpurent up --public`)
 
     @property
     def public_url(self) -> str | None:
@@ -54,6 +55,9 @@ def devnet_dir() -> Path:
 
 
 PROCESS = Managed("devnet", devnet_dir, log="anvil.log", title="anvil")
+# What other machines reach instead of Anvil (which answers on 127.0.0.1 only): the JSON-RPC
+# proxy of gpurent.local.rpcproxy, on the public address and Anvil's port number
+PROXY = Managed("rpcproxy", devnet_dir, title="the chain's public JSON-RPC proxy")
 
 
 def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float = 2.0) -> object:
@@ -110,7 +114,7 @@ class Chain(ManagedService):
         """Starts Anvil detached; returns the running devnet (the existing one if already up)."""
         existing = running_devnet()
         if existing:
-            return existing
+            return self._serve_public(existing)
         port = self.port or free_port()
         if not port_free(port):
             raise PortTaken(port, "chain")
@@ -119,12 +123,30 @@ class Chain(ManagedService):
                 "--state", str(devnet_dir() / "state.json")]
         if self.block_time > 0:
             args += ["--block-time", str(self.block_time)]
-        if self.public_host:
-            args += ["--host", f"127.0.0.1,{self.public_host}"]
-        url = f"http://127.0.0.1:{port}"
+        url = f"http://127.0.0.1:{port}"  # Anvil's --host default: never another address (see PROXY)
         record = {"port": port, "chain_id": self.chain_id, "block_time": self.block_time,
                   "gas_limit": self.gas_limit, "public_host": self.public_host}
-        return Devnet(**PROCESS.start(args, lambda: bool(rpc(url, "eth_chainId")), record, self.timeout_s))
+        devnet = Devnet(**PROCESS.start(args, lambda: bool(rpc(url, "eth_chainId")), record, self.timeout_s))
+        try:
+            return self._serve_public(devnet)
+        except BaseException:
+            PROCESS.stop()
+            raise
+
+    def _serve_public(self, devnet: Devnet) -> Devnet:
+        """Starts the proxy serving ``devnet`` on its public address unless it runs (or the devnet
+        serves this machine only)."""
+        if devnet.public_url and PROXY.running() is None:
+            args = [sys.executable, "-m", "gpurent.local.rpcproxy", "--listen", f"{devnet.public_host}:{devnet.port}",
+                    "--upstream", devnet.url]
+            PROXY.start(args, lambda: bool(rpc(str(devnet.public_url), "eth_chainId")),
+                        {"listen": devnet.public_url, "upstream": devnet.url}, self.timeout_s)
+        return devnet
+
+    def stop(self, timeout_s: float = 15.0) -> bool:
+        """Stops the public proxy (if any), then Anvil; False if Anvil was not running."""
+        PROXY.stop(timeout_s)
+        return PROCESS.stop(timeout_s)
 
     def endpoint(self) -> str | None:
         devnet = running_devnet()
