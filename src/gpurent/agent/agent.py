@@ -314,6 +314,9 @@ class Agent:
                 self._give_back(job, AgentPhase.DECLINED, str(err))
                 return
             with self.tx_lock:
+                if self.stopping.is_set():  # stopped (Ctrl-C) during the pull: nothing more is promised
+                    log.info("job %s: not accepted, the agent is stopping", job_id)
+                    return
                 if self._chain_status(job_id) != JobStatus.CREATED:
                     return  # cancelled meanwhile: the next tick sees it
                 self.state.update(job_id, AgentPhase.ACCEPTING)
@@ -325,6 +328,9 @@ class Agent:
                 cached = self._pull(job)
             except (ImageError, NodeDown) as err:  # promised and cannot start: the renter gets all back
                 self._give_back(job, AgentPhase.FAILED, str(err))
+                return
+            if self.stopping.is_set():  # accepted, not started: the agent's next run starts it
+                log.info("job %s: not started, the agent is stopping", job_id)
                 return
             network = bool(cached.metadata.network) and self.config.limits.network
             try:  # an image cached before the pull checked its volumes can still be refused here
