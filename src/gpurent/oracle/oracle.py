@@ -89,7 +89,7 @@ def dispute_retry_delay(failures: int, first_try: float | None, now: float, reco
     """The wait before a dispute's next try after ``failures`` failed ones: the backoff, but no
     later than ``record_wait_s`` after ``first_try`` when it waits for the provider's record
     (None: it failed for another reason), so the ruling comes at the stated bound."""
-    delay = min(DISPUTE_RETRY_MAX_S, DISPUTE_RETRY_FIRST_S * 2 ** min(failures - 1, 30))
+    delay = min(DISPUTE_RETRY_MAX_S, DISPUTE_RETRY_FIRST_S * 2.0 ** min(failures - 1, 30))
     if first_try is None:
         return delay
     return max(0.0, min(delay, first_try + record_wait_s - now))
