@@ -136,3 +136,29 @@ def test_a_job_that_ends_while_the_engine_is_down_is_billed_to_its_own_end(own_e
     restart()
     runner.wait_phase(job.job_id, "completed", timeout_s=120)
     _assert_billed_to_its_end(renter_rent, job.job_id, finished, offset)
+
+
+def test_a_job_whose_container_is_removed_while_the_agent_is_down_is_billed_to_when_it_was_last_seen(
+        provider_agent, engine_factory, push_image, renter_rent):
+    """A container gone for good (removed, or a host reboot that left no end on record) has no
+    FinishedAt: main settled it with completeJob when the agent came back, billing the downtime."""
+    from gpurent.agent.agent import SEEN_EVERY_S
+
+    runner = provider_agent(engine_factory)
+    job = renter_rent.create_job(runner.gpu, push_image("echo working; sleep 600"), 3600).value
+    record = runner.wait_phase(job.job_id, "running", timeout_s=90)
+    time.sleep(RUN_S)
+    runner.stop()  # the agent goes away; its container runs on ...
+    gone = renter_rent.chain_time()
+    subprocess.run(["podman", "rm", "-f", record.container_id], capture_output=True, timeout=60, check=True)
+    seen = runner.agent.state.job(job.job_id).last_seen  # ... and is removed while nobody watches
+    assert seen is not None and gone - SEEN_EVERY_S - TOLERANCE_S <= seen <= gone
+    time.sleep(DOWN_S)
+    assert renter_rent.job(job.job_id).status == JobStatus.RUNNING
+    again = provider_agent(engine_factory)  # the same state folder: it finds the container lost
+    again.wait_phase(job.job_id, "completed", timeout_s=120)
+    settled = wait_chain(renter_rent, job.job_id, JobStatus.COMPLETED, timeout_s=120)
+    billed = float(_billed_s(settled))
+    assert abs(billed - (seen - settled.start_time)) <= 1, (billed, seen, settled.start_time)
+    assert billed <= gone - settled.start_time + TOLERANCE_S  # never the downtime
+    assert settled.end_time - settled.start_time >= DOWN_S  # it was settled late

@@ -2,7 +2,8 @@
 
 One main loop (``tick``) follows ``JobCreated`` for this provider's GPUs from its cursor,
 schedules queued jobs onto free GPUs (highest value first), watches running containers
-(exit → complete at the end the engine recorded; past the booked duration → stop and complete at
+(exit → complete at the end the engine recorded, or when the container was last seen running
+if it is gone or the engine recorded no end; past the booked duration → stop and complete at
 the cap; renter's dispute or settlement → stop; every ``settle_interval`` a partial release of what the job accrued, see
 :mod:`gpurent.agent.settle`), and settles exited jobs. The loop only decides: every piece of a
 job's work runs on the job pool (:mod:`gpurent.agent.tasks`, one task per job at a time, a thread
@@ -62,6 +63,7 @@ WORKER_PHASES = (AgentPhase.QUEUED, AgentPhase.ACCEPTING, AgentPhase.ACCEPTED, A
                  AgentPhase.STARTING)
 WATCHED_PHASES = (AgentPhase.RUNNING, AgentPhase.EXITED, AgentPhase.COMPLETING)
 RETRY_S = 5.0  # a worker that failed (engine or node unreachable…) is retried after this
+SEEN_EVERY_S = 3  # chain seconds between records of a container seen running (the most a lost one is overbilled)
 SPARE_WORKERS = 4  # job threads beyond one per GPU: jobs still open from a config with more GPUs
 
 
@@ -314,6 +316,9 @@ class Agent:
                 self._give_back(job, AgentPhase.DECLINED, str(err))
                 return
             with self.tx_lock:
+                if self.stopping.is_set():  # stopped (Ctrl-C) during the pull: nothing more is promised
+                    log.info("job %s: not accepted, the agent is stopping", job_id)
+                    return
                 if self._chain_status(job_id) != JobStatus.CREATED:
                     return  # cancelled meanwhile: the next tick sees it
                 self.state.update(job_id, AgentPhase.ACCEPTING)
@@ -325,6 +330,9 @@ class Agent:
                 cached = self._pull(job)
             except (ImageError, NodeDown) as err:  # promised and cannot start: the renter gets all back
                 self._give_back(job, AgentPhase.FAILED, str(err))
+                return
+            if self.stopping.is_set():  # accepted, not started: the agent's next run starts it
+                log.info("job %s: not started, the agent is stopping", job_id)
                 return
             network = bool(cached.metadata.network) and self.config.limits.network
             try:  # an image cached before the pull checked its volumes can still be refused here
@@ -438,6 +446,8 @@ class Agent:
                     self.runtime.stop(job.container_id)
                 self._close(job, _final_phase(status), status.label)
                 return
+            if container is not None and container.status == "running":
+                self._seen(job)
             if container is None or container.ended:
                 code = container.exit_code if container else None
                 self.state.update(job.job_id, AgentPhase.EXITED, exit_code=code,
@@ -456,9 +466,17 @@ class Agent:
             status = self._chain_status(job.job_id)
             if status == JobStatus.RUNNING:
                 self.state.update(job.job_id, AgentPhase.COMPLETING)
-                self.settler.complete(job.job_id, ended.finished_at if ended else None, job.chain_start)
+                self.settler.complete(job.job_id, ended.finished_at if ended else None, job.chain_start,
+                                      last_seen=None if job.capped else job.last_seen)
                 status = JobStatus.COMPLETED
         self._close(job, _final_phase(status), status.label)
+
+    def _seen(self, job: JobRecord) -> None:
+        """Records (at most every SEEN_EVERY_S of chain time) that the job's container runs: a
+        container that is later gone, or ends with no end recorded, is billed up to here."""
+        now = int(self.clock())
+        if job.last_seen is None or now - job.last_seen >= SEEN_EVERY_S:
+            self.state.seen(job.job_id, now)
 
     def _close(self, job: JobRecord, phase: AgentPhase, detail: str) -> None:
         self.settler.forget(job.job_id)

@@ -15,8 +15,11 @@ recorded (``State.FinishedAt``), not when the agent noticed: a container that ex
 agent or the engine is down is billed for its run, not for the downtime. The engine's time is on
 the host's clock and the chain's may differ (a devnet's can run ahead), so the end is placed by
 its age: chain time now minus how long ago, on the host's clock, the container ended; then
-clamped to the job's start and chain time now, the bounds the contract enforces. A job stopped
-at its cap, or whose container is gone, is settled with ``completeJob`` (now, capped).
+clamped to the job's start and chain time now, the bounds the contract enforces. A container
+that is gone, or whose engine recorded no end (a zero ``FinishedAt``, as after a host reboot), is
+settled at the chain time the agent last saw it running (recorded every few seconds while it
+watches), so the time the agent or the host was down is not billed either. A job stopped at its
+cap, or never seen running, is settled with ``completeJob`` (now, capped).
 """
 
 from __future__ import annotations
@@ -88,11 +91,16 @@ class Settler:
         log.info("job %s: accrued earnings released", job_id)
         return True
 
-    def complete(self, job_id: str, finished_at: float | None, chain_start: int | None) -> int | None:
+    def complete(self, job_id: str, finished_at: float | None, chain_start: int | None,
+                 last_seen: int | None = None) -> int | None:
         """Completes a running job at the end its engine recorded (``finished_at``, host time),
-        or now when there is none; returns the chain time it was settled at (None: now). The
-        caller holds the transaction lock and has checked that the job is Running."""
-        ended = end_time(finished_at, int(self.clock()), chain_start or 0, time.time())
+        else when it was ``last_seen`` running (chain time), else now; returns the chain time it
+        was settled at (None: now). The caller holds the transaction lock and has checked that
+        the job is Running."""
+        chain_now = int(self.clock())
+        ended = end_time(finished_at, chain_now, chain_start or 0, time.time())
+        if ended is None and last_seen is not None and chain_start:
+            ended = max(chain_start, min(chain_now, last_seen))
         if ended is not None:
             try:
                 self.gp.complete_job_at(job_id, ended)

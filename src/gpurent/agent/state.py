@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     capped        INTEGER NOT NULL DEFAULT 0,
     error         TEXT,
     chain_start   INTEGER,
-    updated_at    REAL NOT NULL
+    updated_at    REAL NOT NULL,
+    last_seen     INTEGER           -- chain time its container was last seen running
 );
 CREATE TABLE IF NOT EXISTS history (
     job_id TEXT NOT NULL, phase TEXT NOT NULL, at REAL NOT NULL, detail TEXT
@@ -69,6 +70,7 @@ class JobRecord:
     error: str | None
     chain_start: int | None
     updated_at: float
+    last_seen: int | None = None  # chain time the agent last saw its container running
 
 
 class PhaseChange(NamedTuple):
@@ -82,6 +84,9 @@ class PhaseChange(NamedTuple):
 class AgentState(SqliteStore):
     def __init__(self, path: Path):
         super().__init__(path, _SCHEMA)
+        with self.tx() as db:  # a database from before last_seen: the column is added at the end
+            if "last_seen" not in {row[1] for row in db.execute("PRAGMA table_info(jobs)")}:
+                db.execute("ALTER TABLE jobs ADD COLUMN last_seen INTEGER")
 
     def record_new_jobs(self, jobs: list[dict[str, Any]], cursor: int) -> int:
         """Inserts newly seen jobs and moves the cursor, atomically; returns how many were new."""
@@ -132,6 +137,11 @@ class AgentState(SqliteStore):
         """Pull progress: frequent, so outside the history."""
         with self._lock:
             self._db.execute("UPDATE jobs SET bytes_done = ?, bytes_total = ? WHERE job_id = ?", (done, total, job_id))
+
+    def seen(self, job_id: str, chain_time: int) -> None:
+        """The job's container was running at ``chain_time``: frequent, so outside the history."""
+        with self._lock:
+            self._db.execute("UPDATE jobs SET last_seen = ? WHERE job_id = ?", (chain_time, job_id))
 
     def history(self, job_id: str) -> list[PhaseChange]:
         with self._lock:

@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import requests
 
@@ -21,6 +21,7 @@ from gpurent.errors import ImageError, ServiceUnavailable
 Progress = Callable[[int], None]
 CHUNKER = "size-262144"  # 256 KiB chunks
 _READ = 1 << 20
+PROBE_S = 5.0  # how long a node is given to answer `version` when a transfer broke off
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,21 @@ class KuboClient:
         return self._post(command, params, **kwargs).json()
 
     # -- node ----------------------------------------------------------------------------
-    def version(self) -> str:
-        return str(self._json("version")["Version"])
+    def version(self, *, timeout: float | None = None) -> str:
+        return str(self._json("version", timeout=timeout)["Version"])
+
+    def broke_off(self, err: ServiceUnavailable) -> NoReturn:
+        """Whose fault a transfer that broke off mid-file (reset, stalled, cut short) is: this
+        node is asked ``version`` within :data:`PROBE_S`. A node that answers is up, so the
+        content is what could not be had (no peer holds the rest of it): ImageError, final. A
+        node that does not answer is down: ``err`` again, worth asking once the node is back.
+        The one judgement of this for the agent's pull and the oracle's image check."""
+        try:
+            self.version(timeout=PROBE_S)
+        except ServiceUnavailable:
+            raise err from err.__cause__
+        raise ImageError(f"{err}; the IPFS node at {self.url} answers, so the content is what could not be "
+                         "had (no connected peer holds the rest of it)") from err
 
     def identity(self) -> dict[str, Any]:
         return dict(self._json("id"))
@@ -153,7 +167,10 @@ class KuboClient:
         if length is not None:
             params["length"] = length
         response = self._post("cat", params, stream=True, deadline=timeout)
-        yield from _checked_stream(response, path, self.url)
+        try:
+            yield from _checked_stream(response, path, self.url)
+        except ServiceUnavailable as err:
+            self.broke_off(err)
 
     def read(self, path: str, *, timeout: float | None = None) -> Iterator[bytes]:
         """Streams a whole file: through the gateway when there is one, else ``cat``."""
@@ -175,8 +192,10 @@ class KuboClient:
             raise ImageError(message)
         try:
             yield from response.iter_content(_READ)
-        except requests.RequestException as err:  # the node went away mid-file (reset, cut short, stalled)
-            raise ServiceUnavailable(f"the IPFS gateway at {self.gateway} broke off reading {path}: {err}") from err
+        except requests.RequestException as err:  # mid-file (reset, cut short, stalled): the node's or the content's
+            broken = ServiceUnavailable(f"the IPFS gateway at {self.gateway} broke off reading {path}: {err}")
+            broken.__cause__ = err
+            self.broke_off(broken)
 
     def cat_bytes(self, path: str, *, offset: int = 0, length: int | None = None,
                   timeout: float | None = None) -> bytes:

@@ -293,8 +293,10 @@ class ImageStore:
 
         Whose fault a failure is: the file's size is read from its DAG first (content-addressed,
         the same from every node), so metadata that misstates it is refused before any transfer
-        (IntegrityError), and a stream that then ends short can only be the node breaking off
-        (ServiceUnavailable, like a reset or a stall). A digest that differs is the image's."""
+        (IntegrityError), and a stream that then ends short, like one reset or stalled, is judged
+        by :meth:`~gpurent.images.kubo.KuboClient.broke_off`: the node's (ServiceUnavailable,
+        asked again) when it does not answer, the content's (ImageError) when it does. A digest
+        that differs is the image's."""
         transfer = transfer or NoProgress()
         listed = self.ipfs.stat(f"{cid}/{IMAGE_FILE}", timeout=timeout_s).get("Size")
         if listed != metadata.size:
@@ -313,9 +315,9 @@ class ImageStore:
                     transfer.advance(len(block))
         finally:
             transfer.end()
-        if size < metadata.size:
-            raise ServiceUnavailable(f"the IPFS node stopped sending image {cid} after {size:,} of "
-                                     f"{metadata.size:,} bytes")
+        if size < metadata.size:  # the node broke off, or it is up and no peer holds the rest
+            self.ipfs.broke_off(ServiceUnavailable(f"the IPFS node stopped sending image {cid} after {size:,} of "
+                                                   f"{metadata.size:,} bytes"))
         digest = f"sha256:{sha.hexdigest()}"
         if size != metadata.size or digest != metadata.digest:
             raise IntegrityError(f"image {cid} failed verification: got {size} bytes with digest {digest[:19]}…, "

@@ -49,7 +49,7 @@ from gpurent.capped import CappedBody, capped_error_text, capped_get, loads_boun
 from gpurent.wire.access import sign_access
 from gpurent.wire.endpoint import provider_target
 from gpurent.wire.record import RECORD_CAP, record_problem
-from gpurent.errors import GpurentError, ImageError, ServiceUnavailable
+from gpurent.errors import GpurentError, ServiceUnavailable
 from gpurent.images.store import ImageStore
 from gpurent.wire.protocol import slot_of
 from gpurent.oracle.state import ChallengeOutcome, OracleState
@@ -218,11 +218,9 @@ class EvidenceGatherer:
             return {"intact": False, "detail": "the job names no image"}
         try:
             metadata = self.store.metadata(cid, timeout_s=self.timeout_s)
-            try:
-                self.store.fetch(cid, metadata, Path(os.devnull))
-            except ServiceUnavailable as broken:
-                self.store.ipfs.version()  # raises if it is the oracle's own node that is down
-                raise ImageError(f"the image's transfer broke off while this node answers: {broken}") from broken
+            # a transfer that broke off while this node answers is the image's (ImageError, see
+            # KuboClient.broke_off); one that broke off as this node went down is not ruled on now
+            self.store.fetch(cid, metadata, Path(os.devnull))
         except ServiceUnavailable:
             raise  # the oracle's own node is down: no ruling now, the dispute stays pending
         except GpurentError as err:

@@ -17,7 +17,8 @@ it on IPFS and calls ``resolveDispute`` with the evidence CID. A dispute whose r
 (the oracle's own IPFS node down, a node hiccup) is tried again with exponential backoff per
 job, from ``DISPUTE_RETRY_FIRST_S`` doubling up to ``DISPUTE_RETRY_MAX_S``, never every round;
 so is one whose provider does not answer for its record (an agent restarting), for at most
-``[reports] record_wait`` seconds from the first try, after which it is ruled on as it stands.
+``[reports] record_wait`` seconds from the first try (the last wait is cut to end there), after
+which it is ruled on as it stands.
 
 The chain bounds what the oracle may send: reports only for periods that have ended by chain
 time (the period length is the ReputationSystem's, which the oracle's config must equal: see
@@ -50,7 +51,7 @@ from gpurent.images.store import IMAGE_FILE, ImageStore
 from gpurent.capped import capped_request, loads_bounded
 from gpurent.oracle.config import OracleConfig
 from gpurent.wire.endpoint import private_targets_allowed, provider_target
-from gpurent.oracle.evidence import EvidenceGatherer, await_record, decide, to_document
+from gpurent.oracle.evidence import EvidenceGatherer, ProviderUnreachable, await_record, decide, to_document
 from gpurent.wire.protocol import (
     CHALLENGE_MAX_EXPIRY_S,
     Challenge,
@@ -82,6 +83,16 @@ log = logging.getLogger("gpurent.oracle")
 PROVIDERS_REFRESH_S = 5.0
 DISPUTE_RETRY_FIRST_S = 2.0  # a failed resolution is tried again after 2 s, 4 s, 8 s, ...
 DISPUTE_RETRY_MAX_S = 300.0  # ... at most 5 min apart
+
+
+def dispute_retry_delay(failures: int, first_try: float | None, now: float, record_wait_s: float) -> float:
+    """The wait before a dispute's next try after ``failures`` failed ones: the backoff, but no
+    later than ``record_wait_s`` after ``first_try`` when it waits for the provider's record
+    (None: it failed for another reason), so the ruling comes at the stated bound."""
+    delay = min(DISPUTE_RETRY_MAX_S, DISPUTE_RETRY_FIRST_S * 2.0 ** min(failures - 1, 30))
+    if first_try is None:
+        return delay
+    return max(0.0, min(delay, first_try + record_wait_s - now))
 ANSWER_CAP = 256 * 1024  # bytes of a challenge answer read at most (64 KiB asked, base64, signed)
 UNESTIMATED_GAS = 1_000_000  # gas limit of a report sent without an estimate (it takes ~100k)
 
@@ -544,8 +555,10 @@ class Oracle:
         except Exception as err:  # noqa: BLE001 - stays pending, tried again after a backoff
             with self._lock:
                 failures = self._dispute_retry.get(job_id, (0, 0.0))[0] + 1
-                delay = min(DISPUTE_RETRY_MAX_S, DISPUTE_RETRY_FIRST_S * 2 ** min(failures - 1, 30))
-                self._dispute_retry[job_id] = (failures, time.monotonic() + delay)
+                now = time.monotonic()
+                first_try = self._first_try.get(job_id) if isinstance(err, ProviderUnreachable) else None
+                delay = dispute_retry_delay(failures, first_try, now, self.config.record_wait_s)
+                self._dispute_retry[job_id] = (failures, now + delay)
             text = str(err).splitlines()[0] if str(err) else type(err).__name__
             log.warning("dispute %s not resolved yet (attempt %d; next in %g s): %s", job_id, failures, delay, text)
             if self.state.action(ActionKind.DISPUTE, job_id) == ActionStatus.PENDING:
