@@ -40,7 +40,8 @@ _CID = re.compile(r"Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{50,120}")
 MULTIADDR = re.compile(r"/(ip4|ip6|dns4|dns6|dns)/[0-9A-Za-z.:_-]{1,100}/(tcp|udp)/\d{1,5}(/quic-v1)?/p2p/\w{20,80}")
 ADMIN_ROLE = "0x" + "00" * 32
 ROLE_GRANTED = "0x2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d"  # RoleGranted(bytes32,address,address)
-SELECTOR = {"token()": "0xfc0c546a", "registry()": "0x7b103999", "links()": "0x68c62c9c"}
+SELECTOR = {"token()": "0xfc0c546a", "registry()": "0x7b103999", "links()": "0x68c62c9c",
+            "periodLength()": "0xd2ca2115"}
 
 
 class DeploymentSourceError(ConfigurationError, ValueError):
@@ -100,18 +101,25 @@ class Rpc:
         code = self.call("eth_getCode", address, block)
         return isinstance(code, str) and code not in ("0x", "0x0", "")
 
-    def address_call(self, to: str, signature: str, words: int = 1) -> list[str]:
-        """The ``words`` addresses a view function without arguments returns."""
+    def words_call(self, to: str, signature: str, words: int = 1) -> list[str]:
+        """The first ``words`` 32-byte words (64 hex digits each) a view function without
+        arguments returns."""
         try:
             result = self.call("eth_call", {"to": to, "data": SELECTOR[signature]}, "latest")
         except DeploymentSourceError as err:
             if "revert" not in str(err):
                 raise
             result = None
-        if not isinstance(result, str) or not re.fullmatch(r"0x([0-9a-fA-F]{64})+", result) or len(result) < 2 + 64 * words \
-                or any(result[2 + 64 * i:2 + 64 * i + 24].strip("0") for i in range(words)):
+        if not isinstance(result, str) or not re.fullmatch(r"0x([0-9a-fA-F]{64})+", result) or len(result) < 2 + 64 * words:
             raise DeploymentSourceError(f"{to} does not answer {signature} (is it a gpurent contract?)")
-        return [_checksum("0x" + result[2 + 64 * i + 24:2 + 64 * (i + 1)]) for i in range(words)]
+        return [result[2 + 64 * i:2 + 64 * (i + 1)] for i in range(words)]
+
+    def address_call(self, to: str, signature: str, words: int = 1) -> list[str]:
+        """The ``words`` addresses a view function without arguments returns."""
+        got = self.words_call(to, signature, words)
+        if any(w[:24].strip("0") for w in got):
+            raise DeploymentSourceError(f"{to} does not answer {signature} with addresses (is it a gpurent contract?)")
+        return [_checksum("0x" + w[24:]) for w in got]
 
 
 def _checksum(address: Any) -> str:

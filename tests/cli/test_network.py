@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -253,6 +254,22 @@ def test_the_agent_refuses_an_oracles_slot_for_another_report_period_than_the_ch
     assert kept.heartbeat_interval_s == 60 and "the chain's report period" in warnings[0], warnings
     adopted, _ = with_oracle_slot(config, chain.chain_id, period_s=PERIOD)
     assert adopted.heartbeat_interval_s == INTERVAL
+
+
+def test_provider_init_reads_the_chains_report_period_for_the_oracles_slot(rpc, deployed, start_oracle):  # noqa: F811
+    """`gpurent-provider init --network` reads ReputationSystem.periodLength over plain JSON-RPC
+    and takes the slot only from an oracle serving that period."""
+    from gpurent.agent.prepare import chain_period, learn_slot
+    from gpurent.networks import Network
+
+    oracle = start_oracle()
+    network = Network("lab", rpc, deployed, "test", oracle_urls=(oracle.url,))
+    assert chain_period(network) == PERIOD
+    check, slot = learn_slot(network)
+    assert check.ready and slot == INTERVAL, check
+    lookalike = replace(network, manifest=replace(deployed, contracts=deployed.contracts
+                                                  | {"ReputationSystem": deployed.contracts["GPUToken"]}))
+    assert chain_period(lookalike) is None  # the token answers no periodLength()
 
 
 def test_the_agent_says_at_start_that_it_takes_the_oracles_slot(home, rpc, manifest_file, start_oracle, run):  # noqa: F811
