@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,7 +26,8 @@ from gpurent.demo import FOREIGN_ENV
 from gpurent.images.kubo import UploadPart
 from gpurent.local.process import free_port
 from gpurent.manifest import Manifest
-from tests.oracle.conftest import INTERVAL, start_oracle  # noqa: F401 - the fixture, used below
+from tests.cli.test_cli_speed import PROBE
+from tests.oracle.conftest import INTERVAL, PERIOD, start_oracle  # noqa: F401 - the fixture, used below
 
 PEER = "/ip4/10.9.8.7/tcp/4001/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo"
 
@@ -123,6 +125,17 @@ def test_add_reads_the_deployment_from_the_marketplace_on_chain(run, rpc, deploy
     assert shown["block"] >= 0 and shown["marketplace"] == str(suite.marketplace.address)
 
 
+def test_add_from_the_chain_speaks_plain_json_rpc_without_ape(home, rpc, deployed, suite):
+    """`network add` reads the deployment over the SDK's bounded JSON-RPC client: Ape is never
+    imported (a join takes a second, not Ape's start-up)."""
+    done = subprocess.run([sys.executable, "-c", PROBE, "--json", "network", "add", "lab", "--rpc", rpc,
+                           "--deployment", str(suite.marketplace.address)], env=dict(os.environ, GPURENT_HOME=str(home)),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["contracts"] == deployed.contracts
+    assert done.stderr.strip().splitlines()[-1] == "ape imported: False", done.stderr
+
+
 def test_add_from_a_url_and_from_an_ipfs_cid(run, rpc, manifest_file, deployed, kubo):
     url, httpd = serve_folder(manifest_file.parent)
     try:
@@ -146,6 +159,15 @@ def test_add_from_a_url_and_from_an_ipfs_cid(run, rpc, manifest_file, deployed, 
     (lambda m: {"deployment": m, "ipfs_peers": ["/ip4/1.2.3.4/tcp/1;rm -rf"]}, "is not a peer multiaddr"),
     (lambda m: {"deployment": m, "oracle_urls": ["javascript:alert(1)"]}, "is not an oracle URL"),
     (lambda m: [m], "not a JSON object"),
+    # a tampered document: every address a real contract of this deployment, but not in its place
+    (lambda m: m | {"contracts": {n: m["contracts"]["GPUToken"] for n in m["contracts"]}},
+     "names one address for two contracts"),
+    (lambda m: m | {"contracts": m["contracts"] | {"Marketplace": m["contracts"]["ReputationSystem"],
+                                                   "ReputationSystem": m["contracts"]["Marketplace"]}},
+     "does not answer token()"),
+    (lambda m: m | {"contracts": m["contracts"] | {"ReputationSystem": m["contracts"]["GpurentTimelock"],
+                                                   "GpurentTimelock": m["contracts"]["ReputationSystem"]}},
+     "ResourceRegistry.links() is"),
 ])
 def test_add_refuses_what_does_not_match_the_chain_or_its_shape(run, rpc, manifest_file, change, text):
     manifest_file.write_text(json.dumps(change(json.loads(manifest_file.read_text()))))
@@ -221,6 +243,33 @@ def test_the_agent_takes_the_oracles_slot_and_says_so(start_oracle, chain):  # n
     dead = f"http://127.0.0.1:{free_port()}"
     kept, warnings = with_oracle_slot(AgentConfig(oracle_urls=(dead,)), chain.chain_id)
     assert kept.heartbeat_interval_s == 60 and warnings == [f"no oracle answers at {dead}"]
+
+
+def test_the_agent_refuses_an_oracles_slot_for_another_report_period_than_the_chains(start_oracle, chain):  # noqa: F811
+    """The agent reads the chain's ReputationSystem.periodLength at start (run_agent): an oracle
+    (or a MITM on its plain-http URL) serving another period cannot set the agent's slot."""
+    oracle = start_oracle()  # serving PERIOD
+    config = AgentConfig(oracle_urls=(oracle.url,), heartbeat_interval_s=60)
+    kept, warnings = with_oracle_slot(config, chain.chain_id, period_s=PERIOD * 900)
+    assert kept.heartbeat_interval_s == 60 and "the chain's report period" in warnings[0], warnings
+    adopted, _ = with_oracle_slot(config, chain.chain_id, period_s=PERIOD)
+    assert adopted.heartbeat_interval_s == INTERVAL
+
+
+def test_provider_init_reads_the_chains_report_period_for_the_oracles_slot(rpc, deployed, start_oracle):  # noqa: F811
+    """`gpurent-provider init --network` reads ReputationSystem.periodLength over plain JSON-RPC
+    and takes the slot only from an oracle serving that period."""
+    from gpurent.agent.prepare import chain_period, learn_slot
+    from gpurent.networks import Network
+
+    oracle = start_oracle()
+    network = Network("lab", rpc, deployed, "test", oracle_urls=(oracle.url,))
+    assert chain_period(network) == PERIOD
+    check, slot = learn_slot(network)
+    assert check.ready and slot == INTERVAL, check
+    lookalike = replace(network, manifest=replace(deployed, contracts=deployed.contracts
+                                                  | {"ReputationSystem": deployed.contracts["GPUToken"]}))
+    assert chain_period(lookalike) is None  # the token answers no periodLength()
 
 
 def test_the_agent_says_at_start_that_it_takes_the_oracles_slot(home, rpc, manifest_file, start_oracle, run):  # noqa: F811

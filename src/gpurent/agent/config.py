@@ -215,10 +215,13 @@ def render(config: AgentConfig, header: str = "") -> str:
 
 
 def learn_heartbeat(urls: tuple[str, ...], chain_id: int | None = None,
-                    fetch: Callable[[str], OracleParams] = fetch_params) -> tuple[float | None, list[str]]:
-    """The heartbeat slot length the oracles at ``urls`` expect (``GET /v1/params``), and one
-    line per problem: an oracle that does not answer, serves another chain (``chain_id``), or
-    disagrees with another. None when no oracle answered, or they disagree."""
+                    fetch: Callable[[str], OracleParams] = fetch_params,
+                    period_s: float | None = None) -> tuple[float | None, list[str]]:
+    """The heartbeat slot length the oracles at ``urls`` expect (``GET /v1/params``, held to
+    :func:`~gpurent.wire.params.slot_problem`'s bounds), and one line per problem: an oracle that
+    does not answer, serves another chain (``chain_id``) or another report period than the
+    chain's (``period_s``, ReputationSystem.periodLength), or disagrees with another. None when
+    no oracle answered, or they disagree."""
     problems: list[str] = []
     learned: dict[str, float] = {}
     for url in urls:
@@ -230,6 +233,10 @@ def learn_heartbeat(urls: tuple[str, ...], chain_id: int | None = None,
         if chain_id is not None and params.chain_id != chain_id:
             problems.append(f"the oracle at {url} serves chain {params.chain_id}, not {chain_id}")
             continue
+        if period_s is not None and params.period_s != period_s:
+            problems.append(f"the oracle at {url} reports every {params.period_s:g} s, but the chain's report period "
+                            f"(ReputationSystem.periodLength) is {period_s:g} s: its heartbeat slot is not used")
+            continue
         learned[url] = params.heartbeat_interval_s
     if len(set(learned.values())) > 1:
         problems.append("the oracles expect different heartbeat slots: "
@@ -239,11 +246,12 @@ def learn_heartbeat(urls: tuple[str, ...], chain_id: int | None = None,
 
 
 def with_oracle_slot(config: AgentConfig, chain_id: int | None = None,
-                     fetch: Callable[[str], OracleParams] = fetch_params) -> tuple[AgentConfig, list[str]]:
+                     fetch: Callable[[str], OracleParams] = fetch_params,
+                     period_s: float | None = None) -> tuple[AgentConfig, list[str]]:
     """``config`` with the heartbeat slot its oracles expect (what the agent does at start), and
     one warning line per mismatch or problem: a provider beating at another length than the
     oracle's misses slots and is penalised, so the oracle's length wins over the file's."""
-    slot, warnings = learn_heartbeat(config.oracle_urls, chain_id, fetch)
+    slot, warnings = learn_heartbeat(config.oracle_urls, chain_id, fetch, period_s)
     if slot is None or slot == config.heartbeat_interval_s:
         return config, warnings
     warnings.append(f"the oracle expects a heartbeat every {slot:g} s, the provider config says "

@@ -43,7 +43,13 @@ def run_agent(gp: Gpurent, config: AgentConfig | None = None, config_path: Path 
               max_failures: int | None = None) -> None:
     """Runs the agent in the foreground; SIGTERM/SIGINT stop it cleanly (no new work, resources
     unavailable, running containers left for the next start to re-attach)."""
-    config, warnings = with_oracle_slot(config or load_config(config_path), gp.manifest.chain_id)
+    try:  # the oracles' report period must be the chain's: one immutable read
+        period_s: float | None = float(gp.reputation_system.periodLength())
+    except Exception as err:  # noqa: BLE001 - a node's odd answer: the oracles' slot is still checked for shape
+        log.warning("cannot read the chain's report period (ReputationSystem.periodLength): %s",
+                    (str(err).splitlines() or [type(err).__name__])[0][:200])
+        period_s = None
+    config, warnings = with_oracle_slot(config or load_config(config_path), gp.manifest.chain_id, period_s=period_s)
     for warning in warnings:
         log.warning("%s", warning)
     run_daemon(build_agent(gp, config, max_failures=max_failures), log,

@@ -109,13 +109,25 @@ def prepare_engine() -> Check:
     return Check("engine", True, f"answers at {host}")
 
 
+def chain_period(network: Network) -> float | None:
+    """The chain's report period (ReputationSystem.periodLength, one eth_call), None if unreadable
+    (the chain check says why): an oracle serving another period is not one to take a slot from."""
+    from gpurent.deploysource import Rpc
+
+    try:
+        word, = Rpc(network.rpc).words_call(network.manifest.contracts["ReputationSystem"], "periodLength()")
+    except GpurentError:
+        return None
+    return float(int(word, 16))
+
+
 def learn_slot(network: Network) -> tuple[Check, float | None]:
     from gpurent.agent.config import learn_heartbeat
 
     if not network.oracle_urls:
         return Check("oracle", False, "the network names no oracle: add one "
                                       "(`gpurent network add … --oracle URL --force`)"), None
-    slot, problems = learn_heartbeat(network.oracle_urls, network.chain_id)
+    slot, problems = learn_heartbeat(network.oracle_urls, network.chain_id, period_s=chain_period(network))
     if slot is None:
         return Check("oracle", False, problems[0] if problems else "no oracle answered"), None
     detail = f"heartbeat every {slot:g} s (learned from {len(network.oracle_urls) - len(problems)} oracle(s))"

@@ -35,6 +35,7 @@ from gpurent.conffile import failure_limit, parse_listen, read_toml, toml_line
 from gpurent.errors import ConfigurationError
 from gpurent.runner import MAX_FAILURES
 from gpurent.settings import state_home
+from gpurent.wire.params import slot_problem
 from gpurent.wire.protocol import ORACLE_HOST, ORACLE_PORT
 
 
@@ -65,10 +66,8 @@ class OracleConfig:
     def __post_init__(self) -> None:
         if self.heartbeat_interval_s <= 0 or self.period_s <= 0 or self.challenge_interval_s <= 0:
             raise ConfigurationError("intervals and the report period must be positive")
-        ratio = self.period_s / self.heartbeat_interval_s
-        if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
-            raise ConfigurationError(f"the report period ({self.period_s:g} s) must be a whole number of heartbeat "
-                                     f"intervals ({self.heartbeat_interval_s:g} s)")
+        if problem := slot_problem(self.heartbeat_interval_s, self.period_s):  # what agents accept from /v1/params
+            raise ConfigurationError(problem)
         if not 0 <= self.challenge_probability <= 1:
             raise ConfigurationError("challenges.probability must be between 0 and 1")
         if not 0 <= self.record_wait_s <= MAX_RECORD_WAIT_S:

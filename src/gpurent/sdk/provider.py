@@ -22,6 +22,7 @@ from gpurent.errors import GpurentError, ServiceUnavailable
 from gpurent.http import call
 from gpurent.wire.access import sign_access
 from gpurent.wire.endpoint import Target, provider_target
+from gpurent.wire.protocol import ADDRESS
 from gpurent.wire.record import RECORD_CAP, ProviderRecord, parse_record
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ FOLLOW_RECONNECTS = 5  # ... this many times in a row without a byte, then the f
 HEALTH_CAP = 64 * 1024  # bytes of an agent's /health read
 SERVED_MAX = 1024  # GPU ids an agent's /health may list
 _ID = re.compile(r"0x[0-9a-fA-F]{64}")
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def parse_health(data: Any) -> AgentHealth:
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     provider, chain_id, accepting = data.get("provider"), data.get("chain_id"), data.get("accepting")
-    if not isinstance(provider, str) or not _ADDRESS.fullmatch(provider):
+    if not isinstance(provider, str) or not ADDRESS.fullmatch(provider):
         raise ValueError("provider is not an address")
     if not isinstance(chain_id, int) or isinstance(chain_id, bool) or not 0 < chain_id < 1 << 64:
         raise ValueError("chain_id is not a chain id")

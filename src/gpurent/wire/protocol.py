@@ -25,7 +25,7 @@ CHALLENGE_LENGTH = 1024
 CHALLENGE_MAX_EXPIRY_S = 120  # an oracle gives a provider at most this long to answer ...
 CHALLENGE_CLOCK_SKEW_S = 10  # ... and a provider takes expiries this much further (clocks differ)
 _HEX32 = re.compile(r"(0x)?[0-9a-fA-F]{64}")
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")  # an address as JSON and JSON-RPC write it
 _CID = re.compile(r"[A-Za-z0-9]{1,128}")  # base32 / base58: never a path, a query or a space
 _SIGNATURE = re.compile(r"(0x)?[0-9a-fA-F]{0,260}")
 ORACLE_HOST, ORACLE_PORT = "127.0.0.1", 7300  # where an oracle listens unless told otherwise
@@ -169,7 +169,7 @@ class Heartbeat:
     def from_json(cls, body: Any) -> Heartbeat:
         """MalformedMessage unless every field has its type and the range its EIP-712 type holds."""
         what = "heartbeat"
-        return cls(provider=_text(body, "provider", what, _ADDRESS, "an address (0x and 40 hex digits)"),
+        return cls(provider=_text(body, "provider", what, ADDRESS, "an address (0x and 40 hex digits)"),
                    timestamp=_uint(body, "timestamp", what, 64), nonce=_hex32(_field(body, "nonce", what), "nonce"),
                    jobs_running=_uint(body, "jobs_running", what, 32),
                    gpu_util_bps=_uint(body, "gpu_util_bps", what, 16, high=10_000),
