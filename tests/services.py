@@ -93,6 +93,19 @@ def make_image(folder: Path, name: str, payload: bytes = b"", cmd: list[str] | N
     return out, info
 
 
+def run_to_end(engine, image_id: str, timeout_s: float = 60.0) -> bytes:
+    """Runs the image's own command to its end and returns its output: created, started,
+    waited for (bounded), its log read, removed. Not ``containers.run``, whose attached log
+    stream podman sometimes never closes after a quick container exits (the test then hangs)."""
+    container = engine.containers.create(image_id)
+    try:
+        container.start()
+        container.wait(timeout=timeout_s)
+        return bytes(container.logs(stdout=True, stderr=False))
+    finally:
+        container.remove(force=True)
+
+
 def build_static(source: Path, out: Path) -> Path:
     """Compiles a C probe with ``gcc -static`` (it runs in images that hold no libc)."""
     gcc = shutil.which("gcc")

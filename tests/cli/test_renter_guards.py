@@ -132,7 +132,12 @@ def test_a_busy_gpu_shows_its_running_and_waiting_jobs(start_agent, push_image, 
     running = renter_rent.create_job(runner.gpu, push_image("echo busy; sleep 120"), 3600).value
     runner.wait_phase(running.job_id, "running")
     waiting = renter_rent.create_job(runner.gpu, push_image("echo next"), 3600).value
-    rows = {r["id"]: r for r in cli("--json", "gpus", "list")}
+    deadline = time.monotonic() + 60  # an index running beside the chain follows it a few blocks behind
+    while True:
+        rows = {r["id"]: r for r in cli("--json", "gpus", "list")}
+        if (rows[runner.gpu]["running"], rows[runner.gpu]["waiting"]) == (1, 1) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     assert (rows[runner.gpu]["running"], rows[runner.gpu]["waiting"]) == (1, 1), rows[runner.gpu]
     assert rows[runner.gpu]["available"] is True  # available on chain, and busy
     table = cli("gpus", "list")

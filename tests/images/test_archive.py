@@ -6,7 +6,7 @@ import pytest
 
 from gpurent.errors import ImageError
 from gpurent.images.archive import read_archive
-from tests.services import make_image
+from tests.services import make_image, run_to_end
 
 
 def test_same_files_give_the_same_bytes(tmp_path):
@@ -47,7 +47,7 @@ def test_the_engine_loads_and_runs_it(tmp_path, engine):
         with path.open("rb") as handle:
             loaded = engine.images.load(handle)
         assert loaded[0].id == info.image_id
-        output = engine.containers.run(info.image_id, remove=True)
+        output = run_to_end(engine, info.image_id)
         assert output == b"hello from the layer\n"
     finally:
         engine.images.remove(info.image_id, force=True)

@@ -11,6 +11,7 @@ from docker.errors import ImageNotFound
 from gpurent.errors import ImageTooLarge, IntegrityError, InvalidInput, NotAGpurentImage, ServiceUnavailable
 from gpurent.images.kubo import KuboClient, UploadPart
 from gpurent.images.store import IMAGE_FILE, METADATA_FILE, SCHEMA, ImageMetadata, ImageStore, validate_cid
+from tests.services import run_to_end
 
 
 class Recorder:
@@ -68,7 +69,7 @@ def test_pull_verifies_loads_and_pins(store, image_factory, engine, kubo):
     assert sum(progress.phases["download"]) == pushed.metadata.size
     assert "load" in progress.phases
     assert not list(store.workdir.iterdir())  # the temporary tar is gone
-    output = engine.containers.run(info.image_id, remove=True)
+    output = run_to_end(engine, info.image_id)
     assert len(output) == 4096
 
 
