@@ -23,6 +23,21 @@ BIN = Path(sys.executable).parent
 PROVIDER_INDEX = "3"  # cast.provider
 
 
+def agent_home(suite, cast, chain, kubo, engine_host, tmp_path: Path) -> tuple[Path, int, dict[str, str]]:
+    """A state folder for `gpurent-provider run` in a subprocess against the session's chain,
+    Kubo and engine: the deployment, a provider.toml on a free port, and its environment."""
+    home = tmp_path / "home"
+    home.mkdir()
+    save_manifest(Manifest(chain_id=chain.chain_id, block=0, deployer=cast.admin.address,
+                           contracts={n: c.address for n, c in suite.as_dict().items()}), home=home)
+    port = free_port()
+    (home / "provider.toml").write_text(provider_toml(port))
+    env = {**os.environ, "GPURENT_HOME": str(home), "GPURENT_NETWORK": chain.provider.http_uri,
+           "GPURENT_IPFS_API": kubo.api_url, "GPURENT_IPFS_GATEWAY": kubo.gateway_url or "",
+           "DOCKER_HOST": engine_host}
+    return home, port, env
+
+
 def provider_toml(port: int) -> str:
     return f"""
 [provider]
@@ -64,15 +79,7 @@ class AgentProcess:
 
 def test_sigkill_mid_job_then_restart_completes_exactly_once(suite, cast, chain, gp, kubo, engine_host, push_image,
                                                               tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    save_manifest(Manifest(chain_id=chain.chain_id, block=0, deployer=cast.admin.address,
-                           contracts={n: c.address for n, c in suite.as_dict().items()}), home=home)
-    port = free_port()
-    (home / "provider.toml").write_text(provider_toml(port))
-    env = {**os.environ, "GPURENT_HOME": str(home), "GPURENT_NETWORK": chain.provider.http_uri,
-           "GPURENT_IPFS_API": kubo.api_url, "GPURENT_IPFS_GATEWAY": kubo.gateway_url or "",
-           "DOCKER_HOST": engine_host}
+    home, port, env = agent_home(suite, cast, chain, kubo, engine_host, tmp_path)
 
     agent = AgentProcess(home, env)
     agent.start()

@@ -198,18 +198,9 @@ def test_ctrl_c_during_a_push_says_it_stopped_and_what_was_kept(kubo, tmp_path):
 
 def test_provider_status_lists_its_gpus_and_ctrl_c_marks_them_unavailable(suite, cast, chain, gp, kubo, engine_host,
                                                                          tmp_path):
-    from gpurent.local.process import free_port
-    from gpurent.manifest import Manifest, save_manifest
-    from tests.agent.test_agent_process import PROVIDER_INDEX, provider_toml
+    from tests.agent.test_agent_process import PROVIDER_INDEX, agent_home
 
-    home = tmp_path / "home"
-    home.mkdir()
-    save_manifest(Manifest(chain_id=chain.chain_id, block=0, deployer=cast.admin.address,
-                           contracts={n: c.address for n, c in suite.as_dict().items()}), home=home)
-    port = free_port()
-    (home / "provider.toml").write_text(provider_toml(port))
-    env = {**os.environ, "GPURENT_HOME": str(home), "GPURENT_NETWORK": chain.provider.http_uri,
-           "GPURENT_IPFS_API": kubo.api_url, "GPURENT_IPFS_GATEWAY": kubo.gateway_url or "", "DOCKER_HOST": engine_host}
+    home, port, env = agent_home(suite, cast, chain, kubo, engine_host, tmp_path)
     log = home / "agent.out"
     with log.open("ab") as out:
         agent = subprocess.Popen([str(BIN / "gpurent-provider"), "--account", PROVIDER_INDEX, "run"], env=env,
