@@ -16,6 +16,7 @@ from gpurent.local import engine as engine_mod
 from gpurent.local import ipfs as node_mod
 from gpurent.images.archive import ArchiveInfo, LayerFile, build_archive
 from gpurent.images.store import ImageStore
+from gpurent.manifest import Manifest
 
 BUSYBOX = Path("/bin/busybox")
 
@@ -135,3 +136,9 @@ def image_factory(tmp_path, engine) -> Iterator[Callable[..., tuple[Path, Archiv
 @pytest.fixture
 def store(kubo, engine_factory, tmp_path) -> ImageStore:
     return ImageStore(kubo.client(), engine_factory, max_bytes=1 << 30, workdir=tmp_path / "work")
+
+
+def session_manifest(suite, cast, chain) -> Manifest:
+    """The manifest of the session's deployment (what `gpurent up` would have saved)."""
+    return Manifest(chain_id=chain.chain_id, block=0, deployer=cast.admin.address,
+                    contracts={n: c.address for n, c in suite.as_dict().items()})

@@ -14,10 +14,11 @@ from pathlib import Path
 import requests
 
 from gpurent.wire.access import sign_access
-from gpurent.manifest import Manifest, save_manifest
+from gpurent.manifest import save_manifest
 from gpurent.local.process import free_port
 from gpurent.types import JobStatus
 from tests.agent.test_agent import wait_chain
+from tests.services import session_manifest
 
 BIN = Path(sys.executable).parent
 PROVIDER_INDEX = "3"  # cast.provider
@@ -28,8 +29,7 @@ def agent_home(suite, cast, chain, kubo, engine_host, tmp_path: Path) -> tuple[P
     Kubo and engine: the deployment, a provider.toml on a free port, and its environment."""
     home = tmp_path / "home"
     home.mkdir()
-    save_manifest(Manifest(chain_id=chain.chain_id, block=0, deployer=cast.admin.address,
-                           contracts={n: c.address for n, c in suite.as_dict().items()}), home=home)
+    save_manifest(session_manifest(suite, cast, chain), home=home)
     port = free_port()
     (home / "provider.toml").write_text(provider_toml(port))
     env = {**os.environ, "GPURENT_HOME": str(home), "GPURENT_NETWORK": chain.provider.http_uri,

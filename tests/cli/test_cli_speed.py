@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from gpurent.cli.root import make_root
-from gpurent.manifest import Manifest, save_manifest
+from gpurent.manifest import save_manifest
+from tests.services import session_manifest
 
 CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 # runs `gpurent ARGS` and says on its last stderr line whether Ape was imported by the end
@@ -30,8 +31,7 @@ def state(suite, cast, chain, tmp_path, monkeypatch):
     monkeypatch.setenv("GPURENT_HOME", str(tmp_path))
     monkeypatch.delenv("GPURENT_NETWORK", raising=False)
     monkeypatch.delenv("GPURENT_READS", raising=False)
-    save_manifest(Manifest(chain_id=chain.chain_id, block=0, deployer=cast.admin.address,
-                           contracts={n: c.address for n, c in suite.as_dict().items()}))
+    save_manifest(session_manifest(suite, cast, chain))
     return tmp_path
 
 

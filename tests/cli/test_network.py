@@ -28,6 +28,7 @@ from gpurent.local.process import free_port
 from gpurent.manifest import Manifest
 from tests.cli.test_cli_speed import PROBE
 from tests.oracle.conftest import INTERVAL, PERIOD, start_oracle  # noqa: F401 - the fixture, used below
+from tests.services import session_manifest
 
 PEER = "/ip4/10.9.8.7/tcp/4001/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo"
 
@@ -74,8 +75,7 @@ def run(home):
 
 @pytest.fixture
 def deployed(suite, cast, chain) -> Manifest:
-    return Manifest(chain_id=chain.chain_id, block=0, deployer=cast.admin.address,
-                    contracts={n: c.address for n, c in suite.as_dict().items()})
+    return session_manifest(suite, cast, chain)
 
 
 @pytest.fixture

@@ -17,10 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from gpurent.cli.root import make_root
-from gpurent.manifest import Manifest, save_manifest
+from gpurent.manifest import save_manifest
 from gpurent.types import JobStatus
 from tests.agents import PRICE
 from tests.sdk.test_endpoints import hostile  # noqa: F401 - a fixture: hostile provider endpoints
+from tests.services import session_manifest
 
 BIN = Path(sys.executable).parent
 MISSING_CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"  # a CID no node holds
@@ -36,8 +37,7 @@ def home(suite, cast, chain, kubo, tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("GPURENT_IPFS_API", kubo.api_url)
     monkeypatch.delenv("GPURENT_NETWORK", raising=False)
     monkeypatch.delenv("GPURENT_INDEXER_URL", raising=False)
-    save_manifest(Manifest(chain_id=chain.chain_id, block=0, deployer=cast.admin.address,
-                           contracts={n: c.address for n, c in suite.as_dict().items()}))
+    save_manifest(session_manifest(suite, cast, chain))
     return folder
 
 
