@@ -214,20 +214,23 @@ def test_disputes_of_a_healthy_job_go_against_the_disputer(start_oracle, start_a
     (oracle,), runner = with_agent(start_oracle, start_agent, slots=2, probability=1.0)
     gpu_a, gpu_b = list(runner.agent.slots)
     before, earned, held = renter_rent.balance(), provider_rent.earnings(), provider_rent.balance()
-    ticking = renter_rent.create_job(gpu_b, push_image("while true; do echo tick; sleep 1; done"), 3600).value
-    runner.wait_phase(ticking.job_id, "running")
+    # the renter's job runs alone: the oracle draws which running job it challenges, and with two
+    # running the draw could miss this one for the whole of its run
     failing = renter_rent.create_job(gpu_a, push_image("echo crunching; sleep 12; echo oops >&2; exit 7"), 3600).value
-    bond_a, bond_b = renter_rent.dispute_bond(failing.job_id), renter_rent.dispute_bond(ticking.job_id)
-    assert bond_a > 0 and bond_b > 0
+    bond_a = renter_rent.dispute_bond(failing.job_id)
     runner.wait_phase(failing.job_id, "running")
     state = oracle.state()
-    wait_for("a passed challenge of the renter's job", lambda: any(
-        c.outcome == "passed" and c.job_id.lower() == failing.job_id.lower()
-        for c in state.challenges(cast.provider.address)), timeout_s=30, log=oracle.log)
     with runner.agent.tx_lock:  # hold the agent's settlement until the renter has disputed
+        wait_for("a passed challenge of the renter's job", lambda: any(
+            c.outcome == "passed" and c.job_id.lower() == failing.job_id.lower()
+            for c in state.challenges(cast.provider.address)), timeout_s=30, log=oracle.log)
         runner.wait_phase(failing.job_id, "exited", timeout_s=30)
         renter_rent.dispute_job(failing.job_id, "my job died, the provider must have killed it")
-    time.sleep(2)
+    ticking = renter_rent.create_job(gpu_b, push_image("while true; do echo tick; sleep 1; done"), 3600).value
+    bond_b = renter_rent.dispute_bond(ticking.job_id)
+    assert bond_a > 0 and bond_b > 0
+    runner.wait_phase(ticking.job_id, "running")
+    time.sleep(2 * INTERVAL + 1)  # heartbeat slots the oracle watched during the job
     with runner.agent.tx_lock:  # the agent's account sends one transaction at a time
         provider_rent.dispute_job(ticking.job_id, "the renter's job is too heavy")
 
