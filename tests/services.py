@@ -24,8 +24,16 @@ BUSYBOX = Path("/bin/busybox")
 @pytest.fixture(scope="session")
 def engine_host(tmp_path_factory) -> Iterator[str]:
     """A podman `system service` on a private socket; yields its DOCKER_HOST."""
+    import docker
+
     service = engine_mod.start(folder=tmp_path_factory.mktemp("engine"))
     yield service.docker_host
+    try:  # containers outlive the service (conmon keeps them): a job a test left running stops here
+        client = docker.DockerClient(base_url=service.docker_host, timeout=60)
+        for container in client.containers.list(all=True):
+            container.remove(force=True)
+    except docker.errors.DockerException:
+        pass
     engine_mod.stop_service(service)
 
 
