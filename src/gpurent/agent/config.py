@@ -22,6 +22,11 @@
     fetch_timeout_s = 120                  # an image not found within this is declined
     node_retry_s = 300                     # the own IPFS node / engine down: asked again this long, then declined
     log_mb = 64                            # per job (the agent's copy; the engine's log gets 4x); past it: dropped
+    input_max_mb = 20480                   # a job's inputs together; more is declined (full refund)
+    input_cache_mb = 51200                 # the input cache's quota (LRU, never an input a job holds)
+    output_max_mb = 10240                  # a job's output dir packed up to this (the rest listed as dropped)
+    output_slack_mb = 256                  # past the cap plus this, the container is stopped
+    result_retention_s = 604800            # a result stays pinned this long after its job (7 days)
 
     [oracle]
     urls = ["http://127.0.0.1:7300"]       # oracles to send signed heartbeats to (each of them)
@@ -70,6 +75,11 @@ class Limits:
     fetch_timeout_s: float = 120.0
     log_mb: int = 64
     node_retry_s: float = 300.0  # the provider's own node down mid-pull: retried this long (never the image's fault)
+    input_max_mb: int = 20_480  # a job's inputs together; a definition asking more is declined
+    input_cache_mb: int = 51_200  # the input cache's quota (least recently used unleased inputs go first)
+    output_max_mb: int = 10_240  # a job's output dir: packed up to this; past it plus the slack, stopped
+    output_slack_mb: int = 256  # room over the cap before the container is stopped (checked each tick)
+    result_retention_s: float = 7 * 86_400.0  # a result stays pinned this long after its job ends
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,13 @@ def _positive(value: Any, what: str) -> float:
     return seconds
 
 
+def _megabytes(value: Any, what: str) -> int:
+    """A whole number of MiB, at least 1 (true/false and fractions are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{what} must be a whole number of MiB above 0, got {value!r}")
+    return value
+
+
 def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentConfig:
     d, dl = DEFAULTS, DEFAULTS.limits
     provider = doc.get("provider", {})
@@ -165,7 +182,16 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
                       fetch_timeout_s=float(limits.get("fetch_timeout_s", dl.fetch_timeout_s)),
                       log_mb=int(limits.get("log_mb", dl.log_mb)),
                       node_retry_s=_positive(limits.get("node_retry_s", dl.node_retry_s),
-                                             f"{where}: limits.node_retry_s")),
+                                             f"{where}: limits.node_retry_s"),
+                      input_max_mb=_megabytes(limits.get("input_max_mb", dl.input_max_mb), f"{where}: limits.input_max_mb"),
+                      input_cache_mb=_megabytes(limits.get("input_cache_mb", dl.input_cache_mb),
+                                                f"{where}: limits.input_cache_mb"),
+                      output_max_mb=_megabytes(limits.get("output_max_mb", dl.output_max_mb),
+                                               f"{where}: limits.output_max_mb"),
+                      output_slack_mb=_megabytes(limits.get("output_slack_mb", dl.output_slack_mb),
+                                                 f"{where}: limits.output_slack_mb"),
+                      result_retention_s=_positive(limits.get("result_retention_s", dl.result_retention_s),
+                                                   f"{where}: limits.result_retention_s")),
         oracle_urls=tuple(u.rstrip("/") for u in urls), heartbeat_interval_s=interval,
         settle_interval_s=settle, max_failures=failure_limit(provider.get("max_failures", d.max_failures), f"{where}: provider.max_failures"),
     )
@@ -203,6 +229,11 @@ def render(config: AgentConfig, header: str = "") -> str:
         ln("fetch_timeout_s", lim.fetch_timeout_s, "an image not found within this is declined"),
         ln("log_mb", lim.log_mb, "per job (the agent's copy; the engine's log gets 4x); past it: dropped"),
         ln("node_retry_s", lim.node_retry_s, "the own IPFS node / engine down: asked again this long, then declined"),
+        ln("input_max_mb", lim.input_max_mb, "a job's inputs together; more is declined (full refund)"),
+        ln("input_cache_mb", lim.input_cache_mb, "the input cache's quota (LRU, never an input a job holds)"),
+        ln("output_max_mb", lim.output_max_mb, "a job's output dir packed up to this (the rest listed as dropped)"),
+        ln("output_slack_mb", lim.output_slack_mb, "past the cap plus this, the container is stopped"),
+        ln("result_retention_s", lim.result_retention_s, "a result stays pinned this long after its job"),
         "",
         "[oracle]",
         ln("urls", list(config.oracle_urls), "signed heartbeats go to each (gpurent-oracle's listen)"),

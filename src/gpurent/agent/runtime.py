@@ -61,6 +61,35 @@ class ContainerState:
 
 
 @dataclass(frozen=True)
+class Bind:
+    """A host path bind-mounted into a job: an input (read-only) or the output folder (writable,
+    never executable). Targets are the definition's paths, which the spec keeps off the
+    container's own and scratch paths (``/proc``, ``/scratch``…)."""
+
+    source: Path
+    target: str
+    writable: bool = False
+
+    @property
+    def mode(self) -> str:
+        return "rw,noexec,nosuid,nodev" if self.writable else "ro,nosuid,nodev"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a job definition adds to a container: its process, environment and mounts.
+    ``secrets`` reach only the create call's environment (never a record)."""
+
+    entrypoint: tuple[str, ...] | None = None
+    command: tuple[str, ...] | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    binds: tuple[Bind, ...] = ()
+
+
+BARE = Workload()
+
+
+@dataclass(frozen=True)
 class Owner:
     """Whose containers these are: one agent (provider address) for one Marketplace on one chain."""
 
@@ -96,10 +125,12 @@ def seccomp_option(inline: bool = False) -> str:
 
 def container_options(job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
                       network: bool = False, *, owner: Owner, seccomp: str | None = None,
-                      volumes: tuple[str, ...] = ()) -> dict[str, Any]:
+                      volumes: tuple[str, ...] = (), workload: Workload = BARE) -> dict[str, Any]:
     """The docker SDK ``containers.create`` options for one job: the isolation policy.
     ``volumes``: the image's declared volumes, each covered by a tmpfs like the others (so the
-    engine makes no volume on the host's disk for them)."""
+    engine makes no volume on the host's disk for them), except where a bind of ``workload``
+    goes; ``workload``: the definition's command, environment and binds (the agent's own
+    variables win over the definition's, which the spec refuses anyway)."""
     from docker.types import DeviceRequest, LogConfig
 
     memory = f"{spec.memory_gb}g"
@@ -112,7 +143,8 @@ def container_options(job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid:
         "security_opt": ["no-new-privileges", seccomp or seccomp_option()],
         "privileged": False,
         "read_only": True,
-        "tmpfs": {path: scratch for path in (*WRITABLE, *volumes)},
+        "tmpfs": {path: scratch for path in (*WRITABLE, *volumes)
+                  if not any(path == b.target or path.startswith(b.target + "/") for b in workload.binds)},
         "healthcheck": {"test": ["NONE"]},  # an image's HEALTHCHECK would have the engine exec into the job
         "shm_size": limits.scratch_mb * 2**20,
         "log_config": LogConfig(type="json-file", config={"max-size": f"{engine_log_mb(limits)}m"}),
@@ -125,9 +157,16 @@ def container_options(job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid:
         # NVIDIA's container hook picks GPUs from the container's environment: an image's own
         # NVIDIA_VISIBLE_DEVICES=all (or a legacy CUDA_VERSION with none) would be every GPU of the
         # host, so the agent sets it: the job's GPU, or empty (no GPU, as NVIDIA documents it)
-        "environment": {"GPURENT_JOB_ID": job_id, "GPURENT_SCRATCH": "/scratch", GPU_ENV: gpu_uuid or ""},
+        "environment": {**dict(workload.env), "GPURENT_JOB_ID": job_id, "GPURENT_SCRATCH": "/scratch",
+                        GPU_ENV: gpu_uuid or ""},
         "working_dir": "/scratch",
     }
+    if workload.binds:
+        options["volumes"] = {str(b.source): {"bind": b.target, "mode": b.mode} for b in workload.binds}
+    if workload.entrypoint is not None:
+        options["entrypoint"] = list(workload.entrypoint)
+    if workload.command is not None:
+        options["command"] = list(workload.command)
     if gpu_uuid:
         options["device_requests"] = [DeviceRequest(device_ids=[gpu_uuid], capabilities=[["gpu"]])]
     return options
@@ -159,8 +198,14 @@ def lockdown_differences(attrs: dict[str, Any], image_id: str, options: dict[str
     check("network", host.get("NetworkMode") == options["network_mode"])
     check("namespaces", host.get("PidMode") in ("", "private") and host.get("IpcMode") not in ("host", "")
           and host.get("UTSMode") != "host" and host.get("UsernsMode") in ("", None))
-    check("host mounts", not host.get("Binds") and not attrs.get("Mounts") and not host.get("Devices")
-          and not host.get("VolumesFrom"))
+    binds = options.get("volumes") or {}
+    wanted = {(source, b["bind"]) for source, b in binds.items()}
+    mounted = {(str(m.get("Source")), str(m.get("Destination"))) for m in attrs.get("Mounts") or ()
+               if m.get("Type") == "bind"}
+    writable = {b["bind"] for b in binds.values() if b["mode"].startswith("rw")}
+    check("host mounts", mounted == wanted and not host.get("Devices") and not host.get("VolumesFrom")
+          and all(m.get("Type") == "bind" for m in attrs.get("Mounts") or ())
+          and all(bool(m.get("RW")) == (m.get("Destination") in writable) for m in attrs.get("Mounts") or ()))
     tmpfs = host.get("Tmpfs") or {}
     check("tmpfs", set(tmpfs) == set(options["tmpfs"])
           and all(_flags(options["tmpfs"][p]) <= _flags(tmpfs[p]) for p in options["tmpfs"]))
@@ -212,12 +257,12 @@ class Runtime:
         return self._seccomp
 
     def options(self, job_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
-                network: bool = False, volumes: tuple[str, ...] = ()) -> dict[str, Any]:
+                network: bool = False, volumes: tuple[str, ...] = (), workload: Workload = BARE) -> dict[str, Any]:
         return container_options(job_id, spec, limits, gpu_uuid, network, owner=self.owner, seccomp=self.seccomp(),
-                                 volumes=volumes)
+                                 volumes=volumes, workload=workload)
 
     def create(self, job_id: str, image_id: str, spec: ResourceSpec, limits: Limits, gpu_uuid: str | None,
-               network: bool = False, known: str | None = None) -> str:
+               network: bool = False, known: str | None = None, workload: Workload = BARE) -> str:
         """The job's container, not started; returns its id (record it before :meth:`start`).
 
         ``known`` is the id this agent recorded for the job, if any: that container is adopted
@@ -226,7 +271,7 @@ class Runtime:
         from docker.errors import NotFound
 
         volumes = image_volumes(self.engine.images.get(image_id).attrs.get("Config"))
-        options = self.options(job_id, spec, limits, gpu_uuid, network, volumes)
+        options = self.options(job_id, spec, limits, gpu_uuid, network, volumes, workload)
         for container in self.engine.containers.list(all=True, filters={"label": f"{LABEL}={job_id}"}):
             if not self._ours(container, job_id):
                 continue  # another stack's (or a planted) container: never started, never touched

@@ -69,7 +69,52 @@ class CacheEntry:
     in_use: bool
 
 
-class ImageCache(SqliteStore):
+class LeasedStore(SqliteStore):
+    """Entries by CID in ``ITEMS`` (a table with ``cid`` and ``last_used``) that jobs lease in
+    ``leases`` (cid, job_id, since): clean-up never removes a leased entry. Shared by the image
+    cache and the input cache (:mod:`gpurent.agent.inputs`)."""
+
+    ITEMS = "images"
+    clock: Callable[[], float]
+
+    def _touch(self, cid: str) -> None:
+        with self._lock:
+            self._db.execute(f"UPDATE {self.ITEMS} SET last_used = ? WHERE cid = ?", (self.clock(), cid))
+
+    # -- leases: what running jobs use ---------------------------------------------------
+    def acquire(self, cid: str, job_id: str) -> None:
+        """Marks ``cid`` in use by ``job_id`` (clean-up never removes it until released)."""
+        with self.tx():
+            self._db.execute("INSERT OR IGNORE INTO leases (cid, job_id, since) VALUES (?, ?, ?)",
+                             (cid, job_id, self.clock()))
+            self._touch(cid)
+
+    def release(self, cid: str, job_id: str) -> None:
+        with self.tx():
+            self._db.execute("DELETE FROM leases WHERE cid = ? AND job_id = ?", (cid, job_id))
+            self._touch(cid)
+
+    def leases(self) -> list[tuple[str, str]]:
+        """(CID, job id) of every entry a job holds."""
+        return [(str(cid), str(job)) for cid, job in self.query("SELECT cid, job_id FROM leases ORDER BY since")]
+
+    def lru_victims(self, quota_bytes: int, unused_s: float) -> list[tuple[str, int]]:
+        """(CID, size) to remove, least recently used first: every unleased entry unused for
+        ``unused_s``, then unleased ones until the rest fits ``quota_bytes``."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT i.cid, i.size, i.last_used, EXISTS(SELECT 1 FROM leases l WHERE l.cid = i.cid) "
+                f"FROM {self.ITEMS} i ORDER BY i.last_used").fetchall()
+        total, now, victims = sum(int(r[1]) for r in rows), self.clock(), []
+        for cid, size, last_used, leased in rows:
+            if leased or (now - last_used <= unused_s and total <= quota_bytes):
+                continue
+            victims.append((str(cid), int(size)))
+            total -= int(size)
+        return victims
+
+
+class ImageCache(LeasedStore):
     def __init__(self, store: ImageStore, db_path: Path | None = None, settings: Settings | None = None,
                  clock: Callable[[], float] = time.time):
         self.store = store
@@ -123,27 +168,6 @@ class ImageCache(SqliteStore):
             return False
         return True
 
-    def _touch(self, cid: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE images SET last_used = ? WHERE cid = ?", (self.clock(), cid))
-
-    # -- leases: what running jobs use ---------------------------------------------------
-    def acquire(self, cid: str, job_id: str) -> None:
-        """Marks ``cid`` in use by ``job_id`` (clean-up never removes it until released)."""
-        with self.tx():
-            self._db.execute("INSERT OR IGNORE INTO leases (cid, job_id, since) VALUES (?, ?, ?)",
-                             (cid, job_id, self.clock()))
-            self._touch(cid)
-
-    def release(self, cid: str, job_id: str) -> None:
-        with self.tx():
-            self._db.execute("DELETE FROM leases WHERE cid = ? AND job_id = ?", (cid, job_id))
-            self._touch(cid)
-
-    def leases(self) -> list[tuple[str, str]]:
-        """(CID, job id) of every image a job holds."""
-        return [(str(cid), str(job)) for cid, job in self.query("SELECT cid, job_id FROM leases ORDER BY since")]
-
     # -- what is cached ------------------------------------------------------------------
     def entries(self) -> list[CacheEntry]:
         with self._lock:
@@ -188,18 +212,11 @@ class ImageCache(SqliteStore):
     def cleanup(self, gc: bool = True) -> list[str]:
         """Unpins stale images, then the least recently used until under quota; returns the CIDs
         removed. Images leased by running jobs are never touched."""
-        now = self.clock()
+        entries = {e.cid: e for e in self.entries()}
         removed: list[str] = []
-        total = self.total_bytes()
-        for entry in self.entries():  # least recently used first
-            if entry.in_use:
-                continue
-            stale = now - entry.last_used > self.settings.cache_unused_days * DAY
-            if not stale and total <= self.settings.cache_quota_bytes:
-                continue
-            self._evict(entry)
-            total -= entry.size
-            removed.append(entry.cid)
+        for cid, _size in self.lru_victims(self.settings.cache_quota_bytes, self.settings.cache_unused_days * DAY):
+            self._evict(entries[cid])
+            removed.append(cid)
         if removed and gc:
             self.store.ipfs.repo_gc()
         return removed

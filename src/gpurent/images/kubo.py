@@ -201,6 +201,15 @@ class KuboClient:
                   timeout: float | None = None) -> bytes:
         return b"".join(self.cat(path, offset=offset, length=length, timeout=timeout))
 
+    def get_tar(self, cid: str, *, timeout: float | None = None) -> Iterator[bytes]:
+        """Streams ``cid`` (a file or a whole directory tree) as the uncompressed tar ``ipfs get``
+        makes, its entries under the name ``cid``."""
+        response = self._post("get", {"arg": cid, "archive": "true"}, stream=True, timeout=timeout)  # per read: a big input takes long
+        try:
+            yield from _checked_stream(response, cid, self.url)
+        except ServiceUnavailable as err:
+            self.broke_off(err)
+
     def stat(self, path: str, *, timeout: float | None = None) -> dict[str, Any]:
         """Size, type and CID of ``/ipfs/<path>``, plus how much of it this node holds."""
         return dict(self._json("files/stat", {"arg": f"/ipfs/{path}", "with-local": "true"}, deadline=timeout))
