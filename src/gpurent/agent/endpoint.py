@@ -246,7 +246,7 @@ class Endpoint:
         assert job is not None
         return {"job_id": job.job_id, "phase": job.phase, "bytes_done": job.bytes_done,
                 "bytes_total": job.bytes_total, "exit_code": job.exit_code, "capped": job.capped,
-                "error": job.error, "image_cid": job.image_cid,
+                "error": job.error, "image_cid": job.image_cid, "result_cid": job.result_cid,
                 "timeline": [{"phase": p, "at": at, "detail": d} for p, at, d in self.state.history(job_id)]}
 
     def _stream_logs(self, request: BaseHTTPRequestHandler, job_id: str, offset: int, follow: bool) -> None:

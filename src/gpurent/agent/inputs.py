@@ -102,7 +102,7 @@ def extract(stream: IO[bytes], cid: str, into: Path, max_bytes: int) -> tuple[in
     is a folder). Refuses links, devices, names outside ``cid``, and more than ``max_bytes``."""
     total, is_dir = 0, False
     into.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]
+    with tarfile.open(fileobj=stream, mode="r|") as archive:
         for member in archive:
             name = member.name.rstrip("/")
             parts = name.split("/")
@@ -212,7 +212,7 @@ class InputCache(LeasedStore):
         return fetched
 
     def total_bytes(self) -> int:
-        return int(self.query("SELECT COALESCE(SUM(size), 0) FROM inputs")[0][0])  # type: ignore[call-overload]
+        return int(str(self.query("SELECT COALESCE(SUM(size), 0) FROM inputs")[0][0]))
 
     def cleanup(self) -> list[str]:
         """Removes inputs unused for UNUSED_S, then the least recently used until within the quota;

@@ -42,7 +42,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     error         TEXT,
     chain_start   INTEGER,
     updated_at    REAL NOT NULL,
-    last_seen     INTEGER           -- chain time its container was last seen running
+    last_seen     INTEGER,          -- chain time its container was last seen running
+    result_cid    TEXT,             -- the packed output folder on this node (committed on chain)
+    result_bytes  INTEGER           -- the packed payload's size
 );
 CREATE TABLE IF NOT EXISTS history (
     job_id TEXT NOT NULL, phase TEXT NOT NULL, at REAL NOT NULL, detail TEXT
@@ -71,6 +73,8 @@ class JobRecord:
     chain_start: int | None
     updated_at: float
     last_seen: int | None = None  # chain time the agent last saw its container running
+    result_cid: str | None = None  # the packed output folder's CID (pinned here, committed on chain)
+    result_bytes: int | None = None
 
 
 class PhaseChange(NamedTuple):
@@ -85,8 +89,10 @@ class AgentState(SqliteStore):
     def __init__(self, path: Path):
         super().__init__(path, _SCHEMA)
         with self.tx() as db:  # a database from before last_seen: the column is added at the end
-            if "last_seen" not in {row[1] for row in db.execute("PRAGMA table_info(jobs)")}:
-                db.execute("ALTER TABLE jobs ADD COLUMN last_seen INTEGER")
+            columns = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+            for name, kind in (("last_seen", "INTEGER"), ("result_cid", "TEXT"), ("result_bytes", "INTEGER")):
+                if name not in columns:  # a database from before the column: added at the end
+                    db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
 
     def record_new_jobs(self, jobs: list[dict[str, Any]], cursor: int) -> int:
         """Inserts newly seen jobs and moves the cursor, atomically; returns how many were new."""

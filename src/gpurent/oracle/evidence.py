@@ -62,6 +62,7 @@ SCHEMA = "gpurent.evidence/1"
 LOG_READ_CAP = 1 << 20  # bytes of the job's log read at most (the rest is never fetched) ...
 LOG_TAIL = 16_384  # ... of which the last LOG_TAIL go into the evidence
 FAILED = tuple(o for o in ChallengeOutcome if o.failed)
+RESULT_JSON_CAP = 4096  # bytes of a result's public result.json the oracle reads
 RETRY = "retry"  # set in a provider record that is missing for a reason that may pass
 _PASSING_STATUS = frozenset({502, 503, 504})  # a proxy before an agent that is restarting
 
@@ -148,6 +149,7 @@ class EvidenceGatherer:
                        "outcome": c.outcome, "response_ms": c.response_ms, "detail": c.detail}
                       for c in self.state.challenges(job.provider, window_start, window_end + 1)
                       if c.outcome is not None]
+        record = self.provider_record(job.provider, job.job_id)
         return {
             "schema": SCHEMA,
             "job": {"id": job.job_id, "user": job.user, "provider": job.provider, "resource": job.resource_id,
@@ -162,8 +164,9 @@ class EvidenceGatherer:
             "heartbeats": {"interval_s": self.interval, "expected": expected, "kept": kept,
                            "longest_miss_run": self.state.longest_miss_run(job.provider, first, last)},
             "challenges": challenges,
-            "provider_record": self.provider_record(job.provider, job.job_id),
+            "provider_record": record,
             "image": self._image(job.image_cid),
+            "result": self._result(job.job_id, record),
             "gathered_at": int(time.time()),
             "oracle": self.gp.address,
         }
@@ -226,6 +229,30 @@ class EvidenceGatherer:
         except GpurentError as err:
             return {"intact": False, "detail": str(err)}
         return {"intact": True, "detail": f"{metadata.size} bytes, {metadata.digest}"}
+
+
+    def _result(self, job_id: str, record: dict[str, Any]) -> dict[str, Any]:
+        """The job's result: its CID (committed on chain with the settlement, else the one the
+        provider's record names) and whether its public ``result.json`` is retrievable (at most
+        RESULT_JSON_CAP bytes, within the evidence timeout). Kept for the record; the rules do
+        not read it."""
+        committed = getattr(self.gp, "result_cid", None)
+        cid = committed(job_id) if callable(committed) else None
+        source = "chain"
+        if cid is None:
+            cid, source = (record.get("job") or {}).get("result_cid"), "provider record"
+        if not cid:
+            return {"cid": None, "retrievable": False, "detail": "no result named"}
+        try:
+            data = self.store.ipfs.cat_bytes(f"{cid}/result.json", length=RESULT_JSON_CAP + 1, timeout=self.timeout_s)
+        except ServiceUnavailable:
+            raise  # the oracle's own node is down: no ruling now
+        except GpurentError as err:
+            return {"cid": cid, "source": source, "retrievable": False, "detail": str(err)[:300]}
+        ok = len(data) <= RESULT_JSON_CAP
+        return {"cid": cid, "source": source, "retrievable": ok,
+                "detail": f"result.json {len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()}" if ok
+                else f"result.json larger than {RESULT_JSON_CAP} bytes"}
 
 
 def to_document(evidence: dict[str, Any], outcome: DisputeOutcome, rule: str) -> bytes:

@@ -15,6 +15,7 @@ TIMELINE_MAX = 1000  # entries in a record's timeline
 TEXT_MAX = 16_384  # characters of a record's free text (error, detail, image CID)
 COUNT_MAX = 1 << 63  # bytes_done / bytes_total: a non-negative 64-bit count
 _PHASE = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # an agent phase: queued, pulling, exited, ...
+_CID = re.compile(r"[A-Za-z0-9]{1,128}")  # a CID's shape (base32/base58 letters), at most MAX_CID_LENGTH
 
 
 class TimelineEntry(TypedDict):
@@ -32,6 +33,7 @@ class ProviderRecord(TypedDict):
     bytes_total: int | None  # None until a transfer tells it (a cached image has none)
     error: str | None
     image_cid: str | None
+    result_cid: str | None  # the job's packed outputs on the provider's node (None: none yet, or no output)
     timeline: list[TimelineEntry]
 
 
@@ -40,7 +42,7 @@ def parse_record(data: Any, job_id: str | None = None) -> ProviderRecord:
     string ``job_id``, a ``phase`` (a lower-case word), an ``exit_code`` that is an integer or
     null, a ``timeline`` list of at most :data:`TIMELINE_MAX` objects with a ``phase``; and, when
     present, ``capped`` a boolean, ``bytes_done``/``bytes_total`` counts, ``error`` and
-    ``image_cid`` short strings or null, a timeline entry's ``at`` a number and ``detail`` a short
+    ``image_cid`` short strings or null, ``result_cid`` a CID or null, a timeline entry's ``at`` a number and ``detail`` a short
     string or null. ValueError naming the first field that is not so."""
     if not isinstance(data, dict):
         raise ValueError(f"not a JSON object but {type(data).__name__}")
@@ -60,7 +62,16 @@ def parse_record(data: Any, job_id: str | None = None) -> ProviderRecord:
         job_id=data["job_id"], phase=phase, exit_code=data["exit_code"], capped=bool(data.get("capped", False)),
         bytes_done=_count(data, "bytes_done") or 0, bytes_total=_count(data, "bytes_total"),
         error=_text(data.get("error"), "error"), image_cid=_text(data.get("image_cid"), "image_cid"),
+        result_cid=_cid(data.get("result_cid"), "result_cid"),
         timeline=[_entry(entry) for entry in timeline])
+
+
+def _cid(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _CID.fullmatch(value):
+        raise ValueError(f"{what} is not a CID or null")
+    return value
 
 
 def record_problem(data: Any, job_id: str | None = None) -> str | None:
