@@ -42,8 +42,13 @@ from typing import TYPE_CHECKING, Any
 from gpurent.agent.config import AgentConfig, ResourceSpec
 from gpurent.agent.endpoint import Endpoint, LogStore
 from gpurent.agent.hardware import Gpu, Monitor
+from gpurent.agent.inputs import InputCache
+from gpurent.agent.keys import ProviderKeys
+from gpurent.agent.outputs import fresh_output_dir, output_dir, remove_output_dir, usage
+from gpurent.agent.plan import open_secrets, refusal, workload
+from gpurent.agent.results import ResultStore
 from gpurent.agent.oracle_link import OracleLink
-from gpurent.agent.runtime import Owner, Runtime
+from gpurent.agent.runtime import Owner, Runtime, Workload
 from gpurent.agent.settle import Settler
 from gpurent.agent.state import OPEN, AgentState, JobRecord
 from gpurent.agent.tasks import Tasks
@@ -53,6 +58,8 @@ from gpurent.images.retry import Backoff, NodeDown, retry_node
 from gpurent.images.store import ImageStore
 from gpurent.runner import run_rounds
 from gpurent.types import AgentPhase, JobStatus
+from gpurent.workload.seal import SealError
+from gpurent.workload.spec import JobSpec, SpecError, read_definition
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
@@ -108,6 +115,10 @@ class Agent:
         self.store = store
         self.cache = ImageCache(store, home / "cache.db")
         self.maintainer = CacheMaintainer(self.cache, chain_popularity(gp))
+        self.inputs = InputCache(store.ipfs, home / "inputs", config.limits.input_cache_mb * 2**20)
+        self.results = ResultStore(store.ipfs, home / "results.db", config.limits.result_retention_s)
+        self.keys = ProviderKeys(home)
+        self._specs: dict[str, JobSpec] = {}  # definitions read this run (sealed secrets stay sealed in them)
         owner = Owner(gp.manifest.chain_id, gp.manifest.contracts["Marketplace"], gp.address)
         self.runtime = Runtime(store.engine, owner)  # labels and names its containers after this agent
         self.monitor = Monitor(gpus)
@@ -153,6 +164,9 @@ class Agent:
             self.slots[resource.resource_id] = Slot(resource.resource_id, spec, gpu)
         if self.state.get("cursor") is None:
             self.state.put("cursor", str(self.gp.head_block()))
+        with self.tx_lock:
+            if self.keys.publish(self.gp):
+                log.info("secrets key %s published", self.keys.current.public_b64)
         self.set_available(True)
 
     def set_available(self, available: bool) -> None:
@@ -248,9 +262,11 @@ class Agent:
 
     def _maintain(self) -> None:
         try:
-            self.maintainer.tick()
+            if self.maintainer.tick() is not None:  # on the image cache's schedule
+                self.inputs.cleanup()
+            self.results.expire()
         except (GpurentError, OSError) as err:
-            log.warning("image cache maintenance: %s", err)
+            log.warning("cache maintenance: %s", err)
 
     def _watch_job(self, job_id: str) -> None:
         job = self.state.job(job_id)  # as it is now, not as the round that queued this saw it
@@ -307,13 +323,19 @@ class Agent:
         if status in (JobStatus.CANCELLED, JobStatus.COMPLETED, JobStatus.RESOLVED, JobStatus.DISPUTED):
             self._finish(job, _final_phase(status), f"{status.label} on chain")
             return
+        spec = self._definition(job, status)
+        if spec is None:
+            return
         if status == JobStatus.CREATED:
-            try:  # the image ready and verified before anything is promised (a CID no peer holds,
-                # a forged or oversized image fails here, and is declined at no cost to anyone)
-                self._pull(job)
+            try:  # the image and inputs ready and verified before anything is promised (a CID no peer
+                # holds, a forged or oversized image or input fails here, and is declined at no cost)
+                cached, inputs = self._pull(job, spec)
             except (ImageError, NodeDown) as err:  # the image's fault, or our own node down past the
                 # retry bound (said so): either way declined, which costs neither party anything
                 self._give_back(job, AgentPhase.DECLINED, str(err))
+                return
+            if hasattr(self.gp, "accept_and_start_job"):  # everything is here: accept and start in one
+                self._launch(job, spec, slot, cached, inputs, direct=True)
                 return
             with self.tx_lock:
                 if self.stopping.is_set():  # stopped (Ctrl-C) during the pull: nothing more is promised
@@ -327,41 +349,94 @@ class Agent:
             status = JobStatus.ACCEPTED
         if status == JobStatus.ACCEPTED:
             try:  # verified already: the cache's fast path (unless the agent restarted mid-way)
-                cached = self._pull(job)
+                cached, inputs = self._pull(job, spec)
             except (ImageError, NodeDown) as err:  # promised and cannot start: the renter gets all back
                 self._give_back(job, AgentPhase.FAILED, str(err))
                 return
-            if self.stopping.is_set():  # accepted, not started: the agent's next run starts it
-                log.info("job %s: not started, the agent is stopping", job_id)
-                return
-            network = bool(cached.metadata.network) and self.config.limits.network
-            try:  # an image cached before the pull checked its volumes can still be refused here
-                container_id = self.runtime.create(job_id, cached.image_id, slot.spec, self.config.limits,
-                                                   slot.gpu_uuid, network=network, known=job.container_id)
-            except ImageError as err:
-                self._give_back(job, AgentPhase.FAILED, str(err))
-                return
-            self.state.update(job_id, AgentPhase.STARTING, container_id=container_id)  # recorded before it starts
-            self.runtime.start(container_id)
-            with self.tx_lock:
-                status = self._chain_status(job_id)
-                if status == JobStatus.ACCEPTED:
-                    self.gp.start_job(job_id)
-                    status = JobStatus.RUNNING
-            if status != JobStatus.RUNNING:
-                self.runtime.remove(container_id)
-                self._finish(self.state.job(job_id), _final_phase(status), f"{status.label} on chain before it started")
-                return
+            self._launch(job, spec, slot, cached, inputs, direct=False)
+            return
         if status == JobStatus.RUNNING:
-            record = self.state.job(job_id)
-            assert record is not None and record.container_id
-            chain_job = self.gp.job(job_id)
-            self.state.update(job_id, AgentPhase.RUNNING, chain_start=chain_job.start_time)
-            self._follow_logs(job_id, record.container_id)
+            self._running(job_id)
 
-    def _pull(self, job: JobRecord) -> CachedImage:
-        """The job's image fetched, verified and loaded through the cache (phases pulling →
-        pulled, with bytes, the first time); ImageError if it is not an image this agent runs.
+    def _definition(self, job: JobRecord, status: JobStatus) -> JobSpec | None:
+        """The job's definition (read once a run; a bare image CID is a definition of just the
+        image), or None when it is declined: unreadable or invalid, or asking what this provider
+        does not give (see :func:`~gpurent.agent.plan.refusal`). A running job's is read as well
+        (its output folder is packed at the end)."""
+        spec = self._specs.get(job.job_id)
+        if spec is None:
+            try:
+                spec = read_definition(self.store.ipfs, job.image_cid, self.config.limits.fetch_timeout_s)
+            except SpecError as err:
+                reason = str(err)
+                if "deadline exceeded" in reason:  # no peer serves it: said as for an image
+                    reason = (f"{job.image_cid} was not found within {self.config.limits.fetch_timeout_s:g} s: "
+                              "no connected IPFS peer holds it")
+                if status in (JobStatus.CREATED, JobStatus.ACCEPTED):
+                    self._give_back(job, AgentPhase.DECLINED if status == JobStatus.CREATED else AgentPhase.FAILED,
+                                    reason)
+                    return None
+                spec = JobSpec(image=job.image_cid)  # running already (a restart): packed as a bare job
+            self._specs[job.job_id] = spec
+        if status in (JobStatus.CREATED, JobStatus.ACCEPTED):
+            problem = refusal(spec, self.config.limits, self.keys, self.gp.address, job.renter)
+            if problem is not None:
+                self._give_back(job, AgentPhase.DECLINED if status == JobStatus.CREATED else AgentPhase.FAILED, problem)
+                return None
+        return spec
+
+    def _launch(self, job: JobRecord, spec: JobSpec, slot: Slot, cached: CachedImage, inputs: dict[str, Path],
+                direct: bool) -> None:
+        """Creates and starts the job's container, then tells the chain: ``acceptAndStartJob``
+        (``direct``: the job is Created and everything is here) or ``startJob`` (Accepted)."""
+        job_id = job.job_id
+        if self.stopping.is_set():  # not started: the agent's next run starts it
+            log.info("job %s: not started, the agent is stopping", job_id)
+            return
+        network = (bool(cached.metadata.network) or spec.network) and self.config.limits.network
+        current = self.state.job(job_id)
+        known = current.container_id if current else None
+        try:  # an image cached before the pull checked its volumes can still be refused here
+            output = None
+            if spec.output is not None:
+                output = output_dir(self.home, job_id) if known else fresh_output_dir(self.home, job_id)
+                output.mkdir(parents=True, exist_ok=True)
+            secrets = open_secrets(spec, self.keys, self.gp.address, job.renter)  # only into the create call
+            container_id = self.runtime.create(job_id, cached.image_id, slot.spec, self.config.limits, slot.gpu_uuid,
+                                               network=network, known=known,
+                                               workload=workload(spec, inputs, output, secrets))
+            del secrets
+        except (ImageError, SealError) as err:
+            self._give_back(job, AgentPhase.DECLINED if direct else AgentPhase.FAILED, str(err))
+            return
+        self.state.update(job_id, AgentPhase.STARTING, container_id=container_id)  # recorded before it starts
+        self.runtime.start(container_id)
+        with self.tx_lock:
+            status = self._chain_status(job_id)
+            if direct and status == JobStatus.CREATED:
+                self.gp.accept_and_start_job(job_id)  # type: ignore[attr-defined]
+                status = JobStatus.RUNNING
+            elif status == JobStatus.ACCEPTED:
+                self.gp.start_job(job_id)
+                status = JobStatus.RUNNING
+        if status != JobStatus.RUNNING:
+            self.runtime.remove(container_id)
+            self._finish(self.state.job(job_id), _final_phase(status), f"{status.label} on chain before it started")
+            return
+        self._running(job_id)
+
+    def _running(self, job_id: str) -> None:
+        record = self.state.job(job_id)
+        assert record is not None and record.container_id
+        chain_job = self.gp.job(job_id)
+        self.state.update(job_id, AgentPhase.RUNNING, chain_start=chain_job.start_time)
+        self._follow_logs(job_id, record.container_id)
+
+    def _pull(self, job: JobRecord, spec: JobSpec) -> tuple[CachedImage, dict[str, Path]]:
+        """The job's image fetched, verified and loaded through the cache, then its inputs through
+        the input cache (phases pulling → pulled, with bytes, the first time); ImageError if it
+        is not an image this agent runs or an input it cannot have (missing, over
+        ``limits.input_max_mb`` together, not a plain file tree).
         The provider's own node or engine failing is asked again for ``limits.node_retry_s``
         (:func:`~gpurent.images.retry.retry_node`; the wait shows as the job's error), then NodeDown."""
         waited: list[int] = []
@@ -372,27 +447,33 @@ class Agent:
             log.warning("job %s: %s", job.job_id, text)
             self.state.update(job.job_id, error=text[:500])
 
-        cached = retry_node(partial(self._pull_once, job), Backoff(self.config.limits.node_retry_s),
+        cached = retry_node(partial(self._pull_once, job, spec), Backoff(self.config.limits.node_retry_s),
                             stop=self.stopping, on_wait=waiting)
         if waited:
             self.state.update(job.job_id, error=None)
         return cached
 
-    def _pull_once(self, job: JobRecord) -> CachedImage:
+    def _pull_once(self, job: JobRecord, spec: JobSpec) -> tuple[CachedImage, dict[str, Path]]:
         current = self.state.job(job.job_id)
         fresh = current is None or current.image_id is None
         if fresh:
-            metadata = self.store.metadata(job.image_cid, timeout_s=self.config.limits.fetch_timeout_s)
-            self.store.check_size(metadata.size, f"image {job.image_cid}")
+            metadata = self.store.metadata(spec.image, timeout_s=self.config.limits.fetch_timeout_s)
+            self.store.check_size(metadata.size, f"image {spec.image}")
             if metadata.network and not self.config.limits.network:
                 raise ImageError("the image asks for network access, which this provider does not offer")
             if current is None or current.phase != AgentPhase.PULLING:  # once, however many attempts
                 self.state.update(job.job_id, AgentPhase.PULLING)
-        cached = self.cache.ensure(job.image_cid, transfer=_PullProgress(self.state, job.job_id), job_id=job.job_id,
+        cached = self.cache.ensure(spec.image, transfer=_PullProgress(self.state, job.job_id), job_id=job.job_id,
                                    fetch_timeout_s=self.config.limits.fetch_timeout_s)
+        inputs, left = {}, self.config.limits.input_max_mb * 2**20
+        for mount in spec.inputs:
+            got = self.inputs.ensure(mount.cid, job_id=job.job_id, max_bytes=left,
+                                     timeout_s=self.config.limits.fetch_timeout_s,
+                                     transfer=_PullProgress(self.state, job.job_id))
+            inputs[mount.cid], left = got.path, left - got.size
         if fresh:
             self.state.update(job.job_id, AgentPhase.PULLED, image_id=cached.image_id)
-        return cached
+        return cached, inputs
 
     def _give_back(self, job: JobRecord, phase: AgentPhase, reason: str) -> None:
         """Declines (Created) or abandons (Accepted) a job: the renter gets everything back."""
@@ -408,7 +489,11 @@ class Agent:
             return
         self.state.update(job.job_id, phase, detail=detail, slot=None,
                           error=detail if phase in (AgentPhase.DECLINED, AgentPhase.FAILED) else job.error)
-        self.cache.release(job.image_cid, job.job_id)
+        spec = self._specs.pop(job.job_id, None)
+        self.cache.release(spec.image if spec else job.image_cid, job.job_id)
+        for mount in spec.inputs if spec else ():
+            self.inputs.release(mount.cid, job.job_id)
+        remove_output_dir(self.home, job.job_id)
 
     # ================================================================ running and settling
     def _follow_logs(self, job_id: str, container_id: str) -> None:
@@ -448,6 +533,8 @@ class Agent:
                 return
             if container is not None and container.status == "running":
                 self._seen(job)
+                if self._output_over(job):
+                    return
             if container is None or container.ended:
                 code = container.exit_code if container else None
                 self.state.update(job.job_id, AgentPhase.EXITED, exit_code=code,
@@ -466,10 +553,48 @@ class Agent:
             status = self._chain_status(job.job_id)
             if status == JobStatus.RUNNING:
                 self.state.update(job.job_id, AgentPhase.COMPLETING)
+                result = self._pack(job)
                 self.settler.complete(job.job_id, ended.finished_at if ended else None, job.chain_start,
-                                      last_seen=None if job.capped else job.last_seen)
+                                      last_seen=None if job.capped else job.last_seen, result_cid=result)
                 status = JobStatus.COMPLETED
         self._close(job, _final_phase(status), status.label)
+
+    def _output_over(self, job: JobRecord) -> bool:
+        """Stops the container when its output folder is past ``output_max_mb`` plus
+        ``output_slack_mb`` (measured each watch tick); True if it did."""
+        spec = self._specs.get(job.job_id)
+        if spec is None or spec.output is None:
+            return False
+        lim = self.config.limits
+        bound = (lim.output_max_mb + lim.output_slack_mb) * 2**20
+        if not usage(output_dir(self.home, job.job_id), bound).over:
+            return False
+        self.runtime.stop(job.container_id)  # type: ignore[arg-type]
+        state = self.runtime.state(job.container_id)  # type: ignore[arg-type]
+        self.state.update(job.job_id, AgentPhase.EXITED, capped=1, exit_code=state.exit_code if state else None,
+                          detail=f"output folder over {lim.output_max_mb} MiB (+{lim.output_slack_mb} MiB slack): "
+                                 "stopped; files past the cap are listed as dropped in the result")
+        return True
+
+    def _pack(self, job: JobRecord) -> str | None:
+        """The job's output folder packed (results.pack_outputs), added and pinned on this node;
+        its CID (recorded), or None for a job with no output path."""
+        current = self.state.job(job.job_id)
+        if current is not None and current.result_cid:
+            return current.result_cid  # packed before a restart
+        spec = self._specs.get(job.job_id)
+        if spec is None:
+            spec = self._definition(job, JobStatus.RUNNING)
+        if spec is None or spec.output is None:
+            return None
+        packed = self.results.pack(job.job_id, output_dir(self.home, job.job_id), spec,
+                                   self.config.limits.output_max_mb * 2**20,
+                                   current.exit_code if current else None)
+        self.state.update(job.job_id, result_cid=packed.cid, result_bytes=packed.payload_bytes,
+                          detail=None)
+        log.info("job %s: result %s (%d files, %d bytes%s)", job.job_id, packed.cid, packed.file_count,
+                 packed.payload_bytes, ", truncated at the cap" if packed.truncated else "")
+        return packed.cid
 
     def _seen(self, job: JobRecord) -> None:
         """Records (at most every SEEN_EVERY_S of chain time) that the job's container runs: a

@@ -92,15 +92,18 @@ class Settler:
         return True
 
     def complete(self, job_id: str, finished_at: float | None, chain_start: int | None,
-                 last_seen: int | None = None) -> int | None:
+                 last_seen: int | None = None, result_cid: str | None = None) -> int | None:
         """Completes a running job at the end its engine recorded (``finished_at``, host time),
         else when it was ``last_seen`` running (chain time), else now; returns the chain time it
-        was settled at (None: now). The caller holds the transaction lock and has checked that
+        was settled at (None: now). With ``result_cid`` the settlement commits the job's result
+        (``completeJobWithResult``). The caller holds the transaction lock and has checked that
         the job is Running."""
         chain_now = int(self.clock())
         ended = end_time(finished_at, chain_now, chain_start or 0, time.time())
         if ended is None and last_seen is not None and chain_start:
             ended = max(chain_start, min(chain_now, last_seen))
+        if result_cid is not None:
+            return self._complete_with_result(job_id, ended if ended is not None else chain_now, result_cid)
         if ended is not None:
             try:
                 self.gp.complete_job_at(job_id, ended)
@@ -112,6 +115,18 @@ class Settler:
                 log.warning("job %s: %s; settling now", job_id, err)
         self.gp.complete_job(job_id)
         return None
+
+    def _complete_with_result(self, job_id: str, ended: int, result_cid: str) -> int:
+        try:
+            self.gp.complete_job_with_result(job_id, ended, result_cid)
+        except ContractRevert as err:  # the block came before the clock said: settle at the block's time
+            if err.name != "MarketplaceInvalidEndTime":
+                raise
+            log.warning("job %s: %s; settling now", job_id, err)
+            ended = max(ended, int(self.clock()))
+            self.gp.complete_job_with_result(job_id, min(ended, self.gp.chain_time()), result_cid)
+        log.info("job %s: settled at chain time %d with result %s", job_id, ended, result_cid)
+        return ended
 
     def _retry_later(self, job_id: str, err: Exception) -> None:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
