@@ -19,11 +19,14 @@ import argparse
 import json
 import statistics
 import sys
+from typing import Any
 
 # 260k before issue 14; its checks cost about 11k a lifecycle (the open-job count kept for the
 # stake lock at creation and settlement, the job's own terms read at acceptance and settlement),
 # so the target moved to 270k.
-TARGETS = {"lifecycle_total": 270_000, "createJob": 130_000}
+TARGETS = {"lifecycle_total": 270_000, "lifecycle_direct": 225_000, "createJob": 120_000}
+# a 59-character CIDv1 (base32 dag-pb sha2-256), what the agent commits for a result folder
+RESULT_CID = "bafybeibucywox5gwghnxv7vqtozdjnv6yfl5em2hops2rbutd7npp7bj6u"
 
 
 def main() -> int:
@@ -47,15 +50,24 @@ def main() -> int:
         token, market = suite.token, suite.marketplace
         resource_id = list_gpu(suite, admin, provider, "RTX4090", 64, 10)
         cid = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+        assert len(RESULT_CID) == 59
 
         token.transfer(test_accounts[4], TOKEN, sender=admin)  # make the recipient a holder
         baseline = token.transfer(test_accounts[4], TOKEN, sender=admin).gas_used
         rows: list[dict[str, int]] = []
-        for i in range(args.jobs):
+        direct_rows: list[dict[str, int]] = []
+
+        def new_renter() -> Any:
+            """A fresh renter holding 100 tokens that approved exactly one job's maxCost."""
             renter = test_accounts.generate_test_account()
             admin.transfer(renter, 10**18)
             token.transfer(renter, 100 * TOKEN, sender=admin)
             token.approve(market, 10 * TOKEN, sender=renter)
+            return renter
+
+        for i in range(args.jobs):
+            # the pull path: the provider accepts, fetches, then starts
+            renter = new_renter()
             create = market.createJob(resource_id, cid, 3600, 10 * TOKEN, sender=renter)
             job_id = create.events.filter(market.JobCreated)[0].jobId
             accept = market.acceptJob(job_id, sender=provider)
@@ -70,6 +82,20 @@ def main() -> int:
             }
             row["lifecycle_total"] = sum(row.values())
             rows.append(row)
+            # the direct path: fetched while Created, started at once, settled with its result
+            renter = new_renter()
+            create = market.createJob(resource_id, cid, 3600, 10 * TOKEN, sender=renter)
+            job_id = create.events.filter(market.JobCreated)[0].jobId
+            start = market.acceptAndStartJob(job_id, sender=provider)
+            chain.pending_timestamp = start.timestamp + 2700
+            complete = market.completeJobWithResult(job_id, start.timestamp + 2700, RESULT_CID, sender=provider)
+            direct = {
+                "createJob_direct": create.gas_used,
+                "acceptAndStartJob": start.gas_used,
+                "completeJobWithResult": complete.gas_used,
+            }
+            direct["lifecycle_direct"] = sum(direct.values())
+            direct_rows.append(direct)
 
         # the issue-14 paths: a periodic settlement, and a dispute (bond locked, then a ruling
         # that pays the provider, returns or forfeits the bond)
@@ -103,15 +129,18 @@ def main() -> int:
     result: dict[str, object] = {
         key: int(statistics.median(r[key] for r in rows)) for key in rows[0]
     }
+    result.update({key: int(statistics.median(r[key] for r in direct_rows)) for key in direct_rows[0]})
     result["first_lifecycle_total"] = rows[0]["lifecycle_total"]
     result["erc20_transfer_baseline"] = baseline
     result["lifecycle_vs_transfer_ratio"] = round(result["lifecycle_total"] / baseline, 2)
+    result["direct_vs_transfer_ratio"] = round(result["lifecycle_direct"] / baseline, 2)
     result["jobs"] = len(rows)
     result.update(oracle_gas)
     result.update(dispute_gas)
 
     print(f"{'operation':<24}{'gas (median)':>14}{'target':>12}")
-    for key in ("createJob", "acceptJob", "startJob", "completeJob", "lifecycle_total"):
+    for key in ("createJob", "acceptJob", "startJob", "completeJob", "lifecycle_total",
+                "acceptAndStartJob", "completeJobWithResult", "lifecycle_direct"):
         target = TARGETS.get(key)
         print(f"{key:<24}{result[key]:>14,}{(f'<= {target:,}' if target else ''):>12}")
     print(f"{'first lifecycle':<24}{result['first_lifecycle_total']:>14,}")

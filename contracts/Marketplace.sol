@@ -168,13 +168,7 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     /// its provider. Emits {JobAccepted}.
     /// @param jobId The job.
     function acceptJob(bytes32 jobId) external {
-        JobData storage job = _jobOf(jobId);
-        _requireStatus(jobId, job, JobStatus.Created);
-        if (msg.sender != job.provider) revert MarketplaceUnauthorized(jobId, msg.sender);
-        uint256 expiresAt = uint256(job.updatedAt) + _terms[job.termsVersion].acceptTimeout;
-        if (block.timestamp > expiresAt) revert MarketplaceJobExpired(jobId, expiresAt);
-        _transition(job, JobStatus.Accepted);
-        emit JobAccepted(jobId, msg.sender);
+        _accept(jobId, _jobOf(jobId));
     }
 
     /// @notice Starts the billing clock once the job's container runs (SPEC: startJob).
@@ -188,9 +182,21 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         if (msg.sender != job.provider) revert MarketplaceUnauthorized(jobId, msg.sender);
         uint256 expiresAt = uint256(job.updatedAt) + _terms[job.termsVersion].startTimeout;
         if (block.timestamp > expiresAt) revert MarketplaceJobExpired(jobId, expiresAt);
-        job.startTime = uint40(block.timestamp);
-        _transition(job, JobStatus.Running);
-        emit JobStarted(jobId, block.timestamp);
+        _start(jobId, job);
+    }
+
+    /// @notice Accepts a Created job and starts its billing clock in one transaction: the
+    /// common path of a provider that fetched the image and inputs while the job was Created
+    /// (unbilled, nothing promised) and whose container now runs.
+    /// @dev Exactly {acceptJob} then {startJob} in the same block: the start timeout cannot
+    /// have passed (it is at least one second), so only the accept timeout is checked. Works
+    /// while paused. Requirements: the job is Created and not older than its accept timeout;
+    /// the caller is its provider. Emits {JobAccepted} then {JobStarted}.
+    /// @param jobId The job.
+    function acceptAndStartJob(bytes32 jobId) external {
+        JobData storage job = _jobOf(jobId);
+        _accept(jobId, job);
+        _start(jobId, job);
     }
 
     /// @notice Settles a running job by the seconds it ran (SPEC: completeJob).
@@ -225,17 +231,26 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     /// @param jobId The job.
     /// @param endedAt Chain time (Unix seconds) the job's container ended.
     function completeJobAt(bytes32 jobId, uint256 endedAt) external nonReentrant {
-        JobData storage job = _jobOf(jobId);
-        _requireStatus(jobId, job, JobStatus.Running);
-        address provider = job.provider;
-        if (msg.sender != provider) revert MarketplaceUnauthorized(jobId, msg.sender);
-        uint256 start = job.startTime;
-        if (endedAt < start || endedAt > block.timestamp) {
-            revert MarketplaceInvalidEndTime(jobId, endedAt, start, block.timestamp);
-        }
-        uint256 cost = _costAt(job, endedAt);
-        uint256 early = job.paid;
-        if (cost < early) cost = early; // what was paid early stays paid
+        (JobData storage job, address provider, uint256 cost) = _endedAt(jobId, endedAt);
+        _complete(jobId, job, provider, userOf(jobId), cost);
+    }
+
+    /// @notice Settles a running job like {completeJobAt} and commits the CID of its result
+    /// (the packed output folder on IPFS) on chain, in {ResultCommitted}: the renter's proof of
+    /// what was delivered and the oracle's evidence in a dispute.
+    /// @dev The CID is not stored, only emitted; its shape is the SDK's to check (untrusted, as
+    /// any event). Requirements: as {completeJobAt} (Running; the caller is its provider;
+    /// startTime <= endedAt <= block.timestamp; the cost never below what was paid early);
+    /// 0 < len(resultCID) <= MAX_CID_LENGTH. Emits {ResultCommitted}, {JobCompleted},
+    /// {FundsReleased}, {Refunded}.
+    /// @param jobId The job.
+    /// @param endedAt Chain time (Unix seconds) the job's container ended.
+    /// @param resultCID IPFS CID of the job's result.
+    function completeJobWithResult(bytes32 jobId, uint256 endedAt, string calldata resultCID) external nonReentrant {
+        (JobData storage job, address provider, uint256 cost) = _endedAt(jobId, endedAt);
+        uint256 cidLength = bytes(resultCID).length;
+        if (cidLength == 0 || cidLength > MAX_CID_LENGTH) revert MarketplaceInvalidCID(cidLength, MAX_CID_LENGTH);
+        emit ResultCommitted(jobId, resultCID);
         _complete(jobId, job, provider, userOf(jobId), cost);
     }
 
@@ -645,6 +660,43 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
             uint256 clawed = _registry.seize(provider, user, paid);
             if (clawed > 0) emit ReleaseClawedBack(jobId, provider, clawed);
         }
+    }
+
+    /// @dev Created -> Accepted, by the job's provider within its accept timeout.
+    function _accept(bytes32 jobId, JobData storage job) private {
+        _requireStatus(jobId, job, JobStatus.Created);
+        if (msg.sender != job.provider) revert MarketplaceUnauthorized(jobId, msg.sender);
+        uint256 expiresAt = uint256(job.updatedAt) + _terms[job.termsVersion].acceptTimeout;
+        if (block.timestamp > expiresAt) revert MarketplaceJobExpired(jobId, expiresAt);
+        _transition(job, JobStatus.Accepted);
+        emit JobAccepted(jobId, msg.sender);
+    }
+
+    /// @dev -> Running now (the caller checked the state, the provider and the timeout).
+    function _start(bytes32 jobId, JobData storage job) private {
+        job.startTime = uint40(block.timestamp);
+        _transition(job, JobStatus.Running);
+        emit JobStarted(jobId, block.timestamp);
+    }
+
+    /// @dev The checks of a provider's settlement at its container's end `endedAt`, and the
+    /// cost: of the seconds run until then, never below what was paid early.
+    function _endedAt(bytes32 jobId, uint256 endedAt)
+        private
+        view
+        returns (JobData storage job, address provider, uint256 cost)
+    {
+        job = _jobOf(jobId);
+        _requireStatus(jobId, job, JobStatus.Running);
+        provider = job.provider;
+        if (msg.sender != provider) revert MarketplaceUnauthorized(jobId, msg.sender);
+        uint256 start = job.startTime;
+        if (endedAt < start || endedAt > block.timestamp) {
+            revert MarketplaceInvalidEndTime(jobId, endedAt, start, block.timestamp);
+        }
+        cost = _costAt(job, endedAt);
+        uint256 early = job.paid;
+        if (cost < early) cost = early; // what was paid early stays paid
     }
 
     /// @dev Ends a running job at `cost` (at least what it paid early, at most its maxCost):

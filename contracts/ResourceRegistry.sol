@@ -87,6 +87,8 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
     mapping(bytes32 resourceId => ResourceData) private _resources;
     mapping(address provider => ProviderData) private _providers;
     mapping(address provider => bytes32[]) private _providerResources;
+    /// @dev A provider's X25519 public key for secrets sealed to it (zero: none published).
+    mapping(address provider => bytes32) private _encryptionKeys;
     /// @dev Slot: set once by governance ({setLinks}).
     IMarketplace private _marketplace;
     IReputationSystem private _reputation;
@@ -130,6 +132,22 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
         _checkEndpoint(endpoint);
         p.endpoint = endpoint;
         emit EndpointUpdated(msg.sender, endpoint);
+    }
+
+    /// @notice Publishes (or rotates) the caller's X25519 public key, to which renters seal the
+    /// secrets of their jobs (an access token, say) so that only the caller's agent can open
+    /// them; zero withdraws it.
+    /// @dev Only a registered provider may publish (the one that runs jobs: {registerProvider}
+    /// made it one, as for {updateEndpoint}); a stake or a listed resource is not needed, so
+    /// a provider sets its key before it lists a GPU. Works while paused: rotating a key away
+    /// from a leaked one must never wait. The key is not checked beyond that (any 32 bytes is
+    /// an X25519 point); a renter's client reads it from here, not from the provider's word.
+    /// Requirements: the caller is registered. Emits {EncryptionKeySet}.
+    /// @param key The 32-byte X25519 public key, or zero to clear it.
+    function setEncryptionKey(bytes32 key) external {
+        _registered(msg.sender);
+        _encryptionKeys[msg.sender] = key;
+        emit EncryptionKeySet(msg.sender, key);
     }
 
     /// @notice Adds `amount` to the caller's stake.
@@ -503,6 +521,12 @@ contract ResourceRegistry is IResourceRegistry, AccessControl, Pausable, Reentra
     /// @inheritdoc IResourceRegistry
     function stakeOf(address provider) external view returns (uint256) {
         return _providers[provider].stake;
+    }
+
+    /// @notice The X25519 public key `provider` published for secrets (zero if none).
+    /// @param provider The provider.
+    function encryptionKeyOf(address provider) external view returns (bytes32) {
+        return _encryptionKeys[provider];
     }
 
     /// @notice Every resource `provider` ever registered, retired ones included.

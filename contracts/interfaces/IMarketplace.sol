@@ -160,6 +160,9 @@ interface IMarketplace {
     event JobStarted(bytes32 indexed jobId, uint256 startTime);
     /// @notice Emitted when a running job is settled by elapsed time.
     event JobCompleted(bytes32 indexed jobId, uint256 finalCost);
+    /// @notice Emitted when the provider settles a job with {completeJobWithResult}: the IPFS
+    /// CID of the job's result (its packed output folder), committed with the settlement.
+    event ResultCommitted(bytes32 indexed jobId, string resultCID);
     /// @notice Emitted when a job is cancelled before it ran; the renter is refunded in full.
     event JobCancelled(bytes32 indexed jobId, address indexed by);
     /// @notice Emitted when the renter or the provider disputes a job.

@@ -99,6 +99,9 @@ interface IResourceRegistry {
     event ProviderRegistered(address indexed provider, string endpoint, uint256 stake);
     /// @notice Emitted when `provider` changes its agent endpoint.
     event EndpointUpdated(address indexed provider, string endpoint);
+    /// @notice Emitted when `provider` publishes, rotates (or, with zero, clears) the X25519
+    /// public key renters seal its jobs' secrets to.
+    event EncryptionKeySet(address indexed provider, bytes32 key);
     /// @notice Emitted when `provider` adds `amount` to its stake, now `totalStake`.
     event Staked(address indexed provider, uint256 amount, uint256 totalStake);
     /// @notice Emitted when `provider` starts the unstake cooldown, withdrawable at `unlockAt`.
