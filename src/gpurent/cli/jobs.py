@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import click
 
@@ -20,16 +21,29 @@ def group() -> None:
 
 @group.command("create")
 @click.option("--gpu", "gpu_id", type=GPU_ID, required=True, help="GPU id (from `gpurent gpus list`)")
-@click.option("--image", "image_cid", required=True, help="IPFS CID of the Docker image")
+@click.option("--image", "image_cid", help="IPFS CID of the Docker image (or `image` in --spec)")
 @click.option("--hours", type=HOURS, required=True, help="Hours to book (billing stops when the job ends)")
+@click.option("--cmd", "command", help='The command, split as a shell would: --cmd "python train.py --epochs 3"')
+@click.option("--entrypoint", help="The entrypoint, split as a shell would (default: the image's)")
+@click.option("--env", "env", multiple=True, metavar="K=V", help="An environment variable (repeatable)")
+@click.option("--input", "inputs", multiple=True, metavar="CID:/PATH", help="Mount a dataset CID read-only (repeatable)")
+@click.option("--output", help="The folder whose files come back as the result, e.g. /outputs")
+@click.option("--secret", "secrets", multiple=True, metavar="NAME",
+              help="A secret sealed to the provider: its value from the env var NAME, else a hidden prompt")
+@click.option("--network", "network", is_flag=True, default=None, help="The job needs network access")
+@click.option("--spec", "spec_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A job.toml with the same fields (flags beside it are refused, but --secret)")
+@click.option("--no-encrypt", is_flag=True, help="Leave results unsealed (readable by anyone holding the CID)")
 @click.option("--max-cost", type=TOKENS,
               help="Refuse (on chain) if the job would lock more than this (default: today's quote, so a "
                    "price raised before your transaction is mined refuses the job)")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (refuses a job a check says would not run)")
 @click.option("--force", is_flag=True, help="Lock the funds even when a check says the job would not run")
 @pass_app
-def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Decimal | None, yes: bool,
-           force: bool) -> None:
+def create(app: App, gpu_id: str, image_cid: str | None, hours: Decimal, command: str | None,
+           entrypoint: str | None, env: tuple[str, ...], inputs: tuple[str, ...], output: str | None,
+           secrets: tuple[str, ...], network: bool | None, spec_file: Path | None, no_encrypt: bool,
+           max_cost: Decimal | None, yes: bool, force: bool) -> None:
     """Creates a job: approves by signature and locks the max cost in one transaction, never
     more than the cost limit. Before that it checks the image, the provider's agent and the
     GPU's queue: when a check says the job would not run it asks (with --yes it refuses, unless
@@ -38,11 +52,15 @@ def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Deci
     if seconds <= 0:
         raise click.BadParameter("must book at least one second", param_hint="--hours")
     from gpurent.cli import preflight
-    from gpurent.images.store import validate_cid
+    from gpurent.cli import workload as flags
 
-    validate_cid(image_cid)  # a malformed CID is refused before connecting
+    spec = flags.spec_from(image_cid, command, entrypoint, env, inputs, output, network, spec_file)
+    spec = flags.with_result_key(spec, no_encrypt)  # refused before connecting: a malformed one too
+    image_cid = spec.image
     gp = app.sdk(needs_account=True)
     resource = gp.resource(gpu_id)
+    if secrets:
+        spec = flags.with_secrets(gp, spec, resource.provider, secrets)
     quote = gp.quote(gpu_id, seconds)
     limit = max_cost if max_cost is not None else quote
     preflight.check_terms(gp, quote, limit)  # what the chain would refuse, said first and alone
@@ -58,7 +76,7 @@ def create(app: App, gpu_id: str, image_cid: str, hours: Decimal, max_cost: Deci
         click.confirm(question + (" although the job may never run (see above)?" if doubt else "?"),
                       abort=True, err=True)
     with app.output.pending("Creating the job…"):
-        created = gp.create_job(gpu_id, image_cid, seconds, max_cost=limit)
+        created = gp.create_job(gpu_id, spec, seconds, max_cost=limit)
     job = created.value
     app.output.tx(created, f"job created; {for_people(job.max_cost)} GPU locked in escrow (limit {for_people(limit)} GPU)")
     app.output.data({**job_row(job), "cost_limit": limit}, title=f"Job {job.job_id}")
@@ -80,6 +98,9 @@ def show(app: App, job_id: str) -> None:
         "escrow_refunded": escrow.refunded,
     })
     data["next"] = gp.next_steps(job).text()  # what the renter can do, and from or until when
+    from gpurent.cli import workload as flags
+
+    data.update(flags.result_rows(gp, job))
     dispute = gp.dispute(job_id) if job.status.label in ("Disputed", "Resolved") else None
     if dispute is not None:
         data["dispute"] = f"raised by {dispute.initiator}: {dispute.reason}"
@@ -236,3 +257,26 @@ def dispute(app: App, job_id: str, reason: str) -> None:
     app.output.data({**job_row(gp.job(job_id)), "bond": bond})
 
 
+
+
+@group.command("spec")
+@click.argument("job_id", type=JOB_ID)
+@pass_app
+def spec(app: App, job_id: str) -> None:
+    """What a job committed to: its definition (secrets by name only)."""
+    from gpurent.cli import workload as flags
+
+    flags.show_spec(app, job_id)
+
+
+@group.command("results")
+@click.argument("job_id", type=JOB_ID)
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write the files into (must not exist or be empty)")
+@pass_app
+def results(app: App, job_id: str, out_dir: Path) -> None:
+    """Fetches a job's result, verifies it against the CID committed on chain, decrypts it with
+    your results key and writes its files; nothing is written unless everything verified."""
+    from gpurent.cli import workload as flags
+
+    flags.fetch(app, job_id, out_dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gpurent.cli import admin, devnet, engine, gpus, images, indexer, ipfs, jobs, network, provider, stack, wallet
+from gpurent.cli import admin, data, devnet, engine, gpus, images, indexer, ipfs, jobs, network, provider, stack, wallet
 from gpurent.command import GpurentGroup, global_options, start_app
 
 
@@ -19,6 +19,8 @@ def make_root() -> click.Group:
 
     for module in (gpus, jobs, images, wallet, provider, admin, devnet, ipfs, engine, indexer, network):
         gpurent.add_command(module.group)
+    gpurent.add_command(data.group)
+    gpurent.add_command(data.keys)
     for command in (stack.up, stack.down, stack.status, stack.demo):
         gpurent.add_command(command)
     return gpurent

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import quote
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -37,6 +38,7 @@ class UploadPart:
 
     name: str
     content: Iterable[bytes] | Callable[[], bytes]
+    directory: bool = False  # a folder entry (no content), so empty folders are kept too
 
 
 def api_url(address: str) -> str:
@@ -295,8 +297,9 @@ def _checked_stream(response: requests.Response, path: str, node: str) -> Iterat
 def _multipart(parts: list[UploadPart], boundary: str, progress: Progress | None) -> Iterator[bytes]:
     """The multipart body, produced lazily: a part's content is read only when its turn comes."""
     for part in parts:
+        kind = "application/x-directory" if part.directory else "application/octet-stream"
         yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-               f"filename=\"{part.name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+               f"filename=\"{quote(part.name, safe='/')}\"\r\nContent-Type: {kind}\r\n\r\n").encode()
         content = part.content
         for block in ([content()] if callable(content) else content):
             if block:

@@ -18,9 +18,10 @@ from gpurent.sdk.accounts import AccountRef
 from gpurent.sdk.history import HistoryCalls
 from gpurent.sdk.reputation import ReputationCalls
 from gpurent.sdk.token import TokenCalls
+from gpurent.sdk.workload import WorkloadCalls
 
 
-class Gpurent(TokenCalls, HistoryCalls, ReputationCalls, AdminCalls):
+class Gpurent(WorkloadCalls, TokenCalls, HistoryCalls, ReputationCalls, AdminCalls):
     """The deployed gpurent contracts on one chain, and the account that signs (if any)."""
 
 

@@ -1,0 +1,1 @@
+"""Real workloads: job definitions (spec), encryption (seal), results (results), data (data)."""
