@@ -150,3 +150,18 @@ def _joined_starter(app: App, name: str, resources: tuple[ResourceSpec, ...], en
     networks.use(name)
     return AgentConfig(resources=resources, oracle_urls=network.oracle_urls, heartbeat_interval_s=slot,
                        listen_host=host, listen_port=port, endpoint=_endpoint(endpoint, host, port)), line
+
+
+@main.command("rotate-key")
+@click.pass_obj
+def rotate_key(app: App) -> None:
+    """Makes a new secrets key (the old ones are kept, so open jobs sealed to them still run);
+    the running agent publishes it on chain at its next start."""
+    from gpurent.agent.config import agent_home
+    from gpurent.agent.keys import ProviderKeys
+
+    keys = ProviderKeys(agent_home())
+    old = keys.current.public_b64
+    new = keys.rotate().public_b64
+    app.output.data({"previous key": old, "new key": new, "kept keys": len(keys.all()) - 1},
+                    title="Secrets key rotated (restart the agent to publish it)")
