@@ -38,8 +38,11 @@ def _split(text: str, what: str) -> tuple[str, ...]:
 def spec_from(image: str | None, command: str | None, entrypoint: str | None, env: tuple[str, ...],
               inputs: tuple[str, ...], output: str | None, network: bool | None, spec_file: Path | None) -> Any:
     """The JobSpec the flags (or job.toml) describe; DefinitionError on anything invalid."""
+    from gpurent.images.store import validate_cid
     from gpurent.workload.spec import InputMount, JobSpec, SpecError
 
+    if image is not None:
+        image = validate_cid(image)  # a malformed image CID: one line, exit 1, as before definitions
     try:
         if spec_file is not None:
             if command or entrypoint or env or inputs or output or network is not None:

@@ -87,7 +87,10 @@ class WorkloadCalls(HistoryCalls):
         from gpurent.workload.seal import seal_secret
         from gpurent.workload.spec import SealedSecrets, SpecError, check_name
 
-        key = cast(Any, self).encryption_key_of(provider)  # the chain helper's reader
+        reader = getattr(self, "encryption_key_of", None)  # the chain helper's registry read
+        if reader is None:
+            raise InvalidInput("this gpurent cannot read providers' encryption keys: secrets need the newer SDK")
+        key = reader(provider)
         if not key:
             raise InvalidInput(f"provider {provider} has published no encryption key: it cannot take secrets")
         import base64
