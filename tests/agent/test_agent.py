@@ -15,7 +15,6 @@ from gpurent.errors import GpurentError
 from gpurent.types import JobStatus
 
 MISSING_CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
-DIRECT = hasattr(__import__("gpurent.sdk", fromlist=["Gpurent"]).Gpurent, "accept_and_start_job")
 
 
 def wait_chain(gp, job_id, status: JobStatus, timeout_s: float = 60.0):
@@ -44,10 +43,9 @@ def test_a_job_that_prints_and_exits_is_run_completed_and_paid(start_agent, push
     assert provider_rent.earnings() > 0
 
     phases = [p for p, _, _ in runner.agent.state.history(job.job_id)]
-    # the image verified before the job is accepted; accepted and started in one transaction (acceptAndStartJob)
-    # once the container runs (DIRECT: the SDK offers it; the pull path before chain18's wrappers are merged)
-    promised = ["starting"] if DIRECT else ["accepting", "accepted", "starting"]
-    assert phases == ["queued", "pulling", "pulled", *promised, "running", "exited", "completing", "completed"]
+    # the image verified before anything is promised; accepted and started in one transaction (acceptAndStartJob)
+    # once the container runs
+    assert phases == ["queued", "pulling", "pulled", "starting", "running", "exited", "completing", "completed"]
     # the renter reads the phase and the logs from the provider's endpoint, signed
     remote = ProviderEndpoint(runner.agent.config.endpoint, cast.renter, renter_rent.manifest.chain_id)
     assert remote.phase(job.job_id)["phase"] == "completed"
@@ -250,8 +248,7 @@ def test_jobs_show_and_logs_read_the_provider(start_agent, push_image, renter_re
     assert shown.exit_code == 0, shown.stderr
     data = json.loads(shown.stdout)
     assert data["phase"] == "completed" and data["exit_code"] == 0
-    way_in = "queued → pulling → pulled → " + ("starting → running" if DIRECT else "accepting → accepted")
-    assert data["timeline"].startswith(way_in) and data["status"] == "Completed"
+    assert data["timeline"].startswith("queued → pulling → pulled → starting → running") and data["status"] == "Completed"
     logs = cli.invoke(make_root(), ["--account", "5", "jobs", "logs", job.job_id, "--follow"])
     assert logs.exit_code == 0 and logs.stdout == "line one\nline two\n", (logs.stdout, logs.stderr)
     foreign = cli.invoke(make_root(), ["--account", "7", "jobs", "logs", job.job_id])

@@ -11,12 +11,15 @@ per GPU), cache maintenance on a thread of its own, heartbeats on their own time
 (:mod:`gpurent.agent.oracle_link`), so no renter's job (a log flood, an image no peer has, a
 container slow to go) can delay another job's cap or a heartbeat and get the provider penalised.
 
-A job's way to its container: fetch and verify its image into the cache while the job is still
-Created (unbilled, a visible phase); an image that is missing, forged, too large or not usable
-here is declined (cancelling a Created job costs the provider nothing on chain, and refunds the
-renter). Only then accept, start the container, and ``startJob`` so billing starts when the
-container runs. An image lost between acceptance and start cancels the job (the renter is
-refunded in full).
+A job's way to its container: read its definition (:mod:`gpurent.agent.plan` says what is
+declined), fetch and verify its image into the cache and its inputs into the input cache while
+the job is still Created (unbilled, a visible phase); a definition, image or input that is
+missing, forged, too large or not usable here is declined (cancelling a Created job costs the
+provider nothing on chain, and refunds the renter). Only then create and start the container
+and ``acceptAndStartJob``, so billing starts when the container runs (a job found Accepted, e.g.
+after a restart, gets ``startJob``). An image lost between acceptance and start cancels the job
+(the renter is refunded in full). At the end the output folder is packed, pinned and committed
+with the settlement (``completeJobWithResult``).
 
 A job's log is the agent's own copy, capped at ``log_mb``: the follow stream is read only up to
 the cap, and at the end the log is sealed from the engine's record read as a stream up to the
@@ -334,9 +337,8 @@ class Agent:
                 # retry bound (said so): either way declined, which costs neither party anything
                 self._give_back(job, AgentPhase.DECLINED, str(err))
                 return
-            if hasattr(self.gp, "accept_and_start_job"):  # everything is here: accept and start in one
-                self._launch(job, spec, slot, cached, inputs, direct=True)
-                return
+            self._launch(job, spec, slot, cached, inputs, direct=True)  # everything is here: accept and start in one
+            return
             with self.tx_lock:
                 if self.stopping.is_set():  # stopped (Ctrl-C) during the pull: nothing more is promised
                     log.info("job %s: not accepted, the agent is stopping", job_id)
@@ -414,7 +416,7 @@ class Agent:
         with self.tx_lock:
             status = self._chain_status(job_id)
             if direct and status == JobStatus.CREATED:
-                self.gp.accept_and_start_job(job_id)  # type: ignore[attr-defined]
+                self.gp.accept_and_start_job(job_id)
                 status = JobStatus.RUNNING
             elif status == JobStatus.ACCEPTED:
                 self.gp.start_job(job_id)

@@ -50,10 +50,7 @@ class ProviderKeys:
         return self.current
 
     def publish(self, gp: Gpurent) -> bool:
-        """Publishes the current public key unless the chain already has it; True if it sent.
-        (A deployment without ``setEncryptionKey`` takes no secrets: nothing is sent.)"""
-        if not hasattr(gp, "set_encryption_key"):
-            return False
+        """Publishes the current public key unless the chain already has it; True if it sent."""
         if gp.encryption_key_of(gp.address) == self.current.public_bytes:
             return False
         gp.set_encryption_key(self.current.public_bytes)

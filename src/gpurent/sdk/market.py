@@ -135,12 +135,24 @@ class MarketCalls(Base):
         """Settles a running job by the seconds it ran until ``ended_at`` (chain time its container
         ended), as its provider: start <= ended_at <= the block's time, and never below what was
         paid early. It can only lower the provider's own pay, so the contract takes its word."""
-        if isinstance(ended_at, bool) or not isinstance(ended_at, int) or ended_at < 0:
-            raise InvalidInput(f"invalid end time {ended_at!r}: a Unix timestamp in seconds")
+        _check_end_time(ended_at)
         return self._send("complete", self.marketplace.completeJobAt, parse_id(job_id, "job"), ended_at)
+
+    def complete_job_with_result(self, job_id: str | bytes, ended_at: int, result_cid: str) -> Tx[None]:
+        """As :meth:`complete_job_at`, and commits ``result_cid`` (the job's result folder on
+        IPFS) on chain in the same transaction (the ``ResultCommitted`` event); InvalidInput,
+        before anything is sent, when it is not a CID of at most MAX_RESULT_CID_LENGTH bytes."""
+        _check_end_time(ended_at)
+        cid = _checked_result_cid(result_cid, "result CID")
+        return self._send("complete", self.marketplace.completeJobWithResult, parse_id(job_id, "job"), ended_at, cid)
 
     def accept_job(self, job_id: str | bytes) -> Tx[None]:
         return self._send("accept", self.marketplace.acceptJob, parse_id(job_id, "job"))
+
+    def accept_and_start_job(self, job_id: str | bytes) -> Tx[None]:
+        """Accepts a Created job and starts its billing in one transaction (its provider, within
+        the accept timeout): for a container that already runs, its image and inputs fetched."""
+        return self._send("accept and start", self.marketplace.acceptAndStartJob, parse_id(job_id, "job"))
 
     def start_job(self, job_id: str | bytes) -> Tx[None]:
         return self._send("start", self.marketplace.startJob, parse_id(job_id, "job"))
@@ -193,3 +205,39 @@ class MarketCalls(Base):
 
     def job_count(self) -> int:
         return int(self.marketplace.jobCount())
+
+    def result_cid(self, job_id: str | bytes) -> str | None:
+        """The result CID the job's provider committed at settlement (``ResultCommitted``), or
+        None when it committed none. The event is the provider's word: InvalidInput when what it
+        committed is not a CID (the message shows it escaped)."""
+        jid = parse_id(job_id, "job")
+        for log in self._logs(self.marketplace.ResultCommitted, jobId=jid):
+            return _checked_result_cid(log.resultCID, f"job {hex_id(jid)} committed a result CID that")
+        return None
+
+
+# The Marketplace's bound on every CID it takes (MAX_CID_LENGTH).
+MAX_RESULT_CID_LENGTH = 128
+
+
+def _check_end_time(ended_at: int) -> None:
+    if isinstance(ended_at, bool) or not isinstance(ended_at, int) or ended_at < 0:
+        raise InvalidInput(f"invalid end time {ended_at!r}: a Unix timestamp in seconds")
+
+
+def _checked_result_cid(value: object, what: str) -> str:
+    """``value`` when it is a CID of at most MAX_RESULT_CID_LENGTH bytes; else InvalidInput
+    naming ``what``, with the value escaped and cut (it may come from the chain)."""
+    from gpurent.images.store import validate_cid
+
+    text = value if isinstance(value, str) else ""
+    shown = ascii(value)[:80]
+    if not text or len(text.encode("utf-8", "replace")) > MAX_RESULT_CID_LENGTH:
+        raise InvalidInput(f"{what} {shown} is not a CID of 1 to {MAX_RESULT_CID_LENGTH} bytes")
+    try:
+        cid = validate_cid(text)
+    except InvalidInput:
+        raise InvalidInput(f"{what} {shown} is not a CID (expected e.g. bafy…)") from None
+    if cid != text:
+        raise InvalidInput(f"{what} {shown} is not a bare CID (no /ipfs/ prefix or spaces)")
+    return cid

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from gpurent.errors import InvalidInput
 from gpurent.sdk.base import Base
 from gpurent.sdk.inputs import Tokens, parse_id, tokens_in
 from gpurent.sdk.tx import Tx
@@ -29,6 +30,21 @@ class RegistryCalls(Base):
         """Moves the provider's agent endpoint; InvalidEndpoint as for :meth:`register_provider`."""
         parse_endpoint(endpoint)
         return self._send("update the endpoint", self.registry.updateEndpoint, endpoint)
+
+    def set_encryption_key(self, key: bytes | None) -> Tx[None]:
+        """Publishes (or rotates) the provider's 32-byte X25519 public key renters seal secrets
+        to; None or 32 zero bytes clears it. InvalidInput, before anything is sent, for any other
+        length."""
+        raw = bytes(32) if key is None else key
+        if not isinstance(raw, bytes | bytearray) or len(raw) != 32:
+            raise InvalidInput("an encryption key is 32 bytes (an X25519 public key)")
+        return self._send("publish the encryption key", self.registry.setEncryptionKey, bytes(raw))
+
+    def encryption_key_of(self, provider: str | None = None) -> bytes | None:
+        """The X25519 public key ``provider`` (default: this account) published, or None."""
+        raw = bytes(self._call("read the encryption key of", self.registry.encryptionKeyOf,
+                               provider or self.address))
+        return None if raw == bytes(32) else raw
 
     def stake(self, amount: Tokens) -> Tx[None]:
         units = tokens_in(amount, "stake")
