@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 RENTER = "5"
 BOOKING_S = 3600
+DEMO_ITERATIONS = 80  # the sample job reads it from its input, /data/params
 #: settings that would point the demo at something other than its own stack
 FOREIGN_ENV = ("GPURENT_NETWORK", "GPURENT_ACCOUNT", "GPURENT_IPFS_API", "GPURENT_IPFS_GATEWAY", "DOCKER_HOST",
                "GPURENT_INDEXER_URL")
@@ -163,6 +164,9 @@ def _main_job(report: Reporter, demo: Demo) -> None:
     from gpurent.local.ipfs import ipfs_client
     from gpurent.images.store import ImageStore
     from gpurent.indexer import service as indexer_service
+    from gpurent.sdk.workload import results_keypair
+    from gpurent.workload.data import push_data
+    from gpurent.workload.spec import InputMount, JobSpec
 
     console = report.console
     gp = Gpurent.connect(network=running_devnet().url, account=RENTER)  # type: ignore[union-attr]
@@ -176,6 +180,17 @@ def _main_job(report: Reporter, demo: Demo) -> None:
     pushed = ImageStore(ipfs_client()).push_local(sample.TAG, uploader=gp.address)
     report.step("image", f"built {sample.TAG} ({image_id[7:19]}), pushed {pushed.metadata.size:,} bytes "
                 f"as {pushed.cid}")
+
+    # -- the job's input (a dataset, here one small file) and its definition: input, output, key
+    data_dir = Path(os.environ["GPURENT_HOME"]) / "demo-data"
+    data_dir.mkdir(exist_ok=True)
+    (data_dir / "params").write_text(f"iterations={DEMO_ITERATIONS}\n")
+    data = push_data(ipfs_client(), data_dir)
+    report.step("data", f"pushed {data.size:,} bytes as {data.cid} ({data.digest[:19]}…)")
+    key = results_keypair()
+    assert key is not None  # made on first use
+    spec = JobSpec(image=pushed.cid, inputs=(InputMount(data.cid, "/data"),), output="/outputs",
+                   result_key=key.public_b64)
 
     # -- the renter searches the market through the indexer
     gpus = stack.wait_until(lambda: indexer_service.find_gpus(), "the indexer listing the provider's GPU", 60)
@@ -193,16 +208,28 @@ def _main_job(report: Reporter, demo: Demo) -> None:
 
     # -- one permit-signed transaction: approve and lock the escrow
     quote = gp.quote(gpu["id"], BOOKING_S)
-    created = gp.create_job(gpu["id"], pushed.cid, BOOKING_S, max_cost=quote)
+    created = gp.create_job(gpu["id"], spec, BOOKING_S, max_cost=quote)
     job = created.value
     report.step("renter", f"created job {job.job_id[:10]}…{job.job_id[-6:]}: {quote} GPU locked for up to "
-                f"{BOOKING_S // 60} min at {gpu['price_per_hour']} GPU/h (gas {created.gas_used:,})")
+                f"{BOOKING_S // 60} min at {gpu['price_per_hour']} GPU/h (gas {created.gas_used:,}); its "
+                f"definition is {job.image_cid}")
 
     endpoint = ProviderEndpoint.for_job(gp, job)
     agent_view = _follow(report, gp, endpoint, job.job_id)
     completed_wall = time.time()
     output = b"".join(endpoint.logs(job.job_id)).decode(errors="replace")
     console.print(Panel(Text(safe_lines(output.rstrip())), title="job output (from the provider's endpoint, signed by the renter)",
+                        title_align="left", expand=False))
+
+    # -- the result: committed on chain with the settlement, fetched, checked and opened here
+    out = Path(os.environ["GPURENT_HOME"]) / "demo-results"
+    shutil.rmtree(out, ignore_errors=True)
+    manifest = gp.fetch_results(job.job_id, out)
+    result_cid = gp.result_cid(job.job_id)
+    report.step("renter", f"fetched the result {result_cid}: {manifest.file_count} file(s), "
+                f"{manifest.total_bytes:,} bytes, every hash checked, opened with the renter's key")
+    picture = (out / "mandelbrot.txt").read_text(errors="replace")
+    console.print(Panel(Text(safe_lines(picture.rstrip())), title="results/mandelbrot.txt (the job's /outputs)",
                         title_align="left", expand=False))
 
     settled = gp.job(job.job_id)
@@ -236,7 +263,8 @@ def _main_job(report: Reporter, demo: Demo) -> None:
 
     demo.result.update({
         "renter": gp.address, "provider": provider, "treasury": treasury, "gpu": gpu["id"], "image_cid": pushed.cid,
-        "job_id": job.job_id, "status": settled.status.label, "output": output, "timeline": timeline, "costs": costs,
+        "job_id": job.job_id, "status": settled.status.label, "output": output, "data_cid": data.cid,
+        "result_cid": result_cid, "result_files": {f.path: f.sha256 for f in manifest.files}, "result_picture": picture, "timeline": timeline, "costs": costs,
         "balances_before": before, "balances_after": after, "graphql": {"url": url, "answer": answer},
         "reputation": {"before": reputation_before.score, "after": reputation_after.score,
                        "heartbeats": f"{validation.heartbeats_kept}/{validation.heartbeats_expected}",

@@ -11,6 +11,7 @@ failed `up` stops what it started.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -109,7 +110,16 @@ def test_demo_runs_the_main_job_end_to_end(demo_home):
 
     # the timeline: the chain's order, with the provider's pull and run in between
     on_chain = [row["detail"] for row in demo["timeline"] if row["source"].startswith("chain")]
-    assert on_chain == ["JobCreated", "JobAccepted", "JobStarted", "JobCompleted", "FundsReleased", "Refunded"]
+    assert on_chain == ["JobCreated", "JobAccepted", "JobStarted", "ResultCommitted", "JobCompleted", "FundsReleased",
+                        "Refunded"]
+
+    # the job read its input and wrote its output: the result committed on chain, fetched and opened
+    assert "input      /data/params: iterations=80" in output and "wrote /outputs/mandelbrot.txt" in output
+    committed = [row for row in demo["timeline"] if row["detail"] == "ResultCommitted"]
+    assert committed and demo["result_cid"]
+    picture = demo["result_picture"]
+    assert hashlib.sha256(picture.encode()).hexdigest() == demo["result_files"]["mandelbrot.txt"]
+    assert picture.count("\n") == 17 and "@" in picture  # the Mandelbrot set, 17 rows
     phases = [row["event"] for row in demo["timeline"] if row["source"] == "provider agent"]
     assert phases.index("pulling") < phases.index("running") < phases.index("exited") < phases.index("completed")
     assert [row["t_s"] for row in demo["timeline"]] == sorted(row["t_s"] for row in demo["timeline"])

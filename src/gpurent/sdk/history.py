@@ -13,8 +13,8 @@ from gpurent.sdk.inputs import parse_id
 from gpurent.types import Dispute, DisputeOutcome, Job, JobStatus, Resource, hex_id
 from gpurent.units import to_tokens
 
-JOB_EVENTS = ("JobCreated", "JobAccepted", "JobStarted", "JobCompleted", "JobCancelled", "JobDisputed",
-              "DisputeResolved", "FundsReleased", "Refunded")
+JOB_EVENTS = ("JobCreated", "JobAccepted", "JobStarted", "ResultCommitted", "JobCompleted", "JobCancelled",
+              "JobDisputed", "DisputeResolved", "FundsReleased", "Refunded")
 
 
 class GpuLoad(NamedTuple):
