@@ -185,7 +185,7 @@ def main() -> int:
             cold_job, figures["cold_start_s"] = run_job()
             _, figures["warm_start_s"] = run_job()
             result_cid = str(gp.result_cid(cold_job))
-            payload_bytes = int(renter_ipfs.stat(f"/ipfs/{result_cid}/payload")["Size"])
+            payload_bytes = int(renter_ipfs.stat(f"{result_cid}/payload")["Size"])
 
             def raw_cat() -> None:
                 with (work / "cat.out").open("wb") as sink:
