@@ -13,8 +13,8 @@ def test_a_pull_that_ends_after_ctrl_c_does_not_accept_the_job(start_agent, push
     pull = agent._pull
     stopped_during_pull: list[str] = []
 
-    def pull_then_ctrl_c(job):  # the pull finishes for real; Ctrl-C came while it ran
-        cached = pull(job)
+    def pull_then_ctrl_c(job, *rest):  # the pull finishes for real; Ctrl-C came while it ran
+        cached = pull(job, *rest)
         if not stopped_during_pull:
             stopped_during_pull.append(job.job_id)
             agent.stop()

@@ -55,7 +55,7 @@ from gpurent.agent.runtime import Owner, Runtime, Workload
 from gpurent.agent.settle import Settler
 from gpurent.agent.state import OPEN, AgentState, JobRecord
 from gpurent.agent.tasks import Tasks
-from gpurent.errors import GpurentError, ImageError
+from gpurent.errors import DeadlinePassed, GpurentError, ImageError
 from gpurent.images.cache import CacheMaintainer, CachedImage, ImageCache, chain_popularity
 from gpurent.images.retry import Backoff, NodeDown, retry_node
 from gpurent.images.store import ImageStore
@@ -413,14 +413,23 @@ class Agent:
             return
         self.state.update(job_id, AgentPhase.STARTING, container_id=container_id)  # recorded before it starts
         self.runtime.start(container_id)
-        with self.tx_lock:
-            status = self._chain_status(job_id)
-            if direct and status == JobStatus.CREATED:
-                self.gp.accept_and_start_job(job_id)
-                status = JobStatus.RUNNING
-            elif status == JobStatus.ACCEPTED:
-                self.gp.start_job(job_id)
-                status = JobStatus.RUNNING
+        try:
+            with self.tx_lock:
+                status = self._chain_status(job_id)
+                if direct and status == JobStatus.CREATED:
+                    self.gp.accept_and_start_job(job_id)
+                    status = JobStatus.RUNNING
+                elif status == JobStatus.ACCEPTED:
+                    self.gp.start_job(job_id)
+                    status = JobStatus.RUNNING
+        except Exception as err:  # never a container running that the chain does not bill
+            self.runtime.remove(container_id)
+            self.state.update(job_id, container_id=None)
+            if isinstance(err, DeadlinePassed):  # e.g. the accept timeout passed while its data came in
+                self._give_back(job, AgentPhase.DECLINED if direct else AgentPhase.FAILED,
+                                f"the chain refused to start it: {err}")
+                return
+            raise  # anything else (the node, say): tried again, from a fresh container
         if status != JobStatus.RUNNING:
             self.runtime.remove(container_id)
             self._finish(self.state.job(job_id), _final_phase(status), f"{status.label} on chain before it started")

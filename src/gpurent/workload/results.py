@@ -33,6 +33,7 @@ from gpurent.errors import GpurentError, ImageError
 from gpurent.images.kubo import KuboClient
 from gpurent.workload.seal import KeyPair, SealError, open_sealed, open_stream, seal, seal_stream
 from gpurent.workload.spec import canonical
+from gpurent.safejson import loads_bounded
 
 FORMAT = 1
 RESULT_FILE = "result.json"
@@ -83,7 +84,7 @@ class ResultManifest:
     @classmethod
     def from_bytes(cls, data: bytes) -> ResultManifest:
         try:
-            doc = json.loads(data.decode("utf-8"))
+            doc = loads_bounded(data.decode("utf-8"))
             files = tuple(ResultFile(_rel(f["path"]), _count(f["size"]), _hex(f["sha256"])) for f in doc["files"])
             dropped = tuple(DroppedFile(str(d["path"])[:MAX_PATH_BYTES], _count(d["size"]), str(d["reason"])[:200])
                             for d in doc["dropped"][:MAX_DROPPED_LISTED])
@@ -119,7 +120,7 @@ class ResultInfo:
     @classmethod
     def from_bytes(cls, data: bytes) -> ResultInfo:
         try:
-            doc = json.loads(data.decode("utf-8"))
+            doc = loads_bounded(data.decode("utf-8"))
             if not isinstance(doc, dict) or doc.get("gpurent_result") != FORMAT or len(doc) != 6:
                 raise ValueError("format")
             if not isinstance(doc["sealed"], bool) or not isinstance(doc["job"], str):
@@ -432,8 +433,9 @@ def _extract(tar_path: Path, dest: Path, manifest: ResultManifest, cid: str) -> 
                 if member.isdir():
                     target.mkdir(parents=True, exist_ok=True)
                     continue
-                if not member.isreg():
-                    raise _mismatch(cid, f"the payload holds {ascii(name[:60])}, which is not a file or folder")
+                if not member.isreg() or member.issparse() or any(k.startswith("GNU.sparse") for k in member.pax_headers):
+                    # a sparse member would write its holes (any size) from a few bytes of payload
+                    raise _mismatch(cid, f"the payload holds {ascii(name[:60])}, which is not a plain file or folder")
                 entry = expected.get(name)
                 if entry is None or entry.size != member.size:
                     raise _mismatch(cid, f"the payload's {ascii(name[:60])} is not in the manifest as it is")
@@ -449,8 +451,12 @@ def _extract(tar_path: Path, dest: Path, manifest: ResultManifest, cid: str) -> 
                         out.write(block)
                 if digest.hexdigest() != entry.sha256:
                     raise _mismatch(cid, f"the file {ascii(name[:60])} differs from its manifest hash")
-    except tarfile.TarError as err:
-        raise _mismatch(cid, f"the payload is not a valid tar ({err})") from None
+    except (tarfile.TarError, ValueError, EOFError) as err:  # tarfile raises ValueError on a bad sparse map
+        if isinstance(err, ResultError):
+            raise
+        raise _mismatch(cid, f"the payload is not a valid tar ({type(err).__name__})") from None
+    except OSError as err:  # names that clash on this filesystem (case, normalisation), disk full
+        raise _mismatch(cid, f"the payload cannot be written here ({err.strerror or type(err).__name__})") from None
     missing = sorted(set(expected) - seen)
     if missing:
         raise _mismatch(cid, f"the payload lacks {ascii(missing[0][:60])}")

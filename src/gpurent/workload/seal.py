@@ -22,6 +22,7 @@ import binascii
 import json
 import os
 import tempfile
+from gpurent.safejson import loads_bounded
 from pathlib import Path
 from typing import BinaryIO
 
@@ -213,7 +214,7 @@ def open_secret(keypair: KeyPair, sealed_b64: str, name: str, renter: str) -> st
     except (binascii.Error, ValueError):
         raise SealError(f"secret {name}: not valid base64") from None
     try:
-        doc = json.loads(open_sealed(keypair, raw).decode("utf-8"))
+        doc = loads_bounded(open_sealed(keypair, raw).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as err:
         if isinstance(err, SealError):
             raise SealError(f"secret {name}: {err}") from None

@@ -22,6 +22,7 @@ from typing import Any
 
 from gpurent.errors import ImageError, InvalidInput, ServiceUnavailable
 from gpurent.images.kubo import KuboClient
+from gpurent.safejson import loads_bounded
 
 FORMAT = 1
 MAX_SPEC_BYTES = 64 * 1024
@@ -269,7 +270,7 @@ class JobSpec:
         if len(data) > MAX_SPEC_BYTES:
             raise SpecError(f"definition: over {MAX_SPEC_BYTES} bytes")
         try:
-            doc = json.loads(data.decode("utf-8"))
+            doc = loads_bounded(data.decode("utf-8"))
         except UnicodeDecodeError:
             raise SpecError("definition: not valid UTF-8") from None
         except ValueError:
