@@ -574,11 +574,12 @@ class Agent:
         """Stops the container when its output folder is past ``output_max_mb`` plus
         ``output_slack_mb`` (measured each watch tick); True if it did."""
         spec = self._specs.get(job.job_id)
-        if spec is None or spec.output is None:
+        folder = output_dir(self.home, job.job_id)  # there even when a restart has not re-read the definition
+        if (spec is not None and spec.output is None) or not folder.is_dir():
             return False
         lim = self.config.limits
         bound = (lim.output_max_mb + lim.output_slack_mb) * 2**20
-        if not usage(output_dir(self.home, job.job_id), bound).over:
+        if not usage(folder, bound).over:
             return False
         self.runtime.stop(job.container_id)  # type: ignore[arg-type]
         state = self.runtime.state(job.container_id)  # type: ignore[arg-type]
