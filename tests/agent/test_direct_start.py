@@ -39,3 +39,27 @@ def test_a_job_whose_accept_timeout_passed_while_its_data_came_in_is_declined_an
     finally:
         admin.set_timeouts(params["accept_timeout_s"], params["start_timeout_s"], params["completion_grace_s"],
                            params["dispute_timeout_s"])
+
+
+def test_a_created_job_whose_preparation_fails_every_time_is_declined_not_held(start_agent, push_image,
+                                                                               renter2_rent, monkeypatch):
+    """An unexpected error on every attempt (here: the pull raises) used to be retried every 5 s
+    for ever, the job holding its GPU; after PREPARE_ATTEMPTS the Created job is declined."""
+    from gpurent.agent import agent as agent_mod
+
+    monkeypatch.setattr(agent_mod, "RETRY_S", 0.2)
+    runner = start_agent()
+    agent = runner.agent
+
+    def broken_pull(job, *rest):  # type: ignore[no-untyped-def]
+        raise RuntimeError("something nobody foresaw")
+
+    agent._pull = broken_pull
+    before = renter2_rent.balance()
+    job = renter2_rent.create_job(runner.gpu, push_image("echo never", "gpurent-test/stuck:1"), 3600).value
+    record = runner.wait_phase(job.job_id, "declined", timeout_s=120)
+    assert f"({agent_mod.PREPARE_ATTEMPTS} attempts)" in (record.error or "")
+    assert "something nobody foresaw" in record.error
+    assert renter2_rent.job(job.job_id).status == JobStatus.CANCELLED
+    assert renter2_rent.balance() == before
+    assert agent.state.job(job.job_id).slot is None  # the GPU is free again

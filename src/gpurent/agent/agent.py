@@ -73,6 +73,7 @@ WORKER_PHASES = (AgentPhase.QUEUED, AgentPhase.ACCEPTING, AgentPhase.ACCEPTED, A
                  AgentPhase.STARTING)
 WATCHED_PHASES = (AgentPhase.RUNNING, AgentPhase.EXITED, AgentPhase.COMPLETING)
 RETRY_S = 5.0  # a worker that failed (engine or node unreachable…) is retried after this
+PREPARE_ATTEMPTS = 5  # a Created job whose preparation failed this many times in a row is declined
 SEEN_EVERY_S = 3  # chain seconds between records of a container seen running (the most a lost one is overbilled)
 SPARE_WORKERS = 4  # job threads beyond one per GPU: jobs still open from a config with more GPUs
 
@@ -137,6 +138,7 @@ class Agent:
         self._followers: dict[str, threading.Thread] = {}
         self._sealed: set[str] = set()  # jobs whose final log is written
         self._retry_at: dict[str, float] = {}
+        self._failures: dict[str, int] = {}  # preparations of a job that failed in a row
         self.endpoint = Endpoint(self.state, self.logs, gp.manifest.chain_id, gp.address,
                                  config.listen_host, config.listen_port, self.health)
         self.oracle = OracleLink(self)  # signed heartbeats, challenge answers, oracle reads
@@ -311,9 +313,23 @@ class Agent:
     def _prepare(self, job_id: str) -> None:
         try:
             self._prepare_steps(job_id)
+            self._failures.pop(job_id, None)
         except Exception as err:  # noqa: BLE001 - a worker must leave the job in a known state
             log.exception("job %s: %s", job_id, err)
-            self.state.update(job_id, error=str(err).splitlines()[0] if str(err) else type(err).__name__)
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            self.state.update(job_id, error=reason)
+            failures = self._failures[job_id] = self._failures.get(job_id, 0) + 1
+            if failures >= PREPARE_ATTEMPTS:  # a job that fails the same way every time must not hold its
+                self._decline_stuck(job_id, failures, reason)  # GPU forever: while Created, it is declined
+
+    def _decline_stuck(self, job_id: str, failures: int, reason: str) -> None:
+        job = self.state.job(job_id)
+        try:
+            if job is not None and self._chain_status(job_id) == JobStatus.CREATED:
+                self._give_back(job, AgentPhase.DECLINED, f"could not be prepared ({failures} attempts): {reason}")
+                self._failures.pop(job_id, None)
+        except Exception as err:  # noqa: BLE001 - the chain itself unreachable: tried again next round
+            log.warning("job %s: not declined yet: %s", job_id, err)
 
     def _chain_status(self, job_id: str) -> JobStatus:
         return self.gp.job(job_id).status
