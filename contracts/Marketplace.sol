@@ -4,8 +4,6 @@ pragma solidity 0.8.20;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {PaymentEscrow} from "./PaymentEscrow.sol";
 import {IResourceRegistry} from "./interfaces/IResourceRegistry.sol";
 
@@ -25,7 +23,7 @@ import {IResourceRegistry} from "./interfaces/IResourceRegistry.sol";
 /// ({providerStats}) and read by the ReputationSystem, so settling makes no external call
 /// besides the token transfers. Pausing stops new jobs only; accepting, starting, settling,
 /// cancelling, disputing and refunds always work.
-contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard {
+contract Marketplace is PaymentEscrow, AccessControl {
     /// @notice Role of the oracle: resolves disputes.
     bytes32 public constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
     /// @notice Role allowed to pause and unpause new jobs.
@@ -62,10 +60,16 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
 
     IResourceRegistry private immutable _registry;
 
-    /// @dev Slot read by every creation and settlement: treasury (160) | version (16) | jobSeq (80).
+    /// @dev The header slot, read by every creation: treasury (160) | terms version (16) | job
+    /// sequence (64) | paused (8) | reentrancy lock (8). The pause flag and the lock are
+    /// OpenZeppelin's Pausable and ReentrancyGuard (same errors, events and checks) kept in
+    /// this slot instead of two slots of their own, as Uniswap v3 keeps its lock in slot0: a
+    /// creation reads and writes one slot, not three (4,200 gas less per job).
     address private _treasury;
     uint16 private _termsVersion;
-    uint80 private _jobSeq;
+    uint64 private _jobSeq;
+    bool private _paused;
+    bool private _entered;
 
     mapping(bytes32 jobId => JobData) private _jobs;
     mapping(address provider => ProviderStats) private _stats;
@@ -76,6 +80,31 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     struct DisputeData {
         address initiator;
         uint96 bond;
+    }
+
+    /// @notice Emitted when `account` pauses new jobs (as OpenZeppelin's Pausable).
+    event Paused(address account);
+    /// @notice Emitted when `account` lifts a pause (as OpenZeppelin's Pausable).
+    event Unpaused(address account);
+    /// @notice The call needs the contract not paused.
+    error EnforcedPause();
+    /// @notice The call needs the contract paused.
+    error ExpectedPause();
+    /// @notice A guarded function was entered again before it returned.
+    error ReentrancyGuardReentrantCall();
+
+    /// @dev OpenZeppelin's ReentrancyGuard, on the header slot's lock.
+    modifier nonReentrant() {
+        if (_entered) revert ReentrancyGuardReentrantCall();
+        _entered = true;
+        _;
+        _entered = false;
+    }
+
+    /// @dev OpenZeppelin's Pausable, on the header slot's flag.
+    modifier whenNotPaused() {
+        if (_paused) revert EnforcedPause();
+        _;
     }
 
     /// @param token_ The GPUToken (ERC20 + EIP-2612 permit).
@@ -195,8 +224,9 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     /// @param jobId The job.
     function acceptAndStartJob(bytes32 jobId) external {
         JobData storage job = _jobOf(jobId);
-        _accept(jobId, job);
-        _start(jobId, job);
+        _checkAccept(jobId, job);
+        emit JobAccepted(jobId, msg.sender);
+        _start(jobId, job); // one write of the job's slot for both transitions
     }
 
     /// @notice Settles a running job by the seconds it ran (SPEC: completeJob).
@@ -260,7 +290,8 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     /// stake must cover everything paid early on its open jobs. Requirements: the job is
     /// Running; the caller is its provider; 0 < amount <= the accrued cost not yet released
     /// (`type(uint256).max` releases all of it); the provider's releasedOpen + amount <= its
-    /// stake. Emits {FundsReleased}.
+    /// stake. Pays out at once, with every earning the provider had not withdrawn yet.
+    /// Emits {FundsReleased} and {EarningsWithdrawn}.
     /// @param jobId The job.
     /// @param amount Gross base units to release (provider share plus fee).
     function partialRelease(bytes32 jobId, uint256 amount) external nonReentrant {
@@ -279,7 +310,37 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         if (releasedOpen + amount > stake) revert MarketplaceReleaseAboveStake(jobId, releasedOpen, amount, stake);
         st.releasedOpen = uint96(releasedOpen + amount); // <= stake < 2**96
         job.paid = uint96(paid + amount); // <= cost <= maxCost < 2**96
-        _releaseFunds(jobId, provider, amount, _terms[job.termsVersion].feeBps, _treasury);
+        _releaseFunds(jobId, provider, amount, _terms[job.termsVersion].feeBps);
+        _withdrawEarnings(provider, _treasury);
+    }
+
+    /// @notice Pays out everything the caller earned on its settled jobs (and released early),
+    /// in one transfer, and the platform fee on it to the treasury: settling a job credits the
+    /// provider's earnings instead of transferring, so a provider pays one transfer for any
+    /// number of jobs (pull payment).
+    /// @dev Works while paused: earnings are always the provider's to take. Requirements: the
+    /// caller has earnings or fees held ({earningsOf}). Emits {EarningsWithdrawn}.
+    function withdrawEarnings() external nonReentrant {
+        _withdrawEarnings(msg.sender, _treasury);
+    }
+
+    /// @notice Pays the platform fee held on the earnings of each of `providers` to the
+    /// treasury, for providers that do not withdraw. Anyone may call: the fees only ever go
+    /// to the treasury, and the providers' own earnings stay theirs.
+    /// @dev Providers with no fee held are skipped. Emits {FeesCollected} per provider paid.
+    /// @param providers The providers whose fees to collect.
+    function collectFees(address[] calldata providers) external nonReentrant {
+        address to = _treasury;
+        uint256 total = 0;
+        for (uint256 i = 0; i < providers.length; ++i) {
+            Earnings storage e = _earnings[providers[i]];
+            uint256 fee = e.fee;
+            if (fee == 0) continue;
+            e.fee = 0;
+            total += fee;
+            emit FeesCollected(providers[i], fee, to);
+        }
+        if (total > 0) _pay(to, total);
     }
 
     // ================================================================ both parties
@@ -451,14 +512,17 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
 
     /// @notice Stops new jobs; everything else (settlement, cancellation, refunds) goes on.
     /// @dev Requirements: PAUSER_ROLE. Emits {Paused}.
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
+    function pause() external onlyRole(PAUSER_ROLE) whenNotPaused {
+        _paused = true;
+        emit Paused(msg.sender);
     }
 
     /// @notice Lifts a pause.
     /// @dev Requirements: PAUSER_ROLE. Emits {Unpaused}.
     function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
+        if (!_paused) revert ExpectedPause();
+        _paused = false;
+        emit Unpaused(msg.sender);
     }
 
     // ================================================================ views
@@ -517,6 +581,11 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
     /// @param jobId Any job id.
     function userOf(bytes32 jobId) public pure returns (address) {
         return address(uint160(uint256(jobId) >> 96));
+    }
+
+    /// @notice Whether new jobs are paused.
+    function paused() external view returns (bool) {
+        return _paused;
     }
 
     /// @notice Number of jobs created so far.
@@ -586,6 +655,14 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         return _stats[provider];
     }
 
+    /// @notice What `provider` earned and has not withdrawn, and the platform fee on it that
+    /// the treasury has not collected, in base units.
+    /// @param provider The provider.
+    function earningsOf(address provider) external view returns (uint256 amount, uint256 fee) {
+        Earnings storage e = _earnings[provider];
+        return (e.amount, e.fee);
+    }
+
     // ================================================================ internals
 
     function _createJob(bytes32 resourceId, string calldata imageCID, uint256 estimatedDuration, uint256 costLimit)
@@ -603,7 +680,7 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         if (maxCost == 0) revert MarketplaceZeroCost(pricePerHour, estimatedDuration);
         if (maxCost > costLimit) revert MarketplaceCostAboveLimit(maxCost, costLimit);
 
-        uint80 seq = ++_jobSeq;
+        uint64 seq = ++_jobSeq; // checked: 2**64 jobs
         jobId = bytes32((uint256(uint160(msg.sender)) << 96) | seq);
         _jobs[jobId] = JobData({
             provider: provider,
@@ -649,12 +726,12 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         else _recordOutcome(provider, Outcome.Split, costSoFar);
         _settleEarly(provider, paid);
         emit DisputeResolved(jobId, outcome, providerTotal, msg.sender, evidenceCID);
-        if (providerTotal > paid) _releaseFunds(jobId, provider, providerTotal - paid, jobFeeBps, _treasury);
+        if (providerTotal > paid) _releaseFunds(jobId, provider, providerTotal - paid, jobFeeBps);
         _refund(jobId, user, maxCost - released);
         if (d.bond > 0) {
             address to = forfeited ? (d.initiator == user ? provider : user) : d.initiator;
             emit DisputeBondPaid(jobId, to, d.bond, forfeited);
-            _payBond(to, d.bond);
+            _pay(to, d.bond);
         }
         if (providerFault && paid > 0) {
             uint256 clawed = _registry.seize(provider, user, paid);
@@ -664,12 +741,17 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
 
     /// @dev Created -> Accepted, by the job's provider within its accept timeout.
     function _accept(bytes32 jobId, JobData storage job) private {
+        _checkAccept(jobId, job);
+        _transition(job, JobStatus.Accepted);
+        emit JobAccepted(jobId, msg.sender);
+    }
+
+    /// @dev The checks of accepting: Created, by its provider, within its accept timeout.
+    function _checkAccept(bytes32 jobId, JobData storage job) private view {
         _requireStatus(jobId, job, JobStatus.Created);
         if (msg.sender != job.provider) revert MarketplaceUnauthorized(jobId, msg.sender);
         uint256 expiresAt = uint256(job.updatedAt) + _terms[job.termsVersion].acceptTimeout;
         if (block.timestamp > expiresAt) revert MarketplaceJobExpired(jobId, expiresAt);
-        _transition(job, JobStatus.Accepted);
-        emit JobAccepted(jobId, msg.sender);
     }
 
     /// @dev -> Running now (the caller checked the state, the provider and the timeout).
@@ -711,7 +793,7 @@ contract Marketplace is PaymentEscrow, AccessControl, Pausable, ReentrancyGuard 
         _recordOutcome(provider, Outcome.Succeeded, cost);
         _settleEarly(provider, early);
         emit JobCompleted(jobId, cost);
-        _releaseFunds(jobId, provider, gross, jobFeeBps, _treasury);
+        _releaseFunds(jobId, provider, gross, jobFeeBps);
         _refund(jobId, user, maxCost - cost);
     }
 

@@ -7,11 +7,14 @@ import {IMarketplace} from "./interfaces/IMarketplace.sol";
 
 /// @title PaymentEscrow
 /// @notice The escrow module of the Marketplace: locks a job's maxCost, releases what the job
-/// cost (provider share and platform fee), refunds the rest.
+/// cost (provider share and platform fee) to the provider's earnings, refunds the rest; a
+/// provider withdraws its earnings in one transfer for any number of jobs (pull payment).
 /// @dev Abstract and inherited by the Marketplace, so the escrowed tokens sit in the Marketplace
 /// and only the Marketplace can move them. The escrow record of a job is derived from the job
 /// itself (locked = maxCost, released = finalCost so far), which saves a cross-contract call and
-/// a storage record per job. Every movement emits the SPEC's escrow events.
+/// a storage record per job. What was released but not withdrawn is one slot per provider
+/// ({Earnings}): settling a job writes it instead of making two token transfers. Every
+/// movement emits the SPEC's escrow events.
 /// Callers must have updated their own state first (checks-effects-interactions).
 abstract contract PaymentEscrow is IMarketplace {
     using SafeERC20 for IERC20;
@@ -20,6 +23,15 @@ abstract contract PaymentEscrow is IMarketplace {
     uint256 public constant MAX_FEE_BPS = 1000;
 
     IERC20 internal immutable _token;
+
+    /// @dev Released and not yet paid out: the provider's share, and the platform fee on it.
+    /// Each is at most the sum of maxCosts ever locked, far below 2**128.
+    struct Earnings {
+        uint128 amount;
+        uint128 fee;
+    }
+
+    mapping(address provider => Earnings) internal _earnings;
 
     /// @param token_ The ERC20 jobs are paid in.
     constructor(IERC20 token_) {
@@ -32,9 +44,9 @@ abstract contract PaymentEscrow is IMarketplace {
         _token.safeTransferFrom(user, address(this), amount);
     }
 
-    /// @dev Pays `gross` out of escrow: `gross * feeBps / 10000` to `treasury`, the rest to
-    /// `provider` (SPEC: releaseFunds / partialRelease). Zero legs are skipped.
-    function _releaseFunds(bytes32 jobId, address provider, uint256 gross, uint256 feeBps, address treasury) internal {
+    /// @dev Releases `gross` out of escrow to the provider's earnings: `gross * feeBps / 10000`
+    /// is the platform's, the rest the provider's (SPEC: releaseFunds / partialRelease).
+    function _releaseFunds(bytes32 jobId, address provider, uint256 gross, uint256 feeBps) internal {
         // slither-disable-next-line incorrect-equality (a computed amount, not a balance)
         if (gross == 0) return;
         uint256 fee = (gross * feeBps) / 10_000;
@@ -43,9 +55,22 @@ abstract contract PaymentEscrow is IMarketplace {
         unchecked {
             providerAmount = gross - fee;
         }
+        Earnings storage e = _earnings[provider];
+        // cannot overflow: both are bounded by the tokens ever escrowed, below the supply
+        e.amount += uint128(providerAmount);
+        e.fee += uint128(fee);
         emit FundsReleased(jobId, provider, providerAmount, fee);
-        _token.safeTransfer(provider, providerAmount);
-        if (fee > 0) _token.safeTransfer(treasury, fee);
+    }
+
+    /// @dev Pays out everything `provider` earned, and the fee on it to `treasury`.
+    function _withdrawEarnings(address provider, address treasury) internal {
+        Earnings memory e = _earnings[provider];
+        // slither-disable-next-line incorrect-equality (stored sums, not a balance)
+        if (e.amount == 0 && e.fee == 0) revert MarketplaceNothingToWithdraw(provider);
+        delete _earnings[provider];
+        emit EarningsWithdrawn(provider, e.amount, e.fee, treasury);
+        if (e.amount > 0) _token.safeTransfer(provider, e.amount);
+        if (e.fee > 0) _token.safeTransfer(treasury, e.fee);
     }
 
     /// @dev Pulls a dispute bond of `amount` from `from` into escrow.
@@ -53,8 +78,8 @@ abstract contract PaymentEscrow is IMarketplace {
         _token.safeTransferFrom(from, address(this), amount);
     }
 
-    /// @dev Pays a dispute bond of `amount` out of escrow to `to`.
-    function _payBond(address to, uint256 amount) internal {
+    /// @dev Pays `amount` out of escrow to `to`: a dispute bond, or the fees collected.
+    function _pay(address to, uint256 amount) internal {
         _token.safeTransfer(to, amount);
     }
 

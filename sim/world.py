@@ -218,7 +218,14 @@ class World:
 
     # ------------------------------------------------------------ views
     def balance(self, who: str) -> int:
-        return self.call("token", "balanceOf", who)
+        """What ``who`` owns in tokens: its balance plus its earnings the marketplace holds (a
+        provider is credited at settlement and withdraws later); for the treasury, plus the
+        fees held on every provider's earnings."""
+        amount, _ = self.call("marketplace", "earningsOf", who)
+        owned = self.call("token", "balanceOf", who) + amount
+        if who == self.roles.treasury:
+            owned += sum(self.call("marketplace", "earningsOf", p)[1] for p in (self.roles.provider, self.roles.adversary))
+        return owned
 
     def stake(self, provider: str) -> int:
         return self.call("registry", "getProvider", provider)[2]

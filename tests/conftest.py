@@ -35,6 +35,22 @@ class Cast:
     outsider: Any
 
 
+def worth(suite: Suite, who: Any, providers: tuple[Any, ...] = ()) -> int:
+    """What ``who`` owns: its tokens plus what the marketplace holds for it — its earnings not
+    withdrawn yet (settling credits a provider instead of transferring), and, for the treasury,
+    the fees held on the earnings of ``providers``."""
+    amount, _ = suite.marketplace.earningsOf(who)
+    fees = sum(suite.marketplace.earningsOf(p)[1] for p in providers)
+    return suite.token.balanceOf(who) + amount + fees
+
+
+def escrowed(suite: Suite, providers: tuple[Any, ...]) -> int:
+    """The marketplace's tokens less the earnings (and fees) it holds for ``providers``: what
+    is locked for open jobs, and bonds."""
+    held = sum(sum(suite.marketplace.earningsOf(p)) for p in providers)
+    return suite.token.balanceOf(suite.marketplace) - held
+
+
 @pytest.fixture(scope="session")
 def cast(accounts) -> Cast:
     return Cast(*accounts[:8])

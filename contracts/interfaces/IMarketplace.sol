@@ -141,6 +141,8 @@ interface IMarketplace {
     /// @notice Raised when {completeJobAt} names an end before the job started or after the
     /// current block.
     error MarketplaceInvalidEndTime(bytes32 jobId, uint256 endedAt, uint256 startTime, uint256 latest);
+    /// @notice `provider` has no earnings to withdraw.
+    error MarketplaceNothingToWithdraw(address provider);
 
     // ----------------------------------------------------------------- events
     /// @notice Emitted when a renter creates a job and its maxCost is locked (SPEC event, with
@@ -174,8 +176,14 @@ interface IMarketplace {
     );
     /// @notice Emitted when `amount` is locked for a job (escrow).
     event FundsLocked(bytes32 indexed jobId, address indexed user, uint256 amount);
-    /// @notice Emitted when escrow pays `providerAmount` to the provider and `fee` to the treasury.
+    /// @notice Emitted when escrow releases what a job cost: `providerAmount` is credited to the
+    /// provider's earnings and `fee` to the platform's (see {withdrawEarnings}).
     event FundsReleased(bytes32 indexed jobId, address indexed provider, uint256 providerAmount, uint256 fee);
+    /// @notice Emitted when `provider`'s earnings are paid out: `amount` to the provider and
+    /// the platform `fee` on them to `treasury`.
+    event EarningsWithdrawn(address indexed provider, uint256 amount, uint256 fee, address indexed treasury);
+    /// @notice Emitted when the platform fee held on `provider`'s earnings is paid to `treasury`.
+    event FeesCollected(address indexed provider, uint256 fee, address indexed treasury);
     /// @notice Emitted when escrow returns `amount` to the renter.
     event Refunded(bytes32 indexed jobId, address indexed user, uint256 amount);
     /// @notice Emitted when governance changes the platform fee for new jobs.
@@ -207,4 +215,8 @@ interface IMarketplace {
 
     /// @notice How the jobs of `provider` ended.
     function providerStats(address provider) external view returns (ProviderStats memory);
+
+    /// @notice What `provider` earned and has not withdrawn, and the platform fee on it that
+    /// the treasury has not collected, in base units.
+    function earningsOf(address provider) external view returns (uint256 amount, uint256 fee);
 }

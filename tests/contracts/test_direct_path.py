@@ -9,16 +9,19 @@ import pytest
 
 from gpurent.errors import InvalidInput
 from gpurent.units import TOKEN, to_base_units
-from tests.conftest import create_job
+from tests.conftest import create_job, escrowed, worth
 
 CREATED, ACCEPTED, RUNNING, COMPLETED = 1, 2, 3, 4
 RESULT = "bafybeibucywox5gwghnxv7vqtozdjnv6yfl5em2hops2rbutd7npp7bj6u"  # 59 chars, CIDv1
 
 
 def _balances(suite, cast):
-    t = suite.token
-    who = {"renter": cast.renter, "provider": cast.provider, "treasury": cast.treasury, "market": suite.marketplace}
-    return {k: t.balanceOf(v) for k, v in who.items()}
+    return {
+        "renter": suite.token.balanceOf(cast.renter),
+        "provider": worth(suite, cast.provider),
+        "treasury": worth(suite, cast.treasury, (cast.provider,)),
+        "market": escrowed(suite, (cast.provider,)),
+    }
 
 
 def test_acceptAndStartJob_emits_both_events_and_starts_billing(suite, cast, job_id):

@@ -9,7 +9,7 @@ import ape
 import pytest
 
 from gpurent.units import TOKEN
-from tests.conftest import PRICE, dispute
+from tests.conftest import PRICE, dispute, escrowed, worth
 
 CREATED, ACCEPTED, RUNNING, COMPLETED, CANCELLED, DISPUTED, RESOLVED = range(1, 8)
 PROVIDER_FAULT, USER_FAULT, SPLIT = 1, 2, 3
@@ -18,8 +18,13 @@ BOND = TOKEN  # 10% of the 10-token job
 
 
 def parties(suite, cast):
-    t = suite.token
-    return t.balanceOf(cast.renter), t.balanceOf(cast.provider), t.balanceOf(cast.treasury)
+    """Renter, provider, treasury: what each owns, counting earnings the marketplace holds."""
+    providers = (cast.provider, cast.provider2)
+    return (
+        suite.token.balanceOf(cast.renter),
+        worth(suite, cast.provider),
+        worth(suite, cast.treasury, providers),
+    )
 
 
 def dispute_at(suite, cast, running_job, chain, elapsed, who=None):
@@ -29,7 +34,7 @@ def dispute_at(suite, cast, running_job, chain, elapsed, who=None):
 
 
 def test_dispute_by_renter_or_provider_locks_a_bond(suite, cast, running_job, chain):
-    escrow_before = suite.token.balanceOf(suite.marketplace)
+    escrow_before = escrowed(suite, (cast.provider,))
     job_id, tx = dispute_at(suite, cast, running_job, chain, 60, who=cast.provider)
     (ev,) = tx.events.filter(suite.marketplace.JobDisputed)
     assert (ev.initiator, ev.reason) == (cast.provider.address, "container exited 137")
@@ -37,7 +42,7 @@ def test_dispute_by_renter_or_provider_locks_a_bond(suite, cast, running_job, ch
     assert (bond.by, bond.amount) == (cast.provider.address, BOND)
     assert suite.marketplace.getJob(job_id).status == DISPUTED
     assert suite.marketplace.disputeOf(job_id) == (cast.provider.address, BOND)
-    assert suite.token.balanceOf(suite.marketplace) - escrow_before == BOND
+    assert escrowed(suite, (cast.provider,)) - escrow_before == BOND
 
 
 def test_dispute_needs_the_bond(suite, cast, running_job, chain):
@@ -249,8 +254,8 @@ def test_expired_dispute_pays_the_time_run_and_returns_the_bond(suite, cast, run
 @pytest.mark.parametrize("outcome", [PROVIDER_FAULT, USER_FAULT, SPLIT])
 def test_every_ruling_settles_the_escrow_exactly(suite, cast, running_job, chain, outcome):
     job_id, _ = dispute_at(suite, cast, running_job, chain, 1234)
-    escrow_before = suite.token.balanceOf(suite.marketplace)
+    escrow_before = escrowed(suite, (cast.provider,))
     suite.marketplace.resolveDispute(job_id, outcome, EVIDENCE, sender=cast.oracle)
     e = suite.marketplace.getEscrow(job_id)
     assert e.completed and e.releasedAmount + e.refundedAmount == e.lockedAmount == 10 * TOKEN
-    assert escrow_before - suite.token.balanceOf(suite.marketplace) == 10 * TOKEN + BOND
+    assert escrow_before - escrowed(suite, (cast.provider,)) == 10 * TOKEN + BOND

@@ -6,18 +6,19 @@ import ape
 import pytest
 
 from gpurent.units import TOKEN, to_base_units
-from tests.conftest import CID, PRICE, create_job, dispute, govern, register_resource
+from tests.conftest import CID, PRICE, create_job, dispute, escrowed, govern, register_resource, worth
 
 CREATED, ACCEPTED, RUNNING, COMPLETED, CANCELLED, DISPUTED, RESOLVED = range(1, 8)
 
 
 def balances(suite, cast):
-    t = suite.token
+    """What each party owns, counting the earnings the marketplace holds for the provider."""
+    providers = (cast.provider, cast.provider2)
     return {
-        "renter": t.balanceOf(cast.renter),
-        "provider": t.balanceOf(cast.provider),
-        "treasury": t.balanceOf(cast.treasury),
-        "escrow": t.balanceOf(suite.marketplace),
+        "renter": suite.token.balanceOf(cast.renter),
+        "provider": worth(suite, cast.provider),
+        "treasury": worth(suite, cast.treasury, providers),
+        "escrow": escrowed(suite, providers),
     }
 
 
@@ -274,14 +275,15 @@ def test_partialRelease_pays_accrued_then_completion_pays_the_rest(suite, cast, 
     provider0 = suite.token.balanceOf(cast.provider)
     chain.pending_timestamp = start + 1800
     m.partialRelease(job_id, 2**256 - 1, sender=cast.provider)
-    assert suite.token.balanceOf(cast.provider) - provider0 == to_base_units("4.9")
+    assert suite.token.balanceOf(cast.provider) - provider0 == to_base_units("4.9")  # paid out at once
+    assert m.earningsOf(cast.provider) == (0, 0)
     assert m.getEscrow(job_id).releasedAmount == 5 * TOKEN
     chain.pending_timestamp = start + 1836  # 36 s more: 0.1 token accrued since the release
     with ape.reverts(m.MarketplaceNothingToRelease, jobId=job_id):
         m.partialRelease(job_id, TOKEN // 10 + 1, sender=cast.provider)
     chain.pending_timestamp = start + 2700
     m.completeJob(job_id, sender=cast.provider)
-    assert suite.token.balanceOf(cast.provider) - provider0 == to_base_units("7.35")
+    assert worth(suite, cast.provider) - provider0 == to_base_units("7.35")
     escrow = m.getEscrow(job_id)
     assert escrow.completed and escrow.releasedAmount == to_base_units("7.5")
     assert escrow.refundedAmount == to_base_units("2.5")

@@ -3,7 +3,8 @@ the oracle, the admin and an outsider, with time jumps, against a shadow model.
 
 After every step:
 - every actor's token balance, the escrow's and the registry's equal the model's;
-- the escrow holds exactly dust + the sum over open jobs of (locked - released);
+- the escrow holds exactly dust + the sum over open jobs of (locked - released) + bonds + the
+  earnings (and fees) released and not withdrawn, which match the model's to the base unit;
 - every settled job paid provider + platform + refund == locked, and never changes again;
 - dispute bonds are held while a dispute is open and go to the right party when it ends; a
   ProviderFault ruling claws released pay back from the provider's stake;
@@ -131,6 +132,8 @@ def make_machine(suite, cast, chain, lens):
             self.terminal_seen: dict[bytes, tuple] = {}
             self.last_slash: dict[str, int] = {}
             self.debt: dict[str, int] = {p: 0 for p in providers}
+            # released and not withdrawn: the provider's share and the platform fee on it
+            self.earnings: dict[str, list[int]] = {p: [0, 0] for p in providers}
 
         def released_open(self, provider: str) -> int:
             """Pay released early on the provider's open jobs (what its stake must back)."""
@@ -160,12 +163,19 @@ def make_machine(suite, cast, chain, lens):
             return tx
 
         def pay(self, job: Job, gross: int):
+            """Releases `gross`: credited to the provider's earnings, the tokens stay put."""
             fee = gross * job.fee_bps // 10_000
-            self.balances[job.provider] += gross - fee
-            self.balances[cast.treasury.address] += fee
-            self.escrow -= gross
+            self.earnings[job.provider][0] += gross - fee
+            self.earnings[job.provider][1] += fee
             job.out += gross
             job.paid += gross
+
+        def withdraw(self, provider: str):
+            amount, fee = self.earnings[provider]
+            self.balances[provider] += amount
+            self.balances[cast.treasury.address] += fee
+            self.escrow -= amount + fee
+            self.earnings[provider] = [0, 0]
 
         def refund(self, job: Job, amount: int):
             self.balances[job.user] += amount
@@ -249,6 +259,23 @@ def make_machine(suite, cast, chain, lens):
                   and self.released_open(job.provider) + gross <= self.stake[job.provider])
             if self.attempt(ok, m.partialRelease, job.id, amount, sender=caller):
                 self.pay(job, gross)
+                self.withdraw(job.provider)  # paid out at once, with everything held before
+
+        @rule(who=st.sampled_from(range(7)))
+        def withdraw_earnings(self, who):
+            caller = actors[who]
+            held = self.earnings.get(caller.address, [0, 0])
+            if self.attempt(any(held), m.withdrawEarnings, sender=caller):
+                self.withdraw(caller.address)
+
+        @rule(who=st.sampled_from(range(7)), which=st.sampled_from([(0,), (1,), (0, 1), (1, 1), ()]))
+        def collect_fees(self, who, which):
+            listed = [providers[i] for i in which]
+            if self.attempt(True, m.collectFees, listed, sender=actors[who]):
+                for p in set(listed):  # anyone may; only the fees move, only to the treasury
+                    self.balances[cast.treasury.address] += self.earnings[p][1]
+                    self.escrow -= self.earnings[p][1]
+                    self.earnings[p][1] = 0
 
         @rule(data=st.data(), who=st.sampled_from(range(7)))
         def cancel(self, data, who):
@@ -407,7 +434,10 @@ def make_machine(suite, cast, chain, lens):
             # the escrow holds exactly dust + what open jobs locked and have not released
             open_locked = sum(j.locked - j.paid for j in self.jobs if j.status not in TERMINAL)
             bonds = sum(j.bond for j in self.jobs if j.status == DISPUTED)
-            assert self.escrow == ESCROW_DUST + open_locked + bonds
+            held = sum(sum(e) for e in self.earnings.values())
+            assert self.escrow == ESCROW_DUST + open_locked + bonds + held
+            for p in providers:
+                assert tuple(m.earningsOf(p)) == tuple(self.earnings[p]), f"earnings of {names[p]}"
             # total supply moved only by slash-burn (nothing is minted here)
             assert v.totalSupply == self.supply
             for job, status, final_cost, end_time in zip(self.jobs, v.statuses, v.finalCosts, v.endTimes):

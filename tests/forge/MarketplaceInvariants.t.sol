@@ -172,6 +172,30 @@ contract Handler {
             catch {}
     }
 
+    function withdrawEarnings(uint256 actorSeed) external {
+        calls++;
+        address who = _actor(actorSeed);
+        (uint256 amount, uint256 fee) = market.earningsOf(who);
+        uint256 before = token.balanceOf(who);
+        vm.prank(who);
+        try market.withdrawEarnings() {
+            if (token.balanceOf(who) != before + amount) _violated("withdrew other than the earnings");
+            if (amount == 0 && fee == 0) _violated("withdrew nothing");
+        } catch {}
+    }
+
+    function collectFees(uint256 actorSeed, uint256 which) external {
+        calls++;
+        address[] memory listed = new address[](1 + which % 2);
+        listed[0] = actors[2 + which % 2];
+        if (listed.length == 2) listed[1] = actors[2 + (which / 2) % 2];
+        vm.prank(_actor(actorSeed));
+        try market.collectFees(listed) {
+            (, uint256 fee) = market.earningsOf(listed[0]);
+            if (fee != 0) _violated("fees left after collectFees");
+        } catch {}
+    }
+
     function cancelJob(uint256 actorSeed, uint256 jobSeed) external {
         calls++;
         vm.prank(_actor(actorSeed));
@@ -324,7 +348,11 @@ contract MarketplaceInvariants {
                 open += bond;
             }
         }
-        require(token.balanceOf(address(market)) == DUST + open, "escrow != dust + open + bonds");
+        for (uint256 i; i < holders.length; ++i) {
+            (uint256 amount, uint256 fee) = market.earningsOf(holders[i]);
+            open += amount + fee; // released, not yet withdrawn
+        }
+        require(token.balanceOf(address(market)) == DUST + open, "escrow != dust + open + bonds + earnings");
     }
 
     /// No bound checked during the calls broke (cost limit, expiry, dispute window, stake lock,
