@@ -1,5 +1,7 @@
 """Gas of a full job lifecycle on Anvil: createJob (escrow lock) -> acceptJob -> startJob ->
-completeJob (three payouts and the reputation update).
+completeJob (the refund, the provider's pay and the fee credited to its earnings, the
+reputation update); and the direct path, createJob -> acceptAndStartJob ->
+completeJobWithResult. Also one ``withdrawEarnings`` paying out every lifecycle's earnings.
 
 Run as ``.venv/bin/python bench/gas.py`` from the project root (``make bench-gas`` does).
 Also the oracle's recurring costs: a validation report (a provider's first, then later ones)
@@ -97,6 +99,11 @@ def main() -> int:
             direct["lifecycle_direct"] = sum(direct.values())
             direct_rows.append(direct)
 
+        # settling credited the provider's earnings (no transfer); one withdrawal pays them all
+        settled = 2 * args.jobs
+        withdraw_gas = {"withdrawEarnings": market.withdrawEarnings(sender=provider).gas_used,
+                        "withdraw_jobs": settled}
+
         # the issue-14 paths: a periodic settlement, and a dispute (bond locked, then a ruling
         # that pays the provider, returns or forfeits the bond)
         renter = test_accounts.generate_test_account()
@@ -137,6 +144,7 @@ def main() -> int:
     result["jobs"] = len(rows)
     result.update(oracle_gas)
     result.update(dispute_gas)
+    result.update(withdraw_gas)
 
     print(f"{'operation':<24}{'gas (median)':>14}{'target':>12}")
     for key in ("createJob", "acceptJob", "startJob", "completeJob", "lifecycle_total",
@@ -145,6 +153,7 @@ def main() -> int:
         print(f"{key:<24}{result[key]:>14,}{(f'<= {target:,}' if target else ''):>12}")
     print(f"{'first lifecycle':<24}{result['first_lifecycle_total']:>14,}")
     print(f"{'ERC20 transfer (base)':<24}{baseline:>14,}")
+    print(f"{'withdrawEarnings':<24}{withdraw_gas['withdrawEarnings']:>14,}  (the earnings of {settled} jobs)")
     for key in (*dispute_gas, *oracle_gas):
         print(f"{key:<24}{result[key]:>14,}")
     print(json.dumps(result))

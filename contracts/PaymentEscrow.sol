@@ -25,10 +25,15 @@ abstract contract PaymentEscrow is IMarketplace {
     IERC20 internal immutable _token;
 
     /// @dev Released and not yet paid out: the provider's share, and the platform fee on it.
-    /// Each is at most the sum of maxCosts ever locked, far below 2**128.
+    /// Each is at most the tokens ever escrowed, below the supply and far below 2**120. `known`
+    /// is set by the first withdrawal and never cleared, so a paid-out slot never returns to
+    /// zero and the next credit is a 2,900-gas update, not a 20,000-gas new write (as the
+    /// escrow dust does for the Marketplace's balance). Before it, `amount` is not zero: every
+    /// credit adds more to the provider's share than to the fee (feeBps < 10000).
     struct Earnings {
-        uint128 amount;
-        uint128 fee;
+        uint120 amount;
+        uint120 fee;
+        bool known;
     }
 
     mapping(address provider => Earnings) internal _earnings;
@@ -56,9 +61,9 @@ abstract contract PaymentEscrow is IMarketplace {
             providerAmount = gross - fee;
         }
         Earnings storage e = _earnings[provider];
-        // cannot overflow: both are bounded by the tokens ever escrowed, below the supply
-        e.amount += uint128(providerAmount);
-        e.fee += uint128(fee);
+        // checked, cannot overflow: both are bounded by the tokens ever escrowed (< 2**96 each)
+        e.amount += uint120(providerAmount);
+        e.fee += uint120(fee);
         emit FundsReleased(jobId, provider, providerAmount, fee);
     }
 
@@ -67,7 +72,7 @@ abstract contract PaymentEscrow is IMarketplace {
         Earnings memory e = _earnings[provider];
         // slither-disable-next-line incorrect-equality (stored sums, not a balance)
         if (e.amount == 0 && e.fee == 0) revert MarketplaceNothingToWithdraw(provider);
-        delete _earnings[provider];
+        _earnings[provider] = Earnings({amount: 0, fee: 0, known: true});
         emit EarningsWithdrawn(provider, e.amount, e.fee, treasury);
         if (e.amount > 0) _token.safeTransfer(provider, e.amount);
         if (e.fee > 0) _token.safeTransfer(treasury, e.fee);

@@ -23,14 +23,15 @@ PRICE = Decimal(36)  # tokens per hour: 0.01 per second, easy to check
 
 def agent_config(port: int, slots: int = 1, fetch_timeout_s: float = 3.0, oracle_urls: tuple[str, ...] = (),
                  heartbeat_interval_s: float = 60.0, settle_interval_s: float = 600.0, log_mb: int = 64,
-                 node_retry_s: float = 300.0) -> AgentConfig:
+                 node_retry_s: float = 300.0, withdraw_min: Decimal = Decimal(10)) -> AgentConfig:
     return AgentConfig(
         endpoint=f"http://127.0.0.1:{port}", listen_host="127.0.0.1", listen_port=port, stake=Decimal(100),
         poll_interval_s=0.2,
         resources=tuple(ResourceSpec("RTX4090", 1, 1, 10, PRICE) for _ in range(slots)),
         limits=Limits(pids=64, scratch_mb=16, network=False, fetch_timeout_s=fetch_timeout_s, log_mb=log_mb,
                       node_retry_s=node_retry_s),
-        oracle_urls=oracle_urls, heartbeat_interval_s=heartbeat_interval_s, settle_interval_s=settle_interval_s)
+        oracle_urls=oracle_urls, heartbeat_interval_s=heartbeat_interval_s, settle_interval_s=settle_interval_s,
+        withdraw_min=withdraw_min)
 
 
 class AgentRunner:

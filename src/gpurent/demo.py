@@ -232,6 +232,11 @@ def _main_job(report: Reporter, demo: Demo) -> None:
     console.print(Panel(Text(safe_lines(picture.rstrip())), title="results/mandelbrot.txt (the job's /outputs)",
                         title_align="left", expand=False))
 
+    # -- settling credited the provider's earnings in the marketplace (no transfer, less gas per
+    # job); the provider withdraws them in one transfer for any number of jobs
+    paid = gp.with_account(resolve_account(stack.StackOptions().provider_account)).withdraw_earnings().value
+    report.step("provider", f"withdrew its earnings: {paid.amount} GPU (the {paid.fee} GPU fee to the treasury)")
+
     settled = gp.job(job.job_id)
     events = gp.job_events(job.job_id)
     after = {"renter": gp.balance(), "provider": gp.balance(provider), "treasury": gp.balance(treasury)}
@@ -313,7 +318,7 @@ def _follow(report: Reporter, gp: Gpurent, endpoint: ProviderEndpoint, job_id: s
 def _timeline(events: list[dict[str, Any]], phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The chain's events and the provider's phases in one list, as seconds after creation."""
     names = {"JobCreated": "created", "JobAccepted": "accepted", "JobStarted": "running (billing starts)",
-             "JobCompleted": "completed (billing stops)", "FundsReleased": "provider paid",
+             "JobCompleted": "completed (billing stops)", "FundsReleased": "provider credited",
              "Refunded": "renter refunded", "JobCancelled": "cancelled", "JobDisputed": "disputed"}
     rows = [{"at": e["timestamp"], "source": f"chain, block {e['block']}", "event": names.get(e["event"], e["event"]),
              "detail": e["event"]} for e in events]

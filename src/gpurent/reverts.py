@@ -166,6 +166,7 @@ _ERRORS: dict[str, tuple[type[ContractRevert], str | Formatter]] = {
     "MarketplaceInvalidEndTime": (
         InvalidArgument, "cannot {a} job {jobId:id} as ended at timestamp {endedAt}: the end must be between its "
                          "start ({startTime}) and the current block ({latest})"),
+    "MarketplaceNothingToWithdraw": (InvalidArgument, "nothing to withdraw: no earnings are held for {provider}"),
     "MarketplaceNothingToRelease": (
         InvalidArgument, "job {jobId:id} has no accrued cost to release (or less than asked)"),
     "MarketplaceReleaseAboveStake": (

@@ -263,6 +263,19 @@ class EscrowRecord:
         )
 
 
+@dataclass(frozen=True)
+class HeldEarnings:
+    """What the marketplace holds for a provider: its pay released and not withdrawn, and the
+    platform fee on it not yet collected by the treasury."""
+
+    amount: Decimal
+    fee: Decimal
+
+    @property
+    def empty(self) -> bool:
+        return not self.amount and not self.fee
+
+
 def _ratio(bps: int) -> Decimal:
     return Decimal(int(bps)) / Decimal(10_000)
 

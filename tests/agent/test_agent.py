@@ -57,10 +57,13 @@ def test_a_job_that_prints_and_exits_is_run_completed_and_paid(start_agent, push
 def test_a_running_job_is_settled_as_it_runs_and_the_slices_add_up(start_agent, push_image, renter_rent, suite,
                                                                     cast, chain):
     """With settle_interval 2 s the agent has the escrow pay it while the job runs (a late
-    dispute can only touch the last slice); completeJob settles the rest, to the base unit."""
-    runner = start_agent(settle_interval_s=2)
+    dispute can only touch the last slice); completeJob settles the rest, to the base unit, and
+    with withdraw_min 0 the agent withdraws what settlement credited to its earnings."""
+    runner = start_agent(settle_interval_s=2, withdraw_min=Decimal(0))
     token, market = suite.token, suite.marketplace
-    provider_before, treasury_before = token.balanceOf(cast.provider), token.balanceOf(cast.treasury)
+    held, held_fee = market.earningsOf(cast.provider)  # an earlier test's, withdrawn with this job's
+    provider_before = token.balanceOf(cast.provider) + held
+    treasury_before = token.balanceOf(cast.treasury) + held_fee
     job = renter_rent.create_job(runner.gpu, push_image("echo working; sleep 7; echo done"), 3600).value
     runner.wait_phase(job.job_id, "completed", timeout_s=90)
 
@@ -81,8 +84,15 @@ def test_a_running_job_is_settled_as_it_runs_and_the_slices_add_up(start_agent, 
     fees = sum(int(e.fee) for e in releases)
     assert paid + fees == cost  # every slice plus the completion: the job's cost exactly
     assert (paid, fees) == (cost * 98 // 100, cost * 2 // 100)  # 0.01 GPU a second: no rounding
+    deadline = time.monotonic() + 30  # the withdrawal follows the settlement
+    while market.earningsOf(cast.provider) != (0, 0) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert market.earningsOf(cast.provider) == (0, 0)
     assert token.balanceOf(cast.provider) - provider_before == paid
     assert token.balanceOf(cast.treasury) - treasury_before == fees
+    withdrawn = [e for e in market.EarningsWithdrawn.range(0, chain.blocks.height + 1)
+                 if e.event_arguments["provider"] == cast.provider.address]
+    assert withdrawn and (withdrawn[-1].block_number, withdrawn[-1].log_index) > order  # after the settlement
     assert int(refund.amount) == int(job.max_cost * 10**18) - cost
     assert renter_rent.escrow(job.job_id).released * 10**18 == cost
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from gpurent.cli.root import make_root
 from gpurent.manifest import Manifest, save_manifest
+from gpurent.units import to_base_units
 
 CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 PROVIDER, RENTER, ORACLE, ADMIN, OUTSIDER = "3", "5", "1", "0", "7"  # test-account indexes (see Cast)
@@ -81,7 +82,14 @@ def test_renter_job_flow(cli, listed_gpu, suite, cast, chain):
     assert cli("--json", "jobs", "list", "--provider", cast.provider.address, "--status", "completed")[0]["id"] == \
         job["id"]
     earnings = cli("--json", "--account", PROVIDER, "provider", "earnings")
-    assert earnings["paid_out"] == "7.35"
+    assert (earnings["earned"], earnings["to_withdraw"], earnings["fee_held"]) == ("7.35", "7.35", "0.15")
+    provider0, treasury0 = suite.token.balanceOf(cast.provider), suite.token.balanceOf(cast.treasury)
+    paid = cli("--json", "--account", PROVIDER, "provider", "withdraw")
+    assert (paid["withdrawn"], paid["fee_to_treasury"]) == ("7.35", "0.15")
+    assert suite.token.balanceOf(cast.provider) - provider0 == to_base_units("7.35")
+    assert suite.token.balanceOf(cast.treasury) - treasury0 == to_base_units("0.15")
+    assert cli("--json", "--account", PROVIDER, "provider", "earnings")["to_withdraw"] == "0"
+    assert_one_line_error(cli("--account", PROVIDER, "provider", "withdraw", code=1), "nothing to withdraw")
 
 
 def test_cancel_and_dispute(cli, listed_gpu, suite, cast):

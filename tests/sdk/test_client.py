@@ -130,11 +130,18 @@ def test_dispute_and_resolution(gpu, as_renter, as_provider, gp, cast, chain):
         as_renter.resolve_dispute(job.job_id, "user-fault", "bafy-evidence")
     assert gp.dispute(job.job_id).outcome is None
     provider_before = as_provider.balance()
+    held_before = as_provider.held_earnings()
     gp.with_account(cast.oracle).resolve_dispute(job.job_id, "user-fault", "bafy-evidence")
     assert gp.job(job.job_id).final_cost == billed  # 5 GPU for the half hour run
-    # the renter disputed and lost: its bond goes to the provider, with the 98% of the 5 GPU billed
+    # the renter disputed and lost: its bond goes to the provider at once, and the 98% of the
+    # 5 GPU billed to its earnings (the 2% fee beside them), both withdrawn in one transfer
     fee = to_tokens(10 * TOKEN * elapsed // 3600 * 200 // 10_000)
-    assert as_provider.balance() - provider_before == billed - fee + Decimal(1)
+    assert as_provider.balance() - provider_before == Decimal(1)
+    held = as_provider.held_earnings()
+    assert (held.amount - held_before.amount, held.fee - held_before.fee) == (billed - fee, fee)
+    paid = as_provider.withdraw_earnings().value
+    assert paid == held and as_provider.held_earnings().empty
+    assert as_provider.balance() - provider_before == Decimal(1) + held.amount
     assert as_renter.balance() == before - Decimal(1) + (Decimal(10) - billed)  # the unbilled half came back
     assert gp.pending_disputes() == []
     d = gp.dispute(job.job_id)

@@ -59,8 +59,8 @@ def test_a_sparse_member_in_a_payload_is_refused(tmp_path: Path, fmt: str) -> No
     manifest = ResultManifest((ResultFile("big.bin", size, zeros.hexdigest()),), 1, size, False)
     dest = tmp_path / "out"
     dest.mkdir()
-    with pytest.raises(ResultError, match="not a plain file"):
-        results_mod._extract(tar_path, dest, manifest, "bafy-test")
+    with pytest.raises(ResultError, match="not a plain file"), tar_path.open("rb") as stream:
+        results_mod._extract(stream, dest, manifest, "bafy-test")
     assert not (dest / "big.bin").exists()
 
 
@@ -70,5 +70,5 @@ def test_a_malformed_tar_is_a_result_error(tmp_path: Path) -> None:
     manifest = ResultManifest((ResultFile("a", 1, "00" * 32),), 1, 1, False)
     dest = tmp_path / "out"
     dest.mkdir()
-    with pytest.raises(ResultError):
-        results_mod._extract(tar_path, dest, manifest, "bafy-test")
+    with pytest.raises(ResultError), tar_path.open("rb") as stream:
+        results_mod._extract(stream, dest, manifest, "bafy-test")

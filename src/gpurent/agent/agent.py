@@ -130,7 +130,7 @@ class Agent:
         self.accepting = False
         self.stopping = threading.Event()
         self.tx_lock = threading.RLock()
-        self.settler = Settler(gp, config.settle_interval_s, self.clock, self.tx_lock)
+        self.settler = Settler(gp, config.settle_interval_s, self.clock, self.tx_lock, config.withdraw_min)
         # one task per job at a time; every open job holds a GPU, so one thread per GPU means no
         # job's work waits behind another's
         self.jobs = Tasks(len(config.resources) + SPARE_WORKERS, "job")
@@ -585,6 +585,8 @@ class Agent:
                                       last_seen=None if job.capped else job.last_seen, result_cid=result)
                 status = JobStatus.COMPLETED
         self._close(job, _final_phase(status), status.label)
+        if status == JobStatus.COMPLETED:  # credited to the earnings: paid out past withdraw_min
+            self.settler.withdraw_if_due()
 
     def _output_over(self, job: JobRecord) -> bool:
         """Stops the container when its output folder is past ``output_max_mb`` plus

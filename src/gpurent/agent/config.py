@@ -34,11 +34,17 @@
 
     [billing]
     settle_interval = 600                  # seconds between partial releases of a running job
+    withdraw_min = "10"                    # earnings held past this many tokens are withdrawn
 
 ``settle_interval``: while a job runs, the agent has the escrow pay it everything accrued so far
 (``partialRelease``) this often, so a dispute raised late in a job can only touch the slice
 since the last release; ``completeJob`` still settles the remainder. Shorter means less at
 stake per dispute and one more transaction (gas) per interval per job. Must be above 0.
+
+``withdraw_min``: settling a job credits its pay to the provider's earnings in the marketplace
+(no transfer, less gas per job); after each settlement the agent withdraws them once they reach
+this many tokens (0: after every job). A partial release always pays out at once, with
+everything held. ``gpurent provider withdraw`` does it by hand.
 """
 
 from __future__ import annotations
@@ -96,6 +102,7 @@ class AgentConfig:
     oracle_urls: tuple[str, ...] = ()
     heartbeat_interval_s: float = 60.0
     settle_interval_s: float = 600.0  # seconds between partial releases of a running job
+    withdraw_min: Decimal = Decimal(10)  # held earnings withdrawn once they reach this (tokens)
     max_failures: int = MAX_FAILURES  # failed rounds in a row before the agent halts
 
     def __post_init__(self) -> None:
@@ -163,8 +170,9 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
     if isinstance(urls, str) or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls):
         raise ConfigurationError(f"{where}: oracle.urls must be a list of http(s) URLs")
     interval = _positive(oracle.get("heartbeat_interval", d.heartbeat_interval_s), f"{where}: oracle.heartbeat_interval")
-    settle = _positive(doc.get("billing", {}).get("settle_interval", d.settle_interval_s),
-                       f"{where}: billing.settle_interval")
+    billing = doc.get("billing", {})
+    settle = _positive(billing.get("settle_interval", d.settle_interval_s), f"{where}: billing.settle_interval")
+    withdraw_min = _decimal(billing.get("withdraw_min", d.withdraw_min), f"{where}: billing.withdraw_min")
     endpoint = str(provider.get("endpoint", ""))
     if endpoint:
         try:
@@ -193,7 +201,7 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
                       result_retention_s=_positive(limits.get("result_retention_s", dl.result_retention_s),
                                                    f"{where}: limits.result_retention_s")),
         oracle_urls=tuple(u.rstrip("/") for u in urls), heartbeat_interval_s=interval,
-        settle_interval_s=settle, max_failures=failure_limit(provider.get("max_failures", d.max_failures), f"{where}: provider.max_failures"),
+        settle_interval_s=settle, withdraw_min=withdraw_min, max_failures=failure_limit(provider.get("max_failures", d.max_failures), f"{where}: provider.max_failures"),
     )
 
 
@@ -241,6 +249,7 @@ def render(config: AgentConfig, header: str = "") -> str:
         "",
         "[billing]",
         ln("settle_interval", config.settle_interval_s, "seconds between partial releases of a running job"),
+        ln("withdraw_min", str(config.withdraw_min), "earnings held past this many tokens are withdrawn"),
     ]
     return "\n".join(lines) + "\n"
 

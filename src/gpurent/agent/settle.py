@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from gpurent.errors import ContractRevert
@@ -56,8 +57,10 @@ class Settler:
     """Decides when a running job is due a partial release and sends it, on the caller's
     thread under the agent's transaction lock."""
 
-    def __init__(self, gp: Gpurent, interval_s: float, clock: Callable[[], float], tx_lock: threading.RLock):
+    def __init__(self, gp: Gpurent, interval_s: float, clock: Callable[[], float], tx_lock: threading.RLock,
+                 withdraw_min: Decimal = Decimal(10)):
         self.gp, self.interval_s, self.clock, self.tx_lock = gp, interval_s, clock, tx_lock
+        self.withdraw_min = withdraw_min
         self._last: dict[str, float] = {}  # job id -> chain time of the last attempt
 
     def due(self, job_id: str, chain_start: int | None) -> bool:
@@ -127,6 +130,22 @@ class Settler:
             self.gp.complete_job_with_result(job_id, min(ended, self.gp.chain_time()), result_cid)
         log.info("job %s: settled at chain time %d with result %s", job_id, ended, result_cid)
         return ended
+
+    def withdraw_if_due(self) -> bool:
+        """Withdraws the provider's held earnings once they reach ``withdraw_min`` tokens;
+        True when a withdrawal was mined. Never raises: what is held stays held, for the next
+        settlement (or ``gpurent provider withdraw``)."""
+        try:
+            with self.tx_lock:
+                held = self.gp.held_earnings()
+                if held.empty or held.amount < self.withdraw_min:
+                    return False
+                paid = self.gp.withdraw_earnings().value
+        except Exception as err:  # noqa: BLE001 - a node or network hiccup must not stop the agent
+            log.warning("withdrawing earnings failed, kept for later: %s", str(err).splitlines()[0] if str(err) else err)
+            return False
+        log.info("withdrew %s GPU of earnings (fee %s to the treasury)", paid.amount, paid.fee)
+        return True
 
     def _retry_later(self, job_id: str, err: Exception) -> None:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__

@@ -116,10 +116,22 @@ def info(app: App, gp: Gpurent, who: str) -> None:
 @group.command("earnings")
 @pass_app
 def earnings(app: App) -> None:
-    """What --account has been paid, and its jobs."""
+    """What --account has earned, what the marketplace still holds for it, and its jobs."""
     gp = app.sdk(needs_account=True)
     jobs = gp.jobs_of_provider()
-    app.output.data({"paid_out": gp.earnings(), "jobs": len(jobs),
-                     "open_jobs": sum(1 for j in jobs if not j.status.terminal)})
+    held = gp.held_earnings()
+    app.output.data({"earned": gp.earnings(), "to_withdraw": held.amount, "fee_held": held.fee,
+                     "jobs": len(jobs), "open_jobs": sum(1 for j in jobs if not j.status.terminal)})
     if not app.output.as_json and jobs:
         app.output.data([job_row(j) for j in jobs])
+
+
+@group.command("withdraw")
+@pass_app
+def withdraw(app: App) -> None:
+    """Pays out what --account earned and has not withdrawn (one transfer for any number of
+    jobs; the agent also does this on its own past [billing] withdraw_min)."""
+    gp = app.sdk(needs_account=True)
+    tx = gp.withdraw_earnings()
+    app.output.tx(tx, f"withdrew {for_people(tx.value.amount)} GPU")
+    app.output.data({"withdrawn": tx.value.amount, "fee_to_treasury": tx.value.fee, "gpu": gp.balance()})

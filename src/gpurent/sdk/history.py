@@ -152,7 +152,8 @@ class HistoryCalls(RegistryCalls, MarketCalls):
         return counts.most_common(top)
 
     def earnings(self, provider: str | None = None) -> Decimal:
-        """What the provider has been paid by the escrow (FundsReleased events, net of fees)."""
+        """What the provider has earned in all (FundsReleased events, net of fees): paid out
+        or still held for it (see ``held_earnings``)."""
         logs = self._logs(self.marketplace.FundsReleased, provider=provider or self.address)
         return to_tokens(sum(int(log.providerAmount) for log in logs))
 

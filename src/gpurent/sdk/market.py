@@ -10,7 +10,7 @@ from gpurent.sdk.base import Base
 from gpurent.sdk.deadlines import JobTerms, NextSteps, renter_steps
 from gpurent.sdk.inputs import Tokens, parse_id, tokens_in
 from gpurent.sdk.tx import Tx
-from gpurent.types import DisputeOutcome, EscrowRecord, Job, JobStatus, hex_id
+from gpurent.types import DisputeOutcome, EscrowRecord, HeldEarnings, Job, JobStatus, hex_id
 from gpurent.units import to_base_units, to_tokens
 
 MAX_UINT = 2**256 - 1
@@ -176,12 +176,37 @@ class MarketCalls(Base):
             units = tokens_in(amount, "amount")
         return self._send("release earnings of", self.marketplace.partialRelease, jid, units)
 
+    def held_earnings(self, provider: str | None = None) -> HeldEarnings:
+        """What the marketplace holds for ``provider`` (default: this account): settling a job
+        credits its pay there instead of transferring it; :meth:`withdraw_earnings` pays it out."""
+        amount, fee = self._call("read the earnings of", self.marketplace.earningsOf, provider or self.address)
+        return HeldEarnings(amount=to_tokens(int(amount)), fee=to_tokens(int(fee)))
+
+    def withdraw_earnings(self) -> Tx[HeldEarnings]:
+        """Pays out everything this account earned and has not withdrawn, in one transfer, and
+        the platform fee on it to the treasury; the value is what was paid. InvalidInput, before
+        anything is sent, when nothing is held."""
+        if self.held_earnings().empty:
+            raise InvalidInput(f"nothing to withdraw: the marketplace holds no earnings of {self.address}")
+        tx = self._send("withdraw the earnings of", self.marketplace.withdrawEarnings)
+        (paid,) = tx.events.filter(self.marketplace.EarningsWithdrawn)
+        return tx.with_value(HeldEarnings(amount=to_tokens(int(paid.amount)), fee=to_tokens(int(paid.fee))))
+
     # ---------------------------------------------------------------- the oracle, or anyone
 
     def resolve_dispute(self, job_id: str | bytes, outcome: DisputeOutcome | str, evidence_cid: str) -> Tx[None]:
         ruling = DisputeOutcome.parse(outcome) if isinstance(outcome, str) else DisputeOutcome(outcome)
         return self._send("resolve", self.marketplace.resolveDispute, parse_id(job_id, "job"), int(ruling),
                           evidence_cid)
+
+    def collect_fees(self, providers: list[str]) -> Tx[Decimal]:
+        """Pays the platform fee held on the earnings of ``providers`` to the treasury (anyone
+        may: the fees only go there); the value is the total collected."""
+        if not providers:
+            raise InvalidInput("collect fees of whom? name at least one provider")
+        tx = self._send("collect the fees of", self.marketplace.collectFees, list(providers))
+        fees = tx.events.filter(self.marketplace.FeesCollected)
+        return tx.with_value(to_tokens(sum(int(e.fee) for e in fees)))
 
     def resolve_expired_dispute(self, job_id: str | bytes) -> Tx[None]:
         return self._send("split the expired dispute of", self.marketplace.resolveExpiredDispute,

@@ -76,15 +76,14 @@ def push_data(ipfs: KuboClient, source: Path, *, progress: Callable[[int], None]
     if on_total:
         on_total(total)
     listing = hashlib.sha256()
-    whole = hashlib.sha256()
+    single = hashlib.sha256()  # a file's digest: of its bytes (hashed once, as they are sent)
     top = source.name or "data"
 
     def content(entry: _Entry) -> Iterator[bytes]:
-        digest = hashlib.sha256()
+        digest = single if not entries[0].is_dir else hashlib.sha256()
         with open(entry.path, "rb") as handle:
             while block := handle.read(_BLOCK):
                 digest.update(block)
-                whole.update(block)
                 yield block
         listing.update(f"{entry.rel}\0{entry.size}\0{digest.hexdigest()}\n".encode())
 
@@ -93,5 +92,5 @@ def push_data(ipfs: KuboClient, source: Path, *, progress: Callable[[int], None]
     added = ipfs.add(parts, wrap=False, pin=True, progress=progress)
     root = added[-1]
     is_folder = entries[0].is_dir
-    digest = (listing if is_folder else whole).hexdigest()
+    digest = (listing if is_folder else single).hexdigest()
     return PushedData(root.cid, total, sum(1 for e in entries if not e.is_dir), f"sha256:{digest}")

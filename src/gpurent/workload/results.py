@@ -25,13 +25,13 @@ import stat
 import tarfile
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from gpurent.errors import GpurentError, ImageError
 from gpurent.images.kubo import KuboClient
-from gpurent.workload.seal import KeyPair, SealError, open_sealed, open_stream, seal, seal_stream
+from gpurent.workload.seal import KeyPair, SealError, open_chunks, open_sealed, seal, seal_stream
 from gpurent.workload.spec import canonical
 from gpurent.safejson import loads_bounded
 
@@ -349,18 +349,29 @@ def read_manifest(ipfs: KuboClient, cid: str, info: ResultInfo, keypair: KeyPair
         raise _mismatch(cid, str(err)) from None
 
 
-@dataclass
-class _Hashing:
-    """A file object that hashes and counts what is written through it."""
+class _ChunkReader(io.RawIOBase):
+    """A readable file over an iterator of byte strings, each byte copied once."""
 
-    handle: BinaryIO
-    digest: Any = field(default_factory=hashlib.sha256)
-    size: int = 0
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks, self._buf, self._pos = chunks, memoryview(b""), 0
 
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        self.size += len(data)
-        return self.handle.write(data)
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while self._pos >= len(self._buf):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._buf, self._pos = memoryview(chunk), 0
+        n = min(len(b), len(self._buf) - self._pos)
+        b[:n] = self._buf[self._pos:self._pos + n]
+        self._pos += n
+        return n
+
+
+def _reader(chunks: Iterator[bytes]) -> BinaryIO:
+    return io.BufferedReader(_ChunkReader(chunks), buffer_size=_BLOCK)
 
 
 def fetch_result(ipfs: KuboClient, cid: str, out_dir: Path, *, keypair: KeyPair | None, job_id: str,
@@ -368,7 +379,12 @@ def fetch_result(ipfs: KuboClient, cid: str, out_dir: Path, *, keypair: KeyPair 
                  progress: Any = None) -> ResultManifest:
     """Fetches, verifies, decrypts and extracts a result into ``out_dir`` (which must not exist
     or be empty); nothing is written there unless every check passed. ``progress(done, total)``
-    is called as the payload comes in."""
+    is called as the payload comes in.
+
+    One pass: the payload streams from IPFS through its hash, the decryption (each chunk
+    authenticated before use) and the tar reader into a private folder beside ``out_dir``
+    (each file checked against the manifest's size and hash); only when the whole payload's
+    size and hash match the commitment is that folder renamed to ``out_dir``, else removed."""
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise ResultError(f"{out_dir} exists and is not an empty folder")
@@ -379,35 +395,36 @@ def fetch_result(ipfs: KuboClient, cid: str, out_dir: Path, *, keypair: KeyPair 
     parent = out_dir.absolute().parent
     parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out_dir.name}.partial-"))
+    digest, got = hashlib.sha256(), [0]
+
+    def payload() -> Iterator[bytes]:
+        for block in ipfs.read(f"{cid}/{PAYLOAD_FILE}", timeout=timeout_s):
+            if got[0] + len(block) > info.payload_bytes:
+                raise _mismatch(cid, "the payload is longer than committed")
+            digest.update(block)
+            got[0] += len(block)
+            if progress:
+                progress(got[0], info.payload_bytes)
+            yield block
+
     try:
-        payload = work / "payload"
-        with open(payload, "wb") as handle:
-            sink = _Hashing(handle)
-            try:
-                for block in ipfs.read(f"{cid}/{PAYLOAD_FILE}", timeout=timeout_s):
-                    if sink.size + len(block) > info.payload_bytes:
-                        raise _mismatch(cid, "the payload is longer than committed")
-                    sink.write(block)
-                    if progress:
-                        progress(sink.size, info.payload_bytes)
-            except ImageError as err:
-                raise ResultError(f"result CID {cid} cannot be read: {str(err).splitlines()[0][:200]}") from None
-        if sink.size != info.payload_bytes or sink.digest.hexdigest() != info.payload_sha256:
-            raise _mismatch(cid, "the payload's hash differs")
-        tar_path = payload
         if info.sealed:
             assert keypair is not None  # read_manifest refused a sealed result without one
-            tar_path = work / "payload.tar"
-            try:
-                with open(payload, "rb") as src, open(tar_path, "wb") as dst:
-                    open_stream(keypair, src, dst)
-            except SealError as err:
-                raise _mismatch(cid, str(err)) from None
-            payload.unlink()
+            tar = _reader(open_chunks(keypair, _reader(payload())))
+        else:
+            tar = _reader(payload())
         tree = work / "files"
         tree.mkdir()
-        _extract(tar_path, tree, manifest, cid)
-        tar_path.unlink()
+        try:
+            _extract(tar, tree, manifest, cid)
+            while tar.read(_BLOCK):  # the rest (the tar's padding): hashed and, sealed, authenticated
+                pass
+        except SealError as err:
+            raise _mismatch(cid, str(err)) from None
+        except ImageError as err:
+            raise ResultError(f"result CID {cid} cannot be read: {str(err).splitlines()[0][:200]}") from None
+        if got[0] != info.payload_bytes or digest.hexdigest() != info.payload_sha256:
+            raise _mismatch(cid, "the payload's hash differs")
         if out_dir.exists():
             out_dir.rmdir()
         os.replace(tree, out_dir)
@@ -416,11 +433,11 @@ def fetch_result(ipfs: KuboClient, cid: str, out_dir: Path, *, keypair: KeyPair 
     return manifest
 
 
-def _extract(tar_path: Path, dest: Path, manifest: ResultManifest, cid: str) -> None:
+def _extract(stream: BinaryIO, dest: Path, manifest: ResultManifest, cid: str) -> None:
     expected = {f.path: f for f in manifest.files}
     seen: set[str] = set()
     try:
-        with tarfile.open(tar_path, mode="r:") as tar:
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=_BLOCK) as tar:
             for member in tar:
                 try:
                     name = _rel(member.name.rstrip("/") if member.isdir() else member.name)

@@ -22,13 +22,15 @@ import binascii
 import json
 import os
 import tempfile
-from gpurent.safejson import loads_bounded
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from nacl import bindings as sodium
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
+
+from gpurent.safejson import loads_bounded
 
 MAGIC = b"GPRS1\n"
 CHUNK = 64 * 1024
@@ -165,6 +167,17 @@ def open_stream(keypair: KeyPair, src: BinaryIO, dst: BinaryIO) -> int:
     """Opens a :func:`seal_stream` stream into ``dst``; returns the plaintext bytes written.
     SealError on a wrong key, a flipped bit, truncation, a missing final tag or trailing bytes
     (``dst`` then holds unverified bytes: write it to a temporary file and discard it)."""
+    written = 0
+    for block in open_chunks(keypair, src):
+        dst.write(block)
+        written += len(block)
+    return written
+
+
+def open_chunks(keypair: KeyPair, src: BinaryIO) -> Iterator[bytes]:
+    """The plaintext of a :func:`seal_stream` stream, chunk by chunk, each authenticated before
+    it is yielded; SealError (raised by the iteration) as :func:`open_stream`. Only a stream
+    iterated to its end was whole: a consumer that stops early has checked nothing after."""
     if _exact(src, len(MAGIC), "magic") != MAGIC:
         raise SealError("not a gpurent sealed stream (bad magic)")
     key = open_sealed(keypair, _exact(src, _SEALED_KEY, "key"))
@@ -174,7 +187,6 @@ def open_stream(keypair: KeyPair, src: BinaryIO, dst: BinaryIO) -> int:
         sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, header, key)
     except (CryptoError, ValueError) as err:
         raise SealError("sealed stream header is invalid") from err
-    written = 0
     while True:
         length = int.from_bytes(_exact(src, 4, "frame length"), "big")
         if not _ABYTES <= length <= _MAX_FRAME:
@@ -184,15 +196,13 @@ def open_stream(keypair: KeyPair, src: BinaryIO, dst: BinaryIO) -> int:
             block, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(state, frame, None)
         except (CryptoError, ValueError, RuntimeError):
             raise SealError("sealed stream chunk fails authentication (tampered or another key)") from None
-        dst.write(block)
-        written += len(block)
-        if tag == _TAG_FINAL:
-            break
-        if tag != _TAG_MESSAGE:
+        if tag not in (_TAG_FINAL, _TAG_MESSAGE):
             raise SealError("sealed stream chunk has an unexpected tag")
-    if src.read(1):
-        raise SealError("sealed stream has bytes after its final chunk")
-    return written
+        if tag == _TAG_FINAL and src.read(1):
+            raise SealError("sealed stream has bytes after its final chunk")
+        yield block
+        if tag == _TAG_FINAL:
+            return
 
 
 def secret_plaintext(name: str, renter: str, value: str) -> bytes:
