@@ -161,14 +161,19 @@ class KuboClient:
         return entries
 
     def cat(self, path: str, *, offset: int = 0, length: int | None = None, timeout: float | None = None,
-            chunk: int = _READ) -> Iterator[bytes]:
-        """Streams the bytes of ``path`` (``CID`` or ``CID/name``), optionally a slice."""
+            chunk: int = _READ, stall_s: float | None = None) -> Iterator[bytes]:
+        """Streams the bytes of ``path`` (``CID`` or ``CID/name``), optionally a slice.
+        ``timeout`` bounds the whole read (Kubo gives up); ``stall_s`` instead bounds each wait
+        for more bytes, for a large file whose total time depends on its size."""
         params: dict[str, Any] = {"arg": path}
         if offset:
             params["offset"] = offset
         if length is not None:
             params["length"] = length
-        response = self._post("cat", params, stream=True, deadline=timeout)
+        if stall_s is not None:
+            response = self._post("cat", params, stream=True, timeout=stall_s)
+        else:
+            response = self._post("cat", params, stream=True, deadline=timeout)
         try:
             yield from _checked_stream(response, path, self.url)
         except ServiceUnavailable as err:

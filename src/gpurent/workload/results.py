@@ -398,7 +398,9 @@ def fetch_result(ipfs: KuboClient, cid: str, out_dir: Path, *, keypair: KeyPair 
     digest, got = hashlib.sha256(), [0]
 
     def payload() -> Iterator[bytes]:
-        for block in ipfs.read(f"{cid}/{PAYLOAD_FILE}", timeout=timeout_s):
+        # the RPC's cat, not the gateway: 3.2 s against 4.7 s for a 200 MB file from a peer
+        # (bench/io.py's machine); each wait for more bytes bounded, not the whole transfer
+        for block in ipfs.cat(f"{cid}/{PAYLOAD_FILE}", stall_s=timeout_s):
             if got[0] + len(block) > info.payload_bytes:
                 raise _mismatch(cid, "the payload is longer than committed")
             digest.update(block)
