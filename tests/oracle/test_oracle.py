@@ -213,7 +213,8 @@ def test_disputes_of_a_healthy_job_go_against_the_disputer(start_oracle, start_a
     its bond back, no more (split)."""
     (oracle,), runner = with_agent(start_oracle, start_agent, slots=2, probability=1.0)
     gpu_a, gpu_b = list(runner.agent.slots)
-    before, earned, held = renter_rent.balance(), provider_rent.earnings(), provider_rent.balance()
+    before, earned = renter_rent.balance(), provider_rent.earnings()
+    held = provider_rent.balance() + provider_rent.held_earnings().amount  # its tokens and its earnings
     # the renter's job runs alone: the oracle draws which running job it challenges, and with two
     # running the draw could miss this one for the whole of its run
     failing = renter_rent.create_job(gpu_a, push_image("echo crunching; sleep 12; echo oops >&2; exit 7"), 3600).value
@@ -245,7 +246,8 @@ def test_disputes_of_a_healthy_job_go_against_the_disputer(start_oracle, start_a
     assert renter_rent.balance() == before - cost_a - bond_a - cost_b  # the renter's bond went to the provider
     paid = provider_rent.earnings() - earned
     assert abs(paid - (cost_a + cost_b) * Decimal("0.98")) <= Decimal(10) / TOKEN  # less the 2% fee
-    assert provider_rent.balance() - held == paid + bond_a  # the provider's own bond came back
+    # the provider's own bond came back; the pay was credited to its earnings (withdrawn or held)
+    assert provider_rent.balance() + provider_rent.held_earnings().amount - held == paid + bond_a
 
     renters = _evidence(kubo, against_renter.evidenceCID)
     assert renters["ruling"]["outcome"] == "user_fault" and "renter's dispute fails" in renters["ruling"]["rule"]
