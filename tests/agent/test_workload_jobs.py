@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -118,6 +119,31 @@ def test_an_output_over_the_cap_is_stopped_and_truncated_with_a_clear_record(sta
                             timeout_s=30)
     assert manifest.truncated and manifest.dropped_count > 0 and manifest.total_bytes <= 1 << 20
     assert (tmp_path / "out" / "a.txt").read_text() == "small\n"
+
+
+def test_a_job_the_renter_ends_first_still_delivers_its_outputs(start_agent, push_image, renter_rent, kubo,
+                                                                 tmp_path):
+    """The renter completes a running job on chain (it saw the file it wanted) before the agent
+    packed: the agent stops the container, packs the output folder and commits its CID with
+    commitResult; the renter gets its files from the CID on chain."""
+    runner = start_agent(fetch_timeout_s=10)
+    renter_key = KeyPair.generate()
+    script = "echo trained > /outputs/model.txt; sleep 300"
+    spec = JobSpec(image=push_image("exit 9"), entrypoint=SHELL, command=(script,), output="/outputs",
+                   result_key=renter_key.public_b64)
+    job = renter_rent.create_job(runner.gpu, push_bytes(kubo, spec.to_bytes()), 3600).value
+    runner.wait_phase(job.job_id, "running", timeout_s=120)
+    out_file = runner.agent.home / "outputs" / job.job_id / "model.txt"
+    deadline = time.monotonic() + 30
+    while not out_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    renter_rent.complete_job(job.job_id)  # before the container ended: nothing was packed yet
+    record = runner.wait_phase(job.job_id, "completed", "failed", timeout_s=60)
+    assert record.phase == "completed" and record.result_cid, (record.error, record.detail)
+    committed = renter_rent.result_cid(job.job_id)
+    assert committed == record.result_cid
+    fetch_result(kubo.client(), committed, tmp_path / "out", keypair=renter_key, job_id=job.job_id, timeout_s=30)
+    assert (tmp_path / "out" / "model.txt").read_text() == "trained\n"
 
 
 def hostile_definitions(image: str, other_renter: str, keys: KeyPair, provider: str) -> dict[str, bytes]:

@@ -556,6 +556,8 @@ class Agent:
                                       detail=f"exit code {container.exit_code}")
                 elif job.container_id:
                     self.runtime.stop(job.container_id)
+                if status == JobStatus.COMPLETED:
+                    self._deliver_late(job)
                 self._close(job, _final_phase(status), status.label)
                 return
             if container is not None and container.status == "running":
@@ -584,9 +586,25 @@ class Agent:
                 self.settler.complete(job.job_id, ended.finished_at if ended else None, job.chain_start,
                                       last_seen=None if job.capped else job.last_seen, result_cid=result)
                 status = JobStatus.COMPLETED
+            elif status == JobStatus.COMPLETED:  # settled by the renter (or anyone) after it exited
+                self._deliver_late(job)
         self._close(job, _final_phase(status), status.label)
         if status == JobStatus.COMPLETED:  # credited to the earnings: paid out past withdraw_min
             self.settler.withdraw_if_due()
+
+    def _deliver_late(self, job: JobRecord) -> None:
+        """A job someone else settled before this agent packed it: its output folder is packed
+        and its CID committed on its own (``commitResult``, within the completion grace), so
+        the renter still gets the files. Never raises: the job closes either way."""
+        try:
+            with self.tx_lock:
+                result = self._pack(job)
+                if result is not None:
+                    self.gp.commit_result(job.job_id, result)
+                    log.info("job %s: settled by another; result %s committed", job.job_id, result)
+        except (GpurentError, OSError) as err:
+            log.warning("job %s: settled by another, its result could not be delivered: %s", job.job_id,
+                        str(err).splitlines()[0] if str(err) else type(err).__name__)
 
     def _output_over(self, job: JobRecord) -> bool:
         """Stops the container when its output folder is past ``output_max_mb`` plus
