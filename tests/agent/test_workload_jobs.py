@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -127,6 +128,16 @@ def test_a_job_the_renter_ends_first_still_delivers_its_outputs(start_agent, pus
     packed: the agent stops the container, packs the output folder and commits its CID with
     commitResult; the renter gets its files from the CID on chain."""
     runner = start_agent(fetch_timeout_s=10)
+    pack, free = runner.agent.results.pack, []
+
+    def watched_pack(*args, **kwargs):  # packing never holds the transaction lock (other jobs' txs)
+        other = threading.Thread(target=lambda: free.append(runner.agent.tx_lock.acquire(timeout=5)
+                                                            and runner.agent.tx_lock.release() is None))
+        other.start()
+        other.join()
+        return pack(*args, **kwargs)
+
+    runner.agent.results.pack = watched_pack
     renter_key = KeyPair.generate()
     script = "echo trained > /outputs/model.txt; sleep 300"
     spec = JobSpec(image=push_image("exit 9"), entrypoint=SHELL, command=(script,), output="/outputs",
@@ -144,6 +155,7 @@ def test_a_job_the_renter_ends_first_still_delivers_its_outputs(start_agent, pus
     assert committed == record.result_cid
     fetch_result(kubo.client(), committed, tmp_path / "out", keypair=renter_key, job_id=job.job_id, timeout_s=30)
     assert (tmp_path / "out" / "model.txt").read_text() == "trained\n"
+    assert free == [True]
 
 
 def hostile_definitions(image: str, other_renter: str, keys: KeyPair, provider: str) -> dict[str, bytes]:

@@ -578,16 +578,19 @@ class Agent:
             return
         # exited or completing: settle once, at the end the engine recorded (not when it was noticed)
         ended = self.runtime.state(job.container_id) if job.container_id and not job.capped else None
+        result = None
+        if self._chain_status(job.job_id) == JobStatus.RUNNING:
+            self.state.update(job.job_id, AgentPhase.COMPLETING)
+            result = self._pack(job)  # outside the lock: a large output never holds up other jobs' transactions
+        settled_here = False
         with self.tx_lock:
             status = self._chain_status(job.job_id)
             if status == JobStatus.RUNNING:
-                self.state.update(job.job_id, AgentPhase.COMPLETING)
-                result = self._pack(job)
                 self.settler.complete(job.job_id, ended.finished_at if ended else None, job.chain_start,
                                       last_seen=None if job.capped else job.last_seen, result_cid=result)
-                status = JobStatus.COMPLETED
-            elif status == JobStatus.COMPLETED:  # settled by the renter (or anyone) after it exited
-                self._deliver_late(job)
+                status, settled_here = JobStatus.COMPLETED, True
+        if status == JobStatus.COMPLETED and not settled_here:  # the renter (or anyone) settled it first
+            self._deliver_late(job)
         self._close(job, _final_phase(status), status.label)
         if status == JobStatus.COMPLETED:  # credited to the earnings: paid out past withdraw_min
             self.settler.withdraw_if_due()
@@ -597,11 +600,11 @@ class Agent:
         and its CID committed on its own (``commitResult``, within the completion grace), so
         the renter still gets the files. Never raises: the job closes either way."""
         try:
-            with self.tx_lock:
-                result = self._pack(job)
-                if result is not None:
+            result = self._pack(job)  # (or the CID packed before); outside the lock, as any packing
+            if result is not None:
+                with self.tx_lock:
                     self.gp.commit_result(job.job_id, result)
-                    log.info("job %s: settled by another; result %s committed", job.job_id, result)
+                log.info("job %s: settled by another; result %s committed", job.job_id, result)
         except (GpurentError, OSError) as err:
             log.warning("job %s: settled by another, its result could not be delivered: %s", job.job_id,
                         str(err).splitlines()[0] if str(err) else type(err).__name__)
