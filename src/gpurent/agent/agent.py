@@ -85,13 +85,21 @@ class Slot:
     gpu_uuid: str | None
 
 
-class _PullProgress:
-    """The image cache's Transfer protocol, written into the job's record (visible at /jobs/<id>)."""
+class JobGone(GpurentError):
+    """The job was cancelled (or otherwise ended) on chain while its image or inputs came in."""
 
-    def __init__(self, state: AgentState, job_id: str):
-        self.state, self.job_id = state, job_id
+
+class _PullProgress:
+    """The image cache's Transfer protocol, written into the job's record (visible at /jobs/<id>).
+    Every ``check_s`` of transfer it asks ``wanted()`` whether the job still waits for it, and
+    stops the transfer (JobGone) when not: a renter who cancels mid-fetch stops the download."""
+
+    def __init__(self, state: AgentState, job_id: str, wanted: Callable[[], bool] | None = None,
+                 check_s: float = 2.0):
+        self.state, self.job_id, self.wanted, self.check_s = state, job_id, wanted, check_s
         self.done, self._last = 0, 0.0
         self.total: int | None = None
+        self._checked = time.monotonic()
 
     def begin(self, label: str, total: int | None) -> None:
         if label == "download":
@@ -100,9 +108,14 @@ class _PullProgress:
 
     def advance(self, done: int) -> None:
         self.done += done
-        if time.monotonic() - self._last > 0.25:
-            self._last = time.monotonic()
+        now = time.monotonic()
+        if now - self._last > 0.25:
+            self._last = now
             self.state.progress(self.job_id, self.done, self.total)
+        if self.wanted is not None and now - self._checked >= self.check_s:
+            self._checked = now
+            if not self.wanted():
+                raise JobGone(f"job {self.job_id} ended on chain while its data came in")
 
     def end(self) -> None:
         self.state.progress(self.job_id, self.done, self.total)
@@ -349,6 +362,10 @@ class Agent:
             try:  # the image and inputs ready and verified before anything is promised (a CID no peer
                 # holds, a forged or oversized image or input fails here, and is declined at no cost)
                 cached, inputs = self._pull(job, spec)
+            except JobGone:  # the renter cancelled (or it expired) mid-fetch: the transfer stopped
+                status = self._chain_status(job_id)
+                self._finish(job, _final_phase(status), f"{status.label} on chain while its data came in")
+                return
             except (ImageError, NodeDown) as err:  # the image's fault, or our own node down past the
                 # retry bound (said so): either way declined, which costs neither party anything
                 self._give_back(job, AgentPhase.DECLINED, str(err))
@@ -368,6 +385,10 @@ class Agent:
         if status == JobStatus.ACCEPTED:
             try:  # verified already: the cache's fast path (unless the agent restarted mid-way)
                 cached, inputs = self._pull(job, spec)
+            except JobGone:
+                status = self._chain_status(job_id)
+                self._finish(job, _final_phase(status), f"{status.label} on chain while its data came in")
+                return
             except (ImageError, NodeDown) as err:  # promised and cannot start: the renter gets all back
                 self._give_back(job, AgentPhase.FAILED, str(err))
                 return
@@ -490,17 +511,28 @@ class Agent:
                 raise ImageError("the image asks for network access, which this provider does not offer")
             if current is None or current.phase != AgentPhase.PULLING:  # once, however many attempts
                 self.state.update(job.job_id, AgentPhase.PULLING)
-        cached = self.cache.ensure(spec.image, transfer=_PullProgress(self.state, job.job_id), job_id=job.job_id,
+        cached = self.cache.ensure(spec.image, transfer=self._progress(job.job_id), job_id=job.job_id,
                                    fetch_timeout_s=self.config.limits.fetch_timeout_s)
         inputs, left = {}, self.config.limits.input_max_mb * 2**20
         for mount in spec.inputs:
             got = self.inputs.ensure(mount.cid, job_id=job.job_id, max_bytes=left,
                                      timeout_s=self.config.limits.fetch_timeout_s,
-                                     transfer=_PullProgress(self.state, job.job_id))
+                                     transfer=self._progress(job.job_id))
             inputs[mount.cid], left = got.path, left - got.size
         if fresh:
             self.state.update(job.job_id, AgentPhase.PULLED, image_id=cached.image_id)
         return cached, inputs
+
+    def _progress(self, job_id: str) -> _PullProgress:
+        """A transfer's progress for the job, stopped when the job ends on chain meanwhile."""
+
+        def wanted() -> bool:
+            try:
+                return self._chain_status(job_id) in (JobStatus.CREATED, JobStatus.ACCEPTED)
+            except Exception:  # noqa: BLE001 - the chain unreachable for a moment: the transfer goes on
+                return True
+
+        return _PullProgress(self.state, job_id, wanted)
 
     def _give_back(self, job: JobRecord, phase: AgentPhase, reason: str) -> None:
         """Declines (Created) or abandons (Accepted) a job: the renter gets everything back."""
