@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from gpurent.errors import ImageError
-from gpurent.images.cache import DAY, LeasedStore
+from gpurent.images.cache import DAY, LEASES_SCHEMA, LeasedStore
 from gpurent.images.kubo import KuboClient
 from gpurent.images.store import Transfer
 
@@ -42,13 +42,7 @@ CREATE TABLE IF NOT EXISTS inputs (
     last_used  REAL NOT NULL,
     source     TEXT NOT NULL       -- pulled | prewarmed
 );
-CREATE TABLE IF NOT EXISTS leases (
-    cid    TEXT NOT NULL,
-    job_id TEXT NOT NULL,
-    since  REAL NOT NULL,
-    PRIMARY KEY (cid, job_id)
-);
-"""
+""" + LEASES_SCHEMA
 
 
 class InputError(ImageError):
