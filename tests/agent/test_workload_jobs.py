@@ -158,6 +158,23 @@ def test_a_job_the_renter_ends_first_still_delivers_its_outputs(start_agent, pus
     assert free == [True]
 
 
+def test_prewarming_ranks_the_images_and_inputs_inside_paid_definitions(start_agent, push_image, renter_rent,
+                                                                        kubo):
+    """The chain ranks paid definition CIDs; the image cache gets their images and the input
+    cache their inputs (on main the image cache was handed definition CIDs, which are no image)."""
+    runner = start_agent(fetch_timeout_s=10)
+    image = push_image("exit 9")
+    data_cid = push_dataset(kubo, {"part.bin": os.urandom(10_000)})
+    spec = JobSpec(image=image, entrypoint=SHELL, command=("cat /data/part.bin > /dev/null; sleep 2",),
+                   inputs=(InputMount(data_cid, "/data"),))
+    job = renter_rent.create_job(runner.gpu, push_bytes(kubo, spec.to_bytes()), 3600).value
+    record = runner.wait_phase(job.job_id, "completed", "declined", "failed", timeout_s=120)
+    assert record.phase == "completed" and renter_rent.job(job.job_id).final_cost > 0, record.error
+    assert runner.agent.maintainer.popular(10) == [image]
+    assert runner.agent.popularity.inputs() == [data_cid]
+    assert runner.agent.inputs.prewarm([data_cid], max_bytes=1 << 20, timeout_s=10) == []  # held already
+
+
 def hostile_definitions(image: str, other_renter: str, keys: KeyPair, provider: str) -> dict[str, bytes]:
     base = {"gpurent_job": 1, "image": image}
 

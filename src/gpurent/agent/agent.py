@@ -49,6 +49,7 @@ from gpurent.agent.inputs import InputCache
 from gpurent.agent.keys import ProviderKeys
 from gpurent.agent.outputs import fresh_output_dir, output_dir, remove_output_dir, usage
 from gpurent.agent.plan import open_secrets, refusal, workload
+from gpurent.agent.popularity import Popularity
 from gpurent.agent.results import ResultStore
 from gpurent.agent.oracle_link import OracleLink
 from gpurent.agent.runtime import Owner, Runtime, Workload
@@ -56,7 +57,7 @@ from gpurent.agent.settle import Settler
 from gpurent.agent.state import OPEN, AgentState, JobRecord
 from gpurent.agent.tasks import Tasks
 from gpurent.errors import DeadlinePassed, GpurentError, ImageError
-from gpurent.images.cache import CacheMaintainer, CachedImage, ImageCache, chain_popularity
+from gpurent.images.cache import CacheMaintainer, CachedImage, ImageCache
 from gpurent.images.retry import Backoff, NodeDown, retry_node
 from gpurent.images.store import ImageStore
 from gpurent.runner import run_rounds
@@ -131,7 +132,9 @@ class Agent:
         self.logs = LogStore(home / "logs", config.limits.log_mb * 2**20)
         self.store = store
         self.cache = ImageCache(store, home / "cache.db")
-        self.maintainer = CacheMaintainer(self.cache, chain_popularity(gp))
+        # the chain ranks definitions; the caches want their images and inputs
+        self.popularity = Popularity(gp, store.ipfs, config.limits.fetch_timeout_s)
+        self.maintainer = CacheMaintainer(self.cache, self.popularity.images)
         self.inputs = InputCache(store.ipfs, home / "inputs", config.limits.input_cache_mb * 2**20)
         self.results = ResultStore(store.ipfs, home / "results.db", config.limits.result_retention_s)
         self.keys = ProviderKeys(home)
@@ -281,6 +284,8 @@ class Agent:
     def _maintain(self) -> None:
         try:
             if self.maintainer.tick() is not None:  # on the image cache's schedule
+                self.inputs.prewarm(self.popularity.inputs(), max_bytes=self.config.limits.input_max_mb * 2**20,
+                                    timeout_s=self.config.limits.fetch_timeout_s)
                 self.inputs.cleanup()
             self.results.expire()
         except (GpurentError, OSError) as err:
