@@ -638,7 +638,7 @@ class Agent:
         the renter still gets the files. Never raises: the job closes either way."""
         try:
             result = self._pack(job)  # (or the CID packed before); outside the lock, as any packing
-            if result is not None:
+            if result is not None and self.gp.result_cid(job.job_id) is None:  # none committed yet (a restart)
                 with self.tx_lock:
                     self.gp.commit_result(job.job_id, result)
                 log.info("job %s: settled by another; result %s committed", job.job_id, result)
