@@ -2,9 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from gpurent.units import TOKEN
+
+
+@dataclass
+class Deployed:
+    """A fresh deployment on Ape's local chain, its provider and renter funded, and the SDK."""
+
+    suite: Any
+    gp: Any  # gpurent.sdk.Gpurent, connected by manifest, no account
+    admin: Any
+    provider: Any
+    renter: Any
+
+
+def deploy_funded(project: Any, test_accounts: Any, funds_tokens: int = 10_000) -> Deployed:
+    """Deploys the suite (accounts 0-2: admin, oracle, treasury), funds the provider (3) and the
+    renter (5) with ``funds_tokens`` each, and connects the SDK by the deployment's manifest."""
+    from ape import chain
+
+    from gpurent.deployment import deploy_suite
+    from gpurent.manifest import Manifest
+    from gpurent.sdk import Gpurent
+
+    admin, oracle, treasury, provider, renter = (test_accounts[i] for i in (0, 1, 2, 3, 5))
+    suite = deploy_suite(project, admin, oracle=oracle.address, treasury=treasury.address)
+    for who in (provider, renter):
+        suite.token.transfer(who, funds_tokens * TOKEN, sender=admin)
+    manifest = Manifest(chain_id=chain.chain_id, block=0, deployer=admin.address,
+                        contracts={n: c.address for n, c in suite.as_dict().items()})
+    return Deployed(suite, Gpurent.connect(manifest=manifest), admin, provider, renter)
 
 
 def list_gpu(suite: Any, admin: Any, provider: Any, model: str, memory_gb: int, price_tokens: int) -> bytes:

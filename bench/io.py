@@ -85,22 +85,19 @@ def main() -> int:
     args = parser.parse_args()
 
     import docker
-    from ape import accounts, chain, networks, project
+    from ape import accounts, networks, project
     from ape.logging import logger
 
     logger.set_level("ERROR")  # Ape logs to stdout; the last line must be the JSON object
+    from fixtures import deploy_funded
     from gpurent.agent.agent import Agent
     from gpurent.agent.config import AgentConfig, Limits, ResourceSpec
-    from gpurent.deployment import deploy_suite
     from gpurent.images.archive import LayerFile, build_archive
     from gpurent.images.kubo import CHUNKER
     from gpurent.images.store import ImageStore
     from gpurent.local import engine as engine_mod
     from gpurent.local import ipfs as node_mod
     from gpurent.local.process import free_port
-    from gpurent.manifest import Manifest
-    from gpurent.sdk import Gpurent
-    from gpurent.units import TOKEN
     from gpurent.workload.data import push_data
     from gpurent.workload.seal import KeyPair
     from gpurent.workload.spec import InputMount, JobSpec
@@ -128,14 +125,8 @@ def main() -> int:
         figures["raw_add_s"], raw_cid = timed(raw_add)
 
         with networks.parse_network_choice("ethereum:local:foundry"):
-            test_accounts = accounts.test_accounts
-            admin, oracle, treasury, provider, renter = (test_accounts[i] for i in (0, 1, 2, 3, 5))
-            suite = deploy_suite(project, admin, oracle=oracle.address, treasury=treasury.address)
-            for who in (provider, renter):
-                suite.token.transfer(who, 10_000 * TOKEN, sender=admin)
-            manifest = Manifest(chain_id=chain.chain_id, block=0, deployer=admin.address,
-                                contracts={n: c.address for n, c in suite.as_dict().items()})
-            gp = Gpurent.connect(manifest=manifest)
+            deployed = deploy_funded(project, accounts.test_accounts)
+            gp, provider, renter = deployed.gp, deployed.provider, deployed.renter
             as_renter = gp.with_account(renter)
 
             empty_blockstore(renter_ipfs)

@@ -59,16 +59,13 @@ def main() -> int:
 
     logger.set_level("ERROR")
     from gpurent.local import engine as engine_mod
+    from fixtures import deploy_funded
     from gpurent.agent.agent import Agent
     from gpurent.agent.config import AgentConfig, Limits, ResourceSpec
-    from gpurent.sdk import Gpurent
-    from gpurent.deployment import deploy_suite
     from gpurent.local import ipfs as node_mod
     from gpurent.images.archive import LayerFile, build_archive
     from gpurent.images.store import ImageStore
-    from gpurent.manifest import Manifest
     from gpurent.local.process import free_port
-    from gpurent.units import TOKEN
 
     work = Path(tempfile.mkdtemp(prefix="gpurent-bench-launch-"))
     service = engine_mod.start(folder=work / "engine")
@@ -77,16 +74,8 @@ def main() -> int:
     agent = None
     try:
         with networks.parse_network_choice("ethereum:local:foundry"):
-            test_accounts = accounts.test_accounts
-            admin, oracle, treasury, provider, renter = (test_accounts[i] for i in (0, 1, 2, 3, 5))
-            suite = deploy_suite(project, admin, oracle=oracle.address, treasury=treasury.address)
-            for who in (provider, renter):
-                suite.token.transfer(who, 10_000 * TOKEN, sender=admin)
-            from ape import chain
-
-            manifest = Manifest(chain_id=chain.chain_id, block=0, deployer=admin.address,
-                                contracts={n: c.address for n, c in suite.as_dict().items()})
-            gp = Gpurent.connect(manifest=manifest)
+            deployed = deploy_funded(project, accounts.test_accounts)
+            gp, provider, renter = deployed.gp, deployed.provider, deployed.renter
 
             archive = work / "image.tar"
             info = build_archive(archive, [LayerFile("bin/busybox", Path("/bin/busybox"), 0o755)],

@@ -284,6 +284,26 @@ contract Marketplace is PaymentEscrow, AccessControl {
         _complete(jobId, job, provider, userOf(jobId), cost);
     }
 
+    /// @notice Commits the CID of a job's result after the job was settled by someone else
+    /// (the renter ended it, or anyone past its deadline) before its provider could pack the
+    /// output folder: the result still reaches the renter, with the same proof of delivery.
+    /// @dev Emits the same {ResultCommitted} as {completeJobWithResult}; the first such event of
+    /// a job is its result (the SDK reads that one), so a later commit changes nothing. Moves
+    /// no money. Requirements: the job is Completed, no longer ago than its completion grace;
+    /// the caller is its provider; 0 < len(resultCID) <= MAX_CID_LENGTH. Emits {ResultCommitted}.
+    /// @param jobId The job.
+    /// @param resultCID IPFS CID of the job's result.
+    function commitResult(bytes32 jobId, string calldata resultCID) external {
+        JobData storage job = _jobOf(jobId);
+        _requireStatus(jobId, job, JobStatus.Completed);
+        if (msg.sender != job.provider) revert MarketplaceUnauthorized(jobId, msg.sender);
+        uint256 closesAt = uint256(job.updatedAt) + _terms[job.termsVersion].completionGrace;
+        if (block.timestamp > closesAt) revert MarketplaceJobExpired(jobId, closesAt);
+        uint256 cidLength = bytes(resultCID).length;
+        if (cidLength == 0 || cidLength > MAX_CID_LENGTH) revert MarketplaceInvalidCID(cidLength, MAX_CID_LENGTH);
+        emit ResultCommitted(jobId, resultCID);
+    }
+
     /// @notice Pays the provider part of what a running job has already cost (SPEC:
     /// partialRelease), so long jobs need not wait for the end to be paid.
     /// @dev What is paid early can be clawed back by a ProviderFault ruling, so the provider's

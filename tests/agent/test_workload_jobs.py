@@ -8,6 +8,8 @@ import hashlib
 import json
 import logging
 import os
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -118,6 +120,59 @@ def test_an_output_over_the_cap_is_stopped_and_truncated_with_a_clear_record(sta
                             timeout_s=30)
     assert manifest.truncated and manifest.dropped_count > 0 and manifest.total_bytes <= 1 << 20
     assert (tmp_path / "out" / "a.txt").read_text() == "small\n"
+
+
+def test_a_job_the_renter_ends_first_still_delivers_its_outputs(start_agent, push_image, renter_rent, kubo,
+                                                                 tmp_path):
+    """The renter completes a running job on chain (it saw the file it wanted) before the agent
+    packed: the agent stops the container, packs the output folder and commits its CID with
+    commitResult; the renter gets its files from the CID on chain."""
+    runner = start_agent(fetch_timeout_s=10)
+    pack, free = runner.agent.results.pack, []
+
+    def watched_pack(*args, **kwargs):  # packing never holds the transaction lock (other jobs' txs)
+        other = threading.Thread(target=lambda: free.append(runner.agent.tx_lock.acquire(timeout=5)
+                                                            and runner.agent.tx_lock.release() is None))
+        other.start()
+        other.join()
+        return pack(*args, **kwargs)
+
+    runner.agent.results.pack = watched_pack
+    renter_key = KeyPair.generate()
+    script = "echo trained > /outputs/model.txt; sleep 300"
+    spec = JobSpec(image=push_image("exit 9"), entrypoint=SHELL, command=(script,), output="/outputs",
+                   result_key=renter_key.public_b64)
+    job = renter_rent.create_job(runner.gpu, push_bytes(kubo, spec.to_bytes()), 3600).value
+    runner.wait_phase(job.job_id, "running", timeout_s=120)
+    out_file = runner.agent.home / "outputs" / job.job_id / "model.txt"
+    deadline = time.monotonic() + 30
+    while not out_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    renter_rent.complete_job(job.job_id)  # before the container ended: nothing was packed yet
+    record = runner.wait_phase(job.job_id, "completed", "failed", timeout_s=60)
+    assert record.phase == "completed" and record.result_cid, (record.error, record.detail)
+    committed = renter_rent.result_cid(job.job_id)
+    assert committed == record.result_cid
+    fetch_result(kubo.client(), committed, tmp_path / "out", keypair=renter_key, job_id=job.job_id, timeout_s=30)
+    assert (tmp_path / "out" / "model.txt").read_text() == "trained\n"
+    assert free == [True]
+
+
+def test_prewarming_ranks_the_images_and_inputs_inside_paid_definitions(start_agent, push_image, renter_rent,
+                                                                        kubo):
+    """The chain ranks paid definition CIDs; the image cache gets their images and the input
+    cache their inputs (on main the image cache was handed definition CIDs, which are no image)."""
+    runner = start_agent(fetch_timeout_s=10)
+    image = push_image("exit 9")
+    data_cid = push_dataset(kubo, {"part.bin": os.urandom(10_000)})
+    spec = JobSpec(image=image, entrypoint=SHELL, command=("cat /data/part.bin > /dev/null; sleep 2",),
+                   inputs=(InputMount(data_cid, "/data"),))
+    job = renter_rent.create_job(runner.gpu, push_bytes(kubo, spec.to_bytes()), 3600).value
+    record = runner.wait_phase(job.job_id, "completed", "declined", "failed", timeout_s=120)
+    assert record.phase == "completed" and renter_rent.job(job.job_id).final_cost > 0, record.error
+    assert runner.agent.maintainer.popular(10) == [image]
+    assert runner.agent.popularity.inputs() == [data_cid]
+    assert runner.agent.inputs.prewarm([data_cid], max_bytes=1 << 20, timeout_s=10) == []  # held already
 
 
 def hostile_definitions(image: str, other_renter: str, keys: KeyPair, provider: str) -> dict[str, bytes]:

@@ -30,6 +30,17 @@ def test_the_key_is_made_once_kept_private_and_rotation_keeps_old_keys_that_stil
     assert again.for_public(ProviderKeys(tmp_path / "other").current.public_b64) is None
 
 
+def test_a_key_rotated_by_another_process_opens_secrets_in_the_running_agent_at_once(tmp_path):
+    running = ProviderKeys(tmp_path)  # the agent's, loaded at its start
+    old = running.current.public_b64
+    new = ProviderKeys(tmp_path).rotate()  # `gpurent-provider rotate-key`, another process
+    sealed = seal_secret(new.public_bytes, "TOKEN", RENTER, "v2")  # a renter seals to the published key
+    found = running.for_public(new.public_b64)
+    assert found is not None and open_secret(found, sealed, "TOKEN", RENTER) == "v2"
+    assert running.current.public_b64 == new.public_b64  # what the agent publishes from now on
+    assert running.for_public(old) is not None  # jobs sealed to the old key still run
+
+
 def test_workload_limits_default_render_and_refuse_nonsense():
     doc = {"resources": [{"model": "RTX4090", "vcpu": 1, "memory_gb": 1, "price": "1"}]}
     limits = parse_config(doc).limits

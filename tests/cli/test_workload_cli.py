@@ -95,6 +95,28 @@ def test_results_fetched_verified_and_decrypted(cli, listed_gpu, image, kubo, tm
         assert (out / name).read_bytes() == (src / name).read_bytes()
 
 
+def test_jobs_show_lists_the_result_cid_size_and_file_count(cli, listed_gpu, image, kubo, tmp_path,  # noqa: F811
+                                                            monkeypatch):
+    cid, job, _ = _result_for(cli, listed_gpu, image, kubo, tmp_path, monkeypatch)
+    shown = cli("--json", "jobs", "show", job["id"])
+    assert shown["result_cid"] == cid and shown["result_files"] == 2
+    assert shown["result_size"].endswith(("kB", "KB", "KiB", "MB", "MiB")), shown["result_size"]
+
+
+def test_an_unsealed_result_is_refused_unless_allowed(cli, listed_gpu, image, kubo, tmp_path, monkeypatch):  # noqa: F811
+    job = _create(cli, listed_gpu, "--image", image, "--output", "/outputs")  # names the renter's result key
+    src = _tree(tmp_path / "outputs")
+    pack_outputs(src, tmp_path / "packed", job_id=job["id"], cap_bytes=10**9, result_key=None, exit_code=0)
+    cid = push_data(kubo.client(), tmp_path / "packed").cid
+    monkeypatch.setattr(Gpurent, "result_cid", lambda self, job_id: cid, raising=False)
+    out = tmp_path / "got"
+    result = cli("--account", RENTER, "jobs", "results", job["id"], "-o", str(out), code=2)
+    assert_one_line_error(result, "published it in the clear")
+    assert not out.exists()
+    done = cli("--json", "--account", RENTER, "jobs", "results", job["id"], "-o", str(out), "--allow-unsealed")
+    assert done["files"] == 2 and (out / "log.txt").read_text() == "ok\n"
+
+
 def test_tampered_result_one_line_exit_2_nothing_written(cli, listed_gpu, image, nodes, tmp_path, monkeypatch):  # noqa: F811
     node = nodes.start("tampered")
     monkeypatch.setenv("GPURENT_IPFS_API", node.api_url)

@@ -118,6 +118,36 @@ def test_completeJobWithResult_refuses_bad_callers_states_and_ends(suite, cast, 
         m.completeJobWithResult(job_id, start + 50, RESULT, sender=cast.provider)
 
 
+def test_commitResult_delivers_after_someone_else_settled(suite, cast, job_id, chain, as_renter):
+    """The renter ended the job first: its provider commits the result on its own, only then,
+    only its provider, within the completion grace (15 min); the first commit is the result."""
+    m = suite.marketplace
+    with ape.reverts(m.MarketplaceInvalidJobState, jobId=job_id, current=CREATED):
+        m.commitResult(job_id, RESULT, sender=cast.provider)
+    start = m.acceptAndStartJob(job_id, sender=cast.provider).timestamp
+    with ape.reverts(m.MarketplaceInvalidJobState, jobId=job_id, current=RUNNING):
+        m.commitResult(job_id, RESULT, sender=cast.provider)  # settling is completeJobWithResult's
+    chain.pending_timestamp = start + 600
+    ended = m.completeJob(job_id, sender=cast.renter).timestamp
+    balances = _balances(suite, cast)
+    for who in (cast.renter, cast.outsider):
+        with ape.reverts(m.MarketplaceUnauthorized, jobId=job_id, caller=who.address):
+            m.commitResult(job_id, RESULT, sender=who)
+    with ape.reverts(m.MarketplaceInvalidCID, length=0, maxLength=128):
+        m.commitResult(job_id, "", sender=cast.provider)
+    with ape.reverts(m.MarketplaceInvalidCID, length=129, maxLength=128):
+        m.commitResult(job_id, "b" * 129, sender=cast.provider)
+    tx = m.commitResult(job_id, RESULT, sender=cast.provider)
+    (committed,) = tx.events.filter(m.ResultCommitted)
+    assert committed.jobId == job_id and committed.resultCID == RESULT
+    assert _balances(suite, cast) == balances  # moves no money
+    m.commitResult(job_id, "bafkreiotherresult", sender=cast.provider)
+    assert as_renter.result_cid(job_id) == RESULT  # the first commit stays the result
+    chain.pending_timestamp = ended + 15 * 60 + 1
+    with ape.reverts(m.MarketplaceJobExpired, jobId=job_id, expiredAt=ended + 15 * 60):
+        m.commitResult(job_id, RESULT, sender=cast.provider)
+
+
 def test_completeJobWithResult_never_below_what_was_paid_early(suite, cast, job_id, chain):
     m = suite.marketplace
     start = m.acceptAndStartJob(job_id, sender=cast.provider).timestamp

@@ -61,6 +61,17 @@ def test_wrong_key_other_job_or_no_key_refused(kubo, tmp_path):
         assert not (tmp_path / "got").exists()
 
 
+def test_an_unsealed_result_is_refused_when_the_definition_named_a_key(kubo, tmp_path):
+    """The provider left in the clear what the renter asked sealed: said, nothing written."""
+    cid, files = _published(kubo, tmp_path, None)
+    with pytest.raises(ResultError, match="not sealed although the job's definition named your result key"):
+        fetch_result(kubo.client(), cid, tmp_path / "got", keypair=KeyPair.generate(), job_id=JOB, timeout_s=30,
+                     expect_sealed=True)
+    assert not (tmp_path / "got").exists()
+    fetch_result(kubo.client(), cid, tmp_path / "got", keypair=None, job_id=JOB, timeout_s=30)  # taken knowingly
+    assert (tmp_path / "got" / "metrics.json").read_bytes() == files["metrics.json"]
+
+
 def _blocks(repo: Path) -> list[Path]:
     return [p for p in (repo / "blocks").rglob("*.data")]
 

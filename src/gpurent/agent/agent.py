@@ -49,6 +49,7 @@ from gpurent.agent.inputs import InputCache
 from gpurent.agent.keys import ProviderKeys
 from gpurent.agent.outputs import fresh_output_dir, output_dir, remove_output_dir, usage
 from gpurent.agent.plan import open_secrets, refusal, workload
+from gpurent.agent.popularity import Popularity
 from gpurent.agent.results import ResultStore
 from gpurent.agent.oracle_link import OracleLink
 from gpurent.agent.runtime import Owner, Runtime, Workload
@@ -56,7 +57,7 @@ from gpurent.agent.settle import Settler
 from gpurent.agent.state import OPEN, AgentState, JobRecord
 from gpurent.agent.tasks import Tasks
 from gpurent.errors import DeadlinePassed, GpurentError, ImageError
-from gpurent.images.cache import CacheMaintainer, CachedImage, ImageCache, chain_popularity
+from gpurent.images.cache import CacheMaintainer, CachedImage, ImageCache
 from gpurent.images.retry import Backoff, NodeDown, retry_node
 from gpurent.images.store import ImageStore
 from gpurent.runner import run_rounds
@@ -85,13 +86,21 @@ class Slot:
     gpu_uuid: str | None
 
 
-class _PullProgress:
-    """The image cache's Transfer protocol, written into the job's record (visible at /jobs/<id>)."""
+class JobGone(GpurentError):
+    """The job was cancelled (or otherwise ended) on chain while its image or inputs came in."""
 
-    def __init__(self, state: AgentState, job_id: str):
-        self.state, self.job_id = state, job_id
+
+class _PullProgress:
+    """The image cache's Transfer protocol, written into the job's record (visible at /jobs/<id>).
+    Every ``check_s`` of transfer it asks ``wanted()`` whether the job still waits for it, and
+    stops the transfer (JobGone) when not: a renter who cancels mid-fetch stops the download."""
+
+    def __init__(self, state: AgentState, job_id: str, wanted: Callable[[], bool] | None = None,
+                 check_s: float = 2.0):
+        self.state, self.job_id, self.wanted, self.check_s = state, job_id, wanted, check_s
         self.done, self._last = 0, 0.0
         self.total: int | None = None
+        self._checked = time.monotonic()
 
     def begin(self, label: str, total: int | None) -> None:
         if label == "download":
@@ -100,9 +109,14 @@ class _PullProgress:
 
     def advance(self, done: int) -> None:
         self.done += done
-        if time.monotonic() - self._last > 0.25:
-            self._last = time.monotonic()
+        now = time.monotonic()
+        if now - self._last > 0.25:
+            self._last = now
             self.state.progress(self.job_id, self.done, self.total)
+        if self.wanted is not None and now - self._checked >= self.check_s:
+            self._checked = now
+            if not self.wanted():
+                raise JobGone(f"job {self.job_id} ended on chain while its data came in")
 
     def end(self) -> None:
         self.state.progress(self.job_id, self.done, self.total)
@@ -118,7 +132,9 @@ class Agent:
         self.logs = LogStore(home / "logs", config.limits.log_mb * 2**20)
         self.store = store
         self.cache = ImageCache(store, home / "cache.db")
-        self.maintainer = CacheMaintainer(self.cache, chain_popularity(gp))
+        # the chain ranks definitions; the caches want their images and inputs
+        self.popularity = Popularity(gp, store.ipfs, config.limits.fetch_timeout_s)
+        self.maintainer = CacheMaintainer(self.cache, self.popularity.images)
         self.inputs = InputCache(store.ipfs, home / "inputs", config.limits.input_cache_mb * 2**20)
         self.results = ResultStore(store.ipfs, home / "results.db", config.limits.result_retention_s)
         self.keys = ProviderKeys(home)
@@ -268,6 +284,8 @@ class Agent:
     def _maintain(self) -> None:
         try:
             if self.maintainer.tick() is not None:  # on the image cache's schedule
+                self.inputs.prewarm(self.popularity.inputs(), max_bytes=self.config.limits.input_max_mb * 2**20,
+                                    timeout_s=self.config.limits.fetch_timeout_s)
                 self.inputs.cleanup()
             self.results.expire()
         except (GpurentError, OSError) as err:
@@ -349,6 +367,10 @@ class Agent:
             try:  # the image and inputs ready and verified before anything is promised (a CID no peer
                 # holds, a forged or oversized image or input fails here, and is declined at no cost)
                 cached, inputs = self._pull(job, spec)
+            except JobGone:  # the renter cancelled (or it expired) mid-fetch: the transfer stopped
+                status = self._chain_status(job_id)
+                self._finish(job, _final_phase(status), f"{status.label} on chain while its data came in")
+                return
             except (ImageError, NodeDown) as err:  # the image's fault, or our own node down past the
                 # retry bound (said so): either way declined, which costs neither party anything
                 self._give_back(job, AgentPhase.DECLINED, str(err))
@@ -368,6 +390,10 @@ class Agent:
         if status == JobStatus.ACCEPTED:
             try:  # verified already: the cache's fast path (unless the agent restarted mid-way)
                 cached, inputs = self._pull(job, spec)
+            except JobGone:
+                status = self._chain_status(job_id)
+                self._finish(job, _final_phase(status), f"{status.label} on chain while its data came in")
+                return
             except (ImageError, NodeDown) as err:  # promised and cannot start: the renter gets all back
                 self._give_back(job, AgentPhase.FAILED, str(err))
                 return
@@ -490,17 +516,28 @@ class Agent:
                 raise ImageError("the image asks for network access, which this provider does not offer")
             if current is None or current.phase != AgentPhase.PULLING:  # once, however many attempts
                 self.state.update(job.job_id, AgentPhase.PULLING)
-        cached = self.cache.ensure(spec.image, transfer=_PullProgress(self.state, job.job_id), job_id=job.job_id,
+        cached = self.cache.ensure(spec.image, transfer=self._progress(job.job_id), job_id=job.job_id,
                                    fetch_timeout_s=self.config.limits.fetch_timeout_s)
         inputs, left = {}, self.config.limits.input_max_mb * 2**20
         for mount in spec.inputs:
             got = self.inputs.ensure(mount.cid, job_id=job.job_id, max_bytes=left,
                                      timeout_s=self.config.limits.fetch_timeout_s,
-                                     transfer=_PullProgress(self.state, job.job_id))
+                                     transfer=self._progress(job.job_id))
             inputs[mount.cid], left = got.path, left - got.size
         if fresh:
             self.state.update(job.job_id, AgentPhase.PULLED, image_id=cached.image_id)
         return cached, inputs
+
+    def _progress(self, job_id: str) -> _PullProgress:
+        """A transfer's progress for the job, stopped when the job ends on chain meanwhile."""
+
+        def wanted() -> bool:
+            try:
+                return self._chain_status(job_id) in (JobStatus.CREATED, JobStatus.ACCEPTED)
+            except Exception:  # noqa: BLE001 - the chain unreachable for a moment: the transfer goes on
+                return True
+
+        return _PullProgress(self.state, job_id, wanted)
 
     def _give_back(self, job: JobRecord, phase: AgentPhase, reason: str) -> None:
         """Declines (Created) or abandons (Accepted) a job: the renter gets everything back."""
@@ -556,6 +593,8 @@ class Agent:
                                       detail=f"exit code {container.exit_code}")
                 elif job.container_id:
                     self.runtime.stop(job.container_id)
+                if status == JobStatus.COMPLETED:
+                    self._deliver_late(job)
                 self._close(job, _final_phase(status), status.label)
                 return
             if container is not None and container.status == "running":
@@ -576,17 +615,36 @@ class Agent:
             return
         # exited or completing: settle once, at the end the engine recorded (not when it was noticed)
         ended = self.runtime.state(job.container_id) if job.container_id and not job.capped else None
+        result = None
+        if self._chain_status(job.job_id) == JobStatus.RUNNING:
+            self.state.update(job.job_id, AgentPhase.COMPLETING)
+            result = self._pack(job)  # outside the lock: a large output never holds up other jobs' transactions
+        settled_here = False
         with self.tx_lock:
             status = self._chain_status(job.job_id)
             if status == JobStatus.RUNNING:
-                self.state.update(job.job_id, AgentPhase.COMPLETING)
-                result = self._pack(job)
                 self.settler.complete(job.job_id, ended.finished_at if ended else None, job.chain_start,
                                       last_seen=None if job.capped else job.last_seen, result_cid=result)
-                status = JobStatus.COMPLETED
+                status, settled_here = JobStatus.COMPLETED, True
+        if status == JobStatus.COMPLETED and not settled_here:  # the renter (or anyone) settled it first
+            self._deliver_late(job)
         self._close(job, _final_phase(status), status.label)
         if status == JobStatus.COMPLETED:  # credited to the earnings: paid out past withdraw_min
             self.settler.withdraw_if_due()
+
+    def _deliver_late(self, job: JobRecord) -> None:
+        """A job someone else settled before this agent packed it: its output folder is packed
+        and its CID committed on its own (``commitResult``, within the completion grace), so
+        the renter still gets the files. Never raises: the job closes either way."""
+        try:
+            result = self._pack(job)  # (or the CID packed before); outside the lock, as any packing
+            if result is not None and self.gp.result_cid(job.job_id) is None:  # none committed yet (a restart)
+                with self.tx_lock:
+                    self.gp.commit_result(job.job_id, result)
+                log.info("job %s: settled by another; result %s committed", job.job_id, result)
+        except (GpurentError, OSError) as err:
+            log.warning("job %s: settled by another, its result could not be delivered: %s", job.job_id,
+                        str(err).splitlines()[0] if str(err) else type(err).__name__)
 
     def _output_over(self, job: JobRecord) -> bool:
         """Stops the container when its output folder is past ``output_max_mb`` plus

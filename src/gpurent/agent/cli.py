@@ -155,13 +155,17 @@ def _joined_starter(app: App, name: str, resources: tuple[ResourceSpec, ...], en
 @main.command("rotate-key")
 @click.pass_obj
 def rotate_key(app: App) -> None:
-    """Makes a new secrets key (the old ones are kept, so open jobs sealed to them still run);
-    the running agent publishes it on chain at its next start."""
+    """Makes a new secrets key (the old ones are kept, so open jobs sealed to them still run) and,
+    with --account, publishes it on chain at once (else the agent does at its next start); a
+    running agent opens secrets sealed to it at once."""
     from gpurent.agent.config import agent_home
     from gpurent.agent.keys import ProviderKeys
 
     keys = ProviderKeys(agent_home())
     old = keys.current.public_b64
     new = keys.rotate().public_b64
-    app.output.data({"previous key": old, "new key": new, "kept keys": len(keys.all()) - 1},
-                    title="Secrets key rotated (restart the agent to publish it)")
+    published = app.account is not None and keys.publish(app.sdk(needs_account=True))
+    app.output.data({"previous key": old, "new key": new, "kept keys": len(keys.all()) - 1,
+                     "published": published},
+                    title="Secrets key rotated" + ("" if published else " (published at the agent's next start; "
+                                                   "or run this with --account to publish it now)"))

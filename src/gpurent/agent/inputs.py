@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from gpurent.errors import ImageError
-from gpurent.images.cache import DAY, LeasedStore
+from gpurent.images.cache import DAY, LEASES_SCHEMA, LeasedStore
 from gpurent.images.kubo import KuboClient
 from gpurent.images.store import Transfer
 
@@ -42,13 +42,7 @@ CREATE TABLE IF NOT EXISTS inputs (
     last_used  REAL NOT NULL,
     source     TEXT NOT NULL       -- pulled | prewarmed
 );
-CREATE TABLE IF NOT EXISTS leases (
-    cid    TEXT NOT NULL,
-    job_id TEXT NOT NULL,
-    since  REAL NOT NULL,
-    PRIMARY KEY (cid, job_id)
-);
-"""
+""" + LEASES_SCHEMA
 
 
 class InputError(ImageError):
@@ -76,6 +70,11 @@ def input_size(ipfs: KuboClient, cid: str, timeout_s: float) -> int:
 
 
 _TAR_BUFFER = 1 << 20  # tarfile's stream reads (10 KiB by default)
+MAX_ENTRIES = 100_000  # files and folders in one input (as many as `gpurent data push` sends)
+# the tar bytes one entry may add besides its content: its 512-byte header, a PAX or GNU
+# long-name header (512) and its record's first block (512; a longer name's blocks are counted
+# apart, by its length), and up to 511 bytes of padding
+ENTRY_OVERHEAD = 2048
 
 
 class _Reader:
@@ -86,6 +85,10 @@ class _Reader:
     def __init__(self, chunks: Iterator[bytes], limit: int, transfer: Transfer | None):
         self.chunks, self.limit, self.transfer = chunks, limit, transfer
         self.buffer, self.offset, self.read_bytes = bytearray(), 0, 0
+
+    def allow(self, more: int) -> None:
+        """Raises the limit by ``more`` bytes (the tar's headers of one more entry)."""
+        self.limit += more
 
     def read(self, n: int = -1) -> bytes:
         while n < 0 or len(self.buffer) - self.offset < n:
@@ -107,13 +110,22 @@ class _Reader:
         return out
 
 
-def extract(stream: IO[bytes], cid: str, into: Path, max_bytes: int) -> tuple[int, bool]:
+def extract(stream: IO[bytes], cid: str, into: Path, max_bytes: int,
+            allow: Callable[[int], None] | None = None) -> tuple[int, bool]:
     """Extracts ``ipfs get``'s tar of ``cid`` into ``into`` (which must not exist); returns (bytes,
-    is a folder). Refuses links, devices, names outside ``cid``, and more than ``max_bytes``."""
-    total, is_dir = 0, False
+    is a folder). Refuses links, devices, names outside ``cid``, more than ``max_bytes`` and more
+    than MAX_ENTRIES files and folders. ``allow(n)`` is told the tar overhead of each entry (its
+    header blocks, a long name's extra header, the padding), so a stream bounded by the content
+    size grows by what a dataset of many small files needs, and no more."""
+    total, is_dir, entries = 0, False, 0
     into.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=stream, mode="r|", bufsize=_TAR_BUFFER) as archive:
         for member in archive:
+            entries += 1
+            if entries > MAX_ENTRIES:
+                raise InputError(f"input {cid}: more than {MAX_ENTRIES} files and folders")
+            if allow is not None:
+                allow(ENTRY_OVERHEAD + 2 * min(len(member.name.encode("utf-8", "surrogateescape")), 4096))
             name = member.name.rstrip("/")
             parts = name.split("/")
             if parts[0] != cid or any(p in ("", ".", "..") for p in parts) or name.startswith("/"):
@@ -185,7 +197,7 @@ class InputCache(LeasedStore):
         work = Path(tempfile.mkdtemp(prefix=".get-", dir=self.root))
         try:
             reader = _Reader(self.ipfs.get_tar(cid, timeout=timeout_s), size + (size >> 4) + (1 << 20), transfer)
-            extracted, is_dir = extract(reader, cid, work / cid, size)  # type: ignore[arg-type]
+            extracted, is_dir = extract(reader, cid, work / cid, size, reader.allow)  # type: ignore[arg-type]
             self.location(cid).parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(self.location(cid), ignore_errors=True)
             os.replace(work / cid, self.location(cid))

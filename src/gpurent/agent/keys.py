@@ -34,7 +34,11 @@ class ProviderKeys:
         return sorted(found)
 
     def all(self) -> list[KeyPair]:
-        """The current key, then the kept older ones (newest first)."""
+        """The current key, then the kept older ones (newest first). Read from the folder each
+        time: a key rotated by ``gpurent-provider rotate-key`` while the agent runs opens the
+        secrets sealed to it at once (rotating keeps the old current key as a numbered file
+        before it writes the new one, so nothing this process held is lost)."""
+        self.current = KeyPair.load(self.folder / KEY_FILE)
         return [self.current, *(KeyPair.load(p) for _, p in reversed(self._old_files()))]
 
     def for_public(self, public_b64: str) -> KeyPair | None:

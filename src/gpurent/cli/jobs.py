@@ -273,10 +273,12 @@ def spec(app: App, job_id: str) -> None:
 @click.argument("job_id", type=JOB_ID)
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write the files into (must not exist or be empty)")
+@click.option("--allow-unsealed", is_flag=True,
+              help="Accept a result the provider left unsealed although the definition named your key")
 @pass_app
-def results(app: App, job_id: str, out_dir: Path) -> None:
+def results(app: App, job_id: str, out_dir: Path, allow_unsealed: bool) -> None:
     """Fetches a job's result, verifies it against the CID committed on chain, decrypts it with
     your results key and writes its files; nothing is written unless everything verified."""
     from gpurent.cli import workload as flags
 
-    flags.fetch(app, job_id, out_dir)
+    flags.fetch(app, job_id, out_dir, allow_unsealed=allow_unsealed)

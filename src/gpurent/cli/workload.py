@@ -173,7 +173,7 @@ def result_rows(gp: Any, job: Any) -> dict[str, Any]:
     return rows
 
 
-def fetch(app: App, job_id: str, out_dir: Path) -> None:
+def fetch(app: App, job_id: str, out_dir: Path, *, allow_unsealed: bool = False) -> None:
     from gpurent.local.ipfs import ipfs_client
     from gpurent.output import safe_text
     from gpurent.sdk.workload import results_keypair
@@ -192,7 +192,7 @@ def fetch(app: App, job_id: str, out_dir: Path) -> None:
                 state["done"] = done
 
             manifest = gp.fetch_results(job_id, out_dir, results_keypair(create=False), ipfs=ipfs,
-                                        progress=progress)
+                                        progress=progress, allow_unsealed=allow_unsealed)
             if state["begun"]:
                 transfer.end()
     except ResultError as err:

@@ -31,6 +31,16 @@ from gpurent.sqlite import SqliteStore
 
 DAY = 86_400.0
 
+# what jobs hold, in every LeasedStore (the image cache's and the input cache's databases)
+LEASES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS leases (
+    cid    TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    since  REAL NOT NULL,
+    PRIMARY KEY (cid, job_id)
+);
+"""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
     cid        TEXT PRIMARY KEY,
@@ -42,13 +52,7 @@ CREATE TABLE IF NOT EXISTS images (
     last_used  REAL NOT NULL,
     source     TEXT NOT NULL    -- pulled | prewarmed
 );
-CREATE TABLE IF NOT EXISTS leases (
-    cid    TEXT NOT NULL,
-    job_id TEXT NOT NULL,
-    since  REAL NOT NULL,
-    PRIMARY KEY (cid, job_id)
-);
-"""
+""" + LEASES_SCHEMA
 
 
 @dataclass(frozen=True)

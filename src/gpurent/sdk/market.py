@@ -146,6 +146,13 @@ class MarketCalls(Base):
         cid = _checked_result_cid(result_cid, "result CID")
         return self._send("complete", self.marketplace.completeJobWithResult, parse_id(job_id, "job"), ended_at, cid)
 
+    def commit_result(self, job_id: str | bytes, result_cid: str) -> Tx[None]:
+        """Commits ``result_cid`` for a job someone else settled before its provider packed it
+        (``commitResult``: the provider, within the job's completion grace). The job's first
+        committed CID is its result; InvalidInput, before anything is sent, for a non-CID."""
+        cid = _checked_result_cid(result_cid, "result CID")
+        return self._send("commit the result of", self.marketplace.commitResult, parse_id(job_id, "job"), cid)
+
     def accept_job(self, job_id: str | bytes) -> Tx[None]:
         return self._send("accept", self.marketplace.acceptJob, parse_id(job_id, "job"))
 

@@ -110,8 +110,11 @@ class WorkloadCalls(HistoryCalls):
 
     def fetch_results(self, job_id: str | bytes, out_dir: Path, keypair: KeyPair | None = None, *,
                       ipfs: KuboClient | None = None, timeout_s: float = READ_TIMEOUT_S,
-                      max_bytes: int | None = None, progress: Any = None) -> ResultManifest:
-        """Fetches, verifies, decrypts and writes a job's result into ``out_dir``."""
+                      max_bytes: int | None = None, progress: Any = None,
+                      allow_unsealed: bool = False) -> ResultManifest:
+        """Fetches, verifies, decrypts and writes a job's result into ``out_dir``. A result left
+        unsealed although the job's definition named a result key is refused (ResultError:
+        the provider published it in the clear), unless ``allow_unsealed``."""
         from gpurent.types import hex_id
         from gpurent.workload.results import ResultError, fetch_result
 
@@ -120,5 +123,7 @@ class WorkloadCalls(HistoryCalls):
         if not cid:
             raise ResultError(f"job {jid} has no result committed on chain (yet)")
         pair = keypair if keypair is not None else results_keypair(create=False)
-        return fetch_result(_ipfs(ipfs), cid, Path(out_dir), keypair=pair, job_id=jid, timeout_s=timeout_s,
-                            max_bytes=max_bytes, progress=progress)
+        node = _ipfs(ipfs)
+        sealed_to = None if allow_unsealed else self.job_spec(jid, ipfs=node, timeout_s=timeout_s).result_key
+        return fetch_result(node, cid, Path(out_dir), keypair=pair, job_id=jid, timeout_s=timeout_s,
+                            max_bytes=max_bytes, progress=progress, expect_sealed=sealed_to is not None)

@@ -376,10 +376,11 @@ def _reader(chunks: Iterator[bytes]) -> BinaryIO:
 
 def fetch_result(ipfs: KuboClient, cid: str, out_dir: Path, *, keypair: KeyPair | None, job_id: str,
                  timeout_s: float, max_bytes: int | None = None,
-                 progress: Any = None) -> ResultManifest:
+                 progress: Any = None, expect_sealed: bool = False) -> ResultManifest:
     """Fetches, verifies, decrypts and extracts a result into ``out_dir`` (which must not exist
     or be empty); nothing is written there unless every check passed. ``progress(done, total)``
-    is called as the payload comes in.
+    is called as the payload comes in. With ``expect_sealed`` (the definition named a result
+    key) an unsealed result is refused before anything is fetched.
 
     One pass: the payload streams from IPFS through its hash, the decryption (each chunk
     authenticated before use) and the tar reader into a private folder beside ``out_dir``
@@ -389,6 +390,9 @@ def fetch_result(ipfs: KuboClient, cid: str, out_dir: Path, *, keypair: KeyPair 
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise ResultError(f"{out_dir} exists and is not an empty folder")
     info = read_result_info(ipfs, cid, job_id=job_id, timeout_s=timeout_s)
+    if expect_sealed and not info.sealed:
+        raise ResultError(f"result CID {cid} is not sealed although the job's definition named your result key: "
+                          "the provider published it in the clear (nothing written; --allow-unsealed to take it)")
     if max_bytes is not None and info.payload_bytes > max_bytes:
         raise ResultError(f"result CID {cid} holds {info.payload_bytes} bytes, over the limit of {max_bytes}")
     manifest = read_manifest(ipfs, cid, info, keypair, timeout_s)
