@@ -3,9 +3,10 @@
 A job commits its definition's CID on chain (a bare image CID is a definition of just the
 image), so the chain's ranking of paid jobs is a ranking of definitions. Each is read (within
 the definition bounds of :func:`~gpurent.workload.spec.read_definition`, once per CID and run)
-and split into its image, for the image cache, and its inputs, for the input cache. A CID that
-is not a readable definition is skipped: a popular CID that is not a usable job is not this
-node's problem.
+and split into its image, for the image cache, and its inputs, for the input cache. A CID whose
+definition cannot be read now (gone from every node, or not a definition) is handed to the image
+cache as it is, as before definitions existed: it may be a bare image, and the image cache skips
+what is not one (a popular CID that is not a usable job is not this node's problem).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Popularity:
         for cid, _count in self.gp.paid_image_popularity(None, top=top):
             spec = self._spec(cid)
             if spec is None:
+                images.setdefault(cid)  # unreadable now: perhaps a bare image; the image cache decides
                 continue
             images.setdefault(spec.image)
             for mount in spec.inputs:
