@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from gpurent.errors import GpurentError
 from gpurent.images.kubo import KuboClient
-from gpurent.workload.spec import JobSpec, read_definition
+from gpurent.workload.spec import JobSpec, SpecError, read_definition
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
@@ -35,7 +35,7 @@ class Popularity:
                 self._specs.clear()
             try:
                 self._specs[cid] = read_definition(self.ipfs, cid, self.timeout_s)
-            except GpurentError:  # SpecError, or the node: not remembered as bad for ever
+            except (SpecError, GpurentError):  # not a definition, or not readable now: not remembered
                 return None
         return self._specs[cid]
 
