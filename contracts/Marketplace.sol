@@ -278,8 +278,7 @@ contract Marketplace is PaymentEscrow, AccessControl {
     /// @param resultCID IPFS CID of the job's result.
     function completeJobWithResult(bytes32 jobId, uint256 endedAt, string calldata resultCID) external nonReentrant {
         (JobData storage job, address provider, uint256 cost) = _endedAt(jobId, endedAt);
-        uint256 cidLength = bytes(resultCID).length;
-        if (cidLength == 0 || cidLength > MAX_CID_LENGTH) revert MarketplaceInvalidCID(cidLength, MAX_CID_LENGTH);
+        _checkCID(resultCID);
         emit ResultCommitted(jobId, resultCID);
         _complete(jobId, job, provider, userOf(jobId), cost);
     }
@@ -299,8 +298,7 @@ contract Marketplace is PaymentEscrow, AccessControl {
         if (msg.sender != job.provider) revert MarketplaceUnauthorized(jobId, msg.sender);
         uint256 closesAt = uint256(job.updatedAt) + _terms[job.termsVersion].completionGrace;
         if (block.timestamp > closesAt) revert MarketplaceJobExpired(jobId, closesAt);
-        uint256 cidLength = bytes(resultCID).length;
-        if (cidLength == 0 || cidLength > MAX_CID_LENGTH) revert MarketplaceInvalidCID(cidLength, MAX_CID_LENGTH);
+        _checkCID(resultCID);
         emit ResultCommitted(jobId, resultCID);
     }
 
@@ -689,8 +687,7 @@ contract Marketplace is PaymentEscrow, AccessControl {
         private
         returns (bytes32 jobId)
     {
-        uint256 cidLength = bytes(imageCID).length;
-        if (cidLength == 0 || cidLength > MAX_CID_LENGTH) revert MarketplaceInvalidCID(cidLength, MAX_CID_LENGTH);
+        _checkCID(imageCID);
         if (estimatedDuration == 0 || estimatedDuration > MAX_DURATION) {
             revert MarketplaceInvalidDuration(estimatedDuration, MAX_DURATION);
         }
@@ -912,6 +909,12 @@ contract Marketplace is PaymentEscrow, AccessControl {
         if (treasury_ == address(0)) revert MarketplaceInvalidTreasury(treasury_);
         _treasury = treasury_;
         emit TreasuryUpdated(treasury_);
+    }
+
+    /// @dev A CID argument: 1 to MAX_CID_LENGTH bytes (its shape is the SDK's to check).
+    function _checkCID(string calldata cid) private pure {
+        uint256 length = bytes(cid).length;
+        if (length == 0 || length > MAX_CID_LENGTH) revert MarketplaceInvalidCID(length, MAX_CID_LENGTH);
     }
 
     function _timeout(uint256 seconds_) private pure returns (uint32) {
