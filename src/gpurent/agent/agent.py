@@ -368,8 +368,7 @@ class Agent:
                 # holds, a forged or oversized image or input fails here, and is declined at no cost)
                 cached, inputs = self._pull(job, spec)
             except JobGone:  # the renter cancelled (or it expired) mid-fetch: the transfer stopped
-                status = self._chain_status(job_id)
-                self._finish(job, _final_phase(status), f"{status.label} on chain while its data came in")
+                self._gone(job)
                 return
             except (ImageError, NodeDown) as err:  # the image's fault, or our own node down past the
                 # retry bound (said so): either way declined, which costs neither party anything
@@ -391,8 +390,7 @@ class Agent:
             try:  # verified already: the cache's fast path (unless the agent restarted mid-way)
                 cached, inputs = self._pull(job, spec)
             except JobGone:
-                status = self._chain_status(job_id)
-                self._finish(job, _final_phase(status), f"{status.label} on chain while its data came in")
+                self._gone(job)
                 return
             except (ImageError, NodeDown) as err:  # promised and cannot start: the renter gets all back
                 self._give_back(job, AgentPhase.FAILED, str(err))
@@ -527,6 +525,11 @@ class Agent:
         if fresh:
             self.state.update(job.job_id, AgentPhase.PULLED, image_id=cached.image_id)
         return cached, inputs
+
+    def _gone(self, job: JobRecord) -> None:
+        """Closes a job that ended on chain while its image or inputs came in."""
+        status = self._chain_status(job.job_id)
+        self._finish(job, _final_phase(status), f"{status.label} on chain while its data came in")
 
     def _progress(self, job_id: str) -> _PullProgress:
         """A transfer's progress for the job, stopped when the job ends on chain meanwhile."""
