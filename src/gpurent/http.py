@@ -174,6 +174,14 @@ class _PooledServer(HTTPServer):
         self._deadlines: dict[socket.socket, float] = {}
         self._deadlines_lock = threading.Lock()
         self._closed = threading.Event()
+        self._detached: set[socket.socket] = set()
+
+    def detach(self, connection: socket.socket) -> None:
+        """``connection`` now belongs to whoever took it (a relay, a shell): its worker ends
+        without closing it."""
+        with self._deadlines_lock:
+            self._detached.add(connection)
+            self._deadlines.pop(connection, None)
 
     def expect(self, connection: socket.socket) -> None:
         """``connection`` must deliver what is read next within ``arrival_s``."""
@@ -225,7 +233,11 @@ class _PooledServer(HTTPServer):
                 self.handle_error(request, client_address)
             finally:
                 self.arrived(request)
-                self.shutdown_request(request)
+                with self._deadlines_lock:
+                    detached = request in self._detached
+                    self._detached.discard(request)
+                if not detached:
+                    self.shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """One log line, never the traceback socketserver prints by default."""
@@ -259,7 +271,8 @@ class HttpServer:
     head (then body) has not arrived ``arrival_s`` after a worker took it."""
 
     def __init__(self, host: str, port: int, name: str, get: Route, post: Route, workers: int = WORKERS,
-                 idle_timeout_s: float = IDLE_TIMEOUT_S, queue_size: int = QUEUE, arrival_s: float = ARRIVAL_S):
+                 idle_timeout_s: float = IDLE_TIMEOUT_S, queue_size: int = QUEUE, arrival_s: float = ARRIVAL_S,
+                 intercept: Callable[[BaseHTTPRequestHandler], bool] | None = None):
         class Handler(BaseHTTPRequestHandler):
             server_version = name
             default_request_version = "HTTP/1.0"  # a garbled request line still gets a status line
@@ -319,14 +332,35 @@ class HttpServer:
                 except OSError:
                     pass
 
+            def _intercepted(self) -> bool:
+                """Whether ``intercept`` took the request (any method, any body framing: a
+                proxy passes them on); a failure there is a 500 as on any route."""
+                if intercept is None:
+                    return False
+                try:
+                    return intercept(self)
+                except _QUIET:
+                    self.close_connection = True
+                    return True
+                except Exception as err:  # noqa: BLE001 - as _route's last resort
+                    self.close_connection = True
+                    log.warning("%s: %s %s failed: %s: %s", name, self.command, self.path[:120],
+                                type(err).__name__, one_line(err))
+                    if not self.answered:
+                        send_json(self, 500, {"error": "internal error"})
+                    return True
+
             def _refuse_method(self) -> None:
-                self._route(lambda request: send_json(request, 405, {"error": f"{self.command} is not allowed here"}))
+                if not self._intercepted():
+                    self._route(lambda request: send_json(request, 405, {"error": f"{self.command} is not allowed here"}))
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                self._route(get)
+                if not self._intercepted():
+                    self._route(get)
 
             def do_POST(self) -> None:  # noqa: N802
-                self._route(post)
+                if not self._intercepted():
+                    self._route(post)
 
             do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _refuse_method  # noqa: N815
 

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from gpurent.agent.config import AgentConfig, ResourceSpec
 from gpurent.agent.endpoint import Endpoint, LogStore
 from gpurent.agent.hardware import Gpu, Monitor
+from gpurent.agent.ingress import Ingress
 from gpurent.agent.inputs import InputCache
 from gpurent.agent.keys import ProviderKeys
 from gpurent.agent.outputs import fresh_output_dir, output_dir, remove_output_dir, usage
@@ -56,6 +57,7 @@ from gpurent.agent.runtime import Owner, Runtime, Workload
 from gpurent.agent.settle import Settler
 from gpurent.agent.state import OPEN, AgentState, JobRecord
 from gpurent.agent.tasks import Tasks
+from gpurent.agent.tokens import Tokens
 from gpurent.errors import DeadlinePassed, GpurentError, ImageError
 from gpurent.images.cache import CacheMaintainer, CachedImage, ImageCache
 from gpurent.images.retry import Backoff, NodeDown, retry_node
@@ -63,7 +65,7 @@ from gpurent.images.store import ImageStore
 from gpurent.runner import run_rounds
 from gpurent.types import AgentPhase, JobStatus
 from gpurent.workload.seal import SealError
-from gpurent.workload.spec import JobSpec, SpecError, read_definition
+from gpurent.workload.spec import JobSpec, PortSpec, SpecError, read_definition
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
@@ -159,6 +161,9 @@ class Agent:
                                  config.listen_host, config.listen_port, self.health)
         self.oracle = OracleLink(self)  # signed heartbeats, challenge answers, oracle reads
         self.oracle.attach()
+        self.ingress = Ingress(self.state, config.ingress, gp.manifest.chain_id, Tokens(), self._ports_of,
+                               self._pid_of, store.engine)  # a running job's ports and shell
+        self.endpoint.ingress = self.ingress
 
     # ================================================================ lifecycle
     def setup(self) -> None:
@@ -232,6 +237,7 @@ class Agent:
         self.background.close()
         self.monitor.stop()
         self.endpoint.stop()
+        self.ingress.close()
 
     def health(self) -> dict[str, Any]:
         running = self.state.jobs((AgentPhase.RUNNING,))
@@ -421,7 +427,8 @@ class Agent:
                 spec = JobSpec(image=job.image_cid)  # running already (a restart): packed as a bare job
             self._specs[job.job_id] = spec
         if status in (JobStatus.CREATED, JobStatus.ACCEPTED):
-            problem = refusal(spec, self.config.limits, self.keys, self.gp.address, job.renter)
+            problem = refusal(spec, self.config.limits, self.keys, self.gp.address, job.renter,
+                              self.config.ingress.public_ports)
             if problem is not None:
                 self._give_back(job, AgentPhase.DECLINED if status == JobStatus.CREATED else AgentPhase.FAILED, problem)
                 return None
@@ -475,6 +482,26 @@ class Agent:
             self._finish(self.state.job(job_id), _final_phase(status), f"{status.label} on chain before it started")
             return
         self._running(job_id)
+
+    def _ports_of(self, job_id: str) -> tuple[PortSpec, ...] | None:
+        """A running job's declared ports (None until its definition is read this run)."""
+        spec = self._specs.get(job_id)
+        if spec is None:
+            job = self.state.job(job_id)
+            if job is None or job.phase != AgentPhase.RUNNING:
+                return None
+            try:
+                spec = self._definition(job, JobStatus.RUNNING)  # read once (after a restart)
+            except GpurentError:
+                return None
+        return spec.ports if spec else None
+
+    def _pid_of(self, job_id: str) -> int | None:
+        """The process of the job's running container (whose network namespace its ports live in)."""
+        job = self.state.job(job_id)
+        if job is None or not job.container_id:
+            return None
+        return self.runtime.pid(job.container_id)
 
     def _running(self, job_id: str) -> None:
         record = self.state.job(job_id)
@@ -590,6 +617,7 @@ class Agent:
             container = self.runtime.state(job.container_id) if job.container_id else None
             status = self._chain_status(job.job_id)
             if status != JobStatus.RUNNING:  # disputed, or settled by the renter
+                self.ingress.close_job(job.job_id)  # its ports and shells close now, not when it is stopped
                 if container is not None and container.ended:
                     # it ended on its own first: keep its exit code (dispute evidence)
                     self.state.update(job.job_id, AgentPhase.EXITED, exit_code=container.exit_code,
@@ -605,10 +633,12 @@ class Agent:
                 if self._output_over(job):
                     return
             if container is None or container.ended:
+                self.ingress.close_job(job.job_id)
                 code = container.exit_code if container else None
                 self.state.update(job.job_id, AgentPhase.EXITED, exit_code=code,
                                   detail="container lost" if container is None else f"exit code {code}")
             elif job.chain_start and self.clock() >= job.chain_start + job.duration_s:
+                self.ingress.close_job(job.job_id)
                 self.runtime.stop(job.container_id)  # type: ignore[arg-type]
                 state = self.runtime.state(job.container_id)  # type: ignore[arg-type]
                 self.state.update(job.job_id, AgentPhase.EXITED, capped=1, exit_code=state.exit_code if state else None,
@@ -660,6 +690,7 @@ class Agent:
         bound = (lim.output_max_mb + lim.output_slack_mb) * 2**20
         if not usage(folder, bound).over:
             return False
+        self.ingress.close_job(job.job_id)
         self.runtime.stop(job.container_id)  # type: ignore[arg-type]
         state = self.runtime.state(job.container_id)  # type: ignore[arg-type]
         self.state.update(job.job_id, AgentPhase.EXITED, capped=1, exit_code=state.exit_code if state else None,
@@ -695,6 +726,7 @@ class Agent:
             self.state.seen(job.job_id, now)
 
     def _close(self, job: JobRecord, phase: AgentPhase, detail: str) -> None:
+        self.ingress.close_job(job.job_id)
         self.settler.forget(job.job_id)
         follower = self._followers.pop(job.job_id, None)
         if follower is not None:

@@ -28,6 +28,13 @@
     output_slack_mb = 256                  # past the cap plus this, the container is stopped
     result_retention_s = 604800            # a result stays pinned this long after its job (7 days)
 
+    [ingress]                              # a job's ports, tunnels and shells, through this endpoint
+    public_ports = true                    # serve ports a definition marks public (anyone may call them)
+    connections = 256                      # proxied connections, tunnels and shells at once, all jobs
+    per_job = 64                           # ... of one job
+    idle_s = 900                           # a proxied connection or shell silent this long is closed
+    shells = 4                             # exec / shell sessions of one job at once
+
     [oracle]
     urls = ["http://127.0.0.1:7300"]       # oracles to send signed heartbeats to (each of them)
     heartbeat_interval = 60                # seconds; the oracles' [heartbeats] interval
@@ -89,6 +96,17 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class IngressLimits:
+    """``[ingress]``: what a job's ports, tunnels and shells may hold of the agent's endpoint."""
+
+    public_ports: bool = True
+    connections: int = 256
+    per_job: int = 64
+    idle_s: float = 900.0
+    shells: int = 4
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     """Every key of provider.toml, with its default (the one place the defaults are written)."""
 
@@ -99,6 +117,7 @@ class AgentConfig:
     poll_interval_s: float = 1.0
     resources: tuple[ResourceSpec, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    ingress: IngressLimits = field(default_factory=IngressLimits)
     oracle_urls: tuple[str, ...] = ()
     heartbeat_interval_s: float = 60.0
     settle_interval_s: float = 600.0  # seconds between partial releases of a running job
@@ -151,6 +170,29 @@ def _megabytes(value: Any, what: str) -> int:
     return value
 
 
+def _count(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigurationError(f"{what} must be a whole number above 0, got {value!r}")
+    return value
+
+
+def parse_ingress(section: Any, where: str) -> IngressLimits:
+    """``[ingress]`` of provider.toml."""
+    d = IngressLimits()
+    if not isinstance(section, dict):
+        raise ConfigurationError(f"{where}: [ingress] must be a table")
+    public = section.get("public_ports", d.public_ports)
+    if not isinstance(public, bool):
+        raise ConfigurationError(f"{where}: ingress.public_ports must be true or false")
+    connections = _count(section.get("connections", d.connections), f"{where}: ingress.connections")
+    per_job = _count(section.get("per_job", d.per_job), f"{where}: ingress.per_job")
+    if per_job > connections:
+        raise ConfigurationError(f"{where}: ingress.per_job ({per_job}) is above ingress.connections ({connections})")
+    return IngressLimits(public_ports=public, connections=connections, per_job=per_job,
+                         idle_s=_positive(section.get("idle_s", d.idle_s), f"{where}: ingress.idle_s"),
+                         shells=_count(section.get("shells", d.shells), f"{where}: ingress.shells"))
+
+
 def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentConfig:
     d, dl = DEFAULTS, DEFAULTS.limits
     provider = doc.get("provider", {})
@@ -200,6 +242,7 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
                                                  f"{where}: limits.output_slack_mb"),
                       result_retention_s=_positive(limits.get("result_retention_s", dl.result_retention_s),
                                                    f"{where}: limits.result_retention_s")),
+        ingress=parse_ingress(doc.get("ingress", {}), where),
         oracle_urls=tuple(u.rstrip("/") for u in urls), heartbeat_interval_s=interval,
         settle_interval_s=settle, withdraw_min=withdraw_min, max_failures=failure_limit(provider.get("max_failures", d.max_failures), f"{where}: provider.max_failures"),
     )
@@ -242,6 +285,13 @@ def render(config: AgentConfig, header: str = "") -> str:
         ln("output_max_mb", lim.output_max_mb, "a job's output dir packed up to this (the rest listed as dropped)"),
         ln("output_slack_mb", lim.output_slack_mb, "past the cap plus this, the container is stopped"),
         ln("result_retention_s", lim.result_retention_s, "a result stays pinned this long after its job"),
+        "",
+        "[ingress]",
+        ln("public_ports", config.ingress.public_ports, "serve ports a definition marks public (anyone may call them)"),
+        ln("connections", config.ingress.connections, "proxied connections, tunnels and shells at once, all jobs"),
+        ln("per_job", config.ingress.per_job, "... of one job"),
+        ln("idle_s", config.ingress.idle_s, "a proxied connection or shell silent this long is closed"),
+        ln("shells", config.ingress.shells, "exec / shell sessions of one job at once"),
         "",
         "[oracle]",
         ln("urls", list(config.oracle_urls), "signed heartbeats go to each (gpurent-oracle's listen)"),

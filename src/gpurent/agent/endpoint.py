@@ -8,6 +8,8 @@
                               final phase)                                       renter only
     POST /challenge           the oracle's data-possession challenges (gpurent.wire.protocol),
                               signed by an oracle, for the image of a job running here
+    POST /jobs/<id>/access, ANY /jobs/<id>/ports/<port>/…, GET /jobs/<id>/tunnel/<port>,
+    GET  /jobs/<id>/exec      a running job's ports, tunnels and shell: see gpurent.agent.ingress
 
 Every refusal is a JSON 4xx (a malformed job id, query, header or body 400, a bad signature
 403, an unknown job 404); see :class:`gpurent.http.HttpServer` for the bounds of the server.
@@ -32,6 +34,7 @@ from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlparse
 
 from gpurent.wire.access import AccessDenied, verify_access
+from gpurent.agent.ingress import Ingress
 from gpurent.agent.state import FINAL, AgentState
 from gpurent.errors import GpurentError
 from gpurent.http import HttpServer, RequestRefused, read_json, send_json
@@ -124,6 +127,15 @@ class LogStore:
             return handle.read(limit)
 
 
+def timeline(state: AgentState, job_id: str) -> list[dict[str, Any]]:
+    """The job's phases and its exec / shell sessions (who, the command, the exit code), by time."""
+    entries = [{"phase": str(p), "at": at, "detail": d} for p, at, d in state.history(job_id)]
+    for s in state.sessions(job_id):
+        ended = "open" if s.ended_at is None else f"exit code {s.exit_code}"
+        entries.append({"phase": s.kind, "at": s.at, "detail": f"{s.who}: {s.command} ({ended})"})
+    return sorted(entries, key=lambda e: e["at"])
+
+
 def _head(path: Path, size: int) -> bytes:
     with path.open("rb") as handle:
         return handle.read(size)
@@ -155,7 +167,10 @@ class Endpoint:
         self.health = health
         self.challenge_handler: ChallengeHandler | None = None  # set by the agent's OracleLink
         self.is_oracle: Callable[[str], bool] | None = None  # oracles may read jobs (dispute evidence)
-        self.server = HttpServer(host, port, "gpurent-provider", self._get, self._post)
+        self.ingress: Ingress | None = None  # a job's ports and shell (set by the agent)
+        self.server = HttpServer(host, port, "gpurent-provider", self._get, self._post,
+                                 intercept=lambda request: self.ingress is not None
+                                 and self.ingress.handle(request, request.path))
         self._streams = threading.BoundedSemaphore(LOG_STREAMS)
         self._job_streams: dict[str, int] = {}
         self._job_streams_lock = threading.Lock()
@@ -247,7 +262,8 @@ class Endpoint:
         return {"job_id": job.job_id, "phase": job.phase, "bytes_done": job.bytes_done,
                 "bytes_total": job.bytes_total, "exit_code": job.exit_code, "capped": job.capped,
                 "error": job.error, "image_cid": job.image_cid, "result_cid": job.result_cid,
-                "timeline": [{"phase": p, "at": at, "detail": d} for p, at, d in self.state.history(job_id)]}
+                "ports": self.ingress.describe(job_id) if self.ingress is not None else [],
+                "timeline": timeline(self.state, job_id)}
 
     def _stream_logs(self, request: BaseHTTPRequestHandler, job_id: str, offset: int, follow: bool) -> None:
         request.send_response(200)

@@ -34,11 +34,15 @@ def open_secrets(spec: JobSpec, keys: ProviderKeys, provider: str, renter: str) 
     return tuple((name, open_secret(keypair, sealed, name, renter)) for name, sealed in spec.secrets.sealed.items())
 
 
-def refusal(spec: JobSpec, limits: Limits, keys: ProviderKeys, provider: str, renter: str) -> str | None:
+def refusal(spec: JobSpec, limits: Limits, keys: ProviderKeys, provider: str, renter: str,
+            public_ports: bool = True) -> str | None:
     """Why this provider declines ``spec`` (one line), or None. Opens the secrets to check them
     and drops the values at once."""
     if spec.network and not limits.network:
         return "the definition asks for network access, which this provider does not offer"
+    public = [p.port for p in spec.ports if p.public]
+    if public and not public_ports:
+        return f"the definition marks port {public[0]} public, and this provider serves no public ports"
     try:
         open_secrets(spec, keys, provider, renter)
     except SealError as err:

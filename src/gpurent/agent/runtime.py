@@ -315,6 +315,17 @@ class Runtime:
         return ContainerState(status=status, exit_code=exit_code, oom_killed=bool(info.get("OOMKilled")),
                               finished_at=engine_time(info.get("FinishedAt")) if ended else None)
 
+    def pid(self, container_id: str) -> int | None:
+        """The host process id of the running container's first process, if it runs."""
+        from docker.errors import NotFound
+
+        try:
+            info = self.engine.containers.get(container_id).attrs.get("State") or {}
+        except NotFound:
+            return None
+        pid = info.get("Pid")
+        return pid if info.get("Running") and isinstance(pid, int) and pid > 0 else None
+
     def stop(self, container_id: str, timeout_s: int = 5) -> None:
         from docker.errors import APIError, NotFound
 

@@ -49,7 +49,12 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE TABLE IF NOT EXISTS history (
     job_id TEXT NOT NULL, phase TEXT NOT NULL, at REAL NOT NULL, detail TEXT
 );
+CREATE TABLE IF NOT EXISTS sessions (   -- exec and shell sessions in a job's container
+    job_id TEXT NOT NULL, kind TEXT NOT NULL, who TEXT NOT NULL, at REAL NOT NULL, command TEXT NOT NULL,
+    ended_at REAL, exit_code INTEGER
+);
 """
+SESSION_COMMAND_MAX = 200  # characters of a session's command kept in the timeline
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,17 @@ class PhaseChange(NamedTuple):
     phase: AgentPhase
     at: float
     detail: str | None
+
+
+class Session(NamedTuple):
+    """An exec or shell session: who opened it, when, the command, and how it ended."""
+
+    kind: str  # exec | shell
+    who: str
+    at: float
+    command: str
+    ended_at: float | None
+    exit_code: int | None
 
 
 class AgentState(SqliteStore):
@@ -148,6 +164,23 @@ class AgentState(SqliteStore):
         """The job's container was running at ``chain_time``: frequent, so outside the history."""
         with self._lock:
             self._db.execute("UPDATE jobs SET last_seen = ? WHERE job_id = ?", (chain_time, job_id))
+
+    def session_started(self, job_id: str, kind: str, who: str, command: str) -> int:
+        """Records a session opened in the job's container; its id (for :meth:`session_ended`)."""
+        with self.tx() as db:
+            cursor = db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, NULL, NULL)",
+                                (job_id.lower(), kind, who.lower(), time.time(), command[:SESSION_COMMAND_MAX]))
+            return int(cursor.lastrowid or 0)
+
+    def session_ended(self, session: int, exit_code: int | None) -> None:
+        with self.tx() as db:
+            db.execute("UPDATE sessions SET ended_at = ?, exit_code = ? WHERE rowid = ?", (time.time(), exit_code, session))
+
+    def sessions(self, job_id: str) -> list[Session]:
+        with self._lock:
+            return [Session(*r) for r in self._db.execute(
+                "SELECT kind, who, at, command, ended_at, exit_code FROM sessions WHERE job_id = ? ORDER BY rowid",
+                (job_id.lower(),))]
 
     def history(self, job_id: str) -> list[PhaseChange]:
         with self._lock:

@@ -31,6 +31,9 @@ def group() -> None:
 @click.option("--secret", "secrets", multiple=True, metavar="NAME",
               help="A secret sealed to the provider: its value from the env var NAME, else a hidden prompt")
 @click.option("--network", "network", is_flag=True, default=None, help="The job needs network access")
+@click.option("--port", "ports", multiple=True, metavar="PORT[/tcp|/public]",
+              help="A port the job serves, reached through the provider's ingress: HTTP for you only, "
+                   "/public for anyone, /tcp through `jobs port-forward` (repeatable)")
 @click.option("--spec", "spec_file", type=click.Path(dir_okay=False, path_type=Path),
               help="A job.toml with the same fields (flags beside it are refused, but --secret)")
 @click.option("--no-encrypt", is_flag=True, help="Leave results unsealed (readable by anyone holding the CID)")
@@ -42,8 +45,8 @@ def group() -> None:
 @pass_app
 def create(app: App, gpu_id: str, image_cid: str | None, hours: Decimal, command: str | None,
            entrypoint: str | None, env: tuple[str, ...], inputs: tuple[str, ...], output: str | None,
-           secrets: tuple[str, ...], network: bool | None, spec_file: Path | None, no_encrypt: bool,
-           max_cost: Decimal | None, yes: bool, force: bool) -> None:
+           secrets: tuple[str, ...], network: bool | None, ports: tuple[str, ...], spec_file: Path | None,
+           no_encrypt: bool, max_cost: Decimal | None, yes: bool, force: bool) -> None:
     """Creates a job: approves by signature and locks the max cost in one transaction, never
     more than the cost limit. Before that it checks the image, the provider's agent and the
     GPU's queue: when a check says the job would not run it asks (with --yes it refuses, unless
@@ -54,7 +57,7 @@ def create(app: App, gpu_id: str, image_cid: str | None, hours: Decimal, command
     from gpurent.cli import preflight
     from gpurent.cli import workload as flags
 
-    spec = flags.spec_from(image_cid, command, entrypoint, env, inputs, output, network, spec_file)
+    spec = flags.spec_from(image_cid, command, entrypoint, env, inputs, output, network, spec_file, ports)
     spec = flags.with_result_key(spec, no_encrypt)  # refused before connecting: a malformed one too
     image_cid = spec.image
     gp = app.sdk(needs_account=True)
@@ -282,3 +285,8 @@ def results(app: App, job_id: str, out_dir: Path, allow_unsealed: bool) -> None:
     from gpurent.cli import workload as flags
 
     flags.fetch(app, job_id, out_dir, allow_unsealed=allow_unsealed)
+
+
+from gpurent.cli import interactive  # noqa: E402 - port-forward, exec and shell live in their own module
+
+interactive.register(group)

@@ -36,7 +36,8 @@ def _split(text: str, what: str) -> tuple[str, ...]:
 
 
 def spec_from(image: str | None, command: str | None, entrypoint: str | None, env: tuple[str, ...],
-              inputs: tuple[str, ...], output: str | None, network: bool | None, spec_file: Path | None) -> Any:
+              inputs: tuple[str, ...], output: str | None, network: bool | None, spec_file: Path | None,
+              ports: tuple[str, ...] = ()) -> Any:
     """The JobSpec the flags (or job.toml) describe; DefinitionError on anything invalid."""
     from gpurent.images.store import validate_cid
     from gpurent.workload.spec import InputMount, JobSpec, SpecError
@@ -45,7 +46,7 @@ def spec_from(image: str | None, command: str | None, entrypoint: str | None, en
         image = validate_cid(image)  # a malformed image CID: one line, exit 1, as before definitions
     try:
         if spec_file is not None:
-            if command or entrypoint or env or inputs or output or network is not None:
+            if command or entrypoint or env or inputs or output or ports or network is not None:
                 raise DefinitionError("--spec: give the definition in the file or as flags, not both")
             spec = JobSpec.from_toml(spec_file)
             if image is not None and image != spec.image:
@@ -69,9 +70,20 @@ def spec_from(image: str | None, command: str | None, entrypoint: str | None, en
             mounts.append(InputMount(cid, path))
         return JobSpec(image=image, entrypoint=_split(entrypoint, "--entrypoint") if entrypoint else None,
                        command=_split(command, "--cmd") if command else None, env=variables,
-                       inputs=tuple(mounts), output=output, network=bool(network))
+                       inputs=tuple(mounts), output=output, network=bool(network),
+                       ports=tuple(port_flag(item) for item in ports))
     except (SpecError, GpurentError) as err:
         raise _spec_error(err) from None
+
+
+def port_flag(text: str) -> Any:
+    """``--port``: ``8000`` (HTTP, the renter only), ``8000/public`` (HTTP, anyone) or ``22/tcp``."""
+    from gpurent.workload.spec import PortSpec
+
+    number, _, kind = text.partition("/")
+    if not number.isdigit() or len(number) > 5 or kind not in ("", "http", "tcp", "public"):
+        raise DefinitionError(f"--port: {text[:40]!r} is not PORT, PORT/tcp or PORT/public")
+    return PortSpec(int(number), "tcp" if kind == "tcp" else "http", public=kind == "public")
 
 
 def with_result_key(spec: Any, no_encrypt: bool) -> Any:

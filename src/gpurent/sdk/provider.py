@@ -170,14 +170,18 @@ class ProviderEndpoint:
                 raise ServiceUnavailable(f"no log output from the provider for {quiet * idle:g} s; stopped "
                                          "following (run `gpurent jobs logs -f` again to go on)")
 
-    # ---------------------------------------------------------------- internals
-
     @property
-    def _unavailable(self) -> str:
+    def unavailable(self) -> str:
+        """The message for an endpoint that does not answer."""
         return f"the provider's endpoint {self.url} does not answer"
 
-    def _signed(self, job_id: str) -> dict[str, str]:
+    def signed(self, job_id: str) -> dict[str, str]:
+        """Headers proving the renter asks about ``job_id`` now."""
         return dict(sign_access(self.account, self.chain_id, job_id))
+
+    # ---------------------------------------------------------------- internals
+    _unavailable = unavailable
+    _signed = signed
 
     def _open_logs(self, job_id: str, offset: int, follow: bool) -> requests.Response:
         response = call("GET", self.target.url("jobs", job_id, "logs"), self._unavailable,

@@ -202,6 +202,34 @@ class Target:
     def url(self, *route: str) -> str:
         return self.endpoint.url(*route)
 
+    def connect(self, timeout_s: float, tls: bool = True) -> socket.socket:
+        """A socket to the endpoint (TLS for https), under the same checks as :meth:`session`:
+        each address resolved is checked first, the peer reached checked again (a tunnel or a
+        WebSocket, where a requests session does not serve)."""
+        import ssl
+
+        addresses = resolve(self.endpoint)
+        if not self.allow_private:
+            for address in addresses:
+                check_address(address, self.endpoint)
+        last: OSError | None = None
+        for address in addresses:
+            try:
+                sock = socket.create_connection((address, self.endpoint.port), timeout=timeout_s)
+            except OSError as err:
+                last = err
+                continue
+            try:
+                if not self.allow_private:
+                    check_address(str(sock.getpeername()[0]), self.endpoint)
+                if tls and self.endpoint.scheme == "https":
+                    sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.endpoint.host)
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+        raise EndpointRefused(f"the provider endpoint {self.endpoint} does not answer ({last})")
+
     def session(self) -> requests.Session:
         """A session for one exchange with the provider: the host resolved and every address
         checked first (unless private targets are allowed), each connection's peer checked

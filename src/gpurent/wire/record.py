@@ -24,6 +24,17 @@ class TimelineEntry(TypedDict):
     detail: str
 
 
+class PortEntry(TypedDict):
+    port: int
+    protocol: str  # http | tcp
+    public: bool
+    path: str | None  # where an http port answers on the provider's endpoint
+
+
+PORTS_MAX = 8  # ports a job's definition may declare
+_PORT_PATH = re.compile(r"/jobs/0x[0-9a-f]{64}/ports/[0-9]{1,5}/")
+
+
 class ProviderRecord(TypedDict):
     job_id: str
     phase: str
@@ -35,6 +46,7 @@ class ProviderRecord(TypedDict):
     image_cid: str | None
     result_cid: str | None  # the job's packed outputs on the provider's node (None: none yet, or no output)
     timeline: list[TimelineEntry]
+    ports: list[PortEntry]  # what the job serves through the agent's ingress ([] for none, or an older agent)
 
 
 def parse_record(data: Any, job_id: str | None = None) -> ProviderRecord:
@@ -63,7 +75,24 @@ def parse_record(data: Any, job_id: str | None = None) -> ProviderRecord:
         bytes_done=_count(data, "bytes_done") or 0, bytes_total=_count(data, "bytes_total"),
         error=_text(data.get("error"), "error"), image_cid=_text(data.get("image_cid"), "image_cid"),
         result_cid=_cid(data.get("result_cid"), "result_cid"),
-        timeline=[_entry(entry) for entry in timeline])
+        timeline=[_entry(entry) for entry in timeline], ports=_ports(data.get("ports", [])))
+
+
+def _ports(value: Any) -> list[PortEntry]:
+    if not isinstance(value, list) or len(value) > PORTS_MAX:
+        raise ValueError(f"ports is not a list of at most {PORTS_MAX} ports")
+    found = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise ValueError("a port is not an object")
+        port, protocol, public, path = item.get("port"), item.get("protocol"), item.get("public", False), item.get("path")
+        if not (isinstance(port, int) and _is_int(port) and 1 <= port <= 65535) or protocol not in ("http", "tcp") \
+                or not isinstance(public, bool):
+            raise ValueError("a port is not {port: 1-65535, protocol: http|tcp, public: bool}")
+        if path is not None and not (isinstance(path, str) and _PORT_PATH.fullmatch(path)):
+            raise ValueError("a port's path is not /jobs/<id>/ports/<port>/")
+        found.append(PortEntry(port=port, protocol=protocol, public=public, path=path))
+    return found
 
 
 def _cid(value: Any, what: str) -> str | None:

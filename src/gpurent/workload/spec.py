@@ -1,7 +1,8 @@
 """Job definitions: the small, content-addressed document a job's CID commits to on chain.
 
 A definition names the image (its CID), optionally the entrypoint / command, environment,
-read-only inputs (CID -> mount path), the output path, the network request, the key results
+read-only inputs (CID -> mount path), the output path, the network request, the ports it
+serves (reached only through the provider agent's authenticated ingress), the key results
 are sealed to and the secrets sealed to the provider. Everything in it is untrusted by whoever
 reads it (the provider's agent, another renter's CLI): :class:`JobSpec` validates every field
 against the bounds below and says in one line which field is wrong.
@@ -34,6 +35,8 @@ MAX_INPUTS = 16
 MAX_SECRETS = 16
 MAX_SEALED = 8 * 1024
 MAX_PATH = 256
+MAX_PORTS = 8
+PROTOCOLS = ("http", "tcp")
 RESERVED_PREFIXES = ("GPURENT_", "NVIDIA_")
 RESERVED_NAMES = frozenset({"CUDA_VISIBLE_DEVICES"})
 SYSTEM_DIRS = ("/proc", "/sys", "/dev", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64",
@@ -44,7 +47,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _PATH_CHARS = re.compile(r"[A-Za-z0-9._/-]+")
 _ADDRESS = re.compile(r"0x[0-9a-f]{40}")
 _KEYS = frozenset({"gpurent_job", "image", "entrypoint", "command", "env", "inputs", "output", "network",
-                   "result_key", "secrets"})
+                   "ports", "result_key", "secrets"})
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
@@ -156,6 +159,34 @@ class InputMount:
 
 
 @dataclass(frozen=True)
+class PortSpec:
+    """A port the job serves on its own loopback or any address (it has no other network):
+    ``http`` is reached at ``<provider endpoint>/jobs/<id>/ports/<port>/…`` and through
+    ``gpurent jobs port-forward``, ``tcp`` only through port-forward. ``public``: an HTTP port
+    anyone may call (an inference endpoint); otherwise only the renter."""
+
+    port: int
+    protocol: str = "http"
+    public: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.port, int) or isinstance(self.port, bool) or not 1 <= self.port <= 65535:
+            raise SpecError("ports.port: must be a whole number from 1 to 65535")
+        if self.protocol not in PROTOCOLS:
+            raise SpecError(f"ports.protocol: must be one of {', '.join(PROTOCOLS)}")
+        if not isinstance(self.public, bool):
+            raise SpecError("ports.public: must be true or false")
+        if self.public and self.protocol != "http":
+            raise SpecError(f"ports.public: port {self.port} is tcp; only an http port can be public")
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"port": self.port, "protocol": self.protocol}
+        if self.public:
+            doc["public"] = True
+        return doc
+
+
+@dataclass(frozen=True)
 class SealedSecrets:
     provider: str  # 0x…, lower case
     key: str  # base64 of the provider's 32-byte X25519 public key the values are sealed to
@@ -194,6 +225,7 @@ class JobSpec:
     inputs: tuple[InputMount, ...] = ()
     output: str | None = None
     network: bool = False
+    ports: tuple[PortSpec, ...] = ()
     result_key: str | None = None  # base64 32-byte X25519 public key results are sealed to
     secrets: SealedSecrets | None = None
 
@@ -225,6 +257,14 @@ class JobSpec:
                     raise SpecError(f"{what}: mount paths {a} and {b} are equal or nested")
         if not isinstance(self.network, bool):
             raise SpecError("network: must be true or false")
+        if not isinstance(self.ports, (tuple, list)) or not all(isinstance(p, PortSpec) for p in self.ports):
+            raise SpecError("ports: must be a list of ports")
+        if len(self.ports) > MAX_PORTS:
+            raise SpecError(f"ports: more than {MAX_PORTS}")
+        numbers = [p.port for p in self.ports]
+        if len(set(numbers)) != len(numbers):
+            raise SpecError("ports: a port is declared twice")
+        object.__setattr__(self, "ports", tuple(sorted(self.ports, key=lambda p: p.port)))
         if self.result_key is not None:
             _b64_key(self.result_key, "result_key")
         if self.secrets is not None:
@@ -253,6 +293,8 @@ class JobSpec:
             doc["output"] = self.output
         if self.network:
             doc["network"] = True
+        if self.ports:
+            doc["ports"] = [p.to_json() for p in self.ports]
         if self.result_key is not None:
             doc["result_key"] = self.result_key
         if self.secrets is not None:
@@ -309,7 +351,11 @@ class JobSpec:
         result_key = doc.get("result_key")
         return cls(image=doc["image"], entrypoint=doc.get("entrypoint"), command=doc.get("command"),
                    env=env, inputs=tuple(mounts), output=output, network=doc.get("network", False),
-                   result_key=result_key, secrets=sealed)
+                   ports=_ports(doc.get("ports", [])), result_key=result_key, secrets=sealed)
+
+    def port(self, number: int) -> PortSpec | None:
+        """The declared port ``number``, if any."""
+        return next((p for p in self.ports if p.port == number), None)
 
     @classmethod
     def from_toml(cls, path: Path) -> JobSpec:
@@ -331,6 +377,19 @@ class JobSpec:
             raise SpecError(f"{path}: secrets do not belong in the file; pass --secret NAME")
         doc.pop("gpurent_job", None)
         return cls.from_json(doc)
+
+
+def _ports(value: Any) -> tuple[PortSpec, ...]:
+    if not isinstance(value, list):
+        raise SpecError("ports: must be a list")
+    if len(value) > MAX_PORTS:
+        raise SpecError(f"ports: more than {MAX_PORTS}")
+    found = []
+    for item in value:
+        if not isinstance(item, dict) or "port" not in item or not set(item) <= {"port", "protocol", "public"}:
+            raise SpecError("ports: each must have a port, and optionally protocol and public")
+        found.append(PortSpec(item["port"], item.get("protocol", "http"), item.get("public", False)))
+    return tuple(found)
 
 
 def canonical(doc: Any) -> bytes:

@@ -1,0 +1,94 @@
+"""Connections to a job's ports, made inside the job's own network namespace.
+
+A job's container has no network at all by default (``network_mode: none``: only its own
+loopback), and keeps it that way while it serves ports: nothing is published on the host and no
+route is added. To reach a port, the agent starts one small helper per job
+(:mod:`gpurent.agent.netns_helper`) that joins the container's network namespace and dials
+``127.0.0.1:<port>`` there for each connection the agent asks for, passing the connected socket
+back over a Unix socket. It is how ``kubectl port-forward`` reaches a pod (the kubelet enters
+the pod's network namespace). The helper runs as the agent's user, outside the container's
+cgroup, seccomp profile and mount namespace; the container sees only connections to its own
+loopback.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from gpurent.errors import GpurentError
+
+HELPER = Path(__file__).with_name("netns_helper.py")
+ANSWER_S = 10.0  # the helper's answer to one connection request (its own connect times out at 5 s)
+
+
+class PortUnreachable(GpurentError):
+    """Raised when nothing accepts a connection on the job's port (yet), or the helper failed."""
+
+
+class Connector:
+    """Dials ports inside one container's network namespace (the process ``pid``'s)."""
+
+    def __init__(self, pid: int):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.process = subprocess.Popen([sys.executable, "-I", "-S", str(HELPER), str(pid), str(theirs.fileno())],
+                                            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                            start_new_session=True)
+        finally:
+            theirs.close()
+        self._control = ours
+        self._control.settimeout(ANSWER_S)
+        self._lock = threading.Lock()
+        try:
+            ready = self._control.recv(256)
+        except OSError as err:
+            self.close()
+            raise PortUnreachable(f"the port helper did not start: {err}") from None
+        if ready != b"\x00":
+            self.close()
+            why = ready[1:].decode(errors="replace") or "it exited"
+            raise PortUnreachable(f"the port helper could not enter the job's network: {why}")
+
+    def connect(self, port: int) -> socket.socket:
+        """A socket connected to ``127.0.0.1:port`` in the job's namespace (blocking mode)."""
+        with self._lock:
+            try:
+                self._control.sendall(struct.pack("!H", port))
+                message, fds, _, _ = socket.recv_fds(self._control, 1, 1)
+            except OSError as err:
+                raise PortUnreachable(f"the port helper failed: {err}") from None
+        if not message:
+            raise PortUnreachable("the port helper has ended")
+        if message != b"\x00" or not fds:
+            for fd in fds:
+                os.close(fd)
+            code = message[0]
+            if code == errno.ECONNREFUSED:
+                raise PortUnreachable(f"nothing listens on port {port} in the job (yet)")
+            raise PortUnreachable(f"port {port} in the job: {os.strerror(code)}")
+        sock = socket.socket(fileno=fds[0])
+        sock.setblocking(True)
+        return sock
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        try:
+            self._control.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=2)
