@@ -31,27 +31,27 @@ class Relay:
         self._eof = {a: False, b: False}  # each side's read half ended
         self._shut = {a: False, b: False}  # each side's write half closed (its peer's EOF passed on)
         self._closing = threading.Event()
-        self._wake_r, self._wake_w = socket.socketpair()
         self.sent = {a: 0, b: 0}
 
     def close(self) -> None:
-        """Ends the relay at once (both sockets closed by the relay's thread)."""
+        """Ends the relay at once: both sockets are shut down (which wakes the relay's thread),
+        then closed by it."""
         self._closing.set()
-        try:
-            self._wake_w.send(b"x")
-        except OSError:
-            pass
+        for sock in (self.a, self.b):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def run(self) -> None:
         selector = selectors.DefaultSelector()
         try:
             for sock in (self.a, self.b):
                 sock.setblocking(False)
-            selector.register(self._wake_r, selectors.EVENT_READ)
             self._loop(selector)
         finally:
             selector.close()
-            for sock in (self.a, self.b, self._wake_r, self._wake_w):
+            for sock in (self.a, self.b):
                 try:
                     sock.close()
                 except OSError:
@@ -97,8 +97,6 @@ class Relay:
                     return  # idle
                 continue
             for key, events in ready:
-                if key.fileobj is self._wake_r:
-                    return
                 sock = self.a if key.fileobj is self.a else self.b
                 try:
                     if events & selectors.EVENT_READ:

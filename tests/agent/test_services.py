@@ -6,6 +6,7 @@ timeline; the agent stays healthy under 50 proxied connections with a shell left
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import select
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from gpurent.agent.netns import Connector, PortUnreachable
 from gpurent.manifest import Manifest, save_manifest
 from gpurent.sdk.access import JobAccess, JobEnded
 from gpurent.sdk.provider import ProviderEndpoint
@@ -90,6 +92,26 @@ def test_ports_answer_the_renter_only_a_public_port_anyone_and_all_close_with_th
     sock, first_bytes = access.tunnel(7000)
     sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
     assert b"hello-from-job" in first_bytes + _read_all(sock)
+    # the rootless path (a helper process in the job's user and network namespaces) reaches it too
+    helper = Connector(runner.agent.runtime.pid(runner.agent.state.job(job_id).container_id))
+    try:
+        sock = helper.connect(8000)
+        sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        assert b"hello-from-job" in _read_all(sock)
+        with pytest.raises(PortUnreachable, match="nothing listens"):
+            helper.connect(8001)
+    finally:
+        helper.close()
+    # exec and shell: the renter alone
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    for who in ({}, sign_access(cast.renter2, chain.chain_id, job_id)):
+        assert requests.get(f"{base}/jobs/{job_id}/exec", headers={**upgrade, **who}, timeout=5).status_code == 403
+    missing = access.exec(["/no/such/command"], tty=False)
+    messages = list(missing)
+    assert json.loads(messages[-1]) == {"exit": 127}  # as a shell says "not found"
+    assert messages[0][:1] == b"\x02" and b"/no/such/command" in messages[0]  # why, on stderr
+
     record = access.endpoint.phase(job_id)
     assert {p["port"]: (p["protocol"], p["public"]) for p in record["ports"]} == {
         7000: ("tcp", False), 8000: ("http", False), 9000: ("http", True)}

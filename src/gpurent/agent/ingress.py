@@ -27,12 +27,13 @@ import re
 import socket
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from gpurent.agent.config import IngressLimits
-from gpurent.agent.netns import Connector, PortUnreachable
+from gpurent.agent.netns import Connector, NamespaceDialer, PortUnreachable, dialer
 from gpurent.agent.shell import ShellSession, handshake_problem, handshake_response
 from gpurent.agent.state import AgentState
 from gpurent.agent.tokens import COOKIE, QUERY, Tokens, token_from
@@ -121,6 +122,14 @@ def rewrite_response_head(head: bytes) -> bytes:
     return b"\r\n".join([lines[0], *kept, b"Connection: close"]) + b"\r\n\r\n"
 
 
+def _one_less(counts: dict[str, int], key: str) -> None:
+    left = counts.get(key, 1) - 1
+    if left > 0:
+        counts[key] = left
+    else:
+        counts.pop(key, None)
+
+
 class Ingress:
     """The ingress of one agent: ``ports_of(job_id)`` gives a running job's declared ports
     (None when the agent has not its definition); ``pid_of(job_id)`` its container's process."""
@@ -134,8 +143,10 @@ class Ingress:
         self._live: dict[str, set[Connection]] = {}  # job id -> its open connections
         self._shells: dict[str, int] = {}  # job id -> its exec / shell sessions open
         self._reserved: dict[str, int] = {}  # job id -> connections being set up or open
-        self._connectors: dict[str, Connector] = {}
+        self._connectors: dict[str, NamespaceDialer | Connector] = {}
         self._closed: set[str] = set()  # jobs whose ingress has closed (never reopened)
+        # a thread per connection, kept for the next: as many as connections may be open
+        self._pool = ThreadPoolExecutor(limits.connections, thread_name_prefix="ingress")
 
     # ---------------------------------------------------------------- access
     def authorize(self, request: BaseHTTPRequestHandler, job_id: str, renter: str) -> str:
@@ -172,11 +183,7 @@ class Ingress:
 
     def release(self, job_id: str) -> None:
         with self._lock:
-            left = self._reserved.get(job_id, 1) - 1
-            if left > 0:
-                self._reserved[job_id] = left
-            else:
-                self._reserved.pop(job_id, None)
+            _one_less(self._reserved, job_id)
 
     def dial(self, job_id: str, port: int) -> socket.socket:
         """A connection to ``port`` inside the job (PortUnreachable when nothing listens)."""
@@ -191,7 +198,7 @@ class Ingress:
                 pid = self.pid_of(job_id)
                 if not pid:
                     raise PortUnreachable("the job's container is not running")
-                connector = self._connectors[job_id] = Connector(pid)
+                connector = self._connectors[job_id] = dialer(pid)
         return connector.connect(port)
 
     def run(self, job_id: str, relay: Connection, after: Callable[[], None] | None = None) -> None:
@@ -212,7 +219,7 @@ class Ingress:
                 if after is not None:
                     after()
 
-        threading.Thread(target=go, name=f"ingress-{job_id[:10]}", daemon=True).start()
+        self._pool.submit(go)
 
     def open_count(self, job_id: str | None = None) -> int:
         with self._lock:
@@ -235,6 +242,7 @@ class Ingress:
             jobs = set(self._live) | set(self._connectors)
         for job_id in jobs:
             self.close_job(job_id)
+        self._pool.shutdown(wait=False)
 
     # ---------------------------------------------------------------- routes
     def handle(self, request: BaseHTTPRequestHandler, path: str) -> bool:
@@ -341,11 +349,7 @@ class Ingress:
 
     def _shell_ended(self, job_id: str) -> None:
         with self._lock:
-            left = self._shells.get(job_id, 1) - 1
-            if left > 0:
-                self._shells[job_id] = left
-            else:
-                self._shells.pop(job_id, None)
+            _one_less(self._shells, job_id)
 
     def describe(self, job_id: str) -> list[dict[str, Any]]:
         """The job's ports as its ``/jobs/<id>`` record lists them (paths on this endpoint)."""
