@@ -13,7 +13,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 # Hypothesis profile for the stateful contract tests: ci (quick, default) or long.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: setup setup-chain compile test test-long audit typecheck bench bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo bench-cli bench-io demo up down status forge-invariants clean podman postgresql
+.PHONY: setup setup-chain compile test test-long audit typecheck bench bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo bench-cli bench-io bench-ingress demo up down status forge-invariants clean podman postgresql
 
 # Everything: the chain toolchain, plus Kubo and IPFS Cluster (images), podman (containers) and
 # PostgreSQL (the indexer's production database).
@@ -79,7 +79,7 @@ audit: setup-chain
 typecheck: setup-chain
 	$(BIN)/python -m mypy
 
-bench: bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo bench-cli bench-io
+bench: bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo bench-cli bench-io bench-ingress
 
 bench-gas: setup-chain
 	$(BIN)/python bench/gas.py
@@ -107,6 +107,10 @@ bench-cli: setup-chain
 # A 500 MB dataset in and a 200 MB result out through a job, against raw ipfs add + cat.
 bench-io: setup
 	$(BIN)/python bench/io.py
+
+# Requests through the agent's ingress to an HTTP server in a job, against the same server direct.
+bench-ingress: setup
+	$(BIN)/python bench/ingress.py
 
 # The main job end to end on its own fresh stack (needs Kubo and podman, not PostgreSQL).
 demo: setup-chain .tools/bin/ipfs podman
