@@ -90,7 +90,9 @@ def measure(host: str, port: int, path: str, token: str | None, args: argparse.N
                "--requests", str(args.requests), "--clients", str(args.clients), "--seconds", str(args.seconds)]
     if token:
         command += ["--token", token]
-    out = subprocess.run(command, check=True, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise SystemExit(f"the load client failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -149,7 +151,7 @@ def main() -> int:
             image_cid = ImageStore(node.client(), lambda: engine).push_archive(archive).cid
             port = free_port()
             config = AgentConfig(endpoint=f"http://127.0.0.1:{port}", listen_host="127.0.0.1", listen_port=port,
-                                 stake=Decimal(100), poll_interval_s=0.2,
+                                 stake=Decimal(100), poll_interval_s=1.0,  # the default
                                  resources=(ResourceSpec("RTX4090", 1, 4, 10, Decimal(36)),),
                                  limits=Limits(pids=256, scratch_mb=64))
             agent = Agent(gp.with_account(provider), config, work / "provider", ImageStore(node.client(), lambda: engine),
@@ -177,7 +179,11 @@ def main() -> int:
                         raise
                     time.sleep(0.2)
             direct_figures = measure("127.0.0.1", direct_port, "/i", None, args)
-            proxied = measure("127.0.0.1", port, path, token, args)
+            try:
+                proxied = measure("127.0.0.1", port, path, token, args)
+            except SystemExit:
+                print(agent.state.history(job.job_id), agent.state.job(job.job_id), file=sys.stderr)
+                raise
             figures = {"p50_ms": proxied["p50_ms"], "p95_ms": proxied["p95_ms"],
                        "direct_p50_ms": direct_figures["p50_ms"], "direct_p95_ms": direct_figures["p95_ms"],
                        "rps": proxied["rps"], "direct_rps": direct_figures["rps"], "clients": args.clients}

@@ -371,11 +371,14 @@ class HttpServer:
     def port(self) -> int:
         return int(self.httpd.server_address[1])
 
-    def start(self) -> None:
+    def start(self, accept: bool = True) -> None:
+        """Starts the workers and, unless ``accept`` is False (a front of its own accepts on
+        ``httpd.socket`` and queues connections with ``httpd.process_request``), the accept loop."""
         for worker in self.httpd.workers:
             worker.start()
         self.httpd.reaper.start()
-        self._thread.start()
+        if accept:
+            self._thread.start()
 
     def stop(self) -> None:
         if self._thread.is_alive():  # shutdown() waits for serve_forever, which never ran otherwise

@@ -33,7 +33,7 @@ from gpurent.workload.spec import JobSpec, PortSpec
 from tests.agent.test_workload_jobs import push_bytes
 
 BIN = Path(sys.executable).parent
-RENTER_INDEX = "5"  # cast.renter among the test accounts (see tests/cli/test_cli.py)
+RENTER_INDEX = "6"  # cast.renter2 among the test accounts: the renter of these jobs (see tests/conftest.py)
 SERVE = ("mkdir -p /scratch/www/sub; echo hello-from-job > /scratch/www/index.html; echo deep > /scratch/www/sub/f.txt; "
          "for p in 8000 9000 7000; do /bin/busybox httpd -f -p $p -h /scratch/www & done; "
          "echo ready; while true; do /bin/busybox sleep 1; done")
@@ -41,15 +41,15 @@ PORTS = (PortSpec(8000), PortSpec(9000, public=True), PortSpec(7000, "tcp"))
 
 
 @pytest.fixture
-def service(start_agent, push_image, renter_rent, kubo):
+def service(start_agent, push_image, renter2_rent, kubo):
     """A running job serving HTTP on 8000 (the renter's), 9000 (public) and 7000 (tcp)."""
     runner = start_agent(fetch_timeout_s=10)
     image = push_image(SERVE)
     spec = JobSpec(image=image, ports=PORTS)
-    job = renter_rent.create_job(runner.gpu, push_bytes(kubo, spec.to_bytes()), 3600).value
+    job = renter2_rent.create_job(runner.gpu, push_bytes(kubo, spec.to_bytes()), 3600).value
     runner.wait_phase(job.job_id, "running")
     base = f"http://127.0.0.1:{runner.agent.endpoint.port}"
-    access = JobAccess(ProviderEndpoint.for_job(renter_rent, renter_rent.job(job.job_id)), job.job_id)
+    access = JobAccess(ProviderEndpoint.for_job(renter2_rent, renter2_rent.job(job.job_id)), job.job_id)
     deadline = time.monotonic() + 30
     while True:  # httpd starts a moment after the container
         answer = requests.get(f"{base}/jobs/{job.job_id}/ports/9000/", timeout=5)
@@ -62,9 +62,10 @@ def service(start_agent, push_image, renter_rent, kubo):
 
 def test_ports_answer_the_renter_only_a_public_port_anyone_and_all_close_with_the_job(
         service, renter_rent, renter2_rent, cast, chain):
+    # the job is renter2's (see the fixture); "another renter" is cast.renter
     runner, job_id, base, access = service
     port = f"{base}/jobs/{job_id}/ports/8000"
-    signed = sign_access(cast.renter, chain.chain_id, job_id)
+    signed = sign_access(cast.renter2, chain.chain_id, job_id)
     assert requests.get(f"{port}/", headers=signed, timeout=5).text == "hello-from-job\n"
     headers = access.headers()  # a token, derived from the renter's signature
     assert requests.get(f"{port}/sub/f.txt", headers=headers, timeout=5).text == "deep\n"
@@ -73,8 +74,8 @@ def test_ports_answer_the_renter_only_a_public_port_anyone_and_all_close_with_th
 
     # refused: no access, another renter's signature or token, a forged token, an oracle-less stranger
     assert requests.get(f"{port}/", timeout=5).status_code == 403
-    assert requests.get(f"{port}/", headers=sign_access(cast.renter2, chain.chain_id, job_id), timeout=5).status_code == 403
-    assert requests.post(f"{base}/jobs/{job_id}/access", headers=sign_access(cast.renter2, chain.chain_id, job_id),
+    assert requests.get(f"{port}/", headers=sign_access(cast.renter, chain.chain_id, job_id), timeout=5).status_code == 403
+    assert requests.post(f"{base}/jobs/{job_id}/access", headers=sign_access(cast.renter, chain.chain_id, job_id),
                          timeout=5).status_code == 403
     forged = headers["Authorization"][:-4] + "AAAA"
     assert requests.get(f"{port}/", headers={"Authorization": forged}, timeout=5).status_code == 403
@@ -105,7 +106,7 @@ def test_ports_answer_the_renter_only_a_public_port_anyone_and_all_close_with_th
     # exec and shell: the renter alone
     upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
-    for who in ({}, sign_access(cast.renter2, chain.chain_id, job_id)):
+    for who in ({}, sign_access(cast.renter, chain.chain_id, job_id)):
         assert requests.get(f"{base}/jobs/{job_id}/exec", headers={**upgrade, **who}, timeout=5).status_code == 403
     missing = access.exec(["/no/such/command"], tty=False)
     messages = list(missing)
@@ -118,7 +119,7 @@ def test_ports_answer_the_renter_only_a_public_port_anyone_and_all_close_with_th
 
     # the job ends (the renter settles): an open tunnel is closed at once, new requests refused
     held, _ = access.tunnel(8000)
-    renter_rent.complete_job(job_id)
+    renter2_rent.complete_job(job_id)
     started = time.monotonic()
     held.settimeout(15)
     assert held.recv(100) == b""  # closed by the agent
@@ -208,7 +209,7 @@ def test_port_forward_exec_and_shell_from_the_cli(service, suite, cast, chain, t
     # both sessions are in the job's timeline: who, what, how it ended
     timeline = access.endpoint.phase(job_id)["timeline"]
     sessions = [e for e in timeline if e["phase"] in ("exec", "shell")]
-    renter = cast.renter.address.lower()
+    renter = cast.renter2.address.lower()
     assert [e["phase"] for e in sessions] == ["exec", "shell"]
     assert sessions[0]["detail"].startswith(f"{renter}: /bin/busybox sh -c") and "(exit code 3)" in sessions[0]["detail"]
     assert sessions[1]["detail"] == f"{renter}: /bin/busybox sh (exit code 7)"

@@ -34,6 +34,7 @@ from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlparse
 
 from gpurent.wire.access import AccessDenied, verify_access
+from gpurent.agent.front import Front
 from gpurent.agent.ingress import Ingress
 from gpurent.agent.state import FINAL, AgentState
 from gpurent.errors import GpurentError
@@ -174,7 +175,21 @@ class Endpoint:
         self._streams = threading.BoundedSemaphore(LOG_STREAMS)
         self._job_streams: dict[str, int] = {}
         self._job_streams_lock = threading.Lock()
-        self.start, self.stop = self.server.start, self.server.stop
+        self._front: Front | None = None
+
+    def start(self) -> None:
+        """Serves; with an ingress, through the asynchronous front (gpurent.agent.front)."""
+        if self.ingress is None:
+            self.server.start()
+            return
+        self._front = Front(self.server, self.ingress)
+        self.server.start(accept=False)
+        self._front.start()
+
+    def stop(self) -> None:
+        if self._front is not None:
+            self._front.stop()
+        self.server.stop()
 
     @property
     def port(self) -> int:

@@ -22,10 +22,14 @@ workers, so a job's traffic cannot starve the oracle's challenges or another ren
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from dataclasses import dataclass
+from http import HTTPStatus
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler
@@ -46,12 +50,82 @@ from gpurent.workload.spec import PortSpec
 log = logging.getLogger("gpurent.provider.ingress")
 
 TUNNEL = "gpurent-tunnel"  # the Upgrade token of a raw tunnel
+RUNNING_CACHE_S = 2.0  # a running job's renter and ports, remembered between requests
 HEAD_MAX = 64 * 1024  # bytes of a job's response head (status line and headers)
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
                         "te", "trailer", "upgrade"})
 OURS = frozenset({"authorization", SIGNATURE_HEADER.lower(), TIMESTAMP_HEADER.lower()})
 _PATH = re.compile(r"/jobs/(0x[0-9a-fA-F]{64})/(ports|tunnel)/([0-9]{1,5})(/[^?#]*)?(\?[^#]*)?")
 _JOB_ROUTE = re.compile(r"/jobs/(0x[0-9a-fA-F]{64})/(access|exec)/?(\?[^#]*)?")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A request the ingress answers itself: a refusal (JSON ``{"error": message}``) or a redirect."""
+
+    status: int
+    message: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def encode(self) -> bytes:
+        body = json.dumps({"error": self.message}).encode() if self.message else b""
+        lines = [f"HTTP/1.1 {self.status} {HTTPStatus(self.status).phrase}", "Connection: close",
+                 f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in self.headers)]
+        if body:
+            lines.append("Content-Type: application/json")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace") + body
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A connection to make: dial the job's ``port``, send ``to_client`` to the client and
+    ``to_job`` to the job, then relay (``http``: the job's answer is one HTTP response)."""
+
+    job_id: str
+    port: int
+    to_client: bytes
+    to_job: bytes
+    http: bool
+
+
+class RequestHead:
+    """A request's line and headers as the front read them (see :func:`parse_head`)."""
+
+    def __init__(self, command: str, target: str, headers: list[tuple[str, str]], client: str):
+        self.command, self.target, self.client = command, target, client
+        self._items = headers
+        self._by_name: dict[str, str] = {}
+        for name, value in headers:
+            key = name.lower()
+            self._by_name[key] = f"{self._by_name[key]}, {value}" if key in self._by_name else value
+        self.headers = self
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._by_name.get(name.lower(), default)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+
+MAX_HEADERS = 100
+_TOKEN_CHARS = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def parse_head(data: bytes, client: str) -> RequestHead:
+    """A request head (the bytes before the blank line); ValueError naming what is malformed."""
+    lines = data.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not _TOKEN_CHARS.fullmatch(parts[0]) or parts[2] not in ("HTTP/1.1", "HTTP/1.0"):
+        raise ValueError("malformed request line")
+    if len(lines) - 1 > MAX_HEADERS:
+        raise ValueError(f"more than {MAX_HEADERS} headers")
+    headers = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon or not _TOKEN_CHARS.fullmatch(name) or any(c in value for c in "\r\n\0"):
+            raise ValueError("malformed header line")
+        headers.append((name, value.strip(" \t")))
+    return RequestHead(parts[0], parts[1], headers, client)
 
 
 class Connection(Protocol):
@@ -81,35 +155,6 @@ def take_buffered(request: BaseHTTPRequestHandler) -> bytes:
         return b""
     finally:
         sock.setblocking(True)
-
-
-class HttpRelay(Relay):
-    """A relay whose first bytes from the job (``b``) are an HTTP response head, rewritten to
-    ``Connection: close`` (the proxy closes after one response) unless it switches protocols."""
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._head: bytearray | None = bytearray()
-
-    def _read(self, sock: socket.socket) -> None:
-        if sock is self.a or self._head is None:
-            super()._read(sock)
-            return
-        data = sock.recv(HEAD_MAX)
-        if not data:
-            self._eof[sock] = True
-            self._out[self.a] += self._head
-            self._head = None
-            return
-        self._head += data
-        end = self._head.find(b"\r\n\r\n")
-        if end < 0:
-            if len(self._head) > HEAD_MAX:
-                raise OSError("the job's response head is too large")
-            return
-        head, rest = bytes(self._head[:end]), bytes(self._head[end + 4:])
-        self._head = None
-        self._out[self.a] += rewrite_response_head(head) + rest
 
 
 def rewrite_response_head(head: bytes) -> bytes:
@@ -145,20 +190,21 @@ class Ingress:
         self._reserved: dict[str, int] = {}  # job id -> connections being set up or open
         self._connectors: dict[str, NamespaceDialer | Connector] = {}
         self._closed: set[str] = set()  # jobs whose ingress has closed (never reopened)
+        self._running: dict[str, tuple[str, tuple[PortSpec, ...], float]] = {}  # renter, ports, when read
         # a thread per connection, kept for the next: as many as connections may be open
         self._pool = ThreadPoolExecutor(limits.connections, thread_name_prefix="ingress")
 
     # ---------------------------------------------------------------- access
-    def authorize(self, request: BaseHTTPRequestHandler, job_id: str, renter: str) -> str:
-        """The renter's address, if the request carries their token or fresh signature;
+    def authorize(self, headers: Any, job_id: str, renter: str) -> str:
+        """The renter's address, if ``headers`` carry their token or fresh signature;
         AccessDenied otherwise (an oracle's signature reads logs, never a port or a shell)."""
-        token = token_from(request.headers, request.headers.get("Cookie"))
+        token = token_from(headers, headers.get("Cookie"))
         if token is not None:
             signer = self.tokens.check(token, job_id)
             if signer != renter.lower():
                 raise AccessDenied("access token is not the renter's")
             return signer
-        return verify_access(request.headers, self.chain_id, job_id, renter)
+        return verify_access(headers, self.chain_id, job_id, renter)
 
     def issue(self, request: BaseHTTPRequestHandler, job_id: str, renter: str) -> None:
         """``POST /jobs/<id>/access``: a token for the renter's signed request."""
@@ -185,21 +231,44 @@ class Ingress:
         with self._lock:
             _one_less(self._reserved, job_id)
 
-    def dial(self, job_id: str, port: int) -> socket.socket:
-        """A connection to ``port`` inside the job (PortUnreachable when nothing listens)."""
+    def dialer(self, job_id: str) -> NamespaceDialer | Connector:
+        """The way into the job's network namespace (made at its first connection)."""
         with self._lock:
             if job_id in self._closed:
                 raise PortUnreachable("the job has ended: its ports are closed")
-            connector = self._connectors.get(job_id)
-            if connector is not None and not connector.alive:
-                connector.close()
-                connector = None
-            if connector is None:
-                pid = self.pid_of(job_id)
-                if not pid:
-                    raise PortUnreachable("the job's container is not running")
-                connector = self._connectors[job_id] = dialer(pid)
-        return connector.connect(port)
+            found = self._connectors.get(job_id)
+            if found is not None and found.alive:
+                return found
+        pid = self.pid_of(job_id)
+        if not pid:
+            raise PortUnreachable("the job's container is not running")
+        made = dialer(pid)
+        with self._lock:
+            if job_id in self._closed:
+                made.close()
+                raise PortUnreachable("the job has ended: its ports are closed")
+            old = self._connectors.get(job_id)
+            if old is not None and old.alive:
+                made.close()
+                return old
+            self._connectors[job_id] = made
+        if old is not None:
+            old.close()
+        return made
+
+    def track(self, job_id: str, connection: Connection) -> bool:
+        """Registers ``connection`` under the job, closed with it; False if the job has ended."""
+        with self._lock:
+            if job_id in self._closed:
+                return False
+            self._live.setdefault(job_id, set()).add(connection)
+        return True
+
+    def untrack(self, job_id: str, connection: Connection) -> None:
+        """``connection`` has ended: unregistered, and the connection it held released."""
+        with self._lock:
+            self._live.get(job_id, set()).discard(connection)
+            _one_less(self._reserved, job_id)
 
     def run(self, job_id: str, relay: Connection, after: Callable[[], None] | None = None) -> None:
         """Runs ``relay`` (a relay or a shell session) on a thread of its own, registered under
@@ -230,6 +299,7 @@ class Ingress:
         job_id = job_id.lower()
         with self._lock:
             self._closed.add(job_id)
+            self._running.pop(job_id, None)
             relays = list(self._live.pop(job_id, ()))
             connector = self._connectors.pop(job_id, None)
         for relay in relays:
@@ -246,61 +316,47 @@ class Ingress:
 
     # ---------------------------------------------------------------- routes
     def handle(self, request: BaseHTTPRequestHandler, path: str) -> bool:
-        """Answers ``request`` if ``path`` is an ingress route (True), else leaves it (False)."""
+        """Answers ``request`` if ``path`` is a route of the threaded endpoint kept here
+        (``access``, ``exec``; True), else leaves it (False). Ports and tunnels are the
+        asynchronous front's (:mod:`gpurent.agent.front`)."""
         other = _JOB_ROUTE.fullmatch(path)
         if other is not None:
             return self._job_route(request, other.group(1).lower(), other.group(2))
-        route = ingress_route(path)
-        if route is None:
-            return False
-        request.close_connection = True
+        if ingress_route(path) is not None:  # the front passed it on: it was too slow, or the front is full
+            request.close_connection = True
+            send_json(request, 503, {"error": "the provider's ingress is busy: try again shortly"})
+            return True
+        return False
+
+    def decide(self, head: RequestHead) -> Answer | Plan:
+        """What to do with a request for a job's port or tunnel: an answer that refuses (or
+        redirects), or the plan of a connection (one held for the job: :meth:`release` it)."""
+        route = ingress_route(head.target)
+        assert route is not None
         job_id, kind, port, rest, query = route
-        declared = self._declared(request, job_id, port)
-        if declared is None:
-            return True
+        declared = self._declared(job_id, port)
+        if isinstance(declared, Answer):
+            return declared
         spec, renter = declared
-        if kind == "tunnel":
-            if request.command != "GET" or (request.headers.get("Upgrade") or "").lower() != TUNNEL:
-                send_json(request, 400, {"error": f"a tunnel is a GET with Upgrade: {TUNNEL}"})
-                return True
-        public = kind == "ports" and spec.public and self.limits.public_ports
+        if kind == "tunnel" and (head.command != "GET" or (head.headers.get("Upgrade") or "").lower() != TUNNEL):
+            return Answer(400, f"a tunnel is a GET with Upgrade: {TUNNEL}")
         if kind == "ports" and spec.protocol != "http":
-            send_json(request, 404, {"error": f"port {port} is tcp: reach it with `gpurent jobs port-forward`"})
-            return True
-        if not public:
+            return Answer(404, f"port {port} is tcp: reach it with `gpurent jobs port-forward`")
+        if not (kind == "ports" and spec.public and self.limits.public_ports):
             token = dict(parse_qsl(query, keep_blank_values=True, max_num_fields=64)).get(QUERY) if query else None
-            if token is not None and kind == "ports":
-                self._cookie_redirect(request, job_id, port, rest, query, token, renter)
-                return True
             try:
-                self.authorize(request, job_id, renter)
+                if token is not None and kind == "ports":
+                    return self._cookie_redirect(job_id, port, rest, query, token, renter)
+                self.authorize(head.headers, job_id, renter)
             except AccessDenied as err:
-                send_json(request, 403, {"error": str(err)})
-                return True
+                return Answer(403, str(err))
         refused = self.reserve(job_id)
         if refused:
-            request.send_response(429)
-            request.send_header("Retry-After", "1")
-            request.send_header("Content-Type", "application/json")
-            request.end_headers()
-            request.wfile.write(b'{"error": "%s: try again shortly"}' % refused.encode())
-            return True
-        try:
-            upstream = self.dial(job_id, port)
-        except PortUnreachable as err:
-            self.release(job_id)
-            send_json(request, 502, {"error": str(err)})
-            return True
+            return Answer(429, f"{refused}: try again shortly", (("Retry-After", "1"),))
         if kind == "tunnel":
-            request.wfile.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + TUNNEL.encode()
-                                + b"\r\nConnection: Upgrade\r\n\r\n")
-            request.wfile.flush()
-            relay: Relay = Relay(self._detach(request), upstream, self.limits.idle_s, take_buffered(request))
-        else:
-            head = self._request_head(request, job_id, port, rest, query)
-            relay = HttpRelay(self._detach(request), upstream, self.limits.idle_s, head + take_buffered(request))
-        self.run(job_id, relay)
-        return True
+            return Plan(job_id, port, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + TUNNEL.encode()
+                        + b"\r\nConnection: Upgrade\r\n\r\n", b"", http=False)
+        return Plan(job_id, port, b"", self._request_head(head, job_id, port, rest, query), http=True)
 
     def _job_route(self, request: BaseHTTPRequestHandler, job_id: str, what: str) -> bool:
         """``POST /jobs/<id>/access`` and ``GET /jobs/<id>/exec``; other methods there are left
@@ -323,7 +379,7 @@ class Ingress:
             send_json(request, 400, {"error": problem})
             return True
         try:
-            who = self.authorize(request, job_id, job.renter)
+            who = self.authorize(request.headers, job_id, job.renter)
         except AccessDenied as err:
             send_json(request, 403, {"error": str(err)})
             return True
@@ -357,50 +413,51 @@ class Ingress:
                  "path": f"/jobs/{job_id.lower()}/ports/{p.port}/" if p.protocol == "http" else None}
                 for p in self.ports_of(job_id) or ()]
 
-    def _declared(self, request: BaseHTTPRequestHandler, job_id: str, port: int) -> tuple[PortSpec, str] | None:
-        """The job's declared ``port`` and its renter, when the job runs here; else answers why."""
-        job = self.state.job(job_id)
-        if job is None:
-            send_json(request, 404, {"error": f"job {job_id} is not known to this provider"})
-            return None
-        if job.phase != AgentPhase.RUNNING or job_id in self._closed:
-            send_json(request, 410 if job.phase in (AgentPhase.EXITED, AgentPhase.COMPLETING) or job.phase.final
-                      else 409, {"error": f"the job is {job.phase}: its ports are open only while it runs"})
-            return None
-        ports = self.ports_of(job_id) or ()
+    def _declared(self, job_id: str, port: int) -> tuple[PortSpec, str] | Answer:
+        """The job's declared ``port`` and its renter, when the job runs here; else why not. A
+        running job's renter and ports are remembered for ``RUNNING_CACHE_S`` (every way out of
+        Running closes the job here first, see :meth:`close_job`, so none is served after)."""
+        if job_id in self._closed:
+            return Answer(410, "the job has ended: its ports are closed")
+        known = self._running.get(job_id)
+        if known is None or time.monotonic() - known[2] > RUNNING_CACHE_S:
+            job = self.state.job(job_id)
+            if job is None:
+                return Answer(404, f"job {job_id} is not known to this provider")
+            if job.phase != AgentPhase.RUNNING:
+                ended = job.phase in (AgentPhase.EXITED, AgentPhase.COMPLETING) or job.phase.final
+                return Answer(410 if ended else 409, f"the job is {job.phase}: its ports are open only while it runs")
+            known = (job.renter, self.ports_of(job_id) or (), time.monotonic())
+            with self._lock:
+                if job_id in self._closed:
+                    return Answer(410, "the job has ended: its ports are closed")
+                self._running[job_id] = known
+        renter, ports, _ = known
         spec = next((p for p in ports if p.port == port), None)
         if spec is None:
-            send_json(request, 404, {"error": f"the job's definition declares no port {port}"})
-            return None
-        return spec, job.renter
+            return Answer(404, f"the job's definition declares no port {port}")
+        return spec, renter
 
-    def _cookie_redirect(self, request: BaseHTTPRequestHandler, job_id: str, port: int, rest: str, query: str,
-                         token: str, renter: str) -> None:
+    def _cookie_redirect(self, job_id: str, port: int, rest: str, query: str, token: str, renter: str) -> Answer:
         """``?gpurent_token=``: a browser's first visit. The token is checked, set as a cookie for
         this job's paths only, and the browser sent to the same URL without it."""
-        try:
-            if self.tokens.check(token, job_id) != renter.lower():
-                raise AccessDenied("access token is not the renter's")
-        except AccessDenied as err:
-            send_json(request, 403, {"error": str(err)})
-            return
+        if self.tokens.check(token, job_id) != renter.lower():
+            raise AccessDenied("access token is not the renter's")
         kept = urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != QUERY])
-        request.send_response(303)
-        request.send_header("Location", f"/jobs/{job_id}/ports/{port}{rest}" + (f"?{kept}" if kept else ""))
-        request.send_header("Set-Cookie", f"{COOKIE}={token}; Path=/jobs/{job_id}/; Max-Age={self.tokens.ttl_s}; "
-                                          "HttpOnly; SameSite=Lax")
-        request.send_header("Content-Length", "0")
-        request.end_headers()
+        return Answer(303, "", (("Location", f"/jobs/{job_id}/ports/{port}{rest}" + (f"?{kept}" if kept else "")),
+                                ("Set-Cookie", f"{COOKIE}={token}; Path=/jobs/{job_id}/; Max-Age={self.tokens.ttl_s}; "
+                                               "HttpOnly; SameSite=Lax")))
 
-    def _request_head(self, request: BaseHTTPRequestHandler, job_id: str, port: int, rest: str, query: str) -> bytes:
+    @staticmethod
+    def _request_head(head: RequestHead, job_id: str, port: int, rest: str, query: str) -> bytes:
         """The request as the job sees it: its own path, our credentials and hop-by-hop headers
         removed, forwarding headers added, ``Connection: close`` (or the upgrade it asks)."""
-        upgrade = (request.headers.get("Upgrade") or "").strip()
-        connection = {t.strip().lower() for t in (request.headers.get("Connection") or "").split(",")}
+        upgrade = (head.headers.get("Upgrade") or "").strip()
+        connection = {t.strip().lower() for t in (head.headers.get("Connection") or "").split(",")}
         upgrading = bool(upgrade) and "upgrade" in connection
         dropped = HOP_BY_HOP | OURS | connection
-        lines = [f"{request.command} {rest}{'?' + query if query else ''} HTTP/1.1"]
-        for name, value in request.headers.items():
+        lines = [f"{head.command} {rest}{'?' + query if query else ''} HTTP/1.1"]
+        for name, value in head.headers.items():
             lower = name.lower()
             if lower in dropped or lower.startswith("x-forwarded-"):
                 continue
@@ -409,10 +466,9 @@ class Ingress:
                 if not value:
                     continue
             lines.append(f"{name}: {value}")
-        client = request.client_address[0]
-        lines += [f"X-Forwarded-For: {client}", f"X-Forwarded-Prefix: /jobs/{job_id}/ports/{port}",
-                  f"X-Forwarded-Proto: {'https' if request.headers.get('X-Forwarded-Proto') == 'https' else 'http'}"]
-        if host := request.headers.get("Host"):
+        lines += [f"X-Forwarded-For: {head.client}", f"X-Forwarded-Prefix: /jobs/{job_id}/ports/{port}",
+                  f"X-Forwarded-Proto: {'https' if head.headers.get('X-Forwarded-Proto') == 'https' else 'http'}"]
+        if host := head.headers.get("Host"):
             lines.append(f"X-Forwarded-Host: {host}")
         lines += [f"Upgrade: {upgrade}", "Connection: Upgrade"] if upgrading else ["Connection: close"]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")

@@ -61,12 +61,13 @@ class NamespaceDialer:
     def __init__(self, pid: int):
         self._job = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)  # kept: the namespace stays
         try:
-            self._socket().close()  # may this process enter it?
+            self.new_socket().close()  # may this process enter it?
         except OSError:
             os.close(self._job)
             raise
 
-    def _socket(self) -> socket.socket:
+    def new_socket(self) -> socket.socket:
+        """A new TCP socket in the job's namespace, not connected (blocking)."""
         _setns(self._job)
         try:
             return socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -75,7 +76,7 @@ class NamespaceDialer:
             # exception ends the thread's work before it makes another socket
 
     def connect(self, port: int) -> socket.socket:
-        sock = self._socket()
+        sock = self.new_socket()
         sock.settimeout(CONNECT_TIMEOUT_S)
         try:
             sock.connect(("127.0.0.1", port))

@@ -1,0 +1,348 @@
+"""The agent endpoint's front: one asyncio loop that accepts every connection, relays a job's
+ports and tunnels itself, and passes every other request to the threaded endpoint.
+
+Accepting here costs the threaded endpoint nothing it had: the front *peeks* at the request line
+(``MSG_PEEK``: nothing is consumed) and, unless it names a job's port or tunnel, hands the
+socket as it is to :class:`gpurent.http.HttpServer`'s queue of workers, which reads the request
+from its first byte with all of its own bounds. A request for a port or a tunnel has its head
+read here (at most ``HEAD_MAX`` bytes within ``arrival_s``), is decided by
+:meth:`gpurent.agent.ingress.Ingress.decide` (a signature check runs on a thread, a token's is a
+hash), and its two connections are relayed by the loop: a pair of asyncio protocols with
+back-pressure both ways (a side whose peer does not read is not read), half-closes passed on,
+an idle timeout, and a close from any thread when the job ends. Thousands of connections cost
+no thread each; a proxied request costs a fraction of a millisecond of the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+from typing import Any
+
+from gpurent.agent.ingress import HEAD_MAX, Answer, Ingress, Plan, ingress_route, parse_head, rewrite_response_head
+from gpurent.agent.netns import NamespaceDialer, PortUnreachable
+from gpurent.http import HttpServer
+
+log = logging.getLogger("gpurent.provider.front")
+
+PEEK = 8192  # bytes looked at for the request line
+PEEKING_MAX = 1024  # connections whose request line has not come yet; past it they go to the pool as they are
+HIGH_WATER = 256 * 1024  # bytes buffered toward a side before the other side stops being read
+_ROUTE_PREFIX = b"/jobs/0x"
+
+
+class Front:
+    """Accepts on ``server``'s socket (its own accept loop never runs) on a loop of its own."""
+
+    def __init__(self, server: HttpServer, ingress: Ingress, arrival_s: float = 20.0):
+        self.server, self.ingress, self.arrival_s = server, ingress, arrival_s
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="gpurent-provider-front", daemon=True)
+        self._peeking = 0
+        self._pairs: set[Pair] = set()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        listener: socket.socket = self.server.httpd.socket
+        listener.setblocking(False)
+        accepting = self.loop.create_task(self._accept(listener))
+        idle = self.loop.create_task(self._reap())
+        try:
+            self.loop.run_forever()
+        finally:
+            accepting.cancel()
+            idle.cancel()
+            for pair in list(self._pairs):
+                pair.close_now()
+            self.loop.run_until_complete(asyncio.sleep(0))
+            self.loop.close()
+
+    # ---------------------------------------------------------------- accepting and splitting
+    async def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                sock, address = await self.loop.sock_accept(listener)
+            except OSError as err:  # EMFILE and the like: a moment, then on
+                log.warning("accept failed: %s", err)
+                await asyncio.sleep(0.1)
+                continue
+            if self._peeking >= PEEKING_MAX:
+                self._to_pool(sock, address)
+                continue
+            self.loop.create_task(self._split(sock, address))
+
+    def _to_pool(self, sock: socket.socket, address: Any) -> None:
+        sock.setblocking(True)
+        self.server.httpd.process_request(sock, address)
+
+    async def _split(self, sock: socket.socket, address: Any) -> None:
+        """Peeks at the request line: a port or tunnel stays here, everything else goes to the pool."""
+        self._peeking += 1
+        try:
+            line = await self._peek_line(sock)
+        finally:
+            self._peeking -= 1
+        if line is None:  # closed, too slow or too long before a line: the pool answers as it does
+            self._to_pool(sock, address)
+            return
+        parts = line.split(b" ")
+        target = parts[1] if len(parts) == 3 else b""
+        if not target.startswith(_ROUTE_PREFIX) or ingress_route(target.decode("latin-1")) is None:
+            self._to_pool(sock, address)
+            return
+        await self._ingress(sock, str(address[0]))
+
+    async def _peek_line(self, sock: socket.socket) -> bytes | None:
+        deadline = self.loop.time() + self.arrival_s
+        while True:
+            try:
+                data = sock.recv(PEEK, socket.MSG_PEEK)
+            except BlockingIOError:
+                data = None
+            except OSError:
+                return None
+            if data is not None:
+                end = data.find(b"\r\n")
+                if end >= 0:
+                    return data[:end]
+                if not data or len(data) >= PEEK:
+                    return None
+            left = deadline - self.loop.time()
+            if left <= 0 or not await self._readable(sock, left):
+                return None
+
+    async def _readable(self, sock: socket.socket, timeout: float) -> bool:
+        ready: asyncio.Future[None] = self.loop.create_future()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        self.loop.add_reader(sock.fileno(), wake)
+        try:
+            await asyncio.wait_for(ready, timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            self.loop.remove_reader(sock.fileno())
+
+    # ---------------------------------------------------------------- a port or a tunnel
+    async def _ingress(self, sock: socket.socket, client: str) -> None:
+        head = await self._read_head(sock)
+        if head is None:
+            await self._answer(sock, Answer(400, f"a request head within {HEAD_MAX} bytes and {self.arrival_s:g} s"))
+            return
+        try:
+            request = parse_head(head, client)
+        except ValueError as err:
+            await self._answer(sock, Answer(400, str(err)))
+            return
+        signed = request.headers.get("X-Gpurent-Signature") is not None
+        decision = (await self.loop.run_in_executor(None, self.ingress.decide, request) if signed
+                    else self.ingress.decide(request))  # a token is a hash; a signature a curve recovery
+        if isinstance(decision, Answer):
+            await self._answer(sock, decision)
+            return
+        try:
+            upstream = await self._dial(decision)
+        except PortUnreachable as err:
+            self.ingress.release(decision.job_id)
+            await self._answer(sock, Answer(502, str(err)))
+            return
+        pair = Pair(self, decision)
+        if not self.ingress.track(decision.job_id, pair):
+            self.ingress.release(decision.job_id)
+            upstream.close()
+            await self._answer(sock, Answer(410, "the job has ended: its ports are closed"))
+            return
+        self._pairs.add(pair)
+        try:
+            await pair.start(sock, upstream)
+        except OSError:
+            pair.close_now()
+
+    async def _read_head(self, sock: socket.socket) -> bytes | None:
+        """The head's bytes, consumed up to the blank line and not a byte past it (the body, if
+        any, stays in the socket for the relay)."""
+        deadline = self.loop.time() + self.arrival_s
+        while True:
+            try:
+                data = sock.recv(HEAD_MAX + 4, socket.MSG_PEEK)
+            except BlockingIOError:
+                data = None
+            except OSError:
+                return None
+            if data is not None:
+                end = data.find(b"\r\n\r\n")
+                if end >= 0:
+                    sock.recv(end + 4)  # exactly the head
+                    return data[:end]
+                if not data or len(data) > HEAD_MAX:
+                    return None
+            left = deadline - self.loop.time()
+            if left <= 0 or not await self._readable(sock, left):
+                return None
+
+    async def _dial(self, plan: Plan) -> socket.socket:
+        dialer = self.ingress.dialer(plan.job_id)
+        if isinstance(dialer, NamespaceDialer):
+            upstream = dialer.new_socket()
+            upstream.setblocking(False)
+            try:
+                await asyncio.wait_for(self.loop.sock_connect(upstream, ("127.0.0.1", plan.port)), 5.0)
+            except (OSError, asyncio.TimeoutError) as err:
+                upstream.close()
+                if isinstance(err, ConnectionRefusedError):
+                    raise PortUnreachable(f"nothing listens on port {plan.port} in the job (yet)") from None
+                raise PortUnreachable(f"port {plan.port} in the job: {err or 'no answer within 5 s'}") from None
+            return upstream
+        upstream = await self.loop.run_in_executor(None, dialer.connect, plan.port)
+        upstream.setblocking(False)
+        return upstream
+
+    async def _answer(self, sock: socket.socket, answer: Answer) -> None:
+        try:
+            await asyncio.wait_for(self.loop.sock_sendall(sock, answer.encode()), 10.0)
+            sock.shutdown(socket.SHUT_WR)
+        except (OSError, asyncio.TimeoutError):
+            pass
+        finally:
+            sock.close()
+
+    # ---------------------------------------------------------------- idle connections
+    async def _reap(self) -> None:
+        idle_s = self.ingress.limits.idle_s
+        while True:
+            await asyncio.sleep(min(1.0, idle_s / 2))
+            now = time.monotonic()
+            for pair in [p for p in self._pairs if now - p.last > idle_s]:
+                pair.close_now()
+
+    def ended(self, pair: Pair) -> None:
+        if pair in self._pairs:
+            self._pairs.discard(pair)
+            self.ingress.untrack(pair.plan.job_id, pair)
+
+
+class Side(asyncio.Protocol):
+    """One connection of a pair: what it receives goes to the other side."""
+
+    def __init__(self, pair: Pair, name: str):
+        self.pair, self.name = pair, name
+        self.transport: asyncio.Transport | None = None
+        self.eof = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.set_write_buffer_limits(high=HIGH_WATER)
+
+    def data_received(self, data: bytes) -> None:
+        self.pair.received(self, data)
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self.pair.half_closed(self)
+        return True  # keep the other half open until the pair is done
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.pair.lost(self)
+
+    def pause_writing(self) -> None:  # our peer reads slower than the other side sends
+        other = self.pair.other(self)
+        if other.transport is not None:
+            other.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        other = self.pair.other(self)
+        if other.transport is not None and not other.eof:
+            other.transport.resume_reading()
+
+
+class Pair:
+    """A client's connection and the job's, relayed by the loop."""
+
+    def __init__(self, front: Front, plan: Plan):
+        self.front, self.plan = front, plan
+        self.client, self.job = Side(self, "client"), Side(self, "job")
+        self.last = time.monotonic()
+        self._head: bytearray | None = bytearray() if plan.http else None  # the job's answer's head, until whole
+        self._done = False
+
+    async def start(self, client: socket.socket, job: socket.socket) -> None:
+        loop = self.front.loop
+        await loop.connect_accepted_socket(lambda: self.job, job)
+        if self.plan.to_job:
+            self.job.transport.write(self.plan.to_job)  # type: ignore[union-attr]
+        await loop.connect_accepted_socket(lambda: self.client, client)
+        if self.plan.to_client:
+            self.client.transport.write(self.plan.to_client)  # type: ignore[union-attr]
+
+    def other(self, side: Side) -> Side:
+        return self.job if side is self.client else self.client
+
+    def received(self, side: Side, data: bytes) -> None:
+        self.last = time.monotonic()
+        if side is self.job and self._head is not None:
+            self._head += data
+            end = self._head.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self._head) > HEAD_MAX:
+                    self.close_now()
+                return
+            data = rewrite_response_head(bytes(self._head[:end])) + bytes(self._head[end + 4:])
+            self._head = None
+        target = self.other(side).transport
+        if target is not None and not target.is_closing():
+            target.write(data)
+
+    def half_closed(self, side: Side) -> None:
+        other = self.other(side)
+        if side is self.job and self._head:  # the job closed mid-head: pass on what came
+            head = bytes(self._head)
+            self._head = None
+            if other.transport is not None:
+                other.transport.write(head)
+        if other.transport is not None and other.transport.can_write_eof():
+            other.transport.write_eof()
+        if self.client.eof and self.job.eof:
+            self.close_now()
+
+    def lost(self, side: Side) -> None:
+        self.close_now()
+
+    def close_now(self) -> None:
+        """Closes both connections (on the loop's thread)."""
+        if self._done:
+            return
+        self._done = True
+        for side in (self.client, self.job):
+            if side.transport is not None:
+                side.transport.close()  # what is buffered toward it is still sent
+        self.front.ended(self)
+
+    # the ingress's Connection protocol: a pair is closed from any thread when its job ends
+    def run(self) -> None:  # pragma: no cover - a pair runs on the loop, never on a thread
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.front.loop.call_soon_threadsafe(self._abort)
+
+    def _abort(self) -> None:
+        if not self._done:
+            for side in (self.client, self.job):
+                if side.transport is not None:
+                    side.transport.abort()
+        self.close_now()
