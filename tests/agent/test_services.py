@@ -85,6 +85,16 @@ def test_ports_answer_the_renter_only_a_public_port_anyone_and_all_close_with_th
     assert f"Path=/jobs/{job_id}/" in first.headers["Set-Cookie"] and "HttpOnly" in first.headers["Set-Cookie"]
     assert requests.get(f"{port}/sub/f.txt", cookies=first.cookies, timeout=5).text == "deep\n"
 
+    # a hostile head gets a 400 and holds nothing: too large, malformed, or a request line in pieces
+    host, number = base.removeprefix("http://").split(":")
+    for head in (f"GET /jobs/{job_id}/ports/8000/ HTTP/1.1\r\nX-Big: {'a' * 70_000}\r\n\r\n",
+                 f"GET /jobs/{job_id}/ports/8000/ HTTP/1.1\r\nno colon here\r\n\r\n",
+                 f"GET /jobs/{job_id}/ports/8000/ HTTP/1.1\r\nX-Nul: a\0b\r\n\r\n"):
+        assert _raw(host, int(number), [head.encode()]).startswith(b"HTTP/1.1 400 "), head[:60]
+    pieces = [b"GE", b"T /hea", b"lth HTTP/1.1\r\n", b"Host: x\r\n\r\n"]  # not a port: the threaded endpoint's
+    assert b'"accepting": true' in _raw(host, int(number), pieces)
+    assert runner.agent.ingress.open_count(job_id) == 0
+
     # the public port answers anyone; undeclared and tcp ports are not served over HTTP
     assert requests.get(f"{base}/jobs/{job_id}/ports/9000/", timeout=5).text == "hello-from-job\n"
     assert requests.get(f"{base}/jobs/{job_id}/ports/8001/", headers=headers, timeout=5).status_code == 404
@@ -269,6 +279,22 @@ def _read_all(sock: socket.socket) -> bytes:
     while chunk := sock.recv(65536):
         data += chunk
     sock.close()
+    return data
+
+
+def _raw(host: str, port: int, pieces: list[bytes]) -> bytes:
+    """The answer to a request sent in ``pieces`` (a moment between each)."""
+    with socket.create_connection((host, port), timeout=10) as sock:
+        try:
+            for piece in pieces:
+                sock.sendall(piece)
+                time.sleep(0.05)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # refused before it was all sent: the answer is read all the same
+            pass
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
     return data
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from gpurent.agent.ingress import HEAD_MAX, Answer, Ingress, Plan, ingress_route, parse_head, rewrite_response_head
 from gpurent.agent.netns import NamespaceDialer, PortUnreachable
-from gpurent.http import HttpServer
+from gpurent.http import LINGER_BYTES, LINGER_S, HttpServer
 
 log = logging.getLogger("gpurent.provider.front")
 
@@ -104,19 +104,24 @@ class Front:
         await self._ingress(sock, str(address[0]))
 
     async def _peek_line(self, sock: socket.socket) -> bytes | None:
+        return await self._peek_until(sock, b"\r\n", PEEK)
+
+    async def _peek_until(self, sock: socket.socket, mark: bytes, limit: int) -> bytes | None:
+        """What the client sent before ``mark``, looked at and not consumed; None when the client
+        closes, sends ``limit`` bytes without it, or takes longer than ``arrival_s``."""
         deadline = self.loop.time() + self.arrival_s
         while True:
             try:
-                data = sock.recv(PEEK, socket.MSG_PEEK)
+                data = sock.recv(limit + len(mark), socket.MSG_PEEK)
             except BlockingIOError:
                 data = None
             except OSError:
                 return None
             if data is not None:
-                end = data.find(b"\r\n")
+                end = data.find(mark)
                 if end >= 0:
                     return data[:end]
-                if not data or len(data) >= PEEK:
+                if not data or len(data) >= limit:
                     return None
             left = deadline - self.loop.time()
             if left <= 0 or not await self._readable(sock, left):
@@ -176,24 +181,10 @@ class Front:
     async def _read_head(self, sock: socket.socket) -> bytes | None:
         """The head's bytes, consumed up to the blank line and not a byte past it (the body, if
         any, stays in the socket for the relay)."""
-        deadline = self.loop.time() + self.arrival_s
-        while True:
-            try:
-                data = sock.recv(HEAD_MAX + 4, socket.MSG_PEEK)
-            except BlockingIOError:
-                data = None
-            except OSError:
-                return None
-            if data is not None:
-                end = data.find(b"\r\n\r\n")
-                if end >= 0:
-                    sock.recv(end + 4)  # exactly the head
-                    return data[:end]
-                if not data or len(data) > HEAD_MAX:
-                    return None
-            left = deadline - self.loop.time()
-            if left <= 0 or not await self._readable(sock, left):
-                return None
+        head = await self._peek_until(sock, b"\r\n\r\n", HEAD_MAX)
+        if head is not None:
+            sock.recv(len(head) + 4)  # exactly the head (it is in the socket's buffer)
+        return head
 
     async def _dial(self, plan: Plan) -> socket.socket:
         dialer = self.ingress.dialer(plan.job_id)
@@ -213,9 +204,17 @@ class Front:
         return upstream
 
     async def _answer(self, sock: socket.socket, answer: Answer) -> None:
+        """Sends ``answer`` and closes, draining a little of what the client still sends (as
+        the threaded endpoint lingers), so the client reads the answer, not a reset."""
         try:
             await asyncio.wait_for(self.loop.sock_sendall(sock, answer.encode()), 10.0)
             sock.shutdown(socket.SHUT_WR)
+            left, deadline = LINGER_BYTES, self.loop.time() + LINGER_S
+            while left > 0 and await self._readable(sock, max(0.0, deadline - self.loop.time())):
+                chunk = sock.recv(min(left, 1 << 14))
+                if not chunk:
+                    break
+                left -= len(chunk)
         except (OSError, asyncio.TimeoutError):
             pass
         finally:
