@@ -110,6 +110,7 @@ bench-io: setup
 
 # Requests through the agent's ingress to an HTTP server in a job, against the same server direct.
 bench-ingress: setup
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python bench/ingress.py
 
 # The main job end to end on its own fresh stack (needs Kubo and podman, not PostgreSQL).

@@ -4,20 +4,22 @@
     ANY  /jobs/<id>/ports/<port>/<path>  HTTP (and WebSocket upgrades) to the job's declared HTTP port
     GET  /jobs/<id>/tunnel/<port>        ``Upgrade: gpurent-tunnel``: raw TCP to any declared port
                                          (what ``gpurent jobs port-forward`` opens)
+    GET  /jobs/<id>/exec                 a WebSocket: a command or a terminal (gpurent.agent.shell)
 
 A job's container keeps no network of its own (see :mod:`gpurent.agent.runtime`): each
-connection is dialled inside its network namespace (:mod:`gpurent.agent.netns`) and relayed
-(:mod:`gpurent.relay`). Only ports the job's definition declares are reachable, only while the
-job runs, and only by its renter (a signature, or a token issued for one), except an HTTP port
-the definition marks ``public`` on a provider that serves public ports. A proxied request goes
-to the job as ``<path>`` with ``X-Forwarded-Prefix: /jobs/<id>/ports/<port>`` (so an app can
-build its links), ``X-Forwarded-For`` / ``-Host`` / ``-Proto``, and without the renter's token,
-signature or access cookie. When the job stops running, its connections are closed at once.
+connection is dialled inside its network namespace (:mod:`gpurent.agent.netns`). Only ports the
+job's definition declares are reachable, only while the job runs, and only by its renter (a
+signature, or a token issued for one), except an HTTP port the definition marks ``public`` on a
+provider that serves public ports. A proxied request goes to the job as ``<path>`` with
+``X-Forwarded-Prefix: /jobs/<id>/ports/<port>`` (so an app can build its links),
+``X-Forwarded-For`` / ``-Host`` / ``-Proto``, and without the renter's token, signature or access
+cookie. When the job stops running, its connections are closed at once.
 
-Bounds (``[ingress]`` of provider.toml): connections at once in all and per job (beyond them a
-429 with ``Retry-After``), an idle timeout per connection, a response head of at most
-``HEAD_MAX`` bytes. Every connection holds a thread of its own, never one of the endpoint's
-workers, so a job's traffic cannot starve the oracle's challenges or another renter's logs.
+This module decides (:meth:`Ingress.decide`) and keeps the books: connections at once in all and
+per job (beyond them a 429 with ``Retry-After``), each job's dialler, the connections to close
+with it. The asynchronous front (:mod:`gpurent.agent.front`) reads ports' and tunnels' requests
+and relays them; access and exec stay on the endpoint's threaded workers (a shell holds a thread
+of the ingress's own pool, never one of the workers).
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
-from http import HTTPStatus
 import socket
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
@@ -42,7 +44,7 @@ from gpurent.agent.shell import ShellSession, handshake_problem, handshake_respo
 from gpurent.agent.state import AgentState
 from gpurent.agent.tokens import COOKIE, QUERY, Tokens, token_from
 from gpurent.http import send_json
-from gpurent.relay import BUFFER, Relay
+from gpurent.relay import BUFFER
 from gpurent.types import AgentPhase
 from gpurent.wire.access import SIGNATURE_HEADER, TIMESTAMP_HEADER, AccessDenied, verify_access
 from gpurent.workload.spec import PortSpec
