@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from gpurent.agent.ingress import ingress_route, rewrite_response_head
+from gpurent.agent.ingress import Answer, ingress_route, parse_head, rewrite_response_head
 from gpurent.agent.shell import BadSession, Demux, handshake_problem, parse_request
 from gpurent.agent.tokens import COOKIE, Tokens, token_from
 from gpurent.relay import Relay
@@ -150,3 +150,20 @@ def test_a_renters_sdk_refuses_a_record_whose_ports_are_not_ports():
                   [{"port": 8000, "protocol": "http", "public": "yes"}], [{"port": 1, "protocol": "tcp"}] * 9):
         with pytest.raises(ValueError, match="port"):
             parse_record({**base, "ports": ports})
+
+
+def test_the_fronts_head_parser_and_its_answers():
+    head = parse_head(b"GET /jobs/x HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\nCookie:  c=1 ", "10.0.0.1")
+    assert (head.command, head.target, head.client) == ("GET", "/jobs/x", "10.0.0.1")
+    assert head.headers.get("host") == "a" and head.headers.get("X-A") == "1, 2" and head.get("cookie") == "c=1"
+    assert head.items()[0] == ("Host", "a")
+    for bad in (b"GET /x", b"GET /x HTTP/2.0", b"G\x01T /x HTTP/1.1", b"GET /x HTTP/1.1\r\nno-colon",
+                b"GET /x HTTP/1.1\r\nBad Name: v", b"GET /x HTTP/1.1\r\nA: b\x00c",
+                b"GET /x HTTP/1.1" + b"\r\nA: b" * 101):
+        with pytest.raises(ValueError):
+            parse_head(bad, "c")
+    refusal = Answer(429, "busy", (("Retry-After", "1"),)).encode()
+    assert refusal.startswith(b"HTTP/1.1 429 Too Many Requests\r\n") and b"Retry-After: 1\r\n" in refusal
+    assert refusal.endswith(b'\r\n\r\n{"error": "busy"}') and b"Content-Length: 17\r\n" in refusal
+    redirect = Answer(303, "", (("Location", "/a"),)).encode()
+    assert redirect.endswith(b"Location: /a\r\n\r\n") and b"Content-Length: 0" in redirect
