@@ -127,3 +127,25 @@ def test_a_failure_limit_must_be_a_whole_number_of_rounds(bad):
     with pytest.raises(ConfigurationError, match="oracle.max_failures must be a whole number of rounds"):
         parse_oracle({"oracle": {"max_failures": bad}})
     assert parse_config({"provider": {"max_failures": 3}, "resources": resources}).max_failures == 3
+
+
+@pytest.mark.parametrize("section, message", [
+    ({"public_ports": "yes"}, "public_ports must be true or false"),
+    ({"connections": 0}, "ingress.connections must be a whole number above 0"),
+    ({"per_job": 1.5}, "ingress.per_job must be a whole number"),
+    ({"connections": 10, "per_job": 20}, "is above ingress.connections"),
+    ({"idle_s": -1}, "ingress.idle_s"),
+    ({"shells": True}, "ingress.shells"),
+])
+def test_the_ingress_section_is_checked_and_round_trips(section, message):
+    from gpurent.agent.config import render
+
+    base = {"resources": [{"model": "L4", "vcpu": 4, "memory_gb": 16, "price": "1.5"}]}
+    config = parse_config({**base, "ingress": {"public_ports": False, "per_job": 8, "idle_s": 60}})
+    assert (config.ingress.public_ports, config.ingress.per_job, config.ingress.idle_s, config.ingress.connections) == (
+        False, 8, 60.0, 256)
+    import tomllib
+
+    assert parse_config(tomllib.loads(render(config))).ingress == config.ingress
+    with pytest.raises(ConfigurationError, match=message):
+        parse_config({**base, "ingress": section})
