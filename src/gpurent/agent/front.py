@@ -241,12 +241,32 @@ class Side(asyncio.Protocol):
     def __init__(self, pair: Pair, name: str):
         self.pair, self.name = pair, name
         self.transport: asyncio.Transport | None = None
-        self.eof = False
+        self.eof = False  # this side has sent its end
+        self._early: list[bytes] = []  # what came for this side before its transport was made
+        self._early_eof = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         transport.set_write_buffer_limits(high=HIGH_WATER)
+        for data in self._early:
+            transport.write(data)
+        self._early.clear()
+        if self._early_eof and transport.can_write_eof():
+            transport.write_eof()
+
+    def send(self, data: bytes) -> None:
+        """Writes ``data`` toward this side (kept until its transport is made)."""
+        if self.transport is None:
+            self._early.append(data)
+        elif not self.transport.is_closing():
+            self.transport.write(data)
+
+    def send_eof(self) -> None:
+        if self.transport is None:
+            self._early_eof = True
+        elif not self.transport.is_closing() and self.transport.can_write_eof():
+            self.transport.write_eof()
 
     def data_received(self, data: bytes) -> None:
         self.pair.received(self, data)
@@ -282,12 +302,12 @@ class Pair:
 
     async def start(self, client: socket.socket, job: socket.socket) -> None:
         loop = self.front.loop
-        await loop.connect_accepted_socket(lambda: self.job, job)
         if self.plan.to_job:
-            self.job.transport.write(self.plan.to_job)  # type: ignore[union-attr]
-        await loop.connect_accepted_socket(lambda: self.client, client)
+            self.job.send(self.plan.to_job)
         if self.plan.to_client:
-            self.client.transport.write(self.plan.to_client)  # type: ignore[union-attr]
+            self.client.send(self.plan.to_client)
+        await loop.connect_accepted_socket(lambda: self.job, job)
+        await loop.connect_accepted_socket(lambda: self.client, client)
 
     def other(self, side: Side) -> Side:
         return self.job if side is self.client else self.client
@@ -303,19 +323,15 @@ class Pair:
                 return
             data = rewrite_response_head(bytes(self._head[:end])) + bytes(self._head[end + 4:])
             self._head = None
-        target = self.other(side).transport
-        if target is not None and not target.is_closing():
-            target.write(data)
+        self.other(side).send(data)
 
     def half_closed(self, side: Side) -> None:
         other = self.other(side)
         if side is self.job and self._head:  # the job closed mid-head: pass on what came
             head = bytes(self._head)
             self._head = None
-            if other.transport is not None:
-                other.transport.write(head)
-        if other.transport is not None and other.transport.can_write_eof():
-            other.transport.write_eof()
+            other.send(head)
+        other.send_eof()
         if self.client.eof and self.job.eof:
             self.close_now()
 
