@@ -10,6 +10,7 @@ transaction as the jobs it found.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,9 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE TABLE IF NOT EXISTS history (
     job_id TEXT NOT NULL, phase TEXT NOT NULL, at REAL NOT NULL, detail TEXT
+);
+CREATE TABLE IF NOT EXISTS usage (  -- a job's usage summary (gpurent.agent.metrics.Usage.state, JSON)
+    job_id TEXT PRIMARY KEY, summary TEXT NOT NULL, updated_at REAL NOT NULL
 );
 """
 
@@ -148,6 +152,17 @@ class AgentState(SqliteStore):
         """The job's container was running at ``chain_time``: frequent, so outside the history."""
         with self._lock:
             self._db.execute("UPDATE jobs SET last_seen = ? WHERE job_id = ?", (chain_time, job_id))
+
+    def put_usage(self, job_id: str, summary: dict[str, Any]) -> None:
+        """The job's usage summary (see :mod:`gpurent.agent.metrics`), replacing the last one."""
+        with self.tx() as db:
+            db.execute("INSERT INTO usage VALUES (?, ?, ?) ON CONFLICT(job_id) DO UPDATE SET summary = "
+                       "excluded.summary, updated_at = excluded.updated_at",
+                       (job_id.lower(), json.dumps(summary), time.time()))
+
+    def usage(self, job_id: str) -> dict[str, Any] | None:
+        rows = self.query("SELECT summary FROM usage WHERE job_id = ?", (job_id.lower(),))
+        return dict(json.loads(str(rows[0][0]))) if rows else None
 
     def history(self, job_id: str) -> list[PhaseChange]:
         with self._lock:
