@@ -86,7 +86,8 @@ def create(app: App, gpu_id: str, image_cid: str | None, hours: Decimal, command
 @click.argument("job_id", type=JOB_ID)
 @pass_app
 def show(app: App, job_id: str) -> None:
-    """A job: status, times, cost so far and escrow."""
+    """A job: status, times, cost so far and escrow; for its renter, what the provider's agent
+    says (phase, timeline) and the job's usage (peak and mean of each metric)."""
     gp = app.reader()
     job = gp.job(job_id)
     escrow = gp.escrow(job_id)
@@ -122,6 +123,14 @@ def show(app: App, job_id: str) -> None:
                 data["reason"] = _provider_text(remote["error"])  # why the agent gave the job back
         except GpurentError as err:
             data["phase"] = f"unknown ({err})"
+        try:  # what the job used, over its whole run (an agent without usage sampling: nothing)
+            summary = ProviderEndpoint.for_job(gp, job).job_metrics(job.job_id)["summary"]
+        except GpurentError:
+            summary = None
+        if summary is not None and summary["samples"]:
+            from gpurent.cli.top import usage_rows
+
+            data["usage"] = summary if app.output.as_json else usage_rows(summary)
     app.output.data(data, title=f"Job {job.job_id}")
 
 
@@ -196,6 +205,32 @@ def logs(app: App, job_id: str, follow: bool) -> None:
         sys.stdout.flush()
     if terminal is not None:
         sys.stdout.write(terminal.feed(b"", final=True))
+
+
+@group.command("top")
+@click.argument("job_id", type=JOB_ID)
+@pass_app
+def top(app: App, job_id: str) -> None:
+    """The job's usage, live, from the provider's agent (signed: renter only): CPU, memory,
+    network, disk and processes of its container and its GPU's readings, about once a second.
+    A table updated in place on a terminal, one line per sample otherwise; with --json one
+    sample per line, then {"job_id", "summary"}. Ends when the job is past running, with the
+    usage over its whole run, or on Ctrl-C."""
+    from gpurent.cli.top import TopView
+    from gpurent.sdk.provider import ProviderEndpoint
+
+    gp = app.sdk(needs_account=True)
+    job = gp.job(job_id)
+    endpoint = ProviderEndpoint.for_job(gp, job)
+    # the booked time left and cost so far go under the table as ``extra`` (a helper of their own)
+    view = TopView(app.output, f"Job {job.job_id[:10]}…", extra=None)
+    try:
+        for sample in endpoint.follow_metrics(job.job_id):
+            view.show(sample)
+    except KeyboardInterrupt:
+        view.close(None, job.job_id)
+        return
+    view.close(endpoint.job_metrics(job.job_id)["summary"], job.job_id)
 
 
 @group.command("list")
