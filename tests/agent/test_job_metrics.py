@@ -106,6 +106,7 @@ def test_jobs_top_streams_the_memory_a_job_allocates_and_show_keeps_the_summary(
     assert shown.exit_code == 0, shown.stderr
     usage = json.loads(shown.stdout)["usage"]
     assert usage["metrics"]["mem_bytes"]["peak"] >= allocated and usage["samples"] >= len(samples)
+    assert usage["gaps"] == 0  # a reading that failed as the container ended is not a gap
     assert usage["gpu_reason"].startswith("no NVIDIA GPU readings") and "gpu_util_pct" not in usage["metrics"]
     human = cli("--account", RENTER, "jobs", "show", job.job_id)
     assert human.exit_code == 0 and "no GPU readings" in human.stdout and "MiB" in human.stdout, human.stdout

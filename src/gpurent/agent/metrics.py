@@ -308,15 +308,19 @@ class Sampler:
     def _run(self, series: Series, container_id: str, gpu_uuid: str | None) -> None:
         previous: Reading | None = None
         persisted = due = time.monotonic()
+        failed = False  # the last reading failed: a gap, once the job is seen running still
         try:
             while not self._stop.is_set():
                 job = self.state.job(series.job_id)
                 if job is None or job.phase != AgentPhase.RUNNING:
-                    return
+                    return  # (a reading that failed as the container ended is no gap)
+                if failed:
+                    series.gap()
                 try:
                     reading = read_stats(self.runtime.stats(container_id))
+                    failed = False
                 except Exception as err:  # noqa: BLE001 - the engine's error (or a junk answer) is a gap, not the end
-                    series.gap()
+                    failed = True
                     log.debug("job %s: no usage reading: %s", series.job_id, err)
                 else:
                     gpu, reason = self.gpus.read(gpu_uuid)
