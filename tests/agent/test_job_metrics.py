@@ -16,7 +16,9 @@ from gpurent.agent.endpoint import METRIC_STREAMS_PER_JOB
 from gpurent.agent.metrics import Sampler
 from gpurent.agent.state import AgentState
 from gpurent.cli.root import make_root
+from gpurent.cli.top import plain_line
 from gpurent.manifest import Manifest, save_manifest
+from gpurent.sdk.provider import ProviderEndpoint
 from gpurent.wire.access import sign_access
 from gpurent.wire.metrics import parse_sample
 
@@ -40,7 +42,7 @@ def cli(suite, cast, chain, tmp_path, monkeypatch):
 
 
 def test_jobs_top_streams_the_memory_a_job_allocates_and_show_keeps_the_summary(start_agent, push_image, renter2_rent,
-                                                                                cast, cli):
+                                                                                cast, cli, monkeypatch):
     runner = start_agent(fetch_timeout_s=10)
     job = renter2_rent.create_job(runner.gpu, push_image(ALLOCATES), 3600).value
     deadline = time.monotonic() + 30
@@ -100,6 +102,16 @@ def test_jobs_top_streams_the_memory_a_job_allocates_and_show_keeps_the_summary(
     assert last["job_id"] == job.job_id and last["summary"]["metrics"]["mem_bytes"]["peak"] >= allocated, memory
     foreign = cli("--account", OTHER, "jobs", "top", job.job_id)
     assert foreign.exit_code == 1 and "only the job's renter" in foreign.stderr, foreign.stderr
+
+    def interrupted(endpoint, job_id):  # Ctrl-C while following
+        yield samples[0]
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ProviderEndpoint, "follow_metrics", interrupted)
+        stopped = cli("--account", RENTER, "jobs", "top", job.job_id)
+    assert stopped.exit_code == 0 and "Traceback" not in stopped.stdout + stopped.stderr, stopped.stderr
+    assert stopped.stdout.splitlines() == [plain_line(samples[0])]  # the sample, no summary, no "Aborted!"
 
     # after the job: its summary, kept in the agent's database beyond the container
     shown = cli("--json", "--account", RENTER, "jobs", "show", job.job_id)

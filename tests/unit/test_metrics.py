@@ -323,3 +323,90 @@ def test_a_hostile_metrics_answer_is_malformed(provider):
     provider.body = b'{"job_id": "' + JOB.encode() + b'", "samples": [' + b"1," * 3_000_000 + b"1]}"
     with pytest.raises(MalformedAnswer, match="larger than"):
         provider.endpoint.job_metrics(JOB)
+
+
+# ---------------------------------------------------------------- the GPU and the terminal
+
+class FakeNvml:
+    """pynvml's calls that the agent makes, for two GPUs (a stand-in: this machine has no NVIDIA GPU;
+    bench/nvml_probe.py proves the calls on real hardware)."""
+
+    NVML_TEMPERATURE_GPU = 0
+
+    class NVMLError_GpuIsLost(Exception):  # noqa: N801 - pynvml's naming
+        pass
+
+    class _Util:
+        def __init__(self, gpu: int) -> None:
+            self.gpu = gpu
+
+    class _Memory:
+        def __init__(self, used: int, total: int) -> None:
+            self.used, self.total = used, total
+
+    GPUS = {"GPU-aaaa": (97, 30 << 30, 80 << 30, 71, 412_345), "GPU-bbbb": (3, 1 << 30, 80 << 30, 40, 61_000)}
+
+    def nvmlDeviceGetHandleByUUID(self, uuid: str) -> str:  # noqa: N802
+        if uuid == "GPU-lost":
+            raise self.NVMLError_GpuIsLost()
+        return uuid
+
+    def nvmlDeviceGetUtilizationRates(self, handle: str) -> Any:  # noqa: N802
+        return self._Util(self.GPUS[handle][0])
+
+    def nvmlDeviceGetMemoryInfo(self, handle: str) -> Any:  # noqa: N802
+        return self._Memory(*self.GPUS[handle][1:3])
+
+    def nvmlDeviceGetTemperature(self, handle: str, sensor: int) -> int:  # noqa: N802
+        return self.GPUS[handle][3]
+
+    def nvmlDeviceGetPowerUsage(self, handle: str) -> int:  # noqa: N802
+        return self.GPUS[handle][4]
+
+
+def test_the_gpu_readings_are_the_jobs_own_gpu_by_its_uuid(monkeypatch):
+    import sys
+
+    from gpurent.agent.hardware import Gpu
+
+    monkeypatch.setitem(sys.modules, "pynvml", FakeNvml())
+    reader = GpuReader([Gpu(0, "GPU-aaaa", "H100", 81920), Gpu(1, "GPU-bbbb", "H100", 81920)])
+    gpu, reason = reader.read("GPU-bbbb")
+    assert reason is None and gpu == {"util_pct": 3.0, "mem_used_bytes": 1 << 30, "mem_total_bytes": 80 << 30,
+                                      "temp_c": 40.0, "power_w": 61.0}
+    gpu, _ = reader.read("GPU-aaaa")
+    assert gpu is not None and gpu["power_w"] == 412.3 and gpu["util_pct"] == 97.0
+    assert reader.read(None) == (None, "no NVIDIA GPU readings: the job holds no NVIDIA GPU")
+    assert reader.read("GPU-lost") == (None, "no NVIDIA GPU readings: NVML failed (NVMLError_GpuIsLost)")
+    reading = Reading(10.0, 0, 1, 2, 0, 0, 0, 0, 1)
+    usage = Usage(1.0)
+    usage.add(make_sample(reading, None, *reader.read("GPU-aaaa")))
+    assert parse_sample(make_sample(reading, None, *reader.read("GPU-aaaa")))["gpu"] == gpu
+    assert usage.summary()["metrics"]["gpu_power_w"] == {"peak": 412.3, "mean": 412.3}
+    assert usage_rows(usage.summary())["gpu"] == "peak 97%, mean 97%"
+    assert GpuReader([]).read("GPU-aaaa") == (None, NO_GPU)  # no NVML: never zeros
+
+
+def test_the_live_table_updates_in_place_and_shows_hostile_text_escaped():
+    import io
+
+    from rich.console import Console
+
+    from gpurent.cli.top import TopView
+    from gpurent.output import Output
+
+    output = Output()
+    screen = io.StringIO()
+    output.out = Console(file=screen, force_terminal=True, width=100, soft_wrap=True)
+    view = TopView(output, "Job 0xab…", extra=lambda: "booked time left: (a helper's line)")
+    assert view.mode == "live"
+    hostile = {**GOOD, "gpu_reason": "\x1b]52;c;ZWNobyBwd25lZA==\x07 \x1b[31mred"}
+    view.show(parse_sample(hostile))
+    view.show(parse_sample({**hostile, "t": GOOD["t"] + 1, "mem_bytes": 5 << 20}))
+    usage = Usage(1.0)
+    usage.add(parse_sample(hostile))
+    view.close(usage.summary(), JOB)
+    shown = screen.getvalue()
+    assert "\x1b]52" not in shown and "\x07" not in shown and "\x1b[31mred" not in shown
+    assert "5.0 MiB / 1.0 GiB" in shown and "booked time left" in shown and "Usage over the whole run" in shown
+    assert "\x1b[1A" in shown or "\x1b[2K" in shown  # redrawn in place (cursor up / erase line)

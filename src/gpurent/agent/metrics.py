@@ -298,11 +298,11 @@ class Sampler:
         return max(0, series.seq - 1) if series is not None else 0
 
     def after(self, job_id: str, seq: int, timeout_s: float) -> tuple[list[tuple[int, Sample]], bool]:
-        """:meth:`Series.after` of the job; nothing (after ``timeout_s``) while it is not sampled yet."""
+        """:meth:`Series.after` of the job; nothing (after ``timeout_s``) while it is not sampled
+        yet, and the end once the sampler is stopped (the agent is going down)."""
         series = self._series.get(job_id)
         if series is None:
-            self._stop.wait(timeout_s)
-            return [], False
+            return [], self._stop.wait(timeout_s)
         return series.after(seq, timeout_s)
 
     def _run(self, series: Series, container_id: str, gpu_uuid: str | None) -> None:
