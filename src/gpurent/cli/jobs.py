@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,10 @@ from gpurent.cli.common import GPU_ID, HOURS, JOB_ID, PROVIDER, TOKENS, job_row,
 from gpurent.errors import GpurentError, InvalidInput
 from gpurent.types import AgentPhase, JobStatus, cli_names
 from gpurent.units import for_people
+
+if TYPE_CHECKING:
+    from gpurent.sdk.provider import ProviderEndpoint
+    from gpurent.wire.metrics import Summary
 
 
 @click.group("jobs")
@@ -112,7 +117,8 @@ def show(app: App, job_id: str) -> None:
         from gpurent.sdk.provider import ProviderEndpoint
 
         try:  # what the provider's agent says: its phase (pulling, running, exited…) and timeline
-            remote = ProviderEndpoint.for_job(gp, job).phase(job.job_id)
+            endpoint = ProviderEndpoint.for_job(gp, job)
+            remote = endpoint.phase(job.job_id)
             pulling = remote["phase"] == AgentPhase.PULLING and remote["bytes_total"]
             data["phase"] = remote["phase"] + (f" ({remote['bytes_done']:,}/{remote['bytes_total']:,} bytes)"
                                                if pulling else "")
@@ -123,18 +129,26 @@ def show(app: App, job_id: str) -> None:
                 data["reason"] = _provider_text(remote["error"])  # why the agent gave the job back
         except GpurentError as err:
             data["phase"] = f"unknown ({err})"
-        try:  # what the job used, over its whole run (an agent without usage sampling: nothing)
-            summary = ProviderEndpoint.for_job(gp, job).job_metrics(job.job_id)["summary"]
-        except GpurentError:
-            summary = None
-        if summary is not None and summary["samples"]:
-            from gpurent.cli.top import usage_rows
+        else:  # the agent answered: what the job used over its whole run, when it has a record
+            usage = _usage(endpoint, job.job_id)
+            if usage is not None:
+                from gpurent.cli.top import usage_rows
 
-            data["usage"] = summary if app.output.as_json else usage_rows(summary)
+                data["usage"] = usage if app.output.as_json else usage_rows(usage)
     app.output.data(data, title=f"Job {job.job_id}")
 
 
 REASON_MAX = 300  # characters of the provider's reason for a declined job shown
+
+
+def _usage(endpoint: ProviderEndpoint, job_id: str) -> Summary | None:
+    """The job's usage summary from its agent; None before the first sample, or from an agent
+    that does not sample usage (or refuses, or answers malformed: ``jobs show`` goes on)."""
+    try:
+        summary = endpoint.job_metrics(job_id)["summary"]
+    except GpurentError:
+        return None
+    return summary if summary is not None and summary["samples"] else None
 
 
 def _provider_text(text: str) -> str:
