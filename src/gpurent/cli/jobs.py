@@ -236,7 +236,8 @@ def top(app: App, job_id: str) -> None:
     gp = app.sdk(needs_account=True)
     job = gp.job(job_id)
     endpoint = ProviderEndpoint.for_job(gp, job)
-    # the booked time left and cost so far go under the table as ``extra`` (a helper of their own)
+    # the booked-time-left / cost-so-far line goes here, from its own helper: extra=lambda: <its line>
+    # (asked again at every sample, shown under the live table)
     view = TopView(app.output, f"Job {job.job_id[:10]}…", extra=None)
     try:
         for sample in endpoint.follow_metrics(job.job_id):
