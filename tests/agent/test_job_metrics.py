@@ -124,3 +124,33 @@ def test_jobs_top_streams_the_memory_a_job_allocates_and_show_keeps_the_summary(
     assert human.exit_code == 0 and "no GPU readings" in human.stdout and "MiB" in human.stdout, human.stdout
     restarted = Sampler(runner.agent.runtime, AgentState(runner.agent.home / "agent.db"), runner.agent.metrics.gpus)
     assert restarted.describe(job.job_id)["summary"]["metrics"]["mem_bytes"]["peak"] >= allocated
+
+
+def test_a_restarted_agent_goes_on_with_the_summary_of_a_running_job(start_agent, push_image, renter2_rent):
+    """The agent stops (containers run on) and starts again on the same home: it re-attaches to
+    the job and its summary goes on from the one it wrote, the first sample's time kept."""
+    first = start_agent(fetch_timeout_s=10)
+    job = renter2_rent.create_job(first.gpu, push_image(
+        "/bin/busybox dd if=/dev/zero of=/dev/shm/f bs=1048576 count=8 2>/dev/null; sleep 300"), 3600).value
+    first.wait_phase(job.job_id, "running", timeout_s=120)
+    deadline = time.monotonic() + 60
+    while (summary := first.agent.metrics.describe(job.job_id)["summary"]) is None or summary["samples"] < 3:
+        assert time.monotonic() < deadline, "no samples"
+        time.sleep(0.2)
+    first.stop()
+    kept = first.agent.state.usage(job.job_id)
+    assert kept is not None and kept["samples"] >= 3
+
+    second = start_agent(fetch_timeout_s=10)  # the same home: agent.db, logs, the job's record
+    while (summary := second.agent.metrics.describe(job.job_id)["summary"]) is None \
+            or summary["samples"] < kept["samples"] + 3:
+        assert time.monotonic() < deadline, ("not sampled after the restart", summary)
+        time.sleep(0.2)
+    assert summary["first_t"] == kept["first_t"] and summary["metrics"]["mem_bytes"]["peak"] >= 8 * 2**20
+    renter2_rent.complete_job(job.job_id)
+    second.wait_phase(job.job_id, "completed", timeout_s=60)
+    while second.agent.metrics.sampling(job.job_id):  # it writes the summary as it ends
+        assert time.monotonic() < deadline + 60, "still sampling a completed job"
+        time.sleep(0.1)
+    final = second.agent.state.usage(job.job_id)
+    assert final is not None and final["samples"] >= summary["samples"]

@@ -92,6 +92,11 @@ def test_the_summary_keeps_peaks_means_and_rates_and_survives_a_restart():
     assert parse_summary(json.loads(json.dumps(summary))) == summary
     restored = Usage(1.0, json.loads(json.dumps(usage.state())))
     assert restored.summary() == summary
+    restored.add(sample(104.0, 50, cpu=20.0, rx=1600))  # type: ignore[arg-type]  # a re-attached job goes on
+    again = restored.summary()
+    assert again["samples"] == 4 and again["metrics"]["mem_bytes"] == {"peak": 50, "mean": 27.5}
+    assert again["metrics"]["cpu_pct"]["mean"] == 40.0 and again["metrics"]["net_rx_bytes"]["total"] == 1600
+    assert again["metrics"]["net_rx_bytes"]["mean"] == 500.0  # no rate across the restart: the next from here
     rows = usage_rows(summary)
     assert rows["memory"] == "peak 30 B, mean 20 B" and rows["gpu"] == "no GPU readings (NVML sees no NVIDIA GPU on this provider)"
 

@@ -271,10 +271,12 @@ class Sampler:
         thread.start()
 
     def stop(self) -> None:
-        """Ends every sampling thread; each writes its job's summary as it goes."""
+        """Ends every sampling thread; each writes its job's summary as it goes (waiting 5 s in
+        all: a thread stuck in an engine call must not hold up the agent's shutdown)."""
         self._stop.set()
+        deadline = time.monotonic() + 5.0
         for thread in list(self._threads.values()):
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def sampling(self, job_id: str) -> bool:
         thread = self._threads.get(job_id)
