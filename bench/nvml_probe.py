@@ -3,7 +3,9 @@
     .venv/bin/python bench/nvml_probe.py [--engine unix:///var/run/docker.sock] [--image IMAGE]
 
 1. NVML: the GPUs the agent would offer (model, memory, UUID) and one monitor sample each
-   (utilisation, memory, temperature, power), through the agent's own functions.
+   (utilisation, memory, temperature, power), through the agent's own functions; and each GPU's
+   readings by its UUID as a job's usage samples carry them (``gpurent.agent.metrics``), checked
+   against the schema the renter's SDK holds them to.
 2. Device requests: with an engine and an image that has ``nvidia-smi`` (the NVIDIA container
    toolkit must be installed), runs it under the agent's exact isolation options with the first
    GPU requested by UUID, and checks that the container sees that GPU and only it.
@@ -22,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from gpurent.agent.config import Limits, ResourceSpec  # noqa: E402
 from gpurent.agent.hardware import Monitor, detect_gpus  # noqa: E402
+from gpurent.agent.metrics import GpuReader, Reading, make_sample  # noqa: E402
 from gpurent.agent.runtime import container_options  # noqa: E402
 
 
@@ -39,6 +42,16 @@ def main() -> int:
     sample = Monitor(gpus).sample()
     result["sample"] = sample
     ok = len(sample["gpus"]) == len(gpus) and all(s["memory_total_mb"] > 0 for s in sample["gpus"])
+    from gpurent.wire.metrics import parse_sample
+
+    reader, readings = GpuReader(gpus), {}
+    for gpu in gpus:  # a job's GPU, by its UUID (the agent's Slot.gpu_uuid)
+        reading, why = reader.read(gpu.uuid)
+        readings[gpu.uuid] = reading or why
+        job_sample = make_sample(Reading(0.0, 0, 0, 0, 0, 0, 0, 0, 0), None, reading, why)
+        ok = (ok and reading is not None and reading["mem_total_bytes"] // 2**20 == gpu.memory_mb
+              and parse_sample(job_sample)["gpu"] == reading)
+    result["job_gpu_readings"] = readings
 
     import os
 

@@ -1,6 +1,6 @@
 """The provider agent's HTTP endpoint under hostile requests: a real in-process agent on the
 session chain with Kubo and podman, one job running. Every route (/health, /jobs/<id>,
-/jobs/<id>/logs, /challenge, anything else) answers each malformed request with a JSON 4xx, the
+/jobs/<id>/logs, /jobs/<id>/metrics, /challenge, anything else) answers each malformed request with a JSON 4xx, the
 agent stays up with a bounded number of threads, and its log holds no traceback. Challenges are
 answered only when an oracle signed them, for the image of a job running here, expiring soon."""
 
@@ -83,6 +83,12 @@ def log_query_probes(path: str, headers: dict[str, str]) -> list[Probe]:
     return [Probe(f"GET logs?{query[:30]}", request("GET", f"{path}?{query}", headers.items()), (400,)) for query in bad]
 
 
+def metrics_query_probes(path: str, headers: dict[str, str]) -> list[Probe]:
+    bad = ("follow=maybe", "follow=", "follow=1&follow=0", "offset=5", "follow=%00", "&".join(f"a{i}=1" for i in range(20)))
+    return [Probe(f"GET metrics?{query[:30]}", request("GET", f"{path}?{query}", headers.items()), (400,))
+            for query in bad]
+
+
 def challenge_probes(valid: dict, job, oracle, renter, domain) -> list[Probe]:
     post = lambda body: request("POST", "/challenge", [("Content-Type", "application/json")], body)  # noqa: E731
     probes = [Probe(f"challenge body {name!r}", post(body), (400, 413)) for name, body in shape_bodies()]
@@ -134,21 +140,22 @@ def test_every_agent_route_answers_hostile_requests_with_json_4xx(start_agent, p
     job = renter_rent.create_job(runner.gpu, push_image("sleep 600"), 3600).value
     record = runner.wait_phase(job.job_id, "running")
     chain_id, domain = renter_rent.manifest.chain_id, agent.oracle.domain
-    jobs, logs = f"/jobs/{job.job_id}", f"/jobs/{job.job_id}/logs"
+    jobs, logs, metrics = f"/jobs/{job.job_id}", f"/jobs/{job.job_id}/logs", f"/jobs/{job.job_id}/metrics"
     threads = threading.active_count()
     capfd.readouterr()
 
     tally = Tally("agent")
     tally.run(port, framing_probes("POST", "/challenge"))
-    for path in ("/health", jobs, logs):
+    for path in ("/health", jobs, logs, metrics):
         tally.run(port, framing_probes("GET", path))
-    tally.run(port, method_and_path_probes(["/health", jobs, logs, "/challenge"]))
+    tally.run(port, method_and_path_probes(["/health", jobs, logs, metrics, "/challenge"]))
     for bad in ("0x12", "zz", "0x" + "g" * 64, "0x" + "ab" * 40, "%00", "0x" + "ab" * 32 + "%20"):
         tally.check(port, Probe(f"GET /jobs/{bad[:20]}", request("GET", f"/jobs/{bad}"), (400,)))
     tally.check(port, Probe("GET an unknown job", request("GET", "/jobs/0x" + "77" * 32), (404,)))
-    for path in (jobs, logs):
+    for path in (jobs, logs, metrics):
         tally.run(port, access_probes(path, chain_id, job.job_id, cast))
     tally.run(port, log_query_probes(logs, sign_access(cast.renter, chain_id, job.job_id)))
+    tally.run(port, metrics_query_probes(metrics, sign_access(cast.renter, chain_id, job.job_id)))
     valid = Challenge(job.job_id, record.image_cid, 7, 16, b"\x06" * 32, time.time() + 60).signed(
         cast.oracle, domain).to_json()
     tally.run(port, challenge_probes(valid, record, cast.oracle, cast.renter, domain))

@@ -48,6 +48,7 @@ from gpurent.agent.hardware import Gpu, Monitor
 from gpurent.agent.ingress import Ingress
 from gpurent.agent.inputs import InputCache
 from gpurent.agent.keys import ProviderKeys
+from gpurent.agent.metrics import GpuReader, Sampler
 from gpurent.agent.outputs import fresh_output_dir, output_dir, remove_output_dir, usage
 from gpurent.agent.plan import open_secrets, refusal, workload
 from gpurent.agent.popularity import Popularity
@@ -159,6 +160,9 @@ class Agent:
         self._failures: dict[str, int] = {}  # preparations of a job that failed in a row
         self.endpoint = Endpoint(self.state, self.logs, gp.manifest.chain_id, gp.address,
                                  config.listen_host, config.listen_port, self.health)
+        # each running job's usage, sampled on threads of its own, served at /jobs/<id>/metrics
+        self.metrics = Sampler(self.runtime, self.state, GpuReader(gpus), config.metrics_interval_s, config.metrics_keep)
+        self.endpoint.metrics = self.metrics
         self.oracle = OracleLink(self)  # signed heartbeats, challenge answers, oracle reads
         self.oracle.attach()
         self.ingress = Ingress(self.state, config.ingress, gp.manifest.chain_id, Tokens(), self._ports_of,
@@ -236,6 +240,7 @@ class Agent:
         self.jobs.close()
         self.background.close()
         self.monitor.stop()
+        self.metrics.stop()
         self.endpoint.stop()
         self.ingress.close()
 
@@ -255,6 +260,7 @@ class Agent:
             container = self.runtime.state(job.container_id) if job.container_id else None
             if container is not None and container.status == "running":
                 self._follow_logs(job.job_id, job.container_id)  # type: ignore[arg-type]
+                self._sample(job.job_id, job.container_id)  # type: ignore[arg-type]
                 log.info("re-attached to job %s", job.job_id)
 
     # ================================================================ the loop
@@ -509,6 +515,13 @@ class Agent:
         chain_job = self.gp.job(job_id)
         self.state.update(job_id, AgentPhase.RUNNING, chain_start=chain_job.start_time)
         self._follow_logs(job_id, record.container_id)
+        self._sample(job_id, record.container_id)
+
+    def _sample(self, job_id: str, container_id: str) -> None:
+        """Starts sampling the running job's usage (its container, and the GPU of its slot)."""
+        record = self.state.job(job_id)
+        slot = self.slots.get(record.slot) if record is not None and record.slot else None
+        self.metrics.watch(job_id, container_id, slot.gpu_uuid if slot is not None else None)
 
     def _pull(self, job: JobRecord, spec: JobSpec) -> tuple[CachedImage, dict[str, Path]]:
         """The job's image fetched, verified and loaded through the cache, then its inputs through

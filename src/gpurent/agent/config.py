@@ -43,6 +43,10 @@
     settle_interval = 600                  # seconds between partial releases of a running job
     withdraw_min = "10"                    # earnings held past this many tokens are withdrawn
 
+    [metrics]
+    interval = 1.0                         # seconds between usage samples of a running job
+    keep = 300                             # samples of a job kept in memory (its summary: all of them)
+
 ``settle_interval``: while a job runs, the agent has the escrow pay it everything accrued so far
 (``partialRelease``) this often, so a dispute raised late in a job can only touch the slice
 since the last release; ``completeJob`` still settles the remainder. Shorter means less at
@@ -67,6 +71,7 @@ from gpurent.conffile import failure_limit, parse_listen, read_toml, toml_line
 from gpurent.runner import MAX_FAILURES
 from gpurent.settings import state_home
 from gpurent.wire.endpoint import InvalidEndpoint, parse_endpoint
+from gpurent.wire.metrics import SAMPLES_MAX
 from gpurent.wire.params import OracleParams, OracleParamsError, fetch_params
 
 
@@ -123,6 +128,8 @@ class AgentConfig:
     settle_interval_s: float = 600.0  # seconds between partial releases of a running job
     withdraw_min: Decimal = Decimal(10)  # held earnings withdrawn once they reach this (tokens)
     max_failures: int = MAX_FAILURES  # failed rounds in a row before the agent halts
+    metrics_interval_s: float = 1.0  # seconds between usage samples of a running job (gpurent.agent.metrics)
+    metrics_keep: int = 300  # a job's samples kept in memory (served at /jobs/<id>/metrics)
 
     def __post_init__(self) -> None:
         if not self.endpoint:
@@ -130,6 +137,7 @@ class AgentConfig:
 
 
 DEFAULTS = AgentConfig()
+METRICS_INTERVAL = (0.2, 3600.0)  # seconds between usage samples: the bounds of [metrics] interval
 
 
 def default_path() -> Path:
@@ -215,6 +223,15 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
     billing = doc.get("billing", {})
     settle = _positive(billing.get("settle_interval", d.settle_interval_s), f"{where}: billing.settle_interval")
     withdraw_min = _decimal(billing.get("withdraw_min", d.withdraw_min), f"{where}: billing.withdraw_min")
+    metrics = doc.get("metrics", {})
+    metrics_interval = _positive(metrics.get("interval", d.metrics_interval_s), f"{where}: metrics.interval")
+    if not METRICS_INTERVAL[0] <= metrics_interval <= METRICS_INTERVAL[1]:
+        raise ConfigurationError(f"{where}: metrics.interval must be {METRICS_INTERVAL[0]:g} to "
+                                 f"{METRICS_INTERVAL[1]:g} seconds, got {metrics_interval:g}")
+    keep = metrics.get("keep", d.metrics_keep)
+    if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= SAMPLES_MAX:
+        raise ConfigurationError(f"{where}: metrics.keep must be a whole number of samples from 1 to "
+                                 f"{SAMPLES_MAX}, got {keep!r}")
     endpoint = str(provider.get("endpoint", ""))
     if endpoint:
         try:
@@ -245,6 +262,7 @@ def parse_config(doc: dict[str, Any], where: str = "provider config") -> AgentCo
         ingress=parse_ingress(doc.get("ingress", {}), where),
         oracle_urls=tuple(u.rstrip("/") for u in urls), heartbeat_interval_s=interval,
         settle_interval_s=settle, withdraw_min=withdraw_min, max_failures=failure_limit(provider.get("max_failures", d.max_failures), f"{where}: provider.max_failures"),
+        metrics_interval_s=metrics_interval, metrics_keep=keep,
     )
 
 
@@ -300,6 +318,10 @@ def render(config: AgentConfig, header: str = "") -> str:
         "[billing]",
         ln("settle_interval", config.settle_interval_s, "seconds between partial releases of a running job"),
         ln("withdraw_min", str(config.withdraw_min), "earnings held past this many tokens are withdrawn"),
+        "",
+        "[metrics]",
+        ln("interval", config.metrics_interval_s, "seconds between usage samples of a running job"),
+        ln("keep", config.metrics_keep, "samples of a job kept in memory (its summary: all of them)"),
     ]
     return "\n".join(lines) + "\n"
 

@@ -6,6 +6,9 @@
     GET  /jobs/<id>/logs      the container's stdout/stderr; ?offset=N resumes, ?follow=1
                               streams as it is written until the log is sealed (the job's
                               final phase)                                       renter only
+    GET  /jobs/<id>/metrics   the job's usage (gpurent.wire.metrics): recent samples and the
+                              summary; ?follow=1 streams samples (NDJSON) until the job ends
+                                                                                 renter only
     POST /challenge           the oracle's data-possession challenges (gpurent.wire.protocol),
                               signed by an oracle, for the image of a job running here
     POST /jobs/<id>/access, ANY /jobs/<id>/ports/<port>/…, GET /jobs/<id>/tunnel/<port>,
@@ -21,6 +24,7 @@ foreign signatures get 403, unknown jobs 404.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -33,12 +37,14 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlparse
 
+from gpurent.agent.metrics import Sampler, follow_query
 from gpurent.wire.access import AccessDenied, verify_access
 from gpurent.agent.front import Front
 from gpurent.agent.ingress import Ingress
-from gpurent.agent.state import FINAL, AgentState
+from gpurent.agent.state import FINAL, AgentState, JobRecord
 from gpurent.errors import GpurentError
 from gpurent.http import HttpServer, RequestRefused, read_json, send_json
+from gpurent.types import AgentPhase
 from gpurent.wire.protocol import ChallengeRefused
 
 ChallengeHandler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -148,6 +154,41 @@ FOLLOW = {"0": False, "false": False, "1": True, "true": True}
 CHALLENGE_LIMIT = 4096  # bytes of a challenge body (one is ~400)
 LOG_STREAMS = 12  # logs sent at once (each holds a worker of 32): the oracle's challenges always find one free
 LOG_STREAMS_PER_JOB = 2  # logs of one job sent at once: one renter cannot take every stream
+METRIC_STREAMS = 8  # followed metric streams at once (each holds a worker too): challenges still find one
+METRIC_STREAMS_PER_JOB = 2  # of one job
+METRICS_KEEPALIVE_S = 10.0  # a followed metrics stream without a sample this long gets an empty line
+SAMPLED_BEFORE_END = tuple(p for p in AgentPhase if not p.final and p not in (AgentPhase.EXITED, AgentPhase.COMPLETING))
+
+
+class StreamSlots:
+    """At most ``total`` streams (of ``what``: logs, metric streams) sent at once, ``per_job`` of
+    one job: one renter cannot take every worker."""
+
+    def __init__(self, total: int, per_job: int, what: str):
+        self.total, self.per_job, self.what = total, per_job, what
+        self._held: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, job_id: str) -> str | None:
+        """Holds a stream for ``job_id``; why not, when none is free."""
+        with self._lock:
+            if self._held.get(job_id, 0) >= self.per_job:
+                return f"{self.per_job} {self.what} of this job are being sent already"
+            if sum(self._held.values()) >= self.total:
+                return f"{self.total} {self.what} are being sent already"
+            self._held[job_id] = self._held.get(job_id, 0) + 1
+        return None
+
+    def give(self, job_id: str) -> None:
+        with self._lock:
+            left = self._held.pop(job_id, 1) - 1
+            if left > 0:
+                self._held[job_id] = left
+
+    def held(self, job_id: str) -> int:
+        """How many streams of ``job_id`` are being sent now."""
+        with self._lock:
+            return self._held.get(job_id, 0)
 
 
 def _gone(connection: socket.socket) -> bool:
@@ -169,12 +210,12 @@ class Endpoint:
         self.challenge_handler: ChallengeHandler | None = None  # set by the agent's OracleLink
         self.is_oracle: Callable[[str], bool] | None = None  # oracles may read jobs (dispute evidence)
         self.ingress: Ingress | None = None  # a job's ports and shell (set by the agent)
+        self.metrics: Sampler | None = None  # set by the agent: its jobs' usage
         self.server = HttpServer(host, port, "gpurent-provider", self._get, self._post,
                                  intercept=lambda request: self.ingress is not None
                                  and self.ingress.handle(request, request.path))
-        self._streams = threading.BoundedSemaphore(LOG_STREAMS)
-        self._job_streams: dict[str, int] = {}
-        self._job_streams_lock = threading.Lock()
+        self.log_streams = StreamSlots(LOG_STREAMS, LOG_STREAMS_PER_JOB, "logs")
+        self.metric_streams = StreamSlots(METRIC_STREAMS, METRIC_STREAMS_PER_JOB, "metric streams")
         self._front: Front | None = None
 
     def start(self) -> None:
@@ -204,6 +245,9 @@ class Endpoint:
         if parts == ["health"]:
             self._json(request, 200, self.health())
             return
+        if len(parts) == 3 and parts[0] == "jobs" and parts[2] == "metrics":
+            self._metrics(request, parts[1], url.query)
+            return
         if len(parts) in (2, 3) and parts[0] == "jobs" and (len(parts) == 2 or parts[2] == "logs"):
             self._job(request, parts[1], url.query if len(parts) == 3 else None)
             return
@@ -211,17 +255,8 @@ class Endpoint:
 
     def _job(self, request: BaseHTTPRequestHandler, job_id: str, logs_query: str | None) -> None:
         """``/jobs/<id>`` (``logs_query`` None) or ``/jobs/<id>/logs?<logs_query>``."""
-        if not _JOB_ID.fullmatch(job_id):
-            self._json(request, 400, {"error": "a job id is 0x and 64 hex digits"})
-            return
-        job = self.state.job(job_id)
+        job = self._readable(request, job_id)
         if job is None:
-            self._json(request, 404, {"error": f"job {job_id} is not known to this provider"})
-            return
-        try:
-            verify_access(request.headers, self.chain_id, job.job_id, job.renter, also=self.is_oracle)
-        except AccessDenied as err:
-            self._json(request, 403, {"error": str(err)})
             return
         if logs_query is None:
             self._json(request, 200, self.describe(job.job_id))
@@ -240,22 +275,76 @@ class Endpoint:
         finally:
             self._give_stream(job.job_id)
 
+    def _readable(self, request: BaseHTTPRequestHandler, job_id: str) -> JobRecord | None:
+        """The job, when the request is signed by its renter (or an oracle); None once the
+        refusal is sent (400 a malformed id, 404 an unknown job, 403 a bad signature)."""
+        if not _JOB_ID.fullmatch(job_id):
+            self._json(request, 400, {"error": "a job id is 0x and 64 hex digits"})
+            return None
+        job = self.state.job(job_id)
+        if job is None:
+            self._json(request, 404, {"error": f"job {job_id} is not known to this provider"})
+            return None
+        try:
+            verify_access(request.headers, self.chain_id, job.job_id, job.renter, also=self.is_oracle)
+        except AccessDenied as err:
+            self._json(request, 403, {"error": str(err)})
+            return None
+        return job
+
+    def _metrics(self, request: BaseHTTPRequestHandler, job_id: str, query: str) -> None:
+        """``/jobs/<id>/metrics``: the job's recent samples and summary; ``?follow=1`` a stream."""
+        job = self._readable(request, job_id)
+        if job is None:
+            return
+        if self.metrics is None:
+            self._json(request, 501, {"error": "this agent does not sample usage"})
+            return
+        try:
+            follow = follow_query(query)
+        except ValueError as err:
+            self._json(request, 400, {"error": str(err)})
+            return
+        if not follow:
+            self._json(request, 200, dict(self.metrics.describe(job.job_id)))
+            return
+        refused = self.metric_streams.take(job.job_id)
+        if refused:
+            self._json(request, 429, {"error": f"{refused}: try again shortly"})
+            return
+        try:
+            self._stream_metrics(request, self.metrics, job.job_id)
+        finally:
+            self.metric_streams.give(job.job_id)
+
+    def _stream_metrics(self, request: BaseHTTPRequestHandler, metrics: Sampler, job_id: str) -> None:
+        """NDJSON samples as they are taken, until sampling ends or the job is past running; an
+        empty line after ``METRICS_KEEPALIVE_S`` without one (a job waiting to run)."""
+        request.send_response(200)
+        request.send_header("Content-Type", "application/x-ndjson")
+        request.end_headers()
+        seq, quiet = metrics.cursor(job_id), time.monotonic()
+        while True:
+            items, ended = metrics.after(job_id, seq, 1.0)
+            for seq, sample in items:
+                request.wfile.write(json.dumps(sample, separators=(",", ":")).encode() + b"\n")
+            if not items and time.monotonic() - quiet >= METRICS_KEEPALIVE_S:
+                request.wfile.write(b"\n")
+            if items or time.monotonic() - quiet >= METRICS_KEEPALIVE_S:
+                request.wfile.flush()
+                quiet = time.monotonic()
+            job = self.state.job(job_id)
+            if ended or job is None or job.phase not in SAMPLED_BEFORE_END:
+                return
+            if _gone(request.connection):  # a follower that left frees its worker now
+                return
+
     def _take_stream(self, job_id: str) -> str | None:
         """Holds one of the log streams for ``job_id``; why not, when none is free."""
-        with self._job_streams_lock:
-            if self._job_streams.get(job_id, 0) >= LOG_STREAMS_PER_JOB:
-                return f"{LOG_STREAMS_PER_JOB} logs of this job are being sent already"
-            if not self._streams.acquire(blocking=False):
-                return f"{LOG_STREAMS} logs are being sent already"
-            self._job_streams[job_id] = self._job_streams.get(job_id, 0) + 1
-        return None
+        return self.log_streams.take(job_id)
 
     def _give_stream(self, job_id: str) -> None:
-        with self._job_streams_lock:
-            left = self._job_streams.pop(job_id, 1) - 1
-            if left:
-                self._job_streams[job_id] = left
-            self._streams.release()
+        self.log_streams.give(job_id)
 
     def _log_query(self, query: str) -> tuple[int, bool]:
         """(offset, follow) from ``?offset=N&follow=1``: ValueError unless each is given at most

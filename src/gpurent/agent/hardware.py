@@ -62,21 +62,38 @@ def detect_gpus() -> tuple[list[Gpu], str | None]:
     return gpus, None if gpus else "no NVIDIA GPU found (NVML sees none)"
 
 
-def sample_gpus(gpus: list[Gpu]) -> list[GpuSample]:
-    if not gpus:
-        return []
+@dataclass(frozen=True)
+class GpuReading:
+    """One NVML reading of a GPU, in the units NVML gives (bytes, milliwatts made watts)."""
+
+    util_pct: int
+    mem_used_bytes: int
+    mem_total_bytes: int
+    temp_c: int
+    power_w: float
+
+
+def read_gpu(uuid: str) -> GpuReading:
+    """The GPU with NVML UUID ``uuid`` now (NVML initialised by :func:`detect_gpus`); NVMLError
+    when it cannot be read."""
     import pynvml
 
+    handle = pynvml.nvmlDeviceGetHandleByUUID(uuid)
+    util = pynvml.nvmlDeviceGetUtilizationRates(handle)
+    memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+    return GpuReading(util_pct=int(util.gpu), mem_used_bytes=int(memory.used), mem_total_bytes=int(memory.total),
+                      temp_c=int(pynvml.nvmlDeviceGetTemperature(handle, pynvml.NVML_TEMPERATURE_GPU)),
+                      power_w=pynvml.nvmlDeviceGetPowerUsage(handle) / 1000.0)
+
+
+def sample_gpus(gpus: list[Gpu]) -> list[GpuSample]:
     samples = []
     for gpu in gpus:
-        handle = pynvml.nvmlDeviceGetHandleByUUID(gpu.uuid)
-        util = pynvml.nvmlDeviceGetUtilizationRates(handle)
-        memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+        reading = read_gpu(gpu.uuid)
         samples.append(GpuSample(
-            uuid=gpu.uuid, utilization_pct=int(util.gpu), memory_used_mb=int(memory.used) // 2**20,
-            memory_total_mb=int(memory.total) // 2**20,
-            temperature_c=int(pynvml.nvmlDeviceGetTemperature(handle, pynvml.NVML_TEMPERATURE_GPU)),
-            power_w=pynvml.nvmlDeviceGetPowerUsage(handle) / 1000.0))
+            uuid=gpu.uuid, utilization_pct=reading.util_pct, memory_used_mb=reading.mem_used_bytes // 2**20,
+            memory_total_mb=reading.mem_total_bytes // 2**20, temperature_c=reading.temp_c,
+            power_w=reading.power_w))
     return samples
 
 

@@ -340,6 +340,11 @@ class Runtime:
         container = self.engine.containers.get(container_id)
         return container.logs(stream=stream or follow, follow=follow, stdout=True, stderr=True)
 
+    def stats(self, container_id: str) -> dict[str, Any]:
+        """The engine's reading of the container's usage: one call, answered at once
+        (``one-shot``: no wait for a second reading, which podman never takes anyway)."""
+        return dict(self.engine.api.stats(container_id, stream=False, one_shot=True))
+
     def remove(self, container_id: str) -> None:
         from docker.errors import APIError, NotFound
 

@@ -10,6 +10,7 @@ transaction as the jobs it found.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,9 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE TABLE IF NOT EXISTS sessions (   -- exec and shell sessions in a job's container
     job_id TEXT NOT NULL, kind TEXT NOT NULL, who TEXT NOT NULL, at REAL NOT NULL, command TEXT NOT NULL,
     ended_at REAL, exit_code INTEGER
+);
+CREATE TABLE IF NOT EXISTS usage (  -- a job's usage summary (gpurent.agent.metrics.Usage.state, JSON)
+    job_id TEXT PRIMARY KEY, summary TEXT NOT NULL, updated_at REAL NOT NULL
 );
 """
 SESSION_COMMAND_MAX = 200  # characters of a session's command kept in the timeline
@@ -181,6 +185,17 @@ class AgentState(SqliteStore):
             return [Session(*r) for r in self._db.execute(
                 "SELECT kind, who, at, command, ended_at, exit_code FROM sessions WHERE job_id = ? ORDER BY rowid",
                 (job_id.lower(),))]
+
+    def put_usage(self, job_id: str, summary: dict[str, Any]) -> None:
+        """The job's usage summary (see :mod:`gpurent.agent.metrics`), replacing the last one."""
+        with self.tx() as db:
+            db.execute("INSERT INTO usage VALUES (?, ?, ?) ON CONFLICT(job_id) DO UPDATE SET summary = "
+                       "excluded.summary, updated_at = excluded.updated_at",
+                       (job_id.lower(), json.dumps(summary), time.time()))
+
+    def usage(self, job_id: str) -> dict[str, Any] | None:
+        rows = self.query("SELECT summary FROM usage WHERE job_id = ?", (job_id.lower(),))
+        return dict(json.loads(str(rows[0][0]))) if rows else None
 
     def history(self, job_id: str) -> list[PhaseChange]:
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,10 @@ from gpurent.cli.common import GPU_ID, HOURS, JOB_ID, PROVIDER, TOKENS, job_row,
 from gpurent.errors import GpurentError, InvalidInput
 from gpurent.types import AgentPhase, JobStatus, cli_names
 from gpurent.units import for_people
+
+if TYPE_CHECKING:
+    from gpurent.sdk.provider import ProviderEndpoint
+    from gpurent.wire.metrics import Summary
 
 
 @click.group("jobs")
@@ -89,7 +94,8 @@ def create(app: App, gpu_id: str, image_cid: str | None, hours: Decimal, command
 @click.argument("job_id", type=JOB_ID)
 @pass_app
 def show(app: App, job_id: str) -> None:
-    """A job: status, times, cost so far and escrow."""
+    """A job: status, times, cost so far and escrow; for its renter, what the provider's agent
+    says (phase, timeline) and the job's usage (peak and mean of each metric)."""
     gp = app.reader()
     job = gp.job(job_id)
     escrow = gp.escrow(job_id)
@@ -114,7 +120,8 @@ def show(app: App, job_id: str) -> None:
         from gpurent.sdk.provider import ProviderEndpoint
 
         try:  # what the provider's agent says: its phase (pulling, running, exited…) and timeline
-            remote = ProviderEndpoint.for_job(gp, job).phase(job.job_id)
+            endpoint = ProviderEndpoint.for_job(gp, job)
+            remote = endpoint.phase(job.job_id)
             pulling = remote["phase"] == AgentPhase.PULLING and remote["bytes_total"]
             data["phase"] = remote["phase"] + (f" ({remote['bytes_done']:,}/{remote['bytes_total']:,} bytes)"
                                                if pulling else "")
@@ -125,10 +132,26 @@ def show(app: App, job_id: str) -> None:
                 data["reason"] = _provider_text(remote["error"])  # why the agent gave the job back
         except GpurentError as err:
             data["phase"] = f"unknown ({err})"
+        else:  # the agent answered: what the job used over its whole run, when it has a record
+            usage = _usage(endpoint, job.job_id)
+            if usage is not None:
+                from gpurent.cli.top import usage_rows
+
+                data["usage"] = usage if app.output.as_json else usage_rows(usage)
     app.output.data(data, title=f"Job {job.job_id}")
 
 
 REASON_MAX = 300  # characters of the provider's reason for a declined job shown
+
+
+def _usage(endpoint: ProviderEndpoint, job_id: str) -> Summary | None:
+    """The job's usage summary from its agent; None before the first sample, or from an agent
+    that does not sample usage (or refuses, or answers malformed: ``jobs show`` goes on)."""
+    try:
+        summary = endpoint.job_metrics(job_id)["summary"]
+    except GpurentError:
+        return None
+    return summary if summary is not None and summary["samples"] else None
 
 
 def _provider_text(text: str) -> str:
@@ -199,6 +222,33 @@ def logs(app: App, job_id: str, follow: bool) -> None:
         sys.stdout.flush()
     if terminal is not None:
         sys.stdout.write(terminal.feed(b"", final=True))
+
+
+@group.command("top")
+@click.argument("job_id", type=JOB_ID)
+@pass_app
+def top(app: App, job_id: str) -> None:
+    """The job's usage, live, from the provider's agent (signed: renter only): CPU, memory,
+    network, disk and processes of its container and its GPU's readings, about once a second.
+    A table updated in place on a terminal, one line per sample otherwise; with --json one
+    sample per line, then {"job_id", "summary"}. Ends when the job is past running, with the
+    usage over its whole run, or on Ctrl-C."""
+    from gpurent.cli.top import TopView
+    from gpurent.sdk.provider import ProviderEndpoint
+
+    gp = app.sdk(needs_account=True)
+    job = gp.job(job_id)
+    endpoint = ProviderEndpoint.for_job(gp, job)
+    # the booked-time-left / cost-so-far line goes here, from its own helper: extra=lambda: <its line>
+    # (asked again at every sample, shown under the live table)
+    view = TopView(app.output, f"Job {job.job_id[:10]}…", extra=None)
+    try:
+        for sample in endpoint.follow_metrics(job.job_id):
+            view.show(sample)
+    except KeyboardInterrupt:
+        view.close(None, job.job_id)
+        return
+    view.close(endpoint.job_metrics(job.job_id)["summary"], job.job_id)
 
 
 @group.command("list")

@@ -1,4 +1,4 @@
-"""A renter's view of a job from its provider's endpoint: phase, timeline and logs, signed.
+"""A renter's view of a job from its provider's endpoint: phase, timeline, logs and usage, signed.
 
 The endpoint is the provider's own string from the chain and what it answers is the provider's
 own word, so both are checked: the endpoint by :func:`~gpurent.wire.endpoint.provider_target`
@@ -22,6 +22,7 @@ from gpurent.errors import GpurentError, ServiceUnavailable
 from gpurent.http import call
 from gpurent.wire.access import sign_access
 from gpurent.wire.endpoint import Target, provider_target
+from gpurent.wire.metrics import LINE_MAX, METRICS_CAP, MetricsAnswer, Sample, parse_line, parse_metrics
 from gpurent.wire.protocol import ADDRESS
 from gpurent.wire.record import RECORD_CAP, ProviderRecord, parse_record
 
@@ -113,20 +114,56 @@ class ProviderEndpoint:
     def phase(self, job_id: str) -> ProviderRecord:
         """The provider's record of the job (phase, bytes pulled, exit code, timeline), checked:
         MalformedAnswer when it is not one, GpurentError when the provider refuses."""
-        got = capped_get(self.target.url("jobs", job_id), self._unavailable, max_bytes=RECORD_CAP,
-                         deadline=time.monotonic() + self.timeout_s, headers=self._signed(job_id),
-                         session=self.target.session())
-        if got.status >= 300:
-            _refused(got)
-        if got.truncated:
-            raise MalformedAnswer(f"a record larger than {RECORD_CAP:,} bytes")
-        if got.timed_out:
-            raise ServiceUnavailable(f"the provider's endpoint {self.url} did not finish its answer within "
-                                     f"{self.timeout_s:g} s")
+        body = self._signed_json(job_id, (), RECORD_CAP, "a record")
         try:
-            return parse_record(loads_bounded(got.body), job_id)
+            return parse_record(loads_bounded(body), job_id)
         except ValueError as err:  # not JSON (UnicodeDecodeError included), or not a record
             raise MalformedAnswer(str(err).splitlines()[0][:200] if str(err) else "not a record") from None
+
+    def job_metrics(self, job_id: str) -> MetricsAnswer:
+        """The job's usage as the provider samples it (:mod:`gpurent.wire.metrics`): its recent
+        samples and its summary over the whole run (None before the first sample), checked:
+        MalformedAnswer when it is not one, GpurentError when the provider refuses."""
+        body = self._signed_json(job_id, ("metrics",), METRICS_CAP, "a metrics answer")
+        try:
+            return parse_metrics(loads_bounded(body), job_id)
+        except ValueError as err:
+            raise MalformedAnswer(str(err).splitlines()[0][:200] if str(err) else "not a metrics answer") from None
+
+    def follow_metrics(self, job_id: str) -> Iterator[Sample]:
+        """The job's samples as the provider takes them (the latest first), until the job is past
+        running; each line checked (at most :data:`~gpurent.wire.metrics.LINE_MAX` bytes, one
+        sample: MalformedAnswer otherwise), samples not later than the last one skipped. A
+        stream silent for ``follow_idle_s`` (the agent sends an empty line every 10 s while a
+        job waits to run) is reconnected, ``follow_reconnects`` times in a row at most."""
+        quiet, last_t = 0, float("-inf")
+        while True:
+            response = self._open_stream(job_id, "metrics", {"follow": 1})
+            received = 0
+            try:
+                set_read_timeout(response.raw, self.follow_idle_s)
+                for line in _lines(response.raw, LINE_MAX):
+                    received += 1
+                    if not line.strip():
+                        continue  # the agent's keep-alive
+                    try:
+                        sample = parse_line(line)
+                    except ValueError as err:
+                        raise MalformedAnswer(f"a metrics sample: {str(err).splitlines()[0][:200]}") from None
+                    if sample["t"] > last_t:
+                        last_t = sample["t"]
+                        yield sample
+                return  # the provider ended the stream: the job is past running
+            except MalformedAnswer:
+                raise
+            except Exception as err:  # noqa: BLE001 - a read timeout or a broken connection: the stream stalled
+                stalled = type(err).__name__
+            finally:
+                response.close()
+            quiet = 0 if received else quiet + 1
+            if quiet > self.follow_reconnects:
+                raise ServiceUnavailable(f"no metrics from the provider for {quiet * self.follow_idle_s:g} s "
+                                         f"({stalled}); stopped following")
 
     def health(self) -> AgentHealth:
         """The agent's ``/health`` (unsigned), checked: ServiceUnavailable when it does not
@@ -179,14 +216,31 @@ class ProviderEndpoint:
         """Headers proving the renter asks about ``job_id`` now."""
         return dict(sign_access(self.account, self.chain_id, job_id))
 
+    def _signed_json(self, job_id: str, route: tuple[str, ...], cap: int, what: str) -> bytes:
+        """The body of a signed ``GET /jobs/<id>/<route>``: at most ``cap`` bytes within ``timeout_s``."""
+        got = capped_get(self.target.url("jobs", job_id, *route), self._unavailable, max_bytes=cap,
+                         deadline=time.monotonic() + self.timeout_s, headers=self._signed(job_id),
+                         session=self.target.session())
+        if got.status >= 300:
+            _refused(got)
+        if got.truncated:
+            raise MalformedAnswer(f"{what} larger than {cap:,} bytes")
+        if got.timed_out:
+            raise ServiceUnavailable(f"the provider's endpoint {self.url} did not finish its answer within "
+                                     f"{self.timeout_s:g} s")
+        return got.body
+
     # ---------------------------------------------------------------- internals
     _unavailable = unavailable
     _signed = signed
 
     def _open_logs(self, job_id: str, offset: int, follow: bool) -> requests.Response:
-        response = call("GET", self.target.url("jobs", job_id, "logs"), self._unavailable,
+        return self._open_stream(job_id, "logs", {"offset": offset, "follow": int(follow)})
+
+    def _open_stream(self, job_id: str, route: str, params: dict[str, int]) -> requests.Response:
+        response = call("GET", self.target.url("jobs", job_id, route), self._unavailable,
                         session=self.target.session(), headers={**self._signed(job_id), "Accept-Encoding": "identity"},
-                        params={"offset": offset, "follow": int(follow)}, stream=True, allow_redirects=False,
+                        params=params, stream=True, allow_redirects=False,
                         timeout=(min(CONNECT_TIMEOUT_S, self.timeout_s), self.timeout_s))
         if response.status_code >= 300:
             with response:
@@ -200,6 +254,23 @@ def _refused(got: CappedBody) -> None:
     if got.status < 400:
         raise MalformedAnswer(capped_error_text(got))
     raise GpurentError(f"the provider refused: {capped_error_text(got)}")
+
+
+def _lines(raw: Any, cap: int) -> Iterator[bytes]:
+    """The lines of a stream as they come (without their newline), none over ``cap`` bytes:
+    MalformedAnswer as soon as more than ``cap`` bytes arrive without a newline."""
+    pending = b""
+    while chunk := raw.read1(CHUNK, decode_content=False):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if len(line) > cap:
+                raise MalformedAnswer(f"a metrics line longer than {cap:,} bytes")
+            yield line
+        if len(pending) > cap:
+            raise MalformedAnswer(f"a metrics line longer than {cap:,} bytes")
+    if pending:
+        yield pending
 
 
 def _read_some(raw: Any, limit: int) -> bytes:
