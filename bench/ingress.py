@@ -95,7 +95,7 @@ def wrk_rps(host: str, port: int, path: str, token: str | None, args: argparse.N
     wrk = shutil.which("wrk")
     if wrk is None:
         return None
-    command = [wrk, "-t2", f"-c{args.clients}", f"-d{args.seconds:g}s", "-H", "Connection: close"]
+    command = [wrk, "-t2", f"-c{args.clients}", f"-d{args.seconds:g}s", "--timeout", "10s", "-H", "Connection: close"]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
     out = subprocess.run([*command, f"http://{host}:{port}{path}"], capture_output=True, text=True, timeout=600)

@@ -143,7 +143,7 @@ def test_the_ingress_section_is_checked_and_round_trips(section, message):
     base = {"resources": [{"model": "L4", "vcpu": 4, "memory_gb": 16, "price": "1.5"}]}
     config = parse_config({**base, "ingress": {"public_ports": False, "per_job": 8, "idle_s": 60}})
     assert (config.ingress.public_ports, config.ingress.per_job, config.ingress.idle_s, config.ingress.connections) == (
-        False, 8, 60.0, 256)
+        False, 8, 60.0, 512)
     import tomllib
 
     assert parse_config(tomllib.loads(render(config))).ingress == config.ingress

@@ -30,8 +30,8 @@
 
     [ingress]                              # a job's ports, tunnels and shells, through this endpoint
     public_ports = true                    # serve ports a definition marks public (anyone may call them)
-    connections = 256                      # proxied connections, tunnels and shells at once, all jobs
-    per_job = 64                           # ... of one job
+    connections = 512                      # proxied connections, tunnels and shells at once, all jobs
+    per_job = 256                          # ... of one job
     idle_s = 900                           # a proxied connection or shell silent this long is closed
     shells = 4                             # exec / shell sessions of one job at once
 
@@ -105,8 +105,8 @@ class IngressLimits:
     """``[ingress]``: what a job's ports, tunnels and shells may hold of the agent's endpoint."""
 
     public_ports: bool = True
-    connections: int = 256
-    per_job: int = 64
+    connections: int = 512
+    per_job: int = 256
     idle_s: float = 900.0
     shells: int = 4
 

@@ -45,6 +45,7 @@ class Front:
         self._pairs: set[Pair] = set()
 
     def start(self) -> None:
+        _room_for(self.ingress.limits.connections)
         self._thread.start()
 
     def stop(self) -> None:
@@ -56,16 +57,17 @@ class Front:
         asyncio.set_event_loop(self.loop)
         listener: socket.socket = self.server.httpd.socket
         listener.setblocking(False)
-        accepting = self.loop.create_task(self._accept(listener))
-        idle = self.loop.create_task(self._reap())
+        self.loop.create_task(self._accept(listener))
+        self.loop.create_task(self._reap())
         try:
             self.loop.run_forever()
         finally:
-            accepting.cancel()
-            idle.cancel()
             for pair in list(self._pairs):
                 pair.close_now()
-            self.loop.run_until_complete(asyncio.sleep(0))
+            pending = asyncio.all_tasks(self.loop)  # the accept loop, the reaper, requests half read
+            for task in pending:
+                task.cancel()
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             self.loop.close()
 
     # ---------------------------------------------------------------- accepting and splitting
@@ -233,6 +235,20 @@ class Front:
         if pair in self._pairs:
             self._pairs.discard(pair)
             self.ingress.untrack(pair.plan.job_id, pair)
+
+
+def _room_for(connections: int) -> None:
+    """Raises this process's open-file limit toward its hard limit so that ``connections``
+    relayed connections (two descriptors each) and the rest of the agent fit (best effort)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 2 * connections + 1024
+    if soft != resource.RLIM_INFINITY and soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want if hard == resource.RLIM_INFINITY else min(want, hard), hard))
+        except (ValueError, OSError):
+            log.warning("open files limited to %d: fewer than %d ingress connections may fit", soft, connections)
 
 
 class Side(asyncio.Protocol):
