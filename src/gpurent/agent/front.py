@@ -130,19 +130,19 @@ class Front:
                 return None
 
     async def _readable(self, sock: socket.socket, timeout: float) -> bool:
-        ready: asyncio.Future[None] = self.loop.create_future()
+        """Whether ``sock`` has something to read (or its end) within ``timeout``."""
+        ready: asyncio.Future[bool] = self.loop.create_future()
 
-        def wake() -> None:
+        def settle(value: bool) -> None:
             if not ready.done():
-                ready.set_result(None)
+                ready.set_result(value)
 
-        self.loop.add_reader(sock.fileno(), wake)
+        self.loop.add_reader(sock.fileno(), settle, True)
+        timer = self.loop.call_later(timeout, settle, False)
         try:
-            await asyncio.wait_for(ready, timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
+            return await ready
         finally:
+            timer.cancel()
             self.loop.remove_reader(sock.fileno())
 
     # ---------------------------------------------------------------- a port or a tunnel
@@ -194,7 +194,8 @@ class Front:
             upstream = dialer.new_socket()
             upstream.setblocking(False)
             try:
-                await asyncio.wait_for(self.loop.sock_connect(upstream, ("127.0.0.1", plan.port)), 5.0)
+                if upstream.connect_ex(("127.0.0.1", plan.port)) != 0:  # loopback often connects at once
+                    await asyncio.wait_for(self.loop.sock_connect(upstream, ("127.0.0.1", plan.port)), 5.0)
             except (OSError, asyncio.TimeoutError) as err:
                 upstream.close()
                 if isinstance(err, ConnectionRefusedError):
