@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import click
 
 from gpurent.command import App
-from gpurent.cli.common import GPU_ID, HOURS, JOB_ID, PROVIDER, TOKENS, job_row, pass_app
+from gpurent.cli.common import GPU_ID, HOURS, JOB_ID, MINUTES, PROVIDER, TOKENS, job_row, pass_app
 from gpurent.errors import GpurentError, InvalidInput
+from gpurent.sdk.booking import Booking, booking, extension_cost
+from gpurent.sdk.deadlines import moment, span
 from gpurent.types import AgentPhase, JobStatus, cli_names
-from gpurent.units import for_people
+from gpurent.units import for_people, to_tokens
 
 
 @click.group("jobs")
@@ -98,6 +100,7 @@ def show(app: App, job_id: str) -> None:
         "escrow_refunded": escrow.refunded,
     })
     data["next"] = gp.next_steps(job).text()  # what the renter can do, and from or until when
+    low = _booking_rows(data, booking(job, gp.chain_time()))
     from gpurent.cli import workload as flags
 
     data.update(flags.result_rows(gp, job))
@@ -123,6 +126,29 @@ def show(app: App, job_id: str) -> None:
         except GpurentError as err:
             data["phase"] = f"unknown ({err})"
     app.output.data(data, title=f"Job {job.job_id}")
+    if low:
+        app.output.warn(low)
+
+
+def _booking_rows(data: dict[str, object], b: Booking) -> str | None:
+    """Adds where the job's booked time stands to ``data``; returns the warning for a running
+    job low on time (under 10% or 10 minutes left), else None."""
+    if b.status in (JobStatus.CREATED, JobStatus.ACCEPTED):
+        data["booked"] = span(b.booked_s)
+        data["can_cost_at_most"] = b.max_cost
+        return None
+    if not b.running or b.end is None or b.seconds_left is None:
+        return None
+    data["booked_end"] = moment(b.end, b.now)
+    data["time_left"] = f"{span(b.seconds_left)} of {span(b.booked_s)} booked"
+    data["seconds_left"] = b.seconds_left
+    data["cost_so_far"] = b.cost_so_far
+    data["can_still_cost"] = b.most_more
+    if not b.running_low:
+        return None
+    left = "its booked time is up" if b.seconds_left == 0 else f"only {span(b.seconds_left)} of its booked time left"
+    return (f"job {str(data['id'])[:10]}… has {left} (until {moment(b.end, b.now)}): its provider stops it then; "
+            f"book more with `gpurent jobs extend {data['id']} --hours N`")
 
 
 REASON_MAX = 300  # characters of the provider's reason for a declined job shown
@@ -238,6 +264,52 @@ _job_action("cancel", "Cancels a job that has not started; the escrow is refunde
             "cancelled")
 _job_action("complete", "Settles a running job by the seconds it ran (stops billing).", "complete_job",
             "settled")
+
+
+@group.command("extend")
+@click.argument("job_id", type=JOB_ID)
+@click.option("--hours", type=HOURS, help="Hours to add to the booking (decimals allowed: 0.25 is 15 min)")
+@click.option("--minutes", type=MINUTES, help="Minutes to add to the booking")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation")
+@pass_app
+def extend(app: App, job_id: str, hours: Decimal | None, minutes: Decimal | None, yes: bool) -> None:
+    """Books more time of a job that has not ended (Created, Accepted, or Running before its
+    booked end) at the job's own price: approves by signature and locks what the extra time
+    costs in one transaction. Unused time is refunded when the job ends, as before."""
+    seconds = _extra_seconds(hours, minutes)
+    gp = app.sdk(needs_account=True)
+    job = gp.job(job_id)
+    cost = to_tokens(extension_cost(job, seconds))
+    if not yes:
+        click.confirm(f"Lock {for_people(cost)} GPU more to book {span(seconds)} more of job {job.job_id[:10]}… "
+                      f"(at {for_people(job.price_per_hour)} GPU/h)?", abort=True, err=True)
+    with app.output.pending("Extending the job…"):
+        extended = gp.extend_job(job.job_id, seconds)
+    new = extended.value
+    b = booking(new, gp.chain_time())
+    until = f", booked until {moment(b.end, b.now)}" if b.end is not None else ""
+    app.output.tx(extended, f"job extended by {span(seconds)}; {for_people(cost)} GPU more locked in escrow "
+                            f"({for_people(new.max_cost)} GPU in all){until}")
+    row: dict[str, object] = {**job_row(new), "extra_seconds": seconds, "extra_cost": cost}
+    if b.end is not None:
+        row["booked_end"] = b.end
+    app.output.data(row, title=f"Job {new.job_id}")
+
+
+def _extra_seconds(hours: Decimal | None, minutes: Decimal | None) -> int:
+    """The seconds ``--hours`` or ``--minutes`` name (exactly one of them), exactly: a value
+    that is not a whole number of seconds is refused, not rounded."""
+    if (hours is None) == (minutes is None):
+        raise click.UsageError("say how much longer: --hours N or --minutes N (one of them)")
+    option, amount, unit = ("--hours", hours, 3600) if hours is not None else ("--minutes", minutes, 60)
+    assert amount is not None
+    with localcontext() as ctx:
+        ctx.prec = 250  # exact for any quantity the command line reads (100 characters at most)
+        seconds = amount * unit
+    if seconds != seconds.to_integral_value():
+        raise click.BadParameter(f"{amount} is {seconds.normalize():f} s: give a whole number of seconds",
+                                 param_hint=option)
+    return int(seconds)
 
 
 @group.command("dispute")
