@@ -7,7 +7,7 @@ Run as ``.venv/bin/python bench/gas.py`` from the project root (``make bench-gas
 Also the oracle's recurring costs: a validation report (a provider's first, then later ones)
 and a penalty. Prints a table, then as its last line one JSON object:
 ``{"createJob", "acceptJob", "startJob", "completeJob", "lifecycle_total", ..., "oracle_report"}``.
-Also ``extendJob``: a running job booked 30 minutes more.
+Also ``extendJob``: a running job booked 30 minutes more (and ``extendJobWithPermit``, 30 more).
 
 Each lifecycle is the SPEC's worked example (10 tokens/h, 3600 s booked, 2700 s run). The first
 lifecycle pays one-time costs (the renter's first job, the provider's first payout); the reported
@@ -133,6 +133,15 @@ def main() -> int:
         token.approve(market, 5 * TOKEN, sender=renter)
         chain.pending_timestamp = start.timestamp + 600
         extend_gas = {"extendJob": market.extendJob(job_id, 1800, sender=renter).gas_used}
+        # and again as `gpurent jobs extend` does it: the permit for exactly the extra cost in the
+        # same transaction (its allowance slot written from zero, then spent back to zero)
+        from gpurent.wire.permit import sign_permit
+
+        chain.pending_timestamp = start.timestamp + 700
+        deadline = chain.pending_timestamp + 600
+        v, r, s = sign_permit(renter, token, market.address, 5 * TOKEN, deadline)
+        extend_gas["extendJobWithPermit"] = market.extendJobWithPermit(job_id, 1800, 5 * TOKEN, deadline, v, r, s,
+                                                                       sender=renter).gas_used
 
         # the oracle's recurring costs: one validation report per provider per period, and a
         # penalty (downtime) per incident
