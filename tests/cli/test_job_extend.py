@@ -60,6 +60,8 @@ def test_extend_mistakes_are_one_line(cli, listed_gpu, suite, cast, chain):  # n
         assert_one_line_error(result, text)
     result = cli("--account", OUTSIDER, "jobs", "extend", job["id"], "--hours", "1", "--yes", code=1)
     assert_one_line_error(result, f"may not extend job {job['id'][:10]}…")
+    result = cli("--account", OUTSIDER, "jobs", "extend", job["id"], "--hours", "1", code=1)  # refused before asking
+    assert_one_line_error(result, f"may not extend job {job['id'][:10]}…")
     result = cli("--account", RENTER, "jobs", "extend", job["id"], "--hours", "2160", "--yes", code=1)
     assert_one_line_error(result, f"cannot extend job {job['id'][:10]}… by 7776000 s: it can be extended by 1 s to")
     chain.pending_timestamp = start + 3600

@@ -10,7 +10,7 @@ import click
 from gpurent.command import App
 from gpurent.cli.common import GPU_ID, HOURS, JOB_ID, MINUTES, PROVIDER, TOKENS, job_row, pass_app
 from gpurent.errors import GpurentError, InvalidInput
-from gpurent.sdk.booking import Booking, booking, extension_cost
+from gpurent.sdk.booking import Booking, booking
 from gpurent.sdk.deadlines import moment, span
 from gpurent.types import AgentPhase, JobStatus, cli_names
 from gpurent.units import for_people, to_tokens
@@ -278,8 +278,8 @@ def extend(app: App, job_id: str, hours: Decimal | None, minutes: Decimal | None
     costs in one transaction. Unused time is refunded when the job ends, as before."""
     seconds = _extra_seconds(hours, minutes)
     gp = app.sdk(needs_account=True)
-    job = gp.job(job_id)
-    cost = to_tokens(extension_cost(job, seconds))
+    job, units = gp.check_extendable(job_id, seconds)  # refused in one line before anything is asked or signed
+    cost = to_tokens(units)
     if not yes:
         click.confirm(f"Lock {for_people(cost)} GPU more to book {span(seconds)} more of job {job.job_id[:10]}… "
                       f"(at {for_people(job.price_per_hour)} GPU/h)?", abort=True, err=True)

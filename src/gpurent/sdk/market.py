@@ -53,21 +53,18 @@ class MarketCalls(Base):
         job_id = tx.events.filter(self.marketplace.JobCreated)[0].jobId
         return tx.with_value(self.job(job_id, image_cid=image_cid))
 
-    def extend_job(self, job_id: str | bytes, extra_seconds: int, *, use_permit: bool = True) -> Tx[Job]:
-        """Books ``extra_seconds`` more of a Created, Accepted or Running job at its own price,
-        locking what they cost (:func:`~gpurent.sdk.booking.extension_cost`, computed here as the
-        contract does); the transaction's value is the job as extended. With ``use_permit``
-        (default) one transaction approves exactly that cost and extends. Refused before
-        anything is signed, as the contract would refuse it: not the renter, a job in another
-        state, a running job whose booked end has come (its provider is stopping it), or a
-        booking past MAX_DURATION."""
+    def check_extendable(self, job_id: str | bytes, extra_seconds: int) -> tuple[Job, int]:
+        """The job and the base units extending it by ``extra_seconds`` would lock
+        (:func:`~gpurent.sdk.booking.extension_cost`, as the contract computes it); refuses, before
+        anything is signed, what the contract would refuse: not the renter, a job in another state,
+        a running job whose booked end has come (its provider is stopping it), or a booking past
+        MAX_DURATION."""
         from gpurent.reverts import contract_error
         from gpurent.sdk.booking import OPEN_BOOKING, extension_cost
 
-        jid = parse_id(job_id, "job")
         if isinstance(extra_seconds, bool) or not isinstance(extra_seconds, int) or extra_seconds <= 0:
             raise InvalidInput(f"invalid extension {extra_seconds!r}: a whole number of seconds above 0")
-        job = Job.from_chain(self._raw_job(jid), None)
+        job = Job.from_chain(self._raw_job(job_id), None)
         action = "extend"
         if self._signer().address.lower() != job.user.lower():
             raise contract_error("MarketplaceUnauthorized", {"jobId": job.job_id, "caller": self.address}, action)
@@ -81,7 +78,15 @@ class MarketCalls(Base):
         if extra_seconds > room:
             raise contract_error("MarketplaceInvalidExtension", {
                 "jobId": job.job_id, "extraSeconds": extra_seconds, "maxExtraSeconds": room}, action)
-        cost = extension_cost(job, extra_seconds)
+        return job, extension_cost(job, extra_seconds)
+
+    def extend_job(self, job_id: str | bytes, extra_seconds: int, *, use_permit: bool = True) -> Tx[Job]:
+        """Books ``extra_seconds`` more of a Created, Accepted or Running job at its own price,
+        locking what they cost (checked first by :meth:`check_extendable`); the transaction's
+        value is the job as extended. With ``use_permit`` (default) one transaction approves
+        exactly that cost and extends."""
+        jid = parse_id(job_id, "job")
+        _, cost = self.check_extendable(jid, extra_seconds)
         if use_permit:
             from ape import chain
 
@@ -89,11 +94,12 @@ class MarketCalls(Base):
 
             deadline = chain.pending_timestamp + 3600
             v, r, s = sign_permit(self._signer(), self.token, self.marketplace.address, cost, deadline)
-            tx = self._send(action, self.marketplace.extendJobWithPermit, jid, extra_seconds, cost, deadline, v, r, s)
+            tx = self._send("extend", self.marketplace.extendJobWithPermit, jid, extra_seconds, cost, deadline,
+                            v, r, s)
         else:
             self._ensure_allowance(self.marketplace.address, cost, "extend a job")
-            tx = self._send(action, self.marketplace.extendJob, jid, extra_seconds)
-        return tx.with_value(self.job(jid, image_cid=job.image_cid))
+            tx = self._send("extend", self.marketplace.extendJob, jid, extra_seconds)
+        return tx.with_value(self.job(jid))
 
     def cancel_job(self, job_id: str | bytes) -> Tx[None]:
         """Cancels a job that has not started (see :meth:`check_cancellable`)."""
