@@ -7,6 +7,7 @@ Run as ``.venv/bin/python bench/gas.py`` from the project root (``make bench-gas
 Also the oracle's recurring costs: a validation report (a provider's first, then later ones)
 and a penalty. Prints a table, then as its last line one JSON object:
 ``{"createJob", "acceptJob", "startJob", "completeJob", "lifecycle_total", ..., "oracle_report"}``.
+Also ``extendJob``: a running job booked 30 minutes more (and ``extendJobWithPermit``, 30 more).
 
 Each lifecycle is the SPEC's worked example (10 tokens/h, 3600 s booked, 2700 s run). The first
 lifecycle pays one-time costs (the renter's first job, the provider's first payout); the reported
@@ -123,6 +124,25 @@ def main() -> int:
             "resolveDispute": market.resolveDispute(job_id, 2, "bafkreievidence", sender=oracle).gas_used,
         }
 
+        # an extension (issue 19): a running job booked 30 min more at its own price, the renter
+        # having approved exactly the 5 tokens it locks
+        renter = new_renter()
+        job_id = market.createJob(resource_id, cid, 3600, 10 * TOKEN, sender=renter).events.filter(
+            market.JobCreated)[0].jobId
+        start = market.acceptAndStartJob(job_id, sender=provider)
+        token.approve(market, 5 * TOKEN, sender=renter)
+        chain.pending_timestamp = start.timestamp + 600
+        extend_gas = {"extendJob": market.extendJob(job_id, 1800, sender=renter).gas_used}
+        # and again as `gpurent jobs extend` does it: the permit for exactly the extra cost in the
+        # same transaction (its allowance slot written from zero, then spent back to zero)
+        from gpurent.wire.permit import sign_permit
+
+        chain.pending_timestamp = start.timestamp + 700
+        deadline = chain.pending_timestamp + 600
+        v, r, s = sign_permit(renter, token, market.address, 5 * TOKEN, deadline)
+        extend_gas["extendJobWithPermit"] = market.extendJobWithPermit(job_id, 1800, 5 * TOKEN, deadline, v, r, s,
+                                                                       sender=renter).gas_used
+
         # the oracle's recurring costs: one validation report per provider per period, and a
         # penalty (downtime) per incident
         rep = suite.reputation
@@ -145,6 +165,7 @@ def main() -> int:
     result.update(oracle_gas)
     result.update(dispute_gas)
     result.update(withdraw_gas)
+    result.update(extend_gas)
 
     print(f"{'operation':<24}{'gas (median)':>14}{'target':>12}")
     for key in ("createJob", "acceptJob", "startJob", "completeJob", "lifecycle_total",
@@ -154,7 +175,7 @@ def main() -> int:
     print(f"{'first lifecycle':<24}{result['first_lifecycle_total']:>14,}")
     print(f"{'ERC20 transfer (base)':<24}{baseline:>14,}")
     print(f"{'withdrawEarnings':<24}{withdraw_gas['withdrawEarnings']:>14,}  (the earnings of {settled} jobs)")
-    for key in (*dispute_gas, *oracle_gas):
+    for key in (*dispute_gas, *extend_gas, *oracle_gas):
         print(f"{key:<24}{result[key]:>14,}")
     print(json.dumps(result))
     return 0 if all(result[k] <= v for k, v in TARGETS.items()) else 1

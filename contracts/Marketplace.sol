@@ -11,7 +11,7 @@ import {IResourceRegistry} from "./interfaces/IResourceRegistry.sol";
 /// @notice Brokers GPU jobs: a renter locks maxCost in escrow, the provider accepts and starts
 /// the job, and the job settles by the second: `cost = pricePerHour * elapsed / 3600`, capped at
 /// maxCost; the provider gets cost minus the platform fee, the treasury the fee, the renter the
-/// rest. Every non-terminal state has a deadline after which one party alone can end the job,
+/// rest. The renter may book more time before the booked end ({extendJob}), locking its cost. Every non-terminal state has a deadline after which one party alone can end the job,
 /// and every deadline, the fee and the dispute bond are fixed per job at creation ({Terms}).
 /// Disputes are not free options: the disputer posts a bond that goes to the other party when
 /// the ruling goes against it, disputes close with the booked time (plus the grace), and a
@@ -49,9 +49,9 @@ contract Marketplace is PaymentEscrow, AccessControl {
         address provider; // 160: provider of the resource when the job was created
         uint80 pricePerHour; // 80: fixed at creation; the registry's price field is 80 bits too
         uint16 termsVersion; // 16: the Terms (fee, deadlines, bond) fixed at creation
-        // slot 1 (256 bits), rewritten at every transition
+        // slot 1 (256 bits), rewritten at every transition and extension
         uint40 resourceSeq; // 40: resourceId = provider << 96 | resourceSeq
-        uint32 estimatedDuration; // 32: seconds, <= MAX_DURATION
+        uint32 estimatedDuration; // 32: seconds booked, <= MAX_DURATION; {extendJob} adds to it
         JobStatus status; // 8
         uint40 startTime; // 40: 0 until Running
         uint40 updatedAt; // 40: last transition; the end time once terminal
@@ -187,6 +187,58 @@ contract Marketplace is PaymentEscrow, AccessControl {
         try IERC20Permit(address(_token)).permit(msg.sender, address(this), maxCostLimit, deadline, v, r, s) {}
             catch {} // a failed permit falls back to the allowance, checked by transferFrom
         return _createJob(resourceId, imageCID, estimatedDuration, maxCostLimit);
+    }
+
+    /// @notice Books `extraSeconds` more of a job at the job's own price, locking what they
+    /// cost in escrow: the job's maxCost (the cap on what it can be billed), its booked end,
+    /// the end of its dispute window and the time after which anyone may settle it all move by
+    /// `extraSeconds`; unused time is refunded at settlement as before.
+    /// @dev extraCost = maxCost(duration + extraSeconds) - maxCost(duration), with
+    /// maxCost(d) = pricePerHour * d / 3600 as {createJob} computes it, so the job locks exactly
+    /// what it would have locked had it been booked for the new duration at creation, and every
+    /// settlement (which derives the locked amount from the duration) stays exact to the base
+    /// unit. Does not touch the job's last transition, so its accept and start timeouts stay.
+    /// Requirements: not paused (an extension is a new booking); the caller is the job's
+    /// renter; the job is Created, Accepted or Running, and a Running job is before its booked
+    /// end (startTime + duration); 0 < extraSeconds <= MAX_DURATION - duration; extraCost > 0;
+    /// the caller approved extraCost to this contract. Emits {JobExtended} and {FundsLocked}.
+    /// @param jobId The job.
+    /// @param extraSeconds Seconds to add to the booking.
+    /// @return extraCost What was locked, in base units.
+    function extendJob(bytes32 jobId, uint256 extraSeconds)
+        external
+        whenNotPaused
+        nonReentrant
+        returns (uint256 extraCost)
+    {
+        return _extendJob(jobId, extraSeconds, type(uint256).max);
+    }
+
+    /// @notice Approves by EIP-2612 signature and extends the job in one transaction.
+    /// @dev As {createJobWithPermit}: the permit is for `costLimit`; if it was already used
+    /// (e.g. front-run), the call goes on with the existing allowance. Requirements: as
+    /// {extendJob}, and extraCost <= costLimit (the extra cost depends on the duration booked
+    /// when it is mined, by one base unit of rounding). Emits {JobExtended} and {FundsLocked}.
+    /// @param jobId The job.
+    /// @param extraSeconds Seconds to add to the booking.
+    /// @param costLimit The permit's value: the most the renter agrees to lock.
+    /// @param deadline The permit's deadline.
+    /// @param v Permit signature.
+    /// @param r Permit signature.
+    /// @param s Permit signature.
+    /// @return extraCost What was locked, in base units.
+    function extendJobWithPermit(
+        bytes32 jobId,
+        uint256 extraSeconds,
+        uint256 costLimit,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external whenNotPaused nonReentrant returns (uint256 extraCost) {
+        try IERC20Permit(address(_token)).permit(msg.sender, address(this), costLimit, deadline, v, r, s) {}
+            catch {} // a failed permit falls back to the allowance, checked by transferFrom
+        return _extendJob(jobId, extraSeconds, costLimit);
     }
 
     // ================================================================ provider
@@ -716,6 +768,49 @@ contract Marketplace is PaymentEscrow, AccessControl {
         }
         emit JobCreated(jobId, msg.sender, resourceId, imageCID, pricePerHour, estimatedDuration, maxCost);
         _lockFunds(jobId, msg.sender, maxCost);
+    }
+
+    /// @dev The checks and effects of an extension (see {extendJob}), then the lock.
+    function _extendJob(bytes32 jobId, uint256 extraSeconds, uint256 costLimit) private returns (uint256 extraCost) {
+        JobData storage job = _jobOf(jobId);
+        if (msg.sender != userOf(jobId)) revert MarketplaceUnauthorized(jobId, msg.sender);
+        JobStatus status = job.status;
+        if (status != JobStatus.Created && status != JobStatus.Accepted && status != JobStatus.Running) {
+            revert MarketplaceInvalidJobState(jobId, status);
+        }
+        uint256 duration = job.estimatedDuration;
+        if (status == JobStatus.Running) {
+            uint256 bookedEnd = uint256(job.startTime) + duration;
+            if (block.timestamp >= bookedEnd) revert MarketplaceBookingEnded(jobId, bookedEnd);
+        }
+        uint256 maxExtra = MAX_DURATION - duration; // cannot underflow: duration <= MAX_DURATION
+        if (extraSeconds == 0 || extraSeconds > maxExtra) {
+            revert MarketplaceInvalidExtension(jobId, extraSeconds, maxExtra);
+        }
+        uint256 newDuration = duration + extraSeconds; // <= MAX_DURATION
+        uint256 price = job.pricePerHour;
+        // both terms as _createJob's maxCost (< 2**92); the new one is at least the old one
+        extraCost = (price * newDuration) / 3600 - (price * duration) / 3600;
+        // slither-disable-next-line incorrect-equality (a computed amount, not a balance)
+        if (extraCost == 0) revert MarketplaceZeroCost(price, extraSeconds);
+        if (extraCost > costLimit) revert MarketplaceCostAboveLimit(extraCost, costLimit);
+        _setDuration(job, newDuration);
+        emit JobExtended(jobId, msg.sender, extraSeconds, extraCost, newDuration);
+        _lockFunds(jobId, msg.sender, extraCost);
+    }
+
+    /// @dev `job.estimatedDuration = uint32(duration)`, written in assembly: the same line in
+    /// Solidity makes the optimizer stop inlining that field's store into {_createJob}, whose
+    /// slot-1 writes then no longer merge into one SSTORE (+470 gas on every createJob, measured).
+    /// The field is bits 40..71 of the job's second slot, after the 40-bit resourceSeq (see
+    /// {JobData}); tests/contracts/test_extend.py reads every field back after an extension.
+    /// `duration` <= MAX_DURATION < 2**32, so it fits the field.
+    function _setDuration(JobData storage job, uint256 duration) private {
+        assembly ("memory-safe") {
+            let slot := add(job.slot, 1)
+            let mask := shl(40, 0xffffffff)
+            sstore(slot, or(and(sload(slot), not(mask)), shl(40, duration)))
+        }
     }
 
     function _settleDispute(bytes32 jobId, DisputeOutcome outcome, string memory evidenceCID) private {

@@ -186,6 +186,16 @@ class Play:
         self.jobs.append(job)
         return job
 
+    def extend(self, job: Job, extra: int) -> int:
+        """The renter approves and books ``extra`` seconds more of the job at its own price;
+        returns what that locked. The model's booking (duration, maxCost) follows."""
+        cost = job.price * (job.duration + extra) // HOUR - job.max_cost
+        self.approve(job.renter, cost)
+        self.w.tx(job.renter, "marketplace", "extendJob", b32(job.id), extra)
+        job.duration += extra
+        job.max_cost += cost
+        return cost
+
     def accept(self, job: Job) -> None:
         self.w.tx(job.provider, "marketplace", "acceptJob", b32(job.id))
         job.accepted_at = self.w.now

@@ -76,9 +76,9 @@ interface IMarketplace {
         address user;
         address provider;
         bytes32 resourceId;
-        uint256 estimatedDuration; // seconds
+        uint256 estimatedDuration; // seconds booked (at creation, plus extensions)
         uint256 pricePerHour; // fixed at creation
-        uint256 maxCost; // locked in escrow at creation
+        uint256 maxCost; // locked in escrow (at creation, plus extensions)
         uint256 feeBps; // platform fee, fixed at creation
         uint256 termsVersion; // the Terms (deadlines, fee, bond) the job keeps
         uint256 startTime; // 0 until Running
@@ -143,6 +143,12 @@ interface IMarketplace {
     error MarketplaceInvalidEndTime(bytes32 jobId, uint256 endedAt, uint256 startTime, uint256 latest);
     /// @notice `provider` has no earnings to withdraw.
     error MarketplaceNothingToWithdraw(address provider);
+    /// @notice Raised when job `jobId` is extended by `extraSeconds`: zero, or above
+    /// `maxExtraSeconds` (what MAX_DURATION leaves beside the time already booked).
+    error MarketplaceInvalidExtension(bytes32 jobId, uint256 extraSeconds, uint256 maxExtraSeconds);
+    /// @notice Raised when running job `jobId` is extended at or after its booked end
+    /// `bookedEnd` (start + duration): its provider's agent is stopping it.
+    error MarketplaceBookingEnded(bytes32 jobId, uint256 bookedEnd);
 
     // ----------------------------------------------------------------- events
     /// @notice Emitted when a renter creates a job and its maxCost is locked (SPEC event, with
@@ -155,6 +161,12 @@ interface IMarketplace {
         uint256 pricePerHour,
         uint256 estimatedDuration,
         uint256 maxCost
+    );
+    /// @notice Emitted when the renter books `extraSeconds` more of a job at its own price:
+    /// `extraCost` more is locked in escrow (its maxCost grows by it), and the job is now booked
+    /// for `newDuration` seconds.
+    event JobExtended(
+        bytes32 indexed jobId, address indexed user, uint256 extraSeconds, uint256 extraCost, uint256 newDuration
     );
     /// @notice Emitted when the provider accepts a job.
     event JobAccepted(bytes32 indexed jobId, address indexed provider);

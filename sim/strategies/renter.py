@@ -81,6 +81,39 @@ def dispute_after_end(play: Play) -> None:
     play.provider_bound(ledger, P.address, [job])
 
 
+@strategy("renter.extend-at-the-end", "renter", PROVIDER_BOUND + "; an extension at or past the booked end reverts")
+def extend_at_the_end(play: Play) -> None:
+    """R books more time of a running job late: in its last seconds (it lands, and P runs on to
+    the new end, paid for it), or at or after its booked end, when P's agent stops the job
+    (it reverts, so the stopped job is never billed for time nobody ran); then R stops early or
+    P runs to the end."""
+    w, P = play.w, play.w.P
+    ledger = Ledger(w, P.address)
+    job = _booked(play)
+    extra = play.between(60, 2 * 3600)
+    if play.rng.random() < 0.5:
+        play.run_until(job, job.ends_at - play.between(1, 30), play.between(1, 4))
+        cost = play.extend(job, extra)
+        play.v.check("the extension locked price x extra seconds (to the booking's rounding)",
+                     w.job(job.id)["maxCost"] == job.max_cost and cost >= job.price * extra // 3600)
+    else:
+        play.run_until(job, job.ends_at, play.between(1, 4))
+        job.stop(job.ends_at)  # P's agent stops it at the booked end
+        w.at(play.between(job.ends_at, job.closes_at))
+        play.approve(w.roles.griefer, job.price * extra // 3600 + 1)
+        play.must_revert("an extension at or past the booked end reverts", "MarketplaceBookingEnded",
+                         w.roles.griefer, "marketplace", "extendJob", b32(job.id), extra)
+    if job.run_until is None and play.rng.random() < 0.5:  # R stops early, within the new booking
+        play.run_until(job, play.between(w.now + 1, job.ends_at), play.between(1, 4))
+        play.complete(job, w.roles.griefer)
+    else:
+        if job.run_until is None:  # P runs to the new end, where its agent stops the job
+            play.run_until(job, job.ends_at, play.between(1, 4))
+            job.stop(job.ends_at)
+        play.complete(job)
+    play.provider_bound(ledger, P.address, [job])
+
+
 @strategy("renter.cancel-race", "renter", PROVIDER_BOUND + "; cancel/dispute of an Accepted job revert")
 def cancel_race(play: Play) -> None:
     """R tries to cancel P's accepted job before the start timeout, and to dispute it while

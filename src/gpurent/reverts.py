@@ -116,6 +116,13 @@ def _invalid_outcome(i: dict[str, Any], a: str) -> str:
             f"{', '.join(rulings[:-1])} or {rulings[-1]}")
 
 
+def _invalid_extension(i: dict[str, Any], a: str) -> str:
+    room = int(i["maxExtraSeconds"])
+    why = ("it is already booked for the longest a job may run" if room == 0 else
+           f"it can be extended by 1 s to {_seconds(room)} ({room} s) more")
+    return f"cannot {a} job {short(i['jobId'])} by {i['extraSeconds']} s: {why}"
+
+
 # OpenZeppelin TimelockController.OperationState, as bits of `expectedStates`
 _TIMELOCK_STATES = ("unset", "waiting", "ready", "done")
 
@@ -166,6 +173,10 @@ _ERRORS: dict[str, tuple[type[ContractRevert], str | Formatter]] = {
     "MarketplaceInvalidEndTime": (
         InvalidArgument, "cannot {a} job {jobId:id} as ended at timestamp {endedAt}: the end must be between its "
                          "start ({startTime}) and the current block ({latest})"),
+    "MarketplaceInvalidExtension": (InvalidArgument, _invalid_extension),
+    "MarketplaceBookingEnded": (
+        DeadlinePassed, "cannot {a} job {jobId:id}: its booked time ended at timestamp {bookedEnd} (its provider "
+                        "stops it); book a new job instead"),
     "MarketplaceNothingToWithdraw": (InvalidArgument, "nothing to withdraw: no earnings are held for {provider}"),
     "MarketplaceNothingToRelease": (
         InvalidArgument, "job {jobId:id} has no accrued cost to release (or less than asked)"),

@@ -153,6 +153,41 @@ def test_a_job_past_its_duration_is_stopped_and_settled_at_the_cap(start_agent, 
     assert settled.final_cost == settled.max_cost == Decimal("0.03")  # 3 s at 0.01/s: the cap exactly
 
 
+def test_a_job_extended_while_running_runs_to_its_new_cap_and_settles_exact(start_agent, push_image, renter_rent,
+                                                                           suite, cast, chain):
+    """Booked 6 s, extended by 6 s once it runs: the agent does not stop it at the old cap, stops
+    it at the new one, and the settlement pays the 12 s booked exactly (0.12 GPU: 98% to the
+    provider, 2% to the platform, nothing back)."""
+    runner = start_agent()
+    # it ends within a second of being told to stop, so a stop at the old cap would show at once
+    script = 'trap "echo stopped; exit 0" TERM; echo started; while true; do sleep 1; done'
+    job = renter_rent.create_job(runner.gpu, push_image(script), 6).value
+    record = runner.wait_phase(job.job_id, "running", timeout_s=90)
+    renter0 = renter_rent.balance()
+    extended = renter_rent.extend_job(job.job_id, 6).value
+    assert (extended.estimated_duration, extended.max_cost) == (12, Decimal("0.12"))
+    assert renter0 - renter_rent.balance() == Decimal("0.06")  # the extra 6 s, locked
+    old_cap = record.chain_start + 6
+    while renter_rent.chain_time() < old_cap + 3:  # past the old cap, on the chain's clock
+        time.sleep(0.2)
+    now = runner.agent.state.job(job.job_id)
+    assert now.phase == "running" and not now.capped and now.duration_s == 12
+    assert runner.agent.runtime.state(now.container_id).status == "running"
+
+    record = runner.wait_phase(job.job_id, "completed", timeout_s=60)
+    assert record.capped
+    settled = renter_rent.job(job.job_id)
+    assert settled.final_cost == settled.max_cost == Decimal("0.12")  # 12 s at 0.01/s: the new cap exactly
+    assert settled.end_time - settled.start_time <= 12 + 10  # stopped at the new cap, not left running
+    jid = bytes.fromhex(job.job_id[2:])
+    height = chain.blocks.height + 1
+    releases = [e for e in suite.marketplace.FundsReleased.range(0, height) if e.jobId == jid]
+    assert sum(int(e.providerAmount) for e in releases) == 1176 * 10**14  # 0.1176 GPU
+    assert sum(int(e.fee) for e in releases) == 24 * 10**14  # 0.0024 GPU
+    assert not [e for e in suite.marketplace.Refunded.range(0, height) if e.jobId == jid]
+    assert renter_rent.balance() == renter0 - Decimal("0.06")  # the whole booking ran: nothing back
+
+
 def test_a_cancel_before_start_refunds_in_full_and_is_never_accepted(start_agent, push_image, renter_rent):
     runner = start_agent()
     blocker = renter_rent.create_job(runner.gpu, push_image("sleep 600", "gpurent-test/blocker:1"), 3600).value

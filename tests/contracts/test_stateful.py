@@ -10,6 +10,8 @@ After every step:
   ProviderFault ruling claws released pay back from the provider's stake;
 - a job keeps the terms it was created with (fee, deadlines, bond), Created jobs expire, and
   disputes close with the booked time plus the grace;
+- an extension (by its renter, before the booked end) locks exactly what the longer booking
+  adds to the job's maxCost, and every deadline and settlement after it follows the new duration;
 - the total supply moved only by mint and slash-burn;
 - every provider's reputation is within 0-1000;
 - a call the model deems unauthorised or invalid reverted, and every valid call succeeded.
@@ -44,6 +46,7 @@ ACCEPT_TIMEOUT, START_TIMEOUT, GRACE, DISPUTE_TIMEOUT = 1800, 600, 300, 1200
 BOND_BPS, MIN_BOND = 1000, TOKEN // 100  # DeploymentParams' dispute bond
 SLASH_BPS, SLASH_INTERVAL = 2000, 86400
 UINT_MAX = 2**256 - 1
+MAX_DURATION = 90 * 86400
 
 
 @dataclass
@@ -206,6 +209,23 @@ def make_machine(suite, cast, chain, lens):
                 self.jobs.append(job)
                 self.balances[user.address] -= job.locked
                 self.escrow += job.locked
+
+        @rule(data=st.data(), who=st.sampled_from(range(7)),
+              extra=st.sampled_from([0, 1, 59, 600, 1800, 3600, MAX_DURATION]))
+        def extend(self, data, who, extra):
+            job = self.pick(data, {CREATED, ACCEPTED, RUNNING})
+            if job is None:
+                return
+            caller = actors[who]
+            t = self.now + 1
+            more = job.price * (job.duration + extra) // 3600 - job.locked  # the job's cap grows by this
+            ok = (not self.paused and caller.address == job.user and job.status in (CREATED, ACCEPTED, RUNNING)
+                  and (job.status != RUNNING or t < job.start + job.duration)  # not once its booked end came
+                  and 0 < extra <= MAX_DURATION - job.duration and 0 < more <= self.balances[job.user])
+            if self.attempt(ok, m.extendJob, job.id, extra, sender=caller):
+                job.duration += extra  # every deadline and settlement from here uses the longer booking
+                self.balances[job.user] -= more
+                self.escrow += more
 
         @rule(data=st.data(), who=st.sampled_from(range(7)))
         def accept(self, data, who):

@@ -35,6 +35,7 @@ contract Handler {
     bytes32[] public jobs;
     uint256 public calls;
     uint256 public settled; // successful completions, cancellations and dispute rulings
+    uint256 public extended; // successful extensions
     /// @dev Bounds checked as the calls happen (a nonzero count fails an invariant below).
     uint256 public violations;
     string public lastViolation;
@@ -139,6 +140,32 @@ contract Handler {
             } catch {}
         }
         vm.stopPrank();
+    }
+
+    /// @dev An extension, mostly by the job's renter (a quarter by a random actor), mostly a
+    /// bounded one, sometimes any value (the bound is the contract's to check). What succeeded
+    /// must have been the renter's, before a running job's booked end, and must have locked
+    /// exactly what the longer booking adds to the cap.
+    function extendJob(uint256 actorSeed, uint256 jobSeed, uint256 extra) external {
+        calls++;
+        if (jobs.length == 0) return;
+        bytes32 id = _job(jobSeed);
+        extra = extra % 5 == 0 ? extra : 1 + extra % (2 * 3600);
+        IMarketplace.Job memory before = market.getJob(id);
+        address who = actorSeed % 4 == 0 ? _actor(actorSeed / 4) : before.user; // mostly its renter
+        vm.prank(who);
+        try market.extendJob(id, extra) returns (uint256 cost) {
+            extended++;
+            IMarketplace.Job memory job = market.getJob(id);
+            if (who != before.user) _violated("extended by someone other than its renter");
+            if (job.maxCost != before.maxCost + cost) _violated("an extension locked other than its cost");
+            if (job.maxCost != job.pricePerHour * job.estimatedDuration / 3600) _violated("cap is not the booking's");
+            if (job.estimatedDuration > market.MAX_DURATION()) _violated("booked past MAX_DURATION");
+            bool running = before.status == IMarketplace.JobStatus.Running;
+            if (running && block.timestamp >= before.startTime + before.estimatedDuration) {
+                _violated("extended after its booked end");
+            }
+        } catch {}
     }
 
     function startJob(uint256 actorSeed, uint256 jobSeed) external {

@@ -53,6 +53,8 @@ def busy_chain(suite, cast, chain, jobs: int = 3) -> dict:
         tx = m.createJob(rids[0], CID if kind != "cancel" else CID2, 3600, 2**256 - 1, sender=cast.renter)
         job = tx.events.filter(m.JobCreated)[0].jobId
         ids.setdefault(kind, []).append(job)
+        if kind == "complete" and len(ids[kind]) == 1:
+            m.extendJob(job, 1800, sender=cast.renter)  # booked 1.5 h: 15 tokens locked
         if kind == "cancel":
             m.cancelJob(job, sender=cast.renter)
             continue
@@ -97,6 +99,10 @@ def test_every_event_lands_in_its_table(db_url, suite, cast, chain, manifest, gp
                                                                     cast.provider.address.lower())
                 if expected == "Completed":
                     assert row.total_cost_tokens == format(chain_job.final_cost.normalize(), "f")
+                assert row.estimated_duration == chain_job.estimated_duration  # extensions included
+                assert row.max_cost_tokens == format(chain_job.max_cost.normalize(), "f")
+        extended = jobs["0x" + bytes(made["jobs"]["complete"][0]).hex()]
+        assert (extended.estimated_duration, extended.max_cost_tokens) == (5400, "15")
         history = db.execute(select(s.job_status_history.c.status).where(
             s.job_status_history.c.job_id == "0x" + bytes(made["jobs"]["complete"][0]).hex())
             .order_by(s.job_status_history.c.block_number, s.job_status_history.c.log_index)).scalars().all()
@@ -112,7 +118,7 @@ def test_every_event_lands_in_its_table(db_url, suite, cast, chain, manifest, gp
         assert {"report", "penalty", "reward", "score"} <= kinds
         names = set(db.execute(select(s.events.c.name)).scalars())
     expected_names = {"ProviderRegistered", "ResourceRegistered", "PricingUpdated", "AvailabilityUpdated", "JobCreated",
-                      "FundsLocked", "JobAccepted", "JobStarted", "JobCompleted", "FundsReleased", "Refunded",
+                      "JobExtended", "FundsLocked", "JobAccepted", "JobStarted", "JobCompleted", "FundsReleased", "Refunded",
                       "JobCancelled", "JobDisputed", "DisputeResolved", "ValidationReported", "PenaltyApplied",
                       "RewardIssued", "UptimeUpdated", "ResourceReputationUpdated", "ResourceRetired", "Transfer"}
     assert expected_names <= names, expected_names - names

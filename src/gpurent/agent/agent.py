@@ -319,7 +319,7 @@ class Agent:
             return
         found = self.gp.jobs_created(cursor + 1, head, set(self.slots))
         jobs = [{**j, "priority": float(Decimal(j["price_per_hour"]) * j["duration_s"])} for j in found]
-        added = self.state.record_new_jobs(jobs, head)
+        added = self.state.record_new_jobs(jobs, head, self.gp.jobs_extended(cursor + 1, head))
         if added:
             log.info("%d new job(s)", added)
 
@@ -650,7 +650,7 @@ class Agent:
                 code = container.exit_code if container else None
                 self.state.update(job.job_id, AgentPhase.EXITED, exit_code=code,
                                   detail="container lost" if container is None else f"exit code {code}")
-            elif job.chain_start and self.clock() >= job.chain_start + job.duration_s:
+            elif job.chain_start and self.clock() >= job.chain_start + job.duration_s and not self._extended(job):
                 self.ingress.close_job(job.job_id)
                 self.runtime.stop(job.container_id)  # type: ignore[arg-type]
                 state = self.runtime.state(job.container_id)  # type: ignore[arg-type]
@@ -677,6 +677,18 @@ class Agent:
         self._close(job, _final_phase(status), status.label)
         if status == JobStatus.COMPLETED:  # credited to the earnings: paid out past withdraw_min
             self.settler.withdraw_if_due()
+
+    def _extended(self, job: JobRecord) -> bool:
+        """Whether the renter booked more of ``job`` than its record says (an extension not
+        polled yet): the record follows the chain and the job runs on. Read after the clock said
+        the cap came, so an extension mined before then is seen, and one after it was refused
+        (``MarketplaceBookingEnded``): never stopped early, never run past its booking."""
+        booked = self.gp.job(job.job_id).estimated_duration
+        if booked <= job.duration_s:
+            return False
+        self.state.extend(job.job_id, booked)
+        log.info("job %s: extended by its renter to %d s booked; running on", job.job_id, booked)
+        return True
 
     def _deliver_late(self, job: JobRecord) -> None:
         """A job someone else settled before this agent packed it: its output folder is packed

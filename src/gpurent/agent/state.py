@@ -67,7 +67,7 @@ class JobRecord:
     resource_id: str
     renter: str
     image_cid: str
-    duration_s: int
+    duration_s: int  # seconds booked: from JobCreated, then each JobExtended
     priority: float
     created_block: int
     phase: AgentPhase
@@ -114,8 +114,9 @@ class AgentState(SqliteStore):
                 if name not in columns:  # a database from before the column: added at the end
                     db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
 
-    def record_new_jobs(self, jobs: list[dict[str, Any]], cursor: int) -> int:
-        """Inserts newly seen jobs and moves the cursor, atomically; returns how many were new."""
+    def record_new_jobs(self, jobs: list[dict[str, Any]], cursor: int, extended: dict[str, int] | None = None) -> int:
+        """Inserts newly seen jobs, books the ``extended`` ones (job id -> seconds now booked)
+        longer, and moves the cursor, atomically; returns how many were new."""
         now = time.time()
         added = 0
         with self.tx() as db:
@@ -128,8 +129,16 @@ class AgentState(SqliteStore):
                 if cur.rowcount:
                     added += 1
                     db.execute("INSERT INTO history VALUES (?, ?, ?, NULL)", (job["job_id"], AgentPhase.QUEUED, now))
+            for job_id, duration in (extended or {}).items():  # after the inserts: a job created and extended at once
+                _extend(db, job_id, duration)
             self.put("cursor", str(cursor), db)
         return added
+
+    def extend(self, job_id: str, duration_s: int) -> None:
+        """The job is now booked for ``duration_s`` seconds (never shortened: an extension read
+        twice, or late, changes nothing)."""
+        with self.tx() as db:
+            _extend(db, job_id, duration_s)
 
     # -- jobs ----------------------------------------------------------------------------
     def job(self, job_id: str) -> JobRecord | None:
@@ -201,6 +210,10 @@ class AgentState(SqliteStore):
         with self._lock:
             return [PhaseChange(AgentPhase(r[0]), r[1], r[2]) for r in self._db.execute(
                 "SELECT phase, at, detail FROM history WHERE job_id = ? ORDER BY rowid", (job_id.lower(),))]
+
+
+def _extend(db: Any, job_id: str, duration_s: int) -> None:
+    db.execute("UPDATE jobs SET duration_s = MAX(duration_s, ?) WHERE job_id = ?", (duration_s, job_id.lower()))
 
 
 def _record(row: tuple[Any, ...]) -> JobRecord:

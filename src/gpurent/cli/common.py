@@ -18,7 +18,7 @@ from gpurent.units import DECIMALS
 if TYPE_CHECKING:
     from gpurent.sdk.reader import GpurentReader
 
-__all__ = ["ADDRESS", "GPU_ID", "HOURS", "JOB_ID", "PROVIDER", "TOKENS", "UINT16", "UINT32", "UINT64", "UINT256", "Quantity", "TokenAmount", "about_address", "job_row",
+__all__ = ["ADDRESS", "GPU_ID", "HOURS", "JOB_ID", "MINUTES", "PROVIDER", "TOKENS", "UINT16", "UINT32", "UINT64", "UINT256", "Quantity", "TokenAmount", "about_address", "job_row",
            "pass_app", "resource_row"]
 
 
@@ -148,6 +148,7 @@ MAX_TOKENS = Decimal((2**256 - 1) // 10**DECIMALS)  # whole tokens whose base un
 TOKENS = TokenAmount()
 # hours booked: the Marketplace's longest job (MAX_DURATION), in hours
 HOURS = Quantity("hours", "a number of hours", maximum=Decimal(MAX_DURATION) / 3600, positive=True, unit=" h")
+MINUTES = Quantity("minutes", "a number of minutes", maximum=Decimal(MAX_DURATION) / 60, positive=True, unit=" min")
 # the chain's integer fields, so that no value reaches a query or a transaction it cannot fit
 UINT16 = click.IntRange(0, 2**16 - 1)
 UINT32 = click.IntRange(0, 2**32 - 1)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gpurent.command import App
-from gpurent.cli.common import GPU_ID, HOURS, JOB_ID, PROVIDER, TOKENS, job_row, pass_app
+from gpurent.cli.common import GPU_ID, HOURS, JOB_ID, MINUTES, PROVIDER, TOKENS, job_row, pass_app
 from gpurent.errors import GpurentError, InvalidInput
+from gpurent.sdk.booking import Booking, booking
+from gpurent.sdk.deadlines import moment, span
 from gpurent.types import AgentPhase, JobStatus, cli_names
-from gpurent.units import for_people
+from gpurent.units import for_people, to_tokens
 
 if TYPE_CHECKING:
     from gpurent.sdk.provider import ProviderEndpoint
@@ -107,6 +109,7 @@ def show(app: App, job_id: str) -> None:
         "escrow_refunded": escrow.refunded,
     })
     data["next"] = gp.next_steps(job).text()  # what the renter can do, and from or until when
+    low = _booking_rows(data, booking(job, gp.chain_time()))
     from gpurent.cli import workload as flags
 
     data.update(flags.result_rows(gp, job))
@@ -128,6 +131,8 @@ def show(app: App, job_id: str) -> None:
             if remote.get("exit_code") is not None:
                 data["exit_code"] = remote["exit_code"]
             data["timeline"] = " → ".join(step["phase"] for step in remote["timeline"])
+            if remote["ports"]:  # what the job serves, and where (see `jobs port-forward`)
+                data["ports"] = _port_rows(endpoint, remote["ports"], app.output.as_json)
             if remote["phase"] in (AgentPhase.DECLINED, AgentPhase.FAILED) and remote["error"]:
                 data["reason"] = _provider_text(remote["error"])  # why the agent gave the job back
         except GpurentError as err:
@@ -139,6 +144,71 @@ def show(app: App, job_id: str) -> None:
 
                 data["usage"] = usage if app.output.as_json else usage_rows(usage)
     app.output.data(data, title=f"Job {job.job_id}")
+    if low:
+        app.output.warn(low)
+
+
+class _BookingLine:
+    """``jobs top``'s line under the table: the booked time left and the cost so far, read from
+    the chain at most every ``EVERY_S``; the low-time warning goes to stderr once."""
+
+    EVERY_S = 5.0
+
+    def __init__(self, app: App, gp: Any, job_id: str):
+        self.app, self.gp, self.job_id = app, gp, job_id
+        self._line: str | None = None
+        self._at = 0.0
+        self._warned = False
+
+    def __call__(self) -> str | None:
+        import time
+
+        if time.monotonic() - self._at >= self.EVERY_S:
+            self._at = time.monotonic()
+            try:
+                b = booking(self.gp.job(self.job_id), self.gp.chain_time())
+            except GpurentError:
+                return self._line  # the chain unreachable for a moment: the last line stands
+            rows: dict[str, object] = {"id": self.job_id}
+            low = _booking_rows(rows, b)
+            if "time_left" in rows:
+                self._line = (f"booked: {rows['time_left']} · cost so far {for_people(b.cost_so_far)} GPU · "
+                              f"can still cost {for_people(b.most_more)} GPU")
+            if low and not self._warned:
+                self._warned = True
+                self.app.output.warn(low)
+        return self._line
+
+
+def _booking_rows(data: dict[str, object], b: Booking) -> str | None:
+    """Adds where the job's booked time stands to ``data``; returns the warning for a running
+    job low on time (under 10% or 10 minutes left), else None."""
+    if b.status in (JobStatus.CREATED, JobStatus.ACCEPTED):
+        data["booked"] = span(b.booked_s)
+        data["can_cost_at_most"] = b.max_cost
+        return None
+    if not b.running or b.end is None or b.seconds_left is None:
+        return None
+    data["booked_end"] = moment(b.end, b.now)
+    data["time_left"] = f"{span(b.seconds_left)} of {span(b.booked_s)} booked"
+    data["seconds_left"] = b.seconds_left
+    data["cost_so_far"] = b.cost_so_far
+    data["can_still_cost"] = b.most_more
+    if not b.running_low:
+        return None
+    left = "its booked time is up" if b.seconds_left == 0 else f"only {span(b.seconds_left)} of its booked time left"
+    return (f"job {str(data['id'])[:10]}… has {left} (until {moment(b.end, b.now)}): its provider stops it then; "
+            f"book more with `gpurent jobs extend {data['id']} --hours N`")
+
+
+def _port_rows(endpoint: ProviderEndpoint, ports: list[Any], as_json: bool) -> Any:
+    """The job's ports: each with its URL on the provider's endpoint (an http port) or the
+    port-forward that reaches it (a tcp port)."""
+    rows = [{**p, "url": endpoint.url + p["path"] if p["path"] else None} for p in ports]
+    if as_json:
+        return rows
+    return ", ".join(f"{r['port']}/{r['protocol']}{' public' if r['public'] else ''}"
+                     + (f" {r['url']}" if r["url"] else " (port-forward)") for r in rows)
 
 
 REASON_MAX = 300  # characters of the provider's reason for a declined job shown
@@ -239,9 +309,7 @@ def top(app: App, job_id: str) -> None:
     gp = app.sdk(needs_account=True)
     job = gp.job(job_id)
     endpoint = ProviderEndpoint.for_job(gp, job)
-    # the booked-time-left / cost-so-far line goes here, from its own helper: extra=lambda: <its line>
-    # (asked again at every sample, shown under the live table)
-    view = TopView(app.output, f"Job {job.job_id[:10]}…", extra=None)
+    view = TopView(app.output, f"Job {job.job_id[:10]}…", extra=_BookingLine(app, gp, job.job_id))
     try:
         for sample in endpoint.follow_metrics(job.job_id):
             view.show(sample)
@@ -291,6 +359,52 @@ _job_action("cancel", "Cancels a job that has not started; the escrow is refunde
             "cancelled")
 _job_action("complete", "Settles a running job by the seconds it ran (stops billing).", "complete_job",
             "settled")
+
+
+@group.command("extend")
+@click.argument("job_id", type=JOB_ID)
+@click.option("--hours", type=HOURS, help="Hours to add to the booking (decimals allowed: 0.25 is 15 min)")
+@click.option("--minutes", type=MINUTES, help="Minutes to add to the booking")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation")
+@pass_app
+def extend(app: App, job_id: str, hours: Decimal | None, minutes: Decimal | None, yes: bool) -> None:
+    """Books more time of a job that has not ended (Created, Accepted, or Running before its
+    booked end) at the job's own price: approves by signature and locks what the extra time
+    costs in one transaction. Unused time is refunded when the job ends, as before."""
+    seconds = _extra_seconds(hours, minutes)
+    gp = app.sdk(needs_account=True)
+    job, units = gp.check_extendable(job_id, seconds)  # refused in one line before anything is asked or signed
+    cost = to_tokens(units)
+    if not yes:
+        click.confirm(f"Lock {for_people(cost)} GPU more to book {span(seconds)} more of job {job.job_id[:10]}… "
+                      f"(at {for_people(job.price_per_hour)} GPU/h)?", abort=True, err=True)
+    with app.output.pending("Extending the job…"):
+        extended = gp.extend_job(job.job_id, seconds)
+    new = extended.value
+    b = booking(new, gp.chain_time())
+    until = f", booked until {moment(b.end, b.now)}" if b.end is not None else ""
+    app.output.tx(extended, f"job extended by {span(seconds)}; {for_people(cost)} GPU more locked in escrow "
+                            f"({for_people(new.max_cost)} GPU in all){until}")
+    row: dict[str, object] = {**job_row(new), "extra_seconds": seconds, "extra_cost": cost}
+    if b.end is not None:
+        row["booked_end"] = b.end
+    app.output.data(row, title=f"Job {new.job_id}")
+
+
+def _extra_seconds(hours: Decimal | None, minutes: Decimal | None) -> int:
+    """The seconds ``--hours`` or ``--minutes`` name (exactly one of them), exactly: a value
+    that is not a whole number of seconds is refused, not rounded."""
+    if (hours is None) == (minutes is None):
+        raise click.UsageError("say how much longer: --hours N or --minutes N (one of them)")
+    option, amount, unit = ("--hours", hours, 3600) if hours is not None else ("--minutes", minutes, 60)
+    assert amount is not None
+    with localcontext() as ctx:
+        ctx.prec = 250  # exact for any quantity the command line reads (100 characters at most)
+        seconds = amount * unit
+    if seconds != seconds.to_integral_value():
+        raise click.BadParameter(f"{amount} is {seconds.normalize():f} s: give a whole number of seconds",
+                                 param_hint=option)
+    return int(seconds)
 
 
 @group.command("dispute")

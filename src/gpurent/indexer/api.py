@@ -343,8 +343,8 @@ class Hub:
                 self._queues.discard(entry)
 
 
-STATUS_EVENTS = {"JobCreated", "JobAccepted", "JobStarted", "JobCompleted", "JobCancelled", "JobDisputed",
-                 "DisputeResolved"}
+STATUS_EVENTS = {"JobCreated", "JobExtended", "JobAccepted", "JobStarted", "JobCompleted", "JobCancelled",
+                 "JobDisputed", "DisputeResolved"}
 
 
 @strawberry.type

@@ -18,7 +18,7 @@ from gpurent.indexer.events import DecodedEvent
 from gpurent.indexer.bulk import insert_rows, update_rows
 from gpurent.indexer import schema as s
 from gpurent.types import DisputeOutcome, JobStatus, PenaltyReason
-from gpurent.units import TOKEN
+from gpurent.units import TOKEN, to_base_units
 
 # the enums' names as the tables keep them: "provider_fault", "data_fraud", ...
 OUTCOMES = {int(o): o.name.lower() for o in DisputeOutcome if o != DisputeOutcome.NONE}
@@ -252,6 +252,15 @@ class Projector:
         else:
             self.insert(s.images, {"cid": cid, "name": None, "size": None, "uploader": None, "download_count": 1,
                                    "created_at": self.timestamp})
+
+    def on_JobExtended(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
+        """The renter booked more: the job's duration and its cap (what is locked) grow."""
+        job = self.row(s.instance_history, {"id": a["jobId"]})
+        if job is None:
+            return  # a job this index never saw created
+        locked = to_base_units(job["max_cost_tokens"]) + a["extraCost"]
+        self.update(s.instance_history, {"id": a["jobId"]}, estimated_duration=a["newDuration"],
+                    max_cost_tokens=tokens(locked), updated_block=self.block)
 
     def on_JobAccepted(self, a: dict[str, Any], e: DecodedEvent) -> None:  # noqa: N802
         self._status(a["jobId"], JobStatus.ACCEPTED, e)

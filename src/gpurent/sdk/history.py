@@ -13,8 +13,8 @@ from gpurent.sdk.inputs import parse_id
 from gpurent.types import Dispute, DisputeOutcome, Job, JobStatus, Resource, hex_id
 from gpurent.units import to_tokens
 
-JOB_EVENTS = ("JobCreated", "JobAccepted", "JobStarted", "ResultCommitted", "JobCompleted", "JobCancelled",
-              "JobDisputed", "DisputeResolved", "FundsReleased", "Refunded")
+JOB_EVENTS = ("JobCreated", "JobExtended", "JobAccepted", "JobStarted", "ResultCommitted", "JobCompleted",
+              "JobCancelled", "JobDisputed", "DisputeResolved", "FundsReleased", "Refunded")
 
 
 class GpuLoad(NamedTuple):
@@ -108,6 +108,15 @@ class HistoryCalls(RegistryCalls, MarketCalls):
             found.append({"job_id": hex_id(log.jobId), "renter": str(log.user), "resource_id": rid,
                           "image_cid": str(log.imageCID), "price_per_hour": to_tokens(log.pricePerHour),
                           "duration_s": int(log.estimatedDuration), "block": int(log.block_number)})
+        return found
+
+    def jobs_extended(self, start_block: int, stop_block: int) -> dict[str, int]:
+        """Jobs extended in blocks [start_block, stop_block]: job id -> the seconds booked after
+        its last extension there (``JobExtended.newDuration``)."""
+        found: dict[str, int] = {}
+        for log in self.marketplace.JobExtended.range(max(start_block, self.manifest.block), stop_block + 1):
+            job_id = hex_id(log.jobId)
+            found[job_id] = max(found.get(job_id, 0), int(log.newDuration))
         return found
 
     def disputes_raised(self, start_block: int, stop_block: int) -> list[str]:

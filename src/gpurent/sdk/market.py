@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from gpurent.errors import DeadlineNotReached, InvalidInput
+from gpurent.limits import MAX_DURATION
 from gpurent.sdk.base import Base
 from gpurent.sdk.deadlines import JobTerms, NextSteps, renter_steps
 from gpurent.sdk.inputs import Tokens, parse_id, tokens_in
@@ -51,6 +52,54 @@ class MarketCalls(Base):
             tx = self._send("create a job on", self.marketplace.createJob, rid, image_cid, duration_s, limit)
         job_id = tx.events.filter(self.marketplace.JobCreated)[0].jobId
         return tx.with_value(self.job(job_id, image_cid=image_cid))
+
+    def check_extendable(self, job_id: str | bytes, extra_seconds: int) -> tuple[Job, int]:
+        """The job and the base units extending it by ``extra_seconds`` would lock
+        (:func:`~gpurent.sdk.booking.extension_cost`, as the contract computes it); refuses, before
+        anything is signed, what the contract would refuse: not the renter, a job in another state,
+        a running job whose booked end has come (its provider is stopping it), or a booking past
+        MAX_DURATION."""
+        from gpurent.reverts import contract_error
+        from gpurent.sdk.booking import OPEN_BOOKING, extension_cost
+
+        if isinstance(extra_seconds, bool) or not isinstance(extra_seconds, int) or extra_seconds <= 0:
+            raise InvalidInput(f"invalid extension {extra_seconds!r}: a whole number of seconds above 0")
+        job = Job.from_chain(self._raw_job(job_id), None)
+        action = "extend"
+        if self._signer().address.lower() != job.user.lower():
+            raise contract_error("MarketplaceUnauthorized", {"jobId": job.job_id, "caller": self.address}, action)
+        if job.status not in OPEN_BOOKING:
+            raise contract_error("MarketplaceInvalidJobState", {"jobId": job.job_id, "current": int(job.status)},
+                                 action)
+        booked_end = job.start_time + job.estimated_duration
+        if job.status == JobStatus.RUNNING and self.chain_time() >= booked_end:
+            raise contract_error("MarketplaceBookingEnded", {"jobId": job.job_id, "bookedEnd": booked_end}, action)
+        room = MAX_DURATION - job.estimated_duration
+        if extra_seconds > room:
+            raise contract_error("MarketplaceInvalidExtension", {
+                "jobId": job.job_id, "extraSeconds": extra_seconds, "maxExtraSeconds": room}, action)
+        return job, extension_cost(job, extra_seconds)
+
+    def extend_job(self, job_id: str | bytes, extra_seconds: int, *, use_permit: bool = True) -> Tx[Job]:
+        """Books ``extra_seconds`` more of a Created, Accepted or Running job at its own price,
+        locking what they cost (checked first by :meth:`check_extendable`); the transaction's
+        value is the job as extended. With ``use_permit`` (default) one transaction approves
+        exactly that cost and extends."""
+        jid = parse_id(job_id, "job")
+        _, cost = self.check_extendable(jid, extra_seconds)
+        if use_permit:
+            from ape import chain
+
+            from gpurent.wire.permit import sign_permit
+
+            deadline = chain.pending_timestamp + 3600
+            v, r, s = sign_permit(self._signer(), self.token, self.marketplace.address, cost, deadline)
+            tx = self._send("extend", self.marketplace.extendJobWithPermit, jid, extra_seconds, cost, deadline,
+                            v, r, s)
+        else:
+            self._ensure_allowance(self.marketplace.address, cost, "extend a job")
+            tx = self._send("extend", self.marketplace.extendJob, jid, extra_seconds)
+        return tx.with_value(self.job(jid))
 
     def cancel_job(self, job_id: str | bytes) -> Tx[None]:
         """Cancels a job that has not started (see :meth:`check_cancellable`)."""
