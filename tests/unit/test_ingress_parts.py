@@ -167,3 +167,17 @@ def test_the_fronts_head_parser_and_its_answers():
     assert refusal.endswith(b'\r\n\r\n{"error": "busy"}') and b"Content-Length: 17\r\n" in refusal
     redirect = Answer(303, "", (("Location", "/a"),)).encode()
     assert redirect.endswith(b"Location: /a\r\n\r\n") and b"Content-Length: 0" in redirect
+
+
+def test_a_provider_that_serves_no_public_ports_declines_a_definition_with_one(tmp_path):
+    from gpurent.agent.config import Limits
+    from gpurent.agent.keys import ProviderKeys
+    from gpurent.agent.plan import refusal
+
+    keys, who = ProviderKeys(tmp_path), "0x" + "12" * 20
+    public = JobSpec(image=CID, ports=(PortSpec(8000, public=True), PortSpec(22, "tcp")))
+    private = JobSpec(image=CID, ports=(PortSpec(8000), PortSpec(22, "tcp")))
+    assert refusal(public, Limits(), keys, who, who, public_ports=False) == (
+        "the definition marks port 8000 public, and this provider serves no public ports")
+    assert refusal(public, Limits(), keys, who, who, public_ports=True) is None
+    assert refusal(private, Limits(), keys, who, who, public_ports=False) is None
