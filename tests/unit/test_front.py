@@ -88,6 +88,12 @@ def test_a_websocket_reaches_the_jobs_app_through_the_front_and_closes_with_the_
         assert headers["x-forwarded-prefix"] == f"/jobs/{JOB}/ports/{app_port}"
         assert "authorization" not in headers and headers["cookie"] == "a=1"  # the renter's token stays here
         assert ingress.open_count(JOB) == 1
+        # an app's own credentials pass (a public inference endpoint's API key): only our token is dropped
+        with connect(url, additional_headers={"Authorization": "Bearer sk-the-apps-own", "Cookie": f"gpurent_access={token}"},
+                     proxy=None, open_timeout=10) as other:
+            other.send("x")
+            assert other.recv(timeout=10) == "x"
+        assert {k.lower(): v for k, v in seen[1].items()}["authorization"] == "Bearer sk-the-apps-own"
         ingress.close_job(JOB)  # the job ends: its connections close at once
         with pytest.raises(Exception):  # noqa: B017 - websockets' ConnectionClosed, whichever side says it
             for _ in range(50):

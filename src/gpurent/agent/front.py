@@ -29,6 +29,7 @@ from gpurent.http import LINGER_BYTES, LINGER_S, HttpServer
 log = logging.getLogger("gpurent.provider.front")
 
 PEEK = 8192  # bytes looked at for the request line
+ACCEPT_BATCH = 64  # connections accepted per wake-up at most (then the loop's other work)
 PEEKING_MAX = 1024  # connections whose request line has not come yet; past it they go to the pool as they are
 HIGH_WATER = 256 * 1024  # bytes buffered toward a side before the other side stops being read
 _ROUTE_PREFIX = b"/jobs/0x"
@@ -57,11 +58,12 @@ class Front:
         asyncio.set_event_loop(self.loop)
         listener: socket.socket = self.server.httpd.socket
         listener.setblocking(False)
-        self.loop.create_task(self._accept(listener))
+        self.loop.add_reader(listener.fileno(), self._accept, listener)
         self.loop.create_task(self._reap())
         try:
             self.loop.run_forever()
         finally:
+            self.loop.remove_reader(listener.fileno())
             for pair in list(self._pairs):
                 pair.close_now()
             pending = asyncio.all_tasks(self.loop)  # the accept loop, the reaper, requests half read
@@ -71,14 +73,19 @@ class Front:
             self.loop.close()
 
     # ---------------------------------------------------------------- accepting and splitting
-    async def _accept(self, listener: socket.socket) -> None:
-        while True:
+    def _accept(self, listener: socket.socket) -> None:
+        """Accepts every connection waiting (one wake-up for a burst of them)."""
+        for _ in range(ACCEPT_BATCH):
             try:
-                sock, address = await self.loop.sock_accept(listener)
+                sock, address = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
             except OSError as err:  # EMFILE and the like: a moment, then on
                 log.warning("accept failed: %s", err)
-                await asyncio.sleep(0.1)
-                continue
+                self.loop.remove_reader(listener.fileno())
+                self.loop.call_later(0.1, self.loop.add_reader, listener.fileno(), self._accept, listener)
+                return
+            sock.setblocking(False)
             if self._peeking >= PEEKING_MAX:
                 self._to_pool(sock, address)
                 continue
@@ -344,6 +351,9 @@ class Pair:
 
     def half_closed(self, side: Side) -> None:
         other = self.other(side)
+        if side is self.job and self.plan.http and self._head is None:
+            self.close_now()  # one whole response, the client told Connection: close: done (what is
+            return  # buffered toward the client is still sent before its connection closes)
         if side is self.job and self._head:  # the job closed mid-head: pass on what came
             head = bytes(self._head)
             self._head = None

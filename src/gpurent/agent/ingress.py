@@ -56,7 +56,8 @@ RUNNING_CACHE_S = 2.0  # a running job's renter and ports, remembered between re
 HEAD_MAX = 64 * 1024  # bytes of a job's response head (status line and headers)
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
                         "te", "trailer", "upgrade"})
-OURS = frozenset({"authorization", SIGNATURE_HEADER.lower(), TIMESTAMP_HEADER.lower()})
+OURS = frozenset({SIGNATURE_HEADER.lower(), TIMESTAMP_HEADER.lower()})  # never the job's to see
+# (Authorization is dropped only when it carries this agent's token: an app's own bearer key passes)
 _PATH = re.compile(r"/jobs/(0x[0-9a-fA-F]{64})/(ports|tunnel)/([0-9]{1,5})(/[^?#]*)?(\?[^#]*)?")
 _JOB_ROUTE = re.compile(r"/jobs/(0x[0-9a-fA-F]{64})/(access|exec)/?(\?[^#]*)?")
 
@@ -463,6 +464,8 @@ class Ingress:
             lower = name.lower()
             if lower in dropped or lower.startswith("x-forwarded-"):
                 continue
+            if lower == "authorization" and token_from({"Authorization": value}) is not None:
+                continue  # the renter's access token, not the app's credentials
             if lower == "cookie":
                 value = "; ".join(p.strip() for p in value.split(";") if p.strip().partition("=")[0] != COOKIE)
                 if not value:
