@@ -130,7 +130,7 @@ def port_forward(app: App, job_id: str, ports: str, address: str) -> None:
 
 @click.command("exec", context_settings={"ignore_unknown_options": True})
 @click.argument("job_id", type=JOB_ID)
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.argument("command", nargs=-1, required=True, type=str)
 @click.option("-i", "--interactive", is_flag=True, help="Send this terminal's stdin to the command")
 @click.option("-t", "--tty", is_flag=True, help="Give the command a terminal (for interactive programs)")
 @pass_app
