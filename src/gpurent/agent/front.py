@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from gpurent.agent.ingress import HEAD_MAX, Answer, Ingress, Plan, ingress_route, parse_head, rewrite_response_head
-from gpurent.agent.netns import NamespaceDialer, PortUnreachable
+from gpurent.agent.netns import CONNECT_TIMEOUT_S, NamespaceDialer, PortUnreachable, unreachable
 from gpurent.http import LINGER_BYTES, LINGER_S, HttpServer
 
 log = logging.getLogger("gpurent.provider.front")
@@ -202,12 +202,12 @@ class Front:
             upstream.setblocking(False)
             try:
                 if upstream.connect_ex(("127.0.0.1", plan.port)) != 0:  # loopback often connects at once
-                    await asyncio.wait_for(self.loop.sock_connect(upstream, ("127.0.0.1", plan.port)), 5.0)
+                    await asyncio.wait_for(self.loop.sock_connect(upstream, ("127.0.0.1", plan.port)),
+                                           CONNECT_TIMEOUT_S)
             except (OSError, asyncio.TimeoutError) as err:
                 upstream.close()
-                if isinstance(err, ConnectionRefusedError):
-                    raise PortUnreachable(f"nothing listens on port {plan.port} in the job (yet)") from None
-                raise PortUnreachable(f"port {plan.port} in the job: {err or 'no answer within 5 s'}") from None
+                why = str(err) or f"no answer within {CONNECT_TIMEOUT_S:g} s"
+                raise unreachable(plan.port, getattr(err, "errno", None), why) from None
             return upstream
         upstream = await self.loop.run_in_executor(None, dialer.connect, plan.port)
         upstream.setblocking(False)

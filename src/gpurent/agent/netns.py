@@ -42,6 +42,13 @@ class PortUnreachable(GpurentError):
     """Raised when nothing accepts a connection on the job's port (yet), or the helper failed."""
 
 
+def unreachable(port: int, code: int | None, why: str) -> PortUnreachable:
+    """The one wording of a connection to ``port`` that failed (``code``: its errno, if any)."""
+    if code == errno.ECONNREFUSED:
+        return PortUnreachable(f"nothing listens on port {port} in the job (yet)")
+    return PortUnreachable(f"port {port} in the job: {why}")
+
+
 _libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNET = 0x40000000
 
@@ -82,9 +89,7 @@ class NamespaceDialer:
             sock.connect(("127.0.0.1", port))
         except OSError as err:
             sock.close()
-            if isinstance(err, ConnectionRefusedError):
-                raise PortUnreachable(f"nothing listens on port {port} in the job (yet)") from None
-            raise PortUnreachable(f"port {port} in the job: {err.strerror or err}") from None
+            raise unreachable(port, err.errno, str(err.strerror or err)) from None
         sock.settimeout(None)
         return sock
 
@@ -145,10 +150,7 @@ class Connector:
         if message != b"\x00" or not fds:
             for fd in fds:
                 os.close(fd)
-            code = message[0]
-            if code == errno.ECONNREFUSED:
-                raise PortUnreachable(f"nothing listens on port {port} in the job (yet)")
-            raise PortUnreachable(f"port {port} in the job: {os.strerror(code)}")
+            raise unreachable(port, message[0], os.strerror(message[0]))
         sock = socket.socket(fileno=fds[0])
         sock.setblocking(True)
         return sock

@@ -30,7 +30,7 @@ import threading
 import time
 from typing import Any
 
-from websockets.frames import Close, CloseCode, Frame, Opcode
+from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import OPEN, Protocol, Side
 
 from gpurent.agent.state import AgentState
@@ -307,4 +307,4 @@ class ShellSession:
                     return
 
 
-__all__ = ["Close", "PROTOCOL", "ShellSession", "handshake_problem", "handshake_response", "parse_request"]
+__all__ = ["PROTOCOL", "ShellSession", "handshake_problem", "handshake_response", "parse_request"]
