@@ -13,11 +13,11 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 # Hypothesis profile for the stateful contract tests: ci (quick, default) or long.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: setup setup-chain compile test test-long audit typecheck bench bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo bench-cli bench-io bench-ingress demo up down status forge-invariants clean podman postgresql
+.PHONY: setup setup-chain compile test test-long audit typecheck bench bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo bench-cli bench-io bench-ingress demo up down status forge-invariants clean podman postgresql redis
 
 # Everything: the chain toolchain, plus Kubo and IPFS Cluster (images), podman (containers) and
 # PostgreSQL (the indexer's production database).
-setup: setup-chain .tools/bin/ipfs .tools/bin/ipfs-cluster-service podman postgresql
+setup: setup-chain .tools/bin/ipfs .tools/bin/ipfs-cluster-service podman postgresql redis
 
 # What the contracts, the SDK/CLI and their tests need (what `make test` sets up).
 setup-chain: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.20 .build/__local__.json
@@ -33,6 +33,9 @@ podman:
 
 postgresql:
 	tools/install-postgresql.sh
+
+redis:
+	tools/install-redis.sh
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from typing import TYPE_CHECKING, Any
 
-from gpurent.errors import ServiceUnavailable
+from gpurent.asgi import AsgiServer
 from gpurent.indexer.db import connect, migrate
 from gpurent.indexer.defaults import GRAPHQL_LISTEN
 from gpurent.indexer.indexer import Indexer
@@ -21,31 +19,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("gpurent.indexer")
 
 
-class GraphQLServer:
+class GraphQLServer(AsgiServer):
     """The GraphQL API on uvicorn, on a thread of its own (HTTP and WebSocket on one port)."""
 
     def __init__(self, engine: Any, hub: Any, manifest: Any, host: str, port: int):
-        import uvicorn
-
         from gpurent.indexer.api import make_app
 
-        config = uvicorn.Config(make_app(engine, hub, manifest), host=host, port=port, log_level="warning", ws="websockets-sansio",
-                                lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.url = f"http://{host}:{port}/graphql"
-        self._thread = threading.Thread(target=self.server.run, name="graphql", daemon=True)
-
-    def start(self, timeout_s: float = 15.0) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + timeout_s
-        while not self.server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise ServiceUnavailable(f"the GraphQL server did not start on {self.url} (is the port taken?)")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self._thread.join(timeout=10)
+        super().__init__(make_app(engine, hub, manifest), host, port, "GraphQL server", "/graphql")
 
 
 class IndexerService:

@@ -1,0 +1,221 @@
+"""The gateway's HTTP API (FastAPI): REST over the index, wallet sign-in, the index's GraphQL.
+
+Stateless: the chain is the system of record, the index (the indexer's database, read here
+through the indexer's own GraphQL schema, so a filter means the same on both) answers reads,
+and the only state of its own (nonces and rate-limit counts) lives in a ``Store`` that several
+replicas may share. Every answer carries the security headers; every error is
+``{"error": "one line"}`` with its status; bodies, pages and request rates are bounded.
+"""
+
+
+import html
+import logging
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+
+from gpurent.gateway.auth import AuthError, Authenticator, Session
+from gpurent.gateway.guard import Guard, Limits
+from gpurent.gateway.siwe import stamp
+from gpurent.gateway.store import Store
+from gpurent.output import safe_text
+
+log = logging.getLogger("gpurent.gateway")
+
+API = "/api/v1"
+MAX_PAGE = 100
+
+GPU_FIELDS = ("id providerAddress gpuModel vcpu memoryGb storageGb pricePerHour available retired reputation "
+              "totalUptime provider { address endpoint stake score uptimeBps responseBps penaltyPoints reports }")
+GPUS_DOCUMENT = f"""query($f: GpuFilter, $sort: GpuSort!, $limit: Int!, $offset: Int!) {{
+  gpus(filters: $f, sort: $sort, limit: $limit, offset: $offset) {{ {GPU_FIELDS} }} }}"""
+GPU_DOCUMENT = f"query($id: String!) {{ gpu(id: $id) {{ {GPU_FIELDS} }} }}"
+JOB_FIELDS = ("id user provider resourceId imageCid status pricePerHour estimatedDuration maxCost startTime endTime "
+              "totalCost createdBlock history { status block timestamp }")
+MY_JOBS_DOCUMENT = f"query($a: String!, $limit: Int!, $offset: Int!) {{ myJobs(address: $a, limit: $limit, offset: $offset) {{ {JOB_FIELDS} }} }}"
+JOB_DOCUMENT = f"query($id: String!) {{ job(id: $id) {{ {JOB_FIELDS} }} }}"
+IMAGES_DOCUMENT = "query($limit: Int!) { images(limit: $limit) { cid jobs firstSeen } }"
+SORTS = ("price_asc", "price_desc", "reputation_desc", "memory_desc", "newest")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@dataclass
+class GatewayConfig:
+    engine: Any  # the index's SQLAlchemy engine
+    manifest: Any  # the deployment the index follows (chain id, addresses)
+    auth: Authenticator
+    store: Store
+    origins: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+
+
+class ChallengeRequest(BaseModel):
+    address: str = Field(max_length=64)
+
+
+class SignInRequest(BaseModel):
+    message: str = Field(max_length=4096)
+    signature: str = Field(max_length=200)
+
+
+def make_app(config: GatewayConfig) -> FastAPI:
+    from gpurent.indexer.api import Hub, make_app as graphql_app, make_schema
+
+    schema = make_schema()
+    hub = Hub()
+    context = {"engine": config.engine, "hub": hub, "manifest": config.manifest}
+    app = FastAPI(title="gpurent gateway", version="1", docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json",
+                  description="Rent GPUs on gpurent without running a node: REST over the index, "
+                              "wallet sign-in (EIP-4361), non-custodial writes.")
+    app.state.config = config
+
+    def execute(document: str, **variables: Any) -> dict[str, Any]:
+        result = schema.execute_sync(document, variable_values=variables, context_value=context)
+        if result.errors:
+            raise ApiError(400, safe_text(result.errors[0].message.splitlines()[0])[:300])
+        return result.data or {}
+
+    def session(request: Request) -> Session:
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("bearer "):
+            raise ApiError(401, "sign in first: Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"})
+        try:
+            found = config.auth.session(header[7:].strip())
+        except AuthError as err:
+            raise ApiError(401, str(err), {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+        wait = config.store.hit(f"addr:{found.address}", config.limits.per_address, config.limits.window_s)
+        if wait is not None:
+            raise ApiError(429, f"too many requests from {found.address}", {"Retry-After": str(max(1, round(wait + 0.5)))})
+        return found
+
+    Signed = Annotated[Session, Depends(session)]
+
+    # ------------------------------------------------------------------ errors
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, err: ApiError) -> JSONResponse:
+        return JSONResponse({"error": err.message}, status_code=err.status, headers=err.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, err: RequestValidationError) -> JSONResponse:
+        first = err.errors()[0] if err.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        text = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid request"))
+        return JSONResponse({"error": safe_text(text)[:300]}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, err: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": safe_text(str(err.detail))[:300]}, status_code=err.status_code,
+                            headers=getattr(err, "headers", None))
+
+    # ------------------------------------------------------------------ sign-in
+    @app.post(f"{API}/auth/challenge", tags=["auth"], summary="An EIP-4361 message to sign, with a fresh nonce")
+    def challenge(body: ChallengeRequest) -> dict[str, Any]:
+        try:
+            message = config.auth.challenge(body.address)
+        except AuthError as err:
+            raise ApiError(400, str(err)) from None
+        return {"message": message.render(), "nonce": message.nonce,
+                "expiresAt": stamp(message.expiration_time) if message.expiration_time else None}
+
+    @app.post(f"{API}/auth/login", tags=["auth"], summary="The signed message for a session token (JWT)")
+    def login(body: SignInRequest) -> dict[str, Any]:
+        try:
+            token, found = config.auth.sign_in(body.message, body.signature)
+        except AuthError as err:
+            raise ApiError(401, str(err)) from None
+        return {"token": token, "tokenType": "Bearer", "address": found.address, "expiresAt": found.expires}
+
+    @app.get(f"{API}/me", tags=["auth"], summary="Who the token signs in")
+    def me(signed: Signed) -> dict[str, Any]:
+        return {"address": signed.address, "expiresAt": signed.expires, "chainId": config.auth.chain_id}
+
+    # ------------------------------------------------------------------ GPUs
+    @app.get(f"{API}/gpus", tags=["gpus"], summary="GPUs matching the filters, one page")
+    def gpus(model: Annotated[str | None, Query(max_length=64)] = None,
+             min_vcpu: Annotated[int | None, Query(ge=0, le=2**16)] = None,
+             min_memory_gb: Annotated[int | None, Query(ge=0, le=2**32)] = None,
+             min_storage_gb: Annotated[int | None, Query(ge=0, le=2**32)] = None,
+             max_price: Annotated[float | None, Query(ge=0, le=1e12)] = None,
+             min_reputation: Annotated[int | None, Query(ge=0, le=1000)] = None,
+             provider: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
+             available: bool | None = True,
+             sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "price_asc",
+             limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+             offset: Annotated[int, Query(ge=0, le=10**7)] = 0) -> dict[str, Any]:
+        filters = {"model": model, "minVcpu": min_vcpu, "minMemoryGb": min_memory_gb, "minStorageGb": min_storage_gb,
+                   "maxPrice": max_price, "minReputation": min_reputation, "provider": provider, "available": available}
+        data = execute(GPUS_DOCUMENT, f={k: v for k, v in filters.items() if v is not None or k == "available"},
+                       sort=sort.upper(), limit=limit, offset=offset)
+        return {"items": data["gpus"], "limit": limit, "offset": offset}
+
+    @app.get(f"{API}/gpus/{{gpu_id}}", tags=["gpus"], summary="One GPU with its provider's reputation")
+    def gpu(gpu_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{1,64}$")]) -> dict[str, Any]:
+        found = execute(GPU_DOCUMENT, id=gpu_id)["gpu"]
+        if found is None:
+            raise ApiError(404, f"no GPU {gpu_id} in the index")
+        return dict(found)
+
+    # ------------------------------------------------------------------ the caller's instances
+    @app.get(f"{API}/instances", tags=["instances"], summary="The signed-in renter's jobs, newest first")
+    def instances(signed: Signed, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+                  offset: Annotated[int, Query(ge=0, le=10**7)] = 0) -> dict[str, Any]:
+        data = execute(MY_JOBS_DOCUMENT, a=signed.address, limit=limit, offset=offset)
+        return {"items": data["myJobs"], "limit": limit, "offset": offset}
+
+    @app.get(f"{API}/instances/{{job_id}}", tags=["instances"], summary="One of the caller's jobs (as renter or provider)")
+    def instance(signed: Signed, job_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]) -> dict[str, Any]:
+        found = execute(JOB_DOCUMENT, id=job_id)["job"]
+        if found is None or signed.address not in (found["user"], found["provider"]):
+            raise ApiError(404, f"no job {job_id} of yours in the index")
+        return dict(found)
+
+    @app.get(f"{API}/images", tags=["images"], summary="Images by how many jobs ran them")
+    def images(limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20) -> dict[str, Any]:
+        return {"items": execute(IMAGES_DOCUMENT, limit=limit)["images"]}
+
+    @app.get(f"{API}/health", tags=["service"], summary="The index's head and the chain it follows")
+    def health() -> dict[str, Any]:
+        info = execute("{ indexer { block events chainId marketplace } }")["indexer"]
+        return {"ok": True, **info}
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(docs_page(app.openapi()))
+
+    # ------------------------------------------------------------------ the index's GraphQL, one schema
+    app.mount("/graphql", graphql_app(config.engine, hub, config.manifest))
+
+    app.add_middleware(Guard, store=config.store, limits=config.limits)  # inside CORS: preflights pass first
+    if config.origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(config.origins), allow_credentials=False,
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"],
+                           max_age=600)
+    return app
+
+
+def docs_page(spec: dict[str, Any]) -> str:
+    """The API's routes as one self-contained page (no CDN: Swagger UI's assets are remote);
+    the machine-readable spec is at /openapi.json."""
+    rows = []
+    for path, methods in sorted(spec.get("paths", {}).items()):
+        for method, op in methods.items():
+            params = ", ".join(p["name"] for p in op.get("parameters", []))
+            rows.append(f"<tr><td><code>{html.escape(method.upper())}</code></td><td><code>{html.escape(path)}</code></td>"
+                        f"<td>{html.escape(op.get('summary', ''))}</td><td>{html.escape(params)}</td></tr>")
+    return ("<!doctype html><meta charset=utf-8><title>gpurent gateway API</title>"
+            "<style>body{font:14px system-ui;margin:2em}td{padding:4px 10px;border-bottom:1px solid #ddd}</style>"
+            f"<h1>gpurent gateway API v1</h1><p>{html.escape(spec.get('info', {}).get('description', ''))}</p>"
+            "<p>OpenAPI: <a href=/openapi.json>/openapi.json</a>. GraphQL (the indexer's schema): <code>/graphql</code>.</p>"
+            "<table><tr><th>Method</th><th>Path</th><th>What</th><th>Parameters</th></tr>" + "".join(rows) + "</table>")

@@ -1,0 +1,38 @@
+"""``gpurent-gateway``: the API gateway (REST, wallet sign-in, the index's GraphQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gpurent.command import App, service_group
+from gpurent.gateway.service import GATEWAY_HOST, GATEWAY_PORT
+
+main = service_group("The gpurent API gateway: REST and GraphQL over the index, sign-in with a wallet.")
+
+
+@main.command("run")
+@click.option("--db", "db_url", help="The index: sqlite:///PATH (default: the indexer's) or postgresql://…")
+@click.option("--listen", default=f"{GATEWAY_HOST}:{GATEWAY_PORT}", show_default=True, help="HOST:PORT to serve on")
+@click.option("--public-url", help="The URL browsers use (sign-in messages name it; default: http://LISTEN)")
+@click.option("--origin", "origins", multiple=True, help="An origin allowed by CORS (repeat; default: none)")
+@click.option("--redis", "redis_url", help="redis://HOST:PORT shared by replicas for nonces and rate limits")
+@click.option("--key-file", type=click.Path(path_type=Path), help="The session key (default: the state folder's)")
+@click.pass_obj
+def run(app: App, db_url: str | None, listen: str, public_url: str | None, origins: tuple[str, ...],
+        redis_url: str | None, key_file: Path | None) -> None:
+    """Serves until SIGTERM."""
+    from gpurent.conffile import parse_listen
+    from gpurent.errors import ConfigurationError
+    from gpurent.gateway.service import build_gateway
+
+    try:
+        where = parse_listen(listen, "--listen")
+    except ConfigurationError as err:
+        raise click.BadParameter(str(err), param_hint="--listen") from None
+    gp = app.sdk()
+    server = build_gateway(gp, db_url, where, public_url, origins, redis_url, key_file)
+    url = (public_url or server.url).rstrip("/")
+    app.output.done(f"gateway on {url} (chain {gp.manifest.chain_id}; API {url}/api/v1, docs {url}/docs)")
+    server.run()

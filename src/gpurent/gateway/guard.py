@@ -1,0 +1,123 @@
+"""What every request to the gateway passes before a route sees it (an ASGI middleware):
+
+- a rate limit per client IP (429 with Retry-After), a tighter one on the sign-in routes;
+- a body of at most ``max_body`` bytes: refused (413) when announced larger, and when one that
+  announces no length (chunked) grows past it, before the route reads any of it;
+- the security headers on every answer, errors included.
+
+Limits per signed-in address are counted where the address is known (``app.session``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from gpurent.gateway.store import Store
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-site"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
+]
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_ip: int = 1200  # requests a window from one IP
+    per_address: int = 600  # requests a window for one signed-in address
+    sign_in_per_ip: int = 30  # challenges and logins a window from one IP
+    window_s: float = 60.0
+    max_body: int = 64 * 1024  # bytes of a JSON body (uploads have their own bound)
+
+
+class Guard:
+    def __init__(self, app: Any, store: Store, limits: Limits):
+        self.app, self.store, self.limits = app, store, limits
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        client = (scope.get("client") or ("?", 0))[0]
+        path: str = scope.get("path", "")
+        wait = self.store.hit(f"ip:{client}", self.limits.per_ip, self.limits.window_s)
+        if wait is None and path.startswith("/api/v1/auth/"):
+            wait = self.store.hit(f"signin:{client}", self.limits.sign_in_per_ip, self.limits.window_s)
+        if scope["type"] == "websocket":
+            if wait is not None:
+                await send({"type": "websocket.close", "code": 1013, "reason": "too many requests"})
+                return
+            await self.app(scope, receive, send)
+            return
+        if wait is not None:
+            return await _answer(send, 429, f"too many requests from {client}", [(b"retry-after", str(max(1, round(wait + 0.5))).encode())])
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limits.max_body):
+            status = 413 if length.isdigit() else 400
+            return await _answer(send, status, f"the body is over {self.limits.max_body:,} bytes" if status == 413
+                                 else "Content-Length is not a byte count")
+        receive_next = receive
+        if length is None and any(k == b"transfer-encoding" for k, _ in scope.get("headers") or []):
+            body = await _read_bounded(receive, self.limits.max_body)  # at most max_body bytes held
+            if body is None:
+                return await _answer(send, 413, f"the body is over {self.limits.max_body:,} bytes")
+            receive_next = _replay(body, receive)
+
+        async def guarded_send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() not in _OURS]
+                headers += SECURITY_HEADERS
+                if path.startswith("/api/"):
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive_next, guarded_send)
+
+
+_OURS = {name for name, _ in SECURITY_HEADERS} | {b"cache-control"}
+
+
+async def _answer(send: Any, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *(headers or []), *SECURITY_HEADERS, (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read_bounded(receive: Any, limit: int) -> bytes | None:
+    """A body that announced no length, read whole if it stays within ``limit`` bytes; None once
+    it grows past (the rest is never read)."""
+    chunks: list[bytes] = []
+    seen = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        seen += len(chunk)
+        if seen > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    sent = False
+
+    async def replay() -> Any:
+        nonlocal sent
+        if sent:
+            return await receive()  # a disconnect, when it comes
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

@@ -1,0 +1,95 @@
+"""The gateway as a running service: its session key, its store, uvicorn on a thread or in
+the foreground."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gpurent.asgi import AsgiServer
+from gpurent.errors import ConfigurationError, ServiceUnavailable
+from gpurent.gateway.auth import Authenticator
+from gpurent.gateway.store import MemoryStore, RedisStore, Store
+from gpurent.settings import state_home
+
+GATEWAY_HOST = "127.0.0.1"
+GATEWAY_PORT = 8200
+KEY_BYTES = 32
+
+
+def gateway_dir() -> Path:
+    path = state_home() / "gateway"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def session_key(path: Path | None = None) -> bytes:
+    """The key that signs session tokens: read from ``path`` (default: the state folder), made
+    there (0600) the first time. Replicas behind one domain share one file."""
+    path = path or gateway_dir() / "session.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(KEY_BYTES))
+    key = path.read_bytes()
+    if len(key) < KEY_BYTES:
+        raise ConfigurationError(f"{path} holds {len(key)} bytes: a session key is {KEY_BYTES} or more")
+    return key
+
+
+def make_store(redis_url: str | None) -> Store:
+    if not redis_url:
+        return MemoryStore()
+    store = RedisStore(redis_url)
+    try:
+        store.ping()
+    except Exception as err:  # redis' ConnectionError and its kin
+        raise ServiceUnavailable(f"Redis at {redis_url} does not answer: {err}") from None
+    return store
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str
+    port: int
+    public_url: str  # what browsers call it (the sign-in message's URI and domain)
+
+    @property
+    def domain(self) -> str:
+        return self.public_url.split("://", 1)[1].split("/", 1)[0]
+
+
+def authenticator(store: Store, key: bytes, listen: Listen, chain_id: int) -> Authenticator:
+    return Authenticator(store, key, domain=listen.domain, uri=listen.public_url, chain_id=chain_id)
+
+
+class GatewayServer(AsgiServer):
+    """uvicorn serving the gateway's ``app``: ``start`` on a thread (tests, ``gpurent up``) or
+    ``run`` in the foreground."""
+
+    def __init__(self, app: Any, host: str, port: int):
+        super().__init__(app, host, port, "gateway", server_header=False, timeout_keep_alive=15,
+                         limit_concurrency=2048, h11_max_incomplete_event_size=64 * 1024)
+
+
+def build_gateway(gp: Any, db_url: str | None, listen: tuple[str, int], public_url: str | None = None,
+                  origins: tuple[str, ...] = (), redis_url: str | None = None,
+                  key_file: Path | None = None) -> GatewayServer:
+    """A gateway over the index at ``db_url`` for ``gp``'s deployment, ready to run."""
+    from gpurent.gateway.app import GatewayConfig, make_app
+    from gpurent.indexer.db import connect, migrate
+
+    host, port = listen
+    url = (public_url or f"http://{host}:{port}").rstrip("/")
+    if not url.startswith(("http://", "https://")) or "/" in url.split("://", 1)[1]:
+        raise ConfigurationError(f"the public URL must be http(s)://HOST[:PORT], got {url!r}")
+    engine = connect(db_url)
+    migrate(engine)
+    store = make_store(redis_url)
+    auth = authenticator(store, session_key(key_file), Listen(host, port, url), gp.manifest.chain_id)
+    config = GatewayConfig(engine=engine, manifest=gp.manifest, store=store, origins=origins, auth=auth)
+    return GatewayServer(make_app(config), host, port)

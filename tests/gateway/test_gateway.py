@@ -1,0 +1,262 @@
+"""The API gateway on a real stack: Anvil, a real index (SQLite), uvicorn on a free port, Redis
+for two replicas. Sign-in with an Anvil account's signature; every refusal path of EIP-4361 and
+of the session token; GPUs through REST equal to the index's GraphQL; limits answer 429."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import jwt
+import pytest
+import requests
+
+from gpurent.gateway import siwe
+from gpurent.gateway.app import GatewayConfig, make_app
+from gpurent.gateway.auth import Authenticator
+from gpurent.gateway.guard import Limits
+from gpurent.gateway.service import GatewayServer
+from gpurent.gateway.store import MemoryStore, RedisStore
+from gpurent.local.process import free_port
+from gpurent.units import TOKEN
+from tests.indexer.test_graphql import run as graphql
+from tests.indexer.test_indexer import busy_chain, make_indexer
+
+KEY = b"k" * 32
+
+
+@pytest.fixture
+def index_db(tmp_path):
+    return f"sqlite:///{tmp_path / 'index.db'}"
+
+
+@pytest.fixture
+def indexed(index_db, suite, cast, chain, manifest):
+    """The GraphQL tests' chain story (three jobs of the renter's, GPUs of two providers), indexed."""
+    made = busy_chain(suite, cast, chain)
+    suite.token.approve(suite.registry, 100 * TOKEN, sender=cast.provider2)
+    suite.registry.registerProvider("http://127.0.0.1:9999", 100 * TOKEN, sender=cast.provider2)
+    for model, memory, price in (("A100", 80, 3), ("RTX4090", 24, 1), ("H100", 80, 8)):
+        suite.registry.registerResource(model, 16, memory, 500, price * TOKEN, sender=cast.provider2)
+    indexer = make_indexer(index_db, manifest, chain)
+    indexer.sync()
+    return indexer, made
+
+
+def serve(indexer, store=None, limits=Limits(), origins=()):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    store = store or MemoryStore()
+    auth = Authenticator(store, KEY, domain=f"127.0.0.1:{port}", uri=url, chain_id=indexer.manifest.chain_id)
+    server = GatewayServer(make_app(GatewayConfig(engine=indexer.engine, manifest=indexer.manifest, auth=auth,
+                                                  store=store, origins=origins, limits=limits)), "127.0.0.1", port)
+    server.start()
+    return server, auth
+
+
+@pytest.fixture
+def gateway(indexed):
+    indexer, _ = indexed
+    server, auth = serve(indexer)
+    yield server, auth, indexer
+    server.stop()
+
+
+def sign(account, text: str) -> str:
+    return "0x" + account.sign_message(text).encode_rsv().hex()
+
+
+def sign_in(url: str, account) -> str:
+    challenge = requests.post(f"{url}/api/v1/auth/challenge", json={"address": account.address}, timeout=10).json()
+    answer = requests.post(f"{url}/api/v1/auth/login", json={"message": challenge["message"],
+                                                             "signature": sign(account, challenge["message"])}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["token"]
+
+
+def test_a_renter_signs_in_and_reads_gpus_and_its_jobs(gateway, cast):
+    server, auth, indexer = gateway
+    url = server.url
+    token = sign_in(url, cast.renter)
+    me = requests.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert me.json()["address"] == cast.renter.address.lower()
+    assert me.headers["x-content-type-options"] == "nosniff" and me.headers["x-frame-options"] == "DENY"
+    assert me.headers["cache-control"] == "no-store" and "frame-ancestors 'none'" in me.headers["content-security-policy"]
+
+    page = requests.get(f"{url}/api/v1/gpus", params={"max_price": 5, "min_memory_gb": 32}, timeout=10).json()
+    assert [(g["gpuModel"], g["pricePerHour"]) for g in page["items"]] == [("A100", "3")]
+    everything = requests.get(f"{url}/api/v1/gpus", params={"sort": "price_desc", "limit": 2, "offset": 1}, timeout=10)
+    direct = graphql(indexer, "{ gpus(sort: PRICE_DESC, limit: 2, offset: 1) { id pricePerHour } }").data["gpus"]
+    assert [(g["id"], g["pricePerHour"]) for g in everything.json()["items"]] == [(g["id"], g["pricePerHour"]) for g in direct]
+    one = requests.get(f"{url}/api/v1/gpus/{direct[0]['id']}", timeout=10).json()
+    assert one["id"] == direct[0]["id"] and one["provider"]["address"] == one["providerAddress"]
+    assert requests.get(f"{url}/api/v1/gpus/0x{'0' * 64}", timeout=10).status_code == 404
+
+    mine = requests.get(f"{url}/api/v1/instances", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    assert len(mine["items"]) == 3 and {j["user"] for j in mine["items"]} == {cast.renter.address.lower()}
+    job = mine["items"][0]
+    assert requests.get(f"{url}/api/v1/instances/{job['id']}", headers={"Authorization": f"Bearer {token}"},
+                        timeout=10).json()["id"] == job["id"]
+    other = sign_in(url, cast.renter2)  # another renter sees none of them
+    assert requests.get(f"{url}/api/v1/instances/{job['id']}", headers={"Authorization": f"Bearer {other}"},
+                        timeout=10).status_code == 404
+    assert requests.get(f"{url}/api/v1/instances", timeout=10).status_code == 401
+
+    gql = requests.post(f"{url}/graphql", json={"query": "{ indexer { chainId } }"}, timeout=10).json()
+    assert gql["data"]["indexer"]["chainId"] == indexer.manifest.chain_id  # the index's schema, mounted
+    assert "/api/v1/gpus" in requests.get(f"{url}/openapi.json", timeout=10).json()["paths"]
+    assert "/api/v1/gpus" in requests.get(f"{url}/docs", timeout=10).text
+
+
+@pytest.mark.parametrize("bad", ["bad sort", "bad provider", "page too big", "bad id"])
+def test_bad_queries_get_one_line_errors(gateway, bad):
+    server, _, _ = gateway
+    path, params = {"bad sort": ("gpus", {"sort": "cheapest"}), "bad provider": ("gpus", {"provider": "0x12"}),
+                    "page too big": ("gpus", {"limit": 101}), "bad id": ("gpus/'; drop", {})}[bad]
+    answer = requests.get(f"{server.url}/api/v1/{path}", params=params, timeout=10)
+    assert answer.status_code == 400 and "\n" not in answer.json()["error"] and answer.json()["error"]
+
+
+def test_sign_in_refuses_replay_expiry_domain_chain_and_forgery(gateway, cast):
+    server, auth, _ = gateway
+    url = server.url
+
+    def login(text: str, signature: str):
+        return requests.post(f"{url}/api/v1/auth/login", json={"message": text, "signature": signature}, timeout=10)
+
+    def fresh(**changes):
+        challenge = requests.post(f"{url}/api/v1/auth/challenge", json={"address": cast.renter.address}, timeout=10).json()
+        message = replace(siwe.parse(challenge["message"]), **changes)
+        return message.render()
+
+    text = fresh()
+    assert login(text, sign(cast.renter, text)).status_code == 200
+    replayed = login(text, sign(cast.renter, text))
+    assert replayed.status_code == 401 and "used already" in replayed.json()["error"]
+
+    past = datetime.now(timezone.utc) - timedelta(seconds=1)
+    for changes, says in (({"expiration_time": past}, "expired"),
+                          ({"issued_at": past - timedelta(minutes=10), "expiration_time": None}, "too old"),
+                          ({"domain": "evil.example"}, "not this gateway"),
+                          ({"uri": "https://evil.example/login"}, "URI"),
+                          ({"chain_id": 1}, "chain 1"),
+                          ({"nonce": "a" * 32}, "nonce")):
+        text = fresh(**changes)
+        answer = login(text, sign(cast.renter, text))
+        assert answer.status_code == 401 and says in answer.json()["error"], (changes, answer.text)
+
+    text = fresh()
+    forged = login(text, sign(cast.renter2, text))  # signed by another key
+    assert forged.status_code == 401 and "not the message's address" in forged.json()["error"]
+    assert login(text, sign(cast.renter, text)).status_code == 200  # a forgery does not burn the nonce
+    assert login("hello", "0x" + "00" * 65).status_code == 401
+    assert login(text.replace("Version: 1", "Version: 2"), sign(cast.renter, text)).status_code == 401
+
+
+def test_tampered_and_unsigned_tokens_are_refused(gateway, cast):
+    server, auth, _ = gateway
+    token = sign_in(server.url, cast.renter)
+
+    def me(value: str) -> int:
+        return requests.get(f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {value}"}, timeout=10).status_code
+
+    assert me(token) == 200
+    head, body, sig = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    claims["sub"] = cast.renter2.address.lower()
+    other_body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    assert me(f"{head}.{other_body}.{sig}") == 401  # tampered claims
+    none_head = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+    assert me(f"{none_head}.{other_body}.") == 401  # alg: none
+    assert me(jwt.encode({**claims, "exp": int(time.time()) - 60}, KEY, algorithm="HS256")) == 401  # expired
+    assert me(jwt.encode({**claims, "aud": "http://evil.example"}, KEY, algorithm="HS256")) == 401  # another audience
+    assert me(jwt.encode({**claims, "exp": int(time.time()) + 86400}, KEY, algorithm="HS256")) == 401  # too long
+    assert me(jwt.encode(claims, b"x" * 32, algorithm="HS256")) == 401  # another key
+
+
+def test_limits_answer_429_with_retry_after_and_bodies_are_bounded(indexed, cast):
+    indexer, _ = indexed
+    server, _ = serve(indexer, limits=Limits(per_ip=5, window_s=30))
+    try:
+        codes = [requests.get(f"{server.url}/api/v1/gpus", timeout=10) for _ in range(6)]
+        assert [c.status_code for c in codes] == [200] * 5 + [429]
+        assert 1 <= int(codes[-1].headers["retry-after"]) <= 30 and codes[-1].headers["x-frame-options"] == "DENY"
+    finally:
+        server.stop()
+    server, _ = serve(indexer, limits=Limits(max_body=1024))
+    try:
+        big = requests.post(f"{server.url}/api/v1/auth/login", data=b"{" + b" " * 5000 + b"}",
+                            headers={"Content-Type": "application/json"}, timeout=10)
+        assert big.status_code == 413
+        chunked = requests.post(f"{server.url}/api/v1/auth/login", data=iter([b"{", b" " * 3000, b"}"]),
+                                headers={"Content-Type": "application/json"}, timeout=10)  # no length announced
+        assert chunked.status_code == 413
+    finally:
+        server.stop()
+
+
+def test_cors_admits_only_configured_origins(indexed):
+    indexer, _ = indexed
+    server, _ = serve(indexer, origins=("http://app.example",))
+    try:
+        ok = requests.options(f"{server.url}/api/v1/gpus", timeout=10, headers={
+            "Origin": "http://app.example", "Access-Control-Request-Method": "GET"})
+        assert ok.headers.get("access-control-allow-origin") == "http://app.example"
+        evil = requests.get(f"{server.url}/api/v1/gpus", headers={"Origin": "http://evil.example"}, timeout=10)
+        assert "access-control-allow-origin" not in evil.headers
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is missing: run `make setup`")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            RedisStore(url).ping()
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_two_replicas_share_nonces_and_limits_through_redis(indexed, cast, redis_url):
+    indexer, _ = indexed
+    limits = Limits(per_ip=8, window_s=30)
+    a, auth_a = serve(indexer, RedisStore(redis_url), limits)
+    b_port = free_port()
+    store_b = RedisStore(redis_url)
+    auth_b = Authenticator(store_b, KEY, domain=auth_a.domain, uri=auth_a.uri, chain_id=auth_a.chain_id)
+    b = GatewayServer(make_app(GatewayConfig(engine=indexer.engine, manifest=indexer.manifest, auth=auth_b,
+                                             store=store_b, limits=limits)), "127.0.0.1", b_port)
+    b.start()
+    try:
+        challenge = requests.post(f"{a.url}/api/v1/auth/challenge", json={"address": cast.renter.address}, timeout=10).json()
+        body = {"message": challenge["message"], "signature": sign(cast.renter, challenge["message"])}
+        on_b = requests.post(f"{b.url}/api/v1/auth/login", json=body, timeout=10)  # issued by a, spent at b
+        assert on_b.status_code == 200
+        again = requests.post(f"{a.url}/api/v1/auth/login", json=body, timeout=10)
+        assert again.status_code == 401 and "used already" in again.json()["error"]
+        token = on_b.json()["token"]
+        assert requests.get(f"{a.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+        codes = [requests.get(f"{(a, b)[i % 2].url}/api/v1/gpus", timeout=10).status_code for i in range(6)]
+        assert codes == [200] * 4 + [429] * 2  # 4 counted above; 8 a window across both replicas
+    finally:
+        a.stop()
+        b.stop()
