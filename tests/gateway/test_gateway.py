@@ -260,3 +260,93 @@ def test_two_replicas_share_nonces_and_limits_through_redis(indexed, cast, redis
     finally:
         a.stop()
         b.stop()
+
+
+# ---------------------------------------------------------------------- non-custodial writes
+
+def wallet_send(web3, account, request: dict, gas: int | None = None) -> str:
+    """What a browser wallet does with eth_sendTransaction, minus the sending: fill in nonce,
+    gas and fees, sign with the account's own key (Anvil's test key, held by the "wallet")."""
+    from eth_account import Account
+
+    tx = {"to": request["to"], "data": request["data"], "value": 0, "chainId": int(request["chainId"], 16),
+          "nonce": web3.eth.get_transaction_count(account.address), "type": 2}
+    tx["gas"] = gas or web3.eth.estimate_gas({**tx, "from": account.address})
+    base = web3.eth.get_block("latest")["baseFeePerGas"]
+    tx.update(maxFeePerGas=2 * base + 10**9, maxPriorityFeePerGas=10**9)
+    return "0x" + bytes(Account.sign_transaction(tx, account.private_key).raw_transaction).hex()
+
+
+def sign_typed(account, typed: dict) -> str:
+    from eth_account import Account
+
+    message = {**typed, "message": {k: (int(v) if k in ("value", "nonce", "deadline") else v)
+                                     for k, v in typed["message"].items()}}
+    return "0x" + bytes(Account.sign_typed_data(account.private_key, full_message=message).signature).hex()
+
+
+@pytest.fixture
+def writable(indexed, gp):
+    indexer, _ = indexed
+    port = free_port()
+    store = MemoryStore()
+    auth = Authenticator(store, KEY, domain=f"127.0.0.1:{port}", uri=f"http://127.0.0.1:{port}",
+                         chain_id=indexer.manifest.chain_id)
+    server = GatewayServer(make_app(GatewayConfig(engine=indexer.engine, manifest=indexer.manifest, auth=auth,
+                                                  store=store, gp=gp)), "127.0.0.1", port)
+    server.start()
+    yield server, indexer
+    server.stop()
+
+
+def test_a_renter_rents_through_prepare_sign_broadcast_and_cancels(writable, cast, gp, suite):
+    from web3 import Web3
+
+    server, indexer = writable
+    url, web3 = server.url, Web3(Web3.HTTPProvider(gp.rpc_url))
+    token = sign_in(url, cast.renter)
+    auth = {"Authorization": f"Bearer {token}"}
+    gpu_id = requests.get(f"{url}/api/v1/gpus", params={"model": "H100"}, timeout=10).json()["items"][0]["id"]
+    cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+    before = int(suite.token.balanceOf(cast.renter))
+
+    permit = requests.post(f"{url}/api/v1/instances/prepare", headers=auth, timeout=10,
+                           json={"gpuId": gpu_id, "imageCid": cid, "durationSeconds": 3600})
+    assert permit.status_code == 200, permit.text
+    body = permit.json()
+    assert body["typedData"]["message"]["owner"] == cast.renter.address and int(body["maxCost"]) == 8 * 10**18
+    signature = sign_typed(cast.renter, body["typedData"])  # the wallet's eth_signTypedData_v4
+    created = requests.post(f"{url}/api/v1/instances", headers=auth, timeout=10, json={
+        "gpuId": gpu_id, "imageCid": cid, "durationSeconds": 3600, "maxCost": int(body["maxCost"]),
+        "deadline": body["deadline"], "permitSignature": signature})
+    assert created.status_code == 200, created.text
+    request = created.json()["transaction"]
+    assert request["to"] == str(gp.marketplace.address) and request["from"] == cast.renter.address
+
+    foreign = wallet_send(web3, cast.renter2, request, gas=500_000)  # signed by someone else than the session
+    refused = requests.post(f"{url}/api/v1/transactions", headers=auth, json={"rawTransaction": foreign}, timeout=10)
+    assert refused.status_code == 400 and "not by the signed-in" in refused.json()["error"]
+    elsewhere = wallet_send(web3, cast.renter, {**request, "to": str(suite.registry.address), "data": "0x"}, gas=100_000)
+    refused = requests.post(f"{url}/api/v1/transactions", headers=auth, json={"rawTransaction": elsewhere}, timeout=10)
+    assert refused.status_code == 400 and "not this deployment" in refused.json()["error"]
+
+    sent = requests.post(f"{url}/api/v1/transactions", headers=auth, timeout=90,
+                         json={"rawTransaction": wallet_send(web3, cast.renter, request)})
+    assert sent.status_code == 200 and sent.json()["ok"], sent.text
+    job_id = sent.json()["jobId"]
+    job = gp.job(job_id)
+    assert job.user.lower() == cast.renter.address.lower() and job.image_cid == cid
+    assert int(suite.token.balanceOf(cast.renter)) == before - 8 * 10**18  # the max cost, locked in escrow
+
+    other = {"Authorization": f"Bearer {sign_in(url, cast.renter2)}"}
+    assert requests.delete(f"{url}/api/v1/instances/{job_id}", headers=other, timeout=10).status_code == 400
+    ending = requests.delete(f"{url}/api/v1/instances/{job_id}", headers=auth, timeout=10)
+    assert ending.status_code == 200 and ending.json()["action"] == "cancel", ending.text
+    done = requests.post(f"{url}/api/v1/transactions", headers=auth, timeout=90,
+                         json={"rawTransaction": wallet_send(web3, cast.renter, ending.json()["transaction"])})
+    assert done.json()["ok"] and int(suite.token.balanceOf(cast.renter)) == before  # all of it back
+    again = requests.delete(f"{url}/api/v1/instances/{job_id}", headers=auth, timeout=10)
+    assert again.status_code == 400 and "Cancelled" in again.json()["error"], again.text  # refused before signing
+    replay = wallet_send(web3, cast.renter, ending.json()["transaction"], gas=200_000)  # signed anyway: reverts
+    failed = requests.post(f"{url}/api/v1/transactions", headers=auth, json={"rawTransaction": replay}, timeout=90).json()
+    assert failed["ok"] is False and "Cancelled" in failed["error"] and "0x" not in failed["error"][:12], failed

@@ -24,7 +24,9 @@ from gpurent.gateway.auth import AuthError, Authenticator, Session
 from gpurent.gateway.guard import Guard, Limits
 from gpurent.gateway.siwe import stamp
 from gpurent.gateway.store import Store
+from gpurent.errors import GpurentError
 from gpurent.output import safe_text
+from gpurent.sdk.unsigned import UnsignedCalls
 
 log = logging.getLogger("gpurent.gateway")
 
@@ -58,6 +60,23 @@ class GatewayConfig:
     store: Store
     origins: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    gp: Any = None  # the SDK on the chain, for writes prepared here and signed by the user's wallet
+
+
+class PermitRequest(BaseModel):
+    gpuId: str = Field(max_length=66)
+    imageCid: str = Field(max_length=128)
+    durationSeconds: int = Field(gt=0, le=10**9)
+
+
+class CreateRequest(PermitRequest):
+    maxCost: int = Field(gt=0, lt=2**256)
+    deadline: int = Field(gt=0, lt=2**64)
+    permitSignature: str = Field(max_length=200)
+
+
+class BroadcastRequest(BaseModel):
+    rawTransaction: str = Field(max_length=2 * 128 * 1024 + 2)
 
 
 class ChallengeRequest(BaseModel):
@@ -181,6 +200,39 @@ def make_app(config: GatewayConfig) -> FastAPI:
             raise ApiError(404, f"no job {job_id} of yours in the index")
         return dict(found)
 
+    # ------------------------------------------------------------------ writes: the wallet signs
+    def calls() -> UnsignedCalls:
+        if config.gp is None:
+            raise ApiError(503, "this gateway serves reads only (it has no chain connection)")
+        return UnsignedCalls(config.gp)
+
+    @app.post(f"{API}/instances/prepare", tags=["instances"],
+              summary="The EIP-2612 permit (EIP-712 typed data) for a job's most it can cost")
+    def prepare(signed: Signed, body: PermitRequest) -> dict[str, Any]:
+        return calls().create_permit(to_checksum(signed.address), body.gpuId, body.imageCid, body.durationSeconds)
+
+    @app.post(f"{API}/instances", tags=["instances"],
+              summary="The createJobWithPermit transaction for the wallet to send (eth_sendTransaction)")
+    def create(signed: Signed, body: CreateRequest) -> dict[str, Any]:
+        request = calls().create_job(to_checksum(signed.address), body.gpuId, body.imageCid, body.durationSeconds,
+                                     body.maxCost, body.deadline, body.permitSignature)
+        return {"transaction": request.as_json(), "action": request.action}
+
+    @app.delete(f"{API}/instances/{{job_id}}", tags=["instances"],
+                summary="The transaction that cancels or settles the job, whichever its state allows")
+    def end(signed: Signed, job_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]) -> dict[str, Any]:
+        request = calls().end_job(to_checksum(signed.address), job_id)
+        return {"transaction": request.as_json(), "action": request.action}
+
+    @app.post(f"{API}/transactions", tags=["instances"],
+              summary="Broadcasts a transaction the signed-in wallet signed, and reports its outcome")
+    def broadcast(signed: Signed, body: BroadcastRequest) -> dict[str, Any]:
+        return calls().broadcast(body.rawTransaction, signed.address).as_json()
+
+    @app.exception_handler(GpurentError)
+    async def _sdk_error(_: Request, err: GpurentError) -> JSONResponse:
+        return JSONResponse({"error": safe_text(str(err).splitlines()[0])[:400]}, status_code=400)
+
     @app.get(f"{API}/images", tags=["images"], summary="Images by how many jobs ran them")
     def images(limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20) -> dict[str, Any]:
         return {"items": execute(IMAGES_DOCUMENT, limit=limit)["images"]}
@@ -219,3 +271,9 @@ def docs_page(spec: dict[str, Any]) -> str:
             f"<h1>gpurent gateway API v1</h1><p>{html.escape(spec.get('info', {}).get('description', ''))}</p>"
             "<p>OpenAPI: <a href=/openapi.json>/openapi.json</a>. GraphQL (the indexer's schema): <code>/graphql</code>.</p>"
             "<table><tr><th>Method</th><th>Path</th><th>What</th><th>Parameters</th></tr>" + "".join(rows) + "</table>")
+
+
+def to_checksum(address: str) -> str:
+    from eth_utils.address import to_checksum_address
+
+    return str(to_checksum_address(address))

@@ -91,5 +91,5 @@ def build_gateway(gp: Any, db_url: str | None, listen: tuple[str, int], public_u
     migrate(engine)
     store = make_store(redis_url)
     auth = authenticator(store, session_key(key_file), Listen(host, port, url), gp.manifest.chain_id)
-    config = GatewayConfig(engine=engine, manifest=gp.manifest, store=store, origins=origins, auth=auth)
+    config = GatewayConfig(engine=engine, manifest=gp.manifest, store=store, origins=origins, auth=auth, gp=gp)
     return GatewayServer(make_app(config), host, port)

@@ -115,12 +115,13 @@ class MarketCalls(Base):
         """What the job's renter can do now and from or until when (see :mod:`.deadlines`)."""
         return renter_steps(job, self.deadlines_of(job), self.chain_time())
 
-    def check_cancellable(self, job_id: str | bytes) -> None:
+    def check_cancellable(self, job_id: str | bytes, caller: str | None = None) -> None:
         """Refuses, before sending, a renter's cancel that comes too early: an Accepted job
         can be cancelled by its renter only once its start timeout has passed (DeadlineNotReached,
         saying when). The rest the contract decides."""
         job = Job.from_chain(self._raw_job(job_id), None)
-        if job.status != JobStatus.ACCEPTED or self._signer().address.lower() != job.user.lower():
+        caller = caller or str(self._signer().address)  # (a wallet elsewhere signs for ``caller``)
+        if job.status != JobStatus.ACCEPTED or caller.lower() != job.user.lower():
             return
         now = self.chain_time()
         steps = renter_steps(job, self.deadlines_of(job), now)

@@ -1,0 +1,222 @@
+"""Writes that someone else's wallet signs: what a non-custodial service (the gateway) hands a
+browser wallet, and what it broadcasts back.
+
+- ``create_permit``: the EIP-2612 permit for a job's most it can cost, as EIP-712 typed data
+  (``eth_signTypedData_v4``: numbers as decimal strings, which wallets take for uint256);
+- ``create_job``: with that permit's signature, the ``createJobWithPermit`` transaction request
+  (``eth_sendTransaction``: to, data, chain id, from; the wallet adds gas and nonce);
+- ``end_job``: ``cancelJob`` or ``completeJob``, whichever the job's state allows its renter;
+- ``broadcast``: a transaction signed elsewhere, checked (its sender is the signed-in address,
+  it goes to this deployment's marketplace or token, on this chain) before it is sent, and its
+  outcome (the job created, or the revert in the SDK's words).
+
+The same checks as the SDK's own writes run first (CID, duration, quote, states), so a wallet is
+asked to sign only what the contract would take. No key is held here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gpurent.errors import InvalidInput
+from gpurent.sdk.inputs import parse_id
+from gpurent.types import Job, JobStatus
+from gpurent.units import to_base_units
+
+if TYPE_CHECKING:
+    from gpurent.sdk import Gpurent
+
+PERMIT_LIFETIME_S = 1800
+RECEIPT_TIMEOUT_S = 60.0
+MAX_RAW_TX = 128 * 1024  # bytes: a createJobWithPermit is under 1 KiB
+
+
+@dataclass(frozen=True)
+class TxRequest:
+    to: str
+    data: str
+    chain_id: int
+    sender: str
+    action: str  # what it does, in words ("create a job on", "cancel")
+
+    def as_json(self) -> dict[str, Any]:
+        """What ``eth_sendTransaction`` takes."""
+        return {"from": self.sender, "to": self.to, "data": self.data, "value": "0x0", "chainId": hex(self.chain_id)}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    tx_hash: str
+    ok: bool
+    block: int
+    job_id: str | None = None
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"hash": self.tx_hash, "ok": self.ok, "block": self.block, "jobId": self.job_id, "error": self.error}
+
+
+class UnsignedCalls:
+    def __init__(self, gp: Gpurent):
+        self.gp = gp
+        self.chain_id = int(gp.manifest.chain_id)
+
+    # ------------------------------------------------------------------ create a job
+    def create_permit(self, owner: str, resource_id: str, image_cid: str, duration_s: int) -> dict[str, Any]:
+        """The permit ``owner`` signs to lock what ``duration_s`` of the GPU costs at most."""
+        from gpurent.images.store import validate_cid
+
+        rid = parse_id(resource_id, "GPU")
+        validate_cid(image_cid)
+        if isinstance(duration_s, bool) or not isinstance(duration_s, int) or duration_s <= 0:
+            raise InvalidInput(f"invalid duration {duration_s!r}: a whole number of seconds above 0")
+        limit = to_base_units(self.gp.quote(rid, duration_s))
+        balance = int(self.gp.token.balanceOf(owner))
+        if balance < limit:
+            from gpurent.reverts import insufficient_balance
+
+            raise insufficient_balance("create a job", balance, limit)
+        deadline = self.gp.chain_time() + PERMIT_LIFETIME_S
+        domain = self.gp.token.eip712Domain()
+        typed = {
+            "types": {
+                "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                                 {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
+                "Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
+                           {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
+                           {"name": "deadline", "type": "uint256"}],
+            },
+            "primaryType": "Permit",
+            "domain": {"name": domain.name, "version": domain.version, "chainId": int(domain.chainId),
+                       "verifyingContract": str(domain.verifyingContract)},
+            "message": {"owner": owner, "spender": str(self.gp.marketplace.address), "value": str(limit),
+                        "nonce": str(int(self.gp.token.nonces(owner))), "deadline": str(deadline)},
+        }
+        return {"typedData": typed, "maxCost": str(limit), "deadline": deadline}
+
+    def create_job(self, owner: str, resource_id: str, image_cid: str, duration_s: int, max_cost: int,
+                   deadline: int, signature: str) -> TxRequest:
+        """``createJobWithPermit`` with the permit's 65-byte ``signature``."""
+        from gpurent.images.store import validate_cid
+
+        rid = parse_id(resource_id, "GPU")
+        v, r, s = split_signature(signature)
+        data = self.gp.marketplace.createJobWithPermit.encode_input(
+            rid, validate_cid(image_cid), duration_s, max_cost, deadline, v, r, s)
+        return TxRequest(str(self.gp.marketplace.address), _hex(data), self.chain_id, owner, "create a job on")
+
+    # ------------------------------------------------------------------ end a job
+    def end_job(self, owner: str, job_id: str) -> TxRequest:
+        """Cancel (Created, or Accepted past its start timeout) or settle (Running)."""
+        from gpurent.reverts import contract_error
+
+        jid = parse_id(job_id, "job")
+        job = Job.from_chain(self.gp._raw_job(jid), None)
+        if job.user.lower() != owner.lower():
+            raise contract_error("MarketplaceUnauthorized", {"jobId": job.job_id, "caller": owner}, "end")
+        if job.status == JobStatus.RUNNING:
+            method, action = self.gp.marketplace.completeJob, "complete"
+        elif job.status in (JobStatus.CREATED, JobStatus.ACCEPTED):
+            self.gp.check_cancellable(jid, caller=owner)
+            method, action = self.gp.marketplace.cancelJob, "cancel"
+        else:
+            raise contract_error("MarketplaceInvalidJobState", {"jobId": job.job_id, "current": int(job.status)}, "end")
+        return TxRequest(str(self.gp.marketplace.address), _hex(method.encode_input(jid)), self.chain_id, owner, action)
+
+    # ------------------------------------------------------------------ broadcast
+    def broadcast(self, raw: str, sender: str) -> Outcome:
+        """Sends a transaction signed by ``sender`` to this deployment and waits for its receipt."""
+        from eth_account import Account
+        from web3 import Web3
+
+        body = _raw_bytes(raw)
+        signer = str(Account.recover_transaction(body))
+        if signer.lower() != sender.lower():
+            raise InvalidInput(f"the transaction is signed by {signer}, not by the signed-in {sender}")
+        to, chain_id = _destination(body)
+        allowed = {str(self.gp.marketplace.address).lower(), str(self.gp.token.address).lower()}
+        if to not in allowed:
+            raise InvalidInput("the transaction goes to a contract that is not this deployment's marketplace or token")
+        if chain_id not in (None, self.chain_id):
+            raise InvalidInput(f"the transaction is for chain {chain_id}, this deployment is on {self.chain_id}")
+        web3 = Web3(Web3.HTTPProvider(self.gp.rpc_url, request_kwargs={"timeout": 15}))
+        try:
+            tx_hash = web3.eth.send_raw_transaction(body)
+        except Exception as err:  # the node's refusal (nonce, funds, gas): its own words
+            raise InvalidInput(f"the node refused the transaction: {str(err)[:200]}") from None
+        receipt = web3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S, poll_latency=0.2)
+        hash_hex = _hex(tx_hash)
+        if receipt["status"] != 1:
+            return Outcome(hash_hex, False, int(receipt["blockNumber"]), error=self._revert_reason(web3, body, receipt))
+        job_id = _job_created(self.gp, hash_hex)
+        return Outcome(hash_hex, True, int(receipt["blockNumber"]), job_id=job_id)
+
+    def _revert_reason(self, web3: Any, body: bytes, receipt: Any) -> str:
+        """The revert in the SDK's words: the call replayed at its block for the revert data."""
+        from gpurent.reverts import RevertData, translate
+
+        tx = web3.eth.get_transaction(receipt["transactionHash"])
+        try:
+            web3.eth.call({"from": tx["from"], "to": tx["to"], "data": tx["input"]}, receipt["blockNumber"] - 1)
+        except Exception as err:
+            data = getattr(err, "data", None)
+            if isinstance(data, str) and data.startswith("0x"):
+                return str(translate(RevertData(bytes.fromhex(data[2:])), "send"))
+            return str(err)[:200]
+        return "the transaction failed (out of gas?)"
+
+
+def split_signature(signature: str) -> tuple[int, bytes, bytes]:
+    raw = signature[2:] if signature.startswith("0x") else signature
+    if len(raw) != 130:
+        raise InvalidInput("the permit signature must be 65 bytes of hex")
+    try:
+        data = bytes.fromhex(raw)
+    except ValueError:
+        raise InvalidInput("the permit signature must be 65 bytes of hex") from None
+    v = data[64] if data[64] >= 27 else data[64] + 27
+    return v, data[:32], data[32:64]
+
+
+def _raw_bytes(raw: str) -> bytes:
+    text = raw[2:] if raw.startswith("0x") else raw
+    if not text or len(text) > 2 * MAX_RAW_TX:
+        raise InvalidInput(f"a signed transaction is 1 to {MAX_RAW_TX:,} bytes of hex")
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise InvalidInput("the signed transaction is not hex") from None
+
+
+def _destination(body: bytes) -> tuple[str, int | None]:
+    """The ``to`` and chain id of a signed transaction (typed: EIP-2718; or legacy RLP)."""
+    try:
+        if body[0] < 0x7F:
+            from eth_account.typed_transactions.typed_transaction import TypedTransaction
+            from hexbytes import HexBytes
+
+            fields = TypedTransaction.from_bytes(HexBytes(body)).as_dict()
+            return _hex(fields.get("to") or b"").lower(), int(fields["chainId"])
+        import rlp  # type: ignore[import-untyped]
+
+        items = rlp.decode(body)
+        v = int.from_bytes(items[6], "big")
+        return _hex(items[3]).lower(), ((v - 35) // 2 if v >= 35 else None)
+    except Exception:
+        raise InvalidInput("not a signed Ethereum transaction") from None
+
+
+def _job_created(gp: Gpurent, tx_hash: str) -> str | None:
+    from ape import chain
+
+    receipt = chain.provider.get_receipt(tx_hash)
+    for event in receipt.events.filter(gp.marketplace.JobCreated):
+        return _hex(event.jobId)
+    return None
+
+
+def _hex(value: Any) -> str:
+    if isinstance(value, str):
+        return value if value.startswith("0x") else "0x" + value
+    return "0x" + bytes(value).hex()
