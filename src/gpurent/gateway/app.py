@@ -10,10 +10,12 @@ replicas may share. Every answer carries the security headers; every error is
 
 import html
 import logging
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
@@ -26,6 +28,8 @@ from gpurent.gateway.siwe import stamp
 from gpurent.gateway.store import Store
 from gpurent.errors import GpurentError
 from gpurent.output import safe_text
+from gpurent.gateway.streams import Streams
+from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.sdk.unsigned import UnsignedCalls
 
 log = logging.getLogger("gpurent.gateway")
@@ -43,6 +47,7 @@ JOB_FIELDS = ("id user provider resourceId imageCid status pricePerHour estimate
 MY_JOBS_DOCUMENT = f"query($a: String!, $limit: Int!, $offset: Int!) {{ myJobs(address: $a, limit: $limit, offset: $offset) {{ {JOB_FIELDS} }} }}"
 JOB_DOCUMENT = f"query($id: String!) {{ job(id: $id) {{ {JOB_FIELDS} }} }}"
 IMAGES_DOCUMENT = "query($limit: Int!) { images(limit: $limit) { cid jobs firstSeen } }"
+JOB_ID = re.compile(r"0x[0-9a-fA-F]{64}")
 SORTS = ("price_asc", "price_desc", "reputation_desc", "memory_desc", "newest")
 
 
@@ -228,6 +233,30 @@ def make_app(config: GatewayConfig) -> FastAPI:
               summary="Broadcasts a transaction the signed-in wallet signed, and reports its outcome")
     def broadcast(signed: Signed, body: BroadcastRequest) -> dict[str, Any]:
         return calls().broadcast(body.rawTransaction, signed.address).as_json()
+
+    # ------------------------------------------------------------------ streams (WebSockets)
+    def find_job(job_id: str) -> dict[str, Any] | None:
+        if not JOB_ID.fullmatch(job_id):
+            return None
+        job = execute("query($id: String!) { job(id: $id) { user provider } }", id=job_id)["job"]
+        if job is None:
+            return None
+        provider = execute("query($a: String!) { provider(address: $a) { endpoint } }", a=job["provider"])["provider"]
+        return {**job, "endpoint": provider["endpoint"] if provider else None}
+
+    def open_source(kind: str, url: str, job_id: str, headers: dict[str, str]) -> Iterator[Any]:
+        endpoint = DelegatedEndpoint(url, config.auth.chain_id, headers)
+        return endpoint.logs(job_id, follow=True) if kind == "logs" else endpoint.follow_metrics(job_id)
+
+    streams = Streams(config.auth, find_job, open_source, per_user=config.limits.streams_per_address)
+
+    @app.websocket(f"{API}/instances/{{job_id}}/logs")
+    async def logs(ws: WebSocket, job_id: str) -> None:
+        await streams.serve(ws, job_id, "logs")
+
+    @app.websocket(f"{API}/instances/{{job_id}}/metrics")
+    async def metrics(ws: WebSocket, job_id: str) -> None:
+        await streams.serve(ws, job_id, "metrics")
 
     @app.exception_handler(GpurentError)
     async def _sdk_error(_: Request, err: GpurentError) -> JSONResponse:

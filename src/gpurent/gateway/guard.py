@@ -34,6 +34,7 @@ class Limits:
     sign_in_per_ip: int = 30  # challenges and logins a window from one IP
     window_s: float = 60.0
     max_body: int = 64 * 1024  # bytes of a JSON body (uploads have their own bound)
+    streams_per_address: int = 8  # log and metrics WebSockets open at once for one address (a replica)
 
 
 class Guard:

@@ -282,3 +282,20 @@ def _read_some(raw: Any, limit: int) -> bytes:
     except Exception:  # noqa: BLE001 - an error body cut short still says what it can
         pass
     return body
+
+
+class DelegatedEndpoint(ProviderEndpoint):
+    """A provider endpoint asked on a renter's behalf by a service that holds no key of theirs
+    (the gateway): every request carries the access headers the renter's wallet signed
+    (``gpurent job access``, see :mod:`gpurent.wire.access`), good for ``MAX_SKEW_S`` around the
+    time they name, after which the provider refuses and the renter signs again. ``headers`` is
+    read at each request, so its holder may put a fresher signature in it meanwhile."""
+
+    def __init__(self, url: str, chain_id: int, headers: dict[str, str], **options: Any):
+        super().__init__(url, None, chain_id, **options)
+        self._headers = headers
+
+    def signed(self, job_id: str) -> dict[str, str]:
+        return dict(self._headers)
+
+    _signed = signed
