@@ -350,3 +350,63 @@ def test_a_renter_rents_through_prepare_sign_broadcast_and_cancels(writable, cas
     replay = wallet_send(web3, cast.renter, ending.json()["transaction"], gas=200_000)  # signed anyway: reverts
     failed = requests.post(f"{url}/api/v1/transactions", headers=auth, json={"rawTransaction": replay}, timeout=90).json()
     assert failed["ok"] is False and "Cancelled" in failed["error"] and "0x" not in failed["error"][:12], failed
+
+
+# ---------------------------------------------------------------------- image uploads
+
+def test_uploads_push_a_real_archive_and_refuse_the_rest_leaving_nothing_pinned(indexed, kubo, cast, tmp_path):
+    import socket as sockets
+    from pathlib import Path
+
+    from gpurent.gateway.uploads import Uploads
+    from gpurent.images.archive import LayerFile, build_archive
+    from gpurent.images.store import ImageStore
+
+    indexer, _ = indexed
+    port = free_port()
+    store = MemoryStore()
+    auth = Authenticator(store, KEY, domain=f"127.0.0.1:{port}", uri=f"http://127.0.0.1:{port}",
+                         chain_id=indexer.manifest.chain_id)
+    uploads = Uploads(ImageStore(kubo.client(), max_bytes=4 * 1024 * 1024), spool=tmp_path, idle_s=1.0)
+    server = GatewayServer(make_app(GatewayConfig(engine=indexer.engine, manifest=indexer.manifest, auth=auth,
+                                                  store=store, uploads=uploads)), "127.0.0.1", port)
+    server.start()
+    try:
+        url = server.url
+        headers = {"Authorization": f"Bearer {sign_in(url, cast.renter)}", "Content-Type": "application/x-tar"}
+        archive = tmp_path / "image.tar"
+        build_archive(archive, [LayerFile("bin/busybox", Path("/bin/busybox"), 0o755)], "gpurent-test/upload:1",
+                      ["/bin/busybox", "true"])
+
+        def chunks():
+            with archive.open("rb") as handle:
+                while block := handle.read(256 * 1024):
+                    yield block
+
+        pushed = requests.post(f"{url}/api/v1/images/upload", data=chunks(), headers=headers, timeout=60)  # chunked
+        assert pushed.status_code == 200, pushed.text
+        cid = pushed.json()["cid"]
+        assert pushed.json()["size"] == archive.stat().st_size and pushed.json()["name"] == "gpurent-test/upload"
+        about = requests.get(f"{url}/api/v1/images/{cid}", timeout=30).json()
+        assert about["uploader"] == cast.renter.address.lower() and about["digest"] == pushed.json()["digest"]
+        after_good = kubo.client().pins()
+
+        not_tar = requests.post(f"{url}/api/v1/images/upload", data=b"not a tar at all" * 100, headers=headers, timeout=30)
+        assert not_tar.status_code == 400 and "\n" not in not_tar.json()["error"], not_tar.text
+        big = requests.post(f"{url}/api/v1/images/upload", headers={**headers, "Content-Length": str(5 * 1024 * 1024)},
+                            data=b"", timeout=30)
+        assert big.status_code == 413
+        streamed_big = requests.post(f"{url}/api/v1/images/upload", headers=headers, timeout=60,
+                                     data=(b"\0" * (1024 * 1024) for _ in range(5)))
+        assert streamed_big.status_code == 413
+        assert requests.post(f"{url}/api/v1/images/upload", data=b"x", timeout=10).status_code == 401  # not signed in
+
+        with sockets.create_connection(("127.0.0.1", port), timeout=10) as slow:  # a client that stalls mid-body
+            slow.sendall((f"POST /api/v1/images/upload HTTP/1.1\r\nHost: x\r\nAuthorization: {headers['Authorization']}\r\n"
+                          "Content-Length: 100000\r\n\r\n").encode() + b"x" * 10)
+            answer = slow.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+        assert kubo.client().pins() == after_good  # the refused uploads pinned nothing
+        assert list(tmp_path.glob("gpurent-upload-*")) == []  # nothing left on disk
+    finally:
+        server.stop()

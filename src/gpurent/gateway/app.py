@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 
 from gpurent.gateway.auth import AuthError, Authenticator, Session
@@ -29,6 +30,7 @@ from gpurent.gateway.store import Store
 from gpurent.errors import GpurentError
 from gpurent.output import safe_text
 from gpurent.gateway.streams import Streams
+from gpurent.gateway.uploads import UploadRefused, Uploads
 from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.sdk.unsigned import UnsignedCalls
 
@@ -66,6 +68,7 @@ class GatewayConfig:
     origins: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     gp: Any = None  # the SDK on the chain, for writes prepared here and signed by the user's wallet
+    uploads: Uploads | None = None  # image uploads into IPFS (None: this gateway takes none)
 
 
 class PermitRequest(BaseModel):
@@ -257,6 +260,37 @@ def make_app(config: GatewayConfig) -> FastAPI:
     @app.websocket(f"{API}/instances/{{job_id}}/metrics")
     async def metrics(ws: WebSocket, job_id: str) -> None:
         await streams.serve(ws, job_id, "metrics")
+
+    # ------------------------------------------------------------------ images
+    def image_jobs(cid: str) -> int:
+        from sqlalchemy import select
+
+        from gpurent.indexer import schema as tables
+
+        with config.engine.connect() as db:
+            count = db.execute(select(tables.images.c.download_count).where(tables.images.c.cid == cid)).scalar()
+        return int(count or 0)
+
+    @app.post(f"{API}/images/upload", tags=["images"],
+              summary="Pushes a docker-archive tar (the body, as `docker save` writes it) to IPFS")
+    async def upload(signed: Signed, request: Request) -> dict[str, Any]:
+        if config.uploads is None:
+            raise ApiError(503, "this gateway takes no uploads (it has no IPFS node)")
+        try:
+            pushed = await config.uploads.receive(request, signed.address)
+        except UploadRefused as err:
+            raise ApiError(err.status, err.message, err.headers) from None
+        meta = pushed.metadata
+        return {"cid": pushed.cid, "name": meta.name, "tag": meta.tag, "size": meta.size, "digest": meta.digest}
+
+    @app.get(f"{API}/images/{{cid}}", tags=["images"], summary="An image's metadata (from IPFS) and its jobs (from the index)")
+    async def image(cid: Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9]+$")]) -> dict[str, Any]:
+        if config.uploads is None:
+            raise ApiError(503, "this gateway reads no images (it has no IPFS node)")
+        meta = await run_in_threadpool(config.uploads.store.metadata, cid, 10.0)
+        jobs = await run_in_threadpool(image_jobs, cid)
+        return {"cid": cid, "name": meta.name, "tag": meta.tag, "size": meta.size, "digest": meta.digest,
+                "uploader": meta.uploader, "created": meta.created, "network": meta.network, "jobs": jobs}
 
     @app.exception_handler(GpurentError)
     async def _sdk_error(_: Request, err: GpurentError) -> JSONResponse:

@@ -18,10 +18,11 @@ main = service_group("The gpurent API gateway: REST and GraphQL over the index, 
 @click.option("--public-url", help="The URL browsers use (sign-in messages name it; default: http://LISTEN)")
 @click.option("--origin", "origins", multiple=True, help="An origin allowed by CORS (repeat; default: none)")
 @click.option("--redis", "redis_url", help="redis://HOST:PORT shared by replicas for nonces and rate limits")
+@click.option("--ipfs", "ipfs_api", help="Kubo RPC URL for image uploads (default: the configured or running node)")
 @click.option("--key-file", type=click.Path(path_type=Path), help="The session key (default: the state folder's)")
 @click.pass_obj
 def run(app: App, db_url: str | None, listen: str, public_url: str | None, origins: tuple[str, ...],
-        redis_url: str | None, key_file: Path | None) -> None:
+        redis_url: str | None, key_file: Path | None, ipfs_api: str | None) -> None:
     """Serves until SIGTERM."""
     from gpurent.conffile import parse_listen
     from gpurent.errors import ConfigurationError
@@ -32,7 +33,7 @@ def run(app: App, db_url: str | None, listen: str, public_url: str | None, origi
     except ConfigurationError as err:
         raise click.BadParameter(str(err), param_hint="--listen") from None
     gp = app.sdk()
-    server = build_gateway(gp, db_url, where, public_url, origins, redis_url, key_file)
+    server = build_gateway(gp, db_url, where, public_url, origins, redis_url, key_file, ipfs_api)
     url = (public_url or server.url).rstrip("/")
     app.output.done(f"gateway on {url} (chain {gp.manifest.chain_id}; API {url}/api/v1, docs {url}/docs)")
     server.run()

@@ -37,6 +37,9 @@ class Limits:
     streams_per_address: int = 8  # log and metrics WebSockets open at once for one address (a replica)
 
 
+UNBOUNDED = {"/api/v1/images/upload"}  # bodies bounded by their route (the image size limit), not here
+
+
 class Guard:
     def __init__(self, app: Any, store: Store, limits: Limits):
         self.app, self.store, self.limits = app, store, limits
@@ -58,6 +61,9 @@ class Guard:
             return
         if wait is not None:
             return await _answer(send, 429, f"too many requests from {client}", [(b"retry-after", str(max(1, round(wait + 0.5))).encode())])
+        if path in UNBOUNDED:
+            await self.app(scope, receive, self._secured(send, path))
+            return
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limits.max_body):
             status = 413 if length.isdigit() else 400
@@ -70,6 +76,10 @@ class Guard:
                 return await _answer(send, 413, f"the body is over {self.limits.max_body:,} bytes")
             receive_next = _replay(body, receive)
 
+        await self.app(scope, receive_next, self._secured(send, path))
+
+    @staticmethod
+    def _secured(send: Any, path: str) -> Any:
         async def guarded_send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", []) if h[0].lower() not in _OURS]
@@ -79,7 +89,7 @@ class Guard:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive_next, guarded_send)
+        return guarded_send
 
 
 _OURS = {name for name, _ in SECURITY_HEADERS} | {b"cache-control"}

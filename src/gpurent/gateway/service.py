@@ -3,6 +3,7 @@ the foreground."""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -12,8 +13,11 @@ from typing import Any
 from gpurent.asgi import AsgiServer
 from gpurent.errors import ConfigurationError, ServiceUnavailable
 from gpurent.gateway.auth import Authenticator
+from gpurent.gateway.uploads import Uploads
 from gpurent.gateway.store import MemoryStore, RedisStore, Store
 from gpurent.settings import state_home
+
+log = logging.getLogger("gpurent.gateway")
 
 GATEWAY_HOST = "127.0.0.1"
 GATEWAY_PORT = 8200
@@ -78,8 +82,10 @@ class GatewayServer(AsgiServer):
 
 def build_gateway(gp: Any, db_url: str | None, listen: tuple[str, int], public_url: str | None = None,
                   origins: tuple[str, ...] = (), redis_url: str | None = None,
-                  key_file: Path | None = None) -> GatewayServer:
-    """A gateway over the index at ``db_url`` for ``gp``'s deployment, ready to run."""
+                  key_file: Path | None = None, ipfs_api: str | None = None) -> GatewayServer:
+    """A gateway over the index at ``db_url`` for ``gp``'s deployment, ready to run; image
+    uploads go to the Kubo node at ``ipfs_api`` (default: the configured or running one; none
+    running: the gateway takes no uploads and says so)."""
     from gpurent.gateway.app import GatewayConfig, make_app
     from gpurent.indexer.db import connect, migrate
 
@@ -91,5 +97,19 @@ def build_gateway(gp: Any, db_url: str | None, listen: tuple[str, int], public_u
     migrate(engine)
     store = make_store(redis_url)
     auth = authenticator(store, session_key(key_file), Listen(host, port, url), gp.manifest.chain_id)
-    config = GatewayConfig(engine=engine, manifest=gp.manifest, store=store, origins=origins, auth=auth, gp=gp)
+    config = GatewayConfig(engine=engine, manifest=gp.manifest, store=store, origins=origins, auth=auth, gp=gp,
+                           uploads=_uploads(ipfs_api))
     return GatewayServer(make_app(config), host, port)
+
+
+def _uploads(ipfs_api: str | None) -> Uploads | None:
+    from gpurent.images.kubo import KuboClient
+    from gpurent.images.store import ImageStore
+    from gpurent.local.ipfs import ipfs_client
+
+    try:
+        client = KuboClient(ipfs_api) if ipfs_api else ipfs_client()
+    except ServiceUnavailable as err:
+        log.warning("no image uploads: %s", err)
+        return None
+    return Uploads(ImageStore(client))
