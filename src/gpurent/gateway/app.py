@@ -24,13 +24,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 
 from gpurent.gateway.auth import AuthError, Authenticator, Session
+from gpurent.gateway.errors import ApiError
 from gpurent.gateway.guard import Guard, Limits
 from gpurent.gateway.siwe import stamp
 from gpurent.gateway.store import Store
 from gpurent.errors import GpurentError
 from gpurent.output import safe_text
 from gpurent.gateway.streams import Streams
-from gpurent.gateway.uploads import UploadRefused, Uploads
+from gpurent.gateway.uploads import Uploads
 from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.sdk.unsigned import UnsignedCalls
 
@@ -51,12 +52,6 @@ JOB_DOCUMENT = f"query($id: String!) {{ job(id: $id) {{ {JOB_FIELDS} }} }}"
 IMAGES_DOCUMENT = "query($limit: Int!) { images(limit: $limit) { cid jobs firstSeen } }"
 JOB_ID = re.compile(r"0x[0-9a-fA-F]{64}")
 SORTS = ("price_asc", "price_desc", "reputation_desc", "memory_desc", "newest")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
 
 
 @dataclass
@@ -276,10 +271,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
     async def upload(signed: Signed, request: Request) -> dict[str, Any]:
         if config.uploads is None:
             raise ApiError(503, "this gateway takes no uploads (it has no IPFS node)")
-        try:
-            pushed = await config.uploads.receive(request, signed.address)
-        except UploadRefused as err:
-            raise ApiError(err.status, err.message, err.headers) from None
+        pushed = await config.uploads.receive(request, signed.address)
         meta = pushed.metadata
         return {"cid": pushed.cid, "name": meta.name, "tag": meta.tag, "size": meta.size, "digest": meta.digest}
 

@@ -22,14 +22,9 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from gpurent.gateway.errors import ApiError
 from gpurent.images.store import ImageStore, PushedImage
 from gpurent.settings import format_size
-
-
-class UploadRefused(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
 
 
 @dataclass
@@ -45,11 +40,11 @@ class Uploads:
         limit = self.store.max_bytes
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
-            raise UploadRefused(413 if length.isdigit() else 400,
+            raise ApiError(413 if length.isdigit() else 400,
                                 f"the image is {format_size(int(length))}, over the {format_size(limit)} limit"
                                 if length.isdigit() else "Content-Length is not a byte count")
         if self._running >= self.at_once:
-            raise UploadRefused(503, f"{self.at_once} uploads are running: try again shortly", {"Retry-After": "10"})
+            raise ApiError(503, f"{self.at_once} uploads are running: try again shortly", {"Retry-After": "10"})
         self._running += 1
         fd, name = tempfile.mkstemp(prefix="gpurent-upload-", suffix=".tar", dir=self.spool)
         path = Path(name)
@@ -59,10 +54,10 @@ class Uploads:
                 async for chunk in self._chunks(request.stream()):
                     seen += len(chunk)
                     if seen > limit:
-                        raise UploadRefused(413, f"the image is over the {format_size(limit)} limit")
+                        raise ApiError(413, f"the image is over the {format_size(limit)} limit")
                     out.write(chunk)
             if seen == 0:
-                raise UploadRefused(400, "the body is empty: send the docker-archive tar (docker save) as the body")
+                raise ApiError(400, "the body is empty: send the docker-archive tar (docker save) as the body")
             return await run_in_threadpool(self.store.push_archive, path, uploader)
         finally:
             self._running -= 1
@@ -74,14 +69,14 @@ class Uploads:
         while True:
             wait = min(self.idle_s, deadline - time.monotonic())
             if wait <= 0:
-                raise UploadRefused(408, f"the upload took over {self.total_s:g} s")
+                raise ApiError(408, f"the upload took over {self.total_s:g} s")
             try:
                 chunk = await asyncio.wait_for(iterator.__anext__(), wait)
             except StopAsyncIteration:
                 return
             except asyncio.TimeoutError:
-                raise UploadRefused(408, f"the upload stalled: nothing for {wait:g} s") from None
+                raise ApiError(408, f"the upload stalled: nothing for {wait:g} s") from None
             except ClientDisconnect:
-                raise UploadRefused(400, "the client went away mid-upload") from None
+                raise ApiError(400, "the client went away mid-upload") from None
             if chunk:
                 yield chunk
