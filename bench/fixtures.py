@@ -46,3 +46,37 @@ def list_gpu(suite: Any, admin: Any, provider: Any, model: str, memory_gb: int, 
     registry.registerProvider("http://127.0.0.1:8765", registry.minStake(), sender=provider)
     tx = registry.registerResource(model, 16, memory_gb, 500, price_tokens * TOKEN, sender=provider)
     return tx.events.filter(registry.ResourceRegistered)[0].resourceId
+
+
+GPU_MODELS = ("A100", "H100", "RTX4090", "L4", "A10", "V100", "RTX3090", "T4")
+
+
+def fill_gpus(engine: Any, count: int, first_block: int, seed: int = 7) -> list[str]:
+    """Adds ``count`` GPUs (100 per provider) to an index through the indexer's own projector
+    (the rows ResourceRegistered events make; registering them on-chain would take hours here);
+    returns their ids."""
+    import random
+
+    from gpurent.indexer.events import DecodedEvent
+    from gpurent.indexer.project import Projector
+
+    rng = random.Random(seed)
+    ids: list[str] = []
+    with engine.begin() as db:
+        projector = Projector(db, undo_from=2**62)
+        for n in range(count // 100):
+            owner = f"0x{n + 1:040x}"
+            projector.apply(DecodedEvent("ResourceRegistry", "ProviderRegistered",
+                                         {"provider": owner, "endpoint": "http://x", "stake": 100 * TOKEN},
+                                         first_block, "0x0", f"0x{n:064x}", 0), 0)
+            for k in range(100):
+                rid = f"0x{owner[2:]}{k + 1:024x}"
+                ids.append(rid)
+                projector.apply(DecodedEvent(
+                    "ResourceRegistry", "ResourceRegistered",
+                    {"resourceId": rid, "provider": owner, "gpuModel": rng.choice(GPU_MODELS),
+                     "vcpu": rng.choice([4, 8, 16, 32]), "memoryGB": rng.choice([16, 24, 40, 80]),
+                     "storageGB": 500, "pricePerHour": rng.randint(1, 400) * TOKEN // 10},
+                    first_block, "0x0", f"0x{n:064x}", k + 1), 0)
+        projector.flush()
+    return ids

@@ -63,7 +63,7 @@ def main() -> int:
     from eth_account import Account
 
     from gpurent.deployment import deploy_suite
-    from gpurent.indexer.events import DecodedEvent, EventDecoder
+    from gpurent.indexer.events import EventDecoder
     from gpurent.indexer.db import connect, migrate
     from gpurent.indexer.indexer import Indexer
     from gpurent.manifest import Manifest
@@ -178,31 +178,11 @@ def main() -> int:
         lags = lags[20:]  # after the first second
 
         # GraphQL at 100,000 GPUs
-        from gpurent.indexer.project import Projector
+        from fixtures import GPU_MODELS as models, fill_gpus
         from gpurent.local.process import free_port
 
         rng = random.Random(7)
-        models = ["A100", "H100", "RTX4090", "L4", "A10", "V100", "RTX3090", "T4"]
-        engine = sqlite_indexer.engine
-        ids = []
-        with engine.begin() as db:
-            projector = Projector(db, undo_from=2**62)
-            base = rpc.head() + 1
-            for n in range(args.resources // 100):
-                owner = f"0x{n + 1:040x}"
-                projector.apply(DecodedEvent("ResourceRegistry", "ProviderRegistered",
-                                             {"provider": owner, "endpoint": "http://x", "stake": 100 * TOKEN},
-                                             base, "0x0", f"0x{n:064x}", 0), 0)
-                for k in range(100):
-                    rid_n = f"0x{owner[2:]}{k + 1:024x}"
-                    ids.append(rid_n)
-                    projector.apply(DecodedEvent(
-                        "ResourceRegistry", "ResourceRegistered",
-                        {"resourceId": rid_n, "provider": owner, "gpuModel": rng.choice(models),
-                         "vcpu": rng.choice([4, 8, 16, 32]), "memoryGB": rng.choice([16, 24, 40, 80]),
-                         "storageGB": 500, "pricePerHour": rng.randint(1, 400) * TOKEN // 10},
-                        base, "0x0", f"0x{n:064x}", k + 1), 0)
-            projector.flush()
+        ids = fill_gpus(sqlite_indexer.engine, args.resources, rpc.head() + 1)
         # the API as it is deployed: its own process (`gpurent-indexer run`) over this database
         import os
         import subprocess

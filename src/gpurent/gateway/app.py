@@ -8,6 +8,7 @@ replicas may share. Every answer carries the security headers; every error is
 """
 
 
+import functools
 import html
 import logging
 import re
@@ -40,11 +41,6 @@ log = logging.getLogger("gpurent.gateway")
 API = "/api/v1"
 MAX_PAGE = 100
 
-GPU_FIELDS = ("id providerAddress gpuModel vcpu memoryGb storageGb pricePerHour available retired reputation "
-              "totalUptime provider { address endpoint stake score uptimeBps responseBps penaltyPoints reports }")
-GPUS_DOCUMENT = f"""query($f: GpuFilter, $sort: GpuSort!, $limit: Int!, $offset: Int!) {{
-  gpus(filters: $f, sort: $sort, limit: $limit, offset: $offset) {{ {GPU_FIELDS} }} }}"""
-GPU_DOCUMENT = f"query($id: String!) {{ gpu(id: $id) {{ {GPU_FIELDS} }} }}"
 JOB_FIELDS = ("id user provider resourceId imageCid status pricePerHour estimatedDuration maxCost startTime endTime "
               "totalCost createdBlock history { status block timestamp }")
 MY_JOBS_DOCUMENT = f"query($a: String!, $limit: Int!, $offset: Int!) {{ myJobs(address: $a, limit: $limit, offset: $offset) {{ {JOB_FIELDS} }} }}"
@@ -92,7 +88,8 @@ class SignInRequest(BaseModel):
 
 
 def make_app(config: GatewayConfig) -> FastAPI:
-    from gpurent.indexer.api import Hub, make_app as graphql_app, make_schema
+    from gpurent.indexer.api import GpuFilter, GpuSort, Hub, find_gpu, find_gpus, find_provider
+    from gpurent.indexer.api import make_app as graphql_app, make_schema
 
     schema = make_schema()
     hub = Hub()
@@ -136,6 +133,11 @@ def make_app(config: GatewayConfig) -> FastAPI:
         text = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid request"))
         return JSONResponse({"error": safe_text(text)[:300]}, status_code=400)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, err: Exception) -> JSONResponse:
+        log.exception("an unexpected error answering a request")
+        return JSONResponse({"error": f"the gateway failed ({type(err).__name__}); it is logged"}, status_code=500)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, err: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": safe_text(str(err.detail))[:300]}, status_code=err.status_code,
@@ -165,29 +167,32 @@ def make_app(config: GatewayConfig) -> FastAPI:
 
     # ------------------------------------------------------------------ GPUs
     @app.get(f"{API}/gpus", tags=["gpus"], summary="GPUs matching the filters, one page")
-    def gpus(model: Annotated[str | None, Query(max_length=64)] = None,
-             min_vcpu: Annotated[int | None, Query(ge=0, le=2**16)] = None,
-             min_memory_gb: Annotated[int | None, Query(ge=0, le=2**32)] = None,
-             min_storage_gb: Annotated[int | None, Query(ge=0, le=2**32)] = None,
-             max_price: Annotated[float | None, Query(ge=0, le=1e12)] = None,
-             min_reputation: Annotated[int | None, Query(ge=0, le=1000)] = None,
-             provider: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
-             available: bool | None = True,
-             sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "price_asc",
-             limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-             offset: Annotated[int, Query(ge=0, le=10**7)] = 0) -> dict[str, Any]:
-        filters = {"model": model, "minVcpu": min_vcpu, "minMemoryGb": min_memory_gb, "minStorageGb": min_storage_gb,
-                   "maxPrice": max_price, "minReputation": min_reputation, "provider": provider, "available": available}
-        data = execute(GPUS_DOCUMENT, f={k: v for k, v in filters.items() if v is not None or k == "available"},
-                       sort=sort.upper(), limit=limit, offset=offset)
-        return {"items": data["gpus"], "limit": limit, "offset": offset}
+    async def gpus(model: Annotated[str | None, Query(max_length=64)] = None,
+                   min_vcpu: Annotated[int | None, Query(ge=0, le=2**16)] = None,
+                   min_memory_gb: Annotated[int | None, Query(ge=0, le=2**32)] = None,
+                   min_storage_gb: Annotated[int | None, Query(ge=0, le=2**32)] = None,
+                   max_price: Annotated[float | None, Query(ge=0, le=1e12)] = None,
+                   min_reputation: Annotated[int | None, Query(ge=0, le=1000)] = None,
+                   provider: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
+                   available: bool | None = True,
+                   sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "price_asc",
+                   limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+                   offset: Annotated[int, Query(ge=0, le=10**7)] = 0) -> JSONResponse:
+        filters = GpuFilter(model=model, min_vcpu=min_vcpu, min_memory_gb=min_memory_gb, min_storage_gb=min_storage_gb,
+                            max_price=max_price, min_reputation=min_reputation, provider=provider, available=available)
+        # on the loop, as the index's GraphQL resolvers run (an indexed query of a millisecond: a
+        # thread hop for it would cost more than it spares)
+        rows = find_gpus(config.engine, filters, GpuSort(sort), limit, offset)  # the GraphQL field's own query
+        # a JSONResponse of plain values: FastAPI's encoding pass would be a page's costliest step
+        return JSONResponse({"items": [camel(row) for row in rows], "limit": limit, "offset": offset})
 
     @app.get(f"{API}/gpus/{{gpu_id}}", tags=["gpus"], summary="One GPU with its provider's reputation")
-    def gpu(gpu_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{1,64}$")]) -> dict[str, Any]:
-        found = execute(GPU_DOCUMENT, id=gpu_id)["gpu"]
+    async def gpu(gpu_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{1,64}$")]) -> JSONResponse:
+        found = find_gpu(config.engine, gpu_id)
         if found is None:
             raise ApiError(404, f"no GPU {gpu_id} in the index")
-        return dict(found)
+        owner = find_provider(config.engine, found.provider_address)
+        return JSONResponse({**camel(found), "provider": camel(owner) if owner else None})
 
     # ------------------------------------------------------------------ the caller's instances
     @app.get(f"{API}/instances", tags=["instances"], summary="The signed-in renter's jobs, newest first")
@@ -326,6 +331,29 @@ def docs_page(spec: dict[str, Any]) -> str:
             f"<h1>gpurent gateway API v1</h1><p>{html.escape(spec.get('info', {}).get('description', ''))}</p>"
             "<p>OpenAPI: <a href=/openapi.json>/openapi.json</a>. GraphQL (the indexer's schema): <code>/graphql</code>.</p>"
             "<table><tr><th>Method</th><th>Path</th><th>What</th><th>Parameters</th></tr>" + "".join(rows) + "</table>")
+
+
+def camel(row: Any) -> dict[str, Any]:
+    """A row of the index's GraphQL types as the GraphQL API names its fields (camelCase)."""
+    kind: type = type(row)
+    return {_CAMEL.get(name) or _camel_name(name): getattr(row, name) for name in _fields(kind)}
+
+
+_CAMEL: dict[str, str] = {}
+
+
+def _camel_name(name: str) -> str:
+    head, *rest = name.split("_")
+    _CAMEL[name] = head + "".join(part.title() for part in rest)
+    return _CAMEL[name]
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[str, ...]:
+    """The type's plain fields (not those a resolver computes: a GPU's provider, a provider's GPUs)."""
+    import dataclasses
+
+    return tuple(f.name for f in dataclasses.fields(cls) if not callable(getattr(cls, f.name, None)))
 
 
 def to_checksum(address: str) -> str:

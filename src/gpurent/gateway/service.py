@@ -13,6 +13,7 @@ from typing import Any
 from gpurent.asgi import AsgiServer
 from gpurent.errors import ConfigurationError, ServiceUnavailable
 from gpurent.gateway.auth import Authenticator
+from gpurent.gateway.guard import Limits
 from gpurent.gateway.uploads import Uploads
 from gpurent.gateway.store import MemoryStore, RedisStore, Store
 from gpurent.settings import state_home
@@ -82,7 +83,8 @@ class GatewayServer(AsgiServer):
 
 def build_gateway(gp: Any, db_url: str | None, listen: tuple[str, int], public_url: str | None = None,
                   origins: tuple[str, ...] = (), redis_url: str | None = None,
-                  key_file: Path | None = None, ipfs_api: str | None = None) -> GatewayServer:
+                  key_file: Path | None = None, ipfs_api: str | None = None,
+                  limits: Limits | None = None) -> GatewayServer:
     """A gateway over the index at ``db_url`` for ``gp``'s deployment, ready to run; image
     uploads go to the Kubo node at ``ipfs_api`` (default: the configured or running one; none
     running: the gateway takes no uploads and says so)."""
@@ -98,7 +100,7 @@ def build_gateway(gp: Any, db_url: str | None, listen: tuple[str, int], public_u
     store = make_store(redis_url)
     auth = authenticator(store, session_key(key_file), Listen(host, port, url), gp.manifest.chain_id)
     config = GatewayConfig(engine=engine, manifest=gp.manifest, store=store, origins=origins, auth=auth, gp=gp,
-                           uploads=_uploads(ipfs_api))
+                           uploads=_uploads(ipfs_api), limits=limits or Limits())
     return GatewayServer(make_app(config), host, port)
 
 

@@ -232,41 +232,59 @@ SORTS = {
 }
 
 
+def find_gpus(engine: Engine, filters: GpuFilter | None = None, sort: GpuSort = GpuSort.PRICE_ASC,
+              limit: int = 50, offset: int = 0) -> list[Gpu]:
+    """The ``gpus`` query's rows (the GraphQL field and the gateway's REST route both call this)."""
+    _page(limit, offset)
+    f, g = filters or GpuFilter(), s.gpu_resources.c
+    where = [] if f.include_retired else [g.retired == False]  # noqa: E712 - SQL, and index-friendly
+    if f.available is not None:
+        where.append(g.availability == f.available)
+    if f.model:
+        where.append(func.lower(g.gpu_model).contains(f.model.lower(), autoescape=True))
+    if f.min_vcpu is not None:
+        where.append(g.vcpu >= f.min_vcpu)
+    if f.min_memory_gb is not None:
+        where.append(g.memory_gb >= f.min_memory_gb)
+    if f.min_storage_gb is not None:
+        where.append(g.storage_gb >= f.min_storage_gb)
+    if f.max_price is not None and f.max_price < MAX_PRICE:
+        if f.max_price < 0:
+            raise ValueError(f"maxPrice must be 0 or more, got {f.max_price}")
+        where.append(g.price_per_hour_micro <= int(f.max_price * 10**6))
+    if f.min_reputation is not None:
+        where.append(s.providers.c.score >= f.min_reputation)
+    if f.provider:
+        where.append(g.provider_address == _address(f.provider))
+    query = _gpu_query().where(and_(*where)).order_by(*SORTS[sort], g.id).limit(limit).offset(offset)
+    with engine.connect() as db:
+        return [_gpu(r) for r in db.execute(query).mappings()]
+
+
+def find_gpu(engine: Engine, gpu_id: str) -> Gpu | None:
+    """The ``gpu`` query's row."""
+    with engine.connect() as db:
+        row = db.execute(_gpu_query().where(s.gpu_resources.c.id == gpu_id.lower())).mappings().first()
+    return _gpu(row) if row else None
+
+
+def find_provider(engine: Engine, address: str) -> Provider | None:
+    """The ``provider`` query's row."""
+    with engine.connect() as db:
+        row = db.execute(select(s.providers).where(s.providers.c.address == _address(address))).mappings().first()
+    return _provider(row) if row else None
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="GPUs matching the filters (available ones by default)")
     def gpus(self, info: Info, filters: GpuFilter | None = None, sort: GpuSort = GpuSort.PRICE_ASC,
              limit: int = 50, offset: int = 0) -> list[Gpu]:
-        _page(limit, offset)
-        f, g = filters or GpuFilter(), s.gpu_resources.c
-        where = [] if f.include_retired else [g.retired == False]  # noqa: E712 - SQL, and index-friendly
-        if f.available is not None:
-            where.append(g.availability == f.available)
-        if f.model:
-            where.append(func.lower(g.gpu_model).contains(f.model.lower(), autoescape=True))
-        if f.min_vcpu is not None:
-            where.append(g.vcpu >= f.min_vcpu)
-        if f.min_memory_gb is not None:
-            where.append(g.memory_gb >= f.min_memory_gb)
-        if f.min_storage_gb is not None:
-            where.append(g.storage_gb >= f.min_storage_gb)
-        if f.max_price is not None and f.max_price < MAX_PRICE:
-            if f.max_price < 0:
-                raise ValueError(f"maxPrice must be 0 or more, got {f.max_price}")
-            where.append(g.price_per_hour_micro <= int(f.max_price * 10**6))
-        if f.min_reputation is not None:
-            where.append(s.providers.c.score >= f.min_reputation)
-        if f.provider:
-            where.append(g.provider_address == _address(f.provider))
-        query = _gpu_query().where(and_(*where)).order_by(*SORTS[sort], g.id).limit(limit).offset(offset)
-        with _engine(info).connect() as db:
-            return [_gpu(r) for r in db.execute(query).mappings()]
+        return find_gpus(_engine(info), filters, sort, limit, offset)
 
     @strawberry.field
     def gpu(self, info: Info, id: str) -> Gpu | None:  # noqa: A002 - the SPEC's argument name
-        with _engine(info).connect() as db:
-            row = db.execute(_gpu_query().where(s.gpu_resources.c.id == id.lower())).mappings().first()
-        return _gpu(row) if row else None
+        return find_gpu(_engine(info), id)
 
     @strawberry.field
     def jobs(self, info: Info, user: str | None = None, provider: str | None = None, status: str | None = None,
@@ -296,9 +314,7 @@ class Query:
 
     @strawberry.field
     def provider(self, info: Info, address: str) -> Provider | None:
-        with _engine(info).connect() as db:
-            row = db.execute(select(s.providers).where(s.providers.c.address == _address(address))).mappings().first()
-        return _provider(row) if row else None
+        return find_provider(_engine(info), address)
 
     @strawberry.field(description="Images by how many jobs ran them")
     def images(self, info: Info, limit: int = 20) -> list[Image]:
