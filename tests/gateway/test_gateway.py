@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import replace
+from decimal import Decimal
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -338,7 +339,20 @@ def test_a_renter_rents_through_prepare_sign_broadcast_and_cancels(writable, cas
     assert job.user.lower() == cast.renter.address.lower() and job.image_cid == cid
     assert int(suite.token.balanceOf(cast.renter)) == before - 8 * 10**18  # the max cost, locked in escrow
 
+    more = requests.post(f"{url}/api/v1/instances/{job_id}/extend/prepare", headers=auth, timeout=10,
+                         json={"extraSeconds": 1800})
+    assert more.status_code == 200 and int(more.json()["maxCost"]) == 4 * 10**18, more.text  # half an hour at 8/h
+    extend = requests.post(f"{url}/api/v1/instances/{job_id}/extend", headers=auth, timeout=10, json={
+        "extraSeconds": 1800, "maxCost": int(more.json()["maxCost"]), "deadline": more.json()["deadline"],
+        "permitSignature": sign_typed(cast.renter, more.json()["typedData"])}).json()["transaction"]
+    extended = requests.post(f"{url}/api/v1/transactions", headers=auth, timeout=90,
+                             json={"rawTransaction": wallet_send(web3, cast.renter, extend)})
+    assert extended.json()["ok"] and gp.job(job_id).estimated_duration == 5400, extended.text
+    wallet = requests.get(f"{url}/api/v1/balances", headers=auth, timeout=10).json()
+    assert int(Decimal(wallet["tokens"]) * 10**18) == before - 12 * 10**18  # 8 + 4 locked
     other = {"Authorization": f"Bearer {sign_in(url, cast.renter2)}"}
+    assert requests.post(f"{url}/api/v1/instances/{job_id}/extend/prepare", headers=other, timeout=10,
+                         json={"extraSeconds": 60}).status_code == 400  # not theirs
     assert requests.delete(f"{url}/api/v1/instances/{job_id}", headers=other, timeout=10).status_code == 400
     ending = requests.delete(f"{url}/api/v1/instances/{job_id}", headers=auth, timeout=10)
     assert ending.status_code == 200 and ending.json()["action"] == "cancel", ending.text

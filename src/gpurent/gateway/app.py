@@ -74,6 +74,16 @@ class CreateRequest(PermitRequest):
     permitSignature: str = Field(max_length=200)
 
 
+class ExtendPermitRequest(BaseModel):
+    extraSeconds: int = Field(gt=0, le=10**9)
+
+
+class ExtendRequest(ExtendPermitRequest):
+    maxCost: int = Field(gt=0, lt=2**256)
+    deadline: int = Field(gt=0, lt=2**64)
+    permitSignature: str = Field(max_length=200)
+
+
 class BroadcastRequest(BaseModel):
     rawTransaction: str = Field(max_length=2 * 128 * 1024 + 2)
 
@@ -225,6 +235,26 @@ def make_app(config: GatewayConfig) -> FastAPI:
         request = calls().create_job(to_checksum(signed.address), body.gpuId, body.imageCid, body.durationSeconds,
                                      body.maxCost, body.deadline, body.permitSignature)
         return {"transaction": request.as_json(), "action": request.action}
+
+    @app.post(f"{API}/instances/{{job_id}}/extend/prepare", tags=["instances"],
+              summary="The permit for booking more time on the job, at its own price")
+    def extend_prepare(signed: Signed, job_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")],
+                       body: ExtendPermitRequest) -> dict[str, Any]:
+        return calls().extend_permit(to_checksum(signed.address), job_id, body.extraSeconds)
+
+    @app.post(f"{API}/instances/{{job_id}}/extend", tags=["instances"],
+              summary="The extendJobWithPermit transaction for the wallet to send")
+    def extend(signed: Signed, job_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")],
+               body: ExtendRequest) -> dict[str, Any]:
+        request = calls().extend_job(to_checksum(signed.address), job_id, body.extraSeconds, body.maxCost,
+                                     body.deadline, body.permitSignature)
+        return {"transaction": request.as_json(), "action": request.action}
+
+    @app.get(f"{API}/balances", tags=["instances"], summary="The signed-in address's tokens and provider earnings")
+    def balances(signed: Signed) -> dict[str, Any]:
+        gp = calls().gp
+        return {"address": signed.address, "tokens": str(gp.balance(signed.address)),
+                "earnings": str(gp.earnings(signed.address)), "chainId": config.auth.chain_id}
 
     @app.delete(f"{API}/instances/{{job_id}}", tags=["instances"],
                 summary="The transaction that cancels or settles the job, whichever its state allows")

@@ -53,7 +53,7 @@ class MarketCalls(Base):
         job_id = tx.events.filter(self.marketplace.JobCreated)[0].jobId
         return tx.with_value(self.job(job_id, image_cid=image_cid))
 
-    def check_extendable(self, job_id: str | bytes, extra_seconds: int) -> tuple[Job, int]:
+    def check_extendable(self, job_id: str | bytes, extra_seconds: int, caller: str | None = None) -> tuple[Job, int]:
         """The job and the base units extending it by ``extra_seconds`` would lock
         (:func:`~gpurent.sdk.booking.extension_cost`, as the contract computes it); refuses, before
         anything is signed, what the contract would refuse: not the renter, a job in another state,
@@ -66,8 +66,9 @@ class MarketCalls(Base):
             raise InvalidInput(f"invalid extension {extra_seconds!r}: a whole number of seconds above 0")
         job = Job.from_chain(self._raw_job(job_id), None)
         action = "extend"
-        if self._signer().address.lower() != job.user.lower():
-            raise contract_error("MarketplaceUnauthorized", {"jobId": job.job_id, "caller": self.address}, action)
+        caller = caller or self.address  # (a wallet elsewhere signs for ``caller``)
+        if caller.lower() != job.user.lower():
+            raise contract_error("MarketplaceUnauthorized", {"jobId": job.job_id, "caller": caller}, action)
         if job.status not in OPEN_BOOKING:
             raise contract_error("MarketplaceInvalidJobState", {"jobId": job.job_id, "current": int(job.status)},
                                  action)
@@ -120,8 +121,10 @@ class MarketCalls(Base):
         can be cancelled by its renter only once its start timeout has passed (DeadlineNotReached,
         saying when). The rest the contract decides."""
         job = Job.from_chain(self._raw_job(job_id), None)
+        if job.status != JobStatus.ACCEPTED:
+            return
         caller = caller or str(self._signer().address)  # (a wallet elsewhere signs for ``caller``)
-        if job.status != JobStatus.ACCEPTED or caller.lower() != job.user.lower():
+        if caller.lower() != job.user.lower():
             return
         now = self.chain_time()
         steps = renter_steps(job, self.deadlines_of(job), now)

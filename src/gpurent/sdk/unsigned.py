@@ -77,6 +77,10 @@ class UnsignedCalls:
             from gpurent.reverts import insufficient_balance
 
             raise insufficient_balance("create a job", balance, limit)
+        return self._permit(owner, limit)
+
+    def _permit(self, owner: str, value: int) -> dict[str, Any]:
+        """EIP-712 typed data of the permit letting the marketplace take ``value`` from ``owner``."""
         deadline = self.gp.chain_time() + PERMIT_LIFETIME_S
         domain = self.gp.token.eip712Domain()
         typed = {
@@ -90,10 +94,10 @@ class UnsignedCalls:
             "primaryType": "Permit",
             "domain": {"name": domain.name, "version": domain.version, "chainId": int(domain.chainId),
                        "verifyingContract": str(domain.verifyingContract)},
-            "message": {"owner": owner, "spender": str(self.gp.marketplace.address), "value": str(limit),
+            "message": {"owner": owner, "spender": str(self.gp.marketplace.address), "value": str(value),
                         "nonce": str(int(self.gp.token.nonces(owner))), "deadline": str(deadline)},
         }
-        return {"typedData": typed, "maxCost": str(limit), "deadline": deadline}
+        return {"typedData": typed, "maxCost": str(value), "deadline": deadline}
 
     def create_job(self, owner: str, resource_id: str, image_cid: str, duration_s: int, max_cost: int,
                    deadline: int, signature: str) -> TxRequest:
@@ -105,6 +109,26 @@ class UnsignedCalls:
         data = self.gp.marketplace.createJobWithPermit.encode_input(
             rid, validate_cid(image_cid), duration_s, max_cost, deadline, v, r, s)
         return TxRequest(str(self.gp.marketplace.address), _hex(data), self.chain_id, owner, "create a job on")
+
+    # ------------------------------------------------------------------ extend a job
+    def extend_permit(self, owner: str, job_id: str, extra_seconds: int) -> dict[str, Any]:
+        """The permit for what ``extra_seconds`` more of the job cost (the SDK's checks first:
+        the renter, an open booking, within the longest booking)."""
+        _, cost = self.gp.check_extendable(job_id, extra_seconds, caller=owner)
+        balance = int(self.gp.token.balanceOf(owner))
+        if balance < cost:
+            from gpurent.reverts import insufficient_balance
+
+            raise insufficient_balance("extend a job", balance, cost)
+        return self._permit(owner, cost)
+
+    def extend_job(self, owner: str, job_id: str, extra_seconds: int, max_cost: int, deadline: int,
+                   signature: str) -> TxRequest:
+        """``extendJobWithPermit`` with the permit's signature."""
+        jid = parse_id(job_id, "job")
+        v, r, s = split_signature(signature)
+        data = self.gp.marketplace.extendJobWithPermit.encode_input(jid, extra_seconds, max_cost, deadline, v, r, s)
+        return TxRequest(str(self.gp.marketplace.address), _hex(data), self.chain_id, owner, "extend")
 
     # ------------------------------------------------------------------ end a job
     def end_job(self, owner: str, job_id: str) -> TxRequest:
