@@ -77,8 +77,11 @@ class GatewayServer(AsgiServer):
     ``run`` in the foreground."""
 
     def __init__(self, app: Any, host: str, port: int):
+        # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any local client as
+        # the client's address, the key of every per-IP limit
         super().__init__(app, host, port, "gateway", server_header=False, timeout_keep_alive=15,
-                         limit_concurrency=2048, h11_max_incomplete_event_size=64 * 1024)
+                         limit_concurrency=2048, h11_max_incomplete_event_size=64 * 1024, proxy_headers=False,
+                         ws_max_size=64 * 1024)
 
 
 def build_gateway(gp: Any, db_url: str | None, listen: tuple[str, int], public_url: str | None = None,

@@ -40,7 +40,7 @@ HEADER = " wants you to sign in with your Ethereum account:"
 _NONCE = re.compile(r"[A-Za-z0-9]{8,64}")
 _DOMAIN = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]{1,512}")
-_STATEMENT = re.compile(r"[^\n\r]{0,512}")
+_STATEMENT = re.compile(r"[\x20-\x7e]{0,512}")  # printable ASCII: no line separator of any kind
 
 
 class SiweError(ValueError):
@@ -147,7 +147,7 @@ def parse(text: str) -> SiweMessage:
         raise SiweError("the URI and each resource must be an RFC 3986 URI")
     if fields["Version"] != "1":
         raise SiweError(f"version {fields['Version'][:10]!r}: only version 1 exists")
-    if not fields["Chain ID"].isdigit() or len(fields["Chain ID"]) > 20:
+    if not re.fullmatch(r"[0-9]{1,20}", fields["Chain ID"]):  # ASCII digits ("²".isdigit() is true)
         raise SiweError("the chain id must be a number")
     if not _NONCE.fullmatch(fields["Nonce"]):
         raise SiweError("the nonce must be 8 to 64 letters and digits")
@@ -160,6 +160,8 @@ def parse(text: str) -> SiweMessage:
         expiration_time=_time(optional["Expiration Time"], "Expiration Time") if "Expiration Time" in optional else None,
         not_before=_time(optional["Not Before"], "Not Before") if "Not Before" in optional else None,
         request_id=request_id, resources=tuple(resources))
+    if message.render() != text:  # one message, one meaning: only what render would write
+        raise SiweError("the message is not in its canonical form (EIP-4361)")
     return message
 
 
