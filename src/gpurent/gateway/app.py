@@ -34,7 +34,7 @@ from gpurent.output import safe_text
 from gpurent.gateway.streams import Streams
 from gpurent.gateway.uploads import Uploads
 from gpurent.sdk.provider import DelegatedEndpoint
-from gpurent.sdk.unsigned import UnsignedCalls
+from gpurent.sdk.unsigned import MAX_RAW_TX, UnsignedCalls
 
 log = logging.getLogger("gpurent.gateway")
 
@@ -47,6 +47,7 @@ MY_JOBS_DOCUMENT = f"query($a: String!, $limit: Int!, $offset: Int!) {{ myJobs(a
 JOB_DOCUMENT = f"query($id: String!) {{ job(id: $id) {{ {JOB_FIELDS} }} }}"
 IMAGES_DOCUMENT = "query($limit: Int!) { images(limit: $limit) { cid jobs firstSeen } }"
 JOB_ID = re.compile(r"0x[0-9a-fA-F]{64}")
+JobIdPath = Annotated[str, Path(pattern=f"^{JOB_ID.pattern}$")]
 SORTS = ("price_asc", "price_desc", "reputation_desc", "memory_desc", "newest")
 
 
@@ -68,24 +69,28 @@ class PermitRequest(BaseModel):
     durationSeconds: int = Field(gt=0, le=10**9)
 
 
-class CreateRequest(PermitRequest):
+class SignedPermit(BaseModel):
+    """The permit a prepare route returned, as the wallet signed it."""
+
     maxCost: int = Field(gt=0, lt=2**256)
     deadline: int = Field(gt=0, lt=2**64)
     permitSignature: str = Field(max_length=200)
+
+
+class CreateRequest(PermitRequest, SignedPermit):
+    pass
 
 
 class ExtendPermitRequest(BaseModel):
     extraSeconds: int = Field(gt=0, le=10**9)
 
 
-class ExtendRequest(ExtendPermitRequest):
-    maxCost: int = Field(gt=0, lt=2**256)
-    deadline: int = Field(gt=0, lt=2**64)
-    permitSignature: str = Field(max_length=200)
+class ExtendRequest(ExtendPermitRequest, SignedPermit):
+    pass
 
 
 class BroadcastRequest(BaseModel):
-    rawTransaction: str = Field(max_length=2 * 128 * 1024 + 2)
+    rawTransaction: str = Field(max_length=2 * MAX_RAW_TX + 2)  # hex, with its 0x
 
 
 class ChallengeRequest(BaseModel):
@@ -212,7 +217,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
         return {"items": data["myJobs"], "limit": limit, "offset": offset}
 
     @app.get(f"{API}/instances/{{job_id}}", tags=["instances"], summary="One of the caller's jobs (as renter or provider)")
-    def instance(signed: Signed, job_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]) -> dict[str, Any]:
+    def instance(signed: Signed, job_id: JobIdPath) -> dict[str, Any]:
         found = execute(JOB_DOCUMENT, id=job_id)["job"]
         if found is None or signed.address not in (found["user"], found["provider"]):
             raise ApiError(404, f"no job {job_id} of yours in the index")
@@ -238,13 +243,13 @@ def make_app(config: GatewayConfig) -> FastAPI:
 
     @app.post(f"{API}/instances/{{job_id}}/extend/prepare", tags=["instances"],
               summary="The permit for booking more time on the job, at its own price")
-    def extend_prepare(signed: Signed, job_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")],
+    def extend_prepare(signed: Signed, job_id: JobIdPath,
                        body: ExtendPermitRequest) -> dict[str, Any]:
         return calls().extend_permit(to_checksum(signed.address), job_id, body.extraSeconds)
 
     @app.post(f"{API}/instances/{{job_id}}/extend", tags=["instances"],
               summary="The extendJobWithPermit transaction for the wallet to send")
-    def extend(signed: Signed, job_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")],
+    def extend(signed: Signed, job_id: JobIdPath,
                body: ExtendRequest) -> dict[str, Any]:
         request = calls().extend_job(to_checksum(signed.address), job_id, body.extraSeconds, body.maxCost,
                                      body.deadline, body.permitSignature)
@@ -258,7 +263,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
 
     @app.delete(f"{API}/instances/{{job_id}}", tags=["instances"],
                 summary="The transaction that cancels or settles the job, whichever its state allows")
-    def end(signed: Signed, job_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]) -> dict[str, Any]:
+    def end(signed: Signed, job_id: JobIdPath) -> dict[str, Any]:
         request = calls().end_job(to_checksum(signed.address), job_id)
         return {"transaction": request.as_json(), "action": request.action}
 

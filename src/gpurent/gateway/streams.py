@@ -82,7 +82,7 @@ class Streams:
             await _close(ws, 1008, f"send the token and the signed access within {HELLO_S:g} s")
             return
         try:
-            address, headers = self._admit(hello, job_id)
+            address, headers, job = self._admit(hello, job_id)
         except _Refused as err:
             await _close(ws, err.code, err.reason)
             return
@@ -91,8 +91,7 @@ class Streams:
             return
         self._open[address] = self._open.get(address, 0) + 1
         try:
-            job = await asyncio.get_running_loop().run_in_executor(None, self.find_job, job_id)
-            if job is None or not job.get("endpoint"):
+            if not job.get("endpoint"):
                 await _close(ws, 4404, "the job's provider has no endpoint in the index")
                 return
             await self._relay(ws, kind, job_id.lower(), str(job["endpoint"]), headers)
@@ -101,7 +100,8 @@ class Streams:
             if not self._open[address]:
                 del self._open[address]
 
-    def _admit(self, hello: str, job_id: str) -> tuple[str, dict[str, str]]:
+    def _admit(self, hello: str, job_id: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """The renter's address, their signed access headers and the job (from the index)."""
         if len(hello) > HELLO_MAX:
             raise _Refused(1009, f"the first message is over {HELLO_MAX} bytes")
         try:
@@ -119,7 +119,7 @@ class Streams:
         job = self.find_job(job_id)
         if job is None or job.get("user") != session.address:
             raise _Refused(4404, f"no job {job_id[:18]}… of yours in the index")
-        return session.address, headers
+        return session.address, headers, job
 
     async def _relay(self, ws: WebSocket, kind: str, job_id: str, url: str, headers: dict[str, str]) -> None:
         loop = asyncio.get_running_loop()
