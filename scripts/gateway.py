@@ -1,21 +1,28 @@
 """`ape run gateway`: the API gateway as an Ape script (same as `gpurent-gateway run`).
 
-    ape run gateway --network http://127.0.0.1:8545 [--db …] [--listen HOST:PORT] [--redis redis://…]
+    ape run gateway --network http://127.0.0.1:8545 [--config gateway.toml] [--db …] [--listen HOST:PORT]
+        [--redis redis://…]
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from ape.cli import ConnectedProviderCommand
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Run the gpurent API gateway")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="gateway.toml (default: state folder)")
 @click.option("--db", "db_url", help="sqlite:///PATH (default: the indexer's) or postgresql://…")
-@click.option("--listen", default="127.0.0.1:8200", show_default=True)
+@click.option("--listen", help="HOST:PORT (default: gateway.toml's, else 127.0.0.1:8200)")
 @click.option("--redis", "redis_url", help="redis://HOST:PORT shared by replicas")
-def cli(ecosystem, network, provider, db_url, listen, redis_url):
+def cli(ecosystem, network, provider, config_path, db_url, listen, redis_url):
     from gpurent.conffile import parse_listen
+    from gpurent.gateway.config import load_config
     from gpurent.gateway.service import build_gateway
     from gpurent.sdk import Gpurent
 
-    build_gateway(Gpurent.connect(), db_url, parse_listen(listen, "--listen"), redis_url=redis_url).run()
+    host, port = parse_listen(listen, "--listen") if listen else (None, None)
+    settings = load_config(config_path).overridden(listen_host=host, listen_port=port, db=db_url, redis=redis_url)
+    build_gateway(Gpurent.connect(), settings).run()

@@ -146,30 +146,46 @@ def test_demo_runs_the_main_job_end_to_end(demo_home):
     assert [h["status"] for h in indexed["history"]] == ["Created", "Accepted", "Running", "Completed"]
     assert [j["id"] for j in body["data"]["myJobs"]] == [demo["job_id"]]
 
+    # the API gateway of the stack answers from the same index: the demo's GPU, and the job's provider
+    gateway = next(s["endpoint"] for s in status["services"] if s["service"] == "gateway")
+    listed = requests.get(f"{gateway}/api/v1/gpus", timeout=10).json()
+    assert [g["providerAddress"] for g in listed["items"]] == [demo["provider"].lower()], listed
+    assert requests.get(f"{gateway}/api/v1/health", timeout=10).json()["chainId"] == manifest["chain_id"]
+
     # status: every service up, the indexer close behind, nothing running any more
     assert status["indexer_lag_blocks"] is not None and status["indexer_lag_blocks"] <= 5
     assert status["jobs_running"] == []
 
     # down stops every process the demo started
     pids = [pid for pid in demo["pids"].values() if pid]
-    assert len(pids) == 6 and all(alive(pid) for pid in pids)
+    assert len(pids) == 7 and all(alive(pid) for pid in pids)
     stopped = as_json(gpurent(demo_home, "--json", "down"))
-    assert set(stopped["stopped"]) == {"chain", "ipfs", "engine", "indexer", "oracle", "provider"}
+    assert set(stopped["stopped"]) == {"chain", "ipfs", "engine", "indexer", "gateway", "oracle", "provider"}
     assert not [pid for pid in pids if alive(pid)]
     assert not as_json(gpurent(demo_home, "--json", "status"))["up"]
 
 
 def _ports() -> list[str]:
-    return ["--chain-port", "0", "--indexer-port", "0", "--oracle-port", "0", "--agent-port", "0",
-            "--ipfs-ports", "0,0,0"]
+    return ["--chain-port", "0", "--indexer-port", "0", "--gateway-port", "0", "--redis-port", "0", "--oracle-port", "0",
+            "--agent-port", "0", "--ipfs-ports", "0,0,0"]
 
 
 def test_up_is_idempotent_and_a_failed_up_stops_what_it_started(demo_home):
-    first = as_json(gpurent(demo_home, "--json", "up", *_ports()))
+    first = as_json(gpurent(demo_home, "--json", "up", "--redis", *_ports()))
     assert first["up"], first
     pids = {s["service"]: s["pid"] for s in first["services"]}
-    again = as_json(gpurent(demo_home, "--json", "up", *_ports()))
+    assert list(pids) == ["chain", "ipfs", "engine", "indexer", "redis", "gateway", "oracle", "provider"]
+    again = as_json(gpurent(demo_home, "--json", "up", *_ports()))  # Redis, once up, stays part of the stack
     assert {s["service"]: s["pid"] for s in again["services"]} == pids  # nothing started twice
+    gateway = next(s for s in again["services"] if s["service"] == "gateway")
+    assert gateway["store"] == "redis" and gateway["block"] >= 1, gateway
+    redis_url = next(s["endpoint"] for s in again["services"] if s["service"] == "redis")
+    from gpurent.gateway.store import RedisStore
+
+    challenge = requests.post(f"{gateway['endpoint']}/api/v1/auth/challenge",
+                              json={"address": "0x" + "11" * 20}, timeout=10)
+    assert challenge.status_code == 200, challenge.text
+    assert RedisStore(redis_url).take_nonce(challenge.json()["nonce"])  # the nonce lives in the stack's Redis
     provider = next(s for s in again["services"] if s["service"] == "provider")
     assert provider["gpus"] == 1 and provider["accepting"]
     for service in again["services"]:

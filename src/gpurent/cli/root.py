@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from gpurent.cli import admin, data, devnet, engine, gpus, images, indexer, ipfs, jobs, network, provider, stack, wallet
+from gpurent.cli import (admin, data, devnet, engine, gateway, gpus, images, indexer, ipfs, jobs, network, provider,
+                         stack, wallet)
 from gpurent.command import GpurentGroup, global_options, start_app
 
 
@@ -17,7 +18,7 @@ def make_root() -> click.Group:
         """Rent GPUs and provide them, on chain, by the second."""
         start_app(ctx, network, account, as_json, verbose)
 
-    for module in (gpus, jobs, images, wallet, provider, admin, devnet, ipfs, engine, indexer, network):
+    for module in (gpus, jobs, images, wallet, provider, admin, devnet, ipfs, engine, indexer, gateway, network):
         gpurent.add_command(module.group)
     gpurent.add_command(data.group)
     gpurent.add_command(data.keys)

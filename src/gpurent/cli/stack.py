@@ -46,11 +46,16 @@ PUBLIC_WARNING = ("a devnet for trusted machines and testing only: its oracle an
 @click.command("up")
 @_port("chain", DEFAULTS.chain_port, "Anvil's JSON-RPC port")
 @_port("indexer", DEFAULTS.indexer_port, "The indexer's GraphQL port")
+@_port("gateway", DEFAULTS.gateway_port, "The API gateway's port")
 @_port("oracle", DEFAULTS.oracle_port, "The oracle's port (first up only: then oracle.toml)")
 @_port("agent", DEFAULTS.agent_port, "The provider agent's port (first up only: then provider.toml)")
 @click.option("--ipfs-ports", type=PortTriple(), default=None,
               help=f"The IPFS node's API,gateway,swarm ports (0: any free port; default: the last up's, at first "
                    f"{IPFS_PORTS})")
+@click.option("--redis", is_flag=True,
+              help="Also run a Redis (loopback, in memory) for the gateway's sign-in nonces and rate limits, as "
+                   "replicas share them; it stays part of the stack until `gpurent down`")
+@_port("redis", DEFAULTS.redis_port, "The stack's Redis port (with --redis)")
 @click.option("--block-time", type=click.IntRange(1, 86_400), default=DEFAULTS.block_time, show_default=True,
               help="Seconds per block")
 @click.option("--public", "public_host", type=PublicHost(), default=None, metavar="ADDRESS",
@@ -59,18 +64,21 @@ PUBLIC_WARNING = ("a devnet for trusted machines and testing only: its oracle an
                    "network export`); kept for later ups, `none` undoes it. For testing among trusted machines "
                    "only: the oracle and the stack's provider sign with the public test keys")
 @pass_app
-def up(app: App, chain_port: int | None, indexer_port: int | None, oracle_port: int | None, agent_port: int | None,
-       ipfs_ports: tuple[int, int, int] | None, block_time: int, public_host: str | None) -> None:
+def up(app: App, chain_port: int | None, indexer_port: int | None, gateway_port: int | None, oracle_port: int | None,
+       agent_port: int | None, ipfs_ports: tuple[int, int, int] | None, redis: bool, redis_port: int | None,
+       block_time: int,
+       public_host: str | None) -> None:
     """Starts the whole stack (what is not running yet): chain and contracts, IPFS node, container
-    engine, indexer, oracle and a provider agent. Logs go under the state folder; the ports the
+    engine, indexer, API gateway, oracle and a provider agent. Logs go under the state folder; the ports the
     services bound are kept there (ports.json) for the next plain `up`."""
     from gpurent.local import stack
 
     app.quiet_ape()
     options = stack.with_remembered_ports({"chain_port": chain_port, "indexer_port": indexer_port,
+                                           "gateway_port": gateway_port, "redis_port": redis_port,
                                            "oracle_port": oracle_port, "agent_port": agent_port,
                                            "ipfs_ports": ipfs_ports, "public_host": public_host},
-                                          block_time=block_time)
+                                          block_time=block_time, redis=redis)
     if options.public_host:
         app.output.warn(PUBLIC_WARNING)
     with app.output.pending("Starting the stack…"):
@@ -131,6 +139,10 @@ def _health(s: dict[str, Any]) -> str:
     if name == "indexer":
         return (f"block {s['indexed_to']} (lag {s['lag_blocks']}), {s['events']:,} events, "
                 f"{str(s['db']).split(':', 1)[0]}")
+    if name == "gateway":
+        return f"block {s['block']}, nonces and limits in {s['store']}"
+    if name == "redis":
+        return "the gateway's nonces and limits (in memory)"
     if name == "oracle":
         return (f"watching {_plural(s['providers'], 'provider')}; heartbeats every {s['heartbeat_interval_s']:g} s, "
                 f"reports every {s['period_s']:g} s")

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Query, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +27,7 @@ from starlette.middleware.cors import CORSMiddleware
 from gpurent.gateway.auth import AuthError, Authenticator, Session
 from gpurent.gateway.errors import ApiError
 from gpurent.gateway.guard import Guard, Limits
+from gpurent.gateway.results import Results
 from gpurent.gateway.siwe import stamp
 from gpurent.gateway.store import Store
 from gpurent.errors import GpurentError
@@ -222,6 +223,48 @@ def make_app(config: GatewayConfig) -> FastAPI:
         if found is None or signed.address not in (found["user"], found["provider"]):
             raise ApiError(404, f"no job {job_id} of yours in the index")
         return dict(found)
+
+    @app.get(f"{API}/history", tags=["instances"],
+             summary="Every status change of the caller's jobs (rented or served), newest first, with their costs")
+    def history(signed: Signed, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+                offset: Annotated[int, Query(ge=0, le=10**7)] = 0) -> dict[str, Any]:
+        from gpurent.indexer.activity import account_activity
+
+        return {"items": account_activity(config.engine, signed.address, limit, offset), "limit": limit,
+                "offset": offset}
+
+    def own_result(signed: Session, job_id: str) -> tuple[Results, str]:
+        found = execute("query($id: String!) { job(id: $id) { user } }", id=job_id)["job"]
+        if found is None or found["user"] != signed.address:
+            raise ApiError(404, f"no job {job_id} you rented in the index")
+        if config.uploads is None:
+            raise ApiError(503, "this gateway reads no results (it has no IPFS node)")
+        cid = calls().gp.result_cid(job_id)
+        if cid is None:
+            raise ApiError(404, f"job {job_id} has committed no result (yet)")
+        return Results(config.uploads.store.ipfs), cid
+
+    @app.get(f"{API}/instances/{{job_id}}/result", tags=["instances"],
+             summary="The job's result: its CID on chain, result.json checked against the job, the files if unsealed")
+    def result(signed: Signed, job_id: JobIdPath) -> dict[str, Any]:
+        results, cid = own_result(signed, job_id)
+        return results.summary(job_id, cid)
+
+    @app.get(f"{API}/instances/{{job_id}}/result/manifest", tags=["instances"],
+             summary="The result's stored manifest (sealed to the renter's key, or JSON), its hash checked")
+    def result_manifest(signed: Signed, job_id: JobIdPath) -> Response:
+        results, cid = own_result(signed, job_id)
+        return Response(results.manifest(job_id, cid), media_type="application/octet-stream",
+                        headers={"Content-Disposition": f'attachment; filename="{job_id[:10]}-manifest"'})
+
+    @app.get(f"{API}/instances/{{job_id}}/result/payload", tags=["instances"],
+             summary="The result's stored payload (a tar, sealed or not), streamed and checked against result.json")
+    def result_payload(signed: Signed, job_id: JobIdPath) -> StreamingResponse:
+        results, cid = own_result(signed, job_id)
+        size, chunks = results.payload(job_id, cid)
+        return StreamingResponse(chunks, media_type="application/octet-stream",
+                                 headers={"Content-Length": str(size),
+                                          "Content-Disposition": f'attachment; filename="{job_id[:10]}-payload"'})
 
     # ------------------------------------------------------------------ writes: the wallet signs
     def calls() -> UnsignedCalls:

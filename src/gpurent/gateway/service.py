@@ -13,28 +13,19 @@ from typing import Any
 from gpurent.asgi import AsgiServer
 from gpurent.errors import ConfigurationError, ServiceUnavailable
 from gpurent.gateway.auth import Authenticator
-from gpurent.gateway.guard import Limits
+from gpurent.gateway.config import GatewaySettings, gateway_home
 from gpurent.gateway.uploads import Uploads
 from gpurent.gateway.store import MemoryStore, RedisStore, Store
-from gpurent.settings import state_home
 
 log = logging.getLogger("gpurent.gateway")
 
-GATEWAY_HOST = "127.0.0.1"
-GATEWAY_PORT = 8200
 KEY_BYTES = 32
-
-
-def gateway_dir() -> Path:
-    path = state_home() / "gateway"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def session_key(path: Path | None = None) -> bytes:
     """The key that signs session tokens: read from ``path`` (default: the state folder), made
     there (0600) the first time. Replicas behind one domain share one file."""
-    path = path or gateway_dir() / "session.key"
+    path = path or gateway_home() / "session.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -84,27 +75,22 @@ class GatewayServer(AsgiServer):
                          ws_max_size=64 * 1024)
 
 
-def build_gateway(gp: Any, db_url: str | None, listen: tuple[str, int], public_url: str | None = None,
-                  origins: tuple[str, ...] = (), redis_url: str | None = None,
-                  key_file: Path | None = None, ipfs_api: str | None = None,
-                  limits: Limits | None = None) -> GatewayServer:
-    """A gateway over the index at ``db_url`` for ``gp``'s deployment, ready to run; image
-    uploads go to the Kubo node at ``ipfs_api`` (default: the configured or running one; none
-    running: the gateway takes no uploads and says so)."""
+def build_gateway(gp: Any, settings: GatewaySettings) -> GatewayServer:
+    """A gateway over the index (``settings.db``, default: the indexer's) for ``gp``'s
+    deployment, ready to run; image uploads go to the Kubo node at ``settings.ipfs`` (default:
+    the configured or running one; none running: the gateway takes no uploads and says so)."""
     from gpurent.gateway.app import GatewayConfig, make_app
     from gpurent.indexer.db import connect, migrate
 
-    host, port = listen
-    url = (public_url or f"http://{host}:{port}").rstrip("/")
-    if not url.startswith(("http://", "https://")) or "/" in url.split("://", 1)[1]:
-        raise ConfigurationError(f"the public URL must be http(s)://HOST[:PORT], got {url!r}")
-    engine = connect(db_url)
+    s = settings
+    engine = connect(s.db or None)
     migrate(engine)
-    store = make_store(redis_url)
-    auth = authenticator(store, session_key(key_file), Listen(host, port, url), gp.manifest.chain_id)
-    config = GatewayConfig(engine=engine, manifest=gp.manifest, store=store, origins=origins, auth=auth, gp=gp,
-                           uploads=_uploads(ipfs_api), limits=limits or Limits())
-    return GatewayServer(make_app(config), host, port)
+    store = make_store(s.redis or None)
+    listen = Listen(s.listen_host, s.listen_port, s.url)
+    auth = authenticator(store, session_key(Path(s.key_file) if s.key_file else None), listen, gp.manifest.chain_id)
+    config = GatewayConfig(engine=engine, manifest=gp.manifest, store=store, origins=s.origins, auth=auth, gp=gp,
+                           uploads=_uploads(s.ipfs or None), limits=s.limits)
+    return GatewayServer(make_app(config), s.listen_host, s.listen_port)
 
 
 def _uploads(ipfs_api: str | None) -> Uploads | None:

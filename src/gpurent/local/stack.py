@@ -1,6 +1,7 @@
 """The whole local stack (``gpurent up | down | status``, ``make demo``): an Anvil chain with the
 suite deployed, gpurent's Kubo node, podman's Docker API, the indexer with its GraphQL API, the
-oracle and a provider agent, each a :class:`~gpurent.local.service.Service` whose process is
+API gateway (and, with ``--redis``, the Redis it keeps nonces and limits in), the oracle and a
+provider agent, each a :class:`~gpurent.local.service.Service` whose process is
 recorded and logged under the state folder.
 
 The oracle signs as test account 1 and the provider as test account 3 (the devnet's well-known
@@ -24,6 +25,7 @@ from gpurent.errors import ConfigurationError, PortTaken
 from gpurent.local import daemons
 from gpurent.local import devnet as devnet_mod
 from gpurent.local import engine as engine_mod
+from gpurent.local import gateway as gateway_mod
 from gpurent.local import indexer as indexer_mod
 from gpurent.local import ipfs as node_mod
 from gpurent.local.process import free_port, port_free
@@ -31,7 +33,7 @@ from gpurent.local.service import Service, row
 from gpurent.oracle import config as oracle_config
 from gpurent.settings import state_home
 
-SERVICES = ("chain", "ipfs", "engine", "indexer", "oracle", "provider")
+SERVICES = ("chain", "ipfs", "engine", "indexer", "gateway", "oracle", "provider")  # and redis, if asked for
 
 Step = Callable[[str, str], None]  # (service, what happened)
 
@@ -46,6 +48,9 @@ class StackOptions:
     ipfs_ports: tuple[int, int, int] = (node_mod.DEFAULT_API_PORT, node_mod.DEFAULT_GATEWAY_PORT,
                                         node_mod.DEFAULT_SWARM_PORT)
     indexer_port: int = indexer_mod.DEFAULT_PORT
+    gateway_port: int = gateway_mod.DEFAULT_PORT
+    redis: bool = False  # a Redis for the gateway's nonces and limits (else in its memory)
+    redis_port: int = gateway_mod.REDIS_PORT
     oracle_port: int = oracle_config.DEFAULTS.listen_port
     agent_port: int = agent_config.DEFAULTS.listen_port
     heartbeat_interval_s: int = 10
@@ -61,8 +66,8 @@ class StackOptions:
     @classmethod
     def any_ports(cls, **changes: Any) -> StackOptions:
         """Every port picked by the OS (a stack beside another, as the demo and tests run)."""
-        return cls(chain_port=free_port(), ipfs_ports=(0, 0, 0), indexer_port=0, oracle_port=0, agent_port=0,
-                   **changes)
+        return cls(chain_port=free_port(), ipfs_ports=(0, 0, 0), indexer_port=0, gateway_port=0, redis_port=0,
+                   oracle_port=0, agent_port=0, **changes)
 
 
 HEADER = "# written by `gpurent up`; edit freely, it is kept\n"
@@ -94,7 +99,7 @@ def write_configs(options: StackOptions) -> None:
 # The ports `up` takes on its command line. The first `up` (and any later one given a port)
 # writes the ports the services bound to ports.json in the state folder; a plain `up` reuses
 # them, so a service restarted alone comes back where the others (and the user) expect it.
-PORT_OPTIONS = ("chain_port", "ipfs_ports", "indexer_port", "oracle_port", "agent_port")
+PORT_OPTIONS = ("chain_port", "ipfs_ports", "indexer_port", "gateway_port", "redis_port", "oracle_port", "agent_port")
 # ... and the public address of an `up --public` (null: this machine only), kept the same way
 
 
@@ -201,10 +206,12 @@ def _port_of(url: str | None) -> int:
     return int(str(url).rstrip("/").rsplit(":", 1)[-1].split("/", 1)[0]) if url else 0
 
 
-def services(network: str | None = None) -> list[Service]:
-    """The stack's services in dependency order (the daemons sign on ``network``)."""
-    return [devnet_mod.Chain(), node_mod.Kubo(), engine_mod.Engine(), indexer_mod.LocalIndexer(),
-            daemons.oracle(network), daemons.provider(network)]
+def services(network: str | None = None, redis: bool = False) -> list[Service]:
+    """The stack's services in dependency order (the daemons sign on ``network``); Redis when
+    asked for (``redis``) or running."""
+    store: list[Service] = [gateway_mod.LocalRedis()] if redis or gateway_mod.LocalRedis().running() else []
+    return [devnet_mod.Chain(), node_mod.Kubo(), engine_mod.Engine(), indexer_mod.LocalIndexer(), *store,
+            gateway_mod.LocalGateway(), daemons.oracle(network), daemons.provider(network)]
 
 
 def running_services() -> set[str]:
@@ -243,14 +250,31 @@ def _start_all(options: StackOptions, step: Step) -> None:
     engine = engine_mod.Engine().start()
     step("engine", f"podman's Docker API at {engine.docker_host}")
     write_configs(options)
-    # the indexer and the two Ape daemons start side by side: each spends seconds importing
+    redis_url = None
+    if options.redis or gateway_mod.LocalRedis().running():
+        redis = gateway_mod.LocalRedis(options.redis_port).start()
+        remember_ports(redis_port=int(redis["port"]))
+        redis_url = str(redis["url"])
+        step("redis", f"Redis at {redis_url} (the gateway's nonces and limits)")
+    running_gateway = gateway_mod.LocalGateway().running()
+    if running_gateway is not None and running_gateway.get("redis") != redis_url:
+        raise ConfigurationError(f"the gateway already runs {'with' if running_gateway.get('redis') else 'without'} "
+                                 "Redis: `gpurent gateway down`, then `gpurent up"
+                                 f"{' --redis' if redis_url else ''}`")
+    # the indexer, the gateway and the two Ape daemons start side by side: each spends seconds
+    # importing (the gateway once the index it reads exists)
     with ThreadPoolExecutor(3) as pool:
         indexer = pool.submit(indexer_mod.LocalIndexer(devnet.url, None, options.indexer_port).start)
         oracle = pool.submit(daemons.oracle(devnet.network_choice, options.oracle_account).start)
         agent = pool.submit(daemons.provider(devnet.network_choice, options.provider_account).start)
-        step("indexer", f"GraphQL at {indexer.result().graphql_url}")
-        remember_ports(indexer_port=_port_of(indexer.result().graphql_url.removesuffix("/graphql")))
+        index = indexer.result()
+        step("indexer", f"GraphQL at {index.graphql_url}")
+        remember_ports(indexer_port=_port_of(index.graphql_url.removesuffix("/graphql")))
+        gateway = pool.submit(gateway_mod.LocalGateway(devnet.network_choice, options.gateway_port, index.db,
+                                                       node.api_url, redis_url).start)
         step("oracle", f"oracle at {oracle.result()['url']}")
+        step("gateway", f"API at {gateway.result()['url']}/api/v1 (docs {gateway.result()['url']}/docs)")
+        remember_ports(gateway_port=_port_of(gateway.result()["url"]))
         step("provider", f"provider agent at {agent.result()['url']}")
 
 
