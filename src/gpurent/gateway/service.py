@@ -69,10 +69,13 @@ class GatewayServer(AsgiServer):
 
     def __init__(self, app: Any, host: str, port: int):
         # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any local client as
-        # the client's address, the key of every per-IP limit
+        # the client's address, the key of every per-IP limit. permessage-deflate off: a stream's
+        # chunk goes to every subscriber, and deflate would compress it once per subscriber, each
+        # with a compressor of its own held for the connection's life (bench/gateway.py: most of
+        # the fan-out's CPU, and its memory)
         super().__init__(app, host, port, "gateway", server_header=False, timeout_keep_alive=15,
                          limit_concurrency=2048, h11_max_incomplete_event_size=64 * 1024, proxy_headers=False,
-                         ws_max_size=64 * 1024)
+                         ws_max_size=64 * 1024, ws_per_message_deflate=False)
 
 
 def build_gateway(gp: Any, settings: GatewaySettings) -> GatewayServer:
