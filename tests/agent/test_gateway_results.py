@@ -12,19 +12,14 @@ import tarfile
 import pytest
 import requests
 
-from gpurent.gateway.app import GatewayConfig, make_app
-from gpurent.gateway.auth import Authenticator
 from gpurent.gateway.results import CutShort, Results
-from gpurent.gateway.service import GatewayServer
-from gpurent.gateway.store import MemoryStore
 from gpurent.gateway.uploads import Uploads
 from gpurent.images.kubo import UploadPart
 from gpurent.images.store import ImageStore
-from gpurent.local.process import free_port
 from gpurent.workload.results import ResultInfo
 from gpurent.workload.spec import JobSpec
+from tests.agent.test_gateway_streams import serve_gateway
 from tests.gateway.test_gateway import sign_in
-from tests.indexer.test_indexer import make_indexer
 
 SHELL = ("/bin/busybox", "sh", "-c")
 
@@ -41,16 +36,7 @@ def finished(start_agent, push_image, renter2_rent, kubo, tmp_path, manifest, ch
     job = renter2_rent.create_job(runner.gpu, push_bytes(kubo, spec.to_bytes()), 3600).value
     record = runner.wait_phase(job.job_id, "completed", "declined", "failed", timeout_s=120)
     assert record.phase == "completed" and record.result_cid, record.error
-    indexer = make_indexer(f"sqlite:///{tmp_path / 'index.db'}", manifest, chain)
-    indexer.sync()
-    port = free_port()
-    store = MemoryStore()
-    auth = Authenticator(store, b"s" * 32, domain=f"127.0.0.1:{port}", uri=f"http://127.0.0.1:{port}",
-                         chain_id=manifest.chain_id)
-    server = GatewayServer(make_app(GatewayConfig(engine=indexer.engine, manifest=manifest, auth=auth, store=store,
-                                                  gp=gp, uploads=Uploads(ImageStore(kubo.client())))),
-                           "127.0.0.1", port)
-    server.start()
+    server = serve_gateway(tmp_path, manifest, chain, gp, Uploads(ImageStore(kubo.client())))
     yield server, job.job_id, record.result_cid
     server.stop()
 

@@ -29,6 +29,13 @@ def stack(start_agent, push_image, renter2_rent, tmp_path, manifest, chain, gp):
     runner = start_agent()
     job = renter2_rent.create_job(runner.gpu, push_image(TALK), 3600).value
     runner.wait_phase(job.job_id, "running")
+    server = serve_gateway(tmp_path, manifest, chain, gp)
+    yield server, job.job_id
+    server.stop()
+
+
+def serve_gateway(tmp_path, manifest, chain, gp, uploads=None) -> GatewayServer:
+    """A gateway (started) over a fresh index of ``chain``, synced now."""
     indexer = make_indexer(f"sqlite:///{tmp_path / 'index.db'}", manifest, chain)
     indexer.sync()
     port = free_port()
@@ -36,10 +43,9 @@ def stack(start_agent, push_image, renter2_rent, tmp_path, manifest, chain, gp):
     auth = Authenticator(store, b"s" * 32, domain=f"127.0.0.1:{port}", uri=f"http://127.0.0.1:{port}",
                          chain_id=manifest.chain_id)
     server = GatewayServer(make_app(GatewayConfig(engine=indexer.engine, manifest=manifest, auth=auth, store=store,
-                                                  gp=gp)), "127.0.0.1", port)
+                                                  gp=gp, uploads=uploads)), "127.0.0.1", port)
     server.start()
-    yield server, job.job_id
-    server.stop()
+    return server
 
 
 def hello(url: str, account, job_id: str, chain_id: int) -> str:

@@ -50,10 +50,6 @@ class Daemon(ManagedService):
                 *(["--account", self.account] if self.account else []), "run", "--config", str(config)]
         return self.process.start(args, answered, {"url": url, "config": str(config)}, timeout_s=self.timeout_s)
 
-    def endpoint(self) -> str | None:
-        record = self.running()
-        return str(record["url"]) if record else None
-
     def status(self) -> dict[str, Any]:
         url = self.endpoint()
         if url is None:

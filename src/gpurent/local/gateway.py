@@ -51,10 +51,6 @@ class LocalRedis(ManagedService):
         url = f"redis://127.0.0.1:{port}/0"
         return self.process.start(args, lambda: _pong(port), {"url": url, "port": port}, self.timeout_s)
 
-    def endpoint(self) -> str | None:
-        record = self.running()
-        return str(record["url"]) if record else None
-
     def status(self) -> dict[str, Any]:
         record = self.running()
         if record is None:
@@ -107,10 +103,6 @@ class LocalGateway(ManagedService):
         return self.process.start(args, lambda: _healthy(url), {"url": url, "public_url": public, "redis": self.redis},
                                   self.timeout_s)
 
-    def endpoint(self) -> str | None:
-        record = self.running()
-        return str(record["url"]) if record else None
-
     def status(self) -> dict[str, Any]:
         record = self.running()
         if record is None:
@@ -132,8 +124,3 @@ def _healthy(url: str) -> bool:
     except requests.RequestException:
         return False
 
-
-def gateway_url() -> str | None:
-    """Where the stack's gateway answers (its public URL), None when it does not run."""
-    record = LocalGateway.process.running()
-    return str(record.get("public_url") or record["url"]) if record else None

@@ -118,6 +118,7 @@ class Kubo(ManagedService):
     own, or (``repo``) one of its own elsewhere, as tests and benchmarks start."""
 
     name = "ipfs"
+    endpoint_key = "api_url"
 
     def __init__(self, api_port: int = DEFAULT_API_PORT, gateway_port: int = DEFAULT_GATEWAY_PORT,
                  swarm_port: int = DEFAULT_SWARM_PORT, peers: list[str] | None = None, repo: Path | None = None,
@@ -159,10 +160,6 @@ class Kubo(ManagedService):
     def stop(self, timeout_s: float = 20.0) -> bool:
         """Stops the node; False if none ran. The repo (and every pin) stays for the next start."""
         return self.process.stop(timeout_s)
-
-    def endpoint(self) -> str | None:
-        record = self.running()
-        return str(record["api_url"]) if record else None
 
     def status(self) -> dict[str, Any]:
         """The node's addresses, peers, pins and repo size."""

@@ -59,10 +59,11 @@ def row(service: Service) -> dict[str, Any]:
 
 class ManagedService:
     """What a service whose process is a :class:`~gpurent.local.process.Managed` gets from it:
-    its log, its record, its stop."""
+    its log, its record, its stop, and where it answers (its record's ``endpoint_key``)."""
 
     name: str
     process: Managed
+    endpoint_key = "url"
 
     @property
     def log_path(self) -> Path:
@@ -73,3 +74,7 @@ class ManagedService:
 
     def stop(self, timeout_s: float = 15.0) -> bool:
         return self.process.stop(timeout_s)
+
+    def endpoint(self) -> str | None:
+        record = self.running()
+        return str(record[self.endpoint_key]) if record else None
