@@ -54,7 +54,7 @@ from gpurent.agent.plan import open_secrets, refusal, workload
 from gpurent.agent.popularity import Popularity
 from gpurent.agent.results import ResultStore
 from gpurent.agent.oracle_link import OracleLink
-from gpurent.agent.runtime import Owner, Runtime, Workload
+from gpurent.agent.runtime import Attached, Owner, Runtime, Workload
 from gpurent.agent.settle import Settler
 from gpurent.agent.state import OPEN, AgentState, JobRecord
 from gpurent.agent.tasks import Tasks
@@ -465,6 +465,7 @@ class Agent:
             self._give_back(job, AgentPhase.DECLINED if direct else AgentPhase.FAILED, str(err))
             return
         self.state.update(job_id, AgentPhase.STARTING, container_id=container_id)  # recorded before it starts
+        self._attach(job_id, container_id)
         self.runtime.start(container_id)
         try:
             with self.tx_lock:
@@ -603,15 +604,24 @@ class Agent:
         remove_output_dir(self.home, job.job_id)
 
     # ================================================================ running and settling
-    def _follow_logs(self, job_id: str, container_id: str) -> None:
+    def _follow_logs(self, job_id: str, container_id: str, attached: Attached | None = None) -> None:
         """Streams the container's output (from its start) into a fresh log file, up to the cap:
-        past it the stream is closed, not drained."""
+        past it the stream is closed, not drained. ``attached``: the engine's attach stream,
+        opened before the container started (each write as it is made); otherwise (a container
+        already running, after a restart) its follow stream (podman polls it every 250 ms). A
+        job whose output is followed already is left as it is."""
+        running = self._followers.get(job_id)
+        if running is not None and running.is_alive():
+            if attached is not None:
+                attached.close()
+            return
         self.logs.reset(job_id)
 
         def follow() -> None:
-            stream = None
+            stream = attached
             try:
-                stream = self.runtime.logs(container_id, follow=True)
+                if stream is None:
+                    stream = self.runtime.logs(container_id, follow=True)
                 for chunk in stream:
                     if job_id in self._sealed or not self.logs.append(job_id, chunk):
                         break
@@ -624,6 +634,13 @@ class Agent:
         thread = threading.Thread(target=follow, name=f"logs-{job_id[:10]}", daemon=True)
         self._followers[job_id] = thread
         thread.start()
+
+    def _attach(self, job_id: str, container_id: str) -> None:
+        """Follows the output of a container about to start from its first byte, as written."""
+        try:
+            self._follow_logs(job_id, container_id, self.runtime.attach(container_id))
+        except Exception as err:  # noqa: BLE001 - adopted and started already, or the engine refused
+            log.debug("job %s: output not attached (%s); followed once it runs", job_id, err)
 
     def _watch(self, job: JobRecord) -> None:
         if job.phase == AgentPhase.RUNNING:

@@ -65,17 +65,42 @@ class LogStore:
         self.folder = folder
         self.max_bytes = max_bytes
         folder.mkdir(parents=True, exist_ok=True)
+        self._changed = threading.Condition()  # a reader following a log wakes on a write, not a timer
+        self._writes: dict[str, int] = {}  # per job: writes so far (append, reset, seal)
+
+    def _wrote(self, job_id: str) -> None:
+        with self._changed:
+            key = job_id.lower()
+            self._writes[key] = self._writes.get(key, 0) + 1
+            self._changed.notify_all()
+
+    def writes(self, job_id: str) -> int:
+        """How many times the log was written: pass it to ``wait`` to sleep until the next write."""
+        with self._changed:
+            return self._writes.get(job_id.lower(), 0)
+
+    def wait(self, job_id: str, seen: int, timeout: float) -> int:
+        """Sleeps until the log is written after ``seen`` (from ``writes``), or ``timeout`` s;
+        the count of writes now. A follower sends new output as soon as it is written."""
+        key = job_id.lower()
+        with self._changed:
+            self._changed.wait_for(lambda: self._writes.get(key, 0) != seen, timeout)
+            return self._writes.get(key, 0)
 
     def path(self, job_id: str) -> Path:
         return self.folder / f"{job_id.lower()}.log"
 
     def reset(self, job_id: str) -> None:
         self.path(job_id).write_bytes(b"")
+        self._wrote(job_id)
 
     def append(self, job_id: str, data: bytes) -> bool:
         """Adds ``data`` within the cap; False once the log is full (read no more of it)."""
-        with self.path(job_id).open("ab") as handle:
-            return self._write(handle, data)
+        try:
+            with self.path(job_id).open("ab") as handle:
+                return self._write(handle, data)
+        finally:
+            self._wrote(job_id)
 
     def full(self, job_id: str) -> bool:
         """Whether output was dropped at the cap (the log ends with the truncation mark)."""
@@ -113,6 +138,7 @@ class LogStore:
                 self.append(job_id, self.GAP)
                 return False
         os.replace(staging, path)
+        self._wrote(job_id)
         return True
 
     def _write(self, handle: BinaryIO, data: bytes) -> bool:
@@ -153,6 +179,7 @@ _OFFSET = re.compile(r"[0-9]{1,19}")
 FOLLOW = {"0": False, "false": False, "1": True, "true": True}
 CHALLENGE_LIMIT = 4096  # bytes of a challenge body (one is ~400)
 LOG_STREAMS = 12  # logs sent at once (each holds a worker of 32): the oracle's challenges always find one free
+LOG_IDLE_S = 0.5  # a followed log with no write this long checks its job's phase and its reader anyway
 LOG_STREAMS_PER_JOB = 2  # logs of one job sent at once: one renter cannot take every stream
 METRIC_STREAMS = 8  # followed metric streams at once (each holds a worker too): challenges still find one
 METRIC_STREAMS_PER_JOB = 2  # of one job
@@ -374,6 +401,7 @@ class Endpoint:
         request.send_header("Content-Type", "text/plain; charset=utf-8")
         request.send_header("X-Gpurent-Phase", self.state.job(job_id).phase)  # type: ignore[union-attr]
         request.end_headers()
+        seen = self.logs.writes(job_id)
         while True:
             chunk = self.logs.read(job_id, offset)
             if chunk:
@@ -390,7 +418,7 @@ class Endpoint:
                 return
             if _gone(request.connection):  # a follower that left frees its worker now, not at the job's end
                 return
-            time.sleep(0.2)
+            seen = self.logs.wait(job_id, seen, LOG_IDLE_S)  # woken by the next write
 
     def _post(self, request: BaseHTTPRequestHandler) -> None:
         if urlparse(request.path).path.rstrip("/") != "/challenge":

@@ -42,6 +42,7 @@ HELLO_MAX = 4096
 HELLO_S = 10.0
 QUEUE_ITEMS = 256  # chunks (logs: up to 64 KiB each) or samples waiting for one subscriber
 TAIL_BYTES = 64 * 1024
+FRAME_BYTES = 256 * 1024  # log bytes joined into one frame for a subscriber that is behind
 KINDS = ("logs", "metrics")
 
 
@@ -143,15 +144,15 @@ class Streams:
                 if closed in done:
                     getter.cancel()
                     return
-                item = getter.result()
-                if isinstance(item, _End):
-                    await ws.send_text(json.dumps({item.key: item.text}))
-                    await _close(ws, 1000 if item.key == "end" else 1011, item.text[:120])
-                    return
-                if kind == "logs":
-                    await ws.send_bytes(item)
-                else:
-                    await ws.send_text(json.dumps(item))
+                for item in _batch(queue, getter.result()):
+                    if isinstance(item, _End):
+                        await ws.send_text(json.dumps({item.key: item.text}))
+                        await _close(ws, 1000 if item.key == "end" else 1011, item.text[:120])
+                        return
+                    if kind == "logs":
+                        await ws.send_bytes(item)
+                    else:
+                        await ws.send_text(json.dumps(item))
         except (WebSocketDisconnect, RuntimeError, OSError):
             return
         finally:
@@ -204,6 +205,20 @@ class _Refused(Exception):
     def __init__(self, code: int, reason: str):
         super().__init__(reason)
         self.code, self.reason = code, reason
+
+
+def _batch(queue: asyncio.Queue[Any], first: Any) -> list[Any]:
+    """``first`` and what else waits in ``queue``, log chunks in a row joined into one frame (up
+    to ``FRAME_BYTES``): a subscriber that fell behind catches up in a few sends, not one each."""
+    batch = [first]
+    while not queue.empty():
+        item = queue.get_nowait()
+        last = batch[-1]
+        if isinstance(item, bytes) and isinstance(last, bytes) and len(last) + len(item) <= FRAME_BYTES:
+            batch[-1] = last + item
+        else:
+            batch.append(item)
+    return batch
 
 
 def _drain(queue: asyncio.Queue[Any]) -> None:
