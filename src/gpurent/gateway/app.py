@@ -43,9 +43,12 @@ API = "/api/v1"
 MAX_PAGE = 100
 
 JOB_FIELDS = ("id user provider resourceId imageCid status pricePerHour estimatedDuration maxCost startTime endTime "
-              "totalCost createdBlock history { status block timestamp }")
-MY_JOBS_DOCUMENT = f"query($a: String!, $limit: Int!, $offset: Int!) {{ myJobs(address: $a, limit: $limit, offset: $offset) {{ {JOB_FIELDS} }} }}"
-JOB_DOCUMENT = f"query($id: String!) {{ job(id: $id) {{ {JOB_FIELDS} }} }}"
+              "totalCost createdBlock history(limit: $changes) { status block timestamp }")
+# a page of jobs with their first 20 status changes each (100 jobs x 20: within the index's cost
+# bound); one job with up to 100
+MY_JOBS_DOCUMENT = (f"query($a: String!, $limit: Int!, $offset: Int!, $changes: Int = 20) "
+                    f"{{ myJobs(address: $a, limit: $limit, offset: $offset) {{ {JOB_FIELDS} }} }}")
+JOB_DOCUMENT = f"query($id: String!, $changes: Int = 100) {{ job(id: $id) {{ {JOB_FIELDS} }} }}"
 IMAGES_DOCUMENT = "query($limit: Int!) { images(limit: $limit) { cid jobs firstSeen } }"
 JOB_ID = re.compile(r"0x[0-9a-fA-F]{64}")
 JobIdPath = Annotated[str, Path(pattern=f"^{JOB_ID.pattern}$")]
@@ -107,7 +110,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
     from gpurent.indexer.api import GpuFilter, GpuSort, Hub, find_gpu, find_gpus, find_provider
     from gpurent.indexer.api import make_app as graphql_app, make_schema
 
-    schema = make_schema()
+    schema = make_schema(subscriptions=False)
     hub = Hub()
     context = {"engine": config.engine, "hub": hub, "manifest": config.manifest}
     app = FastAPI(title="gpurent gateway", version="1", docs_url=None, redoc_url=None,
@@ -385,7 +388,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
         return HTMLResponse(docs_page(app.openapi()))
 
     # ------------------------------------------------------------------ the index's GraphQL, one schema
-    app.mount("/graphql", graphql_app(config.engine, hub, config.manifest))
+    app.mount("/graphql", graphql_app(config.engine, hub, config.manifest, subscriptions=False))  # HTTP only
 
     app.add_middleware(Guard, store=config.store, limits=config.limits)  # inside CORS: preflights pass first
     if config.origins:
