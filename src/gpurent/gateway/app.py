@@ -26,10 +26,10 @@ from starlette.middleware.cors import CORSMiddleware
 
 from gpurent.gateway.auth import AuthError, Authenticator, Session
 from gpurent.gateway.errors import ApiError
-from gpurent.gateway.guard import Guard, Limits
+from gpurent.gateway.guard import Guard, Limits, retry_after
 from gpurent.gateway.results import Results
 from gpurent.gateway.siwe import stamp
-from gpurent.gateway.store import Store
+from gpurent.gateway.store import Store, StoreFull
 from gpurent.errors import GpurentError
 from gpurent.output import safe_text
 from gpurent.gateway.streams import Streams
@@ -135,7 +135,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
             raise ApiError(401, str(err), {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
         wait = config.store.hit(f"addr:{found.address}", config.limits.per_address, config.limits.window_s)
         if wait is not None:
-            raise ApiError(429, f"too many requests from {found.address}", {"Retry-After": str(max(1, round(wait + 0.5)))})
+            raise ApiError(429, f"too many requests from {found.address}", {"Retry-After": retry_after(wait)})
         return found
 
     Signed = Annotated[Session, Depends(session)]
@@ -169,6 +169,8 @@ def make_app(config: GatewayConfig) -> FastAPI:
             message = config.auth.challenge(body.address)
         except AuthError as err:
             raise ApiError(400, str(err)) from None
+        except StoreFull as err:
+            raise ApiError(503, str(err), {"Retry-After": retry_after(err.retry_after_s)}) from None
         return {"message": message.render(), "nonce": message.nonce,
                 "expiresAt": stamp(message.expiration_time) if message.expiration_time else None}
 

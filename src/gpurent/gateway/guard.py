@@ -60,7 +60,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         if wait is not None:
-            return await _answer(send, 429, f"too many requests from {client}", [(b"retry-after", str(max(1, round(wait + 0.5))).encode())])
+            return await _answer(send, 429, f"too many requests from {client}", [(b"retry-after", retry_after(wait).encode())])
         if path in UNBOUNDED:
             await self.app(scope, receive, self._secured(send, path))
             return
@@ -90,6 +90,11 @@ class Guard:
             await send(message)
 
         return guarded_send
+
+
+def retry_after(wait_s: float) -> str:
+    """A Retry-After header's whole seconds for a wait of ``wait_s`` (at least 1)."""
+    return str(max(1, round(wait_s + 0.5)))
 
 
 _OURS = {name for name, _ in SECURITY_HEADERS} | {b"cache-control"}
