@@ -10,7 +10,6 @@ replicas may share. Every answer carries the security headers; every error is
 
 import functools
 import html
-import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,7 +36,6 @@ from gpurent.gateway.uploads import Uploads
 from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.sdk.unsigned import MAX_RAW_TX, UnsignedCalls
 
-log = logging.getLogger("gpurent.gateway")
 
 API = "/api/v1"
 MAX_PAGE = 100
@@ -151,11 +149,6 @@ def make_app(config: GatewayConfig) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
         text = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid request"))
         return JSONResponse({"error": safe_text(text)[:300]}, status_code=400)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, err: Exception) -> JSONResponse:
-        log.exception("an unexpected error answering a request")
-        return JSONResponse({"error": f"the gateway failed ({type(err).__name__}); it is logged"}, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, err: StarletteHTTPException) -> JSONResponse:
