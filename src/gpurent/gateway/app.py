@@ -10,7 +10,6 @@ replicas may share. Every answer carries the security headers; every error is
 
 import functools
 import html
-import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,10 +25,10 @@ from starlette.middleware.cors import CORSMiddleware
 
 from gpurent.gateway.auth import AuthError, Authenticator, Session
 from gpurent.gateway.errors import ApiError
-from gpurent.gateway.guard import Guard, Limits
+from gpurent.gateway.guard import Guard, Limits, retry_after
 from gpurent.gateway.results import Results
 from gpurent.gateway.siwe import stamp
-from gpurent.gateway.store import Store
+from gpurent.gateway.store import Store, StoreFull
 from gpurent.errors import GpurentError
 from gpurent.output import safe_text
 from gpurent.gateway.streams import Streams
@@ -37,15 +36,17 @@ from gpurent.gateway.uploads import Uploads
 from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.sdk.unsigned import MAX_RAW_TX, UnsignedCalls
 
-log = logging.getLogger("gpurent.gateway")
 
 API = "/api/v1"
 MAX_PAGE = 100
 
 JOB_FIELDS = ("id user provider resourceId imageCid status pricePerHour estimatedDuration maxCost startTime endTime "
-              "totalCost createdBlock history { status block timestamp }")
-MY_JOBS_DOCUMENT = f"query($a: String!, $limit: Int!, $offset: Int!) {{ myJobs(address: $a, limit: $limit, offset: $offset) {{ {JOB_FIELDS} }} }}"
-JOB_DOCUMENT = f"query($id: String!) {{ job(id: $id) {{ {JOB_FIELDS} }} }}"
+              "totalCost createdBlock history(limit: $changes) { status block timestamp }")
+# a page of jobs with their first 20 status changes each (100 jobs x 20: within the index's cost
+# bound); one job with up to 100
+MY_JOBS_DOCUMENT = (f"query($a: String!, $limit: Int!, $offset: Int!, $changes: Int = 20) "
+                    f"{{ myJobs(address: $a, limit: $limit, offset: $offset) {{ {JOB_FIELDS} }} }}")
+JOB_DOCUMENT = f"query($id: String!, $changes: Int = 100) {{ job(id: $id) {{ {JOB_FIELDS} }} }}"
 IMAGES_DOCUMENT = "query($limit: Int!) { images(limit: $limit) { cid jobs firstSeen } }"
 JOB_ID = re.compile(r"0x[0-9a-fA-F]{64}")
 JobIdPath = Annotated[str, Path(pattern=f"^{JOB_ID.pattern}$")]
@@ -107,7 +108,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
     from gpurent.indexer.api import GpuFilter, GpuSort, Hub, find_gpu, find_gpus, find_provider
     from gpurent.indexer.api import make_app as graphql_app, make_schema
 
-    schema = make_schema()
+    schema = make_schema(subscriptions=False)
     hub = Hub()
     context = {"engine": config.engine, "hub": hub, "manifest": config.manifest}
     app = FastAPI(title="gpurent gateway", version="1", docs_url=None, redoc_url=None,
@@ -132,7 +133,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
             raise ApiError(401, str(err), {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
         wait = config.store.hit(f"addr:{found.address}", config.limits.per_address, config.limits.window_s)
         if wait is not None:
-            raise ApiError(429, f"too many requests from {found.address}", {"Retry-After": str(max(1, round(wait + 0.5)))})
+            raise ApiError(429, f"too many requests from {found.address}", {"Retry-After": retry_after(wait)})
         return found
 
     Signed = Annotated[Session, Depends(session)]
@@ -149,11 +150,6 @@ def make_app(config: GatewayConfig) -> FastAPI:
         text = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid request"))
         return JSONResponse({"error": safe_text(text)[:300]}, status_code=400)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, err: Exception) -> JSONResponse:
-        log.exception("an unexpected error answering a request")
-        return JSONResponse({"error": f"the gateway failed ({type(err).__name__}); it is logged"}, status_code=500)
-
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, err: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": safe_text(str(err.detail))[:300]}, status_code=err.status_code,
@@ -166,6 +162,8 @@ def make_app(config: GatewayConfig) -> FastAPI:
             message = config.auth.challenge(body.address)
         except AuthError as err:
             raise ApiError(400, str(err)) from None
+        except StoreFull as err:
+            raise ApiError(503, str(err), {"Retry-After": retry_after(err.retry_after_s)}) from None
         return {"message": message.render(), "nonce": message.nonce,
                 "expiresAt": stamp(message.expiration_time) if message.expiration_time else None}
 
@@ -385,7 +383,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
         return HTMLResponse(docs_page(app.openapi()))
 
     # ------------------------------------------------------------------ the index's GraphQL, one schema
-    app.mount("/graphql", graphql_app(config.engine, hub, config.manifest))
+    app.mount("/graphql", graphql_app(config.engine, hub, config.manifest, subscriptions=False))  # HTTP only
 
     app.add_middleware(Guard, store=config.store, limits=config.limits)  # inside CORS: preflights pass first
     if config.origins:

@@ -3,7 +3,11 @@
 - a rate limit per client IP (429 with Retry-After), a tighter one on the sign-in routes;
 - a body of at most ``max_body`` bytes: refused (413) when announced larger, and when one that
   announces no length (chunked) grows past it, before the route reads any of it;
-- the security headers on every answer, errors included.
+- the security headers on every answer, errors included;
+- an exception a route lets escape answered as ``{"error": "one line"}`` with status 500 (and
+  the security headers, and CORS's when the origin is allowed: the Guard answers inside CORS),
+  logged with its traceback here, never in the answer; a WebSocket's ends quietly (a client
+  that went is no failure) or is closed 1011.
 
 Limits per signed-in address are counted where the address is known (``app.session``).
 """
@@ -11,10 +15,15 @@ Limits per signed-in address are counted where the address is known (``app.sessi
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.websockets import WebSocketDisconnect
+
 from gpurent.gateway.store import Store
+
+log = logging.getLogger("gpurent.gateway")
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -57,12 +66,12 @@ class Guard:
             if wait is not None:
                 await send({"type": "websocket.close", "code": 1013, "reason": "too many requests"})
                 return
-            await self.app(scope, receive, send)
+            await _socket(self.app, scope, receive, send)
             return
         if wait is not None:
-            return await _answer(send, 429, f"too many requests from {client}", [(b"retry-after", str(max(1, round(wait + 0.5))).encode())])
+            return await _answer(send, 429, f"too many requests from {client}", [(b"retry-after", retry_after(wait).encode())])
         if path in UNBOUNDED:
-            await self.app(scope, receive, self._secured(send, path))
+            await _contained(self.app, scope, receive, self._secured(send, path))
             return
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limits.max_body):
@@ -76,7 +85,7 @@ class Guard:
                 return await _answer(send, 413, f"the body is over {self.limits.max_body:,} bytes")
             receive_next = _replay(body, receive)
 
-        await self.app(scope, receive_next, self._secured(send, path))
+        await _contained(self.app, scope, receive_next, self._secured(send, path))
 
     @staticmethod
     def _secured(send: Any, path: str) -> Any:
@@ -92,7 +101,46 @@ class Guard:
         return guarded_send
 
 
+def retry_after(wait_s: float) -> str:
+    """A Retry-After header's whole seconds for a wait of ``wait_s`` (at least 1)."""
+    return str(max(1, round(wait_s + 0.5)))
+
+
 _OURS = {name for name, _ in SECURITY_HEADERS} | {b"cache-control"}
+
+
+async def _contained(app: Any, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """``app`` answering; an exception it lets escape before it answered, a JSON 500 (one
+    escaping after, when the answer is under way, goes on to the server: it cuts the answer)."""
+    started = False
+
+    async def watched_send(message: dict[str, Any]) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, receive, watched_send)
+    except Exception as err:
+        if started:
+            raise
+        log.exception("an unexpected error answering %s %s", scope.get("method", "?"), scope.get("path", "?"))
+        await _answer(send, 500, f"the gateway failed ({type(err).__name__}); it is logged")
+
+
+async def _socket(app: Any, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A WebSocket's ``app``: a client gone (the socket closed under it) ends it quietly; an
+    exception of its own is logged and the socket closed 1011, if it still can be."""
+    try:
+        await app(scope, receive, send)
+    except WebSocketDisconnect:
+        return
+    except Exception:
+        log.exception("an unexpected error serving the WebSocket %s", scope.get("path", "?"))
+        try:
+            await send({"type": "websocket.close", "code": 1011, "reason": "the gateway failed; it is logged"})
+        except Exception:  # noqa: BLE001 - the socket is gone too: nothing more to tell
+            pass
 
 
 async def _answer(send: Any, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:

@@ -8,14 +8,26 @@ replica sees it, and a client's requests count once across all of them.
 
 from __future__ import annotations
 
+import heapq
 import math
 import threading
 import time
 from typing import Any, Protocol
 
 
+class StoreFull(Exception):
+    """Too many sign-in nonces outstanding: refused until the oldest expires (503)."""
+
+    def __init__(self, message: str, retry_after_s: float):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class Store(Protocol):
-    def put_nonce(self, nonce: str, ttl_s: float) -> None: ...
+    def put_nonce(self, nonce: str, ttl_s: float) -> None:
+        """Issues ``nonce`` for ``ttl_s`` seconds; raises ``StoreFull`` when the store holds as
+        many as it may."""
+        ...
 
     def take_nonce(self, nonce: str) -> bool:
         """True once for a nonce issued and not yet expired; False for any other, atomically."""
@@ -27,38 +39,99 @@ class Store(Protocol):
         ...
 
 
-class MemoryStore:
-    MAX_NONCES = 100_000  # outstanding at once: past it, the oldest go (an attacker's flood evicts itself)
+class _Expiring:
+    """Keys with an expiry and a value, their expiries in a heap: what has expired goes at the
+    next write, each key popped once (O(log n) a write, no scan of the keys). A key rewritten or
+    removed leaves its old heap entry behind, skipped when it comes up, and the heap is rebuilt
+    once it holds twice the keys (amortised O(1) an operation)."""
 
     def __init__(self) -> None:
+        self.items: dict[str, tuple[float, Any]] = {}
+        self._heap: list[tuple[float, str]] = []
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def get(self, key: str, now: float) -> Any:
+        found = self.items.get(key)
+        return found[1] if found is not None and found[0] > now else None
+
+    def put(self, key: str, expires: float, value: Any) -> None:
+        old = self.items.get(key)
+        self.items[key] = (expires, value)
+        if old is None or old[0] != expires:
+            heapq.heappush(self._heap, (expires, key))
+            if len(self._heap) > 2 * len(self.items) + 64:
+                self._heap = [(e, k) for k, (e, _) in self.items.items()]
+                heapq.heapify(self._heap)
+
+    def pop(self, key: str) -> tuple[float, Any] | None:
+        return self.items.pop(key, None)
+
+    def expire(self, now: float) -> None:
+        """Drops every key expired by ``now``."""
+        while self._settle() and self._heap[0][0] <= now:
+            del self.items[heapq.heappop(self._heap)[1]]
+
+    def oldest(self) -> tuple[str, float] | None:
+        """The key that expires first, and when."""
+        return (self._heap[0][1], self._heap[0][0]) if self._settle() else None
+
+    def _settle(self) -> bool:
+        """Pops the stale entries off the heap's top; whether a live one is left there."""
+        heap = self._heap
+        while heap and self.items.get(heap[0][1], (None,))[0] != heap[0][0]:
+            heapq.heappop(heap)
+        return bool(heap)
+
+
+class MemoryStore:
+    """Nonces and rate-limit windows in this process. Each bounded: at most ``max_nonces``
+    nonces outstanding (past it, ``put_nonce`` raises ``StoreFull``, the challenge answers 503
+    with Retry-After: a flood is refused, never evicting the nonces of those signing in), at
+    most ``max_windows`` rate-limit windows (past it, the window closest to its end goes: its
+    client starts a fresh count early, rather than a new client being refused)."""
+
+    MAX_NONCES = 100_000
+    MAX_WINDOWS = 500_000
+
+    def __init__(self, max_nonces: int = MAX_NONCES, max_windows: int = MAX_WINDOWS) -> None:
+        self.max_nonces, self.max_windows = max_nonces, max_windows
         self._lock = threading.Lock()
-        self._nonces: dict[str, float] = {}
-        self._windows: dict[str, tuple[float, int]] = {}
+        self._nonces = _Expiring()
+        self._windows = _Expiring()  # key -> [window start, count], expiring at the window's end
+
+    def sizes(self) -> tuple[int, int]:
+        """(nonces, windows) held now, expired ones included until the next write."""
+        return len(self._nonces), len(self._windows)
 
     def put_nonce(self, nonce: str, ttl_s: float) -> None:
         now = time.monotonic()
         with self._lock:
-            if len(self._nonces) >= self.MAX_NONCES:
-                self._nonces = {n: t for n, t in self._nonces.items() if t > now}
-                while len(self._nonces) >= self.MAX_NONCES:
-                    self._nonces.pop(next(iter(self._nonces)))
-            self._nonces[nonce] = now + ttl_s
+            self._nonces.expire(now)
+            oldest = self._nonces.oldest()
+            if len(self._nonces) >= self.max_nonces and oldest is not None:
+                raise StoreFull(f"{self.max_nonces:,} sign-ins are waiting to be signed: try again later",
+                                oldest[1] - now)
+            self._nonces.put(nonce, now + ttl_s, True)
 
     def take_nonce(self, nonce: str) -> bool:
         with self._lock:
-            expires = self._nonces.pop(nonce, None)
-        return expires is not None and expires > time.monotonic()
+            found = self._nonces.pop(nonce)
+        return found is not None and found[0] > time.monotonic()
 
     def hit(self, key: str, limit: int, window_s: float) -> float | None:
         now = time.monotonic()
         with self._lock:
-            started, count = self._windows.get(key, (now, 0))
-            if now - started >= window_s:
-                started, count = now, 0
-            count += 1
-            self._windows[key] = (started, count)
-            if len(self._windows) > 200_000:  # old windows of clients long gone
-                self._windows = {k: v for k, v in self._windows.items() if now - v[0] < window_s}
+            window = self._windows.get(key, now)
+            if window is None:
+                self._windows.expire(now)
+                while len(self._windows) >= self.max_windows and (oldest := self._windows.oldest()) is not None:
+                    self._windows.pop(oldest[0])
+                window = [now, 0]
+                self._windows.put(key, now + window_s, window)
+            window[1] += 1
+            started, count = window
         return None if count <= limit else max(0.001, window_s - (now - started))
 
 

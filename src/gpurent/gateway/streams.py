@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gpurent.errors import GpurentError
 from gpurent.gateway.auth import AuthError, Authenticator
@@ -238,7 +238,11 @@ async def _until_closed(ws: WebSocket) -> None:
 
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    """Closes ``ws`` with ``code``, unless it is closed already: a client gone (its disconnect
+    received, or the socket cut under the close) is no failure, and nothing to tell."""
+    if WebSocketState.DISCONNECTED in (ws.client_state, ws.application_state):
+        return
     try:
         await ws.close(code, safe_text(reason)[:120])
-    except (RuntimeError, OSError):
+    except (WebSocketDisconnect, RuntimeError, OSError):
         pass

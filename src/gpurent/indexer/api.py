@@ -4,12 +4,17 @@ Queries (the SPEC's): ``gpus(filters, sort, limit, offset)``, ``gpu(id)``,
 ``jobs(user, provider, status, limit, offset)``, ``job(id)``, ``myJobs(address)``; plus
 ``provider(address)`` with the reputation components and history, so renters can weigh them
 their own way, and ``images``, ``indexer``. Subscriptions over WebSocket (graphql-transport-ws):
-``jobStatusChanged(jobId)`` and ``newGPUAvailable``. Limits: at most ``MAX_PAGE`` rows a page,
-query depth ``MAX_DEPTH``, ``MAX_TOKENS`` tokens and ``MAX_ALIASES`` aliases a document; a
-request body of at most ``MAX_BODY`` bytes whose JSON nests at most ``MAX_JSON_DEPTH`` deep (checked
-before it is parsed); numeric filters within what the chain can hold. Each refused with a GraphQL
-error (``{"errors": [{"message": …}]}``: HTTP 400/413 for a request that is not a GraphQL
-operation, 200 for one the schema refuses) and one log line, never a traceback.
+``jobStatusChanged(jobId)`` and ``newGPUAvailable`` (not where the gateway mounts the schema:
+``make_app(subscriptions=False)`` serves queries over HTTP only). Limits: at most ``MAX_PAGE``
+rows a page, and every list nested in a row (``Provider.gpus``, ``Provider.history``,
+``Job.history``) takes a ``limit`` too (default ``NESTED_LIMIT``, at most ``MAX_PAGE``); at most
+``MAX_OBJECTS`` objects an operation could return at worst (the limits multiplied along each
+nesting, summed: ``CostLimit``); query depth ``MAX_DEPTH``, ``MAX_TOKENS`` tokens and
+``MAX_ALIASES`` aliases a document; a request body of at most ``MAX_BODY`` bytes whose JSON
+nests at most ``MAX_JSON_DEPTH`` deep (checked before it is parsed); numeric filters within what
+the chain can hold. Each refused with a GraphQL error (``{"errors": [{"message": …}]}``: HTTP
+400/413 for a request that is not a GraphQL operation, 200 for one the schema refuses) and one
+log line, never a traceback.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from strawberry.types import Info
 from graphql import FragmentSpreadNode, GraphQLError, ValidationContext, ValidationRule
 from graphql.language import DocumentNode, FragmentDefinitionNode, Visitor, visit
 
+from gpurent.indexer.cost import cost_limit
 from gpurent.indexer.events import DecodedEvent
 from gpurent.indexer import schema as s
 from gpurent.limits import MAX_PRICE_PER_HOUR
@@ -38,6 +44,8 @@ from gpurent.safejson import JSONTooLarge, loads_bounded
 from gpurent.units import TOKEN
 
 MAX_PAGE, MAX_DEPTH, MAX_TOKENS, MAX_ALIASES = 100, 6, 2000, 20
+NESTED_LIMIT = 20  # rows of a list nested in a row, by default
+MAX_OBJECTS = 5000  # objects one operation could return at worst (the product of the limits along a nesting)
 MAX_BODY = 64 * 1024  # bytes of one request body (or GET query string)
 MAX_JSON_DEPTH = 32  # nesting of the request's JSON (the query, its variables and extensions)
 MAX_PRICE = MAX_PRICE_PER_HOUR / TOKEN  # tokens per hour: no GPU costs more (a filter above it matches all)
@@ -82,7 +90,7 @@ class Provider:
     reports: int
 
     @strawberry.field(description="Score changes, reports, penalties, rewards and slashes, newest first")
-    def history(self, info: Info, limit: int = 20) -> list[ReputationEntry]:
+    def history(self, info: Info, limit: int = NESTED_LIMIT) -> list[ReputationEntry]:
         _page(limit, 0)
         t = s.reputation_history
         with _engine(info).connect() as db:
@@ -92,12 +100,13 @@ class Provider:
                     for r in rows]
 
 
-    @strawberry.field(description="The provider's GPUs that are not retired")
-    def gpus(self, info: Info) -> list[Gpu]:
-        query = _gpu_query().where(and_(s.gpu_resources.c.provider_address == self.address,
-                                        s.gpu_resources.c.retired.is_(False))).order_by(s.gpu_resources.c.id)
+    @strawberry.field(description="The provider's GPUs that are not retired, by id")
+    def gpus(self, info: Info, limit: int = NESTED_LIMIT) -> list[Gpu]:
+        _page(limit, 0)
+        g = s.gpu_resources.c
+        query = _gpu_query().where(and_(g.provider_address == self.address, g.retired.is_(False))).order_by(g.id)
         with _engine(info).connect() as db:
-            return [_gpu(r) for r in db.execute(query).mappings()]
+            return [_gpu(r) for r in db.execute(query.limit(limit)).mappings()]
 
 
 def _provider(row: Any) -> Provider:
@@ -165,11 +174,13 @@ class Job:
     total_cost: str | None
     created_block: int
 
-    @strawberry.field
-    def history(self, info: Info) -> list[StatusChange]:
+    @strawberry.field(description="The job's status changes, oldest first")
+    def history(self, info: Info, limit: int = NESTED_LIMIT) -> list[StatusChange]:
+        _page(limit, 0)
         t = s.job_status_history
         with _engine(info).connect() as db:
-            rows = db.execute(select(t).where(t.c.job_id == self.id).order_by(t.c.block_number, t.c.log_index))
+            rows = db.execute(select(t).where(t.c.job_id == self.id).order_by(t.c.block_number, t.c.log_index)
+                              .limit(limit))
             return [StatusChange(status=r.status, block=r.block_number, timestamp=r.timestamp) for r in rows]
 
 
@@ -459,17 +470,25 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:300]
 
 
-def make_schema() -> strawberry.Schema:
-    return Schema(query=Query, subscription=Subscription, extensions=[
+_COST_LIMIT = cost_limit(MAX_OBJECTS, MAX_PAGE)
+
+
+def make_schema(subscriptions: bool = True) -> strawberry.Schema:
+    """The schema; without its subscriptions (``subscriptions=False``) where it must answer
+    queries only (the gateway: no operation outlives its request)."""
+    return Schema(query=Query, subscription=Subscription if subscriptions else None, extensions=[
         lambda: AddValidationRules(_RULES), lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
+        lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256), _COST_LIMIT])
 
 
-def make_app(engine: Engine, hub: Hub, manifest: Any) -> Any:
+def make_app(engine: Engine, hub: Hub, manifest: Any, subscriptions: bool = True) -> Any:
+    """The GraphQL app; ``subscriptions=False``: over HTTP only, a WebSocket refused at its
+    handshake (HTTP 403) and the schema without subscriptions (none over HTTP either)."""
     from cross_web import HTTPException
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from strawberry.asgi import GraphQL
+    from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
     class App(GraphQL):  # type: ignore[misc]
         async def get_context(self, request: Any, response: Any = None) -> dict[str, Any]:
@@ -482,6 +501,9 @@ def make_app(engine: Engine, hub: Hub, manifest: Any) -> Any:
                 raise HTTPException(413 if len(data) > MAX_BODY else 400, f"the request's JSON: {err}") from None
 
         async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "websocket" and not subscriptions:
+                log.info("refused a GraphQL WebSocket: this endpoint answers queries over HTTP only")
+                return await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
             if scope["type"] != "http":
                 return await super().__call__(scope, receive, send)
             try:
@@ -520,4 +542,5 @@ def make_app(engine: Engine, hub: Hub, manifest: Any) -> Any:
         if int(text) > MAX_BODY:
             raise HTTPException(413, f"the request is {int(text):,} bytes, over the limit of {MAX_BODY:,}")
 
-    return App(make_schema(), graphql_ide=None)
+    protocols = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL) if subscriptions else ()
+    return App(make_schema(subscriptions), graphql_ide=None, subscription_protocols=protocols)

@@ -1,0 +1,199 @@
+"""Attacks on the gateway, on the real stack (Anvil, a real index, the gateway on uvicorn): a
+GraphQL WebSocket through it, a flood of sign-in nonces, clients that leave a stream or send a
+frame too big, and a route that fails on a hostile index row."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import requests
+from sqlalchemy import insert
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from gpurent.gateway.guard import Limits
+from gpurent.gateway.store import MemoryStore
+from gpurent.indexer import schema as tables
+from tests.agent.test_gateway_streams import hello
+from tests.conftest import create_job, register_provider, register_resource
+from tests.gateway.test_gateway import gateway, index_db, indexed, serve, sign, sign_in  # noqa: F401 - fixtures
+from tests.indexer.test_indexer import make_indexer
+from tests.oracle.rogue_provider import MB, RogueProvider
+
+
+@contextmanager
+def server_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """What the gateway and uvicorn log (uvicorn's loggers do not propagate to the root, where
+    caplog listens). Entered after the server starts: uvicorn's config resets its loggers."""
+    caplog.set_level(logging.INFO)
+    uvicorn_log = logging.getLogger("uvicorn")
+    uvicorn_log.addHandler(caplog.handler)
+    try:
+        yield caplog
+    finally:
+        uvicorn_log.removeHandler(caplog.handler)
+
+
+def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage()[:200] for r in caplog.records
+            if r.exc_info or "Traceback" in r.getMessage() or "Exception in ASGI application" in r.getMessage()]
+
+
+def challenge(url: str, account) -> requests.Response:
+    return requests.post(f"{url}/api/v1/auth/challenge", json={"address": account.address}, timeout=10)
+
+
+# ---------------------------------------------------------------------- 1. GraphQL: HTTP only
+
+def test_graphql_through_the_gateway_is_http_only(gateway):
+    server, _, indexer = gateway
+    for path in ("/graphql", "/graphql/"):
+        for protocols in (["graphql-transport-ws"], ["graphql-ws"], None):
+            with pytest.raises(InvalidStatus) as refused:
+                connect(server.url.replace("http://", "ws://") + path, subprotocols=protocols, open_timeout=10)
+            assert refused.value.response.status_code == 403, (path, protocols)
+    query = requests.post(f"{server.url}/graphql", json={"query": "{ indexer { chainId } }"}, timeout=10)
+    assert query.json()["data"]["indexer"]["chainId"] == indexer.manifest.chain_id  # HTTP queries as before
+    over_http = requests.post(f"{server.url}/graphql", json={"query": "subscription { newGPUAvailable { id } }"},
+                              headers={"Accept": "multipart/mixed;subscriptionSpec=1.0, application/json"}, timeout=10)
+    assert over_http.headers["content-type"].startswith("application/json")  # no subscription streamed either
+    assert "subscription" in over_http.json()["errors"][0]["message"].lower(), over_http.text[:300]
+
+
+# ---------------------------------------------------------------------- 3. the store's caps
+
+def test_a_nonce_flood_past_the_cap_is_refused_503_and_memory_stays_at_the_cap(indexed, cast):
+    indexer, _ = indexed
+    store = MemoryStore(max_nonces=25)
+    server, _ = serve(indexer, store=store, limits=Limits(per_ip=10_000, sign_in_per_ip=10_000))
+    try:
+        answers = [challenge(server.url, cast.renter) for _ in range(40)]
+        assert [a.status_code for a in answers] == [200] * 25 + [503] * 15
+        refused = answers[-1]
+        assert 1 <= int(refused.headers["retry-after"]) <= 301 and refused.headers["x-frame-options"] == "DENY"
+        assert "25 sign-ins are waiting" in refused.json()["error"] and "\n" not in refused.json()["error"]
+        assert store.sizes()[0] == 25  # the flood evicted no one's nonce, and holds no more than the cap
+        first = answers[0].json()["message"]  # the first one asked still signs in: its nonce was kept
+        login = requests.post(f"{server.url}/api/v1/auth/login", timeout=10,
+                              json={"message": first, "signature": sign(cast.renter, first)})
+        assert login.status_code == 200, login.text
+        assert challenge(server.url, cast.renter).status_code == 200  # the nonce spent freed its place
+        assert challenge(server.url, cast.renter).status_code == 503 and store.sizes()[0] == 25
+    finally:
+        server.stop()
+
+
+def test_nonces_expire_in_order_and_windows_are_capped_oldest_first():
+    store = MemoryStore(max_nonces=3, max_windows=1000)
+    for n in range(3):
+        store.put_nonce(f"short-{n}", 0.05)
+    time.sleep(0.1)
+    for n in range(3):  # the expired ones make room, without a scan
+        store.put_nonce(f"long-{n}", 60)
+    assert store.sizes()[0] == 3 and not store.take_nonce("short-0") and store.take_nonce("long-0")
+    for n in range(5000):
+        assert store.hit(f"ip:{n}", 2, 60) is None
+    assert store.sizes()[1] == 1000  # the oldest windows went
+    assert store.hit("ip:4999", 2, 60) is None and store.hit("ip:4999", 2, 60) is not None  # the newest still count
+    assert store.hit("ip:0", 2, 60) is None  # evicted: a fresh window
+
+
+def test_rate_limit_windows_cost_no_scan_per_request():
+    """Past 200,000 live windows every new key used to rescan them all (seconds for a few
+    thousand requests); each costs a heap push now."""
+    store = MemoryStore()
+    for n in range(200_001):
+        store.hit(f"ip:{n}", 10, 60)
+    started = time.perf_counter()
+    for n in range(2000):
+        store.hit(f"new:{n}", 10, 60)
+    assert time.perf_counter() - started < 1.0
+    assert store.sizes()[1] == 202_001
+
+
+# ---------------------------------------------------------------------- 4. streams end quietly
+
+@pytest.fixture
+def streaming(index_db, suite, cast, chain, manifest):
+    """A renter's job on a provider whose endpoint serves a long log (a real HTTP server), indexed,
+    behind the gateway."""
+    provider = RogueProvider(log_size=256 * MB).start()
+    register_provider(suite, cast.outsider, endpoint=provider.url)
+    job_id, _ = create_job(suite, cast.renter, register_resource(suite, cast.outsider))
+    indexer = make_indexer(index_db, manifest, chain)
+    indexer.sync()
+    server, _ = serve(indexer)
+    yield server, "0x" + bytes(job_id).hex(), provider
+    server.stop()
+    provider.stop()
+
+
+def _abort(ws) -> None:
+    """Leaves as a client that vanishes does: the TCP connection cut, no close frame."""
+    ws.socket.shutdown(socket.SHUT_RDWR)
+    ws.socket.close()
+
+
+def test_clients_that_leave_or_send_too_much_end_quietly(streaming, cast, manifest, caplog):
+    server, job_id, provider = streaming
+    ws_url = server.url.replace("http://", "ws://") + f"/api/v1/instances/{job_id}/logs"
+    with server_log(caplog):
+        _abort(connect(ws_url, open_timeout=10))  # gone before its first message
+        with connect(ws_url, open_timeout=10, max_size=None) as big:  # a first message over the frame limit
+            big.send("x" * (100 * 1024))
+            with pytest.raises(ConnectionClosed) as closed:
+                big.recv(timeout=10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+        for leave in ("abort", "too big"):  # mid-stream
+            ws = connect(ws_url, open_timeout=10)
+            ws.send(hello(server.url, cast.renter, job_id, manifest.chain_id))
+            assert isinstance(ws.recv(timeout=20), bytes)  # the log is flowing
+            if leave == "abort":
+                _abort(ws)
+            else:
+                ws.send(b"\0" * (100 * 1024))
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        ws.recv(timeout=10)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+                ws.close()
+        time.sleep(1.0)  # the gateway notices the last one gone
+        with connect(ws_url, open_timeout=10) as after:  # and it still serves
+            after.send(hello(server.url, cast.renter, job_id, manifest.chain_id))
+            assert isinstance(after.recv(timeout=20), bytes)
+        time.sleep(0.5)
+        assert tracebacks(caplog) == []
+    assert provider.sent["logs"] < 256 * MB  # the upstream was let go, not read to its end
+
+
+# ---------------------------------------------------------------------- 5. a route that fails
+
+def test_a_route_failing_on_a_hostile_index_row_answers_a_json_500_with_the_headers(indexed, cast):
+    indexer, _ = indexed
+    with indexer.engine.begin() as db:  # a row no indexer writes: its model is bytes, not text
+        db.execute(insert(tables.gpu_resources).values(
+            id="0x" + "ee" * 32, provider_address=cast.provider2.address.lower(), gpu_model=b"\xff\xfe",
+            vcpu=1, memory_gb=1, storage_gb=1, price_per_hour_tokens="0", price_per_hour_micro=0, availability=True,
+            retired=False, reputation_score=0, total_uptime=0, registered_block=1, updated_block=1))
+    server, _ = serve(indexer, origins=("http://app.example",))
+    try:
+        failed = requests.get(f"{server.url}/api/v1/gpus", headers={"Origin": "http://app.example"}, timeout=10)
+        assert failed.status_code == 500
+        assert failed.headers["content-type"] == "application/json"
+        assert failed.json() == {"error": "the gateway failed (TypeError); it is logged"}
+        assert "\n" not in failed.text and "Traceback" not in failed.text
+        assert failed.headers["x-frame-options"] == "DENY" and failed.headers["x-content-type-options"] == "nosniff"
+        assert failed.headers["cache-control"] == "no-store"
+        assert failed.headers["access-control-allow-origin"] == "http://app.example"
+        evil = requests.get(f"{server.url}/api/v1/gpus", headers={"Origin": "http://evil.example"}, timeout=10)
+        assert evil.status_code == 500 and "access-control-allow-origin" not in evil.headers
+        assert evil.headers["x-frame-options"] == "DENY"
+        assert requests.get(f"{server.url}/api/v1/health", timeout=10).json()["ok"]  # and it serves on
+    finally:
+        server.stop()
