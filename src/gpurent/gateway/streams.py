@@ -137,14 +137,12 @@ class Streams:
                 queue.put_nowait(chunk)
         upstream.subscribers.add(queue)
         closed = asyncio.ensure_future(_until_closed(ws))
+        closed.add_done_callback(lambda _: _put_last(queue, _LEFT))  # no task per message to race the client's end
         try:
             while True:
-                getter = asyncio.ensure_future(queue.get())
-                done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
-                if closed in done:
-                    getter.cancel()
-                    return
-                for item in _batch(queue, getter.result()):
+                for item in _batch(queue, await queue.get()):
+                    if item is _LEFT:
+                        return
                     if isinstance(item, _End):
                         await ws.send_text(json.dumps({item.key: item.text}))
                         await _close(ws, 1000 if item.key == "end" else 1011, item.text[:120])
@@ -188,17 +186,17 @@ class Streams:
                 queue.put_nowait(item)
             except asyncio.QueueFull:  # this subscriber is too slow: it goes, the others go on
                 upstream.subscribers.discard(queue)
-                _drain(queue)
-                queue.put_nowait(_End("error", f"too slow: more than {QUEUE_ITEMS} messages behind"))
+                _put_last(queue, _End("error", f"too slow: more than {QUEUE_ITEMS} messages behind"))
 
     def _finish(self, upstream: Upstream, end: _End) -> None:
         for queue in list(upstream.subscribers):
-            if queue.full():  # (a subscriber about to be dropped as too slow)
-                _drain(queue)
-            queue.put_nowait(end)
+            _put_last(queue, end)  # (a full queue: a subscriber about to be dropped as too slow)
         key = (upstream.kind, upstream.job_id)
         if self._upstreams.get(key) is upstream:
             del self._upstreams[key]
+
+
+_LEFT = object()  # in a subscriber's queue: the client went
 
 
 class _Refused(Exception):
@@ -219,6 +217,13 @@ def _batch(queue: asyncio.Queue[Any], first: Any) -> list[Any]:
         else:
             batch.append(item)
     return batch
+
+
+def _put_last(queue: asyncio.Queue[Any], item: Any) -> None:
+    """Puts ``item`` in ``queue``, making room if it is full: what it ends is all that matters."""
+    if queue.full():
+        _drain(queue)
+    queue.put_nowait(item)
 
 
 def _drain(queue: asyncio.Queue[Any]) -> None:
