@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -98,6 +97,18 @@ def test_the_web_app_in_chromium_connects_signs_in_and_lists_filters_gpus(site, 
     for width in (1280, 390):
         png = (shots / f"web-marketplace-{width}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == width
+
+
+def test_the_web_app_type_checks_and_its_unit_tests_pass():
+    """tsc --strict over the app and its tests, then vitest (components and pure functions)."""
+    bin_dir = WEB / "node_modules" / ".bin"
+    if not (bin_dir / "vitest").exists():
+        pytest.fail("the web app's packages are missing: run `make web` (or `make setup`)")
+    for command in (["tsc", "-b"], ["vitest", "run"]):
+        run = subprocess.run([str(bin_dir / command[0]), *command[1:]], cwd=WEB, capture_output=True, text=True,
+                             timeout=BROWSER_TIMEOUT_S, env={**os.environ, "CI": "1", "NO_COLOR": "1"})
+        assert run.returncode == 0, f"{' '.join(command)} failed:\n{run.stdout}\n{run.stderr}"
+    assert " passed" in run.stdout and "failed" not in run.stdout, run.stdout
 
 
 # ---------------------------------------------------------------------- what the gateway serves at /
