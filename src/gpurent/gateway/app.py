@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
 from gpurent.gateway.auth import AuthError, Authenticator, Session
 from gpurent.gateway.errors import ApiError
@@ -407,7 +408,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
         # its POSTs (405) before the mount's slash redirect, and would shadow every later route
         web, not_found = config.web, app.router.default
 
-        async def web_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def web_app(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or is_api_path(scope["path"]):
                 await not_found(scope, receive, send)
                 return
