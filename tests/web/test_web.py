@@ -187,3 +187,22 @@ def test_web_dir_defaults_to_the_checkout_build_and_refuses_a_folder_without_ind
     assert GatewaySettings().overridden(web_dir=str(tiny_web)).web_path() == tiny_web
     with pytest.raises(ConfigurationError, match="holds no index.html"):
         WebApp(tmp_path / "empty")
+
+
+@pytest.mark.parametrize("web", [True, False])
+def test_gpurent_up_ends_with_the_web_app_url_or_how_to_build_it(capsys, web):
+    from gpurent.cli.stack import _web_app
+    from gpurent.command import App
+
+    state = {"services": [{"service": "chain", "running": True, "endpoint": "http://127.0.0.1:8545"},
+                          {"service": "gateway", "running": True, "endpoint": "http://127.0.0.1:8200",
+                           "public_url": "http://127.0.0.1:8200", "web": web}]}
+    _web_app(App(None, None, False, False), state)
+    said = capsys.readouterr()
+    text = said.out + said.err
+    if web:
+        assert "web app at http://127.0.0.1:8200/" in text, text
+    else:
+        assert "`make web`" in text and "web app at" not in text, text
+    _web_app(App(None, None, True, False), state)  # --json: the state is the answer, no extra line
+    assert capsys.readouterr().out == ""

@@ -47,6 +47,23 @@ export function WalletProvider({ children, wallet = injectedWallet() }: { childr
     return () => abort.abort();
   }, []);
 
+  // a wallet that already allowed this site (MetaMask remembers): connected without a prompt
+  useEffect(() => {
+    if (!wallet) return undefined;
+    let live = true;
+    (async () => {
+      const account = firstAccount(await wallet.request({ method: "eth_accounts" }));
+      if (!live || !account) return;
+      const id = parseChainId(await wallet.request({ method: "eth_chainId" }));
+      if (!live) return;
+      setAddress(account);
+      setChainId(id);
+    })().catch(() => undefined); // nothing allowed yet: the Connect button asks
+    return () => {
+      live = false;
+    };
+  }, [wallet]);
+
   useEffect(() => {
     if (!wallet?.on) return undefined;
     const onAccounts = (accounts: unknown) => setAddress(firstAccount(accounts));

@@ -18,13 +18,14 @@ const CHAIN = {
 };
 
 /** A wallet on mainnet that knows no gpurent chain until it is added. */
-function fakeWallet(reject = false) {
+function fakeWallet(reject = false, allowed = false) {
   const calls: string[] = [];
   let chain = "0x1";
   const wallet: Eip1193Provider = {
     request: vi.fn(async ({ method }: RequestArguments) => {
       calls.push(method);
       if (reject) throw { code: 4001, message: "User rejected the request." };
+      if (method === "eth_accounts") return allowed ? ["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"] : [];
       if (method === "eth_requestAccounts") return ["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"];
       if (method === "eth_chainId") return chain;
       if (method === "wallet_switchEthereumChain") throw { code: 4902, message: "Unrecognized chain" };
@@ -62,7 +63,7 @@ describe("connecting a wallet", () => {
     expect(alert.textContent).toContain("Wrong network: your wallet is on chain 1 (Ethereum Mainnet), but gpurent runs on chain 31337");
     await act(async () => fireEvent.click(screen.getByRole("button", { name: "Switch to gpurent local (Anvil)" })));
     await waitFor(() => expect(screen.queryByRole("alert")).toBeNull());
-    expect(calls).toEqual(["eth_requestAccounts", "eth_chainId", "wallet_switchEthereumChain", "wallet_addEthereumChain", "eth_chainId"]);
+    expect(calls).toEqual(["eth_accounts", "eth_requestAccounts", "eth_chainId", "wallet_switchEthereumChain", "wallet_addEthereumChain", "eth_chainId"]);
     expect(screen.getByText("chain 31337 (gpurent local (Anvil))")).toBeTruthy();
   });
   it("stays disconnected when the request is rejected", async () => {
@@ -71,6 +72,12 @@ describe("connecting a wallet", () => {
     await act(async () => fireEvent.click(screen.getByRole("button", { name: "Connect wallet" })));
     expect(screen.getByRole("button", { name: "Connect wallet" })).toBeTruthy();
     expect(screen.getByText("You rejected the request in your wallet.")).toBeTruthy();
+  });
+  it("a wallet that already allowed this site is connected without a prompt", async () => {
+    const { wallet, calls } = fakeWallet(false, true);
+    app(wallet);
+    expect(await screen.findByLabelText("Connected account 0x70997970C51812dc3A010C7d01b50e0d17dc79C8")).toBeTruthy();
+    expect(calls).not.toContain("eth_requestAccounts");
   });
   it("without any wallet: says what to install", async () => {
     app(null);
