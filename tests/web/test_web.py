@@ -109,6 +109,9 @@ def test_the_web_app_type_checks_and_its_unit_tests_pass():
                              timeout=BROWSER_TIMEOUT_S, env={**os.environ, "CI": "1", "NO_COLOR": "1"})
         assert run.returncode == 0, f"{' '.join(command)} failed:\n{run.stdout}\n{run.stderr}"
     assert " passed" in run.stdout and "failed" not in run.stdout, run.stdout
+    raw_html = [str(p.relative_to(WEB)) for p in (WEB / "src").rglob("*.ts*")
+                if "dangerouslySetInnerHTML" in p.read_text() or ".innerHTML" in p.read_text()]
+    assert raw_html == [], f"the app renders API strings as text only; these write HTML: {raw_html}"
 
 
 # ---------------------------------------------------------------------- what the gateway serves at /
@@ -119,6 +122,7 @@ def tiny_web(tmp_path) -> Path:
     (root / "assets").mkdir(parents=True)
     (root / "index.html").write_text("<!doctype html><title>app</title><script type=module src=/assets/app-1.js></script>")
     (root / "assets" / "app-1.js").write_text("console.log('app')")
+    (root / "assets" / "big-2.js").write_text("console.log('a long script');\n" * 200)
     (root / "assets" / "app-1.css").write_text("body{}")
     (root / "favicon.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
     (root / ".env").write_text("SECRET=1")
@@ -150,6 +154,11 @@ def test_the_gateway_serves_the_app_its_files_and_pages_beside_the_api(static_si
     assert requests.get(f"{url}/assets/app-1.css", timeout=10).headers["content-type"] == "text/css; charset=utf-8"
     assert requests.get(f"{url}/favicon.svg", timeout=10).headers["content-type"] == "image/svg+xml"
     assert requests.head(f"{url}/assets/app-1.js", timeout=10).status_code == 200
+    big = requests.get(f"{url}/assets/big-2.js", timeout=10)  # requests asks for gzip
+    assert big.headers["content-encoding"] == "gzip" and big.text == "console.log('a long script');\n" * 200
+    assert int(big.headers["content-length"]) < 1000 and big.headers["vary"] == "Accept-Encoding"
+    plain = requests.get(f"{url}/assets/big-2.js", headers={"Accept-Encoding": "identity"}, timeout=10)
+    assert "content-encoding" not in plain.headers and len(plain.content) == 6000
 
     for page in ("/wallet", "/marketplace/deep/link", "/wallet?x=1"):  # the app's pages: index.html
         answer = requests.get(f"{url}{page}", timeout=10)

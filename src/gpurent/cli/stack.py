@@ -153,7 +153,7 @@ def _health(s: dict[str, Any]) -> str:
         return (f"block {s['indexed_to']} (lag {s['lag_blocks']}), {s['events']:,} events, "
                 f"{str(s['db']).split(':', 1)[0]}")
     if name == "gateway":
-        return f"block {s['block']}, nonces and limits in {s['store']}"
+        return f"block {s['block']}, nonces and limits in {s['store']}" + (", web app at /" if s.get("web") else "")
     if name == "redis":
         return "the gateway's nonces and limits (in memory)"
     if name == "oracle":

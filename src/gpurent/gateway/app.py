@@ -412,7 +412,8 @@ def make_app(config: GatewayConfig) -> FastAPI:
             if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or is_api_path(scope["path"]):
                 await not_found(scope, receive, send)
                 return
-            await web.answer(scope["path"])(scope, receive, send)
+            encodings = b",".join(v for k, v in scope.get("headers") or [] if k == b"accept-encoding")
+            await web.answer(scope["path"], encodings.decode("latin-1"))(scope, receive, send)
 
         app.router.default = web_app
 

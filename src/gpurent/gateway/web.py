@@ -7,12 +7,16 @@
   and does not name a file is one of the app's pages (``/wallet``), answered with
   ``index.html``; a missing file (``/assets/gone.js``, ``/logo.png``) is a 404.
 - Only plain files inside the folder: no dotfiles, nothing outside it through ``..`` or a link.
+- Text files (scripts, styles, HTML, SVG, JSON) go gzipped to a client that accepts it,
+  each compressed once and kept in memory while the file is unchanged.
 - The Guard gives these answers the app's CSP (:data:`WEB_CSP`): scripts, styles and requests
   from this origin only, no inline script.
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
 from pathlib import Path
 
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -40,6 +44,8 @@ TYPES = {
     ".woff2": "font/woff2",
     ".txt": "text/plain; charset=utf-8",
 }
+COMPRESSIBLE = {".html", ".js", ".mjs", ".css", ".json", ".webmanifest", ".svg", ".txt"}
+MIN_GZIP = 1024  # bytes: smaller files gain less than gzip's own overhead
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
@@ -64,7 +70,7 @@ class WebApp:
             raise ConfigurationError(f"web_dir {root} holds no index.html: build the web app (`make web`) or point "
                                      "web_dir at its dist folder")
 
-    def answer(self, path: str) -> Response:
+    def answer(self, path: str, accept_encoding: str = "") -> Response:
         parts = [p for p in path.split("/") if p]
         if any(p.startswith(".") for p in parts):
             return _missing(path)
@@ -74,10 +80,26 @@ class WebApp:
             if candidate.is_file() and not candidate.is_symlink() and kind is not None \
                     and candidate.resolve().is_relative_to(self.root):
                 cache = IMMUTABLE if parts[0] == "assets" else REVALIDATE
-                return FileResponse(candidate, media_type=kind, headers={"Cache-Control": cache})
+                return _file(candidate, kind, cache, accept_encoding)
             if parts[0] == "assets" or "." in parts[-1]:
                 return _missing(path)  # a file that is not there, not a page of the app
-        return FileResponse(self.index, media_type=TYPES[".html"], headers={"Cache-Control": REVALIDATE})
+        return _file(self.index, TYPES[".html"], REVALIDATE, accept_encoding)
+
+
+def _file(path: Path, kind: str, cache: str, accept_encoding: str) -> Response:
+    headers = {"Cache-Control": cache, "Vary": "Accept-Encoding"}
+    if path.suffix.lower() in COMPRESSIBLE and "gzip" in accept_encoding.lower():
+        info = path.stat()
+        if info.st_size >= MIN_GZIP:
+            body = _gzipped(path, info.st_mtime_ns, info.st_size)
+            return Response(body, media_type=kind, headers={**headers, "Content-Encoding": "gzip"})
+    return FileResponse(path, media_type=kind, headers=headers)
+
+
+@functools.lru_cache(maxsize=256)
+def _gzipped(path: Path, mtime_ns: int, size: int) -> bytes:
+    """``path`` gzipped, once per version of the file (its mtime and size are the key)."""
+    return gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
 
 
 def _missing(path: str) -> Response:
