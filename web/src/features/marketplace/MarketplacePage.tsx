@@ -11,9 +11,8 @@ import { useGpus } from "./useGpus";
 
 /** GPUs for rent: filters, sorts and pages, kept in the URL so a view can be shared. */
 export function MarketplacePage() {
-  const initial = fromSearch(window.location.search);
-  const [filters, setFilters] = useState<Filters>(initial.filters);
-  const [page, setPage] = useState(initial.page);
+  const [filters, setFilters] = useState<Filters>(() => fromSearch(window.location.search).filters);
+  const [page, setPage] = useState(() => fromSearch(window.location.search).page);
   const settled = useDebounced(filters, 250);
   const { rows, hasNext, loading, error } = useGpus(settled, page);
   const { chain } = useWallet();

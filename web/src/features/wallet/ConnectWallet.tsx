@@ -14,7 +14,7 @@ export function ConnectWallet() {
   }
   return (
     <div className="wallet-status">
-      <span className="account" title={address} aria-label={`Connected account ${address}`}>
+      <span className="account" role="status" title={address} aria-label={`Connected account ${address}`}>
         {shortAddress(address)}
       </span>
       {chainId !== null && <span className="chain">{chainLabel(chainId, chain)}</span>}
