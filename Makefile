@@ -13,11 +13,11 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 # Hypothesis profile for the stateful contract tests: ci (quick, default) or long.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: setup setup-chain compile test test-long audit typecheck bench bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo bench-cli bench-io bench-ingress bench-gateway demo up down status forge-invariants clean podman postgresql redis
+.PHONY: setup setup-chain compile test test-long audit typecheck bench bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo bench-cli bench-io bench-ingress bench-gateway bench-web demo up down status forge-invariants clean podman postgresql redis web chromium
 
-# Everything: the chain toolchain, plus Kubo and IPFS Cluster (images), podman (containers) and
-# PostgreSQL (the indexer's production database).
-setup: setup-chain .tools/bin/ipfs .tools/bin/ipfs-cluster-service podman postgresql redis
+# Everything: the chain toolchain, plus Kubo and IPFS Cluster (images), podman (containers),
+# PostgreSQL (the indexer's production database), Redis, the web app and Chromium (its tests).
+setup: setup-chain .tools/bin/ipfs .tools/bin/ipfs-cluster-service podman postgresql redis web chromium
 
 # What the contracts, the SDK/CLI and their tests need (what `make test` sets up).
 setup-chain: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.20 .build/__local__.json
@@ -36,6 +36,24 @@ postgresql:
 
 redis:
 	tools/install-redis.sh
+
+chromium:
+	tools/install-chromium.sh
+
+# The web app (web/): its own npm packages, built into web/dist (what the gateway serves at /)
+# only when a source changed.
+web: web/.stamp
+
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts \
+	$(wildcard web/tsconfig*.json)
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/.stamp: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run build
+	touch $@
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -115,6 +133,10 @@ bench-io: setup
 bench-ingress: setup
 	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python bench/ingress.py
+
+# The marketplace with 10,000 GPUs in headless Chromium: first render and the first page's bundle.
+bench-web: setup-chain web chromium
+	$(BIN)/python bench/web.py
 
 bench-gateway: setup
 	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)

@@ -84,6 +84,19 @@ def up(app: App, chain_port: int | None, indexer_port: int | None, gateway_port:
     with app.output.pending("Starting the stack…"):
         state = stack.up(options, lambda service, what: app.output.done(f"{service:<9} {what}"))
     _show(app, state)
+    _web_app(app, state)
+
+
+def _web_app(app: App, state: dict[str, Any]) -> None:
+    """Where to open the web app: the gateway's URL (it serves the built files at /)."""
+    gateway = next((s for s in state["services"] if s["service"] == "gateway" and s["running"]), None)
+    if gateway is None or app.output.as_json:
+        return
+    url = str(gateway.get("public_url") or gateway["endpoint"]).rstrip("/")
+    if gateway.get("web"):
+        app.output.done(f"web app at {url}/")
+    else:
+        app.output.info("the web app is not built: `make web`, then `gpurent gateway down` and `gpurent gateway up`")
 
 
 @click.command("down")
@@ -140,7 +153,7 @@ def _health(s: dict[str, Any]) -> str:
         return (f"block {s['indexed_to']} (lag {s['lag_blocks']}), {s['events']:,} events, "
                 f"{str(s['db']).split(':', 1)[0]}")
     if name == "gateway":
-        return f"block {s['block']}, nonces and limits in {s['store']}"
+        return f"block {s['block']}, nonces and limits in {s['store']}" + (", web app at /" if s.get("web") else "")
     if name == "redis":
         return "the gateway's nonces and limits (in memory)"
     if name == "oracle":

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
 from gpurent.gateway.auth import AuthError, Authenticator, Session
 from gpurent.gateway.errors import ApiError
@@ -33,8 +34,10 @@ from gpurent.errors import GpurentError
 from gpurent.output import safe_text
 from gpurent.gateway.streams import Streams
 from gpurent.gateway.uploads import Uploads
+from gpurent.gateway.web import WebApp, is_api_path
 from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.sdk.unsigned import MAX_RAW_TX, UnsignedCalls
+from gpurent.units import DECIMALS
 
 
 API = "/api/v1"
@@ -50,6 +53,8 @@ JOB_DOCUMENT = f"query($id: String!, $changes: Int = 100) {{ job(id: $id) {{ {JO
 IMAGES_DOCUMENT = "query($limit: Int!) { images(limit: $limit) { cid jobs firstSeen } }"
 JOB_ID = re.compile(r"0x[0-9a-fA-F]{64}")
 JobIdPath = Annotated[str, Path(pattern=f"^{JOB_ID.pattern}$")]
+CHAIN_NAMES = {31337: "gpurent local (Anvil)"}
+TOKEN_SYMBOL = "GPU"  # GPUToken's symbol (contracts/GPUToken.sol)
 SORTS = ("price_asc", "price_desc", "reputation_desc", "memory_desc", "newest")
 
 
@@ -63,6 +68,8 @@ class GatewayConfig:
     limits: Limits = field(default_factory=Limits)
     gp: Any = None  # the SDK on the chain, for writes prepared here and signed by the user's wallet
     uploads: Uploads | None = None  # image uploads into IPFS (None: this gateway takes none)
+    web: WebApp | None = None  # the web app's built files, served at / (None: no web app here)
+    rpc_url: str | None = None  # the chain's JSON-RPC URL wallets are asked to add (GET /api/v1/chain)
 
 
 class PermitRequest(BaseModel):
@@ -376,7 +383,15 @@ def make_app(config: GatewayConfig) -> FastAPI:
     @app.get(f"{API}/health", tags=["service"], summary="The index's head and the chain it follows")
     def health() -> dict[str, Any]:
         info = execute("{ indexer { block events chainId marketplace } }")["indexer"]
-        return {"ok": True, **info}
+        return {"ok": True, **info, "web": config.web is not None}
+
+    @app.get(f"{API}/chain", tags=["service"], summary="The chain a wallet must be on (to add or switch to it)")
+    def chain() -> dict[str, Any]:
+        chain_id = config.manifest.chain_id
+        return {"chainId": chain_id, "chainName": CHAIN_NAMES.get(chain_id, f"gpurent (chain {chain_id})"),
+                "rpcUrl": config.rpc_url, "marketplace": config.manifest.contracts.get("Marketplace"),
+                "token": {"address": config.manifest.contracts.get("GPUToken"), "symbol": TOKEN_SYMBOL,
+                          "decimals": DECIMALS}}
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -384,6 +399,21 @@ def make_app(config: GatewayConfig) -> FastAPI:
 
     # ------------------------------------------------------------------ the index's GraphQL, one schema
     app.mount("/graphql", graphql_app(config.engine, hub, config.manifest, subscriptions=False))  # HTTP only
+
+    # ------------------------------------------------------------------ the web app: where no route matched
+    if config.web is not None:
+        # the router's fallback, not a catch-all route: a route would match /graphql and take
+        # its POSTs (405) before the mount's slash redirect, and would shadow every later route
+        web, not_found = config.web, app.router.default
+
+        async def web_app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or is_api_path(scope["path"]):
+                await not_found(scope, receive, send)
+                return
+            encodings = b",".join(v for k, v in scope.get("headers") or [] if k == b"accept-encoding")
+            await web.answer(scope["path"], encodings.decode("latin-1"))(scope, receive, send)
+
+        app.router.default = web_app
 
     app.add_middleware(Guard, store=config.store, limits=config.limits)  # inside CORS: preflights pass first
     if config.origins:

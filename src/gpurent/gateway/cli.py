@@ -35,10 +35,12 @@ def init(app: App, path: Path | None, force: bool) -> None:
 @click.option("--streams-per-address", type=click.IntRange(1),
               help="Log and metrics WebSockets one address holds at once")
 @click.option("--key-file", type=click.Path(path_type=Path), help="The session key (default: the state folder's)")
+@click.option("--web-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="The web app's built files, served at / (default: the checkout's web/dist, if built)")
 @click.pass_obj
 def run(app: App, config_path: Path | None, db_url: str | None, listen: str | None, public_url: str | None,
         origins: tuple[str, ...], redis_url: str | None, ipfs_api: str | None, per_ip: int | None,
-        per_address: int | None, streams_per_address: int | None, key_file: Path | None) -> None:
+        per_address: int | None, streams_per_address: int | None, key_file: Path | None, web_dir: Path | None) -> None:
     """Serves until SIGTERM: gateway.toml's settings (see `gpurent-gateway init`), each option
     given here over it."""
     from gpurent.conffile import parse_listen
@@ -49,9 +51,13 @@ def run(app: App, config_path: Path | None, db_url: str | None, listen: str | No
     settings = load_config(config_path).overridden(
         listen_host=host, listen_port=port, public_url=public_url, origins=origins, db=db_url, redis=redis_url,
         ipfs=ipfs_api, key_file=str(key_file) if key_file else None, per_ip=per_ip, per_address=per_address,
-        streams_per_address=streams_per_address)
+        streams_per_address=streams_per_address, web_dir=str(web_dir) if web_dir else None)
     gp = app.sdk()
     server = build_gateway(gp, settings)
     url = settings.url
     app.output.done(f"gateway on {url} (chain {gp.manifest.chain_id}; API {url}/api/v1, docs {url}/docs)")
+    if settings.web_path():
+        app.output.done(f"web app at {url}/")
+    else:
+        app.output.info("no web app built (`make web`); serving the API only")
     server.run()

@@ -9,6 +9,7 @@ optional, and each may be overridden by ``gpurent-gateway run``'s options::
     redis = ""                       # redis://HOST:PORT shared by replicas (default: in memory)
     ipfs = ""                        # Kubo RPC URL for uploads (default: the configured or running node)
     key_file = ""                    # the session key (default: gateway/session.key in the state folder)
+    web_dir = ""                     # the web app's built files, served at / (default: the checkout's web/dist)
 
     [limits]
     per_ip = 1200                    # requests a minute from one IP
@@ -44,6 +45,7 @@ class GatewaySettings:
     redis: str = ""
     ipfs: str = ""
     key_file: str = ""
+    web_dir: str = ""
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
@@ -64,6 +66,13 @@ class GatewaySettings:
     def url(self) -> str:
         """What browsers call it: the public URL, else the listen address."""
         return (self.public_url or f"http://{self.listen_host}:{self.listen_port}").rstrip("/")
+
+    def web_path(self) -> Path | None:
+        """Where the web app's built files are: ``web_dir``, else the checkout's web/dist if it
+        holds a build, else none (the gateway then serves the API alone)."""
+        from gpurent.gateway.web import repo_web_dir
+
+        return Path(self.web_dir).expanduser() if self.web_dir else repo_web_dir()
 
     def overridden(self, **changes: Any) -> GatewaySettings:
         """These settings with the options given on the command line (None: not given)."""
@@ -102,6 +111,7 @@ def parse_config(doc: dict[str, Any], where: str = "gateway config") -> GatewayS
             listen_host=host, listen_port=port, public_url=str(gateway.get("public_url", d.public_url)),
             origins=tuple(origins), db=str(gateway.get("db", d.db)), redis=str(gateway.get("redis", d.redis)),
             ipfs=str(gateway.get("ipfs", d.ipfs)), key_file=str(gateway.get("key_file", d.key_file)),
+            web_dir=str(gateway.get("web_dir", d.web_dir)),
             limits=Limits(per_ip=limits.get("per_ip", dl.per_ip), per_address=limits.get("per_address", dl.per_address),
                           sign_in_per_ip=limits.get("sign_in_per_ip", dl.sign_in_per_ip),
                           streams_per_address=limits.get("streams_per_address", dl.streams_per_address)))
@@ -132,6 +142,7 @@ def render(config: GatewaySettings = DEFAULTS, header: str = "") -> str:
         ln("redis", c.redis, "redis://HOST:PORT shared by replicas (default: in memory)"),
         ln("ipfs", c.ipfs, "Kubo RPC URL for uploads (default: the running node)"),
         ln("key_file", c.key_file, "the session key (default: the state folder's)"),
+        ln("web_dir", c.web_dir, "the web app's built files, served at / (default: the checkout's web/dist)"),
         "",
         "[limits]",
         ln("per_ip", c.limits.per_ip, "requests a minute from one IP"),

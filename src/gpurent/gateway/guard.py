@@ -3,7 +3,8 @@
 - a rate limit per client IP (429 with Retry-After), a tighter one on the sign-in routes;
 - a body of at most ``max_body`` bytes: refused (413) when announced larger, and when one that
   announces no length (chunked) grows past it, before the route reads any of it;
-- the security headers on every answer, errors included;
+- the security headers on every answer, errors included (the web app's pages with a CSP of
+  their own: this origin's scripts, styles and requests only);
 - an exception a route lets escape answered as ``{"error": "one line"}`` with status 500 (and
   the security headers, and CORS's when the origin is allowed: the Guard answers inside CORS),
   logged with its traceback here, never in the answer; a WebSocket's ends quietly (a client
@@ -22,10 +23,11 @@ from typing import Any
 from starlette.websockets import WebSocketDisconnect
 
 from gpurent.gateway.store import Store
+from gpurent.gateway.web import WEB_CSP, is_api_path
 
 log = logging.getLogger("gpurent.gateway")
 
-SECURITY_HEADERS = [
+SECURITY_HEADERS = [  # the API's; the web app's pages get WEB_HEADERS (its own CSP)
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
@@ -34,6 +36,9 @@ SECURITY_HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
 ]
+
+WEB_HEADERS = [h for h in SECURITY_HEADERS if h[0] != b"content-security-policy"] + [
+    (b"content-security-policy", WEB_CSP.encode())]
 
 
 @dataclass(frozen=True)
@@ -91,9 +96,11 @@ class Guard:
     def _secured(send: Any, path: str) -> Any:
         async def guarded_send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() not in _OURS]
-                headers += SECURITY_HEADERS
-                if path.startswith("/api/"):
+                api = path.startswith("/api/")
+                ours = _OURS_API if api else _OURS  # the web app's files keep their own caching
+                headers = [h for h in message.get("headers", []) if h[0].lower() not in ours]
+                headers += SECURITY_HEADERS if is_api_path(path) else WEB_HEADERS
+                if api:
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)
@@ -106,7 +113,8 @@ def retry_after(wait_s: float) -> str:
     return str(max(1, round(wait_s + 0.5)))
 
 
-_OURS = {name for name, _ in SECURITY_HEADERS} | {b"cache-control"}
+_OURS = {name for name, _ in SECURITY_HEADERS}
+_OURS_API = _OURS | {b"cache-control"}
 
 
 async def _contained(app: Any, scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -16,6 +16,7 @@ from gpurent.gateway.auth import Authenticator
 from gpurent.gateway.config import GatewaySettings, gateway_home
 from gpurent.gateway.uploads import Uploads
 from gpurent.gateway.store import MemoryStore, RedisStore, Store
+from gpurent.gateway.web import WebApp
 
 log = logging.getLogger("gpurent.gateway")
 
@@ -81,7 +82,8 @@ class GatewayServer(AsgiServer):
 def build_gateway(gp: Any, settings: GatewaySettings) -> GatewayServer:
     """A gateway over the index (``settings.db``, default: the indexer's) for ``gp``'s
     deployment, ready to run; image uploads go to the Kubo node at ``settings.ipfs`` (default:
-    the configured or running one; none running: the gateway takes no uploads and says so)."""
+    the configured or running one; none running: the gateway takes no uploads and says so);
+    the web app's files (``settings.web_path()``), if any, at ``/``."""
     from gpurent.gateway.app import GatewayConfig, make_app
     from gpurent.indexer.db import connect, migrate
 
@@ -91,8 +93,10 @@ def build_gateway(gp: Any, settings: GatewaySettings) -> GatewayServer:
     store = make_store(s.redis or None)
     listen = Listen(s.listen_host, s.listen_port, s.url)
     auth = authenticator(store, session_key(Path(s.key_file) if s.key_file else None), listen, gp.manifest.chain_id)
+    web_dir = s.web_path()
     config = GatewayConfig(engine=engine, manifest=gp.manifest, store=store, origins=s.origins, auth=auth, gp=gp,
-                           uploads=_uploads(s.ipfs or None), limits=s.limits)
+                           uploads=_uploads(s.ipfs or None), limits=s.limits, rpc_url=gp.rpc_url,
+                           web=WebApp(web_dir) if web_dir else None)
     return GatewayServer(make_app(config), s.listen_host, s.listen_port)
 
 

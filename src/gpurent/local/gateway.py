@@ -113,7 +113,8 @@ class LocalGateway(ManagedService):
             response.raise_for_status()
             health = response.json()
             return {"block": health.get("block"), "chain_id": health.get("chainId"),
-                    "store": "redis" if record.get("redis") else "memory", "docs": f"{record['url']}/docs"}
+                    "store": "redis" if record.get("redis") else "memory", "docs": f"{record['url']}/docs",
+                    "web": bool(health.get("web"))}
 
         return probe(measure, (requests.RequestException, ValueError), public_url=record.get("public_url"))
 

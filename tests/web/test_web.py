@@ -1,0 +1,217 @@
+"""The web app in a real browser: Debian's Chromium driven by Playwright (web/tests/e2e, run by
+Node) against a real gateway serving web/dist over a real index on Anvil. The wallet is an
+injected EIP-1193 provider whose requests Anvil answers (it signs for its unlocked accounts).
+
+Also here, without a browser: what the gateway serves at / (files, content types, the SPA
+fallback, the app's CSP) and the web_dir setting."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+
+from gpurent.errors import ConfigurationError
+from gpurent.gateway.app import GatewayConfig, make_app
+from gpurent.gateway.auth import Authenticator
+from gpurent.gateway.config import GatewaySettings, parse_config
+from gpurent.gateway.service import GatewayServer
+from gpurent.gateway.store import MemoryStore
+from gpurent.gateway.web import WebApp, repo_web_dir
+from gpurent.local.process import free_port
+from gpurent.units import TOKEN
+from tests.indexer.test_indexer import busy_chain, make_indexer
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "web"
+CHROMIUM = Path("/usr/bin/chromium")
+HOSTILE = "<img src=x onerror=alert(1)>"  # a model name is any printable ASCII the registry takes
+BROWSER_TIMEOUT_S = 300
+
+
+def built_web() -> Path:
+    dist = repo_web_dir()
+    if dist is None:
+        pytest.fail("web/dist is not built: run `make web` (or `make setup`)")
+    return dist
+
+
+@pytest.fixture
+def seeded(tmp_path, suite, cast, chain, manifest):
+    """busy_chain's story (the renter's jobs, a provider's two GPUs) and four GPUs more of a
+    second provider, one named with markup, indexed."""
+    busy_chain(suite, cast, chain)
+    suite.token.approve(suite.registry, 100 * TOKEN, sender=cast.provider2)
+    suite.registry.registerProvider("http://127.0.0.1:9999", 100 * TOKEN, sender=cast.provider2)
+    for model, memory, price in (("A100", 80, 3), ("RTX4090", 24, 1), ("H100", 80, 8), (HOSTILE, 16, 2)):
+        suite.registry.registerResource(model, 16, memory, 500, price * TOKEN, sender=cast.provider2)
+    indexer = make_indexer(f"sqlite:///{tmp_path / 'index.db'}", manifest, chain)
+    indexer.sync()
+    return indexer
+
+
+def serve(indexer, web: WebApp | None, gp=None, rpc_url: str | None = None) -> GatewayServer:
+    port = free_port()
+    store = MemoryStore()
+    auth = Authenticator(store, b"k" * 32, domain=f"127.0.0.1:{port}", uri=f"http://127.0.0.1:{port}",
+                         chain_id=indexer.manifest.chain_id)
+    server = GatewayServer(make_app(GatewayConfig(engine=indexer.engine, manifest=indexer.manifest, auth=auth,
+                                                  store=store, gp=gp, web=web, rpc_url=rpc_url)), "127.0.0.1", port)
+    server.start()
+    return server
+
+
+@pytest.fixture
+def site(seeded, gp, chain):
+    server = serve(seeded, WebApp(built_web()), gp, chain.provider.http_uri)
+    yield server
+    server.stop()
+
+
+def test_the_web_app_in_chromium_connects_signs_in_and_lists_filters_gpus(site, cast, chain, tmp_path):
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: run `make setup` (tools/install-chromium.sh)")
+    runner = WEB / "node_modules" / ".bin" / "playwright"
+    if not runner.exists():
+        pytest.fail("the web app's packages are missing: run `make web` (or `make setup`)")
+    gpus = requests.get(f"{site.url}/api/v1/gpus", params={"sort": "price_asc", "limit": 100}, timeout=10).json()["items"]
+    models = [g["gpuModel"] for g in gpus]
+    assert {"A100", "RTX4090", "H100", HOSTILE} <= set(models) and len(models) >= 5, models
+    shots = Path(os.environ.get("GPURENT_SCREENSHOT_DIR") or tmp_path)
+    env = {**os.environ, "GPURENT_WEB_URL": site.url, "GPURENT_RPC_URL": chain.provider.http_uri,
+           "GPURENT_CHAIN_ID": str(chain.chain_id), "GPURENT_RENTER": cast.renter.address,
+           "GPURENT_EXPECT_GPUS": json.dumps([{"model": g["gpuModel"], "price": g["pricePerHour"]} for g in gpus]),
+           "GPURENT_HOSTILE_MODEL": HOSTILE, "GPURENT_SCREENSHOT_DIR": str(shots.resolve()),
+           "GPURENT_CHROMIUM": str(CHROMIUM), "CI": "1"}
+    try:
+        run = subprocess.run([str(runner), "test"], cwd=WEB, env=env, capture_output=True, text=True,
+                             timeout=BROWSER_TIMEOUT_S)
+    except subprocess.TimeoutExpired as err:
+        pytest.fail(f"the browser tests ran past {BROWSER_TIMEOUT_S} s:\n{err.stdout or ''}\n{err.stderr or ''}")
+    assert run.returncode == 0, f"the browser tests failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"
+    assert "4 passed" in run.stdout, run.stdout
+    for width in (1280, 390):
+        png = (shots / f"web-marketplace-{width}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == width
+
+
+def test_the_web_app_type_checks_and_its_unit_tests_pass():
+    """tsc --strict over the app and its tests, then vitest (components and pure functions)."""
+    bin_dir = WEB / "node_modules" / ".bin"
+    if not (bin_dir / "vitest").exists():
+        pytest.fail("the web app's packages are missing: run `make web` (or `make setup`)")
+    for command in (["tsc", "-b"], ["vitest", "run"]):
+        run = subprocess.run([str(bin_dir / command[0]), *command[1:]], cwd=WEB, capture_output=True, text=True,
+                             timeout=BROWSER_TIMEOUT_S, env={**os.environ, "CI": "1", "NO_COLOR": "1"})
+        assert run.returncode == 0, f"{' '.join(command)} failed:\n{run.stdout}\n{run.stderr}"
+    assert " passed" in run.stdout and "failed" not in run.stdout, run.stdout
+    raw_html = [str(p.relative_to(WEB)) for p in (WEB / "src").rglob("*.ts*")
+                if "dangerouslySetInnerHTML" in p.read_text() or ".innerHTML" in p.read_text()]
+    assert raw_html == [], f"the app renders API strings as text only; these write HTML: {raw_html}"
+
+
+# ---------------------------------------------------------------------- what the gateway serves at /
+
+@pytest.fixture
+def tiny_web(tmp_path) -> Path:
+    root = tmp_path / "dist"
+    (root / "assets").mkdir(parents=True)
+    (root / "index.html").write_text("<!doctype html><title>app</title><script type=module src=/assets/app-1.js></script>")
+    (root / "assets" / "app-1.js").write_text("console.log('app')")
+    (root / "assets" / "big-2.js").write_text("console.log('a long script');\n" * 200)
+    (root / "assets" / "app-1.css").write_text("body{}")
+    (root / "favicon.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    (root / ".env").write_text("SECRET=1")
+    (tmp_path / "outside.txt").write_text("not the app's")
+    (root / "link.txt").symlink_to(tmp_path / "outside.txt")
+    return root
+
+
+@pytest.fixture
+def static_site(seeded, tiny_web):
+    server = serve(seeded, WebApp(tiny_web))
+    yield server
+    server.stop()
+
+
+def test_the_gateway_serves_the_app_its_files_and_pages_beside_the_api(static_site, seeded):
+    url = static_site.url
+    index = requests.get(f"{url}/", timeout=10)
+    assert index.status_code == 200 and index.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<title>app</title>" in index.text and index.headers["cache-control"] == "no-cache"
+    csp = index.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "connect-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp and index.headers["x-frame-options"] == "DENY"
+    assert index.headers["x-content-type-options"] == "nosniff"
+
+    script = requests.get(f"{url}/assets/app-1.js", timeout=10)
+    assert script.headers["content-type"] == "text/javascript; charset=utf-8" and script.text == "console.log('app')"
+    assert "immutable" in script.headers["cache-control"]
+    assert requests.get(f"{url}/assets/app-1.css", timeout=10).headers["content-type"] == "text/css; charset=utf-8"
+    assert requests.get(f"{url}/favicon.svg", timeout=10).headers["content-type"] == "image/svg+xml"
+    assert requests.head(f"{url}/assets/app-1.js", timeout=10).status_code == 200
+    big = requests.get(f"{url}/assets/big-2.js", timeout=10)  # requests asks for gzip
+    assert big.headers["content-encoding"] == "gzip" and big.text == "console.log('a long script');\n" * 200
+    assert int(big.headers["content-length"]) < 1000 and big.headers["vary"] == "Accept-Encoding"
+    plain = requests.get(f"{url}/assets/big-2.js", headers={"Accept-Encoding": "identity"}, timeout=10)
+    assert "content-encoding" not in plain.headers and len(plain.content) == 6000
+
+    for page in ("/wallet", "/marketplace/deep/link", "/wallet?x=1"):  # the app's pages: index.html
+        answer = requests.get(f"{url}{page}", timeout=10)
+        assert answer.status_code == 200 and "<title>app</title>" in answer.text, page
+    for missing in ("/assets/gone.js", "/logo.png", "/.env", "/link.txt", "/assets/../../outside.txt",
+                    "/%2e%2e/outside.txt"):
+        answer = requests.get(f"{url}{missing}", timeout=10)
+        assert answer.status_code == 404 and "not the app's" not in answer.text and "SECRET" not in answer.text, missing
+
+    api = requests.get(f"{url}/api/v1/health", timeout=10)  # the API is as it was, with its own CSP
+    assert api.json()["web"] is True and api.headers["content-security-policy"].startswith("default-src 'none'")
+    assert api.headers["cache-control"] == "no-store"
+    unknown = requests.get(f"{url}/api/v1/nothing-here", timeout=10)
+    assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/json"
+    assert requests.post(f"{url}/graphql", json={"query": "{ indexer { chainId } }"}, timeout=10).status_code == 200
+    assert "/api/v1/gpus" in requests.get(f"{url}/docs", timeout=10).text
+    chain = requests.get(f"{url}/api/v1/chain", timeout=10).json()
+    assert chain["chainId"] == seeded.manifest.chain_id and chain["rpcUrl"] is None  # no chain connection given
+    assert chain["token"] == {"address": seeded.manifest.contracts["GPUToken"], "symbol": "GPU", "decimals": 18}
+
+
+def test_without_a_web_app_the_root_is_a_plain_404(seeded):
+    server = serve(seeded, None)
+    try:
+        root = requests.get(f"{server.url}/", timeout=10)
+        assert root.status_code == 404 and root.headers["content-type"] == "application/json"
+        assert requests.get(f"{server.url}/api/v1/health", timeout=10).json()["web"] is False
+    finally:
+        server.stop()
+
+
+def test_web_dir_defaults_to_the_checkout_build_and_refuses_a_folder_without_index(tmp_path, tiny_web):
+    assert GatewaySettings().web_path() == repo_web_dir()
+    assert parse_config({"gateway": {"web_dir": str(tiny_web)}}).web_path() == tiny_web
+    assert GatewaySettings().overridden(web_dir=str(tiny_web)).web_path() == tiny_web
+    with pytest.raises(ConfigurationError, match="holds no index.html"):
+        WebApp(tmp_path / "empty")
+
+
+@pytest.mark.parametrize("web", [True, False])
+def test_gpurent_up_ends_with_the_web_app_url_or_how_to_build_it(capsys, web):
+    from gpurent.cli.stack import _web_app
+    from gpurent.command import App
+
+    state = {"services": [{"service": "chain", "running": True, "endpoint": "http://127.0.0.1:8545"},
+                          {"service": "gateway", "running": True, "endpoint": "http://127.0.0.1:8200",
+                           "public_url": "http://127.0.0.1:8200", "web": web}]}
+    _web_app(App(None, None, False, False), state)
+    said = capsys.readouterr()
+    text = said.out + said.err
+    if web:
+        assert "web app at http://127.0.0.1:8200/" in text, text
+    else:
+        assert "`make web`" in text and "web app at" not in text, text
+    _web_app(App(None, None, True, False), state)  # --json: the state is the answer, no extra line
+    assert capsys.readouterr().out == ""

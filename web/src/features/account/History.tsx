@@ -1,0 +1,71 @@
+import { useEffect, useState } from "react";
+import { ErrorLine } from "../../components/ErrorLine";
+import { Pager } from "../../components/Pager";
+import { errorText, isAbort } from "../../lib/api";
+import { formatTime, formatTokens } from "../../lib/format";
+import type { Session } from "../auth";
+import { useWallet } from "../wallet";
+import { fetchHistory, type HistoryEntry } from "./api";
+
+const PAGE = 20;
+
+/** Every status change of the jobs this address rented or served, newest first. */
+export function History({ session }: { session: Session }) {
+  const { chain } = useWallet();
+  const [page, setPage] = useState(0);
+  const [rows, setRows] = useState<HistoryEntry[] | null>(null);
+  const [hasNext, setHasNext] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const abort = new AbortController();
+    setError(null);
+    fetchHistory(session.token, page, PAGE, abort.signal).then(
+      (answer) => {
+        setRows(answer.items.slice(0, PAGE));
+        setHasNext(answer.items.length > PAGE);
+      },
+      (err: unknown) => {
+        if (!isAbort(err)) setError(`Could not read your history: ${errorText(err)}`);
+      },
+    );
+    return () => abort.abort();
+  }, [session.token, page]);
+
+  const symbol = chain?.token.symbol ?? "GPU";
+  return (
+    <section aria-labelledby="history-title">
+      <h2 id="history-title">History</h2>
+      <ErrorLine error={error} />
+      {rows !== null && rows.length === 0 && <p>No jobs yet: rent a GPU from the marketplace.</p>}
+      {rows !== null && rows.length > 0 && (
+        <table className="history">
+          <caption className="visually-hidden">Your jobs' status changes</caption>
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Job</th>
+              <th scope="col">You were</th>
+              <th scope="col">Became</th>
+              <th scope="col">Most it may cost</th>
+              <th scope="col">Cost</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((entry) => (
+              <tr key={`${entry.jobId}-${entry.block}-${entry.status}`}>
+                <td data-label="When">{formatTime(entry.timestamp)}</td>
+                <td data-label="Job" title={entry.jobId}>{entry.jobId.slice(0, 10)}…</td>
+                <td data-label="You were">{entry.role}</td>
+                <td data-label="Became">{entry.status}</td>
+                <td data-label="Most it may cost">{formatTokens(entry.maxCost, symbol)}</td>
+                <td data-label="Cost">{formatTokens(entry.totalCost, symbol)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <Pager page={page} hasNext={hasNext} onPage={setPage} label="History pages" />
+    </section>
+  );
+}

@@ -1,0 +1,67 @@
+import { Field } from "../../components/Field";
+import { DEFAULT_FILTERS } from "./query";
+import { SORTS, type Filters, type Sort } from "./types";
+
+const VRAM = ["", "8", "16", "24", "40", "48", "80"];
+
+/** The marketplace's filters and sort; every control labelled, all reachable by keyboard. */
+export function MarketplaceFilters({ filters, onChange }: { filters: Filters; onChange(next: Filters): void }) {
+  const set = <K extends keyof Filters>(key: K, value: Filters[K]) => onChange({ ...filters, [key]: value });
+  return (
+    <form className="filters" role="search" aria-label="Filter GPUs" onSubmit={(e) => e.preventDefault()}>
+      <Field label="Model">
+        {(id) => (
+          <input id={id} type="search" value={filters.model} maxLength={64} placeholder="e.g. A100"
+            onChange={(e) => set("model", e.target.value)} />
+        )}
+      </Field>
+      <Field label="Minimum VRAM">
+        {(id) => (
+          <select id={id} value={filters.minVram} onChange={(e) => set("minVram", e.target.value)}>
+            {VRAM.map((gb) => (
+              <option key={gb} value={gb}>{gb ? `${gb} GB or more` : "Any"}</option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="Minimum vCPUs">
+        {(id) => (
+          <input id={id} type="number" inputMode="numeric" min={0} step={1} value={filters.minVcpu}
+            onChange={(e) => set("minVcpu", e.target.value)} />
+        )}
+      </Field>
+      <Field label="Maximum price (GPU/hour)">
+        {(id) => (
+          <input id={id} type="number" inputMode="decimal" min={0} step="any" value={filters.maxPrice}
+            onChange={(e) => set("maxPrice", e.target.value)} />
+        )}
+      </Field>
+      <Field label="Minimum reputation (0-1000)">
+        {(id) => (
+          <input id={id} type="number" inputMode="numeric" min={0} max={1000} step={1} value={filters.minReputation}
+            onChange={(e) => set("minReputation", e.target.value)} />
+        )}
+      </Field>
+      <Field label="Availability">
+        {(id) => (
+          <select id={id} value={filters.available} onChange={(e) => set("available", e.target.value === "no" ? "no" : "yes")}>
+            <option value="yes">Available now</option>
+            <option value="no">Not available now</option>
+          </select>
+        )}
+      </Field>
+      <Field label="Sort by">
+        {(id) => (
+          <select id={id} value={filters.sort} onChange={(e) => set("sort", e.target.value as Sort)}>
+            {(Object.keys(SORTS) as Sort[]).map((key) => (
+              <option key={key} value={key}>{SORTS[key]}</option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <div className="field actions">
+        <button type="button" onClick={() => onChange(DEFAULT_FILTERS)}>Clear filters</button>
+      </div>
+    </form>
+  );
+}

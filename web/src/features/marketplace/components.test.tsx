@@ -1,0 +1,58 @@
+import { fireEvent, render, screen, within } from "@testing-library/react";
+import { GpuTable } from "./GpuTable";
+import { MarketplaceFilters } from "./MarketplaceFilters";
+import { DEFAULT_FILTERS } from "./query";
+import type { Gpu } from "./types";
+
+const gpu = (over: Partial<Gpu>): Gpu => ({
+  id: "0x01",
+  providerAddress: "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65",
+  gpuModel: "A100",
+  vcpu: 16,
+  memoryGb: 80,
+  storageGb: 500,
+  pricePerHour: "3",
+  available: true,
+  retired: false,
+  reputation: 700,
+  totalUptime: 0,
+  ...over,
+});
+
+describe("GpuTable", () => {
+  it("shows a GPU's fields, the price in tokens and the reputation out of 1000", () => {
+    render(<GpuTable rows={[gpu({ pricePerHour: "1234.5" })]} symbol="GPU" />);
+    const row = screen.getAllByRole("row")[1];
+    expect(row).toBeDefined();
+    const cells = within(row as HTMLElement).getAllByRole("cell").map((c) => c.textContent);
+    expect(cells).toEqual(["80 GB", "16", "500 GB", "1,234.5 GPU", "700 / 1000", "0x15d3…6A65", "Available"]);
+  });
+  it("renders markup from the chain as text, never as elements", () => {
+    const { container } = render(<GpuTable rows={[gpu({ gpuModel: "<img src=x onerror=alert(1)>", reputation: null })]} symbol="GPU" />);
+    expect(screen.getByText("<img src=x onerror=alert(1)>")).toBeTruthy();
+    expect(container.querySelector("img")).toBeNull();
+    expect(screen.getByText("not rated yet")).toBeTruthy();
+  });
+  it("marks the first rows for the benchmark once", () => {
+    performance.clearMarks();
+    const { rerender } = render(<GpuTable rows={[gpu({})]} symbol="GPU" />);
+    rerender(<GpuTable rows={[gpu({}), gpu({ id: "0x02" })]} symbol="GPU" />);
+    expect(performance.getEntriesByName("gpurent:marketplace-first-rows")).toHaveLength(1);
+  });
+});
+
+describe("MarketplaceFilters", () => {
+  it("labels every control and reports each change", () => {
+    const onChange = vi.fn();
+    render(<MarketplaceFilters filters={DEFAULT_FILTERS} onChange={onChange} />);
+    for (const label of ["Model", "Minimum VRAM", "Minimum vCPUs", "Maximum price (GPU/hour)", "Minimum reputation (0-1000)", "Availability", "Sort by"]) {
+      expect(screen.getByLabelText(label)).toBeTruthy();
+    }
+    fireEvent.change(screen.getByLabelText("Minimum VRAM"), { target: { value: "24" } });
+    expect(onChange).toHaveBeenLastCalledWith({ ...DEFAULT_FILTERS, minVram: "24" });
+    fireEvent.change(screen.getByLabelText("Sort by"), { target: { value: "memory_desc" } });
+    expect(onChange).toHaveBeenLastCalledWith({ ...DEFAULT_FILTERS, sort: "memory_desc" });
+    fireEvent.click(screen.getByRole("button", { name: "Clear filters" }));
+    expect(onChange).toHaveBeenLastCalledWith(DEFAULT_FILTERS);
+  });
+});

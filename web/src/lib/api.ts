@@ -1,0 +1,65 @@
+// The one API layer: requests to the gateway's REST routes (same origin), errors as one line.
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export interface RequestOptions {
+  token?: string | null;
+  signal?: AbortSignal;
+  params?: URLSearchParams;
+}
+
+export const API = "/api/v1";
+
+async function request<T>(method: string, path: string, body: unknown, options: RequestOptions): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  const query = options.params && [...options.params.keys()].length ? `?${options.params.toString()}` : "";
+  let answer: Response;
+  try {
+    answer = await fetch(`${API}${path}${query}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: options.signal,
+      credentials: "omit",
+    });
+  } catch (err) {
+    if (err instanceof DOMException && err.name === "AbortError") throw err;
+    throw new ApiError(0, "The gateway does not answer: check your connection and try again.");
+  }
+  const text = await answer.text();
+  let data: unknown = undefined;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    throw new ApiError(answer.status, `The gateway answered ${answer.status} with something that is not JSON.`);
+  }
+  if (!answer.ok) {
+    const error = typeof data === "object" && data !== null ? (data as { error?: unknown }).error : undefined;
+    throw new ApiError(answer.status, typeof error === "string" && error ? error : `The gateway answered ${answer.status}.`);
+  }
+  return data as T;
+}
+
+export function apiGet<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  return request<T>("GET", path, undefined, options);
+}
+
+export function apiPost<T>(path: string, body: unknown, options: RequestOptions = {}): Promise<T> {
+  return request<T>("POST", path, body, options);
+}
+
+export function isAbort(err: unknown): boolean {
+  return err instanceof DOMException && err.name === "AbortError";
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,132 @@
+// The web app in a real Chromium against a real gateway, index and Anvil (started by
+// tests/web/test_web.py), with the injected test wallet of wallet.ts.
+import { expect, test, type Page } from "@playwright/test";
+import { env, installWallet } from "./wallet";
+
+interface Seeded {
+  model: string;
+  price: string;
+}
+
+const seeded: Seeded[] = JSON.parse(process.env.GPURENT_EXPECT_GPUS ?? "[]") as Seeded[];
+const hostile = process.env.GPURENT_HOSTILE_MODEL ?? "";
+const shots = process.env.GPURENT_SCREENSHOT_DIR ?? "";
+
+function watchConsole(page: Page): string[] {
+  const problems: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(m.text());
+  });
+  page.on("pageerror", (err) => problems.push(err.message));
+  return problems;
+}
+
+async function modelsShown(page: Page): Promise<string[]> {
+  return page.locator("table.gpus tbody th[scope=row]").allTextContents();
+}
+
+test("the marketplace lists the indexed GPUs, filters narrow them, strings stay text", async ({ page }) => {
+  expect(seeded.length, "the suite passes the seeded GPUs").toBeGreaterThan(3);
+  const problems = watchConsole(page);
+  await installWallet(page, { account: env().renter, chainId: env().chainId });
+  const answer = await page.goto("/");
+  const csp = answer?.headers()["content-security-policy"] ?? "";
+  expect(csp).toContain("script-src 'self'");
+  expect(csp).not.toContain("unsafe-inline");
+
+  await expect(page.locator("table.gpus tbody tr")).toHaveCount(seeded.length);
+  expect(await modelsShown(page)).toEqual(seeded.map((g) => g.model)); // price, lowest first
+  await expect(page.getByText(hostile, { exact: true })).toBeVisible(); // its markup shown as text…
+  expect(await page.locator("table.gpus img, table.gpus b, table.gpus script").count()).toBe(0); // …never parsed
+
+  // every control has a label (its accessible name)
+  for (const control of await page.locator("main input, main select, main button, header button").all()) {
+    const id = await control.getAttribute("id");
+    const text = (await control.textContent())?.trim();
+    const labelled = id ? await page.locator(`label[for="${id}"]`).count() : 0;
+    expect(labelled > 0 || !!text || !!(await control.getAttribute("aria-label")), await control.evaluate((e) => e.outerHTML)).toBe(true);
+  }
+
+  await page.getByLabel("Model").fill("rtx"); // any case, part of the name
+  const rtx = seeded.filter((g) => g.model.toLowerCase().includes("rtx"));
+  expect(rtx.length, "two RTX GPUs seeded").toBeGreaterThan(1);
+  await expect(page.locator("table.gpus tbody tr")).toHaveCount(rtx.length);
+  expect(await modelsShown(page)).toEqual(rtx.map((g) => g.model));
+  await expect(page).toHaveURL(/\?model=rtx/);
+
+  const cheapest = Number(rtx[0]?.price);
+  await page.getByLabel("Maximum price (GPU/hour)").fill(String(cheapest));
+  const affordable = rtx.filter((g) => Number(g.price) <= cheapest);
+  expect(affordable.length).toBeLessThan(rtx.length);
+  await expect(page.locator("table.gpus tbody tr")).toHaveCount(affordable.length);
+
+  // the keyboard alone: the sort select reached with Tab, changed with the arrow keys
+  await page.getByRole("button", { name: "Clear filters" }).click();
+  await expect(page.locator("table.gpus tbody tr")).toHaveCount(seeded.length);
+  await page.getByLabel("Availability").focus();
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Sort by")).toBeFocused();
+  await page.keyboard.press("ArrowDown"); // price, highest first
+  await expect(page.getByLabel("Sort by")).toHaveValue("price_desc");
+  await expect.poll(() => modelsShown(page)).toEqual([...seeded].reverse().map((g) => g.model));
+
+  await page.getByLabel("Sort by").selectOption("price_asc");
+  await expect.poll(() => modelsShown(page)).toEqual(seeded.map((g) => g.model));
+  if (shots) {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.screenshot({ path: `${shots}/web-marketplace-1280.png`, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${shots}/web-marketplace-390.png`, fullPage: false });
+  }
+  expect(problems).toEqual([]);
+});
+
+test("a renter connects, signs in with the wallet and sees balances and history", async ({ page }) => {
+  const problems = watchConsole(page);
+  const log = await installWallet(page, { account: env().renter, chainId: env().chainId });
+  await page.goto("/");
+  await page.getByRole("button", { name: "Connect wallet" }).click();
+  await expect(page.getByLabel(`Connected account ${env().renter}`)).toBeVisible();
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByText("Signed in", { exact: true })).toBeVisible();
+  expect(log.map((c) => c.method)).toContain("personal_sign"); // signed by Anvil's account
+
+  await page.getByRole("link", { name: "Wallet" }).click();
+  await expect(page).toHaveURL(/\/wallet$/);
+  await expect(page.getByRole("heading", { name: "Wallet", level: 1 })).toBeVisible();
+  await expect(page.locator(".balances dd").first()).toHaveText(/^[\d,]+(\.\d+)? GPU$/);
+  await expect(page.locator(".balances dd").nth(2)).toHaveText(/^[\d,]+(\.\d+)? ETH$/);
+  await expect(page.locator("table.history tbody tr").first()).toBeVisible();
+  expect(await page.locator("table.history tbody td[data-label='You were']").allTextContents()).toContain("renter");
+
+  await page.reload(); // the token lives in memory only: a reload signs out
+  await expect(page.getByText("Connect your wallet, then sign in, to see your balances and history.")).toBeVisible();
+  expect(problems).toEqual([]);
+});
+
+test("a wallet on another network is told so in plain words and switched with one click", async ({ page }) => {
+  const log = await installWallet(page, { account: env().renter, chainId: 1 });
+  await page.goto("/");
+  await page.getByRole("button", { name: "Connect wallet" }).click();
+  const notice = page.getByRole("alert").filter({ hasText: "Wrong network" });
+  await expect(notice).toContainText(`your wallet is on chain 1 (Ethereum Mainnet), but gpurent runs on chain ${env().chainId}`);
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeDisabled();
+
+  await notice.getByRole("button", { name: /Switch to/ }).click();
+  await expect(notice).toHaveCount(0);
+  const added = log.find((c) => c.method === "wallet_addEthereumChain");
+  expect(added, "the wallet did not know the chain: the app adds it").toBeTruthy();
+  expect(JSON.stringify(added?.params)).toContain(env().rpcUrl);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByText("Signed in", { exact: true })).toBeVisible();
+});
+
+test("a rejected signature says so and leaves the renter signed out", async ({ page }) => {
+  await installWallet(page, { account: env().renter, chainId: env().chainId, rejectSignatures: true });
+  await page.goto("/wallet"); // a page of the app, straight from its URL
+  await page.getByRole("button", { name: "Connect wallet" }).click();
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toHaveText("You declined to sign the sign-in message, so you are not signed in.");
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled();
+  await expect(page.getByText("Signed in", { exact: true })).toHaveCount(0);
+});
