@@ -237,16 +237,20 @@ def redis_url(tmp_path):
     process.wait(timeout=10)
 
 
-def test_two_replicas_share_nonces_and_limits_through_redis(indexed, cast, redis_url):
-    indexer, _ = indexed
-    limits = Limits(per_ip=8, window_s=30)
+def replicas(indexer, redis_url: str, limits: Limits):
+    """Two gateways on one index and one Redis, as one deployment (one sign-in domain)."""
     a, auth_a = serve(indexer, RedisStore(redis_url), limits)
-    b_port = free_port()
     store_b = RedisStore(redis_url)
     auth_b = Authenticator(store_b, KEY, domain=auth_a.domain, uri=auth_a.uri, chain_id=auth_a.chain_id)
     b = GatewayServer(make_app(GatewayConfig(engine=indexer.engine, manifest=indexer.manifest, auth=auth_b,
-                                             store=store_b, limits=limits)), "127.0.0.1", b_port)
+                                             store=store_b, limits=limits)), "127.0.0.1", free_port())
     b.start()
+    return a, b
+
+
+def test_two_replicas_share_nonces_and_limits_through_redis(indexed, cast, redis_url):
+    indexer, _ = indexed
+    a, b = replicas(indexer, redis_url, Limits(per_ip=8, window_s=30))
     try:
         challenge = requests.post(f"{a.url}/api/v1/auth/challenge", json={"address": cast.renter.address}, timeout=10).json()
         body = {"message": challenge["message"], "signature": sign(cast.renter, challenge["message"])}

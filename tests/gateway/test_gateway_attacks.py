@@ -18,11 +18,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from gpurent.gateway.guard import Limits
-from gpurent.gateway.store import MemoryStore
+from gpurent.gateway.store import MemoryStore, RedisStore
 from gpurent.indexer import schema as tables
 from tests.agent.test_gateway_streams import hello
 from tests.conftest import create_job, register_provider, register_resource
-from tests.gateway.test_gateway import gateway, index_db, indexed, serve, sign, sign_in  # noqa: F401 - fixtures
+from tests.gateway.test_gateway import gateway, index_db, indexed, redis_url, replicas, serve, sign, sign_in  # noqa: F401 - fixtures
 from tests.indexer.test_indexer import make_indexer
 from tests.oracle.rogue_provider import MB, RogueProvider
 
@@ -120,18 +120,24 @@ def test_rate_limit_windows_cost_no_scan_per_request():
 # ---------------------------------------------------------------------- 4. streams end quietly
 
 @pytest.fixture
-def streaming(index_db, suite, cast, chain, manifest):
-    """A renter's job on a provider whose endpoint serves a long log (a real HTTP server), indexed,
-    behind the gateway."""
+def long_log_job(index_db, suite, cast, chain, manifest):
+    """A renter's job, indexed, on a provider whose endpoint serves a long log (a real HTTP server)."""
     provider = RogueProvider(log_size=256 * MB).start()
     register_provider(suite, cast.outsider, endpoint=provider.url)
     job_id, _ = create_job(suite, cast.renter, register_resource(suite, cast.outsider))
     indexer = make_indexer(index_db, manifest, chain)
     indexer.sync()
-    server, _ = serve(indexer)
-    yield server, "0x" + bytes(job_id).hex(), provider
-    server.stop()
+    yield indexer, "0x" + bytes(job_id).hex(), provider
     provider.stop()
+
+
+@pytest.fixture
+def streaming(long_log_job):
+    """That job behind the gateway."""
+    indexer, job_id, provider = long_log_job
+    server, _ = serve(indexer)
+    yield server, job_id, provider
+    server.stop()
 
 
 def _abort(ws) -> None:
@@ -170,6 +176,59 @@ def test_clients_that_leave_or_send_too_much_end_quietly(streaming, cast, manife
         time.sleep(0.5)
         assert tracebacks(caplog) == []
     assert provider.sent["logs"] < 256 * MB  # the upstream was let go, not read to its end
+
+
+def _follow(server, cast, job_id: str, chain_id: int):
+    ws = connect(server.url.replace("http://", "ws://") + f"/api/v1/instances/{job_id}/logs", open_timeout=10)
+    ws.send(hello(server.url, cast.renter, job_id, chain_id))
+    return ws
+
+
+def test_an_address_streams_count_once_across_replicas(long_log_job, cast, manifest, redis_url):
+    indexer, job_id, _ = long_log_job
+    a, b = replicas(indexer, redis_url, Limits(streams_per_address=2))
+    try:
+        first, second = _follow(a, cast, job_id, manifest.chain_id), _follow(b, cast, job_id, manifest.chain_id)
+        assert isinstance(first.recv(timeout=20), bytes) and isinstance(second.recv(timeout=20), bytes)
+        for replica in (a, b):  # a third, on either replica, is refused: the two count across both
+            third = _follow(replica, cast, job_id, manifest.chain_id)
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    third.recv(timeout=20)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+            assert "at most 2 streams" in closed.value.rcvd.reason
+        second.close()  # given back: a place is free again, whichever replica asks
+        deadline = time.monotonic() + 10
+        while True:
+            again = _follow(a, cast, job_id, manifest.chain_id)
+            try:
+                assert isinstance(again.recv(timeout=20), bytes)
+                break
+            except ConnectionClosed:  # (the close is given back a moment after the client's)
+                assert time.monotonic() < deadline, "the closed stream's place never came back"
+                time.sleep(0.2)
+        again.close()
+        first.close()
+    finally:
+        a.stop()
+        b.stop()
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_a_lease_not_renewed_expires_and_one_renewed_holds(store, redis_url):
+    leases = MemoryStore() if store == "memory" else RedisStore(redis_url)
+    held = leases.open_lease("streams:0xabc", 1, 0.3)
+    assert held is not None and leases.open_lease("streams:0xabc", 1, 0.3) is None
+    for _ in range(4):  # renewed within its life, it holds past the first 0.3 s
+        time.sleep(0.15)
+        leases.renew_lease("streams:0xabc", held, 0.3)
+        assert leases.open_lease("streams:0xabc", 1, 0.3) is None
+    time.sleep(0.45)  # no longer renewed (a replica gone): its place comes back
+    renewed = leases.open_lease("streams:0xabc", 1, 0.3)
+    assert renewed is not None
+    leases.close_lease("streams:0xabc", renewed)
+    assert leases.open_lease("streams:0xabc", 1, 30) is not None
+    assert leases.open_lease("streams:0xdef", 1, 30) is not None  # another address's count is its own
 
 
 # ---------------------------------------------------------------------- 5. a route that fails

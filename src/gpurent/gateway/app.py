@@ -334,7 +334,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
         endpoint = DelegatedEndpoint(url, config.auth.chain_id, headers)
         return endpoint.logs(job_id, follow=True) if kind == "logs" else endpoint.follow_metrics(job_id)
 
-    streams = Streams(config.auth, find_job, open_source, per_user=config.limits.streams_per_address)
+    streams = Streams(config.auth, find_job, open_source, config.store, per_user=config.limits.streams_per_address)
 
     @app.websocket(f"{API}/instances/{{job_id}}/logs")
     async def logs(ws: WebSocket, job_id: str) -> None:

@@ -1,15 +1,18 @@
-"""The little shared state a gateway keeps: sign-in nonces (single use, with a lifetime) and
-request counts for rate limits.
+"""The little shared state a gateway keeps: sign-in nonces (single use, with a lifetime),
+request counts for rate limits and leases on streams (the WebSockets an address holds open).
 
 In memory by default (one replica). Replicas that share nonces and limits point at one Redis
 (``RedisStore``, the ``redis`` client): a nonce issued by one replica is spent once whichever
-replica sees it, and a client's requests count once across all of them.
+replica sees it, and a client's requests and streams count once across all of them. A lease
+lasts ``ttl_s`` unless renewed: a replica that dies without closing its streams holds them no
+longer than that.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+import secrets
 import threading
 import time
 from typing import Any, Protocol
@@ -36,6 +39,18 @@ class Store(Protocol):
     def hit(self, key: str, limit: int, window_s: float) -> float | None:
         """Counts one request for ``key``; None when within ``limit`` a window, else the seconds
         until the window ends (what Retry-After says)."""
+        ...
+
+    def open_lease(self, key: str, limit: int, ttl_s: float) -> str | None:
+        """A new lease under ``key`` for ``ttl_s`` seconds; None when ``limit`` are held already."""
+        ...
+
+    def renew_lease(self, key: str, lease: str, ttl_s: float) -> None:
+        """Extends ``lease`` by ``ttl_s`` seconds from now."""
+        ...
+
+    def close_lease(self, key: str, lease: str) -> None:
+        """Gives ``lease`` back (nothing if it expired already)."""
         ...
 
 
@@ -100,6 +115,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._nonces = _Expiring()
         self._windows = _Expiring()  # key -> [window start, count], expiring at the window's end
+        self._leases: dict[str, dict[str, float]] = {}  # key -> lease -> expiry (as many as streams open)
 
     def sizes(self) -> tuple[int, int]:
         """(nonces, windows) held now, expired ones included until the next write."""
@@ -134,10 +150,37 @@ class MemoryStore:
             started, count = window
         return None if count <= limit else max(0.001, window_s - (now - started))
 
+    def open_lease(self, key: str, limit: int, ttl_s: float) -> str | None:
+        now = time.monotonic()
+        with self._lock:
+            held = {lease: end for lease, end in self._leases.get(key, {}).items() if end > now}
+            if len(held) >= limit:
+                self._leases[key] = held
+                return None
+            lease = secrets.token_hex(8)
+            held[lease] = now + ttl_s
+            self._leases[key] = held
+        return lease
+
+    def renew_lease(self, key: str, lease: str, ttl_s: float) -> None:
+        with self._lock:
+            held = self._leases.get(key)
+            if held is not None and lease in held:
+                held[lease] = time.monotonic() + ttl_s
+
+    def close_lease(self, key: str, lease: str) -> None:
+        with self._lock:
+            held = self._leases.get(key, {})
+            held.pop(lease, None)
+            if not held:
+                self._leases.pop(key, None)
+
 
 class RedisStore:
     """The same on Redis: ``SET NX EX`` nonces spent by ``GETDEL``, fixed windows by ``INCR`` +
-    ``EXPIRE`` in one transaction."""
+    ``EXPIRE`` in one transaction, leases as a sorted set by expiry (the expired dropped, the new
+    one added and the set counted in one transaction; over the limit, the new one is taken out
+    again: two replicas racing for the last place may both refuse, never both admit)."""
 
     def __init__(self, url: str, prefix: str = "gpurent:gateway:"):
         import redis
@@ -164,3 +207,30 @@ class RedisStore:
         if int(count) <= limit:
             return None
         return max(0.001, (int(ttl_ms) if int(ttl_ms) > 0 else math.ceil(window_s * 1000)) / 1000)
+
+    def open_lease(self, key: str, limit: int, ttl_s: float) -> str | None:
+        name, lease, now = f"{self._prefix}lease:{key}", secrets.token_hex(8), _ms(time.time())
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.zremrangebyscore(name, "-inf", now)
+        pipe.zadd(name, {lease: now + _ms(ttl_s)})
+        pipe.zcard(name)
+        pipe.pexpire(name, _ms(ttl_s))
+        held = int(pipe.execute()[2])
+        if held > limit:
+            self._redis.zrem(name, lease)
+            return None
+        return lease
+
+    def renew_lease(self, key: str, lease: str, ttl_s: float) -> None:
+        name = f"{self._prefix}lease:{key}"
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.zadd(name, {lease: _ms(time.time()) + _ms(ttl_s)}, xx=True)
+        pipe.pexpire(name, _ms(ttl_s), gt=True)
+        pipe.execute()
+
+    def close_lease(self, key: str, lease: str) -> None:
+        self._redis.zrem(f"{self._prefix}lease:{key}", lease)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))

@@ -32,6 +32,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gpurent.errors import GpurentError
 from gpurent.gateway.auth import AuthError, Authenticator
+from gpurent.gateway.store import Store
 from gpurent.output import safe_text
 from gpurent.safejson import loads_bounded
 from gpurent.wire.access import SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -44,6 +45,7 @@ QUEUE_ITEMS = 256  # chunks (logs: up to 64 KiB each) or samples waiting for one
 TAIL_BYTES = 64 * 1024
 FRAME_BYTES = 256 * 1024  # log bytes joined into one frame for a subscriber that is behind
 KINDS = ("logs", "metrics")
+LEASE_S = 60.0  # a stream's lease, renewed every 20 s: a replica gone without closing holds it no longer
 
 
 @dataclass
@@ -67,12 +69,13 @@ class Upstream:
 
 class Streams:
     def __init__(self, auth: Authenticator, find_job: Callable[[str], dict[str, Any] | None],
-                 open_source: Callable[[str, str, str, dict[str, str]], Iterator[Any]], per_user: int = 8):
+                 open_source: Callable[[str, str, str, dict[str, str]], Iterator[Any]], store: Store,
+                 per_user: int = 8):
         """``find_job(id)``: the index's job with its provider's endpoint (``endpoint``);
         ``open_source(kind, url, job_id, headers)``: the provider's stream, item by item."""
         self.auth, self.find_job, self.open_source, self.per_user = auth, find_job, open_source, per_user
+        self.store = store  # leases on streams: an address's count is shared by the replicas on one store
         self._upstreams: dict[tuple[str, str], Upstream] = {}
-        self._open: dict[str, int] = {}
 
     # ------------------------------------------------------------------ one subscriber
     async def serve(self, ws: WebSocket, job_id: str, kind: str) -> None:
@@ -87,19 +90,29 @@ class Streams:
         except _Refused as err:
             await _close(ws, err.code, err.reason)
             return
-        if self._open.get(address, 0) >= self.per_user:
+        key = f"streams:{address}"
+        lease = await asyncio.to_thread(self.store.open_lease, key, self.per_user, LEASE_S)
+        if lease is None:
             await _close(ws, 1013, f"at most {self.per_user} streams at once per address")
             return
-        self._open[address] = self._open.get(address, 0) + 1
+        keeper = asyncio.ensure_future(self._keep(key, lease))
         try:
             if not job.get("endpoint"):
                 await _close(ws, 4404, "the job's provider has no endpoint in the index")
                 return
             await self._relay(ws, kind, job_id.lower(), str(job["endpoint"]), headers)
         finally:
-            self._open[address] -= 1
-            if not self._open[address]:
-                del self._open[address]
+            keeper.cancel()
+            await asyncio.to_thread(self.store.close_lease, key, lease)
+
+    async def _keep(self, key: str, lease: str) -> None:
+        """Renews a stream's lease while it is open (a store that fails is logged, and tried again)."""
+        while True:
+            await asyncio.sleep(LEASE_S / 3)
+            try:
+                await asyncio.to_thread(self.store.renew_lease, key, lease, LEASE_S)
+            except Exception as err:  # noqa: BLE001 - Redis away for a moment: the stream goes on
+                log.warning("could not renew a stream's lease: %s", err)
 
     def _admit(self, hello: str, job_id: str) -> tuple[str, dict[str, str], dict[str, Any]]:
         """The renter's address, their signed access headers and the job (from the index)."""
@@ -137,11 +150,11 @@ class Streams:
                 queue.put_nowait(chunk)
         upstream.subscribers.add(queue)
         closed = asyncio.ensure_future(_until_closed(ws))
-        closed.add_done_callback(lambda _: _put_last(queue, _LEFT))  # no task per message to race the client's end
+        closed.add_done_callback(lambda _: _put_first(queue, _LEFT))  # no task per message to race the client's end
         try:
             while True:
                 for item in _batch(queue, await queue.get()):
-                    if item is _LEFT:
+                    if item is _LEFT or closed.done():  # the client went: nothing more is sent
                         return
                     if isinstance(item, _End):
                         await ws.send_text(json.dumps({item.key: item.text}))
@@ -217,6 +230,12 @@ def _batch(queue: asyncio.Queue[Any], first: Any) -> list[Any]:
         else:
             batch.append(item)
     return batch
+
+
+def _put_first(queue: asyncio.Queue[Any], item: Any) -> None:
+    """Replaces what waits in ``queue`` with ``item``."""
+    _drain(queue)
+    queue.put_nowait(item)
 
 
 def _put_last(queue: asyncio.Queue[Any], item: Any) -> None:
