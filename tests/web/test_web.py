@@ -138,8 +138,8 @@ def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(si
     assert 0 < cost < settled.max_cost and paid["fee"] == Decimal(int(cost * 10**18) * 200 // 10_000) / 10**18
     assert paid["provider"] == cost - paid["fee"] and paid["refund"] == settled.max_cost - cost
     assert log_provider.served and set(log_provider.served) <= {ids["cancelled"]}  # signed by the renter's wallet
-    for width in (1280, 390):
-        png = (shots / f"web-marketplace-{width}.png").read_bytes()
+    for width, page in ((w, p) for w in (1280, 390) for p in ("marketplace", "console")):
+        png = (shots / f"web-{page}-{width}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == width
 
 

@@ -1,7 +1,7 @@
 // The web app in a real Chromium against a real gateway, index and Anvil (started by
 // tests/web/test_web.py), with the injected test wallet of wallet.ts.
 import { expect, test, type Page } from "@playwright/test";
-import { signIn, watchConsole } from "./steps";
+import { expectLabelled, signIn, watchConsole } from "./steps";
 import { env, installWallet } from "./wallet";
 
 interface Seeded {
@@ -31,13 +31,7 @@ test("the marketplace lists the indexed GPUs, filters narrow them, strings stay 
   await expect(page.getByText(hostile, { exact: true })).toBeVisible(); // its markup shown as text…
   expect(await page.locator("table.gpus img, table.gpus b, table.gpus script").count()).toBe(0); // …never parsed
 
-  // every control has a label (its accessible name)
-  for (const control of await page.locator("main input, main select, main button, header button").all()) {
-    const id = await control.getAttribute("id");
-    const text = (await control.textContent())?.trim();
-    const labelled = id ? await page.locator(`label[for="${id}"]`).count() : 0;
-    expect(labelled > 0 || !!text || !!(await control.getAttribute("aria-label")), await control.evaluate((e) => e.outerHTML)).toBe(true);
-  }
+  await expectLabelled(page); // every control has a label (its accessible name)
 
   await page.getByLabel("Model").fill("rtx"); // any case, part of the name
   const rtx = seeded.filter((g) => g.model.toLowerCase().includes("rtx"));

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
 import { id as selector } from "ethers";
-import { signIn, watchConsole } from "./steps";
+import { expectLabelled, signIn, watchConsole } from "./steps";
 import { env, installWallet, sendAs, type WalletLog } from "./wallet";
 
 const CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
@@ -13,6 +13,7 @@ const costlyGpuId = process.env.GPURENT_COSTLY_GPU ?? "";
 const provider = process.env.GPURENT_PROVIDER ?? "";
 const logMark = process.env.GPURENT_LOG_MARK ?? "";
 const SIGNING = new Set(["personal_sign", "eth_signTypedData_v4", "eth_sendTransaction"]);
+const shots = process.env.GPURENT_SCREENSHOT_DIR ?? "";
 
 /** What the pytest side checks on chain afterwards. */
 function record(key: string, value: unknown): void {
@@ -35,6 +36,7 @@ async function rent(page: Page, hours: string, minutes: string, preview: string,
   await page.getByLabel("Minutes").fill(minutes);
   await expect(page.getByTestId("cost-preview")).toHaveText(preview);
   await expect(page.getByTestId("max-charge")).toHaveText(most); // the gateway's permit
+  await expectLabelled(page);
   await page.getByRole("button", { name: `Rent for at most ${most}` }).click();
   await expect(page).toHaveURL(/\/instances\/0x[0-9a-f]{64}$/, { timeout: 30_000 });
   return page.url().split("/").pop() ?? "";
@@ -112,6 +114,14 @@ test("a running job's meter ticks, warns before its time runs out, extends and s
   await expect(page.getByTestId("time-left")).toContainText("of 35 min", { timeout: 20_000 });
   await expect(page.getByTestId("max-cost")).toHaveText("0.5833 GPU");
   await expect(warning).toHaveCount(0);
+  await expectLabelled(page);
+  if (shots) {
+    for (const [width, height] of [[1280, 900], [390, 844]] as const) {
+      await page.setViewportSize({ width, height });
+      await page.screenshot({ path: `${shots}/web-console-${width}.png`, fullPage: width > 1000 });
+    }
+    await page.setViewportSize({ width: 1280, height: 720 });
+  }
 
   await page.getByRole("button", { name: "Stop and settle" }).click();
   await expect(page.getByTestId("job-status")).toHaveText("Completed", { timeout: 20_000 });

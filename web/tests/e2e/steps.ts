@@ -18,3 +18,13 @@ export async function signIn(page: Page): Promise<void> {
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByText("Signed in", { exact: true })).toBeVisible();
 }
+
+/** Every control on the page has an accessible name: a label, its text or an aria-label. */
+export async function expectLabelled(page: Page): Promise<void> {
+  for (const control of await page.locator("main input, main select, main button, header button").all()) {
+    const id = await control.getAttribute("id");
+    const text = (await control.textContent())?.trim();
+    const labelled = id ? await page.locator(`label[for="${id}"]`).count() : 0;
+    expect(labelled > 0 || !!text || !!(await control.getAttribute("aria-label")), await control.evaluate((e) => e.outerHTML)).toBe(true);
+  }
+}

@@ -25,7 +25,9 @@ export function LogView({ stream }: { stream: LogStream }) {
         </span>
       </div>
       {stream.dropped > 0 && <p className="status">Older output not shown: {formatAmount(String(stream.dropped))} characters.</p>}
-      <pre className="log" ref={box} tabIndex={0} aria-label="Job log">{stream.text}</pre>
+      {(stream.text || stream.state !== "idle") && (
+        <pre className="log" ref={box} tabIndex={0} aria-label="Job log">{stream.text}</pre>
+      )}
     </section>
   );
 }

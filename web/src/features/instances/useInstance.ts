@@ -31,7 +31,7 @@ export function useInstance(token: string, jobId: string): InstanceState {
         if (typeof found.chainTime === "number") setSkew(found.chainTime - Date.now() / 1000);
         setWaiting(false);
         setError(null);
-        if (!SETTLED.has(found.status) || !found.settlement) timer = window.setTimeout(refresh, POLL_MS);
+        if (!SETTLED.has(found.status)) timer = window.setTimeout(refresh, POLL_MS);
       },
       (err: unknown) => {
         if (isAbort(err)) return;
