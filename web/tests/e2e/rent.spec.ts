@@ -142,7 +142,9 @@ test("a declined permit and a balance too small are said in plain words, and not
   await expect(page.getByRole("heading", { name: "Rent H100", level: 1 })).toBeVisible();
   await page.getByLabel("Image or job definition CID").fill(CID);
   await page.getByLabel("Hours").fill("2000"); // 16,000 GPU at 8 an hour: more than the renter holds
-  await expect(page.getByRole("alert").filter({ hasText: /balance/i })).toBeVisible();
+  await expect(page.getByRole("alert").filter({ hasText: /balance/ })).toHaveText(
+    /^cannot create a job: balance [\d,.]+ GPU, needed 16000 GPU$/, // the gateway's line, before any signature
+  );
   await expect(page.getByRole("button", { name: "Rent", exact: true })).toBeDisabled();
 
   await page.getByLabel("Hours").fill("1");

@@ -3,6 +3,7 @@ import { CostMeter } from "./CostMeter";
 import { LogView } from "./LogView";
 import { job } from "./testJob";
 import { SettlementView } from "./SettlementView";
+import { logsUrl, parseEnd } from "./useLogStream";
 
 describe("CostMeter", () => {
   it("shows the cost so far, the time left and warns when little is left", () => {
@@ -43,5 +44,19 @@ describe("SettlementView", () => {
     expect(screen.getByTestId("paid-provider").textContent).toBe("0.0049 GPU");
     expect(screen.getByTestId("paid-fee").textContent).toBe("0.0001 GPU");
     expect(screen.getByTestId("refund").textContent).toBe("0.5783 GPU");
+  });
+});
+
+describe("the log stream's words", () => {
+  it("reads the gateway's end frames and ignores other text", () => {
+    expect(parseEnd('{"end": "the stream ended: the job is over or its whole log was sent"}')).toBe("The whole log so far was sent: the stream ended.");
+    expect(parseEnd('{"error": "the provider refused: stale request"}')).toBe("The log stream failed: the provider refused: stale request");
+    expect(parseEnd("not json")).toBeNull();
+    expect(parseEnd('{"other": 1}')).toBeNull();
+  });
+  it("opens the WebSocket on this origin, wss behind https", () => {
+    const id = `0x${"ab".repeat(32)}`;
+    expect(logsUrl(id, { protocol: "https:", host: "gpurent.example" } as Location)).toBe(`wss://gpurent.example/api/v1/instances/${id}/logs`);
+    expect(logsUrl(id, { protocol: "http:", host: "127.0.0.1:8200" } as Location)).toBe(`ws://127.0.0.1:8200/api/v1/instances/${id}/logs`);
   });
 });
