@@ -134,11 +134,12 @@ test("a running job's meter ticks, warns before its time runs out, extends and s
   expect(problems).toEqual([]);
 });
 
-test("a declined permit and a balance too small are said in plain words, and nothing is rented", async ({ page }) => {
+test("by keyboard: a declined permit and a balance too small are said in plain words, and nothing is rented", async ({ page }) => {
   const log = await installWallet(page, { account: env().renter, chainId: env().chainId, reject: ["eth_signTypedData_v4"] });
   await page.goto("/");
   await signIn(page);
-  await page.locator(`a[href="/rent/${costlyGpuId}"]`).click();
+  await page.locator(`a[href="/rent/${costlyGpuId}"]`).focus(); // the keyboard alone, here
+  await page.keyboard.press("Enter");
   await expect(page.getByRole("heading", { name: "Rent H100", level: 1 })).toBeVisible();
   await page.getByLabel("Image or job definition CID").fill(CID);
   await page.getByLabel("Hours").fill("2000"); // 16,000 GPU at 8 an hour: more than the renter holds
@@ -149,7 +150,8 @@ test("a declined permit and a balance too small are said in plain words, and not
 
   await page.getByLabel("Hours").fill("1");
   await expect(page.getByTestId("max-charge")).toHaveText("8 GPU");
-  await page.getByRole("button", { name: "Rent for at most 8 GPU" }).click();
+  await expect(page.getByRole("button", { name: "Rent for at most 8 GPU" })).toBeEnabled();
+  await page.getByLabel("Hours").press("Enter"); // submits the booking
   await expect(page.getByRole("alert").filter({ hasText: "declined" })).toHaveText(
     "You declined the permit in your wallet, so nothing was rented.",
   );
