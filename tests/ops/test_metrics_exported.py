@@ -36,11 +36,12 @@ def value(text: str, name: str, **labels: str) -> float:
 
 def test_every_service_serves_its_metrics(stack):
     """One stack (its start is most of the time), every check on it."""
-    urls, agent_metrics, _ = stack
+    urls, agent, _ = stack
     check_gateway_routes_codes_and_buckets(urls["gateway"])
     check_gateway_metrics_pass_the_guard(urls["gateway"])
     check_index_business_and_chain(urls["indexer"])
-    check_agent_phases_and_ipfs_peers(urls["provider"], agent_metrics)
+    assert agent.state.on_phase == agent.telemetry.phase and agent.cache.on_ensure is not None  # wired
+    check_agent_phases_and_ipfs_peers(urls["provider"], agent.telemetry)
     check_rules_metrics_exported(urls)
 
 
