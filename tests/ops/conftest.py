@@ -33,7 +33,7 @@ class NoEngine:
 @pytest.fixture
 def stack(suite, cast, chain, manifest, gp, tmp_path, kubo, start_oracle):
     """The four services up, each on its own OS-chosen port: their base URLs."""
-    busy_chain(suite, cast, chain)
+    story = busy_chain(suite, cast, chain)
     indexer = make_indexer(f"sqlite:///{tmp_path / 'index.db'}", manifest, chain)
     service = IndexerService(indexer, 0.2, ("127.0.0.1", free_port()))
     runner = threading.Thread(target=service.run, daemon=True)
@@ -58,7 +58,7 @@ def stack(suite, cast, chain, manifest, gp, tmp_path, kubo, start_oracle):
     while indexer.progress.cursor < chain.blocks.head.number:  # the story indexed
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    yield urls, agent, oracle
+    yield urls, agent, oracle, story
     agent.endpoint.stop()
     gateway.stop()
     service.stop()

@@ -34,15 +34,27 @@ def value(text: str, name: str, **labels: str) -> float:
     return samples(text)[(name, frozenset(labels.items()))]
 
 
-def test_every_service_serves_its_metrics(stack):
+def test_every_service_serves_its_metrics(stack, gp):
     """One stack (its start is most of the time), every check on it."""
-    urls, agent, _ = stack
+    urls, agent, _, story = stack
+    check_dispute_window_read_from_the_chain(gp, story["jobs"]["dispute"][0])
     check_gateway_routes_codes_and_buckets(urls["gateway"])
     check_gateway_metrics_pass_the_guard(urls["gateway"])
     check_index_business_and_chain(urls["indexer"])
     assert agent.state.on_phase == agent.telemetry.phase and agent.cache.on_ensure is not None  # wired
     check_agent_phases_and_ipfs_peers(urls["provider"], agent.telemetry)
     check_rules_metrics_exported(urls)
+
+
+def check_dispute_window_read_from_the_chain(gp, job_id) -> None:
+    """What the oracle reads once per dispute for its deadline share: the job's last change and
+    its terms' dispute timeout (the oracle's own method, on the real chain)."""
+    from types import SimpleNamespace
+
+    from gpurent.oracle.oracle import Oracle
+
+    window = Oracle._dispute_window(SimpleNamespace(gp=gp), "0x" + bytes(job_id).hex())  # type: ignore[arg-type]
+    assert window is not None and window[0] > 0 and window[1] > 0, window
 
 
 def check_rules_metrics_exported(urls: dict[str, str]) -> None:

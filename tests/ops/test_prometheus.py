@@ -32,7 +32,7 @@ def wait(what: str, check, timeout_s: float = 60.0):
 
 
 def test_prometheus_scrapes_every_target_and_the_stall_fires(stack, chain, tmp_path, monkeypatch):
-    urls, _, oracle = stack
+    urls, _, oracle, _ = stack
     monkeypatch.setenv("GPURENT_HOME", str(tmp_path / "home"))
     rules = tmp_path / "alerts.yml"
     rules.write_text(shortened((OPS / "alerts.yml").read_text()))

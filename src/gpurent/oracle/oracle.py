@@ -551,13 +551,24 @@ class Oracle:
             self.state.put("dispute_cursor", str(head))
         now = time.monotonic()
         for _, job_id, _, _, _ in self.state.actions(ActionKind.DISPUTE, ActionStatus.PENDING):
-            self.metrics.disputes.pending(job_id)
+            if not self.metrics.disputes.knows(job_id):
+                self.metrics.disputes.pending(job_id, self._dispute_window(job_id))
             with self._lock:
                 retry = self._dispute_retry.get(job_id)
                 if job_id in self._in_flight or (retry is not None and now < retry[1]):
                     continue
                 self._in_flight.add(job_id)
             self.pool.submit(self._resolve_job, job_id)
+
+    def _dispute_window(self, job_id: str) -> tuple[float, float] | None:
+        """(when ``job_id`` was disputed, its dispute timeout) in chain seconds, for the metrics;
+        None if the chain does not say now."""
+        try:
+            job = self.gp.job(job_id)
+            return float(job.updated_at), float(self.gp.deadlines_of(job).dispute_timeout)
+        except Exception as err:  # noqa: BLE001 - a metric's detail: the dispute itself goes on
+            log.debug("dispute %s: its deadline not read: %s", job_id, err)
+            return None
 
     def _resolve_job(self, job_id: str) -> None:
         try:
