@@ -13,11 +13,12 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 # Hypothesis profile for the stateful contract tests: ci (quick, default) or long.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: setup setup-chain compile test test-long audit typecheck bench bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo bench-cli bench-io bench-ingress bench-gateway bench-web demo up down status forge-invariants clean podman postgresql redis web chromium
+.PHONY: setup setup-chain compile test test-long audit typecheck bench bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo bench-cli bench-io bench-ingress bench-gateway bench-web demo up down status forge-invariants clean podman postgresql redis prometheus web chromium
 
 # Everything: the chain toolchain, plus Kubo and IPFS Cluster (images), podman (containers),
-# PostgreSQL (the indexer's production database), Redis, the web app and Chromium (its tests).
-setup: setup-chain .tools/bin/ipfs .tools/bin/ipfs-cluster-service podman postgresql redis web chromium
+# PostgreSQL (the indexer's production database), Redis, Prometheus (promtool: the alert rules'
+# checks; `gpurent up --monitoring`), the web app and Chromium (its tests).
+setup: setup-chain .tools/bin/ipfs .tools/bin/ipfs-cluster-service podman postgresql redis prometheus web chromium
 
 # What the contracts, the SDK/CLI and their tests need (what `make test` sets up).
 setup-chain: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.20 .build/__local__.json
@@ -36,6 +37,9 @@ postgresql:
 
 redis:
 	tools/install-redis.sh
+
+prometheus:
+	tools/install-prometheus.sh
 
 chromium:
 	tools/install-chromium.sh

@@ -146,9 +146,9 @@ def test_every_agent_route_answers_hostile_requests_with_json_4xx(start_agent, p
 
     tally = Tally("agent")
     tally.run(port, framing_probes("POST", "/challenge"))
-    for path in ("/health", jobs, logs, metrics):
+    for path in ("/health", "/metrics", jobs, logs, metrics):
         tally.run(port, framing_probes("GET", path))
-    tally.run(port, method_and_path_probes(["/health", jobs, logs, metrics, "/challenge"]))
+    tally.run(port, method_and_path_probes(["/health", "/metrics", jobs, logs, metrics, "/challenge"]))
     for bad in ("0x12", "zz", "0x" + "g" * 64, "0x" + "ab" * 40, "%00", "0x" + "ab" * 32 + "%20"):
         tally.check(port, Probe(f"GET /jobs/{bad[:20]}", request("GET", f"/jobs/{bad}"), (400,)))
     tally.check(port, Probe("GET an unknown job", request("GET", "/jobs/0x" + "77" * 32), (404,)))

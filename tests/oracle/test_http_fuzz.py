@@ -71,8 +71,10 @@ def test_every_oracle_route_answers_hostile_requests_with_json_4xx(start_oracle,
     tally = Tally("oracle")
     tally.run(oracle.port, framing_probes("POST", "/heartbeat"))
     tally.run(oracle.port, framing_probes("GET", "/health"))
-    tally.run(oracle.port, method_and_path_probes(["/heartbeat", "/health", "/providers"]))
+    tally.run(oracle.port, framing_probes("GET", "/metrics"))
+    tally.run(oracle.port, method_and_path_probes(["/heartbeat", "/health", "/providers", "/metrics"]))
     tally.run(oracle.port, heartbeat_probes(valid))
+    tally.check(oracle.port, Probe("GET /metrics", request("GET", "/metrics"), (200,)))
     for view in ("/health", "/providers", "/health?x=1", "/providers/"):
         assert tally.check(oracle.port, Probe(f"GET {view}", request("GET", view), (200,))).json() is not None
     fresh = new_heartbeat(cast.provider.address, 1, 0.5, 10).signed(cast.provider, domain).to_json()

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from gpurent.agent.config import AgentConfig, ResourceSpec
 from gpurent.agent.endpoint import Endpoint, LogStore
+from gpurent.agent.telemetry import AgentMetrics, PeersCollector
 from gpurent.agent.hardware import Gpu, Monitor
 from gpurent.agent.ingress import Ingress
 from gpurent.agent.inputs import InputCache
@@ -163,6 +164,11 @@ class Agent:
         # each running job's usage, sampled on threads of its own, served at /jobs/<id>/metrics
         self.metrics = Sampler(self.runtime, self.state, GpuReader(gpus), config.metrics_interval_s, config.metrics_keep)
         self.endpoint.metrics = self.metrics
+        self.telemetry = AgentMetrics()  # the agent's own metrics, at GET /metrics (gpurent.agent.telemetry)
+        self.state.on_phase = self.telemetry.phase
+        self.cache.on_ensure = lambda hit: self.telemetry.cache.labels("hit" if hit else "miss").inc()
+        self.telemetry.exposition.registry.register(PeersCollector(store.ipfs.url))
+        self.endpoint.exposition = self.telemetry.exposition
         self.oracle = OracleLink(self)  # signed heartbeats, challenge answers, oracle reads
         self.oracle.attach()
         self.ingress = Ingress(self.state, config.ingress, gp.manifest.chain_id, Tokens(), self._ports_of,
@@ -268,8 +274,12 @@ class Agent:
         """Why this machine cannot take work now (IPFS node or engine down), or None."""
         try:
             self.store.ipfs.version()
-            self.store.engine.ping()
         except Exception as err:  # noqa: BLE001 - any failure means: do not take work
+            return str(err).splitlines()[0] if str(err) else type(err).__name__
+        try:
+            self.store.engine.ping()
+        except Exception as err:  # noqa: BLE001 - as above
+            self.telemetry.engine_errors.labels("ping").inc()
             return str(err).splitlines()[0] if str(err) else type(err).__name__
         return None
 
@@ -346,6 +356,8 @@ class Agent:
             self._failures.pop(job_id, None)
         except Exception as err:  # noqa: BLE001 - a worker must leave the job in a known state
             log.exception("job %s: %s", job_id, err)
+            if _engine_error(err):
+                self.telemetry.engine_errors.labels("prepare").inc()
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             self.state.update(job_id, error=reason)
             failures = self._failures[job_id] = self._failures.get(job_id, 0) + 1
@@ -790,6 +802,13 @@ class Agent:
             self.logs.seal(job_id, self.runtime.logs(container_id, stream=True))
         except Exception as err:  # noqa: BLE001 - the container is gone: keep what was streamed
             log.debug("no final log for %s: %s", job_id, err)
+
+
+def _engine_error(err: BaseException) -> bool:
+    """Whether ``err`` came from the container engine (the Docker SDK's exception family)."""
+    from docker.errors import DockerException
+
+    return isinstance(err, DockerException)
 
 
 def _final_phase(status: JobStatus) -> AgentPhase:

@@ -44,6 +44,7 @@ from gpurent.agent.ingress import Ingress
 from gpurent.agent.state import FINAL, AgentState, JobRecord
 from gpurent.errors import GpurentError
 from gpurent.http import HttpServer, RequestRefused, read_json, send_json
+from gpurent.monitoring import Exposition
 from gpurent.types import AgentPhase
 from gpurent.wire.protocol import ChallengeRefused
 
@@ -238,6 +239,7 @@ class Endpoint:
         self.is_oracle: Callable[[str], bool] | None = None  # oracles may read jobs (dispute evidence)
         self.ingress: Ingress | None = None  # a job's ports and shell (set by the agent)
         self.metrics: Sampler | None = None  # set by the agent: its jobs' usage
+        self.exposition: Exposition | None = None  # set by the agent: its own metrics, at GET /metrics
         self.server = HttpServer(host, port, "gpurent-provider", self._get, self._post,
                                  intercept=lambda request: self.ingress is not None
                                  and self.ingress.handle(request, request.path))
@@ -271,6 +273,9 @@ class Endpoint:
         parts = [p for p in url.path.split("/") if p]
         if parts == ["health"]:
             self._json(request, 200, self.health())
+            return
+        if parts == ["metrics"] and self.exposition is not None:
+            self.exposition.serve(request)
             return
         if len(parts) == 3 and parts[0] == "jobs" and parts[2] == "metrics":
             self._metrics(request, parts[1], url.query)

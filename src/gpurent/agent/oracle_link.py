@@ -117,13 +117,34 @@ class OracleLink:
                 response = call("POST", f"{url}/heartbeat", f"oracle {url} is not answering", json=body,
                                 timeout=max(1.0, self.interval / 2))
                 if response.status_code != 200:
+                    self.agent.telemetry.heartbeats.labels("refused").inc()
                     log.warning("oracle %s refused a heartbeat: %s", url, response.text[:200])
+                else:
+                    self.agent.telemetry.heartbeats.labels("sent").inc()
             except Exception as err:  # noqa: BLE001 - one absent oracle must not stop the others
+                self.agent.telemetry.heartbeats.labels("failed").inc()
                 log.warning("heartbeat to %s failed: %s", url, err)
         self.sent += 1
 
     # -- challenges --------------------------------------------------------------------------
     def answer(self, body: Any) -> dict[str, Any]:
+        """:meth:`respond`, counted by outcome."""
+        counted = self.agent.telemetry.challenges
+        try:
+            answer = self.respond(body)
+        except ChallengeRefused:
+            counted.labels("refused").inc()
+            raise
+        except (ValueError, KeyError, TypeError):
+            counted.labels("malformed").inc()
+            raise
+        except Exception:
+            counted.labels("failed").inc()
+            raise
+        counted.labels("answered").inc()
+        return answer
+
+    def respond(self, body: Any) -> dict[str, Any]:
         """The asked bytes, signed, if ``body`` is a challenge an oracle signed for the image of
         a job this agent runs, expiring soon; MalformedMessage (400) or ChallengeRefused (403)
         otherwise, before IPFS is asked for anything."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -108,6 +109,7 @@ class Session(NamedTuple):
 class AgentState(SqliteStore):
     def __init__(self, path: Path):
         super().__init__(path, _SCHEMA)
+        self.on_phase: Callable[[str, AgentPhase], None] | None = None  # told each phase entered (metrics)
         with self.tx() as db:  # a database from before last_seen: the column is added at the end
             columns = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
             for name, kind in (("last_seen", "INTEGER"), ("result_cid", "TEXT"), ("result_bytes", "INTEGER")):
@@ -167,6 +169,8 @@ class AgentState(SqliteStore):
             db.execute(f"UPDATE jobs SET {columns} WHERE job_id = ?", (*values.values(), job_id))
             if phase is not None:
                 db.execute("INSERT INTO history VALUES (?, ?, ?, ?)", (job_id, phase, now, detail))
+        if phase is not None and self.on_phase is not None:
+            self.on_phase(job_id, phase)
 
     def progress(self, job_id: str, done: int, total: int | None) -> None:
         """Pull progress: frequent, so outside the history."""

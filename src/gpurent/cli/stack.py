@@ -56,6 +56,10 @@ PUBLIC_WARNING = ("a devnet for trusted machines and testing only: its oracle an
               help="Also run a Redis (loopback, in memory) for the gateway's sign-in nonces and rate limits, as "
                    "replicas share them; it stays part of the stack until `gpurent down`")
 @_port("redis", DEFAULTS.redis_port, "The stack's Redis port (with --redis)")
+@click.option("--monitoring", is_flag=True,
+              help="Also run a Prometheus (Debian's; loopback, its data in the state folder) scraping every service's "
+                   "/metrics with ops/alerts.yml's rules; it stays part of the stack until `gpurent down`")
+@_port("prometheus", DEFAULTS.prometheus_port, "The stack's Prometheus port (with --monitoring)")
 @click.option("--block-time", type=click.IntRange(1, 86_400), default=DEFAULTS.block_time, show_default=True,
               help="Seconds per block")
 @click.option("--public", "public_host", type=PublicHost(), default=None, metavar="ADDRESS",
@@ -66,7 +70,7 @@ PUBLIC_WARNING = ("a devnet for trusted machines and testing only: its oracle an
 @pass_app
 def up(app: App, chain_port: int | None, indexer_port: int | None, gateway_port: int | None, oracle_port: int | None,
        agent_port: int | None, ipfs_ports: tuple[int, int, int] | None, redis: bool, redis_port: int | None,
-       block_time: int,
+       monitoring: bool, prometheus_port: int | None, block_time: int,
        public_host: str | None) -> None:
     """Starts the whole stack (what is not running yet): chain and contracts, IPFS node, container
     engine, indexer, API gateway, oracle and a provider agent. Logs go under the state folder; the ports the
@@ -77,8 +81,9 @@ def up(app: App, chain_port: int | None, indexer_port: int | None, gateway_port:
     options = stack.with_remembered_ports({"chain_port": chain_port, "indexer_port": indexer_port,
                                            "gateway_port": gateway_port, "redis_port": redis_port,
                                            "oracle_port": oracle_port, "agent_port": agent_port,
-                                           "ipfs_ports": ipfs_ports, "public_host": public_host},
-                                          block_time=block_time, redis=redis)
+                                           "ipfs_ports": ipfs_ports, "public_host": public_host,
+                                           "prometheus_port": prometheus_port},
+                                          block_time=block_time, redis=redis, monitoring=monitoring)
     if options.public_host:
         app.output.warn(PUBLIC_WARNING)
     with app.output.pending("Starting the stack…"):
@@ -159,6 +164,11 @@ def _health(s: dict[str, Any]) -> str:
     if name == "oracle":
         return (f"watching {_plural(s['providers'], 'provider')}; heartbeats every {s['heartbeat_interval_s']:g} s, "
                 f"reports every {s['period_s']:g} s")
+    if name == "prometheus":
+        down = f" (down: {', '.join(s['targets_down'])})" if s.get("targets_down") else ""
+        firing = s.get("alerts_firing") or []
+        return (f"{s['targets_up']}/{s['targets']} targets up{down}; "
+                + (f"firing: {', '.join(firing)}" if firing else "no alert firing"))
     address = str(s["address"])
     return (f"{address[:6]}…{address[-4:]}: {_plural(s['gpus'], 'GPU')}, "
             f"{'accepting' if s['accepting'] else 'not accepting'}, {len(s['jobs_running'])} running")

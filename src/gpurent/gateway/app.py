@@ -35,6 +35,9 @@ from gpurent.output import safe_text
 from gpurent.gateway.streams import Streams
 from gpurent.gateway.uploads import Uploads
 from gpurent.gateway.web import WebApp, is_api_path
+from gpurent.monitoring import Exposition
+from gpurent.monitoring.asgi import HttpMetrics, Instrumented, route_of
+from gpurent.monitoring.exposition import CONTENT_TYPE
 from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.sdk.unsigned import MAX_RAW_TX, UnsignedCalls
 from gpurent.types import JobStatus
@@ -72,6 +75,7 @@ class GatewayConfig:
     uploads: Uploads | None = None  # image uploads into IPFS (None: this gateway takes none)
     web: WebApp | None = None  # the web app's built files, served at / (None: no web app here)
     rpc_url: str | None = None  # the chain's JSON-RPC URL wallets are asked to add (GET /api/v1/chain)
+    exposition: Exposition = field(default_factory=Exposition)  # this gateway's metrics (GET /metrics)
 
 
 class PermitRequest(BaseModel):
@@ -408,6 +412,12 @@ def make_app(config: GatewayConfig) -> FastAPI:
                 "token": {"address": config.manifest.contracts.get("GPUToken"), "symbol": TOKEN_SYMBOL,
                           "decimals": DECIMALS}}
 
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        """Prometheus' scrape: inside the rate limits like any route, rendered at most once a
+        second (gpurent.monitoring.exposition), so it costs a flood no more than a copy."""
+        return Response(config.exposition.render(), media_type=CONTENT_TYPE, headers={"cache-control": "no-store"})
+
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return HTMLResponse(docs_page(app.openapi()))
@@ -435,6 +445,10 @@ def make_app(config: GatewayConfig) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=list(config.origins), allow_credentials=False,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"],
                            max_age=600)
+    # outermost: what the Guard or CORS refuses is counted with its code too
+    web_path = (lambda path: not is_api_path(path)) if config.web is not None else None  # "(web)", else "(unmatched)"
+    app.add_middleware(Instrumented, exposition=config.exposition, metrics=HttpMetrics(config.exposition, "gpurent_gateway"),
+                       route=lambda scope: route_of(scope, web_path), serve=False)
     return app
 
 

@@ -127,6 +127,7 @@ class ImageCache(LeasedStore):
         # one connection, shared by the job workers' threads
         super().__init__(db_path or state_home() / "images" / "cache.db", _SCHEMA, durable=False)
         self._cid_locks: dict[str, threading.Lock] = {}
+        self.on_ensure: Callable[[bool], None] | None = None  # told of each image asked for: hit or not (metrics)
 
     # -- the fast path -------------------------------------------------------------------
     def ensure(self, cid: str, transfer: Transfer | None = None, job_id: str | None = None,
@@ -152,7 +153,11 @@ class ImageCache(LeasedStore):
         pinned = self.store.ipfs.is_pinned(cid)
         if row and row[0] and pinned and self._engine_has(row[0]):
             self._touch(cid)
+            if self.on_ensure is not None:
+                self.on_ensure(True)
             return CachedImage(cid, row[0], metadata, "cache")
+        if self.on_ensure is not None:
+            self.on_ensure(False)
         pulled = self.store.pull(cid, transfer, pin=True, metadata=metadata)
         now = self.clock()
         with self.tx():

@@ -10,6 +10,8 @@ from gpurent.indexer.db import connect, migrate
 from gpurent.indexer.defaults import GRAPHQL_LISTEN
 from gpurent.indexer.indexer import Indexer
 from gpurent.indexer.rpc import JsonRpc
+from gpurent.monitoring import Exposition
+from gpurent.monitoring.asgi import HttpMetrics, Instrumented
 from gpurent.runner import MAX_FAILURES, run_daemon
 
 if TYPE_CHECKING:
@@ -20,12 +22,31 @@ log = logging.getLogger("gpurent.indexer")
 
 
 class GraphQLServer(AsgiServer):
-    """The GraphQL API on uvicorn, on a thread of its own (HTTP and WebSocket on one port)."""
+    """The GraphQL API on uvicorn, on a thread of its own (HTTP and WebSocket on one port), and
+    the indexer's ``GET /metrics`` beside it (with ``exposition``)."""
 
-    def __init__(self, engine: Any, hub: Any, manifest: Any, host: str, port: int):
+    def __init__(self, engine: Any, hub: Any, manifest: Any, host: str, port: int,
+                 exposition: Exposition | None = None):
         from gpurent.indexer.api import make_app
 
-        super().__init__(make_app(engine, hub, manifest), host, port, "GraphQL server", "/graphql")
+        app = make_app(engine, hub, manifest)
+        if exposition is not None:
+            app = Instrumented(app, exposition, HttpMetrics(exposition, "gpurent_indexer"), route=_graphql_route)
+        super().__init__(app, host, port, "GraphQL server", "/graphql")
+
+
+def _graphql_route(scope: dict[str, Any]) -> str:
+    return "/graphql" if scope.get("path", "").rstrip("/") == "/graphql" else "(unmatched)"
+
+
+def indexer_metrics(indexer: Indexer) -> Exposition:
+    """The indexer's registry: its own progress, the chain's head and the business metrics."""
+    from gpurent.indexer.telemetry import BusinessCollector, ChainCollector, IndexerCollector
+
+    exposition = Exposition()
+    for collector in (IndexerCollector(indexer), ChainCollector(indexer.rpc.url), BusinessCollector(indexer.engine)):
+        exposition.registry.register(collector)
+    return exposition
 
 
 class IndexerService:
@@ -39,7 +60,9 @@ class IndexerService:
         self.indexer, self.poll_s, self.max_failures = indexer, poll_s, max_failures
         self.hub = Hub()
         indexer.on_commit = self.hub.publish
-        self.graphql = GraphQLServer(indexer.engine, self.hub, indexer.manifest, *graphql) if graphql else None
+        self.metrics = indexer_metrics(indexer)
+        self.graphql = (GraphQLServer(indexer.engine, self.hub, indexer.manifest, *graphql, exposition=self.metrics)
+                        if graphql else None)
 
     def run(self) -> None:
         if self.graphql is not None:

@@ -28,6 +28,7 @@ from gpurent.local import engine as engine_mod
 from gpurent.local import gateway as gateway_mod
 from gpurent.local import indexer as indexer_mod
 from gpurent.local import ipfs as node_mod
+from gpurent.local import monitoring as monitoring_mod
 from gpurent.local.process import free_port, port_free
 from gpurent.local.service import Service, row
 from gpurent.oracle import config as oracle_config
@@ -62,12 +63,14 @@ class StackOptions:
     price: Decimal = Decimal("3.6")  # GPU tokens per hour: 0.001 per second
     gpus: int = 1
     public_host: str | None = None  # serve the chain, the IPFS swarm and the oracle here too
+    monitoring: bool = False  # a Prometheus scraping the stack, with ops/alerts.yml (`up --monitoring`)
+    prometheus_port: int = monitoring_mod.DEFAULT_PORT
 
     @classmethod
     def any_ports(cls, **changes: Any) -> StackOptions:
         """Every port picked by the OS (a stack beside another, as the demo and tests run)."""
         return cls(chain_port=free_port(), ipfs_ports=(0, 0, 0), indexer_port=0, gateway_port=0, redis_port=0,
-                   oracle_port=0, agent_port=0, **changes)
+                   oracle_port=0, agent_port=0, prometheus_port=0, **changes)
 
 
 HEADER = "# written by `gpurent up`; edit freely, it is kept\n"
@@ -99,7 +102,8 @@ def write_configs(options: StackOptions) -> None:
 # The ports `up` takes on its command line. The first `up` (and any later one given a port)
 # writes the ports the services bound to ports.json in the state folder; a plain `up` reuses
 # them, so a service restarted alone comes back where the others (and the user) expect it.
-PORT_OPTIONS = ("chain_port", "ipfs_ports", "indexer_port", "gateway_port", "redis_port", "oracle_port", "agent_port")
+PORT_OPTIONS = ("chain_port", "ipfs_ports", "indexer_port", "gateway_port", "redis_port", "oracle_port", "agent_port",
+                "prometheus_port")
 # ... and the public address of an `up --public` (null: this machine only), kept the same way
 
 
@@ -206,12 +210,14 @@ def _port_of(url: str | None) -> int:
     return int(str(url).rstrip("/").rsplit(":", 1)[-1].split("/", 1)[0]) if url else 0
 
 
-def services(network: str | None = None, redis: bool = False) -> list[Service]:
-    """The stack's services in dependency order (the daemons sign on ``network``); Redis when
-    asked for (``redis``) or running."""
+def services(network: str | None = None, redis: bool = False, monitoring: bool = False) -> list[Service]:
+    """The stack's services in dependency order (the daemons sign on ``network``); Redis and
+    Prometheus when asked for (``redis``, ``monitoring``) or running."""
     store: list[Service] = [gateway_mod.LocalRedis()] if redis or gateway_mod.LocalRedis().running() else []
+    watch: list[Service] = ([monitoring_mod.LocalPrometheus()]
+                            if monitoring or monitoring_mod.LocalPrometheus().running() else [])
     return [devnet_mod.Chain(), node_mod.Kubo(), engine_mod.Engine(), indexer_mod.LocalIndexer(), *store,
-            gateway_mod.LocalGateway(), daemons.oracle(network), daemons.provider(network)]
+            gateway_mod.LocalGateway(), daemons.oracle(network), daemons.provider(network), *watch]
 
 
 def running_services() -> set[str]:
@@ -276,6 +282,14 @@ def _start_all(options: StackOptions, step: Step) -> None:
         step("gateway", f"API at {gateway.result()['url']}/api/v1 (docs {gateway.result()['url']}/docs)")
         remember_ports(gateway_port=_port_of(gateway.result()["url"]))
         step("provider", f"provider agent at {agent.result()['url']}")
+    if options.monitoring or monitoring_mod.LocalPrometheus().running():
+        targets = {"indexer": index.graphql_url.removesuffix("/graphql"), "gateway": gateway.result()["url"],
+                   "oracle": oracle.result()["url"], "provider": agent.result()["url"]}
+        prometheus = monitoring_mod.LocalPrometheus(
+            {name: [url.split("://", 1)[-1].rstrip("/")] for name, url in targets.items()},
+            options.prometheus_port).start()
+        remember_ports(prometheus_port=int(prometheus["port"]))
+        step("prometheus", f"Prometheus at {prometheus['url']} (alerts at {prometheus['url']}/alerts)")
 
 
 def down(step: Step = lambda service, what: None, only: set[str] | None = None) -> list[str]:

@@ -64,6 +64,7 @@ from gpurent.wire.protocol import (
 )
 from gpurent.oracle.params import PARAMS_PATH, params_view
 from gpurent.oracle.server import OracleServer
+from gpurent.oracle.telemetry import OracleMetrics
 from gpurent.oracle.state import (
     PENALTY_OF,
     ActionKind,
@@ -140,9 +141,11 @@ class Oracle:
         self.state = OracleState(home / "oracle.db")
         self.evidence = EvidenceGatherer(gp, self.state, store, config.heartbeat_interval_s,
                                          config.evidence_timeout_s)
+        self.metrics = OracleMetrics()
         self.server = OracleServer(config.listen_host, config.listen_port, self.receive,
                                    {"health": self.health, "providers": self.provider_table,
-                                    PARAMS_PATH: params_view(config, self.chain_id)})
+                                    PARAMS_PATH: params_view(config, self.chain_id)},
+                                   exposition=self.metrics.exposition)
         self.secret = self._secret()
         self.started_slot = slot_of(clock(), config.heartbeat_interval_s)
         self.tx_lock = threading.Lock()
@@ -233,11 +236,13 @@ class Oracle:
         slot = slot_of(beat.timestamp, self.config.heartbeat_interval_s)
         if not self.state.add_heartbeat(beat, slot):
             return self._reject(Rejection.REPLAY, 409, "replayed heartbeat: this nonce was already used")
+        self.metrics.heartbeats_received.labels("accepted").inc()
         return 200, {"slot": slot}
 
     def _reject(self, reason: Rejection, code: int, message: str) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.rejected[reason] = self.rejected.get(reason, 0) + 1
+        self.metrics.heartbeats_received.labels(str(reason)).inc()
         log.info("heartbeat refused (%s): %s", reason, message)
         return code, {"error": message, "reason": reason}
 
@@ -263,6 +268,8 @@ class Oracle:
             else:
                 streak_start, streak = (slot if streak == 0 else streak_start), streak + 1
             self.state.judge(provider, slot, offering, kept, streak_start, streak)
+            if offering:
+                self.metrics.heartbeat_slots.labels(provider, "kept" if kept else "missed").inc()
             if offering and streak == self.config.miss_limit + 1:
                 assert streak_start is not None
                 self.penalise(provider, PenaltyReason.DOWNTIME, incident("downtime", self.chain_id, provider,
@@ -290,10 +297,12 @@ class Oracle:
                                      lambda: self.gp.apply_penalty(provider, reason, name), AlreadyRecorded,
                                      ActionStatus.APPLIED, ActionStatus.ALREADY)
         except Exception as err:  # noqa: BLE001 - kept pending, retried next round
+            self.metrics.transactions_failed.labels("penalty").inc()
             log.warning("penalty %s for %s pending (retried next round): %s", reason.name.lower(), provider,
                         str(err).splitlines()[0] if str(err) else type(err).__name__)
             return ActionStatus.PENDING
         self.state.record_action(ActionKind.PENALTY, key, provider, status, note)
+        self.metrics.penalties.labels(reason.name.lower(), str(status)).inc()
         log.info("penalty %s for %s (%s): %s", reason.name.lower(), provider, status, detail)
         return status
 
@@ -366,12 +375,14 @@ class Oracle:
                 status = ActionStatus.ALREADY
             except ContractRevert as err:
                 if err.name != "ReputationPeriodNotPast":
+                    self.metrics.transactions_failed.labels("report").inc()
                     raise
                 log.info("report for %s, period %d: the chain finds it not past yet (%s), sent again next round",
                          provider, period, err)
                 return
         self.state.set_reported(provider, period)
         self.state.record_action(ActionKind.REPORT, f"{provider}:{period}", provider, status, str(report.as_tuple()))
+        self.metrics.reports.labels(str(status)).inc()
         log.info("report for %s, period %d (%s): %s", provider, period, status, report)
         if status == ActionStatus.SUBMITTED:  # only the instance whose report landed mirrors it per GPU
             self.mirror_on_resources(provider, round(kept * self.config.heartbeat_interval_s))
@@ -488,6 +499,7 @@ class Oracle:
         self.state.add_challenge(nonce, provider, job_id, cid, offset, len(expected))
         outcome, response_ms, detail = self.ask(provider, challenge, expected)
         self.state.finish_challenge(nonce, outcome, response_ms, detail)
+        self.metrics.challenges.labels(str(outcome)).inc()
         log.info("challenge of %s on job %s: %s (%s)", provider, job_id, outcome, detail)
         if outcome in PENALTY_OF:
             self.penalise(provider, PENALTY_OF[outcome], incident("challenge", self.chain_id, provider, nonce), detail)
@@ -539,6 +551,8 @@ class Oracle:
             self.state.put("dispute_cursor", str(head))
         now = time.monotonic()
         for _, job_id, _, _, _ in self.state.actions(ActionKind.DISPUTE, ActionStatus.PENDING):
+            if not self.metrics.disputes.knows(job_id):
+                self.metrics.disputes.pending(job_id, self._dispute_window(job_id))
             with self._lock:
                 retry = self._dispute_retry.get(job_id)
                 if job_id in self._in_flight or (retry is not None and now < retry[1]):
@@ -546,9 +560,20 @@ class Oracle:
                 self._in_flight.add(job_id)
             self.pool.submit(self._resolve_job, job_id)
 
+    def _dispute_window(self, job_id: str) -> tuple[float, float] | None:
+        """(when ``job_id`` was disputed, its dispute timeout) in chain seconds, for the metrics;
+        None if the chain does not say now."""
+        try:
+            job = self.gp.job(job_id)
+            return float(job.updated_at), float(self.gp.deadlines_of(job).dispute_timeout)
+        except Exception as err:  # noqa: BLE001 - a metric's detail: the dispute itself goes on
+            log.debug("dispute %s: its deadline not read: %s", job_id, err)
+            return None
+
     def _resolve_job(self, job_id: str) -> None:
         try:
             self.resolve(job_id)
+            self.metrics.disputes.done(job_id)
             with self._lock:
                 self._dispute_retry.pop(job_id, None)
                 self._first_try.pop(job_id, None)
@@ -582,9 +607,13 @@ class Oracle:
         outcome, rule = decide(evidence, self.config.miss_limit)
         document = to_document(evidence, outcome, rule)
         cid = self.store.ipfs.add([UploadPart("evidence.json", [document])], wrap=False)[-1].cid
-        status = self._send_once(lambda: self.gp.job(job_id).status != JobStatus.DISPUTED,
-                                 lambda: self.gp.resolve_dispute(job_id, outcome, cid), InvalidJobState,
-                                 ActionStatus.RESOLVED, ActionStatus.RESOLVED_ELSEWHERE)
+        try:
+            status = self._send_once(lambda: self.gp.job(job_id).status != JobStatus.DISPUTED,
+                                     lambda: self.gp.resolve_dispute(job_id, outcome, cid), InvalidJobState,
+                                     ActionStatus.RESOLVED, ActionStatus.RESOLVED_ELSEWHERE)
+        except Exception:
+            self.metrics.transactions_failed.labels("dispute").inc()
+            raise
         self.state.record_action(ActionKind.DISPUTE, job_id, job.provider, status,
                                  f"{outcome.name.lower()} ({rule}); evidence {cid}")
         log.info("dispute %s: %s, %s; evidence %s", job_id, status, outcome.name.lower(), cid)

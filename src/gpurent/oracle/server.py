@@ -4,6 +4,7 @@
     GET  /health        who this oracle is, its settings, what it has counted
     GET  /providers     per provider: heartbeat slots kept and expected, current miss streak,
                         challenges passed and failed, last report
+    GET  /metrics       Prometheus' text exposition (gpurent.oracle.telemetry)
 
 Malformed requests get a JSON 4xx (see :class:`gpurent.http.HttpServer`), heartbeats of any
 wrong shape a 400 (:meth:`gpurent.wire.protocol.Heartbeat.from_json`).
@@ -17,6 +18,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from gpurent.http import HttpServer, RequestRefused, read_json, send_json
+from gpurent.monitoring import Exposition
+from gpurent.monitoring.exposition import PATH as METRICS_PATH
 
 HEARTBEAT_LIMIT = 16_384  # bytes of a heartbeat body (one is ~500)
 
@@ -24,13 +27,18 @@ Receiver = Callable[[Any], tuple[int, dict[str, Any]]]
 
 
 class OracleServer:
-    def __init__(self, host: str, port: int, receive: Receiver, views: dict[str, Callable[[], Any]]):
-        self.receive, self.views = receive, views
+    def __init__(self, host: str, port: int, receive: Receiver, views: dict[str, Callable[[], Any]],
+                 exposition: Exposition | None = None):
+        self.receive, self.views, self.exposition = receive, views, exposition
         self.http = HttpServer(host, port, "gpurent-oracle", self._get, self._post)
         self.start, self.stop = self.http.start, self.http.stop
 
     def _get(self, request: BaseHTTPRequestHandler) -> None:
-        view = self.views.get(urlparse(request.path).path.strip("/"))
+        path = urlparse(request.path).path
+        if path == METRICS_PATH and self.exposition is not None:
+            self.exposition.serve(request)
+            return
+        view = self.views.get(path.strip("/"))
         if view is None:
             send_json(request, 404, {"error": "not found"})
         else:
