@@ -87,7 +87,7 @@ def up(app: App, chain_port: int | None, indexer_port: int | None, gateway_port:
     if options.public_host:
         app.output.warn(PUBLIC_WARNING)
     with app.output.pending("Starting the stack…"):
-        state = stack.up(options, lambda service, what: app.output.done(f"{service:<9} {what}"))
+        state = stack.up(options, lambda service, what: app.output.done(f"{service:<10} {what}"))
     _show(app, state)
     _web_app(app, state)
 
@@ -112,7 +112,7 @@ def down(app: App, reset: bool) -> None:
     the next start to re-attach)."""
     from gpurent.local import stack
 
-    stopped = stack.down(lambda service, what: app.output.info(f"{service:<9} {what}"))
+    stopped = stack.down(lambda service, what: app.output.info(f"{service:<10} {what}"))
     if reset:
         stack.reset()
     if stopped:
@@ -222,9 +222,9 @@ def _lines(state: dict[str, Any]) -> list[Text]:
     """Each service in a few short lines: name, state, endpoint and pid; then its health (or
     error) and its log, indented under it."""
     lines = []
-    indent = " " * 10
+    indent = " " * 11
     for s in state["services"]:
-        first = Text.assemble(as_text(f"{s['service']:<9} "), _state(s))
+        first = Text.assemble(as_text(f"{s['service']:<10} "), _state(s))
         if s["endpoint"]:
             first += as_text(f"  {s['endpoint']}")
         if s["pid"]:
