@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 from gpurent.errors import ConfigurationError
 
@@ -16,6 +19,18 @@ def read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
         raise ConfigurationError(f"{path} is not valid TOML: {err}") from err
+
+
+def load_optional(path: Path | None, default_path: Path, what: str, parse: Callable[[dict[str, Any], str], T],
+                  default: Callable[[], T]) -> T:
+    """The config at ``path`` (default: ``default_path``) read by ``parse``; ``default()`` when
+    the default file is absent, but a file named explicitly must exist ("no WHAT config at …")."""
+    chosen = path or default_path
+    if not chosen.exists():
+        if path is not None:
+            raise ConfigurationError(f"no {what} config at {chosen}")
+        return default()
+    return parse(read_toml(chosen), str(chosen))
 
 
 def toml_value(value: object) -> str:

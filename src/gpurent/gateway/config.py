@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gpurent.conffile import parse_listen, read_toml, toml_line
+from gpurent.conffile import load_optional, parse_listen, toml_line
 from gpurent.errors import ConfigurationError
 from gpurent.gateway.guard import Limits
 from gpurent.settings import state_home
@@ -121,13 +121,7 @@ def parse_config(doc: dict[str, Any], where: str = "gateway config") -> GatewayS
 
 def load_config(path: Path | None = None) -> GatewaySettings:
     """The config at ``path`` (default: the state folder's gateway.toml; defaults if absent)."""
-    explicit = path is not None
-    path = path or default_path()
-    if not path.exists():
-        if explicit:
-            raise ConfigurationError(f"no gateway config at {path}")
-        return GatewaySettings()
-    return parse_config(read_toml(path), str(path))
+    return load_optional(path, default_path(), "gateway", parse_config, GatewaySettings)
 
 
 def render(config: GatewaySettings = DEFAULTS, header: str = "") -> str:

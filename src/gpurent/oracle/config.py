@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gpurent.conffile import failure_limit, parse_listen, read_toml, toml_line
+from gpurent.conffile import failure_limit, load_optional, parse_listen, toml_line
 from gpurent.errors import ConfigurationError
 from gpurent.runner import MAX_FAILURES
 from gpurent.settings import state_home
@@ -124,13 +124,7 @@ def parse_config(doc: dict[str, Any], where: str = "oracle config") -> OracleCon
 
 def load_config(path: Path | None = None) -> OracleConfig:
     """The config at ``path`` (default: the state folder's oracle.toml; defaults if absent)."""
-    explicit = path is not None
-    path = path or default_path()
-    if not path.exists():
-        if explicit:
-            raise ConfigurationError(f"no oracle config at {path}")
-        return OracleConfig()
-    return parse_config(read_toml(path), str(path))
+    return load_optional(path, default_path(), "oracle", parse_config, OracleConfig)
 
 
 def render(config: OracleConfig = DEFAULTS, header: str = "") -> str:
