@@ -430,6 +430,7 @@ def test_uploads_push_a_real_archive_and_refuse_the_rest_leaving_nothing_pinned(
 
         not_tar = requests.post(f"{url}/api/v1/images/upload", data=b"not a tar at all" * 100, headers=headers, timeout=30)
         assert not_tar.status_code == 400 and "\n" not in not_tar.json()["error"], not_tar.text
+        assert not_tar.json()["error"].startswith("the upload is not a docker-archive tar"), not_tar.text  # no spool path
         big = requests.post(f"{url}/api/v1/images/upload", headers={**headers, "Content-Length": str(5 * 1024 * 1024)},
                             data=b"", timeout=30)
         assert big.status_code == 413

@@ -69,13 +69,14 @@ def seeded(tmp_path, suite, cast, chain, manifest, log_provider):
     return indexer
 
 
-def serve(indexer, web: WebApp | None, gp=None, rpc_url: str | None = None) -> GatewayServer:
+def serve(indexer, web: WebApp | None, gp=None, rpc_url: str | None = None, uploads=None) -> GatewayServer:
     port = free_port()
     store = MemoryStore()
     auth = Authenticator(store, b"k" * 32, domain=f"127.0.0.1:{port}", uri=f"http://127.0.0.1:{port}",
                          chain_id=indexer.manifest.chain_id)
     server = GatewayServer(make_app(GatewayConfig(engine=indexer.engine, manifest=indexer.manifest, auth=auth,
-                                                  store=store, gp=gp, web=web, rpc_url=rpc_url)), "127.0.0.1", port)
+                                                  store=store, gp=gp, web=web, rpc_url=rpc_url, uploads=uploads)),
+                           "127.0.0.1", port)
     server.start()
     return server
 
@@ -93,13 +94,25 @@ def site(seeded, gp, chain):
     server.stop()
 
 
-def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(site, cast, chain, gp, log_provider,
-                                                                             tmp_path):
+def playwright(specs: list[str], env: dict[str, str]) -> str:
+    """Runs these spec files (web/tests/e2e) in Debian's Chromium; their output when all passed."""
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: run `make setup` (tools/install-chromium.sh)")
     runner = WEB / "node_modules" / ".bin" / "playwright"
     if not runner.exists():
         pytest.fail("the web app's packages are missing: run `make web` (or `make setup`)")
+    try:
+        run = subprocess.run([str(runner), "test", *specs], cwd=WEB, env={**os.environ, **env, "CI": "1",
+                                                                         "GPURENT_CHROMIUM": str(CHROMIUM)},
+                             capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S)
+    except subprocess.TimeoutExpired as err:
+        pytest.fail(f"the browser tests ran past {BROWSER_TIMEOUT_S} s:\n{err.stdout or ''}\n{err.stderr or ''}")
+    assert run.returncode == 0, f"the browser tests failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"
+    return run.stdout
+
+
+def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(site, cast, chain, gp, log_provider,
+                                                                             tmp_path):
     gpus = requests.get(f"{site.url}/api/v1/gpus", params={"sort": "price_asc", "limit": 100}, timeout=10).json()["items"]
     models = [g["gpuModel"] for g in gpus]
     assert {"A100", "RTX4090", "H100", HOSTILE} <= set(models) and len(models) >= 5, models
@@ -108,20 +121,14 @@ def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(si
     shots = Path(os.environ.get("GPURENT_SCREENSHOT_DIR") or tmp_path)
     out = tmp_path / "out"
     out.mkdir()
-    env = {**os.environ, "GPURENT_WEB_URL": site.url, "GPURENT_RPC_URL": chain.provider.http_uri,
+    env = {"GPURENT_WEB_URL": site.url, "GPURENT_RPC_URL": chain.provider.http_uri,
            "GPURENT_CHAIN_ID": str(chain.chain_id), "GPURENT_RENTER": cast.renter.address,
            "GPURENT_PROVIDER": cast.provider2.address, "GPURENT_RENT_GPU": theirs["RTX4090"],
            "GPURENT_COSTLY_GPU": theirs["H100"], "GPURENT_LOG_MARK": LOG_MARK, "GPURENT_OUT": str(out),
            "GPURENT_EXPECT_GPUS": json.dumps([{"model": g["gpuModel"], "price": g["pricePerHour"]} for g in gpus]),
-           "GPURENT_HOSTILE_MODEL": HOSTILE, "GPURENT_SCREENSHOT_DIR": str(shots.resolve()),
-           "GPURENT_CHROMIUM": str(CHROMIUM), "CI": "1"}
-    try:
-        run = subprocess.run([str(runner), "test"], cwd=WEB, env=env, capture_output=True, text=True,
-                             timeout=BROWSER_TIMEOUT_S)
-    except subprocess.TimeoutExpired as err:
-        pytest.fail(f"the browser tests ran past {BROWSER_TIMEOUT_S} s:\n{err.stdout or ''}\n{err.stderr or ''}")
-    assert run.returncode == 0, f"the browser tests failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"
-    assert "7 passed" in run.stdout, run.stdout
+           "GPURENT_HOSTILE_MODEL": HOSTILE, "GPURENT_SCREENSHOT_DIR": str(shots.resolve())}
+    output = playwright(["app.spec.ts", "rent.spec.ts"], env)
+    assert "7 passed" in output, output
     # what the browser did is on chain: two jobs of the renter on the GPU it picked, at the prices shown
     assert gp.job_count() == jobs_before + 2  # the declined permit created nothing
     ids = json.loads((out / "jobs.json").read_text()) if (out / "jobs.json").exists() else {}
@@ -156,6 +163,58 @@ def test_the_web_app_type_checks_and_its_unit_tests_pass():
     raw_html = [str(p.relative_to(WEB)) for p in (WEB / "src").rglob("*.ts*")
                 if "dangerouslySetInnerHTML" in p.read_text() or ".innerHTML" in p.read_text()]
     assert raw_html == [], f"the app renders API strings as text only; these write HTML: {raw_html}"
+
+
+# ---------------------------------------------------------------------- images and data
+
+@pytest.fixture
+def upload_site(seeded, kubo, tmp_path):
+    """The gateway with the web app and image uploads into a real Kubo node (4 MiB at most)."""
+    from gpurent.gateway.uploads import Uploads
+    from gpurent.images.store import ImageStore
+
+    uploads = Uploads(ImageStore(kubo.client(), max_bytes=UPLOAD_LIMIT), spool=tmp_path, idle_s=10.0)
+    server = serve(seeded, WebApp(built_web()), uploads=uploads)
+    yield server
+    server.stop()
+
+
+UPLOAD_LIMIT = 4 * 1024 * 1024
+
+
+def test_the_images_page_uploads_a_real_archive_with_its_progress_and_says_a_refusal(upload_site, cast, chain, kubo,
+                                                                                    tmp_path):
+    from tests.gateway.test_gateway import sign_in
+    from tests.services import make_image
+
+    archive, _ = make_image(tmp_path, "gpurent-test/web:1", b"uploaded from the browser")
+    not_tar = tmp_path / "notes.tar"
+    not_tar.write_bytes(b"not a tar at all\n" * 100)
+    too_big = tmp_path / "big.tar"
+    too_big.write_bytes(b"\0" * (UPLOAD_LIMIT + 1024))
+    # the gateway's own lines for the two refusals, which the page must show as they are
+    token = sign_in(upload_site.url, cast.renter)
+    refused = requests.post(f"{upload_site.url}/api/v1/images/upload", data=not_tar.read_bytes(), timeout=30,
+                            headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 400, refused.text
+    over = requests.post(f"{upload_site.url}/api/v1/images/upload", data=too_big.read_bytes(), timeout=30,
+                         headers={"Authorization": f"Bearer {token}"})
+    assert over.status_code == 413, over.text
+    pins = kubo.client().pins()
+    out = tmp_path / "out"
+    out.mkdir()
+    output = playwright(["images.spec.ts"], {
+        "GPURENT_WEB_URL": upload_site.url, "GPURENT_RPC_URL": chain.provider.http_uri,
+        "GPURENT_CHAIN_ID": str(chain.chain_id), "GPURENT_RENTER": cast.renter.address,
+        "GPURENT_IMAGE_TAR": str(archive), "GPURENT_IMAGE_SIZE": str(archive.stat().st_size),
+        "GPURENT_NOT_TAR": str(not_tar), "GPURENT_NOT_TAR_ERROR": refused.json()["error"],
+        "GPURENT_TOO_BIG": str(too_big), "GPURENT_TOO_BIG_ERROR": over.json()["error"], "GPURENT_OUT": str(out)})
+    assert "1 passed" in output, output
+    cid = (out / "image.txt").read_text().strip()
+    about = requests.get(f"{upload_site.url}/api/v1/images/{cid}", timeout=30).json()
+    assert about["name"] == "gpurent-test/web" and about["size"] == archive.stat().st_size
+    assert about["uploader"] == cast.renter.address.lower()
+    assert kubo.client().pins() - pins <= {cid}  # the refused uploads pinned nothing
 
 
 # ---------------------------------------------------------------------- what the gateway serves at /
