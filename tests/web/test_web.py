@@ -111,6 +111,12 @@ def playwright(specs: list[str], env: dict[str, str]) -> str:
     return run.stdout
 
 
+def browser_env(url: str, chain, cast, **more: str) -> dict[str, str]:
+    """What every spec reads (wallet.ts's env()): the site, Anvil, its chain and the renter."""
+    return {"GPURENT_WEB_URL": url, "GPURENT_RPC_URL": chain.provider.http_uri, "GPURENT_CHAIN_ID": str(chain.chain_id),
+            "GPURENT_RENTER": cast.renter.address, **more}
+
+
 def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(site, cast, chain, gp, log_provider,
                                                                              tmp_path):
     gpus = requests.get(f"{site.url}/api/v1/gpus", params={"sort": "price_asc", "limit": 100}, timeout=10).json()["items"]
@@ -121,8 +127,7 @@ def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(si
     shots = Path(os.environ.get("GPURENT_SCREENSHOT_DIR") or tmp_path)
     out = tmp_path / "out"
     out.mkdir()
-    env = {"GPURENT_WEB_URL": site.url, "GPURENT_RPC_URL": chain.provider.http_uri,
-           "GPURENT_CHAIN_ID": str(chain.chain_id), "GPURENT_RENTER": cast.renter.address,
+    env = {**browser_env(site.url, chain, cast),
            "GPURENT_PROVIDER": cast.provider2.address, "GPURENT_RENT_GPU": theirs["RTX4090"],
            "GPURENT_COSTLY_GPU": theirs["H100"], "GPURENT_LOG_MARK": LOG_MARK, "GPURENT_OUT": str(out),
            "GPURENT_EXPECT_GPUS": json.dumps([{"model": g["gpuModel"], "price": g["pricePerHour"]} for g in gpus]),
@@ -203,18 +208,84 @@ def test_the_images_page_uploads_a_real_archive_with_its_progress_and_says_a_ref
     pins = kubo.client().pins()
     out = tmp_path / "out"
     out.mkdir()
-    output = playwright(["images.spec.ts"], {
-        "GPURENT_WEB_URL": upload_site.url, "GPURENT_RPC_URL": chain.provider.http_uri,
-        "GPURENT_CHAIN_ID": str(chain.chain_id), "GPURENT_RENTER": cast.renter.address,
-        "GPURENT_IMAGE_TAR": str(archive), "GPURENT_IMAGE_SIZE": str(archive.stat().st_size),
-        "GPURENT_NOT_TAR": str(not_tar), "GPURENT_NOT_TAR_ERROR": refused.json()["error"],
-        "GPURENT_TOO_BIG": str(too_big), "GPURENT_TOO_BIG_ERROR": over.json()["error"], "GPURENT_OUT": str(out)})
+    output = playwright(["images.spec.ts"], browser_env(
+        upload_site.url, chain, cast, GPURENT_IMAGE_TAR=str(archive), GPURENT_IMAGE_SIZE=str(archive.stat().st_size),
+        GPURENT_NOT_TAR=str(not_tar), GPURENT_NOT_TAR_ERROR=refused.json()["error"], GPURENT_TOO_BIG=str(too_big),
+        GPURENT_TOO_BIG_ERROR=over.json()["error"], GPURENT_OUT=str(out)))
     assert "1 passed" in output, output
     cid = (out / "image.txt").read_text().strip()
     about = requests.get(f"{upload_site.url}/api/v1/images/{cid}", timeout=30).json()
     assert about["name"] == "gpurent-test/web" and about["size"] == archive.stat().st_size
     assert about["uploader"] == cast.renter.address.lower()
     assert kubo.client().pins() - pins <= {cid}  # the refused uploads pinned nothing
+
+
+# ---------------------------------------------------------------------- the provider dashboard
+
+@pytest.fixture
+def provider_site(seeded, suite, cast, chain):
+    """busy_chain's provider (two jobs settled, a report, a penalty, a reward) with one job more
+    settled two days later and a second report, indexed and served with the web app."""
+    from gpurent.indexer.api import GpuFilter, find_gpus
+
+    (gpu,) = find_gpus(seeded.engine, GpuFilter(provider=cast.provider.address, model="RTX4090"))
+    m = suite.marketplace
+    chain.pending_timestamp = chain.pending_timestamp + 2 * 86400
+    job = m.createJob(gpu.id, "bafkreilaterjob", 3600, 2**256 - 1, sender=cast.renter).events.filter(m.JobCreated)[0].jobId
+    m.acceptJob(job, sender=cast.provider)
+    m.startJob(job, sender=cast.provider)
+    chain.pending_timestamp = chain.pending_timestamp + 1800
+    m.completeJob(job, sender=cast.renter)  # half an hour at 10 an hour: 5, 0.1 of it the fee
+    suite.reputation.submitValidationReport(cast.provider, 2, (4, 4, 1, 0, 100), sender=cast.oracle)
+    seeded.sync()
+    server = serve(seeded, WebApp(built_web()))
+    yield server
+    server.stop()
+
+
+def test_the_provider_dashboard_shows_gpus_stake_jobs_earnings_and_reputation_charts(provider_site, cast, chain):
+    board = requests.get(f"{provider_site.url}/api/v1/providers/{cast.provider.address}", timeout=10).json()
+    days = board["earningsByDay"]
+    assert [d["earned"] for d in days] == ["4.9", "4.9"] and [d["jobs"] for d in days] == [2, 1]  # two days apart
+    scores = [h for h in board["reputationHistory"] if h["kind"] == "score"]
+    assert len(scores) == 2 and board["jobs"]["ended"] == 3 and board["jobs"]["total"] == 4
+    output = playwright(["provider.spec.ts"], browser_env(provider_site.url, chain, cast,
+                                                          GPURENT_PROVIDER=cast.provider.address,
+                                                          GPURENT_BOARD=json.dumps(board)))
+    assert "1 passed" in output, output
+
+
+# ---------------------------------------------------------------------- the operator page
+
+@pytest.fixture
+def operator_site(seeded, suite, cast, gp, chain):
+    """busy_chain's resolved dispute (with its evidence CID) and one left open, on the second
+    provider's GPU, indexed and served with the web app and a chain connection."""
+    from gpurent.indexer.api import GpuFilter, find_gpus
+
+    gpu = find_gpus(seeded.engine, GpuFilter(provider=cast.provider2.address, model="A100"))[0]
+    m = suite.marketplace
+    job = m.createJob(gpu.id, "bafkreiopen", 3600, 2**256 - 1, sender=cast.renter).events.filter(m.JobCreated)[0].jobId
+    m.acceptJob(job, sender=cast.provider2)
+    m.startJob(job, sender=cast.provider2)
+    m.disputeJob(job, "<b>no output</b> after an hour", sender=cast.renter)
+    seeded.sync()
+    server = serve(seeded, WebApp(built_web()), gp, chain.provider.http_uri)
+    yield server
+    server.stop()
+
+
+def test_the_operator_page_is_for_role_holders_and_shows_disputes_parameters_and_pause(operator_site, cast, chain):
+    oracle = requests.get(f"{operator_site.url}/api/v1/operator/{cast.oracle.address}", timeout=30).json()
+    assert "ORACLE_ROLE" in oracle["held"] and oracle["paused"] is False
+    assert [d["outcome"] is None for d in oracle["disputes"]] == [True, False]  # the open one first
+    assert oracle["disputes"][1]["evidenceCid"] == "bafkreievidence"
+    renter = requests.get(f"{operator_site.url}/api/v1/operator/{cast.renter.address}", timeout=30).json()
+    assert renter["held"] == []
+    output = playwright(["operator.spec.ts"], browser_env(operator_site.url, chain, cast,
+                                                          GPURENT_ORACLE=cast.oracle.address,
+                                                          GPURENT_OPERATOR_VIEW=json.dumps(oracle)))
+    assert "2 passed" in output, output
 
 
 # ---------------------------------------------------------------------- what the gateway serves at /
