@@ -243,16 +243,22 @@ def provider_site(seeded, suite, cast, chain):
     server.stop()
 
 
-def test_the_provider_dashboard_shows_gpus_stake_jobs_earnings_and_reputation_charts(provider_site, cast, chain):
+def test_the_provider_dashboard_shows_gpus_stake_jobs_earnings_and_reputation_charts(provider_site, cast, chain,
+                                                                                      tmp_path):
     board = requests.get(f"{provider_site.url}/api/v1/providers/{cast.provider.address}", timeout=10).json()
     days = board["earningsByDay"]
     assert [d["earned"] for d in days] == ["4.9", "4.9"] and [d["jobs"] for d in days] == [2, 1]  # two days apart
     scores = [h for h in board["reputationHistory"] if h["kind"] == "score"]
     assert len(scores) == 2 and board["jobs"]["ended"] == 3 and board["jobs"]["total"] == 4
+    shots = Path(os.environ.get("GPURENT_SCREENSHOT_DIR") or tmp_path)
     output = playwright(["provider.spec.ts"], browser_env(provider_site.url, chain, cast,
                                                           GPURENT_PROVIDER=cast.provider.address,
-                                                          GPURENT_BOARD=json.dumps(board)))
+                                                          GPURENT_BOARD=json.dumps(board),
+                                                          GPURENT_SCREENSHOT_DIR=str(shots.resolve())))
     assert "1 passed" in output, output
+    for width in (1280, 390):
+        png = (shots / f"web-provider-{width}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == width
 
 
 # ---------------------------------------------------------------------- the operator page

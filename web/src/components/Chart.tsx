@@ -16,7 +16,7 @@ interface ChartProps {
   top?: number; // the axis' top (default: a round number over the largest value)
 }
 
-const BOX: Box = { width: 640, height: 220, left: 56, bottom: 28 };
+const BOX: Box = { width: 640, height: 230, left: 56, bottom: 28, top: 12 };
 const COLORS = ["var(--accent)", "#b35900", "#2e7d32"];
 
 /** A small SVG bar or line chart, described for screen readers, with its data as a table. */
@@ -79,8 +79,8 @@ export function Chart({ title, labels, xName, series, kind, format, top }: Chart
           <tbody>
             {labels.map((label, i) => (
               <tr key={i}>
-                <th scope="row">{label}</th>
-                {series.map((s) => <td key={s.name}>{format(s.values[i] ?? 0)}</td>)}
+                <th scope="row" data-label={xName}>{label}</th>
+                {series.map((s) => <td key={s.name} data-label={s.name}>{format(s.values[i] ?? 0)}</td>)}
               </tr>
             ))}
           </tbody>

@@ -13,12 +13,13 @@ export interface Box {
   height: number;
   left: number; // room for the axis labels
   bottom: number;
+  top: number; // room for the top axis label
 }
 
 /** Where the i-th of n values sits along x (the middle of its slot) and y (0 at the bottom). */
 export function point(i: number, n: number, value: number, top: number, box: Box): { x: number; y: number } {
   const slot = (box.width - box.left) / Math.max(1, n);
-  const plot = box.height - box.bottom;
+  const plot = box.height - box.bottom - box.top;
   const clamped = Math.min(Math.max(value, 0), top);
-  return { x: box.left + slot * (i + 0.5), y: plot - (clamped / top) * plot };
+  return { x: box.left + slot * (i + 0.5), y: box.top + plot - (clamped / top) * plot };
 }

@@ -55,5 +55,12 @@ test("a provider sees its GPUs, stake, jobs run, earnings by day and reputation 
   const rows = page.locator("figure.chart").nth(1).locator("details table tbody tr th");
   expect(await rows.allTextContents()).toEqual(scores.map((s) => String(s.block)));
   await expectLabelled(page);
+  const shots = process.env.GPURENT_SCREENSHOT_DIR ?? "";
+  if (shots) {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.screenshot({ path: `${shots}/web-provider-1280.png`, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${shots}/web-provider-390.png`, fullPage: false });
+  }
   expect(problems).toEqual([]);
 });

@@ -9,11 +9,11 @@ describe("chart arithmetic", () => {
     expect([niceMax(0), niceMax(0.3), niceMax(4.9), niceMax(12), niceMax(100), niceMax(101)]).toEqual([1, 0.5, 5, 20, 100, 200]);
   });
   it("puts values in the middle of their slot, 0 at the bottom, clamped to the box", () => {
-    const box = { width: 110, height: 60, left: 10, bottom: 10 };
-    expect(point(0, 2, 0, 10, box)).toEqual({ x: 35, y: 50 });
-    expect(point(1, 2, 10, 10, box)).toEqual({ x: 85, y: 0 });
-    expect(point(1, 2, 50, 10, box).y).toBe(0);
-    expect(point(0, 1, -3, 10, box).y).toBe(50);
+    const box = { width: 110, height: 70, left: 10, bottom: 10, top: 10 };
+    expect(point(0, 2, 0, 10, box)).toEqual({ x: 35, y: 60 });
+    expect(point(1, 2, 10, 10, box)).toEqual({ x: 85, y: 10 }); // the top label's room kept
+    expect(point(1, 2, 50, 10, box).y).toBe(10);
+    expect(point(0, 1, -3, 10, box).y).toBe(60);
   });
 });
 
