@@ -1,1 +1,0 @@
-export { ProviderPage } from "./ProviderPage";
