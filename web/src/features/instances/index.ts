@@ -1,2 +1,0 @@
-export { ConsolePage } from "./ConsolePage";
-export { InstancesPage } from "./InstancesPage";

@@ -1,1 +1,0 @@
-export { RentPage } from "./RentPage";
