@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,3 +82,19 @@ def fill_gpus(engine: Any, count: int, first_block: int, seed: int = 7) -> list[
                     first_block, "0x0", f"0x{n:064x}", k + 1), 0)
         projector.flush()
     return ids
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], what: str, body: dict[str, Any] | None = None) -> None:
+    import requests
+
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            answer = requests.post(url, json=body, timeout=2) if body else requests.get(url, timeout=2)
+            if answer.status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the {what} did not start ({url})")
+        time.sleep(0.2)

@@ -95,22 +95,6 @@ def wrk(url: str, method: str, path: str, requests: list[str], work: Path, args:
     return {"p50_ms": float(p50), "p95_ms": float(p95), "rps": int(count) / (int(micros) / 1e6)}
 
 
-def wait_for(url: str, process: subprocess.Popen[bytes], what: str, body: dict[str, Any] | None = None) -> None:
-    import requests
-
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            answer = requests.post(url, json=body, timeout=2) if body else requests.get(url, timeout=2)
-            if answer.status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"the {what} did not start")
-        time.sleep(0.2)
-
-
 # the job: its line number and the wall-clock time in ns, every 20 ms, flushed line by line (a
 # static C program: busybox's date has no %N)
 TICKER_C = r"""
@@ -391,7 +375,7 @@ def main() -> int:
     from ape.logging import logger
 
     logger.set_level("ERROR")
-    from fixtures import GPU_MODELS, deploy_funded, fill_gpus
+    from fixtures import GPU_MODELS, deploy_funded, fill_gpus, wait_for
     from gpurent.indexer.db import connect, migrate
     from gpurent.local.process import free_port
     from gpurent.manifest import save_manifest

@@ -42,21 +42,6 @@ DIST = WEB / "dist"
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-def wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
-    import requests
-
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"the gateway did not start ({url})")
-        time.sleep(0.2)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpus", type=int, default=10_000)
@@ -72,7 +57,7 @@ def main() -> int:
 
     logger.set_level("ERROR")
     sys.path.insert(0, str(ROOT / "bench"))
-    from fixtures import deploy_funded, fill_gpus
+    from fixtures import deploy_funded, fill_gpus, wait_for
     from gpurent.indexer.db import connect, migrate
     from gpurent.local.process import free_port
     from gpurent.manifest import save_manifest
@@ -97,7 +82,7 @@ def main() -> int:
                 [str(BIN / "gpurent-gateway"), "--network", chain.provider.http_uri, "run", "--db", db_url,
                  "--listen", f"127.0.0.1:{port}", "--key-file", str(work / "session.key"), "--web-dir", str(DIST)],
                 env={**os.environ, "GPURENT_HOME": str(home)}, stdout=log, stderr=log)
-            wait_for(f"{url}/api/v1/health", gateway)
+            wait_for(f"{url}/api/v1/health", gateway, "gateway")
             run = subprocess.run(["node", str(WEB / "tests" / "bench" / "first-render.mjs"), f"{url}/", str(args.runs)],
                                  cwd=WEB, capture_output=True, text=True, timeout=600)
             if run.returncode != 0:
