@@ -339,6 +339,10 @@ def test_a_renter_rents_through_prepare_sign_broadcast_and_cancels(writable, cas
                          json={"rawTransaction": wallet_send(web3, cast.renter, request)})
     assert sent.status_code == 200 and sent.json()["ok"], sent.text
     job_id = sent.json()["jobId"]
+    at_once = requests.get(f"{url}/api/v1/instances/{job_id}", headers=auth, timeout=10).json()  # not indexed yet
+    assert at_once["status"] == "Created" and at_once["maxCost"] == "8" and at_once["indexed"] is False, at_once
+    assert at_once["user"] == cast.renter.address.lower() and at_once["history"] == [] and at_once["chainTime"] > 0
+    assert requests.get(f"{url}/api/v1/instances/0x{'12' * 32}", headers=auth, timeout=10).status_code == 404
     job = gp.job(job_id)
     assert job.user.lower() == cast.renter.address.lower() and job.image_cid == cid
     assert int(suite.token.balanceOf(cast.renter)) == before - 8 * 10**18  # the max cost, locked in escrow
@@ -363,11 +367,26 @@ def test_a_renter_rents_through_prepare_sign_broadcast_and_cancels(writable, cas
     done = requests.post(f"{url}/api/v1/transactions", headers=auth, timeout=90,
                          json={"rawTransaction": wallet_send(web3, cast.renter, ending.json()["transaction"])})
     assert done.json()["ok"] and int(suite.token.balanceOf(cast.renter)) == before  # all of it back
+    assert done.json()["settlement"] == {"provider": "0", "fee": "0", "refund": "12"}  # from the receipt's events
+    indexer.sync()
+    shown = requests.get(f"{url}/api/v1/instances/{job_id}", headers=auth, timeout=10).json()
+    assert shown["status"] == "Cancelled" and shown["settlement"] == done.json()["settlement"], shown
     again = requests.delete(f"{url}/api/v1/instances/{job_id}", headers=auth, timeout=10)
     assert again.status_code == 400 and "Cancelled" in again.json()["error"], again.text  # refused before signing
     replay = wallet_send(web3, cast.renter, ending.json()["transaction"], gas=200_000)  # signed anyway: reverts
     failed = requests.post(f"{url}/api/v1/transactions", headers=auth, json={"rawTransaction": replay}, timeout=90).json()
     assert failed["ok"] is False and "Cancelled" in failed["error"] and "0x" not in failed["error"][:12], failed
+
+    # a wallet that sends itself (MetaMask's eth_sendTransaction): the gateway reports the outcome by hash
+    sent_by_wallet = web3.eth.send_raw_transaction(wallet_send(web3, cast.renter, ending.json()["transaction"],
+                                                               gas=200_000)).hex()
+    sent_by_wallet = sent_by_wallet if sent_by_wallet.startswith("0x") else "0x" + sent_by_wallet
+    reported = requests.get(f"{url}/api/v1/transactions/{sent_by_wallet}", headers=auth, timeout=90).json()
+    assert reported["ok"] is False and "Cancelled" in reported["error"] and reported["hash"] == sent_by_wallet, reported
+    theirs = requests.get(f"{url}/api/v1/transactions/{sent_by_wallet}", headers=other, timeout=90)
+    assert theirs.status_code == 400 and "not by the signed-in" in theirs.json()["error"], theirs.text
+    unknown = requests.get(f"{url}/api/v1/transactions/0x{'ab' * 32}", headers=auth, timeout=10)
+    assert unknown.status_code == 400 and "knows no transaction" in unknown.json()["error"], unknown.text
 
 
 # ---------------------------------------------------------------------- image uploads

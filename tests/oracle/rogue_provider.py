@@ -9,12 +9,42 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 MB = 1 << 20
 
 
-class RogueProvider:
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1, and nothing written to stderr per request."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+        pass
+
+
+class LoopbackServer:
+    """A real HTTP server on 127.0.0.1 and a port the OS picks, on its own thread."""
+
+    def serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def start(self) -> Self:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class RogueProvider(LoopbackServer):
     """``record``: the body of ``/jobs/<id>`` (bytes, sent with ``status``), or ``"drip"`` for a
     body that never ends, one byte every ``drip_every`` s. ``log_size``: bytes of log served."""
 
@@ -26,12 +56,7 @@ class RogueProvider:
         self._lock = threading.Lock()
         rogue = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 parts = self.path.split("?")[0].strip("/").split("/")
                 kind = "logs" if parts[-1] == "logs" else "record"
@@ -56,21 +81,7 @@ class RogueProvider:
                     pass
                 self.close_connection = True
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def start(self) -> RogueProvider:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serve(Handler)
 
     def _count(self, kind: str, n: int) -> None:
         with self._lock:

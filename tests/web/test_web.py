@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -25,12 +27,17 @@ from gpurent.gateway.web import WebApp, repo_web_dir
 from gpurent.local.process import free_port
 from gpurent.units import TOKEN
 from tests.indexer.test_indexer import busy_chain, make_indexer
+from tests.web.log_provider import LogProvider
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 CHROMIUM = Path("/usr/bin/chromium")
 HOSTILE = "<img src=x onerror=alert(1)>"  # a model name is any printable ASCII the registry takes
 BROWSER_TIMEOUT_S = 300
+LOG_MARK = "epoch 3/3: loss 0.0421"
+# over the 64 KiB the console keeps: its first line is dropped from the page, its last ones shown
+JOB_LOG = (b"starting the job\n" + b"".join(b"step %04d of a long training run\n" % i for i in range(2000))
+           + b"<b>markup in a log stays text</b>\n" + LOG_MARK.encode() + b"\n")
 
 
 def built_web() -> Path:
@@ -41,12 +48,20 @@ def built_web() -> Path:
 
 
 @pytest.fixture
-def seeded(tmp_path, suite, cast, chain, manifest):
+def log_provider(cast, chain):
+    provider = LogProvider(cast.renter.address, chain.chain_id, JOB_LOG).start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def seeded(tmp_path, suite, cast, chain, manifest, log_provider):
     """busy_chain's story (the renter's jobs, a provider's two GPUs) and four GPUs more of a
-    second provider, one named with markup, indexed."""
+    second provider (whose endpoint serves its jobs' log to their renter), one named with
+    markup, indexed."""
     busy_chain(suite, cast, chain)
     suite.token.approve(suite.registry, 100 * TOKEN, sender=cast.provider2)
-    suite.registry.registerProvider("http://127.0.0.1:9999", 100 * TOKEN, sender=cast.provider2)
+    suite.registry.registerProvider(log_provider.url, 100 * TOKEN, sender=cast.provider2)
     for model, memory, price in (("A100", 80, 3), ("RTX4090", 24, 1), ("H100", 80, 8), (HOSTILE, 16, 2)):
         suite.registry.registerResource(model, 16, memory, 500, price * TOKEN, sender=cast.provider2)
     indexer = make_indexer(f"sqlite:///{tmp_path / 'index.db'}", manifest, chain)
@@ -67,12 +82,19 @@ def serve(indexer, web: WebApp | None, gp=None, rpc_url: str | None = None) -> G
 
 @pytest.fixture
 def site(seeded, gp, chain):
+    """The gateway with the web app, over an index that follows the chain (what the browser's
+    jobs do shows up as the indexer daemon would show it)."""
     server = serve(seeded, WebApp(built_web()), gp, chain.provider.http_uri)
+    follower = threading.Thread(target=seeded.run, kwargs={"poll_s": 0.2}, name="indexer", daemon=True)
+    follower.start()
     yield server
+    seeded.stop()
+    follower.join(timeout=10)
     server.stop()
 
 
-def test_the_web_app_in_chromium_connects_signs_in_and_lists_filters_gpus(site, cast, chain, tmp_path):
+def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(site, cast, chain, gp, log_provider,
+                                                                             tmp_path):
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: run `make setup` (tools/install-chromium.sh)")
     runner = WEB / "node_modules" / ".bin" / "playwright"
@@ -81,9 +103,15 @@ def test_the_web_app_in_chromium_connects_signs_in_and_lists_filters_gpus(site, 
     gpus = requests.get(f"{site.url}/api/v1/gpus", params={"sort": "price_asc", "limit": 100}, timeout=10).json()["items"]
     models = [g["gpuModel"] for g in gpus]
     assert {"A100", "RTX4090", "H100", HOSTILE} <= set(models) and len(models) >= 5, models
+    theirs = {g["gpuModel"]: g["id"] for g in gpus if g["providerAddress"] == cast.provider2.address.lower()}
+    jobs_before = gp.job_count()
     shots = Path(os.environ.get("GPURENT_SCREENSHOT_DIR") or tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
     env = {**os.environ, "GPURENT_WEB_URL": site.url, "GPURENT_RPC_URL": chain.provider.http_uri,
            "GPURENT_CHAIN_ID": str(chain.chain_id), "GPURENT_RENTER": cast.renter.address,
+           "GPURENT_PROVIDER": cast.provider2.address, "GPURENT_RENT_GPU": theirs["RTX4090"],
+           "GPURENT_COSTLY_GPU": theirs["H100"], "GPURENT_LOG_MARK": LOG_MARK, "GPURENT_OUT": str(out),
            "GPURENT_EXPECT_GPUS": json.dumps([{"model": g["gpuModel"], "price": g["pricePerHour"]} for g in gpus]),
            "GPURENT_HOSTILE_MODEL": HOSTILE, "GPURENT_SCREENSHOT_DIR": str(shots.resolve()),
            "GPURENT_CHROMIUM": str(CHROMIUM), "CI": "1"}
@@ -93,9 +121,25 @@ def test_the_web_app_in_chromium_connects_signs_in_and_lists_filters_gpus(site, 
     except subprocess.TimeoutExpired as err:
         pytest.fail(f"the browser tests ran past {BROWSER_TIMEOUT_S} s:\n{err.stdout or ''}\n{err.stderr or ''}")
     assert run.returncode == 0, f"the browser tests failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"
-    assert "4 passed" in run.stdout, run.stdout
-    for width in (1280, 390):
-        png = (shots / f"web-marketplace-{width}.png").read_bytes()
+    assert "7 passed" in run.stdout, run.stdout
+    # what the browser did is on chain: two jobs of the renter on the GPU it picked, at the prices shown
+    assert gp.job_count() == jobs_before + 2  # the declined permit created nothing
+    ids = json.loads((out / "jobs.json").read_text()) if (out / "jobs.json").exists() else {}
+    cancelled, settled = gp.job(ids["cancelled"]), gp.job(ids["settled"])
+    for job in (cancelled, settled):
+        assert job.user == cast.renter.address and job.resource_id == theirs["RTX4090"]
+        assert job.provider == cast.provider2.address
+    assert cancelled.status.label == "Cancelled" and cancelled.max_cost == Decimal("2.5")  # 2 h 30 min at 1 an hour
+    assert gp.settlement(ids["cancelled"]) == {"provider": 0, "fee": 0, "refund": Decimal("2.5")}
+    assert settled.status.label == "Completed" and settled.estimated_duration == 35 * 60  # 5 min, then 30 more
+    assert settled.max_cost == Decimal(35 * 60 * 10**18 // 3600) / 10**18
+    paid = gp.settlement(ids["settled"])
+    cost = settled.final_cost
+    assert 0 < cost < settled.max_cost and paid["fee"] == Decimal(int(cost * 10**18) * 200 // 10_000) / 10**18
+    assert paid["provider"] == cost - paid["fee"] and paid["refund"] == settled.max_cost - cost
+    assert log_provider.served and set(log_provider.served) <= {ids["cancelled"]}  # signed by the renter's wallet
+    for width, page in ((w, p) for w in (1280, 390) for p in ("marketplace", "console")):
+        png = (shots / f"web-{page}-{width}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == width
 
 

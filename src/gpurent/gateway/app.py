@@ -40,6 +40,7 @@ from gpurent.monitoring.asgi import HttpMetrics, Instrumented, route_of
 from gpurent.monitoring.exposition import CONTENT_TYPE
 from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.sdk.unsigned import MAX_RAW_TX, UnsignedCalls
+from gpurent.types import JobStatus
 from gpurent.units import DECIMALS
 
 
@@ -58,6 +59,7 @@ JOB_ID = re.compile(r"0x[0-9a-fA-F]{64}")
 JobIdPath = Annotated[str, Path(pattern=f"^{JOB_ID.pattern}$")]
 CHAIN_NAMES = {31337: "gpurent local (Anvil)"}
 TOKEN_SYMBOL = "GPU"  # GPUToken's symbol (contracts/GPUToken.sol)
+SETTLED = tuple(s.label for s in JobStatus if s.terminal)  # the index's names of the statuses escrow paid out in
 SORTS = ("price_asc", "price_desc", "reputation_desc", "memory_desc", "newest")
 
 
@@ -229,9 +231,17 @@ def make_app(config: GatewayConfig) -> FastAPI:
     @app.get(f"{API}/instances/{{job_id}}", tags=["instances"], summary="One of the caller's jobs (as renter or provider)")
     def instance(signed: Signed, job_id: JobIdPath) -> dict[str, Any]:
         found = execute(JOB_DOCUMENT, id=job_id)["job"]
+        if found is None and config.gp is not None:  # just created: the index has not seen it yet
+            found = chain_job(config.gp, job_id)
         if found is None or signed.address not in (found["user"], found["provider"]):
             raise ApiError(404, f"no job {job_id} of yours in the index")
-        return dict(found)
+        answer = dict(found)
+        if config.gp is not None:  # the chain's clock, which bills it (a browser's may be off)
+            answer["chainTime"] = config.gp.chain_time()
+        if config.gp is not None and found["status"] in SETTLED:  # where its escrow went, from its events
+            settled = config.gp.settlement(job_id)
+            answer["settlement"] = None if settled is None else {k: str(v) for k, v in settled.items()}
+        return answer
 
     @app.get(f"{API}/history", tags=["instances"],
              summary="Every status change of the caller's jobs (rented or served), newest first, with their costs")
@@ -323,6 +333,11 @@ def make_app(config: GatewayConfig) -> FastAPI:
               summary="Broadcasts a transaction the signed-in wallet signed, and reports its outcome")
     def broadcast(signed: Signed, body: BroadcastRequest) -> dict[str, Any]:
         return calls().broadcast(body.rawTransaction, signed.address).as_json()
+
+    @app.get(f"{API}/transactions/{{tx_hash}}", tags=["instances"],
+             summary="The outcome of a transaction the signed-in wallet sent itself (eth_sendTransaction)")
+    def outcome(signed: Signed, tx_hash: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]) -> dict[str, Any]:
+        return calls().outcome(tx_hash, signed.address).as_json()
 
     # ------------------------------------------------------------------ streams (WebSockets)
     def find_job(job_id: str) -> dict[str, Any] | None:
@@ -435,6 +450,23 @@ def make_app(config: GatewayConfig) -> FastAPI:
     app.add_middleware(Instrumented, exposition=config.exposition, metrics=HttpMetrics(config.exposition, "gpurent_gateway"),
                        route=lambda scope: route_of(scope, web_path), serve=False)
     return app
+
+
+def chain_job(gp: Any, job_id: str) -> dict[str, Any] | None:
+    """The job as the index will show it, read from the chain (for the seconds between its
+    creation and its indexing; no history yet, ``indexed`` false); None for no such job."""
+    try:
+        job = gp.job(job_id)
+    except GpurentError:  # no such job (the contract says so)
+        return None
+    if job.status == JobStatus.NONE:
+        return None
+    return {"id": job.job_id.lower(), "user": job.user.lower(), "provider": job.provider.lower(),
+            "resourceId": job.resource_id.lower(), "imageCid": job.image_cid, "status": job.status.label,
+            "pricePerHour": str(job.price_per_hour), "estimatedDuration": job.estimated_duration,
+            "maxCost": str(job.max_cost), "startTime": job.start_time or None, "endTime": job.end_time or None,
+            "totalCost": str(job.final_cost) if job.status.terminal else None, "createdBlock": None,
+            "history": [], "indexed": False}
 
 
 def docs_page(spec: dict[str, Any]) -> str:

@@ -291,6 +291,15 @@ class MarketCalls(Base):
     def job_count(self) -> int:
         return int(self.marketplace.jobCount())
 
+    def settlement(self, job_id: str | bytes) -> dict[str, Decimal] | None:
+        """Where a settled job's escrow went, from its events: ``provider`` (its share,
+        ``FundsReleased``), ``fee`` (the platform's) and ``refund`` (back to the renter,
+        ``Refunded``), in tokens; None while nothing has moved."""
+        jid = parse_id(job_id, "job")
+        released = list(self._logs(self.marketplace.FundsReleased, jobId=jid))
+        refunded = list(self._logs(self.marketplace.Refunded, jobId=jid))
+        return settlement_of(released, refunded)
+
     def result_cid(self, job_id: str | bytes) -> str | None:
         """The result CID the job's provider committed at settlement (``ResultCommitted``), or
         None when it committed none. The event is the provider's word: InvalidInput when what it
@@ -299,6 +308,16 @@ class MarketCalls(Base):
         for log in self._logs(self.marketplace.ResultCommitted, jobId=jid):
             return _checked_result_cid(log.resultCID, f"job {hex_id(jid)} committed a result CID that")
         return None
+
+
+def settlement_of(released: list[Any], refunded: list[Any]) -> dict[str, Decimal] | None:
+    """A job's ``FundsReleased`` and ``Refunded`` events summed: what its provider, the
+    platform and its renter got (tokens); None without any."""
+    if not released and not refunded:
+        return None
+    return {"provider": to_tokens(sum(int(e.providerAmount) for e in released)),
+            "fee": to_tokens(sum(int(e.fee) for e in released)),
+            "refund": to_tokens(sum(int(e.amount) for e in refunded))}
 
 
 # The Marketplace's bound on every CID it takes (MAX_CID_LENGTH).

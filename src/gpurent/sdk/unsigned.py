@@ -8,7 +8,9 @@ browser wallet, and what it broadcasts back.
 - ``end_job``: ``cancelJob`` or ``completeJob``, whichever the job's state allows its renter;
 - ``broadcast``: a transaction signed elsewhere, checked (its sender is the signed-in address,
   it goes to this deployment's marketplace or token, on this chain) before it is sent, and its
-  outcome (the job created, or the revert in the SDK's words).
+  outcome (the job created, where a settled job's escrow went, or the revert in the SDK's words);
+- ``outcome``: the same outcome of a transaction the wallet sent itself (``eth_sendTransaction``,
+  what MetaMask does: it signs nothing it does not send), by its hash, with the same checks.
 
 The same checks as the SDK's own writes run first (CID, duration, quote, states), so a wallet is
 asked to sign only what the contract would take. No key is held here.
@@ -52,9 +54,12 @@ class Outcome:
     block: int
     job_id: str | None = None
     error: str | None = None
+    settlement: dict[str, Any] | None = None  # a settled job's provider share, fee and refund (tokens)
 
     def as_json(self) -> dict[str, Any]:
-        return {"hash": self.tx_hash, "ok": self.ok, "block": self.block, "jobId": self.job_id, "error": self.error}
+        settled = None if self.settlement is None else {k: str(v) for k, v in self.settlement.items()}
+        return {"hash": self.tx_hash, "ok": self.ok, "block": self.block, "jobId": self.job_id, "error": self.error,
+                "settlement": settled}
 
 
 class UnsignedCalls:
@@ -152,31 +157,57 @@ class UnsignedCalls:
     def broadcast(self, raw: str, sender: str) -> Outcome:
         """Sends a transaction signed by ``sender`` to this deployment and waits for its receipt."""
         from eth_account import Account
-        from web3 import Web3
 
         body = _raw_bytes(raw)
         signer = str(Account.recover_transaction(body))
         if signer.lower() != sender.lower():
             raise InvalidInput(f"the transaction is signed by {signer}, not by the signed-in {sender}")
         to, chain_id = _destination(body)
-        allowed = {str(self.gp.marketplace.address).lower(), str(self.gp.token.address).lower()}
-        if to not in allowed:
+        if to not in self._allowed():
             raise InvalidInput("the transaction goes to a contract that is not this deployment's marketplace or token")
         if chain_id not in (None, self.chain_id):
             raise InvalidInput(f"the transaction is for chain {chain_id}, this deployment is on {self.chain_id}")
-        web3 = Web3(Web3.HTTPProvider(self.gp.rpc_url, request_kwargs={"timeout": 15}))
+        web3 = self._web3()
         try:
             tx_hash = web3.eth.send_raw_transaction(body)
         except Exception as err:  # the node's refusal (nonce, funds, gas): its own words
             raise InvalidInput(f"the node refused the transaction: {str(err)[:200]}") from None
+        return self._outcome(web3, tx_hash)
+
+    def outcome(self, tx_hash: str, sender: str) -> Outcome:
+        """The outcome of a transaction ``sender``'s wallet sent itself: refused unless it is
+        ``sender``'s, to this deployment's marketplace or token; waits for its receipt."""
+        raw = tx_hash[2:] if tx_hash.startswith("0x") else tx_hash
+        if len(raw) != 64 or any(c not in "0123456789abcdefABCDEF" for c in raw):
+            raise InvalidInput("a transaction hash is 32 bytes of hex")
+        web3 = self._web3()
+        try:
+            tx = web3.eth.get_transaction("0x" + raw)
+        except Exception:  # TransactionNotFound, or the node's refusal
+            raise InvalidInput(f"the chain knows no transaction 0x{raw[:10]}…") from None
+        if str(tx["from"]).lower() != sender.lower():
+            raise InvalidInput(f"the transaction is sent by {tx['from']}, not by the signed-in {sender}")
+        if str(tx.get("to") or "").lower() not in self._allowed():
+            raise InvalidInput("the transaction goes to a contract that is not this deployment's marketplace or token")
+        return self._outcome(web3, tx["hash"])
+
+    def _allowed(self) -> set[str]:
+        return {str(self.gp.marketplace.address).lower(), str(self.gp.token.address).lower()}
+
+    def _web3(self) -> Any:
+        from web3 import Web3
+
+        return Web3(Web3.HTTPProvider(self.gp.rpc_url, request_kwargs={"timeout": 15}))
+
+    def _outcome(self, web3: Any, tx_hash: Any) -> Outcome:
         receipt = web3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S, poll_latency=0.2)
         hash_hex = _hex(tx_hash)
         if receipt["status"] != 1:
-            return Outcome(hash_hex, False, int(receipt["blockNumber"]), error=self._revert_reason(web3, body, receipt))
-        job_id = _job_created(self.gp, hash_hex)
-        return Outcome(hash_hex, True, int(receipt["blockNumber"]), job_id=job_id)
+            return Outcome(hash_hex, False, int(receipt["blockNumber"]), error=self._revert_reason(web3, receipt))
+        job_id, settlement = _job_events(self.gp, hash_hex)
+        return Outcome(hash_hex, True, int(receipt["blockNumber"]), job_id=job_id, settlement=settlement)
 
-    def _revert_reason(self, web3: Any, body: bytes, receipt: Any) -> str:
+    def _revert_reason(self, web3: Any, receipt: Any) -> str:
         """The revert in the SDK's words: the call replayed at its block for the revert data."""
         from gpurent.reverts import RevertData, translate
 
@@ -231,13 +262,18 @@ def _destination(body: bytes) -> tuple[str, int | None]:
         raise InvalidInput("not a signed Ethereum transaction") from None
 
 
-def _job_created(gp: Gpurent, tx_hash: str) -> str | None:
+def _job_events(gp: Gpurent, tx_hash: str) -> tuple[str | None, dict[str, Any] | None]:
+    """The job a transaction created (``JobCreated``), and where the escrow of a job it settled
+    went (``FundsReleased``, ``Refunded``)."""
     from ape import chain
 
+    from gpurent.sdk.market import settlement_of
+
     receipt = chain.provider.get_receipt(tx_hash)
-    for event in receipt.events.filter(gp.marketplace.JobCreated):
-        return _hex(event.jobId)
-    return None
+    created = [_hex(event.jobId) for event in receipt.events.filter(gp.marketplace.JobCreated)]
+    settled = settlement_of(list(receipt.events.filter(gp.marketplace.FundsReleased)),
+                            list(receipt.events.filter(gp.marketplace.Refunded)))
+    return (created[0] if created else None), settled
 
 
 def _hex(value: Any) -> str:

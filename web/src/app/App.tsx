@@ -1,14 +1,39 @@
+import { lazy, Suspense, type ReactNode } from "react";
 import { ErrorLine } from "../components/ErrorLine";
 import { WalletPage } from "../features/account";
 import { SessionProvider, SignIn, useSession } from "../features/auth";
 import { MarketplacePage } from "../features/marketplace";
 import { ConnectWallet, NetworkNotice, WalletProvider, useWallet } from "../features/wallet";
-import { Link, usePath } from "./router";
+import { Link, matchPath, usePath } from "./router";
 
+/** The pages in the header. */
 const PAGES = [
-  { path: "/", title: "Marketplace", page: MarketplacePage },
-  { path: "/wallet", title: "Wallet", page: WalletPage },
+  { path: "/", title: "Marketplace" },
+  { path: "/instances", title: "My jobs" },
+  { path: "/wallet", title: "Wallet" },
 ] as const;
+
+// Renting and the console load when first opened: the marketplace's first page stays small.
+const RentPage = lazy(() => import("../features/rent").then((m) => ({ default: m.RentPage })));
+const ConsolePage = lazy(() => import("../features/instances").then((m) => ({ default: m.ConsolePage })));
+const InstancesPage = lazy(() => import("../features/instances").then((m) => ({ default: m.InstancesPage })));
+
+/** Every route: a pattern and what it renders with its parameters (0x-hex ids only). */
+const ROUTES: { pattern: string; render(params: Record<string, string>): ReactNode }[] = [
+  { pattern: "/", render: () => <MarketplacePage /> },
+  { pattern: "/wallet", render: () => <WalletPage /> },
+  { pattern: "/instances", render: () => <InstancesPage /> },
+  { pattern: "/instances/:jobId", render: (p) => <ConsolePage key={p.jobId} jobId={p.jobId ?? ""} /> },
+  { pattern: "/rent/:gpuId", render: (p) => <RentPage key={p.gpuId} gpuId={p.gpuId ?? ""} /> },
+];
+
+function route(path: string): ReactNode | null {
+  for (const r of ROUTES) {
+    const params = matchPath(r.pattern, path);
+    if (params) return r.render(params);
+  }
+  return null;
+}
 
 function Header({ path }: { path: string }) {
   return (
@@ -43,14 +68,15 @@ function Problems() {
 
 function Shell() {
   const path = usePath();
-  const found = PAGES.find((p) => p.path === path);
-  const Page = found?.page;
+  const page = route(path);
   return (
     <>
       <Header path={path} />
       <main>
         <Problems />
-        {Page ? <Page /> : <p>There is no page at {path}. <a href="/">Go to the marketplace.</a></p>}
+        <Suspense fallback={<p className="status">Loading…</p>}>
+          {page ?? <p>There is no page at {path}. <a href="/">Go to the marketplace.</a></p>}
+        </Suspense>
       </main>
     </>
   );

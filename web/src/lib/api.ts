@@ -56,6 +56,10 @@ export function apiPost<T>(path: string, body: unknown, options: RequestOptions 
   return request<T>("POST", path, body, options);
 }
 
+export function apiDelete<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  return request<T>("DELETE", path, undefined, options);
+}
+
 export function isAbort(err: unknown): boolean {
   return err instanceof DOMException && err.name === "AbortError";
 }

@@ -1,4 +1,4 @@
-import { formatAmount, formatTime, formatTokens, fromBaseUnits, shortAddress } from "./format";
+import { formatAmount, formatDuration, formatTime, formatTokens, fromBaseUnits, shortAddress, shortId, toBaseUnits } from "./format";
 
 describe("fromBaseUnits", () => {
   it("is exact for 18 decimals, whole and fractional", () => {
@@ -40,5 +40,36 @@ describe("shortAddress and formatTime", () => {
   it("writes UTC times", () => {
     expect(formatTime(0)).toBe("—");
     expect(formatTime(1_700_000_000)).toBe("2023-11-14 22:13:20 UTC");
+  });
+});
+
+describe("toBaseUnits", () => {
+  it("is exact and the inverse of fromBaseUnits", () => {
+    expect(toBaseUnits("2.5")).toBe(2_500_000_000_000_000_000n);
+    expect(toBaseUnits("0.000000000000000001")).toBe(1n);
+    expect(toBaseUnits("10")).toBe(10n ** 19n);
+    expect(toBaseUnits("0.583333333333333333")).toBe(583_333_333_333_333_333n);
+    for (const v of ["0", "1.5", "9985.123456", "0.583333333333333333"]) expect(fromBaseUnits(toBaseUnits(v) ?? -1n)).toBe(v);
+  });
+  it("refuses what is not a plain amount", () => {
+    for (const v of ["", "-1", "1e18", "0.0000000000000000001", "abc", "1.2.3"]) expect(toBaseUnits(v)).toBeNull();
+  });
+});
+
+describe("formatDuration", () => {
+  it("says hours, minutes and seconds as people do", () => {
+    expect(formatDuration(9000)).toBe("2 h 30 min");
+    expect(formatDuration(300)).toBe("5 min");
+    expect(formatDuration(90)).toBe("1 min 30 s");
+    expect(formatDuration(45)).toBe("45 s");
+    expect(formatDuration(-3)).toBe("0 s");
+    expect(formatDuration(90 * 86400 + 3600)).toBe("90 d 1 h");
+  });
+});
+
+describe("shortId", () => {
+  it("shortens long hex ids only", () => {
+    expect(shortId(`0x${"ab".repeat(32)}`)).toBe("0xababab…abab");
+    expect(shortId("0x12")).toBe("0x12");
   });
 });

@@ -34,3 +34,30 @@ export function formatTime(unixSeconds: number | null | undefined): string {
   if (!unixSeconds) return "—";
   return new Date(unixSeconds * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
 }
+
+/** A decimal token amount ("2.5") in base units (2500000000000000000n), exact; null when it is
+ * not a plain non-negative decimal or has more than `decimals` decimals. */
+export function toBaseUnits(value: string, decimals = 18): bigint | null {
+  const match = /^(\d+)(?:\.(\d*))?$/.exec(value.trim());
+  if (!match) return null;
+  const [, whole = "0", fraction = ""] = match;
+  if (fraction.length > decimals) return null;
+  return BigInt(whole) * 10n ** BigInt(decimals) + BigInt(fraction.padEnd(decimals, "0") || "0");
+}
+
+/** Seconds as "2 h 5 min" ("45 s" under a minute, "0 s" for none or less). */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} s`;
+  const days = Math.floor(s / 86400);
+  const hours = Math.floor((s % 86400) / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  const parts = [days && `${days} d`, hours && `${hours} h`, minutes && `${minutes} min`].filter(Boolean);
+  if (!days && !hours && s % 60) parts.push(`${s % 60} s`);
+  return parts.join(" ");
+}
+
+/** A long hex id (a job's, a GPU's) as 0x123456…abcd; an address as shortAddress does. */
+export function shortId(id: string): string {
+  return /^0x[0-9a-fA-F]{16,}$/.test(id) ? `${id.slice(0, 8)}…${id.slice(-4)}` : id;
+}

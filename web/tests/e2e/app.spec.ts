@@ -1,6 +1,7 @@
 // The web app in a real Chromium against a real gateway, index and Anvil (started by
 // tests/web/test_web.py), with the injected test wallet of wallet.ts.
 import { expect, test, type Page } from "@playwright/test";
+import { expectLabelled, signIn, watchConsole } from "./steps";
 import { env, installWallet } from "./wallet";
 
 interface Seeded {
@@ -11,15 +12,6 @@ interface Seeded {
 const seeded: Seeded[] = JSON.parse(process.env.GPURENT_EXPECT_GPUS ?? "[]") as Seeded[];
 const hostile = process.env.GPURENT_HOSTILE_MODEL ?? "";
 const shots = process.env.GPURENT_SCREENSHOT_DIR ?? "";
-
-function watchConsole(page: Page): string[] {
-  const problems: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(m.text());
-  });
-  page.on("pageerror", (err) => problems.push(err.message));
-  return problems;
-}
 
 async function modelsShown(page: Page): Promise<string[]> {
   return page.locator("table.gpus tbody th[scope=row]").allTextContents();
@@ -39,13 +31,7 @@ test("the marketplace lists the indexed GPUs, filters narrow them, strings stay 
   await expect(page.getByText(hostile, { exact: true })).toBeVisible(); // its markup shown as text…
   expect(await page.locator("table.gpus img, table.gpus b, table.gpus script").count()).toBe(0); // …never parsed
 
-  // every control has a label (its accessible name)
-  for (const control of await page.locator("main input, main select, main button, header button").all()) {
-    const id = await control.getAttribute("id");
-    const text = (await control.textContent())?.trim();
-    const labelled = id ? await page.locator(`label[for="${id}"]`).count() : 0;
-    expect(labelled > 0 || !!text || !!(await control.getAttribute("aria-label")), await control.evaluate((e) => e.outerHTML)).toBe(true);
-  }
+  await expectLabelled(page); // every control has a label (its accessible name)
 
   await page.getByLabel("Model").fill("rtx"); // any case, part of the name
   const rtx = seeded.filter((g) => g.model.toLowerCase().includes("rtx"));
@@ -85,10 +71,7 @@ test("a renter connects, signs in with the wallet and sees balances and history"
   const problems = watchConsole(page);
   const log = await installWallet(page, { account: env().renter, chainId: env().chainId });
   await page.goto("/");
-  await page.getByRole("button", { name: "Connect wallet" }).click();
-  await expect(page.getByLabel(`Connected account ${env().renter}`)).toBeVisible();
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByText("Signed in", { exact: true })).toBeVisible();
+  await signIn(page);
   expect(log.map((c) => c.method)).toContain("personal_sign"); // signed by Anvil's account
 
   await page.getByRole("link", { name: "Wallet" }).click();

@@ -8,6 +8,7 @@ export interface WalletOptions {
   account: string;
   chainId: number; // the chain the wallet is on at first
   rejectSignatures?: boolean; // answer every signature request with EIP-1193 4001
+  reject?: string[]; // answer these methods only with 4001 (the renter declines one step)
 }
 
 export interface Env {
@@ -29,6 +30,33 @@ export function env(): Env {
     chainId: Number(need("GPURENT_CHAIN_ID")),
     renter: need("GPURENT_RENTER"),
   };
+}
+
+/** A JSON-RPC call to Anvil from the test process (not the page). */
+export async function rpc<T>(method: string, params: unknown[]): Promise<T> {
+  const answer = await fetch(env().rpcUrl, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = (await answer.json()) as { result?: T; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result as T;
+}
+
+/** Sends a transaction from one of Anvil's unlocked accounts (the provider's, here) and waits
+ * for it to be mined; fails when it reverted. */
+export async function sendAs(from: string, to: string, data: string): Promise<void> {
+  const hash = await rpc<string>("eth_sendTransaction", [{ from, to, data }]);
+  for (let i = 0; i < 100; i += 1) {
+    const receipt = await rpc<{ status: string } | null>("eth_getTransactionReceipt", [hash]);
+    if (receipt) {
+      if (receipt.status !== "0x1") throw new Error(`${hash} reverted`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${hash} was not mined`);
 }
 
 export interface WalletLog {
@@ -96,7 +124,9 @@ export async function installWallet(page: Page, options: WalletOptions): Promise
               return null;
             }
             default: {
-              if (SIGNING.has(method) && cfg.rejectSignatures) throw fail(4001, "User rejected the request.");
+              if (SIGNING.has(method) && (cfg.rejectSignatures || cfg.reject.includes(method))) {
+                throw fail(4001, "User rejected the request.");
+              }
               if (SIGNING.has(method) && !connected) throw fail(4100, "Unauthorized");
               const answer = await bindings.__gpurentTestRpc(method, params ?? []);
               if (answer.error) throw fail(answer.error.code, answer.error.message);
@@ -113,7 +143,12 @@ export async function installWallet(page: Page, options: WalletOptions): Promise
         },
       };
     },
-    { account: options.account, chainId: options.chainId, rejectSignatures: options.rejectSignatures ?? false },
+    {
+      account: options.account,
+      chainId: options.chainId,
+      rejectSignatures: options.rejectSignatures ?? false,
+      reject: options.reject ?? [],
+    },
   );
   return log;
 }

@@ -1,8 +1,8 @@
-import { useEffect, useState } from "react";
+import { useCallback, useState } from "react";
 import { ErrorLine } from "../../components/ErrorLine";
 import { Pager } from "../../components/Pager";
-import { errorText, isAbort } from "../../lib/api";
 import { formatTime, formatTokens } from "../../lib/format";
+import { usePaged } from "../../lib/usePaged";
 import type { Session } from "../auth";
 import { useWallet } from "../wallet";
 import { fetchHistory, type HistoryEntry } from "./api";
@@ -13,24 +13,11 @@ const PAGE = 20;
 export function History({ session }: { session: Session }) {
   const { chain } = useWallet();
   const [page, setPage] = useState(0);
-  const [rows, setRows] = useState<HistoryEntry[] | null>(null);
-  const [hasNext, setHasNext] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    const abort = new AbortController();
-    setError(null);
-    fetchHistory(session.token, page, PAGE, abort.signal).then(
-      (answer) => {
-        setRows(answer.items.slice(0, PAGE));
-        setHasNext(answer.items.length > PAGE);
-      },
-      (err: unknown) => {
-        if (!isAbort(err)) setError(`Could not read your history: ${errorText(err)}`);
-      },
-    );
-    return () => abort.abort();
-  }, [session.token, page]);
+  const load = useCallback(
+    (p: number, size: number, signal: AbortSignal) => fetchHistory(session.token, p, size, signal),
+    [session.token],
+  );
+  const { rows, hasNext, error } = usePaged<HistoryEntry>(load, page, PAGE, "your history");
 
   const symbol = chain?.token.symbol ?? "GPU";
   return (

@@ -1,4 +1,5 @@
 import { useEffect } from "react";
+import { Link } from "../../app/router";
 import { formatTokens, shortAddress } from "../../lib/format";
 import type { Gpu } from "./types";
 
@@ -32,6 +33,7 @@ export function GpuTable({ rows, symbol }: { rows: Gpu[]; symbol: string }) {
           <th scope="col">Reputation</th>
           <th scope="col">Provider</th>
           <th scope="col">Status</th>
+          <th scope="col"><span className="visually-hidden">Rent</span></th>
         </tr>
       </thead>
       <tbody>
@@ -45,6 +47,9 @@ export function GpuTable({ rows, symbol }: { rows: Gpu[]; symbol: string }) {
             <td data-label="Reputation">{reputation(gpu.reputation)}</td>
             <td data-label="Provider" title={gpu.providerAddress}>{shortAddress(gpu.providerAddress)}</td>
             <td data-label="Status">{gpu.available ? "Available" : "Busy or paused"}</td>
+            <td data-label="">
+              <Link to={`/rent/${gpu.id}`} label={`Rent ${gpu.gpuModel} at ${formatTokens(gpu.pricePerHour, symbol)} an hour`}>Rent</Link>
+            </td>
           </tr>
         ))}
       </tbody>

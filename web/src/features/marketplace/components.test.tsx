@@ -25,7 +25,9 @@ describe("GpuTable", () => {
     const row = screen.getAllByRole("row")[1];
     expect(row).toBeDefined();
     const cells = within(row as HTMLElement).getAllByRole("cell").map((c) => c.textContent);
-    expect(cells).toEqual(["80 GB", "16", "500 GB", "1,234.5 GPU", "700 / 1000", "0x15d3…6A65", "Available"]);
+    expect(cells).toEqual(["80 GB", "16", "500 GB", "1,234.5 GPU", "700 / 1000", "0x15d3…6A65", "Available", "Rent"]);
+    const link = within(row as HTMLElement).getByRole("link", { name: "Rent A100 at 1,234.5 GPU an hour" });
+    expect(link.getAttribute("href")).toBe(`/rent/${gpu({}).id}`);
   });
   it("renders markup from the chain as text, never as elements", () => {
     const { container } = render(<GpuTable rows={[gpu({ gpuModel: "<img src=x onerror=alert(1)>", reputation: null })]} symbol="GPU" />);

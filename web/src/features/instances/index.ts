@@ -1,0 +1,2 @@
+export { ConsolePage } from "./ConsolePage";
+export { InstancesPage } from "./InstancesPage";

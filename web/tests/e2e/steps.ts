@@ -1,0 +1,30 @@
+// Steps the browser tests share: a console watched for errors, a renter signed in.
+import { expect, type Page } from "@playwright/test";
+import { env } from "./wallet";
+
+export function watchConsole(page: Page): string[] {
+  const problems: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(m.text());
+  });
+  page.on("pageerror", (err) => problems.push(err.message));
+  return problems;
+}
+
+/** Connect the injected wallet and sign in (the page is already open). */
+export async function signIn(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Connect wallet" }).click();
+  await expect(page.getByLabel(`Connected account ${env().renter}`)).toBeVisible();
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByText("Signed in", { exact: true })).toBeVisible();
+}
+
+/** Every control on the page has an accessible name: a label, its text or an aria-label. */
+export async function expectLabelled(page: Page): Promise<void> {
+  for (const control of await page.locator("main input, main select, main button, header button").all()) {
+    const id = await control.getAttribute("id");
+    const text = (await control.textContent())?.trim();
+    const labelled = id ? await page.locator(`label[for="${id}"]`).count() : 0;
+    expect(labelled > 0 || !!text || !!(await control.getAttribute("aria-label")), await control.evaluate((e) => e.outerHTML)).toBe(true);
+  }
+}
