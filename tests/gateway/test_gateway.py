@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -430,6 +431,7 @@ def test_uploads_push_a_real_archive_and_refuse_the_rest_leaving_nothing_pinned(
 
         not_tar = requests.post(f"{url}/api/v1/images/upload", data=b"not a tar at all" * 100, headers=headers, timeout=30)
         assert not_tar.status_code == 400 and "\n" not in not_tar.json()["error"], not_tar.text
+        assert not_tar.json()["error"].startswith("the upload is not a docker-archive tar"), not_tar.text  # no spool path
         big = requests.post(f"{url}/api/v1/images/upload", headers={**headers, "Content-Length": str(5 * 1024 * 1024)},
                             data=b"", timeout=30)
         assert big.status_code == 413
@@ -447,3 +449,29 @@ def test_uploads_push_a_real_archive_and_refuse_the_rest_leaving_nothing_pinned(
         assert list(tmp_path.glob("gpurent-upload-*")) == []  # nothing left on disk
     finally:
         server.stop()
+
+
+# ---------------------------------------------------------------------- a provider's dashboard
+
+def test_a_providers_dashboard_has_its_gpus_jobs_earnings_by_day_and_reputation_history(gateway, cast, gp):
+    server, _, indexer = gateway
+    url = server.url
+    answer = requests.get(f"{url}/api/v1/providers/{cast.provider.address}", timeout=10)
+    assert answer.status_code == 200, answer.text
+    board = answer.json()
+    me = cast.provider.address.lower()
+    assert board["address"] == me and board["stake"] == "100" and board["score"] == 689 and board["penaltyPoints"] == 50
+    assert {g["gpuModel"]: (g["available"], g["retired"]) for g in board["gpus"]} == {"RTX4090": (True, False),
+                                                                                     "A100": (False, True)}
+    assert board["jobs"] == {"total": 3, "ended": 2, "byStatus": {"Cancelled": 1, "Completed": 1, "Resolved": 1}}
+    # two jobs settled at 2.5 (a quarter hour at 10 an hour): 2% fee each, the rest the provider's
+    (day,) = board["earningsByDay"]
+    assert day["earned"] == "4.9" and day["fee"] == "0.1" and day["jobs"] == 2
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", day["day"])
+    history = board["reputationHistory"]
+    assert [h["kind"] for h in history] == ["report", "score", "penalty", "reward"]
+    assert history[1]["detail"] == {"score": 729, "uptime_bps": 5312, "response_bps": 5827}
+    assert [h["block"] for h in history] == sorted(h["block"] for h in history)  # oldest first
+    missing = requests.get(f"{url}/api/v1/providers/{cast.outsider.address}", timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"] == f"no provider {cast.outsider.address} in the index"
+    assert requests.get(f"{url}/api/v1/providers/0x12", timeout=10).status_code == 400

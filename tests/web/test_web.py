@@ -69,13 +69,14 @@ def seeded(tmp_path, suite, cast, chain, manifest, log_provider):
     return indexer
 
 
-def serve(indexer, web: WebApp | None, gp=None, rpc_url: str | None = None) -> GatewayServer:
+def serve(indexer, web: WebApp | None, gp=None, rpc_url: str | None = None, uploads=None) -> GatewayServer:
     port = free_port()
     store = MemoryStore()
     auth = Authenticator(store, b"k" * 32, domain=f"127.0.0.1:{port}", uri=f"http://127.0.0.1:{port}",
                          chain_id=indexer.manifest.chain_id)
     server = GatewayServer(make_app(GatewayConfig(engine=indexer.engine, manifest=indexer.manifest, auth=auth,
-                                                  store=store, gp=gp, web=web, rpc_url=rpc_url)), "127.0.0.1", port)
+                                                  store=store, gp=gp, web=web, rpc_url=rpc_url, uploads=uploads)),
+                           "127.0.0.1", port)
     server.start()
     return server
 
@@ -93,13 +94,31 @@ def site(seeded, gp, chain):
     server.stop()
 
 
-def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(site, cast, chain, gp, log_provider,
-                                                                             tmp_path):
+def playwright(specs: list[str], env: dict[str, str]) -> str:
+    """Runs these spec files (web/tests/e2e) in Debian's Chromium; their output when all passed."""
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: run `make setup` (tools/install-chromium.sh)")
     runner = WEB / "node_modules" / ".bin" / "playwright"
     if not runner.exists():
         pytest.fail("the web app's packages are missing: run `make web` (or `make setup`)")
+    try:
+        run = subprocess.run([str(runner), "test", *specs], cwd=WEB, env={**os.environ, **env, "CI": "1",
+                                                                         "GPURENT_CHROMIUM": str(CHROMIUM)},
+                             capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S)
+    except subprocess.TimeoutExpired as err:
+        pytest.fail(f"the browser tests ran past {BROWSER_TIMEOUT_S} s:\n{err.stdout or ''}\n{err.stderr or ''}")
+    assert run.returncode == 0, f"the browser tests failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"
+    return run.stdout
+
+
+def browser_env(url: str, chain, cast, **more: str) -> dict[str, str]:
+    """What every spec reads (wallet.ts's env()): the site, Anvil, its chain and the renter."""
+    return {"GPURENT_WEB_URL": url, "GPURENT_RPC_URL": chain.provider.http_uri, "GPURENT_CHAIN_ID": str(chain.chain_id),
+            "GPURENT_RENTER": cast.renter.address, **more}
+
+
+def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(site, cast, chain, gp, log_provider,
+                                                                             tmp_path):
     gpus = requests.get(f"{site.url}/api/v1/gpus", params={"sort": "price_asc", "limit": 100}, timeout=10).json()["items"]
     models = [g["gpuModel"] for g in gpus]
     assert {"A100", "RTX4090", "H100", HOSTILE} <= set(models) and len(models) >= 5, models
@@ -108,20 +127,13 @@ def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(si
     shots = Path(os.environ.get("GPURENT_SCREENSHOT_DIR") or tmp_path)
     out = tmp_path / "out"
     out.mkdir()
-    env = {**os.environ, "GPURENT_WEB_URL": site.url, "GPURENT_RPC_URL": chain.provider.http_uri,
-           "GPURENT_CHAIN_ID": str(chain.chain_id), "GPURENT_RENTER": cast.renter.address,
+    env = {**browser_env(site.url, chain, cast),
            "GPURENT_PROVIDER": cast.provider2.address, "GPURENT_RENT_GPU": theirs["RTX4090"],
            "GPURENT_COSTLY_GPU": theirs["H100"], "GPURENT_LOG_MARK": LOG_MARK, "GPURENT_OUT": str(out),
            "GPURENT_EXPECT_GPUS": json.dumps([{"model": g["gpuModel"], "price": g["pricePerHour"]} for g in gpus]),
-           "GPURENT_HOSTILE_MODEL": HOSTILE, "GPURENT_SCREENSHOT_DIR": str(shots.resolve()),
-           "GPURENT_CHROMIUM": str(CHROMIUM), "CI": "1"}
-    try:
-        run = subprocess.run([str(runner), "test"], cwd=WEB, env=env, capture_output=True, text=True,
-                             timeout=BROWSER_TIMEOUT_S)
-    except subprocess.TimeoutExpired as err:
-        pytest.fail(f"the browser tests ran past {BROWSER_TIMEOUT_S} s:\n{err.stdout or ''}\n{err.stderr or ''}")
-    assert run.returncode == 0, f"the browser tests failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"
-    assert "7 passed" in run.stdout, run.stdout
+           "GPURENT_HOSTILE_MODEL": HOSTILE, "GPURENT_SCREENSHOT_DIR": str(shots.resolve())}
+    output = playwright(["app.spec.ts", "rent.spec.ts"], env)
+    assert "7 passed" in output, output
     # what the browser did is on chain: two jobs of the renter on the GPU it picked, at the prices shown
     assert gp.job_count() == jobs_before + 2  # the declined permit created nothing
     ids = json.loads((out / "jobs.json").read_text()) if (out / "jobs.json").exists() else {}
@@ -156,6 +168,130 @@ def test_the_web_app_type_checks_and_its_unit_tests_pass():
     raw_html = [str(p.relative_to(WEB)) for p in (WEB / "src").rglob("*.ts*")
                 if "dangerouslySetInnerHTML" in p.read_text() or ".innerHTML" in p.read_text()]
     assert raw_html == [], f"the app renders API strings as text only; these write HTML: {raw_html}"
+
+
+# ---------------------------------------------------------------------- images and data
+
+@pytest.fixture
+def upload_site(seeded, kubo, tmp_path):
+    """The gateway with the web app and image uploads into a real Kubo node (4 MiB at most)."""
+    from gpurent.gateway.uploads import Uploads
+    from gpurent.images.store import ImageStore
+
+    uploads = Uploads(ImageStore(kubo.client(), max_bytes=UPLOAD_LIMIT), spool=tmp_path, idle_s=10.0)
+    server = serve(seeded, WebApp(built_web()), uploads=uploads)
+    yield server
+    server.stop()
+
+
+UPLOAD_LIMIT = 4 * 1024 * 1024
+
+
+def test_the_images_page_uploads_a_real_archive_with_its_progress_and_says_a_refusal(upload_site, cast, chain, kubo,
+                                                                                    tmp_path):
+    from tests.gateway.test_gateway import sign_in
+    from tests.services import make_image
+
+    archive, _ = make_image(tmp_path, "gpurent-test/web:1", b"uploaded from the browser")
+    not_tar = tmp_path / "notes.tar"
+    not_tar.write_bytes(b"not a tar at all\n" * 100)
+    too_big = tmp_path / "big.tar"
+    too_big.write_bytes(b"\0" * (UPLOAD_LIMIT + 1024))
+    # the gateway's own lines for the two refusals, which the page must show as they are
+    token = sign_in(upload_site.url, cast.renter)
+    refused = requests.post(f"{upload_site.url}/api/v1/images/upload", data=not_tar.read_bytes(), timeout=30,
+                            headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 400, refused.text
+    over = requests.post(f"{upload_site.url}/api/v1/images/upload", data=too_big.read_bytes(), timeout=30,
+                         headers={"Authorization": f"Bearer {token}"})
+    assert over.status_code == 413, over.text
+    pins = kubo.client().pins()
+    out = tmp_path / "out"
+    out.mkdir()
+    output = playwright(["images.spec.ts"], browser_env(
+        upload_site.url, chain, cast, GPURENT_IMAGE_TAR=str(archive), GPURENT_IMAGE_SIZE=str(archive.stat().st_size),
+        GPURENT_NOT_TAR=str(not_tar), GPURENT_NOT_TAR_ERROR=refused.json()["error"], GPURENT_TOO_BIG=str(too_big),
+        GPURENT_TOO_BIG_ERROR=over.json()["error"], GPURENT_OUT=str(out)))
+    assert "1 passed" in output, output
+    cid = (out / "image.txt").read_text().strip()
+    about = requests.get(f"{upload_site.url}/api/v1/images/{cid}", timeout=30).json()
+    assert about["name"] == "gpurent-test/web" and about["size"] == archive.stat().st_size
+    assert about["uploader"] == cast.renter.address.lower()
+    assert kubo.client().pins() - pins <= {cid}  # the refused uploads pinned nothing
+
+
+# ---------------------------------------------------------------------- the provider dashboard
+
+@pytest.fixture
+def provider_site(seeded, suite, cast, chain):
+    """busy_chain's provider (two jobs settled, a report, a penalty, a reward) with one job more
+    settled two days later and a second report, indexed and served with the web app."""
+    from gpurent.indexer.api import GpuFilter, find_gpus
+
+    (gpu,) = find_gpus(seeded.engine, GpuFilter(provider=cast.provider.address, model="RTX4090"))
+    m = suite.marketplace
+    chain.pending_timestamp = chain.pending_timestamp + 2 * 86400
+    job = m.createJob(gpu.id, "bafkreilaterjob", 3600, 2**256 - 1, sender=cast.renter).events.filter(m.JobCreated)[0].jobId
+    m.acceptJob(job, sender=cast.provider)
+    m.startJob(job, sender=cast.provider)
+    chain.pending_timestamp = chain.pending_timestamp + 1800
+    m.completeJob(job, sender=cast.renter)  # half an hour at 10 an hour: 5, 0.1 of it the fee
+    suite.reputation.submitValidationReport(cast.provider, 2, (4, 4, 1, 0, 100), sender=cast.oracle)
+    seeded.sync()
+    server = serve(seeded, WebApp(built_web()))
+    yield server
+    server.stop()
+
+
+def test_the_provider_dashboard_shows_gpus_stake_jobs_earnings_and_reputation_charts(provider_site, cast, chain,
+                                                                                      tmp_path):
+    board = requests.get(f"{provider_site.url}/api/v1/providers/{cast.provider.address}", timeout=10).json()
+    days = board["earningsByDay"]
+    assert [d["earned"] for d in days] == ["4.9", "4.9"] and [d["jobs"] for d in days] == [2, 1]  # two days apart
+    scores = [h for h in board["reputationHistory"] if h["kind"] == "score"]
+    assert len(scores) == 2 and board["jobs"]["ended"] == 3 and board["jobs"]["total"] == 4
+    shots = Path(os.environ.get("GPURENT_SCREENSHOT_DIR") or tmp_path)
+    output = playwright(["provider.spec.ts"], browser_env(provider_site.url, chain, cast,
+                                                          GPURENT_PROVIDER=cast.provider.address,
+                                                          GPURENT_BOARD=json.dumps(board),
+                                                          GPURENT_SCREENSHOT_DIR=str(shots.resolve())))
+    assert "1 passed" in output, output
+    for width in (1280, 390):
+        png = (shots / f"web-provider-{width}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == width
+
+
+# ---------------------------------------------------------------------- the operator page
+
+@pytest.fixture
+def operator_site(seeded, suite, cast, gp, chain):
+    """busy_chain's resolved dispute (with its evidence CID) and one left open, on the second
+    provider's GPU, indexed and served with the web app and a chain connection."""
+    from gpurent.indexer.api import GpuFilter, find_gpus
+
+    gpu = find_gpus(seeded.engine, GpuFilter(provider=cast.provider2.address, model="A100"))[0]
+    m = suite.marketplace
+    job = m.createJob(gpu.id, "bafkreiopen", 3600, 2**256 - 1, sender=cast.renter).events.filter(m.JobCreated)[0].jobId
+    m.acceptJob(job, sender=cast.provider2)
+    m.startJob(job, sender=cast.provider2)
+    m.disputeJob(job, "<b>no output</b> after an hour", sender=cast.renter)
+    seeded.sync()
+    server = serve(seeded, WebApp(built_web()), gp, chain.provider.http_uri)
+    yield server
+    server.stop()
+
+
+def test_the_operator_page_is_for_role_holders_and_shows_disputes_parameters_and_pause(operator_site, cast, chain):
+    oracle = requests.get(f"{operator_site.url}/api/v1/operator/{cast.oracle.address}", timeout=30).json()
+    assert "ORACLE_ROLE" in oracle["held"] and oracle["paused"] is False
+    assert [d["outcome"] is None for d in oracle["disputes"]] == [True, False]  # the open one first
+    assert oracle["disputes"][1]["evidenceCid"] == "bafkreievidence"
+    renter = requests.get(f"{operator_site.url}/api/v1/operator/{cast.renter.address}", timeout=30).json()
+    assert renter["held"] == []
+    output = playwright(["operator.spec.ts"], browser_env(operator_site.url, chain, cast,
+                                                          GPURENT_ORACLE=cast.oracle.address,
+                                                          GPURENT_OPERATOR_VIEW=json.dumps(oracle)))
+    assert "2 passed" in output, output
 
 
 # ---------------------------------------------------------------------- what the gateway serves at /

@@ -213,6 +213,25 @@ def make_app(config: GatewayConfig) -> FastAPI:
         # a JSONResponse of plain values: FastAPI's encoding pass would be a page's costliest step
         return JSONResponse({"items": [camel(row) for row in rows], "limit": limit, "offset": offset})
 
+    @app.get(f"{API}/providers/{{address}}", tags=["gpus"],
+             summary="A provider's GPUs, stake, reputation and its history, jobs and earnings by day")
+    def provider(address: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")]) -> dict[str, Any]:
+        from gpurent.gateway.providers import dashboard
+
+        found = dashboard(config.engine, address)
+        if found is None:
+            raise ApiError(404, f"no provider {address} in the index")
+        return found
+
+    @app.get(f"{API}/operator/{{address}}", tags=["operator"],
+             summary="An address's roles, the chain's parameters and pause state, and the disputes")
+    def operator(address: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")]) -> dict[str, Any]:
+        from gpurent.gateway.operator import overview
+
+        if config.gp is None:
+            raise ApiError(503, "this gateway has no chain connection, so it reads no roles or parameters")
+        return overview(config.gp, config.engine, address)
+
     @app.get(f"{API}/gpus/{{gpu_id}}", tags=["gpus"], summary="One GPU with its provider's reputation")
     async def gpu(gpu_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{1,64}$")]) -> JSONResponse:
         found = find_gpu(config.engine, gpu_id)

@@ -22,6 +22,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from gpurent.errors import GpurentError
 from gpurent.gateway.errors import ApiError
 from gpurent.images.store import ImageStore, PushedImage
 from gpurent.settings import format_size
@@ -58,7 +59,10 @@ class Uploads:
                     out.write(chunk)
             if seen == 0:
                 raise ApiError(400, "the body is empty: send the docker-archive tar (docker save) as the body")
-            return await run_in_threadpool(self.store.push_archive, path, uploader)
+            try:
+                return await run_in_threadpool(self.store.push_archive, path, uploader)
+            except GpurentError as err:  # said of the spooled file: the client never sees its path
+                raise ApiError(400, str(err).splitlines()[0].replace(str(path), "the upload")) from None
         finally:
             self._running -= 1
             path.unlink(missing_ok=True)

@@ -11,17 +11,26 @@ const PAGES = [
   { path: "/", title: "Marketplace" },
   { path: "/instances", title: "My jobs" },
   { path: "/wallet", title: "Wallet" },
+  { path: "/images", title: "Images" },
+  { path: "/provider", title: "Provider" },
+  { path: "/operator", title: "Operator" },
 ] as const;
 
 // Renting and the console load when first opened: the marketplace's first page stays small.
 const RentPage = lazy(() => import("../features/rent").then((m) => ({ default: m.RentPage })));
 const ConsolePage = lazy(() => import("../features/instances").then((m) => ({ default: m.ConsolePage })));
+const ImagesPage = lazy(() => import("../features/images").then((m) => ({ default: m.ImagesPage })));
+const ProviderPage = lazy(() => import("../features/provider").then((m) => ({ default: m.ProviderPage })));
+const OperatorPage = lazy(() => import("../features/operator").then((m) => ({ default: m.OperatorPage })));
 const InstancesPage = lazy(() => import("../features/instances").then((m) => ({ default: m.InstancesPage })));
 
 /** Every route: a pattern and what it renders with its parameters (0x-hex ids only). */
 const ROUTES: { pattern: string; render(params: Record<string, string>): ReactNode }[] = [
   { pattern: "/", render: () => <MarketplacePage /> },
   { pattern: "/wallet", render: () => <WalletPage /> },
+  { pattern: "/images", render: () => <ImagesPage /> },
+  { pattern: "/provider", render: () => <ProviderPage /> },
+  { pattern: "/operator", render: () => <OperatorPage /> },
   { pattern: "/instances", render: () => <InstancesPage /> },
   { pattern: "/instances/:jobId", render: (p) => <ConsolePage key={p.jobId} jobId={p.jobId ?? ""} /> },
   { pattern: "/rent/:gpuId", render: (p) => <RentPage key={p.gpuId} gpuId={p.gpuId ?? ""} /> },

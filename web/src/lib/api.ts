@@ -34,16 +34,21 @@ async function request<T>(method: string, path: string, body: unknown, options: 
     if (err instanceof DOMException && err.name === "AbortError") throw err;
     throw new ApiError(0, "The gateway does not answer: check your connection and try again.");
   }
-  const text = await answer.text();
+  return readAnswer<T>(answer.status, await answer.text());
+}
+
+/** A gateway answer's body as JSON, or its one-line `error` thrown as an ApiError (any
+ * status outside 2xx); shared by fetch and the upload's XMLHttpRequest. */
+export function readAnswer<T>(status: number, text: string): T {
   let data: unknown = undefined;
   try {
     data = text ? JSON.parse(text) : undefined;
   } catch {
-    throw new ApiError(answer.status, `The gateway answered ${answer.status} with something that is not JSON.`);
+    throw new ApiError(status, `The gateway answered ${status} with something that is not JSON.`);
   }
-  if (!answer.ok) {
+  if (status < 200 || status > 299) {
     const error = typeof data === "object" && data !== null ? (data as { error?: unknown }).error : undefined;
-    throw new ApiError(answer.status, typeof error === "string" && error ? error : `The gateway answered ${answer.status}.`);
+    throw new ApiError(status, typeof error === "string" && error ? error : `The gateway answered ${status}.`);
   }
   return data as T;
 }

@@ -31,7 +31,7 @@ export function shortAddress(address: string): string {
 }
 
 export function formatTime(unixSeconds: number | null | undefined): string {
-  if (!unixSeconds) return "—";
+  if (!unixSeconds || !Number.isFinite(unixSeconds)) return "—";
   return new Date(unixSeconds * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
 }
 
@@ -60,4 +60,18 @@ export function formatDuration(seconds: number): string {
 /** A long hex id (a job's, a GPU's) as 0x123456…abcd; an address as shortAddress does. */
 export function shortId(id: string): string {
   return /^0x[0-9a-fA-F]{16,}$/.test(id) ? `${id.slice(0, 8)}…${id.slice(-4)}` : id;
+}
+
+/** A byte count as people read it: 512 B, 1.5 KiB, 2.25 MiB, 3 GiB (two decimals at most). */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes) || bytes < 0) return "—";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const shown = unit === 0 ? String(value) : String(Math.floor(value * 100) / 100);
+  return `${shown} ${units[unit]}`;
 }

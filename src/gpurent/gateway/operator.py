@@ -1,0 +1,36 @@
+"""What the operator pages read: an address's roles on each contract and the chain's parameters
+and pause state (both from the chain, as the SDK's ``gpurent admin`` reads them), and the
+disputes with their evidence CIDs (from the index)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from gpurent.indexer import schema as s
+from gpurent.sdk.admin import ROLES
+
+MAX_DISPUTES = 100
+OPERATOR_ROLES = ("DEFAULT_ADMIN_ROLE", "ORACLE_ROLE", "PAUSER_ROLE", "SLASHER_ROLE")  # MINTER_ROLE is the token's
+
+
+def disputes(engine: Engine) -> list[dict[str, Any]]:
+    """The newest disputes, open ones first."""
+    d = s.disputes.c
+    with engine.connect() as db:
+        rows = db.execute(select(s.disputes).order_by(d.outcome.is_not(None), d.raised_block.desc())
+                          .limit(MAX_DISPUTES)).mappings().all()
+    return [{"jobId": r["job_id"], "initiator": r["initiator"], "reason": r["reason"], "raisedBlock": r["raised_block"],
+             "outcome": r["outcome"], "finalCost": r["final_cost_tokens"], "resolver": r["resolver"],
+             "evidenceCid": r["evidence_cid"], "resolvedBlock": r["resolved_block"]} for r in rows]
+
+
+def overview(gp: Any, engine: Engine, address: str) -> dict[str, Any]:
+    roles = {role: gp.has_role(role, address) for role in OPERATOR_ROLES if role in ROLES}
+    held = sorted(role for role, where in roles.items() if any(where.values()))
+    params = {key: str(value) if isinstance(value, Decimal) else value for key, value in gp.parameters().items()}
+    return {"address": address.lower(), "roles": roles, "held": held, "parameters": params,
+            "paused": params["paused"], "disputes": disputes(engine)}

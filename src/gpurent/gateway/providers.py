@@ -1,0 +1,80 @@
+"""A provider's dashboard from the index: its GPUs, stake and reputation, the jobs it ran, its
+earnings by day (its ``FundsReleased`` events, dated by the job's status change in the same
+block) and its reputation history (score, uptime and response over blocks)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Engine
+
+from gpurent.indexer import schema as s
+from gpurent.indexer.project import tokens
+
+MAX_GPUS = 100  # the index's page
+MAX_HISTORY = 500  # reputation entries, the newest kept
+ENDED = ("Completed", "Resolved")
+
+
+def earnings_by_day(db: Any, address: str) -> list[dict[str, Any]]:
+    """The provider's share of each settled job, summed per UTC day, oldest first."""
+    e = s.events.c
+    rows = db.execute(select(e.block_number, e.args).where(and_(e.name == "FundsReleased",
+                                                                func.lower(e.args).contains(address)))).all()
+    paid: list[tuple[str, int, int, int]] = []  # job, block, provider's amount, fee
+    for block, args in rows:
+        a = json.loads(args)
+        if str(a.get("provider", "")).lower() == address:
+            paid.append((str(a["jobId"]).lower(), block, int(a["providerAmount"]), int(a["fee"])))
+    if not paid:
+        return []
+    h = s.job_status_history.c
+    dated = db.execute(select(h.job_id, h.block_number, h.timestamp)
+                       .where(h.job_id.in_({job for job, *_ in paid}))).all()
+    when = {(job.lower(), block): ts for job, block, ts in dated}
+    days: dict[str, dict[str, int]] = {}
+    for job, block, amount, fee in paid:
+        ts = when.get((job, block))
+        if ts is None:
+            continue
+        day = datetime.fromtimestamp(ts, timezone.utc).date().isoformat()
+        bucket = days.setdefault(day, {"amount": 0, "fee": 0, "jobs": 0})
+        bucket["amount"] += amount
+        bucket["fee"] += fee
+        bucket["jobs"] += 1
+    return [{"day": day, "earned": tokens(b["amount"]), "fee": tokens(b["fee"]), "jobs": b["jobs"]}
+            for day, b in sorted(days.items())]
+
+
+def reputation_history(db: Any, address: str) -> list[dict[str, Any]]:
+    """Score changes, reports, penalties, rewards and slashes, oldest first (the newest 500)."""
+    r = s.reputation_history.c
+    rows = db.execute(select(r.block_number, r.log_index, r.kind, r.detail).where(r.provider_address == address)
+                      .order_by(r.block_number.desc(), r.log_index.desc()).limit(MAX_HISTORY)).all()
+    return [{"block": block, "kind": kind, "detail": json.loads(detail)} for block, _, kind, detail in reversed(rows)]
+
+
+def dashboard(engine: Engine, address: str) -> dict[str, Any] | None:
+    """None when the index has no such provider."""
+    from gpurent.gateway.app import camel
+    from gpurent.indexer.api import GpuFilter, find_gpus, find_provider
+
+    address = address.lower()
+    provider = find_provider(engine, address)
+    if provider is None:
+        return None
+    gpus = find_gpus(engine, GpuFilter(provider=address, available=None, include_retired=True), limit=MAX_GPUS)
+    j = s.instance_history.c
+    with engine.connect() as db:
+        statuses: Counter[str] = Counter(dict(db.execute(select(j.status, func.count()).where(j.provider_address == address)
+                                           .group_by(j.status)).all()))
+        earnings = earnings_by_day(db, address)
+        history = reputation_history(db, address)
+    return {**camel(provider), "gpus": [camel(g) for g in gpus],
+            "jobs": {"total": sum(statuses.values()), "ended": sum(statuses[k] for k in ENDED),
+                     "byStatus": dict(sorted(statuses.items()))},
+            "earningsByDay": earnings, "reputationHistory": history}
