@@ -59,8 +59,9 @@ def busy_chain(suite, cast, chain, jobs: int = 3) -> dict:
             m.cancelJob(job, sender=cast.renter)
             continue
         m.acceptJob(job, sender=cast.provider)
-        m.startJob(job, sender=cast.provider)
-        chain.pending_timestamp = chain.pending_timestamp + 900
+        started = m.startJob(job, sender=cast.provider)
+        # exactly 900 s billed: from the start block's own time, not the wall clock's pending block
+        chain.pending_timestamp = started.timestamp + 900
         if kind == "complete":
             m.completeJob(job, sender=cast.renter)
         else:

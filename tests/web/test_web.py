@@ -233,8 +233,8 @@ def provider_site(seeded, suite, cast, chain):
     chain.pending_timestamp = chain.pending_timestamp + 2 * 86400
     job = m.createJob(gpu.id, "bafkreilaterjob", 3600, 2**256 - 1, sender=cast.renter).events.filter(m.JobCreated)[0].jobId
     m.acceptJob(job, sender=cast.provider)
-    m.startJob(job, sender=cast.provider)
-    chain.pending_timestamp = chain.pending_timestamp + 1800
+    started = m.startJob(job, sender=cast.provider)
+    chain.pending_timestamp = started.timestamp + 1800  # from the start block: exactly 1800 s billed
     m.completeJob(job, sender=cast.renter)  # half an hour at 10 an hour: 5, 0.1 of it the fee
     suite.reputation.submitValidationReport(cast.provider, 2, (4, 4, 1, 0, 100), sender=cast.oracle)
     seeded.sync()
