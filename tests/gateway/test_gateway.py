@@ -5,6 +5,7 @@ of the session token; GPUs through REST equal to the index's GraphQL; limits ans
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import shutil
@@ -12,6 +13,8 @@ import subprocess
 import time
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
+from typing import Iterator
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -215,27 +218,36 @@ def test_cors_admits_only_configured_origins(indexed):
         server.stop()
 
 
-@pytest.fixture
-def redis_url(tmp_path):
+@contextlib.contextmanager
+def redis_server(folder: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A real Redis on a free port (no persistence), its URL once it answers, and its process."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is missing: run `make setup`")
     port = free_port()
     process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+                                "--dir", str(folder)], stdout=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            RedisStore(url).ping()
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                RedisStore(url).ping()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    with redis_server(tmp_path) as (url, _):
+        yield url
 
 
 def replicas(indexer, redis_url: str, limits: Limits):

@@ -22,7 +22,8 @@ from gpurent.gateway.store import MemoryStore, RedisStore
 from gpurent.indexer import schema as tables
 from tests.agent.test_gateway_streams import hello
 from tests.conftest import create_job, register_provider, register_resource
-from tests.gateway.test_gateway import gateway, index_db, indexed, redis_url, replicas, serve, sign, sign_in  # noqa: F401 - fixtures
+from tests.gateway.test_gateway import (gateway, index_db, indexed, redis_server, redis_url, replicas, serve, sign,  # noqa: F401 - fixtures
+                                        sign_in)
 from tests.indexer.test_indexer import make_indexer
 from tests.oracle.rogue_provider import MB, RogueProvider
 
@@ -212,6 +213,51 @@ def test_an_address_streams_count_once_across_replicas(long_log_job, cast, manif
     finally:
         a.stop()
         b.stop()
+
+
+def _closed_with(ws) -> tuple[int, str]:
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            ws.recv(timeout=20)
+    assert closed.value.rcvd is not None, "no close frame"
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+def test_redis_that_stops_answering_gets_503_and_1013_never_a_500(long_log_job, cast, manifest, tmp_path):
+    """Redis gone under a running gateway: requests answer 503 with Retry-After and a one-line
+    error, a WebSocket is accepted and closed 1013 ("try again later"); the same once Redis is
+    back answers again. A Redis that refuses only the streams' lease (an ACL without ZADD, a real
+    refusal mid-admission) closes the stream 1013 too, and nothing else is held."""
+    indexer, job_id, _ = long_log_job
+    with redis_server(tmp_path) as (url, process):
+        server, _ = serve(indexer, RedisStore(url))
+        try:
+            assert requests.get(f"{server.url}/api/v1/gpus", timeout=10).status_code == 200
+            process.terminate()
+            process.wait(timeout=10)
+            for answer in (requests.get(f"{server.url}/api/v1/gpus", timeout=10),
+                           requests.post(f"{server.url}/api/v1/auth/challenge", json={"address": cast.renter.address},
+                                         timeout=10)):
+                assert answer.status_code == 503 and answer.headers["retry-after"] == "1", answer.text
+                assert answer.json() == {"error": "the gateway's shared store did not answer: try again in a moment"}
+            ws = connect(server.url.replace("http://", "ws://") + f"/api/v1/instances/{job_id}/logs", open_timeout=10)
+            assert _closed_with(ws) == (1013, "the gateway's shared store did not answer: try again in a moment")
+        finally:
+            server.stop()
+    with redis_server(tmp_path) as (url, _):
+        admin = RedisStore(url)._redis
+        admin.execute_command("ACL", "SETUSER", "gateway", "on", ">pw", "~*", "&*", "+@all", "-zadd")
+        limited = url.replace("redis://", "redis://gateway:pw@")
+        server, _ = serve(indexer, RedisStore(limited))
+        try:
+            assert requests.get(f"{server.url}/api/v1/gpus", timeout=10).status_code == 200  # counted: it answers
+            ws = connect(server.url.replace("http://", "ws://") + f"/api/v1/instances/{job_id}/logs", open_timeout=10)
+            ws.send(hello(server.url, cast.renter, job_id, manifest.chain_id))
+            code, reason = _closed_with(ws)
+            assert (code, reason) == (1013, "the gateway could not count this stream just now: try again in a moment")
+            assert not admin.keys("gpurent:gateway:lease:*")  # no lease left behind
+        finally:
+            server.stop()
 
 
 @pytest.mark.parametrize("store", ["memory", "redis"])

@@ -132,7 +132,12 @@ def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(si
            "GPURENT_COSTLY_GPU": theirs["H100"], "GPURENT_LOG_MARK": LOG_MARK, "GPURENT_OUT": str(out),
            "GPURENT_EXPECT_GPUS": json.dumps([{"model": g["gpuModel"], "price": g["pricePerHour"]} for g in gpus]),
            "GPURENT_HOSTILE_MODEL": HOSTILE, "GPURENT_SCREENSHOT_DIR": str(shots.resolve())}
-    output = playwright(["app.spec.ts", "rent.spec.ts"], env)
+    try:
+        output = playwright(["app.spec.ts", "rent.spec.ts"], env)
+    except BaseException as err:  # what the log's provider saw, and what else runs in this process
+        threads = sorted(t.name for t in threading.enumerate())
+        raise AssertionError(f"{err}\nlog provider served {log_provider.served}, refused {log_provider.refused}; "
+                             f"{len(threads)} threads: {threads[:60]}") from None
     assert "7 passed" in output, output
     # what the browser did is on chain: two jobs of the renter on the GPU it picked, at the prices shown
     assert gp.job_count() == jobs_before + 2  # the declined permit created nothing

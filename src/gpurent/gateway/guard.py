@@ -8,7 +8,9 @@
 - an exception a route lets escape answered as ``{"error": "one line"}`` with status 500 (and
   the security headers, and CORS's when the origin is allowed: the Guard answers inside CORS),
   logged with its traceback here, never in the answer; a WebSocket's ends quietly (a client
-  that went is no failure) or is closed 1011.
+  that went is no failure) or is closed 1011;
+- the shared store (Redis) not answering: 503 with Retry-After 1 (a WebSocket closed 1013), for
+  the limits here and for a route's nonces, counts and leases alike; nothing passes uncounted.
 
 Limits per signed-in address are counted where the address is known (``app.session``).
 """
@@ -22,7 +24,7 @@ from typing import Any
 
 from starlette.websockets import WebSocketDisconnect
 
-from gpurent.gateway.store import Store
+from gpurent.gateway.store import Store, StoreUnavailable
 from gpurent.gateway.web import WEB_CSP, is_api_path
 
 log = logging.getLogger("gpurent.gateway")
@@ -51,6 +53,8 @@ class Limits:
     streams_per_address: int = 8  # log and metrics WebSockets open at once for one address (a replica)
 
 
+UNAVAILABLE = "the gateway's shared store did not answer: try again in a moment"
+
 UNBOUNDED = {"/api/v1/images/upload"}  # bodies bounded by their route (the image size limit), not here
 
 
@@ -64,13 +68,18 @@ class Guard:
             return
         client = (scope.get("client") or ("?", 0))[0]
         path: str = scope.get("path", "")
-        wait = self.store.hit(f"ip:{client}", self.limits.per_ip, self.limits.window_s)
-        if wait is None and path.startswith("/api/v1/auth/"):
-            wait = self.store.hit(f"signin:{client}", self.limits.sign_in_per_ip, self.limits.window_s)
+        try:
+            wait = self.store.hit(f"ip:{client}", self.limits.per_ip, self.limits.window_s)
+            if wait is None and path.startswith("/api/v1/auth/"):
+                wait = self.store.hit(f"signin:{client}", self.limits.sign_in_per_ip, self.limits.window_s)
+        except StoreUnavailable as err:  # limits not counted: nothing passes uncounted
+            log.warning("the limits' store did not answer for %s: %s", path[:80], err)
+            if scope["type"] == "websocket":
+                return await _refuse_socket(receive, send, UNAVAILABLE)
+            return await _answer(send, 503, UNAVAILABLE, [(b"retry-after", b"1")])
         if scope["type"] == "websocket":
             if wait is not None:
-                await send({"type": "websocket.close", "code": 1013, "reason": "too many requests"})
-                return
+                return await _refuse_socket(receive, send, "too many requests: try again in a moment")
             await _socket(self.app, scope, receive, send)
             return
         if wait is not None:
@@ -129,6 +138,11 @@ async def _contained(app: Any, scope: dict[str, Any], receive: Any, send: Any) -
 
     try:
         await app(scope, receive, watched_send)
+    except StoreUnavailable as err:  # a route's nonce, session count or lease: the same 503 as above
+        if started:
+            raise
+        log.warning("the gateway's store did not answer %s %s: %s", scope.get("method", "?"), scope.get("path", "?"), err)
+        await _answer(send, 503, UNAVAILABLE, [(b"retry-after", b"1")])
     except Exception as err:
         if started:
             raise
@@ -143,12 +157,25 @@ async def _socket(app: Any, scope: dict[str, Any], receive: Any, send: Any) -> N
         await app(scope, receive, send)
     except WebSocketDisconnect:
         return
-    except Exception:
-        log.exception("an unexpected error serving the WebSocket %s", scope.get("path", "?"))
+    except Exception as err:
+        unavailable = isinstance(err, StoreUnavailable)
+        if unavailable:
+            log.warning("the gateway's store did not answer the WebSocket %s: %s", scope.get("path", "?"), err)
+        else:
+            log.exception("an unexpected error serving the WebSocket %s", scope.get("path", "?"))
         try:
-            await send({"type": "websocket.close", "code": 1011, "reason": "the gateway failed; it is logged"})
+            await send({"type": "websocket.close", "code": 1013 if unavailable else 1011,
+                        "reason": UNAVAILABLE if unavailable else "the gateway failed; it is logged"})
         except Exception:  # noqa: BLE001 - the socket is gone too: nothing more to tell
             pass
+
+
+async def _refuse_socket(receive: Any, send: Any, reason: str) -> None:
+    """A WebSocket accepted and closed at once with 1013 ("try again later") and ``reason``: a
+    browser's ``onclose`` sees the code (one refused before the accept sees only a failed upgrade)."""
+    if (await receive())["type"] == "websocket.connect":
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 1013, "reason": reason})
 
 
 async def _answer(send: Any, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:

@@ -10,11 +10,13 @@ longer than that.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import math
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 
@@ -24,6 +26,11 @@ class StoreFull(Exception):
     def __init__(self, message: str, retry_after_s: float):
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class StoreUnavailable(Exception):
+    """The shared store did not answer (Redis down, or slower than its timeout): the request is
+    answered 503 with Retry-After, a WebSocket closed 1013 ("try again later"); nothing is half done."""
 
 
 class Store(Protocol):
@@ -188,48 +195,65 @@ class RedisStore:
         self._redis: Any = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._prefix = prefix
 
+    @contextlib.contextmanager
+    def _answering(self) -> Iterator[None]:
+        """Redis's failures (refused, reset, timed out) as ``StoreUnavailable``."""
+        import redis
+
+        try:
+            yield
+        except redis.RedisError as err:
+            raise StoreUnavailable(f"Redis did not answer: {type(err).__name__}") from err
+
     def ping(self) -> None:
-        self._redis.ping()
+        with self._answering():
+            self._redis.ping()
 
     def put_nonce(self, nonce: str, ttl_s: float) -> None:
-        self._redis.set(f"{self._prefix}nonce:{nonce}", b"1", px=max(1, int(ttl_s * 1000)), nx=True)
+        with self._answering():
+            self._redis.set(f"{self._prefix}nonce:{nonce}", b"1", px=max(1, int(ttl_s * 1000)), nx=True)
 
     def take_nonce(self, nonce: str) -> bool:
-        return self._redis.getdel(f"{self._prefix}nonce:{nonce}") is not None
+        with self._answering():
+            return self._redis.getdel(f"{self._prefix}nonce:{nonce}") is not None
 
     def hit(self, key: str, limit: int, window_s: float) -> float | None:
-        name = f"{self._prefix}rate:{key}"
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.incr(name)
-        pipe.pexpire(name, max(1, int(window_s * 1000)), nx=True)
-        pipe.pttl(name)
-        count, _, ttl_ms = pipe.execute()
-        if int(count) <= limit:
-            return None
-        return max(0.001, (int(ttl_ms) if int(ttl_ms) > 0 else math.ceil(window_s * 1000)) / 1000)
+        with self._answering():
+            name = f"{self._prefix}rate:{key}"
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.incr(name)
+            pipe.pexpire(name, max(1, int(window_s * 1000)), nx=True)
+            pipe.pttl(name)
+            count, _, ttl_ms = pipe.execute()
+            if int(count) <= limit:
+                return None
+            return max(0.001, (int(ttl_ms) if int(ttl_ms) > 0 else math.ceil(window_s * 1000)) / 1000)
 
     def open_lease(self, key: str, limit: int, ttl_s: float) -> str | None:
-        name, lease, now = f"{self._prefix}lease:{key}", secrets.token_hex(8), _ms(time.time())
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.zremrangebyscore(name, "-inf", now)
-        pipe.zadd(name, {lease: now + _ms(ttl_s)})
-        pipe.zcard(name)
-        pipe.pexpire(name, _ms(ttl_s))
-        held = int(pipe.execute()[2])
-        if held > limit:
-            self._redis.zrem(name, lease)
-            return None
-        return lease
+        with self._answering():
+            name, lease, now = f"{self._prefix}lease:{key}", secrets.token_hex(8), _ms(time.time())
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.zremrangebyscore(name, "-inf", now)
+            pipe.zadd(name, {lease: now + _ms(ttl_s)})
+            pipe.zcard(name)
+            pipe.pexpire(name, _ms(ttl_s))
+            held = int(pipe.execute()[2])
+            if held > limit:
+                self._redis.zrem(name, lease)
+                return None
+            return lease
 
     def renew_lease(self, key: str, lease: str, ttl_s: float) -> None:
-        name = f"{self._prefix}lease:{key}"
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.zadd(name, {lease: _ms(time.time()) + _ms(ttl_s)}, xx=True)
-        pipe.pexpire(name, _ms(ttl_s), gt=True)
-        pipe.execute()
+        with self._answering():
+            name = f"{self._prefix}lease:{key}"
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.zadd(name, {lease: _ms(time.time()) + _ms(ttl_s)}, xx=True)
+            pipe.pexpire(name, _ms(ttl_s), gt=True)
+            pipe.execute()
 
     def close_lease(self, key: str, lease: str) -> None:
-        self._redis.zrem(f"{self._prefix}lease:{key}", lease)
+        with self._answering():
+            self._redis.zrem(f"{self._prefix}lease:{key}", lease)
 
 
 def _ms(seconds: float) -> int:

@@ -32,7 +32,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gpurent.errors import GpurentError
 from gpurent.gateway.auth import AuthError, Authenticator
-from gpurent.gateway.store import Store
+from gpurent.gateway.store import Store, StoreUnavailable
 from gpurent.output import safe_text
 from gpurent.safejson import loads_bounded
 from gpurent.wire.access import SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -86,12 +86,16 @@ class Streams:
             await _close(ws, 1008, f"send the token and the signed access within {HELLO_S:g} s")
             return
         try:
-            address, headers, job = self._admit(hello, job_id)
+            address, headers, job = await asyncio.to_thread(self._admit, hello, job_id)
+            key = f"streams:{address}"
+            lease = await asyncio.to_thread(self.store.open_lease, key, self.per_user, LEASE_S)
         except _Refused as err:
             await _close(ws, err.code, err.reason)
             return
-        key = f"streams:{address}"
-        lease = await asyncio.to_thread(self.store.open_lease, key, self.per_user, LEASE_S)
+        except StoreUnavailable as err:  # Redis did not answer: nothing admitted, come back in a moment
+            log.warning("could not admit a %s stream: %s", kind, err)
+            await _close(ws, 1013, "the gateway could not count this stream just now: try again in a moment")
+            return
         if lease is None:
             await _close(ws, 1013, f"at most {self.per_user} streams at once per address")
             return
@@ -103,7 +107,10 @@ class Streams:
             await self._relay(ws, kind, job_id.lower(), str(job["endpoint"]), headers)
         finally:
             keeper.cancel()
-            await asyncio.to_thread(self.store.close_lease, key, lease)
+            try:
+                await asyncio.to_thread(self.store.close_lease, key, lease)
+            except StoreUnavailable as err:  # not given back: it expires with its lease (LEASE_S)
+                log.warning("could not give a stream's lease back: %s", err)
 
     async def _keep(self, key: str, lease: str) -> None:
         """Renews a stream's lease while it is open (a store that fails is logged, and tried again)."""

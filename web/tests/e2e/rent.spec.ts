@@ -22,6 +22,11 @@ function record(key: string, value: unknown): void {
   writeFileSync(file, JSON.stringify({ ...old, [key]: value }));
 }
 
+/** The log panel's status line (how its stream ended, or why it could not start): for a failure's message. */
+async function logStatus(page: Page): Promise<string> {
+  return `the log's status: ${JSON.stringify(await page.locator("#logs-title ~ .actions-row .status").textContent())}`;
+}
+
 function signing(log: WalletLog[]): string[] {
   return log.map((c) => c.method).filter((m) => SIGNING.has(m));
 }
@@ -65,7 +70,11 @@ test("a renter rents a GPU, follows its log over the WebSocket and cancels it wi
   await expect(page.getByTestId("time-left")).toHaveText("2 h 30 min of 2 h 30 min");
 
   await page.getByRole("button", { name: "Show the live log" }).click(); // the wallet signs the access
-  await expect(page.getByLabel("Job log")).toContainText(logMark);
+  try {
+    await expect(page.getByLabel("Job log")).toContainText(logMark, { timeout: 20_000 });
+  } catch (err) {
+    throw new Error(`${String(err)}\n${await logStatus(page)}`);
+  }
   await expect(page.getByLabel("Job log")).toContainText("<b>markup in a log stays text</b>");
   expect(await page.locator("pre.log b").count()).toBe(0);
   await expect(page.getByLabel("Job log")).not.toContainText("starting the job"); // the log is over 64 KiB:
