@@ -344,7 +344,7 @@ def test_a_renter_rents_through_prepare_sign_broadcast_and_cancels(writable, cas
     foreign = wallet_send(web3, cast.renter2, request, gas=500_000)  # signed by someone else than the session
     refused = requests.post(f"{url}/api/v1/transactions", headers=auth, json={"rawTransaction": foreign}, timeout=10)
     assert refused.status_code == 400 and "not by the signed-in" in refused.json()["error"]
-    elsewhere = wallet_send(web3, cast.renter, {**request, "to": str(suite.registry.address), "data": "0x"}, gas=100_000)
+    elsewhere = wallet_send(web3, cast.renter, {**request, "to": str(suite.reputation.address), "data": "0x"}, gas=100_000)
     refused = requests.post(f"{url}/api/v1/transactions", headers=auth, json={"rawTransaction": elsewhere}, timeout=10)
     assert refused.status_code == 400 and "not this deployment" in refused.json()["error"]
 
@@ -373,8 +373,8 @@ def test_a_renter_rents_through_prepare_sign_broadcast_and_cancels(writable, cas
     assert int(Decimal(wallet["tokens"]) * 10**18) == before - 12 * 10**18  # 8 + 4 locked
     other = {"Authorization": f"Bearer {sign_in(url, cast.renter2)}"}
     assert requests.post(f"{url}/api/v1/instances/{job_id}/extend/prepare", headers=other, timeout=10,
-                         json={"extraSeconds": 60}).status_code == 400  # not theirs
-    assert requests.delete(f"{url}/api/v1/instances/{job_id}", headers=other, timeout=10).status_code == 400
+                         json={"extraSeconds": 60}).status_code == 403  # not theirs
+    assert requests.delete(f"{url}/api/v1/instances/{job_id}", headers=other, timeout=10).status_code == 403
     ending = requests.delete(f"{url}/api/v1/instances/{job_id}", headers=auth, timeout=10)
     assert ending.status_code == 200 and ending.json()["action"] == "cancel", ending.text
     done = requests.post(f"{url}/api/v1/transactions", headers=auth, timeout=90,

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Path, Query, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
@@ -30,7 +30,7 @@ from gpurent.gateway.guard import Guard, Limits, retry_after
 from gpurent.gateway.results import Results
 from gpurent.gateway.siwe import stamp
 from gpurent.gateway.store import Store, StoreFull
-from gpurent.errors import GpurentError
+from gpurent.errors import GpurentError, NotAuthorized
 from gpurent.output import safe_text
 from gpurent.gateway.streams import Streams
 from gpurent.gateway.uploads import Uploads
@@ -106,6 +106,15 @@ class ExtendRequest(ExtendPermitRequest, SignedPermit):
 
 class BroadcastRequest(BaseModel):
     rawTransaction: str = Field(max_length=2 * MAX_RAW_TX + 2)  # hex, with its 0x
+
+
+class PauseRequest(BaseModel):
+    paused: StrictBool  # true or false, not "yes"
+
+
+class ResolveRequest(BaseModel):
+    outcome: str = Field(max_length=32)  # provider-fault, user-fault or split
+    evidenceCid: str = Field(max_length=128)
 
 
 class ChallengeRequest(BaseModel):
@@ -348,6 +357,18 @@ def make_app(config: GatewayConfig) -> FastAPI:
         request = calls().end_job(to_checksum(signed.address), job_id)
         return {"transaction": request.as_json(), "action": request.action}
 
+    @app.post(f"{API}/operator/pause", tags=["operator"],
+              summary="The transactions that pause (or unpause) the marketplace and the registry, for a pauser")
+    def pause(signed: Signed, body: PauseRequest) -> dict[str, Any]:
+        prepared = calls().set_paused(to_checksum(signed.address), body.paused)
+        return {"transactions": [r.as_json() for r in prepared], "paused": body.paused}
+
+    @app.post(f"{API}/operator/disputes/{{job_id}}/resolve", tags=["operator"],
+              summary="The transaction that resolves a dispute with a ruling and its evidence, for the oracle")
+    def resolve(signed: Signed, job_id: JobIdPath, body: ResolveRequest) -> dict[str, Any]:
+        request = calls().resolve_dispute(to_checksum(signed.address), job_id, body.outcome, body.evidenceCid)
+        return {"transaction": request.as_json(), "action": request.action}
+
     @app.post(f"{API}/transactions", tags=["instances"],
               summary="Broadcasts a transaction the signed-in wallet signed, and reports its outcome")
     def broadcast(signed: Signed, body: BroadcastRequest) -> dict[str, Any]:
@@ -412,7 +433,8 @@ def make_app(config: GatewayConfig) -> FastAPI:
 
     @app.exception_handler(GpurentError)
     async def _sdk_error(_: Request, err: GpurentError) -> JSONResponse:
-        return JSONResponse({"error": safe_text(str(err).splitlines()[0])[:400]}, status_code=400)
+        status = 403 if isinstance(err, NotAuthorized) else 400  # a role or a party the caller is not
+        return JSONResponse({"error": safe_text(str(err).splitlines()[0])[:400]}, status_code=status)
 
     @app.get(f"{API}/images", tags=["images"], summary="Images by how many jobs ran them")
     def images(limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20) -> dict[str, Any]:

@@ -28,9 +28,22 @@ def disputes(engine: Engine) -> list[dict[str, Any]]:
              "evidenceCid": r["evidence_cid"], "resolvedBlock": r["resolved_block"]} for r in rows]
 
 
+def with_deadlines(gp: Any, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each open dispute with when it was raised and from when anyone may settle it as a split
+    (its job's own terms' dispute timeout, read from the chain); resolved ones as they are."""
+    out = []
+    for dispute in found:
+        if dispute["outcome"] is None:
+            job = gp.job(dispute["jobId"])
+            raised = int(job.updated_at)
+            dispute = {**dispute, "raisedAt": raised, "expiresAt": raised + gp.deadlines_of(job).dispute_timeout}
+        out.append(dispute)
+    return out
+
+
 def overview(gp: Any, engine: Engine, address: str) -> dict[str, Any]:
     roles = {role: gp.has_role(role, address) for role in OPERATOR_ROLES if role in ROLES}
     held = sorted(role for role, where in roles.items() if any(where.values()))
     params = {key: str(value) if isinstance(value, Decimal) else value for key, value in gp.parameters().items()}
     return {"address": address.lower(), "roles": roles, "held": held, "parameters": params,
-            "paused": params["paused"], "disputes": disputes(engine)}
+            "paused": params["paused"], "disputes": with_deadlines(gp, disputes(engine)), "chainTime": gp.chain_time()}

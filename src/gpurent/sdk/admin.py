@@ -103,13 +103,7 @@ class AdminCalls(Base):
 
     def _set_paused(self, paused: bool) -> list[Tx[None]]:
         action = "pause" if paused else "unpause"
-        targets = [c for c in (self.marketplace, self.registry) if bool(c.paused()) != paused]
-        # check every role first, so a missing one never leaves one contract paused alone
-        for contract in targets:
-            if not contract.hasRole(contract.PAUSER_ROLE(), self.address):
-                raise NotAuthorized(f"{self.address} lacks the role needed to {action} "
-                                    f"({contract.contract_type.name} needs PAUSER_ROLE)",
-                                    name="AccessControlUnauthorizedAccount")
+        targets = pause_targets((self.marketplace, self.registry), self.address, paused)
         return [self._send(action, getattr(c, action)) for c in targets]
 
     def paused(self) -> bool:
@@ -145,3 +139,17 @@ class AdminCalls(Base):
     def has_role(self, role: str, account: str) -> dict[str, bool]:
         key, contracts = self._role_target(role, None)
         return {str(c.contract_type.name): bool(c.hasRole(getattr(c, key)(), account)) for c in contracts}
+
+
+def pause_targets(contracts: Any, address: str, paused: bool) -> list[Any]:
+    """The contracts (of the marketplace and the registry) not yet in the ``paused`` state, once
+    ``address`` is found to hold PAUSER_ROLE on every one of them: every role is checked first, so
+    a missing one never leaves one contract paused alone."""
+    action = "pause" if paused else "unpause"
+    targets = [c for c in contracts if bool(c.paused()) != paused]
+    for contract in targets:
+        if not contract.hasRole(contract.PAUSER_ROLE(), address):
+            raise NotAuthorized(f"{address} lacks the role needed to {action} "
+                                f"({contract.contract_type.name} needs PAUSER_ROLE)",
+                                name="AccessControlUnauthorizedAccount")
+    return targets

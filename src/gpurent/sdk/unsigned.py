@@ -6,8 +6,10 @@ browser wallet, and what it broadcasts back.
 - ``create_job``: with that permit's signature, the ``createJobWithPermit`` transaction request
   (``eth_sendTransaction``: to, data, chain id, from; the wallet adds gas and nonce);
 - ``end_job``: ``cancelJob`` or ``completeJob``, whichever the job's state allows its renter;
+- ``set_paused`` and ``resolve_dispute``: an operator's pause (both contracts, or neither) and a
+  dispute's ruling, with the role checked first;
 - ``broadcast``: a transaction signed elsewhere, checked (its sender is the signed-in address,
-  it goes to this deployment's marketplace or token, on this chain) before it is sent, and its
+  it goes to this deployment's marketplace, token or registry, on this chain) before it is sent, and its
   outcome (the job created, where a settled job's escrow went, or the revert in the SDK's words);
 - ``outcome``: the same outcome of a transaction the wallet sent itself (``eth_sendTransaction``,
   what MetaMask does: it signs nothing it does not send), by its hash, with the same checks.
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from gpurent.errors import InvalidInput
 from gpurent.sdk.inputs import parse_id
-from gpurent.types import Job, JobStatus
+from gpurent.types import DisputeOutcome, Job, JobStatus
 from gpurent.units import to_base_units
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 PERMIT_LIFETIME_S = 1800
 RECEIPT_TIMEOUT_S = 60.0
+NOT_OURS = "the transaction goes to a contract that is not this deployment's marketplace, token or registry"
 MAX_RAW_TX = 128 * 1024  # bytes: a createJobWithPermit is under 1 KiB
 
 
@@ -153,6 +156,41 @@ class UnsignedCalls:
             raise contract_error("MarketplaceInvalidJobState", {"jobId": job.job_id, "current": int(job.status)}, "end")
         return TxRequest(str(self.gp.marketplace.address), _hex(method.encode_input(jid)), self.chain_id, owner, action)
 
+    # ------------------------------------------------------------------ an operator's writes
+    def set_paused(self, owner: str, paused: bool) -> list[TxRequest]:
+        """``pause`` (or ``unpause``) on the marketplace and the registry, each that is not so
+        yet (none when both are): refused unless ``owner`` holds PAUSER_ROLE on every one."""
+        from gpurent.sdk.admin import pause_targets
+
+        action = "pause" if paused else "unpause"
+        targets = pause_targets((self.gp.marketplace, self.gp.registry), owner, paused)
+        return [TxRequest(str(c.address), _hex(getattr(c, action).encode_input()), self.chain_id, owner, action)
+                for c in targets]
+
+    def resolve_dispute(self, owner: str, job_id: str, outcome: str, evidence_cid: str) -> TxRequest:
+        """``resolveDispute`` with the ruling and the evidence's CID: refused unless ``owner``
+        holds ORACLE_ROLE and the job is Disputed."""
+        from gpurent.errors import NotAuthorized
+        from gpurent.images.store import validate_cid
+        from gpurent.reverts import contract_error
+
+        jid = parse_id(job_id, "job")
+        try:
+            ruling = DisputeOutcome.parse(outcome)
+        except ValueError as err:
+            raise InvalidInput(str(err)) from None
+        cid = validate_cid(evidence_cid)
+        market = self.gp.marketplace
+        if not market.hasRole(market.ORACLE_ROLE(), owner):
+            raise NotAuthorized(f"{owner} lacks the role needed to resolve a dispute (Marketplace needs ORACLE_ROLE)",
+                                name="AccessControlUnauthorizedAccount")
+        job = Job.from_chain(self.gp._raw_job(jid), None)
+        if job.status != JobStatus.DISPUTED:
+            raise contract_error("MarketplaceInvalidJobState", {"jobId": job.job_id, "current": int(job.status)},
+                                 "resolve")
+        data = market.resolveDispute.encode_input(jid, int(ruling), cid)
+        return TxRequest(str(market.address), _hex(data), self.chain_id, owner, "resolve")
+
     # ------------------------------------------------------------------ broadcast
     def broadcast(self, raw: str, sender: str) -> Outcome:
         """Sends a transaction signed by ``sender`` to this deployment and waits for its receipt."""
@@ -164,7 +202,7 @@ class UnsignedCalls:
             raise InvalidInput(f"the transaction is signed by {signer}, not by the signed-in {sender}")
         to, chain_id = _destination(body)
         if to not in self._allowed():
-            raise InvalidInput("the transaction goes to a contract that is not this deployment's marketplace or token")
+            raise InvalidInput(NOT_OURS)
         if chain_id not in (None, self.chain_id):
             raise InvalidInput(f"the transaction is for chain {chain_id}, this deployment is on {self.chain_id}")
         web3 = self._web3()
@@ -176,7 +214,7 @@ class UnsignedCalls:
 
     def outcome(self, tx_hash: str, sender: str) -> Outcome:
         """The outcome of a transaction ``sender``'s wallet sent itself: refused unless it is
-        ``sender``'s, to this deployment's marketplace or token; waits for its receipt."""
+        ``sender``'s, to this deployment's marketplace, token or registry; waits for its receipt."""
         raw = tx_hash[2:] if tx_hash.startswith("0x") else tx_hash
         if len(raw) != 64 or any(c not in "0123456789abcdefABCDEF" for c in raw):
             raise InvalidInput("a transaction hash is 32 bytes of hex")
@@ -188,11 +226,11 @@ class UnsignedCalls:
         if str(tx["from"]).lower() != sender.lower():
             raise InvalidInput(f"the transaction is sent by {tx['from']}, not by the signed-in {sender}")
         if str(tx.get("to") or "").lower() not in self._allowed():
-            raise InvalidInput("the transaction goes to a contract that is not this deployment's marketplace or token")
+            raise InvalidInput(NOT_OURS)
         return self._outcome(web3, tx["hash"])
 
     def _allowed(self) -> set[str]:
-        return {str(self.gp.marketplace.address).lower(), str(self.gp.token.address).lower()}
+        return {str(c.address).lower() for c in (self.gp.marketplace, self.gp.token, self.gp.registry)}
 
     def _web3(self) -> Any:
         from web3 import Web3
