@@ -282,11 +282,15 @@ def operator_site(seeded, suite, cast, gp, chain):
     m.disputeJob(job, "<b>no output</b> after an hour", sender=cast.renter)
     seeded.sync()
     server = serve(seeded, WebApp(built_web()), gp, chain.provider.http_uri)
+    follower = threading.Thread(target=seeded.run, kwargs={"poll_s": 0.2}, name="indexer", daemon=True)
+    follower.start()  # the ruling the browser sends shows up as the indexer daemon would show it
     yield server
+    seeded.stop()
+    follower.join(timeout=10)
     server.stop()
 
 
-def test_the_operator_page_is_for_role_holders_and_shows_disputes_parameters_and_pause(operator_site, cast, chain):
+def test_the_operator_page_is_for_role_holders_and_shows_disputes_parameters_and_pause(operator_site, cast, chain, suite):
     oracle = requests.get(f"{operator_site.url}/api/v1/operator/{cast.oracle.address}", timeout=30).json()
     assert "ORACLE_ROLE" in oracle["held"] and oracle["paused"] is False
     assert [d["outcome"] is None for d in oracle["disputes"]] == [True, False]  # the open one first
@@ -295,8 +299,13 @@ def test_the_operator_page_is_for_role_holders_and_shows_disputes_parameters_and
     assert renter["held"] == []
     output = playwright(["operator.spec.ts"], browser_env(operator_site.url, chain, cast,
                                                           GPURENT_ORACLE=cast.oracle.address,
+                                                          GPURENT_PAUSER=cast.admin.address,
                                                           GPURENT_OPERATOR_VIEW=json.dumps(oracle)))
-    assert "2 passed" in output, output
+    assert "4 passed" in output, output
+    (ruled,) = [d for d in requests.get(f"{operator_site.url}/api/v1/operator/{cast.oracle.address}",
+                                        timeout=30).json()["disputes"] if d["jobId"] == oracle["disputes"][0]["jobId"]]
+    assert ruled["outcome"] == "split" and ruled["resolver"] == cast.oracle.address.lower()  # the browser's ruling
+    assert not suite.marketplace.paused() and not suite.registry.paused()  # paused and unpaused again
 
 
 # ---------------------------------------------------------------------- what the gateway serves at /

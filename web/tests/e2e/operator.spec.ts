@@ -1,8 +1,9 @@
 // The operator page in a real Chromium, gated on the chain's roles: the renter holds none and
 // is told so; the oracle sees the pause state, the disputes (the open one first, the resolved
-// one with its evidence CID) and the parameters, as the gateway read them from the chain.
+// one with its evidence CID) and the parameters, as the gateway read them from the chain; signed
+// in, the oracle rules on the open dispute and the pauser pauses and unpauses, in the wallet.
 import { expect, test } from "@playwright/test";
-import { expectLabelled, watchConsole } from "./steps";
+import { expectLabelled, signIn, watchConsole } from "./steps";
 import { env, installWallet } from "./wallet";
 
 interface View {
@@ -10,6 +11,7 @@ interface View {
   parameters: Record<string, string | number | boolean>;
 }
 
+const EVIDENCE = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy";
 const view = JSON.parse(process.env.GPURENT_OPERATOR_VIEW ?? "{}") as View;
 
 test("an address without an operator role is told so and sees nothing more", async ({ page }) => {
@@ -43,5 +45,47 @@ test("the oracle sees the pause state, the disputes with their evidence and the 
   expect(await page.locator(".parameters dd").allTextContents()).toEqual(shown.map(([, value]) => String(value)));
   await expect(page.getByText("fee (bps)", { exact: true })).toBeVisible();
   await expectLabelled(page);
+  expect(problems).toEqual([]);
+});
+
+test("signed in, the oracle sees how long the open dispute waited and rules on it with its evidence", async ({ page }) => {
+  const problems = watchConsole(page);
+  const oracle = process.env.GPURENT_ORACLE ?? "";
+  const log = await installWallet(page, { account: oracle, chainId: env().chainId });
+  await page.goto("/operator");
+  await expect(page.getByText("Connect a wallet that holds an operator role.")).toBeVisible();
+  await signIn(page, oracle);
+  const open = view.disputes.find((d) => d.outcome === null);
+  const row = page.locator("table.disputes tbody tr").filter({ hasText: open?.reason ?? "?" });
+  await expect(row.locator("td[data-label=Deadline]")).toHaveText(/^waited .+ of 3 d$/);
+  const job = `${open?.jobId.slice(0, 8)}…${open?.jobId.slice(-4)}`;
+  const rule = page.getByRole("button", { name: "Rule" });
+  await page.getByLabel(`Evidence CID for job ${job}`).fill("not a cid!");
+  await expect(page.getByRole("alert").filter({ hasText: "A CID is 10 to 128 letters and digits" })).toBeVisible();
+  await expect(rule).toBeDisabled();
+  await page.getByLabel(`Evidence CID for job ${job}`).fill(EVIDENCE);
+  await page.getByLabel(`Ruling on job ${job}`).selectOption("split");
+  await expectLabelled(page);
+  await rule.click();
+  await expect(row.locator("td[data-label=Outcome]")).toHaveText("split", { timeout: 20_000 }); // once indexed
+  await expect(row.locator("td[data-label='Evidence CID']")).toHaveText(EVIDENCE);
+  await expect(page.getByRole("button", { name: "Rule" })).toHaveCount(0); // nothing open is left to rule on
+  expect(log.filter((c) => c.method === "eth_sendTransaction")).toHaveLength(1);
+  expect(problems).toEqual([]);
+});
+
+test("the pauser pauses both contracts and unpauses them, each in the wallet", async ({ page }) => {
+  const problems = watchConsole(page);
+  const pauser = process.env.GPURENT_PAUSER ?? "";
+  const log = await installWallet(page, { account: pauser, chainId: env().chainId });
+  await page.goto("/operator");
+  await signIn(page, pauser);
+  await expect(page.getByText(/^Your roles: .*pauser/)).toBeVisible();
+  await page.getByRole("button", { name: "Pause the marketplace" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "The marketplace is paused: no job can be created." })).toBeVisible({ timeout: 20_000 });
+  expect(log.filter((c) => c.method === "eth_sendTransaction")).toHaveLength(2); // the marketplace and the registry
+  await page.getByRole("button", { name: "Unpause the marketplace" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "The marketplace is running (not paused)." })).toBeVisible({ timeout: 20_000 });
+  expect(log.filter((c) => c.method === "eth_sendTransaction")).toHaveLength(4);
   expect(problems).toEqual([]);
 });

@@ -11,10 +11,10 @@ export function watchConsole(page: Page): string[] {
   return problems;
 }
 
-/** Connect the injected wallet and sign in (the page is already open). */
-export async function signIn(page: Page): Promise<void> {
+/** Connect the injected wallet and sign in (the page is already open), as the renter unless told. */
+export async function signIn(page: Page, account = env().renter): Promise<void> {
   await page.getByRole("button", { name: "Connect wallet" }).click();
-  await expect(page.getByLabel(`Connected account ${env().renter}`)).toBeVisible();
+  await expect(page.getByLabel(`Connected account ${account}`)).toBeVisible();
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByText("Signed in", { exact: true })).toBeVisible();
 }

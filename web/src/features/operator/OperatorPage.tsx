@@ -1,25 +1,35 @@
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { ErrorLine } from "../../components/ErrorLine";
 import { errorText, isAbort } from "../../lib/api";
+import { useSession } from "../auth";
 import { useWallet } from "../wallet";
 import { fetchOperator, parameterName, roleName, type OperatorView } from "./api";
 import { DisputeTable } from "./DisputeTable";
+import { PauseControl, ResolveForm } from "./OperatorActions";
 
 /** For an address holding an operator role on the chain: the pause state, the parameters and
- * the disputes (read-only in this pass). Everything shown is public chain data; the role gate
- * keeps the page to the people who act on it. */
+ * the disputes, and, signed in, what its roles let it do (a pauser pauses and unpauses, the
+ * oracle rules on open disputes), each signed in the wallet. Everything shown is public chain
+ * data; the role gate keeps the page to the people who act on it, and the chain enforces it. */
 export function OperatorPage() {
-  const { address } = useWallet();
+  const { address, wallet } = useWallet();
+  const { session } = useSession();
   const [view, setView] = useState<OperatorView | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+  const reload = useCallback(() => setVersion((v) => v + 1), []);
   useEffect(() => {
-    setView(null);
     setError(null);
-    if (!address) return undefined;
+    if (!address) {
+      setView(null);
+      return undefined;
+    }
     const abort = new AbortController();
     fetchOperator(address, abort.signal).then(setView, (err: unknown) => !isAbort(err) && setError(errorText(err)));
     return () => abort.abort();
-  }, [address]);
+  }, [address, version]);
+  const acting = session && wallet && session.address === address?.toLowerCase() ? { session, wallet, onDone: reload } : null;
+  const open = view?.disputes.filter((d) => d.outcome === null) ?? [];
 
   return (
     <section aria-labelledby="operator-title">
@@ -35,8 +45,16 @@ export function OperatorPage() {
           <p role="status" className={view.paused ? "notice" : undefined}>
             {view.paused ? "The marketplace is paused: no job can be created." : "The marketplace is running (not paused)."}
           </p>
+          {!acting && <p>Sign in to act with your roles.</p>}
+          {acting && view.held.includes("PAUSER_ROLE") && <PauseControl paused={view.paused} {...acting} />}
           <h2>Disputes</h2>
-          <DisputeTable disputes={view.disputes} />
+          <DisputeTable disputes={view.disputes} now={view.chainTime} />
+          {acting && view.held.includes("ORACLE_ROLE") && open.length > 0 && (
+            <>
+              <h3>Rule on the open disputes</h3>
+              {open.map((d) => <ResolveForm key={d.jobId} jobId={d.jobId} {...acting} />)}
+            </>
+          )}
           <h2>Parameters</h2>
           <dl className="facts parameters">
             {Object.entries(view.parameters).filter(([key]) => key !== "paused").map(([key, value]) => (

@@ -1,4 +1,6 @@
-import { apiGet } from "../../lib/api";
+import { apiGet, apiPost } from "../../lib/api";
+import { formatDuration } from "../../lib/format";
+import type { Prepared, TxRequest } from "../../lib/transact";
 
 export interface Dispute {
   jobId: string;
@@ -10,6 +12,8 @@ export interface Dispute {
   resolver: string | null;
   evidenceCid: string | null;
   resolvedBlock: number | null;
+  raisedAt?: number; // unix seconds, open disputes only (from the chain)
+  expiresAt?: number; // from then anyone may settle it as a split
 }
 
 /** `GET /operator/{address}`: its roles (per contract), the chain's parameters, the disputes. */
@@ -20,7 +24,14 @@ export interface OperatorView {
   parameters: Record<string, string | number | boolean>;
   paused: boolean;
   disputes: Dispute[];
+  chainTime: number;
 }
+
+export const RULINGS = [
+  { value: "provider-fault", label: "Provider at fault (renter refunded)" },
+  { value: "user-fault", label: "Renter at fault (provider paid)" },
+  { value: "split", label: "No fault (provider paid for the time run)" },
+] as const;
 
 export function fetchOperator(address: string, signal?: AbortSignal): Promise<OperatorView> {
   return apiGet<OperatorView>(`/operator/${address.toLowerCase()}`, { signal });
@@ -36,4 +47,22 @@ export function parameterName(key: string): string {
   const unit = /_(s|ms|bps)$/.exec(key)?.[1];
   const words = (unit ? key.slice(0, -unit.length - 1) : key).replace(/_/g, " ");
   return unit ? `${words} (${unit})` : words;
+}
+
+/** An open dispute's wait against its deadline, in words, at chain time `now`. */
+export function disputeDeadline(dispute: Dispute, now: number): { text: string; overdue: boolean } | null {
+  if (dispute.outcome !== null || dispute.raisedAt === undefined || dispute.expiresAt === undefined) return null;
+  const waited = formatDuration(now - dispute.raisedAt);
+  const total = formatDuration(dispute.expiresAt - dispute.raisedAt);
+  if (now >= dispute.expiresAt) return { text: `waited ${waited} of ${total}: anyone may settle it as a split now`, overdue: true };
+  return { text: `waited ${waited} of ${total}`, overdue: now - dispute.raisedAt >= (dispute.expiresAt - dispute.raisedAt) / 2 };
+}
+
+/** The transactions that pause (or unpause) both contracts: none when they are so already. */
+export function preparePause(token: string, paused: boolean): Promise<{ transactions: TxRequest[]; paused: boolean }> {
+  return apiPost(`/operator/pause`, { paused }, { token });
+}
+
+export function prepareResolve(token: string, jobId: string, outcome: string, evidenceCid: string): Promise<Prepared> {
+  return apiPost(`/operator/disputes/${jobId}/resolve`, { outcome, evidenceCid }, { token });
 }

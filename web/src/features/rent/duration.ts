@@ -21,7 +21,7 @@ export function costOf(pricePerHour: string, seconds: number): string | null {
 }
 
 /** A CID as the gateway takes one (it checks it exactly): letters and digits, 10 to 128. */
-export function cidProblem(cid: string): string | null {
-  if (!cid.trim()) return "Enter the CID of an image (gpurent images push) or of a job definition.";
+export function cidProblem(cid: string, empty = "Enter the CID of an image (gpurent images push) or of a job definition."): string | null {
+  if (!cid.trim()) return empty;
   return /^[A-Za-z0-9]{10,128}$/.test(cid.trim()) ? null : "A CID is 10 to 128 letters and digits (like bafy…).";
 }
