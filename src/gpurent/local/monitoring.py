@@ -1,7 +1,9 @@
 """Prometheus for the stack: ``ops/prometheus.yml`` is :func:`render` for the default ports (a
 test keeps the two equal); ``gpurent up --monitoring`` runs Debian's Prometheus
-(:class:`LocalPrometheus`) on a rendering with the ports its services bound. Each service serves ``GET /metrics``: the gateway, the indexer (on its GraphQL
-port; the chain's head and the business metrics too), the oracle and the provider agent; a geth chain its own (``--chain geth``)."""
+(:class:`LocalPrometheus`) on a rendering with the ports its services bound. Each service serves
+``GET /metrics``: the gateway, the indexer (on its GraphQL port; the chain's head and the
+business metrics too), the oracle and the provider agent; a geth chain (``--chain geth``) serves
+its own at ``geth.METRICS_PATH``."""
 
 from __future__ import annotations
 

@@ -136,7 +136,8 @@ class Base:
         sender = self._signer()
         with captured_stdout(self.quiet_traces) as captured:
             try:
-                receipt = fees.send(lambda fee: method(*args, sender=sender, **fee), sender)
+                gas = fees.gas_fields(method, args, sender)
+                receipt = fees.send(lambda fee: method(*args, sender=sender, **fee, **gas), sender)
             except ApeException as err:
                 raise translate(err, action) from err
             finally:
