@@ -13,7 +13,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 # Hypothesis profile for the stateful contract tests: ci (quick, default) or long.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: setup setup-chain compile test test-long audit typecheck bench bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo bench-cli bench-io bench-ingress bench-gateway bench-web demo up down status forge-invariants clean podman postgresql redis prometheus web chromium
+.PHONY: setup setup-chain setup-geth compile test test-long audit typecheck bench bench-gas bench-adversary bench-ipfs bench-launch bench-indexer bench-demo bench-cli bench-io bench-ingress bench-gateway bench-web demo up down status forge-invariants clean podman postgresql redis prometheus web chromium
 
 # Everything: the chain toolchain, plus Kubo and IPFS Cluster (images), podman (containers),
 # PostgreSQL (the indexer's production database), Redis, Prometheus (promtool: the alert rules'
@@ -25,6 +25,12 @@ setup-chain: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.20 .bui
 
 .tools/bin/ipfs: tools/install-kubo.sh
 	tools/install-kubo.sh
+
+# geth (go-ethereum) for `gpurent up --chain geth`: opt-in, not part of setup (about 10 min to build).
+setup-geth: .tools/bin/geth
+
+.tools/bin/geth: tools/install-geth.sh
+	tools/install-geth.sh
 
 .tools/bin/ipfs-cluster-service: tools/install-ipfs-cluster.sh
 	tools/install-ipfs-cluster.sh
@@ -146,9 +152,11 @@ bench-gateway: setup
 	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python bench/gateway.py
 
-# The main job end to end on its own fresh stack (needs Kubo and podman, not PostgreSQL).
-demo: setup-chain .tools/bin/ipfs podman
-	$(BIN)/gpurent demo
+# The main job end to end on its own fresh stack (needs Kubo and podman, not PostgreSQL);
+# `make demo CHAIN=geth` runs it on geth instead of Anvil (building geth first if needed).
+CHAIN ?= anvil
+demo: setup-chain .tools/bin/ipfs podman $(if $(filter geth,$(CHAIN)),.tools/bin/geth)
+	$(BIN)/gpurent demo --chain $(CHAIN)
 
 # The same stack kept running for interactive use (state and logs in $GPURENT_HOME or ~/.gpurent).
 up: setup-chain .tools/bin/ipfs podman

@@ -13,10 +13,11 @@ import click
 
 @click.command(short_help="Run the main job end to end on a fresh local stack")
 @click.option("--keep-running", is_flag=True, help="Leave the stack up afterwards (`gpurent down` stops it)")
-def cli(keep_running: bool) -> None:
+@click.option("--chain", type=click.Choice(("anvil", "geth")), default="anvil", show_default=True)
+def cli(keep_running: bool, chain: str) -> None:
     from ape.logging import logger
 
     from gpurent import demo
 
     logger.set_level("ERROR")
-    demo.run(keep_running=keep_running)
+    demo.run(keep_running=keep_running, chain=chain)

@@ -112,9 +112,10 @@ def _restore(saved: dict[str, str | None]) -> None:
             os.environ[key] = value
 
 
-def run(console: Console | None = None, home: Path | None = None, keep_running: bool = False) -> dict[str, Any]:
-    """Runs the demo; returns what it saw. Everything it started is stopped on the way out
-    (unless ``keep_running``), whether it succeeded or not."""
+def run(console: Console | None = None, home: Path | None = None, keep_running: bool = False,
+        chain: str = "anvil") -> dict[str, Any]:
+    """Runs the demo on ``chain`` (``anvil`` or ``geth``); returns what it saw. Everything it
+    started is stopped on the way out (unless ``keep_running``), whether it succeeded or not."""
     console = console or Console()
     temporary = home is None
     home = Path(tempfile.mkdtemp(prefix="gpurent-demo-")) if home is None else home
@@ -129,7 +130,7 @@ def run(console: Console | None = None, home: Path | None = None, keep_running: 
     succeeded = False
     try:
         console.rule("[bold]gpurent demo[/]: rent a GPU, run a container, pay by the second")
-        stack_status = stack.up(stack.StackOptions.any_ports(**DEMO_OPTIONS), report.step)
+        stack_status = stack.up(stack.StackOptions.any_ports(**DEMO_OPTIONS, chain=chain), report.step)
         demo.result["pids"] = {s["service"]: s["pid"] for s in stack_status["services"]}
         _main_job(report, demo)
         succeeded = True

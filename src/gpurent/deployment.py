@@ -71,7 +71,9 @@ def deploy_suite(
     ``treasury`` receives platform fees; ``pauser`` (default: the deployer) may pause
     registrations and new jobs.
     """
-    tx = {"sender": deployer}
+    from gpurent.sdk.fees import fee_fields
+
+    tx = {"sender": deployer, **fee_fields()}  # one cap for the whole deployment: base fees only fall meanwhile
     token = project.GPUToken.deploy(deployer, deployer, params.initial_supply, **tx)
     registry = project.ResourceRegistry.deploy(
         token, deployer, params.min_stake, params.unstake_cooldown, **tx

@@ -27,6 +27,7 @@ import requests
 from gpurent.demo import FOREIGN_ENV
 from gpurent.deployment import ESCROW_DUST
 from gpurent.local.process import alive
+from tests.geth_chain import needs_geth
 
 BIN = Path(sys.executable).parent
 TOKEN = 10**18
@@ -73,10 +74,12 @@ def chain_reader(url: str, manifest: dict[str, Any]) -> Any:
             for name in ("GPUToken", "Marketplace", "ReputationSystem")}
 
 
-def test_demo_runs_the_main_job_end_to_end(demo_home):
-    demo = as_json(gpurent(demo_home, "--json", "demo", "--home", str(demo_home), "--keep-running"))
+@pytest.mark.parametrize("chain", ["anvil", pytest.param("geth", marks=needs_geth)])
+def test_demo_runs_the_main_job_end_to_end(demo_home, chain):
+    demo = as_json(gpurent(demo_home, "--json", "demo", "--home", str(demo_home), "--keep-running", "--chain", chain))
     status = as_json(gpurent(demo_home, "--json", "status"))
     assert status["up"], status
+    assert next(s for s in status["services"] if s["service"] == "chain")["kind"] == chain
     chain_url = next(s["endpoint"] for s in status["services"] if s["service"] == "chain")
     manifest = json.loads(next((demo_home / "deployments").glob("*.json")).read_text())
     c = chain_reader(chain_url, manifest)

@@ -38,7 +38,7 @@ def test_promtool_test_rules():
 def test_promtool_check_config_rendered_with_the_stacks_ports(tmp_path):
     """The config `gpurent up` would write (other ports, the rules by absolute path) is valid."""
     targets = {"gateway": ["127.0.0.1:41001"], "indexer": ["127.0.0.1:41002"], "oracle": ["127.0.0.1:41003"],
-               "provider": ["127.0.0.1:41004", "127.0.0.1:41005"]}
+               "provider": ["127.0.0.1:41004", "127.0.0.1:41005"], "chain": ["127.0.0.1:41006"]}  # chain: geth
     config = tmp_path / "prometheus.yml"
     config.write_text(render(targets, [str(OPS / "alerts.yml")], scrape_interval_s=1, evaluation_interval_s=0.5))
     out = promtool("check", "config", str(config), cwd=tmp_path)

@@ -13,6 +13,14 @@ from gpurent.local import devnet as devnet_mod
 from gpurent.local import indexer as indexer_mod
 from gpurent.local import ipfs as node_mod
 
+CHAINS = click.Choice(devnet_mod.KINDS)
+CHAIN_HELP = ("The chain: Anvil, or geth in developer mode (`make setup-geth` builds it); default: the one the state "
+              "folder holds, else anvil")
+
+
+def chain_option() -> Any:
+    return click.option("--chain", "chain", type=CHAINS, default=None, help=CHAIN_HELP)
+
 IPFS_PORTS = f"{node_mod.DEFAULT_API_PORT},{node_mod.DEFAULT_GATEWAY_PORT},{node_mod.DEFAULT_SWARM_PORT}"
 
 
@@ -33,7 +41,7 @@ class PortTriple(click.ParamType):
 
 @click.group("devnet")
 def group() -> None:
-    """Run a local Anvil chain with gpurent deployed."""
+    """Run a local chain (Anvil or geth) with gpurent deployed."""
 
 
 @group.command("up")
@@ -50,17 +58,18 @@ def group() -> None:
               help="Also run the indexer and its GraphQL API (SQLite in the state folder)")
 @click.option("--indexer-port", type=click.IntRange(0, 65535), default=GRAPHQL_PORT, show_default=True,
               help="The GraphQL port (0: any free port)")
+@chain_option()
 @pass_app
 def up(app: App, port: int, chain_id: int, block_time: int, instant: bool, gas_limit: int, ipfs: bool,
-       ipfs_ports: tuple[int, int, int], indexer: bool, indexer_port: int) -> None:
+       ipfs_ports: tuple[int, int, int], indexer: bool, indexer_port: int, chain: str | None) -> None:
     """Starts the devnet (if needed), deploys the suite (once) and funds the test accounts;
     starts the IPFS node and the indexer beside it."""
     app.quiet_ape()
-    with app.output.pending("Starting anvil…"):
-        devnet = devnet_mod.Chain(port, chain_id, 0 if instant else block_time, gas_limit).start()
+    with app.output.pending("Starting the chain…"):
+        devnet = devnet_mod.Chain(port, chain_id, 0 if instant else block_time, gas_limit, kind=chain).start()
     with app.output.pending("Deploying the contracts (once per chain)…"):
         outcome = devnet_mod.deploy(devnet)
-    app.output.done(f"devnet at {devnet.url} (chain {devnet.chain_id}); {outcome}")
+    app.output.done(f"devnet ({devnet.kind}) at {devnet.url} (chain {devnet.chain_id}); {outcome}")
     if ipfs:
         with app.output.pending("Starting the IPFS node…"):
             node = node_mod.Kubo(*ipfs_ports).start()

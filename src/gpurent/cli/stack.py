@@ -10,7 +10,7 @@ from rich.text import Text
 
 from gpurent.command import App
 from gpurent.cli.common import pass_app
-from gpurent.cli.devnet import IPFS_PORTS, PortTriple
+from gpurent.cli.devnet import CHAINS, IPFS_PORTS, PortTriple, chain_option
 from gpurent.local.stack import StackOptions
 from gpurent.output import as_text
 
@@ -44,7 +44,7 @@ PUBLIC_WARNING = ("a devnet for trusted machines and testing only: its oracle an
 
 
 @click.command("up")
-@_port("chain", DEFAULTS.chain_port, "Anvil's JSON-RPC port")
+@_port("chain", DEFAULTS.chain_port, "The chain's JSON-RPC port")
 @_port("indexer", DEFAULTS.indexer_port, "The indexer's GraphQL port")
 @_port("gateway", DEFAULTS.gateway_port, "The API gateway's port")
 @_port("oracle", DEFAULTS.oracle_port, "The oracle's port (first up only: then oracle.toml)")
@@ -67,11 +67,12 @@ PUBLIC_WARNING = ("a devnet for trusted machines and testing only: its oracle an
                    "swarm and the oracle on this address of this machine, for providers elsewhere (then `gpurent "
                    "network export`); kept for later ups, `none` undoes it. For testing among trusted machines "
                    "only: the oracle and the stack's provider sign with the public test keys")
+@chain_option()
 @pass_app
 def up(app: App, chain_port: int | None, indexer_port: int | None, gateway_port: int | None, oracle_port: int | None,
        agent_port: int | None, ipfs_ports: tuple[int, int, int] | None, redis: bool, redis_port: int | None,
        monitoring: bool, prometheus_port: int | None, block_time: int,
-       public_host: str | None) -> None:
+       public_host: str | None, chain: str | None) -> None:
     """Starts the whole stack (what is not running yet): chain and contracts, IPFS node, container
     engine, indexer, API gateway, oracle and a provider agent. Logs go under the state folder; the ports the
     services bound are kept there (ports.json) for the next plain `up`."""
@@ -83,7 +84,7 @@ def up(app: App, chain_port: int | None, indexer_port: int | None, gateway_port:
                                            "oracle_port": oracle_port, "agent_port": agent_port,
                                            "ipfs_ports": ipfs_ports, "public_host": public_host,
                                            "prometheus_port": prometheus_port},
-                                          block_time=block_time, redis=redis, monitoring=monitoring)
+                                          block_time=block_time, redis=redis, monitoring=monitoring, chain=chain)
     if options.public_host:
         app.output.warn(PUBLIC_WARNING)
     with app.output.pending("Starting the stack…"):
@@ -242,8 +243,10 @@ def _lines(state: dict[str, Any]) -> list[Text]:
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path),
               help="State folder for the demo's stack (default: a fresh temporary one, deleted after)")
 @click.option("--keep-running", is_flag=True, help="Leave the stack up afterwards (stop it with `gpurent down`)")
+@click.option("--chain", type=CHAINS, default="anvil", show_default=True,
+              help="The chain: Anvil, or geth in developer mode (`make setup-geth` builds it)")
 @pass_app
-def demo(app: App, home: Path | None, keep_running: bool) -> None:
+def demo(app: App, home: Path | None, keep_running: bool, chain: str) -> None:
     """Runs the main job end to end on its own fresh stack: start everything, build and push an
     image, rent a GPU, run the job, settle, report; then stop everything."""
     from gpurent import demo as demo_mod
@@ -252,7 +255,7 @@ def demo(app: App, home: Path | None, keep_running: bool) -> None:
 
     app.quiet_ape()
     console = demo_mod.json_console() if app.output.as_json else Console(highlight=False)
-    result = demo_mod.run(console, home, keep_running)
+    result = demo_mod.run(console, home, keep_running, chain)
     if app.output.as_json:
         app.output.data(result)
     elif keep_running:

@@ -1,8 +1,9 @@
-"""A local Anvil chain for development, kept under the state folder.
+"""A local chain for development, kept under the state folder: Anvil (the default), or geth in
+developer mode (``--chain geth``, :mod:`gpurent.local.geth`).
 
-``up`` starts Anvil detached (record, log and chain state in ``<state home>/devnet/``), deploys
-the suite once and funds the test accounts; ``down`` stops it, and Anvil writes its state so
-the next ``up`` resumes the same chain (deployment included).
+``up`` starts the chain detached (record, log and chain state in ``<state home>/devnet/``),
+deploys the suite once and funds the test accounts; ``down`` stops it, and Anvil writes its state
+(geth keeps its datadir) so the next ``up`` resumes the same chain (deployment included).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from gpurent.errors import ConfigurationError, PortTaken
+from gpurent.local import geth
 from gpurent.local.process import Managed, free_port, port_free
 from gpurent.local.service import ManagedService, probe
 from gpurent.settings import state_home
 
 MNEMONIC = "test test test test test test test test test test test junk"
+KINDS = ("anvil", "geth")  # the chains `up --chain` runs
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class Devnet:
     block_time: int  # 0 = a block per transaction
     gas_limit: int
     public_host: str | None = None  # also served on this address, through PROXY (`gpurent up --public`)
+    kind: str = "anvil"  # one of KINDS
+    metrics_port: int | None = None  # geth's Prometheus metrics (at geth.METRICS_PATH)
 
     @property
     def public_url(self) -> str | None:
@@ -54,7 +59,7 @@ def devnet_dir() -> Path:
     return path
 
 
-PROCESS = Managed("devnet", devnet_dir, log="anvil.log", title="anvil")
+PROCESS = Managed("devnet", devnet_dir, log="chain.log", title="the chain")
 # What other machines reach instead of Anvil (which answers on 127.0.0.1 only): the JSON-RPC
 # proxy of gpurent.local.rpcproxy, on the public address and Anvil's port number
 PROXY = Managed("rpcproxy", devnet_dir, title="the chain's public JSON-RPC proxy")
@@ -106,26 +111,38 @@ class Chain(ManagedService):
     name, process = "chain", PROCESS
 
     def __init__(self, port: int = 8545, chain_id: int = 31337, block_time: int = 0, gas_limit: int = 30_000_000,
-                 timeout_s: float = 30.0, public_host: str | None = None):
+                 timeout_s: float = 30.0, public_host: str | None = None, kind: str | None = None):
         self.port, self.chain_id, self.block_time, self.gas_limit = port, chain_id, block_time, gas_limit
-        self.timeout_s, self.public_host = timeout_s, public_host
+        self.timeout_s, self.public_host, self.kind = timeout_s, public_host, kind
 
     def start(self) -> Devnet:
-        """Starts Anvil detached; returns the running devnet (the existing one if already up)."""
+        """Starts the chain detached; returns the running devnet (the existing one if already up).
+        ``kind`` None: the chain the state folder holds, else Anvil; ConfigurationError when it
+        holds the other one's."""
         existing = running_devnet()
         if existing:
+            if self.kind and existing.kind != self.kind:
+                raise ConfigurationError(f"the devnet already runs {existing.kind}: `gpurent down` first "
+                                         f"(then `--chain {self.kind}` needs `gpurent down --reset`)")
             return self._serve_public(existing)
+        kind = checked_kind(self.kind)
         port = self.port or free_port()
         if not port_free(port):
             raise PortTaken(port, "chain")
-        args = [anvil_binary(), "--port", str(port), "--chain-id", str(self.chain_id),
-                "--gas-limit", str(self.gas_limit), "--mnemonic", MNEMONIC, "--accounts", "10", "--balance", "10000",
-                "--state", str(devnet_dir() / "state.json")]
-        if self.block_time > 0:
-            args += ["--block-time", str(self.block_time)]
-        url = f"http://127.0.0.1:{port}"  # Anvil's --host default: never another address (see PROXY)
-        record = {"port": port, "chain_id": self.chain_id, "block_time": self.block_time,
-                  "gas_limit": self.gas_limit, "public_host": self.public_host}
+        record: dict[str, Any] = {"port": port, "chain_id": self.chain_id, "block_time": self.block_time,
+                                  "gas_limit": self.gas_limit, "public_host": self.public_host, "kind": kind}
+        if kind == "geth":
+            datadir = devnet_dir() / "geth"
+            geth.init_datadir(datadir, self.chain_id, self.gas_limit, MNEMONIC)
+            record["metrics_port"] = free_port()
+            args = geth.arguments(datadir, port, self.block_time, self.gas_limit, record["metrics_port"], free_port())
+        else:
+            args = [anvil_binary(), "--port", str(port), "--chain-id", str(self.chain_id),
+                    "--gas-limit", str(self.gas_limit), "--mnemonic", MNEMONIC, "--accounts", "10", "--balance",
+                    "10000", "--state", str(devnet_dir() / "state.json")]
+            if self.block_time > 0:
+                args += ["--block-time", str(self.block_time)]
+        url = f"http://127.0.0.1:{port}"  # loopback only, never another address (see PROXY)
         devnet = Devnet(**PROCESS.start(args, lambda: bool(rpc(url, "eth_chainId")), record, self.timeout_s))
         try:
             return self._serve_public(devnet)
@@ -144,7 +161,7 @@ class Chain(ManagedService):
         return devnet
 
     def stop(self, timeout_s: float = 15.0) -> bool:
-        """Stops the public proxy (if any), then Anvil; False if Anvil was not running."""
+        """Stops the public proxy (if any), then the chain; False if it was not running."""
         PROXY.stop(timeout_s)
         return PROCESS.stop(timeout_s)
 
@@ -161,14 +178,37 @@ class Chain(ManagedService):
             return {"running": False}
         manifest = load_manifest(devnet.chain_id)
         return probe(lambda: {"head": int(str(rpc(devnet.url, "eth_blockNumber")), 16)}, (OSError,),
-                     url=devnet.url, pid=devnet.pid, chain_id=devnet.chain_id, block_time_s=devnet.block_time,
+                     url=devnet.url, pid=devnet.pid, kind=devnet.kind, chain_id=devnet.chain_id,
+                     block_time_s=devnet.block_time,
                      gas_limit=devnet.gas_limit, contracts=manifest.contracts if manifest else None)
 
 
 def start(port: int = 8545, chain_id: int = 31337, block_time: int = 0, gas_limit: int = 30_000_000,
-          timeout_s: float = 30.0) -> Devnet:
-    """Starts Anvil detached; returns the running devnet (the existing one if already up)."""
-    return Chain(port, chain_id, block_time, gas_limit, timeout_s).start()
+          timeout_s: float = 30.0, kind: str | None = None) -> Devnet:
+    """Starts the chain detached; returns the running devnet (the existing one if already up)."""
+    return Chain(port, chain_id, block_time, gas_limit, timeout_s, kind=kind).start()
+
+
+def saved_kind() -> str | None:
+    """Which chain the state folder holds (None: none yet)."""
+    folder = devnet_dir()
+    if geth.datadir_initialised(folder / "geth"):
+        return "geth"
+    return "anvil" if (folder / "state.json").exists() else None
+
+
+def checked_kind(kind: str | None) -> str:
+    """``kind`` (None: the saved chain's, else Anvil); ConfigurationError naming the way out when
+    the state folder holds the other chain."""
+    saved = saved_kind()
+    if kind is None:
+        return saved or "anvil"
+    if kind not in KINDS:
+        raise ConfigurationError(f"{kind!r} is not a chain gpurent runs ({', '.join(KINDS)})")
+    if saved is not None and saved != kind:
+        raise ConfigurationError(f"the state folder holds a {saved} chain: `gpurent down --reset` forgets it "
+                                 f"(and its deployment), then `--chain {kind}`")
+    return kind
 
 
 FUNDING_TOKENS = 10_000  # given to each of test accounts 3-9
@@ -184,6 +224,7 @@ def deploy(devnet: Devnet, report_period_s: int = 3600) -> str:
     from gpurent.artifacts import artifacts
     from gpurent.deployment import DeploymentParams, deploy_suite
     from gpurent.manifest import Manifest, load_manifest, node_chain_id, save_manifest
+    from gpurent.sdk.fees import fee_fields
     from gpurent.units import TOKEN
 
     with networks.parse_network_choice(devnet.network_choice):
@@ -194,14 +235,15 @@ def deploy(devnet: Devnet, report_period_s: int = 3600) -> str:
         admin, oracle, treasury = (accounts.test_accounts[i] for i in range(3))
         block = chain.blocks.height + 1
         params = DeploymentParams(report_period=report_period_s, timelock_delay=0)
-        if devnet.block_time:  # a block per transaction while deploying, then the chosen pace again
+        interval = bool(devnet.block_time) and devnet.kind == "anvil"  # geth has no such switch: it takes blocks
+        if interval:  # a block per transaction while deploying, then the chosen pace again
             rpc(devnet.url, "evm_setAutomine", [True])
         try:
             suite = deploy_suite(artifacts(), admin, oracle=oracle.address, treasury=treasury.address, params=params)
             for i in range(3, 10):
-                suite.token.transfer(accounts.test_accounts[i], FUNDING_TOKENS * TOKEN, sender=admin)
+                suite.token.transfer(accounts.test_accounts[i], FUNDING_TOKENS * TOKEN, sender=admin, **fee_fields())
         finally:
-            if devnet.block_time:
+            if interval:
                 rpc(devnet.url, "evm_setIntervalMining", [devnet.block_time])
         save_manifest(Manifest(chain_id=chain_id, block=block, deployer=admin.address,
                                contracts={n: c.address for n, c in suite.as_dict().items()},
@@ -218,3 +260,4 @@ def stop(timeout_s: float = 15.0) -> bool:
 def reset() -> None:
     """Forgets the saved chain state (the next ``up`` starts a fresh chain)."""
     (devnet_dir() / "state.json").unlink(missing_ok=True)
+    shutil.rmtree(devnet_dir() / "geth", ignore_errors=True)

@@ -46,6 +46,7 @@ class StackOptions:
 
     chain_port: int = 8545
     block_time: int = 2
+    chain: str | None = None  # "anvil" or "geth" (None: the chain the state folder holds, else Anvil)
     ipfs_ports: tuple[int, int, int] = (node_mod.DEFAULT_API_PORT, node_mod.DEFAULT_GATEWAY_PORT,
                                         node_mod.DEFAULT_SWARM_PORT)
     indexer_port: int = indexer_mod.DEFAULT_PORT
@@ -239,12 +240,13 @@ def up(options: StackOptions = StackOptions(), step: Step = lambda service, what
 
 def _start_all(options: StackOptions, step: Step) -> None:
     public = options.public_host
-    devnet = devnet_mod.Chain(port=options.chain_port, block_time=options.block_time, public_host=public).start()
+    devnet = devnet_mod.Chain(port=options.chain_port, block_time=options.block_time, public_host=public,
+                              kind=options.chain).start()
     if public and devnet.public_host != public:
         raise ConfigurationError(f"the chain already runs, served {'on ' + devnet.public_host if devnet.public_host else 'to this machine only'}"
                                  f": `gpurent down`, then `gpurent up --public {public}`")
     remember_ports(chain_port=devnet.port, public_host=devnet.public_host)
-    step("chain", f"anvil at {devnet.url} (chain {devnet.chain_id})")
+    step("chain", f"{devnet.kind} at {devnet.url} (chain {devnet.chain_id})")
     step("chain", devnet_mod.deploy(devnet, options.report_period_s))
     node = node_mod.Kubo(*options.ipfs_ports, public_host=public).start()
     if public and not any(addr.startswith(f"/ip4/{public}/") for addr in node.swarm):
@@ -285,6 +287,8 @@ def _start_all(options: StackOptions, step: Step) -> None:
     if options.monitoring or monitoring_mod.LocalPrometheus().running():
         targets = {"indexer": index.graphql_url.removesuffix("/graphql"), "gateway": gateway.result()["url"],
                    "oracle": oracle.result()["url"], "provider": agent.result()["url"]}
+        if devnet.metrics_port:  # geth's own metrics
+            targets["chain"] = f"http://127.0.0.1:{devnet.metrics_port}"
         prometheus = monitoring_mod.LocalPrometheus(
             {name: [url.split("://", 1)[-1].rstrip("/")] for name, url in targets.items()},
             options.prometheus_port).start()

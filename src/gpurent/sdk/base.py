@@ -22,6 +22,7 @@ from gpurent.errors import (
 )
 from gpurent.manifest import CONTRACTS, Manifest, load_manifest, node_chain_id
 from gpurent.reverts import RevertData, insufficient_balance, translate
+from gpurent.sdk import fees
 from gpurent.sdk.accounts import AccountRef, resolve_account
 from gpurent.sdk.traces import captured_stdout
 from gpurent.sdk.tx import Tx
@@ -135,7 +136,8 @@ class Base:
         sender = self._signer()
         with captured_stdout(self.quiet_traces) as captured:
             try:
-                receipt = method(*args, sender=sender)
+                gas = fees.gas_fields(method, args, sender)
+                receipt = fees.send(lambda fee: method(*args, sender=sender, **fee, **gas), sender)
             except ApeException as err:
                 raise translate(err, action) from err
             finally:
