@@ -372,6 +372,7 @@ def test_a_renter_rents_through_prepare_sign_broadcast_and_cancels(writable, cas
     indexer.sync()
     shown = requests.get(f"{url}/api/v1/instances/{job_id}", headers=auth, timeout=10).json()
     assert shown["status"] == "Cancelled" and shown["settlement"] == done.json()["settlement"], shown
+    assert shown["resultCid"] is None  # cancelled: nothing ran, no result
     again = requests.delete(f"{url}/api/v1/instances/{job_id}", headers=auth, timeout=10)
     assert again.status_code == 400 and "Cancelled" in again.json()["error"], again.text  # refused before signing
     replay = wallet_send(web3, cast.renter, ending.json()["transaction"], gas=200_000)  # signed anyway: reverts
@@ -584,4 +585,3 @@ def test_a_renter_disputes_a_running_job_approving_the_bond_first_when_short(wri
     assert m.disputeOf(job) == (cast.renter.address, bond)
     again = requests.post(f"{url}/api/v1/instances/{job}/dispute", headers=auth, json={"reason": "x"}, timeout=10)
     assert again.status_code == 400 and "Disputed" in again.json()["error"], again.text
-

@@ -63,6 +63,7 @@ JobIdPath = Annotated[str, Path(pattern=f"^{JOB_ID.pattern}$")]
 CHAIN_NAMES = {31337: "gpurent local (Anvil)"}
 TOKEN_SYMBOL = "GPU"  # GPUToken's symbol (contracts/GPUToken.sol)
 SETTLED = tuple(s.label for s in JobStatus if s.terminal)  # the index's names of the statuses escrow paid out in
+ENDED_RUN = ("Completed", "Resolved")  # the statuses a provider may have committed a result CID in
 SORTS = ("price_asc", "price_desc", "reputation_desc", "memory_desc", "newest")
 
 
@@ -278,6 +279,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
         if config.gp is not None and found["status"] in SETTLED:  # where its escrow went, from its events
             settled = config.gp.settlement(job_id)
             answer["settlement"] = None if settled is None else {k: str(v) for k, v in settled.items()}
+            answer["resultCid"] = committed_result(config.gp, job_id) if found["status"] in ENDED_RUN else None
         return answer
 
     @app.get(f"{API}/history", tags=["instances"],
@@ -510,6 +512,15 @@ def chain_job(gp: Any, job_id: str) -> dict[str, Any] | None:
             "maxCost": str(job.max_cost), "startTime": job.start_time or None, "endTime": job.end_time or None,
             "totalCost": str(job.final_cost) if job.status.terminal else None, "createdBlock": None,
             "history": [], "indexed": False}
+
+
+def committed_result(gp: Any, job_id: str) -> str | None:
+    """The result CID the job's provider committed (its ``ResultCommitted`` event); None for
+    none, or for one that is not a CID (the provider's word: the route still answers)."""
+    try:
+        return gp.result_cid(job_id)  # type: ignore[no-any-return]
+    except GpurentError:
+        return None
 
 
 def docs_page(spec: dict[str, Any]) -> str:

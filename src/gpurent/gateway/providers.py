@@ -93,8 +93,9 @@ def reliability(engine: Engine, addresses: list[str]) -> dict[str, dict[str, Any
     job of gets zeros."""
     wanted = sorted({a.lower() for a in addresses})[:MAX_RELIABILITY]
     j, h, d = s.instance_history.c, s.job_status_history.c, s.disputes.c
-    out = {a: {"completed": 0, "started": 0, "abandoned": 0, "disputes": 0, "disputesLost": 0,
-               "medianStartS": None, "startSamples": 0, "recentJobs": RECENT_JOBS} for a in wanted}
+    out: dict[str, dict[str, Any]] = {a: {"completed": 0, "started": 0, "abandoned": 0, "disputes": 0, "disputesLost": 0,
+                                          "medianStartS": None, "startSamples": 0, "recentJobs": RECENT_JOBS}
+                                      for a in wanted}
     if not wanted:
         return out
     with engine.connect() as db:

@@ -73,7 +73,7 @@ function Console({ jobId, session, chain }: { jobId: string; session: Session; c
           </div>
         </section>
       )}
-      {mine && (job.status === "Completed" || job.status === "Resolved") && <ResultView token={session.token} jobId={job.id} />}
+      {mine && job.resultCid && <ResultView token={session.token} jobId={job.id} />}
       {mine && <MetricsView stream={metrics} />}
       {mine && <LogView stream={logs} />}
       <p><Link to="/instances">All your jobs</Link></p>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { ErrorLine } from "../../components/ErrorLine";
-import { ApiError, errorText, isAbort } from "../../lib/api";
+import { errorText, isAbort } from "../../lib/api";
 import { formatAmount } from "../../lib/format";
 import { downloadPart, fetchResult, type ResultSummary } from "./api";
 import { formatBytes } from "./metrics";
@@ -19,8 +19,9 @@ function save(blob: Blob, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-/** The result the provider committed on chain: its CID, size and files, and its stored parts
- * to download, checked by the gateway against result.json as they pass. */
+/** The result the provider committed on chain (shown for a job whose `resultCid` is set): its
+ * CID, size and files, and its stored parts to download, checked by the gateway against
+ * result.json as they pass. */
 export function ResultView({ token, jobId }: { token: string; jobId: string }) {
   const [result, setResult] = useState<ResultSummary | null>(null);
   const [note, setNote] = useState<string | null>("Looking for the job's result…");
@@ -35,8 +36,8 @@ export function ResultView({ token, jobId }: { token: string; jobId: string }) {
       },
       (err: unknown) => {
         if (isAbort(err)) return;
-        setNote(err instanceof ApiError && err.status === 404 ? "The provider committed no result for this job." : null);
-        if (!(err instanceof ApiError && err.status === 404)) setError(`Could not read the result: ${errorText(err)}`);
+        setNote(null);
+        setError(`Could not read the result: ${errorText(err)}`);
       },
     );
     return () => abort.abort();
