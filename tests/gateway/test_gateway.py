@@ -384,6 +384,7 @@ def test_a_renter_rents_through_prepare_sign_broadcast_and_cancels(writable, cas
     indexer.sync()
     shown = requests.get(f"{url}/api/v1/instances/{job_id}", headers=auth, timeout=10).json()
     assert shown["status"] == "Cancelled" and shown["settlement"] == done.json()["settlement"], shown
+    assert shown["resultCid"] is None  # cancelled: nothing ran, no result
     again = requests.delete(f"{url}/api/v1/instances/{job_id}", headers=auth, timeout=10)
     assert again.status_code == 400 and "Cancelled" in again.json()["error"], again.text  # refused before signing
     replay = wallet_send(web3, cast.renter, ending.json()["transaction"], gas=200_000)  # signed anyway: reverts
@@ -487,3 +488,112 @@ def test_a_providers_dashboard_has_its_gpus_jobs_earnings_by_day_and_reputation_
     missing = requests.get(f"{url}/api/v1/providers/{cast.outsider.address}", timeout=10)
     assert missing.status_code == 404 and missing.json()["error"] == f"no provider {cast.outsider.address} in the index"
     assert requests.get(f"{url}/api/v1/providers/0x12", timeout=10).status_code == 400
+
+
+# ---------------------------------------------------------------------- providers' records, any availability
+
+START_WAITS = (60, 120, 300)  # seconds from creation to start of the three jobs provider_record starts
+
+
+def provider_record(suite, cast, chain, gpu_id: str) -> dict:
+    """provider2's story on ``gpu_id``: three jobs started START_WAITS seconds after their
+    creation (two completed, one disputed and ruled its fault), one accepted and then
+    cancelled by the provider (abandoned); what GET /reliability must answer for it."""
+    m = suite.marketplace
+    for wait, end in zip(START_WAITS, ("complete", "lost", "complete")):
+        job = m.createJob(gpu_id, "bafkreirecord", 3600, 2**256 - 1, sender=cast.renter).events.filter(m.JobCreated)[0].jobId
+        created = chain.blocks.head.timestamp
+        m.acceptJob(job, sender=cast.provider2)
+        chain.pending_timestamp = created + wait  # JobStarted's block: exactly `wait` after JobCreated's
+        m.startJob(job, sender=cast.provider2)
+        chain.pending_timestamp = chain.blocks.head.timestamp + 60
+        if end == "complete":
+            m.completeJob(job, sender=cast.renter)
+        else:
+            m.disputeJob(job, "no output", sender=cast.renter)
+            m.resolveDispute(job, 1, "bafkreievidence", sender=cast.oracle)  # ProviderFault
+    job = m.createJob(gpu_id, "bafkreirecord", 3600, 2**256 - 1, sender=cast.renter).events.filter(m.JobCreated)[0].jobId
+    m.acceptJob(job, sender=cast.provider2)
+    m.cancelJob(job, sender=cast.provider2)
+    return {"completed": 2, "started": 3, "abandoned": 1, "disputes": 1, "disputesLost": 1,
+            "medianStartS": 120.0, "startSamples": 3, "recentJobs": 200}
+
+
+def test_reliability_counts_each_providers_jobs_from_chain_events_and_gpus_take_any_availability(gateway, suite,
+                                                                                                 cast, chain):
+    from gpurent.indexer.api import GpuFilter, find_gpus
+
+    server, _, indexer = gateway
+    url = server.url
+    (gpu,) = find_gpus(indexer.engine, GpuFilter(provider=cast.provider2.address, model="A100"))
+    expected = provider_record(suite, cast, chain, gpu.id)
+    suite.registry.updateAvailability(gpu.id, False, sender=cast.provider2)
+    indexer.sync()
+    two, three = cast.provider2.address.lower(), cast.outsider.address.lower()
+    answer = requests.get(f"{url}/api/v1/reliability", params={"provider": [cast.provider2.address, three]}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    got = answer.json()["providers"]
+    assert got[two] == expected
+    assert got[three] == {**expected, "completed": 0, "started": 0, "abandoned": 0, "disputes": 0, "disputesLost": 0,
+                          "medianStartS": None, "startSamples": 0}  # no job in the index: zeros
+    first = requests.get(f"{url}/api/v1/reliability", params={"provider": cast.provider.address},
+                         timeout=10).json()["providers"][cast.provider.address.lower()]
+    assert (first["completed"], first["disputes"], first["disputesLost"]) == (1, 1, 0)  # busy_chain's, ruled a split
+    assert first["abandoned"] == 0 and first["started"] == 2  # its cancelled job was never accepted
+    for bad in ({}, {"provider": "0x12"}, {"provider": ["0x" + "1" * 40] * 51}):
+        refused = requests.get(f"{url}/api/v1/reliability", params=bad, timeout=10)
+        assert refused.status_code == 400 and "\n" not in refused.json()["error"], (bad, refused.text)
+
+    def models(available: str) -> set[str]:
+        rows = requests.get(f"{url}/api/v1/gpus", params={"available": available, "provider": two}, timeout=10)
+        assert rows.status_code == 200, rows.text
+        return {g["gpuModel"] for g in rows.json()["items"]}
+
+    assert models("true") == models("1") == {"RTX4090", "H100"}
+    assert models("false") == models("0") == {"A100"}
+    assert models("any") == {"RTX4090", "H100", "A100"}
+    assert requests.get(f"{url}/api/v1/gpus", params={"available": "maybe"}, timeout=10).status_code == 400
+
+
+def test_a_renter_disputes_a_running_job_approving_the_bond_first_when_short(writable, cast, gp, suite):
+    from web3 import Web3
+
+    from gpurent.indexer.api import GpuFilter, find_gpus
+
+    server, indexer = writable
+    url, web3 = server.url, Web3(Web3.HTTPProvider(gp.rpc_url))
+    (gpu,) = find_gpus(indexer.engine, GpuFilter(provider=cast.provider2.address, model="H100"))
+    m = suite.marketplace
+    job = "0x" + bytes(m.createJob(gpu.id, "bafkreidispute", 3600, 2**256 - 1, sender=cast.renter)
+                       .events.filter(m.JobCreated)[0].jobId).hex()
+    auth = {"Authorization": f"Bearer {sign_in(url, cast.renter)}"}
+    early = requests.post(f"{url}/api/v1/instances/{job}/dispute", headers=auth, json={"reason": "x"}, timeout=10)
+    assert early.status_code == 400 and "Created" in early.json()["error"], early.text  # not running yet
+    m.acceptJob(job, sender=cast.provider2)
+    m.startJob(job, sender=cast.provider2)
+    suite.token.approve(m, 0, sender=cast.renter)  # no allowance left: the bond needs an approval first
+    other = {"Authorization": f"Bearer {sign_in(url, cast.renter2)}"}
+    theirs = requests.post(f"{url}/api/v1/instances/{job}/dispute", headers=other, json={"reason": "x"}, timeout=10)
+    assert theirs.status_code == 403, theirs.text  # not a party of the job
+    for reason in ("", "x" * 1025, "é" * 600):  # empty, over 1024 characters, over 1024 bytes
+        long = requests.post(f"{url}/api/v1/instances/{job}/dispute", headers=auth, json={"reason": reason}, timeout=10)
+        assert long.status_code == 400 and "\n" not in long.json()["error"], (reason[:3], long.text)
+
+    reason = "<b>no output</b> after ten minutes"
+    answer = requests.post(f"{url}/api/v1/instances/{job}/dispute", headers=auth, json={"reason": reason}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    bond = int(m.disputeBond(job))
+    assert bond > 0 and body["bond"] == str(bond)
+    approve, dispute = body["transactions"]
+    assert approve["transaction"]["to"] == str(suite.token.address) and approve["action"].startswith("approve")
+    assert approve["transaction"]["data"] == "0x" + bytes(suite.token.approve.encode_input(m.address, bond)).hex()
+    assert dispute["transaction"]["to"] == str(m.address) and dispute["action"] == "dispute"
+    for step in (approve, dispute):
+        sent = requests.post(f"{url}/api/v1/transactions", headers=auth, timeout=90,
+                             json={"rawTransaction": wallet_send(web3, cast.renter, step["transaction"])})
+        assert sent.status_code == 200 and sent.json()["ok"], sent.text
+    assert gp.job(job).status.label == "Disputed"
+    assert m.disputeOf(job) == (cast.renter.address, bond)
+    again = requests.post(f"{url}/api/v1/instances/{job}/dispute", headers=auth, json={"reason": "x"}, timeout=10)
+    assert again.status_code == 400 and "Disputed" in again.json()["error"], again.text

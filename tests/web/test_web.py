@@ -7,6 +7,7 @@ fallback, the app's CSP) and the web_dir setting."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -47,9 +48,15 @@ def built_web() -> Path:
     return dist
 
 
+GPU = {"util_pct": 87.5, "mem_used_bytes": 20 * 2**30, "mem_total_bytes": 80 * 2**30, "temp_c": 64.0, "power_w": 310.0}
+SAMPLES = tuple({"t": 1_700_000_000.0 + 2 * i, "cpu_pct": 150.0, "mem_bytes": 512 * 2**20, "mem_limit_bytes": 2 * 2**30,
+                 "net_rx_bytes": 4096 * i, "net_tx_bytes": 2048 * i, "disk_read_bytes": 0, "disk_write_bytes": 0,
+                 "pids": 3, "gpu": GPU, "gpu_reason": None} for i in range(2))  # 2 KiB/s in, 1 KiB/s out
+
+
 @pytest.fixture
 def log_provider(cast, chain):
-    provider = LogProvider(cast.renter.address, chain.chain_id, JOB_LOG).start()
+    provider = LogProvider(cast.renter.address, chain.chain_id, JOB_LOG, SAMPLES).start()
     yield provider
     provider.stop()
 
@@ -306,6 +313,86 @@ def test_the_operator_page_is_for_role_holders_and_shows_disputes_parameters_and
                                         timeout=30).json()["disputes"] if d["jobId"] == oracle["disputes"][0]["jobId"]]
     assert ruled["outcome"] == "split" and ruled["resolver"] == cast.oracle.address.lower()  # the browser's ruling
     assert not suite.marketplace.paused() and not suite.registry.paused()  # paused and unpaused again
+
+
+# ---------------------------------------------------------------------- the console's metrics, dispute, result
+
+RUNNING_WAIT_S = 600  # the running job's wait from creation to start: provider2's fourth start
+
+
+@pytest.fixture
+def console_site(seeded, suite, cast, gp, chain, kubo, tmp_path):
+    """provider2's record (provider_record: waits of 60, 120 and 300 s, one abandon, one lost
+    dispute) and one job of it running (RUNNING_WAIT_S after its creation; its endpoint serves
+    SAMPLES); provider2's H100 unavailable; a job of busy_chain's provider completed with a
+    result packed and added to a real Kubo node, its CID committed on chain. Served with the web
+    app, a chain connection and the results route, the index following the chain."""
+    from gpurent.agent.results import ResultStore
+    from gpurent.gateway.uploads import Uploads
+    from gpurent.images.store import ImageStore
+    from gpurent.indexer.api import GpuFilter, find_gpus
+    from gpurent.workload.spec import JobSpec
+    from tests.gateway.test_gateway import provider_record
+    from tests.indexer.test_indexer import CID
+
+    gpus = {g.gpu_model: g.id for g in find_gpus(seeded.engine, GpuFilter(provider=cast.provider2.address, available=None))}
+    expected = provider_record(suite, cast, chain, gpus["A100"])
+    m = suite.marketplace
+    running = m.createJob(gpus["RTX4090"], "bafkreirunning", 3600, 2**256 - 1, sender=cast.renter).events.filter(m.JobCreated)[0].jobId
+    created = chain.blocks.head.timestamp
+    m.acceptJob(running, sender=cast.provider2)
+    chain.pending_timestamp = created + RUNNING_WAIT_S
+    m.startJob(running, sender=cast.provider2)
+    suite.registry.updateAvailability(gpus["H100"], False, sender=cast.provider2)
+
+    (theirs,) = find_gpus(seeded.engine, GpuFilter(provider=cast.provider.address, model="RTX4090"))
+    done = m.createJob(theirs.id, "bafkreiresult", 3600, 2**256 - 1, sender=cast.renter).events.filter(m.JobCreated)[0].jobId
+    done_id = "0x" + bytes(done).hex()
+    m.acceptJob(done, sender=cast.provider)
+    m.startJob(done, sender=cast.provider)
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    (outputs / "model.txt").write_bytes(b"trained weights\n" * 100)
+    stored = ResultStore(kubo.client(), tmp_path / "results.db", 3600).pack(done_id, outputs, JobSpec(image=CID),
+                                                                             10**6, 0)
+    m.completeJobWithResult(done, chain.blocks.head.timestamp, stored.cid, sender=cast.provider)
+    seeded.sync()
+    server = serve(seeded, WebApp(built_web()), gp, chain.provider.http_uri, uploads=Uploads(ImageStore(kubo.client())))
+    follower = threading.Thread(target=seeded.run, kwargs={"poll_s": 0.2}, name="indexer", daemon=True)
+    follower.start()
+    record = {**expected, "started": 4, "startSamples": 4, "medianStartS": (120 + 300) / 2}
+    yield server, {"running": "0x" + bytes(running).hex(), "done": done_id, "cid": stored.cid,
+                   "payloadBytes": stored.payload_bytes, "record": record, "provider": cast.provider2.address}
+    seeded.stop()
+    follower.join(timeout=10)
+    server.stop()
+
+
+def test_the_console_streams_metrics_disputes_through_the_wallet_and_downloads_the_result(console_site, cast, chain,
+                                                                                         gp, tmp_path):
+    from tests.gateway.test_gateway import sign_in
+
+    server, made = console_site
+    shown = requests.get(f"{server.url}/api/v1/reliability", params={"provider": made["provider"]}, timeout=10).json()
+    assert shown["providers"][made["provider"].lower()] == made["record"]  # the chain's events, as the fixture made them
+    token = sign_in(server.url, cast.renter)
+    payload = requests.get(f"{server.url}/api/v1/instances/{made['done']}/result/payload", timeout=30,
+                           headers={"Authorization": f"Bearer {token}"})
+    assert payload.status_code == 200 and len(payload.content) == made["payloadBytes"]
+    job = requests.get(f"{server.url}/api/v1/instances/{made['done']}", headers={"Authorization": f"Bearer {token}"},
+                       timeout=10).json()
+    assert job["resultCid"] == made["cid"]  # the ResultCommitted event, which the console's result view rests on
+    out = tmp_path / "out"
+    out.mkdir()
+    output = playwright(["console.spec.ts"], browser_env(
+        server.url, chain, cast, GPURENT_PROVIDER=made["provider"], GPURENT_RUNNING_JOB=made["running"],
+        GPURENT_DONE_JOB=made["done"], GPURENT_RESULT_CID=made["cid"], GPURENT_RESULT_BYTES=str(made["payloadBytes"]),
+        GPURENT_PAYLOAD_SHA256=hashlib.sha256(payload.content).hexdigest(), GPURENT_OUT=str(out)))
+    assert "2 passed" in output, output
+    job = gp.job(made["running"])
+    assert job.status.label == "Disputed"  # the browser's wallet sent it
+    dispute = gp.dispute(made["running"])
+    assert dispute is not None and dispute.reason == (out / "reason.txt").read_text()
 
 
 # ---------------------------------------------------------------------- what the gateway serves at /

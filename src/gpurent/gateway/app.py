@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from gpurent.gateway.auth import AuthError, Authenticator, Session
 from gpurent.gateway.errors import ApiError
+from gpurent.gateway.providers import MAX_RELIABILITY
 from gpurent.gateway.guard import Guard, Limits, retry_after
 from gpurent.gateway.results import Results
 from gpurent.gateway.siwe import stamp
@@ -41,6 +42,7 @@ from gpurent.monitoring.exposition import CONTENT_TYPE
 from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.sdk.unsigned import MAX_RAW_TX, UnsignedCalls
 from gpurent.types import JobStatus
+from gpurent.limits import MAX_REASON_LENGTH
 from gpurent.units import DECIMALS
 
 
@@ -56,10 +58,12 @@ MY_JOBS_DOCUMENT = (f"query($a: String!, $limit: Int!, $offset: Int!, $changes: 
 JOB_DOCUMENT = f"query($id: String!, $changes: Int = 100) {{ job(id: $id) {{ {JOB_FIELDS} }} }}"
 IMAGES_DOCUMENT = "query($limit: Int!) { images(limit: $limit) { cid jobs firstSeen } }"
 JOB_ID = re.compile(r"0x[0-9a-fA-F]{64}")
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 JobIdPath = Annotated[str, Path(pattern=f"^{JOB_ID.pattern}$")]
 CHAIN_NAMES = {31337: "gpurent local (Anvil)"}
 TOKEN_SYMBOL = "GPU"  # GPUToken's symbol (contracts/GPUToken.sol)
 SETTLED = tuple(s.label for s in JobStatus if s.terminal)  # the index's names of the statuses escrow paid out in
+ENDED_RUN = ("Completed", "Resolved")  # the statuses a provider may have committed a result CID in
 SORTS = ("price_asc", "price_desc", "reputation_desc", "memory_desc", "newest")
 
 
@@ -102,6 +106,10 @@ class ExtendPermitRequest(BaseModel):
 
 class ExtendRequest(ExtendPermitRequest, SignedPermit):
     pass
+
+
+class DisputeRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH)  # characters; bytes are checked by the SDK
 
 
 class BroadcastRequest(BaseModel):
@@ -210,12 +218,14 @@ def make_app(config: GatewayConfig) -> FastAPI:
                    max_price: Annotated[float | None, Query(ge=0, le=1e12)] = None,
                    min_reputation: Annotated[int | None, Query(ge=0, le=1000)] = None,
                    provider: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
-                   available: bool | None = True,
+                   available: Annotated[str, Query(pattern="^(true|false|1|0|any)$",
+                                                   description="true, false, or any (both)")] = "true",
                    sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "price_asc",
                    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
                    offset: Annotated[int, Query(ge=0, le=10**7)] = 0) -> JSONResponse:
         filters = GpuFilter(model=model, min_vcpu=min_vcpu, min_memory_gb=min_memory_gb, min_storage_gb=min_storage_gb,
-                            max_price=max_price, min_reputation=min_reputation, provider=provider, available=available)
+                            max_price=max_price, min_reputation=min_reputation, provider=provider,
+                            available=None if available == "any" else available in ("true", "1"))
         # on the loop, as the index's GraphQL resolvers run (an indexed query of a millisecond: a
         # thread hop for it would cost more than it spares)
         rows = find_gpus(config.engine, filters, GpuSort(sort), limit, offset)  # the GraphQL field's own query
@@ -231,6 +241,15 @@ def make_app(config: GatewayConfig) -> FastAPI:
         if found is None:
             raise ApiError(404, f"no provider {address} in the index")
         return found
+
+    @app.get(f"{API}/reliability", tags=["gpus"],
+             summary="Providers' records from their jobs' chain events: completed, abandoned, disputes, time to start")
+    def provider_reliability(provider: Annotated[list[str], Query()]) -> dict[str, Any]:
+        from gpurent.gateway.providers import reliability
+
+        if not 0 < len(provider) <= MAX_RELIABILITY or any(not ADDRESS.fullmatch(a) for a in provider):
+            raise ApiError(400, f"provider: 1 to {MAX_RELIABILITY} addresses (0x and 40 hex digits)")
+        return {"providers": reliability(config.engine, provider)}
 
     @app.get(f"{API}/operator/{{address}}", tags=["operator"],
              summary="An address's roles, the chain's parameters and pause state, and the disputes")
@@ -269,6 +288,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
         if config.gp is not None and found["status"] in SETTLED:  # where its escrow went, from its events
             settled = config.gp.settlement(job_id)
             answer["settlement"] = None if settled is None else {k: str(v) for k, v in settled.items()}
+            answer["resultCid"] = committed_result(config.gp, job_id) if found["status"] in ENDED_RUN else None
         return answer
 
     @app.get(f"{API}/history", tags=["instances"],
@@ -368,6 +388,12 @@ def make_app(config: GatewayConfig) -> FastAPI:
     def resolve(signed: Signed, job_id: JobIdPath, body: ResolveRequest) -> dict[str, Any]:
         request = calls().resolve_dispute(to_checksum(signed.address), job_id, body.outcome, body.evidenceCid)
         return {"transaction": request.as_json(), "action": request.action}
+
+    @app.post(f"{API}/instances/{{job_id}}/dispute", tags=["instances"],
+              summary="The transactions that dispute a running job: the bond's approval when needed, then disputeJob")
+    def dispute(signed: Signed, job_id: JobIdPath, body: DisputeRequest) -> dict[str, Any]:
+        bond, requests = calls().dispute_job(to_checksum(signed.address), job_id, body.reason)
+        return {"bond": str(bond), "transactions": [{"transaction": r.as_json(), "action": r.action} for r in requests]}
 
     @app.post(f"{API}/transactions", tags=["instances"],
               summary="Broadcasts a transaction the signed-in wallet signed, and reports its outcome")
@@ -508,6 +534,15 @@ def chain_job(gp: Any, job_id: str) -> dict[str, Any] | None:
             "maxCost": str(job.max_cost), "startTime": job.start_time or None, "endTime": job.end_time or None,
             "totalCost": str(job.final_cost) if job.status.terminal else None, "createdBlock": None,
             "history": [], "indexed": False}
+
+
+def committed_result(gp: Any, job_id: str) -> str | None:
+    """The result CID the job's provider committed (its ``ResultCommitted`` event); None for
+    none, or for one that is not a CID (the provider's word: the route still answers)."""
+    try:
+        return gp.result_cid(job_id)  # type: ignore[no-any-return]
+    except GpurentError:
+        return None
 
 
 def docs_page(spec: dict[str, Any]) -> str:

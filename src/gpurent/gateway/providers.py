@@ -78,3 +78,64 @@ def dashboard(engine: Engine, address: str) -> dict[str, Any] | None:
             "jobs": {"total": sum(statuses.values()), "ended": sum(statuses[k] for k in ENDED),
                      "byStatus": dict(sorted(statuses.items()))},
             "earningsByDay": earnings, "reputationHistory": history}
+
+
+MAX_RELIABILITY = 50  # providers in one reliability answer (a marketplace page has at most that many)
+RECENT_JOBS = 200  # a provider's newest jobs its starts, abandons and time to start are read from
+
+
+def reliability(engine: Engine, addresses: list[str]) -> dict[str, dict[str, Any]]:
+    """Each provider's record from its jobs' chain events, by address (lower case): jobs
+    completed and disputes raised and lost (ruled ``provider_fault``), all of them; of its newest
+    ``RECENT_JOBS`` jobs, those started and those abandoned (accepted, then cancelled before
+    starting), and its time to start: the median seconds from a job's creation to its start
+    (``JobStarted``) over those started (None before its first). A provider the index has no
+    job of gets zeros."""
+    wanted = sorted({a.lower() for a in addresses})[:MAX_RELIABILITY]
+    j, h, d = s.instance_history.c, s.job_status_history.c, s.disputes.c
+    out: dict[str, dict[str, Any]] = {a: {"completed": 0, "started": 0, "abandoned": 0, "disputes": 0, "disputesLost": 0,
+                                          "medianStartS": None, "startSamples": 0, "recentJobs": RECENT_JOBS}
+                                      for a in wanted}
+    if not wanted:
+        return out
+    with engine.connect() as db:
+        for provider, count in db.execute(select(j.provider_address, func.count())
+                                          .where(and_(j.provider_address.in_(wanted), j.status == "Completed"))
+                                          .group_by(j.provider_address)).all():
+            out[provider]["completed"] = count
+        for provider, outcome, count in db.execute(select(j.provider_address, d.outcome, func.count())
+                                                   .join(s.disputes, d.job_id == j.id).where(j.provider_address.in_(wanted))
+                                                   .group_by(j.provider_address, d.outcome)).all():
+            out[provider]["disputes"] += count
+            if outcome == "provider_fault":
+                out[provider]["disputesLost"] += count
+        recent = [job for provider in wanted for job in db.execute(
+            select(j.id).where(j.provider_address == provider).order_by(j.created_block.desc(), j.id)
+            .limit(RECENT_JOBS)).scalars()]
+        changes = db.execute(select(j.provider_address, h.job_id, h.status, h.timestamp).join(s.job_status_history, h.job_id == j.id)
+                             .where(and_(h.job_id.in_(recent),
+                                         h.status.in_(("Created", "Accepted", "Running", "Cancelled"))))
+                             .order_by(h.block_number, h.log_index)).all()
+    seen: dict[str, dict[str, int]] = {}  # job -> status -> its first time
+    owner: dict[str, str] = {}
+    for provider, job, status, at in changes:
+        seen.setdefault(job, {}).setdefault(status, at)
+        owner[job] = provider
+    waits: dict[str, list[int]] = {}  # provider -> seconds from creation to start
+    for job, times in seen.items():
+        provider = owner[job]
+        if "Running" in times:
+            out[provider]["started"] += 1
+            if "Created" in times:
+                waits.setdefault(provider, []).append(times["Running"] - times["Created"])
+        elif "Accepted" in times and "Cancelled" in times:
+            out[provider]["abandoned"] += 1
+    for provider, started in waits.items():
+        out[provider]["medianStartS"] = _median(started)
+        out[provider]["startSamples"] = len(started)
+    return out
+
+
+def _median(values: list[int]) -> float:
+    ordered, mid = sorted(values), len(values) // 2
+    return float(ordered[mid]) if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

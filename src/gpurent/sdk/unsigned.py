@@ -8,6 +8,7 @@ browser wallet, and what it broadcasts back.
 - ``end_job``: ``cancelJob`` or ``completeJob``, whichever the job's state allows its renter;
 - ``set_paused`` and ``resolve_dispute``: an operator's pause (both contracts, or neither) and a
   dispute's ruling, with the role checked first;
+- ``dispute_job``: the bond's ``approve`` (when the allowance is short) and ``disputeJob``;
 - ``broadcast``: a transaction signed elsewhere, checked (its sender is the signed-in address,
   it goes to this deployment's marketplace, token or registry, on this chain) before it is sent, and its
   outcome (the job created, where a settled job's escrow went, or the revert in the SDK's words);
@@ -190,6 +191,34 @@ class UnsignedCalls:
                                  "resolve")
         data = market.resolveDispute.encode_input(jid, int(ruling), cid)
         return TxRequest(str(market.address), _hex(data), self.chain_id, owner, "resolve")
+
+    # ------------------------------------------------------------------ dispute a job
+    def dispute_job(self, owner: str, job_id: str, reason: str) -> tuple[int, list[TxRequest]]:
+        """The dispute bond (base units) and what the wallet sends, in order: ``approve`` of
+        exactly the bond to the marketplace when the allowance is short of it, then
+        ``disputeJob``. The SDK's checks first (a party of the job, Running, its window open, a
+        reason of at most MAX_REASON_LENGTH bytes), so the wallet approves nothing for a
+        dispute the contract would refuse."""
+        from gpurent.limits import MAX_REASON_LENGTH
+        from gpurent.reverts import contract_error
+
+        jid = parse_id(job_id, "job")
+        raw = self.gp._raw_job(jid)
+        job = Job.from_chain(raw, None)
+        if owner.lower() not in (job.user.lower(), job.provider.lower()):
+            raise contract_error("MarketplaceUnauthorized", {"jobId": job.job_id, "caller": owner}, "dispute")
+        if len(reason.encode()) > MAX_REASON_LENGTH:
+            raise InvalidInput(f"the reason is {len(reason.encode())} bytes: at most {MAX_REASON_LENGTH}")
+        self.gp.check_disputable(jid)
+        bond = int(self.gp.marketplace.disputeBond(jid))
+        marketplace = str(self.gp.marketplace.address)
+        steps = []
+        if bond and int(self.gp.token.allowance(owner, marketplace)) < bond:
+            steps.append(TxRequest(str(self.gp.token.address), _hex(self.gp.token.approve.encode_input(marketplace, bond)),
+                                   self.chain_id, owner, "approve the dispute bond for"))
+        data = self.gp.marketplace.disputeJob.encode_input(jid, reason)
+        steps.append(TxRequest(marketplace, _hex(data), self.chain_id, owner, "dispute"))
+        return bond, steps
 
     # ------------------------------------------------------------------ broadcast
     def broadcast(self, raw: str, sender: str) -> Outcome:

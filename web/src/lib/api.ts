@@ -72,3 +72,23 @@ export function isAbort(err: unknown): boolean {
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A binary answer (a download) as a Blob; an error answer as request's one line. */
+export async function apiBlob(path: string, options: RequestOptions = {}): Promise<Blob> {
+  const headers: Record<string, string> = {};
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  let answer: Response;
+  try {
+    answer = await fetch(`${API}${path}`, { headers, signal: options.signal, credentials: "omit" });
+  } catch (err) {
+    if (err instanceof DOMException && err.name === "AbortError") throw err;
+    throw new ApiError(0, "The gateway does not answer: check your connection and try again.");
+  }
+  if (!answer.ok) return readAnswer<Blob>(answer.status, await answer.text());
+  const blob = await answer.blob();
+  const expected = Number(answer.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(expected) && blob.size !== expected) {
+    throw new ApiError(502, `The download was cut short (${blob.size} of ${expected} bytes): it did not match its commitment, or the connection broke.`);
+  }
+  return blob;
+}

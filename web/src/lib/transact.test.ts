@@ -1,5 +1,5 @@
 import type { Eip1193Provider, RequestArguments } from "./eip1193";
-import { checkPermit, DeclinedError, permitAndSend, signAccess, utf8Hex, writeErrorText, type Permit } from "./transact";
+import { checkDispute, checkPermit, DeclinedError, permitAndSend, signAccess, utf8Hex, writeErrorText, type Permit } from "./transact";
 
 const OWNER = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
 const WANT = { owner: OWNER, spender: "0x00000000000000000000000000000000000000aa", token: "0x00000000000000000000000000000000000000bb", chainId: 31337 };
@@ -100,5 +100,31 @@ describe("signAccess", () => {
     const text = `gpurent job access\nchain: 31337\njob: 0x${"ab".repeat(32)}\ntime: 1700000000`;
     expect(calls[0]?.params).toEqual([utf8Hex(text), OWNER]);
     expect(utf8Hex("hé")).toBe("0x68c3a9");
+  });
+});
+
+describe("checkDispute", () => {
+  const market = WANT.spender;
+  const tx = (to: string, data: string, from = OWNER) => ({ transaction: { from, to, data, value: "0x0", chainId: "0x7a69" }, action: "x" });
+  const approve = (spender: string, amount: bigint) =>
+    `0x095ea7b3${spender.slice(2).padStart(64, "0")}${amount.toString(16).padStart(64, "0")}`;
+  const want = { owner: OWNER, marketplace: market, token: WANT.token };
+  it("takes a dispute alone, or after an approval of exactly the bond to the marketplace", () => {
+    expect(() => checkDispute({ bond: "500", transactions: [tx(market, "0xabcdef")] }, want)).not.toThrow();
+    expect(() => checkDispute({ bond: "500", transactions: [tx(WANT.token, approve(market, 500n)), tx(market, "0xabcdef")] }, want)).not.toThrow();
+  });
+  it("refuses an approval of more, to another spender or token, and a dispute sent elsewhere", () => {
+    const cases = [
+      [tx(WANT.token, approve(market, 2n ** 256n - 1n)), tx(market, "0x01")],
+      [tx(WANT.token, approve(OWNER, 500n)), tx(market, "0x01")],
+      [tx(market, approve(market, 500n)), tx(market, "0x01")],
+      [tx(WANT.token, "0xa9059cbb" + "0".repeat(128)), tx(market, "0x01")], // transfer, not approve
+      [tx(WANT.token, approve(market, 500n)), tx(WANT.token, "0x01")],
+      [tx(market, "0x01", WANT.token)],
+      [],
+    ];
+    for (const transactions of cases) {
+      expect(() => checkDispute({ bond: "500", transactions }, want)).toThrow(/^The gateway's dispute was not sent: /);
+    }
   });
 });

@@ -82,6 +82,36 @@ export function checkPermit(permit: Permit, want: { owner: string; spender: stri
   if (problems.length) throw new Error(`The gateway's permit was not signed: ${problems[0]}.`);
 }
 
+/** A prepared dispute: the bond (base units) and the transactions to send in order. */
+export interface PreparedDispute {
+  bond: string;
+  transactions: Prepared[];
+}
+
+const APPROVE = "0x095ea7b3"; // approve(address,uint256)
+const word = (hex: string, i: number) => hex.slice(10 + 64 * i, 10 + 64 * (i + 1));
+
+/** Refuses a dispute that is not the one the app means to send: at most one approval, of
+ * exactly the bond to this deployment's marketplace on this chain's token, then a transaction
+ * to the marketplace, all from the signed-in address. */
+export function checkDispute(prepared: PreparedDispute, want: { owner: string; marketplace: string; token: string }): void {
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  const steps = prepared.transactions;
+  const last = steps[steps.length - 1];
+  const approvals = steps.slice(0, -1);
+  const badApproval = approvals.some((step) => {
+    const { to, data, from } = step.transaction;
+    return !same(to, want.token) || !same(from, want.owner) || !data.toLowerCase().startsWith(APPROVE) || data.length !== 10 + 128
+      || !same(`0x${word(data, 0).slice(24)}`, want.marketplace) || BigInt(`0x${word(data, 1)}`) !== BigInt(prepared.bond);
+  });
+  const problems = [
+    (!last || steps.length > 2) && "it is not one dispute with at most one approval",
+    badApproval && "its approval is not of exactly the bond to the marketplace",
+    last && (!same(last.transaction.to, want.marketplace) || !same(last.transaction.from, want.owner)) && "it does not go to the marketplace from you",
+  ].filter(Boolean);
+  if (problems.length) throw new Error(`The gateway's dispute was not sent: ${problems[0]}.`);
+}
+
 /** The wallet's signature of the permit (EIP-712 typed data, v4). */
 export function signPermit(wallet: Eip1193Provider, address: string, permit: Permit): Promise<string> {
   return ask<string>(wallet, "permit", "eth_signTypedData_v4", [address, JSON.stringify(permit.typedData)]);

@@ -6,15 +6,18 @@ import type { Outcome } from "../../lib/transact";
 import { useSession, type Session } from "../auth";
 import { useWallet, type ChainInfo } from "../wallet";
 import { CostMeter } from "./CostMeter";
-import { EndJob, ExtendJob } from "./JobActions";
+import { DisputeJob, EndJob, ExtendJob } from "./JobActions";
 import { LogView } from "./LogView";
+import { MetricsView } from "./MetricsView";
+import { ResultView } from "./ResultView";
 import { PhaseTimeline } from "./PhaseTimeline";
 import { SettlementView } from "./SettlementView";
 import { SETTLED } from "./types";
 import { useInstance } from "./useInstance";
 import { useLogStream } from "./useLogStream";
+import { useMetricsStream } from "./useMetricsStream";
 
-/** One job of the signed-in renter: its phase, money, time, log and settlement. */
+/** One job of the signed-in renter: its phase, money, time, metrics, log, settlement and result. */
 export function ConsolePage({ jobId }: { jobId: string }) {
   const { session } = useSession();
   const { chain } = useWallet();
@@ -31,6 +34,7 @@ function Console({ jobId, session, chain }: { jobId: string; session: Session; c
   const { job, skew, waiting, error, refresh } = useInstance(session.token, jobId);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const logs = useLogStream(wallet, session.token, session.address, chain.chainId, jobId);
+  const metrics = useMetricsStream(wallet, session.token, session.address, chain.chainId, jobId);
   const symbol = chain.token.symbol;
   const done = (o: Outcome) => {
     setOutcome(o);
@@ -65,9 +69,12 @@ function Console({ jobId, session, chain }: { jobId: string; session: Session; c
           <div className="actions-row">
             <EndJob job={job} session={session} wallet={wallet} chain={chain} onDone={done} />
             <ExtendJob job={job} session={session} wallet={wallet} chain={chain} onDone={done} />
+            {job.status === "Running" && <DisputeJob job={job} session={session} wallet={wallet} chain={chain} onDone={done} />}
           </div>
         </section>
       )}
+      {mine && job.resultCid && <ResultView token={session.token} jobId={job.id} />}
+      {mine && <MetricsView stream={metrics} />}
       {mine && <LogView stream={logs} />}
       <p><Link to="/instances">All your jobs</Link></p>
     </>

@@ -24,6 +24,7 @@ export interface Job {
   createdBlock: number;
   history: JobChange[];
   settlement?: Settlement | null; // where the escrow went, once settled
+  resultCid?: string | null; // what its provider committed at settlement (Completed or Resolved)
   chainTime?: number; // the chain's clock when the gateway answered (unix seconds)
 }
 

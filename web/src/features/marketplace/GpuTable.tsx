@@ -1,7 +1,8 @@
 import { useEffect } from "react";
 import { Link } from "../../app/router";
 import { formatTokens, shortAddress } from "../../lib/format";
-import type { Gpu } from "./types";
+import { recordText, startText } from "./reliability";
+import type { Gpu, Reliability } from "./types";
 
 export const FIRST_ROWS_MARK = "gpurent:marketplace-first-rows";
 
@@ -17,8 +18,21 @@ function reputation(score: number | null): string {
   return score === null ? "not rated yet" : `${score} / 1000`;
 }
 
+/** The provider's record and its time to start; "—" while not known. */
+function Record({ record }: { record: Reliability | undefined }) {
+  return (
+    <>
+      <td data-label="Provider's record" data-testid="record">{record ? recordText(record) : "—"}</td>
+      <td data-label="Time to start" data-testid="start-estimate"
+        title="The provider's median time from a job's creation to its start, over its recent jobs and any image">
+        {record ? startText(record) : "—"}
+      </td>
+    </>
+  );
+}
+
 /** The GPUs of one page. Every value from the API is rendered as text (React escapes it). */
-export function GpuTable({ rows, symbol }: { rows: Gpu[]; symbol: string }) {
+export function GpuTable({ rows, symbol, records = {} }: { rows: Gpu[]; symbol: string; records?: Record<string, Reliability> }) {
   useFirstRowsMark(rows.length);
   return (
     <table className="gpus">
@@ -32,6 +46,8 @@ export function GpuTable({ rows, symbol }: { rows: Gpu[]; symbol: string }) {
           <th scope="col">Price / hour</th>
           <th scope="col">Reputation</th>
           <th scope="col">Provider</th>
+          <th scope="col">Provider's record</th>
+          <th scope="col">Time to start</th>
           <th scope="col">Status</th>
           <th scope="col"><span className="visually-hidden">Rent</span></th>
         </tr>
@@ -46,6 +62,7 @@ export function GpuTable({ rows, symbol }: { rows: Gpu[]; symbol: string }) {
             <td data-label="Price / hour">{formatTokens(gpu.pricePerHour, symbol)}</td>
             <td data-label="Reputation">{reputation(gpu.reputation)}</td>
             <td data-label="Provider" title={gpu.providerAddress}>{shortAddress(gpu.providerAddress)}</td>
+            <Record record={records[gpu.providerAddress.toLowerCase()]} />
             <td data-label="Status">{gpu.available ? "Available" : "Busy or paused"}</td>
             <td data-label="">
               <Link to={`/rent/${gpu.id}`} label={`Rent ${gpu.gpuModel} at ${formatTokens(gpu.pricePerHour, symbol)} an hour`}>Rent</Link>

@@ -1,6 +1,6 @@
 import { Field } from "../../components/Field";
 import { DEFAULT_FILTERS } from "./query";
-import { SORTS, type Filters, type Sort } from "./types";
+import { AVAILABILITY, SORTS, type Availability, type Filters, type Sort } from "./types";
 
 const VRAM = ["", "8", "16", "24", "40", "48", "80"];
 
@@ -44,9 +44,10 @@ export function MarketplaceFilters({ filters, onChange }: { filters: Filters; on
       </Field>
       <Field label="Availability">
         {(id) => (
-          <select id={id} value={filters.available} onChange={(e) => set("available", e.target.value === "no" ? "no" : "yes")}>
-            <option value="yes">Available now</option>
-            <option value="no">Not available now</option>
+          <select id={id} value={filters.available} onChange={(e) => set("available", e.target.value as Availability)}>
+            {(Object.keys(AVAILABILITY) as Availability[]).map((key) => (
+              <option key={key} value={key}>{AVAILABILITY[key]}</option>
+            ))}
           </select>
         )}
       </Field>

@@ -8,6 +8,7 @@ import { MarketplaceFilters } from "./MarketplaceFilters";
 import { fromSearch, toSearch } from "./query";
 import type { Filters } from "./types";
 import { useGpus } from "./useGpus";
+import { useReliability } from "./useReliability";
 
 /** GPUs for rent: filters, sorts and pages, kept in the URL so a view can be shared. */
 export function MarketplacePage() {
@@ -16,6 +17,7 @@ export function MarketplacePage() {
   const settled = useDebounced(filters, 250);
   const { rows, hasNext, loading, error } = useGpus(settled, page);
   const { chain } = useWallet();
+  const records = useReliability(rows);
 
   useEffect(() => {
     const search = toSearch(settled, page);
@@ -35,7 +37,7 @@ export function MarketplacePage() {
       <p className="status" aria-live="polite">
         {loading ? "Loading GPUs…" : error ? "" : rows.length ? `${rows.length} GPUs on this page` : "No GPU matches these filters."}
       </p>
-      {rows.length > 0 && <GpuTable rows={rows} symbol={chain?.token.symbol ?? "GPU"} />}
+      {rows.length > 0 && <GpuTable rows={rows} symbol={chain?.token.symbol ?? "GPU"} records={records} />}
       <Pager page={page} hasNext={hasNext} onPage={setPage} label="GPU pages" />
     </section>
   );

@@ -25,9 +25,15 @@ describe("GpuTable", () => {
     const row = screen.getAllByRole("row")[1];
     expect(row).toBeDefined();
     const cells = within(row as HTMLElement).getAllByRole("cell").map((c) => c.textContent);
-    expect(cells).toEqual(["80 GB", "16", "500 GB", "1,234.5 GPU", "700 / 1000", "0x15d3…6A65", "Available", "Rent"]);
+    expect(cells).toEqual(["80 GB", "16", "500 GB", "1,234.5 GPU", "700 / 1000", "0x15d3…6A65", "—", "—", "Available", "Rent"]);
     const link = within(row as HTMLElement).getByRole("link", { name: "Rent A100 at 1,234.5 GPU an hour" });
     expect(link.getAttribute("href")).toBe(`/rent/${gpu({}).id}`);
+  });
+  it("shows the provider's record and time to start once known", () => {
+    const record = { completed: 2, started: 3, abandoned: 1, disputes: 1, disputesLost: 1, medianStartS: 120, startSamples: 3, recentJobs: 200 };
+    render(<GpuTable rows={[gpu({})]} symbol="GPU" records={{ [gpu({}).providerAddress.toLowerCase()]: record }} />);
+    expect(screen.getByTestId("record").textContent).toBe("2 completed · 1 abandoned · 1 dispute, 1 lost");
+    expect(screen.getByTestId("start-estimate").textContent).toBe("~2 min (median of 3 jobs)");
   });
   it("renders markup from the chain as text, never as elements", () => {
     const { container } = render(<GpuTable rows={[gpu({ gpuModel: "<img src=x onerror=alert(1)>", reputation: null })]} symbol="GPU" />);

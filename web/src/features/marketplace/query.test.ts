@@ -20,6 +20,7 @@ describe("filters to the gateway's query", () => {
     expect(params.get("available")).toBe("false");
     expect(params.get("sort")).toBe("reputation_desc");
     expect(params.has("model")).toBe(false);
+    expect(gpuQuery({ ...DEFAULT_FILTERS, available: "any" }, 0).get("available")).toBe("any");
   });
 });
 
@@ -40,6 +41,9 @@ describe("the page's URL", () => {
     expect(search).toBe("?model=rtx+4090&sort=memory_desc&page=4");
     expect(fromSearch(search)).toEqual({ filters, page: 3 });
     expect(toSearch(DEFAULT_FILTERS, 0)).toBe("");
+  });
+  it("keeps any availability in the URL", () => {
+    expect(fromSearch(toSearch({ ...DEFAULT_FILTERS, available: "any" }, 0)).filters.available).toBe("any");
   });
   it("falls back to defaults for values it does not know", () => {
     expect(fromSearch("?sort=cheapest&available=maybe&page=-3")).toEqual({ filters: DEFAULT_FILTERS, page: 0 });

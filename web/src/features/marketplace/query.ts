@@ -1,5 +1,5 @@
 // Filters ⇄ the gateway's query string and the page's own URL (so a filtered view can be shared).
-import { SORTS, type Filters, type Sort } from "./types";
+import { AVAILABILITY, SORTS, type Availability, type Filters, type Sort } from "./types";
 
 export const PAGE_SIZE = 25;
 
@@ -47,7 +47,7 @@ export function gpuQuery(filters: Filters, page: number, pageSize = PAGE_SIZE): 
     const raw = filters[key].trim();
     if (raw !== "") params.set(spec.param, String(Number(raw)));
   }
-  params.set("available", filters.available === "yes" ? "true" : "false");
+  params.set("available", { yes: "true", no: "false", any: "any" }[filters.available]);
   params.set("sort", filters.sort);
   params.set("limit", String(pageSize + 1));
   params.set("offset", String(Math.max(0, page) * pageSize));
@@ -70,13 +70,14 @@ export function fromSearch(search: string): { filters: Filters; page: number } {
   const params = new URLSearchParams(search);
   const text = (key: keyof Filters) => params.get(key) ?? DEFAULT_FILTERS[key];
   const sort = params.get("sort");
+  const available = params.get("available");
   const filters: Filters = {
     model: text("model").slice(0, 64),
     minVram: text("minVram"),
     minVcpu: text("minVcpu"),
     maxPrice: text("maxPrice"),
     minReputation: text("minReputation"),
-    available: params.get("available") === "no" ? "no" : "yes",
+    available: available && available in AVAILABILITY ? (available as Availability) : DEFAULT_FILTERS.available,
     sort: sort && sort in SORTS ? (sort as Sort) : DEFAULT_FILTERS.sort,
   };
   const page = Number.parseInt(params.get("page") ?? "1", 10);

@@ -29,12 +29,28 @@ export const SORTS = {
 
 export type Sort = keyof typeof SORTS;
 
+export const AVAILABILITY = { yes: "Available now", no: "Not available now", any: "Any" } as const;
+
+export type Availability = keyof typeof AVAILABILITY;
+
+/** A provider's record as GET /api/v1/reliability answers it, from its jobs' chain events. */
+export interface Reliability {
+  completed: number;
+  started: number; // of its newest `recentJobs` jobs
+  abandoned: number; // accepted, then cancelled before starting (of the same)
+  disputes: number;
+  disputesLost: number; // ruled the provider's fault
+  medianStartS: number | null; // creation to start, median over `started`
+  startSamples: number;
+  recentJobs: number;
+}
+
 export interface Filters {
   model: string;
   minVram: string; // GB; "" for any
   minVcpu: string;
   maxPrice: string; // tokens per hour
   minReputation: string; // 0-1000
-  available: "yes" | "no";
+  available: Availability;
   sort: Sort;
 }
