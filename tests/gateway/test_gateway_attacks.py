@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -123,7 +124,17 @@ def test_rate_limit_windows_cost_no_scan_per_request():
 @pytest.fixture
 def long_log_job(index_db, suite, cast, chain, manifest):
     """A renter's job, indexed, on a provider whose endpoint serves a long log (a real HTTP server)."""
-    provider = RogueProvider(log_size=256 * MB).start()
+    yield from _log_job(RogueProvider(log_size=256 * MB), index_db, suite, cast, chain, manifest)
+
+
+@pytest.fixture
+def trickling_job(index_db, suite, cast, chain, manifest):
+    """The same, its log served slowly (about 1 MiB/s): its readers never fall behind."""
+    yield from _log_job(RogueProvider(log_size=256 * MB, log_pause=0.05), index_db, suite, cast, chain, manifest)
+
+
+def _log_job(provider: RogueProvider, index_db, suite, cast, chain, manifest):
+    provider.start()
     register_provider(suite, cast.outsider, endpoint=provider.url)
     job_id, _ = create_job(suite, cast.renter, register_resource(suite, cast.outsider))
     indexer = make_indexer(index_db, manifest, chain)
@@ -185,12 +196,22 @@ def _follow(server, cast, job_id: str, chain_id: int):
     return ws
 
 
-def test_an_address_streams_count_once_across_replicas(long_log_job, cast, manifest, redis_url):
-    indexer, job_id, _ = long_log_job
+def _read_until_closed(ws) -> None:
+    try:
+        while True:
+            ws.recv(timeout=60)
+    except Exception:  # noqa: BLE001 - closed, by either side: done
+        return
+
+
+def test_an_address_streams_count_once_across_replicas(trickling_job, cast, manifest, redis_url):
+    indexer, job_id, _ = trickling_job  # (a fast log would drop a reader as too slow, freeing its place)
     a, b = replicas(indexer, redis_url, Limits(streams_per_address=2))
     try:
         first, second = _follow(a, cast, job_id, manifest.chain_id), _follow(b, cast, job_id, manifest.chain_id)
         assert isinstance(first.recv(timeout=20), bytes) and isinstance(second.recv(timeout=20), bytes)
+        for held in (first, second):  # read on, so neither falls behind and is dropped (its place freed)
+            threading.Thread(target=_read_until_closed, args=(held,), daemon=True).start()
         for replica in (a, b):  # a third, on either replica, is refused: the two count across both
             third = _follow(replica, cast, job_id, manifest.chain_id)
             with pytest.raises(ConnectionClosed) as closed:
@@ -213,6 +234,39 @@ def test_an_address_streams_count_once_across_replicas(long_log_job, cast, manif
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_job_created_a_moment_ago_streams_before_the_index_has_it(long_log_job, suite, cast, manifest, gp):
+    """The console opens a job's log as soon as its creation is mined, which can be before the
+    index has the job (or its provider): the stream's admission reads those from the chain then,
+    as the job's own route does, rather than closing 4404."""
+    from gpurent.gateway.app import GatewayConfig, make_app
+    from gpurent.gateway.auth import Authenticator
+    from gpurent.gateway.service import GatewayServer
+    from gpurent.local.process import free_port
+    from tests.gateway.test_gateway import KEY
+
+    indexer, _, _ = long_log_job  # indexed: its provider (cast.outsider); not its jobs below
+    late = RogueProvider(log_size=MB).start()  # a provider registered after the index's last look
+    try:
+        register_provider(suite, cast.provider2, endpoint=late.url)
+        for owner in (cast.outsider, cast.provider2):  # a provider indexed, then one not
+            job, _ = create_job(suite, cast.renter, register_resource(suite, owner))
+            job_id = "0x" + bytes(job).hex()
+            port, store = free_port(), MemoryStore()
+            auth = Authenticator(store, KEY, domain=f"127.0.0.1:{port}", uri=f"http://127.0.0.1:{port}",
+                                 chain_id=manifest.chain_id)
+            server = GatewayServer(make_app(GatewayConfig(engine=indexer.engine, manifest=manifest, auth=auth,
+                                                          store=store, gp=gp)), "127.0.0.1", port)
+            server.start()
+            try:
+                ws = _follow(server, cast, job_id, manifest.chain_id)
+                assert isinstance(ws.recv(timeout=20), bytes)  # the log, not a close 4404
+                ws.close()
+            finally:
+                server.stop()
+    finally:
+        late.stop()
 
 
 def _closed_with(ws) -> tuple[int, str]:

@@ -49,8 +49,9 @@ class RogueProvider(LoopbackServer):
     body that never ends, one byte every ``drip_every`` s. ``log_size``: bytes of log served."""
 
     def __init__(self, record: bytes | str = b"not json at all", status: int = 200, log_size: int = 0,
-                 drip_every: float = 0.2):
+                 drip_every: float = 0.2, log_pause: float = 0.0):
         self.record, self.status, self.log_size, self.drip_every = record, status, log_size, drip_every
+        self.log_pause = log_pause  # seconds between the log's 54 KiB chunks (0: as fast as it goes)
         self.requests: Counter[str] = Counter()  # "record" / "logs" -> requests received
         self.sent: Counter[str] = Counter()  # bytes of body written
         self._lock = threading.Lock()
@@ -117,3 +118,6 @@ class RogueProvider(LoopbackServer):
             request.wfile.write(chunk)
             self._count(kind, len(chunk))
             left -= len(chunk)
+            if self.log_pause:
+                request.wfile.flush()
+                time.sleep(self.log_pause)

@@ -407,13 +407,20 @@ def make_app(config: GatewayConfig) -> FastAPI:
 
     # ------------------------------------------------------------------ streams (WebSockets)
     def find_job(job_id: str) -> dict[str, Any] | None:
+        """The job's renter, provider and the provider's endpoint: from the index, or from the
+        chain for a job created a moment ago (the console opens a stream before the index has it)."""
         if not JOB_ID.fullmatch(job_id):
             return None
         job = execute("query($id: String!) { job(id: $id) { user provider } }", id=job_id)["job"]
+        if job is None and config.gp is not None:
+            job = chain_job(config.gp, job_id)
         if job is None:
             return None
         provider = execute("query($a: String!) { provider(address: $a) { endpoint } }", a=job["provider"])["provider"]
-        return {**job, "endpoint": provider["endpoint"] if provider else None}
+        endpoint = provider["endpoint"] if provider else None
+        if endpoint is None and config.gp is not None:
+            endpoint = chain_endpoint(config.gp, job["provider"])
+        return {"user": job["user"], "provider": job["provider"], "endpoint": endpoint}
 
     def open_source(kind: str, url: str, job_id: str, headers: dict[str, str]) -> Iterator[Any]:
         endpoint = DelegatedEndpoint(url, config.auth.chain_id, headers)
@@ -534,6 +541,14 @@ def chain_job(gp: Any, job_id: str) -> dict[str, Any] | None:
             "maxCost": str(job.max_cost), "startTime": job.start_time or None, "endTime": job.end_time or None,
             "totalCost": str(job.final_cost) if job.status.terminal else None, "createdBlock": None,
             "history": [], "indexed": False}
+
+
+def chain_endpoint(gp: Any, provider: str) -> str | None:
+    """A provider's endpoint as registered on chain (for one the index has not seen yet)."""
+    try:
+        return str(gp.provider(to_checksum(provider)).endpoint) or None
+    except GpurentError:
+        return None
 
 
 def committed_result(gp: Any, job_id: str) -> str | None:
