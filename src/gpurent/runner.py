@@ -72,7 +72,7 @@ def backoff(interval_s: float, failures: int, longest_s: float = BACKOFF_MAX_S) 
     """The wait before the next round: the interval, doubled for each failure in a row."""
     if failures == 0:
         return interval_s
-    return max(interval_s, min(interval_s * 2 ** (failures - 1), longest_s))
+    return max(interval_s, min(interval_s * 2.0 ** (failures - 1), longest_s))
 
 
 def _block(block: Callable[[], object] | None) -> object:

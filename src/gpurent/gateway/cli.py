@@ -59,7 +59,12 @@ def run(app: App, config_path: Path | None, db_url: str | None, listen: str | No
     server = build_gateway(gp, settings)
     url = settings.url
     # with --log-format json, every line on stderr is a JSON log line: these too
-    say = logging.getLogger("gpurent.gateway").info if active_format() == "json" else app.output.done
-    say(f"gateway on {url} (chain {gp.manifest.chain_id}; API {url}/api/v1, docs {url}/docs)")
-    say(f"web app at {url}/" if settings.web_path() else "no web app built (`make web`); serving the API only")
+    as_json = active_format() == "json"
+    done = logging.getLogger("gpurent.gateway").info if as_json else app.output.done
+    info = logging.getLogger("gpurent.gateway").info if as_json else app.output.info
+    done(f"gateway on {url} (chain {gp.manifest.chain_id}; API {url}/api/v1, docs {url}/docs)")
+    if settings.web_path():
+        done(f"web app at {url}/")
+    else:
+        info("no web app built (`make web`); serving the API only")
     server.run()
