@@ -1,6 +1,6 @@
 """`ape run oracle`: the oracle as an Ape script (same as `gpurent-oracle run`).
 
-    ape run oracle --network http://127.0.0.1:8545 --account 1 [--config oracle.toml] [--max-failures N]
+    ape run oracle --network http://127.0.0.1:8545 --account 1 [--config oracle.toml] [--max-failures N] [--log-format json]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`ape run provider`: the provider agent as an Ape script (same as `gpurent-provider run`).
 
-    ape run provider --network http://127.0.0.1:8545 --account 3 [--config provider.toml] [--max-failures N]
+    ape run provider --network http://127.0.0.1:8545 --account 3 [--config provider.toml] [--max-failures N] [--log-format json]
 """
 
 from __future__ import annotations

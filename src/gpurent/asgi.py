@@ -14,8 +14,10 @@ class AsgiServer:
     def __init__(self, app: Any, host: str, port: int, name: str, path: str = "", **options: Any):
         import uvicorn
 
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio",
-                                lifespan="off", **options)
+        # log_config None: uvicorn's few lines (warnings up) go through the process's logging
+        # (gpurent.logfmt: text or JSON), not a handler of uvicorn's own
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", log_config=None,
+                                ws="websockets-sansio", lifespan="off", **options)
         self.server = uvicorn.Server(config)
         self.name = name
         self.url = f"http://{host}:{port}{path}"

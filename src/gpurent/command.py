@@ -61,6 +61,9 @@ class App:
         from ape.logging import logger
 
         logger.set_level("DEBUG" if self.output.verbose else "ERROR")
+        from gpurent.logfmt import adopt_ape
+
+        adopt_ape()  # with --log-format json, Ape's lines are JSON too
         interruptible()  # importing Ape took Ctrl-C: give it back
 
     def sdk(self, *, needs_account: bool = False) -> Gpurent:
@@ -302,6 +305,22 @@ def config_option(name: str) -> Callable[[F], F]:
                         help=f"{name} (default: state folder)")
 
 
+def log_format_option() -> Callable[[F], F]:
+    """``--log-format text|json`` (or ``GPURENT_LOG_FORMAT``): a daemon's log lines as text or
+    as JSON (:mod:`gpurent.logfmt`), set as soon as the option is read."""
+    from gpurent.logfmt import FORMATS
+
+    def configure(ctx: click.Context, param: click.Parameter, value: str) -> None:
+        from gpurent.logfmt import configure
+
+        configure(value)
+
+    return click.option("--log-format", type=click.Choice(FORMATS), default="text", show_default=True,
+                        envvar="GPURENT_LOG_FORMAT", expose_value=False, is_eager=True, callback=configure,
+                        help="Log lines as text, or as JSON objects (time, level, logger, message, job, block, "
+                             "provider, error)")
+
+
 def max_failures_option(default: int | None) -> Callable[[F], F]:
     """``--max-failures N``: a daemon halts (exit 1, one line) after N failed rounds in a row."""
     return click.option("--max-failures", type=click.IntRange(1), default=default, show_default=default is not None,
@@ -332,6 +351,7 @@ def daemon_script(what: str, account_help: str, config_name: str, run: Callable[
     @click.option("--account", "account_ref", type=ACCOUNT, required=True, help=account_help)
     @config_option(config_name)
     @max_failures_option(None)
+    @log_format_option()
     def cli(ecosystem: Any, network: Any, provider: Any, account_ref: str, config_path: Path | None,
             max_failures: int | None) -> None:
         from gpurent.sdk import Gpurent, resolve_account
@@ -348,6 +368,7 @@ def run_command(group: click.Group, config_name: str, help_text: str, load: Call
     @group.command("run", help=help_text)
     @config_option(config_name)
     @max_failures_option(None)
+    @log_format_option()
     @pass_app
     def run(app: App, config_path: Path | None, max_failures: int | None) -> None:
         config = load(config_path)

@@ -4,7 +4,7 @@ with one clear line, exit code 1, after too many failed rounds in a row (instead
 fails silently forever).
 
     run_rounds(self.tick, self.stopping, interval_s, log, "provider", max_failures=10,
-               label=lambda: f"block {cursor}")   # a daemon's loop method
+               block=lambda: cursor)   # a daemon's loop method
     run_daemon(daemon, log, "running jobs continue")  # its command's foreground process
 """
 
@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from gpurent.errors import GpurentError
+from gpurent.logfmt import labels
 
 MAX_FAILURES = 10  # failed rounds in a row before a daemon halts (Silverback's max_exceptions; it uses 3)
 BACKOFF_MAX_S = 30.0  # the longest wait after a failed round: at a 0.5 s poll, 10 failures span ~2 min
@@ -41,10 +42,11 @@ class Daemon(Protocol):
 
 
 def run_rounds(step: Callable[[], Any], stopping: threading.Event, interval_s: float, log: logging.Logger,
-               name: str, *, max_failures: int = MAX_FAILURES, label: Callable[[], str] | None = None,
+               name: str, *, max_failures: int = MAX_FAILURES, block: Callable[[], object] | None = None,
                fatal: tuple[type[BaseException], ...] = (), backoff_max_s: float = BACKOFF_MAX_S) -> None:
     """Calls ``step`` every ``interval_s`` until ``stopping`` is set. A failed round is logged
-    (tagged with ``label()``, e.g. the block the loop is at) and retried after a wait that
+    (tagged with ``block()``, the block the loop is at: in the text and as the record's
+    ``block`` label) and retried after a wait that
     doubles with each failure in a row (up to ``backoff_max_s``), so a chain or node outage of a
     minute or two is ridden out; ``max_failures`` in a row raise :class:`TooManyFailures`; an
     error of a ``fatal`` type ends the loop at once."""
@@ -59,9 +61,10 @@ def run_rounds(step: Callable[[], Any], stopping: threading.Event, interval_s: f
             failures += 1
             if failures >= max_failures:
                 raise TooManyFailures(name, max_failures, err) from err
-            where = _label(label)
-            log.warning("%s round failed (%d of %d in a row)%s: %s", name, failures, max_failures, where,
-                        str(err).strip() or type(err).__name__, exc_info=not isinstance(err, GpurentError))
+            at = _block(block)
+            log.warning("%s round failed (%d of %d in a row)%s: %s", name, failures, max_failures,
+                        "" if at is None else f" [block {at}]", str(err).strip() or type(err).__name__,
+                        exc_info=not isinstance(err, GpurentError), extra=labels(block=at))
         stopping.wait(backoff(interval_s, failures, backoff_max_s))
 
 
@@ -69,16 +72,16 @@ def backoff(interval_s: float, failures: int, longest_s: float = BACKOFF_MAX_S) 
     """The wait before the next round: the interval, doubled for each failure in a row."""
     if failures == 0:
         return interval_s
-    return max(interval_s, min(interval_s * 2 ** (failures - 1), longest_s))
+    return max(interval_s, min(interval_s * 2.0 ** (failures - 1), longest_s))
 
 
-def _label(label: Callable[[], str] | None) -> str:
-    if label is None:
-        return ""
+def _block(block: Callable[[], object] | None) -> object:
+    if block is None:
+        return None
     try:
-        return f" [{label()}]"
+        return block()
     except Exception:  # noqa: BLE001 - a label must never hide the failure it annotates
-        return ""
+        return None
 
 
 def run_daemon(daemon: Daemon, log: logging.Logger, what: str) -> None:
@@ -91,12 +94,16 @@ def run_daemon(daemon: Daemon, log: logging.Logger, what: str) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from gpurent.logfmt import active_format, configure
+
+    configure(active_format() or "text")  # as --log-format set it; text where nothing did (a script)
     try:
         daemon.run()
     except TooManyFailures as err:
         from gpurent.command import one_line_error
 
-        sys.stderr.write(one_line_error(err) + "\n")
+        if active_format() == "json":
+            log.error("%s", one_line_error(err))
+        else:
+            sys.stderr.write(one_line_error(err) + "\n")
         raise SystemExit(1) from None

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from gpurent.agent.telemetry import AgentMetrics
 from gpurent.monitoring.exposition import CONTENT_TYPE
 from gpurent.types import AgentPhase
-from tests.ops.promql import exposed, metric_names
+from tests.ops.promql import dashboard_queries, exposed, metric_names, series_names
 
 
 def scrape(url: str) -> str:
@@ -62,6 +62,8 @@ def check_rules_metrics_exported(urls: dict[str, str]) -> None:
     served = set().union(*(exposed(text) for text in texts.values()))
     missing = metric_names() - served
     assert not missing, f"the alert rules read metrics no service exports: {sorted(missing)}"
+    read = {name for _, expr in dashboard_queries() for name in series_names(expr) if name.startswith("gpurent_")}
+    assert not read - served, f"the dashboards read metrics no service exports: {sorted(read - served)}"
 
 
 def check_index_business_and_chain(url: str) -> None:

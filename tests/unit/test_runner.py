@@ -98,12 +98,13 @@ def test_labels_tag_each_failed_round(caplog):
     stopping = threading.Event()
     with caplog.at_level(logging.WARNING, logger="test"):
         thread = threading.Thread(target=run_rounds, args=(step, stopping, 0.01, log, "indexer"),
-                                  kwargs={"label": lambda: "block 42"})
+                                  kwargs={"block": lambda: 42})
         thread.start()
         time.sleep(0.1)
         stopping.set()
         thread.join(timeout=5)
     assert "indexer round failed (1 of 10 in a row) [block 42]: node down" in caplog.text
+    assert caplog.records[0].block == 42  # the record's label too (a JSON log line's "block")
 
 
 DAEMON = """

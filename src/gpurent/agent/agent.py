@@ -64,6 +64,7 @@ from gpurent.errors import DeadlinePassed, GpurentError, ImageError
 from gpurent.images.cache import CacheMaintainer, CachedImage, ImageCache
 from gpurent.images.retry import Backoff, NodeDown, retry_node
 from gpurent.images.store import ImageStore
+from gpurent.logfmt import labels
 from gpurent.runner import run_rounds
 from gpurent.types import AgentPhase, JobStatus
 from gpurent.workload.seal import SealError
@@ -220,10 +221,11 @@ class Agent:
         self.monitor.start()
         self.oracle.start()
         self.recover()
-        log.info("provider %s serving %d GPU(s) at %s", self.gp.address, len(self.slots), self.config.endpoint)
+        log.info("provider %s serving %d GPU(s) at %s", self.gp.address, len(self.slots), self.config.endpoint,
+                 extra=labels(provider=self.gp.address))
         try:
             run_rounds(self.tick, self.stopping, self.config.poll_interval_s, log, "provider",
-                       max_failures=self.config.max_failures, label=lambda: f"block {self.state.get('cursor')}")
+                       max_failures=self.config.max_failures, block=lambda: self.state.get('cursor'))
         finally:
             self.shutdown()
 
@@ -267,7 +269,7 @@ class Agent:
             if container is not None and container.status == "running":
                 self._follow_logs(job.job_id, job.container_id)  # type: ignore[arg-type]
                 self._sample(job.job_id, job.container_id)  # type: ignore[arg-type]
-                log.info("re-attached to job %s", job.job_id)
+                log.info("re-attached to job %s", job.job_id, extra=labels(job=job.job_id))
 
     # ================================================================ the loop
     def _services_ok(self) -> str | None:
@@ -320,7 +322,7 @@ class Agent:
         try:
             self._watch(job)
         except GpurentError as err:
-            log.warning("job %s: %s", job_id, err)
+            log.warning("job %s: %s", job_id, err, extra=labels(job=job_id))
 
     def _poll_events(self) -> None:
         cursor = int(self.state.get("cursor") or 0)
@@ -355,7 +357,7 @@ class Agent:
             self._prepare_steps(job_id)
             self._failures.pop(job_id, None)
         except Exception as err:  # noqa: BLE001 - a worker must leave the job in a known state
-            log.exception("job %s: %s", job_id, err)
+            log.exception("job %s: %s", job_id, err, extra=labels(job=job_id))
             if _engine_error(err):
                 self.telemetry.engine_errors.labels("prepare").inc()
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
@@ -371,7 +373,7 @@ class Agent:
                 self._give_back(job, AgentPhase.DECLINED, f"could not be prepared ({failures} attempts): {reason}")
                 self._failures.pop(job_id, None)
         except Exception as err:  # noqa: BLE001 - the chain itself unreachable: tried again next round
-            log.warning("job %s: not declined yet: %s", job_id, err)
+            log.warning("job %s: not declined yet: %s", job_id, err, extra=labels(job=job_id))
 
     def _chain_status(self, job_id: str) -> JobStatus:
         return self.gp.job(job_id).status
@@ -402,7 +404,7 @@ class Agent:
             return
             with self.tx_lock:
                 if self.stopping.is_set():  # stopped (Ctrl-C) during the pull: nothing more is promised
-                    log.info("job %s: not accepted, the agent is stopping", job_id)
+                    log.info("job %s: not accepted, the agent is stopping", job_id, extra=labels(job=job_id))
                     return
                 if self._chain_status(job_id) != JobStatus.CREATED:
                     return  # cancelled meanwhile: the next tick sees it
@@ -458,7 +460,7 @@ class Agent:
         (``direct``: the job is Created and everything is here) or ``startJob`` (Accepted)."""
         job_id = job.job_id
         if self.stopping.is_set():  # not started: the agent's next run starts it
-            log.info("job %s: not started, the agent is stopping", job_id)
+            log.info("job %s: not started, the agent is stopping", job_id, extra=labels(job=job_id))
             return
         network = (bool(cached.metadata.network) or spec.network) and self.config.limits.network
         current = self.state.job(job_id)
@@ -548,7 +550,7 @@ class Agent:
         def waiting(attempt: int, delay_s: float, err: Exception) -> None:
             waited.append(attempt)
             text = f"waiting for this provider's node (attempt {attempt}, again in {delay_s:.0f} s): {err}"
-            log.warning("job %s: %s", job.job_id, text)
+            log.warning("job %s: %s", job.job_id, text, extra=labels(job=job.job_id))
             self.state.update(job.job_id, error=text[:500])
 
         cached = retry_node(partial(self._pull_once, job, spec), Backoff(self.config.limits.node_retry_s),
@@ -601,7 +603,7 @@ class Agent:
             status = self._chain_status(job.job_id)
             if status in (JobStatus.CREATED, JobStatus.ACCEPTED):
                 self.gp.cancel_job(job.job_id)
-        log.info("job %s %s: %s", job.job_id, phase, reason)
+        log.info("job %s %s: %s", job.job_id, phase, reason, extra=labels(job=job.job_id))
         self._finish(job, phase, reason)
 
     def _finish(self, job: JobRecord | None, phase: AgentPhase, detail: str | None = None) -> None:
@@ -652,7 +654,7 @@ class Agent:
         try:
             self._follow_logs(job_id, container_id, self.runtime.attach(container_id))
         except Exception as err:  # noqa: BLE001 - adopted and started already, or the engine refused
-            log.debug("job %s: output not attached (%s); followed once it runs", job_id, err)
+            log.debug("job %s: output not attached (%s); followed once it runs", job_id, err, extra=labels(job=job_id))
 
     def _watch(self, job: JobRecord) -> None:
         if job.phase == AgentPhase.RUNNING:
@@ -716,7 +718,8 @@ class Agent:
         if booked <= job.duration_s:
             return False
         self.state.extend(job.job_id, booked)
-        log.info("job %s: extended by its renter to %d s booked; running on", job.job_id, booked)
+        log.info("job %s: extended by its renter to %d s booked; running on", job.job_id, booked,
+                 extra=labels(job=job.job_id))
         return True
 
     def _deliver_late(self, job: JobRecord) -> None:
@@ -728,10 +731,11 @@ class Agent:
             if result is not None and self.gp.result_cid(job.job_id) is None:  # none committed yet (a restart)
                 with self.tx_lock:
                     self.gp.commit_result(job.job_id, result)
-                log.info("job %s: settled by another; result %s committed", job.job_id, result)
+                log.info("job %s: settled by another; result %s committed", job.job_id, result,
+                         extra=labels(job=job.job_id))
         except (GpurentError, OSError) as err:
             log.warning("job %s: settled by another, its result could not be delivered: %s", job.job_id,
-                        str(err).splitlines()[0] if str(err) else type(err).__name__)
+                        str(err).splitlines()[0] if str(err) else type(err).__name__, extra=labels(job=job.job_id))
 
     def _output_over(self, job: JobRecord) -> bool:
         """Stops the container when its output folder is past ``output_max_mb`` plus
@@ -769,7 +773,8 @@ class Agent:
         self.state.update(job.job_id, result_cid=packed.cid, result_bytes=packed.payload_bytes,
                           detail=None)
         log.info("job %s: result %s (%d files, %d bytes%s)", job.job_id, packed.cid, packed.file_count,
-                 packed.payload_bytes, ", truncated at the cap" if packed.truncated else "")
+                 packed.payload_bytes, ", truncated at the cap" if packed.truncated else "",
+                 extra=labels(job=job.job_id))
         return packed.cid
 
     def _seen(self, job: JobRecord) -> None:

@@ -29,6 +29,7 @@ from urllib.parse import parse_qs
 from gpurent.agent.hardware import Gpu, read_gpu
 from gpurent.agent.runtime import engine_time
 from gpurent.agent.state import AgentState
+from gpurent.logfmt import labels
 from gpurent.types import AgentPhase
 from gpurent.wire.metrics import (COUNTERS, CPU_PCT_MAX, GPU_NONE, GpuReading, MetricsAnswer, Sample, Stat,
                                   Summary)
@@ -323,7 +324,7 @@ class Sampler:
                     failed = False
                 except Exception as err:  # noqa: BLE001 - the engine's error (or a junk answer) is a gap, not the end
                     failed = True
-                    log.debug("job %s: no usage reading: %s", series.job_id, err)
+                    log.debug("job %s: no usage reading: %s", series.job_id, err, extra=labels(job=series.job_id))
                 else:
                     gpu, reason = self.gpus.read(gpu_uuid)
                     series.add(make_sample(reading, previous, gpu, reason))
@@ -345,7 +346,7 @@ class Sampler:
         try:
             self.state.put_usage(series.job_id, state)
         except Exception as err:  # noqa: BLE001 - a full disk must not end sampling; the next write tries again
-            log.warning("job %s: usage summary not saved: %s", series.job_id, err)
+            log.warning("job %s: usage summary not saved: %s", series.job_id, err, extra=labels(job=series.job_id))
 
     def _retire(self, job_id: str) -> None:
         with self._lock:

@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from gpurent.errors import ContractRevert
+from gpurent.logfmt import labels
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent
@@ -84,14 +85,14 @@ class Settler:
                 self.gp.partial_release(job_id)
         except ContractRevert as err:
             if err.name in EXPECTED:
-                log.debug("job %s: nothing to settle now (%s)", job_id, err)
+                log.debug("job %s: nothing to settle now (%s)", job_id, err, extra=labels(job=job_id))
             else:
                 self._retry_later(job_id, err)
             return False
         except Exception as err:  # noqa: BLE001 - a node or network hiccup must not touch the job
             self._retry_later(job_id, err)
             return False
-        log.info("job %s: accrued earnings released", job_id)
+        log.info("job %s: accrued earnings released", job_id, extra=labels(job=job_id))
         return True
 
     def complete(self, job_id: str, finished_at: float | None, chain_start: int | None,
@@ -110,12 +111,13 @@ class Settler:
         if ended is not None:
             try:
                 self.gp.complete_job_at(job_id, ended)
-                log.info("job %s: settled at its container's end (chain time %d)", job_id, ended)
+                log.info("job %s: settled at its container's end (chain time %d)", job_id, ended,
+                         extra=labels(job=job_id))
                 return ended
             except ContractRevert as err:  # the block came before the clock said: settle now
                 if err.name != "MarketplaceInvalidEndTime":
                     raise
-                log.warning("job %s: %s; settling now", job_id, err)
+                log.warning("job %s: %s; settling now", job_id, err, extra=labels(job=job_id))
         self.gp.complete_job(job_id)
         return None
 
@@ -125,10 +127,10 @@ class Settler:
         except ContractRevert as err:  # the block came before the clock said: settle at the block's time
             if err.name != "MarketplaceInvalidEndTime":
                 raise
-            log.warning("job %s: %s; settling now", job_id, err)
+            log.warning("job %s: %s; settling now", job_id, err, extra=labels(job=job_id))
             ended = max(ended, int(self.clock()))
             self.gp.complete_job_with_result(job_id, min(ended, self.gp.chain_time()), result_cid)
-        log.info("job %s: settled at chain time %d with result %s", job_id, ended, result_cid)
+        log.info("job %s: settled at chain time %d with result %s", job_id, ended, result_cid, extra=labels(job=job_id))
         return ended
 
     def withdraw_if_due(self) -> bool:
@@ -149,7 +151,8 @@ class Settler:
 
     def _retry_later(self, job_id: str, err: Exception) -> None:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        log.warning("job %s: partial release failed, retrying in %.0f s: %s", job_id, self.interval_s, reason)
+        log.warning("job %s: partial release failed, retrying in %.0f s: %s", job_id, self.interval_s, reason,
+                    extra=labels(job=job_id))
 
     def forget(self, job_id: str) -> None:
         self._last.pop(job_id, None)

@@ -34,6 +34,7 @@ from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import OPEN, Protocol, Side
 
 from gpurent.agent.state import AgentState
+from gpurent.logfmt import labels
 
 log = logging.getLogger("gpurent.provider.shell")
 
@@ -145,7 +146,8 @@ class ShellSession:
         try:
             self._run()
         except Exception as err:  # noqa: BLE001 - one line; the client is told where it can be
-            log.warning("job %s: exec session failed: %s", self.job_id, str(err).splitlines()[0] if str(err) else err)
+            log.warning("job %s: exec session failed: %s", self.job_id, str(err).splitlines()[0] if str(err) else err,
+                        extra=labels(job=self.job_id))
             self._close_ws(CloseCode.INTERNAL_ERROR, "the session failed on the provider")
         finally:
             for sock in (self._exec, self.client):

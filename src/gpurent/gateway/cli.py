@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
 
-from gpurent.command import App, config_option, service_group, write_starter
+from gpurent.command import App, config_option, log_format_option, service_group, write_starter
 
 main = service_group("The gpurent API gateway: REST and GraphQL over the index, sign-in with a wallet.")
 
@@ -37,6 +38,7 @@ def init(app: App, path: Path | None, force: bool) -> None:
 @click.option("--key-file", type=click.Path(path_type=Path), help="The session key (default: the state folder's)")
 @click.option("--web-dir", type=click.Path(path_type=Path, file_okay=False),
               help="The web app's built files, served at / (default: the checkout's web/dist, if built)")
+@log_format_option()
 @click.pass_obj
 def run(app: App, config_path: Path | None, db_url: str | None, listen: str | None, public_url: str | None,
         origins: tuple[str, ...], redis_url: str | None, ipfs_api: str | None, per_ip: int | None,
@@ -46,6 +48,7 @@ def run(app: App, config_path: Path | None, db_url: str | None, listen: str | No
     from gpurent.conffile import parse_listen
     from gpurent.gateway.config import load_config
     from gpurent.gateway.service import build_gateway
+    from gpurent.logfmt import active_format
 
     host, port = parse_listen(listen, "--listen") if listen else (None, None)
     settings = load_config(config_path).overridden(
@@ -55,9 +58,13 @@ def run(app: App, config_path: Path | None, db_url: str | None, listen: str | No
     gp = app.sdk()
     server = build_gateway(gp, settings)
     url = settings.url
-    app.output.done(f"gateway on {url} (chain {gp.manifest.chain_id}; API {url}/api/v1, docs {url}/docs)")
+    # with --log-format json, every line on stderr is a JSON log line: these too
+    as_json = active_format() == "json"
+    done = logging.getLogger("gpurent.gateway").info if as_json else app.output.done
+    info = logging.getLogger("gpurent.gateway").info if as_json else app.output.info
+    done(f"gateway on {url} (chain {gp.manifest.chain_id}; API {url}/api/v1, docs {url}/docs)")
     if settings.web_path():
-        app.output.done(f"web app at {url}/")
+        done(f"web app at {url}/")
     else:
-        app.output.info("no web app built (`make web`); serving the API only")
+        info("no web app built (`make web`); serving the API only")
     server.run()

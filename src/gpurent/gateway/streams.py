@@ -33,6 +33,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from gpurent.errors import GpurentError
 from gpurent.gateway.auth import AuthError, Authenticator
 from gpurent.gateway.store import Store, StoreUnavailable
+from gpurent.logfmt import labels
 from gpurent.output import safe_text
 from gpurent.safejson import loads_bounded
 from gpurent.wire.access import SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -191,7 +192,8 @@ class Streams:
         except GpurentError as err:
             end = _End("error", safe_text(str(err).splitlines()[0])[:300])
         except Exception as err:  # noqa: BLE001 - an upstream that fails any other way ends the same
-            log.warning("the %s stream of %s failed: %s", upstream.kind, upstream.job_id, err)
+            log.warning("the %s stream of %s failed: %s", upstream.kind, upstream.job_id, err,
+                        extra=labels(job=upstream.job_id))
             end = _End("error", f"the provider's stream failed ({type(err).__name__})")
         loop.call_soon_threadsafe(self._finish, upstream, end)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gpurent.command import App, max_failures_option, service_group
+from gpurent.command import App, log_format_option, max_failures_option, service_group
 from gpurent.indexer.defaults import GRAPHQL_HOST, GRAPHQL_PORT
 from gpurent.runner import MAX_FAILURES
 
@@ -25,6 +25,7 @@ DB_HELP = "SQLAlchemy URL: sqlite:///PATH (default: the state folder) or postgre
 @click.option("--graphql", default=f"{GRAPHQL_HOST}:{GRAPHQL_PORT}", show_default=True,
               help="HOST:PORT of the GraphQL API (HTTP and WebSocket), or 'off'")
 @max_failures_option(MAX_FAILURES)
+@log_format_option()
 @click.pass_obj
 def run(app: App, db_url: str | None, confirmations: int, batch: int, poll: float, rpc_url: str | None,
         graphql: str, max_failures: int) -> None:

@@ -10,6 +10,7 @@ from gpurent.indexer.db import connect, migrate
 from gpurent.indexer.defaults import GRAPHQL_LISTEN
 from gpurent.indexer.indexer import Indexer
 from gpurent.indexer.rpc import JsonRpc
+from gpurent.logfmt import labels
 from gpurent.monitoring import Exposition
 from gpurent.monitoring.asgi import HttpMetrics, Instrumented
 from gpurent.runner import MAX_FAILURES, run_daemon
@@ -69,7 +70,8 @@ class IndexerService:
             self.graphql.start()
             log.info("GraphQL at %s", self.graphql.url)
         log.info("indexing chain %d from block %d into %s", self.indexer.manifest.chain_id,
-                 self.indexer.manifest.block, self.indexer.engine.url.render_as_string(hide_password=True))
+                 self.indexer.manifest.block, self.indexer.engine.url.render_as_string(hide_password=True),
+                 extra=labels(block=self.indexer.manifest.block))
         try:
             self.indexer.run(self.poll_s, self.max_failures)
         finally:

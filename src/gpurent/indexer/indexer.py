@@ -25,6 +25,7 @@ from gpurent.errors import GpurentError
 from gpurent.indexer.events import DecodedEvent, EventDecoder
 from gpurent.indexer import schema as s
 from gpurent.indexer.project import Projector, rollback_to
+from gpurent.logfmt import labels
 from gpurent.manifest import Manifest
 from gpurent.indexer.rpc import JsonRpc, RpcError
 from gpurent.runner import MAX_FAILURES, run_rounds
@@ -85,7 +86,7 @@ class Indexer:
     def run(self, poll_s: float = 0.5, max_failures: int = MAX_FAILURES) -> None:
         """Syncs up to the head (pipelined when far behind), then waits for more, until ``stop``."""
         run_rounds(self.sync, self._stop, poll_s, log, "indexer", max_failures=max_failures,
-                   label=lambda: f"block {self.progress.cursor}", fatal=(ReorgTooDeep,))
+                   block=lambda: self.progress.cursor, fatal=(ReorgTooDeep,))
 
     def stop(self) -> None:
         self._stop.set()
@@ -136,7 +137,8 @@ class Indexer:
         events.sort(key=lambda e: (e.block_number, e.log_index))
         headers = self.rpc.headers(sorted({e.block_number for e in events} | {stop}))
         if any(headers[e.block_number][0] != e.block_hash for e in events):
-            log.info("the chain changed under a read of blocks %d-%d; reading again", start, stop)
+            log.info("the chain changed under a read of blocks %d-%d; reading again", start, stop,
+                     extra=labels(block=start))
             return start, stop, None, headers
         return start, stop, events, headers
 
@@ -156,7 +158,8 @@ class Indexer:
             if self.batch == 1:
                 raise
             self.batch = max(1, self.batch // 2)  # the node's range or result limit: ask for less
-            log.info("node refused %d blocks (%s); batch now %d", stop - cursor.block, err, self.batch)
+            log.info("node refused %d blocks (%s); batch now %d", stop - cursor.block, err, self.batch,
+                     extra=labels(block=cursor.block + 1))
             return -1
         if events is None:
             return -1
@@ -184,6 +187,8 @@ class Indexer:
                                                                          block_hash=headers[stop][0]))
             db.execute(delete(s.undo).where(s.undo.c.block_number < keep_from))
             db.execute(delete(s.blocks).where(s.blocks.c.number < keep_from))
+        if events:
+            log.info("%d event(s) applied, up to block %d", len(events), stop, extra=labels(block=stop))
         self.progress.cursor = stop
         self.progress.events += len(events)
         if self.on_commit is not None and events:
@@ -220,6 +225,7 @@ class Indexer:
             db.execute(update(s.cursor).where(s.cursor.c.id == 1).values(block_number=ancestor,
                                                                          block_hash=chain[ancestor][0]))
         self.progress.reorgs += 1
-        log.warning("reorg: rolled back from block %d to %d (%d changes undone)", cursor.block, ancestor, undone)
+        log.warning("reorg: rolled back from block %d to %d (%d changes undone)", cursor.block, ancestor, undone,
+                    extra=labels(block=ancestor))
         return Cursor(ancestor, chain[ancestor][0])
 

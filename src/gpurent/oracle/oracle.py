@@ -44,6 +44,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from gpurent.logfmt import labels
 from gpurent.wire.access import sign_bytes
 from gpurent.errors import AlreadyRecorded, ConfigurationError, ContractRevert, GpurentError, InvalidJobState
 from gpurent.images.kubo import UploadPart
@@ -171,7 +172,7 @@ class Oracle:
         try:
             run_rounds(self.tick, self._stop, self.config.poll_interval_s, log, "oracle",
                        max_failures=self.config.max_failures,
-                       label=lambda: f"block {self.state.get('dispute_cursor')}")
+                       block=lambda: self.state.get('dispute_cursor'))
         finally:
             self.shutdown()
 
@@ -299,11 +300,12 @@ class Oracle:
         except Exception as err:  # noqa: BLE001 - kept pending, retried next round
             self.metrics.transactions_failed.labels("penalty").inc()
             log.warning("penalty %s for %s pending (retried next round): %s", reason.name.lower(), provider,
-                        str(err).splitlines()[0] if str(err) else type(err).__name__)
+                        str(err).splitlines()[0] if str(err) else type(err).__name__, extra=labels(provider=provider))
             return ActionStatus.PENDING
         self.state.record_action(ActionKind.PENALTY, key, provider, status, note)
         self.metrics.penalties.labels(reason.name.lower(), str(status)).inc()
-        log.info("penalty %s for %s (%s): %s", reason.name.lower(), provider, status, detail)
+        log.info("penalty %s for %s (%s): %s", reason.name.lower(), provider, status, detail,
+                 extra=labels(provider=provider))
         return status
 
     def _send_once(self, done: Callable[[], bool], send: Callable[[], object], refused: type[GpurentError],
@@ -353,7 +355,8 @@ class Oracle:
         if period >= (now := self.gp.chain_time()) // round(self.config.period_s):
             if self._waiting_period.get(provider) != period:  # said once per period
                 self._waiting_period[provider] = period
-                log.info("report for %s, period %d: waits for the chain's clock (%d) to end it", provider, period, now)
+                log.info("report for %s, period %d: waits for the chain's clock (%d) to end it", provider, period, now,
+                         extra=labels(provider=provider))
             return  # the chain's clock has not ended the period yet: the chain would refuse it
         avg_ms = round(sum(c.response_ms or 0 for c in passed) / len(passed)) if passed else 0
         report = ValidationReport(kept, expected, len(passed), len(failed), avg_ms)
@@ -368,7 +371,7 @@ class Oracle:
                     # end (a chain that mines only on demand): the block that takes the report
                     # carries the chain's time, which has passed it, so send it unestimated
                     log.debug("report for %s, period %d: the latest block is older than the period's end (%s); "
-                              "sent without a gas estimate", provider, period, err)
+                              "sent without a gas estimate", provider, period, err, extra=labels(provider=provider))
                     self.gp.submit_validation_report(provider, period, report, gas=UNESTIMATED_GAS)
                 status = ActionStatus.SUBMITTED
             except AlreadyRecorded:
@@ -378,12 +381,12 @@ class Oracle:
                     self.metrics.transactions_failed.labels("report").inc()
                     raise
                 log.info("report for %s, period %d: the chain finds it not past yet (%s), sent again next round",
-                         provider, period, err)
+                         provider, period, err, extra=labels(provider=provider))
                 return
         self.state.set_reported(provider, period)
         self.state.record_action(ActionKind.REPORT, f"{provider}:{period}", provider, status, str(report.as_tuple()))
         self.metrics.reports.labels(str(status)).inc()
-        log.info("report for %s, period %d (%s): %s", provider, period, status, report)
+        log.info("report for %s, period %d (%s): %s", provider, period, status, report, extra=labels(provider=provider))
         if status == ActionStatus.SUBMITTED:  # only the instance whose report landed mirrors it per GPU
             self.mirror_on_resources(provider, round(kept * self.config.heartbeat_interval_s))
 
@@ -408,7 +411,8 @@ class Oracle:
                     if resource.reputation != score:
                         self.gp.update_resource_reputation(rid, score)
                 except ContractRevert as err:
-                    log.warning("GPU %s of %s not updated this period: %s", rid, provider, err)
+                    log.warning("GPU %s of %s not updated this period: %s", rid, provider, err,
+                                extra=labels(provider=provider))
 
     def _credit_uptime(self, rid: str, seconds: int) -> None:
         """Credits ``seconds`` (already cut to the bound); should the chain still find them too
@@ -476,7 +480,8 @@ class Oracle:
             outcome = self.challenge(provider, job_id, cid, seed)
             self.state.record_action(ActionKind.CHALLENGE, key, provider, outcome)
         except Exception as err:  # noqa: BLE001 - recorded, tried again next round
-            log.warning("challenge of %s failed on the oracle's side: %s", provider, err)
+            log.warning("challenge of %s failed on the oracle's side: %s", provider, err,
+                        extra=labels(provider=provider))
         finally:
             with self._lock:
                 self._in_flight.discard(key)
@@ -491,7 +496,8 @@ class Oracle:
             expected = self.store.ipfs.cat_bytes(f"{cid}/{IMAGE_FILE}", offset=offset, length=length,
                                                  timeout=self.config.evidence_timeout_s)
         except GpurentError as err:
-            log.warning("cannot challenge on %s: the oracle's own copy is unavailable: %s", cid, err)
+            log.warning("cannot challenge on %s: the oracle's own copy is unavailable: %s", cid, err,
+                        extra=labels(job=job_id, provider=provider))
             return ChallengeOutcome.VOID
         nonce = hashlib.sha256(seed + b"/nonce").digest()
         expiry = self.clock() + min(self.config.challenge_expiry_s, CHALLENGE_MAX_EXPIRY_S)  # providers take no more
@@ -500,7 +506,8 @@ class Oracle:
         outcome, response_ms, detail = self.ask(provider, challenge, expected)
         self.state.finish_challenge(nonce, outcome, response_ms, detail)
         self.metrics.challenges.labels(str(outcome)).inc()
-        log.info("challenge of %s on job %s: %s (%s)", provider, job_id, outcome, detail)
+        log.info("challenge of %s on job %s: %s (%s)", provider, job_id, outcome, detail,
+                 extra=labels(job=job_id, provider=provider))
         if outcome in PENALTY_OF:
             self.penalise(provider, PENALTY_OF[outcome], incident("challenge", self.chain_id, provider, nonce), detail)
         return outcome
@@ -567,7 +574,7 @@ class Oracle:
             job = self.gp.job(job_id)
             return float(job.updated_at), float(self.gp.deadlines_of(job).dispute_timeout)
         except Exception as err:  # noqa: BLE001 - a metric's detail: the dispute itself goes on
-            log.debug("dispute %s: its deadline not read: %s", job_id, err)
+            log.debug("dispute %s: its deadline not read: %s", job_id, err, extra=labels(job=job_id))
             return None
 
     def _resolve_job(self, job_id: str) -> None:
@@ -585,7 +592,8 @@ class Oracle:
                 delay = dispute_retry_delay(failures, first_try, now, self.config.record_wait_s)
                 self._dispute_retry[job_id] = (failures, now + delay)
             text = str(err).splitlines()[0] if str(err) else type(err).__name__
-            log.warning("dispute %s not resolved yet (attempt %d; next in %g s): %s", job_id, failures, delay, text)
+            log.warning("dispute %s not resolved yet (attempt %d; next in %g s): %s", job_id, failures, delay, text,
+                        extra=labels(job=job_id))
             if self.state.action(ActionKind.DISPUTE, job_id) == ActionStatus.PENDING:
                 self.state.record_action(ActionKind.DISPUTE, job_id, None, ActionStatus.PENDING,
                                          f"attempt {failures} failed: {text[:300]}; next in {delay:g} s")
@@ -616,7 +624,7 @@ class Oracle:
             raise
         self.state.record_action(ActionKind.DISPUTE, job_id, job.provider, status,
                                  f"{outcome.name.lower()} ({rule}); evidence {cid}")
-        log.info("dispute %s: %s, %s; evidence %s", job_id, status, outcome.name.lower(), cid)
+        log.info("dispute %s: %s, %s; evidence %s", job_id, status, outcome.name.lower(), cid, extra=labels(job=job_id))
         return status
 
     # ================================================================ views
