@@ -251,6 +251,9 @@ def test_the_compiled_relay_answers_a_closed_port_and_the_front_relays_in_python
             time.sleep(0.05)
         assert not native.alive
         assert b"HTTP/1.1 426" in _get(endpoint.port, port, token)[:20]
+        deadline = time.monotonic() + 5
+        while ingress.open_count(JOB) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert ingress.open_count(JOB) == 0
     finally:
         endpoint.stop()
