@@ -21,7 +21,7 @@ from websockets.sync.server import serve
 
 from gpurent.agent.config import IngressLimits
 from gpurent.agent.endpoint import Endpoint, LogStore
-from gpurent.agent.ingress import TUNNEL, Ingress
+from gpurent.agent.ingress import TUNNEL, Ingress, rewrite_response_head
 from gpurent.agent.native import ENV as RELAY_ENV
 from gpurent.agent.netns import NamespaceDialer
 from gpurent.agent.state import AgentState
@@ -263,6 +263,45 @@ def test_the_compiled_relay_answers_a_closed_port_and_the_front_relays_in_python
     try:
         assert endpoint._front.native is None
         assert b"HTTP/1.1 426" in _get(endpoint.port, port, token)[:20]
+    finally:
+        endpoint.stop()
+        ingress.close()
+
+
+@pytest.fixture
+def raw_app():
+    """An HTTP server that answers every request with the head it is told to, then a body, and closes."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    answers: list[bytes] = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                got = b""
+                while b"\r\n\r\n" not in got and (chunk := conn.recv(65536)):
+                    got += chunk
+                conn.sendall(answers.pop(0))
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield listener.getsockname()[1], answers
+    listener.close()
+
+
+def test_the_jobs_response_head_is_rewritten_alike_by_both_relays(tmp_path, raw_app, relay_mode):
+    port, answers = raw_app
+    endpoint, ingress, token = _start(tmp_path, port)
+    heads = [b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-A: 1\r\n CONNECTION : x",
+             b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\nX-\xc3\xa9: \xff\r\nConnection\xc2\x85: y",
+             b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket",
+             b"HTTP/1.0 200 OK"]
+    try:
+        for head in heads:
+            answers.append(head + b"\r\n\r\nbody")
+            assert _get(endpoint.port, port, token) == rewrite_response_head(head) + b"body", head
     finally:
         endpoint.stop()
         ingress.close()

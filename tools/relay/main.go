@@ -506,13 +506,23 @@ func rewrite(head []byte) []byte {
 	kept := [][]byte{lines[0]}
 	for _, line := range lines[1:] {
 		name, _, _ := bytes.Cut(line, []byte(":"))
-		name = bytes.ToLower(bytes.TrimSpace(name))
+		name = asciiLower(bytes.Trim(name, " \t\n\r\v\f")) // as Python's bytes.strip().lower(): ASCII only
 		if string(name) != "connection" && string(name) != "keep-alive" {
 			kept = append(kept, line)
 		}
 	}
 	kept = append(kept, []byte("Connection: close"))
 	return append(bytes.Join(kept, []byte("\r\n")), "\r\n\r\n"...)
+}
+
+func asciiLower(b []byte) []byte {
+	out := bytes.Clone(b)
+	for i, c := range out {
+		if 'A' <= c && c <= 'Z' {
+			out[i] = c + ('a' - 'A')
+		}
+	}
+	return out
 }
 
 // reap closes pairs that moved nothing for the idle timeout (checked every min(1 s, idle/2)).

@@ -11,6 +11,10 @@ hash), and its two connections are relayed by the loop: a pair of asyncio protoc
 back-pressure both ways (a side whose peer does not read is not read), half-closes passed on,
 an idle timeout, and a close from any thread when the job ends. Thousands of connections cost
 no thread each; a proxied request costs a fraction of a millisecond of the loop.
+
+When ``make setup`` built the compiled relay (:mod:`gpurent.agent.native`), an allowed
+connection's two sockets are handed to it instead, with the same semantics; every decision
+above stays here.
 """
 
 from __future__ import annotations
