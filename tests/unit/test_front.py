@@ -305,3 +305,21 @@ def test_the_jobs_response_head_is_rewritten_alike_by_both_relays(tmp_path, raw_
     finally:
         endpoint.stop()
         ingress.close()
+
+
+def test_a_port_dialled_by_the_rootless_helper_is_relayed(tmp_path, raw_app, relay_mode, monkeypatch):
+    """Under rootless podman the helper process dials and passes a connected socket (the relay
+    then connects nothing itself)."""
+    import gpurent.agent.ingress as ingress_module
+    from gpurent.agent.netns import Connector
+
+    monkeypatch.setattr(ingress_module, "dialer", Connector)
+    port, answers = raw_app
+    endpoint, ingress, token = _start(tmp_path, port)
+    try:
+        answers.append(b"HTTP/1.1 200 OK\r\n\r\nfrom the helper's socket")
+        assert _get(endpoint.port, port, token).endswith(b"\r\n\r\nfrom the helper's socket")
+        assert isinstance(ingress.dialer(JOB), Connector)
+    finally:
+        endpoint.stop()
+        ingress.close()
