@@ -13,6 +13,7 @@ import socket
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -162,26 +163,48 @@ def test_a_body_sent_after_its_head_and_a_slow_head_reach_the_job(front):
     assert b"Connection: close" in data
 
 
+@contextmanager
+def _server(handle):
+    """A TCP server on a port of its own calling ``handle(conn)`` for each connection, stopped
+    (its thread joined, its listener closed) when the block ends."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            conn.settimeout(10)
+            with conn:
+                try:
+                    handle(conn)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+        listener.close()
+
+
 @pytest.fixture
 def tcp_app():
     """A TCP server that reads to the client's end, answers how much came, then closes."""
-    listener = socket.create_server(("127.0.0.1", 0))
+    def handle(conn):
+        got = b""
+        while chunk := conn.recv(65536):
+            got += chunk
+        conn.sendall(f"got {len(got)}".encode())
 
-    def serve():
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                got = b""
-                while chunk := conn.recv(65536):
-                    got += chunk
-                conn.sendall(f"got {len(got)}".encode())
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield listener.getsockname()[1]
-    listener.close()
+    with _server(handle) as port:
+        yield port
 
 
 def _tunnel(agent_port: int, port: int, token: str) -> socket.socket:
@@ -271,24 +294,16 @@ def test_the_compiled_relay_answers_a_closed_port_and_the_front_relays_in_python
 @pytest.fixture
 def raw_app():
     """An HTTP server that answers every request with the head it is told to, then a body, and closes."""
-    listener = socket.create_server(("127.0.0.1", 0))
     answers: list[bytes] = []
 
-    def serve():
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                got = b""
-                while b"\r\n\r\n" not in got and (chunk := conn.recv(65536)):
-                    got += chunk
-                conn.sendall(answers.pop(0))
+    def handle(conn):
+        got = b""
+        while b"\r\n\r\n" not in got and (chunk := conn.recv(65536)):
+            got += chunk
+        conn.sendall(answers.pop(0))
 
-    threading.Thread(target=serve, daemon=True).start()
-    yield listener.getsockname()[1], answers
-    listener.close()
+    with _server(handle) as port:
+        yield port, answers
 
 
 def test_the_jobs_response_head_is_rewritten_alike_by_both_relays(tmp_path, raw_app, relay_mode):

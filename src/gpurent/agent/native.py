@@ -92,6 +92,9 @@ class NativeRelay:
         try:
             self.process = subprocess.Popen(args, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
                                             stdout=subprocess.DEVNULL, start_new_session=True)
+        except OSError:
+            ours.close()
+            raise
         finally:
             theirs.close()
         ours.settimeout(SEND_S)  # sends wait a moment for room; reads (on the loop) never wait:
