@@ -18,7 +18,7 @@ export HYPOTHESIS_PROFILE ?= ci
 # Everything: the chain toolchain, plus Kubo and IPFS Cluster (images), podman (containers),
 # PostgreSQL (the indexer's production database), Redis, Prometheus (promtool: the alert rules'
 # checks; `gpurent up --monitoring`), the web app and Chromium (its tests).
-setup: setup-chain .tools/bin/ipfs .tools/bin/ipfs-cluster-service podman postgresql redis prometheus web chromium
+setup: setup-chain .tools/bin/ipfs .tools/bin/ipfs-cluster-service .tools/bin/gpurent-relay podman postgresql redis prometheus web chromium
 
 # What the contracts, the SDK/CLI and their tests need (what `make test` sets up).
 setup-chain: $(VENV)/.installed node_modules/.installed .solcx/solc-v0.8.20 .build/__local__.json
@@ -34,6 +34,12 @@ setup-geth: .tools/bin/geth
 
 .tools/bin/ipfs-cluster-service: tools/install-ipfs-cluster.sh
 	tools/install-ipfs-cluster.sh
+
+# The agent's compiled ingress relay (tools/relay, standard library only). Optional: without Go
+# the agent relays in Python (gpurent.agent.native).
+.tools/bin/gpurent-relay: tools/relay/main.go tools/relay/go.mod
+	@if command -v go >/dev/null; then mkdir -p .tools/bin && cd tools/relay && GOTOOLCHAIN=local go build -trimpath -o ../../$@ .; \
+	else echo "gpurent-relay: Go not found, not built: the agent's ingress relays in Python"; fi
 
 podman:
 	tools/install-podman.sh

@@ -17,6 +17,14 @@ process (``--client``), so it never shares this process's interpreter with the a
   threads (which take a core of their own and so understate the ingress). Every answer must be
   a 200 (wrk's count of others must be 0).
 
+The agent relays with the compiled relay when `make setup` built it (``$GPURENT_RELAY``: its path,
+or ``python`` for the front's own relay; see :mod:`gpurent.agent.native`); the JSON says which.
+With Go at hand, ``floor_rps`` is the same load through ``bench/floor``, a bare compiled proxy
+(accept, dial, copy: nothing read, decided or bounded) to the direct server: what a second
+connection per request costs this machine, the ceiling of any proxy here. ``agent_cpu_us`` and
+``relay_cpu_us``: CPU time (user and system) of this process (the agent, mostly) and of the
+relay's, per request served through the ingress (wrk's and the latency client's).
+
 Targets: ``p50_ms ≤ 1.3 × direct_p50_ms + 1`` and ``rps ≥ 0.7 × direct_rps``. The last line printed
 is one JSON object: ``{"p50_ms", "p95_ms", "direct_p50_ms", "direct_p95_ms", "rps", "direct_rps",
 "clients"}``.
@@ -25,6 +33,7 @@ is one JSON object: ``{"p50_ms", "p95_ms", "direct_p50_ms", "direct_p95_ms", "rp
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import re
 import shutil
@@ -125,6 +134,41 @@ def measure(host: str, port: int, path: str, token: str | None, args: argparse.N
     return figures
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) process ``pid`` has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def floor(work: Path, direct_port: int, args: argparse.Namespace) -> float | None:
+    """Answers per second through ``bench/floor`` (a bare compiled proxy) to the direct server:
+    what any proxy on this machine reaches; None without Go or wrk."""
+    from gpurent.local.process import free_port
+
+    go = shutil.which("go") or next((p for p in ("/usr/local/go/bin/go",) if Path(p).exists()), None)
+    if go is None or shutil.which("wrk") is None:
+        return None
+    binary = work / "floor"
+    subprocess.run([go, "build", "-o", str(binary), "."], cwd=ROOT / "bench" / "floor", check=True, timeout=300,
+                   env={**os.environ, "GOTOOLCHAIN": "local"}, capture_output=True)
+    port = free_port()
+    proxy = subprocess.Popen([str(binary), f"127.0.0.1:{port}", f"127.0.0.1:{direct_port}"])
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        return wrk_rps("127.0.0.1", port, "/i", None, args)
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=10)
+
+
 # ------------------------------------------------------------------ the stack
 
 def main() -> int:
@@ -211,16 +255,24 @@ def main() -> int:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.2)
+            native = agent.endpoint._front.native if agent.endpoint._front is not None else None
+            relay = "compiled" if native is not None and native.alive else "python"  # (gpurent.agent.native)
             direct_figures = measure("127.0.0.1", direct_port, "/i", None, args)
+            floor_rps = floor(work, direct_port, args)
+            cpu = (time.process_time(), _cpu_s(native.process.pid) if native is not None else 0.0)
             try:
                 proxied = measure("127.0.0.1", port, path, token, args)
             except SystemExit:
                 print(agent.state.history(job.job_id), agent.state.job(job.job_id), file=sys.stderr)
                 raise
+            served = proxied["rps"] * args.seconds + args.requests + 20  # wrk's, then the latency client's
+            agent_us = (time.process_time() - cpu[0]) / served * 1e6
+            relay_us = ((_cpu_s(native.process.pid) - cpu[1]) / served * 1e6) if native is not None else 0.0
             figures = {"p50_ms": proxied["p50_ms"], "p95_ms": proxied["p95_ms"],
                        "direct_p50_ms": direct_figures["p50_ms"], "direct_p95_ms": direct_figures["p95_ms"],
                        "rps": proxied["rps"], "direct_rps": direct_figures["rps"], "clients": args.clients,
-                       "load": "wrk" if shutil.which("wrk") else "python"}
+                       "load": "wrk" if shutil.which("wrk") else "python", "relay": relay, "floor_rps": floor_rps,
+                       "agent_cpu_us": agent_us, "relay_cpu_us": relay_us}
             agent.stop()
             thread.join(timeout=60)
     finally:
@@ -237,7 +289,9 @@ def main() -> int:
     rps_ok = result["rps"] >= 0.7 * result["direct_rps"]
     print(f"through the ingress: p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, {result['rps']} req/s at "
           f"{args.clients} clients; direct: p50 {result['direct_p50_ms']} ms, p95 {result['direct_p95_ms']} ms, "
-          f"{result['direct_rps']} req/s (targets: p50 ≤ 1.3× + 1 ms: {'met' if latency_ok else 'MISSED'}; "
+          f"{result['direct_rps']} req/s; relayed in {relay} (CPU per request: the agent's process "
+          f"{result['agent_cpu_us']} µs, the relay's {result['relay_cpu_us']} µs); a bare proxy: {result['floor_rps']} req/s "
+          f"(targets: p50 ≤ 1.3× + 1 ms: {'met' if latency_ok else 'MISSED'}; "
           f"throughput ≥ 0.7×: {'met' if rps_ok else 'MISSED'})")
     print(json.dumps(result))
     return 0

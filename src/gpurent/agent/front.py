@@ -11,6 +11,10 @@ hash), and its two connections are relayed by the loop: a pair of asyncio protoc
 back-pressure both ways (a side whose peer does not read is not read), half-closes passed on,
 an idle timeout, and a close from any thread when the job ends. Thousands of connections cost
 no thread each; a proxied request costs a fraction of a millisecond of the loop.
+
+When ``make setup`` built the compiled relay (:mod:`gpurent.agent.native`), an allowed
+connection's two sockets are handed to it instead, with the same semantics; every decision
+above stays here.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import time
 from typing import Any
 
 from gpurent.agent.ingress import HEAD_MAX, Answer, Ingress, Plan, ingress_route, parse_head, rewrite_response_head
+from gpurent.agent.native import Handed, NativePair, NativeRelay, start_relay
 from gpurent.agent.netns import CONNECT_TIMEOUT_S, NamespaceDialer, PortUnreachable, unreachable
 from gpurent.http import LINGER_BYTES, LINGER_S, HttpServer
 
@@ -31,6 +36,7 @@ log = logging.getLogger("gpurent.provider.front")
 PEEK = 8192  # bytes looked at for the request line
 ACCEPT_BATCH = 64  # connections accepted per wake-up at most (then the loop's other work)
 PEEKING_MAX = 1024  # connections whose request line has not come yet; past it they go to the pool as they are
+DEFER_ACCEPT_S = 10  # the kernel holds a connection that has sent nothing this long before accepting it
 HIGH_WATER = 256 * 1024  # bytes buffered toward a side before the other side stops being read
 _ROUTE_PREFIX = b"/jobs/0x"
 
@@ -44,9 +50,11 @@ class Front:
         self._thread = threading.Thread(target=self._run, name="gpurent-provider-front", daemon=True)
         self._peeking = 0
         self._pairs: set[Pair] = set()
+        self.native: NativeRelay | None = None  # the compiled relay, when there is one (gpurent.agent.native)
 
     def start(self) -> None:
         _room_for(self.ingress.limits.connections)
+        self.native = start_relay(self.ingress.limits.idle_s, self._native_ended)
         self._thread.start()
 
     def stop(self) -> None:
@@ -58,7 +66,12 @@ class Front:
         asyncio.set_event_loop(self.loop)
         listener: socket.socket = self.server.httpd.socket
         listener.setblocking(False)
+        # woken for a connection once its first bytes have come (HTTP's client speaks first): a
+        # connection costs no peek that finds nothing, and one that sends nothing costs nothing here
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, DEFER_ACCEPT_S)
         self.loop.add_reader(listener.fileno(), self._accept, listener)
+        if self.native is not None:
+            self.native.attach(self.loop)
         self.loop.create_task(self._reap())
         try:
             self.loop.run_forever()
@@ -66,6 +79,8 @@ class Front:
             self.loop.remove_reader(listener.fileno())
             for pair in list(self._pairs):
                 pair.close_now()
+            if self.native is not None:
+                self.native.close()
             pending = asyncio.all_tasks(self.loop)  # the accept loop, the reaper, requests half read
             for task in pending:
                 task.cancel()
@@ -99,7 +114,7 @@ class Front:
         """Peeks at the request line: a port or tunnel stays here, everything else goes to the pool."""
         self._peeking += 1
         try:
-            line = await self._peek_line(sock)
+            line, seen = await self._peek_line(sock)
         finally:
             self._peeking -= 1
         if line is None:  # closed, too slow or too long before a line: the pool answers as it does
@@ -110,14 +125,15 @@ class Front:
         if not target.startswith(_ROUTE_PREFIX) or ingress_route(target.decode("latin-1")) is None:
             self._to_pool(sock, address)
             return
-        await self._ingress(sock, str(address[0]))
+        await self._ingress(sock, str(address[0]), seen)
 
-    async def _peek_line(self, sock: socket.socket) -> bytes | None:
+    async def _peek_line(self, sock: socket.socket) -> tuple[bytes | None, bytes]:
         return await self._peek_until(sock, b"\r\n", PEEK)
 
-    async def _peek_until(self, sock: socket.socket, mark: bytes, limit: int) -> bytes | None:
-        """What the client sent before ``mark``, looked at and not consumed; None when the client
-        closes, sends ``limit`` bytes without it, or takes longer than ``arrival_s``."""
+    async def _peek_until(self, sock: socket.socket, mark: bytes, limit: int) -> tuple[bytes | None, bytes]:
+        """What the client sent before ``mark``, looked at and not consumed (None when the client
+        closes, sends ``limit`` bytes without it, or takes longer than ``arrival_s``), and all
+        that was looked at."""
         deadline = self.loop.time() + self.arrival_s
         while True:
             try:
@@ -125,16 +141,16 @@ class Front:
             except BlockingIOError:
                 data = None
             except OSError:
-                return None
+                return None, b""
             if data is not None:
                 end = data.find(mark)
                 if end >= 0:
-                    return data[:end]
+                    return data[:end], data
                 if not data or len(data) >= limit:
-                    return None
+                    return None, data
             left = deadline - self.loop.time()
             if left <= 0 or not await self._readable(sock, left):
-                return None
+                return None, data or b""
 
     async def _readable(self, sock: socket.socket, timeout: float) -> bool:
         """Whether ``sock`` has something to read (or its end) within ``timeout``."""
@@ -153,8 +169,8 @@ class Front:
             self.loop.remove_reader(sock.fileno())
 
     # ---------------------------------------------------------------- a port or a tunnel
-    async def _ingress(self, sock: socket.socket, client: str) -> None:
-        head = await self._read_head(sock)
+    async def _ingress(self, sock: socket.socket, client: str, seen: bytes) -> None:
+        head = await self._read_head(sock, seen)
         if head is None:
             await self._answer(sock, Answer(400, f"a request head within {HEAD_MAX} bytes and {self.arrival_s:g} s"))
             return
@@ -168,6 +184,9 @@ class Front:
                     else self.ingress.decide(request))  # a token is a hash; a signature a curve recovery
         if isinstance(decision, Answer):
             await self._answer(sock, decision)
+            return
+        if self.native is not None and self.native.alive:
+            await self._hand(sock, decision, self.native)
             return
         try:
             upstream = await self._dial(decision)
@@ -187,10 +206,43 @@ class Front:
         except OSError:
             pair.close_now()
 
-    async def _read_head(self, sock: socket.socket) -> bytes | None:
+    async def _hand(self, sock: socket.socket, plan: Plan, native: NativeRelay) -> None:
+        """Relays an allowed connection in the compiled relay: the job's socket is made in its
+        namespace here and connected there (a rootless helper's comes connected)."""
+        try:
+            dialer = self.ingress.dialer(plan.job_id)
+            if isinstance(dialer, NamespaceDialer):
+                upstream, connected = dialer.new_socket(), False
+            else:
+                upstream, connected = await self.loop.run_in_executor(None, dialer.connect, plan.port), True
+        except PortUnreachable as err:
+            self.ingress.release(plan.job_id)
+            await self._answer(sock, Answer(502, str(err)))
+            return
+        pair = NativePair(native, plan)
+        if not self.ingress.track(plan.job_id, pair):
+            self.ingress.release(plan.job_id)
+            upstream.close()
+            await self._answer(sock, Answer(410, "the job has ended: its ports are closed"))
+            return
+        handed = native.hand(pair, sock, upstream, connected)
+        if handed is Handed.HANDED:
+            return
+        upstream.close()
+        self.ingress.untrack(plan.job_id, pair)
+        if handed is Handed.CLOSED:
+            await self._answer(sock, Answer(410, "the job has ended: its ports are closed"))
+        else:
+            await self._answer(sock, Answer(502, "the agent's relay failed: try again"))
+
+    def _native_ended(self, pair: NativePair) -> None:
+        self.ingress.untrack(pair.plan.job_id, pair)
+
+    async def _read_head(self, sock: socket.socket, seen: bytes = b"") -> bytes | None:
         """The head's bytes, consumed up to the blank line and not a byte past it (the body, if
-        any, stays in the socket for the relay)."""
-        head = await self._peek_until(sock, b"\r\n\r\n", HEAD_MAX)
+        any, stays in the socket for the relay); ``seen``: what a peek has already looked at."""
+        end = seen.find(b"\r\n\r\n")
+        head = seen[:end] if 0 <= end <= HEAD_MAX else (await self._peek_until(sock, b"\r\n\r\n", HEAD_MAX))[0]
         if head is not None:
             sock.recv(len(head) + 4)  # exactly the head (it is in the socket's buffer)
         return head

@@ -1,0 +1,3 @@
+module gpurent/bench/floor
+
+go 1.22

@@ -1,0 +1,3 @@
+module gpurent/relay
+
+go 1.22
