@@ -122,8 +122,8 @@ class JobAccess:
 
 
 class NoTokenRoute(GpurentError):
-    """Raised when the agent has no ``POST /jobs/<id>/access`` (404): an agent older than its
-    tokens, or one without an ingress; its signed routes still answer."""
+    """Raised when the agent has no ``POST /jobs/<id>/access`` (404 not found, 405, 501): an
+    agent older than its tokens, or one without an ingress; its signed routes still answer."""
 
 
 def issue_token(endpoint: ProviderEndpoint, job_id: str, signed: dict[str, str], timeout_s: float) -> tuple[str, float]:
@@ -136,7 +136,8 @@ def issue_token(endpoint: ProviderEndpoint, job_id: str, signed: dict[str, str],
     got = capped_request("POST", target.url("jobs", job_id, "access"), endpoint.unavailable,
                          max_bytes=TOKEN_MAX, deadline=time.monotonic() + timeout_s, headers=signed,
                          session=target.session())
-    if got.status == 404 and capped_error_text(got) == "HTTP 404: not found":  # the route, not the job, is unknown
+    if got.status in (405, 501) or (got.status == 404 and capped_error_text(got) == "HTTP 404: not found"):
+        # no such route, or no POST there (the job, not the route, unknown is a refusal)
         raise NoTokenRoute(f"the provider refused: {capped_error_text(got)}")
     if got.status >= 300:
         _raise_refusal(got.status, capped_error_text(got))
