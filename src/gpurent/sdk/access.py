@@ -122,14 +122,15 @@ class JobAccess:
 
 
 class NoTokenRoute(GpurentError):
-    """Raised when the agent has no ``POST /jobs/<id>/access`` (404 not found, 405, 501): an
-    agent older than its tokens, or one without an ingress; its signed routes still answer."""
+    """Raised when the agent gives no token: it has no ``POST /jobs/<id>/access`` (404 not
+    found, 405, 501: an agent older than its tokens, or one without an ingress), or answers
+    there with something that is not one. Its signed routes may still answer."""
 
 
 def issue_token(endpoint: ProviderEndpoint, job_id: str, signed: dict[str, str], timeout_s: float) -> tuple[str, float]:
     """A token of the agent's for ``job_id`` and the Unix time it expires, in exchange for the
-    renter's ``signed`` access headers; NoTokenRoute when the agent has no such route,
-    GpurentError when it refuses or answers something else."""
+    renter's ``signed`` access headers; NoTokenRoute when the agent gives none (no such route,
+    or an answer that is no token), GpurentError when it refuses."""
     from gpurent.capped import capped_request
 
     target = endpoint.target
@@ -148,7 +149,7 @@ def issue_token(endpoint: ProviderEndpoint, job_id: str, signed: dict[str, str],
     token, expires = (doc.get("token"), doc.get("expires_at")) if isinstance(doc, dict) else (None, None)
     if not (isinstance(token, str) and _TOKEN.fullmatch(token) and isinstance(expires, int)
             and not isinstance(expires, bool)):
-        raise GpurentError("the provider's access answer is malformed (no token)")
+        raise NoTokenRoute("the provider's access answer is malformed (no token)")
     return token, float(expires)
 
 

@@ -318,8 +318,8 @@ class DelegatedEndpoint(ProviderEndpoint):
     request and every reconnect of a followed stream carries from then on, renewed (with the
     signature then at hand) when under ``REFRESH_S`` is left. So a log followed across
     reconnects, or a record polled every second, goes on past the signature's minute without
-    the renter signing again. An agent without the token route (404: older, or no ingress) is
-    sent the signature itself, as before. ``headers`` is read at each exchange, so its holder
+    the renter signing again. An agent that gives no token (no route: older, or no ingress; or
+    an answer that is no token) is sent the signature itself, as before. ``headers`` is read at each exchange, so its holder
     may put a fresher signature in it meanwhile."""
 
     def __init__(self, url: str, chain_id: int, headers: dict[str, str], **options: Any):
