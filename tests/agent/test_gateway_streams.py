@@ -134,12 +134,13 @@ PAUSED = "i=0; while true; do echo line-$i; i=$((i+1)); /bin/busybox sleep 4; do
 def test_a_followed_log_reconnects_after_its_signature_is_stale_and_goes_on(
         start_agent, push_image, renter2_rent, tmp_path, manifest, chain, gp, cast, monkeypatch):
     """The signature is good for 2 s here (MAX_SKEW_S, 60 s in use) and the gateway's upstream
-    reconnects after 1 s of silence (its read timeout, 10 s in use): the log pauses 4 s between lines, so every
+    reconnects after 1 s of silence (its follow idle bound, 60 s in use): the log pauses 4 s between lines, so every
     line after the first comes over a connection opened with a stale signature. Before the
     agent's token was used for it, the agent refused that reconnect (403) and the stream ended."""
     monkeypatch.setattr("gpurent.wire.access.MAX_SKEW_S", 2)
     monkeypatch.setattr(gateway_app, "DelegatedEndpoint",
-                        functools.partial(DelegatedEndpoint, timeout_s=1.0, follow_reconnects=20))
+                        functools.partial(DelegatedEndpoint, timeout_s=1.0, follow_idle_s=1.0,
+                                          follow_reconnects=20))
     runner = start_agent()
     job_id = renter2_rent.create_job(runner.gpu, push_image(PAUSED), 3600).value.job_id
     runner.wait_phase(job_id, "running")
