@@ -108,10 +108,18 @@ def capped_error_text(got: CappedBody) -> str:
 
 def set_read_timeout(raw: Any, seconds: float) -> None:
     """Bounds each further socket read of ``raw``'s connection (urllib3's response) by
-    ``seconds`` (best effort: the read timeout given at connect time bounds it otherwise)."""
-    try:
-        sock = raw.connection.sock  # urllib3's connection while the body is being read
-        if sock is not None:
-            sock.settimeout(max(0.01, seconds))
-    except Exception:  # noqa: BLE001 - not every connection exposes its socket
-        pass
+    ``seconds`` (best effort: the read timeout given at connect time bounds it otherwise).
+    urllib3 2 lets go of the connection's socket once the body is being read: the socket is
+    then the one under http.client's buffered reader."""
+    for path in (("connection", "sock"), ("_fp", "fp", "raw", "_sock")):
+        sock: Any = raw
+        for name in path:
+            sock = getattr(sock, name, None)
+            if sock is None:
+                break
+        if sock is not None and hasattr(sock, "settimeout"):
+            try:
+                sock.settimeout(max(0.01, seconds))
+                return
+            except OSError:  # the socket is closed: the read ends by itself
+                return

@@ -1,22 +1,30 @@
-"""A job's logs through the gateway's WebSocket, for real (Anvil, Kubo, podman, a provider agent,
-an index, the gateway): the renter's wallet signs the access (the gateway holds no key), the
-stream reaches only the job's renter, and subscribers beyond the provider's two streams a job
-share one upstream."""
+"""A job's logs and progress through the gateway's WebSocket, for real (Anvil, Kubo, podman, a
+provider agent, an index, the gateway): the renter's wallet signs the access (the gateway holds no
+key), the stream reaches only the job's renter, subscribers beyond the provider's two streams a
+job share one upstream, and the upstream goes on past the signature's minute with the agent's
+token."""
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import threading
 import time
 
 import pytest
+import requests
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from gpurent.gateway import app as gateway_app
 from gpurent.gateway.app import GatewayConfig, make_app
 from gpurent.gateway.auth import Authenticator
 from gpurent.gateway.service import GatewayServer
 from gpurent.gateway.store import MemoryStore
+from gpurent.images.archive import LayerFile
 from gpurent.local.process import free_port
+from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.wire.access import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_access
 from tests.gateway.test_gateway import sign_in
 from tests.indexer.test_indexer import make_indexer
@@ -30,7 +38,7 @@ def stack(start_agent, push_image, renter2_rent, tmp_path, manifest, chain, gp):
     job = renter2_rent.create_job(runner.gpu, push_image(TALK), 3600).value
     runner.wait_phase(job.job_id, "running")
     server = serve_gateway(tmp_path, manifest, chain, gp)
-    yield server, job.job_id
+    yield server, job.job_id, runner.agent
     server.stop()
 
 
@@ -48,8 +56,8 @@ def serve_gateway(tmp_path, manifest, chain, gp, uploads=None) -> GatewayServer:
     return server
 
 
-def hello(url: str, account, job_id: str, chain_id: int) -> str:
-    signed = sign_access(account, chain_id, job_id)  # what the renter's wallet signs (personal_sign)
+def hello(url: str, account, job_id: str, chain_id: int, signed: dict[str, str] | None = None) -> str:
+    signed = signed or sign_access(account, chain_id, job_id)  # what the renter's wallet signs (personal_sign)
     return json.dumps({"token": sign_in(url, account),
                        "access": {"timestamp": signed[TIMESTAMP_HEADER], "signature": signed[SIGNATURE_HEADER]}})
 
@@ -64,7 +72,7 @@ def read_lines(ws, want: int, timeout_s: float = 30.0) -> str:
 
 
 def test_the_renter_follows_logs_over_the_gateway_and_no_one_else_does(stack, cast, manifest):
-    server, job_id = stack
+    server, job_id, _ = stack
     ws_url = server.url.replace("http://", "ws://") + f"/api/v1/instances/{job_id}/logs"
     subscribers = [connect(ws_url, open_timeout=10) for _ in range(3)]  # more than the provider's 2 streams a job
     try:
@@ -91,3 +99,116 @@ def test_the_renter_follows_logs_over_the_gateway_and_no_one_else_does(stack, ca
         with pytest.raises(ConnectionClosed) as closed:
             junk.recv(timeout=10)
         assert closed.value.rcvd.code == 1008
+
+
+def test_the_agents_read_routes_take_its_token_for_the_job_and_renter_only(stack, cast, manifest):
+    _, job_id, agent = stack
+    base = f"http://127.0.0.1:{agent.endpoint.port}"
+    signed = sign_access(cast.renter2, manifest.chain_id, job_id)
+    routes = (f"/jobs/{job_id}", f"/jobs/{job_id}/logs", f"/jobs/{job_id}/metrics")
+    assert all(requests.get(base + r, headers=signed, timeout=5).status_code == 200 for r in routes)  # signed, as before
+    issued = requests.post(f"{base}/jobs/{job_id}/access", headers=signed, timeout=5).json()
+    bearer = {"Authorization": f"Bearer {issued['token']}"}
+    assert all(requests.get(base + r, headers=bearer, timeout=5).status_code == 200 for r in routes)
+    assert requests.get(f"{base}/jobs/{job_id}", headers=bearer, timeout=5).json()["phase"] == "running"
+
+    tokens = agent.ingress.tokens  # the agent's own key: tokens it would have issued
+    refused = {
+        "another job": tokens.issue("0x" + "ab" * 32, cast.renter2.address)[0],
+        "expired": tokens.issue(job_id, cast.renter2.address, now=time.time() - tokens.ttl_s - 1)[0],
+        "another renter": tokens.issue(job_id, cast.renter.address)[0],
+        "forged": issued["token"][:-4] + "AAAA",
+    }
+    for why, token in refused.items():
+        for route in routes:
+            answer = requests.get(base + route, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+            assert answer.status_code == 403, (why, route, answer.text)
+    # a port's cookie opens no log: only the Authorization header carries a token to the read routes
+    cookie = requests.get(f"{base}/jobs/{job_id}/logs", cookies={"gpurent_access": issued["token"]}, timeout=5)
+    assert cookie.status_code == 403
+
+
+PAUSED = "i=0; while true; do echo line-$i; i=$((i+1)); /bin/busybox sleep 4; done"
+
+
+def test_a_followed_log_reconnects_after_its_signature_is_stale_and_goes_on(
+        start_agent, push_image, renter2_rent, tmp_path, manifest, chain, gp, cast, monkeypatch):
+    """The signature is good for 2 s here (MAX_SKEW_S, 60 s in use) and the gateway's upstream
+    reconnects after 1 s of silence (its follow idle bound, 60 s in use): the log pauses 4 s between lines, so every
+    line after the first comes over a connection opened with a stale signature. Before the
+    agent's token was used for it, the agent refused that reconnect (403) and the stream ended."""
+    monkeypatch.setattr("gpurent.wire.access.MAX_SKEW_S", 2)
+    monkeypatch.setattr(gateway_app, "DelegatedEndpoint",
+                        functools.partial(DelegatedEndpoint, timeout_s=1.0, follow_idle_s=1.0,
+                                          follow_reconnects=20))
+    runner = start_agent()
+    job_id = renter2_rent.create_job(runner.gpu, push_image(PAUSED), 3600).value.job_id
+    runner.wait_phase(job_id, "running")
+    server = serve_gateway(tmp_path, manifest, chain, gp)
+    try:
+        signed = sign_access(cast.renter2, manifest.chain_id, job_id)
+        with connect(server.url.replace("http://", "ws://") + f"/api/v1/instances/{job_id}/logs", open_timeout=10) as ws:
+            ws.send(hello(server.url, cast.renter2, job_id, manifest.chain_id, signed))
+            text = read_lines(ws, 4, timeout_s=40)
+        assert all(f"line-{i}\n" in text for i in range(4)), text
+        assert int(time.time()) - int(signed[TIMESTAMP_HEADER]) > 8  # the lines came long after the signature...
+        stale = requests.get(f"http://127.0.0.1:{runner.agent.endpoint.port}/jobs/{job_id}/logs", headers=signed, timeout=5)
+        assert stale.status_code == 403 and "stale" in stale.text  # ... which the agent refuses by now
+    finally:
+        server.stop()
+
+
+BLOB = 12 * 2**20  # bytes of random data in the image: the pull below takes about 4 s
+RATE = 3 * 2**20  # bytes a second the agent's transfer is held to
+
+
+def test_the_pull_progress_streams_from_the_agents_record_until_the_job_is_done(
+        start_agent, push_image, renter2_rent, tmp_path, manifest, chain, gp, cast):
+    """A real pull from the Kubo node, held to RATE by the test (the agent's own transfer
+    progress, slowed) and held back until the renter subscribed: the frames carry bytes that
+    move up to the total, then the phases after it, and the stream ends at the final one."""
+    runner = start_agent(fetch_timeout_s=30)
+    agent, subscribed = runner.agent, threading.Event()
+    progress = agent._progress
+
+    def held(job_id):  # type: ignore[no-untyped-def]
+        transfer = progress(job_id)
+        advance = transfer.advance
+
+        def slowly(done: int) -> None:
+            subscribed.wait(60)
+            time.sleep(done / RATE)
+            advance(done)
+
+        transfer.advance = slowly
+        return transfer
+
+    agent._progress = held
+    image = push_image("echo pulled-and-ran", "gpurent-test/progress:1", files=(LayerFile("blob", os.urandom(BLOB)),))
+    job_id = renter2_rent.create_job(runner.gpu, image, 3600).value.job_id
+    server = serve_gateway(tmp_path, manifest, chain, gp)
+    frames: list[dict] = []
+    try:
+        with connect(server.url.replace("http://", "ws://") + f"/api/v1/instances/{job_id}/progress", open_timeout=10) as ws:
+            ws.send(hello(server.url, cast.renter2, job_id, manifest.chain_id))
+            deadline = time.monotonic() + 90
+            while True:
+                frame = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+                if "end" in frame or "error" in frame:
+                    break
+                frames.append(frame)
+                subscribed.set()
+    finally:
+        server.stop()
+    assert "end" in frame, frame
+    pulling = [f for f in frames if f["phase"] == "pulling"]
+    done = [f["bytesDone"] for f in pulling]
+    total = pulling[-1]["bytesTotal"]
+    assert total is not None and total > BLOB
+    assert done == sorted(done) and len(set(done)) >= 3, done  # the count moved, frame by frame
+    assert any(0 < d < total for d in done) and frames[-1]["bytesDone"] == total  # and it ended at the total
+    phases = [f["phase"] for f in frames]
+    assert phases[0] in ("queued", "pulling") and phases[-1] == "completed", phases  # (a job this short may run between two polls)
+    assert frames[-1]["phase"] == "completed" and frames[-1]["exitCode"] == 0, frames[-1]
+    assert all(set(f) == {"phase", "bytesDone", "bytesTotal", "exitCode", "problem"} for f in frames)
+    assert len(frames) == len({json.dumps(f, sort_keys=True) for f in frames})  # only changes are sent

@@ -179,7 +179,9 @@ def test_clients_that_leave_or_send_too_much_end_quietly(streaming, cast, manife
                 with pytest.raises(ConnectionClosed) as closed:
                     while True:
                         ws.recv(timeout=10)
-                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+                # 1009; or, when the gateway closed with most of the frame unread in its socket, a
+                # reset (the kernel's answer to a close with unread bytes) overtook the close frame
+                assert closed.value.rcvd is None or closed.value.rcvd.code == 1009, closed.value.rcvd
                 ws.close()
         time.sleep(1.0)  # the gateway notices the last one gone
         with connect(ws_url, open_timeout=10) as after:  # and it still serves

@@ -118,6 +118,13 @@ def playwright(specs: list[str], env: dict[str, str]) -> str:
     return run.stdout
 
 
+def assert_screenshots(shots: Path, page: str) -> None:
+    """The page's screenshots were taken, as PNGs of the widths their names say."""
+    for width in (1280, 390):
+        png = (shots / f"web-{page}-{width}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == width
+
+
 def browser_env(url: str, chain, cast, **more: str) -> dict[str, str]:
     """What every spec reads (wallet.ts's env()): the site, Anvil, its chain and the renter."""
     return {"GPURENT_WEB_URL": url, "GPURENT_RPC_URL": chain.provider.http_uri, "GPURENT_CHAIN_ID": str(chain.chain_id),
@@ -162,9 +169,8 @@ def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(si
     assert 0 < cost < settled.max_cost and paid["fee"] == Decimal(int(cost * 10**18) * 200 // 10_000) / 10**18
     assert paid["provider"] == cost - paid["fee"] and paid["refund"] == settled.max_cost - cost
     assert log_provider.served and set(log_provider.served) <= {ids["cancelled"]}  # signed by the renter's wallet
-    for width, page in ((w, p) for w in (1280, 390) for p in ("marketplace", "console")):
-        png = (shots / f"web-{page}-{width}.png").read_bytes()
-        assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == width
+    for page in ("marketplace", "console"):
+        assert_screenshots(shots, page)
 
 
 def test_the_web_app_type_checks_and_its_unit_tests_pass():
@@ -218,13 +224,15 @@ def test_the_images_page_uploads_a_real_archive_with_its_progress_and_says_a_ref
                          headers={"Authorization": f"Bearer {token}"})
     assert over.status_code == 413, over.text
     pins = kubo.client().pins()
+    shots = Path(os.environ.get("GPURENT_SCREENSHOT_DIR") or tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     output = playwright(["images.spec.ts"], browser_env(
         upload_site.url, chain, cast, GPURENT_IMAGE_TAR=str(archive), GPURENT_IMAGE_SIZE=str(archive.stat().st_size),
         GPURENT_NOT_TAR=str(not_tar), GPURENT_NOT_TAR_ERROR=refused.json()["error"], GPURENT_TOO_BIG=str(too_big),
-        GPURENT_TOO_BIG_ERROR=over.json()["error"], GPURENT_OUT=str(out)))
+        GPURENT_TOO_BIG_ERROR=over.json()["error"], GPURENT_OUT=str(out), GPURENT_SCREENSHOT_DIR=str(shots.resolve())))
     assert "1 passed" in output, output
+    assert_screenshots(shots, "images")
     cid = (out / "image.txt").read_text().strip()
     about = requests.get(f"{upload_site.url}/api/v1/images/{cid}", timeout=30).json()
     assert about["name"] == "gpurent-test/web" and about["size"] == archive.stat().st_size
@@ -297,7 +305,9 @@ def operator_site(seeded, suite, cast, gp, chain):
     server.stop()
 
 
-def test_the_operator_page_is_for_role_holders_and_shows_disputes_parameters_and_pause(operator_site, cast, chain, suite):
+def test_the_operator_page_is_for_role_holders_and_shows_disputes_parameters_and_pause(operator_site, cast, chain, suite,
+                                                                                      tmp_path):
+    shots = Path(os.environ.get("GPURENT_SCREENSHOT_DIR") or tmp_path)
     oracle = requests.get(f"{operator_site.url}/api/v1/operator/{cast.oracle.address}", timeout=30).json()
     assert "ORACLE_ROLE" in oracle["held"] and oracle["paused"] is False
     assert [d["outcome"] is None for d in oracle["disputes"]] == [True, False]  # the open one first
@@ -307,8 +317,10 @@ def test_the_operator_page_is_for_role_holders_and_shows_disputes_parameters_and
     output = playwright(["operator.spec.ts"], browser_env(operator_site.url, chain, cast,
                                                           GPURENT_ORACLE=cast.oracle.address,
                                                           GPURENT_PAUSER=cast.admin.address,
-                                                          GPURENT_OPERATOR_VIEW=json.dumps(oracle)))
+                                                          GPURENT_OPERATOR_VIEW=json.dumps(oracle),
+                                                          GPURENT_SCREENSHOT_DIR=str(shots.resolve())))
     assert "4 passed" in output, output
+    assert_screenshots(shots, "operator")
     (ruled,) = [d for d in requests.get(f"{operator_site.url}/api/v1/operator/{cast.oracle.address}",
                                         timeout=30).json()["disputes"] if d["jobId"] == oracle["disputes"][0]["jobId"]]
     assert ruled["outcome"] == "split" and ruled["resolver"] == cast.oracle.address.lower()  # the browser's ruling

@@ -18,8 +18,11 @@ Every refusal is a JSON 4xx (a malformed job id, query, header or body 400, a ba
 403, an unknown job 404); see :class:`gpurent.http.HttpServer` for the bounds of the server.
 
 "Renter only": the request carries the renter's signature over (chain, job id, time), see
-:mod:`gpurent.wire.access`; an account with the oracle role may read too (dispute evidence). Stale or
-foreign signatures get 403, unknown jobs 404.
+:mod:`gpurent.wire.access`, or (``Authorization: Bearer gpr1…``) a token this agent issued the
+renter for the job at ``POST /jobs/<id>/access`` (:mod:`gpurent.agent.tokens`, the ingress's
+own): a follower reconnecting past the signature's minute goes on with it. An account with the
+oracle role may read too (dispute evidence, signed). Stale or foreign signatures, and tokens of
+another job, expired or not this agent's, get 403; unknown jobs 404.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from gpurent.wire.access import AccessDenied, verify_access
 from gpurent.agent.front import Front
 from gpurent.agent.ingress import Ingress
 from gpurent.agent.state import FINAL, AgentState, JobRecord
+from gpurent.agent.tokens import token_from
 from gpurent.errors import GpurentError
 from gpurent.http import HttpServer, RequestRefused, read_json, send_json
 from gpurent.monitoring import Exposition
@@ -318,11 +322,20 @@ class Endpoint:
             self._json(request, 404, {"error": f"job {job_id} is not known to this provider"})
             return None
         try:
-            verify_access(request.headers, self.chain_id, job.job_id, job.renter, also=self.is_oracle)
+            self._authorize(request.headers, job)
         except AccessDenied as err:
             self._json(request, 403, {"error": str(err)})
             return None
         return job
+
+    def _authorize(self, headers: Any, job: JobRecord) -> None:
+        """AccessDenied unless ``headers`` carry the renter's token (the Authorization header
+        only: a port's cookie reads no log) or a fresh signature of the renter or an oracle."""
+        token = token_from(headers)
+        if token is None or self.ingress is None:
+            verify_access(headers, self.chain_id, job.job_id, job.renter, also=self.is_oracle)
+        elif self.ingress.tokens.check(token, job.job_id) != job.renter.lower():
+            raise AccessDenied("access token is not the renter's")
 
     def _metrics(self, request: BaseHTTPRequestHandler, job_id: str, query: str) -> None:
         """``/jobs/<id>/metrics``: the job's recent samples and summary; ``?follow=1`` a stream."""

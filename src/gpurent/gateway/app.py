@@ -33,7 +33,7 @@ from gpurent.gateway.siwe import stamp
 from gpurent.gateway.store import Store, StoreFull
 from gpurent.errors import GpurentError, NotAuthorized
 from gpurent.output import safe_text
-from gpurent.gateway.streams import Streams
+from gpurent.gateway.streams import Streams, progress_frames
 from gpurent.gateway.uploads import Uploads
 from gpurent.gateway.web import WebApp, is_api_path
 from gpurent.monitoring import Exposition
@@ -424,6 +424,8 @@ def make_app(config: GatewayConfig) -> FastAPI:
 
     def open_source(kind: str, url: str, job_id: str, headers: dict[str, str]) -> Iterator[Any]:
         endpoint = DelegatedEndpoint(url, config.auth.chain_id, headers)
+        if kind == "progress":
+            return progress_frames(endpoint.follow_record(job_id))
         return endpoint.logs(job_id, follow=True) if kind == "logs" else endpoint.follow_metrics(job_id)
 
     streams = Streams(config.auth, find_job, open_source, config.store, per_user=config.limits.streams_per_address)
@@ -435,6 +437,10 @@ def make_app(config: GatewayConfig) -> FastAPI:
     @app.websocket(f"{API}/instances/{{job_id}}/metrics")
     async def metrics(ws: WebSocket, job_id: str) -> None:
         await streams.serve(ws, job_id, "metrics")
+
+    @app.websocket(f"{API}/instances/{{job_id}}/progress")
+    async def progress(ws: WebSocket, job_id: str) -> None:
+        await streams.serve(ws, job_id, "progress")
 
     # ------------------------------------------------------------------ images
     def image_jobs(cid: str) -> int:

@@ -1,6 +1,6 @@
-"""A job's logs and metrics over WebSockets, relayed from its provider to its signed-in renter.
+"""A job's logs, metrics and progress over WebSockets, relayed from its provider to its signed-in renter.
 
-A client opens ``/api/v1/instances/<id>/logs`` (or ``/metrics``) and sends one text message
+A client opens ``/api/v1/instances/<id>/logs`` (or ``/metrics``, ``/progress``) and sends one text message
 within 10 s, at most 4 KiB::
 
     {"token": "<session JWT>", "access": {"timestamp": "<unix s>", "signature": "0x…"}}
@@ -13,8 +13,14 @@ One upstream per job and kind, whatever the number of subscribers (a provider se
 streams of a job at once): its chunks go to every subscriber's queue. Each queue is bounded
 (``QUEUE_ITEMS``); a subscriber that falls that far behind is dropped (close 1013, "too slow")
 rather than holding up the others or growing the gateway's memory. A late subscriber first gets
-the last ``TAIL_BYTES`` of the log. Logs arrive as binary frames (the log's own bytes), metrics
-as one JSON text frame per sample; the end as a text frame ``{"end": …}`` or ``{"error": …}``.
+the last ``TAIL_BYTES`` of the log (of progress: the latest frame). Logs arrive as binary frames (the log's own bytes), metrics
+as one JSON text frame per sample, progress as one JSON text frame (:func:`progress_frames`) each
+time the agent's record of the job changes (asked every second); the end as a text frame
+``{"end": …}`` or ``{"error": …}``.
+
+The upstream exchanges the renter's signature for the agent's 15-minute token on its first
+request (:class:`~gpurent.sdk.provider.DelegatedEndpoint`), so its reconnects and polls go on
+past the signature's minute.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from gpurent.gateway.store import Store, StoreUnavailable
 from gpurent.logfmt import labels
 from gpurent.output import safe_text
 from gpurent.safejson import loads_bounded
+from gpurent.wire.record import ProviderRecord
 from gpurent.wire.access import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 log = logging.getLogger("gpurent.gateway.streams")
@@ -45,7 +52,8 @@ HELLO_S = 10.0
 QUEUE_ITEMS = 256  # chunks (logs: up to 64 KiB each) or samples waiting for one subscriber
 TAIL_BYTES = 64 * 1024
 FRAME_BYTES = 256 * 1024  # log bytes joined into one frame for a subscriber that is behind
-KINDS = ("logs", "metrics")
+KINDS = ("logs", "metrics", "progress")
+TEXT_MAX = 200  # characters of a progress frame's error
 LEASE_S = 60.0  # a stream's lease, renewed every 20 s: a replica gone without closing holds it no longer
 
 
@@ -188,6 +196,8 @@ class Streams:
             for item in self.open_source(upstream.kind, url, upstream.job_id, upstream.headers):
                 if upstream.stop.is_set():
                     return
+                if item is None:  # a poll that found nothing new: only the stop above is looked at
+                    continue
                 loop.call_soon_threadsafe(self._fan_out, upstream, item)
         except GpurentError as err:
             end = _End("error", safe_text(str(err).splitlines()[0])[:300])
@@ -195,10 +205,16 @@ class Streams:
             log.warning("the %s stream of %s failed: %s", upstream.kind, upstream.job_id, err,
                         extra=labels(job=upstream.job_id))
             end = _End("error", f"the provider's stream failed ({type(err).__name__})")
-        loop.call_soon_threadsafe(self._finish, upstream, end)
+        try:
+            loop.call_soon_threadsafe(self._finish, upstream, end)
+        except RuntimeError:  # the gateway stopped (its loop closed) while this upstream was open
+            pass
 
     def _fan_out(self, upstream: Upstream, item: Any) -> None:
-        if upstream.kind == "logs":
+        if upstream.kind == "progress":  # a late subscriber gets the latest frame first
+            upstream.tail.clear()
+            upstream.tail.append(item)
+        elif upstream.kind == "logs":
             upstream.tail.append(item)
             upstream.tail_bytes += len(item)
             while upstream.tail_bytes > TAIL_BYTES and len(upstream.tail) > 1:
@@ -216,6 +232,22 @@ class Streams:
         key = (upstream.kind, upstream.job_id)
         if self._upstreams.get(key) is upstream:
             del self._upstreams[key]
+
+
+def progress_frames(records: Iterator[ProviderRecord]) -> Iterator[dict[str, Any] | None]:
+    """What the renter sees of each record polled (:meth:`ProviderEndpoint.follow_record`, each
+    checked by :func:`~gpurent.wire.record.parse_record`): the agent's phase, the image's bytes
+    pulled of the total (None while unknown), the exit code and the agent's error (``problem``:
+    a frame's keys are never ``end`` or ``error``, the stream's end), cut to ``TEXT_MAX`` and
+    stripped of control characters; None for a record that changed none of them."""
+    last: dict[str, Any] | None = None
+    for record in records:
+        total = record["bytes_total"]
+        frame = {"phase": record["phase"], "bytesDone": min(record["bytes_done"], total if total is not None else 1 << 63),
+                 "bytesTotal": total, "exitCode": record["exit_code"],
+                 "problem": safe_text(record["error"].split("\n")[0])[:TEXT_MAX] if record["error"] else None}
+        yield None if frame == last else frame
+        last = frame
 
 
 _LEFT = object()  # in a subscriber's queue: the client went

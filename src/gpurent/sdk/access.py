@@ -57,23 +57,7 @@ class JobAccess:
             return self._token[0]
 
     def _new_token(self) -> tuple[str, float]:
-        from gpurent.capped import capped_request
-
-        target = self.endpoint.target
-        got = capped_request("POST", target.url("jobs", self.job_id, "access"), self.endpoint.unavailable,
-                             max_bytes=TOKEN_MAX, deadline=time.monotonic() + self.timeout_s,
-                             headers=self.endpoint.signed(self.job_id), session=target.session())
-        if got.status >= 300:
-            _raise_refusal(got.status, capped_error_text(got))
-        try:
-            doc = loads_bounded(got.body)
-        except ValueError:
-            doc = None
-        token, expires = (doc.get("token"), doc.get("expires_at")) if isinstance(doc, dict) else (None, None)
-        if not (isinstance(token, str) and _TOKEN.fullmatch(token) and isinstance(expires, int)
-                and not isinstance(expires, bool)):
-            raise GpurentError("the provider's access answer is malformed (no token)")
-        return token, float(expires)
+        return issue_token(self.endpoint, self.job_id, self.endpoint.signed(self.job_id), self.timeout_s)
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token()}"}
@@ -135,6 +119,38 @@ class JobAccess:
             return self.endpoint.target.connect(self.timeout_s, tls=tls)
         except OSError as err:
             raise ServiceUnavailable(f"{self.endpoint.unavailable} ({err})") from None
+
+
+class NoTokenRoute(GpurentError):
+    """Raised when the agent gives no token: it has no ``POST /jobs/<id>/access`` (404 not
+    found, 405, 501: an agent older than its tokens, or one without an ingress), or answers
+    there with something that is not one. Its signed routes may still answer."""
+
+
+def issue_token(endpoint: ProviderEndpoint, job_id: str, signed: dict[str, str], timeout_s: float) -> tuple[str, float]:
+    """A token of the agent's for ``job_id`` and the Unix time it expires, in exchange for the
+    renter's ``signed`` access headers; NoTokenRoute when the agent gives none (no such route,
+    or an answer that is no token), GpurentError when it refuses."""
+    from gpurent.capped import capped_request
+
+    target = endpoint.target
+    got = capped_request("POST", target.url("jobs", job_id, "access"), endpoint.unavailable,
+                         max_bytes=TOKEN_MAX, deadline=time.monotonic() + timeout_s, headers=signed,
+                         session=target.session())
+    if got.status in (405, 501) or (got.status == 404 and capped_error_text(got) == "HTTP 404: not found"):
+        # no such route, or no POST there (the job, not the route, unknown is a refusal)
+        raise NoTokenRoute(f"the provider refused: {capped_error_text(got)}")
+    if got.status >= 300:
+        _raise_refusal(got.status, capped_error_text(got))
+    try:
+        doc = loads_bounded(got.body)
+    except ValueError:
+        doc = None
+    token, expires = (doc.get("token"), doc.get("expires_at")) if isinstance(doc, dict) else (None, None)
+    if not (isinstance(token, str) and _TOKEN.fullmatch(token) and isinstance(expires, int)
+            and not isinstance(expires, bool)):
+        raise NoTokenRoute("the provider's access answer is malformed (no token)")
+    return token, float(expires)
 
 
 def _read_head(sock: socket.socket, timeout_s: float) -> tuple[int, bytes, bytes]:

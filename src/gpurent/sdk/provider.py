@@ -10,6 +10,7 @@ within ``timeout_s``), and every read of a log stream by an idle timeout.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import requests
 from gpurent.capped import CONNECT_TIMEOUT_S, CappedBody, capped_error_text, capped_get, loads_bounded, set_read_timeout
 from gpurent.errors import GpurentError, ServiceUnavailable
 from gpurent.http import call
+from gpurent.types import AgentPhase
 from gpurent.wire.access import sign_access
 from gpurent.wire.endpoint import Target, provider_target
 from gpurent.wire.metrics import LINE_MAX, METRICS_CAP, MetricsAnswer, Sample, parse_line, parse_metrics
@@ -39,6 +41,7 @@ FOLLOW_RECONNECTS = 5  # ... this many times in a row without a byte, then the f
 HEALTH_CAP = 64 * 1024  # bytes of an agent's /health read
 SERVED_MAX = 1024  # GPU ids an agent's /health may list
 _ID = re.compile(r"0x[0-9a-fA-F]{64}")
+FINAL_PHASES = frozenset(str(p) for p in AgentPhase if p.final)
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,27 @@ class ProviderEndpoint:
             return parse_record(loads_bounded(body), job_id)
         except ValueError as err:  # not JSON (UnicodeDecodeError included), or not a record
             raise MalformedAnswer(str(err).splitlines()[0][:200] if str(err) else "not a record") from None
+
+    def follow_record(self, job_id: str, every_s: float = 1.0) -> Iterator[ProviderRecord]:
+        """The provider's record of the job, asked every ``every_s`` and yielded each time (the
+        caller keeps what changed), until its phase is final. An ask that gets no answer is
+        tried again, ``follow_reconnects`` times in a row at most (ServiceUnavailable then);
+        a refusal or a malformed record ends it at once."""
+        missed = 0
+        while True:
+            asked = time.monotonic()
+            try:
+                record = self.phase(job_id)
+            except ServiceUnavailable:
+                missed += 1
+                if missed > self.follow_reconnects:
+                    raise
+            else:
+                missed = 0
+                yield record
+                if record["phase"] in FINAL_PHASES:
+                    return
+            time.sleep(max(0.0, every_s - (time.monotonic() - asked)))
 
     def job_metrics(self, job_id: str) -> MetricsAnswer:
         """The job's usage as the provider samples it (:mod:`gpurent.wire.metrics`): its recent
@@ -286,16 +310,46 @@ def _read_some(raw: Any, limit: int) -> bytes:
 
 class DelegatedEndpoint(ProviderEndpoint):
     """A provider endpoint asked on a renter's behalf by a service that holds no key of theirs
-    (the gateway): every request carries the access headers the renter's wallet signed
-    (``gpurent job access``, see :mod:`gpurent.wire.access`), good for ``MAX_SKEW_S`` around the
-    time they name, after which the provider refuses and the renter signs again. ``headers`` is
-    read at each request, so its holder may put a fresher signature in it meanwhile."""
+    (the gateway), with the access headers the renter's wallet signed (``gpurent job access``,
+    see :mod:`gpurent.wire.access`), good for ``MAX_SKEW_S`` around the time they name.
+
+    On its first request for a job the signature is exchanged for the agent's access token
+    (``POST /jobs/<id>/access``, good for 15 min: :mod:`gpurent.agent.tokens`), which every
+    request and every reconnect of a followed stream carries from then on, renewed (with the
+    signature then at hand) when under ``REFRESH_S`` is left. So a log followed across
+    reconnects, or a record polled every second, goes on past the signature's minute without
+    the renter signing again. An agent that gives no token (no route: older, or no ingress; or
+    an answer that is no token) is sent the signature itself, as before. ``headers`` is read at each exchange, so its holder
+    may put a fresher signature in it meanwhile."""
 
     def __init__(self, url: str, chain_id: int, headers: dict[str, str], **options: Any):
         super().__init__(url, None, chain_id, **options)
         self._headers = headers
+        self._tokens: dict[str, tuple[str, float]] = {}  # job id -> (token, its expiry, Unix s)
+        self._no_tokens = False  # the agent answered 404 at its token route
+        self._lock = threading.Lock()
 
     def signed(self, job_id: str) -> dict[str, str]:
         return dict(self._headers)
 
-    _signed = signed
+    def authorized(self, job_id: str) -> dict[str, str]:
+        """The headers a request about ``job_id`` carries: the agent's token when it has one."""
+        from gpurent.sdk.access import REFRESH_S, NoTokenRoute, issue_token
+
+        key = job_id.lower()
+        with self._lock:
+            if self._no_tokens:
+                return self.signed(job_id)
+            held = self._tokens.get(key)
+            if held is None or held[1] - time.time() < REFRESH_S:
+                try:
+                    held = self._tokens[key] = issue_token(self, key, self.signed(job_id), self.timeout_s)
+                except NoTokenRoute:
+                    self._no_tokens = True
+                    return self.signed(job_id)
+                except GpurentError:
+                    if held is None or held[1] <= time.time():
+                        raise  # (a stale signature with no token left to go on with)
+            return {"Authorization": f"Bearer {held[0]}"}
+
+    _signed = authorized

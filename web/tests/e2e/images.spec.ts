@@ -4,7 +4,7 @@
 // gateway's limit, refused in the gateway's own line.
 import { writeFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
-import { expectLabelled, signIn, watchConsole } from "./steps";
+import { expectLabelled, screenshots, signIn, watchConsole } from "./steps";
 import { env, installWallet } from "./wallet";
 
 const need = (name: string): string => process.env[name] ?? "";
@@ -49,6 +49,7 @@ test("a renter uploads an image with its progress, sees it listed with its detai
   await expect(details.locator("dd").nth(3)).toHaveText(env().renter.toLowerCase()); // the uploader: the signed-in renter
   await expect(details.locator("dd").nth(2)).toHaveText(/^sha256:[0-9a-f]{64}$/);
   expect(size).toBeGreaterThan(1000);
+  await screenshots(page, "images");
 
   // a file that is not a docker-archive: the gateway's one line, as it says it
   await page.getByLabel("Docker image archive (.tar)").setInputFiles(need("GPURENT_NOT_TAR"));

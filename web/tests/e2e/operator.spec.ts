@@ -3,7 +3,7 @@
 // one with its evidence CID) and the parameters, as the gateway read them from the chain; signed
 // in, the oracle rules on the open dispute and the pauser pauses and unpauses, in the wallet.
 import { expect, test } from "@playwright/test";
-import { expectLabelled, signIn, watchConsole } from "./steps";
+import { expectLabelled, screenshots, signIn, watchConsole } from "./steps";
 import { env, installWallet } from "./wallet";
 
 interface View {
@@ -66,6 +66,7 @@ test("signed in, the oracle sees how long the open dispute waited and rules on i
   await page.getByLabel(`Evidence CID for job ${job}`).fill(EVIDENCE);
   await page.getByLabel(`Ruling on job ${job}`).selectOption("split");
   await expectLabelled(page);
+  await screenshots(page, "operator");
   await rule.click();
   await expect(row.locator("td[data-label=Outcome]")).toHaveText("split", { timeout: 20_000 }); // once indexed
   await expect(row.locator("td[data-label='Evidence CID']")).toHaveText(EVIDENCE);

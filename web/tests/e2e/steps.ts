@@ -28,3 +28,15 @@ export async function expectLabelled(page: Page): Promise<void> {
     expect(labelled > 0 || !!text || !!(await control.getAttribute("aria-label")), await control.evaluate((e) => e.outerHTML)).toBe(true);
   }
 }
+
+/** The page at 1280 px (whole) and 390 px (the first screen) into GPURENT_SCREENSHOT_DIR, when
+ * set (docs/web-<name>-<width>.png); the viewport back to 1280 after. */
+export async function screenshots(page: Page, name: string): Promise<void> {
+  const shots = process.env.GPURENT_SCREENSHOT_DIR ?? "";
+  if (!shots) return;
+  for (const [width, height] of [[1280, 900], [390, 844]] as const) {
+    await page.setViewportSize({ width, height });
+    await page.screenshot({ path: `${shots}/web-${name}-${width}.png`, fullPage: width > 1000 });
+  }
+  await page.setViewportSize({ width: 1280, height: 720 });
+}

@@ -16,6 +16,7 @@ import { SETTLED } from "./types";
 import { useInstance } from "./useInstance";
 import { useLogStream } from "./useLogStream";
 import { useMetricsStream } from "./useMetricsStream";
+import { useProgressStream } from "./useProgressStream";
 
 /** One job of the signed-in renter: its phase, money, time, metrics, log, settlement and result. */
 export function ConsolePage({ jobId }: { jobId: string }) {
@@ -35,6 +36,7 @@ function Console({ jobId, session, chain }: { jobId: string; session: Session; c
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const logs = useLogStream(wallet, session.token, session.address, chain.chainId, jobId);
   const metrics = useMetricsStream(wallet, session.token, session.address, chain.chainId, jobId);
+  const progress = useProgressStream(wallet, session.token, session.address, chain.chainId, jobId);
   const symbol = chain.token.symbol;
   const done = (o: Outcome) => {
     setOutcome(o);
@@ -59,7 +61,7 @@ function Console({ jobId, session, chain }: { jobId: string; session: Session; c
         {formatTokens(job.pricePerHour, symbol)} an hour · provider <span className="mono" title={job.provider}>{shortAddress(job.provider)}</span>
         {job.imageCid && <> · image <span className="mono">{job.imageCid}</span></>}
       </p>
-      <PhaseTimeline history={job.history} status={job.status} />
+      <PhaseTimeline history={job.history} status={job.status} progress={mine && !settled ? progress : undefined} />
       {!settled && <CostMeter job={job} symbol={symbol} skew={skew} />}
       {settled && <p>Final cost: <strong data-testid="final-cost">{formatTokens(job.totalCost, symbol)}</strong></p>}
       {settlement && <SettlementView settlement={settlement} symbol={symbol} />}

@@ -4,7 +4,7 @@ import type { Eip1193Provider } from "../../lib/eip1193";
 import { DeclinedError, signAccess } from "../../lib/transact";
 
 export type StreamState = "idle" | "signing" | "connecting" | "open" | "ended";
-export type StreamKind = "logs" | "metrics";
+export type StreamKind = "logs" | "metrics" | "progress";
 
 /** What the gateway's close codes mean (src/gpurent/gateway/streams.py). */
 const CLOSES: Record<number, string> = {
@@ -14,7 +14,7 @@ const CLOSES: Record<number, string> = {
   4404: "The gateway has no such job of yours, or its provider has no endpoint.",
 };
 
-const NAMES: Record<StreamKind, string> = { logs: "log", metrics: "metrics" };
+const NAMES: Record<StreamKind, string> = { logs: "log", metrics: "metrics", progress: "progress" };
 
 export function streamUrl(jobId: string, kind: StreamKind, location: Location = window.location): string {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/instances/${jobId}/${kind}`;
@@ -33,7 +33,8 @@ export function parseEnd(frame: string, kind: StreamKind = "logs"): string | nul
     const data = JSON.parse(frame) as { end?: unknown; error?: unknown };
     if (typeof data.error === "string") return `The ${NAMES[kind]} stream failed: ${data.error}`;
     if (typeof data.end === "string") {
-      return kind === "logs" ? "The whole log so far was sent: the stream ended." : "The job is past running: the metrics stream ended.";
+      return kind === "logs" ? "The whole log so far was sent: the stream ended."
+        : kind === "metrics" ? "The job is past running: the metrics stream ended." : "The provider is done with the job: the progress stream ended.";
     }
   } catch {
     return null;
