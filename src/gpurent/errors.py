@@ -50,6 +50,11 @@ class PortTaken(ConfigurationError):
                          f"another port with {options}; 0 picks any free port")
 
 
+class JobNotKnown(GpurentError):
+    """A provider answered 404 for a job: it does not know it (yet: an agent finds a new job
+    from the chain's events within seconds)."""
+
+
 class InvalidInput(GpurentError, ValueError):
     """Raised when an argument is malformed before anything is sent (id, CID, amount)."""
 

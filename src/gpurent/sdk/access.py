@@ -19,7 +19,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from gpurent.capped import capped_error_text
-from gpurent.errors import GpurentError, ServiceUnavailable
+from gpurent.errors import GpurentError, JobNotKnown, ServiceUnavailable
 from gpurent.safejson import loads_bounded
 
 if TYPE_CHECKING:
@@ -187,4 +187,4 @@ def _raise_refusal(status: int, message: Any) -> None:
     text = safe_text(str(message)) or f"HTTP {status}"
     if status in (409, 410):
         raise JobEnded(f"the provider says: {text}")
-    raise GpurentError(f"the provider refused: {text}")
+    raise (JobNotKnown if status == 404 else GpurentError)(f"the provider refused: {text}")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from gpurent.capped import CONNECT_TIMEOUT_S, CappedBody, capped_error_text, capped_get, loads_bounded, set_read_timeout
-from gpurent.errors import GpurentError, ServiceUnavailable
+from gpurent.errors import GpurentError, JobNotKnown, ServiceUnavailable
 from gpurent.http import call
 from gpurent.types import AgentPhase
 from gpurent.wire.access import sign_access
@@ -38,6 +38,7 @@ CHUNK = 64 * 1024
 ERROR_CAP = 4096  # bytes of an error answer read
 FOLLOW_IDLE_S = 60.0  # a followed log stream silent this long is reconnected ...
 FOLLOW_RECONNECTS = 5  # ... this many times in a row without a byte, then the follow ends
+UNKNOWN_WAIT_S = 120.0  # a followed record of a job its agent has not found yet is asked for this long
 HEALTH_CAP = 64 * 1024  # bytes of an agent's /health read
 SERVED_MAX = 1024  # GPU ids an agent's /health may list
 _ID = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -127,8 +128,9 @@ class ProviderEndpoint:
         """The provider's record of the job, asked every ``every_s`` and yielded each time (the
         caller keeps what changed), until its phase is final. An ask that gets no answer is
         tried again, ``follow_reconnects`` times in a row at most (ServiceUnavailable then);
-        a refusal or a malformed record ends it at once."""
-        missed = 0
+        a refusal or a malformed record ends it at once, but for a job the provider does not
+        know yet (just created: asked again for ``UNKNOWN_WAIT_S``, until its first record)."""
+        missed, started, known = 0, time.monotonic(), False
         while True:
             asked = time.monotonic()
             try:
@@ -137,8 +139,11 @@ class ProviderEndpoint:
                 missed += 1
                 if missed > self.follow_reconnects:
                     raise
+            except JobNotKnown:
+                if known or asked - started > UNKNOWN_WAIT_S:
+                    raise
             else:
-                missed = 0
+                missed, known = 0, True
                 yield record
                 if record["phase"] in FINAL_PHASES:
                     return
@@ -277,7 +282,8 @@ def _refused(got: CappedBody) -> None:
     """Raises for an answer that is not a 2xx: a redirect is malformed, the rest refusals."""
     if got.status < 400:
         raise MalformedAnswer(capped_error_text(got))
-    raise GpurentError(f"the provider refused: {capped_error_text(got)}")
+    kind = JobNotKnown if got.status == 404 else GpurentError
+    raise kind(f"the provider refused: {capped_error_text(got)}")
 
 
 def _lines(raw: Any, cap: int) -> Iterator[bytes]:
