@@ -1,5 +1,6 @@
 // A job's usage samples as the gateway relays them from the provider's agent (one JSON text
 // frame per sample, src/gpurent/wire/metrics.py): checked again here, kept bounded.
+import { frameObject } from "./frame";
 
 export interface GpuReading {
   utilPct: number;
@@ -29,14 +30,8 @@ function num(value: unknown, min: number, max: number): number | null {
 
 /** A frame as a sample; null for anything that is not one (a provider's word is untrusted). */
 export function parseSample(frame: string): Sample | null {
-  let data: unknown;
-  try {
-    data = JSON.parse(frame);
-  } catch {
-    return null;
-  }
-  if (typeof data !== "object" || data === null) return null;
-  const d = data as Record<string, unknown>;
+  const d = frameObject(frame);
+  if (d === null) return null;
   const big = 2 ** 63;
   const t = num(d.t, 0, 2 ** 36);
   const memBytes = num(d.mem_bytes, 0, big);

@@ -1,6 +1,7 @@
 // The agent's own record of a job as the gateway relays it (one JSON text frame each time it
 // changes, src/gpurent/gateway/streams.py progress_frames): checked again here, in plain words.
 import { formatBytes } from "./metrics";
+import { frameObject } from "./frame";
 
 export interface Progress {
   phase: string; // the agent's phase: queued, pulling, pulled, accepting, …, completed
@@ -38,14 +39,8 @@ function count(value: unknown): number | null {
 
 /** A frame as the agent's progress; null for anything that is not one (the provider is untrusted). */
 export function parseProgress(frame: string): Progress | null {
-  let data: unknown;
-  try {
-    data = JSON.parse(frame);
-  } catch {
-    return null;
-  }
-  if (typeof data !== "object" || data === null) return null;
-  const d = data as Record<string, unknown>;
+  const d = frameObject(frame);
+  if (d === null) return null;
   const bytesDone = count(d.bytesDone);
   const bytesTotal = d.bytesTotal === null ? null : count(d.bytesTotal);
   const exitCode = d.exitCode === null ? null : typeof d.exitCode === "number" && Number.isInteger(d.exitCode) ? d.exitCode : undefined;
