@@ -26,6 +26,7 @@ from gpurent.images.archive import LayerFile
 from gpurent.local.process import free_port
 from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.wire.access import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_access
+from tests.agent.test_job_metrics import cli  # noqa: F401 - a fixture
 from tests.gateway.test_gateway import sign_in
 from tests.indexer.test_indexer import make_indexer
 
@@ -212,3 +213,40 @@ def test_the_pull_progress_streams_from_the_agents_record_until_the_job_is_done(
     assert frames[-1]["phase"] == "completed" and frames[-1]["exitCode"] == 0, frames[-1]
     assert all(set(f) == {"phase", "bytesDone", "bytesTotal", "exitCode", "problem"} for f in frames)
     assert len(frames) == len({json.dumps(f, sort_keys=True) for f in frames})  # only changes are sent
+
+
+def test_the_gateway_hears_from_the_agent_which_images_start_there_without_a_download(stack, cast, push_image, gp):
+    server, job_id, agent = stack
+    job = gp.job(job_id)
+    never_run = push_image("echo never run here", name="gpurent-test/elsewhere:1")  # on the node, not in the cache
+    stranger = cast.renter.address  # no provider: the index has no endpoint for it
+    cached = f"{server.url}/api/v1/images/{{}}/cached"
+    answer = requests.get(cached.format(job.image_cid), params={"provider": [job.provider, stranger]}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"cid": job.image_cid, "providers": {job.provider.lower(): "ready", stranger.lower(): None}}
+    other = requests.get(cached.format(never_run), params={"provider": job.provider}, timeout=10).json()
+    assert other["providers"] == {job.provider.lower(): "absent"}
+
+    base = f"http://127.0.0.1:{agent.endpoint.port}"  # the agent's own route: anyone may ask, a CID only
+    assert requests.get(f"{base}/images/{job.image_cid}", timeout=5).json() == {"cid": job.image_cid, "state": "ready"}
+    for bad in ("not-a-cid", "a" * 129, "..%2Fhealth"):
+        assert requests.get(f"{base}/images/{bad}", timeout=5).status_code in (400, 404), bad
+    for params in ({"provider": "0x12"}, {"provider": [job.provider] * 51}, {}):
+        refused = requests.get(cached.format(job.image_cid), params=params, timeout=10)
+        assert refused.status_code in (400, 422) and "provider" in refused.text, (params, refused.text)
+
+
+def test_gpus_list_image_says_where_the_image_would_start_without_a_download(stack, push_image, gp, cli):
+    _, job_id, _ = stack
+    job = gp.job(job_id)
+    listed = cli("--json", "gpus", "list", "--all", "--image", job.image_cid)
+    assert listed.exit_code == 0, listed.output + listed.stderr
+    rows = json.loads(listed.output)
+    here = {row["id"].lower(): row["image_here"] for row in rows}
+    assert here[job.resource_id.lower()] == "ready"
+    assert {row["image_here"] for row in rows if row["provider"].lower() != job.provider.lower()} <= {"unknown", "absent"}
+    never_run = push_image("echo never run here", name="gpurent-test/elsewhere:2")
+    other = json.loads(cli("--json", "gpus", "list", "--all", "--image", never_run).output)
+    assert {row["image_here"] for row in other if row["provider"].lower() == job.provider.lower()} == {"absent"}
+    bad = cli("gpus", "list", "--image", "not-a-cid")
+    assert bad.exit_code != 0 and "is not a CID" in bad.stderr and "Traceback" not in bad.stderr, bad.stderr

@@ -1,6 +1,6 @@
 """The provider agent's HTTP endpoint under hostile requests: a real in-process agent on the
 session chain with Kubo and podman, one job running. Every route (/health, /jobs/<id>,
-/jobs/<id>/logs, /jobs/<id>/metrics, /challenge, anything else) answers each malformed request with a JSON 4xx, the
+/jobs/<id>/logs, /jobs/<id>/metrics, /images/<cid>, /challenge, anything else) answers each malformed request with a JSON 4xx, the
 agent stays up with a bounded number of threads, and its log holds no traceback. Challenges are
 answered only when an oracle signed them, for the image of a job running here, expiring soon."""
 
@@ -146,9 +146,12 @@ def test_every_agent_route_answers_hostile_requests_with_json_4xx(start_agent, p
 
     tally = Tally("agent")
     tally.run(port, framing_probes("POST", "/challenge"))
-    for path in ("/health", "/metrics", jobs, logs, metrics):
+    image = f"/images/{record.image_cid}"
+    for path in ("/health", "/metrics", jobs, logs, metrics, image):
         tally.run(port, framing_probes("GET", path))
-    tally.run(port, method_and_path_probes(["/health", "/metrics", jobs, logs, metrics, "/challenge"]))
+    tally.run(port, method_and_path_probes(["/health", "/metrics", jobs, logs, metrics, "/challenge", image]))
+    for bad in ("not-a-cid", "a" * 129, "%00", "bafy%20x", "%2e%2e"):
+        tally.check(port, Probe(f"GET /images/{bad[:20]}", request("GET", f"/images/{bad}"), (400,)))
     for bad in ("0x12", "zz", "0x" + "g" * 64, "0x" + "ab" * 40, "%00", "0x" + "ab" * 32 + "%20"):
         tally.check(port, Probe(f"GET /jobs/{bad[:20]}", request("GET", f"/jobs/{bad}"), (400,)))
     tally.check(port, Probe("GET an unknown job", request("GET", "/jobs/0x" + "77" * 32), (404,)))

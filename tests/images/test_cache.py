@@ -60,6 +60,30 @@ def test_first_use_fetches_from_peers_then_the_fast_path(peers, engine_factory, 
     engine.images.get(info.image_id)
 
 
+def test_an_images_state_says_whether_a_job_would_start_here_without_a_transfer(peers, engine_factory, engine,
+                                                                                image_factory, tmp_path, settings):
+    renter, provider = peers
+    path, info = image_factory("gpurent-test/state:1")
+    pushed = ImageStore(renter.client(), engine_factory, workdir=tmp_path / "r").push_archive(path).cid
+    other = ImageStore(renter.client(), engine_factory, workdir=tmp_path / "r").push_archive(
+        image_factory("gpurent-test/state:2")[0]).cid
+    cache = make_cache(provider, engine_factory, tmp_path, settings)
+    assert cache.state(pushed) == "absent"  # on a peer only
+    # pinned on the renter's own node for its push, but no cache of that node's ever took it
+    assert make_cache(renter, engine_factory, tmp_path / "renter", settings).state(pushed) == "absent"
+
+    cache.ensure(pushed)
+    assert cache.state(pushed) == "ready" and cache.state(other) == "absent"
+    engine.images.remove(info.image_id, force=True)
+    assert cache.state(pushed) == "stored"  # pinned here, to be loaded again: no download
+    assert cache.prewarm([other], top=1, fetch_timeout_s=10) == [other]
+    assert cache.state(other) == "stored"  # pre-warmed: pinned, never loaded
+    cache.ensure(other)
+    assert cache.state(other) == "ready"
+    cache._evict(next(e for e in cache.entries() if e.cid == pushed))
+    assert cache.state(pushed) == "absent"
+
+
 def test_a_forged_image_from_a_peer_is_never_loaded_or_pinned(peers, engine_factory, engine, image_factory,
                                                               tmp_path, settings):
     renter, provider = peers

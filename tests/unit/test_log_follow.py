@@ -83,3 +83,23 @@ def test_an_attach_stream_out_of_step_is_refused() -> None:
     reads = iter([b"\x01\x00\x00\x00\x00\x00\x00\x02hi", b"garbage!more"])
     with pytest.raises(ValueError, match="out of step"):
         list(attach_payloads(lambda: next(reads, b"")))
+
+
+def test_an_attached_log_outlives_an_engine_record_read_before_its_last_line(tmp_path: Path) -> None:
+    """The flake of `jobs logs -f` under load: the engine's record, read at once after the exit,
+    lacked the job's last line; sealing with it dropped a line every reader had been sent."""
+    store = LogStore(tmp_path)
+    for line in (b"line 1\n", b"line 2\n"):
+        store.append("0xjob", line)
+    assert not store.seal("0xjob", iter([b"line 1\n"]), exact=True)  # attached: every write, once
+    assert store.read("0xjob") == b"line 1\nline 2\n"
+    assert store.seal("0xjob", iter([b"line 1\nline 2\nline 3\n"]), exact=True)  # a longer record still wins
+    assert store.read("0xjob") == b"line 1\nline 2\nline 3\n"
+
+    followed = LogStore(tmp_path / "followed")  # podman's follow stream repeats lines: its record corrects it
+    for line in (b"line 1\n", b"line 2\n", b"line 2\n"):
+        followed.append("0xjob", line)
+    assert followed.seal("0xjob", iter([b"line 1\nline 2\n"]))
+    assert followed.read("0xjob") == b"line 1\nline 2\n"
+    # attached or not, a shorter record that begins otherwise is the engine's log started over
+    assert not store.seal("0xjob", iter([b"other\n"]), exact=True) and store.read("0xjob").endswith(LogStore.GAP)

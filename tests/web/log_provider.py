@@ -3,7 +3,8 @@
 samples (NDJSON, then its end, as an agent ends it once the job is past running), but only to a
 request carrying the renter's own ``gpurent job access`` signature (checked as the agent checks it, :func:`verify_access`). What
 it saw is kept, so a test can tell that the browser's wallet signed the access and the gateway
-relayed it."""
+relayed it. ``GET /images/<cid>`` answers as an agent's image cache would (gpurent.wire.images):
+``ready`` for the CIDs in ``cached``, ``absent`` for any other."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from tests.oracle.rogue_provider import LoopbackServer, QuietHandler
 
 
 class LogProvider(LoopbackServer):
-    def __init__(self, renter: str, chain_id: int, log: bytes, samples: tuple[dict, ...] = ()):
-        self.renter, self.chain_id, self.log = renter, chain_id, log
+    def __init__(self, renter: str, chain_id: int, log: bytes, samples: tuple[dict, ...] = (),
+                 cached: frozenset[str] = frozenset()):
+        self.renter, self.chain_id, self.log, self.cached = renter, chain_id, log, cached
         self.metrics = b"".join(json.dumps(s).encode() + b"\n" for s in samples)
         self.served: list[str] = []  # the job ids whose log went out, signed for
         self.refused: list[str] = []  # why a request was refused
@@ -24,6 +26,9 @@ class LogProvider(LoopbackServer):
         class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 parts = self.path.split("?")[0].strip("/").split("/")
+                if len(parts) == 2 and parts[0] == "images":
+                    state = "ready" if parts[1] in provider.cached else "absent"
+                    return self._answer(200, json.dumps({"cid": parts[1], "state": state}).encode(), "application/json")
                 if len(parts) != 3 or parts[0] != "jobs" or parts[2] not in ("logs", "metrics"):
                     return self._answer(404, b'{"error": "not found"}', "application/json")
                 try:

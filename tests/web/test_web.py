@@ -41,6 +41,9 @@ JOB_LOG = (b"starting the job\n" + b"".join(b"step %04d of a long training run\n
            + b"<b>markup in a log stays text</b>\n" + LOG_MARK.encode() + b"\n")
 
 
+CACHED_IMAGE = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"  # the second provider's agent holds it
+
+
 def built_web() -> Path:
     dist = repo_web_dir()
     if dist is None:
@@ -56,7 +59,7 @@ SAMPLES = tuple({"t": 1_700_000_000.0 + 2 * i, "cpu_pct": 150.0, "mem_bytes": 51
 
 @pytest.fixture
 def log_provider(cast, chain):
-    provider = LogProvider(cast.renter.address, chain.chain_id, JOB_LOG, SAMPLES).start()
+    provider = LogProvider(cast.renter.address, chain.chain_id, JOB_LOG, SAMPLES, cached=frozenset({CACHED_IMAGE})).start()
     yield provider
     provider.stop()
 
@@ -152,7 +155,7 @@ def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(si
         threads = sorted(t.name for t in threading.enumerate())
         raise AssertionError(f"{err}\nlog provider served {log_provider.served}, refused {log_provider.refused}; "
                              f"{len(threads)} threads: {threads[:60]}") from None
-    assert "7 passed" in output, output
+    assert "8 passed" in output, output
     # what the browser did is on chain: two jobs of the renter on the GPU it picked, at the prices shown
     assert gp.job_count() == jobs_before + 2  # the declined permit created nothing
     ids = json.loads((out / "jobs.json").read_text()) if (out / "jobs.json").exists() else {}

@@ -61,6 +61,7 @@ from gpurent.agent.state import OPEN, AgentState, JobRecord
 from gpurent.agent.tasks import Tasks
 from gpurent.agent.tokens import Tokens
 from gpurent.errors import DeadlinePassed, GpurentError, ImageError
+from gpurent.agent.image_states import ImageStates
 from gpurent.images.cache import CacheMaintainer, CachedImage, ImageCache
 from gpurent.images.retry import Backoff, NodeDown, retry_node
 from gpurent.images.store import ImageStore
@@ -158,6 +159,7 @@ class Agent:
         self.background = Tasks(1, "cache")  # pre-warm and clean-up: slow, and never a job's thread
         self._followers: dict[str, threading.Thread] = {}
         self._sealed: set[str] = set()  # jobs whose final log is written
+        self._attached: set[str] = set()  # jobs whose log came from the attach stream (every write, once)
         self._retry_at: dict[str, float] = {}
         self._failures: dict[str, int] = {}  # preparations of a job that failed in a row
         self.endpoint = Endpoint(self.state, self.logs, gp.manifest.chain_id, gp.address,
@@ -170,6 +172,7 @@ class Agent:
         self.cache.on_ensure = lambda hit: self.telemetry.cache.labels("hit" if hit else "miss").inc()
         self.telemetry.exposition.registry.register(PeersCollector(store.ipfs.url))
         self.endpoint.exposition = self.telemetry.exposition
+        self.endpoint.images = ImageStates(self.cache.state)
         self.oracle = OracleLink(self)  # signed heartbeats, challenge answers, oracle reads
         self.oracle.attach()
         self.ingress = Ingress(self.state, config.ingress, gp.manifest.chain_id, Tokens(), self._ports_of,
@@ -630,6 +633,10 @@ class Agent:
                 attached.close()
             return
         self.logs.reset(job_id)
+        if attached is not None:
+            self._attached.add(job_id)
+        else:
+            self._attached.discard(job_id)
 
         def follow() -> None:
             stream = attached
@@ -799,12 +806,15 @@ class Agent:
         """Makes the streamed log final. A log cut at the cap stays as it is (the engine's record
         could only add what the cap drops). Otherwise it is replaced by the engine's record of
         the output, read as a stream up to the cap: a follow stream can repeat or miss lines
-        around the container's exit (podman's does)."""
+        around the container's exit (podman's does). An attached log is kept when the record
+        is only its beginning: the record was read before the last writes reached it."""
         self._sealed.add(job_id)
+        exact = job_id in self._attached
+        self._attached.discard(job_id)
         if self.logs.full(job_id):
             return
         try:
-            self.logs.seal(job_id, self.runtime.logs(container_id, stream=True))
+            self.logs.seal(job_id, self.runtime.logs(container_id, stream=True), exact=exact)
         except Exception as err:  # noqa: BLE001 - the container is gone: keep what was streamed
             log.debug("no final log for %s: %s", job_id, err)
 

@@ -1,6 +1,8 @@
 """The agent's HTTP endpoint (its URL is the provider's on-chain ``endpoint``).
 
     GET  /health              who this provider is, whether it takes work, jobs running
+    GET  /images/<cid>        whether a job on this image would start here without a download
+                              (gpurent.wire.images: ready / stored / absent), for anyone
     GET  /jobs/<id>           the job's phase (pulling with bytes, accepted, starting, running,
                               exited with its code, …) and its timeline        renter only
     GET  /jobs/<id>/logs      the container's stdout/stderr; ?offset=N resumes, ?follow=1
@@ -28,6 +30,7 @@ another job, expired or not this agent's, get 403; unknown jobs 404.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import select
@@ -43,6 +46,7 @@ from urllib.parse import parse_qs, urlparse
 from gpurent.agent.metrics import Sampler, follow_query
 from gpurent.wire.access import AccessDenied, verify_access
 from gpurent.agent.front import Front
+from gpurent.agent.image_states import ImageStates
 from gpurent.agent.ingress import Ingress
 from gpurent.agent.state import FINAL, AgentState, JobRecord
 from gpurent.agent.tokens import token_from
@@ -50,7 +54,10 @@ from gpurent.errors import GpurentError
 from gpurent.http import HttpServer, RequestRefused, read_json, send_json
 from gpurent.monitoring import Exposition
 from gpurent.types import AgentPhase
+from gpurent.wire.images import CID_SHAPE
 from gpurent.wire.protocol import ChallengeRefused
+
+log = logging.getLogger("gpurent.agent.endpoint")
 
 ChallengeHandler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -112,13 +119,16 @@ class LogStore:
         path = self.path(job_id)
         return path.exists() and path.stat().st_size > self.max_bytes
 
-    def seal(self, job_id: str, chunks: Iterable[bytes]) -> bool:
+    def seal(self, job_id: str, chunks: Iterable[bytes], exact: bool = False) -> bool:
         """Replaces the log, at once for its readers, with ``chunks`` (the engine's record of the
         output), read only up to the cap; True if it was replaced. The log stays as it is when
         ``chunks`` is empty, and when the record is shorter and begins otherwise: the engine's
         log started over at its own cap and lost its beginning, so the streamed copy is kept
         and marked with ``GAP`` (a shorter record that begins alike is the follow stream's
-        repeated lines, which the record corrects)."""
+        repeated lines, which the record corrects). ``exact``: the log was streamed from the
+        engine's attach stream, which never repeats a write, so a shorter record that is all of
+        the log's beginning is a record read before its last writes landed (a busy engine), and
+        the log is kept."""
         path = self.path(job_id)
         staging = path.with_suffix(".sealing")
         written = False
@@ -141,6 +151,9 @@ class LogStore:
             if _head(staging, len(head)) != head:
                 staging.unlink()
                 self.append(job_id, self.GAP)
+                return False
+            if exact and _begins_with(path, staging):
+                staging.unlink()  # the streamed log has all the record has, and its late lines too
                 return False
         os.replace(staging, path)
         self._wrote(job_id)
@@ -177,6 +190,15 @@ def timeline(state: AgentState, job_id: str) -> list[dict[str, Any]]:
 def _head(path: Path, size: int) -> bytes:
     with path.open("rb") as handle:
         return handle.read(size)
+
+
+def _begins_with(path: Path, prefix: Path, chunk: int = 64 * 1024) -> bool:
+    """Whether the file at ``path`` begins with all of the file at ``prefix`` (read a chunk at a time)."""
+    with path.open("rb") as whole, prefix.open("rb") as part:
+        while piece := part.read(chunk):
+            if whole.read(len(piece)) != piece:
+                return False
+    return True
 
 
 _JOB_ID = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -244,6 +266,7 @@ class Endpoint:
         self.ingress: Ingress | None = None  # a job's ports and shell (set by the agent)
         self.metrics: Sampler | None = None  # set by the agent: its jobs' usage
         self.exposition: Exposition | None = None  # set by the agent: its own metrics, at GET /metrics
+        self.images: ImageStates | None = None  # set by the agent: its image cache's states, at GET /images/<cid>
         self.server = HttpServer(host, port, "gpurent-provider", self._get, self._post,
                                  intercept=lambda request: self.ingress is not None
                                  and self.ingress.handle(request, request.path))
@@ -281,6 +304,9 @@ class Endpoint:
         if parts == ["metrics"] and self.exposition is not None:
             self.exposition.serve(request)
             return
+        if len(parts) == 2 and parts[0] == "images" and self.images is not None:
+            self._image(request, parts[1])
+            return
         if len(parts) == 3 and parts[0] == "jobs" and parts[2] == "metrics":
             self._metrics(request, parts[1], url.query)
             return
@@ -288,6 +314,19 @@ class Endpoint:
             self._job(request, parts[1], url.query if len(parts) == 3 else None)
             return
         self._json(request, 404, {"error": "not found"})
+
+    def _image(self, request: BaseHTTPRequestHandler, cid: str) -> None:
+        assert self.images is not None
+        if not CID_SHAPE.fullmatch(cid):
+            self._json(request, 400, {"error": "not a CID: base32 or base58 letters, at most 128"})
+            return
+        try:
+            state = self.images.get(cid)
+        except Exception as err:  # noqa: BLE001 - the node or the engine did not answer: say so, stay up
+            log.warning("could not tell the state of image %s: %s", cid, str(err).splitlines()[0][:200] if str(err) else type(err).__name__)
+            self._json(request, 503, {"error": "the image cache cannot tell just now"})
+            return
+        self._json(request, 200, {"cid": cid, "state": state})
 
     def _job(self, request: BaseHTTPRequestHandler, job_id: str, logs_query: str | None) -> None:
         """``/jobs/<id>`` (``logs_query`` None) or ``/jobs/<id>/logs?<logs_query>``."""

@@ -25,18 +25,24 @@ def group() -> None:
 @click.option("--min-reputation", type=click.IntRange(0, 1000), default=0)
 @click.option("--all", "show_all", is_flag=True, help="Include unavailable and retired GPUs")
 @click.option("--sort", type=click.Choice(["price", "reputation"]), default="price", show_default=True)
+@click.option("--image", metavar="CID", help="Say at each GPU's provider whether this image is cached already "
+              "(ready: starts without a download; stored: loaded from its node; absent; unknown), as its agent says")
 @pass_app
 def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_storage: int,
-              max_price: Decimal | None, min_reputation: int, show_all: bool, sort: str) -> None:
+              max_price: Decimal | None, min_reputation: int, show_all: bool, sort: str, image: str | None) -> None:
     """GPUs matching the filters (from the indexer when one runs, else from the chain), each with
     its open jobs: running, and waiting for it (a GPU can be available and busy)."""
+    from gpurent.images.store import validate_cid
     from gpurent.indexer.service import find_gpus, gpu_loads_indexed, graphql_url
 
+    cid = validate_cid(image) if image is not None else None  # before anything is asked of anyone
+    columns = COLUMNS + (["image_here"] if cid else [])
     rows = find_gpus(model, min_vcpu, min_memory, min_storage, max_price, min_reputation, show_all, sort)
     url = graphql_url() if rows is not None else None
     loads = gpu_loads_indexed(url) if url is not None else None
     if rows is not None and loads is not None:
-        app.output.data(_with_load(rows, loads), title=f"{len(rows)} GPU(s) (indexer)", columns=COLUMNS)
+        rows = _with_image(app, _with_load(rows, loads), cid)
+        app.output.data(rows, title=f"{len(rows)} GPU(s) (indexer)", columns=columns)
         return
     gp = app.reader()
     scores: dict[str, int] = {}
@@ -59,8 +65,8 @@ def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_s
         rows.sort(key=lambda row: (row["price_per_hour"], -row["reputation"]))
     else:
         rows.sort(key=lambda row: (-row["reputation"], row["price_per_hour"]))
-    app.output.data(_with_load(rows, {rid: (load.running, load.waiting) for rid, load in gp.gpu_loads().items()}),
-                    title=f"{len(rows)} GPU(s) (chain)", columns=COLUMNS)
+    rows = _with_load(rows, {rid: (load.running, load.waiting) for rid, load in gp.gpu_loads().items()})
+    app.output.data(_with_image(app, rows, cid), title=f"{len(rows)} GPU(s) (chain)", columns=columns)
 
 
 COLUMNS = ["id", "model", "vcpu", "memory_gb", "price_per_hour", "reputation", "available", "running", "waiting"]
@@ -71,6 +77,30 @@ def _with_load(rows: list[dict[str, object]], loads: Mapping[str, tuple[int, int
     for row in rows:
         running, waiting = loads.get(str(row["id"]).lower(), (0, 0))
         row.update(running=running, waiting=waiting)
+    return rows
+
+
+def _with_image(app: App, rows: list[dict[str, object]], cid: str | None) -> list[dict[str, object]]:
+    """``rows`` with ``image_here``: the state of image ``cid`` at each row's provider, as its
+    agent says (at most MAX_PROVIDERS providers asked, each for TIMEOUT_S; "unknown" past them)."""
+    if cid is None or not rows:
+        return rows
+    from gpurent.sdk.images_here import MAX_PROVIDERS, ImageProbe, agent_ask
+    from gpurent.sdk.rpc_contract import checksum
+
+    gp = app.reader()
+    providers = sorted({str(row["provider"]).lower() for row in rows})[:MAX_PROVIDERS]
+
+    def endpoints(addresses: list[str]) -> dict[str, str]:
+        return {a: gp.provider(checksum(a)).endpoint for a in addresses}
+
+    probe = ImageProbe(endpoints, agent_ask(gp.manifest.chain_id))
+    try:
+        states = probe.states(cid, providers)
+    finally:
+        probe.close()
+    for row in rows:
+        row["image_here"] = states.get(str(row["provider"]).lower()) or "unknown"
     return rows
 
 

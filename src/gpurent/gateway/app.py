@@ -25,6 +25,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
 from gpurent.gateway.auth import AuthError, Authenticator, Session
+from gpurent.gateway.cached import index_endpoints
 from gpurent.gateway.errors import ApiError
 from gpurent.gateway.providers import MAX_RELIABILITY
 from gpurent.gateway.guard import Guard, Limits, retry_after
@@ -39,6 +40,7 @@ from gpurent.gateway.web import WebApp, is_api_path
 from gpurent.monitoring import Exposition
 from gpurent.monitoring.asgi import HttpMetrics, Instrumented, route_of
 from gpurent.monitoring.exposition import CONTENT_TYPE
+from gpurent.sdk.images_here import MAX_PROVIDERS, ImageProbe, agent_ask
 from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.sdk.unsigned import MAX_RAW_TX, UnsignedCalls
 from gpurent.types import JobStatus
@@ -80,6 +82,7 @@ class GatewayConfig:
     web: WebApp | None = None  # the web app's built files, served at / (None: no web app here)
     rpc_url: str | None = None  # the chain's JSON-RPC URL wallets are asked to add (GET /api/v1/chain)
     exposition: Exposition = field(default_factory=Exposition)  # this gateway's metrics (GET /metrics)
+    images: ImageProbe | None = None  # asks agents what their caches hold (None: one over the index's endpoints)
 
 
 class PermitRequest(BaseModel):
@@ -469,6 +472,16 @@ def make_app(config: GatewayConfig) -> FastAPI:
         jobs = await run_in_threadpool(image_jobs, cid)
         return {"cid": cid, "name": meta.name, "tag": meta.tag, "size": meta.size, "digest": meta.digest,
                 "uploader": meta.uploader, "created": meta.created, "network": meta.network, "jobs": jobs}
+
+    probe = config.images or ImageProbe(index_endpoints(config.engine), agent_ask(config.manifest.chain_id))
+
+    @app.get(f"{API}/images/{{cid}}/cached", tags=["images"],
+             summary="Which of these providers would start a job on the image without a download (their agents asked)")
+    def image_cached(cid: Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9]+$")],
+                     provider: Annotated[list[str], Query()]) -> dict[str, Any]:
+        if not 0 < len(provider) <= MAX_PROVIDERS or any(not ADDRESS.fullmatch(a) for a in provider):
+            raise ApiError(400, f"provider: 1 to {MAX_PROVIDERS} addresses (0x and 40 hex digits)")
+        return {"cid": cid, "providers": probe.states(cid, provider)}
 
     @app.exception_handler(GpurentError)
     async def _sdk_error(_: Request, err: GpurentError) -> JSONResponse:

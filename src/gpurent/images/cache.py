@@ -28,6 +28,7 @@ from gpurent.errors import ImageError, ImageTooLarge
 from gpurent.images.store import ImageMetadata, ImageStore, Transfer
 from gpurent.settings import Settings, load_settings, state_home
 from gpurent.sqlite import SqliteStore
+from gpurent.wire.images import ABSENT, READY, STORED
 
 DAY = 86_400.0
 
@@ -184,6 +185,19 @@ class ImageCache(LeasedStore):
                 "SELECT i.cid, i.size, i.reference, i.image_id, i.last_used, "
                 "EXISTS(SELECT 1 FROM leases l WHERE l.cid = i.cid) FROM images i ORDER BY i.last_used").fetchall()
         return [CacheEntry(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+
+    def state(self, cid: str) -> str:
+        """Where ``cid`` stands here, for a renter choosing a GPU: ``ready`` when a job on it
+        starts with no transfer and no load (:meth:`ensure`'s fast path: pinned here and held by
+        the engine), ``stored`` when it is pinned here but must be loaded into the engine first
+        (no download; a pre-warmed image), ``absent`` otherwise (the cache's own record decides: a
+        CID this node only happens to hold for someone else is absent). ImageError when the node
+        does not answer."""
+        with self._lock:
+            row = self._db.execute("SELECT image_id FROM images WHERE cid = ?", (cid,)).fetchone()
+        if row is None or not self.store.ipfs.is_pinned(cid):
+            return ABSENT
+        return READY if row[0] and self._engine_has(row[0]) else STORED
 
     def total_bytes(self) -> int:
         with self._lock:

@@ -12,18 +12,20 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 
 from gpurent.capped import CONNECT_TIMEOUT_S, CappedBody, capped_error_text, capped_get, loads_bounded, set_read_timeout
-from gpurent.errors import GpurentError, JobNotKnown, ServiceUnavailable
+from gpurent.errors import GpurentError, InvalidInput, JobNotKnown, ServiceUnavailable
+from gpurent.output import safe_text
 from gpurent.http import call
 from gpurent.types import AgentPhase
 from gpurent.wire.access import sign_access
 from gpurent.wire.endpoint import Target, provider_target
+from gpurent.wire.images import CID_SHAPE, IMAGE_ANSWER_CAP, parse_image_state
 from gpurent.wire.metrics import LINE_MAX, METRICS_CAP, MetricsAnswer, Sample, parse_line, parse_metrics
 from gpurent.wire.protocol import ADDRESS
 from gpurent.wire.record import RECORD_CAP, ProviderRecord, parse_record
@@ -42,6 +44,7 @@ UNKNOWN_WAIT_S = 120.0  # a followed record of a job its agent has not found yet
 HEALTH_CAP = 64 * 1024  # bytes of an agent's /health read
 SERVED_MAX = 1024  # GPU ids an agent's /health may list
 _ID = re.compile(r"0x[0-9a-fA-F]{64}")
+T = TypeVar("T")
 FINAL_PHASES = frozenset(str(p) for p in AgentPhase if p.final)
 
 
@@ -197,17 +200,30 @@ class ProviderEndpoint:
     def health(self) -> AgentHealth:
         """The agent's ``/health`` (unsigned), checked: ServiceUnavailable when it does not
         answer within ``timeout_s``, MalformedAnswer when the answer is not one."""
-        got = capped_get(self.target.url("health"), self._unavailable, max_bytes=HEALTH_CAP,
+        return self._unsigned(("health",), HEALTH_CAP, "a health answer", parse_health)
+
+    def image_state(self, cid: str) -> str:
+        """Whether a job on image ``cid`` would start here without a download: ``ready``,
+        ``stored`` or ``absent`` (:mod:`gpurent.wire.images`; unsigned). ServiceUnavailable when
+        the agent does not answer within ``timeout_s``, MalformedAnswer when the answer is not one,
+        GpurentError when it refuses (an agent from before this route answers 404)."""
+        if not CID_SHAPE.fullmatch(cid):
+            raise InvalidInput(f"{safe_text(cid)[:80]!r} is not a CID")
+        return self._unsigned(("images", cid), IMAGE_ANSWER_CAP, "an image answer",
+                              lambda data: parse_image_state(data, cid))
+
+    def _unsigned(self, route: tuple[str, ...], cap: int, what: str, parse: Callable[[Any], T]) -> T:
+        """An unsigned JSON answer at ``route``, at most ``cap`` bytes within ``timeout_s``, parsed."""
+        got = capped_get(self.target.url(*route), self._unavailable, max_bytes=cap,
                          deadline=time.monotonic() + self.timeout_s, session=self.target.session())
         if got.status >= 300:
             _refused(got)
         if got.truncated or got.timed_out:
-            raise MalformedAnswer(f"a health answer larger than {HEALTH_CAP:,} bytes or later than "
-                                  f"{self.timeout_s:g} s")
+            raise MalformedAnswer(f"{what} larger than {cap:,} bytes or later than {self.timeout_s:g} s")
         try:
-            return parse_health(loads_bounded(got.body))
+            return parse(loads_bounded(got.body))
         except ValueError as err:
-            raise MalformedAnswer(str(err).splitlines()[0][:200] if str(err) else "not a health answer") from None
+            raise MalformedAnswer(str(err).splitlines()[0][:200] if str(err) else f"not {what}") from None
 
     def logs(self, job_id: str, follow: bool = False, offset: int = 0) -> Iterator[bytes]:
         """The job's log from byte ``offset``, as it arrives. Without ``follow``, a stream silent

@@ -67,6 +67,40 @@ test("the marketplace lists the indexed GPUs, filters narrow them, strings stay 
   expect(problems).toEqual([]);
 });
 
+test("naming an image shows at each provider whether it is cached there, and the rent form keeps it", async ({ page }) => {
+  const cached = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"; // the second provider's agent holds it
+  const holder = (process.env.GPURENT_PROVIDER ?? "").toLowerCase();
+  const gpuId = process.env.GPURENT_RENT_GPU ?? "";
+  const problems = watchConsole(page);
+  await installWallet(page, { account: env().renter, chainId: env().chainId });
+  await page.goto("/");
+  const rows = page.locator("table.gpus tbody tr");
+  await expect(rows).toHaveCount(seeded.length);
+
+  await page.getByLabel("Image you will run (CID)").fill("not a cid");
+  await expect(page.getByText("Image: A CID is 10 to 128 letters and digits (like bafy…).")).toBeVisible();
+  await expect(rows).toHaveCount(seeded.length); // a half-typed CID hides no GPU
+  await page.getByLabel("Image you will run (CID)").fill(cached);
+  await expect(page).toHaveURL(new RegExp(`image=${cached}`));
+  const theirs = rows.filter({ has: page.locator(`td[title="${holder}"]`) });
+  const others = rows.filter({ hasNot: page.locator(`td[title="${holder}"]`) });
+  expect(await theirs.count(), "the second provider's four GPUs").toBe(4);
+  for (const row of await theirs.all()) {
+    await expect(row.getByTestId("image-here")).toHaveText("image already cached here: starts without a download");
+  }
+  for (const row of await others.all()) { // the first provider's endpoint is no agent: it says nothing
+    await expect(row.getByTestId("image-here")).toHaveText(/not known|not here yet/);
+  }
+
+  await page.locator(`a[href="/rent/${gpuId}?image=${cached}"]`).click();
+  await expect(page.getByRole("heading", { name: "Rent RTX4090", level: 1 })).toBeVisible();
+  await expect(page.getByLabel("Image or job definition CID")).toHaveValue(cached);
+  await expect(page.getByTestId("image-here")).toHaveText("At this provider: image already cached here: starts without a download.");
+  await page.getByLabel("Image or job definition CID").fill("bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy");
+  await expect(page.getByTestId("image-here")).toHaveText("At this provider: image not here yet: downloaded first.");
+  expect(problems).toEqual([]);
+});
+
 test("a renter connects, signs in with the wallet and sees balances and history", async ({ page }) => {
   const problems = watchConsole(page);
   const log = await installWallet(page, { account: env().renter, chainId: env().chainId });

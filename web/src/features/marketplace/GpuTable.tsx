@@ -2,6 +2,7 @@ import { useEffect } from "react";
 import { Link } from "../../app/router";
 import { formatTokens, shortAddress } from "../../lib/format";
 import { recordText, startText } from "./reliability";
+import { imageStateText, type ImageState } from "./imageStates";
 import type { Gpu, Reliability } from "./types";
 
 export const FIRST_ROWS_MARK = "gpurent:marketplace-first-rows";
@@ -18,21 +19,33 @@ function reputation(score: number | null): string {
   return score === null ? "not rated yet" : `${score} / 1000`;
 }
 
-/** The provider's record and its time to start; "—" while not known. */
-function Record({ record }: { record: Reliability | undefined }) {
+/** The provider's record and its time to start ("—" while not known), and with an image
+ * chosen, whether it is cached there already (as the provider's agent says). */
+function Record({ record, image }: { record: Reliability | undefined; image?: ImageState | null }) {
   return (
     <>
       <td data-label="Provider's record" data-testid="record">{record ? recordText(record) : "—"}</td>
-      <td data-label="Time to start" data-testid="start-estimate"
+      <td data-label="Time to start"
         title="The provider's median time from a job's creation to its start, over its recent jobs and any image">
-        {record ? startText(record) : "—"}
+        <span data-testid="start-estimate">{record ? startText(record) : "—"}</span>
+        {image !== undefined && (
+          <small className={`image-here ${image ?? "unknown"}`} data-testid="image-here">{imageStateText(image)}</small>
+        )}
       </td>
     </>
   );
 }
 
 /** The GPUs of one page. Every value from the API is rendered as text (React escapes it). */
-export function GpuTable({ rows, symbol, records = {} }: { rows: Gpu[]; symbol: string; records?: Record<string, Reliability> }) {
+export interface GpuTableProps {
+  rows: Gpu[];
+  symbol: string;
+  records?: Record<string, Reliability>;
+  image?: string; // the CID the renter means to run ("" or none: no image column text)
+  images?: Record<string, ImageState | null>; // its state at each provider, once the gateway answered
+}
+
+export function GpuTable({ rows, symbol, records = {}, image = "", images = {} }: GpuTableProps) {
   useFirstRowsMark(rows.length);
   return (
     <table className="gpus">
@@ -62,10 +75,11 @@ export function GpuTable({ rows, symbol, records = {} }: { rows: Gpu[]; symbol: 
             <td data-label="Price / hour">{formatTokens(gpu.pricePerHour, symbol)}</td>
             <td data-label="Reputation">{reputation(gpu.reputation)}</td>
             <td data-label="Provider" title={gpu.providerAddress}>{shortAddress(gpu.providerAddress)}</td>
-            <Record record={records[gpu.providerAddress.toLowerCase()]} />
+            <Record record={records[gpu.providerAddress.toLowerCase()]}
+              image={image ? images[gpu.providerAddress.toLowerCase()] : undefined} />
             <td data-label="Status">{gpu.available ? "Available" : "Busy or paused"}</td>
             <td data-label="">
-              <Link to={`/rent/${gpu.id}`} label={`Rent ${gpu.gpuModel} at ${formatTokens(gpu.pricePerHour, symbol)} an hour`}>Rent</Link>
+              <Link to={image ? `/rent/${gpu.id}?image=${encodeURIComponent(image)}` : `/rent/${gpu.id}`} label={`Rent ${gpu.gpuModel} at ${formatTokens(gpu.pricePerHour, symbol)} an hour`}>Rent</Link>
             </td>
           </tr>
         ))}

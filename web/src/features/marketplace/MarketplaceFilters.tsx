@@ -60,6 +60,12 @@ export function MarketplaceFilters({ filters, onChange }: { filters: Filters; on
           </select>
         )}
       </Field>
+      <Field label="Image you will run (CID)" hint="Shows where it is cached already, so the job starts without a download.">
+        {(id) => (
+          <input id={id} type="text" className="mono" value={filters.image} maxLength={128} spellCheck={false}
+            autoComplete="off" placeholder="bafy…" onChange={(e) => set("image", e.target.value)} />
+        )}
+      </Field>
       <div className="field actions">
         <button type="button" onClick={() => onChange(DEFAULT_FILTERS)}>Clear filters</button>
       </div>

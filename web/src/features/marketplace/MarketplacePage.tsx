@@ -8,7 +8,9 @@ import { MarketplaceFilters } from "./MarketplaceFilters";
 import { fromSearch, toSearch } from "./query";
 import type { Filters } from "./types";
 import { useGpus } from "./useGpus";
+import { useImageStates } from "./useImageStates";
 import { useReliability } from "./useReliability";
+import { cidProblem } from "../rent/duration";
 
 /** GPUs for rent: filters, sorts and pages, kept in the URL so a view can be shared. */
 export function MarketplacePage() {
@@ -18,6 +20,9 @@ export function MarketplacePage() {
   const { rows, hasNext, loading, error } = useGpus(settled, page);
   const { chain } = useWallet();
   const records = useReliability(rows);
+  const image = settled.image.trim();
+  const imageProblem = image ? cidProblem(image) : null;
+  const images = useImageStates(imageProblem ? "" : image, rows.map((g) => g.providerAddress));
 
   useEffect(() => {
     const search = toSearch(settled, page);
@@ -34,10 +39,12 @@ export function MarketplacePage() {
       <h1 id="marketplace-title">Marketplace</h1>
       <MarketplaceFilters filters={filters} onChange={change} />
       <ErrorLine error={error} />
+      <ErrorLine error={imageProblem && `Image: ${imageProblem}`} />
       <p className="status" aria-live="polite">
         {loading ? "Loading GPUs…" : error ? "" : rows.length ? `${rows.length} GPUs on this page` : "No GPU matches these filters."}
       </p>
-      {rows.length > 0 && <GpuTable rows={rows} symbol={chain?.token.symbol ?? "GPU"} records={records} />}
+      {rows.length > 0 && <GpuTable rows={rows} symbol={chain?.token.symbol ?? "GPU"} records={records}
+        image={imageProblem ? "" : image} images={images} />}
       <Pager page={page} hasNext={hasNext} onPage={setPage} label="GPU pages" />
     </section>
   );

@@ -35,6 +35,18 @@ describe("GpuTable", () => {
     expect(screen.getByTestId("record").textContent).toBe("2 completed · 1 abandoned · 1 dispute, 1 lost");
     expect(screen.getByTestId("start-estimate").textContent).toBe("~2 min (median of 3 jobs)");
   });
+  it("with an image chosen, says at each provider whether it is cached there, and the Rent link carries it", () => {
+    const cid = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
+    const other = "0x" + "cd".repeat(20);
+    const rows = [gpu({}), gpu({ id: "0x02", providerAddress: other }), gpu({ id: "0x03", providerAddress: "0x" + "ef".repeat(20) })];
+    render(<GpuTable rows={rows} symbol="GPU" image={cid}
+      images={{ [gpu({}).providerAddress.toLowerCase()]: "ready", [other]: null }} />);
+    const said = screen.getAllByTestId("image-here").map((c) => c.textContent);
+    expect(said).toEqual(["image already cached here: starts without a download",
+      "whether the image is here is not known (the provider did not say)"]);  // the third: no answer yet, nothing said
+    const link = screen.getAllByRole("link", { name: "Rent A100 at 3 GPU an hour" })[0] as HTMLAnchorElement;
+    expect(link.getAttribute("href")).toBe(`/rent/0x01?image=${cid}`);
+  });
   it("renders markup from the chain as text, never as elements", () => {
     const { container } = render(<GpuTable rows={[gpu({ gpuModel: "<img src=x onerror=alert(1)>", reputation: null })]} symbol="GPU" />);
     expect(screen.getByText("<img src=x onerror=alert(1)>")).toBeTruthy();
@@ -53,7 +65,8 @@ describe("MarketplaceFilters", () => {
   it("labels every control and reports each change", () => {
     const onChange = vi.fn();
     render(<MarketplaceFilters filters={DEFAULT_FILTERS} onChange={onChange} />);
-    for (const label of ["Model", "Minimum VRAM", "Minimum vCPUs", "Maximum price (GPU/hour)", "Minimum reputation (0-1000)", "Availability", "Sort by"]) {
+    for (const label of ["Model", "Minimum VRAM", "Minimum vCPUs", "Maximum price (GPU/hour)", "Minimum reputation (0-1000)", "Availability",
+      "Image you will run (CID)", "Sort by"]) {
       expect(screen.getByLabelText(label)).toBeTruthy();
     }
     fireEvent.change(screen.getByLabelText("Minimum VRAM"), { target: { value: "24" } });

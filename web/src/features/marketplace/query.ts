@@ -11,6 +11,7 @@ export const DEFAULT_FILTERS: Filters = {
   minReputation: "",
   available: "yes",
   sort: "price_asc",
+  image: "",
 };
 
 const NUMBERS = {
@@ -79,6 +80,7 @@ export function fromSearch(search: string): { filters: Filters; page: number } {
     minReputation: text("minReputation"),
     available: available && available in AVAILABILITY ? (available as Availability) : DEFAULT_FILTERS.available,
     sort: sort && sort in SORTS ? (sort as Sort) : DEFAULT_FILTERS.sort,
+    image: text("image").slice(0, 128),
   };
   const page = Number.parseInt(params.get("page") ?? "1", 10);
   return { filters, page: Number.isFinite(page) && page > 1 ? page - 1 : 0 };

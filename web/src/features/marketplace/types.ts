@@ -53,4 +53,5 @@ export interface Filters {
   minReputation: string; // 0-1000
   available: Availability;
   sort: Sort;
+  image: string; // the CID the renter means to run: where it is cached already ("" for none)
 }

@@ -13,21 +13,22 @@ export interface GpusResult {
 /** One page of GPUs for these filters; the previous request is aborted when they change. */
 export function useGpus(filters: Filters, page: number, pageSize = PAGE_SIZE): GpusResult {
   const [result, setResult] = useState<GpusResult>({ rows: [], hasNext: false, loading: true, error: null });
+  const problem = filterProblems(filters)[0] ?? null;
+  const query = problem ? "" : gpuQuery(filters, page, pageSize).toString(); // the image, say, changes no page
   useEffect(() => {
-    const problems = filterProblems(filters);
-    if (problems.length) {
-      setResult({ rows: [], hasNext: false, loading: false, error: problems[0] ?? null });
+    if (problem) {
+      setResult({ rows: [], hasNext: false, loading: false, error: problem });
       return undefined;
     }
     const abort = new AbortController();
     setResult((old) => ({ ...old, loading: true, error: null }));
-    apiGet<GpuPage>("/gpus", { params: gpuQuery(filters, page, pageSize), signal: abort.signal }).then(
+    apiGet<GpuPage>("/gpus", { params: new URLSearchParams(query), signal: abort.signal }).then(
       (answer) => setResult({ rows: answer.items.slice(0, pageSize), hasNext: answer.items.length > pageSize, loading: false, error: null }),
       (err: unknown) => {
         if (!isAbort(err)) setResult({ rows: [], hasNext: false, loading: false, error: `Could not load GPUs: ${errorText(err)}` });
       },
     );
     return () => abort.abort();
-  }, [filters, page, pageSize]);
+  }, [problem, query, pageSize]);
   return result;
 }

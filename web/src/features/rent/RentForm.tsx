@@ -4,15 +4,24 @@ import { Field } from "../../components/Field";
 import { navigate } from "../../app/router";
 import { formatDuration, formatTokens, fromBaseUnits } from "../../lib/format";
 import { checkPermit, permitAndSend, type Permit } from "../../lib/transact";
+import { useDebounced } from "../../lib/useDebounced";
 import { useWrite } from "../../lib/useWrite";
 import { useSession } from "../auth";
+import { imageStateText } from "../marketplace/imageStates";
 import type { Gpu } from "../marketplace/types";
+import { useImageStates } from "../marketplace/useImageStates";
 import { useWallet } from "../wallet";
 import { fetchImages, RENT_ROUTES, type RentBody } from "./api";
 import { bookedSeconds, cidProblem, costOf } from "./duration";
 import { usePermit } from "./usePermit";
 
 const FRESH_S = 120; // a permit this close to its deadline is asked for again before signing
+
+/** The image the marketplace link names (`?image=`), if it has the shape of a CID. */
+function imageFromUrl(): string {
+  const image = new URLSearchParams(window.location.search).get("image") ?? "";
+  return /^[A-Za-z0-9]{1,128}$/.test(image) ? image : "";
+}
 
 /** The images jobs ran most, offered as the CID field's suggestions. */
 function useImageSuggestions(): string[] {
@@ -29,10 +38,12 @@ function useImageSuggestions(): string[] {
 export function RentForm({ gpu, symbol }: { gpu: Gpu; symbol: string }) {
   const { wallet, chain, address } = useWallet();
   const { session } = useSession();
-  const [cid, setCid] = useState("");
+  const [cid, setCid] = useState(imageFromUrl);
   const [hours, setHours] = useState("1");
   const [minutes, setMinutes] = useState("0");
   const suggestions = useImageSuggestions();
+  const typed = useDebounced(cid, 300);
+  const here = useImageStates(cidProblem(typed) ? "" : typed, [gpu.providerAddress])[gpu.providerAddress.toLowerCase()];
   const write = useWrite("rented");
 
   const booking = bookedSeconds(hours, minutes);
@@ -70,6 +81,7 @@ export function RentForm({ gpu, symbol }: { gpu: Gpu; symbol: string }) {
           </>
         )}
       </Field>
+      {here !== undefined && <p className={`status image-here ${here ?? "unknown"}`} data-testid="image-here">At this provider: {imageStateText(here)}.</p>}
       <div className="duration">
         <Field label="Hours">
           {(id) => <input id={id} type="number" inputMode="numeric" min={0} step={1} value={hours} onChange={(e) => setHours(e.target.value)} />}
