@@ -63,7 +63,9 @@ def test_a_provider_toggles_and_reprices_only_its_own_gpus_and_the_index_shows_i
     price = post(url, f"gpus/{active}/price", mine, {"pricePerHour": "12.5"}).json()["transaction"]
     assert send(url, web3, cast.provider, mine, price)["ok"]
     assert gp.resource(active).price_per_hour == Decimal("12.5")
+    assert board(url, cast.provider.address)["indexedBlock"] < web3.eth.block_number  # not indexed yet: the page waits
     indexer.sync()
+    assert board(url, cast.provider.address)["indexedBlock"] == web3.eth.block_number
     shown = {g["id"]: g for g in board(url, cast.provider.address)["gpus"]}[active]
     assert shown["available"] is False and shown["pricePerHour"] == "12.5"
 

@@ -254,6 +254,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
         found = dashboard(config.engine, address)
         if found is None:
             raise ApiError(404, f"no provider {address} in the index")
+        found["indexedBlock"] = execute("{ indexer { block } }")["indexer"]["block"]  # a write of a later block: not shown yet
         if config.gp is not None:  # what it may withdraw and its stake's cooldown: the chain's, now
             from gpurent.gateway.providers import on_chain
 
