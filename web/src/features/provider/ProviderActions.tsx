@@ -3,7 +3,7 @@ import { ErrorLine } from "../../components/ErrorLine";
 import { Field } from "../../components/Field";
 import type { Eip1193Provider } from "../../lib/eip1193";
 import { formatDuration, formatTime, formatTokens, shortId, toBaseUnits } from "../../lib/format";
-import { sendPrepared } from "../../lib/transact";
+import { sendPrepared, type Prepared } from "../../lib/transact";
 import { useWrite } from "../../lib/useWrite";
 import type { Session } from "../auth";
 import type { Gpu } from "../marketplace/types";
@@ -18,14 +18,22 @@ export interface ProviderActing {
 
 const gpuName = (gpu: Gpu) => `${gpu.gpuModel} ${shortId(gpu.id)}`;
 
-/** Whether new jobs may be created on the GPU: a switch, one transaction in the wallet. */
-export function AvailabilityToggle({ gpu, session, wallet, onDone }: ProviderActing & { gpu: Gpu }) {
-  const write = useWrite("changed");
-  const toggle = () =>
+/** A write's state, and `send`: prepare with the session's token, the wallet sends, the
+ * dashboard reads again once the write's block is indexed. */
+function useProviderWrite(what: string, { session, wallet, onDone }: ProviderActing) {
+  const write = useWrite(what);
+  const send = (prepare: (token: string) => Promise<Prepared>) =>
     write.run(async () => {
-      const outcome = await sendPrepared(wallet, session.token, await prepareAvailability(session.token, gpu.id, !gpu.available));
+      const outcome = await sendPrepared(wallet, session.token, await prepare(session.token));
       onDone(outcome.block);
     });
+  return { write, send };
+}
+
+/** Whether new jobs may be created on the GPU: a switch, one transaction in the wallet. */
+export function AvailabilityToggle({ gpu, ...acting }: ProviderActing & { gpu: Gpu }) {
+  const { write, send } = useProviderWrite("changed", acting);
+  const toggle = () => send((token) => prepareAvailability(token, gpu.id, !gpu.available));
   return (
     <div className="action">
       <label className="switch">
@@ -39,20 +47,15 @@ export function AvailabilityToggle({ gpu, session, wallet, onDone }: ProviderAct
 }
 
 /** The GPU's price in tokens per hour, checked here as the registry will; open jobs keep theirs. */
-export function PriceForm({ gpu, max, symbol, session, wallet, onDone }: ProviderActing & { gpu: Gpu; max?: string; symbol: string }) {
+export function PriceForm({ gpu, max, symbol, ...acting }: ProviderActing & { gpu: Gpu; max?: string; symbol: string }) {
   const [text, setText] = useState(gpu.pricePerHour);
-  const write = useWrite("repriced");
+  const { write, send } = useProviderWrite("repriced", acting);
   const checked = checkPrice(text, max);
   const problem = "problem" in checked ? checked.problem : null;
   const same = "price" in checked && checked.price === gpu.pricePerHour;
-  const save = () =>
-    write.run(async () => {
-      if (!("price" in checked)) return;
-      const outcome = await sendPrepared(wallet, session.token, await preparePrice(session.token, gpu.id, checked.price));
-      onDone(outcome.block);
-    });
+  const save = (price: string) => send((token) => preparePrice(token, gpu.id, price));
   return (
-    <form className="action price" onSubmit={(e) => { e.preventDefault(); if (!problem && !same) void save(); }}>
+    <form className="action price" onSubmit={(e) => { e.preventDefault(); if ("price" in checked && !same) void save(checked.price); }}>
       <Field label={`Price per hour (${symbol}) for ${gpuName(gpu)}`}>
         {(id) => <input id={id} inputMode="decimal" value={text} autoComplete="off" spellCheck={false}
                         onChange={(e) => setText(e.target.value)} />}
@@ -65,14 +68,10 @@ export function PriceForm({ gpu, max, symbol, session, wallet, onDone }: Provide
 
 /** What the marketplace holds for the provider, paid out (less nothing: the fee was set aside)
  * in one transaction. */
-export function WithdrawEarnings({ chain, symbol, session, wallet, onDone }: ProviderActing & { chain: ProviderChain; symbol: string }) {
-  const write = useWrite("withdrawn");
+export function WithdrawEarnings({ chain, symbol, ...acting }: ProviderActing & { chain: ProviderChain; symbol: string }) {
+  const { write, send } = useProviderWrite("withdrawn", acting);
   const empty = !toBaseUnits(chain.withdrawable); // exact: 0, or not a plain amount
-  const withdraw = () =>
-    write.run(async () => {
-      const outcome = await sendPrepared(wallet, session.token, await prepareWithdraw(session.token));
-      onDone(outcome.block);
-    });
+  const withdraw = () => send(prepareWithdraw);
   return (
     <div className="action">
       <p data-testid="withdrawable">
@@ -89,14 +88,10 @@ export function WithdrawEarnings({ chain, symbol, session, wallet, onDone }: Pro
 }
 
 /** Taking the stake out: request (every GPU retired), wait the cooldown, withdraw; or cancel. */
-export function UnstakeControl({ chain, symbol, session, wallet, onDone }: ProviderActing & { chain: ProviderChain; symbol: string }) {
-  const write = useWrite("changed");
+export function UnstakeControl({ chain, symbol, ...acting }: ProviderActing & { chain: ProviderChain; symbol: string }) {
+  const { write, send } = useProviderWrite("changed", acting);
   const state = unstakeState(chain);
-  const step = (which: "request" | "cancel" | "withdraw") =>
-    write.run(async () => {
-      const outcome = await sendPrepared(wallet, session.token, await prepareUnstake(session.token, which));
-      onDone(outcome.block);
-    });
+  const step = (which: "request" | "cancel" | "withdraw") => send((token) => prepareUnstake(token, which));
   const staked = Boolean(toBaseUnits(chain.stake));
   const cooldown = formatDuration(chain.unstakeCooldownS);
   return (
