@@ -13,7 +13,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
@@ -62,6 +62,8 @@ IMAGES_DOCUMENT = "query($limit: Int!) { images(limit: $limit) { cid jobs firstS
 JOB_ID = re.compile(r"0x[0-9a-fA-F]{64}")
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 JobIdPath = Annotated[str, Path(pattern=f"^{JOB_ID.pattern}$")]
+GpuIdPath = Annotated[str, Path(pattern=f"^{JOB_ID.pattern}$")]  # a GPU's id: 32 bytes of hex, as a job's
+PRICE_PATTERN = r"^[0-9]{1,30}(\.[0-9]{1,18})?$"  # within uint256 and the token's 18 decimals; the SDK checks the rest
 CHAIN_NAMES = {31337: "gpurent local (Anvil)"}
 TOKEN_SYMBOL = "GPU"  # GPUToken's symbol (contracts/GPUToken.sol)
 SETTLED = tuple(s.label for s in JobStatus if s.terminal)  # the index's names of the statuses escrow paid out in
@@ -121,6 +123,18 @@ class BroadcastRequest(BaseModel):
 
 class PauseRequest(BaseModel):
     paused: StrictBool  # true or false, not "yes"
+
+
+class AvailabilityRequest(BaseModel):
+    available: StrictBool  # true or false, not "yes"
+
+
+class PriceRequest(BaseModel):
+    pricePerHour: str = Field(pattern=PRICE_PATTERN)  # tokens, a plain decimal ("2.5"): exact, never a float
+
+
+class UnstakeRequest(BaseModel):
+    step: Literal["request", "cancel", "withdraw"]
 
 
 class ResolveRequest(BaseModel):
@@ -243,6 +257,11 @@ def make_app(config: GatewayConfig) -> FastAPI:
         found = dashboard(config.engine, address)
         if found is None:
             raise ApiError(404, f"no provider {address} in the index")
+        found["indexedBlock"] = execute("{ indexer { block } }")["indexer"]["block"]  # a write of a later block: not shown yet
+        if config.gp is not None:  # what it may withdraw and its stake's cooldown: the chain's, now
+            from gpurent.gateway.providers import on_chain
+
+            found["chain"] = on_chain(config.gp, to_checksum(address))
         return found
 
     @app.get(f"{API}/reliability", tags=["gpus"],
@@ -390,6 +409,31 @@ def make_app(config: GatewayConfig) -> FastAPI:
               summary="The transaction that resolves a dispute with a ruling and its evidence, for the oracle")
     def resolve(signed: Signed, job_id: JobIdPath, body: ResolveRequest) -> dict[str, Any]:
         request = calls().resolve_dispute(to_checksum(signed.address), job_id, body.outcome, body.evidenceCid)
+        return {"transaction": request.as_json(), "action": request.action}
+
+    @app.post(f"{API}/provider/gpus/{{gpu_id}}/availability", tags=["provider"],
+              summary="The transaction that makes one of the signed-in provider's GPUs available or not")
+    def availability(signed: Signed, gpu_id: GpuIdPath, body: AvailabilityRequest) -> dict[str, Any]:
+        request = calls().set_availability(to_checksum(signed.address), gpu_id, body.available)
+        return {"transaction": request.as_json(), "action": request.action}
+
+    @app.post(f"{API}/provider/gpus/{{gpu_id}}/price", tags=["provider"],
+              summary="The transaction that reprices one of the signed-in provider's GPUs (tokens per hour)")
+    def reprice(signed: Signed, gpu_id: GpuIdPath, body: PriceRequest) -> dict[str, Any]:
+        request = calls().set_price(to_checksum(signed.address), gpu_id, body.pricePerHour)
+        return {"transaction": request.as_json(), "action": request.action}
+
+    @app.post(f"{API}/provider/earnings/withdraw", tags=["provider"],
+              summary="The withdrawEarnings transaction that pays out what the marketplace holds for the provider")
+    def withdraw(signed: Signed) -> dict[str, Any]:
+        held, request = calls().withdraw_earnings(to_checksum(signed.address))
+        return {"transaction": request.as_json(), "action": request.action, "amount": str(held.amount),
+                "fee": str(held.fee)}
+
+    @app.post(f"{API}/provider/stake/unstake", tags=["provider"],
+              summary="The transaction of an unstake step: request (the cooldown starts), cancel, or withdraw")
+    def unstake(signed: Signed, body: UnstakeRequest) -> dict[str, Any]:
+        request = calls().unstake(to_checksum(signed.address), body.step)
         return {"transaction": request.as_json(), "action": request.action}
 
     @app.post(f"{API}/instances/{{job_id}}/dispute", tags=["instances"],

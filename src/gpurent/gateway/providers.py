@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from gpurent.indexer import schema as s
 from gpurent.indexer.project import tokens
+from gpurent.units import to_tokens
 
 MAX_GPUS = 100  # the index's page
 MAX_HISTORY = 500  # reputation entries, the newest kept
@@ -78,6 +79,19 @@ def dashboard(engine: Engine, address: str) -> dict[str, Any] | None:
             "jobs": {"total": sum(statuses.values()), "ended": sum(statuses[k] for k in ENDED),
                      "byStatus": dict(sorted(statuses.items()))},
             "earningsByDay": earnings, "reputationHistory": history}
+
+
+def on_chain(gp: Any, address: str) -> dict[str, Any]:
+    """What the dashboard's writes need from the chain, as the SDK reads it: the earnings the
+    marketplace holds (withdrawable now) and its fee, the stake's unstake state (``unlockAt``
+    0: none pending) with the registry's cooldown, GPUs not retired, the highest price a GPU may
+    ask, and the chain's clock."""
+    held = gp.held_earnings(address)
+    info = gp.provider(address)
+    return {"withdrawable": str(held.amount), "feeHeld": str(held.fee), "stake": str(info.stake),
+            "unlockAt": info.unlock_at, "unstakeCooldownS": int(gp.registry.unstakeCooldown()),
+            "activeGpus": info.active_resources, "maxPricePerHour": str(to_tokens(int(gp.registry.MAX_PRICE_PER_HOUR()))),
+            "chainTime": gp.chain_time()}
 
 
 MAX_RELIABILITY = 50  # providers in one reliability answer (a marketplace page has at most that many)

@@ -242,12 +242,19 @@ class MarketCalls(Base):
         amount, fee = self._call("read the earnings of", self.marketplace.earningsOf, provider or self.address)
         return HeldEarnings(amount=to_tokens(int(amount)), fee=to_tokens(int(fee)))
 
+    def check_withdrawable(self, provider: str | None = None) -> HeldEarnings:
+        """What ``provider`` (default: this account) may withdraw; InvalidInput when nothing."""
+        address = provider or self.address
+        held = self.held_earnings(address)
+        if held.empty:
+            raise InvalidInput(f"nothing to withdraw: the marketplace holds no earnings of {address}")
+        return held
+
     def withdraw_earnings(self) -> Tx[HeldEarnings]:
         """Pays out everything this account earned and has not withdrawn, in one transfer, and
         the platform fee on it to the treasury; the value is what was paid. InvalidInput, before
         anything is sent, when nothing is held."""
-        if self.held_earnings().empty:
-            raise InvalidInput(f"nothing to withdraw: the marketplace holds no earnings of {self.address}")
+        self.check_withdrawable()
         tx = self._send("withdraw the earnings of", self.marketplace.withdrawEarnings)
         (paid,) = tx.events.filter(self.marketplace.EarningsWithdrawn)
         return tx.with_value(HeldEarnings(amount=to_tokens(int(paid.amount)), fee=to_tokens(int(paid.fee))))

@@ -9,6 +9,9 @@ browser wallet, and what it broadcasts back.
 - ``set_paused`` and ``resolve_dispute``: an operator's pause (both contracts, or neither) and a
   dispute's ruling, with the role checked first;
 - ``dispute_job``: the bond's ``approve`` (when the allowance is short) and ``disputeJob``;
+- ``set_availability``, ``set_price``, ``withdraw_earnings`` and ``unstake``: a provider's own
+  GPUs, earnings and stake, each call run first as the provider would send it (the contract's
+  checks, in the SDK's words: NotAuthorized for someone else's GPU);
 - ``broadcast``: a transaction signed elsewhere, checked (its sender is the signed-in address,
   it goes to this deployment's marketplace, token or registry, on this chain) before it is sent, and its
   outcome (the job created, where a settled job's escrow went, or the revert in the SDK's words);
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from gpurent.errors import InvalidInput
 from gpurent.sdk.inputs import parse_id
-from gpurent.types import DisputeOutcome, Job, JobStatus
+from gpurent.types import DisputeOutcome, HeldEarnings, Job, JobStatus
 from gpurent.units import to_base_units
 
 if TYPE_CHECKING:
@@ -191,6 +194,56 @@ class UnsignedCalls:
                                  "resolve")
         data = market.resolveDispute.encode_input(jid, int(ruling), cid)
         return TxRequest(str(market.address), _hex(data), self.chain_id, owner, "resolve")
+
+    # ------------------------------------------------------------------ a provider's writes
+    def set_availability(self, owner: str, resource_id: str, available: bool) -> TxRequest:
+        """``updateAvailability``: refused unless ``owner`` is the GPU's provider and it is not
+        retired (NotAuthorized for someone else's GPU)."""
+        if not isinstance(available, bool):
+            raise InvalidInput(f"available must be true or false, not {available!r}")
+        method = self.gp.registry.updateAvailability
+        return self._checked(owner, method, (parse_id(resource_id, "GPU"), available), "change the availability of")
+
+    def set_price(self, owner: str, resource_id: str, price_per_hour: str) -> TxRequest:
+        """``updatePricing`` to ``price_per_hour`` tokens (a decimal string, exact): refused unless
+        ``owner`` is the GPU's provider, it is not retired and the price is within the registry's
+        bounds (above 0, at most MAX_PRICE_PER_HOUR)."""
+        from gpurent.sdk.inputs import tokens_in
+
+        units = tokens_in(price_per_hour, "price")
+        return self._checked(owner, self.gp.registry.updatePricing, (parse_id(resource_id, "GPU"), units), "reprice")
+
+    def withdraw_earnings(self, owner: str) -> tuple[HeldEarnings, TxRequest]:
+        """What the marketplace holds for ``owner`` and the ``withdrawEarnings`` that pays it out
+        (InvalidInput when nothing is held, as ``gpurent provider withdraw`` says)."""
+        held = self.gp.check_withdrawable(owner)
+        return held, self._checked(owner, self.gp.marketplace.withdrawEarnings, (), "withdraw the earnings of")
+
+    def unstake(self, owner: str, step: str) -> TxRequest:
+        """A step of taking the stake out: ``request`` (starts the cooldown; every GPU retired),
+        ``cancel`` (a pending one) or ``withdraw`` (after the cooldown, no job open)."""
+        steps = {"request": ("requestUnstake", "request an unstake"), "cancel": ("cancelUnstake", "cancel the unstake"),
+                 "withdraw": ("withdrawStake", "withdraw the stake")}
+        if step not in steps:
+            raise InvalidInput(f"unknown unstake step {step!r}: request, cancel or withdraw")
+        name, action = steps[step]
+        return self._checked(owner, getattr(self.gp.registry, name), (), action)
+
+    def _checked(self, owner: str, method: Any, args: tuple[Any, ...], action: str) -> TxRequest:
+        """The call as ``owner`` would send it, run first (``eth_call`` from ``owner``): the
+        contract's own checks, its revert in the SDK's words, so the wallet is asked to sign only
+        what would go through."""
+        from gpurent.reverts import RevertData, translate
+
+        to, data = str(method.contract.address), _hex(method.encode_input(*args))
+        try:
+            self._web3().eth.call({"from": owner, "to": to, "data": data})
+        except Exception as err:  # web3 raises several kinds; a revert carries its data
+            raw = getattr(err, "data", None)
+            if isinstance(raw, str) and raw.startswith("0x"):
+                raise translate(RevertData(bytes.fromhex(raw[2:])), action) from None
+            raise InvalidInput(f"the node could not check the transaction: {str(err)[:200]}") from None
+        return TxRequest(to, data, self.chain_id, owner, action)
 
     # ------------------------------------------------------------------ dispute a job
     def dispute_job(self, owner: str, job_id: str, reason: str) -> tuple[int, list[TxRequest]]:

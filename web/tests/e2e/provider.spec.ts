@@ -1,12 +1,15 @@
 // The provider dashboard in a real Chromium: the connected wallet is busy_chain's provider
 // (jobs settled on two days, reports, a penalty); the page shows what the gateway's
-// GET /api/v1/providers/{address} says (checked against the chain by the pytest side).
+// GET /api/v1/providers/{address} says (checked against the chain by the pytest side); signed
+// in, it switches its GPU off and withdraws its earnings, each in the wallet, and the page shows
+// the new state once the index and the chain have it.
 import { expect, test } from "@playwright/test";
-import { expectLabelled, watchConsole } from "./steps";
+import { expectLabelled, signIn, watchConsole } from "./steps";
 import { env, installWallet } from "./wallet";
 
 interface Board {
   stake: string;
+  chain: { withdrawable: string };
   score: number;
   gpus: { gpuModel: string; available: boolean; retired: boolean }[];
   jobs: { total: number; ended: number };
@@ -62,5 +65,33 @@ test("a provider sees its GPUs, stake, jobs run, earnings by day and reputation 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: `${shots}/web-provider-390.png`, fullPage: false });
   }
+  expect(problems).toEqual([]);
+});
+
+test("signed in, the provider switches its GPU off and withdraws its earnings in the wallet", async ({ page }) => {
+  const problems = watchConsole(page);
+  const log = await installWallet(page, { account: provider, chainId: env().chainId });
+  await page.goto("/provider");
+  await signIn(page, provider);
+  const withdrawable = page.getByTestId("withdrawable");
+  await expect(withdrawable).toContainText(`Withdrawable now: ${board.chain.withdrawable} GPU`);
+  const active = board.gpus.filter((g) => !g.retired);
+  await expect(page.getByRole("switch")).toHaveCount(active.length); // none for the retired GPU
+  const row = page.locator("table.provider-gpus tbody tr").filter({ hasText: active[0]?.gpuModel ?? "?" });
+  const toggle = row.getByRole("switch");
+  await expect(toggle).toBeChecked();
+  await expect(row.locator("td[data-label=Availability]")).toHaveText("Available");
+  await page.getByLabel(/^Price per hour \(GPU\) for /).fill("0");
+  await expect(row.getByRole("alert")).toHaveText("The price must be above 0.");
+  await expect(row.getByRole("button", { name: "Set the price" })).toBeDisabled();
+  await expectLabelled(page);
+
+  await toggle.click();
+  await expect(row.locator("td[data-label=Availability]")).toHaveText("Not available", { timeout: 20_000 }); // once indexed
+  await expect(toggle).not.toBeChecked();
+  await page.getByRole("button", { name: "Withdraw the earnings" }).click();
+  await expect(withdrawable).toHaveText("Withdrawable now: 0 GPU", { timeout: 20_000 });
+  await expect(page.getByRole("button", { name: "Withdraw the earnings" })).toBeDisabled();
+  expect(log.filter((c) => c.method === "eth_sendTransaction")).toHaveLength(2);
   expect(problems).toEqual([]);
 });

@@ -1,4 +1,6 @@
-import { apiGet } from "../../lib/api";
+import { apiGet, apiPost } from "../../lib/api";
+import { formatAmount, fromBaseUnits, toBaseUnits } from "../../lib/format";
+import type { Prepared } from "../../lib/transact";
 import type { Gpu } from "../marketplace/types";
 
 export interface DayEarnings {
@@ -14,7 +16,19 @@ export interface ReputationEntry {
   detail: Record<string, unknown>;
 }
 
-/** `GET /providers/{address}`: what the index knows of a provider. */
+/** What the dashboard's writes need, read from the chain now (a gateway with a chain connection). */
+export interface ProviderChain {
+  withdrawable: string; // tokens the marketplace holds for the provider
+  feeHeld: string; // the platform fee on them, paid to the treasury on withdrawal
+  stake: string;
+  unlockAt: number; // unix seconds the stake unlocks at; 0: no unstake pending
+  unstakeCooldownS: number;
+  activeGpus: number; // not retired
+  maxPricePerHour: string; // tokens: the registry's bound
+  chainTime: number;
+}
+
+/** `GET /providers/{address}`: what the index knows of a provider (and the chain, `chain`). */
 export interface ProviderBoard {
   address: string;
   endpoint: string;
@@ -28,6 +42,8 @@ export interface ProviderBoard {
   jobs: { total: number; ended: number; byStatus: Record<string, number> };
   earningsByDay: DayEarnings[];
   reputationHistory: ReputationEntry[];
+  indexedBlock?: number; // the index's head: a write of a later block is not shown yet
+  chain?: ProviderChain;
 }
 
 export function fetchProvider(address: string, signal?: AbortSignal): Promise<ProviderBoard> {
@@ -49,4 +65,39 @@ export function scorePoints(history: ReputationEntry[]): ScorePoint[] {
     uptime: Number(h.detail.uptime_bps ?? 0) / 100,
     response: Number(h.detail.response_bps ?? 0) / 100,
   }));
+}
+
+/** A price in tokens per hour as typed, checked as the registry will (above 0, at most its
+ * bound, at most 18 decimals), in exact base units: the decimal to send, or the problem. */
+export function checkPrice(text: string, max?: string): { price: string } | { problem: string } {
+  const units = toBaseUnits(text);
+  if (units === null || units >= 10n ** 48n) return { problem: "Enter a price in tokens per hour, like 2.5 (at most 18 decimals)." };
+  if (units === 0n) return { problem: "The price must be above 0." };
+  const bound = max === undefined ? null : toBaseUnits(max);
+  if (bound !== null && units > bound) return { problem: `The registry takes at most ${formatAmount(max ?? "")} per hour.` };
+  return { price: fromBaseUnits(units) };
+}
+
+/** Where the stake's unstake stands at chain time `now`. */
+export type UnstakeState = "none" | "cooling" | "unlocked";
+
+export function unstakeState(chain: ProviderChain): UnstakeState {
+  if (chain.unlockAt === 0) return "none";
+  return chain.chainTime >= chain.unlockAt ? "unlocked" : "cooling";
+}
+
+export function prepareAvailability(token: string, gpuId: string, available: boolean): Promise<Prepared> {
+  return apiPost(`/provider/gpus/${gpuId}/availability`, { available }, { token });
+}
+
+export function preparePrice(token: string, gpuId: string, pricePerHour: string): Promise<Prepared> {
+  return apiPost(`/provider/gpus/${gpuId}/price`, { pricePerHour }, { token });
+}
+
+export function prepareWithdraw(token: string): Promise<Prepared & { amount: string; fee: string }> {
+  return apiPost(`/provider/earnings/withdraw`, {}, { token });
+}
+
+export function prepareUnstake(token: string, step: "request" | "cancel" | "withdraw"): Promise<Prepared> {
+  return apiPost(`/provider/stake/unstake`, { step }, { token });
 }
