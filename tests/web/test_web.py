@@ -172,7 +172,7 @@ def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(si
     assert 0 < cost < settled.max_cost and paid["fee"] == Decimal(int(cost * 10**18) * 200 // 10_000) / 10**18
     assert paid["provider"] == cost - paid["fee"] and paid["refund"] == settled.max_cost - cost
     assert log_provider.served and set(log_provider.served) <= {ids["cancelled"]}  # signed by the renter's wallet
-    for page in ("marketplace", "console"):
+    for page in ("marketplace", "marketplace-image", "console"):
         assert_screenshots(shots, page)
 
 

@@ -1,7 +1,7 @@
 // The web app in a real Chromium against a real gateway, index and Anvil (started by
 // tests/web/test_web.py), with the injected test wallet of wallet.ts.
 import { expect, test, type Page } from "@playwright/test";
-import { expectLabelled, signIn, watchConsole } from "./steps";
+import { expectLabelled, screenshots, signIn, watchConsole } from "./steps";
 import { env, installWallet } from "./wallet";
 
 interface Seeded {
@@ -91,6 +91,7 @@ test("naming an image shows at each provider whether it is cached there, and the
   for (const row of await others.all()) { // the first provider's endpoint is no agent: it says nothing
     await expect(row.getByTestId("image-here")).toHaveText(/not known|not here yet/);
   }
+  await screenshots(page, "marketplace-image");
 
   await page.locator(`a[href="/rent/${gpuId}?image=${cached}"]`).click();
   await expect(page.getByRole("heading", { name: "Rent RTX4090", level: 1 })).toBeVisible();
