@@ -39,6 +39,7 @@ from gpurent.gateway.web import WebApp, is_api_path
 from gpurent.monitoring import Exposition
 from gpurent.monitoring.asgi import HttpMetrics, Instrumented, route_of
 from gpurent.monitoring.exposition import CONTENT_TYPE
+from gpurent.sdk.proposals import MAX_VALUE_TEXT
 from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.sdk.unsigned import MAX_RAW_TX, UnsignedCalls
 from gpurent.types import JobStatus
@@ -118,6 +119,11 @@ class BroadcastRequest(BaseModel):
 
 class PauseRequest(BaseModel):
     paused: StrictBool  # true or false, not "yes"
+
+
+class ProposalRequest(BaseModel):
+    parameter: str = Field(max_length=40)  # a key of gpurent.sdk.proposals.PARAMETERS
+    values: list[Annotated[str, Field(max_length=MAX_VALUE_TEXT)]] = Field(min_length=1, max_length=4)  # as text
 
 
 class ResolveRequest(BaseModel):
@@ -387,6 +393,27 @@ def make_app(config: GatewayConfig) -> FastAPI:
               summary="The transaction that resolves a dispute with a ruling and its evidence, for the oracle")
     def resolve(signed: Signed, job_id: JobIdPath, body: ResolveRequest) -> dict[str, Any]:
         request = calls().resolve_dispute(to_checksum(signed.address), job_id, body.outcome, body.evidenceCid)
+        return {"transaction": request.as_json(), "action": request.action}
+
+    @app.post(f"{API}/operator/proposals", tags=["operator"],
+              summary="The timelock's schedule of a parameter change, for a proposer (values checked first)")
+    def propose(signed: Signed, body: ProposalRequest) -> dict[str, Any]:
+        from gpurent.gateway.operator import operation_row
+
+        unsigned = calls()
+        request, op = unsigned.propose_parameter(to_checksum(signed.address), body.parameter, tuple(body.values))
+        return {"transaction": request.as_json(), "action": request.action, "operation": operation_row(unsigned.gp, op)}
+
+    @app.post(f"{API}/operator/operations/{{op_id}}/execute", tags=["operator"],
+              summary="The timelock's execute of a pending operation whose delay has passed, for an executor")
+    def execute_operation(signed: Signed, op_id: JobIdPath) -> dict[str, Any]:
+        request = calls().execute_operation(to_checksum(signed.address), op_id)
+        return {"transaction": request.as_json(), "action": request.action}
+
+    @app.post(f"{API}/operator/operations/{{op_id}}/cancel", tags=["operator"],
+              summary="The timelock's cancel of a pending operation, for a canceller")
+    def cancel_operation(signed: Signed, op_id: JobIdPath) -> dict[str, Any]:
+        request = calls().cancel_operation(to_checksum(signed.address), op_id)
         return {"transaction": request.as_json(), "action": request.action}
 
     @app.post(f"{API}/instances/{{job_id}}/dispute", tags=["instances"],
