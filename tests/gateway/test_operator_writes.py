@@ -149,6 +149,7 @@ def test_a_proposer_schedules_a_parameter_change_that_waits_out_the_delay_then_i
     for path, role in (("execute", "EXECUTOR_ROLE"), ("cancel", "CANCELLER_ROLE")):
         answer = post(url, f"operations/{op['opId']}/{path}", renter)
         assert answer.status_code == 403 and role in answer.json()["error"], answer.text
+    assert post(url, f"operations/{op['opId']}/run", admin).status_code == 400  # execute or cancel, nothing else
     assert gp.parameters()["fee_bps"] == 200  # unchanged until executed
 
     chain.mine(deltatime=3601)  # a block past the delay (what the wallet's gas estimate runs at)

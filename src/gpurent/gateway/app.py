@@ -404,16 +404,14 @@ def make_app(config: GatewayConfig) -> FastAPI:
         request, op = unsigned.propose_parameter(to_checksum(signed.address), body.parameter, tuple(body.values))
         return {"transaction": request.as_json(), "action": request.action, "operation": operation_row(unsigned.gp, op)}
 
-    @app.post(f"{API}/operator/operations/{{op_id}}/execute", tags=["operator"],
-              summary="The timelock's execute of a pending operation whose delay has passed, for an executor")
-    def execute_operation(signed: Signed, op_id: JobIdPath) -> dict[str, Any]:
-        request = calls().execute_operation(to_checksum(signed.address), op_id)
-        return {"transaction": request.as_json(), "action": request.action}
-
-    @app.post(f"{API}/operator/operations/{{op_id}}/cancel", tags=["operator"],
-              summary="The timelock's cancel of a pending operation, for a canceller")
-    def cancel_operation(signed: Signed, op_id: JobIdPath) -> dict[str, Any]:
-        request = calls().cancel_operation(to_checksum(signed.address), op_id)
+    @app.post(f"{API}/operator/operations/{{op_id}}/{{what}}", tags=["operator"],
+              summary="The timelock's execute (for an executor, once its delay has passed) or cancel (for a "
+                      "canceller) of a pending operation")
+    def operation(signed: Signed, op_id: JobIdPath,
+                  what: Annotated[str, Path(pattern="^(execute|cancel)$")]) -> dict[str, Any]:
+        unsigned = calls()
+        prepare = unsigned.execute_operation if what == "execute" else unsigned.cancel_operation
+        request = prepare(to_checksum(signed.address), op_id)
         return {"transaction": request.as_json(), "action": request.action}
 
     @app.post(f"{API}/instances/{{job_id}}/dispute", tags=["instances"],
