@@ -9,6 +9,7 @@ SDK's words, not days later when the operation is executed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from gpurent.units import to_base_units, to_tokens
 
 MAX_VALUE_TEXT = 100  # characters of one value as text: a uint256 is 78 digits
 BPS = 10_000
+PLAIN_DECIMAL = re.compile(r"[0-9]{1,60}(\.[0-9]{1,18})?")  # what a form takes as tokens: no exponent, no sign
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,12 @@ def _argument(kind: str, what: str, value: Any) -> Any:
     if isinstance(value, str) and len(value) > MAX_VALUE_TEXT:
         raise InvalidInput(f"invalid {what}: at most {MAX_VALUE_TEXT} characters")
     if kind == "tokens":
-        return tokens_in(value.strip() if isinstance(value, str) else value, what)
+        if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value.strip()):
+            raise InvalidInput(f"invalid {what} {value[:40]!r}: a plain decimal number of tokens (2.5)")
+        units = tokens_in(value.strip() if isinstance(value, str) else value, what)
+        if units >= 2**256:
+            raise InvalidInput(f"invalid {what}: more than a uint256 of base units")
+        return units
     if kind == "address":
         from eth_utils.address import is_address, to_checksum_address
 
