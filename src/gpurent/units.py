@@ -29,7 +29,10 @@ def to_base_units(tokens: Decimal | int | str) -> int:
             raise ValueError(f"not a token amount: {tokens!r}") from err
         if not value.is_finite():
             raise ValueError(f"not a token amount: {tokens!r}")
-        units = value.scaleb(DECIMALS)
+        try:
+            units = value.scaleb(DECIMALS)
+        except ArithmeticError as err:  # decimal.Overflow: an exponent past the context's ("1e999999999")
+            raise ValueError(f"not a token amount: {str(tokens)[:40]!r}") from err
         if units != units.to_integral_value():
             raise ValueError(f"{tokens} has more than {DECIMALS} decimals")
         return int(units)

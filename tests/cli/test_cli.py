@@ -197,10 +197,13 @@ def test_admin_changes_wait_out_the_timelock_delay(cli, suite, cast, chain):
 
     govern(suite, cast.admin, suite.timelock.updateDelay, 3600)  # as on a real network (there: days)
     assert cli("--json", "admin", "params")["timelock_delay_s"] == 3600
+    refused = cli("--account", ADMIN, "admin", "set", "--fee-bps", "5000", code=1)
+    assert_one_line_error(refused, "fee 5000 bps is above the maximum of 1000 bps")  # before it is scheduled
+    assert cli("--json", "admin", "pending") == []
     result = cli("--account", ADMIN, "admin", "set", "--fee-bps", "150")
     assert "fee set to 150 bps: scheduled 0x" in result.stderr and "executable from" in result.stderr
     (op,) = cli("--json", "admin", "pending")
-    assert op["call"] == "Marketplace.setFee(150)" and op["ready"] is False
+    assert op["call"] == "Marketplace.setFee(150)" and op["change"] == "platform fee 2% → 1.5%" and op["ready"] is False
     assert op["op_id"] in result.stderr and "(timestamp " in op["executable_from"]
     result = cli("--account", ADMIN, "admin", "execute", op["op_id"], code=1)
     assert_one_line_error(result, "is not ready (its delay has not passed")

@@ -93,3 +93,96 @@ def test_a_pauser_pauses_both_contracts_or_neither_and_unpauses(writable, cast, 
     for request in resume["transactions"]:
         assert send(url, web3, cast.admin, pauser, request)["ok"]
     assert not suite.marketplace.paused() and not suite.registry.paused()
+
+
+def post(url: str, path: str, auth: dict[str, str], body: dict | None = None) -> requests.Response:
+    return requests.post(f"{url}/api/v1/operator/{path}", headers=auth, json=body, timeout=30)
+
+
+def test_a_proposer_schedules_a_parameter_change_that_waits_out_the_delay_then_is_executed(writable, cast, gp, suite,
+                                                                                            chain):
+    from tests.conftest import govern
+
+    govern(suite, cast.admin, suite.timelock.updateDelay, 3600)  # as on a real network (there: days)
+    server, _ = writable
+    url, web3 = server.url, Web3(Web3.HTTPProvider(gp.rpc_url))
+    renter = {"Authorization": f"Bearer {sign_in(url, cast.renter)}"}
+    admin = {"Authorization": f"Bearer {sign_in(url, cast.admin)}"}  # the deployer: proposer, executor, canceller
+    fee = {"parameter": "fee_bps", "values": ["300"]}
+
+    refused = post(url, "proposals", renter, fee)
+    assert refused.status_code == 403 and "PROPOSER_ROLE" in refused.json()["error"], refused.text
+    assert post(url, "proposals", {}, fee).status_code == 401
+    for bad, words in (({"parameter": "gas", "values": ["1"]}, "unknown parameter 'gas'"),
+                       ({"parameter": "fee_bps", "values": ["3%"]}, "a whole number of basis points"),
+                       ({"parameter": "fee_bps", "values": ["5000"]}, "fee 5000 bps is above the maximum of 1000 bps"),
+                       ({"parameter": "timeouts", "values": ["60", "60", "60"]}, "takes 4 value(s)"),
+                       ({"parameter": "timeouts", "values": ["60", "0", "60", "60"]}, "must be 1 s to 30 days"),
+                       ({"parameter": "min_stake", "values": ["-1"]}, "a plain decimal number of tokens"),
+                       ({"parameter": "min_stake", "values": ["1e999999999"]}, "a plain decimal number of tokens"),
+                       ({"parameter": "treasury", "values": ["0x" + "00" * 20]}, "treasury"),
+                       ({"parameter": "unstake_cooldown", "values": [str(91 * 86400)]}, "cooldown"),
+                       ({"parameter": "fee_bps", "values": ["1"] * 5}, "values"),
+                       ({"parameter": "fee_bps", "values": ["1" * 101]}, "values")):
+        answer = post(url, "proposals", admin, bad)
+        assert answer.status_code == 400 and words in answer.json()["error"], (bad, answer.text)
+        assert "\n" not in answer.json()["error"]
+    assert gp.pending_operations() == []  # nothing refused was scheduled
+
+    prepared = post(url, "proposals", admin, fee)
+    assert prepared.status_code == 200, prepared.text
+    body = prepared.json()
+    assert body["transaction"]["to"] == str(suite.timelock.address) and body["action"] == "schedule"
+    assert body["operation"]["change"] == "platform fee 2% → 3%" and body["operation"]["ready"] is False
+    assert send(url, web3, cast.admin, admin, body["transaction"])["ok"]
+
+    view = requests.get(f"{url}/api/v1/operator/{cast.admin.address}", timeout=30).json()
+    (op,) = view["operations"]
+    assert op["opId"] == body["operation"]["opId"] and op["change"] == "platform fee 2% → 3%"
+    assert op["call"] == "Marketplace.setFee(300)" and op["ready"] is False
+    assert op["readyAt"] == int(suite.timelock.getTimestamp(op["opId"])) and 3590 <= op["readyAt"] - view["chainTime"] <= 3600
+    assert {"PROPOSER_ROLE", "EXECUTOR_ROLE", "CANCELLER_ROLE"} <= set(view["held"])
+    outsider = requests.get(f"{url}/api/v1/operator/{cast.renter.address}", timeout=30).json()
+    assert outsider["held"] == [] and len(outsider["operations"]) == 1  # public chain data
+
+    early = post(url, f"operations/{op['opId']}/execute", admin)
+    assert early.status_code == 400 and "is not ready (its delay has not passed): executable from" in early.json()["error"]
+    for path, role in (("execute", "EXECUTOR_ROLE"), ("cancel", "CANCELLER_ROLE")):
+        answer = post(url, f"operations/{op['opId']}/{path}", renter)
+        assert answer.status_code == 403 and role in answer.json()["error"], answer.text
+    assert post(url, f"operations/{op['opId']}/run", admin).status_code == 400  # execute or cancel, nothing else
+    assert gp.parameters()["fee_bps"] == 200  # unchanged until executed
+
+    chain.mine(deltatime=3601)  # a block past the delay (what the wallet's gas estimate runs at)
+    ready = requests.get(f"{url}/api/v1/operator/{cast.admin.address}", timeout=30).json()["operations"]
+    assert ready[0]["ready"] is True
+    execute = post(url, f"operations/{op['opId']}/execute", admin)
+    assert execute.status_code == 200, execute.text
+    assert send(url, web3, cast.admin, admin, execute.json()["transaction"])["ok"]
+    assert gp.parameters()["fee_bps"] == 300
+    assert requests.get(f"{url}/api/v1/operator/{cast.admin.address}", timeout=30).json()["operations"] == []
+    again = post(url, f"operations/{op['opId']}/execute", admin)
+    assert again.status_code == 400 and "no pending timelock operation" in again.json()["error"], again.text
+
+
+def test_a_canceller_cancels_a_scheduled_change(writable, cast, gp, suite):
+    from tests.conftest import govern
+
+    govern(suite, cast.admin, suite.timelock.updateDelay, 3600)
+    server, _ = writable
+    url, web3 = server.url, Web3(Web3.HTTPProvider(gp.rpc_url))
+    admin = {"Authorization": f"Bearer {sign_in(url, cast.admin)}"}
+    stake = int(suite.registry.minStake())
+    body = post(url, "proposals", admin, {"parameter": "dispute_bond", "values": ["500", "2.5"]}).json()
+    assert body["operation"]["change"] == "dispute bond 10% → 5%; minimum dispute bond 0.01 GPU → 2.5 GPU", body
+    assert send(url, web3, cast.admin, admin, body["transaction"])["ok"]
+    cooldown = post(url, "proposals", admin, {"parameter": "unstake_cooldown", "values": ["86400"]}).json()
+    assert send(url, web3, cast.admin, admin, cooldown["transaction"])["ok"]
+    assert len(gp.pending_operations()) == 2
+    cancel = post(url, f"operations/{body['operation']['opId']}/cancel", admin)
+    assert cancel.status_code == 200 and cancel.json()["transaction"]["to"] == str(suite.timelock.address)
+    assert send(url, web3, cast.admin, admin, cancel.json()["transaction"])["ok"]
+    left = requests.get(f"{url}/api/v1/operator/{cast.admin.address}", timeout=30).json()["operations"]
+    assert [o["opId"] for o in left] == [cooldown["operation"]["opId"]]
+    assert left[0]["change"].startswith("unstake cooldown ") and left[0]["change"].endswith("→ 24 h")
+    assert int(suite.registry.minStake()) == stake

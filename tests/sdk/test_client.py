@@ -220,6 +220,32 @@ def test_governance_with_a_delay_is_scheduled_then_executed(gp, cast, suite, cha
         admin.execute_operation(op.op_id)
 
 
+def test_a_scheduled_change_is_checked_first_and_told_in_words(gp, cast, suite, chain):
+    from tests.conftest import govern
+
+    govern(suite, cast.admin, suite.timelock.updateDelay, 3600)
+    admin = gp.with_account(cast.admin)
+    with pytest.raises(errors.InvalidArgument, match="fee 5000 bps is above the maximum of 1000 bps"):
+        admin.set_fee(5000)  # refused as the timelock would run it, not days later at execution
+    with pytest.raises(errors.InvalidInput, match="unknown parameter 'gas': one of fee_bps, treasury"):
+        admin.set_parameter("gas", 1)
+    with pytest.raises(errors.InvalidInput, match="takes 2 value"):
+        admin.set_parameter("dispute_bond", "500")
+    assert gp.pending_operations() == []
+    fee, stake, cooldown = admin.set_fee(250), admin.set_parameter("min_stake", "150.5"), admin.set_unstake_cooldown(3600)
+    (granted,) = admin.grant_role("oracle", cast.outsider.address, "marketplace")
+    delay = admin._govern("update the delay", suite.timelock, "updateDelay", 7200)
+    current = gp.parameters()
+    words = [gp.describe_operation(op, current) for op in (fee, stake, cooldown, granted, delay)]
+    assert words[:3] == ["platform fee 2% → 2.5%", "minimum stake 100 GPU → 150.5 GPU",
+                         f"unstake cooldown {current['unstake_cooldown_s'] // 86400} days → 1 h"]
+    assert words[3] == f"grant ORACLE_ROLE to {cast.outsider.address} on Marketplace"
+    assert words[4] == "timelock delay 1 h → 2 h"
+    with pytest.raises(errors.DeadlineNotReached, match=r"is not ready \(its delay has not passed\): executable from "
+                                                        r"\d\d:\d\d UTC \(in (59 min|1 h)\)"):
+        gp.ready_operation(fee.op_id)
+
+
 def test_reputation_overrides_are_governance_only(gpu, gp, cast):
     with pytest.raises(errors.NotAuthorized, match="lacks the role"):
         gp.with_account(cast.oracle).update_reputation(cast.provider.address, "0.992", 0)

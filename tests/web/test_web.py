@@ -320,7 +320,10 @@ def operator_site(seeded, suite, cast, gp, chain):
 
 
 def test_the_operator_page_is_for_role_holders_and_shows_disputes_parameters_and_pause(operator_site, cast, chain, suite,
-                                                                                      tmp_path):
+                                                                                      gp, tmp_path):
+    from tests.conftest import govern
+
+    govern(suite, cast.admin, suite.timelock.updateDelay, 3600)  # the proposer's change waits, as on a real network
     shots = Path(os.environ.get("GPURENT_SCREENSHOT_DIR") or tmp_path)
     oracle = requests.get(f"{operator_site.url}/api/v1/operator/{cast.oracle.address}", timeout=30).json()
     assert "ORACLE_ROLE" in oracle["held"] and oracle["paused"] is False
@@ -331,10 +334,13 @@ def test_the_operator_page_is_for_role_holders_and_shows_disputes_parameters_and
     output = playwright(["operator.spec.ts"], browser_env(operator_site.url, chain, cast,
                                                           GPURENT_ORACLE=cast.oracle.address,
                                                           GPURENT_PAUSER=cast.admin.address,
+                                                          GPURENT_PROPOSER=cast.admin.address,
                                                           GPURENT_OPERATOR_VIEW=json.dumps(oracle),
                                                           GPURENT_SCREENSHOT_DIR=str(shots.resolve())))
-    assert "4 passed" in output, output
+    assert "5 passed" in output, output
     assert_screenshots(shots, "operator")
+    (proposed,) = gp.pending_operations()  # the browser's proposal, scheduled on the chain
+    assert gp.call_text(proposed) == "Marketplace.setFee(300)" and gp.parameters()["fee_bps"] == 200
     (ruled,) = [d for d in requests.get(f"{operator_site.url}/api/v1/operator/{cast.oracle.address}",
                                         timeout=30).json()["disputes"] if d["jobId"] == oracle["disputes"][0]["jobId"]]
     assert ruled["outcome"] == "split" and ruled["resolver"] == cast.oracle.address.lower()  # the browser's ruling

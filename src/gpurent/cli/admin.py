@@ -12,7 +12,7 @@ from gpurent.command import App
 from gpurent.cli.common import TOKENS, UINT256, job_row, pass_app
 from gpurent.output import when
 from gpurent.sdk.admin import CONTRACT_NAMES
-from gpurent.types import DisputeOutcome, GovernanceOperation, PenaltyReason, cli_names, hex_id
+from gpurent.types import DisputeOutcome, GovernanceOperation, PenaltyReason, cli_names
 
 if TYPE_CHECKING:
     from gpurent.sdk import Gpurent, Governed
@@ -44,21 +44,8 @@ def _applied(app: App, result: Governed | Sequence[Governed], message: str) -> l
 
 
 def _operation_row(gp: Gpurent, op: GovernanceOperation) -> dict[str, Any]:
-    return {"op_id": op.op_id, "call": _describe(gp, op), "executable_from": when(op.ready_at),
-            "ready": gp.chain_time() >= op.ready_at}
-
-
-def _describe(gp: Gpurent, op: GovernanceOperation) -> str:
-    """The scheduled call as Contract.method(args), read from its calldata with the packaged ABIs."""
-    for name, contract in gp.contracts.items():
-        if str(contract.address).lower() == op.target.lower():
-            try:
-                selector, args = contract.decode_input(bytes.fromhex(op.data[2:]))
-            except Exception:  # noqa: BLE001 - not one of its methods: show the raw call
-                break
-            shown = ", ".join(hex_id(v) if isinstance(v, (bytes, bytearray)) else str(v) for v in args.values())
-            return f"{name}.{selector.split('(')[0]}({shown})"
-    return f"{op.target} {op.data[:10]}…"
+    return {"op_id": op.op_id, "call": gp.call_text(op), "change": gp.describe_operation(op),
+            "executable_from": when(op.ready_at), "ready": gp.chain_time() >= op.ready_at}
 
 
 @group.command("set")
@@ -117,7 +104,7 @@ def execute(app: App, op_id: str) -> None:
     """Executes a scheduled governance call once its delay has passed (timelock executor)."""
     gp = app.sdk(needs_account=True)
     op = next((o for o in gp.pending_operations() if o.op_id.lower() == op_id.lower()), None)
-    call = _describe(gp, op) if op is not None else op_id
+    call = gp.call_text(op) if op is not None else op_id
     with app.output.pending("Executing…"):
         receipt = gp.execute_operation(op_id)
     app.output.tx(receipt, f"executed {call}")

@@ -41,6 +41,7 @@ from gpurent.monitoring import Exposition
 from gpurent.monitoring.asgi import HttpMetrics, Instrumented, route_of
 from gpurent.monitoring.exposition import CONTENT_TYPE
 from gpurent.sdk.images_here import MAX_PROVIDERS, ImageProbe, agent_ask
+from gpurent.sdk.proposals import MAX_VALUE_TEXT
 from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.sdk.unsigned import MAX_RAW_TX, UnsignedCalls
 from gpurent.types import JobStatus
@@ -135,6 +136,11 @@ class PriceRequest(BaseModel):
 
 class UnstakeRequest(BaseModel):
     step: Literal["request", "cancel", "withdraw"]
+
+
+class ProposalRequest(BaseModel):
+    parameter: str = Field(max_length=40)  # a key of gpurent.sdk.proposals.PARAMETERS
+    values: list[Annotated[str, Field(max_length=MAX_VALUE_TEXT)]] = Field(min_length=1, max_length=4)  # as text
 
 
 class ResolveRequest(BaseModel):
@@ -434,6 +440,25 @@ def make_app(config: GatewayConfig) -> FastAPI:
               summary="The transaction of an unstake step: request (the cooldown starts), cancel, or withdraw")
     def unstake(signed: Signed, body: UnstakeRequest) -> dict[str, Any]:
         request = calls().unstake(to_checksum(signed.address), body.step)
+        return {"transaction": request.as_json(), "action": request.action}
+
+    @app.post(f"{API}/operator/proposals", tags=["operator"],
+              summary="The timelock's schedule of a parameter change, for a proposer (values checked first)")
+    def propose(signed: Signed, body: ProposalRequest) -> dict[str, Any]:
+        from gpurent.gateway.operator import operation_row
+
+        unsigned = calls()
+        request, op = unsigned.propose_parameter(to_checksum(signed.address), body.parameter, tuple(body.values))
+        return {"transaction": request.as_json(), "action": request.action, "operation": operation_row(unsigned.gp, op)}
+
+    @app.post(f"{API}/operator/operations/{{op_id}}/{{what}}", tags=["operator"],
+              summary="The timelock's execute (for an executor, once its delay has passed) or cancel (for a "
+                      "canceller) of a pending operation")
+    def operation(signed: Signed, op_id: JobIdPath,
+                  what: Annotated[str, Path(pattern="^(execute|cancel)$")]) -> dict[str, Any]:
+        unsigned = calls()
+        prepare = unsigned.execute_operation if what == "execute" else unsigned.cancel_operation
+        request = prepare(to_checksum(signed.address), op_id)
         return {"transaction": request.as_json(), "action": request.action}
 
     @app.post(f"{API}/instances/{{job_id}}/dispute", tags=["instances"],

@@ -1,6 +1,7 @@
-"""What the operator pages read: an address's roles on each contract and the chain's parameters
-and pause state (both from the chain, as the SDK's ``gpurent admin`` reads them), and the
-disputes with their evidence CIDs (from the index)."""
+"""What the operator pages read: an address's roles on each contract (and on the timelock) and
+the chain's parameters, pause state and the timelock's pending operations, each told in words
+(all from the chain, as the SDK's ``gpurent admin`` reads them), and the disputes with their
+evidence CIDs (from the index)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from gpurent.indexer import schema as s
-from gpurent.sdk.admin import ROLES
+from gpurent.sdk.admin import ROLES, TIMELOCK_ROLES, holds_timelock_role
+from gpurent.types import GovernanceOperation
 
 MAX_DISPUTES = 100
+MAX_OPERATIONS = 100  # pending timelock operations shown, oldest first
 OPERATOR_ROLES = ("DEFAULT_ADMIN_ROLE", "ORACLE_ROLE", "PAUSER_ROLE", "SLASHER_ROLE")  # MINTER_ROLE is the token's
 
 
@@ -41,9 +44,20 @@ def with_deadlines(gp: Any, found: list[dict[str, Any]]) -> list[dict[str, Any]]
     return out
 
 
+def operation_row(gp: Any, op: GovernanceOperation, current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A timelock operation as the page shows it: what it changes in words, the call, from when
+    (chain time) it may be executed."""
+    return {"opId": op.op_id, "target": op.target, "change": gp.describe_operation(op, current),
+            "call": gp.call_text(op), "readyAt": op.ready_at, "ready": gp.chain_time() >= op.ready_at}
+
+
 def overview(gp: Any, engine: Engine, address: str) -> dict[str, Any]:
     roles = {role: gp.has_role(role, address) for role in OPERATOR_ROLES if role in ROLES}
+    roles |= {role: {"GpurentTimelock": holds_timelock_role(gp.timelock, role, address)} for role in TIMELOCK_ROLES}
     held = sorted(role for role, where in roles.items() if any(where.values()))
-    params = {key: str(value) if isinstance(value, Decimal) else value for key, value in gp.parameters().items()}
+    current = gp.parameters()
+    params = {key: str(value) if isinstance(value, Decimal) else value for key, value in current.items()}
+    operations = [operation_row(gp, op, current) for op in gp.pending_operations()[:MAX_OPERATIONS]]
     return {"address": address.lower(), "roles": roles, "held": held, "parameters": params,
-            "paused": params["paused"], "disputes": with_deadlines(gp, disputes(engine)), "chainTime": gp.chain_time()}
+            "paused": params["paused"], "operations": operations, "disputes": with_deadlines(gp, disputes(engine)),
+            "chainTime": gp.chain_time()}

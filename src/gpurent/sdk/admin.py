@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gpurent.errors import InvalidInput, NotAuthorized
+from gpurent.errors import DeadlineNotReached, InvalidInput, NotAuthorized
 from gpurent.sdk.base import ZERO32, Base, Governed
-from gpurent.sdk.inputs import Tokens, tokens_in
+from gpurent.sdk.deadlines import moment
+from gpurent.sdk.inputs import Tokens
+from gpurent.sdk.proposals import BY_METHOD, Parameter, arguments, change_text, parameter, shown
 from gpurent.sdk.tx import Tx
-from gpurent.types import GovernanceOperation
+from gpurent.types import GovernanceOperation, hex_id
 from gpurent.units import to_tokens
 
 if TYPE_CHECKING:
@@ -22,27 +24,36 @@ class AdminCalls(Base):
     # ---------------------------------------------------------------- parameters
 
     def set_fee(self, fee_bps: int) -> Governed:
-        return self._govern("set the fee", self.marketplace, "setFee", fee_bps)
+        return self.set_parameter("fee_bps", fee_bps)
 
     def set_treasury(self, treasury: str) -> Governed:
-        return self._govern("set the treasury", self.marketplace, "setTreasury", treasury)
+        return self.set_parameter("treasury", treasury)
 
     def set_timeouts(self, accept_timeout: int, start_timeout: int, completion_grace: int,
                      dispute_timeout: int) -> Governed:
         """Deadlines for jobs created from now on (open jobs keep theirs)."""
-        return self._govern("set the timeouts", self.marketplace, "setTimeouts", accept_timeout, start_timeout,
-                            completion_grace, dispute_timeout)
+        return self.set_parameter("timeouts", accept_timeout, start_timeout, completion_grace, dispute_timeout)
 
     def set_dispute_bond(self, bond_bps: int, min_bond: Tokens) -> Governed:
         """Dispute bond of jobs created from now on: max(min_bond, maxCost * bond_bps / 10000)."""
-        return self._govern("set the dispute bond", self.marketplace, "setDisputeBond", bond_bps,
-                            tokens_in(min_bond, "bond"))
+        return self.set_parameter("dispute_bond", bond_bps, min_bond)
 
     def set_min_stake(self, amount: Tokens) -> Governed:
-        return self._govern("set the minimum stake", self.registry, "setMinStake", tokens_in(amount, "stake"))
+        return self.set_parameter("min_stake", amount)
 
     def set_unstake_cooldown(self, seconds: int) -> Governed:
-        return self._govern("set the unstake cooldown", self.registry, "setUnstakeCooldown", seconds)
+        return self.set_parameter("unstake_cooldown", seconds)
+
+    def set_parameter(self, key: str, *values: Any) -> Governed:
+        """Sets the parameter ``key`` (one of :data:`~gpurent.sdk.proposals.PARAMETERS`) to
+        ``values`` (text or typed: tokens as tokens), through the timelock when needed."""
+        contract, param, args = self.parameter_call(key, *values)
+        return self._govern(param.action, contract, param.method, *args)
+
+    def parameter_call(self, key: str, *values: Any) -> tuple[ContractInstance, Parameter, tuple[Any, ...]]:
+        """The setter of ``key`` and its arguments read from ``values`` (InvalidInput otherwise)."""
+        param = parameter(key)
+        return getattr(self, param.contract), param, arguments(param, values)
 
     def parameters(self) -> dict[str, Any]:
         accept, start, grace, dispute = self.marketplace.timeouts()
@@ -84,13 +95,69 @@ class AdminCalls(Base):
                                                action="scheduled call"))
         return pending
 
+    def pending_operation(self, op_id: str) -> GovernanceOperation:
+        """The pending operation ``op_id``: InvalidInput when none is (unknown, executed or cancelled)."""
+        for op in self.pending_operations():
+            if op.op_id.lower() == str(op_id).lower():
+                return op
+        raise InvalidInput(f"no pending timelock operation {str(op_id)[:66]}")
+
+    def ready_operation(self, op_id: str) -> GovernanceOperation:
+        """The pending operation ``op_id`` once its delay has passed: DeadlineNotReached, saying
+        from when, before."""
+        op = self.pending_operation(op_id)
+        now = self.chain_time()
+        if now < op.ready_at:
+            raise DeadlineNotReached(f"cannot execute: timelock operation {op.op_id[:10]}… is not ready (its delay "
+                                     f"has not passed): executable from {moment(op.ready_at, now)}",
+                                     name="TimelockUnexpectedOperationState")
+        return op
+
     def execute_operation(self, op_id: str) -> Tx[None]:
         """Executes a scheduled timelock operation once its delay has passed."""
-        for op in self.pending_operations():
-            if op.op_id.lower() == op_id.lower():
-                return self._send("execute", self.timelock.execute, op.target, 0, bytes.fromhex(op.data[2:]),
-                                  ZERO32, bytes.fromhex(op.salt[2:]))
-        raise InvalidInput(f"no pending timelock operation {op_id}")
+        op = self.ready_operation(op_id)
+        return self._send("execute", self.timelock.execute, op.target, 0, bytes.fromhex(op.data[2:]),
+                          ZERO32, bytes.fromhex(op.salt[2:]))
+
+    def describe_call(self, op: GovernanceOperation) -> tuple[str, str, dict[str, Any]] | None:
+        """The scheduled call as (contract name, method, arguments), read from its calldata with
+        the packaged ABIs; None for a call to another contract or method."""
+        for name, contract in self.contracts.items():
+            if str(contract.address).lower() == op.target.lower():
+                try:
+                    selector, args = contract.decode_input(bytes.fromhex(op.data[2:]))
+                except Exception:  # noqa: BLE001 - not one of its methods
+                    return None
+                return name, selector.split("(")[0], dict(args)
+        return None
+
+    def describe_operation(self, op: GovernanceOperation, current: dict[str, Any] | None = None) -> str:
+        """What the operation changes, in words, against the ``current`` parameters (read when
+        not given): "platform fee 2% → 3%", "grant PAUSER_ROLE to 0x… on Marketplace"."""
+        call = self.describe_call(op)
+        if call is None:
+            return self.call_text(op)
+        name, method, args = call
+        values = tuple(args.values())
+        if method in BY_METHOD and name in ("Marketplace", "ResourceRegistry"):
+            return change_text(BY_METHOD[method], current or self.parameters(), values)
+        if method in ("grantRole", "revokeRole") and len(values) == 2:
+            names = {bytes(getattr(self.contracts[name], r)()): r for r in ROLES if hasattr(self.contracts[name], r)}
+            role = names.get(bytes(values[0]), "0x" + bytes(values[0]).hex())
+            verb, to = ("grant", "to") if method == "grantRole" else ("revoke", "from")
+            return f"{verb} {role} {to} {values[1]} on {name}"
+        if name == "GpurentTimelock" and method == "updateDelay":
+            return f"timelock delay {shown('seconds', self.timelock_delay())} → {shown('seconds', values[0])}"
+        return self.call_text(op)
+
+    def call_text(self, op: GovernanceOperation) -> str:
+        """The scheduled call as Contract.method(args) (its target and selector when not ours)."""
+        call = self.describe_call(op)
+        if call is None:
+            return f"{op.target} {op.data[:10]}…"
+        name, method, args = call
+        shown_args = ", ".join(hex_id(v) if isinstance(v, (bytes, bytearray)) else str(v) for v in args.values())
+        return f"{name}.{method}({shown_args})"
 
     # ---------------------------------------------------------------- pause
 
@@ -153,3 +220,20 @@ def pause_targets(contracts: Any, address: str, paused: bool) -> list[Any]:
                                 f"({contract.contract_type.name} needs PAUSER_ROLE)",
                                 name="AccessControlUnauthorizedAccount")
     return targets
+
+
+TIMELOCK_ROLES = ("PROPOSER_ROLE", "EXECUTOR_ROLE", "CANCELLER_ROLE")
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def holds_timelock_role(timelock: Any, role: str, address: str) -> bool:
+    """Whether ``address`` holds ``role`` on the timelock (EXECUTOR_ROLE held by the zero
+    address opens execution to everyone, as OpenZeppelin's TimelockController defines)."""
+    key = getattr(timelock, role)()
+    return bool(timelock.hasRole(key, address)) or (role == "EXECUTOR_ROLE" and bool(timelock.hasRole(key, ZERO_ADDRESS)))
+
+
+def require_timelock_role(timelock: Any, role: str, address: str, action: str) -> None:
+    if not holds_timelock_role(timelock, role, address):
+        raise NotAuthorized(f"{address} lacks the role needed to {action} (GpurentTimelock needs {role})",
+                            name="AccessControlUnauthorizedAccount")

@@ -225,21 +225,50 @@ class Base:
         """Runs an admin call: directly when this account holds DEFAULT_ADMIN_ROLE itself,
         else through the timelock, scheduled now and executed at once when the delay is zero
         (a local chain); otherwise the operation is left scheduled and returned, for
-        :meth:`execute_operation` once it is ready."""
+        :meth:`execute_operation` once it is ready. Either way the call is first run as the
+        timelock will run it, so a value its setter refuses is refused before it is scheduled."""
         admin = contract.DEFAULT_ADMIN_ROLE()
         if contract.hasRole(admin, self.address):
             return self._send(action, getattr(contract, method), *args)
         timelock = self.timelock
-        if not contract.hasRole(admin, timelock.address):
-            raise NotAuthorized(f"nobody can {action}: neither {self.address} nor the timelock holds "
-                                f"DEFAULT_ADMIN_ROLE on {contract.contract_type.name}",
+        data = bytes(getattr(contract, method).encode_input(*args))
+        schedule, op = self.schedule_of(contract, data, action)
+        self._send(f"schedule ({action})", timelock.schedule, *schedule)
+        if schedule[-1] == 0:
+            return self._send(action, timelock.execute, *schedule[:-1])
+        return op
+
+    def schedule_of(self, contract: ContractInstance, data: bytes,
+                    action: str) -> tuple[tuple[Any, ...], GovernanceOperation]:
+        """The arguments of the timelock's ``schedule`` for the call ``data`` on ``contract``
+        (a fresh salt, the timelock's delay) and the operation it makes: NotAuthorized when the
+        timelock holds no DEFAULT_ADMIN_ROLE there, the setter's own refusal (in the SDK's words)
+        when the call would revert as the timelock runs it."""
+        timelock = self.timelock
+        if not contract.hasRole(contract.DEFAULT_ADMIN_ROLE(), timelock.address):
+            raise NotAuthorized(f"nobody can {action}: the timelock holds no DEFAULT_ADMIN_ROLE on "
+                                f"{contract.contract_type.name} (nor does the caller)",
                                 name="AccessControlUnauthorizedAccount")
-        data = getattr(contract, method).encode_input(*args)
+        self._check_as(str(timelock.address), contract, data, action)
         salt = os.urandom(32)
         delay = self.timelock_delay()
-        self._send(f"schedule ({action})", timelock.schedule, contract.address, 0, data, ZERO32, salt, delay)
         op = bytes(timelock.hashOperation(contract.address, 0, data, ZERO32, salt))
-        if delay == 0:
-            return self._send(action, timelock.execute, contract.address, 0, data, ZERO32, salt)
-        return GovernanceOperation(op_id="0x" + op.hex(), target=str(contract.address), data="0x" + bytes(data).hex(),
-                                   salt="0x" + salt.hex(), ready_at=self.chain_time() + delay, action=action)
+        operation = GovernanceOperation(op_id="0x" + op.hex(), target=str(contract.address), data="0x" + data.hex(),
+                                        salt="0x" + salt.hex(), ready_at=self.chain_time() + delay, action=action)
+        return (str(contract.address), 0, data, ZERO32, salt, delay), operation
+
+    def _check_as(self, sender: str, contract: ContractInstance, data: bytes, action: str) -> None:
+        """Runs the call ``data`` as ``sender`` (``eth_call``, nothing sent) and raises its revert
+        in the SDK's words."""
+        from ape import chain
+
+        web3 = getattr(chain.provider, "web3", None)
+        if web3 is None:
+            return
+        try:
+            web3.eth.call({"from": sender, "to": str(contract.address), "data": "0x" + data.hex()})
+        except Exception as err:  # web3 raises several kinds; a revert carries .data
+            raw = getattr(err, "data", None)
+            if isinstance(raw, str) and raw.startswith("0x") and len(raw) >= 10:
+                raise translate(RevertData(bytes.fromhex(raw[2:])), action) from None
+            raise ContractRevert(f"cannot {action}: {str(err)[:200]}") from None

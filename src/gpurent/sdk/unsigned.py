@@ -8,12 +8,15 @@ browser wallet, and what it broadcasts back.
 - ``end_job``: ``cancelJob`` or ``completeJob``, whichever the job's state allows its renter;
 - ``set_paused`` and ``resolve_dispute``: an operator's pause (both contracts, or neither) and a
   dispute's ruling, with the role checked first;
+- ``propose_parameter``, ``execute_operation`` and ``cancel_operation``: governance through the
+  timelock: a parameter change scheduled (its value checked as the setter will check it), then
+  executed once its delay has passed, or cancelled, each with the timelock role checked first;
 - ``dispute_job``: the bond's ``approve`` (when the allowance is short) and ``disputeJob``;
 - ``set_availability``, ``set_price``, ``withdraw_earnings`` and ``unstake``: a provider's own
   GPUs, earnings and stake, each call run first as the provider would send it (the contract's
   checks, in the SDK's words: NotAuthorized for someone else's GPU);
 - ``broadcast``: a transaction signed elsewhere, checked (its sender is the signed-in address,
-  it goes to this deployment's marketplace, token or registry, on this chain) before it is sent, and its
+  it goes to this deployment's marketplace, token, registry or timelock, on this chain) before it is sent, and its
   outcome (the job created, where a settled job's escrow went, or the revert in the SDK's words);
 - ``outcome``: the same outcome of a transaction the wallet sent itself (``eth_sendTransaction``,
   what MetaMask does: it signs nothing it does not send), by its hash, with the same checks.
@@ -29,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from gpurent.errors import InvalidInput
 from gpurent.sdk.inputs import parse_id
-from gpurent.types import DisputeOutcome, HeldEarnings, Job, JobStatus
+from gpurent.sdk.base import ZERO32
+from gpurent.types import DisputeOutcome, GovernanceOperation, HeldEarnings, Job, JobStatus
 from gpurent.units import to_base_units
 
 if TYPE_CHECKING:
@@ -37,7 +41,7 @@ if TYPE_CHECKING:
 
 PERMIT_LIFETIME_S = 1800
 RECEIPT_TIMEOUT_S = 60.0
-NOT_OURS = "the transaction goes to a contract that is not this deployment's marketplace, token or registry"
+NOT_OURS = "the transaction goes to a contract that is not this deployment's marketplace, token, registry or timelock"
 MAX_RAW_TX = 128 * 1024  # bytes: a createJobWithPermit is under 1 KiB
 
 
@@ -245,6 +249,44 @@ class UnsignedCalls:
             raise InvalidInput(f"the node could not check the transaction: {str(err)[:200]}") from None
         return TxRequest(to, data, self.chain_id, owner, action)
 
+    # ------------------------------------------------------------------ governance: the timelock
+    def propose_parameter(self, owner: str, key: str, values: tuple[str, ...]) -> tuple[TxRequest, GovernanceOperation]:
+        """The timelock's ``schedule`` of one parameter change, and the operation it makes:
+        refused unless ``owner`` holds PROPOSER_ROLE; the values read and bounded by the SDK,
+        and run as the timelock will run them, so a value the setter refuses is refused now."""
+        from gpurent.sdk.admin import require_timelock_role
+
+        timelock = self.gp.timelock
+        require_timelock_role(timelock, "PROPOSER_ROLE", owner, "propose a parameter change")
+        contract, param, args = self.gp.parameter_call(key, *values)
+        data = bytes(getattr(contract, param.method).encode_input(*args))
+        schedule, op = self.gp.schedule_of(contract, data, param.action)
+        request = TxRequest(str(timelock.address), _hex(timelock.schedule.encode_input(*schedule)), self.chain_id,
+                            owner, "schedule")
+        return request, op
+
+    def execute_operation(self, owner: str, op_id: str) -> TxRequest:
+        """The timelock's ``execute`` of a pending operation: refused unless ``owner`` may
+        execute (EXECUTOR_ROLE, or execution open to all) and its delay has passed."""
+        from gpurent.sdk.admin import require_timelock_role
+
+        timelock = self.gp.timelock
+        require_timelock_role(timelock, "EXECUTOR_ROLE", owner, "execute a timelock operation")
+        op = self.gp.ready_operation(op_id)
+        data = timelock.execute.encode_input(op.target, 0, bytes.fromhex(op.data[2:]), ZERO32, bytes.fromhex(op.salt[2:]))
+        return TxRequest(str(timelock.address), _hex(data), self.chain_id, owner, "execute")
+
+    def cancel_operation(self, owner: str, op_id: str) -> TxRequest:
+        """The timelock's ``cancel`` of a pending operation: refused unless ``owner`` holds
+        CANCELLER_ROLE (OpenZeppelin 5 gives it to the proposers it is deployed with)."""
+        from gpurent.sdk.admin import require_timelock_role
+
+        timelock = self.gp.timelock
+        require_timelock_role(timelock, "CANCELLER_ROLE", owner, "cancel a timelock operation")
+        op = self.gp.pending_operation(op_id)
+        data = timelock.cancel.encode_input(bytes.fromhex(op.op_id[2:]))
+        return TxRequest(str(timelock.address), _hex(data), self.chain_id, owner, "cancel")
+
     # ------------------------------------------------------------------ dispute a job
     def dispute_job(self, owner: str, job_id: str, reason: str) -> tuple[int, list[TxRequest]]:
         """The dispute bond (base units) and what the wallet sends, in order: ``approve`` of
@@ -296,7 +338,7 @@ class UnsignedCalls:
 
     def outcome(self, tx_hash: str, sender: str) -> Outcome:
         """The outcome of a transaction ``sender``'s wallet sent itself: refused unless it is
-        ``sender``'s, to this deployment's marketplace, token or registry; waits for its receipt."""
+        ``sender``'s, to this deployment's marketplace, token, registry or timelock; waits for its receipt."""
         raw = tx_hash[2:] if tx_hash.startswith("0x") else tx_hash
         if len(raw) != 64 or any(c not in "0123456789abcdefABCDEF" for c in raw):
             raise InvalidInput("a transaction hash is 32 bytes of hex")
@@ -312,7 +354,7 @@ class UnsignedCalls:
         return self._outcome(web3, tx["hash"])
 
     def _allowed(self) -> set[str]:
-        return {str(c.address).lower() for c in (self.gp.marketplace, self.gp.token, self.gp.registry)}
+        return {str(c.address).lower() for c in (self.gp.marketplace, self.gp.token, self.gp.registry, self.gp.timelock)}
 
     def _web3(self) -> Any:
         from web3 import Web3

@@ -1,7 +1,8 @@
 // The operator page in a real Chromium, gated on the chain's roles: the renter holds none and
 // is told so; the oracle sees the pause state, the disputes (the open one first, the resolved
 // one with its evidence CID) and the parameters, as the gateway read them from the chain; signed
-// in, the oracle rules on the open dispute and the pauser pauses and unpauses, in the wallet.
+// in, the oracle rules on the open dispute and the pauser pauses and unpauses, in the wallet; the
+// timelock's proposer proposes a parameter change and sees it pending, counting down to its delay.
 import { expect, test } from "@playwright/test";
 import { expectLabelled, screenshots, signIn, watchConsole } from "./steps";
 import { env, installWallet } from "./wallet";
@@ -20,7 +21,7 @@ test("an address without an operator role is told so and sees nothing more", asy
   await page.goto("/operator");
   await expect(page.getByText("Connect a wallet that holds an operator role.")).toBeVisible();
   await page.getByRole("button", { name: "Connect wallet" }).click();
-  await expect(page.getByText("This address holds no operator role (admin, oracle, pauser or slasher) on gpurent's contracts.")).toBeVisible();
+  await expect(page.getByText("This address holds no operator role (admin, oracle, pauser or slasher) on gpurent's contracts, nor a role on its timelock.")).toBeVisible();
   await expect(page.locator("table.disputes")).toHaveCount(0);
   expect(problems).toEqual([]);
 });
@@ -89,4 +90,31 @@ test("the pauser pauses both contracts and unpauses them, each in the wallet", a
   await expect(page.getByRole("status").filter({ hasText: "The marketplace is running (not paused)." })).toBeVisible({ timeout: 20_000 });
   expect(log.filter((c) => c.method === "eth_sendTransaction")).toHaveLength(4);
   expect(problems).toEqual([]);
+});
+
+test("the timelock's proposer proposes a fee change, refused out of bounds, and sees it pending with its countdown", async ({ page }) => {
+  const problems = watchConsole(page);
+  const proposer = process.env.GPURENT_PROPOSER ?? "";
+  const log = await installWallet(page, { account: proposer, chainId: env().chainId });
+  await page.goto("/operator");
+  await signIn(page, proposer);
+  await expect(page.getByText(/^Your roles: .*proposer/)).toBeVisible();
+  await expect(page.getByText("No change is waiting on the timelock.")).toBeVisible();
+  await expect(page.getByText("at least 1 h after it is scheduled", { exact: false })).toBeVisible();
+  const fee = page.getByLabel("Fee in basis points (100 = 1%)");
+  const propose = page.getByRole("button", { name: "Propose the change" });
+  await fee.fill("5000");
+  await propose.click();
+  await expect(page.getByRole("alert").filter({ hasText: "fee 5000 bps is above the maximum of 1000 bps" })).toBeVisible();
+  expect(log.filter((c) => c.method === "eth_sendTransaction")).toHaveLength(0); // refused before the wallet is asked
+  await fee.fill("300");
+  await expectLabelled(page);
+  await propose.click();
+  const row = page.locator("table.operations tbody tr").filter({ hasText: "platform fee 2% → 3%" });
+  await expect(row).toHaveCount(1, { timeout: 20_000 });
+  await expect(row.locator("td[data-label=Executable]")).toHaveText(/^executable in (59 min \d+ s|1 h) \(/);
+  await expect(row.getByRole("button", { name: "Execute: platform fee 2% → 3%" })).toBeDisabled(); // the delay first
+  await expect(row.getByRole("button", { name: "Cancel: platform fee 2% → 3%" })).toBeEnabled();
+  expect(log.filter((c) => c.method === "eth_sendTransaction")).toHaveLength(1);
+  expect(problems).toEqual(["Failed to load resource: the server responded with a status of 400 (Bad Request)"]); // the refusal, only
 });
