@@ -61,6 +61,18 @@ def capped_request(method: str, url: str, unavailable: str, *, max_bytes: int, d
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise ServiceUnavailable(f"{unavailable} (no time left to ask)")
+    cut = getattr(session, "cut_after", None)  # a provider's session: its connections shut at the deadline
+    timer = cut(remaining) if cut is not None else None
+    try:
+        return _capped(method, url, unavailable, max_bytes, deadline, remaining, headers, params, json_body, session)
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+def _capped(method: str, url: str, unavailable: str, max_bytes: int, deadline: float, remaining: float,
+            headers: dict[str, str] | None, params: dict[str, Any] | None, json_body: Any,
+            session: requests.Session | None) -> CappedBody:
     try:
         response = (session or requests).request(method, url, headers={**(headers or {}), "Accept-Encoding": "identity"},
                                     params=params, json=json_body, stream=True,
@@ -82,6 +94,8 @@ def capped_request(method: str, url: str, unavailable: str, *, max_bytes: int, d
                 want = max_bytes + 1 - len(body)  # one byte more than the cap tells "there is more"
                 data = raw.read1(min(CHUNK, want), decode_content=False)
                 if not data:
+                    if time.monotonic() >= deadline:  # cut at the deadline: not the body's end
+                        timed_out, error = True, "the deadline passed before the body ended"
                     break
                 body += data
                 if len(body) > max_bytes:

@@ -125,3 +125,73 @@ def test_concurrent_pages_share_one_question_to_an_agent(agents):
     assert results == [{address: "ready"}] * 8 and sum(slowish.asked.values()) == 1
     probe.close()
     slowish.stop()
+
+
+class HeaderDripper(LoopbackServer):
+    """Sends a status line, then a header one byte every ``every_s`` (each read of the client
+    is answered in time, so a per-read timeout never fires), for ``for_s`` seconds."""
+
+    def __init__(self, every_s: float = 0.2, for_s: float = 8.0):
+        self.asked = 0
+
+        class Handler(QuietHandler):
+            def do_GET(handler) -> None:  # noqa: N802,N805 - http.server's naming
+                self.asked += 1
+                handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                handler.wfile.flush()
+                ends = time.monotonic() + for_s
+                try:
+                    while time.monotonic() < ends:
+                        time.sleep(every_s)
+                        handler.wfile.write(b"a")
+                        handler.wfile.flush()
+                except OSError:  # the client let go: what a bounded reader does
+                    return
+
+        self.serve(Handler)
+
+
+def test_an_agent_that_drips_its_headers_holds_no_question_past_its_deadline():
+    """A hostile endpoint that sends its headers a byte at a time answers every read in time:
+    only a deadline over the whole exchange frees the probe's worker (else one such provider,
+    asked about a few distinct CIDs, holds every worker of the gateway's probe for good)."""
+    dripper = HeaderDripper().start()
+    ask = agent_ask(CHAIN_ID, timeout_s=1.0)
+    started = time.monotonic()
+    assert ask(dripper.url, CID) is None
+    took = time.monotonic() - started
+    dripper.stop()
+    assert took < 2.5, f"the question held its thread {took:.1f} s past a 1 s deadline"
+
+
+def test_questions_under_way_are_bounded_whatever_the_number_of_images_asked():
+    """Distinct CIDs miss every kept answer: a flood of them against slow agents must not queue
+    questions without end (memory, and agents asked long after every request returned)."""
+    slow = Agent("slow", hang_s=0.2).start()
+    address = "0x" + "0c" * 20
+    probe = ImageProbe(lambda wanted: {address: slow.url}, agent_ask(CHAIN_ID, timeout_s=0.5),
+                       timeout_s=0.2, workers=2, asking=8)
+    pages = [threading.Thread(target=probe.states, args=(f"bafy{i:04d}", [address])) for i in range(60)]
+    for page in pages:
+        page.start()
+    for page in pages:
+        page.join(10)
+    asked, quiet_since = -1, time.monotonic()
+    while time.monotonic() - quiet_since < 1.0:  # every request returned: what the pool still asks is its backlog
+        time.sleep(0.1)
+        if (now := sum(slow.asked.values())) != asked:
+            asked, quiet_since = now, time.monotonic()
+    probe.close()
+    slow.stop()
+    assert asked <= 8 + 16, f"{asked} questions asked for 60 requests that returned (unbounded backlog)"
+
+
+def test_an_endpoint_on_a_private_address_is_never_asked_off_a_devnet(monkeypatch, agents):
+    """The address policy applies on the probe's path: off a devnet, an endpoint that resolves
+    to 127.0.0.1 is unknown and gets no request."""
+    monkeypatch.setenv("GPURENT_PRIVATE_ENDPOINTS", "refuse")
+    honest = "0x" + "01" * 20
+    probe = ImageProbe(lambda wanted: {honest: agents[honest].url}, agent_ask(CHAIN_ID, timeout_s=1.0), timeout_s=1.0)
+    assert probe.states(CID, [honest]) == {honest: None}
+    assert sum(agents[honest].asked.values()) == 0
+    probe.close()

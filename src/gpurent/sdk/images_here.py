@@ -10,7 +10,9 @@ policy, no redirects, a capped and parsed body). A provider whose agent does not
 One request names at most :data:`MAX_PROVIDERS`; the whole gateway asks at most ``workers``
 agents at once; each (endpoint, image) answer is kept ``ttl_s`` (an unknown one
 ``unknown_ttl_s``), at most ``kept`` of them, so a busy marketplace costs each agent about one
-question per image it shows every ``ttl_s``.
+question per image it shows every ``ttl_s``. At most ``asking`` questions are under way or
+waiting for a worker: past that a provider is unknown at once and nothing is asked (distinct CIDs
+miss every kept answer, and would otherwise queue questions without end).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ WORKERS = 16
 TTL_S = 30.0
 UNKNOWN_TTL_S = 10.0
 KEPT = 20_000
+ASKING = 256  # questions under way or queued, the whole gateway: five pages' providers
 
 Ask = Callable[[str, str], "str | None"]  # (endpoint, cid) -> the agent's state, or None
 
@@ -49,8 +52,8 @@ def agent_ask(chain_id: int, timeout_s: float = TIMEOUT_S) -> Ask:
 class ImageProbe:
     def __init__(self, endpoints: Callable[[list[str]], dict[str, str]], ask: Ask, timeout_s: float = TIMEOUT_S,
                  workers: int = WORKERS, ttl_s: float = TTL_S, unknown_ttl_s: float = UNKNOWN_TTL_S, kept: int = KEPT,
-                 clock: Callable[[], float] = time.monotonic):
-        self.endpoints, self.ask, self.timeout_s = endpoints, ask, timeout_s
+                 asking: int = ASKING, clock: Callable[[], float] = time.monotonic):
+        self.endpoints, self.ask, self.timeout_s, self.asking = endpoints, ask, timeout_s, asking
         self.ttl_s, self.unknown_ttl_s, self.kept, self._clock = ttl_s, unknown_ttl_s, kept, clock
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="image-probe")
         self._answers: OrderedDict[tuple[str, str], tuple[str | None, float]] = OrderedDict()
@@ -82,7 +85,8 @@ class ImageProbe:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _question(self, url: str, cid: str) -> str | None | Future[str | None]:
-        """A kept answer, or the question under way (asked now if it is not)."""
+        """A kept answer, or the question under way (asked now if it is not); None (unknown, not
+        kept) when ``asking`` questions are under way already."""
         key, now = (url, cid), self._clock()
         with self._lock:
             kept = self._answers.get(key)
@@ -90,6 +94,8 @@ class ImageProbe:
                 return kept[0]
             if key in self._asking:
                 return self._asking[key]
+            if len(self._asking) >= self.asking:
+                return None  # the pool is behind: unknown now, asked by a later request
             future = self._pool.submit(self._ask, key)
             self._asking[key] = future
             return future

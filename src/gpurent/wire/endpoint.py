@@ -18,7 +18,9 @@ challenges) goes through :func:`provider_target`:
   :data:`DEVNET_CHAIN_IDS`, refuse elsewhere).
 - **transport** (:meth:`Target.session`): no redirects, no proxies or ``.netrc`` from the
   environment, and an ``Origin: null`` header, the web's mark of a request from an untrusted
-  origin, which local services built for browsers (Kubo's RPC among them) refuse.
+  origin, which local services built for browsers (Kubo's RPC among them) refuse. The session's
+  connections can be cut at a deadline (``cut_after``): a timeout bounds each read, and a
+  provider that sends its headers a byte at a time answers every read in time.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import ipaddress
 import os
 import re
 import socket
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,9 +244,9 @@ class Target:
         if not self.allow_private:
             for address in resolve(self.endpoint):
                 check_address(address, self.endpoint)
-            adapter = _GuardedAdapter(self.endpoint)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
+        adapter = _GuardedAdapter(self.endpoint, check=not self.allow_private)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
         return session
 
 
@@ -258,27 +262,54 @@ class _NoRedirects(requests.Session):
         kwargs["allow_redirects"] = False
         return super().request(method, url, *args, **kwargs)
 
+    def cut_after(self, seconds: float) -> threading.Timer:
+        """Shuts every connection of this session down in ``seconds`` (cancel the timer to keep
+        them): a read blocked on one ends at once, whatever the peer still sends."""
+        adapters = [a for a in self.adapters.values() if isinstance(a, _GuardedAdapter)]
+
+        def cut() -> None:
+            for adapter in adapters:
+                adapter.cut()
+
+        timer = threading.Timer(max(0.0, seconds), cut)
+        timer.daemon = True
+        timer.start()
+        return timer
+
 
 class _GuardedAdapter(HTTPAdapter):
-    """Connection pools whose connections check the address they reached before any byte goes."""
+    """Connection pools whose connections check the address they reached before any byte goes
+    (``check``), and are known to the adapter, so that :meth:`cut` can shut them down."""
 
-    def __init__(self, endpoint: Endpoint):
-        self.endpoint = endpoint
+    def __init__(self, endpoint: Endpoint, check: bool = True):
+        self.endpoint, self.check = endpoint, check
+        self.connections: weakref.WeakSet[HTTPConnection] = weakref.WeakSet()
         super().__init__(max_retries=0)
+
+    def cut(self) -> None:
+        for conn in list(self.connections):
+            sock = getattr(conn, "sock", None)  # the TLS socket once wrapped
+            try:
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
+            except OSError:  # closed already
+                pass
 
     def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
-        endpoint = self.endpoint
+        endpoint, check, known = self.endpoint, self.check, self.connections
 
         def guarded(conn_cls: type[HTTPConnection]) -> type[HTTPConnection]:
             class Guarded(conn_cls):  # type: ignore[valid-type,misc]
                 def _new_conn(self) -> socket.socket:
                     sock: socket.socket = super()._new_conn()
                     try:
-                        check_address(str(sock.getpeername()[0]), endpoint)
+                        if check:
+                            check_address(str(sock.getpeername()[0]), endpoint)
                     except EndpointRefused:
                         sock.close()
                         raise
+                    known.add(self)
                     return sock
 
             return Guarded
