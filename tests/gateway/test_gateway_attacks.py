@@ -358,3 +358,58 @@ def test_a_route_failing_on_a_hostile_index_row_answers_a_json_500_with_the_head
         assert requests.get(f"{server.url}/api/v1/health", timeout=10).json()["ok"]  # and it serves on
     finally:
         server.stop()
+
+
+class _SilentAgent:
+    """Accepts connections on 127.0.0.1 and never answers (an offline provider behind a firewall
+    that drops, seen from the gateway)."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=512)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+
+def test_questions_to_silent_agents_hold_none_of_the_gateways_threads(indexed, cast):
+    """The cached-image route waits for agents on the event loop: 60 pages asking at once, each
+    about a new image and a provider that never answers, leave the sync routes (a thread pool of
+    40) answering at once."""
+    from gpurent.gateway.app import GatewayConfig, make_app
+    from gpurent.gateway.auth import Authenticator
+    from gpurent.gateway.service import GatewayServer
+    from gpurent.local.process import free_port
+    from gpurent.sdk.images_here import ImageProbe, agent_ask
+
+    indexer, _ = indexed
+    silent = _SilentAgent()
+    probe = ImageProbe(lambda wanted: {a: silent.url for a in wanted}, agent_ask(indexer.manifest.chain_id, timeout_s=3.0),
+                       timeout_s=3.0)
+    port, store = free_port(), MemoryStore()
+    auth = Authenticator(store, b"k" * 32, domain=f"127.0.0.1:{port}", uri=f"http://127.0.0.1:{port}",
+                         chain_id=indexer.manifest.chain_id)
+    server = GatewayServer(make_app(GatewayConfig(engine=indexer.engine, manifest=indexer.manifest, auth=auth,
+                                                  store=store, images=probe)), "127.0.0.1", port)
+    server.start()
+    provider = cast.provider.address
+    answers: list[dict] = []
+
+    def page(i: int) -> None:
+        cid = f"bafy{i:06d}" + "a" * 50
+        answers.append(requests.get(f"{server.url}/api/v1/images/{cid}/cached", params={"provider": provider},
+                                    timeout=30).json())
+
+    try:
+        pages = [threading.Thread(target=page, args=(i,)) for i in range(60)]
+        for p in pages:
+            p.start()
+        time.sleep(0.5)  # all 60 waiting on the silent agent
+        started = time.monotonic()
+        other = requests.get(f"{server.url}/api/v1/reliability", params={"provider": provider}, timeout=30)
+        took = time.monotonic() - started
+        for p in pages:
+            p.join(30)
+        assert other.status_code == 200 and took < 1.0, took  # a sync route was not queued behind them
+        assert len(answers) == 60 and all(a["providers"] == {provider.lower(): None} for a in answers)
+    finally:
+        server.stop()
+        probe.close()
+        silent.listener.close()

@@ -546,11 +546,13 @@ def make_app(config: GatewayConfig) -> FastAPI:
 
     @app.get(f"{API}/images/{{cid}}/cached", tags=["images"],
              summary="Which of these providers would start a job on the image without a download (their agents asked)")
-    def image_cached(cid: Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9]+$")],
-                     provider: Annotated[list[str], Query()]) -> dict[str, Any]:
+    async def image_cached(cid: Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9]+$")],
+                           provider: Annotated[list[str], Query()]) -> dict[str, Any]:
         if not 0 < len(provider) <= MAX_PROVIDERS or any(not ADDRESS.fullmatch(a) for a in provider):
             raise ApiError(400, f"provider: 1 to {MAX_PROVIDERS} addresses (0x and 40 hex digits)")
-        return {"cid": cid, "providers": probe.states(cid, provider)}
+        # awaited on the loop, not in a thread: a page of silent agents holds none of the
+        # server's threads (the index's endpoints are one indexed query, as the /gpus route's)
+        return {"cid": cid, "providers": await probe.states_async(cid, provider)}
 
     @app.exception_handler(GpurentError)
     async def _sdk_error(_: Request, err: GpurentError) -> JSONResponse:

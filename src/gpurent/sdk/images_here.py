@@ -35,6 +35,7 @@ KEPT = 20_000
 ASKING = 256  # questions under way or queued, the whole gateway: five pages' providers
 
 Ask = Callable[[str, str], "str | None"]  # (endpoint, cid) -> the agent's state, or None
+Asked = dict[str, "str | None | Future[str | None]"]  # endpoint -> its answer, or the question under way
 
 
 def agent_ask(chain_id: int, timeout_s: float = TIMEOUT_S) -> Ask:
@@ -64,22 +65,33 @@ class ImageProbe:
         """Each provider's state of ``cid`` (lower-case address -> ready / stored / absent, or None
         when its agent cannot say or the index has no endpoint for it). Returns within about
         ``timeout_s``, whatever the agents do."""
-        wanted = sorted({p.lower() for p in providers})[:MAX_PROVIDERS]
-        urls = self.endpoints(wanted)
-        asked: dict[str, str | None | Future[str | None]] = {url: self._question(url, cid) for url in set(urls.values())}
+        wanted, urls, asked = self._ask_all(cid, providers)
         deadline = self._clock() + self.timeout_s + 0.5
-        states: dict[str, str | None] = {}
         for url, answer in asked.items():
             if isinstance(answer, Future):
                 try:
                     asked[url] = answer.result(timeout=max(0.0, deadline - self._clock()))
                 except FutureTimeout:
                     asked[url] = None
-        for provider in wanted:
-            endpoint = urls.get(provider)
-            found = asked.get(endpoint) if endpoint is not None else None
-            states[provider] = found if isinstance(found, str) else None
-        return states
+        return _by_provider(wanted, urls, asked)
+
+    async def states_async(self, cid: str, providers: list[str]) -> dict[str, str | None]:
+        """:meth:`states` for an event loop: it waits without holding a thread (a server's
+        thread pool is not spent on agents that do not answer)."""
+        import asyncio
+
+        wanted, urls, asked = self._ask_all(cid, providers)
+        waiting = {url: asyncio.wrap_future(a) for url, a in asked.items() if isinstance(a, Future)}
+        if waiting:
+            await asyncio.wait(waiting.values(), timeout=self.timeout_s + 0.5)
+        for url, future in waiting.items():
+            asked[url] = future.result() if future.done() and not future.cancelled() else None
+        return _by_provider(wanted, urls, asked)
+
+    def _ask_all(self, cid: str, providers: list[str]) -> tuple[list[str], dict[str, str], Asked]:
+        wanted = sorted({p.lower() for p in providers})[:MAX_PROVIDERS]
+        urls = self.endpoints(wanted)
+        return wanted, urls, {url: self._question(url, cid) for url in set(urls.values())}
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -112,3 +124,12 @@ class ImageProbe:
                     self._answers.popitem(last=False)
                 self._asking.pop(key, None)
         return state
+
+
+def _by_provider(wanted: list[str], urls: dict[str, str], asked: Asked) -> dict[str, str | None]:
+    states: dict[str, str | None] = {}
+    for provider in wanted:
+        endpoint = urls.get(provider)
+        found = asked.get(endpoint) if endpoint is not None else None
+        states[provider] = found if isinstance(found, str) else None
+    return states
