@@ -464,6 +464,90 @@ def test_uploads_push_a_real_archive_and_refuse_the_rest_leaving_nothing_pinned(
         server.stop()
 
 
+# ---------------------------------------------------------------------- dataset uploads
+
+def test_data_uploads_give_the_clis_cid_and_refuse_the_rest_leaving_nothing_pinned(indexed, kubo, cast, tmp_path,
+                                                                                    monkeypatch):
+    import hashlib
+    import os
+    import socket as sockets
+
+    from click.testing import CliRunner
+
+    from gpurent.cli.root import make_root
+    from gpurent.gateway.uploads import Uploads
+    from gpurent.images.store import ImageStore
+
+    indexer, _ = indexed
+    port = free_port()
+    store = MemoryStore()
+    auth = Authenticator(store, KEY, domain=f"127.0.0.1:{port}", uri=f"http://127.0.0.1:{port}",
+                         chain_id=indexer.manifest.chain_id)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    uploads = Uploads(ImageStore(kubo.client(), max_bytes=8 * 1024 * 1024), spool=spool, idle_s=1.0,
+                      max_data_bytes=2 * 1024 * 1024)  # the data limit, not the image one
+    server = GatewayServer(make_app(GatewayConfig(engine=indexer.engine, manifest=indexer.manifest, auth=auth,
+                                                  store=store, uploads=uploads)), "127.0.0.1", port)
+    server.start()
+    try:
+        url = server.url
+        token = sign_in(url, cast.renter)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"}
+        content = os.urandom(700 * 1024)  # three 256 KiB chunks: a UnixFS tree, not one block
+        dataset = tmp_path / "train labels.csv"
+        dataset.write_bytes(content)
+
+        def upload(name, data, extra=None, **params):
+            return requests.post(f"{url}/api/v1/data/upload", params={"name": name, **params}, data=data,
+                                 headers={**headers, **(extra or {})}, timeout=60)
+
+        pushed = upload(dataset.name, (content[i:i + 100_000] for i in range(0, len(content), 100_000)))  # chunked
+        assert pushed.status_code == 200, pushed.text
+        answer = pushed.json()
+        assert answer["name"] == "train labels.csv" and answer["size"] == len(content)
+        assert answer["digest"] == f"sha256:{hashlib.sha256(content).hexdigest()}"
+        assert kubo.client().is_pinned(answer["cid"]) and kubo.client().cat_bytes(answer["cid"]) == content
+        after_good = kubo.client().pins()
+
+        # `gpurent data push` of the same file: the same CID and digest
+        monkeypatch.setenv("GPURENT_HOME", str(tmp_path / "home"))
+        monkeypatch.setenv("GPURENT_IPFS_API", kubo.api_url)
+        cli = CliRunner(mix_stderr=False).invoke(make_root(), ["--json", "data", "push", str(dataset)])
+        assert cli.exit_code == 0, (cli.stdout, cli.stderr)
+        by_cli = json.loads(cli.stdout)
+        assert (by_cli["cid"], by_cli["digest"], by_cli["size"]) == (answer["cid"], answer["digest"], answer["size"])
+
+        for bad in ("a/b.csv", "..\\up.csv", "..", "x" * 256, "tab\tname", ""):
+            refused = upload(bad, b"some bytes")
+            assert refused.status_code == 400 and refused.json()["error"].startswith("name:"), (bad, refused.text)
+        missing = requests.post(f"{url}/api/v1/data/upload", data=b"x", headers=headers, timeout=10)
+        assert missing.status_code == 400 and missing.json()["error"].startswith("name:"), missing.text
+        empty = upload("empty.bin", b"")
+        assert empty.status_code == 400 and empty.json()["error"] == "the body is empty: send the file as the body"
+        form = requests.post(f"{url}/api/v1/data/upload", params={"name": "f.csv"}, files={"f": b"a,b"},
+                             headers={"Authorization": headers["Authorization"]}, timeout=10)
+        assert form.status_code == 400 and "not a form" in form.json()["error"], form.text
+        big = upload("big.bin", b"", {"Content-Length": str(3 * 1024 * 1024)})
+        assert big.status_code == 413 and big.json()["error"] == "the file is 3.0 MiB, over the 2.0 MiB limit", big.text
+        streamed_big = upload("big.bin", (b"\0" * (1024 * 1024) for _ in range(3)))
+        assert streamed_big.status_code == 413, streamed_big.text
+        unsigned = requests.post(f"{url}/api/v1/data/upload", params={"name": "f.csv"}, data=b"x", timeout=10)
+        assert unsigned.status_code == 401, unsigned.text
+
+        with sockets.create_connection(("127.0.0.1", port), timeout=10) as slow:  # a client that stalls mid-body
+            slow.sendall((f"POST /api/v1/data/upload?name=slow.bin HTTP/1.1\r\nHost: x\r\n"
+                          f"Authorization: {headers['Authorization']}\r\nContent-Length: 100000\r\n\r\n").encode()
+                         + b"x" * 10)
+            stalled = slow.recv(4096)
+        assert stalled.startswith(b"HTTP/1.1 408"), stalled[:100]
+        assert b"the upload stalled" in stalled, stalled
+        assert kubo.client().pins() == after_good  # the refused uploads pinned nothing
+        assert list(spool.iterdir()) == []  # nothing left on disk
+    finally:
+        server.stop()
+
+
 # ---------------------------------------------------------------------- a provider's dashboard
 
 def test_a_providers_dashboard_has_its_gpus_jobs_earnings_by_day_and_reputation_history(gateway, cast, gp):

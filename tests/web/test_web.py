@@ -195,21 +195,24 @@ def test_the_web_app_type_checks_and_its_unit_tests_pass():
 
 @pytest.fixture
 def upload_site(seeded, kubo, tmp_path):
-    """The gateway with the web app and image uploads into a real Kubo node (4 MiB at most)."""
+    """The gateway with the web app and uploads into a real Kubo node (images 4 MiB at most, data 2 MiB)."""
     from gpurent.gateway.uploads import Uploads
     from gpurent.images.store import ImageStore
 
-    uploads = Uploads(ImageStore(kubo.client(), max_bytes=UPLOAD_LIMIT), spool=tmp_path, idle_s=10.0)
+    uploads = Uploads(ImageStore(kubo.client(), max_bytes=UPLOAD_LIMIT), spool=tmp_path, idle_s=10.0,
+                      max_data_bytes=DATA_LIMIT)
     server = serve(seeded, WebApp(built_web()), uploads=uploads)
     yield server
     server.stop()
 
 
 UPLOAD_LIMIT = 4 * 1024 * 1024
+DATA_LIMIT = 2 * 1024 * 1024
 
 
 def test_the_images_page_uploads_a_real_archive_with_its_progress_and_says_a_refusal(upload_site, cast, chain, kubo,
                                                                                     tmp_path):
+    from gpurent.workload.data import push_data
     from tests.gateway.test_gateway import sign_in
     from tests.services import make_image
 
@@ -226,6 +229,13 @@ def test_the_images_page_uploads_a_real_archive_with_its_progress_and_says_a_ref
     over = requests.post(f"{upload_site.url}/api/v1/images/upload", data=too_big.read_bytes(), timeout=30,
                          headers={"Authorization": f"Bearer {token}"})
     assert over.status_code == 413, over.text
+    dataset = tmp_path / "train labels.csv"
+    dataset.write_bytes(os.urandom(800 * 1024))  # new bytes, so a CID no earlier run pinned
+    data_too_big = tmp_path / "big.bin"
+    data_too_big.write_bytes(b"\0" * (DATA_LIMIT + 1024))
+    data_over = requests.post(f"{upload_site.url}/api/v1/data/upload", params={"name": data_too_big.name}, timeout=30,
+                              data=data_too_big.read_bytes(), headers={"Authorization": f"Bearer {token}"})
+    assert data_over.status_code == 413, data_over.text
     pins = kubo.client().pins()
     shots = Path(os.environ.get("GPURENT_SCREENSHOT_DIR") or tmp_path)
     out = tmp_path / "out"
@@ -233,14 +243,23 @@ def test_the_images_page_uploads_a_real_archive_with_its_progress_and_says_a_ref
     output = playwright(["images.spec.ts"], browser_env(
         upload_site.url, chain, cast, GPURENT_IMAGE_TAR=str(archive), GPURENT_IMAGE_SIZE=str(archive.stat().st_size),
         GPURENT_NOT_TAR=str(not_tar), GPURENT_NOT_TAR_ERROR=refused.json()["error"], GPURENT_TOO_BIG=str(too_big),
-        GPURENT_TOO_BIG_ERROR=over.json()["error"], GPURENT_OUT=str(out), GPURENT_SCREENSHOT_DIR=str(shots.resolve())))
+        GPURENT_TOO_BIG_ERROR=over.json()["error"], GPURENT_DATA_FILE=str(dataset),
+        GPURENT_DATA_SIZE=str(dataset.stat().st_size),
+        GPURENT_DATA_DIGEST=f"sha256:{hashlib.sha256(dataset.read_bytes()).hexdigest()}",
+        GPURENT_DATA_TOO_BIG=str(data_too_big), GPURENT_DATA_TOO_BIG_ERROR=data_over.json()["error"],
+        GPURENT_OUT=str(out), GPURENT_SCREENSHOT_DIR=str(shots.resolve())))
     assert "1 passed" in output, output
     assert_screenshots(shots, "images")
+    assert_screenshots(shots, "images-data")
     cid = (out / "image.txt").read_text().strip()
     about = requests.get(f"{upload_site.url}/api/v1/images/{cid}", timeout=30).json()
     assert about["name"] == "gpurent-test/web" and about["size"] == archive.stat().st_size
     assert about["uploader"] == cast.renter.address.lower()
-    assert kubo.client().pins() - pins <= {cid}  # the refused uploads pinned nothing
+    # the CID the page showed is the file as Kubo holds it, pinned, and what `gpurent data push` makes of it
+    data_cid = (out / "data.txt").read_text().strip()
+    assert kubo.client().is_pinned(data_cid) and kubo.client().cat_bytes(data_cid) == dataset.read_bytes()
+    assert push_data(kubo.client(), dataset).cid == data_cid
+    assert kubo.client().pins() - pins <= {cid, data_cid}  # the refused uploads pinned nothing
 
 
 # ---------------------------------------------------------------------- the provider dashboard

@@ -533,6 +533,16 @@ def make_app(config: GatewayConfig) -> FastAPI:
         meta = pushed.metadata
         return {"cid": pushed.cid, "name": meta.name, "tag": meta.tag, "size": meta.size, "digest": meta.digest}
 
+    @app.post(f"{API}/data/upload", tags=["data"],
+              summary="Pushes one file (the body) to IPFS as a dataset for jobs' inputs, as `gpurent data push` does")
+    async def upload_data(signed: Signed, request: Request,
+                          name: Annotated[str, Query(max_length=1024, description="the file's name (no path)")]
+                          ) -> dict[str, Any]:
+        if config.uploads is None:
+            raise ApiError(503, "this gateway takes no uploads (it has no IPFS node)")
+        pushed = await config.uploads.receive_data(request, name)
+        return {"cid": pushed.cid, "name": name, "size": pushed.size, "digest": pushed.digest}
+
     @app.get(f"{API}/images/{{cid}}", tags=["images"], summary="An image's metadata (from IPFS) and its jobs (from the index)")
     async def image(cid: Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9]+$")]) -> dict[str, Any]:
         if config.uploads is None:

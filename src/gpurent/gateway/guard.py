@@ -55,7 +55,7 @@ class Limits:
 
 UNAVAILABLE = "the gateway's shared store did not answer: try again in a moment"
 
-UNBOUNDED = {"/api/v1/images/upload"}  # bodies bounded by their route (the image size limit), not here
+UNBOUNDED = {"/api/v1/images/upload", "/api/v1/data/upload"}  # bodies bounded by their route (its size limit)
 
 
 class Guard:

@@ -11,7 +11,7 @@ const PAGES = [
   { path: "/", title: "Marketplace" },
   { path: "/instances", title: "My jobs" },
   { path: "/wallet", title: "Wallet" },
-  { path: "/images", title: "Images" },
+  { path: "/images", title: "Images and data" },
   { path: "/provider", title: "Provider" },
   { path: "/operator", title: "Operator" },
 ] as const;

@@ -6,12 +6,13 @@ import { fetchImage, fetchImages, type ImageDetails, type ImageEntry } from "./a
 import { ImageDetailsView } from "./ImageDetailsView";
 import { ImageTable } from "./ImageTable";
 import { imageRows } from "./rows";
+import { DataUploadForm } from "./DataUploadForm";
 import { UploadForm } from "./UploadForm";
 
 const LIMIT = 50;
 
-/** Upload a docker-archive image; the images jobs ran (and this visit's uploads) with their
- * details from IPFS. */
+/** Upload a docker-archive image or a dataset file; the images jobs ran (and this visit's
+ * uploads) with their details from IPFS. */
 export function ImagesPage() {
   const { session } = useSession();
   const [uploaded, setUploaded] = useState<ImageDetails[]>([]);
@@ -46,9 +47,12 @@ export function ImagesPage() {
     <section aria-labelledby="images-title">
       <h1 id="images-title">Images and data</h1>
       {session ? (
-        <UploadForm token={session.token} onUploaded={(image) => setUploaded((old) => [image, ...old])} />
+        <>
+          <UploadForm token={session.token} onUploaded={(image) => setUploaded((old) => [image, ...old])} />
+          <DataUploadForm token={session.token} />
+        </>
       ) : (
-        <p>Connect your wallet and sign in to upload an image.</p>
+        <p>Connect your wallet and sign in to upload an image or data.</p>
       )}
       <h2>Images</h2>
       <ErrorLine error={listError} />

@@ -1,4 +1,7 @@
-import { API, ApiError, apiGet, readAnswer } from "../../lib/api";
+import { apiGet } from "../../lib/api";
+import { sendFile, type Upload } from "../../lib/upload";
+
+export type { Upload };
 
 /** An image jobs ran, from the index: `jobs` is how many (its popularity). */
 export interface ImageEntry {
@@ -29,33 +32,26 @@ export function fetchImage(cid: string, signal?: AbortSignal): Promise<ImageDeta
   return apiGet<ImageDetails>(`/images/${encodeURIComponent(cid)}`, { signal });
 }
 
-export interface Upload {
-  done: Promise<ImageDetails>;
-  abort(): void;
+/** A dataset file as pushed to IPFS (`POST /data/upload`, as `gpurent data push` pushes it). */
+export interface DataDetails {
+  cid: string;
+  name: string;
+  size: number;
+  digest: string; // sha256:<hex> of the bytes
 }
 
 /** Sends `file` (a docker-archive tar) as the body of `POST /images/upload`, signed in with
- * `token`. XMLHttpRequest, not fetch: only it reports upload progress (`onProgress(sent,
- * total)`). A refusal rejects with the gateway's one-line error. */
+ * `token`, its progress reported as `onProgress(sent, total)`. A refusal rejects with the
+ * gateway's one-line error. */
 export function uploadImage(file: Blob, token: string, onProgress: (sent: number, total: number) => void,
-                            make: () => XMLHttpRequest = () => new XMLHttpRequest()): Upload {
-  const xhr = make();
-  const done = new Promise<ImageDetails>((resolve, reject) => {
-    xhr.upload.onprogress = (e: ProgressEvent) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
-    xhr.onload = () => {
-      try {
-        resolve(readAnswer<ImageDetails>(xhr.status, xhr.responseText));
-      } catch (err) {
-        reject(err);
-      }
-    };
-    xhr.onerror = () => reject(new ApiError(0, "The upload broke off: check your connection and try again."));
-    xhr.onabort = () => reject(new ApiError(0, "You stopped the upload: nothing was stored."));
-    xhr.open("POST", `${API}/images/upload`);
-    xhr.setRequestHeader("Authorization", `Bearer ${token}`);
-    xhr.setRequestHeader("Accept", "application/json");
-    xhr.setRequestHeader("Content-Type", "application/x-tar");
-    xhr.send(file);
-  });
-  return { done, abort: () => xhr.abort() };
+                            make?: () => XMLHttpRequest): Upload<ImageDetails> {
+  return sendFile<ImageDetails>({ path: "/images/upload", contentType: "application/x-tar", token }, file, onProgress, make);
+}
+
+/** Sends `file` as the body of `POST /data/upload?name=…` (its name without a path): a dataset
+ * for jobs' inputs. */
+export function uploadData(file: File, token: string, onProgress: (sent: number, total: number) => void,
+                           make?: () => XMLHttpRequest): Upload<DataDetails> {
+  const path = `/data/upload?${new URLSearchParams({ name: file.name }).toString()}`;
+  return sendFile<DataDetails>({ path, contentType: "application/octet-stream", token }, file, onProgress, make);
 }

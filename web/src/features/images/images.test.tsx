@@ -1,13 +1,17 @@
-import { fireEvent, render, screen } from "@testing-library/react";
+import { act, fireEvent, render, screen } from "@testing-library/react";
 import { ApiError } from "../../lib/api";
 import { formatBytes } from "../../lib/format";
-import { uploadImage, type ImageDetails } from "./api";
+import { progressText } from "../../lib/upload";
+import { uploadData, uploadImage, type DataDetails, type ImageDetails } from "./api";
+import { DataUploadForm } from "./DataUploadForm";
 import { ImageTable } from "./ImageTable";
-import { imageRows, progressText } from "./rows";
+import { imageRows } from "./rows";
 
 const pushed = (cid: string, over: Partial<ImageDetails> = {}): ImageDetails => ({
   cid, name: "gpurent-test/upload", tag: "1", size: 2_500_000, digest: "sha256:ab", ...over,
 });
+
+const made: FakeXhr[] = [];
 
 /** An XMLHttpRequest stand-in: records what was sent, answers when told. */
 class FakeXhr {
@@ -24,6 +28,7 @@ class FakeXhr {
   setRequestHeader(name: string, value: string) { this.headers[name] = value; }
   send(body: unknown) { this.body = body; }
   abort() { this.onabort?.(); }
+  constructor() { made.push(this); }
   answer(status: number, body: unknown) {
     this.status = status;
     this.responseText = JSON.stringify(body);
@@ -95,5 +100,73 @@ describe("ImageTable", () => {
     expect(screen.getByText("2.38 MiB")).toBeTruthy();
     fireEvent.click(screen.getByRole("button", { name: "Details of bafyx" }));
     expect(asked).toEqual(["bafyx"]);
+  });
+});
+
+const dataset = (over: Partial<DataDetails> = {}): DataDetails => ({
+  cid: "bafkreidataset", name: "train labels.csv", size: 3000, digest: `sha256:${"ab".repeat(32)}`, ...over,
+});
+
+describe("uploadData", () => {
+  it("posts the file as the body with its name in the query, and says a lapsed session in words", async () => {
+    const xhr = new FakeXhr();
+    const file = new File(["a,b\n1,2\n"], "train labels.csv");
+    const upload = uploadData(file, "jwt", () => undefined, () => xhr as unknown as XMLHttpRequest);
+    expect(xhr.opened).toEqual(["POST", "/api/v1/data/upload?name=train+labels.csv"]);
+    expect(xhr.headers).toMatchObject({ Authorization: "Bearer jwt", "Content-Type": "application/octet-stream" });
+    expect(xhr.body).toBe(file);
+    xhr.answer(401, { error: "sign in first: Authorization: Bearer <token>" });
+    await expect(upload.done).rejects.toThrow("You are not signed in, or your session has ended: sign in again");
+  });
+});
+
+describe("DataUploadForm", () => {
+  beforeEach(() => {
+    made.length = 0;
+    vi.stubGlobal("XMLHttpRequest", FakeXhr);
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  function choose(name = "train labels.csv", size = 3000) {
+    render(<DataUploadForm token="jwt" />);
+    const file = new File(["x".repeat(size)], name);
+    fireEvent.change(screen.getByLabelText("Data file"), { target: { files: [file] } });
+    fireEvent.click(screen.getByRole("button", { name: "Upload the file" }));
+    expect(made).toHaveLength(1);
+    return made[0] as FakeXhr;
+  }
+
+  it("shows the progress, then the CID, size, digest and how a job mounts it", async () => {
+    const xhr = choose();
+    act(() => xhr.upload.onprogress?.({ loaded: 1200, total: 3000, lengthComputable: true } as ProgressEvent));
+    expect(screen.getByLabelText("Data upload progress")).toBeTruthy();
+    expect(screen.getByText("40% sent")).toBeTruthy();
+    expect((screen.getByRole("button", { name: "Upload the file" }) as HTMLButtonElement).disabled).toBe(true);
+    await act(async () => xhr.answer(200, dataset()));
+    const done = screen.getByRole("status");
+    expect(done.textContent).toContain("Uploaded train labels.csv (2.92 KiB).");
+    expect(screen.getByText("bafkreidataset")).toBeTruthy();
+    expect(screen.getByText("2.92 KiB (3,000 bytes)")).toBeTruthy();
+    expect(screen.getByText(`sha256:${"ab".repeat(32)}`)).toBeTruthy();
+    expect(screen.getByText("--input bafkreidataset:/data")).toBeTruthy();
+    expect(done.querySelector("pre")?.textContent).toBe('[[inputs]]\ncid  = "bafkreidataset"\npath = "/data"');
+    expect(screen.queryByLabelText("Data upload progress")).toBeNull();
+  });
+
+  it("says the gateway's refusal in its own line and a lapsed session in words", async () => {
+    const big = choose("big.bin");
+    await act(async () => big.answer(413, { error: "the file is 3.0 MiB, over the 2.0 MiB limit" }));
+    expect(screen.getByRole("alert").textContent).toBe("The upload was refused: the file is 3.0 MiB, over the 2.0 MiB limit");
+    expect(screen.queryByRole("status")).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Upload the file" }));
+    await act(async () => (made[1] as FakeXhr).answer(401, { error: "token expired" }));
+    expect(screen.getByRole("alert").textContent).toBe(
+      "The upload was refused: You are not signed in, or your session has ended: sign in again (the gateway said: token expired).");
+  });
+
+  it("stops the upload when asked, storing nothing", async () => {
+    choose();
+    await act(async () => fireEvent.click(screen.getByRole("button", { name: "Stop the upload" })));
+    expect(screen.getByRole("alert").textContent).toBe("The upload was refused: You stopped the upload: nothing was stored.");
   });
 });

@@ -22,9 +22,3 @@ export function imageRows(uploaded: ImageDetails[], indexed: ImageEntry[], known
   }
   return [...rows.values()];
 }
-
-/** The upload's progress in words and as a fraction (0…1). */
-export function progressText(sent: number, total: number): { fraction: number; text: string } {
-  const fraction = total > 0 ? Math.min(1, sent / total) : 0;
-  return { fraction, text: `${Math.floor(fraction * 100)}% sent` };
-}
