@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from gpurent.sdk.booking import booking, cost_units, extension_cost
+from gpurent.sdk.booking import billed_seconds, booking, cost_units, extension_cost
 from gpurent.types import Job, JobStatus
 from gpurent.units import to_tokens
 
@@ -79,3 +79,18 @@ def test_an_extension_locks_what_the_longer_booking_adds():
     assert odd.max_cost == to_tokens(1944)
     assert extension_cost(odd, 1000) == 1945 == cost_units(7001, 2000) - cost_units(7001, 1000)
     assert cost_units(7001, 1000) == 1944
+
+
+@pytest.mark.parametrize("price", [10 * 10**18, 3 * 10**18 + 7, 3600, 10**6 * 10**18 + 1])
+def test_billed_seconds_are_the_fewest_that_bill_the_cost(price):
+    for seconds in (0, 1, 59, 900, 3599, 3600, 5399):
+        assert billed_seconds(price, cost_units(price, seconds), 5400) == seconds
+    assert billed_seconds(price, cost_units(price, 5400), 5400) == 5400
+
+
+def test_billed_seconds_say_none_for_a_cost_no_count_of_seconds_bills():
+    price = 10 * 10**18
+    assert billed_seconds(price, cost_units(price, 900) + 1, 5400) is None  # between two seconds' costs
+    assert billed_seconds(price, cost_units(price, 5401), 5400) is None  # past the booking
+    assert billed_seconds(0, 5, 60) is None and billed_seconds(0, 0, 60) == 0
+    assert billed_seconds(1, 0, 60) == 0  # a price under 3600 base units an hour: seconds cost nothing

@@ -26,7 +26,7 @@ from gpurent.gateway.service import GatewayServer
 from gpurent.gateway.store import MemoryStore
 from gpurent.gateway.web import WebApp, repo_web_dir
 from gpurent.local.process import free_port
-from gpurent.units import TOKEN
+from gpurent.units import TOKEN, to_base_units
 from tests.indexer.test_indexer import busy_chain, make_indexer
 from tests.web.log_provider import LogProvider
 
@@ -148,7 +148,8 @@ def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(si
            "GPURENT_PROVIDER": cast.provider2.address, "GPURENT_RENT_GPU": theirs["RTX4090"],
            "GPURENT_COSTLY_GPU": theirs["H100"], "GPURENT_LOG_MARK": LOG_MARK, "GPURENT_OUT": str(out),
            "GPURENT_EXPECT_GPUS": json.dumps([{"model": g["gpuModel"], "price": g["pricePerHour"]} for g in gpus]),
-           "GPURENT_HOSTILE_MODEL": HOSTILE, "GPURENT_SCREENSHOT_DIR": str(shots.resolve())}
+           "GPURENT_HOSTILE_MODEL": HOSTILE, "GPURENT_SCREENSHOT_DIR": str(shots.resolve()),
+           "GPURENT_SETTLEMENTS": json.dumps(settlements(gp, cast.renter.address))}
     try:
         output = playwright(["app.spec.ts", "rent.spec.ts"], env)
     except BaseException as err:  # what the log's provider saw, and what else runs in this process
@@ -174,6 +175,17 @@ def test_the_web_app_in_chromium_connects_signs_in_lists_rents_and_runs_a_job(si
     assert log_provider.served and set(log_provider.served) <= {ids["cancelled"]}  # signed by the renter's wallet
     for page in ("marketplace", "marketplace-image", "console"):
         assert_screenshots(shots, page)
+
+
+def settlements(gp, renter: str) -> dict[str, dict[str, list[str]]]:
+    """The renter's settled jobs as the chain paid them (its events, through the SDK): for each
+    job id, each party's [base units, tokens]."""
+    paid = {}
+    for job in gp.jobs_of_user(renter):
+        split = gp.settlement(job.job_id) if job.status.terminal else None
+        if split is not None:
+            paid[job.job_id.lower()] = {p: [str(to_base_units(v)), f"{v:f}"] for p, v in split.items()}
+    return paid
 
 
 def test_the_web_app_type_checks_and_its_unit_tests_pass():

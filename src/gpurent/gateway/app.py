@@ -28,6 +28,7 @@ from gpurent.gateway.auth import AuthError, Authenticator, Session
 from gpurent.gateway.cached import index_endpoints
 from gpurent.gateway.errors import ApiError
 from gpurent.gateway.providers import MAX_RELIABILITY
+from gpurent.gateway.receipts import SETTLED  # the index's names of the statuses escrow paid out in
 from gpurent.gateway.guard import Guard, Limits, retry_after
 from gpurent.gateway.results import Results
 from gpurent.gateway.siwe import stamp
@@ -67,7 +68,6 @@ GpuIdPath = Annotated[str, Path(pattern=f"^{JOB_ID.pattern}$")]  # a GPU's id: 3
 PRICE_PATTERN = r"^[0-9]{1,30}(\.[0-9]{1,18})?$"  # within uint256 and the token's 18 decimals; the SDK checks the rest
 CHAIN_NAMES = {31337: "gpurent local (Anvil)"}
 TOKEN_SYMBOL = "GPU"  # GPUToken's symbol (contracts/GPUToken.sol)
-SETTLED = tuple(s.label for s in JobStatus if s.terminal)  # the index's names of the statuses escrow paid out in
 ENDED_RUN = ("Completed", "Resolved")  # the statuses a provider may have committed a result CID in
 SORTS = ("price_asc", "price_desc", "reputation_desc", "memory_desc", "newest")
 
@@ -190,6 +190,10 @@ def make_app(config: GatewayConfig) -> FastAPI:
         return found
 
     Signed = Annotated[Session, Depends(session)]
+
+    def token() -> dict[str, Any]:
+        """The deployment's token: its address, symbol and decimals (amounts are in its base units)."""
+        return {"address": config.manifest.contracts.get("GPUToken"), "symbol": TOKEN_SYMBOL, "decimals": DECIMALS}
 
     # ------------------------------------------------------------------ errors
     @app.exception_handler(ApiError)
@@ -327,6 +331,15 @@ def make_app(config: GatewayConfig) -> FastAPI:
 
         return {"items": account_activity(config.engine, signed.address, limit, offset), "limit": limit,
                 "offset": offset}
+
+    @app.get(f"{API}/instances/{{job_id}}/receipt", tags=["instances"],
+             summary="A settled job's receipt for its renter or provider: times, seconds, costs, the split as paid")
+    def receipt(signed: Signed, job_id: JobIdPath) -> dict[str, Any]:
+        from gpurent.gateway.receipts import job_receipt
+
+        found = job_receipt(config.engine, job_id, signed.address)
+        return {**found, "chainId": config.manifest.chain_id, "marketplace": config.manifest.contracts.get("Marketplace"),
+                "token": token()}
 
     def own_result(signed: Session, job_id: str) -> tuple[Results, str]:
         found = execute("query($id: String!) { job(id: $id) { user } }", id=job_id)["job"]
@@ -582,9 +595,7 @@ def make_app(config: GatewayConfig) -> FastAPI:
     def chain() -> dict[str, Any]:
         chain_id = config.manifest.chain_id
         return {"chainId": chain_id, "chainName": CHAIN_NAMES.get(chain_id, f"gpurent (chain {chain_id})"),
-                "rpcUrl": config.rpc_url, "marketplace": config.manifest.contracts.get("Marketplace"),
-                "token": {"address": config.manifest.contracts.get("GPUToken"), "symbol": TOKEN_SYMBOL,
-                          "decimals": DECIMALS}}
+                "rpcUrl": config.rpc_url, "marketplace": config.manifest.contracts.get("Marketplace"), "token": token()}
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:

@@ -35,6 +35,18 @@ def cost_units(price_units: int, seconds: int) -> int:
     return price_units * seconds // HOUR_S
 
 
+def billed_seconds(price_units: int, cost: int, booked_s: int) -> int | None:
+    """The fewest seconds (at most ``booked_s``) that :func:`cost_units` bills ``cost`` for at
+    ``price_units``: the seconds a settled job was paid for (unique whenever the price is at
+    least 3600 base units an hour). None when no count of seconds bills exactly ``cost``."""
+    if cost == 0:
+        return 0
+    if price_units <= 0:
+        return None
+    seconds = min(booked_s, -(-cost * HOUR_S // price_units))  # ceil(cost * 3600 / price)
+    return seconds if cost_units(price_units, seconds) == cost else None
+
+
 def extension_cost(job: Job, extra_s: int) -> int:
     """Base units ``extendJob(job, extra_s)`` locks: the maxCost of the longer booking less the
     maxCost of the current one (so the job holds what it would have held had it been booked

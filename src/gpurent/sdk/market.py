@@ -320,11 +320,18 @@ class MarketCalls(Base):
 def settlement_of(released: list[Any], refunded: list[Any]) -> dict[str, Decimal] | None:
     """A job's ``FundsReleased`` and ``Refunded`` events summed: what its provider, the
     platform and its renter got (tokens); None without any."""
+    units = settlement_units(released, refunded)
+    return None if units is None else {party: to_tokens(amount) for party, amount in units.items()}
+
+
+def settlement_units(released: list[Any], refunded: list[Any]) -> dict[str, int] | None:
+    """:func:`settlement_of` in base units: ``provider`` (the ``providerAmount`` of every
+    ``FundsReleased``, early releases included), ``fee`` and ``refund`` (``Refunded``); None
+    without any event."""
     if not released and not refunded:
         return None
-    return {"provider": to_tokens(sum(int(e.providerAmount) for e in released)),
-            "fee": to_tokens(sum(int(e.fee) for e in released)),
-            "refund": to_tokens(sum(int(e.amount) for e in refunded))}
+    return {"provider": sum(int(e.providerAmount) for e in released), "fee": sum(int(e.fee) for e in released),
+            "refund": sum(int(e.amount) for e in refunded)}
 
 
 # The Marketplace's bound on every CID it takes (MAX_CID_LENGTH).

@@ -1,6 +1,6 @@
 import { lazy, Suspense, type ReactNode } from "react";
 import { ErrorLine } from "../components/ErrorLine";
-import { WalletPage } from "../features/account";
+import { ReceiptPage, WalletPage } from "../features/account";
 import { SessionProvider, SignIn, useSession } from "../features/auth";
 import { MarketplacePage } from "../features/marketplace";
 import { ConnectWallet, NetworkNotice, WalletProvider, useWallet } from "../features/wallet";
@@ -28,6 +28,7 @@ const InstancesPage = lazy(() => import("../features/instances").then((m) => ({ 
 const ROUTES: { pattern: string; render(params: Record<string, string>): ReactNode }[] = [
   { pattern: "/", render: () => <MarketplacePage /> },
   { pattern: "/wallet", render: () => <WalletPage /> },
+  { pattern: "/wallet/receipts/:jobId", render: (p) => <ReceiptPage key={p.jobId} jobId={p.jobId ?? ""} /> },
   { pattern: "/images", render: () => <ImagesPage /> },
   { pattern: "/provider", render: () => <ProviderPage /> },
   { pattern: "/operator", render: () => <OperatorPage /> },

@@ -1,5 +1,6 @@
 // The web app in a real Chromium against a real gateway, index and Anvil (started by
 // tests/web/test_web.py), with the injected test wallet of wallet.ts.
+import { readFileSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
 import { expectLabelled, screenshots, signIn, watchConsole } from "./steps";
 import { env, installWallet } from "./wallet";
@@ -10,6 +11,9 @@ interface Seeded {
 }
 
 const seeded: Seeded[] = JSON.parse(process.env.GPURENT_EXPECT_GPUS ?? "[]") as Seeded[];
+// the renter's settled jobs as the chain paid them (gp.settlement): [base units, tokens] a party
+type Paid = Record<"provider" | "fee" | "refund", [string, string]>;
+const settlements = JSON.parse(process.env.GPURENT_SETTLEMENTS ?? "{}") as Record<string, Paid>;
 const hostile = process.env.GPURENT_HOSTILE_MODEL ?? "";
 const shots = process.env.GPURENT_SCREENSHOT_DIR ?? "";
 
@@ -116,6 +120,32 @@ test("a renter connects, signs in with the wallet and sees balances and history"
   await expect(page.locator(".balances dd").nth(2)).toHaveText(/^[\d,]+(\.\d+)? ETH$/);
   await expect(page.locator("table.history tbody tr").first()).toBeVisible();
   expect(await page.locator("table.history tbody td[data-label='You were']").allTextContents()).toContain("renter");
+
+  // a settled row's receipt: the split shown is the chain's to the base unit; printed without the
+  // page's header and buttons; saved as the same JSON
+  await page.getByRole("link", { name: /^Receipt of job 0x/ }).first().click();
+  await expect(page).toHaveURL(/\/wallet\/receipts\/0x[0-9a-f]{64}$/);
+  const jobId = new URL(page.url()).pathname.split("/").pop() ?? "";
+  const paid = settlements[jobId];
+  expect(paid, `the chain's settlement of ${jobId}`).toBeTruthy();
+  await expect(page.getByRole("heading", { name: "Receipt", level: 1 })).toBeVisible();
+  for (const part of ["provider", "fee", "refund"] as const) {
+    const [units, tokens] = paid?.[part] ?? ["", ""];
+    await expect(page.getByTestId(`receipt-${part}`)).toHaveText(`${tokens} GPU`);
+    await expect(page.getByTestId(`receipt-${part}`)).toHaveAttribute("title", `${units} base units`);
+  }
+  await expect(page.getByText("The total is what was locked in escrow, to the base unit.")).toBeVisible();
+  await page.emulateMedia({ media: "print" });
+  await expect(page.locator("header.top")).toBeHidden();
+  await expect(page.getByRole("button", { name: "Download (JSON)" })).toBeHidden();
+  await expect(page.getByTestId("receipt-provider")).toBeVisible();
+  await page.emulateMedia({ media: "screen" });
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download (JSON)" }).click()]);
+  const saved = JSON.parse(readFileSync(await download.path(), "utf8")) as { jobId: string; split: Record<string, string> };
+  expect(saved.jobId).toBe(jobId);
+  expect(saved.split).toEqual({ provider: paid?.provider[0], fee: paid?.fee[0], refund: paid?.refund[0] });
+  await page.getByRole("link", { name: "← Wallet" }).click();
+  await expect(page.getByRole("heading", { name: "Wallet", level: 1 })).toBeVisible();
 
   await page.reload(); // the token lives in memory only: a reload signs out
   await expect(page.getByText("Connect your wallet, then sign in, to see your balances and history.")).toBeVisible();

@@ -1,11 +1,12 @@
 import { useCallback, useState } from "react";
+import { Link } from "../../app/router";
 import { ErrorLine } from "../../components/ErrorLine";
 import { Pager } from "../../components/Pager";
 import { formatTime, formatTokens } from "../../lib/format";
 import { usePaged } from "../../lib/usePaged";
 import type { Session } from "../auth";
 import { useWallet } from "../wallet";
-import { fetchHistory, type HistoryEntry } from "./api";
+import { fetchHistory, SETTLED, type HistoryEntry } from "./api";
 
 const PAGE = 20;
 
@@ -36,6 +37,7 @@ export function History({ session }: { session: Session }) {
               <th scope="col">Became</th>
               <th scope="col">Most it may cost</th>
               <th scope="col">Cost</th>
+              <th scope="col">Receipt</th>
             </tr>
           </thead>
           <tbody>
@@ -47,6 +49,11 @@ export function History({ session }: { session: Session }) {
                 <td data-label="Became">{entry.status}</td>
                 <td data-label="Most it may cost">{formatTokens(entry.maxCost, symbol)}</td>
                 <td data-label="Cost">{formatTokens(entry.totalCost, symbol)}</td>
+                <td data-label="Receipt">
+                  {SETTLED.includes(entry.status) && (
+                    <Link to={`/wallet/receipts/${entry.jobId}`} label={`Receipt of job ${entry.jobId}`}>Receipt</Link>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -1,1 +1,2 @@
 export { WalletPage } from "./WalletPage";
+export { ReceiptPage, ReceiptView } from "./Receipt";

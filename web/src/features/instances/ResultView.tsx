@@ -1,23 +1,10 @@
 import { useEffect, useState } from "react";
 import { ErrorLine } from "../../components/ErrorLine";
 import { errorText, isAbort } from "../../lib/api";
+import { saveBlob } from "../../lib/download";
 import { formatAmount } from "../../lib/format";
 import { downloadPart, fetchResult, type ResultSummary } from "./api";
 import { formatBytes } from "./metrics";
-
-/** Saves `blob` as `name` through a link to an object URL (the routes need the session's
- * token, which a plain link cannot carry). */
-function save(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  link.rel = "noopener";
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
 
 /** The result the provider committed on chain (shown for a job whose `resultCid` is set): its
  * CID, size and files, and its stored parts to download, checked by the gateway against
@@ -46,7 +33,7 @@ export function ResultView({ token, jobId }: { token: string; jobId: string }) {
     setBusy(true);
     setError(null);
     try {
-      save(await downloadPart(token, jobId, part), `${jobId.slice(0, 10)}-${part}${part === "payload" && result && !result.sealed ? ".tar" : ""}`);
+      saveBlob(await downloadPart(token, jobId, part), `${jobId.slice(0, 10)}-${part}${part === "payload" && result && !result.sealed ? ".tar" : ""}`);
     } catch (err) {
       setError(`The download failed: ${errorText(err)}`);
     } finally {
