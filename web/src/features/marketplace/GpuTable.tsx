@@ -23,7 +23,7 @@ export function percentText(bps: number | null): string {
 /** The score and its measured components: "700 / 1000 · uptime 99.2% · response 97%". */
 function reputation(gpu: Gpu): string {
   const score = gpu.reputation === null ? "not rated yet" : `${gpu.reputation} / 1000`;
-  if (gpu.uptimeBps === null && gpu.responseBps === null) return `${score} · uptime and response not measured yet`;
+  if (gpu.uptimeBps === null && gpu.responseBps === null) return `${score} · components not measured yet`;
   return `${score} · uptime ${percentText(gpu.uptimeBps)} · response ${percentText(gpu.responseBps)}`;
 }
 

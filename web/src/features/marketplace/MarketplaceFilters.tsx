@@ -42,13 +42,13 @@ export function MarketplaceFilters({ filters, onChange }: { filters: Filters; on
             onChange={(e) => set("minReputation", e.target.value)} />
         )}
       </Field>
-      <Field label="Minimum uptime (%)" hint="The provider's measured uptime; one not measured yet counts 50%.">
+      <Field label="Minimum uptime (%)" hint="Not measured yet: 50%.">
         {(id) => (
           <input id={id} type="number" inputMode="decimal" min={0} max={100} step={0.01} value={filters.minUptime}
             onChange={(e) => set("minUptime", e.target.value)} />
         )}
       </Field>
-      <Field label="Minimum response (%)" hint="How fast it answers the oracle's challenges, 100% instantly; not measured yet: 50%.">
+      <Field label="Minimum response (%)" hint="Not measured yet: 50%.">
         {(id) => (
           <input id={id} type="number" inputMode="decimal" min={0} max={100} step={0.01} value={filters.minResponse}
             onChange={(e) => set("minResponse", e.target.value)} />

@@ -34,7 +34,7 @@ describe("GpuTable", () => {
   it("says when the provider's components are not measured yet", () => {
     render(<GpuTable rows={[gpu({ uptimeBps: null, responseBps: null }), gpu({ id: "0x02", uptimeBps: 10000, responseBps: 1 })]} symbol="GPU" />);
     expect(screen.getAllByTestId("reputation").map((c) => c.textContent)).toEqual([
-      "700 / 1000 · uptime and response not measured yet", "700 / 1000 · uptime 100% · response 0.01%"]);
+      "700 / 1000 · components not measured yet", "700 / 1000 · uptime 100% · response 0.01%"]);
   });
   it("shows the provider's record and time to start once known", () => {
     const record = { completed: 2, started: 3, abandoned: 1, disputes: 1, disputesLost: 1, medianStartS: 120, startSamples: 3, recentJobs: 200 };
