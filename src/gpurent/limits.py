@@ -34,6 +34,7 @@ MAX_PENALTY_POINTS = 1_000  # most points one penalty reason may cost
 MAX_FRAUD_SLASH_BPS = 2_000  # highest share of stake a data-fraud penalty may burn
 MAX_PENALTY_POINTS_PER_PERIOD = 200  # most penalty points one provider can be given per period
 MAX_REWARD_POINTS_PER_PERIOD = 10  # most reward points one provider can be given per period
+UNMEASURED_BPS = 5_000  # uptime and response of a provider not measured yet (what its score counts)
 
 # constant name -> the contract (its manifest name) whose public constant it mirrors
 ON_CHAIN: dict[str, str] = {
@@ -55,4 +56,5 @@ ON_CHAIN: dict[str, str] = {
     "MAX_FRAUD_SLASH_BPS": "ReputationSystem",
     "MAX_PENALTY_POINTS_PER_PERIOD": "ReputationSystem",
     "MAX_REWARD_POINTS_PER_PERIOD": "ReputationSystem",
+    "UNMEASURED_BPS": "ReputationSystem",
 }

@@ -126,6 +126,8 @@ HEADERS = {
     "memory_gb": "mem GB",
     "storage_gb": "disk GB",
     "reputation": "rep",
+    "uptime_pct": "uptime %",
+    "response_pct": "resp %",
     "available": "avail",
     "max_cost": "max cost",
 }

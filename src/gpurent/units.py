@@ -6,7 +6,7 @@ significant digits and would round amounts near 2**96 base units.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
 
 DECIMALS = 18
 TOKEN = 10**DECIMALS
@@ -66,3 +66,17 @@ def for_people(amount: Decimal | int) -> str:
         rounded = value.quantize(Decimal(1).scaleb(-places))
         text = f"{rounded:,f}"
         return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def percent_to_bps(percent: Decimal | int | str) -> int:
+    """A percentage (0-100, any decimals: ``"99.2"``) as the least whole basis points at or above
+    it (99.2 -> 9920, 99.255 -> 9926): a "minimum" filter in percent keeps what it says."""
+    if isinstance(percent, float):
+        raise ValueError("percentages must be Decimal, int or str, not float")
+    try:
+        value = Decimal(percent)
+    except InvalidOperation as err:
+        raise ValueError(f"not a percentage: {percent!r}") from err
+    if not value.is_finite() or not 0 <= value <= 100:
+        raise ValueError(f"a percentage is between 0 and 100, got {percent}")
+    return int((value * 100).to_integral_value(rounding=ROUND_CEILING))

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from gpurent.cli.root import make_root
 from gpurent.manifest import Manifest, save_manifest
-from gpurent.units import to_base_units
+from gpurent.units import TOKEN, to_base_units
 
 CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 PROVIDER, RENTER, ORACLE, ADMIN, OUTSIDER = "3", "5", "1", "0", "7"  # test-account indexes (see Cast)
@@ -64,6 +64,46 @@ def test_gpus_list_filters_and_sorts(cli, listed_gpu):
     assert cli("--json", "gpus", "list", "--min-reputation", "701") == []  # unmeasured: 700
     shown = cli("--json", "gpus", "show", listed_gpu)
     assert (shown["endpoint"], shown["provider_stake"], shown["reputation"]) == ("http://127.0.0.1:8765", "100", 700)
+
+
+def test_gpus_list_narrows_by_the_reputations_components(cli, listed_gpu, suite, cast, chain, manifest, tmp_path,
+                                                         monkeypatch):
+    """--min-uptime / --min-response (percent) on the chain's components and on the index's,
+    the same rows both ways; the row shows them (a provider not measured yet: 50, as its score counts)."""
+    from tests.gateway.test_gateway import serve
+    from tests.indexer.test_indexer import make_indexer
+
+    suite.reputation.submitValidationReport(cast.provider, 1, (4, 4, 1, 0, 100), sender=cast.oracle)
+    suite.token.approve(suite.registry, 100 * TOKEN, sender=cast.provider2)  # measured never
+    suite.registry.registerProvider("http://127.0.0.1:9999", 100 * TOKEN, sender=cast.provider2)
+    suite.registry.registerResource("A100", 16, 80, 500, 3 * TOKEN, sender=cast.provider2)
+    rep = suite.reputation.getReputation(cast.provider)
+    measured = (Decimal(rep.uptimeBps) / 100, Decimal(rep.responseBps) / 100)
+    assert measured[1] > 50
+    response = str(measured[1])
+    cases = {(): {"A100": (50, 50), "RTX4090": measured}, ("--min-response", "50.01"): {"RTX4090": measured},
+             ("--min-response", response): {"RTX4090": measured},
+             ("--min-response", str(measured[1] + Decimal("0.001"))): {},
+             ("--min-uptime", "0", "--min-response", "50"): {"A100": (50, 50), "RTX4090": measured}}
+
+    def listed(*args: str) -> dict:
+        return {r["model"]: (Decimal(r["uptime_pct"]), Decimal(r["response_pct"])) for r in cli("--json", "gpus", "list", *args)}
+
+    for args, expected in cases.items():
+        assert listed(*args) == expected, ("chain", args)
+    for bad in ("101", "-1", "nan", "ninety"):
+        assert_one_line_error(cli("gpus", "list", "--min-uptime", bad, code=2), "--min-uptime")
+
+    indexer = make_indexer(f"sqlite:///{tmp_path / 'index.db'}", manifest, chain)
+    indexer.sync()
+    server, _ = serve(indexer)
+    try:
+        monkeypatch.setenv("GPURENT_INDEXER_URL", f"{server.url}/graphql")
+        assert "(indexer)" in cli("gpus", "list", "--min-response", "50.01").stdout
+        for args, expected in cases.items():
+            assert listed(*args) == expected, ("indexer", args)
+    finally:
+        server.stop()
 
 
 def test_renter_job_flow(cli, listed_gpu, suite, cast, chain):

@@ -118,6 +118,29 @@ def test_a_renter_signs_in_and_reads_gpus_and_its_jobs(gateway, cast):
     assert "/api/v1/gpus" in requests.get(f"{url}/docs", timeout=10).text
 
 
+def test_gpus_narrow_by_the_reputations_components_in_percent(gateway, cast, gp):
+    """min_uptime_pct / min_response_pct: percentages (decimals allowed) of the index's components,
+    each GPU row carrying them in basis points; out of 0-100 or not a number: 400."""
+    server, _, indexer = gateway
+    url = f"{server.url}/api/v1/gpus"
+    measured, new = cast.provider.address.lower(), cast.provider2.address.lower()
+    response = int(gp.reputation(cast.provider.address).response * 10_000)  # provider2: 5000, unmeasured
+    rows = requests.get(url, timeout=10).json()["items"]
+    assert {(g["providerAddress"], g["responseBps"]) for g in rows} == {(measured, response), (new, None)}
+    for pct, expected in ((0, {measured, new}), ("50", {measured, new}), ("50.01", {measured}),
+                          (f"{response / 100:.2f}", {measured}), (f"{response / 100 + 0.001:.3f}", set()),
+                          (100, set())):
+        found = requests.get(url, params={"min_response_pct": pct}, timeout=10)
+        assert found.status_code == 200 and {g["providerAddress"] for g in found.json()["items"]} == expected, pct
+    both = requests.get(url, params={"min_uptime_pct": 0, "min_response_pct": 50.01}, timeout=10).json()["items"]
+    direct = graphql(indexer, "{ gpus(filters: {minUptimeBps: 0, minResponseBps: 5001}) { id } }").data["gpus"]
+    assert [g["id"] for g in both] == [g["id"] for g in direct] and direct
+    for name in ("min_uptime_pct", "min_response_pct"):
+        for bad in ("-0.5", "100.01", "nan", "inf", "ninety", "1" * 40):
+            answer = requests.get(url, params={name: bad}, timeout=10)
+            assert answer.status_code == 400 and name in answer.json()["error"], (name, bad, answer.text)
+
+
 @pytest.mark.parametrize("bad", ["bad sort", "bad provider", "page too big", "bad id"])
 def test_bad_queries_get_one_line_errors(gateway, bad):
     server, _, _ = gateway

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from gpurent.indexer.api import MAX_PAGE, Hub, make_schema
+from gpurent.indexer.api import MAX_PAGE, GpuFilter, Hub, gpus_query, make_schema
+from gpurent.limits import BPS, UNMEASURED_BPS
 from gpurent.local.process import free_port
 from gpurent.units import TOKEN
 from tests.indexer.test_indexer import busy_chain, make_indexer
@@ -64,6 +65,43 @@ def test_gpu_filters_and_sorts(indexed, cast, gp):
                                                         reverse=True)
     retired = run(indexer, q, f={"available": False}, sort="PRICE_ASC", limit=50, offset=0).data["gpus"]
     assert retired == []  # retired GPUs are never offered
+
+
+def test_gpu_filters_on_the_reputations_components(indexed, cast, gp):
+    """minUptimeBps / minResponseBps narrow by the provider's components, as the chain has them
+    (a provider not measured yet counts the contract's UNMEASURED_BPS); each row carries them."""
+    indexer, _ = indexed
+    q = """query($f: GpuFilter) { gpus(filters: $f, limit: 50) { providerAddress uptimeBps responseBps } }"""
+    chain = {a.address.lower(): gp.reputation(a.address) for a in (cast.provider, cast.provider2)}
+    bps = {a: (int(r.uptime * BPS), int(r.response * BPS)) for a, r in chain.items()}
+    measured, new = cast.provider.address.lower(), cast.provider2.address.lower()
+    assert bps[new] == (UNMEASURED_BPS, UNMEASURED_BPS) and bps[measured][1] > UNMEASURED_BPS
+    rows = run(indexer, q, f=None).data["gpus"]
+    assert {(g["providerAddress"], g["uptimeBps"], g["responseBps"]) for g in rows} == {
+        (measured, *bps[measured]), (new, None, None)}  # null: not measured yet
+    for key, column in (("minUptimeBps", 0), ("minResponseBps", 1)):
+        for least in (0, UNMEASURED_BPS, UNMEASURED_BPS + 1, bps[measured][column], bps[measured][column] + 1, BPS):
+            found = {g["providerAddress"] for g in run(indexer, q, f={key: least}).data["gpus"]}
+            assert found == {a for a, v in bps.items() if v[column] >= least}, (key, least)
+    both = run(indexer, q, f={"minUptimeBps": 0, "minResponseBps": bps[measured][1]}).data["gpus"]
+    assert {g["providerAddress"] for g in both} == {measured}
+    for bad in (-1, BPS + 1):
+        refused = run(indexer, q, f={"minResponseBps": bad})
+        assert refused.errors and f"minResponseBps must be between 0 and {BPS}" in refused.errors[0].message
+
+
+def test_component_filters_keep_the_price_index(indexed):
+    """On SQLite the page still walks gpu_by_price (the provider row joined by its key), as it
+    does for minReputation: no scan of every GPU."""
+    indexer, _ = indexed
+    if indexer.engine.dialect.name != "sqlite":
+        pytest.skip("the plan is SQLite's")
+    query = gpus_query(GpuFilter(min_uptime_bps=9000, min_response_bps=9000, min_reputation=500), limit=26)
+    sql = str(query.compile(indexer.engine, compile_kwargs={"literal_binds": True}))
+    with indexer.engine.connect() as db:
+        plan = " | ".join(row[-1] for row in db.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+    assert "USING INDEX gpu_by_price" in plan and "providers USING INDEX" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan  # no sort of the whole match
 
 
 def test_jobs_queries_and_lookups(indexed, cast):

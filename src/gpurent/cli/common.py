@@ -149,6 +149,7 @@ TOKENS = TokenAmount()
 # hours booked: the Marketplace's longest job (MAX_DURATION), in hours
 HOURS = Quantity("hours", "a number of hours", maximum=Decimal(MAX_DURATION) / 3600, positive=True, unit=" h")
 MINUTES = Quantity("minutes", "a number of minutes", maximum=Decimal(MAX_DURATION) / 60, positive=True, unit=" min")
+PERCENT = Quantity("percent", "a percentage", maximum=Decimal(100), unit=" %")
 # the chain's integer fields, so that no value reaches a query or a transaction it cannot fit
 UINT16 = click.IntRange(0, 2**16 - 1)
 UINT32 = click.IntRange(0, 2**32 - 1)

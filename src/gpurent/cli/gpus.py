@@ -8,7 +8,10 @@ from decimal import Decimal
 import click
 
 from gpurent.command import App
-from gpurent.cli.common import GPU_ID, TOKENS, UINT16, UINT32, pass_app, resource_row
+from gpurent.limits import BPS
+from gpurent.types import Reputation
+from gpurent.units import percent_to_bps
+from gpurent.cli.common import GPU_ID, PERCENT, TOKENS, UINT16, UINT32, pass_app, resource_row
 
 
 @click.group("gpus")
@@ -23,21 +26,29 @@ def group() -> None:
 @click.option("--min-storage", type=UINT32, default=0, help="GiB")
 @click.option("--max-price", type=TOKENS, help="Tokens per hour")
 @click.option("--min-reputation", type=click.IntRange(0, 1000), default=0)
+@click.option("--min-uptime", type=PERCENT, help="The provider's uptime component at least this percentage "
+              "(0-100, decimals; a provider not measured yet counts 50, as its score does)")
+@click.option("--min-response", type=PERCENT, help="The provider's response component at least this percentage "
+              "(0-100, decimals; a provider not measured yet counts 50)")
 @click.option("--all", "show_all", is_flag=True, help="Include unavailable and retired GPUs")
 @click.option("--sort", type=click.Choice(["price", "reputation"]), default="price", show_default=True)
 @click.option("--image", metavar="CID", help="Say at each GPU's provider whether this image is cached already "
               "(ready: starts without a download; stored: loaded from its node; absent; unknown), as its agent says")
 @pass_app
 def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_storage: int,
-              max_price: Decimal | None, min_reputation: int, show_all: bool, sort: str, image: str | None) -> None:
+              max_price: Decimal | None, min_reputation: int, min_uptime: Decimal | None, min_response: Decimal | None,
+              show_all: bool, sort: str, image: str | None) -> None:
     """GPUs matching the filters (from the indexer when one runs, else from the chain), each with
     its open jobs: running, and waiting for it (a GPU can be available and busy)."""
     from gpurent.images.store import validate_cid
-    from gpurent.indexer.service import find_gpus, gpu_loads_indexed, graphql_url
+    from gpurent.indexer.service import bps_percent, find_gpus, gpu_loads_indexed, graphql_url
 
     cid = validate_cid(image) if image is not None else None  # before anything is asked of anyone
     columns = COLUMNS + (["image_here"] if cid else [])
-    rows = find_gpus(model, min_vcpu, min_memory, min_storage, max_price, min_reputation, show_all, sort)
+    uptime_bps = percent_to_bps(min_uptime) if min_uptime is not None else 0
+    response_bps = percent_to_bps(min_response) if min_response is not None else 0
+    rows = find_gpus(model, min_vcpu, min_memory, min_storage, max_price, min_reputation, show_all, sort,
+                     min_uptime_bps=uptime_bps, min_response_bps=response_bps)
     url = graphql_url() if rows is not None else None
     loads = gpu_loads_indexed(url) if url is not None else None
     if rows is not None and loads is not None:
@@ -45,7 +56,7 @@ def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_s
         app.output.data(rows, title=f"{len(rows)} GPU(s) (indexer)", columns=columns)
         return
     gp = app.reader()
-    scores: dict[str, int] = {}
+    reputations: dict[str, Reputation] = {}
     rows = []
     for r in gp.resources():
         if not show_all and (r.retired or not r.available):
@@ -56,11 +67,13 @@ def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_s
             continue
         if max_price is not None and r.price_per_hour > max_price:
             continue
-        if r.provider not in scores:
-            scores[r.provider] = gp.reputation(r.provider).score
-        if scores[r.provider] < min_reputation:
+        if r.provider not in reputations:
+            reputations[r.provider] = gp.reputation(r.provider)
+        rep = reputations[r.provider]
+        uptime, response = int(rep.uptime * BPS), int(rep.response * BPS)
+        if rep.score < min_reputation or uptime < uptime_bps or response < response_bps:
             continue
-        rows.append(resource_row(r, scores[r.provider]))
+        rows.append(resource_row(r, rep.score) | {"uptime_pct": bps_percent(uptime), "response_pct": bps_percent(response)})
     if sort == "price":
         rows.sort(key=lambda row: (row["price_per_hour"], -row["reputation"]))
     else:
@@ -69,7 +82,8 @@ def list_gpus(app: App, model: str | None, min_vcpu: int, min_memory: int, min_s
     app.output.data(_with_image(app, rows, cid), title=f"{len(rows)} GPU(s) (chain)", columns=columns)
 
 
-COLUMNS = ["id", "model", "vcpu", "memory_gb", "price_per_hour", "reputation", "available", "running", "waiting"]
+COLUMNS = ["id", "model", "vcpu", "memory_gb", "price_per_hour", "reputation", "uptime_pct", "response_pct", "available",
+           "running", "waiting"]
 
 
 def _with_load(rows: list[dict[str, object]], loads: Mapping[str, tuple[int, int]]) -> list[dict[str, object]]:

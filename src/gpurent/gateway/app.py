@@ -13,6 +13,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request, WebSocket
@@ -47,7 +48,7 @@ from gpurent.sdk.provider import DelegatedEndpoint
 from gpurent.sdk.unsigned import MAX_RAW_TX, UnsignedCalls
 from gpurent.types import JobStatus
 from gpurent.limits import MAX_REASON_LENGTH
-from gpurent.units import DECIMALS
+from gpurent.units import DECIMALS, percent_to_bps
 
 
 API = "/api/v1"
@@ -244,6 +245,12 @@ def make_app(config: GatewayConfig) -> FastAPI:
                    min_storage_gb: Annotated[int | None, Query(ge=0, le=2**32)] = None,
                    max_price: Annotated[float | None, Query(ge=0, le=1e12)] = None,
                    min_reputation: Annotated[int | None, Query(ge=0, le=1000)] = None,
+                   min_uptime_pct: Annotated[Decimal | None, Query(ge=0, le=100, max_digits=9, description=(
+                       "The provider's uptime component at least this percentage (0-100, decimals; "
+                       "unmeasured counts 50)"))] = None,
+                   min_response_pct: Annotated[Decimal | None, Query(ge=0, le=100, max_digits=9, description=(
+                       "The provider's response component at least this percentage (0-100, decimals; "
+                       "unmeasured counts 50)"))] = None,
                    provider: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
                    available: Annotated[str, Query(pattern="^(true|false|1|0|any)$",
                                                    description="true, false, or any (both)")] = "true",
@@ -252,6 +259,8 @@ def make_app(config: GatewayConfig) -> FastAPI:
                    offset: Annotated[int, Query(ge=0, le=10**7)] = 0) -> JSONResponse:
         filters = GpuFilter(model=model, min_vcpu=min_vcpu, min_memory_gb=min_memory_gb, min_storage_gb=min_storage_gb,
                             max_price=max_price, min_reputation=min_reputation, provider=provider,
+                            min_uptime_bps=None if min_uptime_pct is None else percent_to_bps(min_uptime_pct),
+                            min_response_bps=None if min_response_pct is None else percent_to_bps(min_response_pct),
                             available=None if available == "any" else available in ("true", "1"))
         # on the loop, as the index's GraphQL resolvers run (an indexed query of a millisecond: a
         # thread hop for it would cost more than it spares)

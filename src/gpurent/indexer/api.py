@@ -39,7 +39,7 @@ from graphql.language import DocumentNode, FragmentDefinitionNode, Visitor, visi
 from gpurent.indexer.cost import cost_limit
 from gpurent.indexer.events import DecodedEvent
 from gpurent.indexer import schema as s
-from gpurent.limits import MAX_PRICE_PER_HOUR
+from gpurent.limits import BPS, MAX_PRICE_PER_HOUR, UNMEASURED_BPS
 from gpurent.safejson import JSONTooLarge, loads_bounded
 from gpurent.units import TOKEN
 
@@ -128,6 +128,10 @@ class Gpu:
     retired: bool
     reputation: int | None = strawberry.field(description="The provider's score (0-1000)")
     total_uptime: int
+    uptime_bps: int | None = strawberry.field(
+        default=None, description="The provider's uptime component (0-10000); null until first measured")
+    response_bps: int | None = strawberry.field(
+        default=None, description="The provider's response component (0-10000); null until first measured")
 
     @strawberry.field
     def provider(self, info: Info) -> Provider | None:
@@ -136,14 +140,14 @@ class Gpu:
         return _provider(row) if row else None
 
 
-GPU_COLUMNS = (*s.gpu_resources.c, s.providers.c.score)
+GPU_COLUMNS = (*s.gpu_resources.c, s.providers.c.score, s.providers.c.uptime_bps, s.providers.c.response_bps)
 
 
 def _gpu(row: Any) -> Gpu:
     return Gpu(id=row["id"], provider_address=row["provider_address"], gpu_model=row["gpu_model"], vcpu=row["vcpu"],
                memory_gb=row["memory_gb"], storage_gb=row["storage_gb"], price_per_hour=row["price_per_hour_tokens"],
                available=row["availability"], retired=row["retired"], reputation=row["score"],
-               total_uptime=row["total_uptime"])
+               total_uptime=row["total_uptime"], uptime_bps=row["uptime_bps"], response_bps=row["response_bps"])
 
 
 def _gpu_query() -> Any:
@@ -221,6 +225,10 @@ class GpuFilter:
     max_price: float | None = strawberry.field(default=None, description="Tokens per hour")
     available: bool | None = True
     min_reputation: int | None = None
+    min_uptime_bps: int | None = strawberry.field(
+        default=None, description="The provider's uptime component at least this (0-10000; unmeasured counts 5000)")
+    min_response_bps: int | None = strawberry.field(
+        default=None, description="The provider's response component at least this (0-10000; unmeasured counts 5000)")
     provider: str | None = None
     include_retired: bool = False
 
@@ -246,6 +254,14 @@ SORTS = {
 def find_gpus(engine: Engine, filters: GpuFilter | None = None, sort: GpuSort = GpuSort.PRICE_ASC,
               limit: int = 50, offset: int = 0) -> list[Gpu]:
     """The ``gpus`` query's rows (the GraphQL field and the gateway's REST route both call this)."""
+    query = gpus_query(filters, sort, limit, offset)
+    with engine.connect() as db:
+        return [_gpu(r) for r in db.execute(query).mappings()]
+
+
+def gpus_query(filters: GpuFilter | None = None, sort: GpuSort = GpuSort.PRICE_ASC, limit: int = 50,
+               offset: int = 0) -> Any:
+    """The SELECT of one page of ``find_gpus`` (ValueError for a filter out of its bounds)."""
     _page(limit, offset)
     f, g = filters or GpuFilter(), s.gpu_resources.c
     where = [] if f.include_retired else [g.retired == False]  # noqa: E712 - SQL, and index-friendly
@@ -265,11 +281,15 @@ def find_gpus(engine: Engine, filters: GpuFilter | None = None, sort: GpuSort = 
         where.append(g.price_per_hour_micro <= int(f.max_price * 10**6))
     if f.min_reputation is not None:
         where.append(s.providers.c.score >= f.min_reputation)
+    for name, column, least in (("minUptimeBps", s.providers.c.uptime_bps, f.min_uptime_bps),
+                                ("minResponseBps", s.providers.c.response_bps, f.min_response_bps)):
+        if least is not None:  # a condition on the joined provider row, as the score's: the same plan
+            if not 0 <= least <= BPS:
+                raise ValueError(f"{name} must be between 0 and {BPS}, got {least}")
+            where.append(func.coalesce(column, UNMEASURED_BPS) >= least)  # unmeasured: what the chain counts
     if f.provider:
         where.append(g.provider_address == _address(f.provider))
-    query = _gpu_query().where(and_(*where)).order_by(*SORTS[sort], g.id).limit(limit).offset(offset)
-    with engine.connect() as db:
-        return [_gpu(r) for r in db.execute(query).mappings()]
+    return _gpu_query().where(and_(*where)).order_by(*SORTS[sort], g.id).limit(limit).offset(offset)
 
 
 def find_gpu(engine: Engine, gpu_id: str) -> Gpu | None:

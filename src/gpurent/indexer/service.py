@@ -8,6 +8,7 @@ from typing import Any
 
 import requests
 
+from gpurent.limits import UNMEASURED_BPS
 from gpurent.settings import load_settings
 
 
@@ -34,14 +35,16 @@ def query(url: str, document: str, variables: dict[str, Any] | None = None, time
 
 GPUS_QUERY = """query($f: GpuFilter, $sort: GpuSort!, $offset: Int!) {
   gpus(filters: $f, sort: $sort, limit: 100, offset: $offset) {
-    id gpuModel vcpu memoryGb storageGb pricePerHour available retired providerAddress reputation } }"""
+    id gpuModel vcpu memoryGb storageGb pricePerHour available retired providerAddress reputation uptimeBps responseBps } }"""
 
 
 def find_gpus(model: str | None = None, min_vcpu: int = 0, min_memory: int = 0, min_storage: int = 0,
               max_price: Decimal | None = None, min_reputation: int = 0, show_all: bool = False,
-              sort: str = "price") -> list[dict[str, object]] | None:
+              sort: str = "price", min_uptime_bps: int = 0,
+              min_response_bps: int = 0) -> list[dict[str, object]] | None:
     """GPUs matching the filters, through the indexer's GraphQL API (every page), as rows of
-    plain values; None when no indexer answers or it indexes another deployment."""
+    plain values (the provider's components in percent, unmeasured ones as the chain counts
+    them); None when no indexer answers or it indexes another deployment."""
     from gpurent.manifest import load_manifest
 
     url = graphql_url()
@@ -56,7 +59,8 @@ def find_gpus(model: str | None = None, min_vcpu: int = 0, min_memory: int = 0, 
         return None
     filters = {"model": model, "minVcpu": min_vcpu, "minMemoryGb": min_memory, "minStorageGb": min_storage,
                "maxPrice": float(max_price) if max_price is not None else None,
-               "minReputation": min_reputation or None, "available": None if show_all else True,
+               "minReputation": min_reputation or None, "minUptimeBps": min_uptime_bps or None,
+               "minResponseBps": min_response_bps or None, "available": None if show_all else True,
                "includeRetired": show_all}
     rows: list[dict[str, object]] = []
     try:
@@ -66,11 +70,17 @@ def find_gpus(model: str | None = None, min_vcpu: int = 0, min_memory: int = 0, 
             rows += [{"id": g["id"], "model": g["gpuModel"], "vcpu": g["vcpu"], "memory_gb": g["memoryGb"],
                       "storage_gb": g["storageGb"], "price_per_hour": Decimal(g["pricePerHour"]),
                       "available": g["available"] and not g["retired"], "provider": g["providerAddress"],
-                      "reputation": g["reputation"] or 0} for g in page["gpus"]]
+                      "reputation": g["reputation"] or 0, "uptime_pct": bps_percent(g["uptimeBps"]),
+                      "response_pct": bps_percent(g["responseBps"])} for g in page["gpus"]]
             if len(page["gpus"]) < 100:
                 return rows
     except (requests.RequestException, ValueError, KeyError):
         return None  # fall back to the chain
+
+
+def bps_percent(bps: int | None) -> Decimal:
+    """Basis points as a percentage (9925 -> 99.25); None (not measured yet) as the chain counts it."""
+    return (Decimal(UNMEASURED_BPS if bps is None else int(bps)) / 100).normalize() + 0
 
 
 OPEN_JOBS_QUERY = """query($status: String!, $offset: Int!) {

@@ -8,6 +8,8 @@ import { env, installWallet } from "./wallet";
 interface Seeded {
   model: string;
   price: string;
+  uptimeBps: number | null; // null: not measured yet (filters count it 50%)
+  responseBps: number | null;
 }
 
 const seeded: Seeded[] = JSON.parse(process.env.GPURENT_EXPECT_GPUS ?? "[]") as Seeded[];
@@ -49,6 +51,25 @@ test("the marketplace lists the indexed GPUs, filters narrow them, strings stay 
   const affordable = rtx.filter((g) => Number(g.price) <= cheapest);
   expect(affordable.length).toBeLessThan(rtx.length);
   await expect(page.locator("table.gpus tbody tr")).toHaveCount(affordable.length);
+
+  // the reputation's components: the measured provider's GPUs above 50% uptime, the new one's not
+  await page.getByRole("button", { name: "Clear filters" }).click();
+  await expect(page.locator("table.gpus tbody tr")).toHaveCount(seeded.length);
+  const measured = seeded.filter((g) => (g.uptimeBps ?? 5000) >= 5001);
+  expect(measured.length, "one provider measured above 50%, one not measured").toBeGreaterThan(0);
+  expect(measured.length).toBeLessThan(seeded.length);
+  await page.getByLabel("Minimum uptime (%)").fill("50.01");
+  await expect(page.locator("table.gpus tbody tr")).toHaveCount(measured.length);
+  expect(await modelsShown(page)).toEqual(measured.map((g) => g.model));
+  await expect(page).toHaveURL(/minUptime=50\.01/);
+  const first = measured[0] as Seeded;
+  const pct = (bps: number | null) => `${Number(((bps ?? 0) / 100).toFixed(2))}%`;
+  await expect(page.locator("table.gpus tbody td[data-label=Reputation]").first())
+    .toContainText(`uptime ${pct(first.uptimeBps)} · response ${pct(first.responseBps)}`);
+  await page.getByLabel("Minimum response (%)").fill((((first.responseBps ?? 0) + 1) / 100).toFixed(2)); // just above it
+  await expect(page.getByText("No GPU matches these filters.")).toBeVisible();
+  await page.getByLabel("Minimum response (%)").fill("100.5"); // said, and not sent
+  await expect(page.getByText("Minimum response is at most 100.")).toBeVisible();
 
   // the keyboard alone: the sort select reached with Tab, changed with the arrow keys
   await page.getByRole("button", { name: "Clear filters" }).click();

@@ -15,8 +15,16 @@ function useFirstRowsMark(count: number) {
   }, [count]);
 }
 
-function reputation(score: number | null): string {
-  return score === null ? "not rated yet" : `${score} / 1000`;
+/** A component in basis points as a percentage (9920 → "99.2%"); null: not measured yet. */
+export function percentText(bps: number | null): string {
+  return bps === null ? "not measured yet" : `${Number((bps / 100).toFixed(2))}%`;
+}
+
+/** The score and its measured components: "700 / 1000 · uptime 99.2% · response 97%". */
+function reputation(gpu: Gpu): string {
+  const score = gpu.reputation === null ? "not rated yet" : `${gpu.reputation} / 1000`;
+  if (gpu.uptimeBps === null && gpu.responseBps === null) return `${score} · components not measured yet`;
+  return `${score} · uptime ${percentText(gpu.uptimeBps)} · response ${percentText(gpu.responseBps)}`;
 }
 
 /** The provider's record and its time to start ("—" while not known), and with an image
@@ -73,7 +81,7 @@ export function GpuTable({ rows, symbol, records = {}, image = "", images = {} }
             <td data-label="vCPUs">{gpu.vcpu}</td>
             <td data-label="Storage">{gpu.storageGb} GB</td>
             <td data-label="Price / hour">{formatTokens(gpu.pricePerHour, symbol)}</td>
-            <td data-label="Reputation">{reputation(gpu.reputation)}</td>
+            <td data-label="Reputation" data-testid="reputation">{reputation(gpu)}</td>
             <td data-label="Provider" title={gpu.providerAddress}>{shortAddress(gpu.providerAddress)}</td>
             <Record record={records[gpu.providerAddress.toLowerCase()]}
               image={image ? images[gpu.providerAddress.toLowerCase()] : undefined} />

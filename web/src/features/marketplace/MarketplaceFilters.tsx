@@ -42,6 +42,18 @@ export function MarketplaceFilters({ filters, onChange }: { filters: Filters; on
             onChange={(e) => set("minReputation", e.target.value)} />
         )}
       </Field>
+      <Field label="Minimum uptime (%)" hint="Not measured yet: 50%.">
+        {(id) => (
+          <input id={id} type="number" inputMode="decimal" min={0} max={100} step={0.01} value={filters.minUptime}
+            onChange={(e) => set("minUptime", e.target.value)} />
+        )}
+      </Field>
+      <Field label="Minimum response (%)" hint="Not measured yet: 50%.">
+        {(id) => (
+          <input id={id} type="number" inputMode="decimal" min={0} max={100} step={0.01} value={filters.minResponse}
+            onChange={(e) => set("minResponse", e.target.value)} />
+        )}
+      </Field>
       <Field label="Availability">
         {(id) => (
           <select id={id} value={filters.available} onChange={(e) => set("available", e.target.value as Availability)}>

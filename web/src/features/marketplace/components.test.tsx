@@ -16,6 +16,8 @@ const gpu = (over: Partial<Gpu>): Gpu => ({
   retired: false,
   reputation: 700,
   totalUptime: 0,
+  uptimeBps: 9920,
+  responseBps: 9700,
   ...over,
 });
 
@@ -25,9 +27,14 @@ describe("GpuTable", () => {
     const row = screen.getAllByRole("row")[1];
     expect(row).toBeDefined();
     const cells = within(row as HTMLElement).getAllByRole("cell").map((c) => c.textContent);
-    expect(cells).toEqual(["80 GB", "16", "500 GB", "1,234.5 GPU", "700 / 1000", "0x15d3…6A65", "—", "—", "Available", "Rent"]);
+    expect(cells).toEqual(["80 GB", "16", "500 GB", "1,234.5 GPU", "700 / 1000 · uptime 99.2% · response 97%", "0x15d3…6A65", "—", "—", "Available", "Rent"]);
     const link = within(row as HTMLElement).getByRole("link", { name: "Rent A100 at 1,234.5 GPU an hour" });
     expect(link.getAttribute("href")).toBe(`/rent/${gpu({}).id}`);
+  });
+  it("says when the provider's components are not measured yet", () => {
+    render(<GpuTable rows={[gpu({ uptimeBps: null, responseBps: null }), gpu({ id: "0x02", uptimeBps: 10000, responseBps: 1 })]} symbol="GPU" />);
+    expect(screen.getAllByTestId("reputation").map((c) => c.textContent)).toEqual([
+      "700 / 1000 · components not measured yet", "700 / 1000 · uptime 100% · response 0.01%"]);
   });
   it("shows the provider's record and time to start once known", () => {
     const record = { completed: 2, started: 3, abandoned: 1, disputes: 1, disputesLost: 1, medianStartS: 120, startSamples: 3, recentJobs: 200 };
@@ -51,7 +58,7 @@ describe("GpuTable", () => {
     const { container } = render(<GpuTable rows={[gpu({ gpuModel: "<img src=x onerror=alert(1)>", reputation: null })]} symbol="GPU" />);
     expect(screen.getByText("<img src=x onerror=alert(1)>")).toBeTruthy();
     expect(container.querySelector("img")).toBeNull();
-    expect(screen.getByText("not rated yet")).toBeTruthy();
+    expect(screen.getByText("not rated yet · uptime 99.2% · response 97%")).toBeTruthy();
   });
   it("marks the first rows for the benchmark once", () => {
     performance.clearMarks();
@@ -65,12 +72,17 @@ describe("MarketplaceFilters", () => {
   it("labels every control and reports each change", () => {
     const onChange = vi.fn();
     render(<MarketplaceFilters filters={DEFAULT_FILTERS} onChange={onChange} />);
-    for (const label of ["Model", "Minimum VRAM", "Minimum vCPUs", "Maximum price (GPU/hour)", "Minimum reputation (0-1000)", "Availability",
+    for (const label of ["Model", "Minimum VRAM", "Minimum vCPUs", "Maximum price (GPU/hour)", "Minimum reputation (0-1000)",
+      "Minimum uptime (%)", "Minimum response (%)", "Availability",
       "Image you will run (CID)", "Sort by"]) {
       expect(screen.getByLabelText(label)).toBeTruthy();
     }
     fireEvent.change(screen.getByLabelText("Minimum VRAM"), { target: { value: "24" } });
     expect(onChange).toHaveBeenLastCalledWith({ ...DEFAULT_FILTERS, minVram: "24" });
+    fireEvent.change(screen.getByLabelText("Minimum uptime (%)"), { target: { value: "99.5" } });
+    expect(onChange).toHaveBeenLastCalledWith({ ...DEFAULT_FILTERS, minUptime: "99.5" });
+    fireEvent.change(screen.getByLabelText("Minimum response (%)"), { target: { value: "90" } });
+    expect(onChange).toHaveBeenLastCalledWith({ ...DEFAULT_FILTERS, minResponse: "90" });
     fireEvent.change(screen.getByLabelText("Sort by"), { target: { value: "memory_desc" } });
     expect(onChange).toHaveBeenLastCalledWith({ ...DEFAULT_FILTERS, sort: "memory_desc" });
     fireEvent.click(screen.getByRole("button", { name: "Clear filters" }));

@@ -22,6 +22,12 @@ describe("filters to the gateway's query", () => {
     expect(params.has("model")).toBe(false);
     expect(gpuQuery({ ...DEFAULT_FILTERS, available: "any" }, 0).get("available")).toBe("any");
   });
+  it("sends the reputation's components as the gateway's percentages", () => {
+    const params = gpuQuery({ ...DEFAULT_FILTERS, minUptime: " 99.25 ", minResponse: "90" }, 0);
+    expect(params.get("min_uptime_pct")).toBe("99.25");
+    expect(params.get("min_response_pct")).toBe("90");
+    expect(gpuQuery(DEFAULT_FILTERS, 0).has("min_uptime_pct")).toBe(false);
+  });
 });
 
 describe("filter problems", () => {
@@ -31,6 +37,11 @@ describe("filter problems", () => {
     expect(filterProblems({ ...DEFAULT_FILTERS, minVcpu: "2.5" })).toEqual(["Minimum vCPUs must be a whole number."]);
     expect(filterProblems({ ...DEFAULT_FILTERS, minReputation: "1001" })).toEqual(["Minimum reputation is at most 1,000."]);
     expect(filterProblems({ ...DEFAULT_FILTERS, minVram: "lots" })).toEqual(["Minimum VRAM must be a number, 0 or more."]);
+    expect(filterProblems({ ...DEFAULT_FILTERS, minUptime: "100.5" })).toEqual(["Minimum uptime is at most 100."]);
+    expect(filterProblems({ ...DEFAULT_FILTERS, minResponse: "-1" })).toEqual(["Minimum response must be a number, 0 or more."]);
+    expect(filterProblems({ ...DEFAULT_FILTERS, minUptime: "99.255" })).toEqual(
+      ["Minimum uptime is a plain number with at most 2 decimals."]);
+    expect(filterProblems({ ...DEFAULT_FILTERS, minUptime: "99.25", minResponse: ".5" })).toEqual([]);
   });
 });
 
@@ -41,6 +52,11 @@ describe("the page's URL", () => {
     expect(search).toBe("?model=rtx+4090&sort=memory_desc&page=4");
     expect(fromSearch(search)).toEqual({ filters, page: 3 });
     expect(toSearch(DEFAULT_FILTERS, 0)).toBe("");
+  });
+  it("keeps the components' filters in the URL", () => {
+    const filters = { ...DEFAULT_FILTERS, minUptime: "99.5", minResponse: "80" };
+    expect(toSearch(filters, 0)).toBe("?minUptime=99.5&minResponse=80");
+    expect(fromSearch(toSearch(filters, 0)).filters).toEqual(filters);
   });
   it("keeps any availability in the URL", () => {
     expect(fromSearch(toSearch({ ...DEFAULT_FILTERS, available: "any" }, 0)).filters.available).toBe("any");

@@ -9,30 +9,39 @@ export const DEFAULT_FILTERS: Filters = {
   minVcpu: "",
   maxPrice: "",
   minReputation: "",
+  minUptime: "",
+  minResponse: "",
   available: "yes",
   sort: "price_asc",
   image: "",
 };
 
-const NUMBERS = {
+type NumberKey = "minVram" | "minVcpu" | "maxPrice" | "minReputation" | "minUptime" | "minResponse";
+
+// places: most decimals (a percentage's hundredths are the chain's basis points)
+const NUMBERS: Record<NumberKey, { param: string; label: string; max: number; whole: boolean; places?: number }> = {
   minVram: { param: "min_memory_gb", label: "Minimum VRAM", max: 2 ** 32, whole: true },
   minVcpu: { param: "min_vcpu", label: "Minimum vCPUs", max: 2 ** 16, whole: true },
   maxPrice: { param: "max_price", label: "Maximum price", max: 1e12, whole: false },
   minReputation: { param: "min_reputation", label: "Minimum reputation", max: 1000, whole: true },
-} as const;
+  minUptime: { param: "min_uptime_pct", label: "Minimum uptime", max: 100, whole: false, places: 2 },
+  minResponse: { param: "min_response_pct", label: "Minimum response", max: 100, whole: false, places: 2 },
+};
 
-type NumberKey = keyof typeof NUMBERS;
+const numberSpecs = () => Object.entries(NUMBERS) as [NumberKey, (typeof NUMBERS)[NumberKey]][];
 
 /** What is wrong with the filters, in one line per field; empty when they are fine. */
 export function filterProblems(filters: Filters): string[] {
   const problems: string[] = [];
-  for (const [key, spec] of Object.entries(NUMBERS) as [NumberKey, (typeof NUMBERS)[NumberKey]][]) {
+  for (const [key, spec] of numberSpecs()) {
     const raw = filters[key].trim();
     if (raw === "") continue;
     const value = Number(raw);
     if (!Number.isFinite(value) || value < 0) problems.push(`${spec.label} must be a number, 0 or more.`);
     else if (spec.whole && !Number.isInteger(value)) problems.push(`${spec.label} must be a whole number.`);
     else if (value > spec.max) problems.push(`${spec.label} is at most ${spec.max.toLocaleString("en-US")}.`);
+    else if (spec.places !== undefined && !new RegExp(`^\\d*(\\.\\d{0,${spec.places}})?$`).test(raw))
+      problems.push(`${spec.label} is a plain number with at most ${spec.places} decimals.`);
   }
   if (filters.model.length > 64) problems.push("Model is at most 64 characters.");
   return problems;
@@ -44,7 +53,7 @@ export function gpuQuery(filters: Filters, page: number, pageSize = PAGE_SIZE): 
   const params = new URLSearchParams();
   const model = filters.model.trim();
   if (model) params.set("model", model);
-  for (const [key, spec] of Object.entries(NUMBERS) as [NumberKey, (typeof NUMBERS)[NumberKey]][]) {
+  for (const [key, spec] of numberSpecs()) {
     const raw = filters[key].trim();
     if (raw !== "") params.set(spec.param, String(Number(raw)));
   }
@@ -78,6 +87,8 @@ export function fromSearch(search: string): { filters: Filters; page: number } {
     minVcpu: text("minVcpu"),
     maxPrice: text("maxPrice"),
     minReputation: text("minReputation"),
+    minUptime: text("minUptime"),
+    minResponse: text("minResponse"),
     available: available && available in AVAILABILITY ? (available as Availability) : DEFAULT_FILTERS.available,
     sort: sort && sort in SORTS ? (sort as Sort) : DEFAULT_FILTERS.sort,
     image: text("image").slice(0, 128),

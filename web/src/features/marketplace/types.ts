@@ -11,6 +11,9 @@ export interface Gpu {
   retired: boolean;
   reputation: number | null; // the provider's score, 0-1000
   totalUptime: number;
+  uptimeBps: number | null; // the provider's uptime component, 0-10000; null: not measured yet
+  responseBps: number | null; // its response component, the same
+
 }
 
 export interface GpuPage {
@@ -51,6 +54,8 @@ export interface Filters {
   minVcpu: string;
   maxPrice: string; // tokens per hour
   minReputation: string; // 0-1000
+  minUptime: string; // percent, 0-100, at most 2 decimals (the gateway's min_uptime_pct)
+  minResponse: string; // percent, the same (min_response_pct)
   available: Availability;
   sort: Sort;
   image: string; // the CID the renter means to run: where it is cached already ("" for none)

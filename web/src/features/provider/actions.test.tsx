@@ -13,7 +13,7 @@ const TX = { from: PROVIDER, to: `0x${"aa".repeat(20)}`, data: "0xabcd", value: 
 
 const gpu = (over: Partial<Gpu> = {}): Gpu => ({
   id: ID, providerAddress: PROVIDER, gpuModel: "RTX4090", vcpu: 8, memoryGb: 32, storageGb: 100, pricePerHour: "10",
-  available: true, retired: false, reputation: 700, totalUptime: 600, ...over,
+  available: true, retired: false, reputation: 700, totalUptime: 600, uptimeBps: null, responseBps: null, ...over,
 });
 const chain = (over: Partial<ProviderChain> = {}): ProviderChain => ({
   withdrawable: "9.8", feeHeld: "0.2", stake: "100", unlockAt: 0, unstakeCooldownS: 7 * 86400, activeGpus: 1,
